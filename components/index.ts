@@ -1,0 +1,8 @@
+/**
+ * The library entry: the reusable components and the pure builders they are made of.
+ * `import { SpotInterruptionHandler } from "spot-interruption-handler"` resolves here.
+ */
+export * from "./policies";
+export * from "./spot-interruption-handler";
+export type { CapacityOnInterruption } from "../handler/decision";
+export type { InterruptionSummary } from "../handler/handle";

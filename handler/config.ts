@@ -1,0 +1,34 @@
+import {
+    CAPACITY_ON_INTERRUPTION_CHOICES,
+    type CapacityOnInterruption,
+    isCapacityOnInterruption,
+} from "./decision";
+
+/** Environment variables through which the component configures the function. */
+export const ENV_AUTO_SCALING_GROUP_NAME = "AUTO_SCALING_GROUP_NAME";
+export const ENV_CAPACITY_ON_INTERRUPTION = "CAPACITY_ON_INTERRUPTION";
+
+export interface HandlerConfig {
+    readonly autoScalingGroupName: string;
+    readonly capacityOnInterruption: CapacityOnInterruption;
+}
+
+/**
+ * Reads the function's configuration. A bad value throws rather than ignoring the event:
+ * once the configuration is fixed, Lambda's retry or the dead-letter queue still holds it.
+ */
+export function readHandlerConfig(env: NodeJS.ProcessEnv): HandlerConfig {
+    const autoScalingGroupName = env[ENV_AUTO_SCALING_GROUP_NAME]?.trim();
+    if (!autoScalingGroupName) {
+        throw new Error(
+            `${ENV_AUTO_SCALING_GROUP_NAME} is not set: set it to the name of the Auto Scaling group whose instances this function detaches`,
+        );
+    }
+    const capacityOnInterruption = env[ENV_CAPACITY_ON_INTERRUPTION] ?? "keep";
+    if (!isCapacityOnInterruption(capacityOnInterruption)) {
+        throw new Error(
+            `${ENV_CAPACITY_ON_INTERRUPTION} is "${capacityOnInterruption}": set it to one of ${CAPACITY_ON_INTERRUPTION_CHOICES.join(", ")}`,
+        );
+    }
+    return { autoScalingGroupName, capacityOnInterruption };
+}

@@ -1,0 +1,161 @@
+import type { AutoScalingGateway } from "./auto-scaling";
+import type { HandlerConfig } from "./config";
+import {
+    type CapacityOnInterruption,
+    type CapacityPlan,
+    classifyDetachFailure,
+    type DetachFailure,
+    judgeMembership,
+    keepInsteadOfDecrement,
+    planCapacity,
+} from "./decision";
+import { parseInterruptionWarning } from "./event";
+
+/** What one invocation did; the Lambda console's test shows this. */
+export interface InterruptionSummary {
+    readonly instanceId?: string;
+    readonly autoScalingGroupName: string;
+    readonly action: "detached" | "ignored";
+    readonly capacityOnInterruption: CapacityOnInterruption;
+    readonly reason?: string;
+}
+
+export type LogLevel = "INFO" | "WARN" | "ERROR";
+
+/** One structured line per decision. */
+export interface DecisionRecord extends Partial<InterruptionSummary> {
+    readonly eventId?: string;
+    readonly message: string;
+    readonly error?: { readonly name: string; readonly message: string };
+}
+
+export type DecisionLogger = (level: LogLevel, record: DecisionRecord) => void;
+
+export interface HandlerDependencies {
+    readonly config: HandlerConfig;
+    readonly autoScaling: AutoScalingGateway;
+    readonly log: DecisionLogger;
+}
+
+/** Writes a decision as one JSON line, at the console level that matches. */
+export const logAsJsonLine: DecisionLogger = (level, record) => {
+    const line = JSON.stringify({ level, ...record });
+    if (level === "ERROR") {
+        console.error(line);
+    } else if (level === "WARN") {
+        console.warn(line);
+    } else {
+        console.info(line);
+    }
+};
+
+/**
+ * Detaches the interrupted instance from the configured group, so that its target groups drain it.
+ * Idempotent: a duplicate delivery finds the instance gone or leaving, and is ignored.
+ * Throws only on errors that a retry could fix, so that no saveable interruption is dropped.
+ */
+export async function handleInterruptionWarning(
+    event: unknown,
+    { config, autoScaling, log }: HandlerDependencies,
+): Promise<InterruptionSummary> {
+    const { autoScalingGroupName } = config;
+    const parsed = parseInterruptionWarning(event);
+    const { eventId } = parsed;
+    const ignore = (
+        instanceId: string | undefined,
+        capacityOnInterruption: CapacityOnInterruption,
+        reason: string,
+    ): InterruptionSummary => {
+        const summary: InterruptionSummary = {
+            instanceId,
+            autoScalingGroupName,
+            action: "ignored",
+            capacityOnInterruption,
+            reason,
+        };
+        log("INFO", { eventId, ...summary, message: `Ignored: ${reason}` });
+        return summary;
+    };
+
+    if (parsed.kind === "unrecognised") {
+        return ignore(undefined, config.capacityOnInterruption, parsed.reason);
+    }
+    const { instanceId } = parsed;
+
+    const membership = await autoScaling.describeMembership(instanceId);
+    const verdict = judgeMembership(instanceId, membership, autoScalingGroupName);
+    if (verdict.verdict === "ignore") {
+        return ignore(instanceId, config.capacityOnInterruption, verdict.reason);
+    }
+
+    // Only a decrement needs the group's sizes; keep spares a Describe call from the shared budget.
+    const groupSize =
+        config.capacityOnInterruption === "decrement"
+            ? await autoScaling.describeGroupSize(autoScalingGroupName)
+            : undefined;
+    let plan = planCapacity(config.capacityOnInterruption, groupSize);
+    let failure = await tryDetach(autoScaling, autoScalingGroupName, instanceId, plan);
+
+    // The group shrank since we read it; one more try with keep still gets the instance out.
+    if (failure?.kind === "below-min-size" && plan.shouldDecrementDesiredCapacity) {
+        plan = keepInsteadOfDecrement(`AWS refused the decrement (${failure.reason})`);
+        failure = await tryDetach(autoScaling, autoScalingGroupName, instanceId, plan);
+    }
+
+    if (failure?.kind === "already-leaving") {
+        return ignore(instanceId, plan.capacityOnInterruption, failure.reason);
+    }
+    if (failure !== undefined) {
+        log("ERROR", {
+            eventId,
+            instanceId,
+            autoScalingGroupName,
+            capacityOnInterruption: plan.capacityOnInterruption,
+            message: `DetachInstances failed for ${instanceId}; rethrowing so that Lambda retries or dead-letters the event`,
+            error: describeError(failure.error),
+        });
+        throw failure.error;
+    }
+
+    const summary: InterruptionSummary = {
+        instanceId,
+        autoScalingGroupName,
+        action: "detached",
+        capacityOnInterruption: plan.capacityOnInterruption,
+        ...(plan.fallbackReason === undefined ? {} : { reason: plan.fallbackReason }),
+    };
+    log(plan.fallbackReason === undefined ? "INFO" : "WARN", {
+        eventId,
+        ...summary,
+        message: `Instance ${instanceId} belongs to AutoScaling Group ${autoScalingGroupName}. Detaching instance...`,
+    });
+    return summary;
+}
+
+type DetachAttemptFailure = DetachFailure & { readonly error: unknown };
+
+/** Calls DetachInstances; resolves to undefined on success, or to what the failure means. */
+async function tryDetach(
+    autoScaling: AutoScalingGateway,
+    autoScalingGroupName: string,
+    instanceId: string,
+    plan: CapacityPlan,
+): Promise<DetachAttemptFailure | undefined> {
+    try {
+        await autoScaling.detachInstance(
+            autoScalingGroupName,
+            instanceId,
+            plan.shouldDecrementDesiredCapacity,
+        );
+        return undefined;
+    } catch (error) {
+        return { ...classifyDetachFailure(describeError(error)), error };
+    }
+}
+
+function describeError(error: unknown): { name: string; message: string } {
+    if (error instanceof Error) {
+        return { name: error.name, message: error.message };
+    }
+    return { name: "UnknownError", message: String(error) };
+}
