@@ -123,6 +123,12 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
     public readonly deadLetterQueue: aws.sqs.Queue;
     /** The function's log group, with retention. */
     public readonly logGroup: aws.cloudwatch.LogGroup;
+    /** The role's only policy: the exact permissions the function needs. */
+    public readonly rolePolicy: aws.iam.RolePolicy;
+    /** Bounds Lambda's own retries of a failed invocation and sends the failure to the dead-letter queue. */
+    public readonly invokeConfig: aws.lambda.FunctionEventInvokeConfig;
+    /** Lets EventBridge, for this rule only, dead-letter into the queue. */
+    public readonly deadLetterQueuePolicy: aws.sqs.QueuePolicy;
 
     /**
      * @param name The _unique_ name of this component; every child is named `${name}-<role>`.
@@ -134,8 +140,9 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         args: SpotInterruptionHandlerArgs,
         opts?: pulumi.ComponentResourceOptions,
     ) {
-        super("spot-interruption-handler:index:SpotInterruptionHandler", name, {}, opts);
+        // Validate first, so that bad args register nothing at all.
         const settings = resolveHandlerSettings(args);
+        super("spot-interruption-handler:index:SpotInterruptionHandler", name, {}, opts);
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
         const tags = args.tags;
 
@@ -170,7 +177,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             childOpts,
         );
 
-        const rolePolicy = new aws.iam.RolePolicy(
+        this.rolePolicy = new aws.iam.RolePolicy(
             `${name}-policy`,
             {
                 role: this.role.id,
@@ -229,10 +236,10 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 tags,
             },
             // The role needs its policy and the log group must exist before the first invocation.
-            { ...childOpts, dependsOn: [rolePolicy, this.logGroup] },
+            { ...childOpts, dependsOn: [this.rolePolicy, this.logGroup] },
         );
 
-        new aws.lambda.FunctionEventInvokeConfig(
+        this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(
             `${name}-invoke-config`,
             {
                 functionName: this.handlerFunction.name,
@@ -254,7 +261,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             childOpts,
         );
 
-        new aws.sqs.QueuePolicy(
+        this.deadLetterQueuePolicy = new aws.sqs.QueuePolicy(
             `${name}-dlq-policy`,
             {
                 queueUrl: this.deadLetterQueue.url,
@@ -301,6 +308,9 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             permission: this.permission,
             deadLetterQueue: this.deadLetterQueue,
             logGroup: this.logGroup,
+            rolePolicy: this.rolePolicy,
+            invokeConfig: this.invokeConfig,
+            deadLetterQueuePolicy: this.deadLetterQueuePolicy,
         });
     }
 }

@@ -1,0 +1,150 @@
+/**
+ * The deployment package exactly as `pulumi up` would upload it, taken from a CallbackFunction
+ * under Pulumi mocks, written to disk and run locally: the proof that the uploaded code works.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { zipSync } from "fflate";
+import type { InterruptionSummary } from "../handler/handle";
+
+/** A folder inside the project, so that `require` in the archive finds the project's node_modules. */
+const ARCHIVES_ROOT = path.resolve(__dirname, "..", ".tmp", "archives");
+
+export type LambdaHandler = (event: unknown) => Promise<InterruptionSummary>;
+
+export interface Invocations {
+    readonly results: PromiseSettledResult<InterruptionSummary>[];
+    /** What the handler wrote to the console: its structured JSON log lines. */
+    readonly logLines: string[];
+}
+
+export interface HandlerArchive {
+    /** Where the archive's files were written. */
+    readonly directory: string;
+    /** Every path in the archive (files, and folders that came from packages). */
+    readonly paths: readonly string[];
+    /** The serialized `__index.js`. */
+    readonly indexSource: string;
+    /** The function's environment variables, as deployed. */
+    readonly environment: Readonly<Record<string, string>>;
+    /** Size in bytes of the archive zipped with deflate, as Pulumi uploads it. */
+    zippedSize(): number;
+    /**
+     * Invokes the serialized handler once per event, all at once, like concurrent Lambda
+     * invocations, with the function's environment plus `extraEnvironment` set meanwhile.
+     * Each result is the handler's summary, or the error it threw; the handler's console
+     * lines are captured rather than printed.
+     */
+    invoke(
+        events: readonly unknown[],
+        extraEnvironment?: Readonly<Record<string, string>>,
+    ): Promise<Invocations>;
+    /** Deletes the folder. */
+    remove(): void;
+}
+
+function unwrap<T>(output: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
+}
+
+/** Writes every asset of the archive below `directory`; returns the archive's paths. */
+async function writeAssets(
+    archive: pulumi.asset.AssetArchive,
+    directory: string,
+): Promise<string[]> {
+    const assets = await unwrap(archive.assets);
+    for (const [archivePath, entry] of Object.entries(assets)) {
+        const asset = entry as { text?: pulumi.Input<string>; path?: pulumi.Input<string> };
+        const target = path.join(directory, archivePath);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        // Assets come back from the mock engine deserialized, so check their shape, not their class.
+        if (asset.text !== undefined) {
+            fs.writeFileSync(target, await unwrap(asset.text));
+        } else if (asset.path !== undefined) {
+            fs.cpSync(await unwrap(asset.path), target, { recursive: true });
+        } else {
+            throw new Error(`Unexpected asset at ${archivePath} in the function's archive`);
+        }
+    }
+    return Object.keys(assets);
+}
+
+/** Zips every file below `directory`, as the deployment package would hold them. */
+function zipDirectory(directory: string): Uint8Array {
+    const files: Record<string, Uint8Array> = {};
+    for (const entry of fs.readdirSync(directory, { recursive: true, withFileTypes: true })) {
+        if (entry.isFile()) {
+            const absolute = path.join(entry.parentPath, entry.name);
+            files[path.relative(directory, absolute)] = fs.readFileSync(absolute);
+        }
+    }
+    return zipSync(files, { level: 6 });
+}
+
+/** Writes the function's archive to `.tmp/archives/<label>-<n>/` and loads its handler. */
+export async function materializeHandlerArchive(
+    fn: aws.lambda.Function,
+    label = "handler",
+): Promise<HandlerArchive> {
+    const code = (await unwrap(fn.code)) as pulumi.asset.AssetArchive;
+    const variables = (await unwrap(fn.environment))?.variables ?? {};
+    const environment = Object.fromEntries(
+        await Promise.all(
+            Object.entries(variables).map(
+                async ([key, value]) => [key, String(await unwrap(value))] as const,
+            ),
+        ),
+    );
+
+    fs.mkdirSync(ARCHIVES_ROOT, { recursive: true });
+    const directory = fs.mkdtempSync(path.join(ARCHIVES_ROOT, `${label}-`));
+    const paths = await writeAssets(code, directory);
+    const indexPath = path.join(directory, "__index.js");
+    const indexSource = fs.readFileSync(indexPath, "utf8");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the archive is plain CommonJS, loaded as Lambda would
+    const { handler } = require(indexPath) as { handler: LambdaHandler };
+
+    return {
+        directory,
+        paths,
+        indexSource,
+        environment,
+        zippedSize: () => zipDirectory(directory).byteLength,
+        async invoke(events, extraEnvironment = {}) {
+            const restoreEnvironment = setEnvironment({ ...environment, ...extraEnvironment });
+            const logLines: string[] = [];
+            const restoreConsole = captureConsole(logLines);
+            try {
+                const results = await Promise.allSettled(events.map((event) => handler(event)));
+                return { results, logLines };
+            } finally {
+                restoreConsole();
+                restoreEnvironment();
+            }
+        },
+        remove: () => fs.rmSync(directory, { recursive: true, force: true }),
+    };
+}
+
+function setEnvironment(values: Record<string, string>): () => void {
+    const previous = Object.fromEntries(Object.keys(values).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, values);
+    return () => {
+        for (const [key, value] of Object.entries(previous)) {
+            if (value === undefined) {
+                Reflect.deleteProperty(process.env, key);
+            } else {
+                process.env[key] = value;
+            }
+        }
+    };
+}
+
+function captureConsole(lines: string[]): () => void {
+    const { info, warn, error, log } = console;
+    const capture = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    Object.assign(console, { info: capture, warn: capture, error: capture, log: capture });
+    return () => Object.assign(console, { info, warn, error, log });
+}

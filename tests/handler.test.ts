@@ -1,0 +1,344 @@
+import * as assert from "node:assert/strict";
+import {
+    AutoScalingClient,
+    DescribeAutoScalingGroupsCommand,
+    DescribeAutoScalingInstancesCommand,
+    DetachInstancesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { mockClient } from "aws-sdk-client-mock";
+import {
+    createAutoScalingGateway,
+    type CapacityOnInterruption,
+    type DecisionRecord,
+    handleInterruptionWarning,
+    type LogLevel,
+} from "../handler";
+import { autoScalingErrors } from "./support/auto-scaling-errors";
+import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "./support/events";
+
+const GROUP = "web";
+const INSTANCE = "i-0123456789abcdef0";
+const autoScaling = mockClient(AutoScalingClient);
+
+function givenMember(group: string, lifecycleState = "InService", instanceId = INSTANCE): void {
+    autoScaling.on(DescribeAutoScalingInstancesCommand, { InstanceIds: [instanceId] }).resolves({
+        AutoScalingInstances: [
+            {
+                InstanceId: instanceId,
+                AutoScalingGroupName: group,
+                LifecycleState: lifecycleState,
+                AvailabilityZone: "eu-west-1b",
+                HealthStatus: "HEALTHY",
+                ProtectedFromScaleIn: false,
+            },
+        ],
+    });
+}
+
+function givenGroupSize(minSize: number, desiredCapacity: number): void {
+    autoScaling.on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [GROUP] }).resolves({
+        AutoScalingGroups: [
+            {
+                AutoScalingGroupName: GROUP,
+                MinSize: minSize,
+                MaxSize: 12,
+                DesiredCapacity: desiredCapacity,
+                DefaultCooldown: 300,
+                AvailabilityZones: ["eu-west-1a"],
+                HealthCheckType: "ELB",
+                CreatedTime: new Date(0),
+            },
+        ],
+    });
+}
+
+async function whenWarned(
+    capacityOnInterruption: CapacityOnInterruption,
+    event: unknown = loadEvent("seed-sample-event", INSTANCE),
+) {
+    const logged: { level: LogLevel; record: DecisionRecord }[] = [];
+    const summary = await handleInterruptionWarning(event, {
+        config: { autoScalingGroupName: GROUP, capacityOnInterruption },
+        autoScaling: createAutoScalingGateway(
+            new AutoScalingClient({
+                region: "eu-west-1",
+                credentials: { accessKeyId: "test", secretAccessKey: "test" },
+            }),
+        ),
+        log: (level, record) => logged.push({ level, record }),
+    });
+    return { summary, logged };
+}
+
+function detachCalls() {
+    return autoScaling.commandCalls(DetachInstancesCommand).map((call) => call.args[0].input);
+}
+
+describe("the interruption handler", () => {
+    beforeEach(() => autoScaling.reset());
+    after(() => autoScaling.restore());
+
+    describe("given an InService instance of the configured group", () => {
+        beforeEach(() => givenMember(GROUP));
+
+        it("detaches it keeping desired capacity, and says so in the seed's words", async () => {
+            autoScaling.on(DetachInstancesCommand).resolves({});
+
+            const { summary, logged } = await whenWarned("keep");
+
+            assert.deepEqual(detachCalls(), [
+                {
+                    AutoScalingGroupName: GROUP,
+                    InstanceIds: [INSTANCE],
+                    ShouldDecrementDesiredCapacity: false,
+                },
+            ]);
+            assert.deepEqual(summary, {
+                instanceId: INSTANCE,
+                autoScalingGroupName: GROUP,
+                action: "detached",
+                capacityOnInterruption: "keep",
+            });
+            assert.deepEqual(logged, [
+                {
+                    level: "INFO",
+                    record: {
+                        eventId: "92453ca5-5b23-219e-8003-ab7283ca016b",
+                        ...summary,
+                        message: `Instance ${INSTANCE} belongs to AutoScaling Group web. Detaching instance...`,
+                    },
+                },
+            ]);
+        });
+
+        it("does not read the group's sizes when keeping capacity", async () => {
+            autoScaling.on(DetachInstancesCommand).resolves({});
+
+            await whenWarned("keep");
+
+            assert.equal(autoScaling.commandCalls(DescribeAutoScalingGroupsCommand).length, 0);
+        });
+
+        it("detaches with a decrement when the group is above its minimum", async () => {
+            givenGroupSize(2, 4);
+            autoScaling.on(DetachInstancesCommand).resolves({});
+
+            const { summary } = await whenWarned("decrement");
+
+            assert.equal(detachCalls()[0]?.ShouldDecrementDesiredCapacity, true);
+            assert.equal(summary.action, "detached");
+            assert.equal(summary.capacityOnInterruption, "decrement");
+            assert.equal(summary.reason, undefined);
+        });
+
+        it("detaches whatever the instance-action (terminate, stop or hibernate)", async () => {
+            autoScaling.on(DetachInstancesCommand).resolves({});
+
+            const { summary } = await whenWarned(
+                "keep",
+                loadEvent("interruption-warning-hibernate", INSTANCE),
+            );
+
+            assert.equal(summary.action, "detached");
+        });
+    });
+
+    describe("given an Auto Scaling group at its minimum size", () => {
+        beforeEach(() => {
+            givenMember(GROUP);
+            givenGroupSize(2, 2);
+            autoScaling.on(DetachInstancesCommand).resolves({});
+        });
+
+        it("falls back to keep, so the instance still leaves, and logs a warning", async () => {
+            const { summary, logged } = await whenWarned("decrement");
+
+            assert.equal(detachCalls()[0]?.ShouldDecrementDesiredCapacity, false);
+            assert.equal(summary.action, "detached");
+            assert.equal(summary.capacityOnInterruption, "keep");
+            assert.match(summary.reason ?? "", /desired capacity 2 - 1 would fall below MinSize 2/);
+            assert.deepEqual(
+                logged.map((l) => l.level),
+                ["WARN"],
+            );
+        });
+    });
+
+    describe("given AWS refuses the decrement because the group shrank meanwhile", () => {
+        it("detaches again with keep", async () => {
+            givenMember(GROUP);
+            givenGroupSize(2, 3);
+            autoScaling
+                .on(DetachInstancesCommand, { ShouldDecrementDesiredCapacity: true })
+                .rejects(autoScalingErrors.belowMinSize(GROUP, 2, 12, 2))
+                .on(DetachInstancesCommand, { ShouldDecrementDesiredCapacity: false })
+                .resolves({});
+
+            const { summary } = await whenWarned("decrement");
+
+            assert.deepEqual(
+                detachCalls().map((c) => c.ShouldDecrementDesiredCapacity),
+                [true, false],
+            );
+            assert.equal(summary.action, "detached");
+            assert.equal(summary.capacityOnInterruption, "keep");
+            assert.match(summary.reason ?? "", /AWS refused the decrement/);
+        });
+    });
+
+    describe("given an instance that is not ours", () => {
+        it("ignores an instance in no group, without detaching anything", async () => {
+            autoScaling
+                .on(DescribeAutoScalingInstancesCommand)
+                .resolves({ AutoScalingInstances: [] });
+
+            const { summary } = await whenWarned("decrement");
+
+            assert.equal(summary.action, "ignored");
+            assert.equal(summary.reason, `${INSTANCE} is not in any Auto Scaling group`);
+            assert.deepEqual(detachCalls(), []);
+        });
+
+        it("ignores an instance of another group and never touches that group", async () => {
+            givenMember("batch");
+
+            const { summary } = await whenWarned("decrement");
+
+            assert.equal(summary.action, "ignored");
+            assert.equal(
+                summary.reason,
+                `${INSTANCE} belongs to Auto Scaling group batch, not web`,
+            );
+            assert.deepEqual(detachCalls(), []);
+            assert.equal(autoScaling.commandCalls(DescribeAutoScalingGroupsCommand).length, 0);
+        });
+    });
+
+    describe("given an instance already on its way out", () => {
+        for (const state of [
+            "Pending",
+            "Terminating",
+            "Terminating:Wait",
+            "Detaching",
+            "Detached",
+        ]) {
+            it(`ignores it while ${state}`, async () => {
+                givenMember(GROUP, state);
+
+                const { summary } = await whenWarned("keep");
+
+                assert.equal(summary.action, "ignored");
+                assert.match(
+                    summary.reason ?? "",
+                    new RegExp(`is ${state}, not InService or Standby`),
+                );
+                assert.deepEqual(detachCalls(), []);
+            });
+        }
+
+        it("still detaches it from Standby", async () => {
+            givenMember(GROUP, "Standby");
+            autoScaling.on(DetachInstancesCommand).resolves({});
+
+            const { summary } = await whenWarned("keep");
+
+            assert.equal(summary.action, "detached");
+        });
+    });
+
+    describe("given a duplicate delivery that races the first", () => {
+        beforeEach(() => givenMember(GROUP));
+
+        it("treats 'not part of Auto Scaling group' as a harmless no-op", async () => {
+            autoScaling
+                .on(DetachInstancesCommand)
+                .rejects(autoScalingErrors.notPartOfGroup(INSTANCE, GROUP));
+
+            const { summary } = await whenWarned("keep");
+
+            assert.equal(summary.action, "ignored");
+            assert.match(summary.reason ?? "", /is not part of Auto Scaling group web/);
+        });
+
+        it("treats 'not in InService or Standby' as a harmless no-op", async () => {
+            givenGroupSize(2, 4);
+            autoScaling
+                .on(DetachInstancesCommand)
+                .rejects(autoScalingErrors.notInServiceOrStandby(INSTANCE));
+
+            const { summary } = await whenWarned("decrement");
+
+            assert.equal(summary.action, "ignored");
+            assert.equal(detachCalls().length, 1);
+        });
+    });
+
+    describe("given a fault that a retry could fix", () => {
+        beforeEach(() => givenMember(GROUP));
+
+        it("rethrows throttling from DescribeAutoScalingInstances, so Lambda retries", async () => {
+            autoScaling
+                .on(DescribeAutoScalingInstancesCommand)
+                .rejects(autoScalingErrors.throttling());
+
+            await assert.rejects(whenWarned("keep"), { name: "Throttling" });
+            assert.deepEqual(detachCalls(), []);
+        });
+
+        it("rethrows ResourceContention from DetachInstances and logs an error line", async () => {
+            autoScaling.on(DetachInstancesCommand).rejects(autoScalingErrors.resourceContention());
+            const logged: LogLevel[] = [];
+
+            await assert.rejects(
+                handleInterruptionWarning(loadEvent("seed-sample-event", INSTANCE), {
+                    config: { autoScalingGroupName: GROUP, capacityOnInterruption: "keep" },
+                    autoScaling: createAutoScalingGateway(
+                        new AutoScalingClient({ region: "eu-west-1" }),
+                    ),
+                    log: (level) => logged.push(level),
+                }),
+                { name: "ResourceContentionFault" },
+            );
+            assert.deepEqual(logged, ["ERROR"]);
+        });
+
+        it("rethrows a ValidationError it does not recognise rather than dropping the warning", async () => {
+            autoScaling.on(DetachInstancesCommand).rejects(autoScalingErrors.unknownValidation());
+
+            await assert.rejects(whenWarned("keep"), { name: "ValidationError" });
+        });
+    });
+
+    describe("given an event that is not a usable interruption warning", () => {
+        for (const fixture of UNRECOGNISED_EVENT_FIXTURES) {
+            it(`ignores ${fixture} without calling AWS`, async () => {
+                const { summary, logged } = await whenWarned("keep", loadEvent(fixture, INSTANCE));
+
+                assert.equal(summary.action, "ignored");
+                assert.ok(summary.reason, "an ignored event carries its reason");
+                assert.equal(autoScaling.calls().length, 0);
+                assert.equal(logged[0]?.record.eventId, loadEvent(fixture).id);
+            });
+        }
+
+        it("ignores the seed's sample event until its <instance-id> placeholder is filled in", async () => {
+            const { summary } = await whenWarned("keep", loadEvent("seed-sample-event"));
+
+            assert.equal(summary.action, "ignored");
+            assert.equal(
+                summary.reason,
+                'detail.instance-id is "<instance-id>", not an EC2 instance id',
+            );
+            assert.equal(autoScaling.calls().length, 0);
+        });
+
+        for (const notAnEvent of [null, "text", 42, []]) {
+            it(`ignores ${JSON.stringify(notAnEvent)}`, async () => {
+                const { summary } = await whenWarned("keep", notAnEvent);
+
+                assert.equal(summary.action, "ignored");
+                assert.equal(autoScaling.calls().length, 0);
+            });
+        }
+    });
+});

@@ -1,0 +1,30 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const EVENTS = path.join(__dirname, "..", "fixtures", "events");
+
+export type EventFixture =
+    | "seed-sample-event"
+    | "interruption-warning-hibernate"
+    | "rebalance-recommendation"
+    | "other-source"
+    | "missing-detail"
+    | "missing-instance-id";
+
+/**
+ * A sample event from tests/fixtures/events, with its `<instance-id>` placeholders replaced
+ * (as the workshop has you do in the Lambda console) unless `instanceId` is omitted.
+ */
+export function loadEvent(name: EventFixture, instanceId?: string): Record<string, unknown> {
+    const text = fs.readFileSync(path.join(EVENTS, `${name}.json`), "utf8");
+    const filled = instanceId === undefined ? text : text.split("<instance-id>").join(instanceId);
+    return JSON.parse(filled) as Record<string, unknown>;
+}
+
+/** The malformed or foreign events the handler must ignore without calling AWS. */
+export const UNRECOGNISED_EVENT_FIXTURES: readonly EventFixture[] = [
+    "rebalance-recommendation",
+    "other-source",
+    "missing-detail",
+    "missing-instance-id",
+];
