@@ -6,6 +6,13 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import type { GroupSize, Membership } from "./decision";
 
+/** The scaling activity that DetachInstances starts, as the group's activity history shows it. */
+export interface DetachActivity {
+    readonly activityId?: string;
+    readonly description?: string;
+    readonly statusCode?: string;
+}
+
 /** The three Auto Scaling calls the handler makes, behind one thin seam. */
 export interface AutoScalingGateway {
     describeMembership(instanceId: string): Promise<Membership | undefined>;
@@ -14,7 +21,7 @@ export interface AutoScalingGateway {
         autoScalingGroupName: string,
         instanceId: string,
         shouldDecrementDesiredCapacity: boolean,
-    ): Promise<void>;
+    ): Promise<DetachActivity | undefined>;
 }
 
 /** Retry budget when the environment sets none: about 13 s of backoff at worst, well inside the timeout. */
@@ -66,13 +73,21 @@ export function createAutoScalingGateway(client: AutoScalingClient): AutoScaling
         },
 
         async detachInstance(autoScalingGroupName, instanceId, shouldDecrementDesiredCapacity) {
-            await client.send(
+            const { Activities = [] } = await client.send(
                 new DetachInstancesCommand({
                     AutoScalingGroupName: autoScalingGroupName,
                     InstanceIds: [instanceId],
                     ShouldDecrementDesiredCapacity: shouldDecrementDesiredCapacity,
                 }),
             );
+            const [activity] = Activities;
+            return activity === undefined
+                ? undefined
+                : {
+                      activityId: activity.ActivityId,
+                      description: activity.Description,
+                      statusCode: activity.StatusCode,
+                  };
         },
     };
 }

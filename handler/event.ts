@@ -47,12 +47,12 @@ export function parseInterruptionWarning(event: unknown): ParsedEvent {
 
     if (event.source !== INTERRUPTION_WARNING_SOURCE) {
         return unrecognised(
-            `source is ${describe(event.source)}, not "${INTERRUPTION_WARNING_SOURCE}"`,
+            `source is ${quoteValue(event.source)}, not "${INTERRUPTION_WARNING_SOURCE}"`,
         );
     }
     if (event["detail-type"] !== INTERRUPTION_WARNING_DETAIL_TYPE) {
         return unrecognised(
-            `detail-type is ${describe(event["detail-type"])}, not "${INTERRUPTION_WARNING_DETAIL_TYPE}"`,
+            `detail-type is ${quoteValue(event["detail-type"])}, not "${INTERRUPTION_WARNING_DETAIL_TYPE}"`,
         );
     }
     if (!isRecord(event.detail)) {
@@ -61,7 +61,7 @@ export function parseInterruptionWarning(event: unknown): ParsedEvent {
     const instanceId = event.detail["instance-id"];
     if (typeof instanceId !== "string" || !INSTANCE_ID.test(instanceId)) {
         return unrecognised(
-            `detail.instance-id is ${describe(instanceId)}, not an EC2 instance id`,
+            `detail.instance-id is ${quoteValue(instanceId)}, not an EC2 instance id`,
         );
     }
     return { kind: "interruption-warning", eventId, instanceId };
@@ -71,6 +71,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function describe(value: unknown): string {
+function quoteValue(value: unknown): string {
     return value === undefined ? "missing" : JSON.stringify(value);
 }

@@ -1,4 +1,4 @@
-import type { AutoScalingGateway } from "./auto-scaling";
+import type { AutoScalingGateway, DetachActivity } from "./auto-scaling";
 import type { HandlerConfig } from "./config";
 import {
     type CapacityOnInterruption,
@@ -26,6 +26,8 @@ export type LogLevel = "INFO" | "WARN" | "ERROR";
 export interface DecisionRecord extends Partial<InterruptionSummary> {
     readonly eventId?: string;
     readonly message: string;
+    /** The scaling activity a detach started, to find it in the group's activity history. */
+    readonly activity?: DetachActivity;
     readonly error?: { readonly name: string; readonly message: string };
 }
 
@@ -94,13 +96,14 @@ export async function handleInterruptionWarning(
             ? await autoScaling.describeGroupSize(autoScalingGroupName)
             : undefined;
     let plan = planCapacity(config.capacityOnInterruption, groupSize);
-    let failure = await tryDetach(autoScaling, autoScalingGroupName, instanceId, plan);
+    let attempt = await tryDetach(autoScaling, autoScalingGroupName, instanceId, plan);
 
     // The group shrank since we read it; one more try with keep still gets the instance out.
-    if (failure?.kind === "below-min-size" && plan.shouldDecrementDesiredCapacity) {
-        plan = keepInsteadOfDecrement(`AWS refused the decrement (${failure.reason})`);
-        failure = await tryDetach(autoScaling, autoScalingGroupName, instanceId, plan);
+    if (attempt.failure?.kind === "below-min-size" && plan.shouldDecrementDesiredCapacity) {
+        plan = keepInsteadOfDecrement(`AWS refused the decrement (${attempt.failure.reason})`);
+        attempt = await tryDetach(autoScaling, autoScalingGroupName, instanceId, plan);
     }
+    const { failure, activity } = attempt;
 
     if (failure?.kind === "already-leaving") {
         return ignore(instanceId, plan.capacityOnInterruption, failure.reason);
@@ -128,28 +131,34 @@ export async function handleInterruptionWarning(
         eventId,
         ...summary,
         message: `Instance ${instanceId} belongs to AutoScaling Group ${autoScalingGroupName}. Detaching instance...`,
+        ...(activity === undefined ? {} : { activity }),
     });
     return summary;
 }
 
-type DetachAttemptFailure = DetachFailure & { readonly error: unknown };
+type DetachAttempt =
+    | { readonly failure?: undefined; readonly activity?: DetachActivity }
+    | {
+          readonly failure: DetachFailure & { readonly error: unknown };
+          readonly activity?: undefined;
+      };
 
-/** Calls DetachInstances; resolves to undefined on success, or to what the failure means. */
+/** Calls DetachInstances; resolves to the activity it started, or to what its failure means. */
 async function tryDetach(
     autoScaling: AutoScalingGateway,
     autoScalingGroupName: string,
     instanceId: string,
     plan: CapacityPlan,
-): Promise<DetachAttemptFailure | undefined> {
+): Promise<DetachAttempt> {
     try {
-        await autoScaling.detachInstance(
+        const activity = await autoScaling.detachInstance(
             autoScalingGroupName,
             instanceId,
             plan.shouldDecrementDesiredCapacity,
         );
-        return undefined;
+        return { activity };
     } catch (error) {
-        return { ...classifyDetachFailure(describeError(error)), error };
+        return { failure: { ...classifyDetachFailure(describeError(error)), error } };
     }
 }
 

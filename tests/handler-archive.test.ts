@@ -5,7 +5,7 @@ import {
     DescribeAutoScalingInstancesCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { mockClient } from "aws-sdk-client-mock";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import type { HandlerArchive } from "../scripts/handler-archive";
 import { loadEvent } from "./support/events";
 import { installPulumiMocks } from "./support/pulumi-mocks";
@@ -15,11 +15,12 @@ const INSTANCE = "i-0fedcba9876543210";
 const MAX_ZIPPED_BYTES = 16 * 1024;
 
 describe("the deployment package, as pulumi up would upload it", () => {
-    const autoScaling = mockClient(AutoScalingClient);
+    let autoScaling: AwsClientStub<AutoScalingClient>;
     let keep: HandlerArchive;
     let decrement: HandlerArchive;
 
     before(async () => {
+        autoScaling = mockClient(AutoScalingClient);
         installPulumiMocks();
         const { SpotInterruptionHandler } = await import("../components");
         const { materializeHandlerArchive } = await import("../scripts/handler-archive");

@@ -5,7 +5,7 @@ import {
     DescribeAutoScalingInstancesCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { mockClient } from "aws-sdk-client-mock";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import {
     createAutoScalingGateway,
     type CapacityOnInterruption,
@@ -18,7 +18,8 @@ import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "./support/events";
 
 const GROUP = "web";
 const INSTANCE = "i-0123456789abcdef0";
-const autoScaling = mockClient(AutoScalingClient);
+// Stubbed only while this file's tests run: the emulator tests need the real client.
+let autoScaling: AwsClientStub<AutoScalingClient>;
 
 function givenMember(group: string, lifecycleState = "InService", instanceId = INSTANCE): void {
     autoScaling.on(DescribeAutoScalingInstancesCommand, { InstanceIds: [instanceId] }).resolves({
@@ -75,6 +76,9 @@ function detachCalls() {
 }
 
 describe("the interruption handler", () => {
+    before(() => {
+        autoScaling = mockClient(AutoScalingClient);
+    });
     beforeEach(() => autoScaling.reset());
     after(() => autoScaling.restore());
 

@@ -1,0 +1,473 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as path from "node:path";
+
+export interface Emulator {
+    readonly endpoint: string;
+    readonly region: string;
+    /** The SDK's standard environment for a client or Lambda handler pointed at this emulator: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (dummy "testing"), and nothing else. */
+    environment(): Record<string, string>;
+    /** Forget all state (moto's POST /moto-api/reset). */
+    reset(): Promise<void>;
+    /** Stop the server and wait for the process to exit (SIGTERM, then SIGKILL after a bounded wait). Idempotent. */
+    stop(): Promise<void>;
+}
+
+export interface EmulatorOptions {
+    /** Default "eu-west-1". */
+    region?: string;
+    /** Told about slow steps, such as the first-run install of moto. */
+    onProgress?: (message: string) => void;
+    /** The interpreter that creates .venv. Default: $SPOT_EMULATOR_PYTHON, else "python3". */
+    python?: string;
+}
+
+export const DEFAULT_REGION = "eu-west-1";
+export const PYTHON_ENVIRONMENT_VARIABLE = "SPOT_EMULATOR_PYTHON";
+
+const DUMMY_CREDENTIAL = "testing";
+const LOCALHOST = "127.0.0.1";
+
+// Paths hang off this file, not the working directory, so `npm start` and mocha share one .venv.
+const requirementsFile = path.join(__dirname, "emulator-requirements.txt");
+const venvDirectory = path.resolve(__dirname, "..", ".venv");
+const venvPython = path.join(venvDirectory, "bin", "python");
+const installFingerprintFile = path.join(venvDirectory, ".emulator-install.sha256");
+const installLogFile = path.join(venvDirectory, "emulator-install.log");
+
+const MINIMUM_PYTHON = { major: 3, minor: 10 }; // moto 5.2.5's Requires-Python
+const PYTHON_PROBE_TIMEOUT_MS = 15_000;
+const VENV_CREATE_TIMEOUT_MS = 120_000;
+const PIP_INSTALL_TIMEOUT_MS = 900_000;
+const SERVER_START_ATTEMPTS = 3;
+const READINESS_TIMEOUT_MS = 30_000;
+const READINESS_POLL_INTERVAL_MS = 100;
+const MAX_READINESS_POLLS = READINESS_TIMEOUT_MS / READINESS_POLL_INTERVAL_MS;
+const HTTP_REQUEST_TIMEOUT_MS = 5_000;
+const SIGTERM_GRACE_MS = 5_000;
+const SIGKILL_WAIT_MS = 5_000;
+const OUTPUT_TAIL_CHARS = 4_000;
+
+const INSTALL_HINT =
+    "python3 (3.10 or newer) with the venv module is required to run the local AWS emulator (moto). " +
+    "On Debian/Ubuntu: apt-get install python3 python3-venv";
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+    const region = options.region ?? DEFAULT_REGION;
+    const report = options.onProgress ?? (() => undefined);
+    const python = options.python ?? process.env[PYTHON_ENVIRONMENT_VARIABLE] ?? "python3";
+
+    const serverPython = await ensureVirtualEnvironment(python, report);
+    const server = await launchServerOnFreePort(serverPython);
+    return emulatorFor(server, region);
+}
+
+// ---------------------------------------------------------------------------------------------
+// .venv bootstrap
+
+const bootstrapsInProgress = new Map<string, Promise<string>>();
+
+/** Resolves to the venv's interpreter, installing moto first when the pins or interpreter changed. */
+function ensureVirtualEnvironment(
+    python: string,
+    report: (message: string) => void,
+): Promise<string> {
+    // Two emulators started at once in one process must not both rebuild .venv.
+    let bootstrap = bootstrapsInProgress.get(python);
+    if (bootstrap === undefined) {
+        bootstrap = bootstrapVirtualEnvironment(python, report).finally(() =>
+            bootstrapsInProgress.delete(python),
+        );
+        bootstrapsInProgress.set(python, bootstrap);
+    }
+    return bootstrap;
+}
+
+async function bootstrapVirtualEnvironment(
+    python: string,
+    report: (message: string) => void,
+): Promise<string> {
+    const wantedFingerprint = installFingerprint(python);
+    if (fs.existsSync(venvPython) && readInstalledFingerprint() === wantedFingerprint) {
+        return venvPython;
+    }
+
+    // Probe before touching .venv, so a wrong interpreter leaves a working .venv intact.
+    await assertPythonIsUsable(python);
+
+    report("Installing moto into .venv (first run only)...");
+    const startedAt = Date.now();
+    fs.rmSync(venvDirectory, { recursive: true, force: true });
+    fs.mkdirSync(venvDirectory, { recursive: true });
+
+    const venvCreation = await runLogged(python, ["-m", "venv", venvDirectory], {
+        logFile: installLogFile,
+        timeoutMs: VENV_CREATE_TIMEOUT_MS,
+    });
+    if (!venvCreation.succeeded) {
+        throw new Error(
+            `\`${python} -m venv\` failed (${venvCreation.outcome}). ${INSTALL_HINT}\n` +
+                `Output (${installLogFile}):\n${readTail(installLogFile)}`,
+        );
+    }
+
+    const pipInstall = await runLogged(
+        venvPython,
+        [
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-r",
+            requirementsFile,
+        ],
+        { logFile: installLogFile, timeoutMs: PIP_INSTALL_TIMEOUT_MS },
+    );
+    if (!pipInstall.succeeded) {
+        throw new Error(
+            `pip install -r ${requirementsFile} failed (${pipInstall.outcome}). ` +
+                `Last lines of ${installLogFile}:\n${readTail(installLogFile)}`,
+        );
+    }
+
+    fs.writeFileSync(installFingerprintFile, wantedFingerprint);
+    report(`Installed moto into .venv in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
+    return venvPython;
+}
+
+function installFingerprint(python: string): string {
+    return createHash("sha256")
+        .update(fs.readFileSync(requirementsFile))
+        .update("\0")
+        .update(python)
+        .digest("hex");
+}
+
+function readInstalledFingerprint(): string | undefined {
+    try {
+        return fs.readFileSync(installFingerprintFile, "utf8").trim();
+    } catch {
+        return undefined;
+    }
+}
+
+async function assertPythonIsUsable(python: string): Promise<void> {
+    const { major, minor } = MINIMUM_PYTHON;
+    const probe = `import sys, venv; sys.exit(0 if sys.version_info >= (${major}, ${minor}) else 3)`;
+    let result: CommandResult;
+    try {
+        result = await runCaptured(python, ["-c", probe], PYTHON_PROBE_TIMEOUT_MS);
+    } catch (error) {
+        if (isErrnoException(error) && (error.code === "ENOENT" || error.code === "EACCES")) {
+            throw new Error(`${INSTALL_HINT}. \`${python}\` was not found.`, { cause: error });
+        }
+        throw error;
+    }
+    if (result.exitCode === 3) {
+        throw new Error(`${INSTALL_HINT}. \`${python}\` is older than ${major}.${minor}.`);
+    }
+    if (!result.succeeded) {
+        throw new Error(
+            `${INSTALL_HINT}. \`${python} -c "import venv"\` failed (${result.outcome}):\n${result.output}`,
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// moto server process
+
+interface RunningServer {
+    readonly endpoint: string;
+    readonly child: ChildProcess;
+    readonly exited: Promise<void>;
+    hasExited(): boolean;
+    outputTail(): string;
+}
+
+const runningServers = new Set<ChildProcess>();
+let exitHandlerInstalled = false;
+
+function killRunningServersSynchronously(): void {
+    for (const child of runningServers) {
+        child.kill("SIGKILL");
+    }
+}
+
+async function launchServerOnFreePort(serverPython: string): Promise<RunningServer> {
+    let lastFailure: Error | undefined;
+    // The port is free when probed but another process can take it before moto binds it.
+    for (let attempt = 1; attempt <= SERVER_START_ATTEMPTS; attempt++) {
+        const port = await findFreePort();
+        const server = spawnServer(serverPython, port);
+        try {
+            await waitUntilReady(server);
+            return server;
+        } catch (error) {
+            await terminate(server);
+            lastFailure = error instanceof Error ? error : new Error(String(error));
+            if (!server.outputTail().includes("Address already in use")) {
+                throw lastFailure;
+            }
+        }
+    }
+    throw lastFailure ?? new Error("moto server did not start");
+}
+
+function findFreePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const probe = net.createServer();
+        probe.unref();
+        probe.once("error", reject);
+        probe.listen(0, LOCALHOST, () => {
+            const address = probe.address();
+            probe.close(() => {
+                if (address === null || typeof address === "string") {
+                    reject(new Error(`Unexpected address for a TCP listener: ${String(address)}`));
+                } else {
+                    resolve(address.port);
+                }
+            });
+        });
+    });
+}
+
+function spawnServer(serverPython: string, port: number): RunningServer {
+    if (!exitHandlerInstalled) {
+        // 'exit' handlers must be synchronous; kill() is, and SIGKILL cannot be ignored.
+        process.on("exit", killRunningServersSynchronously);
+        exitHandlerInstalled = true;
+    }
+
+    const child = spawn(serverPython, ["-m", "moto.server", "-H", LOCALHOST, "-p", String(port)], {
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    runningServers.add(child);
+
+    let tail = "";
+    const keepTail = (chunk: Buffer): void => {
+        tail = (tail + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+    };
+    // moto logs every request; the pipes must be drained or the server would block on a full pipe.
+    for (const stream of [child.stdout, child.stderr]) {
+        stream?.on("data", keepTail);
+        // Unref'd so that a caller who forgets stop() still lets Node exit (and the exit handler kill moto).
+        if (stream instanceof net.Socket) {
+            stream.unref();
+        }
+    }
+    child.unref();
+
+    let exitedFlag = false;
+    const exited = new Promise<void>((resolve) => {
+        const markExited = (): void => {
+            exitedFlag = true;
+            runningServers.delete(child);
+            resolve();
+        };
+        child.once("exit", markExited);
+        child.once("error", (error) => {
+            keepTail(Buffer.from(`\n${error.message}\n`));
+            markExited();
+        });
+    });
+
+    return {
+        endpoint: `http://${LOCALHOST}:${port}`,
+        child,
+        exited,
+        hasExited: () => exitedFlag,
+        outputTail: () => tail,
+    };
+}
+
+async function waitUntilReady(server: RunningServer): Promise<void> {
+    const deadline = Date.now() + READINESS_TIMEOUT_MS;
+    for (let poll = 0; poll < MAX_READINESS_POLLS && Date.now() < deadline; poll++) {
+        if (server.hasExited()) {
+            throw new Error(
+                `moto server exited before becoming ready (${describeExit(server.child)}). ` +
+                    `Its output:\n${server.outputTail()}`,
+            );
+        }
+        const response = await httpRequest("GET", `${server.endpoint}/moto-api/`).catch(
+            () => undefined,
+        );
+        if (response?.statusCode === 200) {
+            return;
+        }
+        await delay(READINESS_POLL_INTERVAL_MS);
+    }
+    throw new Error(
+        `moto server at ${server.endpoint} was not ready within ${READINESS_TIMEOUT_MS / 1000} s. ` +
+            `Its output:\n${server.outputTail()}`,
+    );
+}
+
+async function terminate(server: RunningServer): Promise<void> {
+    if (server.hasExited()) {
+        return;
+    }
+    server.child.kill("SIGTERM");
+    if (await exitsWithin(server, SIGTERM_GRACE_MS)) {
+        return;
+    }
+    server.child.kill("SIGKILL");
+    if (await exitsWithin(server, SIGKILL_WAIT_MS)) {
+        return;
+    }
+    throw new Error(`moto server (pid ${server.child.pid}) did not exit after SIGKILL`);
+}
+
+async function exitsWithin(server: RunningServer, timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+        return await Promise.race([server.exited.then(() => true), timedOut]);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
+function emulatorFor(server: RunningServer, region: string): Emulator {
+    let stopping: Promise<void> | undefined;
+    return {
+        endpoint: server.endpoint,
+        region,
+        environment: () => ({
+            AWS_ENDPOINT_URL: server.endpoint,
+            AWS_REGION: region,
+            AWS_ACCESS_KEY_ID: DUMMY_CREDENTIAL,
+            AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIAL,
+        }),
+        reset: async () => {
+            const response = await httpRequest("POST", `${server.endpoint}/moto-api/reset`);
+            if (response.statusCode !== 200) {
+                throw new Error(
+                    `moto reset failed with HTTP ${response.statusCode}: ${response.body}`,
+                );
+            }
+        },
+        stop: () => {
+            stopping ??= terminate(server);
+            return stopping;
+        },
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small process and HTTP helpers
+
+interface CommandResult {
+    readonly succeeded: boolean;
+    readonly exitCode: number | null;
+    /** "exit code N", "signal S" or "timed out after N s", for error messages. */
+    readonly outcome: string;
+    readonly output: string;
+}
+
+function runLogged(
+    command: string,
+    args: string[],
+    options: { logFile: string; timeoutMs: number },
+): Promise<CommandResult> {
+    const logDescriptor = fs.openSync(options.logFile, "a");
+    try {
+        fs.writeSync(logDescriptor, `\n$ ${command} ${args.join(" ")}\n`);
+        return runToCompletion(
+            spawn(command, args, { stdio: ["ignore", logDescriptor, logDescriptor] }),
+            options.timeoutMs,
+        );
+    } finally {
+        // The child holds its own copy of the descriptor.
+        fs.closeSync(logDescriptor);
+    }
+}
+
+function runCaptured(command: string, args: string[], timeoutMs: number): Promise<CommandResult> {
+    return runToCompletion(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] }), timeoutMs);
+}
+
+/** Rejects only if the command cannot be started (e.g. ENOENT); a failing command resolves. */
+function runToCompletion(child: ChildProcess, timeoutMs: number): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+        let output = "";
+        const collect = (chunk: Buffer): void => {
+            output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+        };
+        child.stdout?.on("data", collect);
+        child.stderr?.on("data", collect);
+
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+        }, timeoutMs);
+
+        child.once("error", (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.once("close", (exitCode, signal) => {
+            clearTimeout(timer);
+            const outcome = timedOut
+                ? `timed out after ${timeoutMs / 1000} s`
+                : signal !== null
+                  ? `signal ${signal}`
+                  : `exit code ${exitCode}`;
+            resolve({ succeeded: exitCode === 0, exitCode, outcome, output });
+        });
+    });
+}
+
+function describeExit(child: ChildProcess): string {
+    return child.signalCode !== null ? `signal ${child.signalCode}` : `exit code ${child.exitCode}`;
+}
+
+function readTail(file: string): string {
+    try {
+        return fs.readFileSync(file, "utf8").slice(-OUTPUT_TAIL_CHARS);
+    } catch {
+        return "(no output)";
+    }
+}
+
+function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
+    return error instanceof Error && "code" in error;
+}
+
+function delay(milliseconds: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+interface HttpResponse {
+    readonly statusCode: number;
+    readonly body: string;
+}
+
+function httpRequest(method: "GET" | "POST", url: string): Promise<HttpResponse> {
+    return new Promise((resolve, reject) => {
+        // agent: false, so no keep-alive socket outlives the request and holds the event loop.
+        const request = http.request(
+            url,
+            { method, agent: false, timeout: HTTP_REQUEST_TIMEOUT_MS },
+            (response) => {
+                let body = "";
+                response.setEncoding("utf8");
+                response.on("data", (chunk: string) => {
+                    body += chunk;
+                });
+                response.on("end", () => resolve({ statusCode: response.statusCode ?? 0, body }));
+                response.on("error", reject);
+            },
+        );
+        request.on("timeout", () => request.destroy(new Error(`${method} ${url} timed out`)));
+        request.on("error", reject);
+        request.end();
+    });
+}

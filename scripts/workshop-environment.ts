@@ -1,0 +1,426 @@
+import {
+    AutoScalingClient,
+    AttachInstancesCommand,
+    CreateAutoScalingGroupCommand,
+    DescribeAutoScalingGroupsCommand,
+    DescribeScalingActivitiesCommand,
+    UpdateAutoScalingGroupCommand,
+    type MixedInstancesPolicy,
+} from "@aws-sdk/client-auto-scaling";
+import {
+    CreateLaunchTemplateCommand,
+    CreateSubnetCommand,
+    CreateVpcCommand,
+    DescribeInstancesCommand,
+    EC2Client,
+    RunInstancesCommand,
+    type _InstanceType,
+} from "@aws-sdk/client-ec2";
+import {
+    CreateTargetGroupCommand,
+    ElasticLoadBalancingV2Client,
+    ModifyTargetGroupAttributesCommand,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import type { Emulator } from "./emulator";
+
+/**
+ * What the seed workshop's CloudFormation stack provides: a VPC over three AZs, a target group
+ * and a Spot "web" group, plus neighbours the handler must leave alone.
+ */
+export interface WorkshopEnvironment {
+    readonly vpcId: string;
+    /** One subnet in each of the region's zones a, b and c. */
+    readonly subnetIds: string[];
+    /** HTTP:80, health check "/", deregistration delay 120 s. */
+    readonly targetGroupArn: string;
+    readonly launchTemplateId: string;
+    /** Spot-only mixed instances group attached to the target group. */
+    readonly webGroupName: string;
+    /** A second group with a plain launch template. */
+    readonly otherGroupName: string;
+    /** An EC2 instance in no group. */
+    readonly standaloneInstanceId: string;
+}
+
+export interface WorkshopSeedOptions {
+    webGroup?: { minSize?: number; desiredCapacity?: number; maxSize?: number };
+}
+
+export interface GroupState {
+    name: string;
+    minSize: number;
+    maxSize: number;
+    desiredCapacity: number;
+    instances: {
+        instanceId: string;
+        lifecycleState: string;
+        instanceType?: string;
+        availabilityZone?: string;
+    }[];
+}
+
+export interface ScalingActivity {
+    description: string;
+    statusCode?: string;
+    startTime?: Date;
+}
+
+export const WEB_GROUP_NAME = "web";
+export const OTHER_GROUP_NAME = "batch";
+export const DEREGISTRATION_DELAY_SECONDS = 120;
+/** The overrides of the web group, in priority order. */
+export const WEB_INSTANCE_TYPES: readonly _InstanceType[] = [
+    "m5.large",
+    "m6i.large",
+    "m7i.large",
+    "c5.large",
+    "c6i.large",
+    "r5.large",
+];
+
+const DEFAULT_WEB_GROUP = { minSize: 2, desiredCapacity: 4, maxSize: 12 };
+const OTHER_GROUP = { minSize: 1, desiredCapacity: 2, maxSize: 4 };
+// Amazon Linux 2 from moto's built-in AMI list, so it also passes MOTO_ENABLE_AMI_VALIDATION.
+const IMAGE_ID = "ami-04681a1dbd79675a5";
+const VPC_CIDR = "10.0.0.0/16";
+const ZONE_SUFFIXES = ["a", "b", "c"];
+const MAX_ACTIVITY_PAGES = 20;
+
+/**
+ * Seeds a fresh emulator (call `emulator.reset()` first to seed again: names are fixed).
+ *
+ * Gaps in moto 5.2.5 that shape this seed:
+ * - A group launches every instance into the first subnet of VPCZoneIdentifier, with the launch
+ *   template's instance type, ignoring the overrides. So the web group is created empty and its
+ *   instances are launched here, round-robin over the subnets and override types, as Spot, and
+ *   attached (AttachInstances raises desired capacity and registers them in the target group).
+ * - UpdateAutoScalingGroup drops a MixedInstancesPolicy it is not given again, so raising MinSize
+ *   afterwards restates the policy.
+ * Replacements moto launches later (e.g. after DetachInstances without decrement) still land in
+ * the first subnet with the launch template's type.
+ */
+export async function seedWorkshopEnvironment(
+    emulator: Emulator,
+    options: WorkshopSeedOptions = {},
+): Promise<WorkshopEnvironment> {
+    const webGroup = { ...DEFAULT_WEB_GROUP, ...options.webGroup };
+    assertValidCapacity(webGroup);
+
+    const ec2 = new EC2Client(clientConfigFor(emulator));
+    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+    const elbv2 = new ElasticLoadBalancingV2Client(clientConfigFor(emulator));
+    try {
+        const vpc = await ec2.send(
+            new CreateVpcCommand({
+                CidrBlock: VPC_CIDR,
+                TagSpecifications: [{ ResourceType: "vpc", Tags: [nameTag("workshop")] }],
+            }),
+        );
+        const vpcId = required(vpc.Vpc?.VpcId, "CreateVpc VpcId");
+
+        const subnetIds: string[] = [];
+        for (const [index, suffix] of ZONE_SUFFIXES.entries()) {
+            const subnet = await ec2.send(
+                new CreateSubnetCommand({
+                    VpcId: vpcId,
+                    CidrBlock: `10.0.${index}.0/24`,
+                    AvailabilityZone: `${emulator.region}${suffix}`,
+                    TagSpecifications: [
+                        { ResourceType: "subnet", Tags: [nameTag(`workshop-${suffix}`)] },
+                    ],
+                }),
+            );
+            subnetIds.push(required(subnet.Subnet?.SubnetId, "CreateSubnet SubnetId"));
+        }
+
+        const template = await ec2.send(
+            new CreateLaunchTemplateCommand({
+                LaunchTemplateName: "workshop",
+                LaunchTemplateData: { ImageId: IMAGE_ID, InstanceType: WEB_INSTANCE_TYPES[0] },
+            }),
+        );
+        const launchTemplateId = required(
+            template.LaunchTemplate?.LaunchTemplateId,
+            "CreateLaunchTemplate LaunchTemplateId",
+        );
+
+        const targetGroup = await elbv2.send(
+            new CreateTargetGroupCommand({
+                Name: "workshop-web",
+                Protocol: "HTTP",
+                Port: 80,
+                VpcId: vpcId,
+                TargetType: "instance",
+                HealthCheckProtocol: "HTTP",
+                HealthCheckPath: "/",
+            }),
+        );
+        const targetGroupArn = required(
+            targetGroup.TargetGroups?.[0]?.TargetGroupArn,
+            "CreateTargetGroup TargetGroupArn",
+        );
+        await elbv2.send(
+            new ModifyTargetGroupAttributesCommand({
+                TargetGroupArn: targetGroupArn,
+                Attributes: [
+                    {
+                        Key: "deregistration_delay.timeout_seconds",
+                        Value: String(DEREGISTRATION_DELAY_SECONDS),
+                    },
+                ],
+            }),
+        );
+
+        const mixedInstancesPolicy: MixedInstancesPolicy = {
+            LaunchTemplate: {
+                LaunchTemplateSpecification: {
+                    LaunchTemplateId: launchTemplateId,
+                    Version: "$Latest",
+                },
+                Overrides: WEB_INSTANCE_TYPES.map((instanceType) => ({
+                    InstanceType: instanceType,
+                })),
+            },
+            InstancesDistribution: {
+                OnDemandBaseCapacity: 0,
+                OnDemandPercentageAboveBaseCapacity: 0,
+                SpotAllocationStrategy: "price-capacity-optimized",
+            },
+        };
+        const vpcZoneIdentifier = subnetIds.join(",");
+        await autoScaling.send(
+            new CreateAutoScalingGroupCommand({
+                AutoScalingGroupName: WEB_GROUP_NAME,
+                MixedInstancesPolicy: mixedInstancesPolicy,
+                MinSize: 0,
+                DesiredCapacity: 0,
+                MaxSize: webGroup.maxSize,
+                VPCZoneIdentifier: vpcZoneIdentifier,
+                TargetGroupARNs: [targetGroupArn],
+                HealthCheckType: "ELB",
+                HealthCheckGracePeriod: 300,
+                Tags: [{ ...nameTag("workshop-web"), PropagateAtLaunch: true }],
+            }),
+        );
+        const webInstanceIds: string[] = [];
+        for (let index = 0; index < webGroup.desiredCapacity; index++) {
+            webInstanceIds.push(
+                await runInstance(ec2, {
+                    launchTemplateId,
+                    subnetId: subnetIds[index % subnetIds.length],
+                    instanceType: WEB_INSTANCE_TYPES[index % WEB_INSTANCE_TYPES.length],
+                    name: "workshop-web",
+                    spot: true,
+                }),
+            );
+        }
+        if (webInstanceIds.length > 0) {
+            await autoScaling.send(
+                new AttachInstancesCommand({
+                    AutoScalingGroupName: WEB_GROUP_NAME,
+                    InstanceIds: webInstanceIds,
+                }),
+            );
+        }
+        await autoScaling.send(
+            new UpdateAutoScalingGroupCommand({
+                AutoScalingGroupName: WEB_GROUP_NAME,
+                MinSize: webGroup.minSize,
+                MixedInstancesPolicy: mixedInstancesPolicy,
+            }),
+        );
+
+        await autoScaling.send(
+            new CreateAutoScalingGroupCommand({
+                AutoScalingGroupName: OTHER_GROUP_NAME,
+                LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
+                MinSize: OTHER_GROUP.minSize,
+                DesiredCapacity: OTHER_GROUP.desiredCapacity,
+                MaxSize: OTHER_GROUP.maxSize,
+                VPCZoneIdentifier: vpcZoneIdentifier,
+                Tags: [{ ...nameTag("workshop-batch"), PropagateAtLaunch: true }],
+            }),
+        );
+
+        const standaloneInstanceId = await runInstance(ec2, {
+            launchTemplateId,
+            subnetId: subnetIds[1 % subnetIds.length],
+            instanceType: "t3.micro",
+            name: "workshop-standalone",
+            spot: false,
+        });
+
+        return {
+            vpcId,
+            subnetIds,
+            targetGroupArn,
+            launchTemplateId,
+            webGroupName: WEB_GROUP_NAME,
+            otherGroupName: OTHER_GROUP_NAME,
+            standaloneInstanceId,
+        };
+    } finally {
+        ec2.destroy();
+        autoScaling.destroy();
+        elbv2.destroy();
+    }
+}
+
+export async function describeGroupState(
+    emulator: Emulator,
+    groupName: string,
+): Promise<GroupState> {
+    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+    try {
+        const response = await autoScaling.send(
+            new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+        );
+        const group = response.AutoScalingGroups?.[0];
+        if (group === undefined) {
+            throw new Error(`Auto Scaling group ${groupName} does not exist`);
+        }
+        return {
+            name: required(group.AutoScalingGroupName, "AutoScalingGroupName"),
+            minSize: required(group.MinSize, "MinSize"),
+            maxSize: required(group.MaxSize, "MaxSize"),
+            desiredCapacity: required(group.DesiredCapacity, "DesiredCapacity"),
+            instances: (group.Instances ?? []).map((instance) => ({
+                instanceId: required(instance.InstanceId, "InstanceId"),
+                lifecycleState: required(instance.LifecycleState, "LifecycleState"),
+                instanceType: instance.InstanceType,
+                availabilityZone: instance.AvailabilityZone,
+            })),
+        };
+    } finally {
+        autoScaling.destroy();
+    }
+}
+
+/**
+ * Newest first, as AWS returns them. moto 5.2.5 records no activities and always answers an empty
+ * list; on moto, the activity of a detach is only in the DetachInstances response.
+ */
+export async function describeScalingActivities(
+    emulator: Emulator,
+    groupName: string,
+): Promise<ScalingActivity[]> {
+    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+    try {
+        const activities: ScalingActivity[] = [];
+        let nextToken: string | undefined;
+        for (let page = 0; page < MAX_ACTIVITY_PAGES; page++) {
+            const response = await autoScaling.send(
+                new DescribeScalingActivitiesCommand({
+                    AutoScalingGroupName: groupName,
+                    NextToken: nextToken,
+                }),
+            );
+            for (const activity of response.Activities ?? []) {
+                activities.push({
+                    description: activity.Description ?? "",
+                    statusCode: activity.StatusCode,
+                    startTime: activity.StartTime,
+                });
+            }
+            nextToken = response.NextToken;
+            if (nextToken === undefined) {
+                break;
+            }
+        }
+        return activities;
+    } finally {
+        autoScaling.destroy();
+    }
+}
+
+/** The EC2 state name ("running", "terminated", ...), or undefined for an unknown instance. */
+export async function describeInstanceState(
+    emulator: Emulator,
+    instanceId: string,
+): Promise<string | undefined> {
+    const ec2 = new EC2Client(clientConfigFor(emulator));
+    try {
+        const response = await ec2.send(
+            new DescribeInstancesCommand({ InstanceIds: [instanceId] }),
+        );
+        const instance = response.Reservations?.flatMap(
+            (reservation) => reservation.Instances ?? [],
+        ).find((candidate) => candidate.InstanceId === instanceId);
+        return instance?.State?.Name;
+    } catch (error) {
+        if (error instanceof Error && error.name === "InvalidInstanceID.NotFound") {
+            return undefined;
+        }
+        throw error;
+    } finally {
+        ec2.destroy();
+    }
+}
+
+interface AwsClientConfig {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** Explicit client settings from the emulator's environment, so process.env stays untouched. */
+export function clientConfigFor(emulator: Emulator): AwsClientConfig {
+    const environment = emulator.environment();
+    const variable = (name: string): string => required(environment[name], name);
+    return {
+        endpoint: variable("AWS_ENDPOINT_URL"),
+        region: variable("AWS_REGION"),
+        credentials: {
+            accessKeyId: variable("AWS_ACCESS_KEY_ID"),
+            secretAccessKey: variable("AWS_SECRET_ACCESS_KEY"),
+        },
+    };
+}
+
+async function runInstance(
+    ec2: EC2Client,
+    instance: {
+        launchTemplateId: string;
+        subnetId: string;
+        instanceType: _InstanceType;
+        name: string;
+        spot: boolean;
+    },
+): Promise<string> {
+    const response = await ec2.send(
+        new RunInstancesCommand({
+            MinCount: 1,
+            MaxCount: 1,
+            LaunchTemplate: { LaunchTemplateId: instance.launchTemplateId, Version: "$Latest" },
+            InstanceType: instance.instanceType,
+            SubnetId: instance.subnetId,
+            InstanceMarketOptions: instance.spot ? { MarketType: "spot" } : undefined,
+            TagSpecifications: [{ ResourceType: "instance", Tags: [nameTag(instance.name)] }],
+        }),
+    );
+    return required(response.Instances?.[0]?.InstanceId, "RunInstances InstanceId");
+}
+
+function assertValidCapacity(group: {
+    minSize: number;
+    desiredCapacity: number;
+    maxSize: number;
+}): void {
+    const { minSize, desiredCapacity, maxSize } = group;
+    if (!(0 <= minSize && minSize <= desiredCapacity && desiredCapacity <= maxSize)) {
+        throw new RangeError(
+            `webGroup needs 0 <= minSize <= desiredCapacity <= maxSize, got ${minSize}/${desiredCapacity}/${maxSize}`,
+        );
+    }
+}
+
+function nameTag(name: string): { Key: string; Value: string } {
+    return { Key: "Name", Value: name };
+}
+
+function required<T>(value: T | undefined, what: string): T {
+    if (value === undefined) {
+        throw new Error(`The emulator's answer lacks ${what}`);
+    }
+    return value;
+}

@@ -1,0 +1,315 @@
+/**
+ * The serialized handler, exactly as `pulumi up` would upload it, run with the real SDK over HTTP
+ * against moto. Every verdict is read back from the emulator's state.
+ *
+ * moto 5.2.5 gaps, which the handler must not rely on (tests/handler.test.ts covers AWS's
+ * real errors for them with aws-sdk-client-mock):
+ * - DetachInstances does not deregister the instance from the group's target groups.
+ * - DetachInstances does not enforce MinSize when decrementing.
+ * - With ShouldDecrementDesiredCapacity it decrements desired capacity even for instance ids
+ *   that are not members, and it never answers "not part of Auto Scaling group". So duplicates
+ *   racing each other in decrement mode would double-decrement on moto, where AWS refuses the
+ *   second call; duplicates here are sequential in decrement mode, concurrent in keep mode.
+ * - DescribeScalingActivities always returns an empty list; only DetachInstances' own response
+ *   carries the activity, which the handler logs.
+ * - Replacements launch into the first subnet with the launch template's type, ignoring overrides.
+ * - TestEventPattern is not implemented, so the rule's pattern is asserted under mocks instead.
+ */
+import * as assert from "node:assert/strict";
+import type { Emulator } from "../scripts/emulator";
+import type { HandlerArchive, Invocations } from "../scripts/handler-archive";
+import type * as Workshop from "../scripts/workshop-environment";
+import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "./support/events";
+import { FAULTS, startFaultProxy } from "./support/fault-proxy";
+import { installPulumiMocks } from "./support/pulumi-mocks";
+
+type WorkshopModule = typeof Workshop;
+
+describe("the uploaded handler against the local AWS emulator", function () {
+    // The first run installs moto into .venv.
+    this.timeout(600_000);
+
+    let emulator: Emulator;
+    let workshop: WorkshopModule;
+    let keep: HandlerArchive;
+    let decrement: HandlerArchive;
+    let environment: Workshop.WorkshopEnvironment;
+
+    before(async () => {
+        installPulumiMocks();
+        const { SpotInterruptionHandler } = await import("../components");
+        const { materializeHandlerArchive } = await import("../scripts/handler-archive");
+        const { startEmulator } = await import("../scripts/emulator");
+        workshop = await import("../scripts/workshop-environment");
+        const build = (name: string, capacityOnInterruption: "keep" | "decrement") =>
+            materializeHandlerArchive(
+                new SpotInterruptionHandler(name, {
+                    autoScalingGroupName: workshop.WEB_GROUP_NAME,
+                    capacityOnInterruption,
+                }).handlerFunction,
+                name,
+            );
+        keep = await build("emulated-keep", "keep");
+        decrement = await build("emulated-decrement", "decrement");
+        emulator = await startEmulator();
+    });
+
+    after(async () => {
+        keep?.remove();
+        decrement?.remove();
+        await emulator?.stop();
+    });
+
+    async function seed(webGroup?: Workshop.WorkshopSeedOptions["webGroup"]) {
+        await emulator.reset();
+        environment = await workshop.seedWorkshopEnvironment(emulator, { webGroup });
+    }
+
+    const webGroup = () => workshop.describeGroupState(emulator, environment.webGroupName);
+    const otherGroup = () => workshop.describeGroupState(emulator, environment.otherGroupName);
+    const idsOf = (group: Workshop.GroupState) => group.instances.map((i) => i.instanceId).sort();
+
+    async function inServiceWebInstances(count: number): Promise<string[]> {
+        const ids = (await webGroup()).instances
+            .filter((i) => i.lifecycleState === "InService")
+            .map((i) => i.instanceId);
+        assert.ok(ids.length >= count, `the web group has ${ids.length} InService instances`);
+        return ids.slice(0, count);
+    }
+
+    /** Delivers one interruption warning per instance, all at once, each its own invocation. */
+    function interrupt(
+        archive: HandlerArchive,
+        instanceIds: string[],
+        endpoint?: string,
+    ): Promise<Invocations> {
+        const events = instanceIds.map((id) => loadEvent("seed-sample-event", id));
+        const env = emulator.environment();
+        return archive.invoke(events, endpoint ? { ...env, AWS_ENDPOINT_URL: endpoint } : env);
+    }
+
+    function assertAllFulfilled({ results }: Invocations, action: "detached" | "ignored") {
+        for (const result of results) {
+            assert.equal(
+                result.status,
+                "fulfilled",
+                String((result as PromiseRejectedResult).reason),
+            );
+            assert.equal(
+                (result as PromiseFulfilledResult<{ action: string }>).value.action,
+                action,
+            );
+        }
+    }
+
+    async function snapshot() {
+        return {
+            web: await webGroup(),
+            other: await otherGroup(),
+            standalone: await workshop.describeInstanceState(
+                emulator,
+                environment.standaloneInstanceId,
+            ),
+        };
+    }
+
+    describe("given capacityOnInterruption keep", () => {
+        beforeEach(() => seed());
+
+        it("detaches the instance and the group launches a replacement at the same desired capacity", async () => {
+            const [victim] = await inServiceWebInstances(1);
+
+            assertAllFulfilled(await interrupt(keep, [victim]), "detached");
+
+            const after = await webGroup();
+            assert.equal(after.desiredCapacity, 4);
+            assert.ok(!idsOf(after).includes(victim), "the instance left the group");
+            assert.equal(
+                after.instances.length,
+                4,
+                "a replacement brought the group back to desired",
+            );
+            // As the seed warns: detaching does not terminate the instance.
+            assert.equal(await workshop.describeInstanceState(emulator, victim), "running");
+        });
+
+        it("logs the scaling activity that the detach started, to find it in the history", async () => {
+            const [victim] = await inServiceWebInstances(1);
+
+            const { logLines } = await interrupt(keep, [victim]);
+
+            const [record] = logLines.map((line) => JSON.parse(line));
+            assert.match(
+                record.activity?.description ?? "",
+                new RegExp(`Detaching EC2 instance: ${victim}`),
+            );
+        });
+
+        it("treats a duplicate delivery, even a concurrent one, as a no-op", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            await interrupt(keep, [victim, victim]);
+            const afterFirst = await snapshot();
+
+            const second = await interrupt(keep, [victim]);
+
+            assertAllFulfilled(second, "ignored");
+            assert.deepEqual(await snapshot(), afterFirst);
+            assert.equal(afterFirst.web.desiredCapacity, 4);
+            assert.equal(afterFirst.web.instances.length, 4);
+        });
+    });
+
+    describe("given capacityOnInterruption decrement", () => {
+        it("detaches the instance and shrinks the group by one, with no replacement", async () => {
+            await seed();
+            const before = await webGroup();
+            const [victim] = await inServiceWebInstances(1);
+
+            assertAllFulfilled(await interrupt(decrement, [victim]), "detached");
+
+            const after = await webGroup();
+            assert.equal(after.desiredCapacity, 3);
+            assert.deepEqual(
+                idsOf(after),
+                idsOf(before).filter((id) => id !== victim),
+            );
+        });
+
+        it("decrements only once when the same event is delivered twice", async () => {
+            await seed();
+            const [victim] = await inServiceWebInstances(1);
+
+            await interrupt(decrement, [victim]);
+            const second = await interrupt(decrement, [victim]);
+
+            assertAllFulfilled(second, "ignored");
+            assert.equal((await webGroup()).desiredCapacity, 3);
+        });
+
+        it("falls back to keep at MinSize, so the instance still leaves and is replaced", async () => {
+            await seed({ minSize: 2, desiredCapacity: 2, maxSize: 12 });
+            const [victim] = await inServiceWebInstances(1);
+
+            const { results } = await interrupt(decrement, [victim]);
+
+            assert.equal(results[0].status, "fulfilled");
+            const summary = (
+                results[0] as PromiseFulfilledResult<{ capacityOnInterruption: string }>
+            ).value;
+            assert.equal(summary.capacityOnInterruption, "keep");
+            const after = await webGroup();
+            assert.equal(after.desiredCapacity, 2);
+            assert.equal(after.instances.length, 2);
+            assert.ok(!idsOf(after).includes(victim));
+        });
+    });
+
+    describe("given an instance that is not the configured group's", () => {
+        beforeEach(() => seed());
+
+        it("leaves both groups untouched for an instance of the other group", async () => {
+            const before = await snapshot();
+            const [neighbour] = idsOf(before.other);
+
+            assertAllFulfilled(await interrupt(decrement, [neighbour]), "ignored");
+
+            assert.deepEqual(await snapshot(), before);
+        });
+
+        it("changes nothing for a standalone instance", async () => {
+            const before = await snapshot();
+
+            assertAllFulfilled(
+                await interrupt(decrement, [environment.standaloneInstanceId]),
+                "ignored",
+            );
+
+            assert.deepEqual(await snapshot(), before);
+        });
+    });
+
+    describe("given an event that is not a usable interruption warning", () => {
+        it("changes nothing", async () => {
+            await seed();
+            const before = await snapshot();
+            const [victim] = await inServiceWebInstances(1);
+            const events = UNRECOGNISED_EVENT_FIXTURES.map((name) => loadEvent(name, victim));
+
+            const invocations = await decrement.invoke(events, emulator.environment());
+
+            assertAllFulfilled(invocations, "ignored");
+            assert.deepEqual(await snapshot(), before);
+        });
+    });
+
+    describe("given a storm of 20 simultaneous interruptions", () => {
+        it("detaches all 20 exactly once, each in its own invocation", async () => {
+            await seed({ minSize: 2, desiredCapacity: 24, maxSize: 30 });
+            const victims = await inServiceWebInstances(20);
+
+            assertAllFulfilled(await interrupt(decrement, victims), "detached");
+
+            const after = await webGroup();
+            assert.equal(after.desiredCapacity, 4, "desired dropped by exactly 20");
+            assert.equal(after.instances.length, 4);
+            assert.deepEqual(
+                idsOf(after).filter((id) => victims.includes(id)),
+                [],
+            );
+        });
+    });
+
+    describe("given Auto Scaling faults on the wire", () => {
+        beforeEach(() => seed());
+
+        it("rides out throttling and contention with the SDK's retries, and detaches once", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            const faults = [FAULTS.throttling, FAULTS.resourceContention, FAULTS.throttling];
+            const proxy = await startFaultProxy(emulator.endpoint, (action, n) =>
+                action === "DetachInstances" ? faults[n - 1] : undefined,
+            );
+            try {
+                assertAllFulfilled(await interrupt(keep, [victim], proxy.endpoint), "detached");
+                assert.equal(proxy.requests.get("DetachInstances"), 4);
+            } finally {
+                await proxy.close();
+            }
+            const after = await webGroup();
+            assert.ok(!idsOf(after).includes(victim));
+            assert.equal(after.desiredCapacity, 4);
+        });
+
+        it("throws after the bounded attempts, leaving the instance in the group for Lambda's retry", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            const before = await snapshot();
+            const proxy = await startFaultProxy(emulator.endpoint, (action) =>
+                action === "DetachInstances" ? FAULTS.throttling : undefined,
+            );
+            let invocations: Invocations;
+            try {
+                invocations = await archiveWithAttempts(keep, victim, proxy.endpoint, 3);
+                assert.equal(proxy.requests.get("DetachInstances"), 3);
+            } finally {
+                await proxy.close();
+            }
+            const [result] = invocations.results;
+            assert.equal(result.status, "rejected");
+            assert.match(String((result as PromiseRejectedResult).reason), /Rate exceeded/);
+            assert.ok(invocations.logLines.some((line) => JSON.parse(line).level === "ERROR"));
+            assert.deepEqual(await snapshot(), before);
+        });
+
+        function archiveWithAttempts(
+            archive: HandlerArchive,
+            instanceId: string,
+            endpoint: string,
+            attempts: number,
+        ) {
+            return archive.invoke([loadEvent("seed-sample-event", instanceId)], {
+                ...emulator.environment(),
+                AWS_ENDPOINT_URL: endpoint,
+                AWS_MAX_ATTEMPTS: String(attempts),
+            });
+        }
+    });
+});
