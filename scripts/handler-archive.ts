@@ -83,9 +83,15 @@ function zipDirectory(directory: string): Uint8Array {
     return zipSync(files, { level: 6 });
 }
 
+/** What the archive is made from: a Function, or the inputs an offline engine recorded for one. */
+export interface FunctionCode {
+    readonly code: pulumi.Input<pulumi.asset.Archive>;
+    readonly environment?: pulumi.Input<aws.types.input.lambda.FunctionEnvironment | undefined>;
+}
+
 /** Writes the function's archive to `.tmp/archives/<label>-<n>/` and loads its handler. */
 export async function materializeHandlerArchive(
-    fn: aws.lambda.Function,
+    fn: FunctionCode,
     label = "handler",
 ): Promise<HandlerArchive> {
     const code = (await unwrap(fn.code)) as pulumi.asset.AssetArchive;

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fillInstanceId } from "../../scripts/sample-event";
 
 const EVENTS = path.join(__dirname, "..", "fixtures", "events");
 
@@ -17,7 +18,7 @@ export type EventFixture =
  */
 export function loadEvent(name: EventFixture, instanceId?: string): Record<string, unknown> {
     const text = fs.readFileSync(path.join(EVENTS, `${name}.json`), "utf8");
-    const filled = instanceId === undefined ? text : text.split("<instance-id>").join(instanceId);
+    const filled = instanceId === undefined ? text : fillInstanceId(text, instanceId);
     return JSON.parse(filled) as Record<string, unknown>;
 }
 

@@ -1,0 +1,206 @@
+/**
+ * An offline Pulumi engine: mocks that record every resource's exact inputs, so that the stack
+ * program and its components can be planned and inspected with no Pulumi CLI and no cloud.
+ * Tests and `npm start` share it.
+ */
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+/** One resource as the program registered it: its exact inputs, before any provider ran. */
+export interface RecordedResource {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+    readonly provider?: string;
+    readonly parent?: string;
+}
+
+export const MOCK_ACCOUNT_ID = "123456789012";
+export const MOCK_REGION = "eu-west-1";
+export const MOCK_PARTITION = "aws";
+
+type CallMock = (inputs: Record<string, unknown>) => Record<string, unknown>;
+
+/** Call mocks per token; a test may replace any of them. */
+export const callMocks: Record<string, CallMock> = {
+    "aws:index/getCallerIdentity:getCallerIdentity": () => ({
+        accountId: MOCK_ACCOUNT_ID,
+        arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/mock`,
+        userId: "AIDAMOCK",
+    }),
+    "aws:index/getRegion:getRegion": () => ({
+        name: MOCK_REGION,
+        region: MOCK_REGION,
+        id: MOCK_REGION,
+        endpoint: `ec2.${MOCK_REGION}.amazonaws.com`,
+        description: "Europe (Ireland)",
+    }),
+    "aws:index/getPartition:getPartition": () => ({
+        partition: MOCK_PARTITION,
+        dnsSuffix: "amazonaws.com",
+        id: MOCK_PARTITION,
+        reverseDnsPrefix: "com.amazonaws",
+    }),
+    "aws:ec2/getAvailabilityZones:getAvailabilityZones": () => ({
+        names: [`${MOCK_REGION}a`, `${MOCK_REGION}b`, `${MOCK_REGION}c`],
+        zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"],
+        id: MOCK_REGION,
+    }),
+    // The token @pulumi/aws 7.x actually invokes for aws.getAvailabilityZones.
+    "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({
+        names: [`${MOCK_REGION}a`, `${MOCK_REGION}b`, `${MOCK_REGION}c`],
+        zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"],
+        id: MOCK_REGION,
+    }),
+    "aws:ssm/getParameter:getParameter": (inputs) => ({
+        name: inputs.name,
+        value: "ami-0123456789abcdef0",
+        insecureValue: "ami-0123456789abcdef0",
+        type: "String",
+        id: String(inputs.name),
+    }),
+};
+
+export const recorded: RecordedResource[] = [];
+
+/** Forgets every recorded resource, so that the next program run starts from nothing. */
+export function resetRecorded(): void {
+    recorded.length = 0;
+}
+
+/**
+ * Waits until no resource has been registered for `quietMs`: registrations whose inputs were
+ * still resolving have landed. Await the outputs you know of first; this catches the rest.
+ */
+export async function registrationsSettled(quietMs = 50, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let count: number;
+    do {
+        count = recorded.length;
+        await new Promise((resolve) => setTimeout(resolve, quietMs));
+    } while (recorded.length !== count && Date.now() < deadline);
+}
+
+/** Plausible provider-computed attributes, so that ARNs and names flow like in a real deployment. */
+function computedState(
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+): Record<string, unknown> {
+    const arn = (service: string, resource: string) =>
+        `arn:${MOCK_PARTITION}:${service}:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:${resource}`;
+    const physicalName = (inputs.name as string | undefined) ?? `${name}-a1b2c3d`;
+    switch (type) {
+        case "aws:cloudwatch/logGroup:LogGroup":
+            return { name: physicalName, arn: arn("logs", `log-group:${physicalName}`) };
+        case "aws:sqs/queue:Queue":
+            return {
+                name: physicalName,
+                arn: arn("sqs", physicalName),
+                url: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physicalName}`,
+            };
+        case "aws:iam/role:Role":
+            return {
+                name: physicalName,
+                arn: `arn:${MOCK_PARTITION}:iam::${MOCK_ACCOUNT_ID}:role/${physicalName}`,
+            };
+        case "aws:lambda/function:Function":
+            return { name: physicalName, arn: arn("lambda", `function:${physicalName}`) };
+        case "aws:cloudwatch/eventRule:EventRule":
+            return { name: physicalName, arn: arn("events", `rule/${physicalName}`) };
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return {
+                name: physicalName,
+                arn: arn(
+                    "elasticloadbalancing",
+                    `loadbalancer/app/${physicalName}/0123456789abcdef`,
+                ),
+                dnsName: `${physicalName}-1234567890.${MOCK_REGION}.elb.amazonaws.com`,
+            };
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            return {
+                name: physicalName,
+                arn: arn("ec2", `launch-template/lt-0123456789abcdef0`),
+                latestVersion: 1,
+            };
+        default:
+            return { name: physicalName, arn: arn("mock", `${type}/${physicalName}`) };
+    }
+}
+
+/**
+ * Installs Pulumi mocks that record every resource's inputs. Call before importing any program
+ * or component; preview is false so that applies run and tests cannot pass vacuously.
+ */
+export function installPulumiMocks(stack = "dev"): void {
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                recorded.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs: args.inputs as Record<string, unknown>,
+                    provider: args.provider,
+                });
+                return {
+                    id: `${args.name}-id`,
+                    state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) },
+                };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                const mock = callMocks[args.token];
+                if (mock === undefined) {
+                    throw new Error(`No call mock for ${args.token}: add one to callMocks`);
+                }
+                return mock(args.inputs as Record<string, unknown>);
+            },
+        },
+        "spot-interruption-handler",
+        stack,
+        false,
+    );
+}
+
+/** Resolves an Output's value in a test (Output.promise() is not public). */
+export function unwrap<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
+}
+
+export function resourcesOfType(type: string): RecordedResource[] {
+    return recorded.filter((r) => r.type === type);
+}
+
+const PROJECT = "spot-interruption-handler";
+const PROGRAM_FILES = ["index.ts", "config.ts"].map((file) => path.resolve(__dirname, "..", file));
+
+/**
+ * Runs the stack program (index.ts) under the mocks with `config` as its stack configuration
+ * (keys without a namespace belong to this project), and resolves to every resource it
+ * registered, once all registrations have completed. May be called again with other config.
+ */
+export async function runStackProgram(
+    config: Readonly<Record<string, string>>,
+): Promise<{ resources: RecordedResource[]; outputs: Record<string, unknown> }> {
+    installPulumiMocks();
+    resetRecorded();
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(
+            Object.entries(config).map(([key, value]) => [
+                key.includes(":") ? key : `${PROJECT}:${key}`,
+                value,
+            ]),
+        ),
+    );
+    // The program reads its config at load time, so each run needs a fresh module.
+    for (const file of PROGRAM_FILES) {
+        Reflect.deleteProperty(require.cache, require.resolve(file));
+    }
+    const program = (await import(PROGRAM_FILES[0])) as Record<string, unknown>;
+    const outputs: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(program)) {
+        outputs[name] = pulumi.Output.isInstance(value) ? await unwrap(value) : value;
+    }
+    // Waits for every outstanding registration, not only those the outputs depend on.
+    await pulumi.runtime.disconnect();
+    return { resources: [...recorded], outputs };
+}
