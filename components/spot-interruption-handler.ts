@@ -17,6 +17,9 @@ import {
     lambdaAssumeRolePolicy,
 } from "./policies";
 
+/** This package's own name: an importer's archive must not carry it. */
+const PACKAGE_NAME = "spot-interruption-handler";
+
 /** Node.js runtimes the handler supports; both ship AWS SDK v3, which the archive relies on. */
 export type HandlerRuntime = "nodejs24.x" | "nodejs22.x";
 export const HANDLER_RUNTIMES: readonly HandlerRuntime[] = ["nodejs24.x", "nodejs22.x"];
@@ -215,8 +218,11 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 description:
                     "Detaches Spot instances from their Auto Scaling group on the interruption warning",
                 callback: handleLambdaEvent,
-                // The Lambda runtime ships SDK v3; bundling it would only bloat the archive.
-                codePathOptions: { extraExcludePackages: ["@aws-sdk/client-auto-scaling"] },
+                // The Lambda runtime ships SDK v3, and the handler is inlined by value (see
+                // handler/*.ts `deploymentOnlyModule`), so neither belongs in the archive.
+                codePathOptions: {
+                    extraExcludePackages: ["@aws-sdk/client-auto-scaling", PACKAGE_NAME],
+                },
                 role: this.role,
                 runtime: settings.runtime,
                 timeout: settings.timeoutSeconds,

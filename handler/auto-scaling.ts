@@ -6,6 +6,9 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import type { GroupSize, Membership } from "./decision";
 
+// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
+export const deploymentOnlyModule = true;
+
 /** The scaling activity that DetachInstances starts, as the group's activity history shows it. */
 export interface DetachActivity {
     readonly activityId?: string;

@@ -4,6 +4,9 @@ import {
     isCapacityOnInterruption,
 } from "./decision";
 
+// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
+export const deploymentOnlyModule = true;
+
 /** Environment variables through which the component configures the function. */
 export const ENV_AUTO_SCALING_GROUP_NAME = "AUTO_SCALING_GROUP_NAME";
 export const ENV_CAPACITY_ON_INTERRUPTION = "CAPACITY_ON_INTERRUPTION";

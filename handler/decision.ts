@@ -3,6 +3,9 @@
  * Nothing here calls AWS, so every rule is unit-tested without a client.
  */
 
+// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
+export const deploymentOnlyModule = true;
+
 /** What the group does when one of its instances is detached. */
 export type CapacityOnInterruption = "keep" | "decrement";
 

@@ -1,5 +1,8 @@
 import type { EventBridgeEvent } from "aws-lambda";
 
+// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
+export const deploymentOnlyModule = true;
+
 export const INTERRUPTION_WARNING_SOURCE = "aws.ec2";
 export const INTERRUPTION_WARNING_DETAIL_TYPE = "EC2 Spot Instance Interruption Warning";
 

@@ -11,6 +11,9 @@ import {
 } from "./decision";
 import { parseInterruptionWarning } from "./event";
 
+// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
+export const deploymentOnlyModule = true;
+
 /** What one invocation did; the Lambda console's test shows this. */
 export interface InterruptionSummary {
     readonly instanceId?: string;

@@ -6,11 +6,49 @@ import { createAutoScalingClient, createAutoScalingGateway } from "./auto-scalin
 import { readHandlerConfig } from "./config";
 import { handleInterruptionWarning, type InterruptionSummary, logAsJsonLine } from "./handle";
 
-export * from "./auto-scaling";
-export * from "./config";
-export * from "./decision";
-export * from "./event";
-export * from "./handle";
+export {
+    type AutoScalingGateway,
+    createAutoScalingClient,
+    createAutoScalingGateway,
+    type DetachActivity,
+} from "./auto-scaling";
+export {
+    ENV_AUTO_SCALING_GROUP_NAME,
+    ENV_CAPACITY_ON_INTERRUPTION,
+    type HandlerConfig,
+    readHandlerConfig,
+} from "./config";
+export {
+    CAPACITY_ON_INTERRUPTION_CHOICES,
+    type CapacityOnInterruption,
+    type CapacityPlan,
+    classifyDetachFailure,
+    type DetachFailure,
+    type GroupSize,
+    isCapacityOnInterruption,
+    judgeMembership,
+    keepInsteadOfDecrement,
+    type Membership,
+    type MembershipVerdict,
+    planCapacity,
+} from "./decision";
+export {
+    INTERRUPTION_WARNING_DETAIL_TYPE,
+    INTERRUPTION_WARNING_SOURCE,
+    type ParsedEvent,
+    parseInterruptionWarning,
+    type SpotInterruptionWarningDetail,
+    type SpotInterruptionWarningEvent,
+} from "./event";
+export {
+    type DecisionLogger,
+    type DecisionRecord,
+    handleInterruptionWarning,
+    type HandlerDependencies,
+    type InterruptionSummary,
+    type LogLevel,
+    logAsJsonLine,
+} from "./handle";
 
 /** The Lambda entry: configuration from the environment, the real Auto Scaling client. */
 export async function handleLambdaEvent(event: unknown): Promise<InterruptionSummary> {

@@ -1,0 +1,106 @@
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import {
+    AutoScalingClient,
+    DescribeAutoScalingInstancesCommand,
+    DetachInstancesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import type { HandlerArchive } from "../scripts/handler-archive";
+import { loadEvent } from "./support/events";
+import { installPulumiMocks, recorded } from "./support/pulumi-mocks";
+
+const ROOT = path.resolve(__dirname, "..");
+const INSTANCE = "i-0a1b2c3d4e5f60718";
+
+/**
+ * Another Pulumi program that installed this package: the library is compiled into
+ * `<importer>/node_modules/spot-interruption-handler`, as `npm install` (prepare) leaves it.
+ */
+describe("the package, imported by another Pulumi program", function () {
+    this.timeout(120_000);
+
+    let importerRoot: string;
+    let library: typeof import("../components");
+    let archive: HandlerArchive;
+    let autoScaling: AwsClientStub<AutoScalingClient>;
+    let registeredByImport: number;
+
+    before(async () => {
+        autoScaling = mockClient(AutoScalingClient);
+        installPulumiMocks();
+        fs.mkdirSync(path.join(ROOT, ".tmp"), { recursive: true });
+        importerRoot = fs.mkdtempSync(path.join(ROOT, ".tmp", "importer-"));
+        const installed = path.join(importerRoot, "node_modules", "spot-interruption-handler");
+        await promisify(execFile)(
+            process.execPath,
+            [
+                require.resolve("typescript/bin/tsc"),
+                "-p",
+                "tsconfig.build.json",
+                "--outDir",
+                path.join(installed, "bin"),
+            ],
+            { cwd: ROOT, timeout: 90_000 },
+        );
+        fs.copyFileSync(path.join(ROOT, "package.json"), path.join(installed, "package.json"));
+
+        const before = recorded.length;
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the installed copy, as an importer's require would
+        library = require(path.join(installed, "bin", "components", "index.js"));
+        registeredByImport = recorded.length - before;
+
+        const { materializeHandlerArchive } = await import("../scripts/handler-archive");
+        archive = await materializeHandlerArchive(
+            new library.SpotInterruptionHandler("imported", { autoScalingGroupName: "web" })
+                .handlerFunction,
+            "imported",
+        );
+    });
+    after(() => {
+        autoScaling.restore();
+        archive?.remove();
+        fs.rmSync(importerRoot, { recursive: true, force: true });
+    });
+
+    it("registers nothing on import: the stack program does not run", () => {
+        assert.equal(registeredByImport, 0);
+    });
+
+    it("still uploads a self-contained archive that never requires the package itself", () => {
+        assert.deepEqual(archive.paths, ["__index.js"]);
+        assert.doesNotMatch(archive.indexSource, /require\("[^"]*spot-interruption-handler/);
+        assert.ok(archive.zippedSize() < 16 * 1024);
+    });
+
+    it("detaches an interrupted instance with that archive", async () => {
+        autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
+            AutoScalingInstances: [
+                {
+                    InstanceId: INSTANCE,
+                    AutoScalingGroupName: "web",
+                    LifecycleState: "InService",
+                    AvailabilityZone: "eu-west-1a",
+                    HealthStatus: "HEALTHY",
+                    ProtectedFromScaleIn: false,
+                },
+            ],
+        });
+        autoScaling.on(DetachInstancesCommand).resolves({});
+
+        const { results } = await archive.invoke([loadEvent("seed-sample-event", INSTANCE)], {
+            AWS_REGION: "eu-west-1",
+        });
+
+        assert.equal(results[0].status, "fulfilled");
+        assert.deepEqual(
+            autoScaling
+                .commandCalls(DetachInstancesCommand)
+                .map((c) => c.args[0].input.InstanceIds),
+            [[INSTANCE]],
+        );
+    });
+});
