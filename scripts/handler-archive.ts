@@ -16,6 +16,8 @@ export type LambdaHandler = (event: unknown) => Promise<InterruptionSummary>;
 
 export interface Invocations {
     readonly results: PromiseSettledResult<InterruptionSummary>[];
+    /** How long each invocation took, in milliseconds, in the order of the events. */
+    readonly durationsMs: number[];
     /** What the handler wrote to the console: its structured JSON log lines. */
     readonly logLines: string[];
 }
@@ -123,8 +125,18 @@ export async function materializeHandlerArchive(
             const logLines: string[] = [];
             const restoreConsole = captureConsole(logLines);
             try {
-                const results = await Promise.allSettled(events.map((event) => handler(event)));
-                return { results, logLines };
+                const durationsMs: number[] = [];
+                const results = await Promise.allSettled(
+                    events.map(async (event, index) => {
+                        const startedAt = performance.now();
+                        try {
+                            return await handler(event);
+                        } finally {
+                            durationsMs[index] = performance.now() - startedAt;
+                        }
+                    }),
+                );
+                return { results, durationsMs, logLines };
             } finally {
                 restoreConsole();
                 restoreEnvironment();

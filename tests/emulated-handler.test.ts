@@ -20,7 +20,7 @@ import type { Emulator } from "../scripts/emulator";
 import type { HandlerArchive, Invocations } from "../scripts/handler-archive";
 import type * as Workshop from "../scripts/workshop-environment";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "./support/events";
-import { FAULTS, startFaultProxy } from "./support/fault-proxy";
+import { FAULTS, startFaultProxy } from "../scripts/fault-proxy";
 import { installPulumiMocks } from "./support/pulumi-mocks";
 
 type WorkshopModule = typeof Workshop;

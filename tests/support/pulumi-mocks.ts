@@ -40,15 +40,40 @@ export const callMocks: Record<string, CallMock> = {
         zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"],
         id: MOCK_REGION,
     }),
+    // The token @pulumi/aws 7.x actually invokes for aws.getAvailabilityZones.
+    "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({
+        names: [`${MOCK_REGION}a`, `${MOCK_REGION}b`, `${MOCK_REGION}c`],
+        zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"],
+        id: MOCK_REGION,
+    }),
     "aws:ssm/getParameter:getParameter": (inputs) => ({
         name: inputs.name,
         value: "ami-0123456789abcdef0",
+        insecureValue: "ami-0123456789abcdef0",
         type: "String",
         id: String(inputs.name),
     }),
 };
 
 export const recorded: RecordedResource[] = [];
+
+/** Forgets every recorded resource, so that the next program run starts from nothing. */
+export function resetRecorded(): void {
+    recorded.length = 0;
+}
+
+/**
+ * Waits until no resource has been registered for `quietMs`: registrations whose inputs were
+ * still resolving have landed. Await the outputs you know of first; this catches the rest.
+ */
+export async function registrationsSettled(quietMs = 50, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let count: number;
+    do {
+        count = recorded.length;
+        await new Promise((resolve) => setTimeout(resolve, quietMs));
+    } while (recorded.length !== count && Date.now() < deadline);
+}
 
 /** Plausible provider-computed attributes, so that ARNs and names flow like in a real deployment. */
 function computedState(
@@ -77,6 +102,21 @@ function computedState(
             return { name: physicalName, arn: arn("lambda", `function:${physicalName}`) };
         case "aws:cloudwatch/eventRule:EventRule":
             return { name: physicalName, arn: arn("events", `rule/${physicalName}`) };
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return {
+                name: physicalName,
+                arn: arn(
+                    "elasticloadbalancing",
+                    `loadbalancer/app/${physicalName}/0123456789abcdef`,
+                ),
+                dnsName: `${physicalName}-1234567890.${MOCK_REGION}.elb.amazonaws.com`,
+            };
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            return {
+                name: physicalName,
+                arn: arn("ec2", `launch-template/lt-0123456789abcdef0`),
+                latestVersion: 1,
+            };
         default:
             return { name: physicalName, arn: arn("mock", `${type}/${physicalName}`) };
     }
