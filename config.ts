@@ -1,40 +1,292 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
+    type ArgumentRemedy,
+    type CountRange,
+    type InstanceRequirements,
+    resolveWebTierSettings,
+    type SpotAllocationStrategy,
+    SpotWebTierArgsError,
+    type SpotWebTierArgs,
+} from "./components/spot-web-tier";
+import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     type CapacityOnInterruption,
     isCapacityOnInterruption,
 } from "./handler/decision";
 
-/** The stack's configuration, validated, with defaults applied. Defaults live here, not in Pulumi.yaml, because mocks never read Pulumi.yaml. */
-export interface StackConfig {
+/**
+ * The stack's configuration, validated, with defaults applied. Defaults live in code, not in
+ * Pulumi.yaml, because mocks never read Pulumi.yaml. With `autoScalingGroupName` set the stack
+ * protects that existing group; without it, it builds a SpotWebTier and protects its group.
+ */
+export type StackConfig = ExistingGroupStackConfig | WebTierStackConfig;
+
+export interface ExistingGroupStackConfig {
+    readonly kind: "existing-group";
     readonly autoScalingGroupName: string;
     readonly capacityOnInterruption: CapacityOnInterruption;
 }
 
+export interface WebTierStackConfig {
+    readonly kind: "web-tier";
+    /** Validated SpotWebTier args; unset keys stay unset, so the component's defaults apply. */
+    readonly webTier: SpotWebTierArgs;
+    readonly capacityOnInterruption: CapacityOnInterruption;
+}
+
+/** The keys that shape the web tier, each named as the SpotWebTier argument it sets. */
+export const WEB_TIER_CONFIG_KEYS = [
+    "availabilityZoneCount",
+    "vpcId",
+    "subnetIds",
+    "deregistrationDelaySeconds",
+    "instanceTypes",
+    "instanceRequirements",
+    "spotAllocationStrategy",
+    "spotInstancePools",
+    "onDemandBaseCapacity",
+    "onDemandPercentageAboveBaseCapacity",
+    "capacityRebalance",
+    "minSize",
+    "maxSize",
+    "desiredCapacity",
+] as const satisfies readonly (keyof SpotWebTierArgs)[];
+
 /** A configuration mistake, named by its key, with the command that fixes it. */
 export class StackConfigError extends Error {
-    constructor(key: string, problem: string, fix: string) {
-        super(`Stack config "${key}" ${problem}. Fix it with: pulumi config set ${key} ${fix}`);
+    constructor(
+        public readonly key: string,
+        problem: string,
+        fixCommand: string,
+    ) {
+        super(`Stack config "${key}" ${problem}. Fix it with: ${fixCommand}`);
         this.name = "StackConfigError";
     }
 }
 
-export function readStackConfig(config: pulumi.Config): StackConfig {
-    const autoScalingGroupName = config.get("autoScalingGroupName")?.trim();
-    if (!autoScalingGroupName) {
-        throw new StackConfigError(
-            "autoScalingGroupName",
-            "is not set: name the existing Auto Scaling group to protect",
-            "<auto-scaling-group-name>",
-        );
+/** The `pulumi config` command that applies a remedy to a key. */
+export function fixCommand(key: string, remedy: ArgumentRemedy): string {
+    if (remedy.action === "unset") {
+        return remedy.path === undefined
+            ? `pulumi config rm ${key}`
+            : `pulumi config rm --path '${key}${remedy.path}'`;
     }
+    return remedy.path === undefined
+        ? `pulumi config set ${key} ${remedy.value}`
+        : `pulumi config set --path '${key}${remedy.path}' ${remedy.value}`;
+}
+
+export function readStackConfig(config: pulumi.Config): StackConfig {
     const capacityOnInterruption = config.get("capacityOnInterruption") ?? "keep";
     if (!isCapacityOnInterruption(capacityOnInterruption)) {
         throw new StackConfigError(
             "capacityOnInterruption",
             `is "${capacityOnInterruption}", but must be one of ${CAPACITY_ON_INTERRUPTION_CHOICES.join(" or ")}`,
-            CAPACITY_ON_INTERRUPTION_CHOICES.join("|"),
+            `pulumi config set capacityOnInterruption ${CAPACITY_ON_INTERRUPTION_CHOICES.join("|")}`,
         );
     }
-    return { autoScalingGroupName, capacityOnInterruption };
+
+    const rawGroupName = config.get("autoScalingGroupName");
+    if (rawGroupName !== undefined) {
+        const autoScalingGroupName = rawGroupName.trim();
+        if (autoScalingGroupName === "") {
+            throw new StackConfigError(
+                "autoScalingGroupName",
+                "is empty: name an existing Auto Scaling group, or remove the key to build the web tier",
+                "pulumi config rm autoScalingGroupName",
+            );
+        }
+        // Silently ignoring web tier keys would hide a stack that does not do what its config says.
+        const ignored = WEB_TIER_CONFIG_KEYS.find((key) => config.get(key) !== undefined);
+        if (ignored !== undefined) {
+            throw new StackConfigError(
+                ignored,
+                "shapes the web tier, which the stack does not build while autoScalingGroupName names an existing group",
+                `pulumi config rm ${ignored}`,
+            );
+        }
+        return { kind: "existing-group", autoScalingGroupName, capacityOnInterruption };
+    }
+
+    const webTier = readWebTierArgs(config);
+    try {
+        resolveWebTierSettings(webTier);
+    } catch (error) {
+        if (error instanceof SpotWebTierArgsError) {
+            throw new StackConfigError(
+                error.argument,
+                error.problem,
+                fixCommand(error.argument, error.remedy),
+            );
+        }
+        throw error;
+    }
+    return { kind: "web-tier", webTier, capacityOnInterruption };
+}
+
+/** Reads each key as its declared type; ranges and combinations are the component's to judge. */
+function readWebTierArgs(config: pulumi.Config): SpotWebTierArgs {
+    return withoutUnset({
+        availabilityZoneCount: readInteger(config, "availabilityZoneCount", "3"),
+        vpcId: readString(config, "vpcId", "<vpc-id>"),
+        subnetIds: readStringArray(config, "subnetIds", "<subnet-id>"),
+        deregistrationDelaySeconds: readInteger(config, "deregistrationDelaySeconds", "120"),
+        instanceTypes: readStringArray(config, "instanceTypes", "m7i.large"),
+        instanceRequirements: readInstanceRequirements(config),
+        // Any string passes here; resolveWebTierSettings rejects the unknown ones with the choices.
+        spotAllocationStrategy: readString(
+            config,
+            "spotAllocationStrategy",
+            "price-capacity-optimized",
+        ) as SpotAllocationStrategy | undefined,
+        spotInstancePools: readInteger(config, "spotInstancePools", "2"),
+        onDemandBaseCapacity: readInteger(config, "onDemandBaseCapacity", "0"),
+        onDemandPercentageAboveBaseCapacity: readInteger(
+            config,
+            "onDemandPercentageAboveBaseCapacity",
+            "0",
+        ),
+        capacityRebalance: readBoolean(config, "capacityRebalance"),
+        minSize: readInteger(config, "minSize", "2"),
+        maxSize: readInteger(config, "maxSize", "12"),
+        desiredCapacity: readInteger(config, "desiredCapacity", "4"),
+    });
+}
+
+/** Leaves unset keys out, so that the component applies its own defaults. */
+function withoutUnset<T extends object>(value: T): T {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+function readString(config: pulumi.Config, key: string, example: string): string | undefined {
+    const value = config.get(key);
+    if (value === undefined) {
+        return undefined;
+    }
+    if (value.trim() === "") {
+        throw new StackConfigError(key, "is empty", `pulumi config set ${key} ${example}`);
+    }
+    return value.trim();
+}
+
+function readInteger(config: pulumi.Config, key: string, example: string): number | undefined {
+    const value = config.get(key);
+    if (value === undefined) {
+        return undefined;
+    }
+    if (!/^\s*-?\d+\s*$/.test(value)) {
+        throw new StackConfigError(
+            key,
+            `is "${value}", but must be a whole number`,
+            `pulumi config set ${key} ${example}`,
+        );
+    }
+    return Number(value);
+}
+
+function readBoolean(config: pulumi.Config, key: string): boolean | undefined {
+    const value = config.get(key);
+    if (value === undefined) {
+        return undefined;
+    }
+    if (value !== "true" && value !== "false") {
+        throw new StackConfigError(
+            key,
+            `is "${value}", but must be true or false`,
+            `pulumi config set ${key} true|false`,
+        );
+    }
+    return value === "true";
+}
+
+function readJson(config: pulumi.Config, key: string): unknown {
+    const value = config.get(key);
+    if (value === undefined) {
+        return undefined;
+    }
+    try {
+        return JSON.parse(value);
+    } catch {
+        // A plain string: `pulumi config set key value` without --path stores text, not a list.
+        return value;
+    }
+}
+
+function readStringArray(
+    config: pulumi.Config,
+    key: string,
+    example: string,
+): string[] | undefined {
+    const value = readJson(config, key);
+    if (value === undefined) {
+        return undefined;
+    }
+    if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+        throw new StackConfigError(
+            key,
+            `is ${JSON.stringify(value)}, but must be a list of strings (set each item with --path)`,
+            `pulumi config set --path '${key}[0]' ${example}`,
+        );
+    }
+    return value;
+}
+
+const INSTANCE_REQUIREMENTS_EXAMPLE: InstanceRequirements = {
+    vcpuCount: { min: 2, max: 4 },
+    memoryMib: { min: 4096, max: 16384 },
+};
+
+function readInstanceRequirements(config: pulumi.Config): InstanceRequirements | undefined {
+    const key = "instanceRequirements";
+    const value = readJson(config, key);
+    if (value === undefined) {
+        return undefined;
+    }
+    const shapeError = (field: string) =>
+        new StackConfigError(
+            key,
+            `is ${JSON.stringify(value)}, but ${field} must be an object with a whole number "min" and an optional "max", like ${JSON.stringify(INSTANCE_REQUIREMENTS_EXAMPLE)}`,
+            `pulumi config set --path '${key}.${field}.min' ${
+                field === "vcpuCount"
+                    ? INSTANCE_REQUIREMENTS_EXAMPLE.vcpuCount.min
+                    : INSTANCE_REQUIREMENTS_EXAMPLE.memoryMib.min
+            }`,
+        );
+    if (!isRecord(value)) {
+        throw shapeError("vcpuCount");
+    }
+    const unknown = Object.keys(value).find(
+        (field) => field !== "vcpuCount" && field !== "memoryMib",
+    );
+    if (unknown !== undefined) {
+        throw new StackConfigError(
+            key,
+            `has "${unknown}", but only "vcpuCount" and "memoryMib" are supported`,
+            `pulumi config rm --path '${key}.${unknown}'`,
+        );
+    }
+    const vcpuCount = readCountRange(value.vcpuCount);
+    if (vcpuCount === undefined) {
+        throw shapeError("vcpuCount");
+    }
+    const memoryMib = readCountRange(value.memoryMib);
+    if (memoryMib === undefined) {
+        throw shapeError("memoryMib");
+    }
+    return { vcpuCount, memoryMib };
+}
+
+function readCountRange(value: unknown): CountRange | undefined {
+    if (!isRecord(value) || Object.keys(value).some((k) => k !== "min" && k !== "max")) {
+        return undefined;
+    }
+    const { min, max } = value;
+    if (typeof min !== "number" || (max !== undefined && typeof max !== "number")) {
+        return undefined;
+    }
+    return max === undefined ? { min } : { min, max };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
 }

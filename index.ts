@@ -1,18 +1,36 @@
 /**
  * The stack program that `pulumi up` runs (Pulumi.yaml `main`). Importers of the library get
  * components/index.ts instead, so importing the package never deploys anything.
+ *
+ * Without `autoScalingGroupName` it builds the whole architecture: a SpotWebTier, whose group the
+ * SpotInterruptionHandler protects. With it, it protects that existing group and builds nothing else.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { SpotInterruptionHandler } from "./components";
+import { SpotInterruptionHandler, SpotWebTier } from "./components";
 import { readStackConfig } from "./config";
 
 const config = readStackConfig(new pulumi.Config());
 
+let webTier: SpotWebTier | undefined;
+let protectedGroupName: pulumi.Input<string>;
+if (config.kind === "web-tier") {
+    webTier = new SpotWebTier("web", config.webTier);
+    protectedGroupName = webTier.autoScalingGroup.name;
+} else {
+    protectedGroupName = config.autoScalingGroupName;
+}
+
 const handler = new SpotInterruptionHandler("spot", {
-    autoScalingGroupName: config.autoScalingGroupName,
+    autoScalingGroupName: protectedGroupName,
     capacityOnInterruption: config.capacityOnInterruption,
 });
 
 export const eventRuleName = handler.eventRule.name;
 export const functionName = handler.handlerFunction.name;
 export const deadLetterQueueUrl = handler.deadLetterQueue.url;
+/** The protected group: the web tier's, or the configured existing one. */
+export const autoScalingGroupName = pulumi.output(protectedGroupName);
+/** The web tier's address; undefined (no output) when protecting an existing group. */
+export const url = webTier?.url;
+/** The web tier's target group; undefined (no output) when protecting an existing group. */
+export const targetGroupArn = webTier?.targetGroup.arn;

@@ -4,5 +4,6 @@
  */
 export * from "./policies";
 export * from "./spot-interruption-handler";
+export * from "./spot-web-tier";
 export type { CapacityOnInterruption } from "../handler/decision";
 export type { InterruptionSummary } from "../handler/handle";

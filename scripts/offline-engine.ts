@@ -41,12 +41,6 @@ export const callMocks: Record<string, CallMock> = {
         id: MOCK_PARTITION,
         reverseDnsPrefix: "com.amazonaws",
     }),
-    "aws:ec2/getAvailabilityZones:getAvailabilityZones": () => ({
-        names: [`${MOCK_REGION}a`, `${MOCK_REGION}b`, `${MOCK_REGION}c`],
-        zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"],
-        id: MOCK_REGION,
-    }),
-    // The token @pulumi/aws 7.x actually invokes for aws.getAvailabilityZones.
     "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({
         names: [`${MOCK_REGION}a`, `${MOCK_REGION}b`, `${MOCK_REGION}c`],
         zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"],
@@ -69,16 +63,12 @@ export function resetRecorded(): void {
 }
 
 /**
- * Waits until no resource has been registered for `quietMs`: registrations whose inputs were
- * still resolving have landed. Await the outputs you know of first; this catches the rest.
+ * Resolves once every registration the program started has reached the mocks, including those no
+ * output depends on. The engine is then reconnected, so that more resources can follow.
  */
-export async function registrationsSettled(quietMs = 50, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let count: number;
-    do {
-        count = recorded.length;
-        await new Promise((resolve) => setTimeout(resolve, quietMs));
-    } while (recorded.length !== count && Date.now() < deadline);
+export async function registrationsSettled(): Promise<void> {
+    await pulumi.runtime.disconnect();
+    installPulumiMocks(pulumi.getStack());
 }
 
 /** Plausible provider-computed attributes, so that ARNs and names flow like in a real deployment. */
@@ -171,16 +161,17 @@ export function resourcesOfType(type: string): RecordedResource[] {
 }
 
 const PROJECT = "spot-interruption-handler";
-const PROGRAM_FILES = ["index.ts", "config.ts"].map((file) => path.resolve(__dirname, "..", file));
+const PROGRAM_FILE = path.resolve(__dirname, "..", "index.ts");
 
 /**
  * Runs the stack program (index.ts) under the mocks with `config` as its stack configuration
- * (keys without a namespace belong to this project), and resolves to every resource it
- * registered, once all registrations have completed. May be called again with other config.
+ * (keys without a namespace belong to this project; lists and objects as the JSON the Pulumi CLI
+ * passes), and resolves once every registration has completed. May be called again with other
+ * config. Rejects with the program's own error, e.g. a StackConfigError.
  */
-export async function runStackProgram(
+export async function runStackProgram<Program = Record<string, unknown>>(
     config: Readonly<Record<string, string>>,
-): Promise<{ resources: RecordedResource[]; outputs: Record<string, unknown> }> {
+): Promise<{ program: Program; resources: RecordedResource[] }> {
     installPulumiMocks();
     resetRecorded();
     pulumi.runtime.setAllConfig(
@@ -192,15 +183,12 @@ export async function runStackProgram(
         ),
     );
     // The program reads its config at load time, so each run needs a fresh module.
-    for (const file of PROGRAM_FILES) {
-        Reflect.deleteProperty(require.cache, require.resolve(file));
+    Reflect.deleteProperty(require.cache, require.resolve(PROGRAM_FILE));
+    let program: Program;
+    try {
+        program = (await import(PROGRAM_FILE)) as Program;
+    } finally {
+        await registrationsSettled();
     }
-    const program = (await import(PROGRAM_FILES[0])) as Record<string, unknown>;
-    const outputs: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(program)) {
-        outputs[name] = pulumi.Output.isInstance(value) ? await unwrap(value) : value;
-    }
-    // Waits for every outstanding registration, not only those the outputs depend on.
-    await pulumi.runtime.disconnect();
-    return { resources: [...recorded], outputs };
+    return { program, resources: [...recorded] };
 }

@@ -21,7 +21,7 @@ import type { HandlerArchive, Invocations } from "../scripts/handler-archive";
 import type * as Workshop from "../scripts/workshop-environment";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "./support/events";
 import { FAULTS, startFaultProxy } from "../scripts/fault-proxy";
-import { installPulumiMocks } from "./support/pulumi-mocks";
+import { installPulumiMocks } from "../scripts/offline-engine";
 
 type WorkshopModule = typeof Workshop;
 

@@ -8,7 +8,7 @@ import {
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import type { HandlerArchive } from "../scripts/handler-archive";
 import { loadEvent } from "./support/events";
-import { installPulumiMocks } from "./support/pulumi-mocks";
+import { installPulumiMocks } from "../scripts/offline-engine";
 
 const INSTANCE = "i-0fedcba9876543210";
 /** The bound the project promises for the deployment package. */

@@ -11,7 +11,7 @@ import {
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import type { HandlerArchive } from "../scripts/handler-archive";
 import { loadEvent } from "./support/events";
-import { installPulumiMocks, recorded } from "./support/pulumi-mocks";
+import { installPulumiMocks, recorded } from "../scripts/offline-engine";
 
 const ROOT = path.resolve(__dirname, "..");
 const INSTANCE = "i-0a1b2c3d4e5f60718";

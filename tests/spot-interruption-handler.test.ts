@@ -7,7 +7,7 @@ import {
     recorded,
     type RecordedResource,
     unwrap,
-} from "./support/pulumi-mocks";
+} from "../scripts/offline-engine";
 
 type Components = typeof import("../components");
 
