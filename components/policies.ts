@@ -40,16 +40,13 @@ export function autoScalingGroupArn(
     return `arn:${partition}:autoscaling:${region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/${autoScalingGroupName}`;
 }
 
-export function lambdaAssumeRolePolicy(): PolicyDocument {
+/** A trust policy that lets one AWS service, and nothing else, assume the role. */
+export function serviceAssumeRolePolicy(
+    service: "lambda.amazonaws.com" | "ec2.amazonaws.com",
+): PolicyDocument {
     return {
         Version: "2012-10-17",
-        Statement: [
-            {
-                Effect: "Allow",
-                Principal: { Service: "lambda.amazonaws.com" },
-                Action: "sts:AssumeRole",
-            },
-        ],
+        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
     };
 }
 

@@ -14,7 +14,7 @@ import {
     deadLetterQueuePolicyDocument,
     handlerPolicyDocument,
     interruptionWarningEventPattern,
-    lambdaAssumeRolePolicy,
+    serviceAssumeRolePolicy,
 } from "./policies";
 
 /** This package's own name: an importer's archive must not carry it. */
@@ -174,7 +174,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             {
                 description:
                     "Spot interruption handler: detaches interrupted instances from one group",
-                assumeRolePolicy: JSON.stringify(lambdaAssumeRolePolicy()),
+                assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("lambda.amazonaws.com")),
                 tags,
             },
             childOpts,

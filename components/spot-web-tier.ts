@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PolicyDocument } from "./policies";
+import { serviceAssumeRolePolicy } from "./policies";
 
 /** How Auto Scaling spreads Spot capacity over the pools (instance type × Availability Zone). */
 export type SpotAllocationStrategy =
@@ -511,19 +511,6 @@ export function autoScalingGroupTags(
     }));
 }
 
-export function ec2AssumeRolePolicy(): PolicyDocument {
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Effect: "Allow",
-                Principal: { Service: "ec2.amazonaws.com" },
-                Action: "sts:AssumeRole",
-            },
-        ],
-    };
-}
-
 /** The one managed policy the instances get: Session Manager access instead of SSH. */
 export function ssmManagedInstanceCorePolicyArn(partition: string): string {
     return `arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`;
@@ -829,7 +816,7 @@ export class SpotWebTier extends pulumi.ComponentResource {
             `${name}-instance-role`,
             {
                 description: "Spot web tier instances: Session Manager access only",
-                assumeRolePolicy: JSON.stringify(ec2AssumeRolePolicy()),
+                assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("ec2.amazonaws.com")),
                 tags,
             },
             childOpts,
