@@ -19,6 +19,7 @@ import {
     type GroupState,
     seedWorkshopEnvironment,
     WEB_INSTANCE_TYPES,
+    WEB_TIER_DEFAULTS,
     type WorkshopEnvironment,
 } from "./workshop-environment";
 
@@ -387,7 +388,7 @@ function printHuman(environment: WorkshopEnvironment, runs: RehearsalRun[], styl
                 ["target group", "HTTP:80, health check /, deregistration delay 120 s"],
                 [
                     `group ${environment.webGroupName}`,
-                    `Spot, price-capacity-optimized over ${WEB_INSTANCE_TYPES.length} instance types, min 2 / desired ${runs[0].desiredCapacityBefore} / max 12`,
+                    `the web tier's shape: Spot, ${WEB_TIER_DEFAULTS.spotAllocationStrategy} over ${WEB_INSTANCE_TYPES.length} instance types, min ${WEB_TIER_DEFAULTS.minSize} / desired ${runs[0].desiredCapacityBefore} / max ${WEB_TIER_DEFAULTS.maxSize}`,
                 ],
                 [`group ${environment.otherGroupName}`, "a neighbour the handler must not touch"],
                 ["instance", `${environment.standaloneInstanceId}, in no group`],

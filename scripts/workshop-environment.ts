@@ -22,6 +22,7 @@ import {
     ModifyTargetGroupAttributesCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { Emulator } from "./emulator";
+import { DEFAULT_INSTANCE_TYPES, resolveWebTierSettings } from "../components/spot-web-tier";
 
 /**
  * What the seed workshop's CloudFormation stack provides: a VPC over three AZs, a target group
@@ -68,17 +69,16 @@ export interface ScalingActivity {
 export const WEB_GROUP_NAME = "web";
 export const OTHER_GROUP_NAME = "batch";
 export const DEREGISTRATION_DELAY_SECONDS = 120;
-/** The overrides of the web group, in priority order. */
-export const WEB_INSTANCE_TYPES: readonly _InstanceType[] = [
-    "m5.large",
-    "m6i.large",
-    "m7i.large",
-    "c5.large",
-    "c6i.large",
-    "r5.large",
-];
+/** The SpotWebTier's defaults, so that the emulated group has the shape `pulumi up` builds. */
+export const WEB_TIER_DEFAULTS = resolveWebTierSettings({});
+/** The overrides of the web group, in priority order: the web tier's default types. */
+export const WEB_INSTANCE_TYPES = DEFAULT_INSTANCE_TYPES as readonly _InstanceType[];
 
-const DEFAULT_WEB_GROUP = { minSize: 2, desiredCapacity: 4, maxSize: 12 };
+const DEFAULT_WEB_GROUP = {
+    minSize: WEB_TIER_DEFAULTS.minSize,
+    desiredCapacity: WEB_TIER_DEFAULTS.desiredCapacity,
+    maxSize: WEB_TIER_DEFAULTS.maxSize,
+};
 const OTHER_GROUP = { minSize: 1, desiredCapacity: 2, maxSize: 4 };
 // Amazon Linux 2 from moto's built-in AMI list, so it also passes MOTO_ENABLE_AMI_VALIDATION.
 const IMAGE_ID = "ami-04681a1dbd79675a5";
@@ -182,9 +182,10 @@ export async function seedWorkshopEnvironment(
                 })),
             },
             InstancesDistribution: {
-                OnDemandBaseCapacity: 0,
-                OnDemandPercentageAboveBaseCapacity: 0,
-                SpotAllocationStrategy: "price-capacity-optimized",
+                OnDemandBaseCapacity: WEB_TIER_DEFAULTS.onDemandBaseCapacity,
+                OnDemandPercentageAboveBaseCapacity:
+                    WEB_TIER_DEFAULTS.onDemandPercentageAboveBaseCapacity,
+                SpotAllocationStrategy: WEB_TIER_DEFAULTS.spotAllocationStrategy,
             },
         };
         const vpcZoneIdentifier = subnetIds.join(",");
