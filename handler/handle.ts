@@ -42,16 +42,16 @@ export interface HandlerDependencies {
     readonly log: DecisionLogger;
 }
 
-/** Writes a decision as one JSON line, at the console level that matches. */
-export const logAsJsonLine: DecisionLogger = (level, record) => {
-    const line = JSON.stringify({ level, ...record });
-    if (level === "ERROR") {
-        console.error(line);
-    } else if (level === "WARN") {
-        console.warn(line);
-    } else {
-        console.info(line);
-    }
+/**
+ * Writes a decision at the console level that matches. Under Lambda's JSON log format the runtime
+ * nests a lone object as the entry's `message`, so its fields stay queryable in Logs Insights;
+ * anywhere else the decision is written as one JSON line.
+ */
+export const logDecision: DecisionLogger = (level, record) => {
+    const write =
+        level === "ERROR" ? console.error : level === "WARN" ? console.warn : console.info;
+    const lambdaFormatsJson = process.env.AWS_LAMBDA_LOG_FORMAT?.toUpperCase() === "JSON";
+    write(lambdaFormatsJson ? record : JSON.stringify({ level, ...record }));
 };
 
 /**

@@ -4,7 +4,7 @@
  */
 import { createAutoScalingClient, createAutoScalingGateway } from "./auto-scaling";
 import { readHandlerConfig } from "./config";
-import { handleInterruptionWarning, type InterruptionSummary, logAsJsonLine } from "./handle";
+import { handleInterruptionWarning, type InterruptionSummary, logDecision } from "./handle";
 
 export {
     type AutoScalingGateway,
@@ -47,7 +47,7 @@ export {
     type HandlerDependencies,
     type InterruptionSummary,
     type LogLevel,
-    logAsJsonLine,
+    logDecision,
 } from "./handle";
 
 /** The Lambda entry: configuration from the environment, the real Auto Scaling client. */
@@ -55,5 +55,5 @@ export async function handleLambdaEvent(event: unknown): Promise<InterruptionSum
     const config = readHandlerConfig(process.env);
     // Created per invocation: closure serialization cannot capture an SDK client.
     const autoScaling = createAutoScalingGateway(createAutoScalingClient(process.env));
-    return handleInterruptionWarning(event, { config, autoScaling, log: logAsJsonLine });
+    return handleInterruptionWarning(event, { config, autoScaling, log: logDecision });
 }

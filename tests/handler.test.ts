@@ -12,6 +12,7 @@ import {
     type DecisionRecord,
     handleInterruptionWarning,
     type LogLevel,
+    logDecision,
 } from "../handler";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "./support/events";
@@ -344,5 +345,39 @@ describe("the interruption handler", () => {
                 assert.equal(autoScaling.calls().length, 0);
             });
         }
+    });
+});
+
+describe("logDecision", () => {
+    const record = { eventId: "e-1", instanceId: INSTANCE, message: "Ignored: test" };
+    let written: { method: string; args: unknown[] }[];
+    let original: Pick<Console, "info" | "warn" | "error">;
+
+    beforeEach(() => {
+        written = [];
+        original = { info: console.info, warn: console.warn, error: console.error };
+        for (const method of ["info", "warn", "error"] as const) {
+            console[method] = (...args: unknown[]) => written.push({ method, args });
+        }
+    });
+    afterEach(() => {
+        Object.assign(console, original);
+        delete process.env.AWS_LAMBDA_LOG_FORMAT;
+    });
+
+    it("writes one JSON line, with its level, at the matching console method", () => {
+        logDecision("WARN", record);
+
+        assert.deepEqual(written, [
+            { method: "warn", args: [JSON.stringify({ level: "WARN", ...record })] },
+        ]);
+    });
+
+    it("hands Lambda's JSON log format the record itself, so its fields stay queryable", () => {
+        process.env.AWS_LAMBDA_LOG_FORMAT = "JSON";
+
+        logDecision("ERROR", record);
+
+        assert.deepEqual(written, [{ method: "error", args: [record] }]);
     });
 });
