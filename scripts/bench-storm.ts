@@ -11,11 +11,13 @@ import { startEmulator, type Emulator } from "./emulator";
 import { FAULTS, startFaultProxy } from "./fault-proxy";
 import { materializeHandlerArchive, type HandlerArchive } from "./handler-archive";
 import { loadSampleEvent } from "./sample-event";
+import { runCli } from "./cli";
 import { colourWanted, createStyle, table } from "./terminal";
-import { describeGroupState, seedWorkshopEnvironment } from "./workshop-environment";
-
-// The deployed handler runs on Node.js 22 or 24; the SDK's notice about this machine's Node is noise.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+import {
+    describeGroupState,
+    seedWorkshopEnvironment,
+    WEB_GROUP_NAME,
+} from "./workshop-environment";
 
 const MAX_STORM = 200;
 const SPARE_INSTANCES = 4;
@@ -127,7 +129,7 @@ async function storm(
     }
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<boolean> {
     const { values } = parseArgs({
         options: {
             sizes: { type: "string", default: "20,50,100" },
@@ -145,7 +147,7 @@ async function main(): Promise<void> {
     const { SpotInterruptionHandler } = await import("../components");
     const archive = await materializeHandlerArchive(
         new SpotInterruptionHandler("bench", {
-            autoScalingGroupName: "web",
+            autoScalingGroupName: WEB_GROUP_NAME,
             capacityOnInterruption: "decrement",
         }).handlerFunction,
         "bench",
@@ -211,12 +213,7 @@ async function main(): Promise<void> {
             ),
         );
     }
-    process.exitCode = results.every((r) => r.exactlyOnce) ? 0 : 1;
+    return results.every((r) => r.exactlyOnce);
 }
 
-main().catch((error: unknown) => {
-    process.stderr.write(
-        `npm run bench failed: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    process.exitCode = 1;
-});
+runCli("npm run bench", main);

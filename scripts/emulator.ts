@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 
 export interface Emulator {
     readonly endpoint: string;
@@ -439,10 +440,6 @@ function readTail(file: string): string {
 
 function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
     return error instanceof Error && "code" in error;
-}
-
-function delay(milliseconds: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
 
 interface HttpResponse {

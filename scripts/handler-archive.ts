@@ -8,6 +8,7 @@ import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { zipSync } from "fflate";
 import type { InterruptionSummary } from "../handler/handle";
+import { unwrap } from "./offline-engine";
 
 /** A folder inside the project, so that `require` in the archive finds the project's node_modules. */
 const ARCHIVES_ROOT = path.resolve(__dirname, "..", ".tmp", "archives");
@@ -32,7 +33,7 @@ export interface HandlerArchive {
     /** The function's environment variables, as deployed. */
     readonly environment: Readonly<Record<string, string>>;
     /** Size in bytes of the archive zipped with deflate, as Pulumi uploads it. */
-    zippedSize(): number;
+    readonly zippedBytes: number;
     /**
      * Invokes the serialized handler once per event, all at once, like concurrent Lambda
      * invocations, with the function's environment plus `extraEnvironment` set meanwhile.
@@ -45,10 +46,6 @@ export interface HandlerArchive {
     ): Promise<Invocations>;
     /** Deletes the folder. */
     remove(): void;
-}
-
-function unwrap<T>(output: pulumi.Input<T>): Promise<T> {
-    return new Promise((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
 }
 
 /** Writes every asset of the archive below `directory`; returns the archive's paths. */
@@ -119,7 +116,7 @@ export async function materializeHandlerArchive(
         paths,
         indexSource,
         environment,
-        zippedSize: () => zipDirectory(directory).byteLength,
+        zippedBytes: zipDirectory(directory).byteLength,
         async invoke(events, extraEnvironment = {}) {
             const restoreEnvironment = setEnvironment({ ...environment, ...extraEnvironment });
             const logLines: string[] = [];

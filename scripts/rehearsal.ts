@@ -9,9 +9,10 @@ import { parseArgs } from "node:util";
 import type { CapacityOnInterruption, InterruptionSummary } from "../components";
 import type { DecisionRecord } from "../handler/handle";
 import { startEmulator } from "./emulator";
-import { materializeHandlerArchive } from "./handler-archive";
+import { type FunctionCode, materializeHandlerArchive } from "./handler-archive";
 import { loadSampleEvent } from "./sample-event";
 import { type RecordedResource, runStackProgram } from "./offline-engine";
+import { runCli } from "./cli";
 import { colourWanted, createStyle, type Style, table } from "./terminal";
 import {
     describeGroupState,
@@ -22,9 +23,6 @@ import {
     WEB_TIER_DEFAULTS,
     type WorkshopEnvironment,
 } from "./workshop-environment";
-
-// The deployed handler runs on Node.js 22 or 24; the SDK's notice about this machine's Node is noise.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 interface PlannedResource {
     readonly type: string;
@@ -91,15 +89,20 @@ function parseCommandLine(argv: string[]): { modes: CapacityOnInterruption[]; js
     return { modes: capacity ? [capacity] : ["keep", "decrement"], json: values.json ?? false };
 }
 
-async function planStack(capacityOnInterruption: CapacityOnInterruption, groupName: string) {
+async function planStack(
+    capacityOnInterruption: CapacityOnInterruption,
+    groupName: string,
+    region: string,
+) {
     const { resources } = await runStackProgram({
-        "aws:region": "eu-west-1",
+        "aws:region": region,
         autoScalingGroupName: groupName,
         capacityOnInterruption,
     });
     const fn = onlyOne(resources, "aws:lambda/function:Function");
+    // The recorded inputs are exactly what the Function was given: its code and environment.
     const archive = await materializeHandlerArchive(
-        { code: fn.inputs.code as never, environment: fn.inputs.environment as never },
+        fn.inputs as unknown as FunctionCode,
         `rehearsal-${capacityOnInterruption}`,
     );
     const plan: Plan = {
@@ -107,10 +110,10 @@ async function planStack(capacityOnInterruption: CapacityOnInterruption, groupNa
         resources: resources.map((r) => ({
             type: r.type,
             name: r.name,
-            properties: keyProperties(r, archive.zippedSize()),
+            properties: keyProperties(r, archive.zippedBytes),
         })),
         policy: policyRows(onlyOne(resources, "aws:iam/rolePolicy:RolePolicy").inputs.policy),
-        archiveZippedBytes: archive.zippedSize(),
+        archiveZippedBytes: archive.zippedBytes,
     };
     return { plan, archive };
 }
@@ -187,7 +190,11 @@ async function rehearse(
     report(`Planning the stack with capacityOnInterruption=${capacityOnInterruption}...`);
     await emulator.reset();
     const environment = await seedWorkshopEnvironment(emulator);
-    const { plan, archive } = await planStack(capacityOnInterruption, environment.webGroupName);
+    const { plan, archive } = await planStack(
+        capacityOnInterruption,
+        environment.webGroupName,
+        emulator.region,
+    );
     try {
         const before = await describeGroupState(emulator, environment.webGroupName);
         const victim = before.instances.find((i) => i.lifecycleState === "InService");
@@ -420,7 +427,7 @@ function printHuman(environment: WorkshopEnvironment, runs: RehearsalRun[], styl
     return allPassed;
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<boolean> {
     const { modes, json } = parseCommandLine(process.argv.slice(2));
     const style = createStyle(!json && colourWanted(process.stdout));
     const report = (message: string) => process.stderr.write(`${style.dim(message)}\n`);
@@ -449,15 +456,9 @@ async function main(): Promise<void> {
         process.stdout.write(
             `${JSON.stringify({ environment, runs, checks, warning: SEED_WARNING }, null, 2)}\n`,
         );
-        process.exitCode = checks.every((c) => c.checks.every((check) => check.passed)) ? 0 : 1;
-        return;
+        return checks.every((c) => c.checks.every((check) => check.passed));
     }
-    process.exitCode = printHuman(environment, runs, style) ? 0 : 1;
+    return printHuman(environment, runs, style);
 }
 
-main().catch((error: unknown) => {
-    process.stderr.write(
-        `npm start failed: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
-    process.exitCode = 1;
-});
+runCli("npm start", main);

@@ -64,7 +64,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
     });
 
     it("zips to under 16 KiB", () => {
-        const size = keep.zippedSize();
+        const size = keep.zippedBytes;
         assert.ok(size < MAX_ZIPPED_BYTES, `zipped archive is ${size} bytes`);
     });
 
