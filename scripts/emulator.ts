@@ -34,8 +34,11 @@ const LOCALHOST = "127.0.0.1";
 
 // Paths hang off this file, not the working directory, so `npm start` and mocha share one .venv.
 const requirementsFile = path.join(__dirname, "emulator-requirements.txt");
+/** moto's server behind a lock; run it with VENV_PYTHON. */
+export const SERVER_SCRIPT = path.join(__dirname, "emulator_server.py");
 const venvDirectory = path.resolve(__dirname, "..", ".venv");
-const venvPython = path.join(venvDirectory, "bin", "python");
+/** The interpreter that startEmulator installs moto into. */
+export const VENV_PYTHON = path.join(venvDirectory, "bin", "python");
 const installFingerprintFile = path.join(venvDirectory, ".emulator-install.sha256");
 const installLogFile = path.join(venvDirectory, "emulator-install.log");
 
@@ -92,8 +95,8 @@ async function bootstrapVirtualEnvironment(
     report: (message: string) => void,
 ): Promise<string> {
     const wantedFingerprint = installFingerprint(python);
-    if (fs.existsSync(venvPython) && readInstalledFingerprint() === wantedFingerprint) {
-        return venvPython;
+    if (fs.existsSync(VENV_PYTHON) && readInstalledFingerprint() === wantedFingerprint) {
+        return VENV_PYTHON;
     }
 
     // Probe before touching .venv, so a wrong interpreter leaves a working .venv intact.
@@ -116,7 +119,7 @@ async function bootstrapVirtualEnvironment(
     }
 
     const pipInstall = await runLogged(
-        venvPython,
+        VENV_PYTHON,
         [
             "-m",
             "pip",
@@ -137,7 +140,7 @@ async function bootstrapVirtualEnvironment(
 
     fs.writeFileSync(installFingerprintFile, wantedFingerprint);
     report(`Installed moto into .venv in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
-    return venvPython;
+    return VENV_PYTHON;
 }
 
 function installFingerprint(python: string): string {
@@ -243,9 +246,12 @@ function spawnServer(serverPython: string, port: number): RunningServer {
         exitHandlerInstalled = true;
     }
 
-    const child = spawn(serverPython, ["-m", "moto.server", "-H", LOCALHOST, "-p", String(port)], {
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    // Not `python -m moto.server`: its backends race under concurrent requests (see the script).
+    const child = spawn(
+        serverPython,
+        [SERVER_SCRIPT, "--host", LOCALHOST, "--port", String(port)],
+        { stdio: ["ignore", "pipe", "pipe"] },
+    );
     runningServers.add(child);
 
     let tail = "";

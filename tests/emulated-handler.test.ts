@@ -14,6 +14,9 @@
  *   carries the activity, which the handler logs.
  * - Replacements launch into the first subnet with the launch template's type, ignoring overrides.
  * - TestEventPattern is not implemented, so the rule's pattern is asserted under mocks instead.
+ * - Its backends are not thread-safe: racing DetachInstances calls on one group each launched a
+ *   replacement. scripts/emulator_server.py serves one request at a time, as AWS serialises a
+ *   group's activities, and tests/emulator.test.ts proves that it does.
  */
 import * as assert from "node:assert/strict";
 import type { Emulator } from "../scripts/emulator";

@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import { DEFAULT_INSTANCE_TYPES } from "../components/spot-web-tier";
 import * as fs from "node:fs";
 import * as net from "node:net";
@@ -16,7 +17,7 @@ import {
     DescribeTargetHealthCommand,
     ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { startEmulator, type Emulator } from "../scripts/emulator";
+import { SERVER_SCRIPT, startEmulator, VENV_PYTHON, type Emulator } from "../scripts/emulator";
 import {
     clientConfigFor,
     describeGroupState,
@@ -178,6 +179,46 @@ describe("The local AWS emulator", function () {
             assert.equal(other.instances.length, 2);
             assert.equal(standaloneState, "running");
             assert.deepEqual(membership.AutoScalingInstances ?? [], []);
+        });
+    });
+
+    describe("its server", function () {
+        // moto's own threaded server races: two concurrent DetachInstances of one instance, with
+        // desired capacity kept, each launched a replacement (5 instances in a group of 4).
+        it("runs moto's application one request at a time, so its backends never race", function () {
+            // Given an application that records how many calls overlap, behind the server's wrapper
+            const probe = `
+import importlib.util, sys, threading, time
+spec = importlib.util.spec_from_file_location("emulator_server", sys.argv[1])
+server = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(server)
+guard, active, peak = threading.Lock(), 0, 0
+def application(environ, start_response):
+    global active, peak
+    with guard:
+        active += 1
+        peak = max(peak, active)
+    time.sleep(0.02)
+    with guard:
+        active -= 1
+    start_response("200 OK", [])
+    return [b"ok"]
+wrapped = server.one_request_at_a_time(application)
+bodies = []
+threads = [threading.Thread(target=lambda: bodies.append(wrapped({}, lambda *a: None))) for _ in range(8)]
+for thread in threads: thread.start()
+for thread in threads: thread.join(10)
+print(peak, len(bodies), bodies[0])
+`;
+
+            // When 8 threads call it at once
+            const output = execFileSync(VENV_PYTHON, ["-B", "-c", probe, SERVER_SCRIPT], {
+                encoding: "utf8",
+                timeout: 30_000,
+            });
+
+            // Then no two calls overlapped, and every call got its whole body
+            assert.equal(output.trim(), "1 8 [b'ok']");
         });
     });
 
