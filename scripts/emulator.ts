@@ -126,6 +126,8 @@ async function bootstrapVirtualEnvironment(
             "install",
             "--disable-pip-version-check",
             "--no-input",
+            // Python compiles on first import instead, and only the modules the emulator loads.
+            "--no-compile",
             "-r",
             requirementsFile,
         ],
