@@ -29,8 +29,15 @@ def one_request_at_a_time(app: WsgiApp) -> WsgiApp:
 
     def serialised(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with lock:
-            # Drain the body inside the lock: a lazy iterable would run backend code outside it.
-            return list(app(environ, start_response))
+            body = app(environ, start_response)
+            try:
+                # Drain the body inside the lock: a lazy iterable would run backend code outside it.
+                return list(body)
+            finally:
+                # WSGI's contract: whoever consumes the iterable closes it.
+                close = getattr(body, "close", None)
+                if close is not None:
+                    close()
 
     return serialised
 

@@ -183,8 +183,6 @@ describe("The local AWS emulator", function () {
     });
 
     describe("its server", function () {
-        // moto's own threaded server races: two concurrent DetachInstances of one instance, with
-        // desired capacity kept, each launched a replacement (5 instances in a group of 4).
         it("runs moto's application one request at a time, so its backends never race", function () {
             // Given an application that records how many calls overlap, behind the server's wrapper
             const probe = `
@@ -192,7 +190,12 @@ import importlib.util, sys, threading, time
 spec = importlib.util.spec_from_file_location("emulator_server", sys.argv[1])
 server = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(server)
-guard, active, peak = threading.Lock(), 0, 0
+guard, active, peak, closed = threading.Lock(), 0, 0, 0
+class Body(list):
+    def close(self):
+        global closed
+        with guard:
+            closed += 1
 def application(environ, start_response):
     global active, peak
     with guard:
@@ -202,13 +205,13 @@ def application(environ, start_response):
     with guard:
         active -= 1
     start_response("200 OK", [])
-    return [b"ok"]
+    return Body([b"ok"])
 wrapped = server.one_request_at_a_time(application)
 bodies = []
 threads = [threading.Thread(target=lambda: bodies.append(wrapped({}, lambda *a: None))) for _ in range(8)]
 for thread in threads: thread.start()
 for thread in threads: thread.join(10)
-print(peak, len(bodies), bodies[0])
+print(peak, len(bodies), closed, bodies[0])
 `;
 
             // When 8 threads call it at once
@@ -217,8 +220,8 @@ print(peak, len(bodies), bodies[0])
                 timeout: 30_000,
             });
 
-            // Then no two calls overlapped, and every call got its whole body
-            assert.equal(output.trim(), "1 8 [b'ok']");
+            // Then no two calls overlapped, and every call got its whole body, closed as WSGI requires
+            assert.equal(output.trim(), "1 8 8 [b'ok']");
         });
     });
 
