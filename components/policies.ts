@@ -10,7 +10,7 @@ export interface PolicyStatement {
     readonly Effect: "Allow" | "Deny";
     readonly Action: string | string[];
     readonly Resource?: string | string[];
-    readonly Principal?: Record<string, string>;
+    readonly Principal?: Record<string, string> | "*";
     readonly Condition?: Record<string, Record<string, string>>;
 }
 
@@ -30,6 +30,14 @@ export function interruptionWarningEventPattern(): {
     };
 }
 
+/**
+ * Escapes the characters IAM reads as wildcards or variables in a resource ARN, so that a group
+ * named `web*` grants exactly `web*` and not `web-prod` or `webhooks`.
+ */
+export function escapeIamResourceText(text: string): string {
+    return text.replace(/[*?$]/g, (special) => `\${${special}}`);
+}
+
 /** The ARN that scopes DetachInstances to one group, whatever its id. */
 export function autoScalingGroupArn(
     partition: string,
@@ -37,7 +45,7 @@ export function autoScalingGroupArn(
     accountId: string,
     autoScalingGroupName: string,
 ): string {
-    return `arn:${partition}:autoscaling:${region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/${autoScalingGroupName}`;
+    return `arn:${partition}:autoscaling:${region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/${escapeIamResourceText(autoScalingGroupName)}`;
 }
 
 /** A trust policy that lets one AWS service, and nothing else, assume the role. */
@@ -55,7 +63,17 @@ export interface HandlerPolicyInputs {
     readonly logGroupArn: string;
     readonly deadLetterQueueArn: string;
     readonly capacityOnInterruption: CapacityOnInterruption;
+    /** Set with queue delivery: the queue the function drains. */
+    readonly eventsQueueArn?: string;
 }
+
+/** What the function's event source mapping needs on the events queue, and nothing more. */
+export const EVENT_SOURCE_MAPPING_ACTIONS = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+];
 
 /** Everything the function may do, and nothing more. */
 export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocument {
@@ -64,54 +82,123 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
         inputs.capacityOnInterruption === "decrement"
             ? ["autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups"]
             : ["autoscaling:DescribeAutoScalingInstances"];
+    const statements: PolicyStatement[] = [
+        {
+            Sid: "WriteOwnLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: `${inputs.logGroupArn}:*`,
+        },
+        {
+            // These Describe actions support no resource-level permissions.
+            Sid: "FindInstanceGroup",
+            Effect: "Allow",
+            Action: describeActions,
+            Resource: "*",
+        },
+        {
+            Sid: "DetachFromOwnGroupOnly",
+            Effect: "Allow",
+            Action: "autoscaling:DetachInstances",
+            Resource: inputs.autoScalingGroupArn,
+        },
+        {
+            // Lambda's on-failure destination (direct) and late retries (queue) land here.
+            Sid: "DeadLetterFailedWarnings",
+            Effect: "Allow",
+            Action: "sqs:SendMessage",
+            Resource: inputs.deadLetterQueueArn,
+        },
+    ];
+    if (inputs.eventsQueueArn !== undefined) {
+        statements.push({
+            Sid: "DrainEventsQueue",
+            Effect: "Allow",
+            Action: EVENT_SOURCE_MAPPING_ACTIONS,
+            Resource: inputs.eventsQueueArn,
+        });
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** Refuses every request to the queue that does not use TLS. */
+function denyInsecureTransport(queueArn: string): PolicyStatement {
+    return {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "sqs:*",
+        Resource: queueArn,
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+    };
+}
+
+/** EventBridge may send to the queue for this rule only. */
+function allowRuleToSend(queueArn: string, eventRuleArn: string): PolicyStatement {
+    return {
+        Sid: "EventBridgeSendsForThisRule",
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: queueArn,
+        Condition: { ArnEquals: { "aws:SourceArn": eventRuleArn } },
+    };
+}
+
+/**
+ * The dead-letter queue: EventBridge sends for this rule and the function's role sends (Lambda's
+ * on-failure destination, late retries); a Deny refuses every other sender, whatever its own IAM
+ * allows. SQS's own redrive from the events queue is not a SendMessage and is unaffected.
+ */
+export function deadLetterQueuePolicyDocument(
+    deadLetterQueueArn: string,
+    eventRuleArn: string,
+    functionRoleArn: string,
+): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
+            allowRuleToSend(deadLetterQueueArn, eventRuleArn),
             {
-                Sid: "WriteOwnLogs",
-                Effect: "Allow",
-                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                Resource: `${inputs.logGroupArn}:*`,
-            },
-            {
-                // These Describe actions support no resource-level permissions.
-                Sid: "FindInstanceGroup",
-                Effect: "Allow",
-                Action: describeActions,
-                Resource: "*",
-            },
-            {
-                Sid: "DetachFromOwnGroupOnly",
-                Effect: "Allow",
-                Action: "autoscaling:DetachInstances",
-                Resource: inputs.autoScalingGroupArn,
-            },
-            {
-                Sid: "DeadLetterFailedInvocations",
-                Effect: "Allow",
+                Sid: "DenyOtherSenders",
+                Effect: "Deny",
+                Principal: "*",
                 Action: "sqs:SendMessage",
-                Resource: inputs.deadLetterQueueArn,
+                Resource: deadLetterQueueArn,
+                // A Deny's conditions must all hold: neither this rule nor the function's role.
+                Condition: {
+                    ArnNotEquals: {
+                        "aws:SourceArn": eventRuleArn,
+                        "aws:PrincipalArn": functionRoleArn,
+                    },
+                },
             },
+            denyInsecureTransport(deadLetterQueueArn),
         ],
     };
 }
 
-/** Lets EventBridge dead-letter events from this rule, and from no other. */
-export function deadLetterQueuePolicyDocument(
-    deadLetterQueueArn: string,
+/**
+ * The events queue: only EventBridge, for this rule, may send; a Deny refuses every other sender,
+ * so a forged warning cannot be queued by anyone whose own IAM allows sqs:SendMessage.
+ */
+export function eventsQueuePolicyDocument(
+    eventsQueueArn: string,
     eventRuleArn: string,
 ): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
+            allowRuleToSend(eventsQueueArn, eventRuleArn),
             {
-                Sid: "EventBridgeDeadLetters",
-                Effect: "Allow",
-                Principal: { Service: "events.amazonaws.com" },
+                Sid: "DenyOtherSenders",
+                Effect: "Deny",
+                Principal: "*",
                 Action: "sqs:SendMessage",
-                Resource: deadLetterQueueArn,
-                Condition: { ArnEquals: { "aws:SourceArn": eventRuleArn } },
+                Resource: eventsQueueArn,
+                Condition: { ArnNotEquals: { "aws:SourceArn": eventRuleArn } },
             },
+            denyInsecureTransport(eventsQueueArn),
         ],
     };
 }

@@ -1,141 +1,83 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    CAPACITY_ON_INTERRUPTION_CHOICES,
-    type CapacityOnInterruption,
+    createLambdaHandler,
     ENV_AUTO_SCALING_GROUP_NAME,
     ENV_CAPACITY_ON_INTERRUPTION,
-    handleLambdaEvent,
-    type InterruptionSummary,
-    isCapacityOnInterruption,
+    ENV_DEAD_LETTER_QUEUE_URL,
 } from "../handler";
+import {
+    resolveHandlerSettings,
+    type SpotInterruptionHandlerArgs,
+    validateAutoScalingGroupName,
+} from "./handler-settings";
 import {
     autoScalingGroupArn,
     deadLetterQueuePolicyDocument,
+    eventsQueuePolicyDocument,
     handlerPolicyDocument,
     interruptionWarningEventPattern,
     serviceAssumeRolePolicy,
 } from "./policies";
 
-/** This package's own name: an importer's archive must not carry it. */
-const PACKAGE_NAME = "spot-interruption-handler";
+/** The file and export Lambda loads from the deployment package. */
+const HANDLER_FILE = "__index";
+const HANDLER_EXPORT = "handler";
 
-/** Node.js runtimes the handler supports; both ship AWS SDK v3, which the archive relies on. */
-export type HandlerRuntime = "nodejs24.x" | "nodejs22.x";
-export const HANDLER_RUNTIMES: readonly HandlerRuntime[] = ["nodejs24.x", "nodejs22.x"];
-
-/** Retention values CloudWatch Logs accepts (0 means never expire). */
-export const LOG_RETENTION_DAYS = [
-    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-] as const;
-
-export interface SpotInterruptionHandlerArgs {
-    /** Name of the Auto Scaling group whose Spot instances are detached on an interruption warning. Required. */
-    readonly autoScalingGroupName: pulumi.Input<string>;
-    /**
-     * What the group does when an instance is detached: "keep" keeps desired capacity, so the
-     * group launches a replacement; "decrement" shrinks the group by one (falling back to "keep"
-     * where that would break MinSize). Defaults to "keep".
-     */
-    readonly capacityOnInterruption?: CapacityOnInterruption;
-    /** Lambda runtime. Defaults to "nodejs24.x"; "nodejs22.x" also works. */
-    readonly runtime?: HandlerRuntime;
-    /** Retention of the function's log group, in days (a CloudWatch Logs value). Defaults to 30. */
-    readonly logRetentionInDays?: number;
-    /** Function timeout in seconds, 10 to 900. Defaults to 60: SDK retries fit well inside it. */
-    readonly timeoutSeconds?: number;
-    /** Function memory in MB, 128 to 10240. Defaults to 256. */
-    readonly memorySizeMb?: number;
-    /**
-     * How long EventBridge and Lambda keep retrying one warning, in seconds, 60 to 120.
-     * Defaults to 120: a warning older than its own two-minute notice is worthless.
-     */
-    readonly maximumEventAgeInSeconds?: number;
-    /** Tags for every taggable child resource. Defaults to none. */
-    readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
-
-/** The args after validation, with every default applied. */
-export interface ResolvedHandlerSettings {
-    readonly capacityOnInterruption: CapacityOnInterruption;
-    readonly runtime: HandlerRuntime;
-    readonly logRetentionInDays: number;
-    readonly timeoutSeconds: number;
-    readonly memorySizeMb: number;
-    readonly maximumEventAgeInSeconds: number;
-}
-
-/** Validates the plain args, so that a mistake fails `pulumi preview` with a message that says how to fix it. */
-export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): ResolvedHandlerSettings {
-    if (args.autoScalingGroupName === undefined || args.autoScalingGroupName === "") {
-        throw new Error(
-            "SpotInterruptionHandler: [autoScalingGroupName] is required: pass the name of the Auto Scaling group to protect",
-        );
-    }
-    const capacityOnInterruption = args.capacityOnInterruption ?? "keep";
-    if (!isCapacityOnInterruption(capacityOnInterruption)) {
-        throw new Error(
-            `SpotInterruptionHandler: [capacityOnInterruption] is ${JSON.stringify(capacityOnInterruption)}; allowed values are ${quoteAll(CAPACITY_ON_INTERRUPTION_CHOICES)}`,
-        );
-    }
-    const runtime = args.runtime ?? "nodejs24.x";
-    if (!HANDLER_RUNTIMES.includes(runtime)) {
-        throw new Error(
-            `SpotInterruptionHandler: [runtime] is ${JSON.stringify(runtime)}; allowed values are ${quoteAll(HANDLER_RUNTIMES)}`,
-        );
-    }
-    const logRetentionInDays = args.logRetentionInDays ?? 30;
-    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionInDays)) {
-        throw new Error(
-            `SpotInterruptionHandler: [logRetentionInDays] is ${logRetentionInDays}; CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(", ")}`,
-        );
-    }
-    return {
-        capacityOnInterruption,
-        runtime,
-        logRetentionInDays,
-        timeoutSeconds: integerInRange("timeoutSeconds", args.timeoutSeconds ?? 60, 10, 900),
-        memorySizeMb: integerInRange("memorySizeMb", args.memorySizeMb ?? 256, 128, 10240),
-        maximumEventAgeInSeconds: integerInRange(
-            "maximumEventAgeInSeconds",
-            args.maximumEventAgeInSeconds ?? 120,
-            60,
-            120,
-        ),
-    };
+/**
+ * The deployment package: the handler factory serialized from its TypeScript closure into one
+ * file. Nothing else goes in, neither the importer's dependencies nor the SDK, which Lambda ships.
+ */
+export function handlerCodeArchive(): pulumi.Output<pulumi.asset.AssetArchive> {
+    const serialized = pulumi.runtime.serializeFunction(createLambdaHandler, {
+        exportName: HANDLER_EXPORT,
+        isFactoryFunction: true,
+    });
+    return pulumi.output(serialized).apply(
+        ({ text }) =>
+            new pulumi.asset.AssetArchive({
+                [`${HANDLER_FILE}.js`]: new pulumi.asset.StringAsset(text),
+            }),
+    );
 }
 
 /**
  * Detaches EC2 Spot instances from their Auto Scaling group when EC2 sends the two-minute
  * interruption warning, so that the group's target groups drain them while the group either
- * launches a replacement or shrinks.
+ * launches a replacement or shrinks. Warnings reach the function through an SQS queue, in
+ * batches (the default, which survives interruption storms), or directly.
  */
 export class SpotInterruptionHandler extends pulumi.ComponentResource {
     /** Matches `EC2 Spot Instance Interruption Warning` events on the default bus. */
     public readonly eventRule: aws.cloudwatch.EventRule;
-    /** Delivers matched events to the function, with a bounded retry and a dead-letter queue. */
+    /** Sends matched events to the events queue (queue delivery) or the function (direct). */
     public readonly eventTarget: aws.cloudwatch.EventTarget;
-    /** The function that detaches the instance. */
-    public readonly handlerFunction: aws.lambda.CallbackFunction<unknown, InterruptionSummary>;
+    /** The function that detaches the instances. */
+    public readonly handlerFunction: aws.lambda.Function;
     /** The function's least-privilege execution role. */
     public readonly role: aws.iam.Role;
-    /** Lets EventBridge, for this rule only, invoke the function. */
-    public readonly permission: aws.lambda.Permission;
-    /** Holds warnings that could not be handled, from EventBridge and from Lambda's own retries. */
-    public readonly deadLetterQueue: aws.sqs.Queue;
-    /** The function's log group, with retention. */
-    public readonly logGroup: aws.cloudwatch.LogGroup;
     /** The role's only policy: the exact permissions the function needs. */
     public readonly rolePolicy: aws.iam.RolePolicy;
-    /** Bounds Lambda's own retries of a failed invocation and sends the failure to the dead-letter queue. */
-    public readonly invokeConfig: aws.lambda.FunctionEventInvokeConfig;
-    /** Lets EventBridge, for this rule only, dead-letter into the queue. */
+    /** The function's log group, with retention. */
+    public readonly logGroup: aws.cloudwatch.LogGroup;
+    /** Holds warnings that could not be handled in time, from every hop. */
+    public readonly deadLetterQueue: aws.sqs.Queue;
+    /** Lets only EventBridge (for this rule) and the function's role send dead letters. */
     public readonly deadLetterQueuePolicy: aws.sqs.QueuePolicy;
+    /** Queue delivery: the queue the rule sends warnings to. Undefined with direct delivery. */
+    public readonly queue?: aws.sqs.Queue;
+    /** Queue delivery: lets only EventBridge, for this rule, send to the queue. */
+    public readonly queuePolicy?: aws.sqs.QueuePolicy;
+    /** Queue delivery: drains the queue into the function in batches. */
+    public readonly eventSourceMapping?: aws.lambda.EventSourceMapping;
+    /** Direct delivery: lets EventBridge, for this rule only, invoke the function. */
+    public readonly permission?: aws.lambda.Permission;
+    /** Direct delivery: bounds Lambda's own retries and dead-letters what still fails. */
+    public readonly invokeConfig?: aws.lambda.FunctionEventInvokeConfig;
 
     /**
      * @param name The _unique_ name of this component; every child is named `${name}-<role>`.
-     * @param args The group to protect and how its capacity responds.
+     * @param args The group to protect, how its capacity responds and how warnings are delivered.
      * @param opts Options for the component; `provider`/`providers` reach every child.
      */
     constructor(
@@ -148,6 +90,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         super("spot-interruption-handler:index:SpotInterruptionHandler", name, {}, opts);
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
         const tags = args.tags;
+        const groupName = pulumi.output(args.autoScalingGroupName).apply(validateAutoScalingGroupName);
+        const queued = settings.queue;
 
         const partition = aws.getPartitionOutput({}, childOpts).partition;
         const region = aws.getRegionOutput({}, childOpts).region;
@@ -161,13 +105,29 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
 
         this.deadLetterQueue = new aws.sqs.Queue(
             `${name}-dlq`,
-            {
-                sqsManagedSseEnabled: true,
-                messageRetentionSeconds: 14 * 24 * 60 * 60,
-                tags,
-            },
+            { sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 24 * 60 * 60, tags },
             childOpts,
         );
+
+        if (queued !== undefined) {
+            // SSE-SQS: EventBridge cannot send to a queue under the AWS-managed aws/sqs KMS key.
+            this.queue = new aws.sqs.Queue(
+                `${name}-queue`,
+                {
+                    sqsManagedSseEnabled: true,
+                    visibilityTimeoutSeconds: queued.visibilityTimeoutSeconds,
+                    messageRetentionSeconds: queued.messageRetentionSeconds,
+                    redrivePolicy: this.deadLetterQueue.arn.apply((deadLetterTargetArn) =>
+                        JSON.stringify({
+                            deadLetterTargetArn,
+                            maxReceiveCount: queued.maxReceiveCount,
+                        }),
+                    ),
+                    tags,
+                },
+                childOpts,
+            );
+        }
 
         this.role = new aws.iam.Role(
             `${name}-role`,
@@ -189,22 +149,19 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                         partition,
                         region,
                         accountId,
-                        args.autoScalingGroupName,
+                        groupName,
                         this.logGroup.arn,
                         this.deadLetterQueue.arn,
+                        this.queue?.arn,
                     ])
-                    .apply(([part, reg, account, groupName, logGroupArn, queueArn]) =>
+                    .apply(([part, reg, account, group, logGroupArn, dlqArn, queueArn]) =>
                         JSON.stringify(
                             handlerPolicyDocument({
-                                autoScalingGroupArn: autoScalingGroupArn(
-                                    part,
-                                    reg,
-                                    account,
-                                    groupName,
-                                ),
+                                autoScalingGroupArn: autoScalingGroupArn(part, reg, account, group),
                                 logGroupArn,
-                                deadLetterQueueArn: queueArn,
+                                deadLetterQueueArn: dlqArn,
                                 capacityOnInterruption: settings.capacityOnInterruption,
+                                ...(queueArn === undefined ? {} : { eventsQueueArn: queueArn }),
                             }),
                         ),
                     ),
@@ -212,25 +169,25 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             childOpts,
         );
 
-        this.handlerFunction = new aws.lambda.CallbackFunction(
+        this.handlerFunction = new aws.lambda.Function(
             `${name}-function`,
             {
                 description:
                     "Detaches Spot instances from their Auto Scaling group on the interruption warning",
-                callback: handleLambdaEvent,
-                // The Lambda runtime ships SDK v3, and the handler is inlined by value (see
-                // handler/*.ts `deploymentOnlyModule`), so neither belongs in the archive.
-                codePathOptions: {
-                    extraExcludePackages: ["@aws-sdk/client-auto-scaling", PACKAGE_NAME],
-                },
-                role: this.role,
+                code: handlerCodeArchive(),
+                handler: `${HANDLER_FILE}.${HANDLER_EXPORT}`,
+                role: this.role.arn,
                 runtime: settings.runtime,
                 timeout: settings.timeoutSeconds,
                 memorySize: settings.memorySizeMb,
+                reservedConcurrentExecutions: settings.reservedConcurrentExecutions,
                 environment: {
                     variables: {
-                        [ENV_AUTO_SCALING_GROUP_NAME]: args.autoScalingGroupName,
+                        [ENV_AUTO_SCALING_GROUP_NAME]: groupName,
                         [ENV_CAPACITY_ON_INTERRUPTION]: settings.capacityOnInterruption,
+                        ...(queued === undefined
+                            ? {}
+                            : { [ENV_DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.url }),
                     },
                 },
                 loggingConfig: {
@@ -243,17 +200,6 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             },
             // The role needs its policy and the log group must exist before the first invocation.
             { ...childOpts, dependsOn: [this.rolePolicy, this.logGroup] },
-        );
-
-        this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(
-            `${name}-invoke-config`,
-            {
-                functionName: this.handlerFunction.name,
-                maximumRetryAttempts: 2,
-                maximumEventAgeInSeconds: settings.maximumEventAgeInSeconds,
-                destinationConfig: { onFailure: { destination: this.deadLetterQueue.arn } },
-            },
-            childOpts,
         );
 
         this.eventRule = new aws.cloudwatch.EventRule(
@@ -272,38 +218,80 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             {
                 queueUrl: this.deadLetterQueue.url,
                 policy: pulumi
-                    .all([this.deadLetterQueue.arn, this.eventRule.arn])
-                    .apply(([queueArn, ruleArn]) =>
-                        JSON.stringify(deadLetterQueuePolicyDocument(queueArn, ruleArn)),
+                    .all([this.deadLetterQueue.arn, this.eventRule.arn, this.role.arn])
+                    .apply(([queueArn, ruleArn, roleArn]) =>
+                        JSON.stringify(deadLetterQueuePolicyDocument(queueArn, ruleArn, roleArn)),
                     ),
             },
             childOpts,
         );
 
-        this.permission = new aws.lambda.Permission(
-            `${name}-permission`,
-            {
-                action: "lambda:InvokeFunction",
-                function: this.handlerFunction.name,
-                principal: "events.amazonaws.com",
-                sourceArn: this.eventRule.arn,
-            },
-            childOpts,
-        );
+        // The new path exists before the target switches to it, so switching `delivery` on a
+        // running stack drops no warning; Pulumi deletes the old path's resources last.
+        let deliveryPath: pulumi.Resource[];
+        if (this.queue !== undefined && queued !== undefined) {
+            this.queuePolicy = new aws.sqs.QueuePolicy(
+                `${name}-queue-policy`,
+                {
+                    queueUrl: this.queue.url,
+                    policy: pulumi
+                        .all([this.queue.arn, this.eventRule.arn])
+                        .apply(([queueArn, ruleArn]) =>
+                            JSON.stringify(eventsQueuePolicyDocument(queueArn, ruleArn)),
+                        ),
+                },
+                childOpts,
+            );
+            this.eventSourceMapping = new aws.lambda.EventSourceMapping(
+                `${name}-mapping`,
+                {
+                    eventSourceArn: this.queue.arn,
+                    functionName: this.handlerFunction.arn,
+                    batchSize: queued.batchSize,
+                    maximumBatchingWindowInSeconds: queued.maximumBatchingWindowInSeconds,
+                    functionResponseTypes: ["ReportBatchItemFailures"],
+                    scalingConfig: { maximumConcurrency: queued.maximumConcurrency },
+                },
+                // Lambda checks the role's SQS permissions when the mapping is created.
+                { ...childOpts, dependsOn: [this.rolePolicy] },
+            );
+            deliveryPath = [this.queuePolicy, this.eventSourceMapping];
+        } else {
+            this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(
+                `${name}-invoke-config`,
+                {
+                    functionName: this.handlerFunction.name,
+                    maximumRetryAttempts: 2,
+                    maximumEventAgeInSeconds: settings.maximumEventAgeInSeconds,
+                    destinationConfig: { onFailure: { destination: this.deadLetterQueue.arn } },
+                },
+                childOpts,
+            );
+            this.permission = new aws.lambda.Permission(
+                `${name}-permission`,
+                {
+                    action: "lambda:InvokeFunction",
+                    function: this.handlerFunction.name,
+                    principal: "events.amazonaws.com",
+                    sourceArn: this.eventRule.arn,
+                },
+                childOpts,
+            );
+            deliveryPath = [this.permission, this.invokeConfig];
+        }
 
         this.eventTarget = new aws.cloudwatch.EventTarget(
             `${name}-target`,
             {
                 rule: this.eventRule.name,
-                arn: this.handlerFunction.arn,
+                arn: this.queue?.arn ?? this.handlerFunction.arn,
                 retryPolicy: {
                     maximumEventAgeInSeconds: settings.maximumEventAgeInSeconds,
                     maximumRetryAttempts: 185,
                 },
                 deadLetterConfig: { arn: this.deadLetterQueue.arn },
             },
-            // Without the permission in place, early events would fail to invoke the function.
-            { ...childOpts, dependsOn: [this.permission] },
+            { ...childOpts, dependsOn: deliveryPath },
         );
 
         this.registerOutputs({
@@ -311,25 +299,15 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             eventTarget: this.eventTarget,
             handlerFunction: this.handlerFunction,
             role: this.role,
-            permission: this.permission,
-            deadLetterQueue: this.deadLetterQueue,
-            logGroup: this.logGroup,
             rolePolicy: this.rolePolicy,
-            invokeConfig: this.invokeConfig,
+            logGroup: this.logGroup,
+            deadLetterQueue: this.deadLetterQueue,
             deadLetterQueuePolicy: this.deadLetterQueuePolicy,
+            queue: this.queue,
+            queuePolicy: this.queuePolicy,
+            eventSourceMapping: this.eventSourceMapping,
+            permission: this.permission,
+            invokeConfig: this.invokeConfig,
         });
     }
-}
-
-function integerInRange(argument: string, value: number, min: number, max: number): number {
-    if (!Number.isInteger(value) || value < min || value > max) {
-        throw new Error(
-            `SpotInterruptionHandler: [${argument}] is ${value}; it must be a whole number from ${min} to ${max}`,
-        );
-    }
-    return value;
-}
-
-function quoteAll(values: readonly string[]): string {
-    return values.map((v) => `"${v}"`).join(", ");
 }

@@ -18,16 +18,25 @@ export interface DetachActivity {
 
 /** The three Auto Scaling calls the handler makes, behind one thin seam. */
 export interface AutoScalingGateway {
-    describeMembership(instanceId: string): Promise<Membership | undefined>;
-    describeGroupSize(autoScalingGroupName: string): Promise<GroupSize | undefined>;
-    detachInstance(
+    /** Members among `instanceIds` (at most 50); an instance in no group is absent. */
+    describeMemberships(
+        instanceIds: readonly string[],
+        signal: AbortSignal,
+    ): Promise<Map<string, Membership>>;
+    describeGroupSize(
         autoScalingGroupName: string,
-        instanceId: string,
+        signal: AbortSignal,
+    ): Promise<GroupSize | undefined>;
+    /** Detaches `instanceIds` (at most 20) in one call; AWS refuses the whole call or none. */
+    detachInstances(
+        autoScalingGroupName: string,
+        instanceIds: readonly string[],
         shouldDecrementDesiredCapacity: boolean,
-    ): Promise<DetachActivity | undefined>;
+        signal: AbortSignal,
+    ): Promise<DetachActivity[]>;
 }
 
-/** Retry budget when the environment sets none: about 13 s of backoff at worst, well inside the timeout. */
+/** Retry budget when the environment sets none; the invocation's deadline bounds it in time. */
 const DEFAULT_MAX_ATTEMPTS = 8;
 
 /**
@@ -39,32 +48,40 @@ export function createAutoScalingClient(env: NodeJS.ProcessEnv = process.env): A
     return new AutoScalingClient({
         retryMode: env.AWS_RETRY_MODE ?? "adaptive",
         maxAttempts: Number(env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS,
-        // A hung connection must not eat the two-minute notice.
-        requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 },
+        // Without throwOnRequestTimeout the SDK only logs a hung request and waits for the socket.
+        requestHandler: {
+            connectionTimeout: 3_000,
+            requestTimeout: 5_000,
+            throwOnRequestTimeout: true,
+        },
     });
 }
 
 export function createAutoScalingGateway(client: AutoScalingClient): AutoScalingGateway {
     return {
-        async describeMembership(instanceId) {
+        async describeMemberships(instanceIds, signal) {
             const { AutoScalingInstances = [] } = await client.send(
-                new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
+                new DescribeAutoScalingInstancesCommand({ InstanceIds: [...instanceIds] }),
+                { abortSignal: signal },
             );
-            const member = AutoScalingInstances.find((i) => i.InstanceId === instanceId);
-            if (member?.AutoScalingGroupName === undefined) {
-                return undefined;
+            const memberships = new Map<string, Membership>();
+            for (const member of AutoScalingInstances) {
+                if (member.InstanceId !== undefined && member.AutoScalingGroupName !== undefined) {
+                    memberships.set(member.InstanceId, {
+                        autoScalingGroupName: member.AutoScalingGroupName,
+                        lifecycleState: member.LifecycleState ?? "unknown",
+                    });
+                }
             }
-            return {
-                autoScalingGroupName: member.AutoScalingGroupName,
-                lifecycleState: member.LifecycleState ?? "unknown",
-            };
+            return memberships;
         },
 
-        async describeGroupSize(autoScalingGroupName) {
+        async describeGroupSize(autoScalingGroupName, signal) {
             const { AutoScalingGroups = [] } = await client.send(
                 new DescribeAutoScalingGroupsCommand({
                     AutoScalingGroupNames: [autoScalingGroupName],
                 }),
+                { abortSignal: signal },
             );
             const group = AutoScalingGroups.find(
                 (g) => g.AutoScalingGroupName === autoScalingGroupName,
@@ -75,22 +92,20 @@ export function createAutoScalingGateway(client: AutoScalingClient): AutoScaling
             return { minSize: group.MinSize, desiredCapacity: group.DesiredCapacity };
         },
 
-        async detachInstance(autoScalingGroupName, instanceId, shouldDecrementDesiredCapacity) {
+        async detachInstances(autoScalingGroupName, instanceIds, shouldDecrement, signal) {
             const { Activities = [] } = await client.send(
                 new DetachInstancesCommand({
                     AutoScalingGroupName: autoScalingGroupName,
-                    InstanceIds: [instanceId],
-                    ShouldDecrementDesiredCapacity: shouldDecrementDesiredCapacity,
+                    InstanceIds: [...instanceIds],
+                    ShouldDecrementDesiredCapacity: shouldDecrement,
                 }),
+                { abortSignal: signal },
             );
-            const [activity] = Activities;
-            return activity === undefined
-                ? undefined
-                : {
-                      activityId: activity.ActivityId,
-                      description: activity.Description,
-                      statusCode: activity.StatusCode,
-                  };
+            return Activities.map((activity) => ({
+                activityId: activity.ActivityId,
+                description: activity.Description,
+                statusCode: activity.StatusCode,
+            }));
         },
     };
 }

@@ -10,19 +10,24 @@ export const deploymentOnlyModule = true;
 /** Environment variables through which the component configures the function. */
 export const ENV_AUTO_SCALING_GROUP_NAME = "AUTO_SCALING_GROUP_NAME";
 export const ENV_CAPACITY_ON_INTERRUPTION = "CAPACITY_ON_INTERRUPTION";
+export const ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL";
 
 export interface HandlerConfig {
     readonly autoScalingGroupName: string;
     readonly capacityOnInterruption: CapacityOnInterruption;
+    /** Where a queued warning that came back too late is sent; unset in direct mode. */
+    readonly deadLetterQueueUrl?: string;
 }
 
 /**
  * Reads the function's configuration. A bad value throws rather than ignoring the event:
- * once the configuration is fixed, Lambda's retry or the dead-letter queue still holds it.
+ * once the configuration is fixed, a retry or the dead-letter queue still holds it.
+ * The group name is used exactly as given: the component validated it, and the IAM policy
+ * grants exactly that name.
  */
 export function readHandlerConfig(env: NodeJS.ProcessEnv): HandlerConfig {
-    const autoScalingGroupName = env[ENV_AUTO_SCALING_GROUP_NAME]?.trim();
-    if (!autoScalingGroupName) {
+    const autoScalingGroupName = env[ENV_AUTO_SCALING_GROUP_NAME];
+    if (autoScalingGroupName === undefined || autoScalingGroupName.trim() === "") {
         throw new Error(
             `${ENV_AUTO_SCALING_GROUP_NAME} is not set: set it to the name of the Auto Scaling group whose instances this function detaches`,
         );
@@ -33,5 +38,6 @@ export function readHandlerConfig(env: NodeJS.ProcessEnv): HandlerConfig {
             `${ENV_CAPACITY_ON_INTERRUPTION} is "${capacityOnInterruption}": set it to one of ${CAPACITY_ON_INTERRUPTION_CHOICES.join(", ")}`,
         );
     }
-    return { autoScalingGroupName, capacityOnInterruption };
+    const deadLetterQueueUrl = env[ENV_DEAD_LETTER_QUEUE_URL] || undefined;
+    return { autoScalingGroupName, capacityOnInterruption, deadLetterQueueUrl };
 }

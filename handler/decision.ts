@@ -1,5 +1,5 @@
 /**
- * The handler's decisions, as pure functions of what Auto Scaling reported.
+ * The handler's decisions, as pure functions of the warnings and of what Auto Scaling reported.
  * Nothing here calls AWS, so every rule is unit-tested without a client.
  */
 
@@ -7,16 +7,28 @@
 export const deploymentOnlyModule = true;
 
 /** What the group does when one of its instances is detached. */
-export type CapacityOnInterruption = "keep" | "decrement";
+export const CapacityOnInterruption = {
+    /** Keep desired capacity, so that the group launches a replacement. */
+    Keep: "keep",
+    /** Lower desired capacity by one (never below MinSize). */
+    Decrement: "decrement",
+} as const;
+export type CapacityOnInterruption =
+    (typeof CapacityOnInterruption)[keyof typeof CapacityOnInterruption];
 
-export const CAPACITY_ON_INTERRUPTION_CHOICES: readonly CapacityOnInterruption[] = [
-    "keep",
-    "decrement",
-];
+export const CAPACITY_ON_INTERRUPTION_CHOICES: readonly CapacityOnInterruption[] =
+    Object.values(CapacityOnInterruption);
 
 export function isCapacityOnInterruption(value: unknown): value is CapacityOnInterruption {
     return CAPACITY_ON_INTERRUPTION_CHOICES.includes(value as CapacityOnInterruption);
 }
+
+/** Auto Scaling's limits per call. */
+export const MAX_DESCRIBE_INSTANCE_IDS = 50;
+export const MAX_DETACH_INSTANCE_IDS = 20;
+
+/** The length of a Spot interruption notice: a warning older than this can no longer be acted on. */
+export const INTERRUPTION_NOTICE_MS = 120_000;
 
 /** An instance's membership, as DescribeAutoScalingInstances reports it. */
 export interface Membership {
@@ -24,14 +36,26 @@ export interface Membership {
     readonly lifecycleState: string;
 }
 
-/** The sizes of a group, as DescribeAutoScalingGroups reports them. */
+/** The sizes of a group, as DescribeAutoScalingGroups (or a MinSize refusal) reports them. */
 export interface GroupSize {
     readonly minSize: number;
     readonly desiredCapacity: number;
 }
 
+/** Why a warning was acknowledged without detaching anything. */
+export type IgnoreReason = "malformed" | "stale" | "duplicate" | "not-a-member" | "not-in-service";
+
+export const IGNORE_REASONS: readonly IgnoreReason[] = [
+    "malformed",
+    "stale",
+    "duplicate",
+    "not-a-member",
+    "not-in-service",
+];
+
 export type MembershipVerdict =
-    { readonly verdict: "detach" } | { readonly verdict: "ignore"; readonly reason: string };
+    | { readonly verdict: "detach" }
+    | { readonly verdict: "ignore"; readonly reason: IgnoreReason; readonly detail: string };
 
 // DetachInstances accepts only these; any other state means the instance is already leaving.
 const DETACHABLE_STATES = ["InService", "Standby"];
@@ -43,82 +67,162 @@ export function judgeMembership(
     configuredGroupName: string,
 ): MembershipVerdict {
     if (membership === undefined) {
-        return { verdict: "ignore", reason: `${instanceId} is not in any Auto Scaling group` };
+        return {
+            verdict: "ignore",
+            reason: "not-a-member",
+            detail: `${instanceId} is not in any Auto Scaling group`,
+        };
     }
     if (membership.autoScalingGroupName !== configuredGroupName) {
         return {
             verdict: "ignore",
-            reason: `${instanceId} belongs to Auto Scaling group ${membership.autoScalingGroupName}, not ${configuredGroupName}`,
+            reason: "not-a-member",
+            detail: `${instanceId} belongs to Auto Scaling group ${membership.autoScalingGroupName}, not ${configuredGroupName}`,
         };
     }
     if (!DETACHABLE_STATES.includes(membership.lifecycleState)) {
         return {
             verdict: "ignore",
-            reason: `${instanceId} is ${membership.lifecycleState}, not InService or Standby: it is already leaving the group`,
+            reason: "not-in-service",
+            detail: `${instanceId} is ${membership.lifecycleState}, not InService or Standby: it is already leaving the group`,
         };
     }
     return { verdict: "detach" };
 }
 
-export interface CapacityPlan {
-    /** The choice actually applied, after any fallback. */
-    readonly capacityOnInterruption: CapacityOnInterruption;
-    readonly shouldDecrementDesiredCapacity: boolean;
-    /** Set when the configured choice could not be honoured. */
-    readonly fallbackReason?: string;
+/** Splits `items` into consecutive chunks of at most `size`. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+    if (!Number.isInteger(size) || size < 1) {
+        throw new RangeError(`chunk size must be a positive whole number, not ${size}`);
+    }
+    const chunks: T[][] = [];
+    for (let start = 0; start < items.length; start += size) {
+        chunks.push(items.slice(start, start + size));
+    }
+    return chunks;
 }
 
 /**
- * Applies the keep-or-decrement choice. A decrement that would take the group below its
- * MinSize is refused by AWS, so the plan falls back to keep: the instance still leaves and
- * the group launches a replacement.
+ * Keeps the first item per key and returns the rest as duplicates, both in input order.
+ * EventBridge and SQS both deliver at least once, so one instance can arrive twice in a batch.
  */
-export function planCapacity(
-    configured: CapacityOnInterruption,
-    groupSize: GroupSize | undefined,
-): CapacityPlan {
-    if (configured === "keep") {
-        return { capacityOnInterruption: "keep", shouldDecrementDesiredCapacity: false };
+export function dedupeBy<T>(
+    items: readonly T[],
+    key: (item: T) => string,
+): { unique: T[]; duplicates: T[] } {
+    const seen = new Set<string>();
+    const unique: T[] = [];
+    const duplicates: T[] = [];
+    for (const item of items) {
+        const k = key(item);
+        if (seen.has(k)) {
+            duplicates.push(item);
+        } else {
+            seen.add(k);
+            unique.push(item);
+        }
     }
-    if (groupSize !== undefined && groupSize.desiredCapacity - 1 < groupSize.minSize) {
-        return keepInsteadOfDecrement(
-            `desired capacity ${groupSize.desiredCapacity} - 1 would fall below MinSize ${groupSize.minSize}`,
-        );
-    }
-    return { capacityOnInterruption: "decrement", shouldDecrementDesiredCapacity: true };
+    return { unique, duplicates };
 }
 
-export function keepInsteadOfDecrement(why: string): CapacityPlan {
+/**
+ * True when a warning sent at `sentAtMs` can no longer be acted on at `nowMs`: its instance is
+ * being reclaimed already. A warning without a time is never stale (the console test has none).
+ */
+export function isStale(
+    sentAtMs: number | undefined,
+    nowMs: number,
+    noticeMs = INTERRUPTION_NOTICE_MS,
+): boolean {
+    return sentAtMs !== undefined && nowMs - sentAtMs > noticeMs;
+}
+
+/** How many more instances may leave with a decrement before the group would fall below MinSize. */
+export function decrementSlots(size: GroupSize): number {
+    return Math.max(0, size.desiredCapacity - size.minSize);
+}
+
+export interface DetachChunk {
+    readonly instanceIds: string[];
+    readonly shouldDecrementDesiredCapacity: boolean;
+}
+
+/**
+ * The next DetachInstances call for the instances still to detach. In decrement mode the first
+ * `slots` instances leave with a decrement and the rest with keep, so the group never goes below
+ * MinSize and no decrement is wasted; keep mode never decrements.
+ */
+export function nextDetachChunk(
+    pending: readonly string[],
+    capacityOnInterruption: CapacityOnInterruption,
+    slots: number,
+): DetachChunk {
+    const decrement = capacityOnInterruption === "decrement" && slots > 0;
+    const size = decrement
+        ? Math.min(MAX_DETACH_INSTANCE_IDS, slots)
+        : MAX_DETACH_INSTANCE_IDS;
     return {
-        capacityOnInterruption: "keep",
-        shouldDecrementDesiredCapacity: false,
-        fallbackReason: `${why}; kept desired capacity instead, so the group launches a replacement`,
+        instanceIds: pending.slice(0, size),
+        shouldDecrementDesiredCapacity: decrement,
     };
 }
 
-/** What a failed DetachInstances call means for the handler. */
-export type DetachFailure =
-    /** The instance already left the group or is leaving: a duplicate delivery, so a no-op. */
-    | { readonly kind: "already-leaving"; readonly reason: string }
-    /** The decrement would break MinSize (the group changed since we looked): retry with keep. */
-    | { readonly kind: "below-min-size"; readonly reason: string }
-    /** Anything else: rethrow so that Lambda retries and finally dead-letters the event. */
-    | { readonly kind: "unexpected" };
+/** Why a detach went out with keep although decrement was configured, for the log. */
+export function keepFallbackReason(size: GroupSize | undefined): string {
+    const figures =
+        size === undefined
+            ? "the group is at its MinSize"
+            : `desired capacity ${size.desiredCapacity} is at MinSize ${size.minSize}`;
+    return `${figures}; kept desired capacity instead, so the group launches a replacement`;
+}
 
-/** Classifies a DetachInstances error by AWS's error name and message. */
-export function classifyDetachFailure(error: { name?: string; message?: string }): DetachFailure {
-    if (error.name !== "ValidationError" || typeof error.message !== "string") {
-        return { kind: "unexpected" };
+/** What a failed Auto Scaling call means for the handler. */
+export type CallFailure =
+    /** AWS named one instance that may not be detached: it left, or is leaving, the group. */
+    | {
+          readonly kind: "instance-refused";
+          readonly instanceId: string;
+          readonly reason: IgnoreReason;
+          readonly message: string;
+      }
+    /** A decrement would break MinSize: the group changed since we looked. Figures when given. */
+    | { readonly kind: "below-min-size"; readonly size?: GroupSize; readonly message: string }
+    /** Throttling, 5xx, a timeout or anything unknown: the records are left for a retry. */
+    | { readonly kind: "retryable"; readonly message: string };
+
+const NOT_PART_OF_GROUP = /The instance (i-[0-9a-f]+) is not part of Auto Scaling group/i;
+const NOT_IN_SERVICE = /The instance (i-[0-9a-f]+) is not in InService or Standby/i;
+const MIN_SIZE_FIGURES = /min-size=(\d+).*?desired-size=(\d+)/i;
+
+/** Classifies an Auto Scaling error by AWS's error name and message. */
+export function classifyCallFailure(error: { name?: string; message?: string }): CallFailure {
+    const message = typeof error.message === "string" ? error.message : String(error.name);
+    if (error.name !== "ValidationError") {
+        return { kind: "retryable", message };
     }
-    const message = error.message;
-    if (/is not part of Auto Scaling group/i.test(message)) {
-        return { kind: "already-leaving", reason: message };
+    const notMember = NOT_PART_OF_GROUP.exec(message);
+    if (notMember !== null) {
+        return { kind: "instance-refused", instanceId: notMember[1], reason: "not-a-member", message };
     }
-    if (/is not in InService or Standby/i.test(message)) {
-        return { kind: "already-leaving", reason: message };
+    const notInService = NOT_IN_SERVICE.exec(message);
+    if (notInService !== null) {
+        return {
+            kind: "instance-refused",
+            instanceId: notInService[1],
+            reason: "not-in-service",
+            message,
+        };
     }
-    if (/min-size=\d+/i.test(message) || /sizes appropriately/i.test(message)) {
-        return { kind: "below-min-size", reason: message };
+    if (/sizes appropriately/i.test(message) || /min-size=\d+/i.test(message)) {
+        const figures = MIN_SIZE_FIGURES.exec(message);
+        return figures === null
+            ? { kind: "below-min-size", message }
+            : {
+                  kind: "below-min-size",
+                  size: { minSize: Number(figures[1]), desiredCapacity: Number(figures[2]) },
+                  message,
+              };
     }
-    return { kind: "unexpected" };
+    // An unknown ValidationError may be fixed by a change on our side: never drop the warning.
+    return { kind: "retryable", message };
 }

@@ -1,4 +1,4 @@
-import type { EventBridgeEvent } from "aws-lambda";
+import type { EventBridgeEvent, SQSEvent, SQSRecord } from "aws-lambda";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
@@ -17,17 +17,21 @@ export type SpotInterruptionWarningEvent = EventBridgeEvent<
     SpotInterruptionWarningDetail
 >;
 
-/** What the handler makes of whatever EventBridge (or a console test) delivered. */
+/** What the handler makes of whatever EventBridge, SQS or a console test delivered. */
 export type ParsedEvent =
     | {
           readonly kind: "interruption-warning";
           readonly eventId?: string;
           readonly instanceId: string;
+          /** When EC2 sent the warning (the event's `time`), in epoch milliseconds. */
+          readonly sentAtMs?: number;
       }
     | { readonly kind: "unrecognised"; readonly eventId?: string; readonly reason: string };
 
 // Old ids are 8 hex digits, current ones 17.
 const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/** Echoed input is cut to this many characters: a hostile event must not flood the log. */
+export const MAX_ECHOED_CHARS = 80;
 
 /**
  * Recognises a Spot interruption warning, or says in words why the event is not one.
@@ -35,13 +39,13 @@ const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
  * @example
  * parseInterruptionWarning({ source: "aws.ec2", "detail-type": "EC2 Spot Instance Interruption Warning",
  *     detail: { "instance-id": "i-0123456789abcdef0", "instance-action": "terminate" } });
- * // => { kind: "interruption-warning", eventId: undefined, instanceId: "i-0123456789abcdef0" }
+ * // => { kind: "interruption-warning", eventId: undefined, instanceId: "i-0123456789abcdef0", sentAtMs: undefined }
  */
 export function parseInterruptionWarning(event: unknown): ParsedEvent {
     if (!isRecord(event)) {
         return { kind: "unrecognised", reason: "the event is not a JSON object" };
     }
-    const eventId = typeof event.id === "string" ? event.id : undefined;
+    const eventId = typeof event.id === "string" ? truncate(event.id) : undefined;
     const unrecognised = (reason: string): ParsedEvent => ({
         kind: "unrecognised",
         eventId,
@@ -67,13 +71,61 @@ export function parseInterruptionWarning(event: unknown): ParsedEvent {
             `detail.instance-id is ${quoteValue(instanceId)}, not an EC2 instance id`,
         );
     }
-    return { kind: "interruption-warning", eventId, instanceId };
+    const sentAtMs = typeof event.time === "string" ? Date.parse(event.time) : Number.NaN;
+    return {
+        kind: "interruption-warning",
+        eventId,
+        instanceId,
+        sentAtMs: Number.isNaN(sentAtMs) ? undefined : sentAtMs,
+    };
+}
+
+/** True for what an SQS event source mapping delivers, as opposed to a bare EventBridge event. */
+export function isSqsEvent(event: unknown): event is SQSEvent {
+    return (
+        isRecord(event) &&
+        Array.isArray(event.Records) &&
+        event.Records.every((record) => isRecord(record) && record.eventSource === "aws:sqs")
+    );
+}
+
+/** One queued warning: the SQS record it came in, and what its body holds. */
+export interface QueuedWarning {
+    readonly messageId: string;
+    /** How often SQS has delivered this record, this time included. */
+    readonly receiveCount: number;
+    readonly parsed: ParsedEvent;
+}
+
+/** Parses one SQS record whose body EventBridge wrote: the whole event, as JSON. */
+export function parseSqsRecord(record: SQSRecord): QueuedWarning {
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    let body: unknown;
+    try {
+        body = JSON.parse(record.body);
+    } catch {
+        return {
+            messageId: record.messageId,
+            receiveCount,
+            parsed: {
+                kind: "unrecognised",
+                reason: `the message body is not JSON: ${quoteValue(record.body)}`,
+            },
+        };
+    }
+    return { messageId: record.messageId, receiveCount, parsed: parseInterruptionWarning(body) };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+function truncate(text: string): string {
+    return text.length <= MAX_ECHOED_CHARS
+        ? text
+        : `${text.slice(0, MAX_ECHOED_CHARS)}… (${text.length} characters)`;
+}
+
 function quoteValue(value: unknown): string {
-    return value === undefined ? "missing" : JSON.stringify(value);
+    return value === undefined ? "missing" : truncate(JSON.stringify(value) ?? String(value));
 }

@@ -2,50 +2,37 @@ import type { AutoScalingGateway, DetachActivity } from "./auto-scaling";
 import type { HandlerConfig } from "./config";
 import {
     type CapacityOnInterruption,
-    type CapacityPlan,
-    classifyDetachFailure,
-    type DetachFailure,
+    chunk,
+    classifyCallFailure,
+    decrementSlots,
+    dedupeBy,
+    type GroupSize,
+    type IgnoreReason,
+    isStale,
     judgeMembership,
-    keepInsteadOfDecrement,
-    planCapacity,
+    keepFallbackReason,
+    MAX_DESCRIBE_INSTANCE_IDS,
+    nextDetachChunk,
 } from "./decision";
-import { parseInterruptionWarning } from "./event";
+import type { ParsedEvent } from "./event";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
-/** What one invocation did; the Lambda console's test shows this. */
-export interface InterruptionSummary {
-    readonly instanceId?: string;
-    readonly autoScalingGroupName: string;
-    readonly action: "detached" | "ignored";
-    readonly capacityOnInterruption: CapacityOnInterruption;
-    readonly reason?: string;
-}
-
 export type LogLevel = "INFO" | "WARN" | "ERROR";
 
-/** One structured line per decision. */
-export interface DecisionRecord extends Partial<InterruptionSummary> {
-    readonly eventId?: string;
+/** A structured log entry: a message plus fields that Logs Insights can query. */
+export interface LogRecord {
     readonly message: string;
-    /** The scaling activity a detach started, to find it in the group's activity history. */
-    readonly activity?: DetachActivity;
-    readonly error?: { readonly name: string; readonly message: string };
+    readonly [field: string]: unknown;
 }
 
-export type DecisionLogger = (level: LogLevel, record: DecisionRecord) => void;
-
-export interface HandlerDependencies {
-    readonly config: HandlerConfig;
-    readonly autoScaling: AutoScalingGateway;
-    readonly log: DecisionLogger;
-}
+export type DecisionLogger = (level: LogLevel, record: LogRecord) => void;
 
 /**
- * Writes a decision at the console level that matches. Under Lambda's JSON log format the runtime
+ * Writes a record at the console level that matches. Under Lambda's JSON log format the runtime
  * nests a lone object as the entry's `message`, so its fields stay queryable in Logs Insights;
- * anywhere else the decision is written as one JSON line.
+ * anywhere else the record is written as one JSON line.
  */
 export const logDecision: DecisionLogger = (level, record) => {
     const write =
@@ -54,118 +41,314 @@ export const logDecision: DecisionLogger = (level, record) => {
     write(lambdaFormatsJson ? record : JSON.stringify({ level, ...record }));
 };
 
-/**
- * Detaches the interrupted instance from the configured group, so that its target groups drain it.
- * Idempotent: a duplicate delivery finds the instance gone or leaving, and is ignored.
- * Throws only on errors that a retry could fix, so that no saveable interruption is dropped.
- */
-export async function handleInterruptionWarning(
-    event: unknown,
-    { config, autoScaling, log }: HandlerDependencies,
-): Promise<InterruptionSummary> {
-    const { autoScalingGroupName } = config;
-    const parsed = parseInterruptionWarning(event);
-    const { eventId } = parsed;
-    const ignore = (
-        instanceId: string | undefined,
-        capacityOnInterruption: CapacityOnInterruption,
-        reason: string,
-    ): InterruptionSummary => {
-        const summary: InterruptionSummary = {
-            instanceId,
-            autoScalingGroupName,
-            action: "ignored",
-            capacityOnInterruption,
-            reason,
-        };
-        log("INFO", { eventId, ...summary, message: `Ignored: ${reason}` });
-        return summary;
-    };
-
-    if (parsed.kind === "unrecognised") {
-        return ignore(undefined, config.capacityOnInterruption, parsed.reason);
-    }
-    const { instanceId } = parsed;
-
-    const membership = await autoScaling.describeMembership(instanceId);
-    const verdict = judgeMembership(instanceId, membership, autoScalingGroupName);
-    if (verdict.verdict === "ignore") {
-        return ignore(instanceId, config.capacityOnInterruption, verdict.reason);
-    }
-
-    // Only a decrement needs the group's sizes; keep spares a Describe call from the shared budget.
-    const groupSize =
-        config.capacityOnInterruption === "decrement"
-            ? await autoScaling.describeGroupSize(autoScalingGroupName)
-            : undefined;
-    let plan = planCapacity(config.capacityOnInterruption, groupSize);
-    let attempt = await tryDetach(autoScaling, autoScalingGroupName, instanceId, plan);
-
-    // The group shrank since we read it; one more try with keep still gets the instance out.
-    if (attempt.failure?.kind === "below-min-size" && plan.shouldDecrementDesiredCapacity) {
-        plan = keepInsteadOfDecrement(`AWS refused the decrement (${attempt.failure.reason})`);
-        attempt = await tryDetach(autoScaling, autoScalingGroupName, instanceId, plan);
-    }
-    const { failure, activity } = attempt;
-
-    if (failure?.kind === "already-leaving") {
-        return ignore(instanceId, plan.capacityOnInterruption, failure.reason);
-    }
-    if (failure !== undefined) {
-        log("ERROR", {
-            eventId,
-            instanceId,
-            autoScalingGroupName,
-            capacityOnInterruption: plan.capacityOnInterruption,
-            message: `DetachInstances failed for ${instanceId}; rethrowing so that Lambda retries or dead-letters the event`,
-            error: describeError(failure.error),
-        });
-        throw failure.error;
-    }
-
-    const summary: InterruptionSummary = {
-        instanceId,
-        autoScalingGroupName,
-        action: "detached",
-        capacityOnInterruption: plan.capacityOnInterruption,
-        ...(plan.fallbackReason === undefined ? {} : { reason: plan.fallbackReason }),
-    };
-    log(plan.fallbackReason === undefined ? "INFO" : "WARN", {
-        eventId,
-        ...summary,
-        message: `Instance ${instanceId} belongs to AutoScaling Group ${autoScalingGroupName}. Detaching instance...`,
-        ...(activity === undefined ? {} : { activity }),
-    });
-    return summary;
+export interface ErrorDescription {
+    readonly name: string;
+    readonly message: string;
 }
 
-type DetachAttempt =
-    | { readonly failure?: undefined; readonly activity?: DetachActivity }
+/** Raised when the invocation has too little time left to start or finish an Auto Scaling call. */
+export class DeadlineExceededError extends Error {
+    override readonly name = "DeadlineExceeded";
+}
+
+export interface HandlerDependencies {
+    readonly config: HandlerConfig;
+    readonly autoScaling: AutoScalingGateway;
+    readonly log: DecisionLogger;
+    /** Milliseconds until Lambda stops the invocation (`context.getRemainingTimeInMillis()`). */
+    readonly remainingTimeMs: () => number;
+    /** The current time, in epoch milliseconds. Defaults to Date.now. */
+    readonly now?: () => number;
+}
+
+/** One warning to handle: `key` names its record in the batch (an SQS message id). */
+export interface WarningInput {
+    readonly key: string;
+    readonly parsed: ParsedEvent;
+}
+
+/** What became of one warning. */
+export type WarningOutcome =
     | {
-          readonly failure: DetachFailure & { readonly error: unknown };
-          readonly activity?: undefined;
-      };
+          readonly action: "detached";
+          readonly instanceId: string;
+          readonly capacityOnInterruption: CapacityOnInterruption;
+          /** Set when decrement was configured but the instance left with keep. */
+          readonly reason?: string;
+      }
+    | {
+          readonly action: "ignored";
+          readonly instanceId?: string;
+          readonly reason: IgnoreReason;
+          readonly detail: string;
+      }
+    | { readonly action: "failed"; readonly instanceId: string; readonly error: ErrorDescription };
 
-/** Calls DetachInstances; resolves to the activity it started, or to what its failure means. */
-async function tryDetach(
-    autoScaling: AutoScalingGateway,
-    autoScalingGroupName: string,
-    instanceId: string,
-    plan: CapacityPlan,
-): Promise<DetachAttempt> {
-    try {
-        const activity = await autoScaling.detachInstance(
-            autoScalingGroupName,
+export interface BatchResult {
+    /** One outcome per input, by key. */
+    readonly outcomes: ReadonlyMap<string, WarningOutcome>;
+    /** Auto Scaling calls made (each may include the SDK's retries). */
+    readonly autoScalingCalls: number;
+}
+
+export interface BatchOptions {
+    /** Acknowledge, without acting, warnings older than the interruption notice. */
+    readonly ignoreStale: boolean;
+}
+
+// Time kept back for the final log line and the response, so that a timeout never goes unlogged.
+const FINAL_LOG_MARGIN_MS = 1_500;
+// A call that cannot get at least this long is not started.
+const MIN_CALL_MS = 500;
+
+/**
+ * Detaches the instances named by a batch of warnings from the configured group, so that their
+ * target groups drain them: a handful of batched calls instead of two per warning.
+ * - Never touches an instance that is not an InService or Standby member of the configured group.
+ * - Never takes the group below MinSize, and never wastes a decrement.
+ * - Idempotent: a duplicate finds its instance gone or leaving, and is ignored.
+ * - Never throws: what a retry could still save comes back as "failed".
+ */
+export async function handleWarnings(
+    inputs: readonly WarningInput[],
+    deps: HandlerDependencies,
+    options: BatchOptions,
+): Promise<BatchResult> {
+    const { autoScalingGroupName, capacityOnInterruption } = deps.config;
+    const now = deps.now ?? Date.now;
+    const outcomes = new Map<string, WarningOutcome>();
+    let autoScalingCalls = 0;
+    const call = <T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+        autoScalingCalls++;
+        return withinDeadline(deps.remainingTimeMs, operation);
+    };
+
+    const warnings: { key: string; instanceId: string }[] = [];
+    for (const { key, parsed } of inputs) {
+        if (parsed.kind === "unrecognised") {
+            outcomes.set(key, { action: "ignored", reason: "malformed", detail: parsed.reason });
+        } else if (options.ignoreStale && isStale(parsed.sentAtMs, now())) {
+            outcomes.set(key, {
+                action: "ignored",
+                instanceId: parsed.instanceId,
+                reason: "stale",
+                detail: `the warning for ${parsed.instanceId} was sent at ${new Date(parsed.sentAtMs ?? 0).toISOString()}, more than the two-minute notice ago`,
+            });
+        } else {
+            warnings.push({ key, instanceId: parsed.instanceId });
+        }
+    }
+    const { unique, duplicates } = dedupeBy(warnings, (w) => w.instanceId);
+    for (const { key, instanceId } of duplicates) {
+        outcomes.set(key, {
+            action: "ignored",
             instanceId,
-            plan.shouldDecrementDesiredCapacity,
+            reason: "duplicate",
+            detail: `${instanceId} is named by another record of this batch`,
+        });
+    }
+    const keyOf = new Map(unique.map((w) => [w.instanceId, w.key]));
+    const settle = (instanceId: string, outcome: WarningOutcome) =>
+        outcomes.set(keyOf.get(instanceId) ?? instanceId, outcome);
+    const fail = (instanceIds: readonly string[], error: unknown, what: string) => {
+        const described = describeError(error);
+        deps.log("ERROR", {
+            message: `${what} failed for ${instanceIds.length} instance(s); they are left for a retry`,
+            autoScalingGroupName,
+            instanceIds,
+            error: described,
+        });
+        for (const instanceId of instanceIds) {
+            settle(instanceId, { action: "failed", instanceId, error: described });
+        }
+    };
+
+    // Only InService or Standby members of our group go on to be detached.
+    let toDetach: string[] = [];
+    for (const ids of chunk(
+        unique.map((w) => w.instanceId),
+        MAX_DESCRIBE_INSTANCE_IDS,
+    )) {
+        try {
+            const memberships = await call((signal) =>
+                deps.autoScaling.describeMemberships(ids, signal),
+            );
+            toDetach.push(...judgeAll(ids, memberships, autoScalingGroupName, settle));
+        } catch (error) {
+            fail(ids, error, "DescribeAutoScalingInstances");
+        }
+    }
+
+    // Only a decrement needs the group's sizes; keep spares a call from the shared budget.
+    let size: GroupSize | undefined;
+    if (capacityOnInterruption === "decrement" && toDetach.length > 0) {
+        try {
+            size = await call((signal) =>
+                deps.autoScaling.describeGroupSize(autoScalingGroupName, signal),
+            );
+        } catch (error) {
+            fail(toDetach, error, "DescribeAutoScalingGroups");
+            toDetach = [];
+        }
+    }
+    // Unknown sizes: let AWS judge, and learn the figures from a refusal.
+    let slots = size === undefined ? Number.POSITIVE_INFINITY : decrementSlots(size);
+
+    // Each round detaches a chunk, or removes at least one instance, or lowers `slots`.
+    const maxRounds = 3 * toDetach.length + 3;
+    for (let round = 0; toDetach.length > 0 && round < maxRounds; round++) {
+        const { instanceIds, shouldDecrementDesiredCapacity } = nextDetachChunk(
+            toDetach,
+            capacityOnInterruption,
+            slots,
         );
-        return { activity };
-    } catch (error) {
-        return { failure: { ...classifyDetachFailure(describeError(error)), error } };
+        let activities: DetachActivity[];
+        try {
+            activities = await call((signal) =>
+                deps.autoScaling.detachInstances(
+                    autoScalingGroupName,
+                    instanceIds,
+                    shouldDecrementDesiredCapacity,
+                    signal,
+                ),
+            );
+        } catch (error) {
+            const failure = classifyCallFailure(describeError(error));
+            if (failure.kind === "instance-refused" && instanceIds.includes(failure.instanceId)) {
+                // A concurrent batch or a duplicate got there first; re-check the rest in one call.
+                settle(failure.instanceId, {
+                    action: "ignored",
+                    instanceId: failure.instanceId,
+                    reason: failure.reason,
+                    detail: failure.message,
+                });
+                const rest = instanceIds.filter((id) => id !== failure.instanceId);
+                let stillOurs = rest;
+                if (rest.length > 0) {
+                    try {
+                        const memberships = await call((signal) =>
+                            deps.autoScaling.describeMemberships(rest, signal),
+                        );
+                        stillOurs = judgeAll(rest, memberships, autoScalingGroupName, settle);
+                    } catch (describeFailure) {
+                        fail(rest, describeFailure, "DescribeAutoScalingInstances");
+                        stillOurs = [];
+                    }
+                }
+                toDetach = [...stillOurs, ...toDetach.filter((id) => !instanceIds.includes(id))];
+            } else if (failure.kind === "below-min-size" && shouldDecrementDesiredCapacity) {
+                // Another batch decremented first: re-split on AWS's own figures.
+                size = failure.size ?? size;
+                slots = failure.size === undefined ? 0 : decrementSlots(failure.size);
+            } else {
+                fail(instanceIds, error, "DetachInstances");
+                toDetach = toDetach.filter((id) => !instanceIds.includes(id));
+            }
+            continue;
+        }
+
+        const choice: CapacityOnInterruption = shouldDecrementDesiredCapacity
+            ? "decrement"
+            : "keep";
+        const reason =
+            capacityOnInterruption === "decrement" && !shouldDecrementDesiredCapacity
+                ? keepFallbackReason(size)
+                : undefined;
+        for (const instanceId of instanceIds) {
+            settle(instanceId, {
+                action: "detached",
+                instanceId,
+                capacityOnInterruption: choice,
+                ...(reason === undefined ? {} : { reason }),
+            });
+        }
+        deps.log(reason === undefined ? "INFO" : "WARN", {
+            message:
+                instanceIds.length === 1
+                    ? `Instance ${instanceIds[0]} belongs to AutoScaling Group ${autoScalingGroupName}. Detaching instance...`
+                    : `${instanceIds.length} instances belong to AutoScaling Group ${autoScalingGroupName}. Detaching instances...`,
+            autoScalingGroupName,
+            capacityOnInterruption: choice,
+            instanceIds,
+            activities,
+            ...(reason === undefined ? {} : { reason }),
+        });
+        if (shouldDecrementDesiredCapacity) {
+            slots -= instanceIds.length;
+            size =
+                size === undefined
+                    ? undefined
+                    : { ...size, desiredCapacity: size.desiredCapacity - instanceIds.length };
+        }
+        toDetach = toDetach.filter((id) => !instanceIds.includes(id));
+    }
+    if (toDetach.length > 0) {
+        fail(toDetach, new Error("too many refusals in one batch"), "DetachInstances");
+    }
+    return { outcomes, autoScalingCalls };
+}
+
+/** Settles every instance that is not ours to detach; returns those that are. */
+function judgeAll(
+    instanceIds: readonly string[],
+    memberships: ReadonlyMap<string, { autoScalingGroupName: string; lifecycleState: string }>,
+    autoScalingGroupName: string,
+    settle: (instanceId: string, outcome: WarningOutcome) => void,
+): string[] {
+    const ours: string[] = [];
+    for (const instanceId of instanceIds) {
+        const verdict = judgeMembership(
+            instanceId,
+            memberships.get(instanceId),
+            autoScalingGroupName,
+        );
+        if (verdict.verdict === "detach") {
+            ours.push(instanceId);
+        } else {
+            settle(instanceId, {
+                action: "ignored",
+                instanceId,
+                reason: verdict.reason,
+                detail: verdict.detail,
+            });
+        }
+    }
+    return ours;
+}
+
+/**
+ * Runs one Auto Scaling call (with the SDK's retries) only if it can finish before the invocation
+ * must log and return, and aborts it at that point: no attempt outlives the function.
+ */
+async function withinDeadline<T>(
+    remainingTimeMs: () => number,
+    operation: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+    const budgetMs = remainingTimeMs() - FINAL_LOG_MARGIN_MS;
+    if (budgetMs < MIN_CALL_MS) {
+        throw new DeadlineExceededError(
+            `only ${Math.max(0, Math.round(budgetMs + FINAL_LOG_MARGIN_MS))} ms left in the invocation: not starting another Auto Scaling call`,
+        );
+    }
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+            const error = new DeadlineExceededError(
+                `the Auto Scaling call did not finish within the ${Math.round(budgetMs)} ms the invocation had left`,
+            );
+            controller.abort(error);
+            reject(error);
+        }, budgetMs);
+    });
+    try {
+        return await Promise.race([operation(controller.signal), deadline]);
+    } finally {
+        clearTimeout(timer);
     }
 }
 
-function describeError(error: unknown): { name: string; message: string } {
+export function describeError(error: unknown): ErrorDescription {
     if (error instanceof Error) {
         return { name: error.name, message: error.message };
     }

@@ -1,11 +1,8 @@
 /**
- * The Lambda side of the project: what runs when EventBridge delivers an interruption warning.
- * `handleLambdaEvent` is the function the component serializes into the deployment package.
+ * The Lambda side of the project: what runs when a Spot interruption warning arrives, from the
+ * events queue in batches or from EventBridge directly. `createLambdaHandler` is the factory the
+ * component serializes into the deployment package.
  */
-import { createAutoScalingClient, createAutoScalingGateway } from "./auto-scaling";
-import { readHandlerConfig } from "./config";
-import { handleInterruptionWarning, type InterruptionSummary, logDecision } from "./handle";
-
 export {
     type AutoScalingGateway,
     createAutoScalingClient,
@@ -15,45 +12,63 @@ export {
 export {
     ENV_AUTO_SCALING_GROUP_NAME,
     ENV_CAPACITY_ON_INTERRUPTION,
+    ENV_DEAD_LETTER_QUEUE_URL,
     type HandlerConfig,
     readHandlerConfig,
 } from "./config";
+export { createDeadLetterGateway, type DeadLetterGateway } from "./dead-letter";
 export {
     CAPACITY_ON_INTERRUPTION_CHOICES,
-    type CapacityOnInterruption,
-    type CapacityPlan,
-    classifyDetachFailure,
-    type DetachFailure,
+    type CallFailure,
+    CapacityOnInterruption,
+    chunk,
+    classifyCallFailure,
+    decrementSlots,
+    dedupeBy,
+    type DetachChunk,
     type GroupSize,
+    IGNORE_REASONS,
+    type IgnoreReason,
+    INTERRUPTION_NOTICE_MS,
     isCapacityOnInterruption,
+    isStale,
     judgeMembership,
-    keepInsteadOfDecrement,
+    keepFallbackReason,
+    MAX_DESCRIBE_INSTANCE_IDS,
+    MAX_DETACH_INSTANCE_IDS,
     type Membership,
     type MembershipVerdict,
-    planCapacity,
+    nextDetachChunk,
 } from "./decision";
+export {
+    createLambdaHandler,
+    handleDirectEvent,
+    handleSqsBatch,
+    type InterruptionSummary,
+    type LambdaContext,
+    type LambdaHandler,
+} from "./entry";
 export {
     INTERRUPTION_WARNING_DETAIL_TYPE,
     INTERRUPTION_WARNING_SOURCE,
+    isSqsEvent,
+    MAX_ECHOED_CHARS,
     type ParsedEvent,
     parseInterruptionWarning,
+    parseSqsRecord,
+    type QueuedWarning,
     type SpotInterruptionWarningDetail,
     type SpotInterruptionWarningEvent,
 } from "./event";
 export {
+    DeadlineExceededError,
     type DecisionLogger,
-    type DecisionRecord,
-    handleInterruptionWarning,
+    type ErrorDescription,
+    handleWarnings,
     type HandlerDependencies,
-    type InterruptionSummary,
     type LogLevel,
+    type LogRecord,
     logDecision,
+    type WarningInput,
+    type WarningOutcome,
 } from "./handle";
-
-/** The Lambda entry: configuration from the environment, the real Auto Scaling client. */
-export async function handleLambdaEvent(event: unknown): Promise<InterruptionSummary> {
-    const config = readHandlerConfig(process.env);
-    // Created per invocation: closure serialization cannot capture an SDK client.
-    const autoScaling = createAutoScalingGateway(createAutoScalingClient(process.env));
-    return handleInterruptionWarning(event, { config, autoScaling, log: logDecision });
-}

@@ -7,21 +7,26 @@ import * as path from "node:path";
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { zipSync } from "fflate";
-import type { InterruptionSummary } from "../handler/handle";
+import type { InterruptionSummary, LambdaContext } from "../handler/entry";
 import { unwrap } from "./offline-engine";
 
 /** A folder inside the project, so that `require` in the archive finds the project's node_modules. */
 const ARCHIVES_ROOT = path.resolve(__dirname, "..", ".tmp", "archives");
+/** Lambda's default timeout, for a function that sets none. */
+const DEFAULT_TIMEOUT_SECONDS = 3;
 
-export type LambdaHandler = (event: unknown) => Promise<InterruptionSummary>;
+export type LambdaHandler = (event: unknown, context: LambdaContext) => Promise<unknown>;
 
-export interface Invocations {
-    readonly results: PromiseSettledResult<InterruptionSummary>[];
+export interface Invocations<Result = InterruptionSummary> {
+    readonly results: PromiseSettledResult<Result>[];
     /** How long each invocation took, in milliseconds, in the order of the events. */
     readonly durationsMs: number[];
     /** What the handler wrote to the console: its structured JSON log lines. */
     readonly logLines: string[];
 }
+
+/** Invokes the loaded handler once, with a Lambda context whose clock starts now. */
+export type Invoke = (event: unknown) => Promise<unknown>;
 
 export interface HandlerArchive {
     /** Where the archive's files were written. */
@@ -32,18 +37,29 @@ export interface HandlerArchive {
     readonly indexSource: string;
     /** The function's environment variables, as deployed. */
     readonly environment: Readonly<Record<string, string>>;
+    /** The function's timeout, in milliseconds: each invocation's context counts down from it. */
+    readonly timeoutMs: number;
     /** Size in bytes of the archive zipped with deflate, as Pulumi uploads it. */
     readonly zippedBytes: number;
     /**
      * Invokes the serialized handler once per event, all at once, like concurrent Lambda
      * invocations, with the function's environment plus `extraEnvironment` set meanwhile.
-     * Each result is the handler's summary, or the error it threw; the handler's console
+     * Each result is the handler's response, or the error it threw; the handler's console
      * lines are captured rather than printed.
      */
-    invoke(
+    invoke<Result = InterruptionSummary>(
         events: readonly unknown[],
         extraEnvironment?: Readonly<Record<string, string>>,
-    ): Promise<Invocations>;
+    ): Promise<Invocations<Result>>;
+    /**
+     * Loads the package as a new Lambda container would, with the function's environment plus
+     * `extraEnvironment` (so its SDK clients are built for that endpoint), and runs `body` with
+     * it; console lines are captured meanwhile.
+     */
+    withContainer<T>(
+        extraEnvironment: Readonly<Record<string, string>>,
+        body: (invoke: Invoke) => Promise<T>,
+    ): Promise<{ value: T; logLines: string[] }>;
     /** Deletes the folder. */
     remove(): void;
 }
@@ -84,7 +100,8 @@ function zipDirectory(directory: string): Uint8Array {
 
 /** What the archive is made from: a Function, or the inputs an offline engine recorded for one. */
 export interface FunctionCode {
-    readonly code: pulumi.Input<pulumi.asset.Archive>;
+    readonly code: pulumi.Input<pulumi.asset.Archive | undefined>;
+    readonly timeout?: pulumi.Input<number | undefined>;
     readonly environment?: pulumi.Input<aws.types.input.lambda.FunctionEnvironment | undefined>;
 }
 
@@ -103,41 +120,67 @@ export async function materializeHandlerArchive(
         ),
     );
 
+    const timeoutMs = ((await unwrap(fn.timeout)) ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+
     fs.mkdirSync(ARCHIVES_ROOT, { recursive: true });
     const directory = fs.mkdtempSync(path.join(ARCHIVES_ROOT, `${label}-`));
     const paths = await writeAssets(code, directory);
     const indexPath = path.join(directory, "__index.js");
     const indexSource = fs.readFileSync(indexPath, "utf8");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the archive is plain CommonJS, loaded as Lambda would
-    const { handler } = require(indexPath) as { handler: LambdaHandler };
+
+    /** A fresh module per container: the factory builds its clients from the environment it sees. */
+    const loadContainer = (): LambdaHandler => {
+        Reflect.deleteProperty(require.cache, indexPath);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the archive is plain CommonJS, loaded as Lambda would
+        return (require(indexPath) as { handler: LambdaHandler }).handler;
+    };
+
+    const withContainer: HandlerArchive["withContainer"] = async (extraEnvironment, body) => {
+        const restoreEnvironment = setEnvironment({ ...environment, ...extraEnvironment });
+        const logLines: string[] = [];
+        const restoreConsole = captureConsole(logLines);
+        try {
+            const handler = loadContainer();
+            const invoke: Invoke = (event) => {
+                const startedAt = performance.now();
+                return handler(event, {
+                    getRemainingTimeInMillis: () =>
+                        Math.max(0, timeoutMs - (performance.now() - startedAt)),
+                });
+            };
+            return { value: await body(invoke), logLines };
+        } finally {
+            restoreConsole();
+            restoreEnvironment();
+        }
+    };
 
     return {
         directory,
         paths,
         indexSource,
         environment,
+        timeoutMs,
         zippedBytes: zipDirectory(directory).byteLength,
-        async invoke(events, extraEnvironment = {}) {
-            const restoreEnvironment = setEnvironment({ ...environment, ...extraEnvironment });
-            const logLines: string[] = [];
-            const restoreConsole = captureConsole(logLines);
-            try {
-                const durationsMs: number[] = [];
-                const results = await Promise.allSettled(
+        withContainer,
+        async invoke<Result>(
+            events: readonly unknown[],
+            extraEnvironment: Readonly<Record<string, string>> = {},
+        ): Promise<Invocations<Result>> {
+            const durationsMs: number[] = [];
+            const { value: results, logLines } = await withContainer(extraEnvironment, (invoke) =>
+                Promise.allSettled(
                     events.map(async (event, index) => {
                         const startedAt = performance.now();
                         try {
-                            return await handler(event);
+                            return (await invoke(event)) as Result;
                         } finally {
                             durationsMs[index] = performance.now() - startedAt;
                         }
                     }),
-                );
-                return { results, durationsMs, logLines };
-            } finally {
-                restoreConsole();
-                restoreEnvironment();
-            }
+                ),
+            );
+            return { results, durationsMs, logLines };
         },
         remove: () => fs.rmSync(directory, { recursive: true, force: true }),
     };

@@ -1,0 +1,349 @@
+/**
+ * The SpotInterruptionHandler's arguments: their types, defaults and validation. Pure, so that a
+ * mistake fails `pulumi preview` with a message that names the argument and how to fix it.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import {
+    CAPACITY_ON_INTERRUPTION_CHOICES,
+    type CapacityOnInterruption,
+    isCapacityOnInterruption,
+} from "../handler/decision";
+
+/** How warnings reach the function. */
+export const Delivery = {
+    /** The rule sends warnings to an SQS queue that the function drains in batches (default). */
+    Queue: "queue",
+    /** The rule invokes the function once per warning. */
+    Direct: "direct",
+} as const;
+export type Delivery = (typeof Delivery)[keyof typeof Delivery];
+export const DELIVERY_CHOICES: readonly Delivery[] = Object.values(Delivery);
+
+/** Node.js runtimes the handler supports; both ship AWS SDK v3, which the archive relies on. */
+export const HandlerRuntime = {
+    Nodejs24: "nodejs24.x",
+    Nodejs22: "nodejs22.x",
+} as const;
+export type HandlerRuntime = (typeof HandlerRuntime)[keyof typeof HandlerRuntime];
+export const HANDLER_RUNTIMES: readonly HandlerRuntime[] = Object.values(HandlerRuntime);
+
+/** Retention values CloudWatch Logs accepts (0 means never expire). */
+export const LOG_RETENTION_DAYS = [
+    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+] as const;
+
+/**
+ * Defaults for the queued path, chosen with `npm run bench` (README, "Choosing the queue's
+ * settings"): a batch of 100 makes about 7 Auto Scaling calls, 2 concurrent batches stay inside a
+ * 10 requests/s budget, and a failed record is retried every 20 s, 5 times within the notice.
+ */
+export const QUEUE_DEFAULTS = {
+    batchSize: 100,
+    maximumBatchingWindowInSeconds: 1,
+    maximumConcurrency: 2,
+    timeoutSeconds: 20,
+    visibilityTimeoutSeconds: 20,
+    maxReceiveCount: 5,
+    messageRetentionSeconds: 3600,
+} as const;
+/** Direct delivery keeps the function's original timeout: one warning per invocation. */
+export const DIRECT_TIMEOUT_SECONDS = 60;
+
+export interface SpotInterruptionHandlerArgs {
+    /**
+     * Name of the Auto Scaling group whose Spot instances are detached on an interruption
+     * warning: 1 to 255 characters, no colon, no surrounding whitespace. Required.
+     */
+    readonly autoScalingGroupName: pulumi.Input<string>;
+    /**
+     * What the group does when an instance is detached: "keep" keeps desired capacity, so the
+     * group launches a replacement; "decrement" shrinks the group (never below MinSize: the rest
+     * leave with "keep"). Defaults to "keep".
+     */
+    readonly capacityOnInterruption?: CapacityOnInterruption;
+    /**
+     * How warnings reach the function: "queue" (an SQS queue drained in batches, which survives
+     * interruption storms) or "direct" (one invocation per warning). Defaults to "queue".
+     */
+    readonly delivery?: Delivery;
+    /** Lambda runtime. Defaults to "nodejs24.x"; "nodejs22.x" also works. */
+    readonly runtime?: HandlerRuntime;
+    /** Retention of the function's log group, in days (a CloudWatch Logs value). Defaults to 30. */
+    readonly logRetentionInDays?: number;
+    /** Function timeout in seconds, 10 to 900. Defaults to 20 with queue delivery, 60 with direct. */
+    readonly timeoutSeconds?: number;
+    /** Function memory in MB, 128 to 10240. Defaults to 256. */
+    readonly memorySizeMb?: number;
+    /**
+     * How long EventBridge (and, with direct delivery, Lambda) keeps retrying one warning, in
+     * seconds, 60 to 120. Defaults to 120: a warning older than its own notice is worthless.
+     */
+    readonly maximumEventAgeInSeconds?: number;
+    /** Queue delivery: most records per invocation, 1 to 10000. Defaults to 100. */
+    readonly batchSize?: number;
+    /**
+     * Queue delivery: seconds to gather a batch, 0 to 300; at least 1 when batchSize is over 10.
+     * Defaults to 1.
+     */
+    readonly maximumBatchingWindowInSeconds?: number;
+    /** Queue delivery: most concurrent invocations, 2 to 1000. Defaults to 2. */
+    readonly maximumConcurrency?: number;
+    /**
+     * Queue delivery: seconds a failed record stays hidden before its retry, at least
+     * timeoutSeconds and at most 43200. Defaults to 20.
+     */
+    readonly visibilityTimeoutSeconds?: number;
+    /** Queue delivery: deliveries of one record before it is dead-lettered, 1 to 1000. Defaults to 5. */
+    readonly maxReceiveCount?: number;
+    /**
+     * Queue delivery: seconds the events queue keeps a record, 60 to 1209600 and at least
+     * visibilityTimeoutSeconds × maxReceiveCount. Defaults to 3600.
+     */
+    readonly messageRetentionSeconds?: number;
+    /**
+     * Concurrency reserved for the function, so that other functions cannot starve it; with queue
+     * delivery at least maximumConcurrency. Defaults to none: small accounts cannot reserve any.
+     */
+    readonly reservedConcurrentExecutions?: number;
+    /** Tags for every taggable child resource. Defaults to none. */
+    readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The queued path's settings, after validation. */
+export interface QueueSettings {
+    readonly batchSize: number;
+    readonly maximumBatchingWindowInSeconds: number;
+    readonly maximumConcurrency: number;
+    readonly visibilityTimeoutSeconds: number;
+    readonly maxReceiveCount: number;
+    readonly messageRetentionSeconds: number;
+}
+
+/** The args after validation, with every default applied. */
+export interface ResolvedHandlerSettings {
+    readonly capacityOnInterruption: CapacityOnInterruption;
+    readonly delivery: Delivery;
+    readonly runtime: HandlerRuntime;
+    readonly logRetentionInDays: number;
+    readonly timeoutSeconds: number;
+    readonly memorySizeMb: number;
+    readonly maximumEventAgeInSeconds: number;
+    /** Set with queue delivery only. */
+    readonly queue?: QueueSettings;
+    readonly reservedConcurrentExecutions?: number;
+}
+
+const QUEUE_ONLY_ARGS = [
+    "batchSize",
+    "maximumBatchingWindowInSeconds",
+    "maximumConcurrency",
+    "visibilityTimeoutSeconds",
+    "maxReceiveCount",
+    "messageRetentionSeconds",
+] as const;
+
+/** Validates the plain args; a group name that is still an Output is checked once it resolves. */
+export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): ResolvedHandlerSettings {
+    if (args.autoScalingGroupName === undefined || args.autoScalingGroupName === null) {
+        throw argumentError(
+            "autoScalingGroupName",
+            "is required: pass the name of the Auto Scaling group to protect",
+        );
+    }
+    if (typeof args.autoScalingGroupName === "string") {
+        validateAutoScalingGroupName(args.autoScalingGroupName);
+    }
+    const capacityOnInterruption = args.capacityOnInterruption ?? "keep";
+    if (!isCapacityOnInterruption(capacityOnInterruption)) {
+        throw argumentError(
+            "capacityOnInterruption",
+            `is ${JSON.stringify(capacityOnInterruption)}; allowed values are ${quoteAll(CAPACITY_ON_INTERRUPTION_CHOICES)}`,
+        );
+    }
+    const delivery = args.delivery ?? Delivery.Queue;
+    if (!DELIVERY_CHOICES.includes(delivery)) {
+        throw argumentError(
+            "delivery",
+            `is ${JSON.stringify(delivery)}; allowed values are ${quoteAll(DELIVERY_CHOICES)}`,
+        );
+    }
+    const runtime = args.runtime ?? HandlerRuntime.Nodejs24;
+    if (!HANDLER_RUNTIMES.includes(runtime)) {
+        throw argumentError(
+            "runtime",
+            `is ${JSON.stringify(runtime)}; allowed values are ${quoteAll(HANDLER_RUNTIMES)}`,
+        );
+    }
+    const logRetentionInDays = args.logRetentionInDays ?? 30;
+    if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionInDays)) {
+        throw argumentError(
+            "logRetentionInDays",
+            `is ${logRetentionInDays}; CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(", ")}`,
+        );
+    }
+    const timeoutSeconds = integerInRange(
+        "timeoutSeconds",
+        args.timeoutSeconds ??
+            (delivery === Delivery.Queue ? QUEUE_DEFAULTS.timeoutSeconds : DIRECT_TIMEOUT_SECONDS),
+        10,
+        900,
+    );
+    const queue =
+        delivery === Delivery.Queue ? resolveQueueSettings(args, timeoutSeconds) : undefined;
+    if (delivery === Delivery.Direct) {
+        const misplaced = QUEUE_ONLY_ARGS.filter((name) => args[name] !== undefined);
+        if (misplaced.length > 0) {
+            throw argumentError(
+                misplaced[0],
+                `applies only with delivery "queue"; remove it, or set delivery to "queue"`,
+            );
+        }
+    }
+    const reservedConcurrentExecutions =
+        args.reservedConcurrentExecutions === undefined
+            ? undefined
+            : integerInRange("reservedConcurrentExecutions", args.reservedConcurrentExecutions, 1, 10_000);
+    if (
+        queue !== undefined &&
+        reservedConcurrentExecutions !== undefined &&
+        reservedConcurrentExecutions < queue.maximumConcurrency
+    ) {
+        throw argumentError(
+            "reservedConcurrentExecutions",
+            `is ${reservedConcurrentExecutions}, below maximumConcurrency ${queue.maximumConcurrency}: the mapping's invocations would be throttled; reserve at least ${queue.maximumConcurrency}`,
+        );
+    }
+    return {
+        capacityOnInterruption,
+        delivery,
+        runtime,
+        logRetentionInDays,
+        timeoutSeconds,
+        memorySizeMb: integerInRange("memorySizeMb", args.memorySizeMb ?? 256, 128, 10240),
+        maximumEventAgeInSeconds: integerInRange(
+            "maximumEventAgeInSeconds",
+            args.maximumEventAgeInSeconds ?? 120,
+            60,
+            120,
+        ),
+        ...(queue === undefined ? {} : { queue }),
+        ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
+    };
+}
+
+function resolveQueueSettings(
+    args: SpotInterruptionHandlerArgs,
+    timeoutSeconds: number,
+): QueueSettings {
+    const batchSize = integerInRange(
+        "batchSize",
+        args.batchSize ?? QUEUE_DEFAULTS.batchSize,
+        1,
+        10_000,
+    );
+    const maximumBatchingWindowInSeconds = integerInRange(
+        "maximumBatchingWindowInSeconds",
+        args.maximumBatchingWindowInSeconds ?? QUEUE_DEFAULTS.maximumBatchingWindowInSeconds,
+        0,
+        300,
+    );
+    if (batchSize > 10 && maximumBatchingWindowInSeconds < 1) {
+        throw argumentError(
+            "maximumBatchingWindowInSeconds",
+            `is ${maximumBatchingWindowInSeconds}, but Lambda requires at least 1 for a batchSize over 10 (${batchSize}); raise it or lower batchSize to 10`,
+        );
+    }
+    const visibilityTimeoutSeconds = integerInRange(
+        "visibilityTimeoutSeconds",
+        args.visibilityTimeoutSeconds ?? Math.max(QUEUE_DEFAULTS.visibilityTimeoutSeconds, timeoutSeconds),
+        0,
+        43_200,
+    );
+    if (visibilityTimeoutSeconds < timeoutSeconds) {
+        throw argumentError(
+            "visibilityTimeoutSeconds",
+            `is ${visibilityTimeoutSeconds}, shorter than timeoutSeconds ${timeoutSeconds}: Lambda refuses to map a queue whose visibility timeout is shorter than the function's timeout; raise it to at least ${timeoutSeconds}`,
+        );
+    }
+    const maxReceiveCount = integerInRange(
+        "maxReceiveCount",
+        args.maxReceiveCount ?? QUEUE_DEFAULTS.maxReceiveCount,
+        1,
+        1000,
+    );
+    const messageRetentionSeconds = integerInRange(
+        "messageRetentionSeconds",
+        args.messageRetentionSeconds ?? QUEUE_DEFAULTS.messageRetentionSeconds,
+        60,
+        1_209_600,
+    );
+    if (messageRetentionSeconds < visibilityTimeoutSeconds * maxReceiveCount) {
+        throw argumentError(
+            "messageRetentionSeconds",
+            `is ${messageRetentionSeconds}, less than visibilityTimeoutSeconds × maxReceiveCount (${visibilityTimeoutSeconds * maxReceiveCount}): SQS would delete a record before its retries end, without dead-lettering it; raise it`,
+        );
+    }
+    return {
+        batchSize,
+        maximumBatchingWindowInSeconds,
+        maximumConcurrency: integerInRange(
+            "maximumConcurrency",
+            args.maximumConcurrency ?? QUEUE_DEFAULTS.maximumConcurrency,
+            2,
+            1000,
+        ),
+        visibilityTimeoutSeconds,
+        maxReceiveCount,
+        messageRetentionSeconds,
+    };
+}
+
+const MAX_GROUP_NAME_LENGTH = 255;
+
+/**
+ * Refuses a name Auto Scaling would refuse (1 to 255 characters, no colon) and one with
+ * surrounding whitespace, which would make the policy and the handler name different groups.
+ */
+export function validateAutoScalingGroupName(name: string): string {
+    if (typeof name !== "string" || name.trim() === "") {
+        throw argumentError(
+            "autoScalingGroupName",
+            "is empty: pass the name of the Auto Scaling group to protect",
+        );
+    }
+    if (name !== name.trim()) {
+        throw argumentError(
+            "autoScalingGroupName",
+            `${JSON.stringify(name)} has surrounding whitespace: pass the group's exact name, ${JSON.stringify(name.trim())}`,
+        );
+    }
+    if (name.length > MAX_GROUP_NAME_LENGTH) {
+        throw argumentError(
+            "autoScalingGroupName",
+            `is ${name.length} characters long; Auto Scaling group names have at most ${MAX_GROUP_NAME_LENGTH}`,
+        );
+    }
+    if (name.includes(":")) {
+        throw argumentError(
+            "autoScalingGroupName",
+            `${JSON.stringify(name)} contains a colon, which Auto Scaling group names cannot: pass the group's name, not its ARN`,
+        );
+    }
+    return name;
+}
+
+function integerInRange(argument: string, value: number, min: number, max: number): number {
+    if (!Number.isInteger(value) || value < min || value > max) {
+        throw argumentError(argument, `is ${value}; it must be a whole number from ${min} to ${max}`);
+    }
+    return value;
+}
+
+function argumentError(argument: string, problem: string): Error {
+    return new Error(`SpotInterruptionHandler: [${argument}] ${problem}`);
+}
+
+function quoteAll(values: readonly string[]): string {
+    return values.map((v) => `"${v}"`).join(", ");
+}

@@ -1,0 +1,35 @@
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+
+// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
+export const deploymentOnlyModule = true;
+
+/** The one SQS call the handler makes itself: dead-lettering a warning that came back too late. */
+export interface DeadLetterGateway {
+    send(body: string, reason: string, signal: AbortSignal): Promise<void>;
+}
+
+/** A client from the SDK's standard environment; the same hung-request bound as Auto Scaling's. */
+export function createSqsClient(): SQSClient {
+    return new SQSClient({
+        requestHandler: {
+            connectionTimeout: 3_000,
+            requestTimeout: 5_000,
+            throwOnRequestTimeout: true,
+        },
+    });
+}
+
+export function createDeadLetterGateway(client: SQSClient, queueUrl: string): DeadLetterGateway {
+    return {
+        async send(body, reason, signal) {
+            await client.send(
+                new SendMessageCommand({
+                    QueueUrl: queueUrl,
+                    MessageBody: body,
+                    MessageAttributes: { reason: { DataType: "String", StringValue: reason } },
+                }),
+                { abortSignal: signal },
+            );
+        },
+    };
+}
