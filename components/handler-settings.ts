@@ -203,7 +203,12 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
     const reservedConcurrentExecutions =
         args.reservedConcurrentExecutions === undefined
             ? undefined
-            : integerInRange("reservedConcurrentExecutions", args.reservedConcurrentExecutions, 1, 10_000);
+            : integerInRange(
+                  "reservedConcurrentExecutions",
+                  args.reservedConcurrentExecutions,
+                  1,
+                  10_000,
+              );
     if (
         queue !== undefined &&
         reservedConcurrentExecutions !== undefined &&
@@ -256,7 +261,8 @@ function resolveQueueSettings(
     }
     const visibilityTimeoutSeconds = integerInRange(
         "visibilityTimeoutSeconds",
-        args.visibilityTimeoutSeconds ?? Math.max(QUEUE_DEFAULTS.visibilityTimeoutSeconds, timeoutSeconds),
+        args.visibilityTimeoutSeconds ??
+            Math.max(QUEUE_DEFAULTS.visibilityTimeoutSeconds, timeoutSeconds),
         0,
         43_200,
     );
@@ -335,7 +341,10 @@ export function validateAutoScalingGroupName(name: string): string {
 
 function integerInRange(argument: string, value: number, min: number, max: number): number {
     if (!Number.isInteger(value) || value < min || value > max) {
-        throw argumentError(argument, `is ${value}; it must be a whole number from ${min} to ${max}`);
+        throw argumentError(
+            argument,
+            `is ${value}; it must be a whole number from ${min} to ${max}`,
+        );
     }
     return value;
 }

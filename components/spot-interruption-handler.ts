@@ -90,7 +90,9 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         super("spot-interruption-handler:index:SpotInterruptionHandler", name, {}, opts);
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
         const tags = args.tags;
-        const groupName = pulumi.output(args.autoScalingGroupName).apply(validateAutoScalingGroupName);
+        const groupName = pulumi
+            .output(args.autoScalingGroupName)
+            .apply(validateAutoScalingGroupName);
         const queued = settings.queue;
 
         const partition = aws.getPartitionOutput({}, childOpts).partition;

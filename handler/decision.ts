@@ -158,9 +158,7 @@ export function nextDetachChunk(
     slots: number,
 ): DetachChunk {
     const decrement = capacityOnInterruption === "decrement" && slots > 0;
-    const size = decrement
-        ? Math.min(MAX_DETACH_INSTANCE_IDS, slots)
-        : MAX_DETACH_INSTANCE_IDS;
+    const size = decrement ? Math.min(MAX_DETACH_INSTANCE_IDS, slots) : MAX_DETACH_INSTANCE_IDS;
     return {
         instanceIds: pending.slice(0, size),
         shouldDecrementDesiredCapacity: decrement,
@@ -202,7 +200,12 @@ export function classifyCallFailure(error: { name?: string; message?: string }):
     }
     const notMember = NOT_PART_OF_GROUP.exec(message);
     if (notMember !== null) {
-        return { kind: "instance-refused", instanceId: notMember[1], reason: "not-a-member", message };
+        return {
+            kind: "instance-refused",
+            instanceId: notMember[1],
+            reason: "not-a-member",
+            message,
+        };
     }
     const notInService = NOT_IN_SERVICE.exec(message);
     if (notInService !== null) {

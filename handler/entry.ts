@@ -68,7 +68,11 @@ export async function handleDirectEvent(
         capacityOnInterruption,
         reason: outcome.detail,
     };
-    deps.log("INFO", { eventId: parsed.eventId, ...summary, message: `Ignored: ${outcome.detail}` });
+    deps.log("INFO", {
+        eventId: parsed.eventId,
+        ...summary,
+        message: `Ignored: ${outcome.detail}`,
+    });
     return summary;
 }
 
@@ -94,10 +98,19 @@ export async function handleSqsBatch(
         const outcome = outcomes.get(warning.messageId);
         if (outcome?.action === "failed") {
             failedKeys.add(warning.messageId);
-        } else if (outcome?.action === "ignored" && outcome.reason === "stale" && warning.receiveCount > 1) {
+        } else if (
+            outcome?.action === "ignored" &&
+            outcome.reason === "stale" &&
+            warning.receiveCount > 1
+        ) {
             // A retry came too late to save the instance: make it visible instead of dropping it.
             const record = event.Records.find((r) => r.messageId === warning.messageId);
-            const delivered = await deadLetterLateRetry(record?.body ?? "", outcome.detail, deps, deadLetter);
+            const delivered = await deadLetterLateRetry(
+                record?.body ?? "",
+                outcome.detail,
+                deps,
+                deadLetter,
+            );
             if (!delivered) {
                 failedKeys.add(warning.messageId);
             }
@@ -114,7 +127,9 @@ export async function handleSqsBatch(
         capacityOnInterruption,
         records: event.Records.length,
         uniqueInstances: new Set(
-            warnings.flatMap((w) => (w.parsed.kind === "interruption-warning" ? [w.parsed.instanceId] : [])),
+            warnings.flatMap((w) =>
+                w.parsed.kind === "interruption-warning" ? [w.parsed.instanceId] : [],
+            ),
         ).size,
         detached: counts.detached,
         ignored: counts.ignored,

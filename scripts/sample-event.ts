@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { SQSRecord } from "aws-lambda";
 
 /** The seed workshop's sample event, from its Lambda console test step. */
 export const SEED_SAMPLE_EVENT_FILE = path.resolve(
@@ -19,4 +21,38 @@ export function fillInstanceId(eventJson: string, instanceId: string): string {
 export function loadSampleEvent(instanceId: string): Record<string, unknown> {
     const text = fs.readFileSync(SEED_SAMPLE_EVENT_FILE, "utf8");
     return JSON.parse(fillInstanceId(text, instanceId)) as Record<string, unknown>;
+}
+
+/** The seed's sample event for `instanceId`, sent at `sentAt`: a fresh warning, not a stale one. */
+export function freshSampleEvent(instanceId: string, sentAt = new Date()): Record<string, unknown> {
+    // EventBridge's `time` has whole seconds.
+    return { ...loadSampleEvent(instanceId), time: sentAt.toISOString().replace(/\.\d{3}Z$/, "Z") };
+}
+
+/**
+ * An event as an SQS event source mapping delivers it from the events queue: the whole
+ * EventBridge event as the body of one record, as the Lambda console's SQS test does.
+ */
+export function asSqsRecord(
+    event: unknown,
+    options: { messageId: string; receiveCount?: number; queueArn?: string },
+): SQSRecord {
+    const body = typeof event === "string" ? event : JSON.stringify(event);
+    const queueArn = options.queueArn ?? "arn:aws:sqs:eu-west-1:123456789012:events";
+    return {
+        messageId: options.messageId,
+        receiptHandle: `receipt-${options.messageId}`,
+        body,
+        attributes: {
+            ApproximateReceiveCount: String(options.receiveCount ?? 1),
+            SentTimestamp: String(Date.now()),
+            SenderId: "AIDAEVENTBRIDGE",
+            ApproximateFirstReceiveTimestamp: String(Date.now()),
+        },
+        messageAttributes: {},
+        md5OfBody: createHash("md5").update(body).digest("hex"),
+        eventSource: "aws:sqs",
+        eventSourceARN: queueArn,
+        awsRegion: queueArn.split(":")[3] ?? "eu-west-1",
+    };
 }
