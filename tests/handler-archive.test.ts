@@ -7,6 +7,9 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import type { HandlerArchive } from "../scripts/handler-archive";
+import type { SQSBatchResponse } from "aws-lambda";
+import { asSqsRecord, freshSampleEvent } from "../scripts/sample-event";
+import { autoScalingErrors } from "./support/auto-scaling-errors";
 import { loadEvent } from "./support/events";
 import { installPulumiMocks } from "../scripts/offline-engine";
 
@@ -68,12 +71,53 @@ describe("the deployment package, as pulumi up would upload it", () => {
         assert.ok(size < MAX_ZIPPED_BYTES, `zipped archive is ${size} bytes`);
     });
 
-    it("requires nothing at run time but the SDK v3 Auto Scaling client that Lambda ships", () => {
+    it("requires nothing at run time but the SDK v3 clients that Lambda ships", () => {
         const required = [...keep.indexSource.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
-        assert.ok(required.length > 0);
-        for (const name of required) {
-            assert.match(name, /^@aws-sdk\/client-auto-scaling(\/|$)/);
-        }
+        // The serializer names the package's CommonJS entry, e.g. ".../dist-cjs/index.js".
+        const packages = required.map((name) => name.split("/").slice(0, 2).join("/"));
+        assert.deepEqual([...new Set(packages)].sort(), [
+            "@aws-sdk/client-auto-scaling",
+            "@aws-sdk/client-sqs",
+        ]);
+    });
+
+    it("builds its SDK client once per container, not per invocation", async () => {
+        const event = loadEvent("seed-sample-event", INSTANCE);
+        const clientsPerContainer = async () => {
+            autoScaling.resetHistory();
+            await keep.withContainer({ AWS_REGION: "eu-west-1" }, async (invoke) => {
+                await invoke(event);
+                await invoke(event);
+            });
+            return new Set(autoScaling.send.getCalls().map((call) => call.thisValue));
+        };
+
+        const first = await clientsPerContainer();
+        const second = await clientsPerContainer();
+
+        assert.equal(autoScaling.send.callCount, 4, "2 invocations × (Describe + Detach)");
+        assert.equal(first.size, 1);
+        assert.equal(second.size, 1);
+        assert.notEqual([...first][0], [...second][0], "a new container builds a new client");
+    });
+
+    it("answers an SQS batch from the events queue with the records to retry", async () => {
+        autoScaling.on(DetachInstancesCommand).rejects(autoScalingErrors.resourceContention());
+        const event = {
+            Records: [
+                asSqsRecord(freshSampleEvent(INSTANCE), { messageId: "m-1" }),
+                asSqsRecord("not json", { messageId: "m-2" }),
+            ],
+        };
+
+        const {
+            results: [result],
+        } = await keep.invoke<SQSBatchResponse>([event], { AWS_REGION: "eu-west-1" });
+
+        assert.deepEqual(result, {
+            status: "fulfilled",
+            value: { batchItemFailures: [{ itemIdentifier: "m-1" }] },
+        });
     });
 
     it("detaches the instance named in the seed's sample event, keeping capacity", async () => {
@@ -89,12 +133,11 @@ describe("the deployment package, as pulumi up would upload it", () => {
             [
                 {
                     level: "INFO",
-                    eventId: "92453ca5-5b23-219e-8003-ab7283ca016b",
-                    instanceId: INSTANCE,
-                    autoScalingGroupName: "web",
-                    action: "detached",
-                    capacityOnInterruption: "keep",
                     message: `Instance ${INSTANCE} belongs to AutoScaling Group web. Detaching instance...`,
+                    autoScalingGroupName: "web",
+                    capacityOnInterruption: "keep",
+                    instanceIds: [INSTANCE],
+                    activities: [],
                 },
             ],
         );
@@ -149,9 +192,10 @@ describe("the deployment package, as pulumi up would upload it", () => {
         );
     });
 
-    it("throws, so the event is retried or dead-lettered, when its configuration is missing", async () => {
+    it("throws with a structured ERROR entry, so the event is retried, when its configuration is missing", async () => {
         const {
             results: [result],
+            logLines,
         } = await keep.invoke([loadEvent("seed-sample-event", INSTANCE)], {
             AWS_REGION: "eu-west-1",
             AUTO_SCALING_GROUP_NAME: "",
@@ -163,5 +207,19 @@ describe("the deployment package, as pulumi up would upload it", () => {
             /AUTO_SCALING_GROUP_NAME is not set/,
         );
         assert.equal(autoScaling.calls().length, 0);
+        assert.deepEqual(
+            logLines.map((line) => JSON.parse(line)),
+            [
+                {
+                    level: "ERROR",
+                    message: "The function is misconfigured; the warning is left for a retry",
+                    error: {
+                        name: "Error",
+                        message:
+                            "AUTO_SCALING_GROUP_NAME is not set: set it to the name of the Auto Scaling group whose instances this function detaches",
+                    },
+                },
+            ],
+        );
     });
 });

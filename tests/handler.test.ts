@@ -9,9 +9,9 @@ import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import {
     createAutoScalingGateway,
     type CapacityOnInterruption,
-    type DecisionRecord,
-    handleInterruptionWarning,
+    handleDirectEvent,
     type LogLevel,
+    type LogRecord,
     logDecision,
 } from "../handler";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
@@ -58,8 +58,8 @@ async function whenWarned(
     capacityOnInterruption: CapacityOnInterruption,
     event: unknown = loadEvent("seed-sample-event", INSTANCE),
 ) {
-    const logged: { level: LogLevel; record: DecisionRecord }[] = [];
-    const summary = await handleInterruptionWarning(event, {
+    const logged: { level: LogLevel; record: LogRecord }[] = [];
+    const summary = await handleDirectEvent(event, {
         config: { autoScalingGroupName: GROUP, capacityOnInterruption },
         autoScaling: createAutoScalingGateway(
             new AutoScalingClient({
@@ -68,6 +68,7 @@ async function whenWarned(
             }),
         ),
         log: (level, record) => logged.push({ level, record }),
+        remainingTimeMs: () => 60_000,
     });
     return { summary, logged };
 }
@@ -76,7 +77,7 @@ function detachCalls() {
     return autoScaling.commandCalls(DetachInstancesCommand).map((call) => call.args[0].input);
 }
 
-describe("the interruption handler", () => {
+describe("the handler, given a bare EventBridge event (direct delivery, the console test)", () => {
     before(() => {
         autoScaling = mockClient(AutoScalingClient);
     });
@@ -108,9 +109,11 @@ describe("the interruption handler", () => {
                 {
                     level: "INFO",
                     record: {
-                        eventId: "92453ca5-5b23-219e-8003-ab7283ca016b",
-                        ...summary,
                         message: `Instance ${INSTANCE} belongs to AutoScaling Group web. Detaching instance...`,
+                        autoScalingGroupName: GROUP,
+                        capacityOnInterruption: "keep",
+                        instanceIds: [INSTANCE],
+                        activities: [],
                     },
                 },
             ]);
@@ -161,7 +164,10 @@ describe("the interruption handler", () => {
             assert.equal(detachCalls()[0]?.ShouldDecrementDesiredCapacity, false);
             assert.equal(summary.action, "detached");
             assert.equal(summary.capacityOnInterruption, "keep");
-            assert.match(summary.reason ?? "", /desired capacity 2 - 1 would fall below MinSize 2/);
+            assert.equal(
+                summary.reason,
+                "desired capacity 2 is at MinSize 2; kept desired capacity instead, so the group launches a replacement",
+            );
             assert.deepEqual(
                 logged.map((l) => l.level),
                 ["WARN"],
@@ -187,7 +193,7 @@ describe("the interruption handler", () => {
             );
             assert.equal(summary.action, "detached");
             assert.equal(summary.capacityOnInterruption, "keep");
-            assert.match(summary.reason ?? "", /AWS refused the decrement/);
+            assert.match(summary.reason ?? "", /desired capacity 2 is at MinSize 2; kept/);
         });
     });
 
@@ -292,19 +298,41 @@ describe("the interruption handler", () => {
 
         it("rethrows ResourceContention from DetachInstances and logs an error line", async () => {
             autoScaling.on(DetachInstancesCommand).rejects(autoScalingErrors.resourceContention());
-            const logged: LogLevel[] = [];
+
+            const failure = whenWarned("keep");
+
+            await assert.rejects(failure, { name: "ResourceContentionFault" });
+        });
+
+        it("logs every failed call, Describe included, as one structured ERROR entry", async () => {
+            autoScaling
+                .on(DescribeAutoScalingInstancesCommand)
+                .rejects(autoScalingErrors.throttling());
+            const logged: { level: LogLevel; record: LogRecord }[] = [];
 
             await assert.rejects(
-                handleInterruptionWarning(loadEvent("seed-sample-event", INSTANCE), {
+                handleDirectEvent(loadEvent("seed-sample-event", INSTANCE), {
                     config: { autoScalingGroupName: GROUP, capacityOnInterruption: "keep" },
                     autoScaling: createAutoScalingGateway(
                         new AutoScalingClient({ region: "eu-west-1" }),
                     ),
-                    log: (level) => logged.push(level),
+                    log: (level, record) => logged.push({ level, record }),
+                    remainingTimeMs: () => 60_000,
                 }),
-                { name: "ResourceContentionFault" },
+                { name: "Throttling" },
             );
-            assert.deepEqual(logged, ["ERROR"]);
+            assert.deepEqual(logged, [
+                {
+                    level: "ERROR",
+                    record: {
+                        message:
+                            "DescribeAutoScalingInstances failed for 1 instance(s); they are left for a retry",
+                        autoScalingGroupName: GROUP,
+                        instanceIds: [INSTANCE],
+                        error: { name: "Throttling", message: "Rate exceeded" },
+                    },
+                },
+            ]);
         });
 
         it("rethrows a ValidationError it does not recognise rather than dropping the warning", async () => {
