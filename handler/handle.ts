@@ -46,9 +46,14 @@ export interface ErrorDescription {
     readonly message: string;
 }
 
-/** Raised when the invocation has too little time left to start or finish an Auto Scaling call. */
-export class DeadlineExceededError extends Error {
-    override readonly name = "DeadlineExceeded";
+export const DEADLINE_EXCEEDED = "DeadlineExceeded";
+
+/**
+ * The error for an invocation with too little time left to start or finish an Auto Scaling call.
+ * A plain Error, not a subclass: Pulumi's closure serializer does not keep subclasses of Error.
+ */
+export function deadlineExceeded(message: string): Error {
+    return Object.assign(new Error(message), { name: DEADLINE_EXCEEDED });
 }
 
 export interface HandlerDependencies {
@@ -326,7 +331,7 @@ async function withinDeadline<T>(
 ): Promise<T> {
     const budgetMs = remainingTimeMs() - FINAL_LOG_MARGIN_MS;
     if (budgetMs < MIN_CALL_MS) {
-        throw new DeadlineExceededError(
+        throw deadlineExceeded(
             `only ${Math.max(0, Math.round(budgetMs + FINAL_LOG_MARGIN_MS))} ms left in the invocation: not starting another Auto Scaling call`,
         );
     }
@@ -334,7 +339,7 @@ async function withinDeadline<T>(
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-            const error = new DeadlineExceededError(
+            const error = deadlineExceeded(
                 `the Auto Scaling call did not finish within the ${Math.round(budgetMs)} ms the invocation had left`,
             );
             controller.abort(error);
@@ -343,6 +348,9 @@ async function withinDeadline<T>(
     });
     try {
         return await Promise.race([operation(controller.signal), deadline]);
+    } catch (error) {
+        // The SDK rejects an aborted call with its own AbortError: report the cause instead.
+        throw controller.signal.aborted ? controller.signal.reason : error;
     } finally {
         clearTimeout(timer);
     }

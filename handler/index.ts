@@ -61,7 +61,8 @@ export {
     type SpotInterruptionWarningEvent,
 } from "./event";
 export {
-    DeadlineExceededError,
+    DEADLINE_EXCEEDED,
+    deadlineExceeded,
     type DecisionLogger,
     type ErrorDescription,
     handleWarnings,

@@ -19,6 +19,7 @@
  *   group's activities, and tests/emulator.test.ts proves that it does.
  */
 import * as assert from "node:assert/strict";
+import * as net from "node:net";
 import type { Emulator } from "../scripts/emulator";
 import type { HandlerArchive, Invocations } from "../scripts/handler-archive";
 import type * as Workshop from "../scripts/workshop-environment";
@@ -36,6 +37,8 @@ describe("the uploaded handler against the local AWS emulator", function () {
     let workshop: WorkshopModule;
     let keep: HandlerArchive;
     let decrement: HandlerArchive;
+    /** Built with the shortest function timeout, 10 s, to prove the deadline. */
+    let short: HandlerArchive;
     let environment: Workshop.WorkshopEnvironment;
 
     before(async () => {
@@ -44,22 +47,29 @@ describe("the uploaded handler against the local AWS emulator", function () {
         const { materializeHandlerArchive } = await import("../scripts/handler-archive");
         const { startEmulator } = await import("../scripts/emulator");
         workshop = await import("../scripts/workshop-environment");
-        const build = (name: string, capacityOnInterruption: "keep" | "decrement") =>
+        const build = (
+            name: string,
+            capacityOnInterruption: "keep" | "decrement",
+            timeoutSeconds?: number,
+        ) =>
             materializeHandlerArchive(
                 new SpotInterruptionHandler(name, {
                     autoScalingGroupName: workshop.WEB_GROUP_NAME,
                     capacityOnInterruption,
+                    timeoutSeconds,
                 }).handlerFunction,
                 name,
             );
         keep = await build("emulated-keep", "keep");
         decrement = await build("emulated-decrement", "decrement");
+        short = await build("emulated-short", "keep", 10);
         emulator = await startEmulator();
     });
 
     after(async () => {
         keep?.remove();
         decrement?.remove();
+        short?.remove();
         await emulator?.stop();
     });
 
@@ -143,7 +153,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
 
             const [record] = logLines.map((line) => JSON.parse(line));
             assert.match(
-                record.activity?.description ?? "",
+                record.activities?.[0]?.description ?? "",
                 new RegExp(`Detaching EC2 instance: ${victim}`),
             );
         });
@@ -302,6 +312,51 @@ describe("the uploaded handler against the local AWS emulator", function () {
             assert.deepEqual(await snapshot(), before);
         });
 
+        it("gives up on a connection that never answers, with a structured ERROR, within the request timeout", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            const silent = await startSilentServer();
+            const startedAt = performance.now();
+            let invocations: Invocations;
+            try {
+                // One attempt: the request timeout alone must end it (5 s), not the deadline.
+                invocations = await archiveWithAttempts(short, victim, silent.endpoint, 1);
+            } finally {
+                await silent.close();
+            }
+            const elapsedMs = performance.now() - startedAt;
+
+            assert.ok(elapsedMs < 7_000, `took ${Math.round(elapsedMs)} ms`);
+            assert.equal(invocations.results[0].status, "rejected");
+            const errors = invocations.logLines
+                .map((l) => JSON.parse(l))
+                .filter((l) => l.level === "ERROR");
+            assert.equal(errors.length, 1);
+            assert.equal(errors[0].error.name, "TimeoutError");
+        });
+
+        it("ends a throttled invocation before the function's timeout, logging it, whatever the retry budget", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            const before = await snapshot();
+            const proxy = await startFaultProxy(emulator.endpoint, () => FAULTS.throttling);
+            const startedAt = performance.now();
+            let invocations: Invocations;
+            try {
+                invocations = await archiveWithAttempts(short, victim, proxy.endpoint, 20);
+            } finally {
+                await proxy.close();
+            }
+            const elapsedMs = performance.now() - startedAt;
+
+            // The function's timeout is 10 s; 1.5 s are kept back to log and answer.
+            assert.ok(elapsedMs < short.timeoutMs - 1_000, `took ${Math.round(elapsedMs)} ms`);
+            assert.equal(invocations.results[0].status, "rejected");
+            const [error] = invocations.logLines
+                .map((l) => JSON.parse(l))
+                .filter((l) => l.level === "ERROR");
+            assert.equal(error?.error.name, "DeadlineExceeded");
+            assert.deepEqual(await snapshot(), before);
+        });
+
         function archiveWithAttempts(
             archive: HandlerArchive,
             instanceId: string,
@@ -316,3 +371,24 @@ describe("the uploaded handler against the local AWS emulator", function () {
         }
     });
 });
+
+/** A loopback server that accepts connections and never answers: a hung AWS endpoint. */
+async function startSilentServer(): Promise<{ endpoint: string; close(): Promise<void> }> {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+        endpoint: `http://127.0.0.1:${port}`,
+        close: () =>
+            new Promise((resolve) => {
+                for (const socket of sockets) {
+                    socket.destroy();
+                }
+                server.close(() => resolve());
+            }),
+    };
+}
