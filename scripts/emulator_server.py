@@ -1,4 +1,4 @@
-"""moto's server, handling one AWS request at a time.
+"""moto's server, one AWS request at a time, refusing the DetachInstances calls that AWS refuses.
 
 moto's backends are not thread-safe, and its own server is threaded: two concurrent
 DetachInstances calls for one group each rebuild the group's instance list from the same
@@ -6,13 +6,27 @@ snapshot and each launch a replacement. AWS serialises a group's scaling activit
 serialising the whole emulator is as strict as AWS or stricter. Connections are still read and
 written on their own threads; only the application call holds the lock.
 
+moto 5.2.5 also accepts every DetachInstances: it skips ids that are not members, detaches
+instances in any lifecycle state, takes more than 20 ids, and decrements desired capacity below
+MinSize (even for the ids it skipped). AWS refuses each of these as a whole, with a ValidationError,
+and with batched detaches these are the cases that decide whether a handler is correct. So, inside
+the lock, a DetachInstances is checked against moto's own state first, and refused as AWS refuses
+it. The messages are in auto-scaling-refusals.json, which the TypeScript SDK mocks share.
+
 Usage: python emulator_server.py --host 127.0.0.1 --port 5000
 """
 
 import argparse
+import io
+import json
 import os
+import re
 import threading
+import uuid
+from pathlib import Path
 from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -22,6 +36,15 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+REFUSALS: dict[str, str] = json.loads(
+    Path(__file__).with_name("auto-scaling-refusals.json").read_text(encoding="utf-8")
+)
+MAX_INSTANCES_PER_DETACH = 20
+DETACHABLE_STATES = ("InService", "Standby")
+# SigV4: "AWS4-HMAC-SHA256 Credential=<access key>/<date>/<region>/<service>/aws4_request, ..."
+CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_request")
+INSTANCE_ID_PARAMETER = re.compile(r"InstanceIds\.member\.(\d+)")
 
 
 def one_request_at_a_time(app: WsgiApp) -> WsgiApp:
@@ -42,6 +65,113 @@ def one_request_at_a_time(app: WsgiApp) -> WsgiApp:
     return serialised
 
 
+def refusing_what_aws_refuses(app: WsgiApp) -> WsgiApp:
+    """Answers AWS's ValidationError for a DetachInstances that AWS refuses; passes the rest on."""
+
+    def checked(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        message = detach_refusal(environ)
+        if message is None:
+            return app(environ, start_response)
+        request_id = str(uuid.uuid4())
+        body = (
+            '<ErrorResponse xmlns="https://autoscaling.amazonaws.com/doc/2011-01-01/">'
+            "<Error><Type>Sender</Type><Code>ValidationError</Code>"
+            f"<Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode("utf-8")
+        start_response(
+            "400 Bad Request",
+            [
+                ("Content-Type", "text/xml"),
+                ("Content-Length", str(len(body))),
+                ("x-amzn-RequestId", request_id),
+            ],
+        )
+        return [body]
+
+    return checked
+
+
+def detach_refusal(environ: dict[str, Any]) -> str | None:
+    """AWS's message refusing this request, if it is a DetachInstances that AWS refuses."""
+    scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if (
+        environ.get("REQUEST_METHOD") != "POST"
+        or scope is None
+        or scope.group(3) != "autoscaling"
+        or not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
+    ):
+        return None
+    form = parse_qs(read_body_and_restore(environ).decode("utf-8"))
+    if form.get("Action") != ["DetachInstances"]:
+        return None
+    access_key, region = scope.group(1), scope.group(2)
+    group_name = form.get("AutoScalingGroupName", [""])[0]
+    members = sorted(
+        (int(match.group(1)), values[0])
+        for key, values in form.items()
+        if (match := INSTANCE_ID_PARAMETER.fullmatch(key))
+    )
+    instance_ids = [instance_id for _, instance_id in members]
+    decrement = form.get("ShouldDecrementDesiredCapacity", ["false"])[0].lower() == "true"
+
+    # 1. A request-shape limit: checked before the group is looked at.
+    if len(instance_ids) > MAX_INSTANCES_PER_DETACH:
+        return REFUSALS["tooManyInstances"]
+    group = find_group(environ, access_key, region, group_name)
+    if group is None:
+        return None  # moto answers for a group that does not exist.
+    # 2. Each id in order; the first one AWS would not detach names the refusal.
+    states = {state.instance.id: state.lifecycle_state for state in group.instance_states}
+    for instance_id in instance_ids:
+        if instance_id not in states:
+            return REFUSALS["notPartOfGroup"].format(instanceId=instance_id, groupName=group_name)
+        if states[instance_id] not in DETACHABLE_STATES:
+            return REFUSALS["notInServiceOrStandby"].format(instanceId=instance_id)
+    # 3. MinSize. Only singular ("To detach 1 instance") is attested for AWS's wording; the
+    # template keeps "instance" for any count rather than guess a plural.
+    if decrement and group.desired_capacity - len(instance_ids) < group.min_size:
+        return REFUSALS["belowMinSize"].format(
+            groupName=group_name,
+            min=group.min_size,
+            max=group.max_size,
+            desired=group.desired_capacity,
+            count=len(instance_ids),
+        )
+    return None
+
+
+def read_body_and_restore(environ: dict[str, Any]) -> bytes:
+    """The request body; wsgi.input is replaced by a fresh stream of it, so moto still reads it."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    return body
+
+
+def find_group(environ: dict[str, Any], access_key: str, region: str, name: str) -> Any:
+    """moto's group of that name in the account and region moto would serve, or None."""
+    # Imported here: loading moto's backends takes a while, and only a DetachInstances needs them.
+    from moto.autoscaling.models import autoscaling_backends
+    from moto.iam.models import get_account_id_from
+
+    # moto's own order (BaseResponse.get_current_account): its environment variable, its header,
+    # then the account the access key belongs to, which is DEFAULT_ACCOUNT_ID for unknown keys.
+    account_id = (
+        os.environ.get("MOTO_ACCOUNT_ID")
+        or environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+        or get_account_id_from(access_key)
+    )
+    try:
+        return autoscaling_backends[account_id][region].autoscaling_groups.get(name)
+    except KeyError:  # A region moto does not know: let moto answer.
+        return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", required=True)
@@ -53,7 +183,9 @@ def main() -> None:
     run_simple(
         args.host,
         args.port,
-        one_request_at_a_time(DomainDispatcherApplication(create_backend_app)),
+        one_request_at_a_time(
+            refusing_what_aws_refuses(DomainDispatcherApplication(create_backend_app))
+        ),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

@@ -1,14 +1,18 @@
 import { AutoScalingServiceException, ResourceContentionFault } from "@aws-sdk/client-auto-scaling";
+import refusals from "../../scripts/auto-scaling-refusals.json";
 
 /** Errors shaped exactly as the SDK raises them for Auto Scaling's documented faults. */
 export const autoScalingErrors = {
+    /** DetachInstances with more than 20 ids. */
+    tooManyInstances: () => validationError(refusals.tooManyInstances),
     notPartOfGroup: (instanceId: string, group: string) =>
-        validationError(`The instance ${instanceId} is not part of Auto Scaling group ${group}.`),
+        validationError(fill(refusals.notPartOfGroup, { instanceId, groupName: group })),
     notInServiceOrStandby: (instanceId: string) =>
-        validationError(`The instance ${instanceId} is not in InService or Standby.`),
-    belowMinSize: (group: string, min: number, max: number, desired: number) =>
+        validationError(fill(refusals.notInServiceOrStandby, { instanceId })),
+    /** `desired` is the group's desired capacity before the detach of `count` instances. */
+    belowMinSize: (group: string, min: number, max: number, desired: number, count = 1) =>
         validationError(
-            `AutoScalingGroup ${group} has min-size=${min}, max-size=${max}, and desired-size=${desired}. To detach 1 instance, please update the AutoScalingGroup sizes appropriately.`,
+            fill(refusals.belowMinSize, { groupName: group, min, max, desired, count }),
         ),
     unknownValidation: () => validationError("1 validation error detected: unexpected"),
     throttling: () =>
@@ -24,6 +28,17 @@ export const autoScalingErrors = {
             message: "You already have a pending update to an Auto Scaling resource.",
         }),
 };
+
+/** Replaces each `{name}` of a template from scripts/auto-scaling-refusals.json, in one pass. */
+function fill(template: string, values: Record<string, string | number>): string {
+    return template.replace(/\{(\w+)\}/g, (placeholder, name: string) => {
+        const value = values[name];
+        if (value === undefined) {
+            throw new Error(`No value for ${placeholder} in "${template}"`);
+        }
+        return String(value);
+    });
+}
 
 function validationError(message: string): AutoScalingServiceException {
     return new AutoScalingServiceException({
