@@ -1,0 +1,172 @@
+/**
+ * The queued path, whole, on one machine: the component's EventBridge rule (its exact pattern)
+ * targeting an events queue with the component's settings, in the emulator, drained by the local
+ * event source mapping into the serialized handler. `PutEvents` stands in for EC2 itself: AWS
+ * refuses an `aws.` source from anyone else, moto does not.
+ */
+import {
+    EventBridgeClient,
+    PutEventsCommand,
+    PutRuleCommand,
+    PutTargetsCommand,
+    type PutEventsRequestEntry,
+} from "@aws-sdk/client-eventbridge";
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse } from "aws-lambda";
+import { interruptionWarningEventPattern } from "../components/policies";
+import type { QueueSettings } from "../components/handler-settings";
+import type { Emulator } from "./emulator";
+import {
+    type BatchInfo,
+    type LocalEventSourceMapping,
+    type QueueCounts,
+    queueCounts,
+    startEventSourceMapping,
+} from "./event-source-mapping";
+import type { HandlerArchive } from "./handler-archive";
+import { clientConfigFor } from "./workshop-environment";
+
+/** PutEvents' own cap per call. */
+const PUT_EVENTS_BATCH = 10;
+
+export interface LocalPipeline {
+    readonly queueUrl: string;
+    readonly deadLetterQueueUrl: string;
+    readonly mapping: LocalEventSourceMapping;
+    /** Puts EventBridge events on the default bus, as EC2 would send them. */
+    putEvents(events: readonly Record<string, unknown>[]): Promise<void>;
+    /** Messages still in the events queue and in the dead-letter queue. */
+    counts(): Promise<{ queued: number; deadLettered: number }>;
+}
+
+export interface LocalPipelineOptions {
+    /** The component's queue settings (resolveHandlerSettings(...).queue). */
+    readonly settings: QueueSettings;
+    /** Extra environment for the handler, e.g. AWS_ENDPOINT_URL_AUTO_SCALING of a budget proxy. */
+    readonly handlerEnvironment?: Readonly<Record<string, string>>;
+    readonly onBatch?: (info: BatchInfo) => void;
+    /** Names of the queues and rule, unique per emulator state. Default "spot". */
+    readonly name?: string;
+}
+
+/**
+ * Builds the pipeline in the emulator, runs `body` with it while the mapping feeds one handler
+ * container, then stops the mapping. Resolves to what `body` returned and the handler's log lines.
+ */
+export async function withLocalPipeline<T>(
+    emulator: Emulator,
+    archive: HandlerArchive,
+    options: LocalPipelineOptions,
+    body: (pipeline: LocalPipeline) => Promise<T>,
+): Promise<{ value: T; logLines: string[] }> {
+    const config = clientConfigFor(emulator);
+    const sqs = new SQSClient(config);
+    const events = new EventBridgeClient(config);
+    const name = options.name ?? "spot";
+    try {
+        const deadLetter = await createQueue(sqs, `${name}-dlq`, {});
+        const queue = await createQueue(sqs, `${name}-queue`, {
+            VisibilityTimeout: String(options.settings.visibilityTimeoutSeconds),
+            MessageRetentionPeriod: String(options.settings.messageRetentionSeconds),
+            RedrivePolicy: JSON.stringify({
+                deadLetterTargetArn: deadLetter.arn,
+                maxReceiveCount: options.settings.maxReceiveCount,
+            }),
+        });
+        const { RuleArn } = await events.send(
+            new PutRuleCommand({
+                Name: `${name}-rule`,
+                EventPattern: JSON.stringify(interruptionWarningEventPattern()),
+            }),
+        );
+        if (RuleArn === undefined) {
+            throw new Error("PutRule returned no RuleArn");
+        }
+        await events.send(
+            new PutTargetsCommand({
+                Rule: `${name}-rule`,
+                Targets: [{ Id: "events-queue", Arn: queue.arn }],
+            }),
+        );
+
+        return await archive.withContainer(
+            { ...emulator.environment(), ...options.handlerEnvironment },
+            async (invoke) => {
+                const mapping = startEventSourceMapping({
+                    queueUrl: queue.url,
+                    queueArn: queue.arn,
+                    region: emulator.region,
+                    clientConfig: config,
+                    settings: options.settings,
+                    functionTimeoutMs: archive.timeoutMs,
+                    handler: async (event) => (await invoke(event)) as SQSBatchResponse,
+                    onBatch: options.onBatch,
+                });
+                try {
+                    return await body({
+                        queueUrl: queue.url,
+                        deadLetterQueueUrl: deadLetter.url,
+                        mapping,
+                        putEvents: (warnings) => putEvents(events, warnings),
+                        counts: async () => ({
+                            queued: total(await queueCounts(sqs, queue.url)),
+                            deadLettered: total(await queueCounts(sqs, deadLetter.url)),
+                        }),
+                    });
+                } finally {
+                    await mapping.stop();
+                }
+            },
+        );
+    } finally {
+        sqs.destroy();
+        events.destroy();
+    }
+}
+
+async function createQueue(
+    sqs: SQSClient,
+    queueName: string,
+    attributes: Record<string, string>,
+): Promise<{ url: string; arn: string }> {
+    const { QueueUrl } = await sqs.send(
+        new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }),
+    );
+    if (QueueUrl === undefined) {
+        throw new Error(`CreateQueue ${queueName} returned no QueueUrl`);
+    }
+    const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+    );
+    const arn = Attributes?.QueueArn;
+    if (arn === undefined) {
+        throw new Error(`Queue ${queueName} has no QueueArn`);
+    }
+    return { url: QueueUrl, arn };
+}
+
+/** Sends EventBridge-shaped events (source, detail-type, detail, time, resources) in tens. */
+async function putEvents(
+    client: EventBridgeClient,
+    events: readonly Record<string, unknown>[],
+): Promise<void> {
+    const entries: PutEventsRequestEntry[] = events.map((event) => ({
+        Source: String(event.source),
+        DetailType: String(event["detail-type"]),
+        Detail: JSON.stringify(event.detail ?? {}),
+        Resources: Array.isArray(event.resources) ? event.resources.map(String) : undefined,
+        Time: typeof event.time === "string" ? new Date(event.time) : undefined,
+    }));
+    for (let start = 0; start < entries.length; start += PUT_EVENTS_BATCH) {
+        const { FailedEntryCount } = await client.send(
+            new PutEventsCommand({ Entries: entries.slice(start, start + PUT_EVENTS_BATCH) }),
+        );
+        if (FailedEntryCount) {
+            throw new Error(`PutEvents failed for ${FailedEntryCount} entries`);
+        }
+    }
+}
+
+function total(counts: QueueCounts): number {
+    return counts.visible + counts.notVisible + counts.delayed;
+}

@@ -1,0 +1,150 @@
+/**
+ * The whole queued path on the emulator: PutEvents of real warning events (standing in for EC2),
+ * the component's rule pattern matching them into an events queue with the component's settings,
+ * the local event source mapping feeding the serialized handler. Every verdict is read back from
+ * the emulator: the groups, the queue and the dead-letter queue.
+ */
+import * as assert from "node:assert/strict";
+import type { ResolvedHandlerSettings } from "../components/handler-settings";
+import type { Emulator } from "../scripts/emulator";
+import type { HandlerArchive } from "../scripts/handler-archive";
+import type * as Pipeline from "../scripts/local-pipeline";
+import type * as Workshop from "../scripts/workshop-environment";
+import { freshSampleEvent } from "../scripts/sample-event";
+import { installPulumiMocks } from "../scripts/offline-engine";
+import { loadEvent } from "./support/events";
+
+const DRAIN_TIMEOUT_MS = 30_000;
+
+describe("the queued pipeline, rule → events queue → mapping → handler, on the emulator", function () {
+    this.timeout(600_000);
+
+    let emulator: Emulator;
+    let workshop: typeof Workshop;
+    let pipeline: typeof Pipeline;
+    const archives: Record<
+        "keep" | "decrement",
+        { archive: HandlerArchive; settings: ResolvedHandlerSettings }
+    > = {} as never;
+
+    before(async () => {
+        installPulumiMocks();
+        const { SpotInterruptionHandler, resolveHandlerSettings } = await import("../components");
+        const { materializeHandlerArchive } = await import("../scripts/handler-archive");
+        const { startEmulator } = await import("../scripts/emulator");
+        workshop = await import("../scripts/workshop-environment");
+        pipeline = await import("../scripts/local-pipeline");
+        for (const capacityOnInterruption of ["keep", "decrement"] as const) {
+            const args = { autoScalingGroupName: workshop.WEB_GROUP_NAME, capacityOnInterruption };
+            archives[capacityOnInterruption] = {
+                settings: resolveHandlerSettings(args),
+                archive: await materializeHandlerArchive(
+                    new SpotInterruptionHandler(`queued-${capacityOnInterruption}`, args)
+                        .handlerFunction,
+                    `queued-${capacityOnInterruption}`,
+                ),
+            };
+        }
+        emulator = await startEmulator();
+    });
+
+    after(async () => {
+        archives.keep?.archive.remove();
+        archives.decrement?.archive.remove();
+        await emulator?.stop();
+    });
+
+    async function seed(webGroup?: Workshop.WorkshopSeedOptions["webGroup"]) {
+        await emulator.reset();
+        return workshop.seedWorkshopEnvironment(emulator, { webGroup });
+    }
+
+    function run<T>(mode: "keep" | "decrement", body: (p: Pipeline.LocalPipeline) => Promise<T>) {
+        const { archive, settings } = archives[mode];
+        assert.ok(settings.queue, "the component's default delivery is the queue");
+        return pipeline.withLocalPipeline(emulator, archive, { settings: settings.queue }, body);
+    }
+
+    const ids = (group: Workshop.GroupState) => group.instances.map((i) => i.instanceId);
+
+    describe("given 20 warnings for the web group, with duplicates and a neighbour's warnings", () => {
+        it("detaches each instance once, keeps capacity, and leaves nothing queued or dead-lettered", async () => {
+            const environment = await seed({ minSize: 2, desiredCapacity: 24, maxSize: 30 });
+            const web = await workshop.describeGroupState(emulator, environment.webGroupName);
+            const neighbours = await workshop.describeGroupState(
+                emulator,
+                environment.otherGroupName,
+            );
+            const victims = ids(web).slice(0, 20);
+            const warnings = [...victims, ...victims.slice(0, 5), ...ids(neighbours)].map((id) =>
+                freshSampleEvent(id),
+            );
+
+            const { value: counts, logLines } = await run("keep", async (p) => {
+                await p.putEvents(warnings);
+                await p.mapping.drained(DRAIN_TIMEOUT_MS);
+                return { ...(await p.counts()), records: p.mapping.stats.records };
+            });
+
+            const after = await workshop.describeGroupState(emulator, environment.webGroupName);
+            assert.deepEqual(
+                ids(after).filter((id) => victims.includes(id)),
+                [],
+            );
+            assert.equal(after.desiredCapacity, 24);
+            assert.deepEqual(
+                await workshop.describeGroupState(emulator, environment.otherGroupName),
+                neighbours,
+            );
+            assert.deepEqual(counts, { queued: 0, deadLettered: 0, records: warnings.length });
+            const batches = logLines
+                .map((l) => JSON.parse(l))
+                .filter((l) => /^Batch of/.test(l.message));
+            assert.equal(
+                batches.reduce((sum, b) => sum + b.detached, 0),
+                20,
+                "each instance detached exactly once",
+            );
+        });
+    });
+
+    describe("given decrement mode and a storm over every instance of a group whose MinSize is half", () => {
+        it("leaves desired capacity exactly at MinSize and every interrupted instance out of the group", async () => {
+            const environment = await seed({ minSize: 10, desiredCapacity: 20, maxSize: 24 });
+            const web = await workshop.describeGroupState(emulator, environment.webGroupName);
+
+            await run("decrement", async (p) => {
+                await p.putEvents(ids(web).map((id) => freshSampleEvent(id)));
+                await p.mapping.drained(DRAIN_TIMEOUT_MS);
+                assert.deepEqual(await p.counts(), { queued: 0, deadLettered: 0 });
+            });
+
+            const after = await workshop.describeGroupState(emulator, environment.webGroupName);
+            assert.equal(after.desiredCapacity, 10);
+            assert.deepEqual(
+                ids(after).filter((id) => ids(web).includes(id)),
+                [],
+            );
+        });
+    });
+
+    describe("given events the rule must not match", () => {
+        it("never queues a rebalance recommendation or another source's event", async () => {
+            const environment = await seed();
+            const [instance] = ids(
+                await workshop.describeGroupState(emulator, environment.webGroupName),
+            );
+
+            const { value: counts } = await run("keep", async (p) => {
+                await p.putEvents([
+                    loadEvent("rebalance-recommendation", instance),
+                    loadEvent("other-source", instance),
+                ]);
+                await p.mapping.drained(DRAIN_TIMEOUT_MS);
+                return { ...(await p.counts()), records: p.mapping.stats.records };
+            });
+
+            assert.deepEqual(counts, { queued: 0, deadLettered: 0, records: 0 });
+        });
+    });
+});
