@@ -77,11 +77,6 @@ export const EVENT_SOURCE_MAPPING_ACTIONS = [
 
 /** Everything the function may do, and nothing more. */
 export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocument {
-    // Only a decrement reads the group's sizes (to respect MinSize).
-    const describeActions =
-        inputs.capacityOnInterruption === "decrement"
-            ? ["autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups"]
-            : ["autoscaling:DescribeAutoScalingInstances"];
     const statements: PolicyStatement[] = [
         {
             Sid: "WriteOwnLogs",
@@ -93,7 +88,11 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
             // These Describe actions support no resource-level permissions.
             Sid: "FindInstanceGroup",
             Effect: "Allow",
-            Action: describeActions,
+            // Groups: the sizes for a decrement, and a check at cold start that the group exists.
+            Action: [
+                "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeAutoScalingGroups",
+            ],
             Resource: "*",
         },
         {

@@ -71,7 +71,7 @@ export async function handleDirectEvent(
     deps.log("INFO", {
         eventId: parsed.eventId,
         ...summary,
-        message: `Ignored: ${outcome.detail}`,
+        message: `Ignored the warning: ${outcome.reason}`,
     });
     return summary;
 }
@@ -192,6 +192,28 @@ function countOutcomes(outcomes: readonly WarningOutcome[]): {
     return { detached, ignored: ordered, ignoredTotal };
 }
 
+/**
+ * Once per container: a group that does not exist makes every warning look "not ours", which
+ * would otherwise only show as INFO lines. Best effort: a failed check changes nothing.
+ */
+export async function reportMissingGroup(deps: HandlerDependencies): Promise<void> {
+    const { autoScalingGroupName } = deps.config;
+    try {
+        const signal = AbortSignal.timeout(
+            Math.max(1, Math.min(3_000, deps.remainingTimeMs() / 4)),
+        );
+        const size = await deps.autoScaling.describeGroupSize(autoScalingGroupName, signal);
+        if (size === undefined) {
+            deps.log("ERROR", {
+                message: `The configured Auto Scaling group ${autoScalingGroupName} does not exist in this account and Region, so every warning will be ignored as not its own: fix the component's autoScalingGroupName`,
+                autoScalingGroupName,
+            });
+        }
+    } catch {
+        // The warnings themselves matter more than this diagnosis.
+    }
+}
+
 export type LambdaContext = Pick<Context, "getRemainingTimeInMillis">;
 export type LambdaHandler = (
     event: unknown,
@@ -209,6 +231,7 @@ const MAX_FUNCTION_TIMEOUT_MS = 900_000;
 export function createLambdaHandler(): LambdaHandler {
     const autoScaling = createAutoScalingGateway(createAutoScalingClient(process.env));
     const sqs = createSqsClient();
+    let groupChecked = false;
     return async (event, context) => {
         let config;
         try {
@@ -229,6 +252,10 @@ export function createLambdaHandler(): LambdaHandler {
                 ? () => context.getRemainingTimeInMillis()
                 : () => MAX_FUNCTION_TIMEOUT_MS - (Date.now() - startedAt),
         };
+        if (!groupChecked) {
+            groupChecked = true;
+            await reportMissingGroup(deps);
+        }
         if (isSqsEvent(event)) {
             const deadLetter =
                 config.deadLetterQueueUrl === undefined

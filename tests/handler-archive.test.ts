@@ -95,10 +95,38 @@ describe("the deployment package, as pulumi up would upload it", () => {
         const first = await clientsPerContainer();
         const second = await clientsPerContainer();
 
-        assert.equal(autoScaling.send.callCount, 4, "2 invocations × (Describe + Detach)");
+        assert.equal(
+            autoScaling.send.callCount,
+            5,
+            "the cold start's group check, then 2 invocations × (Describe + Detach)",
+        );
         assert.equal(first.size, 1);
         assert.equal(second.size, 1);
         assert.notEqual([...first][0], [...second][0], "a new container builds a new client");
+    });
+
+    it("reports a configured group that does not exist once per container, at ERROR", async () => {
+        autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+        autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
+        const event = loadEvent("seed-sample-event", INSTANCE);
+
+        const { logLines } = await keep.withContainer(
+            { AWS_REGION: "eu-west-1" },
+            async (invoke) => {
+                await invoke(event);
+                await invoke(event);
+            },
+        );
+
+        const errors = logLines.map((line) => JSON.parse(line)).filter((l) => l.level === "ERROR");
+        assert.deepEqual(errors, [
+            {
+                level: "ERROR",
+                message:
+                    "The configured Auto Scaling group web does not exist in this account and Region, so every warning will be ignored as not its own: fix the component's autoScalingGroupName",
+                autoScalingGroupName: "web",
+            },
+        ]);
     });
 
     it("answers an SQS batch from the events queue with the records to retry", async () => {
