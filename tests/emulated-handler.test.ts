@@ -2,21 +2,18 @@
  * The serialized handler, exactly as `pulumi up` would upload it, run with the real SDK over HTTP
  * against moto. Every verdict is read back from the emulator's state.
  *
- * moto 5.2.5 gaps, which the handler must not rely on (tests/handler.test.ts covers AWS's
- * real errors for them with aws-sdk-client-mock):
+ * moto 5.2.5 accepts DetachInstances calls that AWS refuses (a non-member, an instance not
+ * InService or Standby, a decrement below MinSize, more than 20 ids); scripts/emulator_server.py
+ * refuses them with AWS's messages (tests/emulator.test.ts proves it), so duplicates here race
+ * each other in both modes. Gaps that remain, which the handler must not rely on:
  * - DetachInstances does not deregister the instance from the group's target groups.
- * - DetachInstances does not enforce MinSize when decrementing.
- * - With ShouldDecrementDesiredCapacity it decrements desired capacity even for instance ids
- *   that are not members, and it never answers "not part of Auto Scaling group". So duplicates
- *   racing each other in decrement mode would double-decrement on moto, where AWS refuses the
- *   second call; duplicates here are sequential in decrement mode, concurrent in keep mode.
  * - DescribeScalingActivities always returns an empty list; only DetachInstances' own response
  *   carries the activity, which the handler logs.
  * - Replacements launch into the first subnet with the launch template's type, ignoring overrides.
- * - TestEventPattern is not implemented, so the rule's pattern is asserted under mocks instead.
- * - Its backends are not thread-safe: racing DetachInstances calls on one group each launched a
- *   replacement. scripts/emulator_server.py serves one request at a time, as AWS serialises a
- *   group's activities, and tests/emulator.test.ts proves that it does.
+ * - TestEventPattern is not implemented; the rule's pattern is proven by PutEvents instead
+ *   (tests/queued-pipeline.test.ts).
+ * - Its backends are not thread-safe: scripts/emulator_server.py serves one request at a time,
+ *   as AWS serialises a group's activities.
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
@@ -188,13 +185,17 @@ describe("the uploaded handler against the local AWS emulator", function () {
             );
         });
 
-        it("decrements only once when the same event is delivered twice", async () => {
+        it("decrements only once when the same event is delivered twice, even concurrently", async () => {
             await seed();
             const [victim] = await inServiceWebInstances(1);
 
-            await interrupt(decrement, [victim]);
+            const racing = await interrupt(decrement, [victim, victim]);
             const second = await interrupt(decrement, [victim]);
 
+            assert.deepEqual(
+                racing.results.map((r) => r.status === "fulfilled" && r.value.action).sort(),
+                ["detached", "ignored"],
+            );
             assertAllFulfilled(second, "ignored");
             assert.equal((await webGroup()).desiredCapacity, 3);
         });
