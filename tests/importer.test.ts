@@ -11,7 +11,7 @@ import {
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import type { HandlerArchive } from "../scripts/handler-archive";
 import { loadEvent } from "./support/events";
-import { installPulumiMocks, recorded } from "../scripts/offline-engine";
+import { installPulumiMocks, recorded, registrationsSettled } from "../scripts/offline-engine";
 
 const ROOT = path.resolve(__dirname, "..");
 const INSTANCE = "i-0a1b2c3d4e5f60718";
@@ -47,18 +47,42 @@ describe("the package, imported by another Pulumi program", function () {
             { cwd: ROOT, timeout: 90_000 },
         );
         fs.copyFileSync(path.join(ROOT, "package.json"), path.join(installed, "package.json"));
-
-        const before = recorded.length;
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the installed copy, as an importer's require would
-        library = require(path.join(installed, "bin", "components", "index.js"));
-        registeredByImport = recorded.length - before;
-
-        const { materializeHandlerArchive } = await import("../scripts/handler-archive");
-        archive = await materializeHandlerArchive(
-            new library.SpotInterruptionHandler("imported", { autoScalingGroupName: "web" })
-                .handlerFunction,
-            "imported",
+        // The importer's own dependencies, installed: CallbackFunction used to pack every one of
+        // them (typescript alone is over 20 MB) from the working directory's package.json.
+        fs.writeFileSync(
+            path.join(importerRoot, "package.json"),
+            JSON.stringify({
+                name: "consumer",
+                dependencies: { "spot-interruption-handler": "*", typescript: "*", fflate: "*" },
+            }),
         );
+        for (const dependency of ["typescript", "fflate"]) {
+            fs.symlinkSync(
+                path.join(ROOT, "node_modules", dependency),
+                path.join(importerRoot, "node_modules", dependency),
+            );
+        }
+
+        const workingDirectory = process.cwd();
+        process.chdir(importerRoot);
+        try {
+            await registrationsSettled();
+            const before = recorded.length;
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- loading the installed copy, as an importer's require would
+            library = require(path.join(installed, "bin", "components", "index.js"));
+            // Registrations reach the mocks asynchronously: count them once they have settled.
+            await registrationsSettled();
+            registeredByImport = recorded.length - before;
+
+            const { materializeHandlerArchive } = await import("../scripts/handler-archive");
+            archive = await materializeHandlerArchive(
+                new library.SpotInterruptionHandler("imported", { autoScalingGroupName: "web" })
+                    .handlerFunction,
+                "imported",
+            );
+        } finally {
+            process.chdir(workingDirectory);
+        }
     });
     after(() => {
         autoScaling.restore();
@@ -70,7 +94,7 @@ describe("the package, imported by another Pulumi program", function () {
         assert.equal(registeredByImport, 0);
     });
 
-    it("still uploads a self-contained archive that never requires the package itself", () => {
+    it("uploads a self-contained archive of a few KiB, without the importer's dependencies or the package itself", () => {
         assert.deepEqual(archive.paths, ["__index.js"]);
         assert.doesNotMatch(archive.indexSource, /require\("[^"]*spot-interruption-handler/);
         assert.ok(archive.zippedBytes < 16 * 1024);

@@ -767,7 +767,7 @@ describe("SpotWebTier", () => {
         ];
 
         for (const { when, args, argument, message, remedy } of cases) {
-            it(`refuses ${when} at construction, naming [${argument}], and registers nothing`, () => {
+            it(`refuses ${when} at construction, naming [${argument}], and registers nothing`, async () => {
                 // Given a clean slate
                 resetRecorded();
                 // When the tier is built with the bad args
@@ -782,7 +782,9 @@ describe("SpotWebTier", () => {
                         return true;
                     },
                 );
-                // And not even the component was registered
+                // And not even the component was registered, once registrations have settled
+                // (proven: with validation moved after super(), this fails with the component).
+                await registrationsSettled();
                 assert.deepEqual(recorded, []);
             });
         }
