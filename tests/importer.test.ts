@@ -100,6 +100,36 @@ describe("the package, imported by another Pulumi program", function () {
         assert.ok(archive.zippedBytes < 16 * 1024);
     });
 
+    it("publishes types whose every imported package is a dependency, so consumers compile without skipLibCheck", () => {
+        const installed = path.join(importerRoot, "node_modules", "spot-interruption-handler");
+        const { dependencies } = JSON.parse(
+            fs.readFileSync(path.join(installed, "package.json"), "utf8"),
+        ) as { dependencies: Record<string, string> };
+        const declarations = fs
+            .readdirSync(path.join(installed, "bin"), { recursive: true, encoding: "utf8" })
+            .filter((file) => file.endsWith(".d.ts"));
+        const imported = new Set<string>();
+        for (const file of declarations) {
+            const text = fs.readFileSync(path.join(installed, "bin", file), "utf8");
+            for (const [, specifier] of text.matchAll(
+                /^(?:import|export) .* from "([^".][^"]*)";$/gm,
+            )) {
+                const [scope, name] = specifier.split("/");
+                imported.add(scope.startsWith("@") ? `${scope}/${name}` : scope);
+            }
+        }
+
+        const missing = [...imported].filter(
+            (name) =>
+                !name.startsWith("node:") &&
+                dependencies[name] === undefined &&
+                dependencies[`@types/${name}`] === undefined,
+        );
+
+        assert.ok(imported.has("aws-lambda"), "the handler's event types are published");
+        assert.deepEqual(missing, []);
+    });
+
     it("detaches an interrupted instance with that archive", async () => {
         autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
             AutoScalingInstances: [
