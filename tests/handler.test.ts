@@ -365,6 +365,16 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
             assert.equal(autoScaling.calls().length, 0);
         });
 
+        it("logs a hostile 1 MB instance-id in under 1 KB", async () => {
+            const event = loadEvent("seed-sample-event", INSTANCE);
+            const huge = { ...event, detail: { "instance-id": "i-".padEnd(1_000_000, "f") } };
+
+            const { summary, logged } = await whenWarned("keep", huge);
+
+            assert.equal(summary.action, "ignored");
+            assert.ok(JSON.stringify(logged).length < 1024, JSON.stringify(logged).slice(0, 300));
+        });
+
         for (const notAnEvent of [null, "text", 42, []]) {
             it(`ignores ${JSON.stringify(notAnEvent)}`, async () => {
                 const { summary } = await whenWarned("keep", notAnEvent);
