@@ -10,11 +10,11 @@ import {
     registrationsSettled,
     resetRecorded,
     unwrap,
-} from "../scripts/offline-engine";
+} from "../../scripts/offline-engine";
 
-type Components = typeof import("../components");
+type Components = typeof import("../../components");
 type SpotWebTier = InstanceType<Components["SpotWebTier"]>;
-type SpotWebTierArgs = import("../components").SpotWebTierArgs;
+type SpotWebTierArgs = import("../../components").SpotWebTierArgs;
 
 const COMPONENT_TYPE = "spot-interruption-handler:index:SpotWebTier";
 const AZ_TOKEN = "aws:index/getAvailabilityZones:getAvailabilityZones";
@@ -79,7 +79,7 @@ describe("SpotWebTier", () => {
                 return mock(inputs);
             };
         }
-        components = await import("../components");
+        components = await import("../../components");
     });
 
     after(() => {

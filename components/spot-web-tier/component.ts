@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceAssumeRolePolicy } from "./policies";
+import { serviceAssumeRolePolicy } from "../policies";
 
 /** How Auto Scaling spreads Spot capacity over the pools (instance type × Availability Zone). */
 export type SpotAllocationStrategy =
