@@ -57,6 +57,30 @@ export function createAutoScalingClient(env: NodeJS.ProcessEnv = process.env): A
     });
 }
 
+const THROTTLING_ERRORS = ["Throttling", "ThrottlingException", "TooManyRequestsException"];
+
+/**
+ * Counts every attempt the service throttled, retries included: the middleware sits inside the
+ * SDK's retry loop. Returns the running count.
+ */
+export function countThrottles(client: AutoScalingClient): () => number {
+    let throttles = 0;
+    client.middlewareStack.add(
+        (next) => async (args) => {
+            try {
+                return await next(args);
+            } catch (error) {
+                if (error instanceof Error && THROTTLING_ERRORS.includes(error.name)) {
+                    throttles++;
+                }
+                throw error;
+            }
+        },
+        { step: "finalizeRequest", priority: "low", name: "countThrottles" },
+    );
+    return () => throttles;
+}
+
 export function createAutoScalingGateway(client: AutoScalingClient): AutoScalingGateway {
     return {
         async describeMemberships(instanceIds, signal) {

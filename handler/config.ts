@@ -11,12 +11,18 @@ export const deploymentOnlyModule = true;
 export const ENV_AUTO_SCALING_GROUP_NAME = "AUTO_SCALING_GROUP_NAME";
 export const ENV_CAPACITY_ON_INTERRUPTION = "CAPACITY_ON_INTERRUPTION";
 export const ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL";
+export const ENV_DRY_RUN = "DRY_RUN";
+export const ENV_NOTIFY_TOPIC_ARN = "NOTIFY_TOPIC_ARN";
 
 export interface HandlerConfig {
     readonly autoScalingGroupName: string;
     readonly capacityOnInterruption: CapacityOnInterruption;
     /** Where a queued warning that came back too late is sent; unset in direct mode. */
     readonly deadLetterQueueUrl?: string;
+    /** Decide and report everything, but detach nothing. Defaults to false. */
+    readonly dryRun?: boolean;
+    /** The SNS topic told about each batch that detached instances; unset, nobody is. */
+    readonly notifyTopicArn?: string;
 }
 
 /**
@@ -38,6 +44,15 @@ export function readHandlerConfig(env: NodeJS.ProcessEnv): HandlerConfig {
             `${ENV_CAPACITY_ON_INTERRUPTION} is "${capacityOnInterruption}": set it to one of ${CAPACITY_ON_INTERRUPTION_CHOICES.join(", ")}`,
         );
     }
-    const deadLetterQueueUrl = env[ENV_DEAD_LETTER_QUEUE_URL] || undefined;
-    return { autoScalingGroupName, capacityOnInterruption, deadLetterQueueUrl };
+    const dryRun = env[ENV_DRY_RUN] ?? "false";
+    if (dryRun !== "true" && dryRun !== "false") {
+        throw new Error(`${ENV_DRY_RUN} is "${dryRun}": set it to true or false`);
+    }
+    return {
+        autoScalingGroupName,
+        capacityOnInterruption,
+        deadLetterQueueUrl: env[ENV_DEAD_LETTER_QUEUE_URL] || undefined,
+        dryRun: dryRun === "true",
+        notifyTopicArn: env[ENV_NOTIFY_TOPIC_ARN] || undefined,
+    };
 }

@@ -4,18 +4,22 @@
  * delivery, and the Lambda console's test).
  */
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { createAutoScalingClient, createAutoScalingGateway } from "./auto-scaling";
+import { countThrottles, createAutoScalingClient, createAutoScalingGateway } from "./auto-scaling";
 import { readHandlerConfig } from "./config";
 import { createDeadLetterGateway, createSqsClient, type DeadLetterGateway } from "./dead-letter";
-import { type CapacityOnInterruption, IGNORE_REASONS, type IgnoreReason } from "./decision";
+import type { CapacityOnInterruption } from "./decision";
 import { isSqsEvent, parseInterruptionWarning, parseSqsRecord } from "./event";
 import {
+    type BatchResult,
     describeError,
     handleWarnings,
     type HandlerDependencies,
     logDecision,
     type WarningOutcome,
 } from "./handle";
+import { emfDocuments } from "./metrics";
+import { createDetachNotifier, createSnsClient, type DetachNotifier } from "./notify";
+import { detachNotification, invocationMetrics, MAX_LISTED_IDS, tally } from "./report";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
@@ -24,15 +28,23 @@ export const deploymentOnlyModule = true;
 export interface InterruptionSummary {
     readonly instanceId?: string;
     readonly autoScalingGroupName: string;
-    readonly action: "detached" | "ignored";
+    readonly action: "detached" | "would-detach" | "ignored";
     readonly capacityOnInterruption: CapacityOnInterruption;
     readonly reason?: string;
 }
 
+/** What an invocation reports through, besides its log: all optional, all best effort. */
+export interface Reporting {
+    /** Writes one raw line to standard output: how EMF metrics reach CloudWatch. */
+    readonly emit?: (line: string) => void;
+    /** Throttled attempts so far, on the client this invocation uses. */
+    readonly throttles?: () => number;
+    readonly notifier?: DetachNotifier;
+}
+
 /** The key of the one warning in a direct invocation. */
 const DIRECT_KEY = "event";
-/** Lists of ids in a batch's log entry stop here: the counts stay exact. */
-const MAX_LOGGED_IDS = 100;
+const NOTIFY_TIMEOUT_MS = 3_000;
 
 /**
  * Handles one bare EventBridge event. Throws when the instance could still be saved by a retry,
@@ -41,22 +53,26 @@ const MAX_LOGGED_IDS = 100;
 export async function handleDirectEvent(
     event: unknown,
     deps: HandlerDependencies,
+    reporting: Reporting = {},
 ): Promise<InterruptionSummary> {
-    const { autoScalingGroupName, capacityOnInterruption } = deps.config;
+    const { autoScalingGroupName, capacityOnInterruption, dryRun } = deps.config;
     const parsed = parseInterruptionWarning(event);
-    const { outcomes } = await handleWarnings([{ key: DIRECT_KEY, parsed }], deps, {
+    const throttlesBefore = reporting.throttles?.() ?? 0;
+    const result = await handleWarnings([{ key: DIRECT_KEY, parsed }], deps, {
         // EventBridge's and Lambda's maximum event age already bound a direct warning's age.
         ignoreStale: false,
+        dryRun,
     });
-    const outcome = outcomes.get(DIRECT_KEY) as WarningOutcome;
+    const outcome = result.outcomes.get(DIRECT_KEY) as WarningOutcome;
+    await report([outcome], result, 1, deps, reporting, throttlesBefore);
     if (outcome.action === "failed") {
         throw Object.assign(new Error(outcome.error.message), { name: outcome.error.name });
     }
-    if (outcome.action === "detached") {
+    if (outcome.action !== "ignored") {
         return {
             instanceId: outcome.instanceId,
             autoScalingGroupName,
-            action: "detached",
+            action: outcome.action,
             capacityOnInterruption: outcome.capacityOnInterruption,
             ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
         };
@@ -84,45 +100,51 @@ export async function handleSqsBatch(
     event: SQSEvent,
     deps: HandlerDependencies,
     deadLetter: DeadLetterGateway | undefined,
+    reporting: Reporting = {},
 ): Promise<SQSBatchResponse> {
-    const { autoScalingGroupName, capacityOnInterruption } = deps.config;
+    const { autoScalingGroupName, capacityOnInterruption, dryRun } = deps.config;
     const warnings = event.Records.map(parseSqsRecord);
-    const { outcomes, autoScalingCalls } = await handleWarnings(
+    const throttlesBefore = reporting.throttles?.() ?? 0;
+    const result = await handleWarnings(
         warnings.map((w) => ({ key: w.messageId, parsed: w.parsed })),
         deps,
-        { ignoreStale: true },
+        { ignoreStale: true, dryRun },
     );
 
-    const failedKeys = new Set<string>();
-    for (const warning of warnings) {
-        const outcome = outcomes.get(warning.messageId);
-        if (outcome?.action === "failed") {
-            failedKeys.add(warning.messageId);
-        } else if (
+    const final = new Map(result.outcomes);
+    for (const [index, warning] of warnings.entries()) {
+        const outcome = final.get(warning.messageId);
+        if (
             outcome?.action === "ignored" &&
             outcome.reason === "stale" &&
             warning.receiveCount > 1
         ) {
             // A retry came too late to save the instance: make it visible instead of dropping it.
-            const record = event.Records.find((r) => r.messageId === warning.messageId);
-            const delivered = await deadLetterLateRetry(
-                record?.body ?? "",
-                outcome.detail,
-                deps,
-                deadLetter,
-            );
-            if (!delivered) {
-                failedKeys.add(warning.messageId);
+            const body = event.Records[index].body;
+            const error = await deadLetterLateRetry(body, outcome.detail, deps, deadLetter);
+            if (error !== undefined) {
+                final.set(warning.messageId, {
+                    action: "failed",
+                    instanceId: outcome.instanceId ?? "unknown",
+                    error,
+                });
             }
         }
     }
 
-    const counts = countOutcomes([...outcomes.values()]);
-    const failedInstanceIds = [...outcomes.values()].flatMap((o) =>
-        o.action === "failed" ? [o.instanceId] : [],
+    const outcomes = warnings.map((w) => final.get(w.messageId) as WarningOutcome);
+    const counts = await report(
+        outcomes,
+        result,
+        event.Records.length,
+        deps,
+        reporting,
+        throttlesBefore,
     );
-    deps.log(failedKeys.size > 0 ? "ERROR" : "INFO", {
-        message: `Batch of ${event.Records.length} records: ${counts.detached} detached, ${counts.ignoredTotal} ignored, ${failedKeys.size} left for a retry`,
+    deps.log(counts.failed > 0 ? "ERROR" : "INFO", {
+        message: `Batch of ${event.Records.length} records: ${counts.detached} detached, ${
+            dryRun ? `${counts.wouldDetach} would be detached (dry run), ` : ""
+        }${counts.ignoredTotal} ignored, ${counts.failed} left for a retry`,
         autoScalingGroupName,
         capacityOnInterruption,
         records: event.Records.length,
@@ -132,64 +154,89 @@ export async function handleSqsBatch(
             ),
         ).size,
         detached: counts.detached,
+        ...(dryRun ? { wouldDetach: counts.wouldDetach } : {}),
         ignored: counts.ignored,
-        failed: failedKeys.size,
-        autoScalingCalls,
-        ...(failedInstanceIds.length > 0
-            ? { failedInstanceIds: failedInstanceIds.slice(0, MAX_LOGGED_IDS) }
+        failed: counts.failed,
+        autoScalingCalls: result.autoScalingCalls,
+        ...(counts.failed > 0
+            ? { failedInstanceIds: counts.failedInstanceIds.slice(0, MAX_LISTED_IDS) }
             : {}),
     });
-    return { batchItemFailures: [...failedKeys].map((itemIdentifier) => ({ itemIdentifier })) };
+    return {
+        batchItemFailures: warnings
+            .filter((w) => final.get(w.messageId)?.action === "failed")
+            .map((w) => ({ itemIdentifier: w.messageId })),
+    };
 }
 
+/** Emits the invocation's metrics and, when it detached something, its notification. */
+async function report(
+    outcomes: readonly WarningOutcome[],
+    result: BatchResult,
+    batchSize: number,
+    deps: HandlerDependencies,
+    reporting: Reporting,
+    throttlesBefore: number,
+): Promise<ReturnType<typeof tally>> {
+    const counts = tally(outcomes);
+    const { autoScalingGroupName } = deps.config;
+    const metrics = invocationMetrics(counts, {
+        autoScalingGroupName,
+        timestampMs: (deps.now ?? Date.now)(),
+        batchSize,
+        autoScalingCalls: result.autoScalingCalls,
+        throttles: (reporting.throttles?.() ?? 0) - throttlesBefore,
+        refusals: result.refusals,
+    });
+    for (const document of emfDocuments(metrics)) {
+        reporting.emit?.(JSON.stringify(document));
+    }
+    if (reporting.notifier !== undefined && counts.detached > 0) {
+        const { subject, message } = detachNotification(counts, deps.config);
+        try {
+            await reporting.notifier.publish(
+                subject,
+                message,
+                AbortSignal.timeout(NOTIFY_TIMEOUT_MS),
+            );
+        } catch (error) {
+            // The detach is what matters: a lost notification never fails a record.
+            deps.log("WARN", {
+                message: "Publishing the detach notification failed",
+                autoScalingGroupName,
+                error: describeError(error),
+            });
+        }
+    }
+    return counts;
+}
+
+/** Sends a too-late retry to the dead-letter queue; resolves to the error if that failed. */
 async function deadLetterLateRetry(
     body: string,
     detail: string,
     deps: HandlerDependencies,
     deadLetter: DeadLetterGateway | undefined,
-): Promise<boolean> {
+): Promise<{ name: string; message: string } | undefined> {
     const reason = `${detail}; a retry came too late to detach it`;
     if (deadLetter === undefined) {
         deps.log("ERROR", {
             message: `${reason}. No dead-letter queue is configured, so the record is left for the queue's redrive policy`,
         });
-        return false;
+        return { name: "NoDeadLetterQueue", message: "no dead-letter queue is configured" };
     }
     try {
         const budgetMs = Math.max(1, deps.remainingTimeMs() - 500);
         await deadLetter.send(body, reason, AbortSignal.timeout(Math.min(budgetMs, 10_000)));
         deps.log("ERROR", { message: `${reason}. Sent to the dead-letter queue` });
-        return true;
+        return undefined;
     } catch (error) {
         deps.log("ERROR", {
             message: `${reason}. Sending it to the dead-letter queue failed, so it is left for a retry`,
             error: describeError(error),
         });
-        return false;
+        return describeError(error);
     }
-}
-
-function countOutcomes(outcomes: readonly WarningOutcome[]): {
-    detached: number;
-    ignored: Partial<Record<IgnoreReason, number>>;
-    ignoredTotal: number;
-} {
-    const ignored: Partial<Record<IgnoreReason, number>> = {};
-    let detached = 0;
-    let ignoredTotal = 0;
-    for (const outcome of outcomes) {
-        if (outcome.action === "detached") {
-            detached++;
-        } else if (outcome.action === "ignored") {
-            ignoredTotal++;
-            ignored[outcome.reason] = (ignored[outcome.reason] ?? 0) + 1;
-        }
-    }
-    // A stable key order keeps log entries comparable.
-    const ordered = Object.fromEntries(
-        IGNORE_REASONS.filter((r) => ignored[r] !== undefined).map((r) => [r, ignored[r]]),
-    );
-    return { detached, ignored: ordered, ignoredTotal };
 }
 
 /**
@@ -229,8 +276,12 @@ const MAX_FUNCTION_TIMEOUT_MS = 900_000;
  * so that a mistake fails that invocation with a structured error and the warning is retried.
  */
 export function createLambdaHandler(): LambdaHandler {
-    const autoScaling = createAutoScalingGateway(createAutoScalingClient(process.env));
+    const autoScalingClient = createAutoScalingClient(process.env);
+    const throttles = countThrottles(autoScalingClient);
+    const autoScaling = createAutoScalingGateway(autoScalingClient);
     const sqs = createSqsClient();
+    const sns = createSnsClient();
+    const emit = (line: string) => process.stdout.write(`${line}\n`);
     let groupChecked = false;
     return async (event, context) => {
         let config;
@@ -252,6 +303,14 @@ export function createLambdaHandler(): LambdaHandler {
                 ? () => context.getRemainingTimeInMillis()
                 : () => MAX_FUNCTION_TIMEOUT_MS - (Date.now() - startedAt),
         };
+        const reporting: Reporting = {
+            emit,
+            throttles,
+            notifier:
+                config.notifyTopicArn === undefined
+                    ? undefined
+                    : createDetachNotifier(sns, config.notifyTopicArn),
+        };
         if (!groupChecked) {
             groupChecked = true;
             await reportMissingGroup(deps);
@@ -261,8 +320,8 @@ export function createLambdaHandler(): LambdaHandler {
                 config.deadLetterQueueUrl === undefined
                     ? undefined
                     : createDeadLetterGateway(sqs, config.deadLetterQueueUrl);
-            return handleSqsBatch(event, deps, deadLetter);
+            return handleSqsBatch(event, deps, deadLetter, reporting);
         }
-        return handleDirectEvent(event, deps);
+        return handleDirectEvent(event, deps, reporting);
     };
 }

@@ -75,11 +75,14 @@ export interface WarningInput {
 /** What became of one warning. */
 export type WarningOutcome =
     | {
-          readonly action: "detached";
+          /** "would-detach": a dry run stopped short of the detach. */
+          readonly action: "detached" | "would-detach";
           readonly instanceId: string;
           readonly capacityOnInterruption: CapacityOnInterruption;
           /** Set when decrement was configured but the instance left with keep. */
           readonly reason?: string;
+          /** From the warning's `time` to the instance out of the group, when known. */
+          readonly latencyMs?: number;
       }
     | {
           readonly action: "ignored";
@@ -94,12 +97,19 @@ export interface BatchResult {
     readonly outcomes: ReadonlyMap<string, WarningOutcome>;
     /** Auto Scaling calls made (each may include the SDK's retries). */
     readonly autoScalingCalls: number;
+    /** Calls refused with a ValidationError: an instance already leaving, or MinSize. */
+    readonly refusals: number;
 }
 
 export interface BatchOptions {
     /** Acknowledge, without acting, warnings older than the interruption notice. */
     readonly ignoreStale: boolean;
+    /** Decide everything but make no DetachInstances call. */
+    readonly dryRun?: boolean;
 }
+
+// A latency outside this range comes from a test event with an old or made-up `time`.
+const MAX_PLAUSIBLE_LATENCY_MS = 3_600_000;
 
 // Time kept back for the final log line and the response, so that a timeout never goes unlogged.
 const FINAL_LOG_MARGIN_MS = 1_500;
@@ -123,12 +133,13 @@ export async function handleWarnings(
     const now = deps.now ?? Date.now;
     const outcomes = new Map<string, WarningOutcome>();
     let autoScalingCalls = 0;
+    let refusals = 0;
     const call = <T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> => {
         autoScalingCalls++;
         return withinDeadline(deps.remainingTimeMs, operation);
     };
 
-    const warnings: { key: string; instanceId: string }[] = [];
+    const warnings: { key: string; instanceId: string; sentAtMs?: number }[] = [];
     for (const { key, parsed } of inputs) {
         if (parsed.kind === "unrecognised") {
             outcomes.set(key, { action: "ignored", reason: "malformed", detail: parsed.reason });
@@ -140,7 +151,7 @@ export async function handleWarnings(
                 detail: `the warning for ${parsed.instanceId} was sent at ${new Date(parsed.sentAtMs ?? 0).toISOString()}, more than the two-minute notice ago`,
             });
         } else {
-            warnings.push({ key, instanceId: parsed.instanceId });
+            warnings.push({ key, instanceId: parsed.instanceId, sentAtMs: parsed.sentAtMs });
         }
     }
     const { unique, duplicates } = dedupeBy(warnings, (w) => w.instanceId);
@@ -153,6 +164,14 @@ export async function handleWarnings(
         });
     }
     const keyOf = new Map(unique.map((w) => [w.instanceId, w.key]));
+    const sentAt = new Map(unique.map((w) => [w.instanceId, w.sentAtMs]));
+    const latencyOf = (instanceId: string): { latencyMs?: number } => {
+        const sent = sentAt.get(instanceId);
+        const latencyMs = sent === undefined ? undefined : now() - sent;
+        return latencyMs !== undefined && latencyMs >= 0 && latencyMs <= MAX_PLAUSIBLE_LATENCY_MS
+            ? { latencyMs }
+            : {};
+    };
     const settle = (instanceId: string, outcome: WarningOutcome) =>
         outcomes.set(keyOf.get(instanceId) ?? instanceId, outcome);
     const fail = (instanceIds: readonly string[], error: unknown, what: string) => {
@@ -207,6 +226,33 @@ export async function handleWarnings(
             capacityOnInterruption,
             slots,
         );
+        const choice: CapacityOnInterruption = shouldDecrementDesiredCapacity
+            ? "decrement"
+            : "keep";
+        const reason =
+            capacityOnInterruption === "decrement" && !shouldDecrementDesiredCapacity
+                ? keepFallbackReason(size)
+                : undefined;
+        if (options.dryRun) {
+            for (const instanceId of instanceIds) {
+                settle(instanceId, {
+                    action: "would-detach",
+                    instanceId,
+                    capacityOnInterruption: choice,
+                    ...(reason === undefined ? {} : { reason }),
+                });
+            }
+            deps.log("INFO", {
+                message: `Dry run: would detach ${instanceIds.length} instance(s) from AutoScaling Group ${autoScalingGroupName}`,
+                autoScalingGroupName,
+                capacityOnInterruption: choice,
+                instanceIds,
+                ...(reason === undefined ? {} : { reason }),
+            });
+            slots -= shouldDecrementDesiredCapacity ? instanceIds.length : 0;
+            toDetach = toDetach.filter((id) => !instanceIds.includes(id));
+            continue;
+        }
         let activities: DetachActivity[];
         try {
             activities = await call((signal) =>
@@ -219,6 +265,7 @@ export async function handleWarnings(
             );
         } catch (error) {
             const failure = classifyCallFailure(describeError(error));
+            refusals += failure.kind === "retryable" ? 0 : 1;
             if (failure.kind === "instance-refused" && instanceIds.includes(failure.instanceId)) {
                 // A concurrent batch or a duplicate got there first; re-check the rest in one call.
                 settle(failure.instanceId, {
@@ -252,19 +299,13 @@ export async function handleWarnings(
             continue;
         }
 
-        const choice: CapacityOnInterruption = shouldDecrementDesiredCapacity
-            ? "decrement"
-            : "keep";
-        const reason =
-            capacityOnInterruption === "decrement" && !shouldDecrementDesiredCapacity
-                ? keepFallbackReason(size)
-                : undefined;
         for (const instanceId of instanceIds) {
             settle(instanceId, {
                 action: "detached",
                 instanceId,
                 capacityOnInterruption: choice,
                 ...(reason === undefined ? {} : { reason }),
+                ...latencyOf(instanceId),
             });
         }
         deps.log(reason === undefined ? "INFO" : "WARN", {
@@ -290,7 +331,7 @@ export async function handleWarnings(
     if (toDetach.length > 0) {
         fail(toDetach, new Error("too many refusals in one batch"), "DetachInstances");
     }
-    return { outcomes, autoScalingCalls };
+    return { outcomes, autoScalingCalls, refusals };
 }
 
 /** Settles every instance that is not ours to detach; returns those that are. */

@@ -5,6 +5,7 @@
  */
 export {
     type AutoScalingGateway,
+    countThrottles,
     createAutoScalingClient,
     createAutoScalingGateway,
     type DetachActivity,
@@ -13,6 +14,8 @@ export {
     ENV_AUTO_SCALING_GROUP_NAME,
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
+    ENV_DRY_RUN,
+    ENV_NOTIFY_TOPIC_ARN,
     type HandlerConfig,
     readHandlerConfig,
 } from "./config";
@@ -47,6 +50,8 @@ export {
     type InterruptionSummary,
     type LambdaContext,
     type LambdaHandler,
+    type Reporting,
+    reportMissingGroup,
 } from "./entry";
 export {
     INTERRUPTION_WARNING_DETAIL_TYPE,
@@ -60,6 +65,19 @@ export {
     type SpotInterruptionWarningDetail,
     type SpotInterruptionWarningEvent,
 } from "./event";
+export {
+    type EmfDocument,
+    emfDocuments,
+    GROUP_DIMENSION,
+    HANDLER_METRICS,
+    type HandlerMetricName,
+    type InvocationMetrics,
+    MAX_VALUES_PER_METRIC,
+    METRICS_NAMESPACE,
+    REASON_DIMENSION,
+} from "./metrics";
+export { createDetachNotifier, type DetachNotifier } from "./notify";
+export { detachNotification, invocationMetrics, tally, type Tally } from "./report";
 export {
     DEADLINE_EXCEEDED,
     deadlineExceeded,

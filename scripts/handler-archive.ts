@@ -21,7 +21,7 @@ export interface Invocations<Result = InterruptionSummary> {
     readonly results: PromiseSettledResult<Result>[];
     /** How long each invocation took, in milliseconds, in the order of the events. */
     readonly durationsMs: number[];
-    /** What the handler wrote to the console: its structured JSON log lines. */
+    /** What the handler wrote to the console and standard output: its JSON log and EMF lines. */
     readonly logLines: string[];
 }
 
@@ -200,9 +200,22 @@ function setEnvironment(values: Record<string, string>): () => void {
     };
 }
 
+/** Captures console lines and raw standard-output lines (how EMF metrics are written). */
 function captureConsole(lines: string[]): () => void {
     const { info, warn, error, log } = console;
     const capture = (...args: unknown[]) => lines.push(args.map(String).join(" "));
     Object.assign(console, { info: capture, warn: capture, error: capture, log: capture });
-    return () => Object.assign(console, { info, warn, error, log });
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+        lines.push(
+            ...String(chunk)
+                .split("\n")
+                .filter((line) => line !== ""),
+        );
+        return true;
+    }) as typeof process.stdout.write;
+    return () => {
+        Object.assign(console, { info, warn, error, log });
+        process.stdout.write = write;
+    };
 }

@@ -14,6 +14,7 @@ import {
     handleSqsBatch,
     type LogLevel,
     type LogRecord,
+    type Reporting,
 } from "../handler";
 import { asSqsRecord, freshSampleEvent } from "../scripts/sample-event";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
@@ -41,17 +42,21 @@ async function whenBatchArrives(
         capacityOnInterruption = "keep",
         remainingTimeMs = () => 20_000,
         deadLetter,
+        dryRun = false,
+        reporting = {},
     }: {
         capacityOnInterruption?: CapacityOnInterruption;
         remainingTimeMs?: () => number;
         deadLetter?: DeadLetterGateway;
+        dryRun?: boolean;
+        reporting?: Reporting;
     } = {},
 ): Promise<{ response: SQSBatchResponse; logged: { level: LogLevel; record: LogRecord }[] }> {
     const logged: { level: LogLevel; record: LogRecord }[] = [];
     const response = await handleSqsBatch(
         { Records: records },
         {
-            config: { autoScalingGroupName: GROUP, capacityOnInterruption },
+            config: { autoScalingGroupName: GROUP, capacityOnInterruption, dryRun },
             autoScaling: createAutoScalingGateway(
                 new AutoScalingClient({
                     region: "eu-west-1",
@@ -63,6 +68,7 @@ async function whenBatchArrives(
             now: () => NOW,
         },
         deadLetter,
+        reporting,
     );
     return { response, logged };
 }
@@ -417,6 +423,119 @@ describe("the handler, given a batch from the events queue", () => {
             });
 
             assert.deepEqual(response, { batchItemFailures: [{ itemIdentifier: "m0" }] });
+        });
+    });
+
+    describe("given a dry run", () => {
+        it("decides everything, splits decrements as it would, and detaches nothing", async () => {
+            const instances = ids(5);
+            const fake = new FakeAutoScaling()
+                .group(GROUP, { minSize: 2, maxSize: 10, desiredCapacity: 5 })
+                .members(GROUP, instances)
+                .install(autoScaling);
+            const emitted: string[] = [];
+
+            const { response, logged } = await whenBatchArrives(warnings(instances), {
+                capacityOnInterruption: "decrement",
+                dryRun: true,
+                reporting: { emit: (line) => emitted.push(line) },
+            });
+
+            assert.deepEqual(response, { batchItemFailures: [] });
+            assert.deepEqual(detachCalls(), []);
+            assert.deepEqual(fake.membersOf(GROUP), instances);
+            assert.deepEqual(
+                logged
+                    .filter((l) => /^Dry run/.test(l.record.message))
+                    .map((l) => [l.record.instanceIds, l.record.capacityOnInterruption]),
+                [
+                    [instances.slice(0, 3), "decrement"],
+                    [instances.slice(3), "keep"],
+                ],
+            );
+            const [counts] = emitted.map((line) => JSON.parse(line));
+            assert.deepEqual([counts.WouldDetach, counts.Detached], [5, 0]);
+        });
+    });
+
+    describe("given metrics and notifications", () => {
+        it("emits EMF whose counts add up, and one notification for the batch", async () => {
+            const [a, b, neighbour] = ids(3);
+            new FakeAutoScaling()
+                .group(GROUP, { minSize: 0, maxSize: 10, desiredCapacity: 2 })
+                .members(GROUP, [a, b])
+                .members("batch", [neighbour])
+                .install(autoScaling);
+            const emitted: string[] = [];
+            const published: { subject: string; message: string }[] = [];
+
+            await whenBatchArrives(
+                [...warnings([a, b, a, neighbour]), asSqsRecord("{}", { messageId: "m9" })],
+                {
+                    reporting: {
+                        emit: (line) => emitted.push(line),
+                        notifier: {
+                            publish: async (subject, message) =>
+                                void published.push({ subject, message }),
+                        },
+                    },
+                },
+            );
+
+            const [counts, ...byReason] = emitted.map((line) => JSON.parse(line));
+            assert.deepEqual(
+                [counts.WarningsReceived, counts.Detached, counts.Ignored, counts.Failed],
+                [5, 2, 3, 0],
+            );
+            assert.deepEqual(
+                byReason.map((d) => [d.Reason, d.Ignored]),
+                [
+                    ["malformed", 1],
+                    ["duplicate", 1],
+                    ["not-a-member", 1],
+                ],
+            );
+            assert.deepEqual(counts.DetachLatency, [5_000, 5_000]);
+            assert.deepEqual(published, [
+                {
+                    subject: "Spot interruption: 2 left web",
+                    message: JSON.stringify({
+                        autoScalingGroupName: GROUP,
+                        capacityOnInterruption: "keep",
+                        detached: 2,
+                        instanceIds: [a, b],
+                        detachLatencyMs: { min: 5_000, max: 5_000 },
+                    }),
+                },
+            ]);
+        });
+
+        it("never fails a record because the notification could not be published", async () => {
+            const [a] = ids(1);
+            const fake = new FakeAutoScaling()
+                .group(GROUP, { minSize: 0, maxSize: 10, desiredCapacity: 1 })
+                .members(GROUP, [a])
+                .install(autoScaling);
+
+            const { response, logged } = await whenBatchArrives(warnings([a]), {
+                reporting: {
+                    notifier: {
+                        publish: async () => {
+                            throw Object.assign(new Error("denied"), {
+                                name: "AuthorizationError",
+                            });
+                        },
+                    },
+                },
+            });
+
+            assert.deepEqual(response, { batchItemFailures: [] });
+            assert.deepEqual(fake.membersOf(GROUP), []);
+            assert.ok(
+                logged.some(
+                    (l) => l.level === "WARN" && /notification failed/.test(l.record.message),
+                ),
+            );
         });
     });
 });

@@ -291,6 +291,8 @@ describe("the handler's pure decisions", () => {
                 autoScalingGroupName: "web",
                 capacityOnInterruption: "keep",
                 deadLetterQueueUrl: undefined,
+                dryRun: false,
+                notifyTopicArn: undefined,
             });
         });
 
@@ -298,6 +300,20 @@ describe("the handler's pure decisions", () => {
             assert.equal(
                 readHandlerConfig({ AUTO_SCALING_GROUP_NAME: "web*" }).autoScalingGroupName,
                 "web*",
+            );
+        });
+
+        it("reads the dry run switch and the notification topic", () => {
+            const config = readHandlerConfig({
+                AUTO_SCALING_GROUP_NAME: "web",
+                DRY_RUN: "true",
+                NOTIFY_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:spot",
+            });
+            assert.equal(config.dryRun, true);
+            assert.equal(config.notifyTopicArn, "arn:aws:sns:eu-west-1:123456789012:spot");
+            assert.throws(
+                () => readHandlerConfig({ AUTO_SCALING_GROUP_NAME: "web", DRY_RUN: "yes" }),
+                /DRY_RUN is "yes": set it to true or false/,
             );
         });
 

@@ -356,6 +356,10 @@ describe("the uploaded handler against the local AWS emulator", function () {
                 .filter((l) => l.level === "ERROR");
             assert.equal(error?.error.name, "DeadlineExceeded");
             assert.deepEqual(await snapshot(), before);
+            // The throttled attempts, counted inside the SDK's retry loop, reach the metrics.
+            const [metrics] = invocations.logLines.map((l) => JSON.parse(l)).filter((l) => l._aws);
+            assert.equal(metrics.Throttles, proxy.requests.get("DescribeAutoScalingInstances"));
+            assert.ok(metrics.Throttles >= 2, `${metrics.Throttles} throttles`);
         });
 
         function archiveWithAttempts(

@@ -77,6 +77,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
         const packages = required.map((name) => name.split("/").slice(0, 2).join("/"));
         assert.deepEqual([...new Set(packages)].sort(), [
             "@aws-sdk/client-auto-scaling",
+            "@aws-sdk/client-sns",
             "@aws-sdk/client-sqs",
         ]);
     });
@@ -156,8 +157,9 @@ describe("the deployment package, as pulumi up would upload it", () => {
             AWS_REGION: "eu-west-1",
         });
 
+        const lines = logLines.map((line) => JSON.parse(line));
         assert.deepEqual(
-            logLines.map((line) => JSON.parse(line)),
+            lines.filter((line) => line._aws === undefined),
             [
                 {
                     level: "INFO",
@@ -178,6 +180,25 @@ describe("the deployment package, as pulumi up would upload it", () => {
                 capacityOnInterruption: "keep",
             },
         });
+        // Metrics go out as a raw EMF line; the seed event's 2020 time gives no latency.
+        const [metrics, ...more] = lines.filter((line) => line._aws !== undefined);
+        assert.deepEqual(more, []);
+        assert.deepEqual(
+            {
+                namespace: metrics._aws.CloudWatchMetrics[0].Namespace,
+                group: metrics.AutoScalingGroupName,
+                received: metrics.WarningsReceived,
+                detached: metrics.Detached,
+                calls: metrics.AutoScalingCalls,
+            },
+            {
+                namespace: "SpotInterruptionHandler",
+                group: "web",
+                received: 1,
+                detached: 1,
+                calls: 2,
+            },
+        );
         assert.deepEqual(
             autoScaling.commandCalls(DetachInstancesCommand).map((c) => c.args[0].input),
             [

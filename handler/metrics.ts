@@ -1,0 +1,141 @@
+/**
+ * The handler's metrics as CloudWatch Embedded Metric Format documents: JSON log lines that
+ * CloudWatch turns into metrics, with no API call and no permission. Pure, so that the exact
+ * shapes are unit-tested against the EMF specification.
+ */
+import { IGNORE_REASONS, type IgnoreReason } from "./decision";
+
+// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
+export const deploymentOnlyModule = true;
+
+export const METRICS_NAMESPACE = "SpotInterruptionHandler";
+export const GROUP_DIMENSION = "AutoScalingGroupName";
+export const REASON_DIMENSION = "Reason";
+/** EMF allows at most 100 values per metric in one document. */
+export const MAX_VALUES_PER_METRIC = 100;
+
+/** Every metric the handler emits, by name, with its unit. */
+export const HANDLER_METRICS = {
+    WarningsReceived: "Count",
+    Detached: "Count",
+    WouldDetach: "Count",
+    Ignored: "Count",
+    Failed: "Count",
+    BatchSize: "Count",
+    AutoScalingCalls: "Count",
+    Throttles: "Count",
+    Refusals: "Count",
+    DetachLatency: "Milliseconds",
+} as const;
+export type HandlerMetricName = keyof typeof HANDLER_METRICS;
+
+/** What one invocation did, in numbers. received = detached + wouldDetach + ignored + failed. */
+export interface InvocationMetrics {
+    readonly autoScalingGroupName: string;
+    readonly timestampMs: number;
+    readonly received: number;
+    readonly detached: number;
+    readonly wouldDetach: number;
+    readonly failed: number;
+    readonly ignored: Partial<Record<IgnoreReason, number>>;
+    /** Records in the invocation: 1 for a direct event. */
+    readonly batchSize: number;
+    readonly autoScalingCalls: number;
+    readonly throttles: number;
+    /** Auto Scaling calls refused with a ValidationError (a member leaving, MinSize). */
+    readonly refusals: number;
+    /** From each warning's `time` to its instance out of the group. */
+    readonly detachLatencyMs: readonly number[];
+}
+
+/** One EMF document: the `_aws` metadata, the dimension values and the metric values. */
+export interface EmfDocument {
+    readonly _aws: {
+        readonly Timestamp: number;
+        readonly CloudWatchMetrics: readonly {
+            readonly Namespace: string;
+            readonly Dimensions: readonly (readonly string[])[];
+            readonly Metrics: readonly { readonly Name: string; readonly Unit: string }[];
+        }[];
+    };
+    readonly [member: string]: unknown;
+}
+
+/**
+ * The fewest documents EMF allows: one with the counts per invocation, one per ignore reason
+ * (a document carries one value per dimension), and latencies 100 to a document.
+ */
+export function emfDocuments(metrics: InvocationMetrics): EmfDocument[] {
+    const group = metrics.autoScalingGroupName;
+    const ignoredTotal = IGNORE_REASONS.reduce((sum, r) => sum + (metrics.ignored[r] ?? 0), 0);
+    const counts: Partial<Record<HandlerMetricName, number>> = {
+        WarningsReceived: metrics.received,
+        Detached: metrics.detached,
+        WouldDetach: metrics.wouldDetach,
+        Ignored: ignoredTotal,
+        Failed: metrics.failed,
+        BatchSize: metrics.batchSize,
+        AutoScalingCalls: metrics.autoScalingCalls,
+        Throttles: metrics.throttles,
+        Refusals: metrics.refusals,
+    };
+    const [firstLatencies = [], ...moreLatencies] = chunkValues(metrics.detachLatencyMs);
+    const documents: EmfDocument[] = [
+        emf(
+            metrics.timestampMs,
+            { [GROUP_DIMENSION]: group },
+            {
+                ...counts,
+                ...(firstLatencies.length > 0 ? { DetachLatency: firstLatencies } : {}),
+            },
+        ),
+    ];
+    for (const reason of IGNORE_REASONS) {
+        const count = metrics.ignored[reason];
+        if (count !== undefined && count > 0) {
+            documents.push(
+                emf(
+                    metrics.timestampMs,
+                    { [GROUP_DIMENSION]: group, [REASON_DIMENSION]: reason },
+                    { Ignored: count },
+                ),
+            );
+        }
+    }
+    for (const latencies of moreLatencies) {
+        documents.push(
+            emf(metrics.timestampMs, { [GROUP_DIMENSION]: group }, { DetachLatency: latencies }),
+        );
+    }
+    return documents;
+}
+
+function emf(
+    timestampMs: number,
+    dimensions: Record<string, string>,
+    values: Partial<Record<HandlerMetricName, number | readonly number[]>>,
+): EmfDocument {
+    const names = Object.keys(values) as HandlerMetricName[];
+    return {
+        _aws: {
+            Timestamp: timestampMs,
+            CloudWatchMetrics: [
+                {
+                    Namespace: METRICS_NAMESPACE,
+                    Dimensions: [Object.keys(dimensions)],
+                    Metrics: names.map((name) => ({ Name: name, Unit: HANDLER_METRICS[name] })),
+                },
+            ],
+        },
+        ...dimensions,
+        ...values,
+    };
+}
+
+function chunkValues(values: readonly number[]): number[][] {
+    const chunks: number[][] = [];
+    for (let start = 0; start < values.length; start += MAX_VALUES_PER_METRIC) {
+        chunks.push(values.slice(start, start + MAX_VALUES_PER_METRIC).map(Math.round));
+    }
+    return chunks;
+}

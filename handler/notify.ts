@@ -1,0 +1,31 @@
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+
+// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
+export const deploymentOnlyModule = true;
+
+/** The one SNS call the handler makes: telling people that instances left the group. */
+export interface DetachNotifier {
+    publish(subject: string, message: string, signal: AbortSignal): Promise<void>;
+}
+
+/** A client from the SDK's standard environment; the same hung-request bound as the others. */
+export function createSnsClient(): SNSClient {
+    return new SNSClient({
+        requestHandler: {
+            connectionTimeout: 3_000,
+            requestTimeout: 5_000,
+            throwOnRequestTimeout: true,
+        },
+    });
+}
+
+export function createDetachNotifier(client: SNSClient, topicArn: string): DetachNotifier {
+    return {
+        async publish(subject, message, signal) {
+            await client.send(
+                new PublishCommand({ TopicArn: topicArn, Subject: subject, Message: message }),
+                { abortSignal: signal },
+            );
+        },
+    };
+}
