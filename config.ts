@@ -8,6 +8,7 @@ import {
     SpotWebTierArgsError,
     type SpotWebTierArgs,
 } from "./components/spot-web-tier";
+import { Delivery, DELIVERY_CHOICES } from "./components/handler-settings";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     type CapacityOnInterruption,
@@ -25,6 +26,7 @@ export interface ExistingGroupStackConfig {
     readonly kind: "existing-group";
     readonly autoScalingGroupName: string;
     readonly capacityOnInterruption: CapacityOnInterruption;
+    readonly delivery: Delivery;
 }
 
 export interface WebTierStackConfig {
@@ -32,6 +34,7 @@ export interface WebTierStackConfig {
     /** Validated SpotWebTier args; unset keys stay unset, so the component's defaults apply. */
     readonly webTier: SpotWebTierArgs;
     readonly capacityOnInterruption: CapacityOnInterruption;
+    readonly delivery: Delivery;
 }
 
 /** The keys that shape the web tier, each named as the SpotWebTier argument it sets. */
@@ -85,6 +88,14 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
             `pulumi config set capacityOnInterruption ${CAPACITY_ON_INTERRUPTION_CHOICES.join("|")}`,
         );
     }
+    const delivery = config.get("delivery") ?? Delivery.Queue;
+    if (!isDelivery(delivery)) {
+        throw new StackConfigError(
+            "delivery",
+            `is "${delivery}", but must be one of ${DELIVERY_CHOICES.join(" or ")}`,
+            `pulumi config set delivery ${DELIVERY_CHOICES.join("|")}`,
+        );
+    }
 
     const rawGroupName = config.get("autoScalingGroupName");
     if (rawGroupName !== undefined) {
@@ -105,7 +116,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
                 `pulumi config rm ${ignored}`,
             );
         }
-        return { kind: "existing-group", autoScalingGroupName, capacityOnInterruption };
+        return { kind: "existing-group", autoScalingGroupName, capacityOnInterruption, delivery };
     }
 
     const webTier = readWebTierArgs(config);
@@ -121,7 +132,11 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
         }
         throw error;
     }
-    return { kind: "web-tier", webTier, capacityOnInterruption };
+    return { kind: "web-tier", webTier, capacityOnInterruption, delivery };
+}
+
+function isDelivery(value: string): value is Delivery {
+    return (DELIVERY_CHOICES as readonly string[]).includes(value);
 }
 
 /** Reads each key as its declared type; ranges and combinations are the component's to judge. */

@@ -23,11 +23,14 @@ if (config.kind === "web-tier") {
 const handler = new SpotInterruptionHandler("spot", {
     autoScalingGroupName: protectedGroupName,
     capacityOnInterruption: config.capacityOnInterruption,
+    delivery: config.delivery,
 });
 
 export const eventRuleName = handler.eventRule.name;
 export const functionName = handler.handlerFunction.name;
 export const deadLetterQueueUrl = handler.deadLetterQueue.url;
+/** The queue the rule sends warnings to; undefined (no output) with direct delivery. */
+export const eventsQueueUrl = handler.queue?.url;
 /** The protected group: the web tier's, or the configured existing one. */
 export const autoScalingGroupName = pulumi.output(protectedGroupName);
 /** The web tier's address; undefined (no output) when protecting an existing group. */

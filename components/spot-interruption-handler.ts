@@ -253,6 +253,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                     maximumBatchingWindowInSeconds: queued.maximumBatchingWindowInSeconds,
                     functionResponseTypes: ["ReportBatchItemFailures"],
                     scalingConfig: { maximumConcurrency: queued.maximumConcurrency },
+                    tags,
                 },
                 // Lambda checks the role's SQS permissions when the mapping is created.
                 { ...childOpts, dependsOn: [this.rolePolicy] },

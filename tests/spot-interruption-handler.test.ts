@@ -1,20 +1,31 @@
 import * as assert from "node:assert/strict";
 import type * as aws from "@pulumi/aws";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import {
     installPulumiMocks,
     MOCK_ACCOUNT_ID,
     recorded,
     type RecordedResource,
+    registrationsSettled,
+    resetRecorded,
     unwrap,
 } from "../scripts/offline-engine";
 
 type Components = typeof import("../components");
+type Handler = InstanceType<Components["SpotInterruptionHandler"]>;
+type HandlerArgs = import("../components").SpotInterruptionHandlerArgs;
 
 const COMPONENT_TYPE = "spot-interruption-handler:index:SpotInterruptionHandler";
-const ARN_PREFIX = `arn:aws:%s:eu-west-1:${MOCK_ACCOUNT_ID}`;
+const URN_PREFIX = "urn:pulumi:dev::spot-interruption-handler::";
 const arn = (service: string, resource: string) =>
-    `${ARN_PREFIX.replace("%s", service)}:${resource}`;
+    `arn:aws:${service}:eu-west-1:${MOCK_ACCOUNT_ID}:${resource}`;
+const roleArn = (name: string) => `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${name}`;
+const queueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/${MOCK_ACCOUNT_ID}/${name}`;
+
+const INTERRUPTION_WARNING_PATTERN = {
+    source: ["aws.ec2"],
+    "detail-type": ["EC2 Spot Instance Interruption Warning"],
+};
 
 /** The one resource of `type` that the component called `component` created. */
 function childOf(component: string, type: string): RecordedResource {
@@ -23,18 +34,148 @@ function childOf(component: string, type: string): RecordedResource {
     return matches[0];
 }
 
+/** The one recorded resource called `name`, which must be of `type`. */
+function named(name: string, type: string): RecordedResource {
+    const matches = recorded.filter((r) => r.name === name);
+    assert.equal(matches.length, 1, `expected exactly one resource called ${name}`);
+    assert.equal(matches[0].type, type, `${name}'s type`);
+    return matches[0];
+}
+
+/** The sorted types of every child of the component called `component`. */
+function childTypes(component: string): string[] {
+    return recorded
+        .filter((r) => r.name.startsWith(`${component}-`))
+        .map((r) => r.type)
+        .sort();
+}
+
 function parseJson(value: unknown): unknown {
-    assert.equal(typeof value, "string", "a policy or pattern input is a JSON string");
+    assert.equal(typeof value, "string", "a policy, pattern or redrive input is a JSON string");
     return JSON.parse(value as string);
 }
 
-/** Waits until every output of the component has resolved, so that `recorded` is complete. */
-async function settled(
-    handler: InstanceType<Components["SpotInterruptionHandler"]>,
+/** A recorded input with its JSON string fields parsed, so that it is compared as a document. */
+function withParsed(inputs: Record<string, unknown>, ...jsonFields: string[]) {
+    return {
+        ...inputs,
+        ...Object.fromEntries(jsonFields.map((field) => [field, parseJson(inputs[field])])),
+    };
+}
+
+/**
+ * Runs `create` on an empty record and resolves once every registration it started has reached
+ * the mocks, so that `recorded` holds exactly what it registered.
+ */
+async function build<T>(create: () => T): Promise<T> {
+    await registrationsSettled();
+    resetRecorded();
+    const built = create();
+    await registrationsSettled();
+    return built;
+}
+
+/** Each child's exact URN: a child of the component, of its type, named after the component. */
+async function assertChildren(
+    component: string,
+    children: Record<string, [pulumi.Resource | undefined, string]>,
 ): Promise<void> {
-    await unwrap(handler.eventTarget.id);
-    await unwrap(handler.deadLetterQueuePolicy.id);
-    await unwrap(handler.invokeConfig.id);
+    for (const [role, [resource, type]] of Object.entries(children)) {
+        assert.ok(resource !== undefined, `${role} is a public member`);
+        assert.equal(
+            await unwrap(resource.urn),
+            `${URN_PREFIX}${COMPONENT_TYPE}$${type}::${component}-${role}`,
+        );
+    }
+}
+
+/** The DLQ's policy in either mode: this rule's EventBridge and the function's role, over TLS. */
+function expectedDeadLetterQueuePolicy(component: string): unknown {
+    const dlqArn = arn("sqs", `${component}-dlq-a1b2c3d`);
+    const ruleArn = arn("events", `rule/${component}-rule-a1b2c3d`);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "EventBridgeSendsForThisRule",
+                Effect: "Allow",
+                Principal: { Service: "events.amazonaws.com" },
+                Action: "sqs:SendMessage",
+                Resource: dlqArn,
+                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+            },
+            {
+                Sid: "DenyOtherSenders",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "sqs:SendMessage",
+                Resource: dlqArn,
+                Condition: {
+                    ArnNotEquals: {
+                        "aws:SourceArn": ruleArn,
+                        "aws:PrincipalArn": roleArn(`${component}-role-a1b2c3d`),
+                    },
+                },
+            },
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "sqs:*",
+                Resource: dlqArn,
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+        ],
+    };
+}
+
+/** The role policy's statements that both modes share, for the group called `group`. */
+function sharedRoleStatements(component: string, escapedGroup: string): unknown[] {
+    return [
+        {
+            Sid: "WriteOwnLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: `${arn("logs", `log-group:${component}-logs-a1b2c3d`)}:*`,
+        },
+        {
+            Sid: "FindInstanceGroup",
+            Effect: "Allow",
+            Action: [
+                "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeAutoScalingGroups",
+            ],
+            Resource: "*",
+        },
+        {
+            Sid: "DetachFromOwnGroupOnly",
+            Effect: "Allow",
+            Action: "autoscaling:DetachInstances",
+            Resource: arn("autoscaling", `autoScalingGroup:*:autoScalingGroupName/${escapedGroup}`),
+        },
+        {
+            Sid: "DeadLetterFailedWarnings",
+            Effect: "Allow",
+            Action: "sqs:SendMessage",
+            Resource: arn("sqs", `${component}-dlq-a1b2c3d`),
+        },
+    ];
+}
+
+const FUNCTION_DESCRIPTION =
+    "Detaches Spot instances from their Auto Scaling group on the interruption warning";
+const loggingConfig = (component: string) => ({
+    logFormat: "JSON",
+    logGroup: `${component}-logs-a1b2c3d`,
+    applicationLogLevel: "INFO",
+    systemLogLevel: "WARN",
+});
+
+/** The function's inputs without its code, which is checked on its own. */
+function functionInputsWithoutCode(component: string): Record<string, unknown> {
+    const { code, ...inputs } = childOf(component, "aws:lambda/function:Function").inputs;
+    assert.ok(code !== undefined, "the function has code");
+    return inputs;
 }
 
 describe("SpotInterruptionHandler", () => {
@@ -47,23 +188,270 @@ describe("SpotInterruptionHandler", () => {
         awsModule = await import("@pulumi/aws");
     });
 
-    describe("given only a group name", () => {
-        let handler: InstanceType<Components["SpotInterruptionHandler"]>;
+    describe("given only a group name, so warnings are queued (the default delivery)", () => {
+        let handler: Handler;
         const child = (type: string) => childOf("spot", type);
 
         before(async () => {
-            handler = new components.SpotInterruptionHandler("spot", {
-                autoScalingGroupName: "web",
-            });
-            await settled(handler);
+            // Given only a group name; When the component is built
+            handler = await build(
+                () =>
+                    new components.SpotInterruptionHandler("spot", { autoScalingGroupName: "web" }),
+            );
         });
 
-        it("creates exactly the handler's resources, and no role policy attachment", () => {
-            const types = recorded
-                .filter((r) => r.name.startsWith("spot-"))
-                .map((r) => r.type)
-                .sort();
-            assert.deepEqual(types, [
+        it("creates exactly the queued handler's resources, and no role policy attachment", () => {
+            assert.equal(named("spot", COMPONENT_TYPE).type, COMPONENT_TYPE);
+            assert.deepEqual(childTypes("spot"), [
+                "aws:cloudwatch/eventRule:EventRule",
+                "aws:cloudwatch/eventTarget:EventTarget",
+                "aws:cloudwatch/logGroup:LogGroup",
+                "aws:iam/role:Role",
+                "aws:iam/rolePolicy:RolePolicy",
+                "aws:lambda/eventSourceMapping:EventSourceMapping",
+                "aws:lambda/function:Function",
+                "aws:sqs/queue:Queue",
+                "aws:sqs/queue:Queue",
+                "aws:sqs/queuePolicy:QueuePolicy",
+                "aws:sqs/queuePolicy:QueuePolicy",
+            ]);
+        });
+
+        it("parents every child to the component, names it after the component, and exposes it", async () => {
+            await assertChildren("spot", {
+                logs: [handler.logGroup, "aws:cloudwatch/logGroup:LogGroup"],
+                dlq: [handler.deadLetterQueue, "aws:sqs/queue:Queue"],
+                queue: [handler.queue, "aws:sqs/queue:Queue"],
+                role: [handler.role, "aws:iam/role:Role"],
+                policy: [handler.rolePolicy, "aws:iam/rolePolicy:RolePolicy"],
+                function: [handler.handlerFunction, "aws:lambda/function:Function"],
+                rule: [handler.eventRule, "aws:cloudwatch/eventRule:EventRule"],
+                "dlq-policy": [handler.deadLetterQueuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
+                "queue-policy": [handler.queuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
+                mapping: [
+                    handler.eventSourceMapping,
+                    "aws:lambda/eventSourceMapping:EventSourceMapping",
+                ],
+                target: [handler.eventTarget, "aws:cloudwatch/eventTarget:EventTarget"],
+            });
+        });
+
+        it("has no Lambda permission and no async invoke config, as members or as resources", () => {
+            assert.equal(handler.permission, undefined);
+            assert.equal(handler.invokeConfig, undefined);
+            assert.equal(childTypes("spot").includes("aws:lambda/permission:Permission"), false);
+            assert.equal(
+                childTypes("spot").includes(
+                    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+                ),
+                false,
+            );
+        });
+
+        it("matches exactly the Spot interruption warnings of the default bus", () => {
+            assert.deepEqual(
+                withParsed(child("aws:cloudwatch/eventRule:EventRule").inputs, "eventPattern"),
+                {
+                    description:
+                        "EC2 Spot Instance Interruption Warnings, for the Spot interruption handler",
+                    eventPattern: INTERRUPTION_WARNING_PATTERN,
+                },
+            );
+        });
+
+        it("queues warnings under SSE-SQS, hides a failed one for the 20 s timeout, keeps it 1 h and dead-letters it after 5 receives", () => {
+            assert.deepEqual(
+                withParsed(named("spot-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
+                {
+                    sqsManagedSseEnabled: true,
+                    visibilityTimeoutSeconds: 20,
+                    messageRetentionSeconds: 3600,
+                    redrivePolicy: {
+                        deadLetterTargetArn: arn("sqs", "spot-dlq-a1b2c3d"),
+                        maxReceiveCount: 5,
+                    },
+                },
+            );
+        });
+
+        it("lets only this rule's EventBridge send to the events queue, and only over TLS", () => {
+            const queueArn = arn("sqs", "spot-queue-a1b2c3d");
+            const ruleArn = arn("events", "rule/spot-rule-a1b2c3d");
+            assert.deepEqual(
+                withParsed(
+                    named("spot-queue-policy", "aws:sqs/queuePolicy:QueuePolicy").inputs,
+                    "policy",
+                ),
+                {
+                    queueUrl: queueUrl("spot-queue-a1b2c3d"),
+                    policy: {
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Sid: "EventBridgeSendsForThisRule",
+                                Effect: "Allow",
+                                Principal: { Service: "events.amazonaws.com" },
+                                Action: "sqs:SendMessage",
+                                Resource: queueArn,
+                                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+                            },
+                            {
+                                Sid: "DenyOtherSenders",
+                                Effect: "Deny",
+                                Principal: "*",
+                                Action: "sqs:SendMessage",
+                                Resource: queueArn,
+                                Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn } },
+                            },
+                            {
+                                Sid: "DenyInsecureTransport",
+                                Effect: "Deny",
+                                Principal: "*",
+                                Action: "sqs:*",
+                                Resource: queueArn,
+                                Condition: { Bool: { "aws:SecureTransport": "false" } },
+                            },
+                        ],
+                    },
+                },
+            );
+        });
+
+        it("drains the queue into the function in batches of up to 100 gathered for 1 s, 2 at a time, reporting per-record failures", () => {
+            assert.deepEqual(child("aws:lambda/eventSourceMapping:EventSourceMapping").inputs, {
+                eventSourceArn: arn("sqs", "spot-queue-a1b2c3d"),
+                functionName: arn("lambda", "function:spot-function-a1b2c3d"),
+                batchSize: 100,
+                maximumBatchingWindowInSeconds: 1,
+                functionResponseTypes: ["ReportBatchItemFailures"],
+                scalingConfig: { maximumConcurrency: 2 },
+            });
+        });
+
+        it("targets the events queue with a retry window no longer than the notice, and the dead-letter queue", () => {
+            assert.deepEqual(child("aws:cloudwatch/eventTarget:EventTarget").inputs, {
+                rule: "spot-rule-a1b2c3d",
+                arn: arn("sqs", "spot-queue-a1b2c3d"),
+                retryPolicy: { maximumEventAgeInSeconds: 120, maximumRetryAttempts: 185 },
+                deadLetterConfig: { arn: arn("sqs", "spot-dlq-a1b2c3d") },
+            });
+        });
+
+        it("keeps dead letters encrypted for 14 days", () => {
+            assert.deepEqual(named("spot-dlq", "aws:sqs/queue:Queue").inputs, {
+                sqsManagedSseEnabled: true,
+                messageRetentionSeconds: 1_209_600,
+            });
+        });
+
+        it("lets only this rule's EventBridge and the function's role send dead letters, over TLS", () => {
+            assert.deepEqual(
+                withParsed(
+                    named("spot-dlq-policy", "aws:sqs/queuePolicy:QueuePolicy").inputs,
+                    "policy",
+                ),
+                {
+                    queueUrl: queueUrl("spot-dlq-a1b2c3d"),
+                    policy: expectedDeadLetterQueuePolicy("spot"),
+                },
+            );
+        });
+
+        it("runs the serialized handler on nodejs24.x for 20 s, with the DLQ's URL and JSON logs", () => {
+            assert.deepEqual(functionInputsWithoutCode("spot"), {
+                description: FUNCTION_DESCRIPTION,
+                handler: "__index.handler",
+                role: roleArn("spot-role-a1b2c3d"),
+                runtime: "nodejs24.x",
+                timeout: 20,
+                memorySize: 256,
+                environment: {
+                    variables: {
+                        AUTO_SCALING_GROUP_NAME: "web",
+                        CAPACITY_ON_INTERRUPTION: "keep",
+                        DEAD_LETTER_QUEUE_URL: queueUrl("spot-dlq-a1b2c3d"),
+                    },
+                },
+                loggingConfig: loggingConfig("spot"),
+            });
+        });
+
+        it("deploys a package that holds only the serialized handler file", async () => {
+            const code = child("aws:lambda/function:Function").inputs.code;
+            assert.ok(code instanceof pulumi.asset.AssetArchive, "the code is an AssetArchive");
+            const assets = await code.assets;
+            assert.deepEqual(Object.keys(assets), ["__index.js"]);
+            const index = assets["__index.js"];
+            assert.ok(index instanceof pulumi.asset.StringAsset);
+            assert.match(await index.text, /exports\.handler = /);
+        });
+
+        it("keeps the function's logs for 30 days", () => {
+            assert.deepEqual(child("aws:cloudwatch/logGroup:LogGroup").inputs, {
+                retentionInDays: 30,
+            });
+        });
+
+        it("lets only Lambda assume the role, and attaches no managed policy", () => {
+            assert.deepEqual(withParsed(child("aws:iam/role:Role").inputs, "assumeRolePolicy"), {
+                description:
+                    "Spot interruption handler: detaches interrupted instances from one group",
+                assumeRolePolicy: {
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: "lambda.amazonaws.com" },
+                            Action: "sts:AssumeRole",
+                        },
+                    ],
+                },
+            });
+        });
+
+        it("grants exactly logs, Describe on *, DetachInstances on this group, the DLQ, and draining this queue", () => {
+            assert.deepEqual(withParsed(child("aws:iam/rolePolicy:RolePolicy").inputs, "policy"), {
+                role: "spot-role-id",
+                policy: {
+                    Version: "2012-10-17",
+                    Statement: [
+                        ...sharedRoleStatements("spot", "web"),
+                        {
+                            Sid: "DrainEventsQueue",
+                            Effect: "Allow",
+                            Action: [
+                                "sqs:ReceiveMessage",
+                                "sqs:DeleteMessage",
+                                "sqs:GetQueueAttributes",
+                                "sqs:ChangeMessageVisibility",
+                            ],
+                            Resource: arn("sqs", "spot-queue-a1b2c3d"),
+                        },
+                    ],
+                },
+            });
+        });
+    });
+
+    describe("given direct delivery", () => {
+        let handler: Handler;
+        const child = (type: string) => childOf("spotdir", type);
+
+        before(async () => {
+            // Given direct delivery, and a reservation below the queue's default concurrency
+            // When the component is built
+            handler = await build(
+                () =>
+                    new components.SpotInterruptionHandler("spotdir", {
+                        autoScalingGroupName: "web",
+                        delivery: components.Delivery.Direct,
+                        reservedConcurrentExecutions: 1,
+                    }),
+            );
+        });
+
+        it("creates exactly the direct handler's resources: one queue (the DLQ) and no mapping", () => {
+            assert.deepEqual(childTypes("spotdir"), [
                 "aws:cloudwatch/eventRule:EventRule",
                 "aws:cloudwatch/eventTarget:EventTarget",
                 "aws:cloudwatch/logGroup:LogGroup",
@@ -77,159 +465,251 @@ describe("SpotInterruptionHandler", () => {
             ]);
         });
 
-        it("parents every child to the component and names it after the component", async () => {
-            const children: Record<string, pulumi.Resource> = {
-                "spot-rule": handler.eventRule,
-                "spot-target": handler.eventTarget,
-                "spot-function": handler.handlerFunction,
-                "spot-role": handler.role,
-                "spot-policy": handler.rolePolicy,
-                "spot-permission": handler.permission,
-                "spot-dlq": handler.deadLetterQueue,
-                "spot-dlq-policy": handler.deadLetterQueuePolicy,
-                "spot-logs": handler.logGroup,
-                "spot-invoke-config": handler.invokeConfig,
-            };
-            for (const [name, resource] of Object.entries(children)) {
-                const urn = await unwrap(resource.urn);
-                assert.match(urn, new RegExp(`::${COMPONENT_TYPE}\\$[^:]+:[^:]+:[^:]+::${name}$`));
-            }
+        it("parents every child to the component, names it after the component, and exposes it", async () => {
+            await assertChildren("spotdir", {
+                logs: [handler.logGroup, "aws:cloudwatch/logGroup:LogGroup"],
+                dlq: [handler.deadLetterQueue, "aws:sqs/queue:Queue"],
+                role: [handler.role, "aws:iam/role:Role"],
+                policy: [handler.rolePolicy, "aws:iam/rolePolicy:RolePolicy"],
+                function: [handler.handlerFunction, "aws:lambda/function:Function"],
+                rule: [handler.eventRule, "aws:cloudwatch/eventRule:EventRule"],
+                "dlq-policy": [handler.deadLetterQueuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
+                "invoke-config": [
+                    handler.invokeConfig,
+                    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+                ],
+                permission: [handler.permission, "aws:lambda/permission:Permission"],
+                target: [handler.eventTarget, "aws:cloudwatch/eventTarget:EventTarget"],
+            });
+        });
+
+        it("has no events queue, queue policy or mapping, as members or as resources", () => {
+            assert.equal(handler.queue, undefined);
+            assert.equal(handler.queuePolicy, undefined);
+            assert.equal(handler.eventSourceMapping, undefined);
+            assert.deepEqual(
+                recorded.filter((r) => r.type === "aws:sqs/queue:Queue").map((r) => r.name),
+                ["spotdir-dlq"],
+            );
         });
 
         it("matches exactly the Spot interruption warnings of the default bus", () => {
-            const rule = child("aws:cloudwatch/eventRule:EventRule").inputs;
-            assert.deepEqual(parseJson(rule.eventPattern), {
-                source: ["aws.ec2"],
-                "detail-type": ["EC2 Spot Instance Interruption Warning"],
-            });
-            assert.equal(rule.eventBusName, undefined);
+            assert.deepEqual(
+                parseJson(child("aws:cloudwatch/eventRule:EventRule").inputs.eventPattern),
+                INTERRUPTION_WARNING_PATTERN,
+            );
         });
 
         it("lets EventBridge invoke the function for this rule only", () => {
-            const permission = child("aws:lambda/permission:Permission").inputs;
-            assert.deepEqual(permission, {
+            assert.deepEqual(child("aws:lambda/permission:Permission").inputs, {
                 action: "lambda:InvokeFunction",
-                function: "spot-function-a1b2c3d",
+                function: "spotdir-function-a1b2c3d",
                 principal: "events.amazonaws.com",
-                sourceArn: arn("events", "rule/spot-rule-a1b2c3d"),
+                sourceArn: arn("events", "rule/spotdir-rule-a1b2c3d"),
             });
         });
 
-        it("targets the function with a retry window no longer than the notice, and a dead-letter queue", () => {
-            const target = child("aws:cloudwatch/eventTarget:EventTarget").inputs;
-            assert.equal(target.arn, arn("lambda", "function:spot-function-a1b2c3d"));
-            assert.equal(target.rule, "spot-rule-a1b2c3d");
-            assert.deepEqual(target.retryPolicy, {
-                maximumEventAgeInSeconds: 120,
-                maximumRetryAttempts: 185,
+        it("targets the function with a retry window no longer than the notice, and the dead-letter queue", () => {
+            assert.deepEqual(child("aws:cloudwatch/eventTarget:EventTarget").inputs, {
+                rule: "spotdir-rule-a1b2c3d",
+                arn: arn("lambda", "function:spotdir-function-a1b2c3d"),
+                retryPolicy: { maximumEventAgeInSeconds: 120, maximumRetryAttempts: 185 },
+                deadLetterConfig: { arn: arn("sqs", "spotdir-dlq-a1b2c3d") },
             });
-            assert.deepEqual(target.deadLetterConfig, { arn: arn("sqs", "spot-dlq-a1b2c3d") });
         });
 
         it("dead-letters Lambda's own failed invocations after at most 2 retries within 120 s", () => {
             assert.deepEqual(
                 child("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").inputs,
                 {
-                    functionName: "spot-function-a1b2c3d",
+                    functionName: "spotdir-function-a1b2c3d",
                     maximumRetryAttempts: 2,
                     maximumEventAgeInSeconds: 120,
                     destinationConfig: {
-                        onFailure: { destination: arn("sqs", "spot-dlq-a1b2c3d") },
+                        onFailure: { destination: arn("sqs", "spotdir-dlq-a1b2c3d") },
                     },
                 },
             );
         });
 
-        it("keeps dead letters encrypted for 14 days, sendable only by this rule's EventBridge", () => {
-            const queue = child("aws:sqs/queue:Queue").inputs;
-            assert.equal(queue.sqsManagedSseEnabled, true);
-            assert.equal(queue.messageRetentionSeconds, 1_209_600);
-            const queuePolicy = child("aws:sqs/queuePolicy:QueuePolicy").inputs;
-            assert.equal(
-                queuePolicy.queueUrl,
-                `https://sqs.eu-west-1.amazonaws.com/${MOCK_ACCOUNT_ID}/spot-dlq-a1b2c3d`,
+        it("lets only this rule's EventBridge and the function's role send dead letters, over TLS", () => {
+            assert.deepEqual(
+                withParsed(child("aws:sqs/queuePolicy:QueuePolicy").inputs, "policy"),
+                {
+                    queueUrl: queueUrl("spotdir-dlq-a1b2c3d"),
+                    policy: expectedDeadLetterQueuePolicy("spotdir"),
+                },
             );
-            assert.deepEqual(parseJson(queuePolicy.policy), {
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "EventBridgeDeadLetters",
-                        Effect: "Allow",
-                        Principal: { Service: "events.amazonaws.com" },
-                        Action: "sqs:SendMessage",
-                        Resource: arn("sqs", "spot-dlq-a1b2c3d"),
-                        Condition: {
-                            ArnEquals: { "aws:SourceArn": arn("events", "rule/spot-rule-a1b2c3d") },
-                        },
-                    },
-                ],
+        });
+
+        it("runs the serialized handler for 60 s, one warning per invocation, without the DLQ's URL", () => {
+            assert.deepEqual(functionInputsWithoutCode("spotdir"), {
+                description: FUNCTION_DESCRIPTION,
+                handler: "__index.handler",
+                role: roleArn("spotdir-role-a1b2c3d"),
+                runtime: "nodejs24.x",
+                timeout: 60,
+                memorySize: 256,
+                // No mapping can be starved, so any reservation is accepted.
+                reservedConcurrentExecutions: 1,
+                environment: {
+                    variables: { AUTO_SCALING_GROUP_NAME: "web", CAPACITY_ON_INTERRUPTION: "keep" },
+                },
+                loggingConfig: loggingConfig("spotdir"),
             });
         });
 
-        it("runs on nodejs24.x with JSON logs into its own log group of 30 days", () => {
-            const fn = child("aws:lambda/function:Function").inputs;
-            assert.equal(fn.runtime, "nodejs24.x");
-            assert.equal(fn.handler, "__index.handler");
-            assert.equal(fn.timeout, 60);
-            assert.equal(fn.memorySize, 256);
-            assert.equal(fn.role, `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/spot-role-a1b2c3d`);
-            assert.deepEqual(fn.environment, {
-                variables: { AUTO_SCALING_GROUP_NAME: "web", CAPACITY_ON_INTERRUPTION: "keep" },
+        it("grants exactly logs, Describe on *, DetachInstances on this group and the DLQ: no SQS draining", () => {
+            assert.deepEqual(withParsed(child("aws:iam/rolePolicy:RolePolicy").inputs, "policy"), {
+                role: "spotdir-role-id",
+                policy: {
+                    Version: "2012-10-17",
+                    Statement: sharedRoleStatements("spotdir", "web"),
+                },
             });
-            assert.deepEqual(fn.loggingConfig, {
-                logFormat: "JSON",
-                logGroup: "spot-logs-a1b2c3d",
-                applicationLogLevel: "INFO",
-                systemLogLevel: "WARN",
-            });
-            assert.equal(child("aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays, 30);
+        });
+    });
+
+    describe("given tuned queue settings, a reservation, tags and a longer timeout", () => {
+        const tags = { team: "web", env: "prod" };
+
+        before(async () => {
+            // Given every queue setting chosen by hand; When the component is built
+            await build(
+                () =>
+                    new components.SpotInterruptionHandler("spottuned", {
+                        autoScalingGroupName: "web",
+                        delivery: "queue",
+                        timeoutSeconds: 30,
+                        memorySizeMb: 512,
+                        logRetentionInDays: 7,
+                        maximumEventAgeInSeconds: 90,
+                        batchSize: 10,
+                        maximumBatchingWindowInSeconds: 0,
+                        maximumConcurrency: 5,
+                        visibilityTimeoutSeconds: 180,
+                        maxReceiveCount: 3,
+                        messageRetentionSeconds: 600,
+                        reservedConcurrentExecutions: 5,
+                        tags,
+                    }),
+            );
         });
 
-        it("lets only Lambda assume the role", () => {
-            const role = child("aws:iam/role:Role").inputs;
-            assert.deepEqual(parseJson(role.assumeRolePolicy), {
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Effect: "Allow",
-                        Principal: { Service: "lambda.amazonaws.com" },
-                        Action: "sts:AssumeRole",
+        it("configures the events queue with them", () => {
+            assert.deepEqual(
+                withParsed(named("spottuned-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
+                {
+                    sqsManagedSseEnabled: true,
+                    visibilityTimeoutSeconds: 180,
+                    messageRetentionSeconds: 600,
+                    redrivePolicy: {
+                        deadLetterTargetArn: arn("sqs", "spottuned-dlq-a1b2c3d"),
+                        maxReceiveCount: 3,
                     },
-                ],
-            });
-            assert.equal(role.managedPolicyArns, undefined);
+                    tags,
+                },
+            );
         });
 
-        it("grants exactly logs, Describe on *, DetachInstances on this group's ARN, and the DLQ", () => {
-            assert.deepEqual(parseJson(child("aws:iam/rolePolicy:RolePolicy").inputs.policy), {
-                Version: "2012-10-17",
-                Statement: [
-                    {
-                        Sid: "WriteOwnLogs",
-                        Effect: "Allow",
-                        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-                        Resource: `${arn("logs", "log-group:spot-logs-a1b2c3d")}:*`,
-                    },
-                    {
-                        Sid: "FindInstanceGroup",
-                        Effect: "Allow",
-                        Action: ["autoscaling:DescribeAutoScalingInstances"],
-                        Resource: "*",
-                    },
-                    {
-                        Sid: "DetachFromOwnGroupOnly",
-                        Effect: "Allow",
-                        Action: "autoscaling:DetachInstances",
-                        Resource: arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/web"),
-                    },
-                    {
-                        Sid: "DeadLetterFailedInvocations",
-                        Effect: "Allow",
-                        Action: "sqs:SendMessage",
-                        Resource: arn("sqs", "spot-dlq-a1b2c3d"),
-                    },
-                ],
-            });
+        it("configures the mapping with them", () => {
+            assert.deepEqual(
+                childOf("spottuned", "aws:lambda/eventSourceMapping:EventSourceMapping").inputs,
+                {
+                    eventSourceArn: arn("sqs", "spottuned-queue-a1b2c3d"),
+                    functionName: arn("lambda", "function:spottuned-function-a1b2c3d"),
+                    batchSize: 10,
+                    maximumBatchingWindowInSeconds: 0,
+                    functionResponseTypes: ["ReportBatchItemFailures"],
+                    scalingConfig: { maximumConcurrency: 5 },
+                    tags,
+                },
+            );
+        });
+
+        it("configures the function, its logs and the target's retry window with them", () => {
+            const fn = functionInputsWithoutCode("spottuned");
+            assert.deepEqual(
+                [fn.timeout, fn.memorySize, fn.reservedConcurrentExecutions],
+                [30, 512, 5],
+            );
+            assert.equal(
+                childOf("spottuned", "aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays,
+                7,
+            );
+            assert.deepEqual(
+                childOf("spottuned", "aws:cloudwatch/eventTarget:EventTarget").inputs.retryPolicy,
+                { maximumEventAgeInSeconds: 90, maximumRetryAttempts: 185 },
+            );
+        });
+
+        it("tags every taggable child, and only those", () => {
+            const tagged = recorded
+                .filter((r) => r.name.startsWith("spottuned-") && r.inputs.tags !== undefined)
+                .map((r) => {
+                    assert.deepEqual(r.inputs.tags, tags, `${r.name}'s tags`);
+                    return r.name;
+                })
+                .sort();
+            assert.deepEqual(tagged, [
+                "spottuned-dlq",
+                "spottuned-function",
+                "spottuned-logs",
+                "spottuned-mapping",
+                "spottuned-queue",
+                "spottuned-role",
+                "spottuned-rule",
+            ]);
+        });
+    });
+
+    describe("given a 60 s timeout with queue delivery and no visibility timeout", () => {
+        it("hides a failed warning for at least the function's timeout", async () => {
+            // Given a timeout above the default visibility timeout; When the component is built
+            await build(
+                () =>
+                    new components.SpotInterruptionHandler("spotslow", {
+                        autoScalingGroupName: "web",
+                        timeoutSeconds: 60,
+                    }),
+            );
+            // Then the queue's visibility timeout follows the timeout, as Lambda requires
+            const queue = named("spotslow-queue", "aws:sqs/queue:Queue").inputs;
+            assert.equal(queue.visibilityTimeoutSeconds, 60);
+            assert.equal(childOf("spotslow", "aws:lambda/function:Function").inputs.timeout, 60);
+        });
+    });
+
+    describe("given a group name with the characters IAM reads as wildcards and variables", () => {
+        it("grants DetachInstances on exactly that name, escaped, and gives the function the name as is", async () => {
+            // Given a group called web*?$ (legal in Auto Scaling)
+            // When the component is built
+            await build(
+                () =>
+                    new components.SpotInterruptionHandler("spotesc", {
+                        autoScalingGroupName: "web*?$",
+                    }),
+            );
+            // Then the policy's ARN matches that group only, not web-prod or webhooks
+            const policy = parseJson(
+                childOf("spotesc", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
+            ) as { Statement: { Sid: string; Resource: unknown }[] };
+            assert.deepEqual(
+                policy.Statement.find((s) => s.Sid === "DetachFromOwnGroupOnly"),
+                {
+                    Sid: "DetachFromOwnGroupOnly",
+                    Effect: "Allow",
+                    Action: "autoscaling:DetachInstances",
+                    Resource: arn(
+                        "autoscaling",
+                        "autoScalingGroup:*:autoScalingGroupName/web${*}${?}${$}",
+                    ),
+                },
+            );
+            const fn = functionInputsWithoutCode("spotesc") as {
+                environment: { variables: Record<string, string> };
+            };
+            assert.equal(fn.environment.variables.AUTO_SCALING_GROUP_NAME, "web*?$");
         });
     });
 
@@ -237,28 +717,32 @@ describe("SpotInterruptionHandler", () => {
         let providerUrn: string;
 
         before(async () => {
-            const provider = new awsModule.Provider("explicit", { region: "us-west-2" });
-            const group = new awsModule.autoscaling.Group("fleet", {
-                name: "fleet-asg",
-                maxSize: 4,
-                minSize: 1,
+            // Given a group whose name is an Output, and a provider for another Region
+            // When the component is built with them
+            const { provider } = await build(() => {
+                const explicit = new awsModule.Provider("explicit", { region: "us-west-2" });
+                const group = new awsModule.autoscaling.Group("fleet", {
+                    name: "fleet-asg",
+                    maxSize: 4,
+                    minSize: 1,
+                });
+                new components.SpotInterruptionHandler(
+                    "spotdec",
+                    {
+                        autoScalingGroupName: group.name,
+                        capacityOnInterruption: "decrement",
+                        runtime: "nodejs22.x",
+                    },
+                    { provider: explicit },
+                );
+                return { provider: explicit };
             });
-            const handler = new components.SpotInterruptionHandler(
-                "spotdec",
-                {
-                    autoScalingGroupName: group.name,
-                    capacityOnInterruption: "decrement",
-                    runtime: "nodejs22.x",
-                },
-                { provider },
-            );
             providerUrn = await unwrap(provider.urn);
-            await settled(handler);
         });
 
         it("sends the explicit provider to every child", () => {
             const children = recorded.filter((r) => r.name.startsWith("spotdec-"));
-            assert.equal(children.length, 10);
+            assert.equal(children.length, 11);
             for (const resource of children) {
                 assert.ok(
                     resource.provider?.startsWith(`${providerUrn}::`),
@@ -267,86 +751,235 @@ describe("SpotInterruptionHandler", () => {
             }
         });
 
-        it("scopes DetachInstances to the resolved group and may also read group sizes", () => {
+        it("scopes DetachInstances to the resolved group, granted once and never on *", () => {
             const policy = parseJson(
                 childOf("spotdec", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
-            ) as {
-                Statement: { Sid: string; Action: unknown; Resource: unknown }[];
-            };
-            const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
-            assert.deepEqual(bySid.FindInstanceGroup.Action, [
-                "autoscaling:DescribeAutoScalingInstances",
-                "autoscaling:DescribeAutoScalingGroups",
-            ]);
-            assert.equal(
-                bySid.DetachFromOwnGroupOnly.Resource,
-                arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/fleet-asg"),
-            );
+            ) as { Statement: { Sid: string; Action: unknown; Resource: unknown }[] };
             const detachStatements = policy.Statement.filter((s) =>
                 JSON.stringify(s.Action).includes("DetachInstances"),
             );
-            assert.equal(detachStatements.length, 1, "DetachInstances is granted once, never on *");
+            assert.deepEqual(detachStatements, [
+                {
+                    Sid: "DetachFromOwnGroupOnly",
+                    Effect: "Allow",
+                    Action: "autoscaling:DetachInstances",
+                    Resource: arn(
+                        "autoscaling",
+                        "autoScalingGroup:*:autoScalingGroupName/fleet-asg",
+                    ),
+                },
+            ]);
         });
 
-        it("configures the function for decrement on nodejs22.x", () => {
-            const fn = childOf("spotdec", "aws:lambda/function:Function").inputs;
+        it("configures the function for decrement on nodejs22.x, with the resolved group", () => {
+            const fn = functionInputsWithoutCode("spotdec");
             assert.equal(fn.runtime, "nodejs22.x");
             assert.deepEqual(fn.environment, {
                 variables: {
                     AUTO_SCALING_GROUP_NAME: "fleet-asg",
                     CAPACITY_ON_INTERRUPTION: "decrement",
+                    DEAD_LETTER_QUEUE_URL: queueUrl("spotdec-dlq-a1b2c3d"),
                 },
             });
         });
     });
 
     describe("given bad arguments", () => {
-        const cases: [string, Record<string, unknown>, RegExp][] = [
-            [
-                "an empty group name",
-                { autoScalingGroupName: "" },
-                /\[autoScalingGroupName\] is required/,
-            ],
-            [
-                "an unknown capacity choice",
-                { capacityOnInterruption: "shrink" },
-                /\[capacityOnInterruption\] is "shrink"; allowed values are "keep", "decrement"/,
-            ],
-            [
-                "a deprecated runtime",
-                { runtime: "nodejs20.x" },
-                /\[runtime\] is "nodejs20.x"; allowed values are "nodejs24.x", "nodejs22.x"/,
-            ],
-            [
-                "a retention CloudWatch refuses",
-                { logRetentionInDays: 31 },
-                /\[logRetentionInDays\] is 31/,
-            ],
-            [
-                "a timeout below 10 s",
-                { timeoutSeconds: 5 },
-                /\[timeoutSeconds\] is 5; it must be a whole number from 10 to 900/,
-            ],
-            ["a fractional memory size", { memorySizeMb: 200.5 }, /\[memorySizeMb\] is 200.5/],
-            [
-                "a retry window longer than the notice",
-                { maximumEventAgeInSeconds: 300 },
-                /\[maximumEventAgeInSeconds\] is 300; it must be a whole number from 60 to 120/,
-            ],
+        const directOnly = (arg: keyof HandlerArgs, value: number) => ({
+            when: `${arg} with direct delivery`,
+            args: { delivery: "direct", [arg]: value },
+            message: `[${arg}] applies only with delivery "queue"; remove it, or set delivery to "queue"`,
+        });
+        const cases: { when: string; args: Record<string, unknown>; message: string }[] = [
+            {
+                when: "no group name",
+                args: { autoScalingGroupName: undefined },
+                message:
+                    "[autoScalingGroupName] is required: pass the name of the Auto Scaling group to protect",
+            },
+            {
+                when: "an empty group name",
+                args: { autoScalingGroupName: "" },
+                message:
+                    "[autoScalingGroupName] is empty: pass the name of the Auto Scaling group to protect",
+            },
+            {
+                when: "a whitespace-only group name",
+                args: { autoScalingGroupName: " \t " },
+                message:
+                    "[autoScalingGroupName] is empty: pass the name of the Auto Scaling group to protect",
+            },
+            {
+                when: "a group name with surrounding whitespace",
+                args: { autoScalingGroupName: " web " },
+                message:
+                    '[autoScalingGroupName] " web " has surrounding whitespace: pass the group\'s exact name, "web"',
+            },
+            {
+                when: "a group name of 256 characters",
+                args: { autoScalingGroupName: "w".repeat(256) },
+                message:
+                    "[autoScalingGroupName] is 256 characters long; Auto Scaling group names have at most 255",
+            },
+            {
+                when: "a group name with a colon (an ARN)",
+                args: { autoScalingGroupName: "autoScalingGroupName/web:1" },
+                message:
+                    '[autoScalingGroupName] "autoScalingGroupName/web:1" contains a colon, which Auto Scaling group names cannot: pass the group\'s name, not its ARN',
+            },
+            {
+                when: "an unknown delivery",
+                args: { delivery: "sqs" },
+                message: '[delivery] is "sqs"; allowed values are "queue", "direct"',
+            },
+            {
+                when: "an unknown capacity choice",
+                args: { capacityOnInterruption: "shrink" },
+                message:
+                    '[capacityOnInterruption] is "shrink"; allowed values are "keep", "decrement"',
+            },
+            {
+                when: "a deprecated runtime",
+                args: { runtime: "nodejs20.x" },
+                message: '[runtime] is "nodejs20.x"; allowed values are "nodejs24.x", "nodejs22.x"',
+            },
+            {
+                when: "a retention CloudWatch refuses",
+                args: { logRetentionInDays: 31 },
+                message:
+                    "[logRetentionInDays] is 31; CloudWatch Logs accepts 0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+            },
+            {
+                when: "a timeout below 10 s",
+                args: { timeoutSeconds: 5 },
+                message: "[timeoutSeconds] is 5; it must be a whole number from 10 to 900",
+            },
+            {
+                when: "a fractional memory size",
+                args: { memorySizeMb: 200.5 },
+                message: "[memorySizeMb] is 200.5; it must be a whole number from 128 to 10240",
+            },
+            {
+                when: "a retry window longer than the notice",
+                args: { maximumEventAgeInSeconds: 300 },
+                message:
+                    "[maximumEventAgeInSeconds] is 300; it must be a whole number from 60 to 120",
+            },
+            {
+                when: "a visibility timeout shorter than the function's timeout",
+                args: { timeoutSeconds: 30, visibilityTimeoutSeconds: 20 },
+                message:
+                    "[visibilityTimeoutSeconds] is 20, shorter than timeoutSeconds 30: Lambda refuses to map a queue whose visibility timeout is shorter than the function's timeout; raise it to at least 30",
+            },
+            {
+                when: "a batch over 10 with no batching window",
+                args: { batchSize: 11, maximumBatchingWindowInSeconds: 0 },
+                message:
+                    "[maximumBatchingWindowInSeconds] is 0, but Lambda requires at least 1 for a batchSize over 10 (11); raise it or lower batchSize to 10",
+            },
+            {
+                when: "a retention shorter than the visibility timeout times the receives",
+                args: {
+                    visibilityTimeoutSeconds: 100,
+                    maxReceiveCount: 5,
+                    messageRetentionSeconds: 300,
+                },
+                message:
+                    "[messageRetentionSeconds] is 300, less than visibilityTimeoutSeconds × maxReceiveCount (500): SQS would delete a record before its retries end, without dead-lettering it; raise it",
+            },
+            {
+                when: "a maximum concurrency of 1",
+                args: { maximumConcurrency: 1 },
+                message: "[maximumConcurrency] is 1; it must be a whole number from 2 to 1000",
+            },
+            {
+                when: "a maximum concurrency of 1001",
+                args: { maximumConcurrency: 1001 },
+                message: "[maximumConcurrency] is 1001; it must be a whole number from 2 to 1000",
+            },
+            directOnly("batchSize", 10),
+            directOnly("maximumBatchingWindowInSeconds", 1),
+            directOnly("maximumConcurrency", 2),
+            directOnly("visibilityTimeoutSeconds", 60),
+            directOnly("maxReceiveCount", 5),
+            directOnly("messageRetentionSeconds", 3600),
+            {
+                when: "a reservation below the mapping's maximum concurrency",
+                args: { reservedConcurrentExecutions: 1 },
+                message:
+                    "[reservedConcurrentExecutions] is 1, below maximumConcurrency 2: the mapping's invocations would be throttled; reserve at least 2",
+            },
         ];
-        for (const [what, overrides, message] of cases) {
-            it(`throws before registering anything for ${what}, naming the argument`, () => {
-                const before = recorded.length;
+
+        for (const { when, args, message } of cases) {
+            it(`refuses ${when}, naming the argument, and registers nothing`, async () => {
+                // Given an empty record of registrations
+                await registrationsSettled();
+                resetRecorded();
+                // When the component is built with the bad argument
                 assert.throws(
                     () =>
-                        new components.SpotInterruptionHandler(`bad-${recorded.length}`, {
+                        new components.SpotInterruptionHandler("bad", {
                             autoScalingGroupName: "web",
-                            ...overrides,
-                        } as ConstructorParameters<Components["SpotInterruptionHandler"]>[1]),
-                    message,
+                            ...args,
+                        } as HandlerArgs),
+                    { message: `SpotInterruptionHandler: ${message}` },
                 );
-                assert.deepEqual(recorded.slice(before), [], "nothing is registered");
+                // Then, once registrations have settled, not even the component was registered.
+                // Proven to fail: with validation moved after super(), this assertion failed.
+                await registrationsSettled();
+                assert.deepEqual(recorded, []);
             });
         }
+    });
+
+    describe("given a group name that is an Output and resolves to a bad name", () => {
+        const rejections: unknown[] = [];
+        const onRejection = (reason: unknown) => rejections.push(reason);
+
+        before(() => process.on("unhandledRejection", onRejection));
+        after(() => {
+            process.off("unhandledRejection", onRejection);
+            // The failed registrations leave the engine waiting for ever: start a fresh one.
+            installPulumiMocks();
+            resetRecorded();
+        });
+
+        it("fails the program, naming the argument, and never registers the name's policy or function", async () => {
+            // Given a group whose name, known only once it is created, is an ARN
+            await registrationsSettled();
+            resetRecorded();
+            const group = new awsModule.autoscaling.Group("badfleet", {
+                name: "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:x:autoScalingGroupName/web",
+                maxSize: 1,
+                minSize: 1,
+            });
+            // When the component is built with it, which cannot be judged yet
+            const handler = new components.SpotInterruptionHandler("spotbad", {
+                autoScalingGroupName: group.name,
+            });
+            // Then the program fails once the name resolves, as `pulumi up` reports an
+            // unhandled error (proven to fail: without the component's validating apply, no
+            // rejection came)
+            const deadline = Date.now() + 10_000;
+            const namesTheArgument = (reason: unknown) =>
+                reason instanceof Error &&
+                reason.message.includes(
+                    'SpotInterruptionHandler: [autoScalingGroupName] "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:x:autoScalingGroupName/web" contains a colon',
+                );
+            while (!rejections.some(namesTheArgument)) {
+                assert.ok(Date.now() < deadline, "no error names autoScalingGroupName");
+                await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+            // And what does not carry the name is registered, but the policy and function never
+            await unwrap(handler.deadLetterQueuePolicy.urn);
+            assert.ok(handler.queuePolicy !== undefined);
+            await unwrap(handler.queuePolicy.urn);
+            const registered = recorded.map((r) => r.name);
+            assert.ok(registered.includes("spotbad-dlq-policy"));
+            for (const never of ["spotbad-policy", "spotbad-function", "spotbad-mapping"]) {
+                assert.equal(registered.includes(never), false, `${never} was registered`);
+            }
+        });
     });
 });

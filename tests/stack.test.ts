@@ -19,15 +19,19 @@ const PROJECT = "spot-interruption-handler";
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 const WEB_TIER_TYPE = "spot-interruption-handler:index:SpotWebTier";
 const HANDLER_TYPE = "spot-interruption-handler:index:SpotInterruptionHandler";
+const PERMISSION_TYPE = "aws:lambda/permission:Permission";
+const MAPPING_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping";
 
 /** Runs index.ts afresh under mocks with exactly this stack config, and waits for every resource. */
 async function runProgram(config: Record<string, string>): Promise<Program> {
     return (await runStackProgram<Program>(config)).program;
 }
 
-function one(type: string): RecordedResource {
-    const matches = recorded.filter((r) => r.type === type);
-    assert.equal(matches.length, 1, `expected exactly one ${type}`);
+function one(type: string, name?: string): RecordedResource {
+    const matches = recorded.filter(
+        (r) => r.type === type && (name === undefined || r.name === name),
+    );
+    assert.equal(matches.length, 1, `expected exactly one ${type}${name ? ` called ${name}` : ""}`);
     return matches[0];
 }
 
@@ -166,6 +170,58 @@ describe("the stack program", () => {
             assert.match(await unwrap(program.eventRuleName), /^spot-rule-/);
             assert.match(await unwrap(program.deadLetterQueueUrl), /^https:\/\/sqs\./);
         });
+
+        it("queues warnings by default, and exports the events queue's URL", async () => {
+            assert.ok(program.eventsQueueUrl !== undefined, "eventsQueueUrl is exported");
+            assert.equal(
+                await unwrap(program.eventsQueueUrl),
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/spot-queue-a1b2c3d",
+            );
+            assert.equal(
+                one("aws:sqs/queue:Queue", "spot-queue").inputs.visibilityTimeoutSeconds,
+                20,
+            );
+            assert.equal(
+                recorded.some((r) => r.type === PERMISSION_TYPE),
+                false,
+            );
+            assert.equal(
+                one(MAPPING_TYPE).inputs.eventSourceArn,
+                "arn:aws:sqs:eu-west-1:123456789012:spot-queue-a1b2c3d",
+            );
+        });
+    });
+
+    describe("given delivery direct", () => {
+        let program: Program;
+
+        before(async () => {
+            // When the program runs with an existing group and direct delivery
+            program = await runProgram({ autoScalingGroupName: "music-web", delivery: "direct" });
+        });
+
+        it("lets EventBridge invoke the function, and builds no events queue or mapping", () => {
+            assert.deepEqual(one(PERMISSION_TYPE).inputs, {
+                action: "lambda:InvokeFunction",
+                function: "spot-function-a1b2c3d",
+                principal: "events.amazonaws.com",
+                sourceArn: "arn:aws:events:eu-west-1:123456789012:rule/spot-rule-a1b2c3d",
+            });
+            assert.equal(
+                recorded.some((r) => r.type === MAPPING_TYPE),
+                false,
+            );
+            assert.deepEqual(
+                recorded.filter((r) => r.type === "aws:sqs/queue:Queue").map((r) => r.name),
+                ["spot-dlq"],
+            );
+        });
+
+        it("exports no eventsQueueUrl, and the handler's other outputs", async () => {
+            assert.equal(program.eventsQueueUrl, undefined);
+            assert.equal(await unwrap(program.autoScalingGroupName), "music-web");
+            assert.match(await unwrap(program.deadLetterQueueUrl), /^https:\/\/sqs\./);
+        });
     });
 
     describe("given no autoScalingGroupName", () => {
@@ -262,6 +318,7 @@ describe("the stack program", () => {
         const expectedTypes: Record<string, string> = {
             autoScalingGroupName: "string",
             capacityOnInterruption: "string",
+            delivery: "string",
             availabilityZoneCount: "integer",
             vpcId: "string",
             subnetIds: "array<string>",
@@ -285,6 +342,7 @@ describe("the stack program", () => {
                 [
                     "autoScalingGroupName",
                     "capacityOnInterruption",
+                    "delivery",
                     ...configModule.WEB_TIER_CONFIG_KEYS,
                 ].sort(),
             );
@@ -315,6 +373,18 @@ describe("the stack program", () => {
                 config: { autoScalingGroupName: "music-web", capacityOnInterruption: "shrink" },
                 message:
                     'Stack config "capacityOnInterruption" is "shrink", but must be one of keep or decrement. Fix it with: pulumi config set capacityOnInterruption keep|decrement',
+            },
+            {
+                when: "an unknown delivery, with the web tier",
+                config: { delivery: "sqs" },
+                message:
+                    'Stack config "delivery" is "sqs", but must be one of queue or direct. Fix it with: pulumi config set delivery queue|direct',
+            },
+            {
+                when: "a delivery in the wrong case, with an existing group",
+                config: { autoScalingGroupName: "music-web", delivery: "Direct" },
+                message:
+                    'Stack config "delivery" is "Direct", but must be one of queue or direct. Fix it with: pulumi config set delivery queue|direct',
             },
             {
                 when: "a blank autoScalingGroupName",
@@ -551,6 +621,7 @@ describe("the stack program", () => {
             assert.deepEqual(config, {
                 kind: "web-tier",
                 capacityOnInterruption: "keep",
+                delivery: "queue",
                 webTier: {
                     maxSize: 8,
                     instanceRequirements: {
@@ -567,6 +638,22 @@ describe("the stack program", () => {
                 kind: "existing-group",
                 autoScalingGroupName: "music-web",
                 capacityOnInterruption: "keep",
+                delivery: "queue",
+            });
+        });
+
+        it("reads delivery direct", () => {
+            // Given direct delivery for an existing group
+            pulumi.runtime.setAllConfig({
+                [`${PROJECT}:autoScalingGroupName`]: "music-web",
+                [`${PROJECT}:delivery`]: "direct",
+            });
+            // When it is read; Then the handler is to be invoked directly
+            assert.deepEqual(configModule.readStackConfig(new pulumi.Config(PROJECT)), {
+                kind: "existing-group",
+                autoScalingGroupName: "music-web",
+                capacityOnInterruption: "keep",
+                delivery: "direct",
             });
         });
 
