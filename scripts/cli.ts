@@ -1,8 +1,171 @@
-/** What every command-line script here shares: its environment, exit code and failure message. */
+/** What every command-line script here shares: its flags, environment, exit code and failure message. */
+import { parseArgs } from "node:util";
+import { wrap } from "./terminal";
+
+/** A flag that takes one of a fixed set of values, e.g. `--delivery queue|direct`. */
+export interface ChoiceFlag<Choice extends string = string> {
+    readonly choices: readonly Choice[];
+    readonly description: string;
+    /** What happens without the flag, for --help. */
+    readonly defaultText: string;
+}
+
+/** A flag that takes no value, e.g. `--json`. */
+export interface SwitchFlag {
+    readonly choices?: undefined;
+    readonly description: string;
+}
+
+export type FlagSpec = ChoiceFlag | SwitchFlag;
+
+export type FlagValues<Flags extends Record<string, FlagSpec>> = {
+    -readonly [Name in keyof Flags]: Flags[Name] extends ChoiceFlag<infer Choice>
+        ? Choice | undefined
+        : boolean;
+};
+
+export interface CommandLine<Flags extends Record<string, FlagSpec>> {
+    /** How a person runs it, e.g. "npm start --". */
+    readonly command: string;
+    /** What it does, a paragraph for --help. */
+    readonly summary: string;
+    readonly flags: Flags;
+    /** Lines after the flags in --help, e.g. exit statuses. */
+    readonly epilogue?: readonly string[];
+}
+
+/** A bad flag or value: the message names the flag and what is allowed. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+/** Exit status for a bad flag or value, as getopt-style tools use. */
+export const USAGE_EXIT_CODE = 2;
 
 /**
- * Runs `main`, exiting 0 when it reports success and 1 when it reports failure or throws; a
- * thrown error is printed as one line naming the command, not as a stack trace.
+ * Parses `argv` against `cli.flags` (plus -h/--help), refusing anything else at once with a
+ * UsageError. Resolves to "help" when help was asked for; print `helpText(cli)` then.
+ */
+export function parseFlags<Flags extends Record<string, FlagSpec>>(
+    cli: CommandLine<Flags>,
+    argv: readonly string[],
+): FlagValues<Flags> | "help" {
+    const flags: Record<string, FlagSpec> = cli.flags;
+    const { tokens } = parseArgs({
+        args: [...argv],
+        options: {
+            ...Object.fromEntries(
+                Object.entries(flags).map(([name, flag]) => [
+                    name,
+                    { type: flag.choices ? ("string" as const) : ("boolean" as const) },
+                ]),
+            ),
+            help: { type: "boolean", short: "h" },
+        },
+        // Strict parsing's own messages name neither the allowed flags nor their values.
+        strict: false,
+        allowPositionals: true,
+        tokens: true,
+    });
+    const values: Record<string, string | boolean | undefined> = Object.fromEntries(
+        Object.entries(flags).map(([name, flag]) => [name, flag.choices ? undefined : false]),
+    );
+    const seen = new Set<string>();
+    let help = false;
+    for (const token of tokens) {
+        if (token.kind === "positional") {
+            throw new UsageError(
+                `unexpected argument "${token.value}"; the flags are ${flagList(flags)}` +
+                    (cli.command.endsWith(" --")
+                        ? `, and they go after npm's "--", e.g. ${cli.command} --help`
+                        : ""),
+            );
+        }
+        if (token.kind === "option-terminator") {
+            continue;
+        }
+        if (token.name === "help") {
+            help = true;
+            continue;
+        }
+        const flag = flags[token.name];
+        if (flag === undefined) {
+            throw new UsageError(`unknown flag ${token.rawName}; the flags are ${flagList(flags)}`);
+        }
+        if (seen.has(token.name)) {
+            throw new UsageError(`--${token.name} is given twice; give it once`);
+        }
+        seen.add(token.name);
+        if (flag.choices === undefined) {
+            if (token.value !== undefined) {
+                throw new UsageError(`--${token.name} takes no value; write just --${token.name}`);
+            }
+            values[token.name] = true;
+            continue;
+        }
+        const allowed = flag.choices.map((choice) => `--${token.name} ${choice}`).join(" or ");
+        if (token.value === undefined || token.value === "" || token.value.startsWith("-")) {
+            throw new UsageError(`--${token.name} needs a value; use ${allowed}`);
+        }
+        if (!flag.choices.includes(token.value)) {
+            throw new UsageError(`--${token.name} "${token.value}" is not allowed; use ${allowed}`);
+        }
+        values[token.name] = token.value;
+    }
+    return help ? "help" : (values as FlagValues<Flags>);
+}
+
+/** Help lines wrap here, so that --help reads well in an 80-column terminal. */
+const HELP_WIDTH = 78;
+
+/** The --help text: usage, summary, every flag with its values and default, and the epilogue. */
+export function helpText<Flags extends Record<string, FlagSpec>>(cli: CommandLine<Flags>): string {
+    const flags: Record<string, FlagSpec> = cli.flags;
+    const synopsis = Object.entries(flags)
+        .map(([name, flag]) => `[${flagSyntax(name, flag)}]`)
+        .join(" ");
+    const entries: [string, string][] = [
+        ...Object.entries(flags).map(([name, flag]): [string, string] => [
+            flagSyntax(name, flag),
+            flag.choices ? `${flag.description} Default: ${flag.defaultText}.` : flag.description,
+        ]),
+        ["-h, --help", "Show this help and exit."],
+    ];
+    const paragraph = (text: string, indentBy: number) =>
+        wrap(text, HELP_WIDTH - indentBy).map((line) => " ".repeat(indentBy) + line);
+    return [
+        `Usage: ${cli.command} ${synopsis}`,
+        "",
+        ...paragraph(cli.summary, 0),
+        "",
+        "Flags:",
+        ...entries.flatMap(([syntax, description]) => [
+            `  ${syntax}`,
+            ...paragraph(description, 6),
+        ]),
+        ...(cli.epilogue === undefined
+            ? []
+            : ["", ...cli.epilogue.flatMap((line) => paragraph(line, 0))]),
+        "",
+    ].join("\n");
+}
+
+function flagSyntax(name: string, flag: FlagSpec): string {
+    return flag.choices ? `--${name} ${flag.choices.join("|")}` : `--${name}`;
+}
+
+function flagList(flags: Record<string, FlagSpec>): string {
+    return [...Object.entries(flags).map(([name, flag]) => flagSyntax(name, flag)), "--help"].join(
+        ", ",
+    );
+}
+
+/**
+ * Runs `main`, exiting 0 when it reports success and 1 when it reports failure or throws (2 for
+ * a UsageError); a thrown error is printed as one line naming the command, not as a stack trace.
  */
 export function runCli(command: string, main: () => Promise<boolean>): void {
     // These scripts run on this machine's Node.js 20; the deployed handler runs on 22 or 24,
@@ -13,6 +176,11 @@ export function runCli(command: string, main: () => Promise<boolean>): void {
             process.exitCode = succeeded ? 0 : 1;
         },
         (error: unknown) => {
+            if (error instanceof UsageError) {
+                process.stderr.write(`${command}: ${error.message}\n`);
+                process.exitCode = USAGE_EXIT_CODE;
+                return;
+            }
             process.stderr.write(
                 `${command} failed: ${error instanceof Error ? error.message : String(error)}\n`,
             );

@@ -1,0 +1,411 @@
+/**
+ * One rehearsal of the seed's sample warning against moto, hop by hop, recorded as data: the
+ * group before, the warning's way to the handler (PutEvents → rule → events queue → mapping, or
+ * the Lambda console's direct invoke), the handler's log, the scaling activity and the group
+ * after. `checksFor` judges it from the emulator's state, as the workshop has you in the console.
+ */
+import { performance } from "node:perf_hooks";
+import { isDeepStrictEqual } from "node:util";
+import type { CapacityOnInterruption } from "../handler/decision";
+import type { InterruptionSummary } from "../handler/entry";
+import type { Delivery, QueueSettings } from "../components/handler-settings";
+import { interruptionWarningEventPattern } from "../components/policies";
+import type { Emulator } from "./emulator";
+import type { BatchInfo } from "./event-source-mapping";
+import type { HandlerArchive } from "./handler-archive";
+import { withLocalPipeline } from "./local-pipeline";
+import { type Plan, planHandler } from "./rehearsal-plan";
+import { freshSampleEvent, loadSampleEvent } from "./sample-event";
+import {
+    describeGroupState,
+    describeInstanceState,
+    type GroupState,
+    seedWorkshopEnvironment,
+    type WorkshopEnvironment,
+} from "./workshop-environment";
+
+/** The pipeline's resources are named like the component's: spot-rule, spot-queue, spot-dlq. */
+const PIPELINE_NAME = "spot";
+/** Far above the mapping's one-second batching window; only a broken pipeline waits this long. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+export interface InstanceRow {
+    readonly instanceId: string;
+    readonly instanceType?: string;
+    readonly availabilityZone?: string;
+    readonly lifecycleState: string;
+    /** Before: the instance the warning names. After: what became of it, or a new instance. */
+    readonly mark?: "interrupted" | "detached" | "replacement";
+}
+
+/** One line of the handler's log: its level, message and structured fields. */
+export interface LogEntry {
+    readonly level: string;
+    readonly message: string;
+    readonly [field: string]: unknown;
+}
+
+export interface ScalingActivity {
+    readonly activityId?: string;
+    readonly description?: string;
+    readonly statusCode?: string;
+}
+
+/** The queued path's hops, as they happened. */
+export interface QueuedDelivery {
+    readonly ruleName: string;
+    readonly eventPattern: object;
+    readonly queueName: string;
+    readonly deadLetterQueueName: string;
+    readonly batchSize: number;
+    readonly maximumBatchingWindowInSeconds: number;
+    readonly maximumConcurrency: number;
+    readonly visibilityTimeoutSeconds: number;
+    readonly maxReceiveCount: number;
+    readonly putEventsMs: number;
+    /** Messages in the events queue right after PutEvents, visible or held by the mapping. */
+    readonly queuedAfterPut: number;
+    /** Records the mapping received from the events queue. */
+    readonly recordsDelivered: number;
+    readonly batches: BatchInfo[];
+    /** From PutEvents to the queue drained. */
+    readonly deliveredInMs: number;
+    readonly queueAfter: { readonly queued: number; readonly deadLettered: number };
+}
+
+/** The Lambda console's test: one synchronous invoke with the bare event. */
+export interface DirectInvocation {
+    readonly summary?: InterruptionSummary;
+    readonly error?: string;
+    readonly durationMs: number;
+}
+
+export interface RehearsalRun {
+    readonly capacityOnInterruption: CapacityOnInterruption;
+    readonly delivery: Delivery;
+    readonly plan: Plan;
+    readonly interruptedInstanceId: string;
+    /** The warning as sent: PutEvents' entry (queue) or the invoke's payload (direct). */
+    readonly event: Record<string, unknown>;
+    readonly group: { name: string; minSize: number; maxSize: number };
+    readonly desiredCapacityBefore: number;
+    readonly desiredCapacityAfter: number;
+    readonly instancesBefore: InstanceRow[];
+    readonly instancesAfter: InstanceRow[];
+    readonly interruptedInstanceInGroup: boolean;
+    readonly interruptedInstanceEc2State?: string;
+    readonly neighbourGroupUnchanged: boolean;
+    readonly queued?: QueuedDelivery;
+    readonly direct?: DirectInvocation;
+    readonly logRecords: LogEntry[];
+    /** What DetachInstances answered, as the handler logged it. */
+    readonly activities: ScalingActivity[];
+    readonly elapsedMs: number;
+}
+
+/** Resets the emulator to the workshop environment, plans the handler and sends one warning. */
+export async function rehearse(
+    options: { capacityOnInterruption: CapacityOnInterruption; delivery: Delivery },
+    emulator: Emulator,
+    report: (message: string) => void,
+): Promise<{ run: RehearsalRun; environment: WorkshopEnvironment }> {
+    const startedAt = performance.now();
+    const { capacityOnInterruption, delivery } = options;
+    report(`Seeding the workshop environment in moto...`);
+    await emulator.reset();
+    const environment = await seedWorkshopEnvironment(emulator);
+    report(
+        `Planning the handler (capacityOnInterruption ${capacityOnInterruption}, ${delivery} delivery) under Pulumi mocks...`,
+    );
+    const { plan, archive, queueSettings } = await planHandler({
+        capacityOnInterruption,
+        delivery,
+        groupName: environment.webGroupName,
+        region: emulator.region,
+    });
+    try {
+        const before = await describeGroupState(emulator, environment.webGroupName);
+        const neighbourBefore = await describeGroupState(emulator, environment.otherGroupName);
+        const victim = before.instances.find((i) => i.lifecycleState === "InService");
+        if (victim === undefined) {
+            throw new Error(
+                `Group ${environment.webGroupName} has no InService instance to interrupt`,
+            );
+        }
+        const sent =
+            delivery === "queue"
+                ? await sendThroughQueue(
+                      emulator,
+                      archive,
+                      queueSettings,
+                      victim.instanceId,
+                      report,
+                  )
+                : await invokeDirectly(emulator, archive, victim.instanceId, report);
+
+        const after = await describeGroupState(emulator, environment.webGroupName);
+        const logRecords = sent.logLines.map(parseLogLine);
+        const run: RehearsalRun = {
+            capacityOnInterruption,
+            delivery,
+            plan,
+            interruptedInstanceId: victim.instanceId,
+            event: sent.event,
+            group: { name: before.name, minSize: before.minSize, maxSize: before.maxSize },
+            desiredCapacityBefore: before.desiredCapacity,
+            desiredCapacityAfter: after.desiredCapacity,
+            instancesBefore: before.instances.map((i) => ({
+                ...i,
+                mark: i.instanceId === victim.instanceId ? "interrupted" : undefined,
+            })),
+            instancesAfter: instanceRows(before, after, victim.instanceId),
+            interruptedInstanceInGroup: after.instances.some(
+                (i) => i.instanceId === victim.instanceId,
+            ),
+            interruptedInstanceEc2State: await describeInstanceState(emulator, victim.instanceId),
+            neighbourGroupUnchanged: isDeepStrictEqual(
+                await describeGroupState(emulator, environment.otherGroupName),
+                neighbourBefore,
+            ),
+            ...(sent.queued === undefined ? {} : { queued: sent.queued }),
+            ...(sent.direct === undefined ? {} : { direct: sent.direct }),
+            logRecords,
+            activities: logRecords.flatMap((r) =>
+                Array.isArray(r.activities) ? (r.activities as ScalingActivity[]) : [],
+            ),
+            elapsedMs: performance.now() - startedAt,
+        };
+        return { run, environment };
+    } finally {
+        archive.remove();
+    }
+}
+
+interface Sent {
+    readonly event: Record<string, unknown>;
+    readonly logLines: string[];
+    readonly queued?: QueuedDelivery;
+    readonly direct?: DirectInvocation;
+}
+
+/** PutEvents, standing in for EC2, then the rule, the events queue and the mapping do the rest. */
+async function sendThroughQueue(
+    emulator: Emulator,
+    archive: HandlerArchive,
+    settings: QueueSettings | undefined,
+    instanceId: string,
+    report: (message: string) => void,
+): Promise<Sent> {
+    if (settings === undefined) {
+        throw new Error("The queue-delivery plan has no queue settings");
+    }
+    // A fresh time: the queued handler ignores warnings older than the two-minute notice.
+    const event = freshSampleEvent(instanceId);
+    report(
+        `PutEvents: the warning for ${instanceId}; the mapping gathers its batch for up to ${settings.maximumBatchingWindowInSeconds} s...`,
+    );
+    const batches: BatchInfo[] = [];
+    const { value, logLines } = await withLocalPipeline(
+        emulator,
+        archive,
+        { settings, name: PIPELINE_NAME, onBatch: (info) => batches.push(info) },
+        async (pipeline) => {
+            const putAt = performance.now();
+            await pipeline.putEvents([event]);
+            const putEventsMs = performance.now() - putAt;
+            const queuedAfterPut = (await pipeline.counts()).queued;
+            await pipeline.mapping.drained(DRAIN_TIMEOUT_MS);
+            return {
+                putEventsMs,
+                queuedAfterPut,
+                deliveredInMs: performance.now() - putAt,
+                recordsDelivered: pipeline.mapping.stats.records,
+                queueAfter: await pipeline.counts(),
+                queueName: queueNameOf(pipeline.queueUrl),
+                deadLetterQueueName: queueNameOf(pipeline.deadLetterQueueUrl),
+            };
+        },
+    );
+    const queued: QueuedDelivery = {
+        ruleName: `${PIPELINE_NAME}-rule`,
+        eventPattern: interruptionWarningEventPattern(),
+        ...settings,
+        ...value,
+        batches,
+    };
+    return { event, logLines, queued };
+}
+
+/** The Lambda console's test: one invoke with the bare event. */
+async function invokeDirectly(
+    emulator: Emulator,
+    archive: HandlerArchive,
+    instanceId: string,
+    report: (message: string) => void,
+): Promise<Sent> {
+    // The console test pastes the seed's event as it is, 2020 timestamp and all.
+    const event = loadSampleEvent(instanceId);
+    report(`Invoking the handler with the seed's sample event for ${instanceId}...`);
+    const { results, logLines, durationsMs } = await archive.invoke(
+        [event],
+        emulator.environment(),
+    );
+    const [result] = results;
+    const direct: DirectInvocation =
+        result.status === "fulfilled"
+            ? { summary: result.value, durationMs: durationsMs[0] }
+            : { error: String(result.reason), durationMs: durationsMs[0] };
+    return { event, logLines, direct };
+}
+
+function queueNameOf(queueUrl: string): string {
+    return queueUrl.split("/").pop() ?? queueUrl;
+}
+
+function parseLogLine(line: string): LogEntry {
+    let parsed: Record<string, unknown>;
+    try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+        // Not the handler's structured line (e.g. a runtime warning): keep it as text.
+        return { level: "TEXT", message: line };
+    }
+    if (isEmfDocument(parsed)) {
+        return { level: "METRICS", message: describeMetrics(parsed), emf: parsed };
+    }
+    return { ...parsed, level: String(parsed.level ?? "INFO"), message: String(parsed.message) };
+}
+
+interface EmfDocument {
+    readonly _aws: {
+        readonly CloudWatchMetrics: readonly {
+            readonly Namespace: string;
+            readonly Dimensions: readonly (readonly string[])[];
+            readonly Metrics: readonly { readonly Name: string; readonly Unit?: string }[];
+        }[];
+    };
+    readonly [member: string]: unknown;
+}
+
+/** CloudWatch's embedded metric format: the handler's metrics, one document a line. */
+function isEmfDocument(entry: Record<string, unknown>): entry is EmfDocument {
+    const metadata = entry._aws as { CloudWatchMetrics?: unknown } | undefined;
+    return Array.isArray(metadata?.CloudWatchMetrics);
+}
+
+/** "SpotInterruptionHandler, AutoScalingGroupName web: Detached 1, DetachLatency 1820 ms (the rest 0)" */
+function describeMetrics(document: EmfDocument): string {
+    return document._aws.CloudWatchMetrics.map((directive) => {
+        const dimensions = [...new Set(directive.Dimensions.flat())]
+            .map((name) => `${name} ${String(document[name])}`)
+            .join(", ");
+        const values = directive.Metrics.map((metric) => {
+            const value = [document[metric.Name]].flat().join("/");
+            return {
+                text: `${metric.Name} ${value}${unitSuffix(metric.Unit)}`,
+                zero: value === "0",
+            };
+        });
+        const zeros = values.filter((v) => v.zero).length;
+        const shown = values.filter((v) => !v.zero).map((v) => v.text);
+        return `${directive.Namespace}, ${dimensions}: ${shown.join(", ")}${zeros > 0 ? ` (the other ${zeros} are 0)` : ""}`;
+    }).join("; ");
+}
+
+function unitSuffix(unit: string | undefined): string {
+    return unit === "Milliseconds" ? " ms" : unit === "Seconds" ? " s" : "";
+}
+
+function instanceRows(before: GroupState, after: GroupState, victimId: string): InstanceRow[] {
+    const victim = before.instances.find((i) => i.instanceId === victimId);
+    const previous = new Set(before.instances.map((i) => i.instanceId));
+    const rows: InstanceRow[] = after.instances.map((i) => ({
+        ...i,
+        mark: previous.has(i.instanceId) ? undefined : "replacement",
+    }));
+    if (victim !== undefined && !after.instances.some((i) => i.instanceId === victimId)) {
+        rows.unshift({ ...victim, lifecycleState: "(left the group)", mark: "detached" });
+    }
+    return rows;
+}
+
+export interface Check {
+    readonly label: string;
+    readonly passed: boolean;
+}
+
+/** What the workshop has you verify in the console, judged from the emulator's state. */
+export function checksFor(run: RehearsalRun): Check[] {
+    const {
+        interruptedInstanceId: victim,
+        desiredCapacityBefore: before,
+        desiredCapacityAfter: after,
+        capacityOnInterruption: mode,
+    } = run;
+    const inGroup = run.instancesAfter.filter((i) => i.mark !== "detached");
+    const replacements = run.instancesAfter.filter((i) => i.mark === "replacement").length;
+    const detachLogged = run.logRecords.some(
+        (r) =>
+            Array.isArray(r.instanceIds) &&
+            r.instanceIds.includes(victim) &&
+            r.capacityOnInterruption === mode,
+    );
+    const delivery: Check[] = [];
+    if (run.queued !== undefined) {
+        const { queued } = run;
+        delivery.push(
+            {
+                label: `the rule's pattern matched the warning into ${queued.queueName}: the mapping received 1 record`,
+                passed: queued.recordsDelivered === 1,
+            },
+            {
+                label: "the mapping invoked the handler once, and it reported no batch item failures",
+                passed: queued.batches.length === 1 && queued.batches[0].outcome === "succeeded",
+            },
+            {
+                label: `nothing is left in ${queued.queueName} or ${queued.deadLetterQueueName}`,
+                passed: queued.queueAfter.queued === 0 && queued.queueAfter.deadLettered === 0,
+            },
+        );
+    }
+    if (run.direct !== undefined) {
+        delivery.push({
+            label: `the handler answered "detached" for ${victim}`,
+            passed:
+                run.direct.summary?.action === "detached" &&
+                run.direct.summary.instanceId === victim,
+        });
+    }
+    const common: Check[] = [
+        ...delivery,
+        {
+            label: `the handler logged the detach of ${victim} with capacityOnInterruption ${mode}`,
+            passed: detachLogged,
+        },
+        { label: `${victim} left the group`, passed: !run.interruptedInstanceInGroup },
+        {
+            label: `${victim} is still running: detaching does not terminate it`,
+            passed: run.interruptedInstanceEc2State === "running",
+        },
+        { label: "the neighbour group is untouched", passed: run.neighbourGroupUnchanged },
+    ];
+    if (mode === "keep") {
+        return [
+            ...common,
+            { label: `desired capacity kept at ${before}`, passed: after === before },
+            { label: "a replacement was launched", passed: replacements === 1 },
+            {
+                label: `the group is back at ${before} instances`,
+                passed: inGroup.length === before,
+            },
+        ];
+    }
+    return [
+        ...common,
+        {
+            label: `desired capacity decremented ${before} → ${before - 1}`,
+            passed: after === before - 1,
+        },
+        { label: "no replacement was launched", passed: replacements === 0 },
+    ];
+}
