@@ -106,8 +106,41 @@ export interface SpotInterruptionHandlerArgs {
      * delivery at least maximumConcurrency. Defaults to none: small accounts cannot reserve any.
      */
     readonly reservedConcurrentExecutions?: number;
+    /**
+     * Decide, log and count everything, but detach nothing: the role may not even detach. Roll
+     * out on a production group with this on, watch the dashboard, then turn it off.
+     * Defaults to false.
+     */
+    readonly dryRun?: boolean;
+    /** Alarms and a dashboard. Defaults to true. */
+    readonly monitoring?: boolean;
+    /** ARNs the alarms notify, e.g. an SNS topic wired to chat. Defaults to none. */
+    readonly alarmActions?: pulumi.Input<string>[];
+    /**
+     * An email address to notify: creates an encrypted SNS topic with an email subscription (to
+     * confirm from the inbox) and makes it an alarm action. Defaults to none.
+     */
+    readonly notificationEmail?: string;
+    /**
+     * Publish one message per batch that detached instances to the notificationEmail topic.
+     * Requires notificationEmail. Defaults to false.
+     */
+    readonly notifyOnDetach?: boolean;
+    /** A target group the group serves: the dashboard then shows its healthy hosts and requests. */
+    readonly targetGroupArn?: pulumi.Input<string>;
+    /**
+     * Queue delivery: the alarm on warnings waiting in the events queue fires above this age, in
+     * seconds, 1 to 100, well inside the two-minute notice. Defaults to 30.
+     */
+    readonly queueAgeAlarmSeconds?: number;
     /** Tags for every taggable child resource. Defaults to none. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** Monitoring's settings, after validation. */
+export interface MonitoringSettings {
+    /** Set with queue delivery. */
+    readonly queueAgeAlarmSeconds?: number;
 }
 
 /** The queued path's settings, after validation. */
@@ -132,6 +165,87 @@ export interface ResolvedHandlerSettings {
     /** Set with queue delivery only. */
     readonly queue?: QueueSettings;
     readonly reservedConcurrentExecutions?: number;
+    readonly dryRun: boolean;
+    /** Unset with monitoring off. */
+    readonly monitoring?: MonitoringSettings;
+    readonly notificationEmail?: string;
+    readonly notifyOnDetach: boolean;
+}
+
+// Deliberately loose: one @, no spaces, a dot in the domain. SNS confirms the real address.
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function resolveReporting(
+    args: SpotInterruptionHandlerArgs,
+    delivery: Delivery,
+): Pick<ResolvedHandlerSettings, "dryRun" | "monitoring" | "notificationEmail" | "notifyOnDetach"> {
+    const dryRun = booleanArg("dryRun", args.dryRun, false);
+    const monitoringOn = booleanArg("monitoring", args.monitoring, true);
+    const notifyOnDetach = booleanArg("notifyOnDetach", args.notifyOnDetach, false);
+    const email = args.notificationEmail;
+    if (email !== undefined && (typeof email !== "string" || !EMAIL_SHAPE.test(email))) {
+        throw argumentError(
+            "notificationEmail",
+            `is ${JSON.stringify(email)}, not an email address: pass one like ops@example.com`,
+        );
+    }
+    if (notifyOnDetach && email === undefined) {
+        throw argumentError(
+            "notifyOnDetach",
+            "needs a topic to publish to: set notificationEmail too",
+        );
+    }
+    if (!monitoringOn) {
+        const misplaced = (
+            ["alarmActions", "targetGroupArn", "queueAgeAlarmSeconds"] as const
+        ).find((name) => args[name] !== undefined);
+        if (misplaced !== undefined) {
+            throw argumentError(
+                misplaced,
+                "applies only with monitoring on; remove it, or set monitoring to true",
+            );
+        }
+        if (email !== undefined && !notifyOnDetach) {
+            throw argumentError(
+                "notificationEmail",
+                "would receive nothing with monitoring off and notifyOnDetach off; remove it, or turn either on",
+            );
+        }
+    }
+    if (delivery === Delivery.Direct && args.queueAgeAlarmSeconds !== undefined) {
+        throw argumentError(
+            "queueAgeAlarmSeconds",
+            `applies only with delivery "queue"; remove it`,
+        );
+    }
+    const monitoring: MonitoringSettings | undefined = !monitoringOn
+        ? undefined
+        : delivery === Delivery.Queue
+          ? {
+                queueAgeAlarmSeconds: integerInRange(
+                    "queueAgeAlarmSeconds",
+                    args.queueAgeAlarmSeconds ?? 30,
+                    1,
+                    100,
+                ),
+            }
+          : {};
+    return {
+        dryRun,
+        notifyOnDetach,
+        ...(monitoring === undefined ? {} : { monitoring }),
+        ...(email === undefined ? {} : { notificationEmail: email }),
+    };
+}
+
+function booleanArg(argument: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined) {
+        return fallback;
+    }
+    if (typeof value !== "boolean") {
+        throw argumentError(argument, `is ${JSON.stringify(value)}; it must be true or false`);
+    }
+    return value;
 }
 
 const QUEUE_ONLY_ARGS = [
@@ -234,6 +348,7 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
         ),
         ...(queue === undefined ? {} : { queue }),
         ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
+        ...resolveReporting(args, delivery),
     };
 }
 

@@ -65,6 +65,10 @@ export interface HandlerPolicyInputs {
     readonly capacityOnInterruption: CapacityOnInterruption;
     /** Set with queue delivery: the queue the function drains. */
     readonly eventsQueueArn?: string;
+    /** A dry run detaches nothing, so its role may not. */
+    readonly dryRun?: boolean;
+    /** Set with notifyOnDetach: the topic the function publishes to, and the topic's key. */
+    readonly notification?: { readonly topicArn: string; readonly keyArn: string };
 }
 
 /** What the function's event source mapping needs on the events queue, and nothing more. */
@@ -95,12 +99,16 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
             ],
             Resource: "*",
         },
-        {
-            Sid: "DetachFromOwnGroupOnly",
-            Effect: "Allow",
-            Action: "autoscaling:DetachInstances",
-            Resource: inputs.autoScalingGroupArn,
-        },
+        ...(inputs.dryRun
+            ? []
+            : [
+                  {
+                      Sid: "DetachFromOwnGroupOnly",
+                      Effect: "Allow" as const,
+                      Action: "autoscaling:DetachInstances",
+                      Resource: inputs.autoScalingGroupArn,
+                  },
+              ]),
         {
             // Lambda's on-failure destination (direct) and late retries (queue) land here.
             Sid: "DeadLetterFailedWarnings",
@@ -117,7 +125,83 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
             Resource: inputs.eventsQueueArn,
         });
     }
+    if (inputs.notification !== undefined) {
+        statements.push(
+            {
+                Sid: "NotifyDetaches",
+                Effect: "Allow",
+                Action: "sns:Publish",
+                Resource: inputs.notification.topicArn,
+            },
+            {
+                // Publishing to an encrypted topic encrypts with its key.
+                Sid: "EncryptNotifications",
+                Effect: "Allow",
+                Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+                Resource: inputs.notification.keyArn,
+            },
+        );
+    }
     return { Version: "2012-10-17", Statement: statements };
+}
+
+/**
+ * The notification topic's key: the account administers it, and CloudWatch alarms may use it to
+ * publish (they cannot use the AWS-managed aws/sns key). The function's role gets its use through
+ * its own policy.
+ */
+export function notificationKeyPolicyDocument(
+    partition: string,
+    accountId: string,
+): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "AccountAdministersKey",
+                Effect: "Allow",
+                Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
+                Action: "kms:*",
+                Resource: "*",
+            },
+            {
+                Sid: "CloudWatchAlarmsPublish",
+                Effect: "Allow",
+                Principal: { Service: "cloudwatch.amazonaws.com" },
+                Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+                Resource: "*",
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            },
+        ],
+    };
+}
+
+/** CloudWatch alarms of this account may publish to the topic; TLS only. */
+export function notificationTopicPolicyDocument(
+    topicArn: string,
+    accountId: string,
+): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "CloudWatchAlarmsPublish",
+                Effect: "Allow",
+                Principal: { Service: "cloudwatch.amazonaws.com" },
+                Action: "sns:Publish",
+                Resource: topicArn,
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            },
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "sns:Publish",
+                Resource: topicArn,
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+        ],
+    };
 }
 
 /** Refuses every request to the queue that does not use TLS. */

@@ -5,7 +5,10 @@ import {
     ENV_AUTO_SCALING_GROUP_NAME,
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
+    ENV_DRY_RUN,
+    ENV_NOTIFY_TOPIC_ARN,
 } from "../handler";
+import { createMonitoring, createNotificationTopic } from "./handler-monitoring";
 import {
     resolveHandlerSettings,
     type SpotInterruptionHandlerArgs,
@@ -74,6 +77,16 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
     public readonly permission?: aws.lambda.Permission;
     /** Direct delivery: bounds Lambda's own retries and dead-letters what still fails. */
     public readonly invokeConfig?: aws.lambda.FunctionEventInvokeConfig;
+    /** With notificationEmail: the encrypted topic that alarms (and detach notices) go to. */
+    public readonly notificationTopic?: aws.sns.Topic;
+    /** With notificationEmail: the customer-managed key that encrypts the topic. */
+    public readonly notificationKey?: aws.kms.Key;
+    /** With monitoring: the alarms that call a human. Empty with monitoring off. */
+    public readonly alarms: aws.cloudwatch.MetricAlarm[];
+    /** With monitoring: the storm dashboard. */
+    public readonly dashboard?: aws.cloudwatch.Dashboard;
+    /** With monitoring: the dashboard in the CloudWatch console. */
+    public readonly dashboardUrl?: pulumi.Output<string>;
 
     /**
      * @param name The _unique_ name of this component; every child is named `${name}-<role>`.
@@ -131,6 +144,20 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             );
         }
 
+        const notifications =
+            settings.notificationEmail === undefined
+                ? undefined
+                : createNotificationTopic(
+                      name,
+                      settings.notificationEmail,
+                      { partition, accountId },
+                      tags,
+                      childOpts,
+                  );
+        this.notificationTopic = notifications?.topic;
+        this.notificationKey = notifications?.key;
+        const notifyTopic = settings.notifyOnDetach ? notifications : undefined;
+
         this.role = new aws.iam.Role(
             `${name}-role`,
             {
@@ -148,24 +175,34 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 role: this.role.id,
                 policy: pulumi
                     .all([
-                        partition,
-                        region,
-                        accountId,
-                        groupName,
-                        this.logGroup.arn,
-                        this.deadLetterQueue.arn,
-                        this.queue?.arn,
+                        pulumi.all([partition, region, accountId, groupName]),
+                        pulumi.all([this.logGroup.arn, this.deadLetterQueue.arn]),
+                        pulumi.all([this.queue?.arn, notifyTopic?.topic.arn, notifyTopic?.key.arn]),
                     ])
-                    .apply(([part, reg, account, group, logGroupArn, dlqArn, queueArn]) =>
-                        JSON.stringify(
-                            handlerPolicyDocument({
-                                autoScalingGroupArn: autoScalingGroupArn(part, reg, account, group),
-                                logGroupArn,
-                                deadLetterQueueArn: dlqArn,
-                                capacityOnInterruption: settings.capacityOnInterruption,
-                                ...(queueArn === undefined ? {} : { eventsQueueArn: queueArn }),
-                            }),
-                        ),
+                    .apply(
+                        ([
+                            [part, reg, account, group],
+                            [logGroupArn, dlqArn],
+                            [queueArn, topicArn, keyArn],
+                        ]) =>
+                            JSON.stringify(
+                                handlerPolicyDocument({
+                                    autoScalingGroupArn: autoScalingGroupArn(
+                                        part,
+                                        reg,
+                                        account,
+                                        group,
+                                    ),
+                                    logGroupArn,
+                                    deadLetterQueueArn: dlqArn,
+                                    capacityOnInterruption: settings.capacityOnInterruption,
+                                    ...(queueArn === undefined ? {} : { eventsQueueArn: queueArn }),
+                                    dryRun: settings.dryRun,
+                                    ...(topicArn === undefined || keyArn === undefined
+                                        ? {}
+                                        : { notification: { topicArn, keyArn } }),
+                                }),
+                            ),
                     ),
             },
             childOpts,
@@ -190,6 +227,10 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                         ...(queued === undefined
                             ? {}
                             : { [ENV_DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.url }),
+                        ...(settings.dryRun ? { [ENV_DRY_RUN]: "true" } : {}),
+                        ...(notifyTopic === undefined
+                            ? {}
+                            : { [ENV_NOTIFY_TOPIC_ARN]: notifyTopic.topic.arn }),
                     },
                 },
                 loggingConfig: {
@@ -297,6 +338,31 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             { ...childOpts, dependsOn: deliveryPath },
         );
 
+        const monitoring =
+            settings.monitoring === undefined
+                ? undefined
+                : createMonitoring(
+                      name,
+                      {
+                          settings: settings.monitoring,
+                          region,
+                          autoScalingGroupName: groupName,
+                          functionName: this.handlerFunction.name,
+                          deadLetterQueueName: this.deadLetterQueue.name,
+                          eventsQueueName: this.queue?.name,
+                          targetGroupArn: args.targetGroupArn,
+                          alarmActions: [
+                              ...(args.alarmActions ?? []),
+                              ...(notifications === undefined ? [] : [notifications.topic.arn]),
+                          ],
+                          tags,
+                      },
+                      childOpts,
+                  );
+        this.alarms = monitoring?.alarms ?? [];
+        this.dashboard = monitoring?.dashboard;
+        this.dashboardUrl = monitoring?.dashboardUrl;
+
         this.registerOutputs({
             eventRule: this.eventRule,
             eventTarget: this.eventTarget,
@@ -311,6 +377,11 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             eventSourceMapping: this.eventSourceMapping,
             permission: this.permission,
             invokeConfig: this.invokeConfig,
+            notificationTopic: this.notificationTopic,
+            notificationKey: this.notificationKey,
+            alarms: this.alarms,
+            dashboard: this.dashboard,
+            dashboardUrl: this.dashboardUrl,
         });
     }
 }

@@ -203,9 +203,11 @@ describe("SpotInterruptionHandler", () => {
         it("creates exactly the queued handler's resources, and no role policy attachment", () => {
             assert.equal(named("spot", COMPONENT_TYPE).type, COMPONENT_TYPE);
             assert.deepEqual(childTypes("spot"), [
+                "aws:cloudwatch/dashboard:Dashboard",
                 "aws:cloudwatch/eventRule:EventRule",
                 "aws:cloudwatch/eventTarget:EventTarget",
                 "aws:cloudwatch/logGroup:LogGroup",
+                ...Array(5).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:lambda/eventSourceMapping:EventSourceMapping",
@@ -452,9 +454,11 @@ describe("SpotInterruptionHandler", () => {
 
         it("creates exactly the direct handler's resources: one queue (the DLQ) and no mapping", () => {
             assert.deepEqual(childTypes("spotdir"), [
+                "aws:cloudwatch/dashboard:Dashboard",
                 "aws:cloudwatch/eventRule:EventRule",
                 "aws:cloudwatch/eventTarget:EventTarget",
                 "aws:cloudwatch/logGroup:LogGroup",
+                ...Array(4).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:lambda/function:Function",
@@ -652,13 +656,18 @@ describe("SpotInterruptionHandler", () => {
                 })
                 .sort();
             assert.deepEqual(tagged, [
+                "spottuned-dead-letters",
                 "spottuned-dlq",
+                "spottuned-failed-warnings",
                 "spottuned-function",
+                "spottuned-function-errors",
+                "spottuned-function-throttles",
                 "spottuned-logs",
                 "spottuned-mapping",
                 "spottuned-queue",
                 "spottuned-role",
                 "spottuned-rule",
+                "spottuned-warnings-waiting",
             ]);
         });
     });
@@ -742,7 +751,7 @@ describe("SpotInterruptionHandler", () => {
 
         it("sends the explicit provider to every child", () => {
             const children = recorded.filter((r) => r.name.startsWith("spotdec-"));
-            assert.equal(children.length, 11);
+            assert.equal(children.length, 17, "11 for the handler, 5 alarms and a dashboard");
             for (const resource of children) {
                 assert.ok(
                     resource.provider?.startsWith(`${providerUrn}::`),

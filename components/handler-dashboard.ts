@@ -1,0 +1,244 @@
+/**
+ * The handler's CloudWatch dashboard and alarms, as pure data: what an operator watches during a
+ * storm, and when a human is needed. Unit-tested as exact documents.
+ */
+import { GROUP_DIMENSION, type HandlerMetricName, METRICS_NAMESPACE } from "../handler/metrics";
+
+/** What the dashboard and alarms point at. */
+export interface MonitoredResources {
+    readonly region: string;
+    readonly autoScalingGroupName: string;
+    readonly functionName: string;
+    readonly deadLetterQueueName: string;
+    /** Queue delivery only. */
+    readonly eventsQueueName?: string;
+    /** `targetgroup/<name>/<id>`, the target group ARN's suffix, when a target group is given. */
+    readonly targetGroupArnSuffix?: string;
+}
+
+type MetricRow = (string | { readonly [option: string]: string | number })[];
+
+interface Widget {
+    readonly type: "metric";
+    readonly x: number;
+    readonly y: number;
+    readonly width: number;
+    readonly height: number;
+    readonly properties: {
+        readonly title: string;
+        readonly region: string;
+        readonly view: "timeSeries";
+        readonly stat: string;
+        readonly period: number;
+        readonly metrics: MetricRow[];
+    };
+}
+
+export interface DashboardBody {
+    readonly widgets: Widget[];
+}
+
+const WIDTH = 12;
+const HEIGHT = 6;
+const PERIOD_SECONDS = 60;
+
+/** The target group ARN's suffix, as ApplicationELB metrics name it. */
+export function targetGroupArnSuffix(targetGroupArn: string): string {
+    const suffix = /:(targetgroup\/[^/]+\/[0-9a-f]+)$/.exec(targetGroupArn)?.[1];
+    if (suffix === undefined) {
+        throw new Error(
+            `SpotInterruptionHandler: [targetGroupArn] ${JSON.stringify(targetGroupArn)} is not a target group ARN (arn:…:elasticloadbalancing:…:targetgroup/<name>/<id>)`,
+        );
+    }
+    return suffix;
+}
+
+/**
+ * Warnings against outcomes, detach latency, the queues, the function's health, and (given a
+ * target group) the instances that serve traffic, two widgets to a row.
+ */
+export function handlerDashboardBody(resources: MonitoredResources): DashboardBody {
+    const group = [GROUP_DIMENSION, resources.autoScalingGroupName];
+    const handlerMetric = (
+        name: HandlerMetricName,
+        options: Record<string, string | number> = {},
+    ) => [METRICS_NAMESPACE, name, ...group, options];
+    const queue = (name: string, queueName: string, label: string) => [
+        "AWS/SQS",
+        name,
+        "QueueName",
+        queueName,
+        { label },
+    ];
+    const panels: { title: string; stat: string; metrics: MetricRow[] }[] = [
+        {
+            title: "Warnings and what became of them",
+            stat: "Sum",
+            metrics: [
+                handlerMetric("WarningsReceived", { label: "received" }),
+                handlerMetric("Detached", { label: "detached" }),
+                handlerMetric("WouldDetach", { label: "would detach (dry run)" }),
+                handlerMetric("Ignored", { label: "ignored" }),
+                handlerMetric("Failed", { label: "failed, left for a retry" }),
+            ],
+        },
+        {
+            title: "Detach latency, from the warning to out of the group (ms)",
+            stat: "p50",
+            metrics: [
+                handlerMetric("DetachLatency", { label: "p50", stat: "p50" }),
+                handlerMetric("DetachLatency", { label: "p99", stat: "p99" }),
+            ],
+        },
+        {
+            title: "Queues: warnings waiting, and dead letters",
+            stat: "Maximum",
+            metrics: [
+                ...(resources.eventsQueueName === undefined
+                    ? []
+                    : [
+                          queue(
+                              "ApproximateNumberOfMessagesVisible",
+                              resources.eventsQueueName,
+                              "events queue depth",
+                          ),
+                          queue(
+                              "ApproximateAgeOfOldestMessage",
+                              resources.eventsQueueName,
+                              "oldest warning (s)",
+                          ),
+                      ]),
+                queue(
+                    "ApproximateNumberOfMessagesVisible",
+                    resources.deadLetterQueueName,
+                    "dead letters",
+                ),
+            ],
+        },
+        {
+            title: "The function: errors, throttles and Auto Scaling calls",
+            stat: "Sum",
+            metrics: [
+                [
+                    "AWS/Lambda",
+                    "Errors",
+                    "FunctionName",
+                    resources.functionName,
+                    { label: "errors" },
+                ],
+                [
+                    "AWS/Lambda",
+                    "Throttles",
+                    "FunctionName",
+                    resources.functionName,
+                    { label: "throttles" },
+                ],
+                handlerMetric("AutoScalingCalls", { label: "Auto Scaling calls" }),
+                handlerMetric("Throttles", { label: "Auto Scaling throttles" }),
+            ],
+        },
+    ];
+    if (resources.targetGroupArnSuffix !== undefined) {
+        const search = (metric: string, stat: string, id: string) => ({
+            expression: `SEARCH('{AWS/ApplicationELB,LoadBalancer,TargetGroup} TargetGroup="${resources.targetGroupArnSuffix}" MetricName="${metric}"', '${stat}', ${PERIOD_SECONDS})`,
+            id,
+        });
+        panels.push({
+            title: "The target group: healthy hosts and requests",
+            stat: "Sum",
+            metrics: [
+                [search("HealthyHostCount", "Minimum", "healthy")],
+                [search("RequestCount", "Sum", "requests")],
+            ],
+        });
+    }
+    return {
+        widgets: panels.map((panel, index) => ({
+            type: "metric",
+            x: (index % 2) * WIDTH,
+            y: Math.floor(index / 2) * HEIGHT,
+            width: WIDTH,
+            height: HEIGHT,
+            properties: {
+                title: panel.title,
+                region: resources.region,
+                view: "timeSeries",
+                stat: panel.stat,
+                period: PERIOD_SECONDS,
+                metrics: panel.metrics,
+            },
+        })),
+    };
+}
+
+/** One alarm, as aws.cloudwatch.MetricAlarm takes it, without its actions. */
+export interface AlarmSpec {
+    /** Appended to the component's name. */
+    readonly role: string;
+    readonly namespace: string;
+    readonly metricName: string;
+    readonly dimensions: Record<string, string>;
+    readonly statistic: "Sum" | "Maximum";
+    readonly threshold: number;
+    readonly alarmDescription: string;
+}
+
+/**
+ * When a human is needed: a warning dead-lettered, warnings piling up, the function failing or
+ * throttled, or the handler leaving instances for a retry. All compare "greater than threshold".
+ */
+export function handlerAlarms(
+    resources: MonitoredResources,
+    queueAgeThresholdSeconds: number,
+): AlarmSpec[] {
+    const alarms: AlarmSpec[] = [
+        {
+            role: "dead-letters",
+            namespace: "AWS/SQS",
+            metricName: "ApproximateNumberOfMessagesVisible",
+            dimensions: { QueueName: resources.deadLetterQueueName },
+            statistic: "Maximum",
+            threshold: 0,
+            alarmDescription: `A Spot interruption warning for ${resources.autoScalingGroupName} was dead-lettered: its instance may have been reclaimed without draining. Read the message in the dead-letter queue and the function's ERROR log entries, fix the cause, then purge the queue.`,
+        },
+        {
+            role: "function-errors",
+            namespace: "AWS/Lambda",
+            metricName: "Errors",
+            dimensions: { FunctionName: resources.functionName },
+            statistic: "Sum",
+            threshold: 0,
+            alarmDescription: `The Spot interruption handler's function failed. Read its ERROR log entries (misconfiguration, permissions, timeouts) and fix the cause; failed warnings are retried, then dead-lettered.`,
+        },
+        {
+            role: "function-throttles",
+            namespace: "AWS/Lambda",
+            metricName: "Throttles",
+            dimensions: { FunctionName: resources.functionName },
+            statistic: "Sum",
+            threshold: 0,
+            alarmDescription: `Lambda throttled the Spot interruption handler. Raise the account's concurrency quota, or reserve concurrency for the function (reservedConcurrentExecutions).`,
+        },
+        {
+            role: "failed-warnings",
+            namespace: METRICS_NAMESPACE,
+            metricName: "Failed",
+            dimensions: { [GROUP_DIMENSION]: resources.autoScalingGroupName },
+            statistic: "Sum",
+            threshold: 0,
+            alarmDescription: `The handler left warnings for ${resources.autoScalingGroupName} for a retry (throttling, faults or a deadline). Check the Auto Scaling API's throttling and the function's ERROR log entries.`,
+        },
+    ];
+    if (resources.eventsQueueName !== undefined) {
+        alarms.splice(1, 0, {
+            role: "warnings-waiting",
+            namespace: "AWS/SQS",
+            metricName: "ApproximateAgeOfOldestMessage",
+            dimensions: { QueueName: resources.eventsQueueName },
+            statistic: "Maximum",
+            threshold: queueAgeThresholdSeconds,
+            alarmDescription: `Spot interruption warnings for ${resources.autoScalingGroupName} have waited over ${queueAgeThresholdSeconds} s in the events queue, eating into the two-minute notice. Check the function's errors and throttles, and raise maximumConcurrency if the Auto Scaling budget allows.`,
+        });
+    }
+    return alarms;
+}

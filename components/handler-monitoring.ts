@@ -1,0 +1,166 @@
+/**
+ * The handler's operations resources: an encrypted notification topic, the alarms that call a
+ * human, and the dashboard to watch a storm on. The SpotInterruptionHandler creates them as its
+ * children; their documents come from handler-dashboard.ts and policies.ts.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { handlerAlarms, handlerDashboardBody, targetGroupArnSuffix } from "./handler-dashboard";
+import type { MonitoringSettings } from "./handler-settings";
+import { notificationKeyPolicyDocument, notificationTopicPolicyDocument } from "./policies";
+
+type Tags = pulumi.Input<Record<string, pulumi.Input<string>>> | undefined;
+
+export interface NotificationTopic {
+    readonly key: aws.kms.Key;
+    readonly topic: aws.sns.Topic;
+    readonly topicPolicy: aws.sns.TopicPolicy;
+    readonly subscription: aws.sns.TopicSubscription;
+}
+
+/**
+ * An SNS topic under a customer-managed key (CloudWatch alarms cannot publish with the
+ * AWS-managed aws/sns key), with an email subscription that the recipient confirms.
+ */
+export function createNotificationTopic(
+    name: string,
+    email: string,
+    account: { partition: pulumi.Input<string>; accountId: pulumi.Input<string> },
+    tags: Tags,
+    opts: pulumi.CustomResourceOptions,
+): NotificationTopic {
+    const key = new aws.kms.Key(
+        `${name}-notifications-key`,
+        {
+            description: "Spot interruption handler: encrypts its notification topic",
+            enableKeyRotation: true,
+            deletionWindowInDays: 7,
+            policy: pulumi
+                .all([account.partition, account.accountId])
+                .apply(([partition, accountId]) =>
+                    JSON.stringify(notificationKeyPolicyDocument(partition, accountId)),
+                ),
+            tags,
+        },
+        opts,
+    );
+    const topic = new aws.sns.Topic(
+        `${name}-notifications`,
+        { kmsMasterKeyId: key.arn, tags },
+        opts,
+    );
+    const topicPolicy = new aws.sns.TopicPolicy(
+        `${name}-notifications-policy`,
+        {
+            arn: topic.arn,
+            policy: pulumi
+                .all([topic.arn, account.accountId])
+                .apply(([topicArn, accountId]) =>
+                    JSON.stringify(notificationTopicPolicyDocument(topicArn, accountId)),
+                ),
+        },
+        opts,
+    );
+    const subscription = new aws.sns.TopicSubscription(
+        `${name}-notifications-email`,
+        { topic: topic.arn, protocol: "email", endpoint: email },
+        opts,
+    );
+    return { key, topic, topicPolicy, subscription };
+}
+
+export interface MonitoringInputs {
+    readonly settings: MonitoringSettings;
+    readonly region: pulumi.Input<string>;
+    readonly autoScalingGroupName: pulumi.Input<string>;
+    readonly functionName: pulumi.Input<string>;
+    readonly deadLetterQueueName: pulumi.Input<string>;
+    readonly eventsQueueName?: pulumi.Input<string>;
+    readonly targetGroupArn?: pulumi.Input<string>;
+    readonly alarmActions: pulumi.Input<string>[];
+    readonly tags: Tags;
+}
+
+export interface Monitoring {
+    readonly alarms: aws.cloudwatch.MetricAlarm[];
+    readonly dashboard: aws.cloudwatch.Dashboard;
+    /** The dashboard in the CloudWatch console. */
+    readonly dashboardUrl: pulumi.Output<string>;
+}
+
+export function createMonitoring(
+    name: string,
+    inputs: MonitoringInputs,
+    opts: pulumi.CustomResourceOptions,
+): Monitoring {
+    const resources = pulumi
+        .all([
+            inputs.region,
+            inputs.autoScalingGroupName,
+            inputs.functionName,
+            inputs.deadLetterQueueName,
+            inputs.eventsQueueName,
+            inputs.targetGroupArn,
+        ])
+        .apply(([region, group, fn, dlq, events, targetGroupArn]) => ({
+            region,
+            autoScalingGroupName: group,
+            functionName: fn,
+            deadLetterQueueName: dlq,
+            ...(events === undefined ? {} : { eventsQueueName: events }),
+            ...(targetGroupArn === undefined
+                ? {}
+                : { targetGroupArnSuffix: targetGroupArnSuffix(targetGroupArn) }),
+        }));
+    // The alarms' shapes are fixed by the settings; only names and dimensions are Outputs.
+    const specs = handlerAlarms(
+        {
+            region: "",
+            autoScalingGroupName: "",
+            functionName: "",
+            deadLetterQueueName: "",
+            ...(inputs.eventsQueueName === undefined ? {} : { eventsQueueName: "" }),
+        },
+        inputs.settings.queueAgeAlarmSeconds ?? 0,
+    );
+    const alarms = specs.map(
+        ({ role }, index) =>
+            new aws.cloudwatch.MetricAlarm(
+                `${name}-${role}`,
+                {
+                    namespace: specs[index].namespace,
+                    metricName: specs[index].metricName,
+                    dimensions: resources.apply(
+                        (r) =>
+                            handlerAlarms(r, inputs.settings.queueAgeAlarmSeconds ?? 0)[index]
+                                .dimensions,
+                    ),
+                    statistic: specs[index].statistic,
+                    period: 60,
+                    evaluationPeriods: 1,
+                    threshold: specs[index].threshold,
+                    comparisonOperator: "GreaterThanThreshold",
+                    treatMissingData: "notBreaching",
+                    alarmDescription: resources.apply(
+                        (r) =>
+                            handlerAlarms(r, inputs.settings.queueAgeAlarmSeconds ?? 0)[index]
+                                .alarmDescription,
+                    ),
+                    alarmActions: inputs.alarmActions,
+                    okActions: inputs.alarmActions,
+                    tags: inputs.tags,
+                },
+                opts,
+            ),
+    );
+    const dashboard = new aws.cloudwatch.Dashboard(
+        `${name}-dashboard`,
+        {
+            dashboardName: pulumi.interpolate`${name}-spot-interruptions`,
+            dashboardBody: resources.apply((r) => JSON.stringify(handlerDashboardBody(r))),
+        },
+        opts,
+    );
+    const dashboardUrl = pulumi.interpolate`https://console.aws.amazon.com/cloudwatch/home?region=${inputs.region}#dashboards/dashboard/${dashboard.dashboardName}`;
+    return { alarms, dashboard, dashboardUrl };
+}
