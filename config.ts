@@ -22,19 +22,24 @@ import {
  */
 export type StackConfig = ExistingGroupStackConfig | WebTierStackConfig;
 
-export interface ExistingGroupStackConfig {
-    readonly kind: "existing-group";
-    readonly autoScalingGroupName: string;
+/** The handler's keys, the same in both kinds of stack. */
+export interface HandlerStackConfig {
     readonly capacityOnInterruption: CapacityOnInterruption;
     readonly delivery: Delivery;
+    readonly dryRun: boolean;
+    /** Unset: no notification topic. */
+    readonly notificationEmail?: string;
 }
 
-export interface WebTierStackConfig {
+export interface ExistingGroupStackConfig extends HandlerStackConfig {
+    readonly kind: "existing-group";
+    readonly autoScalingGroupName: string;
+}
+
+export interface WebTierStackConfig extends HandlerStackConfig {
     readonly kind: "web-tier";
     /** Validated SpotWebTier args; unset keys stay unset, so the component's defaults apply. */
     readonly webTier: SpotWebTierArgs;
-    readonly capacityOnInterruption: CapacityOnInterruption;
-    readonly delivery: Delivery;
 }
 
 /** The keys that shape the web tier, each named as the SpotWebTier argument it sets. */
@@ -97,14 +102,30 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
         );
     }
 
-    const rawGroupName = config.get("autoScalingGroupName");
-    if (rawGroupName !== undefined) {
-        const autoScalingGroupName = rawGroupName.trim();
-        if (autoScalingGroupName === "") {
+    const dryRun = readBoolean(config, "dryRun") ?? false;
+    const notificationEmail = config.get("notificationEmail");
+    const handler: HandlerStackConfig = {
+        capacityOnInterruption,
+        delivery,
+        dryRun,
+        ...(notificationEmail === undefined ? {} : { notificationEmail }),
+    };
+
+    const autoScalingGroupName = config.get("autoScalingGroupName");
+    if (autoScalingGroupName !== undefined) {
+        if (autoScalingGroupName.trim() === "") {
             throw new StackConfigError(
                 "autoScalingGroupName",
                 "is empty: name an existing Auto Scaling group, or remove the key to build the web tier",
                 "pulumi config rm autoScalingGroupName",
+            );
+        }
+        // The policy and the handler must name exactly the same group.
+        if (autoScalingGroupName !== autoScalingGroupName.trim()) {
+            throw new StackConfigError(
+                "autoScalingGroupName",
+                `is ${JSON.stringify(autoScalingGroupName)}, with surrounding whitespace`,
+                `pulumi config set autoScalingGroupName ${autoScalingGroupName.trim()}`,
             );
         }
         // Silently ignoring web tier keys would hide a stack that does not do what its config says.
@@ -116,7 +137,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
                 `pulumi config rm ${ignored}`,
             );
         }
-        return { kind: "existing-group", autoScalingGroupName, capacityOnInterruption, delivery };
+        return { kind: "existing-group", autoScalingGroupName, ...handler };
     }
 
     const webTier = readWebTierArgs(config);
@@ -132,7 +153,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
         }
         throw error;
     }
-    return { kind: "web-tier", webTier, capacityOnInterruption, delivery };
+    return { kind: "web-tier", webTier, ...handler };
 }
 
 function isDelivery(value: string): value is Delivery {

@@ -24,6 +24,9 @@ const handler = new SpotInterruptionHandler("spot", {
     autoScalingGroupName: protectedGroupName,
     capacityOnInterruption: config.capacityOnInterruption,
     delivery: config.delivery,
+    dryRun: config.dryRun,
+    notificationEmail: config.notificationEmail,
+    targetGroupArn: webTier?.targetGroup.arn,
 });
 
 export const eventRuleName = handler.eventRule.name;
@@ -31,6 +34,10 @@ export const functionName = handler.handlerFunction.name;
 export const deadLetterQueueUrl = handler.deadLetterQueue.url;
 /** The queue the rule sends warnings to; undefined (no output) with direct delivery. */
 export const eventsQueueUrl = handler.queue?.url;
+/** The handler's storm dashboard in the CloudWatch console. */
+export const dashboardUrl = handler.dashboardUrl;
+/** The topic alarms notify, with notificationEmail set; undefined (no output) otherwise. */
+export const notificationTopicArn = handler.notificationTopic?.arn;
 /** The protected group: the web tier's, or the configured existing one. */
 export const autoScalingGroupName = pulumi.output(protectedGroupName);
 /** The web tier's address; undefined (no output) when protecting an existing group. */

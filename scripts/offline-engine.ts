@@ -107,6 +107,11 @@ function computedState(
                 ),
                 dnsName: `${physicalName}-1234567890.${MOCK_REGION}.elb.amazonaws.com`,
             };
+        case "aws:lb/targetGroup:TargetGroup":
+            return {
+                name: physicalName,
+                arn: arn("elasticloadbalancing", `targetgroup/${physicalName}/0123456789abcdef`),
+            };
         case "aws:ec2/launchTemplate:LaunchTemplate":
             return {
                 name: physicalName,

@@ -76,7 +76,10 @@ describe("SpotInterruptionHandler's monitoring", () => {
         before(() => build(components, "mon"));
 
         it("alarms on dead letters, waiting warnings, function errors and throttles, and failed warnings", () => {
-            const alarms = ofType("mon", ALARM).map((a) => ({ name: a.name, ...a.inputs }));
+            const alarms = ofType("mon", ALARM).map((a): Record<string, unknown> => ({
+                name: a.name,
+                ...a.inputs,
+            }));
 
             assert.deepEqual(
                 alarms.map(({ name, namespace, metricName, dimensions, statistic, threshold }) => ({
@@ -131,15 +134,11 @@ describe("SpotInterruptionHandler's monitoring", () => {
                 ],
             );
             for (const alarm of alarms) {
-                assert.equal(alarm.comparisonOperator, "GreaterThanThreshold", alarm.name);
-                assert.equal(alarm.treatMissingData, "notBreaching", alarm.name);
-                assert.deepEqual([alarm.period, alarm.evaluationPeriods], [60, 1], alarm.name);
-                assert.deepEqual(alarm.alarmActions, [], alarm.name);
-                assert.match(
-                    String(alarm.alarmDescription),
-                    /\. (Read|Check|Raise) /,
-                    alarm.name,
-                );
+                assert.equal(alarm.comparisonOperator, "GreaterThanThreshold", String(alarm.name));
+                assert.equal(alarm.treatMissingData, "notBreaching", String(alarm.name));
+                assert.deepEqual([alarm.period, alarm.evaluationPeriods], [60, 1], String(alarm.name));
+                assert.deepEqual(alarm.alarmActions, [], String(alarm.name));
+                assert.match(String(alarm.alarmDescription), /\. (Read|Check|Raise) /, String(alarm.name));
             }
         });
 

@@ -269,7 +269,7 @@ describe("the stack program", () => {
             assert.equal(await unwrap(program.autoScalingGroupName), "web-asg-a1b2c3d");
             // The target group the listener forwards to and the group registers its instances in
             const targetGroupArn = await unwrap(program.targetGroupArn);
-            assert.match(targetGroupArn, /:aws:lb\/targetGroup:TargetGroup\/web-tg-/);
+            assert.match(targetGroupArn, /:elasticloadbalancing:.*:targetgroup\/web-tg-/);
             const [forward] = one("aws:lb/listener:Listener").inputs.defaultActions as {
                 targetGroupArn: string;
             }[];
@@ -277,6 +277,11 @@ describe("the stack program", () => {
             assert.deepEqual(one("aws:autoscaling/group:Group").inputs.targetGroupArns, [
                 targetGroupArn,
             ]);
+        });
+
+        it("shows the web tier's target group on the handler's dashboard", () => {
+            const body = one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody as string;
+            assert.match(body, /TargetGroup=\\"targetgroup\/web-tg-a1b2c3d\/0123456789abcdef\\"/);
         });
     });
 
@@ -319,6 +324,8 @@ describe("the stack program", () => {
             autoScalingGroupName: "string",
             capacityOnInterruption: "string",
             delivery: "string",
+            dryRun: "boolean",
+            notificationEmail: "string",
             availabilityZoneCount: "integer",
             vpcId: "string",
             subnetIds: "array<string>",
@@ -343,6 +350,8 @@ describe("the stack program", () => {
                     "autoScalingGroupName",
                     "capacityOnInterruption",
                     "delivery",
+                    "dryRun",
+                    "notificationEmail",
                     ...configModule.WEB_TIER_CONFIG_KEYS,
                 ].sort(),
             );
@@ -391,6 +400,18 @@ describe("the stack program", () => {
                 config: { autoScalingGroupName: "  " },
                 message:
                     'Stack config "autoScalingGroupName" is empty: name an existing Auto Scaling group, or remove the key to build the web tier. Fix it with: pulumi config rm autoScalingGroupName',
+            },
+            {
+                when: "an autoScalingGroupName with surrounding whitespace",
+                config: { autoScalingGroupName: " music-web " },
+                message:
+                    'Stack config "autoScalingGroupName" is " music-web ", with surrounding whitespace. Fix it with: pulumi config set autoScalingGroupName music-web',
+            },
+            {
+                when: "a dryRun that is not a boolean",
+                config: { autoScalingGroupName: "music-web", dryRun: "yes" },
+                message:
+                    'Stack config "dryRun" is "yes", but must be true or false. Fix it with: pulumi config set dryRun true|false',
             },
             {
                 when: "a web tier key beside an existing group",
@@ -622,6 +643,7 @@ describe("the stack program", () => {
                 kind: "web-tier",
                 capacityOnInterruption: "keep",
                 delivery: "queue",
+                dryRun: false,
                 webTier: {
                     maxSize: 8,
                     instanceRequirements: {
@@ -632,13 +654,19 @@ describe("the stack program", () => {
             });
         });
 
-        it("trims the existing group's name", () => {
-            pulumi.runtime.setAllConfig({ [`${PROJECT}:autoScalingGroupName`]: " music-web " });
+        it("reads the dry run switch and the notification email", () => {
+            pulumi.runtime.setAllConfig({
+                [`${PROJECT}:autoScalingGroupName`]: "music-web",
+                [`${PROJECT}:dryRun`]: "true",
+                [`${PROJECT}:notificationEmail`]: "ops@example.com",
+            });
             assert.deepEqual(configModule.readStackConfig(new pulumi.Config(PROJECT)), {
                 kind: "existing-group",
                 autoScalingGroupName: "music-web",
                 capacityOnInterruption: "keep",
                 delivery: "queue",
+                dryRun: true,
+                notificationEmail: "ops@example.com",
             });
         });
 
@@ -654,6 +682,7 @@ describe("the stack program", () => {
                 autoScalingGroupName: "music-web",
                 capacityOnInterruption: "keep",
                 delivery: "direct",
+                dryRun: false,
             });
         });
 
