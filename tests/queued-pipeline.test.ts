@@ -12,6 +12,14 @@ import type * as Pipeline from "../scripts/local-pipeline";
 import type * as Workshop from "../scripts/workshop-environment";
 import { freshSampleEvent } from "../scripts/sample-event";
 import { installPulumiMocks } from "../scripts/offline-engine";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import {
+    CreateQueueCommand,
+    GetQueueAttributesCommand,
+    ReceiveMessageCommand,
+    SQSClient,
+} from "@aws-sdk/client-sqs";
+import { clientConfigFor } from "../scripts/workshop-environment";
 import { loadEvent } from "./support/events";
 
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -23,7 +31,7 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
     let workshop: typeof Workshop;
     let pipeline: typeof Pipeline;
     const archives: Record<
-        "keep" | "decrement",
+        "keep" | "decrement" | "dry" | "notify",
         { archive: HandlerArchive; settings: ResolvedHandlerSettings }
     > = {} as never;
 
@@ -34,14 +42,19 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
         const { startEmulator } = await import("../scripts/emulator");
         workshop = await import("../scripts/workshop-environment");
         pipeline = await import("../scripts/local-pipeline");
-        for (const capacityOnInterruption of ["keep", "decrement"] as const) {
-            const args = { autoScalingGroupName: workshop.WEB_GROUP_NAME, capacityOnInterruption };
-            archives[capacityOnInterruption] = {
+        const variants = {
+            keep: { capacityOnInterruption: "keep" },
+            decrement: { capacityOnInterruption: "decrement" },
+            dry: { capacityOnInterruption: "decrement", dryRun: true },
+            notify: { notificationEmail: "ops@example.com", notifyOnDetach: true },
+        } as const;
+        for (const [variant, extra] of Object.entries(variants)) {
+            const args = { autoScalingGroupName: workshop.WEB_GROUP_NAME, ...extra };
+            archives[variant as keyof typeof variants] = {
                 settings: resolveHandlerSettings(args),
                 archive: await materializeHandlerArchive(
-                    new SpotInterruptionHandler(`queued-${capacityOnInterruption}`, args)
-                        .handlerFunction,
-                    `queued-${capacityOnInterruption}`,
+                    new SpotInterruptionHandler(`queued-${variant}`, args).handlerFunction,
+                    `queued-${variant}`,
                 ),
             };
         }
@@ -49,8 +62,9 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
     });
 
     after(async () => {
-        archives.keep?.archive.remove();
-        archives.decrement?.archive.remove();
+        for (const { archive } of Object.values(archives)) {
+            archive.remove();
+        }
         await emulator?.stop();
     });
 
@@ -59,10 +73,35 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
         return workshop.seedWorkshopEnvironment(emulator, { webGroup });
     }
 
-    function run<T>(mode: "keep" | "decrement", body: (p: Pipeline.LocalPipeline) => Promise<T>) {
-        const { archive, settings } = archives[mode];
+    function run<T>(
+        variant: keyof typeof archives,
+        body: (p: Pipeline.LocalPipeline) => Promise<T>,
+        handlerEnvironment: Record<string, string> = {},
+    ) {
+        const { archive, settings } = archives[variant];
         assert.ok(settings.queue, "the component's default delivery is the queue");
-        return pipeline.withLocalPipeline(emulator, archive, { settings: settings.queue }, body);
+        return pipeline.withLocalPipeline(
+            emulator,
+            archive,
+            { settings: settings.queue, handlerEnvironment },
+            body,
+        );
+    }
+
+    /** The EMF documents among the handler's lines, and their counts summed. */
+    function metricsOf(logLines: string[]) {
+        const documents = logLines.map((l) => JSON.parse(l)).filter((l) => l._aws !== undefined);
+        const sum = (name: string) =>
+            documents
+                .filter((d) => d.Reason === undefined)
+                .reduce((total, d) => total + (typeof d[name] === "number" ? d[name] : 0), 0);
+        return {
+            received: sum("WarningsReceived"),
+            detached: sum("Detached"),
+            wouldDetach: sum("WouldDetach"),
+            ignored: sum("Ignored"),
+            failed: sum("Failed"),
+        };
     }
 
     const ids = (group: Workshop.GroupState) => group.instances.map((i) => i.instanceId);
@@ -147,4 +186,101 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
             assert.deepEqual(counts, { queued: 0, deadLettered: 0, records: 0 });
         });
     });
+
+    describe("given a storm in dry-run mode", () => {
+        it("changes nothing, and counts what it would have detached", async () => {
+            const environment = await seed({ minSize: 5, desiredCapacity: 10, maxSize: 12 });
+            const before = await workshop.describeGroupState(emulator, environment.webGroupName);
+
+            const { logLines } = await run("dry", async (p) => {
+                await p.putEvents(ids(before).map((id) => freshSampleEvent(id)));
+                await p.mapping.drained(DRAIN_TIMEOUT_MS);
+            });
+
+            assert.deepEqual(
+                await workshop.describeGroupState(emulator, environment.webGroupName),
+                before,
+            );
+            assert.deepEqual(metricsOf(logLines), {
+                received: 10,
+                detached: 0,
+                wouldDetach: 10,
+                ignored: 0,
+                failed: 0,
+            });
+        });
+    });
+
+    describe("given a storm with duplicates and foreign instances", () => {
+        it("emits metrics that add up: received = detached + ignored + failed", async () => {
+            const environment = await seed({ minSize: 2, desiredCapacity: 12, maxSize: 16 });
+            const web = await workshop.describeGroupState(emulator, environment.webGroupName);
+            const others = await workshop.describeGroupState(emulator, environment.otherGroupName);
+            const warned = [...ids(web).slice(0, 10), ...ids(web).slice(0, 3), ...ids(others)];
+
+            const { logLines } = await run("keep", async (p) => {
+                await p.putEvents(warned.map((id) => freshSampleEvent(id)));
+                await p.mapping.drained(DRAIN_TIMEOUT_MS);
+            });
+
+            const metrics = metricsOf(logLines);
+            assert.equal(metrics.received, warned.length);
+            assert.equal(metrics.detached, 10);
+            assert.equal(
+                metrics.received,
+                metrics.detached + metrics.wouldDetach + metrics.ignored + metrics.failed,
+            );
+        });
+    });
+
+    describe("given notifyOnDetach", () => {
+        it("publishes one message per batch that detached instances to the topic", async () => {
+            const environment = await seed({ minSize: 2, desiredCapacity: 8, maxSize: 12 });
+            const victims = ids(
+                await workshop.describeGroupState(emulator, environment.webGroupName),
+            ).slice(0, 5);
+            const inbox = await subscribeQueueToNewTopic(emulator, "spot-notifications");
+
+            await run(
+                "notify",
+                async (p) => {
+                    await p.putEvents(victims.map((id) => freshSampleEvent(id)));
+                    await p.mapping.drained(DRAIN_TIMEOUT_MS);
+                },
+                { NOTIFY_TOPIC_ARN: inbox.topicArn },
+            );
+
+            const notices = (await inbox.receive()).map((n) => JSON.parse(n.Message));
+            assert.ok(notices.length >= 1, "at least one batch detached");
+            assert.deepEqual(notices.flatMap((n) => n.instanceIds).sort(), [...victims].sort());
+            assert.ok(notices.every((n) => n.autoScalingGroupName === "web"));
+        });
+    });
 });
+
+/** An SNS topic in the emulator with an SQS queue subscribed: an inbox for the notifications. */
+async function subscribeQueueToNewTopic(emulator: Emulator, name: string) {
+    const config = clientConfigFor(emulator);
+    const sns = new SNSClient(config);
+    const sqs = new SQSClient(config);
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name }));
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-inbox` }));
+    const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+    );
+    await sns.send(
+        new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: Attributes?.QueueArn }),
+    );
+    return {
+        topicArn: String(TopicArn),
+        /** Every notification delivered so far: SNS's envelopes, with `Message` inside. */
+        async receive(): Promise<{ Message: string }[]> {
+            const { Messages = [] } = await sqs.send(
+                new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }),
+            );
+            sns.destroy();
+            sqs.destroy();
+            return Messages.map((m) => JSON.parse(String(m.Body)));
+        },
+    };
+}
