@@ -126,7 +126,10 @@ export interface SpotInterruptionHandlerArgs {
      * Requires notificationEmail. Defaults to false.
      */
     readonly notifyOnDetach?: boolean;
-    /** A target group the group serves: the dashboard then shows its healthy hosts and requests. */
+    /**
+     * A target group the group serves: the dashboard then shows its healthy hosts and requests.
+     * Defaults to none.
+     */
     readonly targetGroupArn?: pulumi.Input<string>;
     /**
      * Queue delivery: the alarm on warnings waiting in the events queue fires above this age, in

@@ -88,7 +88,7 @@ export interface SpotWebTierArgs {
      * Public subnets of `vpcId`, at least 2 in different zones, that assign public IPv4 addresses
      * (as the default VPC's do). Requires `vpcId`. Defaults to the new VPC's subnets.
      */
-    readonly subnetIds?: readonly pulumi.Input<string>[];
+    readonly subnetIds?: pulumi.Input<string>[];
     /**
      * How long the target group lets a leaving instance finish in-flight requests, in seconds,
      * 0 to 3600. Defaults to 120, the length of the Spot interruption notice.
@@ -98,7 +98,7 @@ export interface SpotWebTierArgs {
      * Instance types, one launch template override each, at most 40. Defaults to
      * DEFAULT_INSTANCE_TYPES unless `instanceRequirements` is set; never both.
      */
-    readonly instanceTypes?: readonly string[];
+    readonly instanceTypes?: string[];
     /**
      * Attribute-based selection instead of `instanceTypes`: Auto Scaling uses every
      * current-generation type within the vCPU and memory ranges, the widest diversification.
