@@ -36,13 +36,13 @@ interface Schema {
     readonly dependencies?: { name: string }[];
 }
 
-/** An input's or output's type, without its description. */
-function typeOf({
-    description: _description,
-    ...type
-}: Property & { plain?: boolean; optional?: boolean }) {
-    const { plain: _plain, optional: _optional, ...rest } = type as Record<string, unknown>;
-    return rest;
+/** An input's or output's type, without its description and plainness. */
+function typeOf(property: Property): Record<string, unknown> {
+    return Object.fromEntries(
+        Object.entries(property).filter(
+            ([key]) => !["description", "plain", "optional"].includes(key),
+        ),
+    );
 }
 
 describe("the multi-language schema, as Pulumi infers it from the TypeScript types", function () {
