@@ -51,6 +51,8 @@ export interface FaultProxy {
     readonly throttled: Map<string, number>;
     /** Answered with the plan's fault. */
     readonly faulted: Map<string, number>;
+    /** Forwarded, and answered by the emulator with HTTP status 400 or above (e.g. a ValidationError). */
+    readonly refused: Map<string, number>;
     /** Requests that were not Auto Scaling (SQS, EC2, moto's own API, ...), forwarded untouched. */
     readonly otherRequests: number;
     close(): Promise<void>;
@@ -130,6 +132,7 @@ export async function startFaultProxy(
     const served = new Map<string, number>();
     const throttled = new Map<string, number>();
     const faulted = new Map<string, number>();
+    const refused = new Map<string, number>();
     let otherRequests = 0;
     const target = new URL(upstream);
     const server = http.createServer((request, response) => {
@@ -164,7 +167,7 @@ export async function startFaultProxy(
                 return;
             }
             increment(served, action);
-            forward(request, response, body);
+            forward(request, response, body, action);
         });
     });
 
@@ -172,6 +175,7 @@ export async function startFaultProxy(
         request: http.IncomingMessage,
         response: http.ServerResponse,
         body: Buffer,
+        action?: string,
     ): void {
         const forwarded = http.request(
             {
@@ -183,6 +187,9 @@ export async function startFaultProxy(
                 timeout: 10_000,
             },
             (upstreamResponse) => {
+                if (action !== undefined && (upstreamResponse.statusCode ?? 502) >= 400) {
+                    increment(refused, action);
+                }
                 response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
                 upstreamResponse.pipe(response);
             },
@@ -204,6 +211,7 @@ export async function startFaultProxy(
         served,
         throttled,
         faulted,
+        refused,
         get otherRequests() {
             return otherRequests;
         },

@@ -22,7 +22,11 @@ import {
     ModifyTargetGroupAttributesCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import type { Emulator } from "./emulator";
-import { DEFAULT_INSTANCE_TYPES, resolveWebTierSettings } from "../components/spot-web-tier";
+import {
+    DEFAULT_INSTANCE_TYPES,
+    publicSubnetCidrBlock,
+    resolveWebTierSettings,
+} from "../components/spot-web-tier";
 
 /**
  * What the seed workshop's CloudFormation stack provides: a VPC over three AZs, a target group
@@ -85,6 +89,8 @@ const IMAGE_ID = "ami-04681a1dbd79675a5";
 const VPC_CIDR = "10.0.0.0/16";
 const ZONE_SUFFIXES = ["a", "b", "c"];
 const MAX_ACTIVITY_PAGES = 20;
+/** AttachInstances takes at most 20 ids per call on AWS (moto takes more). */
+const MAX_ATTACH_INSTANCE_IDS = 20;
 
 /**
  * Seeds a fresh emulator (call `emulator.reset()` first to seed again: names are fixed).
@@ -123,7 +129,8 @@ export async function seedWorkshopEnvironment(
             const subnet = await ec2.send(
                 new CreateSubnetCommand({
                     VpcId: vpcId,
-                    CidrBlock: `10.0.${index}.0/24`,
+                    // A /20, as the SpotWebTier builds: a /24 holds too few for a storm.
+                    CidrBlock: publicSubnetCidrBlock(index),
                     AvailabilityZone: `${emulator.region}${suffix}`,
                     TagSpecifications: [
                         { ResourceType: "subnet", Tags: [nameTag(`workshop-${suffix}`)] },
@@ -203,23 +210,24 @@ export async function seedWorkshopEnvironment(
                 Tags: [{ ...nameTag("workshop-web"), PropagateAtLaunch: true }],
             }),
         );
+        // Instance i: subnet i mod 3, override type i mod n. One RunInstances per subnet and type
+        // (a thousand seed in seconds), then AttachInstances in that order, 20 ids a call as on AWS.
+        const web = { launchTemplateId, name: "workshop-web", spot: true };
+        const [zones, types] = [subnetIds.length, WEB_INSTANCE_TYPES.length];
+        const indices = [...Array(webGroup.desiredCapacity).keys()];
         const webInstanceIds: string[] = [];
-        for (let index = 0; index < webGroup.desiredCapacity; index++) {
-            webInstanceIds.push(
-                await runInstance(ec2, {
-                    launchTemplateId,
-                    subnetId: subnetIds[index % subnetIds.length],
-                    instanceType: WEB_INSTANCE_TYPES[index % WEB_INSTANCE_TYPES.length],
-                    name: "workshop-web",
-                    spot: true,
-                }),
-            );
+        for (const [subnet, subnetId] of subnetIds.entries()) {
+            for (const [type, instanceType] of WEB_INSTANCE_TYPES.entries()) {
+                const at = indices.filter((i) => i % zones === subnet && i % types === type);
+                const ids = await runInstances(ec2, at.length, { ...web, subnetId, instanceType });
+                at.forEach((index, n) => (webInstanceIds[index] = ids[n]));
+            }
         }
-        if (webInstanceIds.length > 0) {
+        for (let start = 0; start < webInstanceIds.length; start += MAX_ATTACH_INSTANCE_IDS) {
             await autoScaling.send(
                 new AttachInstancesCommand({
                     AutoScalingGroupName: WEB_GROUP_NAME,
-                    InstanceIds: webInstanceIds,
+                    InstanceIds: webInstanceIds.slice(start, start + MAX_ATTACH_INSTANCE_IDS),
                 }),
             );
         }
@@ -243,7 +251,7 @@ export async function seedWorkshopEnvironment(
             }),
         );
 
-        const standaloneInstanceId = await runInstance(ec2, {
+        const [standaloneInstanceId] = await runInstances(ec2, 1, {
             launchTemplateId,
             subnetId: subnetIds[1 % subnetIds.length],
             instanceType: "t3.micro",
@@ -378,8 +386,10 @@ export function clientConfigFor(emulator: Emulator): AwsClientConfig {
     };
 }
 
-async function runInstance(
+/** One RunInstances of exactly `count` instances (none for 0); their ids. */
+async function runInstances(
     ec2: EC2Client,
+    count: number,
     instance: {
         launchTemplateId: string;
         subnetId: string;
@@ -387,11 +397,14 @@ async function runInstance(
         name: string;
         spot: boolean;
     },
-): Promise<string> {
+): Promise<string[]> {
+    if (count === 0) {
+        return [];
+    }
     const response = await ec2.send(
         new RunInstancesCommand({
-            MinCount: 1,
-            MaxCount: 1,
+            MinCount: count,
+            MaxCount: count,
             LaunchTemplate: { LaunchTemplateId: instance.launchTemplateId, Version: "$Latest" },
             InstanceType: instance.instanceType,
             SubnetId: instance.subnetId,
@@ -399,7 +412,8 @@ async function runInstance(
             TagSpecifications: [{ ResourceType: "instance", Tags: [nameTag(instance.name)] }],
         }),
     );
-    return required(response.Instances?.[0]?.InstanceId, "RunInstances InstanceId");
+    // MinCount = MaxCount: EC2 launches them all or refuses the call.
+    return (response.Instances ?? []).map((i) => required(i.InstanceId, "InstanceId"));
 }
 
 function assertValidCapacity(group: {
