@@ -459,7 +459,7 @@ export function printReports(storms: readonly StormReport[], context: ReportCont
             `Queue: batch size ${queue.batchSize}, window ${queue.maximumBatchingWindowInSeconds} s, maximum concurrency ${queue.maximumConcurrency}, visibility ${queue.visibilityTimeoutSeconds} s, dead-lettered after ${queue.maxReceiveCount} receives. Warnings are put by ${context.senders} senders at once, 10 per PutEvents.`,
         directTimeoutMs &&
             `Direct: every warning invoked at once in one container (one SDK client, so one adaptive-retry rate limiter, where Lambda would run many), each bounded by the function's ${directTimeoutMs / 1000} s timeout; Lambda's asynchronous retries of failed invocations are not modelled.`,
-        `Departures: DescribeAutoScalingGroups straight from the emulator, ${rest.pollIntervalMs} ms after each answer, so times include up to one poll. The emulator is moto on this machine, one request at a time.`,
+        `Departures: timed by the handler's own detach log entries, confirmed by polling the group straight from the emulator every ${rest.pollIntervalMs} ms. The emulator is moto on this machine, one request at a time.`,
         `Total wall time ${seconds(rest.totalWallMs)}.`,
     ];
     process.stdout.write(`${style.dim(notes.filter(Boolean).join("\n"))}\n`);

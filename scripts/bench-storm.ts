@@ -32,7 +32,9 @@ import {
     WEB_GROUP_NAME,
 } from "./workshop-environment";
 
-const POLL_INTERVAL_MS = 200;
+// Departures are timed by the handler's own detach entries; the poll only confirms them and
+// shows progress, so it stays slow enough not to load the one-request-at-a-time emulator.
+const POLL_INTERVAL_MS = 1000;
 const PROGRESS_INTERVAL_MS = 2000;
 const PUT_EVENTS_CHUNK = 10;
 const PUT_EVENTS_SENDERS = 4;
@@ -149,43 +151,52 @@ async function runQueued(
     const onBatch = (info: BatchInfo) =>
         invocationMs.push({ gather: info.gatherMs, run: info.durationMs });
     const options = { settings, handlerEnvironment, name: "bench", onBatch };
-    const { value, logLines } = await withLocalPipeline(emulator, archive, options, async (p) => {
-        const startedAt = performance.now();
-        // Long enough for a failing record to be received maxReceiveCount times and dead-lettered.
-        const { visibilityTimeoutSeconds, maxReceiveCount } = settings;
-        const deadline = startedAt + visibilityTimeoutSeconds * maxReceiveCount * 1000 + 30_000;
-        const onPoll = progressLine(storm, "queue", startedAt);
-        const departures = trackDepartures(emulator, storm.ours, deadline, onPoll);
-        const sentAt = new Map<string, number>();
-        try {
-            // A few senders at once, as EC2's warnings arrive independently; each PutEvents takes 10.
-            const chunks = Array.from(
-                { length: Math.ceil(storm.order.length / PUT_EVENTS_CHUNK) },
-                (_, i) => storm.order.slice(i * PUT_EVENTS_CHUNK, (i + 1) * PUT_EVENTS_CHUNK),
-            );
-            const send = async (): Promise<void> => {
-                for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
-                    const at = performance.now();
-                    for (const id of chunk.filter((id) => !sentAt.has(id))) {
-                        sentAt.set(id, at);
+    const { value, logLines, logTimesMs } = await withLocalPipeline(
+        emulator,
+        archive,
+        options,
+        async (p) => {
+            const startedAt = performance.now();
+            // Long enough for a failing record to be received maxReceiveCount times and dead-lettered.
+            const { visibilityTimeoutSeconds, maxReceiveCount } = settings;
+            const deadline = startedAt + visibilityTimeoutSeconds * maxReceiveCount * 1000 + 30_000;
+            const onPoll = progressLine(storm, "queue", startedAt);
+            const departures = trackDepartures(emulator, storm.ours, deadline, onPoll);
+            const sentAt = new Map<string, number>();
+            try {
+                // A few senders at once, as EC2's warnings arrive independently; each PutEvents takes 10.
+                const chunks = Array.from(
+                    { length: Math.ceil(storm.order.length / PUT_EVENTS_CHUNK) },
+                    (_, i) => storm.order.slice(i * PUT_EVENTS_CHUNK, (i + 1) * PUT_EVENTS_CHUNK),
+                );
+                const send = async (): Promise<void> => {
+                    for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
+                        const at = performance.now();
+                        for (const id of chunk.filter((id) => !sentAt.has(id))) {
+                            sentAt.set(id, at);
+                        }
+                        await p
+                            .putEvents(chunk.map((id) => freshSampleEvent(id)))
+                            .catch((error) => {
+                                chunks.length = 0; // the other senders stop too
+                                throw error;
+                            });
                     }
-                    await p.putEvents(chunk.map((id) => freshSampleEvent(id))).catch((error) => {
-                        chunks.length = 0; // the other senders stop too
-                        throw error;
-                    });
-                }
-            };
-            await Promise.all(Array.from({ length: PUT_EVENTS_SENDERS }, send));
-            const sentMs = performance.now() - startedAt;
-            await departures.done;
-            // Then let the queue settle, so that what is dead-lettered is all there is.
-            await p.mapping.drained(Math.max(1000, deadline - performance.now())).catch(() => {});
-            const stats = { ...p.mapping.stats };
-            return { startedAt, sentMs, sentAt, departures, counts: await p.counts(), stats };
-        } finally {
-            await departures.stop();
-        }
-    });
+                };
+                await Promise.all(Array.from({ length: PUT_EVENTS_SENDERS }, send));
+                const sentMs = performance.now() - startedAt;
+                await departures.done;
+                // Then let the queue settle, so that what is dead-lettered is all there is.
+                await p.mapping
+                    .drained(Math.max(1000, deadline - performance.now()))
+                    .catch(() => {});
+                const stats = { ...p.mapping.stats };
+                return { startedAt, sentMs, sentAt, departures, counts: await p.counts(), stats };
+            } finally {
+                await departures.stop();
+            }
+        },
+    );
     let detachedByHandler = 0;
     for (const line of logLines) {
         try {
@@ -195,6 +206,7 @@ async function runQueued(
             // Not a JSON log line.
         }
     }
+    timeDeparturesByLog(value.departures.outAt, logLines, logTimesMs);
     return {
         ...value,
         detachedByHandler,
@@ -217,10 +229,12 @@ async function runDirect(
     const onPoll = progressLine(storm, "direct", startedAt);
     const departures = trackDepartures(emulator, storm.ours, deadline, onPoll);
     try {
-        const { results, durationsMs } = await archive.invoke<InterruptionSummary>(
-            storm.order.map((id) => freshSampleEvent(id)),
-            { ...emulator.environment(), AWS_ENDPOINT_URL: storm.proxy.endpoint },
-        );
+        const { results, durationsMs, logLines, logTimesMs } =
+            await archive.invoke<InterruptionSummary>(
+                storm.order.map((id) => freshSampleEvent(id)),
+                { ...emulator.environment(), AWS_ENDPOINT_URL: storm.proxy.endpoint },
+            );
+        timeDeparturesByLog(departures.outAt, logLines, logTimesMs);
         return {
             startedAt,
             sentMs: 0,
@@ -237,6 +251,30 @@ async function runDirect(
         };
     } finally {
         await departures.stop();
+    }
+}
+
+/**
+ * Times each departure by the handler's own detach entry (written as DetachInstances returned,
+ * when the instance is out of the group), which is exact and costs the emulator nothing.
+ */
+function timeDeparturesByLog(
+    outAt: Map<string, number>,
+    logLines: readonly string[],
+    logTimesMs: readonly number[],
+): void {
+    for (const [index, line] of logLines.entries()) {
+        let entry: { message?: string; instanceIds?: string[] };
+        try {
+            entry = JSON.parse(line) as typeof entry;
+        } catch {
+            continue;
+        }
+        if (/belongs? to AutoScaling Group .*Detaching/.test(entry.message ?? "")) {
+            for (const id of entry.instanceIds ?? []) {
+                outAt.set(id, Math.min(outAt.get(id) ?? Infinity, logTimesMs[index]));
+            }
+        }
     }
 }
 

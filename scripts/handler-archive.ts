@@ -23,6 +23,8 @@ export interface Invocations<Result = InterruptionSummary> {
     readonly durationsMs: number[];
     /** What the handler wrote to the console and standard output: its JSON log and EMF lines. */
     readonly logLines: string[];
+    /** When each log line was written (performance.now()). */
+    readonly logTimesMs: number[];
 }
 
 /** Invokes the loaded handler once, with a Lambda context whose clock starts now. */
@@ -59,7 +61,7 @@ export interface HandlerArchive {
     withContainer<T>(
         extraEnvironment: Readonly<Record<string, string>>,
         body: (invoke: Invoke) => Promise<T>,
-    ): Promise<{ value: T; logLines: string[] }>;
+    ): Promise<{ value: T; logLines: string[]; logTimesMs: number[] }>;
     /** Deletes the folder. */
     remove(): void;
 }
@@ -138,7 +140,8 @@ export async function materializeHandlerArchive(
     const withContainer: HandlerArchive["withContainer"] = async (extraEnvironment, body) => {
         const restoreEnvironment = setEnvironment({ ...environment, ...extraEnvironment });
         const logLines: string[] = [];
-        const restoreConsole = captureConsole(logLines);
+        const logTimesMs: number[] = [];
+        const restoreConsole = captureConsole(logLines, logTimesMs);
         try {
             const handler = loadContainer();
             const invoke: Invoke = (event) => {
@@ -148,7 +151,7 @@ export async function materializeHandlerArchive(
                         Math.max(0, timeoutMs - (performance.now() - startedAt)),
                 });
             };
-            return { value: await body(invoke), logLines };
+            return { value: await body(invoke), logLines, logTimesMs };
         } finally {
             restoreConsole();
             restoreEnvironment();
@@ -168,7 +171,11 @@ export async function materializeHandlerArchive(
             extraEnvironment: Readonly<Record<string, string>> = {},
         ): Promise<Invocations<Result>> {
             const durationsMs: number[] = [];
-            const { value: results, logLines } = await withContainer(extraEnvironment, (invoke) =>
+            const {
+                value: results,
+                logLines,
+                logTimesMs,
+            } = await withContainer(extraEnvironment, (invoke) =>
                 Promise.allSettled(
                     events.map(async (event, index) => {
                         const startedAt = performance.now();
@@ -180,7 +187,7 @@ export async function materializeHandlerArchive(
                     }),
                 ),
             );
-            return { results, durationsMs, logLines };
+            return { results, durationsMs, logLines, logTimesMs };
         },
         remove: () => fs.rmSync(directory, { recursive: true, force: true }),
     };
@@ -200,18 +207,25 @@ function setEnvironment(values: Record<string, string>): () => void {
     };
 }
 
-/** Captures console lines and raw standard-output lines (how EMF metrics are written). */
-function captureConsole(lines: string[]): () => void {
+/**
+ * Captures console lines and raw standard-output lines (how EMF metrics are written), and when
+ * each was written (performance.now()).
+ */
+function captureConsole(lines: string[], timesMs: number[] = []): () => void {
     const { info, warn, error, log } = console;
-    const capture = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    const capture = (...args: unknown[]) => {
+        lines.push(args.map(String).join(" "));
+        timesMs.push(performance.now());
+    };
     Object.assign(console, { info: capture, warn: capture, error: capture, log: capture });
     const write = process.stdout.write;
     process.stdout.write = ((chunk: string | Uint8Array) => {
-        lines.push(
-            ...String(chunk)
-                .split("\n")
-                .filter((line) => line !== ""),
-        );
+        for (const line of String(chunk).split("\n")) {
+            if (line !== "") {
+                lines.push(line);
+                timesMs.push(performance.now());
+            }
+        }
         return true;
     }) as typeof process.stdout.write;
     return () => {

@@ -51,14 +51,15 @@ export interface LocalPipelineOptions {
 
 /**
  * Builds the pipeline in the emulator, runs `body` with it while the mapping feeds one handler
- * container, then stops the mapping. Resolves to what `body` returned and the handler's log lines.
+ * container, then stops the mapping. Resolves to what `body` returned, and the handler's log
+ * lines with when each was written (performance.now()).
  */
 export async function withLocalPipeline<T>(
     emulator: Emulator,
     archive: HandlerArchive,
     options: LocalPipelineOptions,
     body: (pipeline: LocalPipeline) => Promise<T>,
-): Promise<{ value: T; logLines: string[] }> {
+): Promise<{ value: T; logLines: string[]; logTimesMs: number[] }> {
     const config = clientConfigFor(emulator);
     const sqs = new SQSClient(config);
     const events = new EventBridgeClient(config);
