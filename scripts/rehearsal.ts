@@ -359,6 +359,10 @@ function printLog(entries: LogEntry[], style: Style): void {
     for (const entry of entries) {
         const level = style[LEVEL_COLOURS[entry.level] ?? "dim"](entry.level);
         console.log(`  ${level} ${entry.message}`);
+        if (entry.emf !== undefined) {
+            console.log(metricsTable(entry.emf as Record<string, unknown>));
+            continue;
+        }
         const details = Object.entries(entry)
             .filter(([key]) => !HIDDEN_LOG_FIELDS.has(key))
             .map(([key, value]): [string, string] => [key, humanValue(value)]);
@@ -366,6 +370,22 @@ function printLog(entries: LogEntry[], style: Style): void {
             console.log(style.dim(fields(details, 7)));
         }
     }
+}
+
+/** The metrics CloudWatch would extract from one EMF line, as a real run would emit them. */
+function metricsTable(document: Record<string, unknown>): string {
+    const [directive] = (
+        document._aws as { CloudWatchMetrics: { Metrics: { Name: string; Unit?: string }[] }[] }
+    ).CloudWatchMetrics;
+    return table(
+        ["METRIC", "VALUE", "UNIT"],
+        directive.Metrics.map(({ Name, Unit }) => [
+            Name,
+            [document[Name]].flat().map(String).join(", "),
+            Unit ?? "",
+        ]),
+        4,
+    );
 }
 
 function instanceTable(rows: RehearsalRun["instancesAfter"], style: Style): string {
