@@ -136,9 +136,17 @@ describe("SpotInterruptionHandler's monitoring", () => {
             for (const alarm of alarms) {
                 assert.equal(alarm.comparisonOperator, "GreaterThanThreshold", String(alarm.name));
                 assert.equal(alarm.treatMissingData, "notBreaching", String(alarm.name));
-                assert.deepEqual([alarm.period, alarm.evaluationPeriods], [60, 1], String(alarm.name));
+                assert.deepEqual(
+                    [alarm.period, alarm.evaluationPeriods],
+                    [60, 1],
+                    String(alarm.name),
+                );
                 assert.deepEqual(alarm.alarmActions, [], String(alarm.name));
-                assert.match(String(alarm.alarmDescription), /\. (Read|Check|Raise) /, String(alarm.name));
+                assert.match(
+                    String(alarm.alarmDescription),
+                    /\. (Read|Check|Raise) /,
+                    String(alarm.name),
+                );
             }
         });
 
