@@ -29,6 +29,8 @@ export interface HandlerStackConfig {
     readonly dryRun: boolean;
     /** Unset: no notification topic. */
     readonly notificationEmail?: string;
+    /** An FIS experiment template for real interruptions of the protected group. */
+    readonly faultInjection: boolean;
 }
 
 export interface ExistingGroupStackConfig extends HandlerStackConfig {
@@ -108,6 +110,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
         capacityOnInterruption,
         delivery,
         dryRun,
+        faultInjection: readBoolean(config, "faultInjection") ?? false,
         ...(notificationEmail === undefined ? {} : { notificationEmail }),
     };
 

@@ -27,6 +27,7 @@ const handler = new SpotInterruptionHandler("spot", {
     dryRun: config.dryRun,
     notificationEmail: config.notificationEmail,
     targetGroupArn: webTier?.targetGroup.arn,
+    faultInjection: { enabled: config.faultInjection },
 });
 
 export const eventRuleName = handler.eventRule.name;
@@ -38,6 +39,8 @@ export const eventsQueueUrl = handler.queue?.url;
 export const dashboardUrl = handler.dashboardUrl;
 /** The topic alarms notify, with notificationEmail set; undefined (no output) otherwise. */
 export const notificationTopicArn = handler.notificationTopic?.arn;
+/** The FIS experiment template for `npm run simulate -- --fis`; with faultInjection only. */
+export const faultInjectionTemplateId = handler.faultInjectionTemplate?.id;
 /** The protected group: the web tier's, or the configured existing one. */
 export const autoScalingGroupName = pulumi.output(protectedGroupName);
 /** The web tier's address; undefined (no output) when protecting an existing group. */

@@ -4,6 +4,11 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import {
+    type FaultInjectionArgs,
+    type FaultInjectionSettings,
+    resolveFaultInjectionSettings,
+} from "./fault-injection";
+import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     type CapacityOnInterruption,
     isCapacityOnInterruption,
@@ -136,6 +141,11 @@ export interface SpotInterruptionHandlerArgs {
      * seconds, 1 to 100, well inside the two-minute notice. Defaults to 30.
      */
     readonly queueAgeAlarmSeconds?: number;
+    /**
+     * An AWS FIS experiment template that sends real Spot interruptions to the group's running
+     * Spot instances, with its own role, for `npm run simulate -- --fis`. Defaults to none.
+     */
+    readonly faultInjection?: FaultInjectionArgs;
     /** Tags for every taggable child resource. Defaults to none. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -173,6 +183,8 @@ export interface ResolvedHandlerSettings {
     readonly monitoring?: MonitoringSettings;
     readonly notificationEmail?: string;
     readonly notifyOnDetach: boolean;
+    /** Unset unless faultInjection.enabled. */
+    readonly faultInjection?: FaultInjectionSettings;
 }
 
 // Deliberately loose: one @, no spaces, a dot in the domain. SNS confirms the real address.
@@ -352,7 +364,15 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
         ...(queue === undefined ? {} : { queue }),
         ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
         ...resolveReporting(args, delivery),
+        ...faultInjectionOf(args),
     };
+}
+
+function faultInjectionOf(
+    args: SpotInterruptionHandlerArgs,
+): Pick<ResolvedHandlerSettings, "faultInjection"> {
+    const faultInjection = resolveFaultInjectionSettings(args.faultInjection);
+    return faultInjection === undefined ? {} : { faultInjection };
 }
 
 function resolveQueueSettings(

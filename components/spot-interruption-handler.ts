@@ -8,6 +8,7 @@ import {
     ENV_DRY_RUN,
     ENV_NOTIFY_TOPIC_ARN,
 } from "../handler";
+import { createFaultInjection } from "./fault-injection";
 import { createMonitoring, createNotificationTopic } from "./handler-monitoring";
 import {
     resolveHandlerSettings,
@@ -87,6 +88,10 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
     public readonly dashboard?: aws.cloudwatch.Dashboard;
     /** With monitoring: the dashboard in the CloudWatch console. */
     public readonly dashboardUrl?: pulumi.Output<string>;
+    /** With faultInjection: the FIS experiment template that interrupts the group's Spot instances. */
+    public readonly faultInjectionTemplate?: aws.fis.ExperimentTemplate;
+    /** With faultInjection: the role FIS assumes for it. */
+    public readonly faultInjectionRole?: aws.iam.Role;
 
     /**
      * @param name The _unique_ name of this component; every child is named `${name}-<role>`.
@@ -359,6 +364,22 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                       },
                       childOpts,
                   );
+        const faultInjection =
+            settings.faultInjection === undefined
+                ? undefined
+                : createFaultInjection(
+                      name,
+                      {
+                          autoScalingGroupName: groupName,
+                          settings: settings.faultInjection,
+                          account: { partition, region, accountId },
+                          stopConditionAlarmArn: args.faultInjection?.stopConditionAlarmArn,
+                          tags,
+                      },
+                      childOpts,
+                  );
+        this.faultInjectionTemplate = faultInjection?.template;
+        this.faultInjectionRole = faultInjection?.role;
         this.alarms = monitoring?.alarms ?? [];
         this.dashboard = monitoring?.dashboard;
         this.dashboardUrl = monitoring?.dashboardUrl;
@@ -382,6 +403,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             alarms: this.alarms,
             dashboard: this.dashboard,
             dashboardUrl: this.dashboardUrl,
+            faultInjectionTemplate: this.faultInjectionTemplate,
+            faultInjectionRole: this.faultInjectionRole,
         });
     }
 }

@@ -75,6 +75,7 @@ describe("the README", () => {
                 capacityOnInterruption: "keep",
                 delivery: "queue",
                 dryRun: "false",
+                faultInjection: "false",
                 availabilityZoneCount: String(
                     web.network.kind === "new-vpc" ? web.network.availabilityZoneCount : "",
                 ),

@@ -125,6 +125,7 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
                 notifyOnDetach: boolean,
                 targetGroupArn: string,
                 queueAgeAlarmSeconds: { type: "number" },
+                faultInjection: ref("FaultInjectionArgs"),
                 tags: { type: "object", additionalProperties: string },
             },
         );
@@ -213,6 +214,8 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
             alarms: { type: "array", items: awsRef("aws:cloudwatch%2FmetricAlarm:MetricAlarm") },
             dashboard: awsRef("aws:cloudwatch%2Fdashboard:Dashboard"),
             dashboardUrl: { type: "string" },
+            faultInjectionTemplate: awsRef("aws:fis%2FexperimentTemplate:ExperimentTemplate"),
+            faultInjectionRole: awsRef("aws:iam%2Frole:Role"),
         });
         assert.deepEqual(Object.keys(outputs(WEB_TIER)), [
             "vpcId",

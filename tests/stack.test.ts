@@ -258,6 +258,7 @@ describe("the stack program", () => {
             delivery: "string",
             dryRun: "boolean",
             notificationEmail: "string",
+            faultInjection: "boolean",
             availabilityZoneCount: "integer",
             vpcId: "string",
             subnetIds: "array<string>",
@@ -284,6 +285,7 @@ describe("the stack program", () => {
                     "delivery",
                     "dryRun",
                     "notificationEmail",
+                    "faultInjection",
                     ...configModule.WEB_TIER_CONFIG_KEYS,
                 ].sort(),
             );
@@ -576,6 +578,7 @@ describe("the stack program", () => {
                 capacityOnInterruption: "keep",
                 delivery: "queue",
                 dryRun: false,
+                faultInjection: false,
                 webTier: {
                     maxSize: 8,
                     instanceRequirements: {
@@ -584,6 +587,17 @@ describe("the stack program", () => {
                     },
                 },
             });
+        });
+
+        it("builds the FIS experiment template with faultInjection, and exports its id", async () => {
+            const program = await runProgram({
+                autoScalingGroupName: "music-web",
+                faultInjection: "true",
+            });
+
+            const template = one("aws:fis/experimentTemplate:ExperimentTemplate");
+            assert.equal(template.name, "spot-fis-template");
+            assert.equal(await unwrap(program.faultInjectionTemplateId), "spot-fis-template-id");
         });
 
         it("reads the dry run switch and the notification email", () => {
@@ -598,6 +612,7 @@ describe("the stack program", () => {
                 capacityOnInterruption: "keep",
                 delivery: "queue",
                 dryRun: true,
+                faultInjection: false,
                 notificationEmail: "ops@example.com",
             });
         });
@@ -615,6 +630,7 @@ describe("the stack program", () => {
                 capacityOnInterruption: "keep",
                 delivery: "direct",
                 dryRun: false,
+                faultInjection: false,
             });
         });
 
