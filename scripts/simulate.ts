@@ -1,0 +1,168 @@
+/**
+ * `npm run simulate`: proves the deployed Spot interruption handler on your own AWS account.
+ * By default it runs the seed workshop's Lambda console test for you (a synchronous invoke with
+ * the seed's sample warning) and follows the detach, drain and replacement; `--fis` starts the
+ * component's FIS experiment, a real Spot interruption. The steps live in simulate-*.ts; this
+ * file reads the flags and prints.
+ */
+import { runCli, UsageError } from "./cli";
+import { createClients, destroyClients } from "./simulate-aws";
+import { simulateConsoleTest } from "./simulate-console-test";
+import { findDeployment } from "./simulate-deployment";
+import { simulateExperiment } from "./simulate-fis";
+import {
+    parseValueFlags,
+    type ValueCommandLine,
+    type ValueOrSwitchFlag,
+    valueFlagsHelpText,
+} from "./simulate-flags";
+import { runReported, type SimulationContext } from "./simulate-run";
+import { formatStep, formatSummary, reportJson, type SimulationReport } from "./simulate-timeline";
+import { colourWanted, createStyle } from "./terminal";
+
+const COMMAND = "npm run simulate";
+
+const COMMAND_LINE = {
+    command: `${COMMAND} --`,
+    summary:
+        "Rehearses the Spot interruption handler on the AWS deployment (region and credentials from the standard AWS chain). Default: the seed workshop's Lambda console test, automated: it invokes the function synchronously with the seed's sample interruption warning for an InService instance of the group (as one SQS record with queue delivery, bare with direct), then prints a timeline: the handler's decision from its log group, the group's scaling activity, the instance draining from its target groups, and the replacement's launch. --fis starts the component's FIS experiment instead: a real Spot interruption through rule, queue and function.",
+    flags: {
+        function: {
+            value: "NAME",
+            description: "The handler function.",
+            defaultText: "the stack's functionName output (pulumi stack output)",
+        },
+        group: {
+            value: "NAME",
+            description: "The protected Auto Scaling group.",
+            defaultText:
+                "the stack's autoScalingGroupName output, else the function's AUTO_SCALING_GROUP_NAME",
+        },
+        queue: {
+            value: "URL",
+            description:
+                "The events queue's URL, for a function with queue delivery: the warning is then wrapped as one SQS record from it.",
+            defaultText: "the stack's eventsQueueUrl output (none with direct delivery)",
+            check: (value) =>
+                /^https?:\/\/\S+\/\d{12}\/\S+$/.test(value)
+                    ? undefined
+                    : "is not an SQS queue URL, e.g. https://sqs.eu-west-1.amazonaws.com/123456789012/spot-queue-1a2b3c4",
+        },
+        instance: {
+            value: "ID",
+            description:
+                "The instance to send the warning for; it must be InService in the group. Not with --fis.",
+            defaultText: "the group's first InService instance",
+            check: (value) =>
+                /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(value)
+                    ? undefined
+                    : "is not an EC2 instance id (i- and 8 or 17 hex digits)",
+        },
+        template: {
+            value: "ID",
+            description: "With --fis: the FIS experiment template to start.",
+            defaultText: "the stack's faultInjectionTemplateId output",
+            check: (value) =>
+                /^EXT[0-9A-Za-z]+$/.test(value)
+                    ? undefined
+                    : "is not an experiment template id (EXT and letters or digits)",
+        },
+        stack: {
+            value: "NAME",
+            description: "The Pulumi stack whose outputs name the deployment.",
+            defaultText: "the selected stack",
+        },
+        fis: {
+            description:
+                "Start the FIS experiment template and follow it: FIS's action states, the handler's log and the group's activities, each with a timestamp. The interruption is real: EC2 reclaims the instance. Needs faultInjection.enabled on the component.",
+        },
+        terminate: {
+            description:
+                "Terminate the detached instance once its drain has finished (the seed leaves it running, and billing).",
+        },
+        "dry-run": {
+            description:
+                "Print what it would do and check, with IAM's policy simulator, every permission it would need; invoke, start and terminate nothing.",
+        },
+        json: {
+            description:
+                "Print the timeline as one JSON report on stdout; the steps go to stderr meanwhile. Use npm run -s simulate -- --json to keep npm's banner out.",
+        },
+    },
+    epilogue: [
+        "Cost: the default mode invokes the function once and, unless the function runs with DRY_RUN=true, detaches one instance for real: the group launches a replacement and the detached instance runs (and bills) until it is terminated (--terminate). --fis interrupts COUNT(n) instances for real.",
+        "Exit status: 0 when the handler did its part (or, with --dry-run, when every permission is allowed), 1 when it did not or the simulation could not run, 2 for a bad flag.",
+    ],
+} satisfies ValueCommandLine<Record<string, ValueOrSwitchFlag>>;
+
+async function main(): Promise<boolean> {
+    const flags = parseValueFlags(COMMAND_LINE, process.argv.slice(2));
+    if (flags === "help") {
+        process.stdout.write(valueFlagsHelpText(COMMAND_LINE));
+        return true;
+    }
+    refuseConflicts(flags);
+    const style = createStyle(!flags.json && colourWanted(process.stdout));
+    const progress = flags.json ? process.stderr : process.stdout;
+    const clients = createClients();
+    const context: SimulationContext = {
+        clients,
+        onStep: (step) => progress.write(`${formatStep(step, style)}\n`),
+    };
+    const dryRun = flags["dry-run"];
+    const mode = flags.fis ? "fis" : "console-test";
+    progress.write(
+        `${style.bold(flags.fis ? "Spot interruption on AWS: the component's FIS experiment" : "Spot interruption on AWS: the seed's Lambda console test")}${dryRun ? style.dim(" (dry run)") : ""}\n`,
+    );
+    let report: SimulationReport;
+    try {
+        const deployment = await findDeployment(flags).catch((error: unknown) => error as Error);
+        if (deployment instanceof Error) {
+            report = await runReported(mode, dryRun, context, () => Promise.reject(deployment));
+        } else if (flags.fis) {
+            report = await simulateExperiment({ deployment, dryRun }, context);
+        } else {
+            report = await simulateConsoleTest(
+                { deployment, dryRun, instanceId: flags.instance, terminate: flags.terminate },
+                context,
+            );
+        }
+    } finally {
+        destroyClients(clients);
+    }
+    if (flags.json) {
+        process.stdout.write(reportJson(report));
+    } else {
+        process.stdout.write(`${formatSummary(report, style)}\n`);
+    }
+    return report.outcome !== "failed";
+}
+
+function refuseConflicts(flags: {
+    fis: boolean;
+    instance?: string;
+    terminate: boolean;
+    queue?: string;
+    template?: string;
+}): void {
+    if (flags.fis && flags.instance !== undefined) {
+        throw new UsageError(
+            "--instance applies only without --fis: the experiment template selects its instances (COUNT(n) of the group's running Spot instances)",
+        );
+    }
+    if (flags.fis && flags.terminate) {
+        throw new UsageError(
+            "--terminate applies only without --fis: with --fis, EC2 reclaims the instance itself",
+        );
+    }
+    if (flags.fis && flags.queue !== undefined) {
+        throw new UsageError(
+            "--queue applies only without --fis: FIS's warning travels the real rule and queue",
+        );
+    }
+    if (!flags.fis && flags.template !== undefined) {
+        throw new UsageError("--template applies only with --fis");
+    }
+}
+
+runCli(COMMAND, main);
