@@ -16,7 +16,7 @@ import {
     type LogRecord,
     type Reporting,
 } from "../handler";
-import { asSqsRecord, freshSampleEvent } from "../scripts/sample-event";
+import { asSqsRecord, freshSampleEvent } from "../local";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
 import { loadEvent } from "./support/events";
 import { FakeAutoScaling } from "./support/fake-auto-scaling";

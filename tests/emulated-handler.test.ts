@@ -3,7 +3,7 @@
  * against moto. Every verdict is read back from the emulator's state.
  *
  * moto 5.2.5 accepts DetachInstances calls that AWS refuses (a non-member, an instance not
- * InService or Standby, a decrement below MinSize, more than 20 ids); scripts/emulator_server.py
+ * InService or Standby, a decrement below MinSize, more than 20 ids); local/emulator_server.py
  * refuses them with AWS's messages (tests/emulator.test.ts proves it), so duplicates here race
  * each other in both modes. Gaps that remain, which the handler must not rely on:
  * - DetachInstances does not deregister the instance from the group's target groups.
@@ -12,17 +12,21 @@
  * - Replacements launch into the first subnet with the launch template's type, ignoring overrides.
  * - TestEventPattern is not implemented; the rule's pattern is proven by PutEvents instead
  *   (tests/queued-pipeline.test.ts).
- * - Its backends are not thread-safe: scripts/emulator_server.py serves one request at a time,
+ * - Its backends are not thread-safe: local/emulator_server.py serves one request at a time,
  *   as AWS serialises a group's activities.
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
-import type { Emulator } from "../scripts/emulator";
-import type { HandlerArchive, Invocations } from "../scripts/handler-archive";
-import type * as Workshop from "../scripts/workshop-environment";
+import {
+    type Emulator,
+    FAULTS,
+    type HandlerArchive,
+    installPulumiMocks,
+    type Invocations,
+    startFaultProxy,
+} from "../local";
+import type * as Workshop from "../local";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "./support/events";
-import { FAULTS, startFaultProxy } from "../scripts/fault-proxy";
-import { installPulumiMocks } from "../scripts/offline-engine";
 
 type WorkshopModule = typeof Workshop;
 
@@ -41,9 +45,9 @@ describe("the uploaded handler against the local AWS emulator", function () {
     before(async () => {
         installPulumiMocks();
         const { SpotInterruptionHandler } = await import("../components");
-        const { materializeHandlerArchive } = await import("../scripts/handler-archive");
-        const { startEmulator } = await import("../scripts/emulator");
-        workshop = await import("../scripts/workshop-environment");
+        const { materializeHandlerArchive } = await import("../local");
+        const { startEmulator } = await import("../local");
+        workshop = await import("../local");
         const build = (
             name: string,
             capacityOnInterruption: "keep" | "decrement",

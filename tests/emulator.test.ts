@@ -35,19 +35,17 @@ import {
     SQSClient,
 } from "@aws-sdk/client-sqs";
 import {
+    clientConfigFor,
     DEFAULT_REGION,
+    describeGroupState,
+    describeInstanceState,
+    type Emulator,
+    seedWorkshopEnvironment,
     SERVER_SCRIPT,
     startEmulator,
     VENV_PYTHON,
-    type Emulator,
-} from "../scripts/emulator";
-import {
-    clientConfigFor,
-    describeGroupState,
-    describeInstanceState,
-    seedWorkshopEnvironment,
     type WorkshopEnvironment,
-} from "../scripts/workshop-environment";
+} from "../local";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
 
 const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;

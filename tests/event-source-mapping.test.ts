@@ -15,17 +15,17 @@ import {
     type SQSClientConfig,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import type { Emulator } from "../scripts/emulator";
 import {
+    type BatchInfo,
+    type Emulator,
+    type EventSourceMappingSettings,
     judge,
+    type LocalEventSourceMapping,
     queueCounts,
+    type SqsBatchHandler,
     startEventSourceMapping,
     validateSettings,
-    type BatchInfo,
-    type EventSourceMappingSettings,
-    type LocalEventSourceMapping,
-    type SqsBatchHandler,
-} from "../scripts/event-source-mapping";
+} from "../local";
 
 const DRAIN_TIMEOUT_MS = 8_000;
 
@@ -40,8 +40,8 @@ describe("the local SQS event source mapping", function () {
     const mappings: LocalEventSourceMapping[] = [];
 
     before(async () => {
-        const { startEmulator } = await import("../scripts/emulator");
-        const { clientConfigFor } = await import("../scripts/workshop-environment");
+        const { startEmulator } = await import("../local");
+        const { clientConfigFor } = await import("../local");
         emulator = await startEmulator();
         clientConfig = clientConfigFor(emulator);
         sqs = new SQSClient(clientConfig);

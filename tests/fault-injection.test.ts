@@ -11,7 +11,7 @@ import {
     recorded,
     registrationsSettled,
     resetRecorded,
-} from "../scripts/offline-engine";
+} from "../local";
 
 const ALARM_ARN = `arn:aws:cloudwatch:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:alarm:spot-dead-letters`;
 

@@ -16,15 +16,15 @@ import {
     SendMessageCommand,
     SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { Emulator } from "../scripts/emulator";
 import {
+    type Emulator,
+    type FaultProxy,
+    type FaultProxyOptions,
     FAULTS,
     startFaultProxy,
     TokenBucket,
-    type FaultProxy,
-    type FaultProxyOptions,
-} from "../scripts/fault-proxy";
-import type * as Workshop from "../scripts/workshop-environment";
+} from "../local";
+import type * as Workshop from "../local";
 
 type AwsClientConfig = ReturnType<typeof Workshop.clientConfigFor>;
 
@@ -41,8 +41,8 @@ describe("the fault proxy's API budget", function () {
     const opened: { proxy: FaultProxy; clients: { destroy(): void }[] }[] = [];
 
     before(async () => {
-        const { startEmulator } = await import("../scripts/emulator");
-        const { clientConfigFor } = await import("../scripts/workshop-environment");
+        const { startEmulator } = await import("../local");
+        const { clientConfigFor } = await import("../local");
         emulator = await startEmulator();
         direct = clientConfigFor(emulator);
     });

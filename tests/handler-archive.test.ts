@@ -6,12 +6,10 @@ import {
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import type { HandlerArchive } from "../scripts/handler-archive";
+import { asSqsRecord, freshSampleEvent, type HandlerArchive, installPulumiMocks } from "../local";
 import type { SQSBatchResponse } from "aws-lambda";
-import { asSqsRecord, freshSampleEvent } from "../scripts/sample-event";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
 import { loadEvent } from "./support/events";
-import { installPulumiMocks } from "../scripts/offline-engine";
 
 const INSTANCE = "i-0fedcba9876543210";
 /** The bound the project promises for the deployment package. */
@@ -26,7 +24,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
         autoScaling = mockClient(AutoScalingClient);
         installPulumiMocks();
         const { SpotInterruptionHandler } = await import("../components");
-        const { materializeHandlerArchive } = await import("../scripts/handler-archive");
+        const { materializeHandlerArchive } = await import("../local");
         keep = await materializeHandlerArchive(
             new SpotInterruptionHandler("pkg-keep", { autoScalingGroupName: "web" })
                 .handlerFunction,

@@ -11,7 +11,7 @@ import {
     type RecordedResource,
     registrationsSettled,
     resetRecorded,
-} from "../scripts/offline-engine";
+} from "../local";
 
 type Components = typeof import("../components");
 type HandlerArgs = import("../components").SpotInterruptionHandlerArgs;

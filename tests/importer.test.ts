@@ -9,9 +9,8 @@ import {
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import type { HandlerArchive } from "../scripts/handler-archive";
+import { type HandlerArchive, installPulumiMocks, recorded, registrationsSettled } from "../local";
 import { loadEvent } from "./support/events";
-import { installPulumiMocks, recorded, registrationsSettled } from "../scripts/offline-engine";
 
 const ROOT = path.resolve(__dirname, "..");
 const INSTANCE = "i-0a1b2c3d4e5f60718";
@@ -74,7 +73,7 @@ describe("the package, imported by another Pulumi program", function () {
             await registrationsSettled();
             registeredByImport = recorded.length - before;
 
-            const { materializeHandlerArchive } = await import("../scripts/handler-archive");
+            const { materializeHandlerArchive } = await import("../local");
             archive = await materializeHandlerArchive(
                 new library.SpotInterruptionHandler("imported", { autoScalingGroupName: "web" })
                     .handlerFunction,

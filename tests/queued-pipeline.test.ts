@@ -6,12 +6,15 @@
  */
 import * as assert from "node:assert/strict";
 import type { ResolvedHandlerSettings } from "../components/handler-settings";
-import type { Emulator } from "../scripts/emulator";
-import type { HandlerArchive } from "../scripts/handler-archive";
-import type * as Pipeline from "../scripts/local-pipeline";
-import type * as Workshop from "../scripts/workshop-environment";
-import { freshSampleEvent } from "../scripts/sample-event";
-import { installPulumiMocks } from "../scripts/offline-engine";
+import {
+    clientConfigFor,
+    type Emulator,
+    freshSampleEvent,
+    type HandlerArchive,
+    installPulumiMocks,
+} from "../local";
+import type * as Pipeline from "../local";
+import type * as Workshop from "../local";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
     CreateQueueCommand,
@@ -19,7 +22,6 @@ import {
     ReceiveMessageCommand,
     SQSClient,
 } from "@aws-sdk/client-sqs";
-import { clientConfigFor } from "../scripts/workshop-environment";
 import { loadEvent } from "./support/events";
 
 const DRAIN_TIMEOUT_MS = 30_000;
@@ -38,10 +40,10 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
     before(async () => {
         installPulumiMocks();
         const { SpotInterruptionHandler, resolveHandlerSettings } = await import("../components");
-        const { materializeHandlerArchive } = await import("../scripts/handler-archive");
-        const { startEmulator } = await import("../scripts/emulator");
-        workshop = await import("../scripts/workshop-environment");
-        pipeline = await import("../scripts/local-pipeline");
+        const { materializeHandlerArchive } = await import("../local");
+        const { startEmulator } = await import("../local");
+        workshop = await import("../local");
+        pipeline = await import("../local");
         const variants = {
             keep: { capacityOnInterruption: "keep" },
             decrement: { capacityOnInterruption: "decrement" },

@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { marked, type Token, type Tokens } from "marked";
-import { recorded, runStackProgram } from "../scripts/offline-engine";
+import { recorded, runStackProgram } from "../local";
 import { readDeclarations, readStackFile } from "./support/stack-files";
 
 const ROOT = path.resolve(__dirname, "..");

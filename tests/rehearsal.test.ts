@@ -2,10 +2,10 @@ import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { type CommandLine, type FlagSpec, parseFlags, UsageError } from "../scripts/cli";
-import type { Plan } from "../scripts/rehearsal-plan";
-import type { Check, RehearsalRun } from "../scripts/rehearsal-steps";
-import { fields, humanValue, table, wrap } from "../scripts/terminal";
+import { type CommandLine, type FlagSpec, parseFlags, UsageError } from "../commands/cli";
+import type { Plan } from "../commands/rehearsal/rehearsal-plan";
+import type { Check, RehearsalRun } from "../commands/rehearsal/rehearsal-steps";
+import { fields, humanValue, table, wrap } from "../commands/terminal";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -21,7 +21,7 @@ interface RehearsalJson {
 function rehearsal(args: string[], timeout = 300_000) {
     return promisify(execFile)(
         process.execPath,
-        ["-r", "ts-node/register/transpile-only", "scripts/rehearsal.ts", ...args],
+        ["-r", "ts-node/register/transpile-only", "commands/rehearsal/rehearsal.ts", ...args],
         { cwd: ROOT, timeout, maxBuffer: 16 * 1024 * 1024 },
     );
 }

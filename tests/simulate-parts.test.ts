@@ -4,24 +4,28 @@
  * timeline's rendering.
  */
 import * as assert from "node:assert/strict";
-import { UsageError } from "../scripts/cli";
-import { explainAwsError, SimulationError } from "../scripts/simulate-errors";
-import { pickInstance } from "../scripts/simulate-warning";
+import { UsageError } from "../commands/cli";
+import { explainAwsError, SimulationError } from "../commands/simulate/simulate-errors";
+import { pickInstance } from "../commands/simulate/simulate-warning";
 import {
     type CommandRunner,
     findDeployment,
     type CommandResult,
-} from "../scripts/simulate-deployment";
-import { summarizeTemplate } from "../scripts/simulate-fis";
-import { parseValueFlags, valueFlagsHelpText } from "../scripts/simulate-flags";
-import { decisionFor, type HandlerLogEntry, parseLogLine } from "../scripts/simulate-log";
+} from "../commands/simulate/simulate-deployment";
+import { summarizeTemplate } from "../commands/simulate/simulate-fis";
+import { parseValueFlags, valueFlagsHelpText } from "../commands/simulate/simulate-flags";
+import { decisionFor, type HandlerLogEntry, parseLogLine } from "../commands/simulate/simulate-log";
 import {
     permissionsNeeded,
     queueArnFromUrl,
     simulatablePrincipal,
-} from "../scripts/simulate-permissions";
-import { formatStep, formatSummary, type SimulationReport } from "../scripts/simulate-timeline";
-import { createStyle } from "../scripts/terminal";
+} from "../commands/simulate/simulate-permissions";
+import {
+    formatStep,
+    formatSummary,
+    type SimulationReport,
+} from "../commands/simulate/simulate-timeline";
+import { createStyle } from "../commands/terminal";
 
 const plain = createStyle(false);
 const INSTANCE = "i-0aaaaaaaaaaaaaaa1";

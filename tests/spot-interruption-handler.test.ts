@@ -9,7 +9,7 @@ import {
     registrationsSettled,
     resetRecorded,
     unwrap,
-} from "../scripts/offline-engine";
+} from "../local";
 
 type Components = typeof import("../components");
 type Handler = InstanceType<Components["SpotInterruptionHandler"]>;

@@ -8,7 +8,7 @@ import {
     resetRecorded,
     runStackProgram,
     unwrap,
-} from "../scripts/offline-engine";
+} from "../local";
 import { readDeclarations, readStackFile } from "./support/stack-files";
 
 type Program = typeof import("../index");

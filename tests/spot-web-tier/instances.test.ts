@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { unwrap } from "../../scripts/offline-engine";
+import { unwrap } from "../../local";
 import {
     all,
     build,

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { unwrap } from "../../scripts/offline-engine";
+import { unwrap } from "../../local";
 import {
     all,
     build,

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { recorded, registrationsSettled, resetRecorded } from "../../scripts/offline-engine";
+import { recorded, registrationsSettled, resetRecorded } from "../../local";
 import { type Components, mockedComponents, restoreMocks, type SpotWebTierArgs } from "./support";
 
 describe("SpotWebTier settings", () => {

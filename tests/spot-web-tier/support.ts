@@ -12,7 +12,7 @@ import {
     registrationsSettled,
     resetRecorded,
     unwrap,
-} from "../../scripts/offline-engine";
+} from "../../local";
 
 export type Components = typeof import("../../components");
 export type SpotWebTier = InstanceType<Components["SpotWebTier"]>;

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fillInstanceId } from "../../scripts/sample-event";
+import { fillInstanceId } from "../../local";
 
 const EVENTS = path.join(__dirname, "..", "fixtures", "events");
 

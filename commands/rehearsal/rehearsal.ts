@@ -6,13 +6,13 @@
  * Lambda console's test instead. No AWS account and no Pulumi CLI are involved.
  */
 import { performance } from "node:perf_hooks";
-import type { CapacityOnInterruption } from "../handler/decision";
-import { CAPACITY_ON_INTERRUPTION_CHOICES } from "../handler/decision";
-import { type Delivery, DELIVERY_CHOICES } from "../components/handler-settings";
-import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli } from "./cli";
-import { startEmulator } from "./emulator";
+import type { CapacityOnInterruption } from "../../handler/decision";
+import { CAPACITY_ON_INTERRUPTION_CHOICES } from "../../handler/decision";
+import { type Delivery, DELIVERY_CHOICES } from "../../components/handler-settings";
+import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli } from "../cli";
+import { startEmulator } from "../../local/emulator";
 import { type Plan, planChanges } from "./rehearsal-plan";
-import { loadSampleEvent } from "./sample-event";
+import { loadSampleEvent } from "../../local/sample-event";
 import { checksFor, type LogEntry, type RehearsalRun, rehearse } from "./rehearsal-steps";
 import {
     colourWanted,
@@ -23,13 +23,13 @@ import {
     indent,
     type Style,
     table,
-} from "./terminal";
+} from "../terminal";
 import {
     DEREGISTRATION_DELAY_SECONDS,
     WEB_INSTANCE_TYPES,
     WEB_TIER_DEFAULTS,
     type WorkshopEnvironment,
-} from "./workshop-environment";
+} from "../../local/workshop-environment";
 
 const COMMAND_LINE = {
     command: "npm start --",

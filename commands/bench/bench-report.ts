@@ -4,8 +4,8 @@
  */
 import * as os from "node:os";
 import { parseArgs } from "node:util";
-import type { QueueSettings } from "../components/handler-settings";
-import { type Style, table } from "./terminal";
+import type { QueueSettings } from "../../components/handler-settings";
+import { type Style, table } from "../terminal";
 
 export type Path = "queue" | "direct";
 export type Mode = "keep" | "decrement";

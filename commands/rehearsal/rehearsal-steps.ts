@@ -6,23 +6,23 @@
  */
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
-import type { CapacityOnInterruption } from "../handler/decision";
-import type { InterruptionSummary } from "../handler/entry";
-import type { Delivery, QueueSettings } from "../components/handler-settings";
-import { interruptionWarningEventPattern } from "../components/policies";
-import type { Emulator } from "./emulator";
-import type { BatchInfo } from "./event-source-mapping";
-import type { HandlerArchive } from "./handler-archive";
-import { withLocalPipeline } from "./local-pipeline";
+import type { CapacityOnInterruption } from "../../handler/decision";
+import type { InterruptionSummary } from "../../handler/entry";
+import type { Delivery, QueueSettings } from "../../components/handler-settings";
+import { interruptionWarningEventPattern } from "../../components/policies";
+import type { Emulator } from "../../local/emulator";
+import type { BatchInfo } from "../../local/event-source-mapping";
+import type { HandlerArchive } from "../../local/handler-archive";
+import { withLocalPipeline } from "../../local/local-pipeline";
 import { type Plan, planHandler } from "./rehearsal-plan";
-import { freshSampleEvent, loadSampleEvent } from "./sample-event";
+import { freshSampleEvent, loadSampleEvent } from "../../local/sample-event";
 import {
     describeGroupState,
     describeInstanceState,
     type GroupState,
     seedWorkshopEnvironment,
     type WorkshopEnvironment,
-} from "./workshop-environment";
+} from "../../local/workshop-environment";
 
 /** The pipeline's resources are named like the component's: spot-rule, spot-queue, spot-dlq. */
 const PIPELINE_NAME = "spot";

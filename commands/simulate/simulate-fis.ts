@@ -14,7 +14,7 @@ import {
     ListExperimentResolvedTargetsCommand,
     StartExperimentCommand,
 } from "@aws-sdk/client-fis";
-import { isoDurationSeconds, SPOT_INTERRUPTION_ACTION_ID } from "../components/fault-injection";
+import { isoDurationSeconds, SPOT_INTERRUPTION_ACTION_ID } from "../../components/fault-injection";
 import type { SimulationClients } from "./simulate-aws";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { Deployment } from "./simulate-deployment";

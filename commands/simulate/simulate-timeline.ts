@@ -6,7 +6,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { FailureKind } from "./simulate-errors";
 import type { DecisionSummary } from "./simulate-log";
-import { duration, type Style, table } from "./terminal";
+import { duration, type Style, table } from "../terminal";
 
 export type StepKind =
     | "found"

@@ -2,18 +2,18 @@
  * The plan `npm start` shows: the handler's resources as Pulumi registers them under mocks, with
  * their key properties and the role's policy, plus the deployment package to run locally.
  */
-import type { CapacityOnInterruption } from "../handler/decision";
+import type { CapacityOnInterruption } from "../../handler/decision";
 import {
     type Delivery,
     type QueueSettings,
     resolveHandlerSettings,
-} from "../components/handler-settings";
+} from "../../components/handler-settings";
 import {
     type FunctionCode,
     type HandlerArchive,
     materializeHandlerArchive,
-} from "./handler-archive";
-import { type RecordedResource, runStackProgram } from "./offline-engine";
+} from "../../local/handler-archive";
+import { type RecordedResource, runStackProgram } from "../../local/offline-engine";
 
 export interface PlannedResource {
     readonly type: string;

@@ -26,7 +26,7 @@ import {
     ENV_AUTO_SCALING_GROUP_NAME,
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_DRY_RUN,
-} from "../handler/config";
+} from "../../handler/config";
 import { awsCall, explainAwsError, SimulationError } from "./simulate-errors";
 
 /** Every client the simulation uses; all read region and credentials from the standard chain. */

@@ -5,7 +5,7 @@
  * component's FIS experiment, a real Spot interruption. The steps live in simulate-*.ts; this
  * file reads the flags and prints.
  */
-import { runCli, UsageError } from "./cli";
+import { runCli, UsageError } from "../cli";
 import { createClients, destroyClients } from "./simulate-aws";
 import { simulateConsoleTest } from "./simulate-console-test";
 import { findDeployment } from "./simulate-deployment";
@@ -18,7 +18,7 @@ import {
 } from "./simulate-flags";
 import { runReported, type SimulationContext } from "./simulate-run";
 import { formatStep, formatSummary, reportJson, type SimulationReport } from "./simulate-timeline";
-import { colourWanted, createStyle } from "./terminal";
+import { colourWanted, createStyle } from "../terminal";
 
 const COMMAND = "npm run simulate";
 

@@ -4,7 +4,7 @@
  * cli.ts's own, the value's name standing where a choice list would.
  */
 import { parseArgs } from "node:util";
-import { type ChoiceFlag, type CommandLine, helpText, type SwitchFlag, UsageError } from "./cli";
+import { type ChoiceFlag, type CommandLine, helpText, type SwitchFlag, UsageError } from "../cli";
 
 /** A flag that takes one free value, e.g. `--instance ID`. */
 export interface ValueFlag {

@@ -11,26 +11,26 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
-import type { QueueSettings } from "../components/handler-settings";
-import type { InterruptionSummary } from "../handler/entry";
+import type { QueueSettings } from "../../components/handler-settings";
+import type { InterruptionSummary } from "../../handler/entry";
 import * as report from "./bench-report";
 import type { BenchOptions, Mode, Path, PathResult, StormSpec } from "./bench-report";
-import { runCli } from "./cli";
-import { startEmulator, type Emulator } from "./emulator";
-import { startFaultProxy, type FaultProxy } from "./fault-proxy";
-import { materializeHandlerArchive, type HandlerArchive } from "./handler-archive";
-import type { BatchInfo } from "./event-source-mapping";
-import { withLocalPipeline } from "./local-pipeline";
-import { installPulumiMocks } from "./offline-engine";
-import { freshSampleEvent } from "./sample-event";
-import { colourWanted, createStyle } from "./terminal";
+import { runCli } from "../cli";
+import { startEmulator, type Emulator } from "../../local/emulator";
+import { startFaultProxy, type FaultProxy } from "../../local/fault-proxy";
+import { materializeHandlerArchive, type HandlerArchive } from "../../local/handler-archive";
+import type { BatchInfo } from "../../local/event-source-mapping";
+import { withLocalPipeline } from "../../local/local-pipeline";
+import { installPulumiMocks } from "../../local/offline-engine";
+import { freshSampleEvent } from "../../local/sample-event";
+import { colourWanted, createStyle } from "../terminal";
 import {
     clientConfigFor,
     describeGroupState,
     type GroupState,
     seedWorkshopEnvironment,
     WEB_GROUP_NAME,
-} from "./workshop-environment";
+} from "../../local/workshop-environment";
 
 // Departures are timed by the handler's own detach entries; the poll only confirms them and
 // shows progress, so it stays slow enough not to load the one-request-at-a-time emulator.
@@ -377,7 +377,7 @@ async function main(options: BenchOptions): Promise<boolean> {
     const progress = (message: string) => process.stderr.write(`${dim(message)}\n`);
 
     installPulumiMocks();
-    const { SpotInterruptionHandler, resolveHandlerSettings } = await import("../components");
+    const { SpotInterruptionHandler, resolveHandlerSettings } = await import("../../components");
     const queueArgs = {
         batchSize: options.batchSize,
         maximumBatchingWindowInSeconds: options.window,
