@@ -36,6 +36,16 @@ export interface AutoScalingGateway {
     ): Promise<DetachActivity[]>;
 }
 
+/**
+ * Every client's HTTP bounds: a hung connection fails in seconds, not minutes. Without
+ * throwOnRequestTimeout the SDK only logs a hung request and waits for the socket.
+ */
+export const BOUNDED_REQUESTS = {
+    connectionTimeout: 3_000,
+    requestTimeout: 5_000,
+    throwOnRequestTimeout: true,
+};
+
 /** Retry budget when the environment sets none; the invocation's deadline bounds it in time. */
 const DEFAULT_MAX_ATTEMPTS = 8;
 
@@ -48,12 +58,7 @@ export function createAutoScalingClient(env: NodeJS.ProcessEnv = process.env): A
     return new AutoScalingClient({
         retryMode: env.AWS_RETRY_MODE ?? "adaptive",
         maxAttempts: Number(env.AWS_MAX_ATTEMPTS) || DEFAULT_MAX_ATTEMPTS,
-        // Without throwOnRequestTimeout the SDK only logs a hung request and waits for the socket.
-        requestHandler: {
-            connectionTimeout: 3_000,
-            requestTimeout: 5_000,
-            throwOnRequestTimeout: true,
-        },
+        requestHandler: BOUNDED_REQUESTS,
     });
 }
 

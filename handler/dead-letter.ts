@@ -1,4 +1,5 @@
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { BOUNDED_REQUESTS } from "./auto-scaling";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
@@ -8,15 +9,9 @@ export interface DeadLetterGateway {
     send(body: string, reason: string, signal: AbortSignal): Promise<void>;
 }
 
-/** A client from the SDK's standard environment; the same hung-request bound as Auto Scaling's. */
+/** A client from the SDK's standard environment, with the same HTTP bounds as Auto Scaling's. */
 export function createSqsClient(): SQSClient {
-    return new SQSClient({
-        requestHandler: {
-            connectionTimeout: 3_000,
-            requestTimeout: 5_000,
-            throwOnRequestTimeout: true,
-        },
-    });
+    return new SQSClient({ requestHandler: BOUNDED_REQUESTS });
 }
 
 export function createDeadLetterGateway(client: SQSClient, queueUrl: string): DeadLetterGateway {

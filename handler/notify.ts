@@ -1,4 +1,5 @@
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { BOUNDED_REQUESTS } from "./auto-scaling";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
@@ -8,15 +9,9 @@ export interface DetachNotifier {
     publish(subject: string, message: string, signal: AbortSignal): Promise<void>;
 }
 
-/** A client from the SDK's standard environment; the same hung-request bound as the others. */
+/** A client from the SDK's standard environment, with the same HTTP bounds as Auto Scaling's. */
 export function createSnsClient(): SNSClient {
-    return new SNSClient({
-        requestHandler: {
-            connectionTimeout: 3_000,
-            requestTimeout: 5_000,
-            throwOnRequestTimeout: true,
-        },
-    });
+    return new SNSClient({ requestHandler: BOUNDED_REQUESTS });
 }
 
 export function createDetachNotifier(client: SNSClient, topicArn: string): DetachNotifier {
