@@ -49,6 +49,8 @@ export interface FaultProxy {
     readonly served: Map<string, number>;
     /** Refused by the budget. */
     readonly throttled: Map<string, number>;
+    /** When each throttled request arrived, on the proxy's clock (`now`). */
+    readonly throttledAtMs: number[];
     /** Answered with the plan's fault. */
     readonly faulted: Map<string, number>;
     /** Forwarded, and answered by the emulator with HTTP status 400 or above (e.g. a ValidationError). */
@@ -124,13 +126,12 @@ export async function startFaultProxy(
     const options: FaultProxyOptions =
         typeof planOrOptions === "function" ? { plan: planOrOptions } : planOrOptions;
     const plan = options.plan ?? (() => undefined);
-    const bucket =
-        options.budget === undefined
-            ? undefined
-            : new TokenBucket(options.budget, options.now ?? (() => performance.now()));
+    const now = options.now ?? (() => performance.now());
+    const bucket = options.budget === undefined ? undefined : new TokenBucket(options.budget, now);
     const requests = new Map<string, number>();
     const served = new Map<string, number>();
     const throttled = new Map<string, number>();
+    const throttledAtMs: number[] = [];
     const faulted = new Map<string, number>();
     const refused = new Map<string, number>();
     let otherRequests = 0;
@@ -163,6 +164,7 @@ export async function startFaultProxy(
             }
             if (bucket !== undefined && !bucket.tryTake()) {
                 increment(throttled, action);
+                throttledAtMs.push(now());
                 answerWithFault(response, FAULTS.throttling);
                 return;
             }
@@ -210,6 +212,7 @@ export async function startFaultProxy(
         requests,
         served,
         throttled,
+        throttledAtMs,
         faulted,
         refused,
         get otherRequests() {
