@@ -16,142 +16,32 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { judge, type Verdict } from "./batch-response";
 import {
-    DeleteMessageBatchCommand,
-    GetQueueAttributesCommand,
-    ReceiveMessageCommand,
-    SQSClient,
-    type Message,
-    type MessageAttributeValue,
-    type SQSClientConfig,
-} from "@aws-sdk/client-sqs";
-import type {
-    SQSBatchResponse,
-    SQSEvent,
-    SQSMessageAttribute,
-    SQSMessageAttributes,
-    SQSRecord,
-    SQSRecordAttributes,
-} from "aws-lambda";
+    type EventSourceMappingOptions,
+    type EventSourceMappingStats,
+    type InvocationContext,
+    type LocalEventSourceMapping,
+    MAX_PAYLOAD_BYTES,
+    validateSettings,
+} from "./event-source-mapping-options";
+import { Slots, withTimeout } from "./invocation-bounds";
+import { deleteRecords, queueCounts, toRecord } from "./sqs-records";
 
-/** The mapping's settings, named and bounded as in CreateEventSourceMapping. */
-export interface EventSourceMappingSettings {
-    /** 1..10000; over 10 needs a batching window of at least 1 s. */
-    readonly batchSize: number;
-    /** 0..300. */
-    readonly maximumBatchingWindowInSeconds: number;
-    /** 2..1000 (`scalingConfig.maximumConcurrency`): at most this many invocations in flight. */
-    readonly maximumConcurrency: number;
-}
+// The mapping's whole surface stays importable from here, where the pipeline and commands import it.
+export * from "./event-source-mapping-options";
+export { judge } from "./batch-response";
+export { type QueueCounts, queueCounts, toRecord } from "./sqs-records";
 
-/** What the handler gets besides the event: the parts of Lambda's context a batch handler uses. */
-export interface InvocationContext {
-    readonly awsRequestId: string;
-    getRemainingTimeInMillis(): number;
-}
-
-export type SqsBatchHandler = (
-    event: SQSEvent,
-    context: InvocationContext,
-) => Promise<SQSBatchResponse | undefined | void>; // eslint-disable-line @typescript-eslint/no-invalid-void-type
-
-/** One finished invocation, as told to `onBatch`. */
-export interface BatchInfo {
-    readonly messageIds: readonly string[];
-    /** "failed": the whole batch comes back; "partial": only `failedMessageIds` come back. */
-    readonly outcome: "succeeded" | "partial" | "failed";
-    /** Records left on the queue to reappear after its visibility timeout. */
-    readonly failedMessageIds: readonly string[];
-    /** Why the whole batch failed, when it did. */
-    readonly error?: string;
-    /** From the first record's receipt to the invocation. */
-    readonly gatherMs: number;
-    readonly durationMs: number;
-    /** Invocations in flight when this one started, itself included. */
-    readonly inFlight: number;
-}
-
-export interface EventSourceMappingStats {
-    invocations: number;
-    records: number;
-    /** Records per invocation, in the order the invocations started. */
-    batchSizes: number[];
-    /** Records deleted after their invocation. */
-    deleted: number;
-    /** Records left for redelivery: named in batchItemFailures, or in a batch that failed whole. */
-    failedRecords: number;
-    /** Invocations that failed whole: a throw, a timeout or an invalid response. */
-    failedBatches: number;
-    /** The most invocations ever in flight at once. */
-    maxInFlight: number;
-    /** Records received but never invoked because the mapping stopped; they reappear later. */
-    abandonedRecords: number;
-    /** Failed SQS calls (receive, delete, attributes) and throwing `onBatch` callbacks. */
-    errors: number;
-    lastError?: string;
-}
-
-export interface LocalEventSourceMapping {
-    /** Live counters; read them, don't write them. */
-    readonly stats: Readonly<EventSourceMappingStats>;
-    /** Resolves when the queue has shown empty (ApproximateNumberOfMessages + NotVisible + Delayed = 0) and nothing is held or in flight; rejects after timeoutMs or once the mapping has stopped. */
-    drained(timeoutMs: number): Promise<void>;
-    /** Stops polling and waits for in-flight invocations. Idempotent. */
-    stop(): Promise<void>;
-}
-
-export interface EventSourceMappingOptions {
-    readonly queueUrl: string;
-    readonly queueArn: string;
-    readonly region: string;
-    readonly clientConfig: SQSClientConfig;
-    readonly settings: EventSourceMappingSettings;
-    readonly handler: SqsBatchHandler;
-    /** Told about every finished invocation. */
-    readonly onBatch?: (info: BatchInfo) => void;
-    /** An invocation running longer fails whole, as at the function's timeout. Default 60 000. */
-    readonly functionTimeoutMs?: number;
-    /** Gathering loops. Default 1, which keeps batch composition deterministic; Lambda starts five, which splits a burst into smaller batches. */
-    readonly pollers?: number;
-    /** Pause after an empty receive. Default 25 ms. */
-    readonly idlePollIntervalMs?: number;
-    /** ReceiveMessage's long-poll wait, 0..20. Default 0: a long poll stalls the emulator (see the top); Lambda itself long-polls real SQS. */
-    readonly waitTimeSeconds?: number;
-    /** The mapping stops itself after this long, so a forgotten stop() cannot poll forever. Default 10 minutes. */
-    readonly maxLifetimeMs?: number;
-}
-
-export const SETTINGS_LIMITS = {
-    batchSize: { min: 1, max: 10_000 },
-    maximumBatchingWindowInSeconds: { min: 0, max: 300 },
-    maximumConcurrency: { min: 2, max: 1000 },
-} as const;
-
-/** Lambda's limit on a synchronous invocation's payload. */
-export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const MAX_RECEIVE_MESSAGES = 10; // ReceiveMessage's own cap
-const DELETE_BATCH_SIZE = 10; // DeleteMessageBatch's own cap
 const DEFAULT_FUNCTION_TIMEOUT_MS = 60_000;
 const DEFAULT_IDLE_POLL_INTERVAL_MS = 25;
 const DEFAULT_MAX_LIFETIME_MS = 600_000;
 const ERROR_BACKOFF_MS = 200;
 const DRAIN_CHECK_INTERVAL_MS = 50;
 const EVENT_ENVELOPE_BYTES = '{"Records":[]}'.length;
-
-/** Throws a RangeError, worded like Lambda's validation, for settings Lambda would refuse. */
-export function validateSettings(settings: EventSourceMappingSettings): void {
-    for (const [name, { min, max }] of Object.entries(SETTINGS_LIMITS)) {
-        const value = settings[name as keyof EventSourceMappingSettings];
-        if (!Number.isInteger(value) || value < min || value > max) {
-            throw new RangeError(`${name} must be an integer from ${min} to ${max}, not ${value}`);
-        }
-    }
-    if (settings.batchSize > 10 && settings.maximumBatchingWindowInSeconds < 1) {
-        throw new RangeError(
-            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
-        );
-    }
-}
 
 export function startEventSourceMapping(
     options: EventSourceMappingOptions,
@@ -376,7 +266,7 @@ export function startEventSourceMapping(
         // ReportBatchItemFailures: every record not reported as failed is deleted.
         const succeeded = records.filter((r) => !verdict.failed.has(r.messageId));
         // Awaited first: `stats.deleted += await …` would read the counter before the await.
-        const deleted = await deleteRecords(succeeded);
+        const deleted = await deleteRecords(sqs, queueUrl, succeeded, noteError);
         stats.deleted += deleted;
         stats.failedRecords += records.length - succeeded.length;
         if (verdict.error !== undefined) {
@@ -405,33 +295,6 @@ export function startEventSourceMapping(
                 noteError(error);
             }
         }
-    };
-
-    /** Deletes in chunks of 10; returns how many SQS confirmed. Failed records are left alone: their visibility is not changed, so they reappear after the queue's timeout. */
-    const deleteRecords = async (records: readonly SQSRecord[]): Promise<number> => {
-        let deleted = 0;
-        for (let start = 0; start < records.length; start += DELETE_BATCH_SIZE) {
-            const chunk = records.slice(start, start + DELETE_BATCH_SIZE);
-            try {
-                const response = await sqs.send(
-                    new DeleteMessageBatchCommand({
-                        QueueUrl: queueUrl,
-                        // Ids only need to be unique within the request.
-                        Entries: chunk.map((record, index) => ({
-                            Id: String(index),
-                            ReceiptHandle: record.receiptHandle,
-                        })),
-                    }),
-                );
-                deleted += response.Successful?.length ?? 0;
-                for (const failure of response.Failed ?? []) {
-                    noteError(new Error(`DeleteMessageBatch: ${failure.Code}: ${failure.Message}`));
-                }
-            } catch (error) {
-                noteError(error);
-            }
-        }
-        return deleted;
     };
 
     const pollers = Array.from({ length: pollerCount }, () =>
@@ -483,216 +346,4 @@ export function startEventSourceMapping(
     };
 
     return { stats, drained, stop };
-}
-
-interface Verdict {
-    readonly failed: ReadonlySet<string>;
-    /** Set when the whole batch failed. */
-    readonly error?: string;
-}
-
-/**
- * Reads the function's response as Lambda does with ReportBatchItemFailures: no response, or no
- * or an empty `batchItemFailures`, is complete success; a malformed response, or an
- * `itemIdentifier` that is missing, empty or names no record of the batch, fails the whole batch.
- */
-export function judge(
-    response: unknown,
-    records: readonly Pick<SQSRecord, "messageId">[],
-): Verdict {
-    const all = new Set(records.map((r) => r.messageId));
-    const wholeBatch = (error: string): Verdict => ({ failed: all, error });
-    let wire: unknown;
-    try {
-        // Lambda sees the response as JSON: undefined members vanish, and so does an undefined response.
-        const json = JSON.stringify(response);
-        wire = json === undefined ? null : JSON.parse(json);
-    } catch (error) {
-        return wholeBatch(`the response is not JSON: ${String(error)}`);
-    }
-    if (wire === null) {
-        return { failed: new Set() };
-    }
-    if (typeof wire !== "object" || Array.isArray(wire)) {
-        return wholeBatch(`the response is not an object: ${JSON.stringify(wire)}`);
-    }
-    const failures = (wire as { batchItemFailures?: unknown }).batchItemFailures;
-    if (failures === undefined || failures === null) {
-        return { failed: new Set() };
-    }
-    if (!Array.isArray(failures)) {
-        return wholeBatch("batchItemFailures is not a list");
-    }
-    const failed = new Set<string>();
-    for (const failure of failures) {
-        const identifier =
-            typeof failure === "object" && failure !== null
-                ? (failure as { itemIdentifier?: unknown }).itemIdentifier
-                : undefined;
-        if (typeof identifier !== "string" || identifier === "") {
-            return wholeBatch(`invalid batch item failure ${JSON.stringify(failure)}`);
-        }
-        if (!all.has(identifier)) {
-            return wholeBatch(`itemIdentifier ${identifier} names no record of the batch`);
-        }
-        failed.add(identifier);
-    }
-    return { failed };
-}
-
-/** Turns a received message into the record Lambda would put in the event. */
-export function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
-    const messageId = required(message.MessageId, "MessageId");
-    const attributes: Partial<Record<string, string>> = message.Attributes ?? {};
-    const system = (name: string): string =>
-        required(attributes[name], `attribute ${name} of message ${messageId}`);
-    const recordAttributes: SQSRecordAttributes = {
-        ApproximateReceiveCount: system("ApproximateReceiveCount"),
-        SentTimestamp: system("SentTimestamp"),
-        SenderId: system("SenderId"),
-        ApproximateFirstReceiveTimestamp: system("ApproximateFirstReceiveTimestamp"),
-    };
-    for (const name of OPTIONAL_SYSTEM_ATTRIBUTES) {
-        const value = attributes[name];
-        if (value !== undefined) {
-            recordAttributes[name] = value;
-        }
-    }
-    const messageAttributes: SQSMessageAttributes = {};
-    for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-        messageAttributes[name] = toRecordAttribute(value);
-    }
-    const record: SQSRecord = {
-        messageId,
-        receiptHandle: required(message.ReceiptHandle, "ReceiptHandle"),
-        body: message.Body ?? "",
-        attributes: recordAttributes,
-        messageAttributes,
-        md5OfBody: required(message.MD5OfBody, "MD5OfBody"),
-        eventSource: "aws:sqs",
-        eventSourceARN: queueArn,
-        awsRegion: region,
-    };
-    if (message.MD5OfMessageAttributes !== undefined) {
-        record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
-    }
-    return record;
-}
-
-const OPTIONAL_SYSTEM_ATTRIBUTES = [
-    "AWSTraceHeader",
-    "SequenceNumber",
-    "MessageGroupId",
-    "MessageDeduplicationId",
-    "DeadLetterQueueSourceArn",
-] as const;
-
-/** Lambda's shape: camel-case names, base64 binaries, list members always present. */
-function toRecordAttribute(value: MessageAttributeValue): SQSMessageAttribute {
-    const attribute: SQSMessageAttribute = {
-        stringListValues: value.StringListValues ?? [],
-        binaryListValues: (value.BinaryListValues ?? []).map(base64),
-        dataType: value.DataType ?? "String",
-    };
-    if (value.StringValue !== undefined) {
-        attribute.stringValue = value.StringValue;
-    }
-    if (value.BinaryValue !== undefined) {
-        attribute.binaryValue = base64(value.BinaryValue);
-    }
-    return attribute;
-}
-
-function base64(bytes: Uint8Array): string {
-    return Buffer.from(bytes).toString("base64");
-}
-
-export interface QueueCounts {
-    readonly visible: number;
-    readonly notVisible: number;
-    readonly delayed: number;
-}
-
-export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<QueueCounts> {
-    const { Attributes = {} } = await sqs.send(
-        new GetQueueAttributesCommand({
-            QueueUrl: queueUrl,
-            AttributeNames: [
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        }),
-    );
-    const counts: Partial<Record<string, string>> = Attributes;
-    const count = (name: string): number => Number(counts[name] ?? 0);
-    return {
-        visible: count("ApproximateNumberOfMessages"),
-        notVisible: count("ApproximateNumberOfMessagesNotVisible"),
-        delayed: count("ApproximateNumberOfMessagesDelayed"),
-    };
-}
-
-/** A counting semaphore whose waiters can all be turned away at once. */
-class Slots {
-    private used = 0;
-    private readonly waiters: ((granted: boolean) => void)[] = [];
-    private cancelled = false;
-
-    constructor(private readonly limit: number) {}
-
-    get inUse(): number {
-        return this.used;
-    }
-
-    /** Resolves true with a slot taken, or false once cancelled. */
-    acquire(): Promise<boolean> {
-        if (this.cancelled) {
-            return Promise.resolve(false);
-        }
-        if (this.used < this.limit) {
-            this.used++;
-            return Promise.resolve(true);
-        }
-        return new Promise((resolve) => this.waiters.push(resolve));
-    }
-
-    release(): void {
-        const next = this.waiters.shift();
-        if (next !== undefined) {
-            // The slot passes straight to the next waiter.
-            next(true);
-        } else {
-            this.used--;
-        }
-    }
-
-    cancelWaiters(): void {
-        this.cancelled = true;
-        for (const waiter of this.waiters.splice(0)) {
-            waiter(false);
-        }
-    }
-}
-
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-            () => reject(new Error(`Task timed out after ${timeoutMs / 1000} seconds`)),
-            timeoutMs,
-        );
-    });
-    try {
-        return await Promise.race([promise, timedOut]);
-    } finally {
-        clearTimeout(timer);
-    }
-}
-
-function required<T>(value: T | undefined, what: string): T {
-    if (value === undefined) {
-        throw new Error(`SQS returned no ${what}`);
-    }
-    return value;
 }

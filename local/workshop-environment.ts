@@ -1,9 +1,12 @@
+/**
+ * The seed workshop's environment in the emulator: what its CloudFormation stack creates (a VPC
+ * over three zones, a target group, the Spot web group and its neighbours). Reading state back is
+ * in group-state.ts.
+ */
 import {
     AutoScalingClient,
     AttachInstancesCommand,
     CreateAutoScalingGroupCommand,
-    DescribeAutoScalingGroupsCommand,
-    DescribeScalingActivitiesCommand,
     UpdateAutoScalingGroupCommand,
     type MixedInstancesPolicy,
 } from "@aws-sdk/client-auto-scaling";
@@ -11,7 +14,6 @@ import {
     CreateLaunchTemplateCommand,
     CreateSubnetCommand,
     CreateVpcCommand,
-    DescribeInstancesCommand,
     EC2Client,
     RunInstancesCommand,
     type _InstanceType,
@@ -27,6 +29,17 @@ import {
     publicSubnetCidrBlock,
     resolveWebTierSettings,
 } from "../components/spot-web-tier";
+import { clientConfigFor, required } from "./group-state";
+
+// The workshop's whole surface stays importable from here, where the commands import it.
+export {
+    clientConfigFor,
+    describeGroupState,
+    describeInstanceState,
+    describeScalingActivities,
+    type GroupState,
+    type ScalingActivity,
+} from "./group-state";
 
 /**
  * What the seed workshop's CloudFormation stack provides: a VPC over three AZs, a target group
@@ -51,25 +64,6 @@ export interface WorkshopSeedOptions {
     webGroup?: { minSize?: number; desiredCapacity?: number; maxSize?: number };
 }
 
-export interface GroupState {
-    name: string;
-    minSize: number;
-    maxSize: number;
-    desiredCapacity: number;
-    instances: {
-        instanceId: string;
-        lifecycleState: string;
-        instanceType?: string;
-        availabilityZone?: string;
-    }[];
-}
-
-export interface ScalingActivity {
-    description: string;
-    statusCode?: string;
-    startTime?: Date;
-}
-
 export const WEB_GROUP_NAME = "web";
 export const OTHER_GROUP_NAME = "batch";
 export const DEREGISTRATION_DELAY_SECONDS = 120;
@@ -88,7 +82,6 @@ const OTHER_GROUP = { minSize: 1, desiredCapacity: 2, maxSize: 4 };
 const IMAGE_ID = "ami-04681a1dbd79675a5";
 const VPC_CIDR = "10.0.0.0/16";
 const ZONE_SUFFIXES = ["a", "b", "c"];
-const MAX_ACTIVITY_PAGES = 20;
 /** AttachInstances takes at most 20 ids per call on AWS (moto takes more). */
 const MAX_ATTACH_INSTANCE_IDS = 20;
 
@@ -275,117 +268,6 @@ export async function seedWorkshopEnvironment(
     }
 }
 
-export async function describeGroupState(
-    emulator: Emulator,
-    groupName: string,
-): Promise<GroupState> {
-    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-    try {
-        const response = await autoScaling.send(
-            new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
-        );
-        const group = response.AutoScalingGroups?.[0];
-        if (group === undefined) {
-            throw new Error(`Auto Scaling group ${groupName} does not exist`);
-        }
-        return {
-            name: required(group.AutoScalingGroupName, "AutoScalingGroupName"),
-            minSize: required(group.MinSize, "MinSize"),
-            maxSize: required(group.MaxSize, "MaxSize"),
-            desiredCapacity: required(group.DesiredCapacity, "DesiredCapacity"),
-            instances: (group.Instances ?? []).map((instance) => ({
-                instanceId: required(instance.InstanceId, "InstanceId"),
-                lifecycleState: required(instance.LifecycleState, "LifecycleState"),
-                instanceType: instance.InstanceType,
-                availabilityZone: instance.AvailabilityZone,
-            })),
-        };
-    } finally {
-        autoScaling.destroy();
-    }
-}
-
-/**
- * Newest first, as AWS returns them. moto 5.2.5 records no activities and always answers an empty
- * list; on moto, the activity of a detach is only in the DetachInstances response.
- */
-export async function describeScalingActivities(
-    emulator: Emulator,
-    groupName: string,
-): Promise<ScalingActivity[]> {
-    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-    try {
-        const activities: ScalingActivity[] = [];
-        let nextToken: string | undefined;
-        for (let page = 0; page < MAX_ACTIVITY_PAGES; page++) {
-            const response = await autoScaling.send(
-                new DescribeScalingActivitiesCommand({
-                    AutoScalingGroupName: groupName,
-                    NextToken: nextToken,
-                }),
-            );
-            for (const activity of response.Activities ?? []) {
-                activities.push({
-                    description: activity.Description ?? "",
-                    statusCode: activity.StatusCode,
-                    startTime: activity.StartTime,
-                });
-            }
-            nextToken = response.NextToken;
-            if (nextToken === undefined) {
-                break;
-            }
-        }
-        return activities;
-    } finally {
-        autoScaling.destroy();
-    }
-}
-
-/** The EC2 state name ("running", "terminated", ...), or undefined for an unknown instance. */
-export async function describeInstanceState(
-    emulator: Emulator,
-    instanceId: string,
-): Promise<string | undefined> {
-    const ec2 = new EC2Client(clientConfigFor(emulator));
-    try {
-        const response = await ec2.send(
-            new DescribeInstancesCommand({ InstanceIds: [instanceId] }),
-        );
-        const instance = response.Reservations?.flatMap(
-            (reservation) => reservation.Instances ?? [],
-        ).find((candidate) => candidate.InstanceId === instanceId);
-        return instance?.State?.Name;
-    } catch (error) {
-        if (error instanceof Error && error.name === "InvalidInstanceID.NotFound") {
-            return undefined;
-        }
-        throw error;
-    } finally {
-        ec2.destroy();
-    }
-}
-
-interface AwsClientConfig {
-    endpoint: string;
-    region: string;
-    credentials: { accessKeyId: string; secretAccessKey: string };
-}
-
-/** Explicit client settings from the emulator's environment, so process.env stays untouched. */
-export function clientConfigFor(emulator: Emulator): AwsClientConfig {
-    const environment = emulator.environment();
-    const variable = (name: string): string => required(environment[name], name);
-    return {
-        endpoint: variable("AWS_ENDPOINT_URL"),
-        region: variable("AWS_REGION"),
-        credentials: {
-            accessKeyId: variable("AWS_ACCESS_KEY_ID"),
-            secretAccessKey: variable("AWS_SECRET_ACCESS_KEY"),
-        },
-    };
-}
-
 /** One RunInstances of exactly `count` instances (none for 0); their ids. */
 async function runInstances(
     ec2: EC2Client,
@@ -431,11 +313,4 @@ function assertValidCapacity(group: {
 
 function nameTag(name: string): { Key: string; Value: string } {
     return { Key: "Name", Value: name };
-}
-
-function required<T>(value: T | undefined, what: string): T {
-    if (value === undefined) {
-        throw new Error(`The emulator's answer lacks ${what}`);
-    }
-    return value;
 }

@@ -2,7 +2,8 @@
  * One rehearsal of the seed's sample warning against moto, hop by hop, recorded as data: the
  * group before, the warning's way to the handler (PutEvents → rule → events queue → mapping, or
  * the Lambda console's direct invoke), the handler's log, the scaling activity and the group
- * after. `checksFor` judges it from the emulator's state, as the workshop has you in the console.
+ * after. `checksFor` (rehearsal-checks.ts) judges it from the emulator's state, as the workshop
+ * has you in the console.
  */
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
@@ -23,6 +24,11 @@ import {
     seedWorkshopEnvironment,
     type WorkshopEnvironment,
 } from "../../local/workshop-environment";
+import { type LogEntry, parseLogLine } from "./rehearsal-log";
+
+// The rehearsal's whole surface stays importable from here, where rehearsal.ts and the tests import it.
+export { type Check, checksFor } from "./rehearsal-checks";
+export type { LogEntry } from "./rehearsal-log";
 
 /** The pipeline's resources are named like the component's: spot-rule, spot-queue, spot-dlq. */
 const PIPELINE_NAME = "spot";
@@ -36,13 +42,6 @@ export interface InstanceRow {
     readonly lifecycleState: string;
     /** Before: the instance the warning names. After: what became of it, or a new instance. */
     readonly mark?: "interrupted" | "detached" | "replacement";
-}
-
-/** One line of the handler's log: its level, message and structured fields. */
-export interface LogEntry {
-    readonly level: string;
-    readonly message: string;
-    readonly [field: string]: unknown;
 }
 
 export interface ScalingActivity {
@@ -262,60 +261,6 @@ function queueNameOf(queueUrl: string): string {
     return queueUrl.split("/").pop() ?? queueUrl;
 }
 
-function parseLogLine(line: string): LogEntry {
-    let parsed: Record<string, unknown>;
-    try {
-        parsed = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-        // Not the handler's structured line (e.g. a runtime warning): keep it as text.
-        return { level: "TEXT", message: line };
-    }
-    if (isEmfDocument(parsed)) {
-        return { level: "METRICS", message: describeMetrics(parsed), emf: parsed };
-    }
-    return { ...parsed, level: String(parsed.level ?? "INFO"), message: String(parsed.message) };
-}
-
-interface EmfDocument {
-    readonly _aws: {
-        readonly CloudWatchMetrics: readonly {
-            readonly Namespace: string;
-            readonly Dimensions: readonly (readonly string[])[];
-            readonly Metrics: readonly { readonly Name: string; readonly Unit?: string }[];
-        }[];
-    };
-    readonly [member: string]: unknown;
-}
-
-/** CloudWatch's embedded metric format: the handler's metrics, one document a line. */
-function isEmfDocument(entry: Record<string, unknown>): entry is EmfDocument {
-    const metadata = entry._aws as { CloudWatchMetrics?: unknown } | undefined;
-    return Array.isArray(metadata?.CloudWatchMetrics);
-}
-
-/** "SpotInterruptionHandler, AutoScalingGroupName web: Detached 1, DetachLatency 1820 ms (the rest 0)" */
-function describeMetrics(document: EmfDocument): string {
-    return document._aws.CloudWatchMetrics.map((directive) => {
-        const dimensions = [...new Set(directive.Dimensions.flat())]
-            .map((name) => `${name} ${String(document[name])}`)
-            .join(", ");
-        const values = directive.Metrics.map((metric) => {
-            const value = [document[metric.Name]].flat().join("/");
-            return {
-                text: `${metric.Name} ${value}${unitSuffix(metric.Unit)}`,
-                zero: value === "0",
-            };
-        });
-        const zeros = values.filter((v) => v.zero).length;
-        const shown = values.filter((v) => !v.zero).map((v) => v.text);
-        return `${directive.Namespace}, ${dimensions}: ${shown.join(", ")}${zeros > 0 ? ` (the other ${zeros} are 0)` : ""}`;
-    }).join("; ");
-}
-
-function unitSuffix(unit: string | undefined): string {
-    return unit === "Milliseconds" ? " ms" : unit === "Seconds" ? " s" : "";
-}
-
 function instanceRows(before: GroupState, after: GroupState, victimId: string): InstanceRow[] {
     const victim = before.instances.find((i) => i.instanceId === victimId);
     const previous = new Set(before.instances.map((i) => i.instanceId));
@@ -327,85 +272,4 @@ function instanceRows(before: GroupState, after: GroupState, victimId: string): 
         rows.unshift({ ...victim, lifecycleState: "(left the group)", mark: "detached" });
     }
     return rows;
-}
-
-export interface Check {
-    readonly label: string;
-    readonly passed: boolean;
-}
-
-/** What the workshop has you verify in the console, judged from the emulator's state. */
-export function checksFor(run: RehearsalRun): Check[] {
-    const {
-        interruptedInstanceId: victim,
-        desiredCapacityBefore: before,
-        desiredCapacityAfter: after,
-        capacityOnInterruption: mode,
-    } = run;
-    const inGroup = run.instancesAfter.filter((i) => i.mark !== "detached");
-    const replacements = run.instancesAfter.filter((i) => i.mark === "replacement").length;
-    const detachLogged = run.logRecords.some(
-        (r) =>
-            Array.isArray(r.instanceIds) &&
-            r.instanceIds.includes(victim) &&
-            r.capacityOnInterruption === mode,
-    );
-    const delivery: Check[] = [];
-    if (run.queued !== undefined) {
-        const { queued } = run;
-        delivery.push(
-            {
-                label: `the rule's pattern matched the warning into ${queued.queueName}: the mapping received 1 record`,
-                passed: queued.recordsDelivered === 1,
-            },
-            {
-                label: "the mapping invoked the handler once, and it reported no batch item failures",
-                passed: queued.batches.length === 1 && queued.batches[0].outcome === "succeeded",
-            },
-            {
-                label: `nothing is left in ${queued.queueName} or ${queued.deadLetterQueueName}`,
-                passed: queued.queueAfter.queued === 0 && queued.queueAfter.deadLettered === 0,
-            },
-        );
-    }
-    if (run.direct !== undefined) {
-        delivery.push({
-            label: `the handler answered "detached" for ${victim}`,
-            passed:
-                run.direct.summary?.action === "detached" &&
-                run.direct.summary.instanceId === victim,
-        });
-    }
-    const common: Check[] = [
-        ...delivery,
-        {
-            label: `the handler logged the detach of ${victim} with capacityOnInterruption ${mode}`,
-            passed: detachLogged,
-        },
-        { label: `${victim} left the group`, passed: !run.interruptedInstanceInGroup },
-        {
-            label: `${victim} is still running: detaching does not terminate it`,
-            passed: run.interruptedInstanceEc2State === "running",
-        },
-        { label: "the neighbour group is untouched", passed: run.neighbourGroupUnchanged },
-    ];
-    if (mode === "keep") {
-        return [
-            ...common,
-            { label: `desired capacity kept at ${before}`, passed: after === before },
-            { label: "a replacement was launched", passed: replacements === 1 },
-            {
-                label: `the group is back at ${before} instances`,
-                passed: inGroup.length === before,
-            },
-        ];
-    }
-    return [
-        ...common,
-        {
-            label: `desired capacity decremented ${before} → ${before - 1}`,
-            passed: after === before - 1,
-        },
-        { label: "no replacement was launched", passed: replacements === 0 },
-    ];
 }

@@ -1,107 +1,31 @@
 /**
- * The AWS side of `npm run simulate`: the SDK clients it uses (passed in, so that tests stub
- * them with aws-sdk-client-mock and the emulator test points them at moto), every call named by
- * its IAM action so that a failure says exactly what is missing, and the reads its timeline is
- * made of. Nothing here mutates: InvokeFunction, StartExperiment and TerminateInstances live in
- * the flows that decide to make them.
+ * The AWS reads of `npm run simulate`: what the deployed function, its queue, the group, its
+ * target group and its log group say, every call named by its IAM action so that a failure says
+ * exactly what is missing. The clients are made in simulate-clients.ts. Nothing here mutates:
+ * InvokeFunction, StartExperiment and TerminateInstances live in the flows that decide to make
+ * them.
  */
 import {
-    AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     DescribeScalingActivitiesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { EC2Client } from "@aws-sdk/client-ec2";
+import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import {
     DescribeTargetGroupAttributesCommand,
     DescribeTargetHealthCommand,
-    ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { FisClient } from "@aws-sdk/client-fis";
-import { IAMClient } from "@aws-sdk/client-iam";
-import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { GetFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import {
     ENV_AUTO_SCALING_GROUP_NAME,
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_DRY_RUN,
 } from "../../handler/config";
-import { awsCall, explainAwsError, SimulationError } from "./simulate-errors";
+import { awsCall, SimulationError } from "./simulate-errors";
+import type { SimulationClients } from "./simulate-clients";
 
-/** Every client the simulation uses; all read region and credentials from the standard chain. */
-export interface SimulationClients {
-    readonly sts: STSClient;
-    readonly lambda: LambdaClient;
-    readonly logs: CloudWatchLogsClient;
-    readonly autoScaling: AutoScalingClient;
-    readonly elbv2: ElasticLoadBalancingV2Client;
-    readonly ec2: EC2Client;
-    readonly sqs: SQSClient;
-    readonly fis: FisClient;
-    readonly iam: IAMClient;
-}
-
-/** Settings every client takes; none given, the standard chain decides. */
-export interface ClientSettings {
-    readonly region?: string;
-    readonly endpoint?: string;
-    readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
-
-/**
- * Clients from the standard AWS chain (AWS_REGION, AWS_PROFILE, SSO, instance roles...), or
- * from `settings`, e.g. the emulator's endpoint.
- */
-export function createClients(settings: ClientSettings = {}): SimulationClients {
-    return {
-        sts: new STSClient(settings),
-        lambda: new LambdaClient(settings),
-        logs: new CloudWatchLogsClient(settings),
-        autoScaling: new AutoScalingClient(settings),
-        elbv2: new ElasticLoadBalancingV2Client(settings),
-        ec2: new EC2Client(settings),
-        sqs: new SQSClient(settings),
-        fis: new FisClient(settings),
-        iam: new IAMClient(settings),
-    };
-}
-
-export function destroyClients(clients: SimulationClients): void {
-    for (const client of Object.values(clients)) {
-        client.destroy();
-    }
-}
-
-/** Who is calling: the event's account, the policy simulator's principal, the ARNs' partition. */
-export interface CallerIdentity {
-    readonly account: string;
-    readonly arn: string;
-    readonly partition: string;
-}
-
-export async function callerIdentity(clients: SimulationClients): Promise<CallerIdentity> {
-    const identity = await awsCall("sts:GetCallerIdentity", (abortSignal) =>
-        clients.sts.send(new GetCallerIdentityCommand({}), { abortSignal }),
-    );
-    if (identity.Account === undefined || identity.Arn === undefined) {
-        throw new SimulationError("aws-error", "sts:GetCallerIdentity returned no account");
-    }
-    return {
-        account: identity.Account,
-        arn: identity.Arn,
-        partition: identity.Arn.split(":")[1] ?? "aws",
-    };
-}
-
-/** The region every client uses, from the standard chain. */
-export async function clientRegion(clients: SimulationClients): Promise<string> {
-    try {
-        return await clients.sts.config.region();
-    } catch (error) {
-        throw explainAwsError(error, "region");
-    }
-}
+// The AWS side's whole surface stays importable from here, where the flows and tests import it.
+export * from "./simulate-clients";
 
 /** What the deployed function tells about the deployment. */
 export interface FunctionFacts {

@@ -1,0 +1,213 @@
+/**
+ * The emulator's Python side, installed on first use: a .venv at the repository's root with moto
+ * pinned by emulator-requirements.txt, rebuilt only when the pins or the interpreter change, and
+ * the small process helpers the install runs its commands with.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+// Paths hang off this file, not the working directory, so `npm start` and mocha share one .venv.
+const requirementsFile = path.join(__dirname, "emulator-requirements.txt");
+const venvDirectory = path.resolve(__dirname, "..", ".venv");
+/** The interpreter that startEmulator installs moto into. */
+export const VENV_PYTHON = path.join(venvDirectory, "bin", "python");
+const installFingerprintFile = path.join(venvDirectory, ".emulator-install.sha256");
+const installLogFile = path.join(venvDirectory, "emulator-install.log");
+
+/** How much of a command's or the server's output an error message quotes. */
+export const OUTPUT_TAIL_CHARS = 4_000;
+const MINIMUM_PYTHON = { major: 3, minor: 10 }; // moto 5.2.5's Requires-Python
+const PYTHON_PROBE_TIMEOUT_MS = 15_000;
+const VENV_CREATE_TIMEOUT_MS = 120_000;
+const PIP_INSTALL_TIMEOUT_MS = 900_000;
+
+const INSTALL_HINT =
+    "python3 (3.10 or newer) with the venv module is required to run the local AWS emulator (moto). " +
+    "On Debian/Ubuntu: apt-get install python3 python3-venv";
+
+const bootstrapsInProgress = new Map<string, Promise<string>>();
+
+/** Resolves to the venv's interpreter, installing moto first when the pins or interpreter changed. */
+export function ensureVirtualEnvironment(
+    python: string,
+    report: (message: string) => void,
+): Promise<string> {
+    // Two emulators started at once in one process must not both rebuild .venv.
+    let bootstrap = bootstrapsInProgress.get(python);
+    if (bootstrap === undefined) {
+        bootstrap = bootstrapVirtualEnvironment(python, report).finally(() =>
+            bootstrapsInProgress.delete(python),
+        );
+        bootstrapsInProgress.set(python, bootstrap);
+    }
+    return bootstrap;
+}
+
+async function bootstrapVirtualEnvironment(
+    python: string,
+    report: (message: string) => void,
+): Promise<string> {
+    const wantedFingerprint = installFingerprint(python);
+    if (fs.existsSync(VENV_PYTHON) && readInstalledFingerprint() === wantedFingerprint) {
+        return VENV_PYTHON;
+    }
+
+    // Probe before touching .venv, so a wrong interpreter leaves a working .venv intact.
+    await assertPythonIsUsable(python);
+
+    report("Installing moto into .venv (first run only)...");
+    const startedAt = Date.now();
+    fs.rmSync(venvDirectory, { recursive: true, force: true });
+    fs.mkdirSync(venvDirectory, { recursive: true });
+
+    const venvCreation = await runLogged(python, ["-m", "venv", venvDirectory], {
+        logFile: installLogFile,
+        timeoutMs: VENV_CREATE_TIMEOUT_MS,
+    });
+    if (!venvCreation.succeeded) {
+        throw new Error(
+            `\`${python} -m venv\` failed (${venvCreation.outcome}). ${INSTALL_HINT}\n` +
+                `Output (${installLogFile}):\n${readTail(installLogFile)}`,
+        );
+    }
+
+    const pipInstall = await runLogged(
+        VENV_PYTHON,
+        [
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            // Python compiles on first import instead, and only the modules the emulator loads.
+            "--no-compile",
+            "-r",
+            requirementsFile,
+        ],
+        { logFile: installLogFile, timeoutMs: PIP_INSTALL_TIMEOUT_MS },
+    );
+    if (!pipInstall.succeeded) {
+        throw new Error(
+            `pip install -r ${requirementsFile} failed (${pipInstall.outcome}). ` +
+                `Last lines of ${installLogFile}:\n${readTail(installLogFile)}`,
+        );
+    }
+
+    fs.writeFileSync(installFingerprintFile, wantedFingerprint);
+    report(`Installed moto into .venv in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
+    return VENV_PYTHON;
+}
+
+function installFingerprint(python: string): string {
+    return createHash("sha256")
+        .update(fs.readFileSync(requirementsFile))
+        .update("\0")
+        .update(python)
+        .digest("hex");
+}
+
+function readInstalledFingerprint(): string | undefined {
+    try {
+        return fs.readFileSync(installFingerprintFile, "utf8").trim();
+    } catch {
+        return undefined;
+    }
+}
+
+async function assertPythonIsUsable(python: string): Promise<void> {
+    const { major, minor } = MINIMUM_PYTHON;
+    const probe = `import sys, venv; sys.exit(0 if sys.version_info >= (${major}, ${minor}) else 3)`;
+    let result: CommandResult;
+    try {
+        result = await runCaptured(python, ["-c", probe], PYTHON_PROBE_TIMEOUT_MS);
+    } catch (error) {
+        if (isErrnoException(error) && (error.code === "ENOENT" || error.code === "EACCES")) {
+            throw new Error(`${INSTALL_HINT}. \`${python}\` was not found.`, { cause: error });
+        }
+        throw error;
+    }
+    if (result.exitCode === 3) {
+        throw new Error(`${INSTALL_HINT}. \`${python}\` is older than ${major}.${minor}.`);
+    }
+    if (!result.succeeded) {
+        throw new Error(
+            `${INSTALL_HINT}. \`${python} -c "import venv"\` failed (${result.outcome}):\n${result.output}`,
+        );
+    }
+}
+
+interface CommandResult {
+    readonly succeeded: boolean;
+    readonly exitCode: number | null;
+    /** "exit code N", "signal S" or "timed out after N s", for error messages. */
+    readonly outcome: string;
+    readonly output: string;
+}
+
+function runLogged(
+    command: string,
+    args: string[],
+    options: { logFile: string; timeoutMs: number },
+): Promise<CommandResult> {
+    const logDescriptor = fs.openSync(options.logFile, "a");
+    try {
+        fs.writeSync(logDescriptor, `\n$ ${command} ${args.join(" ")}\n`);
+        return runToCompletion(
+            spawn(command, args, { stdio: ["ignore", logDescriptor, logDescriptor] }),
+            options.timeoutMs,
+        );
+    } finally {
+        // The child holds its own copy of the descriptor.
+        fs.closeSync(logDescriptor);
+    }
+}
+
+function runCaptured(command: string, args: string[], timeoutMs: number): Promise<CommandResult> {
+    return runToCompletion(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] }), timeoutMs);
+}
+
+/** Rejects only if the command cannot be started (e.g. ENOENT); a failing command resolves. */
+function runToCompletion(child: ChildProcess, timeoutMs: number): Promise<CommandResult> {
+    return new Promise((resolve, reject) => {
+        let output = "";
+        const collect = (chunk: Buffer): void => {
+            output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+        };
+        child.stdout?.on("data", collect);
+        child.stderr?.on("data", collect);
+
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+        }, timeoutMs);
+
+        child.once("error", (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        child.once("close", (exitCode, signal) => {
+            clearTimeout(timer);
+            const outcome = timedOut
+                ? `timed out after ${timeoutMs / 1000} s`
+                : signal !== null
+                  ? `signal ${signal}`
+                  : `exit code ${exitCode}`;
+            resolve({ succeeded: exitCode === 0, exitCode, outcome, output });
+        });
+    });
+}
+
+function readTail(file: string): string {
+    try {
+        return fs.readFileSync(file, "utf8").slice(-OUTPUT_TAIL_CHARS);
+    } catch {
+        return "(no output)";
+    }
+}
+
+function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
+    return error instanceof Error && "code" in error;
+}

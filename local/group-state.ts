@@ -1,0 +1,151 @@
+/**
+ * Reading the emulator's state back, as the rehearsal, the benchmark and the tests check it: a
+ * group's size and instances, its scaling activities, an instance's state, and the client
+ * settings that point an SDK client at the emulator.
+ */
+import {
+    AutoScalingClient,
+    DescribeAutoScalingGroupsCommand,
+    DescribeScalingActivitiesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
+import type { Emulator } from "./emulator";
+
+export interface GroupState {
+    name: string;
+    minSize: number;
+    maxSize: number;
+    desiredCapacity: number;
+    instances: {
+        instanceId: string;
+        lifecycleState: string;
+        instanceType?: string;
+        availabilityZone?: string;
+    }[];
+}
+
+export interface ScalingActivity {
+    description: string;
+    statusCode?: string;
+    startTime?: Date;
+}
+
+const MAX_ACTIVITY_PAGES = 20;
+
+export async function describeGroupState(
+    emulator: Emulator,
+    groupName: string,
+): Promise<GroupState> {
+    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+    try {
+        const response = await autoScaling.send(
+            new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+        );
+        const group = response.AutoScalingGroups?.[0];
+        if (group === undefined) {
+            throw new Error(`Auto Scaling group ${groupName} does not exist`);
+        }
+        return {
+            name: required(group.AutoScalingGroupName, "AutoScalingGroupName"),
+            minSize: required(group.MinSize, "MinSize"),
+            maxSize: required(group.MaxSize, "MaxSize"),
+            desiredCapacity: required(group.DesiredCapacity, "DesiredCapacity"),
+            instances: (group.Instances ?? []).map((instance) => ({
+                instanceId: required(instance.InstanceId, "InstanceId"),
+                lifecycleState: required(instance.LifecycleState, "LifecycleState"),
+                instanceType: instance.InstanceType,
+                availabilityZone: instance.AvailabilityZone,
+            })),
+        };
+    } finally {
+        autoScaling.destroy();
+    }
+}
+
+/**
+ * Newest first, as AWS returns them. moto 5.2.5 records no activities and always answers an empty
+ * list; on moto, the activity of a detach is only in the DetachInstances response.
+ */
+export async function describeScalingActivities(
+    emulator: Emulator,
+    groupName: string,
+): Promise<ScalingActivity[]> {
+    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+    try {
+        const activities: ScalingActivity[] = [];
+        let nextToken: string | undefined;
+        for (let page = 0; page < MAX_ACTIVITY_PAGES; page++) {
+            const response = await autoScaling.send(
+                new DescribeScalingActivitiesCommand({
+                    AutoScalingGroupName: groupName,
+                    NextToken: nextToken,
+                }),
+            );
+            for (const activity of response.Activities ?? []) {
+                activities.push({
+                    description: activity.Description ?? "",
+                    statusCode: activity.StatusCode,
+                    startTime: activity.StartTime,
+                });
+            }
+            nextToken = response.NextToken;
+            if (nextToken === undefined) {
+                break;
+            }
+        }
+        return activities;
+    } finally {
+        autoScaling.destroy();
+    }
+}
+
+/** The EC2 state name ("running", "terminated", ...), or undefined for an unknown instance. */
+export async function describeInstanceState(
+    emulator: Emulator,
+    instanceId: string,
+): Promise<string | undefined> {
+    const ec2 = new EC2Client(clientConfigFor(emulator));
+    try {
+        const response = await ec2.send(
+            new DescribeInstancesCommand({ InstanceIds: [instanceId] }),
+        );
+        const instance = response.Reservations?.flatMap(
+            (reservation) => reservation.Instances ?? [],
+        ).find((candidate) => candidate.InstanceId === instanceId);
+        return instance?.State?.Name;
+    } catch (error) {
+        if (error instanceof Error && error.name === "InvalidInstanceID.NotFound") {
+            return undefined;
+        }
+        throw error;
+    } finally {
+        ec2.destroy();
+    }
+}
+
+interface AwsClientConfig {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** Explicit client settings from the emulator's environment, so process.env stays untouched. */
+export function clientConfigFor(emulator: Emulator): AwsClientConfig {
+    const environment = emulator.environment();
+    const variable = (name: string): string => required(environment[name], name);
+    return {
+        endpoint: variable("AWS_ENDPOINT_URL"),
+        region: variable("AWS_REGION"),
+        credentials: {
+            accessKeyId: variable("AWS_ACCESS_KEY_ID"),
+            secretAccessKey: variable("AWS_SECRET_ACCESS_KEY"),
+        },
+    };
+}
+
+export function required<T>(value: T | undefined, what: string): T {
+    if (value === undefined) {
+        throw new Error(`The emulator's answer lacks ${what}`);
+    }
+    return value;
+}

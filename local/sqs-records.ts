@@ -1,0 +1,151 @@
+/**
+ * Between SQS's wire shapes and Lambda's: a received message as the record Lambda puts in the
+ * event, deleting handled records in DeleteMessageBatch's chunks, and a queue's approximate counts.
+ */
+import {
+    DeleteMessageBatchCommand,
+    GetQueueAttributesCommand,
+    type Message,
+    type MessageAttributeValue,
+    type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type {
+    SQSMessageAttribute,
+    SQSMessageAttributes,
+    SQSRecord,
+    SQSRecordAttributes,
+} from "aws-lambda";
+
+const DELETE_BATCH_SIZE = 10; // DeleteMessageBatch's own cap
+
+/** Turns a received message into the record Lambda would put in the event. */
+export function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+    const messageId = required(message.MessageId, "MessageId");
+    const attributes: Partial<Record<string, string>> = message.Attributes ?? {};
+    const system = (name: string): string =>
+        required(attributes[name], `attribute ${name} of message ${messageId}`);
+    const recordAttributes: SQSRecordAttributes = {
+        ApproximateReceiveCount: system("ApproximateReceiveCount"),
+        SentTimestamp: system("SentTimestamp"),
+        SenderId: system("SenderId"),
+        ApproximateFirstReceiveTimestamp: system("ApproximateFirstReceiveTimestamp"),
+    };
+    for (const name of OPTIONAL_SYSTEM_ATTRIBUTES) {
+        const value = attributes[name];
+        if (value !== undefined) {
+            recordAttributes[name] = value;
+        }
+    }
+    const messageAttributes: SQSMessageAttributes = {};
+    for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+        messageAttributes[name] = toRecordAttribute(value);
+    }
+    const record: SQSRecord = {
+        messageId,
+        receiptHandle: required(message.ReceiptHandle, "ReceiptHandle"),
+        body: message.Body ?? "",
+        attributes: recordAttributes,
+        messageAttributes,
+        md5OfBody: required(message.MD5OfBody, "MD5OfBody"),
+        eventSource: "aws:sqs",
+        eventSourceARN: queueArn,
+        awsRegion: region,
+    };
+    if (message.MD5OfMessageAttributes !== undefined) {
+        record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
+    }
+    return record;
+}
+
+const OPTIONAL_SYSTEM_ATTRIBUTES = [
+    "AWSTraceHeader",
+    "SequenceNumber",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+    "DeadLetterQueueSourceArn",
+] as const;
+
+/** Lambda's shape: camel-case names, base64 binaries, list members always present. */
+function toRecordAttribute(value: MessageAttributeValue): SQSMessageAttribute {
+    const attribute: SQSMessageAttribute = {
+        stringListValues: value.StringListValues ?? [],
+        binaryListValues: (value.BinaryListValues ?? []).map(base64),
+        dataType: value.DataType ?? "String",
+    };
+    if (value.StringValue !== undefined) {
+        attribute.stringValue = value.StringValue;
+    }
+    if (value.BinaryValue !== undefined) {
+        attribute.binaryValue = base64(value.BinaryValue);
+    }
+    return attribute;
+}
+
+function base64(bytes: Uint8Array): string {
+    return Buffer.from(bytes).toString("base64");
+}
+
+/** Deletes in chunks of 10; returns how many SQS confirmed. Failed records are left alone: their visibility is not changed, so they reappear after the queue's timeout. */
+export async function deleteRecords(
+    sqs: SQSClient,
+    queueUrl: string,
+    records: readonly SQSRecord[],
+    noteError: (error: unknown) => void,
+): Promise<number> {
+    let deleted = 0;
+    for (let start = 0; start < records.length; start += DELETE_BATCH_SIZE) {
+        const chunk = records.slice(start, start + DELETE_BATCH_SIZE);
+        try {
+            const response = await sqs.send(
+                new DeleteMessageBatchCommand({
+                    QueueUrl: queueUrl,
+                    // Ids only need to be unique within the request.
+                    Entries: chunk.map((record, index) => ({
+                        Id: String(index),
+                        ReceiptHandle: record.receiptHandle,
+                    })),
+                }),
+            );
+            deleted += response.Successful?.length ?? 0;
+            for (const failure of response.Failed ?? []) {
+                noteError(new Error(`DeleteMessageBatch: ${failure.Code}: ${failure.Message}`));
+            }
+        } catch (error) {
+            noteError(error);
+        }
+    }
+    return deleted;
+}
+
+export interface QueueCounts {
+    readonly visible: number;
+    readonly notVisible: number;
+    readonly delayed: number;
+}
+
+export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<QueueCounts> {
+    const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+            QueueUrl: queueUrl,
+            AttributeNames: [
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
+        }),
+    );
+    const counts: Partial<Record<string, string>> = Attributes;
+    const count = (name: string): number => Number(counts[name] ?? 0);
+    return {
+        visible: count("ApproximateNumberOfMessages"),
+        notVisible: count("ApproximateNumberOfMessagesNotVisible"),
+        delayed: count("ApproximateNumberOfMessagesDelayed"),
+    };
+}
+
+function required<T>(value: T | undefined, what: string): T {
+    if (value === undefined) {
+        throw new Error(`SQS returned no ${what}`);
+    }
+    return value;
+}
