@@ -8,6 +8,8 @@
  * Usage: npm run bench -- [--sizes 1000] [--mode keep,decrement] [--budget 10] [--json] ...
  * (`npm run bench -- --help` lists every flag).
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { QueueSettings } from "../../components/handler-settings";
 import * as report from "./bench-report";
@@ -22,6 +24,7 @@ import {
 import { runCli } from "../cli";
 import { startEmulator, type Emulator } from "../../local/emulator";
 import { startFaultProxy } from "../../local/fault-proxy";
+import { type PathSeries, stormChartSvg } from "./bench-chart";
 import { materializeHandlerArchive, type HandlerArchive } from "../../local/handler-archive";
 import { installPulumiMocks } from "../../local/offline-engine";
 import { colourWanted, createStyle } from "../terminal";
@@ -49,6 +52,9 @@ interface Target {
     readonly settings?: QueueSettings;
 }
 
+/** Where each storm's chart is written; the README embeds them. */
+const CHARTS_DIRECTORY = path.resolve(__dirname, "..", "..", "docs", "bench");
+
 /** Seeds a fresh group, sends the storm down one path, and judges what it did from state. */
 async function runPath(
     emulator: Emulator,
@@ -56,7 +62,7 @@ async function runPath(
     spec: StormSpec,
     budget: number,
     progress: (message: string) => void,
-): Promise<PathResult> {
+): Promise<{ result: PathResult; series: PathSeries }> {
     const wallStart = performance.now();
     await emulator.reset();
     progress(`  ${target.path}: seeding a web group of ${spec.size}...`);
@@ -122,7 +128,15 @@ async function runPath(
         polls: run.departures.polls(),
         wallMs: performance.now() - wallStart,
     };
-    return { ...result, goals: report.judgeGoals(spec.mode, result, budget) };
+    const seconds = (at: number) => (at - run.startedAt) / 1000;
+    return {
+        result: { ...result, goals: report.judgeGoals(spec.mode, result, budget) },
+        series: {
+            path: target.path,
+            outAtSeconds: [...outAt.values()].map(seconds),
+            throttledAtSeconds: proxy.throttledAtMs.map(seconds),
+        },
+    };
 }
 
 async function main(options: BenchOptions): Promise<boolean> {
@@ -158,10 +172,18 @@ async function main(options: BenchOptions): Promise<boolean> {
         for (const spec of options.storms) {
             progress(`Storm of ${spec.size} warned instances, ${spec.mode} mode:`);
             const results: PathResult[] = [];
+            const series: PathSeries[] = [];
             for (const target of targets.filter((t) => t.mode === spec.mode)) {
-                results.push(await runPath(emulator, target, spec, options.budget, progress));
+                const run = await runPath(emulator, target, spec, options.budget, progress);
+                results.push(run.result);
+                series.push(run.series);
             }
             reports.push({ ...spec, budget: options.budget, results });
+            const chart = path.join(CHARTS_DIRECTORY, `storm-${spec.size}-${spec.mode}.svg`);
+            const title = `${spec.size} warned instances, ${spec.mode} mode, ${options.budget} Auto Scaling requests/s`;
+            fs.mkdirSync(CHARTS_DIRECTORY, { recursive: true });
+            fs.writeFileSync(chart, await stormChartSvg(title, series));
+            progress(`  chart: ${path.relative(process.cwd(), chart)}`);
         }
     } finally {
         await emulator.stop();
