@@ -4,10 +4,17 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import {
+    argumentError,
+    integerInRange,
+    quoteAll,
+    validateAutoScalingGroupName,
+} from "./argument-checks";
+import {
     type FaultInjectionArgs,
     type FaultInjectionSettings,
     resolveFaultInjectionSettings,
 } from "./fault-injection";
+import { type MonitoringSettings, resolveReporting } from "./reporting-settings";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     type CapacityOnInterruption,
@@ -150,12 +157,6 @@ export interface SpotInterruptionHandlerArgs {
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** Monitoring's settings, after validation. */
-export interface MonitoringSettings {
-    /** Set with queue delivery. */
-    readonly queueAgeAlarmSeconds?: number;
-}
-
 /** The queued path's settings, after validation. */
 export interface QueueSettings {
     readonly batchSize: number;
@@ -185,82 +186,6 @@ export interface ResolvedHandlerSettings {
     readonly notifyOnDetach: boolean;
     /** Unset unless faultInjection.enabled. */
     readonly faultInjection?: FaultInjectionSettings;
-}
-
-// Deliberately loose: one @, no spaces, a dot in the domain. SNS confirms the real address.
-const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-function resolveReporting(
-    args: SpotInterruptionHandlerArgs,
-    delivery: Delivery,
-): Pick<ResolvedHandlerSettings, "dryRun" | "monitoring" | "notificationEmail" | "notifyOnDetach"> {
-    const dryRun = booleanArg("dryRun", args.dryRun, false);
-    const monitoringOn = booleanArg("monitoring", args.monitoring, true);
-    const notifyOnDetach = booleanArg("notifyOnDetach", args.notifyOnDetach, false);
-    const email = args.notificationEmail;
-    if (email !== undefined && (typeof email !== "string" || !EMAIL_SHAPE.test(email))) {
-        throw argumentError(
-            "notificationEmail",
-            `is ${JSON.stringify(email)}, not an email address: pass one like ops@example.com`,
-        );
-    }
-    if (notifyOnDetach && email === undefined) {
-        throw argumentError(
-            "notifyOnDetach",
-            "needs a topic to publish to: set notificationEmail too",
-        );
-    }
-    if (!monitoringOn) {
-        const misplaced = (
-            ["alarmActions", "targetGroupArn", "queueAgeAlarmSeconds"] as const
-        ).find((name) => args[name] !== undefined);
-        if (misplaced !== undefined) {
-            throw argumentError(
-                misplaced,
-                "applies only with monitoring on; remove it, or set monitoring to true",
-            );
-        }
-        if (email !== undefined && !notifyOnDetach) {
-            throw argumentError(
-                "notificationEmail",
-                "would receive nothing with monitoring off and notifyOnDetach off; remove it, or turn either on",
-            );
-        }
-    }
-    if (delivery === Delivery.Direct && args.queueAgeAlarmSeconds !== undefined) {
-        throw argumentError(
-            "queueAgeAlarmSeconds",
-            `applies only with delivery "queue"; remove it`,
-        );
-    }
-    const monitoring: MonitoringSettings | undefined = !monitoringOn
-        ? undefined
-        : delivery === Delivery.Queue
-          ? {
-                queueAgeAlarmSeconds: integerInRange(
-                    "queueAgeAlarmSeconds",
-                    args.queueAgeAlarmSeconds ?? 30,
-                    1,
-                    100,
-                ),
-            }
-          : {};
-    return {
-        dryRun,
-        notifyOnDetach,
-        ...(monitoring === undefined ? {} : { monitoring }),
-        ...(email === undefined ? {} : { notificationEmail: email }),
-    };
-}
-
-function booleanArg(argument: string, value: unknown, fallback: boolean): boolean {
-    if (value === undefined) {
-        return fallback;
-    }
-    if (typeof value !== "boolean") {
-        throw argumentError(argument, `is ${JSON.stringify(value)}; it must be true or false`);
-    }
-    return value;
 }
 
 const QUEUE_ONLY_ARGS = [
@@ -443,54 +368,5 @@ function resolveQueueSettings(
     };
 }
 
-const MAX_GROUP_NAME_LENGTH = 255;
-
-/**
- * Refuses a name Auto Scaling would refuse (1 to 255 characters, no colon) and one with
- * surrounding whitespace, which would make the policy and the handler name different groups.
- */
-export function validateAutoScalingGroupName(name: string): string {
-    if (typeof name !== "string" || name.trim() === "") {
-        throw argumentError(
-            "autoScalingGroupName",
-            "is empty: pass the name of the Auto Scaling group to protect",
-        );
-    }
-    if (name !== name.trim()) {
-        throw argumentError(
-            "autoScalingGroupName",
-            `${JSON.stringify(name)} has surrounding whitespace: pass the group's exact name, ${JSON.stringify(name.trim())}`,
-        );
-    }
-    if (name.length > MAX_GROUP_NAME_LENGTH) {
-        throw argumentError(
-            "autoScalingGroupName",
-            `is ${name.length} characters long; Auto Scaling group names have at most ${MAX_GROUP_NAME_LENGTH}`,
-        );
-    }
-    if (name.includes(":")) {
-        throw argumentError(
-            "autoScalingGroupName",
-            `${JSON.stringify(name)} contains a colon, which Auto Scaling group names cannot: pass the group's name, not its ARN`,
-        );
-    }
-    return name;
-}
-
-function integerInRange(argument: string, value: number, min: number, max: number): number {
-    if (!Number.isInteger(value) || value < min || value > max) {
-        throw argumentError(
-            argument,
-            `is ${value}; it must be a whole number from ${min} to ${max}`,
-        );
-    }
-    return value;
-}
-
-function argumentError(argument: string, problem: string): Error {
-    return new Error(`SpotInterruptionHandler: [${argument}] ${problem}`);
-}
-
-function quoteAll(values: readonly string[]): string {
-    return values.map((v) => `"${v}"`).join(", ");
-}
+export { validateAutoScalingGroupName } from "./argument-checks";
+export type { MonitoringSettings } from "./reporting-settings";

@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    createLambdaHandler,
     ENV_AUTO_SCALING_GROUP_NAME,
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
@@ -9,6 +8,7 @@ import {
     ENV_NOTIFY_TOPIC_ARN,
 } from "../handler";
 import { createFaultInjection } from "./fault-injection";
+import { HANDLER_EXPORT, HANDLER_FILE, handlerCodeArchive } from "./handler-code";
 import { createMonitoring, createNotificationTopic } from "./handler-monitoring";
 import {
     resolveHandlerSettings,
@@ -23,27 +23,6 @@ import {
     interruptionWarningEventPattern,
     serviceAssumeRolePolicy,
 } from "./policies";
-
-/** The file and export Lambda loads from the deployment package. */
-const HANDLER_FILE = "__index";
-const HANDLER_EXPORT = "handler";
-
-/**
- * The deployment package: the handler factory serialized from its TypeScript closure into one
- * file. Nothing else goes in, neither the importer's dependencies nor the SDK, which Lambda ships.
- */
-export function handlerCodeArchive(): pulumi.Output<pulumi.asset.AssetArchive> {
-    const serialized = pulumi.runtime.serializeFunction(createLambdaHandler, {
-        exportName: HANDLER_EXPORT,
-        isFactoryFunction: true,
-    });
-    return pulumi.output(serialized).apply(
-        ({ text }) =>
-            new pulumi.asset.AssetArchive({
-                [`${HANDLER_FILE}.js`]: new pulumi.asset.StringAsset(text),
-            }),
-    );
-}
 
 /**
  * Detaches EC2 Spot instances from their Auto Scaling group when EC2 sends the two-minute

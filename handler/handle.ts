@@ -14,6 +14,7 @@ import {
     MAX_DESCRIBE_INSTANCE_IDS,
     nextDetachChunk,
 } from "./decision";
+import { withinDeadline } from "./deadline";
 import type { ParsedEvent } from "./event";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
@@ -44,16 +45,6 @@ export const logDecision: DecisionLogger = (level, record) => {
 export interface ErrorDescription {
     readonly name: string;
     readonly message: string;
-}
-
-export const DEADLINE_EXCEEDED = "DeadlineExceeded";
-
-/**
- * The error for an invocation with too little time left to start or finish an Auto Scaling call.
- * A plain Error, not a subclass: Pulumi's closure serializer does not keep subclasses of Error.
- */
-export function deadlineExceeded(message: string): Error {
-    return Object.assign(new Error(message), { name: DEADLINE_EXCEEDED });
 }
 
 export interface HandlerDependencies {
@@ -110,11 +101,6 @@ export interface BatchOptions {
 
 // A latency outside this range comes from a test event with an old or made-up `time`.
 const MAX_PLAUSIBLE_LATENCY_MS = 3_600_000;
-
-// Time kept back for the final log line and the response, so that a timeout never goes unlogged.
-const FINAL_LOG_MARGIN_MS = 1_500;
-// A call that cannot get at least this long is not started.
-const MIN_CALL_MS = 500;
 
 /**
  * Detaches the instances named by a batch of warnings from the configured group, so that their
@@ -362,44 +348,11 @@ function judgeAll(
     return ours;
 }
 
-/**
- * Runs one Auto Scaling call (with the SDK's retries) only if it can finish before the invocation
- * must log and return, and aborts it at that point: no attempt outlives the function.
- */
-async function withinDeadline<T>(
-    remainingTimeMs: () => number,
-    operation: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-    const budgetMs = remainingTimeMs() - FINAL_LOG_MARGIN_MS;
-    if (budgetMs < MIN_CALL_MS) {
-        throw deadlineExceeded(
-            `only ${Math.max(0, Math.round(budgetMs + FINAL_LOG_MARGIN_MS))} ms left in the invocation: not starting another Auto Scaling call`,
-        );
-    }
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-            const error = deadlineExceeded(
-                `the Auto Scaling call did not finish within the ${Math.round(budgetMs)} ms the invocation had left`,
-            );
-            controller.abort(error);
-            reject(error);
-        }, budgetMs);
-    });
-    try {
-        return await Promise.race([operation(controller.signal), deadline]);
-    } catch (error) {
-        // The SDK rejects an aborted call with its own AbortError: report the cause instead.
-        throw controller.signal.aborted ? controller.signal.reason : error;
-    } finally {
-        clearTimeout(timer);
-    }
-}
-
 export function describeError(error: unknown): ErrorDescription {
     if (error instanceof Error) {
         return { name: error.name, message: error.message };
     }
     return { name: "UnknownError", message: String(error) };
 }
+
+export { DEADLINE_EXCEEDED, deadlineExceeded } from "./deadline";

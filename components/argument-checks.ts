@@ -1,0 +1,66 @@
+/**
+ * The checks every SpotInterruptionHandler argument goes through, each failing with a message
+ * that names the argument and what it allows.
+ */
+
+const MAX_GROUP_NAME_LENGTH = 255;
+
+/**
+ * Refuses a name Auto Scaling would refuse (1 to 255 characters, no colon) and one with
+ * surrounding whitespace, which would make the policy and the handler name different groups.
+ */
+export function validateAutoScalingGroupName(name: string): string {
+    if (typeof name !== "string" || name.trim() === "") {
+        throw argumentError(
+            "autoScalingGroupName",
+            "is empty: pass the name of the Auto Scaling group to protect",
+        );
+    }
+    if (name !== name.trim()) {
+        throw argumentError(
+            "autoScalingGroupName",
+            `${JSON.stringify(name)} has surrounding whitespace: pass the group's exact name, ${JSON.stringify(name.trim())}`,
+        );
+    }
+    if (name.length > MAX_GROUP_NAME_LENGTH) {
+        throw argumentError(
+            "autoScalingGroupName",
+            `is ${name.length} characters long; Auto Scaling group names have at most ${MAX_GROUP_NAME_LENGTH}`,
+        );
+    }
+    if (name.includes(":")) {
+        throw argumentError(
+            "autoScalingGroupName",
+            `${JSON.stringify(name)} contains a colon, which Auto Scaling group names cannot: pass the group's name, not its ARN`,
+        );
+    }
+    return name;
+}
+
+export function integerInRange(argument: string, value: number, min: number, max: number): number {
+    if (!Number.isInteger(value) || value < min || value > max) {
+        throw argumentError(
+            argument,
+            `is ${value}; it must be a whole number from ${min} to ${max}`,
+        );
+    }
+    return value;
+}
+
+export function argumentError(argument: string, problem: string): Error {
+    return new Error(`SpotInterruptionHandler: [${argument}] ${problem}`);
+}
+
+export function quoteAll(values: readonly string[]): string {
+    return values.map((v) => `"${v}"`).join(", ");
+}
+
+export function booleanArg(argument: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined) {
+        return fallback;
+    }
+    if (typeof value !== "boolean") {
+        throw argumentError(argument, `is ${JSON.stringify(value)}; it must be true or false`);
+    }
+    return value;
+}

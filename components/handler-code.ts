@@ -1,0 +1,23 @@
+import * as pulumi from "@pulumi/pulumi";
+import { createLambdaHandler } from "../handler";
+
+/** The file and export Lambda loads from the deployment package. */
+export const HANDLER_FILE = "__index";
+export const HANDLER_EXPORT = "handler";
+
+/**
+ * The deployment package: the handler factory serialized from its TypeScript closure into one
+ * file. Nothing else goes in, neither the importer's dependencies nor the SDK, which Lambda ships.
+ */
+export function handlerCodeArchive(): pulumi.Output<pulumi.asset.AssetArchive> {
+    const serialized = pulumi.runtime.serializeFunction(createLambdaHandler, {
+        exportName: HANDLER_EXPORT,
+        isFactoryFunction: true,
+    });
+    return pulumi.output(serialized).apply(
+        ({ text }) =>
+            new pulumi.asset.AssetArchive({
+                [`${HANDLER_FILE}.js`]: new pulumi.asset.StringAsset(text),
+            }),
+    );
+}
