@@ -1,5 +1,5 @@
 /**
- * The deployment package exactly as `pulumi up` would upload it, taken from a CallbackFunction
+ * The deployment package exactly as `pulumi up` would upload it, taken from the function
  * under Pulumi mocks, written to disk and run locally: the proof that the uploaded code works.
  */
 import * as fs from "node:fs";
