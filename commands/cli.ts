@@ -5,24 +5,45 @@ import { wrap } from "./terminal";
 /** A flag that takes one of a fixed set of values, e.g. `--delivery queue|direct`. */
 export interface ChoiceFlag<Choice extends string = string> {
     readonly choices: readonly Choice[];
+    readonly value?: undefined;
     readonly description: string;
     /** What happens without the flag, for --help. */
     readonly defaultText: string;
 }
 
+/** A flag that takes one free value, e.g. `--instance ID`. */
+export interface ValueFlag {
+    readonly choices?: undefined;
+    /** The value's name in --help, e.g. "ID". */
+    readonly value: string;
+    readonly description: string;
+    /** What happens without the flag, for --help. */
+    readonly defaultText: string;
+    /** What is wrong with a value, or undefined when it is fine. */
+    readonly check?: (value: string) => string | undefined;
+}
+
 /** A flag that takes no value, e.g. `--json`. */
 export interface SwitchFlag {
     readonly choices?: undefined;
+    readonly value?: undefined;
     readonly description: string;
 }
 
-export type FlagSpec = ChoiceFlag | SwitchFlag;
+export type FlagSpec = ChoiceFlag | ValueFlag | SwitchFlag;
 
 export type FlagValues<Flags extends Record<string, FlagSpec>> = {
     -readonly [Name in keyof Flags]: Flags[Name] extends ChoiceFlag<infer Choice>
         ? Choice | undefined
-        : boolean;
+        : Flags[Name] extends ValueFlag
+          ? string | undefined
+          : boolean;
 };
+
+/** True for a flag that takes a value, fixed or free. */
+function takesValue(flag: FlagSpec): flag is ChoiceFlag | ValueFlag {
+    return flag.choices !== undefined || flag.value !== undefined;
+}
 
 export interface CommandLine<Flags extends Record<string, FlagSpec>> {
     /** How a person runs it, e.g. "npm start --". */
@@ -60,7 +81,7 @@ export function parseFlags<Flags extends Record<string, FlagSpec>>(
             ...Object.fromEntries(
                 Object.entries(flags).map(([name, flag]) => [
                     name,
-                    { type: flag.choices ? ("string" as const) : ("boolean" as const) },
+                    { type: takesValue(flag) ? ("string" as const) : ("boolean" as const) },
                 ]),
             ),
             help: { type: "boolean", short: "h" },
@@ -71,7 +92,7 @@ export function parseFlags<Flags extends Record<string, FlagSpec>>(
         tokens: true,
     });
     const values: Record<string, string | boolean | undefined> = Object.fromEntries(
-        Object.entries(flags).map(([name, flag]) => [name, flag.choices ? undefined : false]),
+        Object.entries(flags).map(([name, flag]) => [name, takesValue(flag) ? undefined : false]),
     );
     const seen = new Set<string>();
     let help = false;
@@ -99,11 +120,15 @@ export function parseFlags<Flags extends Record<string, FlagSpec>>(
             throw new UsageError(`--${token.name} is given twice; give it once`);
         }
         seen.add(token.name);
-        if (flag.choices === undefined) {
+        if (!takesValue(flag)) {
             if (token.value !== undefined) {
                 throw new UsageError(`--${token.name} takes no value; write just --${token.name}`);
             }
             values[token.name] = true;
+            continue;
+        }
+        if (flag.value !== undefined) {
+            values[token.name] = freeValue(token.name, token.value, flag);
             continue;
         }
         const allowed = flag.choices.map((choice) => `--${token.name} ${choice}`).join(" or ");
@@ -118,6 +143,18 @@ export function parseFlags<Flags extends Record<string, FlagSpec>>(
     return help ? "help" : (values as FlagValues<Flags>);
 }
 
+/** A free value, refused when missing or when the flag's own check finds it wrong. */
+function freeValue(name: string, value: string | undefined, flag: ValueFlag): string {
+    if (value === undefined || value === "" || value.startsWith("-")) {
+        throw new UsageError(`--${name} needs a value: --${name} ${flag.value}`);
+    }
+    const problem = flag.check?.(value);
+    if (problem !== undefined) {
+        throw new UsageError(`--${name} "${value}" ${problem}`);
+    }
+    return value;
+}
+
 /** Help lines wrap here, so that --help reads well in an 80-column terminal. */
 const HELP_WIDTH = 78;
 
@@ -130,7 +167,9 @@ export function helpText<Flags extends Record<string, FlagSpec>>(cli: CommandLin
     const entries: [string, string][] = [
         ...Object.entries(flags).map(([name, flag]): [string, string] => [
             flagSyntax(name, flag),
-            flag.choices ? `${flag.description} Default: ${flag.defaultText}.` : flag.description,
+            takesValue(flag)
+                ? `${flag.description} Default: ${flag.defaultText}.`
+                : flag.description,
         ]),
         ["-h, --help", "Show this help and exit."],
     ];
@@ -154,7 +193,10 @@ export function helpText<Flags extends Record<string, FlagSpec>>(cli: CommandLin
 }
 
 function flagSyntax(name: string, flag: FlagSpec): string {
-    return flag.choices ? `--${name} ${flag.choices.join("|")}` : `--${name}`;
+    if (flag.choices !== undefined) {
+        return `--${name} ${flag.choices.join("|")}`;
+    }
+    return flag.value !== undefined ? `--${name} ${flag.value}` : `--${name}`;
 }
 
 function flagList(flags: Record<string, FlagSpec>): string {

@@ -4,7 +4,7 @@
  * timeline's rendering.
  */
 import * as assert from "node:assert/strict";
-import { UsageError } from "../commands/cli";
+import { helpText, parseFlags, UsageError } from "../commands/cli";
 import { explainAwsError, SimulationError } from "../commands/simulate/simulate-errors";
 import { pickInstance } from "../commands/simulate/simulate-warning";
 import {
@@ -13,7 +13,6 @@ import {
     type CommandResult,
 } from "../commands/simulate/simulate-deployment";
 import { summarizeTemplate } from "../commands/simulate/simulate-fis";
-import { parseValueFlags, valueFlagsHelpText } from "../commands/simulate/simulate-flags";
 import { decisionFor, type HandlerLogEntry, parseLogLine } from "../commands/simulate/simulate-log";
 import {
     permissionsNeeded,
@@ -150,7 +149,7 @@ describe("npm run simulate: finding the deployment", () => {
     }
 });
 
-describe("npm run simulate: flags and --help", () => {
+describe("commands/cli.ts: value flags, as npm run simulate uses them", () => {
     const cli = {
         command: "npm run simulate --",
         summary: "Simulates.",
@@ -166,11 +165,11 @@ describe("npm run simulate: flags and --help", () => {
     };
 
     it("parses a value flag and a switch", () => {
-        assert.deepEqual(parseValueFlags(cli, ["--instance", INSTANCE, "--fis"]), {
+        assert.deepEqual(parseFlags(cli, ["--instance", INSTANCE, "--fis"]), {
             instance: INSTANCE,
             fis: true,
         });
-        assert.deepEqual(parseValueFlags(cli, [`--instance=${INSTANCE}`]), {
+        assert.deepEqual(parseFlags(cli, [`--instance=${INSTANCE}`]), {
             instance: INSTANCE,
             fis: false,
         });
@@ -190,7 +189,7 @@ describe("npm run simulate: flags and --help", () => {
     for (const [argv, message] of refusals) {
         it(`refuses ${argv.join(" ")}`, () => {
             assert.throws(
-                () => parseValueFlags(cli, argv),
+                () => parseFlags(cli, argv),
                 (error: unknown) => {
                     assert.ok(error instanceof UsageError);
                     assert.equal(error.message, message);
@@ -202,7 +201,7 @@ describe("npm run simulate: flags and --help", () => {
 
     it("documents every flag, value flags with their value's name and default", () => {
         assert.equal(
-            valueFlagsHelpText(cli),
+            helpText(cli),
             [
                 "Usage: npm run simulate -- [--instance ID] [--fis]",
                 "",

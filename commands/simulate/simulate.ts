@@ -5,17 +5,11 @@
  * component's FIS experiment, a real Spot interruption. The steps live in simulate-*.ts; this
  * file reads the flags and prints.
  */
-import { runCli, UsageError } from "../cli";
+import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli, UsageError } from "../cli";
 import { createClients, destroyClients } from "./simulate-aws";
 import { simulateConsoleTest } from "./simulate-console-test";
 import { findDeployment } from "./simulate-deployment";
 import { simulateExperiment } from "./simulate-fis";
-import {
-    parseValueFlags,
-    type ValueCommandLine,
-    type ValueOrSwitchFlag,
-    valueFlagsHelpText,
-} from "./simulate-flags";
 import { runReported, type SimulationContext } from "./simulate-run";
 import { formatStep, formatSummary, reportJson, type SimulationReport } from "./simulate-timeline";
 import { colourWanted, createStyle } from "../terminal";
@@ -93,12 +87,12 @@ const COMMAND_LINE = {
         "Cost: the default mode invokes the function once and, unless the function runs with DRY_RUN=true, detaches one instance for real: the group launches a replacement and the detached instance runs (and bills) until it is terminated (--terminate). --fis interrupts COUNT(n) instances for real.",
         "Exit status: 0 when the handler did its part (or, with --dry-run, when every permission is allowed), 1 when it did not or the simulation could not run, 2 for a bad flag.",
     ],
-} satisfies ValueCommandLine<Record<string, ValueOrSwitchFlag>>;
+} satisfies CommandLine<Record<string, FlagSpec>>;
 
 async function main(): Promise<boolean> {
-    const flags = parseValueFlags(COMMAND_LINE, process.argv.slice(2));
+    const flags = parseFlags(COMMAND_LINE, process.argv.slice(2));
     if (flags === "help") {
-        process.stdout.write(valueFlagsHelpText(COMMAND_LINE));
+        process.stdout.write(helpText(COMMAND_LINE));
         return true;
     }
     refuseConflicts(flags);
