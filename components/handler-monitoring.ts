@@ -113,7 +113,9 @@ export function createMonitoring(
                 : { targetGroupArnSuffix: targetGroupArnSuffix(targetGroupArn) }),
         }));
     // The alarms' shapes are fixed by the settings; only names and dimensions are Outputs.
-    const specs = handlerAlarms(
+    const threshold = inputs.settings.queueAgeAlarmSeconds ?? 0;
+    // Which alarms exist, and their metrics, are plain; only names and dimensions wait on Outputs.
+    const shapes = handlerAlarms(
         {
             region: "",
             autoScalingGroupName: "",
@@ -121,31 +123,24 @@ export function createMonitoring(
             deadLetterQueueName: "",
             ...(inputs.eventsQueueName === undefined ? {} : { eventsQueueName: "" }),
         },
-        inputs.settings.queueAgeAlarmSeconds ?? 0,
+        threshold,
     );
-    const alarms = specs.map(
-        ({ role }, index) =>
+    const specs = resources.apply((r) => handlerAlarms(r, threshold));
+    const alarms = shapes.map(
+        (shape, index) =>
             new aws.cloudwatch.MetricAlarm(
-                `${name}-${role}`,
+                `${name}-${shape.role}`,
                 {
-                    namespace: specs[index].namespace,
-                    metricName: specs[index].metricName,
-                    dimensions: resources.apply(
-                        (r) =>
-                            handlerAlarms(r, inputs.settings.queueAgeAlarmSeconds ?? 0)[index]
-                                .dimensions,
-                    ),
-                    statistic: specs[index].statistic,
+                    namespace: shape.namespace,
+                    metricName: shape.metricName,
+                    dimensions: specs.apply((s) => s[index].dimensions),
+                    statistic: shape.statistic,
                     period: 60,
                     evaluationPeriods: 1,
-                    threshold: specs[index].threshold,
+                    threshold: shape.threshold,
                     comparisonOperator: "GreaterThanThreshold",
                     treatMissingData: "notBreaching",
-                    alarmDescription: resources.apply(
-                        (r) =>
-                            handlerAlarms(r, inputs.settings.queueAgeAlarmSeconds ?? 0)[index]
-                                .alarmDescription,
-                    ),
+                    alarmDescription: specs.apply((s) => s[index].alarmDescription),
                     alarmActions: inputs.alarmActions,
                     okActions: inputs.alarmActions,
                     tags: inputs.tags,
