@@ -1,6 +1,6 @@
 /**
  * The checks every SpotInterruptionHandler argument goes through, each failing with a message
- * that names the argument and what it allows.
+ * that names the argument and what it allows; `quoteAll` serves the web tier's messages too.
  */
 
 const MAX_GROUP_NAME_LENGTH = 255;

@@ -116,7 +116,8 @@ export function parseSqsRecord(record: SQSRecord): QueuedWarning {
     return { messageId: record.messageId, receiveCount, parsed: parseInterruptionWarning(body) };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON object: not null, not an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

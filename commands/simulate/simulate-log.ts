@@ -2,6 +2,7 @@
  * Reading the handler's log group: its lines parsed whatever the function's log format, and the
  * handler's decision about one instance found among them. Pure.
  */
+import { isRecord } from "../../handler/event";
 
 /** One entry the handler logged: its level, message and structured fields. */
 export interface HandlerLogEntry {
@@ -212,8 +213,4 @@ function stringList(value: unknown): string[] {
 
 function stringOrUndefined(value: unknown): string | undefined {
     return typeof value === "string" ? value : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-    return value !== null && typeof value === "object" && !Array.isArray(value);
 }

@@ -14,6 +14,7 @@ import {
     type SpotWebTierArgs,
     SpotWebTierArgsError,
 } from "./args";
+import { quoteAll } from "../argument-checks";
 
 // Auto Scaling accepts at most 40 launch template overrides per group.
 const MAX_INSTANCE_TYPES = 40;
@@ -308,8 +309,4 @@ function wholeNumber(
 function firstDuplicate(values: readonly string[]): { value: string; index: number } | undefined {
     const index = values.findIndex((v, i) => values.indexOf(v) !== i);
     return index < 0 ? undefined : { value: values[index], index };
-}
-
-function quoteAll(values: readonly string[]): string {
-    return values.map((v) => `"${v}"`).join(", ");
 }
