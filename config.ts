@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import {
     type ArgumentRemedy,
@@ -7,18 +8,21 @@ import {
     type SpotAllocationStrategy,
     SpotWebTierArgsError,
     type SpotWebTierArgs,
+    WEB_TIER_DEFAULTS,
 } from "./components/spot-web-tier";
 import { Delivery, DELIVERY_CHOICES } from "./components/handler-settings";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
-    type CapacityOnInterruption,
+    CapacityOnInterruption,
     isCapacityOnInterruption,
 } from "./handler/decision";
 
 /**
- * The stack's configuration, validated, with defaults applied. Defaults live in code, not in
- * Pulumi.yaml, because mocks never read Pulumi.yaml. With `autoScalingGroupName` set the stack
- * protects that existing group; without it, it builds a SpotWebTier and protects its group.
+ * The stack's configuration, validated, with defaults applied. Pulumi.yaml declares the same
+ * defaults, and the CLI writes them into the config before the program runs; the code applies
+ * them too, because mocks and `pulumi config` without the CLI's merge never read Pulumi.yaml.
+ * With `autoScalingGroupName` set the stack protects that existing group; without it, it builds
+ * a SpotWebTier and protects its group.
  */
 export type StackConfig = ExistingGroupStackConfig | WebTierStackConfig;
 
@@ -44,23 +48,41 @@ export interface WebTierStackConfig extends HandlerStackConfig {
     readonly webTier: SpotWebTierArgs;
 }
 
-/** The keys that shape the web tier, each named as the SpotWebTier argument it sets. */
-export const WEB_TIER_CONFIG_KEYS = [
-    "availabilityZoneCount",
-    "vpcId",
-    "subnetIds",
-    "deregistrationDelaySeconds",
-    "instanceTypes",
-    "instanceRequirements",
-    "spotAllocationStrategy",
-    "spotInstancePools",
-    "onDemandBaseCapacity",
-    "onDemandPercentageAboveBaseCapacity",
-    "capacityRebalance",
-    "minSize",
-    "maxSize",
-    "desiredCapacity",
-] as const satisfies readonly (keyof SpotWebTierArgs)[];
+/** The handler's keys that have a default, with it. */
+export const HANDLER_CONFIG_DEFAULTS = {
+    capacityOnInterruption: CapacityOnInterruption.Keep,
+    delivery: Delivery.Queue,
+    dryRun: false,
+    faultInjection: false,
+} as const satisfies Partial<Record<keyof HandlerStackConfig, unknown>>;
+
+/**
+ * Every key the program reads, with its Pulumi.yaml type. Pulumi.yaml declares those with a
+ * default (HANDLER_CONFIG_DEFAULTS, WEB_TIER_DEFAULTS); the rest are optional and undeclared,
+ * because the CLI requires every declared key that has no default.
+ */
+export const STACK_CONFIG_TYPES = {
+    autoScalingGroupName: "string",
+    capacityOnInterruption: "string",
+    delivery: "string",
+    dryRun: "boolean",
+    notificationEmail: "string",
+    faultInjection: "boolean",
+    availabilityZoneCount: "integer",
+    vpcId: "string",
+    subnetIds: "array<string>",
+    deregistrationDelaySeconds: "integer",
+    instanceTypes: "array<string>",
+    instanceRequirements: "object",
+    spotAllocationStrategy: "string",
+    spotInstancePools: "integer",
+    onDemandBaseCapacity: "integer",
+    onDemandPercentageAboveBaseCapacity: "integer",
+    capacityRebalance: "boolean",
+    minSize: "integer",
+    maxSize: "integer",
+    desiredCapacity: "integer",
+} as const;
 
 /** A configuration mistake, named by its key, with the command that fixes it. */
 export class StackConfigError extends Error {
@@ -87,7 +109,8 @@ export function fixCommand(key: string, remedy: ArgumentRemedy): string {
 }
 
 export function readStackConfig(config: pulumi.Config): StackConfig {
-    const capacityOnInterruption = config.get("capacityOnInterruption") ?? "keep";
+    const capacityOnInterruption =
+        config.get("capacityOnInterruption") ?? HANDLER_CONFIG_DEFAULTS.capacityOnInterruption;
     if (!isCapacityOnInterruption(capacityOnInterruption)) {
         throw new StackConfigError(
             "capacityOnInterruption",
@@ -95,7 +118,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
             `pulumi config set capacityOnInterruption ${CAPACITY_ON_INTERRUPTION_CHOICES.join("|")}`,
         );
     }
-    const delivery = config.get("delivery") ?? Delivery.Queue;
+    const delivery = config.get("delivery") ?? HANDLER_CONFIG_DEFAULTS.delivery;
     if (!isDelivery(delivery)) {
         throw new StackConfigError(
             "delivery",
@@ -104,13 +127,14 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
         );
     }
 
-    const dryRun = readBoolean(config, "dryRun") ?? false;
+    const dryRun = readBoolean(config, "dryRun") ?? HANDLER_CONFIG_DEFAULTS.dryRun;
     const notificationEmail = config.get("notificationEmail");
     const handler: HandlerStackConfig = {
         capacityOnInterruption,
         delivery,
         dryRun,
-        faultInjection: readBoolean(config, "faultInjection") ?? false,
+        faultInjection:
+            readBoolean(config, "faultInjection") ?? HANDLER_CONFIG_DEFAULTS.faultInjection,
         ...(notificationEmail === undefined ? {} : { notificationEmail }),
     };
 
@@ -131,8 +155,9 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
                 `pulumi config set autoScalingGroupName ${autoScalingGroupName.trim()}`,
             );
         }
-        // Silently ignoring web tier keys would hide a stack that does not do what its config says.
-        const ignored = WEB_TIER_CONFIG_KEYS.find((key) => config.get(key) !== undefined);
+        // Silently ignoring web tier keys would hide a stack that does not do what its config says;
+        // a declared default, which the CLI writes into every stack's config, changes nothing.
+        const ignored = Object.keys(readWebTierArgs(config))[0];
         if (ignored !== undefined) {
             throw new StackConfigError(
                 ignored,
@@ -163,9 +188,12 @@ function isDelivery(value: string): value is Delivery {
     return (DELIVERY_CHOICES as readonly string[]).includes(value);
 }
 
-/** Reads each key as its declared type; ranges and combinations are the component's to judge. */
+/**
+ * Reads each key as its declared type, leaving out the keys that are unset or at their default;
+ * ranges and combinations are the component's to judge.
+ */
 function readWebTierArgs(config: pulumi.Config): SpotWebTierArgs {
-    return withoutUnset({
+    return withoutDefaults({
         availabilityZoneCount: readInteger(config, "availabilityZoneCount", "3"),
         vpcId: readString(config, "vpcId", "<vpc-id>"),
         subnetIds: readStringArray(config, "subnetIds", "<subnet-id>"),
@@ -192,9 +220,18 @@ function readWebTierArgs(config: pulumi.Config): SpotWebTierArgs {
     });
 }
 
-/** Leaves unset keys out, so that the component applies its own defaults. */
-function withoutUnset<T extends object>(value: T): T {
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+/**
+ * Leaves out unset keys and keys at their default, so that the component applies its own
+ * defaults: the CLI materializes Pulumi.yaml's defaults, and those must read as "not chosen".
+ */
+function withoutDefaults(args: SpotWebTierArgs): SpotWebTierArgs {
+    const defaults: Partial<Record<string, unknown>> = WEB_TIER_DEFAULTS;
+    return Object.fromEntries(
+        Object.entries(args).filter(
+            ([key, value]) =>
+                value !== undefined && !isDeepStrictEqual(value, defaults[key] ?? undefined),
+        ),
+    ) as SpotWebTierArgs;
 }
 
 function readString(config: pulumi.Config, key: string, example: string): string | undefined {

@@ -11,5 +11,6 @@ export * from "./fault-proxy";
 export * from "./handler-archive";
 export * from "./local-pipeline";
 export * from "./offline-engine";
+export * from "./pulumi-config-merge";
 export * from "./sample-event";
 export * from "./workshop-environment";

@@ -49,6 +49,24 @@ export const DEFAULT_INSTANCE_TYPES: readonly string[] = [
     "r5.large",
 ];
 
+/**
+ * The defaults of the arguments that have one. The stack's Pulumi.yaml declares the same values,
+ * and a test holds the two together.
+ */
+export const WEB_TIER_DEFAULTS = {
+    availabilityZoneCount: 3,
+    deregistrationDelaySeconds: 120,
+    instanceTypes: DEFAULT_INSTANCE_TYPES,
+    spotAllocationStrategy: SpotAllocationStrategy.PriceCapacityOptimized,
+    onDemandBaseCapacity: 0,
+    onDemandPercentageAboveBaseCapacity: 0,
+    capacityRebalance: true,
+    minSize: 2,
+    maxSize: 12,
+    desiredCapacity: 4,
+    healthCheckGracePeriodSeconds: 120,
+} as const satisfies Partial<Record<keyof SpotWebTierArgs, unknown>>;
+
 /** The latest Amazon Linux 2023 AMI for x86_64, which every default instance type runs. */
 export const AL2023_AMI_PARAMETER =
     "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";

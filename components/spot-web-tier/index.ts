@@ -16,6 +16,7 @@ export {
     type SpotWebTierArgs,
     SpotWebTierArgsError,
     VPC_CIDR_BLOCK,
+    WEB_TIER_DEFAULTS,
 } from "./args";
 export { SpotWebTier } from "./component";
 export {

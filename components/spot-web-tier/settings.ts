@@ -5,7 +5,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import {
     type CountRange,
-    DEFAULT_INSTANCE_TYPES,
     type InstanceRequirements,
     isSpotAllocationStrategy,
     MAX_AVAILABILITY_ZONES,
@@ -13,6 +12,7 @@ import {
     SpotAllocationStrategy,
     type SpotWebTierArgs,
     SpotWebTierArgsError,
+    WEB_TIER_DEFAULTS,
 } from "./args";
 import { quoteAll } from "../argument-checks";
 
@@ -56,7 +56,7 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
     const instanceSelection = resolveInstanceSelection(args);
 
     const spotAllocationStrategy =
-        args.spotAllocationStrategy ?? SpotAllocationStrategy.PriceCapacityOptimized;
+        args.spotAllocationStrategy ?? WEB_TIER_DEFAULTS.spotAllocationStrategy;
     if (!isSpotAllocationStrategy(spotAllocationStrategy)) {
         throw new SpotWebTierArgsError(
             "spotAllocationStrategy",
@@ -85,15 +85,21 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
         wholeNumber("spotInstancePools", args.spotInstancePools, { min: 1, max: 20, example: "2" });
     }
 
-    const minSize = wholeNumber("minSize", args.minSize ?? 2, { min: 0, example: "2" });
-    const maxSize = wholeNumber("maxSize", args.maxSize ?? 12, { min: 1, example: "12" });
+    const minSize = wholeNumber("minSize", args.minSize ?? WEB_TIER_DEFAULTS.minSize, {
+        min: 0,
+        example: "2",
+    });
+    const maxSize = wholeNumber("maxSize", args.maxSize ?? WEB_TIER_DEFAULTS.maxSize, {
+        min: 1,
+        example: "12",
+    });
     if (minSize > maxSize) {
         throw new SpotWebTierArgsError("minSize", `is ${minSize}, above maxSize (${maxSize})`, {
             action: "set",
             value: `<0-${maxSize}>`,
         });
     }
-    const desiredCapacity = args.desiredCapacity ?? 4;
+    const desiredCapacity = args.desiredCapacity ?? WEB_TIER_DEFAULTS.desiredCapacity;
     if (
         !Number.isInteger(desiredCapacity) ||
         desiredCapacity < minSize ||
@@ -110,7 +116,7 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
         network,
         deregistrationDelaySeconds: wholeNumber(
             "deregistrationDelaySeconds",
-            args.deregistrationDelaySeconds ?? 120,
+            args.deregistrationDelaySeconds ?? WEB_TIER_DEFAULTS.deregistrationDelaySeconds,
             { min: 0, max: 3600, example: "120" },
         ),
         instanceSelection,
@@ -118,24 +124,29 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
         ...(args.spotInstancePools === undefined
             ? {}
             : { spotInstancePools: args.spotInstancePools }),
-        onDemandBaseCapacity: wholeNumber("onDemandBaseCapacity", args.onDemandBaseCapacity ?? 0, {
-            min: 0,
-            max: maxSize,
-            maxName: `maxSize (${maxSize})`,
-            example: "0",
-        }),
+        onDemandBaseCapacity: wholeNumber(
+            "onDemandBaseCapacity",
+            args.onDemandBaseCapacity ?? WEB_TIER_DEFAULTS.onDemandBaseCapacity,
+            {
+                min: 0,
+                max: maxSize,
+                maxName: `maxSize (${maxSize})`,
+                example: "0",
+            },
+        ),
         onDemandPercentageAboveBaseCapacity: wholeNumber(
             "onDemandPercentageAboveBaseCapacity",
-            args.onDemandPercentageAboveBaseCapacity ?? 0,
+            args.onDemandPercentageAboveBaseCapacity ??
+                WEB_TIER_DEFAULTS.onDemandPercentageAboveBaseCapacity,
             { min: 0, max: 100, example: "0" },
         ),
-        capacityRebalance: args.capacityRebalance ?? true,
+        capacityRebalance: args.capacityRebalance ?? WEB_TIER_DEFAULTS.capacityRebalance,
         minSize,
         maxSize,
         desiredCapacity,
         healthCheckGracePeriodSeconds: wholeNumber(
             "healthCheckGracePeriodSeconds",
-            args.healthCheckGracePeriodSeconds ?? 120,
+            args.healthCheckGracePeriodSeconds ?? WEB_TIER_DEFAULTS.healthCheckGracePeriodSeconds,
             { min: 0, example: "120" },
         ),
     };
@@ -147,7 +158,7 @@ function resolveNetwork(args: SpotWebTierArgs): WebTierNetwork {
             kind: "new-vpc",
             availabilityZoneCount: wholeNumber(
                 "availabilityZoneCount",
-                args.availabilityZoneCount ?? 3,
+                args.availabilityZoneCount ?? WEB_TIER_DEFAULTS.availabilityZoneCount,
                 {
                     min: 2,
                     max: MAX_AVAILABILITY_ZONES,
@@ -223,7 +234,7 @@ function resolveInstanceSelection(args: SpotWebTierArgs): InstanceSelection {
         countRange("memoryMib", memoryMib, "4096");
         return { kind: "requirements", instanceRequirements: { vcpuCount, memoryMib } };
     }
-    const instanceTypes = args.instanceTypes ?? DEFAULT_INSTANCE_TYPES;
+    const instanceTypes = args.instanceTypes ?? WEB_TIER_DEFAULTS.instanceTypes;
     if (instanceTypes.length === 0) {
         throw new SpotWebTierArgsError(
             "instanceTypes",

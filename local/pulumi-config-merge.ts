@@ -1,0 +1,277 @@
+/**
+ * The Pulumi CLI's config checks, which run before the program and which mocks skip: how
+ * `pulumi config set` stores a value, how Pulumi.yaml's project config is validated, and how it is
+ * merged into the stack's config. Modelled on pulumi/pulumi: `mergeConfig` and
+ * `validateStackConfigValues` in pkg/workspace/config.go, `Project.Validate` and
+ * `ValidateConfigValue` in sdk/go/common/workspace/project.go, and `Map.Set` with
+ * `Value.coerceObject` in sdk/go/common/resource/config/ (tests such as
+ * `TestStackConfigErrorsWhenMissingStackValueForConfigTypeWithNoDefault`).
+ */
+import * as fs from "node:fs";
+import { parse as parseYaml } from "yaml";
+
+/** A config value as the CLI stores it: plain text, or a structured ("object") value. */
+export type StackConfigValue =
+    | { readonly kind: "text"; readonly text: string }
+    | { readonly kind: "object"; readonly value: unknown };
+
+/** A stack's config, by full key (`project:key`, `aws:region`). */
+export type StackConfig = Map<string, StackConfigValue>;
+
+export interface ProjectConfigItems {
+    readonly type: string;
+    readonly items?: ProjectConfigItems;
+}
+
+/** One entry of Pulumi.yaml's `config` block. */
+export interface ProjectConfigType {
+    readonly type?: string;
+    readonly items?: ProjectConfigItems;
+    readonly description?: string;
+    readonly default?: unknown;
+    readonly value?: unknown;
+    readonly secret?: boolean;
+}
+
+export interface Project {
+    readonly name: string;
+    readonly config: Readonly<Record<string, ProjectConfigType>>;
+}
+
+/** Reads Pulumi.yaml's name and config block, and validates it as `Project.Validate` does. */
+export function readProject(file: string): Project {
+    const document = parseYaml(fs.readFileSync(file, "utf8")) as {
+        name?: unknown;
+        config?: Record<string, ProjectConfigType>;
+    };
+    if (typeof document.name !== "string" || document.name === "") {
+        throw new Error("project is missing a 'name' attribute");
+    }
+    const project: Project = { name: document.name, config: document.config ?? {} };
+    validateProject(project);
+    return project;
+}
+
+/** `Project.Validate`: what the CLI refuses in Pulumi.yaml itself, before reading any stack. */
+export function validateProject(project: Project): void {
+    for (const [key, declared] of Object.entries(project.config)) {
+        if (declared.default !== undefined && declared.value !== undefined) {
+            throw new Error(
+                `project config '${key}' cannot have both a 'default' and 'value' attribute`,
+            );
+        }
+        if (isProjectKey(project.name, key)) {
+            if (declared.type === "array" && declared.items === undefined) {
+                throw new Error(
+                    `The configuration key '${key}' declares an array but does not specify the underlying type via the 'items' attribute`,
+                );
+            }
+            if (
+                declared.type !== undefined &&
+                declared.default !== undefined &&
+                !matchesType(declared.type, declared.items, declared.default)
+            ) {
+                throw new Error(
+                    `The default value specified for configuration key '${key}' is not of the expected type '${fullTypeName(declared.type, declared.items)}'`,
+                );
+            }
+        } else if (declared.type !== undefined) {
+            throw new Error(
+                `Configuration key '${key}' is not namespaced by the project and should not define a type`,
+            );
+        }
+    }
+}
+
+/** Reads a stack file (Pulumi.<stack>.yaml): YAML scalars as text, lists and maps as objects. */
+export function readStackFile(file: string): StackConfig {
+    const document = parseYaml(fs.readFileSync(file, "utf8")) as {
+        config?: Record<string, unknown>;
+    } | null;
+    const stack: StackConfig = new Map();
+    for (const [key, value] of Object.entries(document?.config ?? {})) {
+        stack.set(
+            key,
+            typeof value === "object" && value !== null
+                ? { kind: "object", value }
+                : { kind: "text", text: String(value) },
+        );
+    }
+    return stack;
+}
+
+/**
+ * Applies one `pulumi config set [--path] <key> <value>` line to a stack's config, as the CLI
+ * stores it: without --path the value is text; a path builds a list or map, and an untyped value
+ * inside it becomes a boolean or integer when it reads as one (`Value.coerceObject`).
+ */
+export function applyConfigSet(stack: StackConfig, projectName: string, line: string): void {
+    const words = (line.replace(/#.*$/, "").match(/'[^']*'|"[^"]*"|\S+/g) ?? []).map((word) =>
+        /^(['"]).*\1$/.test(word) ? word.slice(1, -1) : word,
+    );
+    if (words[0] !== "pulumi" || words[1] !== "config" || words[2] !== "set") {
+        throw new Error(`not a \`pulumi config set\` line: ${line}`);
+    }
+    const rest = words.slice(3);
+    const usePath = rest[0] === "--path";
+    const [keyPath, value, ...extra] = usePath ? rest.slice(1) : rest;
+    if (keyPath === undefined || value === undefined || extra.length > 0) {
+        throw new Error(`expected a key and a value: ${line}`);
+    }
+    const segments = usePath ? parsePath(keyPath) : [keyPath];
+    const [root, ...inner] = segments;
+    if (typeof root !== "string") {
+        throw new Error(`a config path starts with a key, not an index: ${keyPath}`);
+    }
+    const key = root.includes(":") ? root : `${projectName}:${root}`;
+    if (inner.length === 0) {
+        stack.set(key, { kind: "text", text: value });
+        return;
+    }
+    const existing = stack.get(key);
+    const container: unknown =
+        existing?.kind === "object"
+            ? structuredClone(existing.value)
+            : typeof inner[0] === "number"
+              ? []
+              : {};
+    setAtPath(container, inner, coerce(value));
+    stack.set(key, { kind: "object", value: container });
+}
+
+function parsePath(keyPath: string): (string | number)[] {
+    const segments: (string | number)[] = [];
+    const pattern = /([^.[\]]+)|\[(\d+)\]|\["([^"]+)"\]/g;
+    for (const match of keyPath.matchAll(pattern)) {
+        segments.push(match[2] !== undefined ? Number(match[2]) : (match[3] ?? match[1]));
+    }
+    return segments;
+}
+
+function setAtPath(container: unknown, path: (string | number)[], value: unknown): void {
+    let node = container as Record<string | number, unknown>;
+    for (const [index, segment] of path.entries()) {
+        if (index === path.length - 1) {
+            node[segment] = value;
+            return;
+        }
+        node[segment] ??= typeof path[index + 1] === "number" ? [] : {};
+        node = node[segment] as Record<string | number, unknown>;
+    }
+}
+
+function coerce(text: string): unknown {
+    if (text === "true" || text === "false") {
+        return text === "true";
+    }
+    return /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : text;
+}
+
+/** The CLI's error when stack config fails the project's rules. */
+export class StackConfigMergeError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StackConfigMergeError";
+    }
+}
+
+/**
+ * `mergeConfig` with validation, as `pulumi preview` and `pulumi up` run it: missing required
+ * keys first (all of them in one message), then each declared value's type, key by key in order.
+ * Returns the merged config, with the project's defaults written in.
+ */
+export function mergeConfig(stackName: string, project: Project, stack: StackConfig): StackConfig {
+    const merged: StackConfig = new Map(stack);
+    const missing: string[] = [];
+    for (const key of Object.keys(project.config).sort()) {
+        const declared = project.config[key];
+        const fullKey = key.includes(":") ? key : `${project.name}:${key}`;
+        const hasDefault = declared.default !== undefined;
+        const hasValue = declared.value !== undefined;
+        if (merged.has(fullKey)) {
+            continue;
+        }
+        if (!hasDefault && !hasValue) {
+            // Required whatever its type: only project keys, since a provider has defaults of its own.
+            if (isProjectKey(project.name, key)) {
+                missing.push(key);
+            }
+            continue;
+        }
+        merged.set(fullKey, configValueOf(hasDefault ? declared.default : declared.value));
+    }
+    if (missing.length > 0) {
+        throw new StackConfigMergeError(
+            `Stack '${stackName}' is missing configuration ${missing.length > 1 ? "values" : "value"} ${formatMissingKeys(missing)}`,
+        );
+    }
+    for (const key of Object.keys(project.config).sort()) {
+        const declared = project.config[key];
+        const stored = merged.get(key.includes(":") ? key : `${project.name}:${key}`);
+        if (declared.type === undefined || stored === undefined) {
+            continue;
+        }
+        const content = stored.kind === "text" ? stored.text : stored.value;
+        if (!matchesType(declared.type, declared.items, content)) {
+            throw new StackConfigMergeError(
+                `Stack '${stackName}' with configuration key '${key}' must be of type '${fullTypeName(declared.type, declared.items)}'`,
+            );
+        }
+    }
+    return merged;
+}
+
+/** What the program receives: text as is, objects as JSON (the `PULUMI_CONFIG` the CLI passes). */
+export function programConfig(config: StackConfig): Record<string, string> {
+    return Object.fromEntries(
+        [...config].map(([key, stored]) => [
+            key,
+            stored.kind === "text" ? stored.text : JSON.stringify(stored.value),
+        ]),
+    );
+}
+
+// `createConfigValue`: strings, integers and booleans are written as text, the rest as objects.
+function configValueOf(value: unknown): StackConfigValue {
+    return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+        ? { kind: "text", text: String(value) }
+        : { kind: "object", value };
+}
+
+function isProjectKey(projectName: string, key: string): boolean {
+    return !key.includes(":") || key.startsWith(`${projectName}:`);
+}
+
+/** `ValidateConfigValue`: text passes as an integer or boolean when it reads as one. */
+function matchesType(type: string, items: ProjectConfigItems | undefined, value: unknown): boolean {
+    switch (type) {
+        case "string":
+            return typeof value === "string";
+        case "integer":
+            return typeof value === "string"
+                ? /^[+-]?\d+$/.test(value)
+                : typeof value === "number" && Number.isInteger(value);
+        case "boolean":
+            return value === "true" || value === "false" || typeof value === "boolean";
+        case "object":
+            return typeof value === "object" && value !== null && !Array.isArray(value);
+        default:
+            return (
+                Array.isArray(value) &&
+                items !== undefined &&
+                value.every((item) => matchesType(items.type, items.items, item))
+            );
+    }
+}
+
+function fullTypeName(type: string, items: ProjectConfigItems | undefined): string {
+    return items === undefined ? type : `array<${fullTypeName(items.type, items.items)}>`;
+}
+
+// `formatMissingKeys`: 'a', 'b' and 'c', sorted.
+function formatMissingKeys(keys: string[]): string {
+    const quoted = [...keys].sort().map((key) => `'${key}'`);
+    return quoted.length === 1
+        ? quoted[0]
+        : `${quoted.slice(0, -1).join(", ")} and ${quoted[quoted.length - 1]}`;
+}
