@@ -8,6 +8,7 @@
  * `TestStackConfigErrorsWhenMissingStackValueForConfigTypeWithNoDefault`).
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 
 /** A config value as the CLI stores it: plain text, or a structured ("object") value. */
@@ -274,4 +275,24 @@ function formatMissingKeys(keys: string[]): string {
     return quoted.length === 1
         ? quoted[0]
         : `${quoted.slice(0, -1).join(", ")} and ${quoted[quoted.length - 1]}`;
+}
+
+const PROJECT_FILE = path.resolve(__dirname, "..", "Pulumi.yaml");
+
+/**
+ * The config the CLI would hand the program for a stack that sets these values as text (keys
+ * without a namespace belong to the project): merged with this repository's Pulumi.yaml.
+ */
+export function mergedProgramConfig(
+    values: Readonly<Record<string, string>>,
+    stackName = "dev",
+): Record<string, string> {
+    const project = readProject(PROJECT_FILE);
+    const stack: StackConfig = new Map(
+        Object.entries(values).map(([key, text]) => [
+            key.includes(":") ? key : `${project.name}:${key}`,
+            { kind: "text", text },
+        ]),
+    );
+    return programConfig(mergeConfig(stackName, project, stack));
 }

@@ -14,6 +14,7 @@ import {
     materializeHandlerArchive,
 } from "../../local/handler-archive";
 import { type RecordedResource, runStackProgram } from "../../local/offline-engine";
+import { mergedProgramConfig } from "../../local/pulumi-config-merge";
 
 export interface PlannedResource {
     readonly type: string;
@@ -70,7 +71,10 @@ export async function planHandler(options: {
         delivery,
     });
     const config = { autoScalingGroupName: groupName, capacityOnInterruption, delivery };
-    const { resources } = await runStackProgram({ "aws:region": options.region, ...config });
+    // As `pulumi preview` runs it: Pulumi.yaml's defaults merged in first.
+    const { resources } = await runStackProgram(
+        mergedProgramConfig({ "aws:region": options.region, ...config }),
+    );
     onlyOne(resources, DELIVERY_PATH[delivery]);
     const fn = onlyOne(resources, "aws:lambda/function:Function");
     // The recorded inputs are exactly what the Function was given: its code and environment.
