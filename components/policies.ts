@@ -63,8 +63,6 @@ export interface HandlerPolicyInputs {
     readonly logGroupArn: string;
     readonly deadLetterQueueArn: string;
     readonly capacityOnInterruption: CapacityOnInterruption;
-    /** Set with queue delivery: the queue the function drains. */
-    readonly eventsQueueArn?: string;
     /** A dry run detaches nothing, so its role may not. */
     readonly dryRun?: boolean;
     /** Set with notifyOnDetach: the topic the function publishes to, and the topic's key. */
@@ -79,7 +77,25 @@ export const EVENT_SOURCE_MAPPING_ACTIONS = [
     "sqs:ChangeMessageVisibility",
 ];
 
-/** Everything the function may do, and nothing more. */
+/**
+ * Queue delivery: what the event source mapping needs of the function's role. A policy of its own,
+ * so that switching to direct delivery removes it only after the rule stops feeding the queue.
+ */
+export function drainEventsQueuePolicyDocument(eventsQueueArn: string): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "DrainEventsQueue",
+                Effect: "Allow",
+                Action: EVENT_SOURCE_MAPPING_ACTIONS,
+                Resource: eventsQueueArn,
+            },
+        ],
+    };
+}
+
+/** Everything the function may do, whichever the delivery, and nothing more. */
 export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocument {
     const statements: PolicyStatement[] = [
         {
@@ -117,14 +133,6 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
             Resource: inputs.deadLetterQueueArn,
         },
     ];
-    if (inputs.eventsQueueArn !== undefined) {
-        statements.push({
-            Sid: "DrainEventsQueue",
-            Effect: "Allow",
-            Action: EVENT_SOURCE_MAPPING_ACTIONS,
-            Resource: inputs.eventsQueueArn,
-        });
-    }
     if (inputs.notification !== undefined) {
         statements.push(
             {

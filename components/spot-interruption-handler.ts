@@ -18,6 +18,7 @@ import {
 import {
     autoScalingGroupArn,
     deadLetterQueuePolicyDocument,
+    drainEventsQueuePolicyDocument,
     eventsQueuePolicyDocument,
     handlerPolicyDocument,
     interruptionWarningEventPattern,
@@ -39,8 +40,10 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
     public readonly handlerFunction: aws.lambda.Function;
     /** The function's least-privilege execution role. */
     public readonly role: aws.iam.Role;
-    /** The role's only policy: the exact permissions the function needs. */
+    /** The role's policy: the exact permissions the function needs, whichever the delivery. */
     public readonly rolePolicy: aws.iam.RolePolicy;
+    /** Queue delivery: the role's permission to drain the events queue, and nothing else. */
+    public readonly drainPolicy?: aws.iam.RolePolicy;
     /** The function's log group, with retention. */
     public readonly logGroup: aws.cloudwatch.LogGroup;
     /** Holds warnings that could not be handled in time, from every hop. */
@@ -161,13 +164,13 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                     .all([
                         pulumi.all([partition, region, accountId, groupName]),
                         pulumi.all([this.logGroup.arn, this.deadLetterQueue.arn]),
-                        pulumi.all([this.queue?.arn, notifyTopic?.topic.arn, notifyTopic?.key.arn]),
+                        pulumi.all([notifyTopic?.topic.arn, notifyTopic?.key.arn]),
                     ])
                     .apply(
                         ([
                             [part, reg, account, group],
                             [logGroupArn, dlqArn],
-                            [queueArn, topicArn, keyArn],
+                            [topicArn, keyArn],
                         ]) =>
                             JSON.stringify(
                                 handlerPolicyDocument({
@@ -180,7 +183,6 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                                     logGroupArn,
                                     deadLetterQueueArn: dlqArn,
                                     capacityOnInterruption: settings.capacityOnInterruption,
-                                    ...(queueArn === undefined ? {} : { eventsQueueArn: queueArn }),
                                     dryRun: settings.dryRun,
                                     ...(topicArn === undefined || keyArn === undefined
                                         ? {}
@@ -253,8 +255,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             childOpts,
         );
 
-        // The new path exists before the target switches to it, so switching `delivery` on a
-        // running stack drops no warning; Pulumi deletes the old path's resources last.
+        // The new path exists before the target switches to it, and Pulumi deletes the old path
+        // last (mapping before drain policy), so a switch leaves the queue drained until unfed.
         let deliveryPath: pulumi.Resource[];
         if (this.queue !== undefined && queued !== undefined) {
             this.queuePolicy = new aws.sqs.QueuePolicy(
@@ -269,6 +271,16 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 },
                 childOpts,
             );
+            this.drainPolicy = new aws.iam.RolePolicy(
+                `${name}-drain-policy`,
+                {
+                    role: this.role.id,
+                    policy: this.queue.arn.apply((queueArn) =>
+                        JSON.stringify(drainEventsQueuePolicyDocument(queueArn)),
+                    ),
+                },
+                childOpts,
+            );
             this.eventSourceMapping = new aws.lambda.EventSourceMapping(
                 `${name}-mapping`,
                 {
@@ -280,8 +292,9 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                     scalingConfig: { maximumConcurrency: queued.maximumConcurrency },
                     tags,
                 },
-                // Lambda checks the role's SQS permissions when the mapping is created.
-                { ...childOpts, dependsOn: [this.rolePolicy] },
+                // Lambda checks the role's SQS permissions when the mapping is created; and on a
+                // switch to direct delivery Pulumi deletes the mapping before the drain policy.
+                { ...childOpts, dependsOn: [this.drainPolicy] },
             );
             deliveryPath = [this.queuePolicy, this.eventSourceMapping];
         } else {
@@ -369,6 +382,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             handlerFunction: this.handlerFunction,
             role: this.role,
             rolePolicy: this.rolePolicy,
+            drainPolicy: this.drainPolicy,
             logGroup: this.logGroup,
             deadLetterQueue: this.deadLetterQueue,
             deadLetterQueuePolicy: this.deadLetterQueuePolicy,

@@ -64,11 +64,12 @@ describe("npm start, the offline rehearsal", function () {
             for (const run of report.runs) {
                 assert.match(
                     run.plan.heading,
-                    /^the handler for an existing group named web \(capacityOnInterruption (keep|decrement), queue delivery\): 18 resources/,
+                    /^the handler for an existing group named web \(capacityOnInterruption (keep|decrement), queue delivery\): 19 resources/,
                 );
                 for (const resource of [
                     "aws:sqs/queue:Queue spot-queue",
                     "aws:sqs/queuePolicy:QueuePolicy spot-queue-policy",
+                    "aws:iam/rolePolicy:RolePolicy spot-drain-policy",
                     "aws:lambda/eventSourceMapping:EventSourceMapping spot-mapping",
                 ]) {
                     assert.ok(types(run.plan).includes(resource), resource);

@@ -199,6 +199,7 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
             handlerFunction: awsRef("aws:lambda%2Ffunction:Function"),
             role: awsRef("aws:iam%2Frole:Role"),
             rolePolicy: awsRef("aws:iam%2FrolePolicy:RolePolicy"),
+            drainPolicy: awsRef("aws:iam%2FrolePolicy:RolePolicy"),
             logGroup: awsRef("aws:cloudwatch%2FlogGroup:LogGroup"),
             deadLetterQueue: awsRef("aws:sqs%2Fqueue:Queue"),
             deadLetterQueuePolicy: awsRef("aws:sqs%2FqueuePolicy:QueuePolicy"),

@@ -210,6 +210,7 @@ describe("SpotInterruptionHandler", () => {
                 ...Array(5).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
+                "aws:iam/rolePolicy:RolePolicy",
                 "aws:lambda/eventSourceMapping:EventSourceMapping",
                 "aws:lambda/function:Function",
                 "aws:sqs/queue:Queue",
@@ -226,6 +227,7 @@ describe("SpotInterruptionHandler", () => {
                 queue: [handler.queue, "aws:sqs/queue:Queue"],
                 role: [handler.role, "aws:iam/role:Role"],
                 policy: [handler.rolePolicy, "aws:iam/rolePolicy:RolePolicy"],
+                "drain-policy": [handler.drainPolicy, "aws:iam/rolePolicy:RolePolicy"],
                 function: [handler.handlerFunction, "aws:lambda/function:Function"],
                 rule: [handler.eventRule, "aws:cloudwatch/eventRule:EventRule"],
                 "dlq-policy": [handler.deadLetterQueuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
@@ -411,27 +413,45 @@ describe("SpotInterruptionHandler", () => {
             });
         });
 
-        it("grants exactly logs, Describe on *, DetachInstances on this group, the DLQ, and draining this queue", () => {
-            assert.deepEqual(withParsed(child("aws:iam/rolePolicy:RolePolicy").inputs, "policy"), {
-                role: "spot-role-id",
-                policy: {
-                    Version: "2012-10-17",
-                    Statement: [
-                        ...sharedRoleStatements("spot", "web"),
-                        {
-                            Sid: "DrainEventsQueue",
-                            Effect: "Allow",
-                            Action: [
-                                "sqs:ReceiveMessage",
-                                "sqs:DeleteMessage",
-                                "sqs:GetQueueAttributes",
-                                "sqs:ChangeMessageVisibility",
-                            ],
-                            Resource: arn("sqs", "spot-queue-a1b2c3d"),
-                        },
-                    ],
+        it("grants exactly logs, Describe on *, DetachInstances on this group and the DLQ", () => {
+            assert.deepEqual(
+                withParsed(named("spot-policy", "aws:iam/rolePolicy:RolePolicy").inputs, "policy"),
+                {
+                    role: "spot-role-id",
+                    policy: {
+                        Version: "2012-10-17",
+                        Statement: sharedRoleStatements("spot", "web"),
+                    },
                 },
-            });
+            );
+        });
+
+        it("grants draining this queue in a policy of its own", () => {
+            assert.deepEqual(
+                withParsed(
+                    named("spot-drain-policy", "aws:iam/rolePolicy:RolePolicy").inputs,
+                    "policy",
+                ),
+                {
+                    role: "spot-role-id",
+                    policy: {
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Sid: "DrainEventsQueue",
+                                Effect: "Allow",
+                                Action: [
+                                    "sqs:ReceiveMessage",
+                                    "sqs:DeleteMessage",
+                                    "sqs:GetQueueAttributes",
+                                    "sqs:ChangeMessageVisibility",
+                                ],
+                                Resource: arn("sqs", "spot-queue-a1b2c3d"),
+                            },
+                        ],
+                    },
+                },
+            );
         });
     });
 
@@ -701,7 +721,7 @@ describe("SpotInterruptionHandler", () => {
             );
             // Then the policy's ARN matches that group only, not web-prod or webhooks
             const policy = parseJson(
-                childOf("spotesc", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
+                named("spotesc-policy", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
             ) as { Statement: { Sid: string; Resource: unknown }[] };
             assert.deepEqual(
                 policy.Statement.find((s) => s.Sid === "DetachFromOwnGroupOnly"),
@@ -751,7 +771,7 @@ describe("SpotInterruptionHandler", () => {
 
         it("sends the explicit provider to every child", () => {
             const children = recorded.filter((r) => r.name.startsWith("spotdec-"));
-            assert.equal(children.length, 17, "11 for the handler, 5 alarms and a dashboard");
+            assert.equal(children.length, 18, "12 for the handler, 5 alarms and a dashboard");
             for (const resource of children) {
                 assert.ok(
                     resource.provider?.startsWith(`${providerUrn}::`),
@@ -762,7 +782,7 @@ describe("SpotInterruptionHandler", () => {
 
         it("scopes DetachInstances to the resolved group, granted once and never on *", () => {
             const policy = parseJson(
-                childOf("spotdec", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
+                named("spotdec-policy", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
             ) as { Statement: { Sid: string; Action: unknown; Resource: unknown }[] };
             const detachStatements = policy.Statement.filter((s) =>
                 JSON.stringify(s.Action).includes("DetachInstances"),

@@ -42,7 +42,9 @@ function handlerGroupName(): unknown {
 
 /** The group ARN the handler's role may detach from. */
 function detachableGroupArn(): unknown {
-    const policy = JSON.parse(one("aws:iam/rolePolicy:RolePolicy").inputs.policy as string) as {
+    const policy = JSON.parse(
+        one("aws:iam/rolePolicy:RolePolicy", "spot-policy").inputs.policy as string,
+    ) as {
         Statement: { Sid?: string; Resource?: unknown }[];
     };
     return policy.Statement.find((s) => s.Sid === "DetachFromOwnGroupOnly")?.Resource;

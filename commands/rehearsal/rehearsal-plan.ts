@@ -96,7 +96,10 @@ export async function planHandler(options: {
                 name: r.name,
                 properties: keyProperties(r, archive.zippedBytes),
             })),
-            policy: policyRows(onlyOne(resources, "aws:iam/rolePolicy:RolePolicy").inputs.policy),
+            // The role's policies, read together: queue delivery adds the drain policy.
+            policy: resources
+                .filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy")
+                .flatMap((r) => policyRows(r.inputs.policy)),
             archiveZippedBytes: archive.zippedBytes,
         },
         archive,
@@ -163,7 +166,7 @@ function keyProperties(resource: RecordedResource, archiveBytes: number): string
         case "aws:cloudwatch/logGroup:LogGroup":
             return `retention ${inputs.retentionInDays} days`;
         case "aws:iam/role:Role":
-            return "assumed by lambda.amazonaws.com; one inline policy, below";
+            return "assumed by lambda.amazonaws.com; its inline policies, below";
         case "aws:iam/rolePolicy:RolePolicy":
             return "least privilege, below";
         default:
