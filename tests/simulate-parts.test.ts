@@ -9,6 +9,7 @@ import { explainAwsError, SimulationError } from "../commands/simulate/simulate-
 import { pickInstance } from "../commands/simulate/simulate-warning";
 import {
     type CommandRunner,
+    chooseRegion,
     findDeployment,
     type CommandResult,
 } from "../commands/simulate/simulate-deployment";
@@ -59,6 +60,53 @@ const OUTPUTS = {
     faultInjectionTemplateId: "EXTa1b2c3d4e5",
     deadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/spot-dlq-9f8e7d6",
 };
+
+describe("npm run simulate: choosing the region", () => {
+    const answering = (config: CommandResult) => {
+        const calls: string[][] = [];
+        const run: CommandRunner = async (command, args) => {
+            calls.push([command, ...args]);
+            return args[0] === "version" ? INSTALLED : config;
+        };
+        return { run, calls };
+    };
+
+    it("takes the stack's aws:region when --region is absent", async () => {
+        const pulumi = answering({ exitCode: 0, stdout: "ap-southeast-2\n", stderr: "" });
+
+        const choice = await chooseRegion({ stack: "prod" }, pulumi.run);
+
+        assert.deepEqual(choice, { region: "ap-southeast-2", source: "the stack's aws:region" });
+        assert.deepEqual(pulumi.calls.at(-1), [
+            "pulumi",
+            "config",
+            "get",
+            "aws:region",
+            "--stack",
+            "prod",
+        ]);
+    });
+
+    it("lets --region win without asking the CLI", async () => {
+        const pulumi = answering({ exitCode: 0, stdout: "ap-southeast-2\n", stderr: "" });
+        assert.deepEqual(await chooseRegion({ region: "us-east-1" }, pulumi.run), {
+            region: "us-east-1",
+            source: "--region",
+        });
+        assert.deepEqual(pulumi.calls, []);
+    });
+
+    it("falls back to the standard chain for a stack without aws:region, or without the CLI", async () => {
+        const unset = answering({
+            exitCode: 255,
+            stdout: "",
+            stderr: "configuration key 'aws:region' not found",
+        });
+        assert.equal((await chooseRegion({}, unset.run)).region, undefined);
+        const absent = fakePulumi({ version: NOT_INSTALLED });
+        assert.equal((await chooseRegion({}, absent.run)).region, undefined);
+    });
+});
 
 describe("npm run simulate: finding the deployment", () => {
     it("reads the stack's outputs when the Pulumi CLI is installed", async () => {

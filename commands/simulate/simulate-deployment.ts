@@ -195,3 +195,42 @@ function optional<Key extends string>(
 function firstLine(text: string): string {
     return text.trim().split("\n")[0] ?? "";
 }
+
+/** The region the clients use, and where it came from, for the timeline. */
+export interface RegionChoice {
+    /** Unset: the standard AWS chain decides (AWS_REGION, the profile). */
+    readonly region?: string;
+    readonly source: string;
+}
+
+/**
+ * The region to simulate in: --region, else the stack's `aws:region` (what `pulumi up` deployed
+ * to), else the standard AWS chain. A stack without the key falls through to the chain.
+ */
+export async function chooseRegion(
+    flags: { readonly region?: string; readonly stack?: string },
+    run: CommandRunner = runCommand,
+): Promise<RegionChoice> {
+    if (flags.region !== undefined) {
+        return { region: flags.region, source: "--region" };
+    }
+    const fromChain: RegionChoice = { source: "the standard AWS chain (AWS_REGION, the profile)" };
+    if ("absent" in (await pulumiVersion(run))) {
+        return fromChain;
+    }
+    const args = [
+        "config",
+        "get",
+        "aws:region",
+        ...(flags.stack === undefined ? [] : ["--stack", flags.stack]),
+    ];
+    try {
+        const result = await run("pulumi", args, STACK_OUTPUT_TIMEOUT_MS);
+        const region = result.stdout.trim();
+        return result.exitCode === 0 && region !== ""
+            ? { region, source: "the stack's aws:region" }
+            : fromChain;
+    } catch {
+        return fromChain;
+    }
+}

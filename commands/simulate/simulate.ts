@@ -8,7 +8,7 @@
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli, UsageError } from "../cli";
 import { createClients, destroyClients } from "./simulate-aws";
 import { simulateConsoleTest } from "./simulate-console-test";
-import { findDeployment } from "./simulate-deployment";
+import { chooseRegion, findDeployment } from "./simulate-deployment";
 import { simulateExperiment } from "./simulate-fis";
 import { runReported, type SimulationContext } from "./simulate-run";
 import { formatStep, formatSummary, reportJson, type SimulationReport } from "./simulate-timeline";
@@ -19,7 +19,7 @@ const COMMAND = "npm run simulate";
 const COMMAND_LINE = {
     command: `${COMMAND} --`,
     summary:
-        "Rehearses the Spot interruption handler on the AWS deployment (region and credentials from the standard AWS chain). Default: the seed workshop's Lambda console test, automated: it invokes the function synchronously with the seed's sample interruption warning for an InService instance of the group (as one SQS record with queue delivery, bare with direct), then prints a timeline: the handler's decision from its log group, the group's scaling activity, the instance draining from its target groups, and the replacement's launch. --fis starts the component's FIS experiment instead: a real Spot interruption through rule, queue and function.",
+        "Rehearses the Spot interruption handler on the AWS deployment (in the stack's Region, with credentials from the standard AWS chain). Default: the seed workshop's Lambda console test, automated: it invokes the function synchronously with the seed's sample interruption warning for an InService instance of the group (as one SQS record with queue delivery, bare with direct), then prints a timeline: the handler's decision from its log group, the group's scaling activity, the instance draining from its target groups, and the replacement's launch. --fis starts the component's FIS experiment instead: a real Spot interruption through rule, queue and function.",
     flags: {
         function: {
             value: "NAME",
@@ -61,6 +61,15 @@ const COMMAND_LINE = {
                     ? undefined
                     : "is not an experiment template id (EXT and letters or digits)",
         },
+        region: {
+            value: "REGION",
+            description: "The AWS Region the stack is deployed in.",
+            defaultText: "the stack's aws:region (pulumi config get), else the standard AWS chain",
+            check: (value) =>
+                /^[a-z]{2}(-[a-z]+)+-\d+$/.test(value)
+                    ? undefined
+                    : "is not an AWS Region name, e.g. eu-west-1",
+        },
         stack: {
             value: "NAME",
             description: "The Pulumi stack whose outputs name the deployment.",
@@ -85,6 +94,7 @@ const COMMAND_LINE = {
     },
     epilogue: [
         "Cost: the default mode invokes the function once and, unless the function runs with DRY_RUN=true, detaches one instance for real: the group launches a replacement and the detached instance runs (and bills) until it is terminated (--terminate). --fis interrupts COUNT(n) instances for real.",
+        "Credentials: the standard AWS chain. With Pulumi ESC, run it as pulumi env run <org>/<project>/<env> -- npm run simulate, which hands the environment's AWS credentials (and AWS_REGION) to this command.",
         "Exit status: 0 when the handler did its part (or, with --dry-run, when every permission is allowed), 1 when it did not or the simulation could not run, 2 for a bad flag.",
     ],
 } satisfies CommandLine<Record<string, FlagSpec>>;
@@ -98,7 +108,8 @@ async function main(): Promise<boolean> {
     refuseConflicts(flags);
     const style = createStyle(!flags.json && colourWanted(process.stdout));
     const progress = flags.json ? process.stderr : process.stdout;
-    const clients = createClients();
+    const region = await chooseRegion(flags);
+    const clients = createClients(region.region === undefined ? {} : { region: region.region });
     const context: SimulationContext = {
         clients,
         onStep: (step) => progress.write(`${formatStep(step, style)}\n`),
@@ -107,6 +118,9 @@ async function main(): Promise<boolean> {
     const mode = flags.fis ? "fis" : "console-test";
     progress.write(
         `${style.bold(flags.fis ? "Spot interruption on AWS: the component's FIS experiment" : "Spot interruption on AWS: the seed's Lambda console test")}${dryRun ? style.dim(" (dry run)") : ""}\n`,
+    );
+    progress.write(
+        style.dim(`Region: ${region.region ?? "from the chain"}, from ${region.source}\n`),
     );
     let report: SimulationReport;
     try {
