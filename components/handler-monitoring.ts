@@ -5,7 +5,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { handlerAlarms, handlerDashboardBody, targetGroupArnSuffix } from "./handler-dashboard";
+import {
+    type AlarmSpec,
+    handlerAlarms,
+    handlerDashboardBody,
+    targetGroupArnSuffix,
+} from "./handler-dashboard";
 import type { MonitoringSettings } from "./handler-settings";
 import { notificationKeyPolicyDocument, notificationTopicPolicyDocument } from "./policies";
 
@@ -71,6 +76,7 @@ export function createNotificationTopic(
 
 export interface MonitoringInputs {
     readonly settings: MonitoringSettings;
+    readonly partition: pulumi.Input<string>;
     readonly region: pulumi.Input<string>;
     readonly autoScalingGroupName: pulumi.Input<string>;
     readonly functionName: pulumi.Input<string>;
@@ -127,20 +133,21 @@ export function createMonitoring(
     );
     const specs = resources.apply((r) => handlerAlarms(r, threshold));
     const alarms = shapes.map(
-        (shape, index) =>
+        (shape) =>
             new aws.cloudwatch.MetricAlarm(
                 `${name}-${shape.role}`,
                 {
                     namespace: shape.namespace,
                     metricName: shape.metricName,
-                    dimensions: specs.apply((s) => s[index].dimensions),
+                    // By role, not position: the resolved set may differ (a mock fills no names).
+                    dimensions: specs.apply((s) => specOf(s, shape).dimensions),
                     statistic: shape.statistic,
                     period: 60,
                     evaluationPeriods: 1,
                     threshold: shape.threshold,
                     comparisonOperator: "GreaterThanThreshold",
                     treatMissingData: "notBreaching",
-                    alarmDescription: specs.apply((s) => s[index].alarmDescription),
+                    alarmDescription: specs.apply((s) => specOf(s, shape).alarmDescription),
                     alarmActions: inputs.alarmActions,
                     okActions: inputs.alarmActions,
                     tags: inputs.tags,
@@ -151,11 +158,51 @@ export function createMonitoring(
     const dashboard = new aws.cloudwatch.Dashboard(
         `${name}-dashboard`,
         {
-            dashboardName: pulumi.interpolate`${name}-spot-interruptions`,
+            // Dashboard names are global to the account: the stack and Region keep them apart.
+            dashboardName: pulumi
+                .output(inputs.region)
+                .apply((region) => dashboardName(name, pulumi.getStack(), region)),
             dashboardBody: resources.apply((r) => JSON.stringify(handlerDashboardBody(r))),
         },
         opts,
     );
-    const dashboardUrl = pulumi.interpolate`https://console.aws.amazon.com/cloudwatch/home?region=${inputs.region}#dashboards/dashboard/${dashboard.dashboardName}`;
+    const dashboardUrl = pulumi
+        .all([inputs.partition, inputs.region, dashboard.dashboardName])
+        .apply(([partition, region, dashboard]) =>
+            cloudWatchDashboardUrl(partition, region, dashboard),
+        );
     return { alarms, dashboard, dashboardUrl };
+}
+
+function specOf(specs: readonly AlarmSpec[], shape: AlarmSpec): AlarmSpec {
+    return specs.find((spec) => spec.role === shape.role) ?? shape;
+}
+
+/** Each partition's console; the isolated partitions have no public one. */
+const CONSOLE_HOSTS: Readonly<Record<string, string>> = {
+    aws: "console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+};
+
+/** The dashboard in its partition's CloudWatch console. */
+export function cloudWatchDashboardUrl(
+    partition: string,
+    region: string,
+    dashboard: string,
+): string {
+    const host = CONSOLE_HOSTS[partition];
+    return host === undefined
+        ? `CloudWatch dashboard ${dashboard} in ${region} (partition ${partition} has no public console)`
+        : `https://${host}/cloudwatch/home?region=${region}#dashboards/dashboard/${encodeURIComponent(dashboard)}`;
+}
+
+/**
+ * A dashboard name unique per component, stack and Region, as CloudWatch allows it: letters,
+ * digits, "-" and "_", at most 255 characters.
+ */
+export function dashboardName(component: string, stack: string, region: string): string {
+    return `${component}-${stack}-${region}-spot-interruptions`
+        .replace(/[^A-Za-z0-9_-]/g, "-")
+        .slice(0, 255);
 }

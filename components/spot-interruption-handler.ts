@@ -342,6 +342,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                       name,
                       {
                           settings: settings.monitoring,
+                          partition,
                           region,
                           autoScalingGroupName: groupName,
                           functionName: this.handlerFunction.name,

@@ -156,7 +156,8 @@ describe("SpotInterruptionHandler's monitoring", () => {
                 widgets: { properties: { title: string; region: string; metrics: unknown[][] } }[];
             };
 
-            assert.equal(dashboard.dashboardName, "mon-spot-interruptions");
+            // Unique per stack and Region: dashboard names are global to the account.
+            assert.equal(dashboard.dashboardName, "mon-dev-eu-west-1-spot-interruptions");
             assert.deepEqual(
                 body.widgets.map((w) => w.properties.title),
                 [
@@ -409,5 +410,39 @@ describe("SpotInterruptionHandler's monitoring", () => {
                 assert.deepEqual(recorded, []);
             });
         }
+    });
+
+    describe("the dashboard's name and console link", () => {
+        it("keeps two stacks, or two Regions, of one program apart, in CloudWatch's alphabet", async () => {
+            const { dashboardName } = await import("../components/handler-monitoring");
+            const names = [
+                dashboardName("spot", "dev", "eu-west-1"),
+                dashboardName("spot", "prod", "eu-west-1"),
+                dashboardName("spot", "prod", "us-east-1"),
+            ];
+            assert.equal(new Set(names).size, 3);
+            assert.equal(
+                dashboardName("spot", "org.prod", "eu-west-1"),
+                "spot-org-prod-eu-west-1-spot-interruptions",
+            );
+            assert.equal(dashboardName("s".repeat(300), "dev", "eu-west-1").length, 255);
+        });
+
+        it("links to each partition's own console", async () => {
+            const { cloudWatchDashboardUrl } = await import("../components/handler-monitoring");
+            assert.equal(
+                cloudWatchDashboardUrl("aws", "eu-west-1", "d"),
+                "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/d",
+            );
+            assert.equal(
+                cloudWatchDashboardUrl("aws-cn", "cn-north-1", "d"),
+                "https://console.amazonaws.cn/cloudwatch/home?region=cn-north-1#dashboards/dashboard/d",
+            );
+            assert.equal(
+                cloudWatchDashboardUrl("aws-us-gov", "us-gov-west-1", "d"),
+                "https://console.amazonaws-us-gov.com/cloudwatch/home?region=us-gov-west-1#dashboards/dashboard/d",
+            );
+            assert.doesNotMatch(cloudWatchDashboardUrl("aws-iso", "us-iso-east-1", "d"), /^https:/);
+        });
     });
 });
