@@ -1,3 +1,5 @@
+import * as pulumi from "@pulumi/pulumi";
+
 /**
  * The checks every SpotInterruptionHandler argument goes through, each failing with a message
  * that names the argument and what it allows; `quoteAll` serves the web tier's messages too.
@@ -6,7 +8,7 @@
 const MAX_GROUP_NAME_LENGTH = 255;
 
 /**
- * Refuses a name Auto Scaling would refuse (1 to 255 characters, no colon) and one with
+ * Refuses a name Auto Scaling would refuse (1 to 255 characters of ASCII 33 to 126, no colon) and one with
  * surrounding whitespace, which would make the policy and the handler name different groups.
  */
 export function validateAutoScalingGroupName(name: string): string {
@@ -26,6 +28,13 @@ export function validateAutoScalingGroupName(name: string): string {
         throw argumentError(
             "autoScalingGroupName",
             `is ${name.length} characters long; Auto Scaling group names have at most ${MAX_GROUP_NAME_LENGTH}`,
+        );
+    }
+    const outside = [...name].find((c) => c.charCodeAt(0) < 0x21 || c.charCodeAt(0) > 0x7e);
+    if (outside !== undefined) {
+        throw argumentError(
+            "autoScalingGroupName",
+            `${JSON.stringify(name)} contains ${JSON.stringify(outside)}, but Auto Scaling group names are printable ASCII (characters 33 to 126) without spaces: pass the group's exact name`,
         );
     }
     if (name.includes(":")) {
@@ -63,4 +72,23 @@ export function booleanArg(argument: string, value: unknown, fallback: boolean):
         throw argumentError(argument, `is ${JSON.stringify(value)}; it must be true or false`);
     }
     return value;
+}
+
+/**
+ * An argument error found inside an apply, reported once against the component. Pulumi prefixes
+ * an error's message in place each time it passes through a resource's inputs ("error serializing
+ * property ..."), hundreds of times for a group name; this one keeps its message as written, and
+ * the program's handler reports one error object once.
+ */
+export class ArgumentValueError extends pulumi.ResourceError {
+    constructor(cause: Error, resource: pulumi.Resource) {
+        super(cause.message, resource, true);
+        const message = cause.message;
+        Object.defineProperty(this, "message", {
+            get: () => message,
+            set: () => undefined,
+            enumerable: false,
+        });
+        this.name = "ArgumentValueError";
+    }
 }

@@ -7,6 +7,7 @@ import {
     ENV_DRY_RUN,
     ENV_NOTIFY_TOPIC_ARN,
 } from "../handler";
+import { ArgumentValueError } from "./argument-checks";
 import { createFaultInjection } from "./fault-injection";
 import { HANDLER_EXPORT, HANDLER_FILE, handlerCodeArchive } from "./handler-code";
 import { createMonitoring, createNotificationTopic } from "./handler-monitoring";
@@ -90,9 +91,13 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         super("spot-interruption-handler:index:SpotInterruptionHandler", name, {}, opts);
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
         const tags = args.tags;
-        const groupName = pulumi
-            .output(args.autoScalingGroupName)
-            .apply(validateAutoScalingGroupName);
+        const groupName = pulumi.output(args.autoScalingGroupName).apply((value) => {
+            try {
+                return validateAutoScalingGroupName(value);
+            } catch (error) {
+                throw new ArgumentValueError(error as Error, this);
+            }
+        });
         const queued = settings.queue;
 
         const partition = aws.getPartitionOutput({}, childOpts).partition;

@@ -99,11 +99,13 @@ describe("the package, imported by another Pulumi program", function () {
         assert.ok(archive.zippedBytes < 16 * 1024);
     });
 
-    it("publishes types whose every imported package is a dependency, so consumers compile without skipLibCheck", () => {
+    it("publishes types whose every imported package is a dependency or a peer, so consumers compile without skipLibCheck", () => {
         const installed = path.join(importerRoot, "node_modules", "spot-interruption-handler");
-        const { dependencies } = JSON.parse(
+        const manifest = JSON.parse(
             fs.readFileSync(path.join(installed, "package.json"), "utf8"),
-        ) as { dependencies: Record<string, string> };
+        ) as { dependencies: Record<string, string>; peerDependencies: Record<string, string> };
+        // Peers are the importer's own @pulumi/pulumi and @pulumi/aws.
+        const dependencies = { ...manifest.dependencies, ...manifest.peerDependencies };
         const declarations = fs
             .readdirSync(path.join(installed, "bin"), { recursive: true, encoding: "utf8" })
             .filter((file) => file.endsWith(".d.ts"));
