@@ -11,35 +11,38 @@ const MAX_GROUP_NAME_LENGTH = 255;
  * Refuses a name Auto Scaling would refuse (1 to 255 characters of ASCII 33 to 126, no colon) and one with
  * surrounding whitespace, which would make the policy and the handler name different groups.
  */
-export function validateAutoScalingGroupName(name: string): string {
+export function validateAutoScalingGroupName(
+    name: string,
+    argument = "autoScalingGroupName",
+): string {
     if (typeof name !== "string" || name.trim() === "") {
         throw argumentError(
-            "autoScalingGroupName",
+            argument,
             "is empty: pass the name of the Auto Scaling group to protect",
         );
     }
     if (name !== name.trim()) {
         throw argumentError(
-            "autoScalingGroupName",
+            argument,
             `${JSON.stringify(name)} has surrounding whitespace: pass the group's exact name, ${JSON.stringify(name.trim())}`,
         );
     }
     if (name.length > MAX_GROUP_NAME_LENGTH) {
         throw argumentError(
-            "autoScalingGroupName",
+            argument,
             `is ${name.length} characters long; Auto Scaling group names have at most ${MAX_GROUP_NAME_LENGTH}`,
         );
     }
     const outside = [...name].find((c) => c.charCodeAt(0) < 0x21 || c.charCodeAt(0) > 0x7e);
     if (outside !== undefined) {
         throw argumentError(
-            "autoScalingGroupName",
+            argument,
             `${JSON.stringify(name)} contains ${JSON.stringify(outside)}, but Auto Scaling group names are printable ASCII (characters 33 to 126) without spaces: pass the group's exact name`,
         );
     }
     if (name.includes(":")) {
         throw argumentError(
-            "autoScalingGroupName",
+            argument,
             `${JSON.stringify(name)} contains a colon, which Auto Scaling group names cannot: pass the group's name, not its ARN`,
         );
     }

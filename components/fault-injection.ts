@@ -40,6 +40,12 @@ export interface FaultInjectionArgs {
      * alarms. Defaults to none: the experiment runs to the end.
      */
     readonly stopConditionAlarmArn?: pulumi.Input<string>;
+    /**
+     * The group whose Spot instances the experiment interrupts. Defaults to the protected group
+     * (the first of autoScalingGroupNames); required with autoScalingGroupTag.
+     * Defaults to none.
+     */
+    readonly autoScalingGroupName?: pulumi.Input<string>;
 }
 
 /** `faultInjection` after validation, when enabled. */
@@ -67,7 +73,12 @@ export function resolveFaultInjectionSettings(
     }
     if (args.enabled !== true) {
         const misplaced = (
-            ["instanceCount", "durationBeforeInterruption", "stopConditionAlarmArn"] as const
+            [
+                "instanceCount",
+                "durationBeforeInterruption",
+                "stopConditionAlarmArn",
+                "autoScalingGroupName",
+            ] as const
         ).find((name) => args[name] !== undefined);
         if (misplaced !== undefined) {
             throw argumentError(

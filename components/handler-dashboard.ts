@@ -2,12 +2,24 @@
  * The handler's CloudWatch dashboard and alarms, as pure data: what an operator watches during a
  * storm, and when a human is needed. Unit-tested as exact documents.
  */
-import { GROUP_DIMENSION, type HandlerMetricName, METRICS_NAMESPACE } from "../handler/metrics";
+import { IGNORE_REASONS } from "../handler/decision";
+import {
+    GROUP_DIMENSION,
+    HANDLER_DIMENSION,
+    type HandlerMetricName,
+    METRICS_NAMESPACE,
+    REASON_DIMENSION,
+} from "../handler/metrics";
 
 /** What the dashboard and alarms point at. */
 export interface MonitoredResources {
     readonly region: string;
-    readonly autoScalingGroupName: string;
+    /** The metrics' Handler dimension. */
+    readonly handlerName: string;
+    /** The chosen groups, in words, for titles and alarm descriptions. */
+    readonly groupsDescription: string;
+    /** The listed groups; unset in tag mode, whose groups are known only as warnings arrive. */
+    readonly autoScalingGroupNames?: readonly string[];
     readonly functionName: string;
     readonly deadLetterQueueName: string;
     /** Queue delivery only. */
@@ -58,11 +70,30 @@ export function targetGroupArnSuffix(targetGroupArn: string): string {
  * target group) the instances that serve traffic, two widgets to a row.
  */
 export function handlerDashboardBody(resources: MonitoredResources): DashboardBody {
-    const group = [GROUP_DIMENSION, resources.autoScalingGroupName];
+    const handler = [HANDLER_DIMENSION, resources.handlerName];
     const handlerMetric = (
         name: HandlerMetricName,
         options: Record<string, string | number> = {},
-    ) => [METRICS_NAMESPACE, name, ...group, options];
+    ) => [METRICS_NAMESPACE, name, ...handler, options];
+    // Listed groups by name, so that a quiet group shows as a flat line; tagged ones by search.
+    const perGroup = (name: HandlerMetricName, id: string): MetricRow[] =>
+        resources.autoScalingGroupNames === undefined
+            ? [
+                  [
+                      {
+                          expression: `SEARCH('{${METRICS_NAMESPACE},${GROUP_DIMENSION},${HANDLER_DIMENSION}} ${HANDLER_DIMENSION}="${resources.handlerName}" MetricName="${name}"', 'Sum', ${PERIOD_SECONDS})`,
+                          id,
+                      },
+                  ],
+              ]
+            : resources.autoScalingGroupNames.map((group) => [
+                  METRICS_NAMESPACE,
+                  name,
+                  ...handler,
+                  GROUP_DIMENSION,
+                  group,
+                  { label: group },
+              ]);
     const queue = (name: string, queueName: string, label: string) => [
         "AWS/SQS",
         name,
@@ -137,6 +168,31 @@ export function handlerDashboardBody(resources: MonitoredResources): DashboardBo
                 handlerMetric("Throttles", { label: "Auto Scaling throttles" }),
             ],
         },
+        {
+            title: `Detached, per group (${resources.groupsDescription})`,
+            stat: "Sum",
+            metrics: perGroup("Detached", "detached"),
+        },
+        {
+            title: "Failed (left for a retry), per group",
+            stat: "Sum",
+            metrics: perGroup("Failed", "failed"),
+        },
+        {
+            title: "Ignored, by reason; and listed groups not found",
+            stat: "Sum",
+            metrics: [
+                ...IGNORE_REASONS.map((reason) => [
+                    METRICS_NAMESPACE,
+                    "Ignored",
+                    ...handler,
+                    REASON_DIMENSION,
+                    reason,
+                    { label: reason },
+                ]),
+                handlerMetric("MissingGroups", { label: "groups not found", stat: "Maximum" }),
+            ],
+        },
     ];
     if (resources.targetGroupArnSuffix !== undefined) {
         const search = (metric: string, stat: string, id: string) => ({
@@ -199,7 +255,7 @@ export function handlerAlarms(
             dimensions: { QueueName: resources.deadLetterQueueName },
             statistic: "Maximum",
             threshold: 0,
-            alarmDescription: `A Spot interruption warning for ${resources.autoScalingGroupName} was dead-lettered: its instance may have been reclaimed without draining. Read the message in the dead-letter queue and the function's ERROR log entries, fix the cause, then purge the queue.`,
+            alarmDescription: `A Spot interruption warning for ${resources.groupsDescription} was dead-lettered: its instance may have been reclaimed without draining. Read the message in the dead-letter queue and the function's ERROR log entries, fix the cause, then purge the queue.`,
         },
         {
             role: "function-errors",
@@ -220,13 +276,23 @@ export function handlerAlarms(
             alarmDescription: `Lambda throttled the Spot interruption handler. Raise the account's concurrency quota, or reserve concurrency for the function (reservedConcurrentExecutions).`,
         },
         {
+            // One alarm for every group: a failed lookup fails warnings before any group is known.
             role: "failed-warnings",
             namespace: METRICS_NAMESPACE,
             metricName: "Failed",
-            dimensions: { [GROUP_DIMENSION]: resources.autoScalingGroupName },
+            dimensions: { [HANDLER_DIMENSION]: resources.handlerName },
             statistic: "Sum",
             threshold: 0,
-            alarmDescription: `The handler left warnings for ${resources.autoScalingGroupName} for a retry (throttling, faults or a deadline). Check the Auto Scaling API's throttling and the function's ERROR log entries.`,
+            alarmDescription: `The handler left warnings for ${resources.groupsDescription} for a retry (throttling, faults or a deadline). Check the dashboard's per-group panel, the Auto Scaling API's throttling and the function's ERROR log entries.`,
+        },
+        {
+            role: "missing-groups",
+            namespace: METRICS_NAMESPACE,
+            metricName: "MissingGroups",
+            dimensions: { [HANDLER_DIMENSION]: resources.handlerName },
+            statistic: "Maximum",
+            threshold: 0,
+            alarmDescription: `A group the handler protects (${resources.groupsDescription}) was not found when a warning arrived, so the handler protects none of its instances. Read the function's ERROR entry, which names it, then fix the group's name or tag in the handler's selection, or recreate the group.`,
         },
     ];
     if (resources.eventsQueueName !== undefined) {
@@ -237,7 +303,7 @@ export function handlerAlarms(
             dimensions: { QueueName: resources.eventsQueueName },
             statistic: "Maximum",
             threshold: queueAgeThresholdSeconds,
-            alarmDescription: `Spot interruption warnings for ${resources.autoScalingGroupName} have waited over ${queueAgeThresholdSeconds} s in the events queue, eating into the two-minute notice. Check the function's errors and throttles, and raise maximumConcurrency if the Auto Scaling budget allows.`,
+            alarmDescription: `Spot interruption warnings for ${resources.groupsDescription} have waited over ${queueAgeThresholdSeconds} s in the events queue, eating into the two-minute notice. Check the function's errors and throttles, and raise maximumConcurrency if the Auto Scaling budget allows.`,
         });
     }
     return alarms;

@@ -12,6 +12,7 @@ import {
     targetGroupArnSuffix,
 } from "./handler-dashboard";
 import type { MonitoringSettings } from "./handler-settings";
+import { describeSelection, type GroupSelection } from "../handler/decision";
 import { notificationKeyPolicyDocument, notificationTopicPolicyDocument } from "./policies";
 
 type Tags = pulumi.Input<Record<string, pulumi.Input<string>>> | undefined;
@@ -78,7 +79,9 @@ export interface MonitoringInputs {
     readonly settings: MonitoringSettings;
     readonly partition: pulumi.Input<string>;
     readonly region: pulumi.Input<string>;
-    readonly autoScalingGroupName: pulumi.Input<string>;
+    /** The metrics' Handler dimension: plain, so alarms never wait on a provider's output. */
+    readonly handlerName: string;
+    readonly groups: pulumi.Input<GroupSelection>;
     readonly functionName: pulumi.Input<string>;
     readonly deadLetterQueueName: pulumi.Input<string>;
     readonly eventsQueueName?: pulumi.Input<string>;
@@ -102,15 +105,17 @@ export function createMonitoring(
     const resources = pulumi
         .all([
             inputs.region,
-            inputs.autoScalingGroupName,
+            inputs.groups,
             inputs.functionName,
             inputs.deadLetterQueueName,
             inputs.eventsQueueName,
             inputs.targetGroupArn,
         ])
-        .apply(([region, group, fn, dlq, events, targetGroupArn]) => ({
+        .apply(([region, groups, fn, dlq, events, targetGroupArn]) => ({
             region,
-            autoScalingGroupName: group,
+            handlerName: inputs.handlerName,
+            groupsDescription: describeSelection(groups),
+            ...(groups.kind === "names" ? { autoScalingGroupNames: groups.names } : {}),
             functionName: fn,
             deadLetterQueueName: dlq,
             ...(events === undefined ? {} : { eventsQueueName: events }),
@@ -124,7 +129,8 @@ export function createMonitoring(
     const shapes = handlerAlarms(
         {
             region: "",
-            autoScalingGroupName: "",
+            handlerName: inputs.handlerName,
+            groupsDescription: "",
             functionName: "",
             deadLetterQueueName: "",
             ...(inputs.eventsQueueName === undefined ? {} : { eventsQueueName: "" }),

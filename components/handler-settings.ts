@@ -62,12 +62,31 @@ export const QUEUE_DEFAULTS = {
 /** Direct delivery keeps the function's original timeout: one warning per invocation. */
 export const DIRECT_TIMEOUT_SECONDS = 60;
 
+/** Every group in the account and Region that carries a tag; with `value`, only that value. */
+export interface AutoScalingGroupTag {
+    /** The tag's key, 1 to 128 characters. Required. */
+    readonly key: string;
+    /** The tag's value, at most 256 characters. Defaults to none: any value of the key counts. */
+    readonly value?: string;
+}
+
 export interface SpotInterruptionHandlerArgs {
     /**
      * Name of the Auto Scaling group whose Spot instances are detached on an interruption
-     * warning: 1 to 255 characters, no colon, no surrounding whitespace. Required.
+     * warning: 1 to 255 characters, no colon, no surrounding whitespace. Defaults to none;
+     * exactly one of autoScalingGroupName, autoScalingGroupNames and autoScalingGroupTag is required.
      */
-    readonly autoScalingGroupName: pulumi.Input<string>;
+    readonly autoScalingGroupName?: pulumi.Input<string>;
+    /**
+     * Names of up to 100 groups that one handler protects, each as autoScalingGroupName, with one
+     * lookup per batch for all of them. Defaults to none.
+     */
+    readonly autoScalingGroupNames?: pulumi.Input<string>[];
+    /**
+     * Protect every group that carries this tag (in this account and Region), as it is when the
+     * warning arrives: opt a group in by tagging it, with no deployment. Defaults to none.
+     */
+    readonly autoScalingGroupTag?: AutoScalingGroupTag;
     /**
      * What the group does when an instance is detached: "keep" keeps desired capacity, so the
      * group launches a replacement; "decrement" shrinks the group (never below MinSize: the rest
@@ -157,6 +176,28 @@ export interface SpotInterruptionHandlerArgs {
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** The groups to protect, after validation; names the caller passed as Outputs stay Inputs. */
+export type GroupChoice =
+    | {
+          readonly kind: "names";
+          /** The argument they came from, for error messages. */
+          readonly argument: "autoScalingGroupName" | "autoScalingGroupNames";
+          readonly names: readonly pulumi.Input<string>[];
+      }
+    | { readonly kind: "tag"; readonly key: string; readonly value?: string };
+
+/** DescribeAutoScalingGroups takes at most 100 names: the one lookup per batch stays one call. */
+export const MAX_GROUP_NAMES = 100;
+// Lambda allows 4 KB for all of a function's environment variables; the rest need about 1 KB.
+export const MAX_GROUP_NAMES_ENVIRONMENT_CHARS = 3_072;
+const MAX_TAG_KEY_LENGTH = 128;
+const MAX_TAG_VALUE_LENGTH = 256;
+const GROUP_ARGUMENTS = [
+    "autoScalingGroupName",
+    "autoScalingGroupNames",
+    "autoScalingGroupTag",
+] as const;
+
 /** The queued path's settings, after validation. */
 export interface QueueSettings {
     readonly batchSize: number;
@@ -169,6 +210,7 @@ export interface QueueSettings {
 
 /** The args after validation, with every default applied. */
 export interface ResolvedHandlerSettings {
+    readonly groups: GroupChoice;
     readonly capacityOnInterruption: CapacityOnInterruption;
     readonly delivery: Delivery;
     readonly runtime: HandlerRuntime;
@@ -199,15 +241,7 @@ const QUEUE_ONLY_ARGS = [
 
 /** Validates the plain args; a group name that is still an Output is checked once it resolves. */
 export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): ResolvedHandlerSettings {
-    if (args.autoScalingGroupName === undefined || args.autoScalingGroupName === null) {
-        throw argumentError(
-            "autoScalingGroupName",
-            "is required: pass the name of the Auto Scaling group to protect",
-        );
-    }
-    if (typeof args.autoScalingGroupName === "string") {
-        validateAutoScalingGroupName(args.autoScalingGroupName);
-    }
+    const groups = resolveGroupChoice(args);
     const capacityOnInterruption = args.capacityOnInterruption ?? "keep";
     if (!isCapacityOnInterruption(capacityOnInterruption)) {
         throw argumentError(
@@ -274,6 +308,7 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
         );
     }
     return {
+        groups,
         capacityOnInterruption,
         delivery,
         runtime,
@@ -293,10 +328,113 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
     };
 }
 
+/** Exactly one of the three ways to choose groups, each checked as far as its plain parts go. */
+export function resolveGroupChoice(args: SpotInterruptionHandlerArgs): GroupChoice {
+    const given = GROUP_ARGUMENTS.filter((name) => args[name] !== undefined && args[name] !== null);
+    if (given.length === 0) {
+        throw argumentError(
+            "autoScalingGroupName",
+            "is required: pass the name of the Auto Scaling group to protect, or autoScalingGroupNames (a list), or autoScalingGroupTag ({ key, value })",
+        );
+    }
+    if (given.length > 1) {
+        throw argumentError(
+            given[1],
+            `cannot be combined with ${given[0]}: pass exactly one of ${GROUP_ARGUMENTS.join(", ")}`,
+        );
+    }
+    if (args.autoScalingGroupTag !== undefined) {
+        return resolveGroupTag(args.autoScalingGroupTag);
+    }
+    if (args.autoScalingGroupName !== undefined) {
+        const name = args.autoScalingGroupName;
+        if (typeof name === "string") {
+            validateAutoScalingGroupName(name);
+        }
+        return { kind: "names", argument: "autoScalingGroupName", names: [name] };
+    }
+    const names = args.autoScalingGroupNames;
+    if (!Array.isArray(names) || names.length === 0 || names.length > MAX_GROUP_NAMES) {
+        throw argumentError(
+            "autoScalingGroupNames",
+            `${Array.isArray(names) ? `has ${names.length} names` : `is ${JSON.stringify(names)}`}; pass a list of 1 to ${MAX_GROUP_NAMES} group names, or autoScalingGroupTag for more`,
+        );
+    }
+    const plain = names.filter((name): name is string => typeof name === "string");
+    plain.forEach((name) =>
+        validateAutoScalingGroupName(name, `autoScalingGroupNames[${names.indexOf(name)}]`),
+    );
+    validateGroupNameList(plain);
+    return { kind: "names", argument: "autoScalingGroupNames", names };
+}
+
+/** The checks a list of names needs once it is known: no repeats, and room in the environment. */
+export function validateGroupNameList(names: readonly string[]): readonly string[] {
+    const repeated = names.find((name, index) => names.indexOf(name) !== index);
+    if (repeated !== undefined) {
+        throw argumentError(
+            "autoScalingGroupNames",
+            `names ${JSON.stringify(repeated)} twice: list each group once`,
+        );
+    }
+    const chars = JSON.stringify(names).length;
+    if (chars > MAX_GROUP_NAMES_ENVIRONMENT_CHARS) {
+        throw argumentError(
+            "autoScalingGroupNames",
+            `takes ${chars} characters of the function's environment, over the ${MAX_GROUP_NAMES_ENVIRONMENT_CHARS} it may use of Lambda's 4 KB: tag the groups and pass autoScalingGroupTag instead`,
+        );
+    }
+    return names;
+}
+
+function resolveGroupTag(tag: AutoScalingGroupTag): GroupChoice {
+    const argument = "autoScalingGroupTag";
+    if (typeof tag !== "object" || tag === null || Array.isArray(tag)) {
+        throw argumentError(argument, `is ${JSON.stringify(tag)}; pass { key, value? }`);
+    }
+    const unknown = Object.keys(tag).find((field) => field !== "key" && field !== "value");
+    if (unknown !== undefined) {
+        throw argumentError(argument, `has "${unknown}"; it takes only "key" and "value"`);
+    }
+    const { key, value } = tag;
+    if (typeof key !== "string" || key.trim() === "" || key.length > MAX_TAG_KEY_LENGTH) {
+        throw argumentError(
+            `${argument}.key`,
+            `is ${JSON.stringify(key)}; pass the tag's key, 1 to ${MAX_TAG_KEY_LENGTH} characters`,
+        );
+    }
+    if (key !== key.trim()) {
+        throw argumentError(
+            `${argument}.key`,
+            `${JSON.stringify(key)} has surrounding whitespace: pass the tag's exact key, ${JSON.stringify(key.trim())}`,
+        );
+    }
+    if (value === undefined) {
+        return { kind: "tag", key };
+    }
+    if (typeof value !== "string" || value.length > MAX_TAG_VALUE_LENGTH) {
+        throw argumentError(
+            `${argument}.value`,
+            `is ${JSON.stringify(value)}; pass the tag's value (at most ${MAX_TAG_VALUE_LENGTH} characters), or leave it out to match any value`,
+        );
+    }
+    return { kind: "tag", key, value };
+}
+
 function faultInjectionOf(
     args: SpotInterruptionHandlerArgs,
 ): Pick<ResolvedHandlerSettings, "faultInjection"> {
     const faultInjection = resolveFaultInjectionSettings(args.faultInjection);
+    const target = args.faultInjection?.autoScalingGroupName;
+    if (faultInjection !== undefined && target === undefined && args.autoScalingGroupTag) {
+        throw argumentError(
+            "faultInjection.autoScalingGroupName",
+            "is required with autoScalingGroupTag: name the tagged group whose instances the experiment interrupts",
+        );
+    }
+    if (typeof target === "string") {
+        validateAutoScalingGroupName(target, "faultInjection.autoScalingGroupName");
+    }
     return faultInjection === undefined ? {} : { faultInjection };
 }
 

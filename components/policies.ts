@@ -2,8 +2,8 @@
  * Pure builders for the documents the handler component deploys: its event pattern and IAM.
  * Exported so that they are unit-tested as exact documents, without mocks.
  */
-import { INTERRUPTION_WARNING_DETAIL_TYPE, INTERRUPTION_WARNING_SOURCE } from "../handler/event";
-import type { CapacityOnInterruption } from "../handler/decision";
+import { INTERRUPTION_WARNING_DETAIL_TYPES, INTERRUPTION_WARNING_SOURCE } from "../handler/event";
+import type { CapacityOnInterruption, GroupSelection } from "../handler/decision";
 
 export interface PolicyStatement {
     readonly Sid?: string;
@@ -19,20 +19,24 @@ export interface PolicyDocument {
     readonly Statement: PolicyStatement[];
 }
 
-/** The EventBridge pattern that matches Spot interruption warnings and nothing else. */
+/**
+ * The EventBridge pattern that matches the two-minute interruption warnings (Spot, and
+ * interruptible Capacity Reservations) and nothing else.
+ */
 export function interruptionWarningEventPattern(): {
     source: string[];
     "detail-type": string[];
 } {
     return {
         source: [INTERRUPTION_WARNING_SOURCE],
-        "detail-type": [INTERRUPTION_WARNING_DETAIL_TYPE],
+        "detail-type": [...INTERRUPTION_WARNING_DETAIL_TYPES],
     };
 }
 
 /**
  * Escapes the characters IAM reads as wildcards or variables in a resource ARN, so that a group
- * named `web*` grants exactly `web*` and not `web-prod` or `webhooks`.
+ * named `web*` grants exactly `web*` and not `web-prod` or `webhooks`. In a condition's value the
+ * same escapes read as the literal characters.
  */
 export function escapeIamResourceText(text: string): string {
     return text.replace(/[*?$]/g, (special) => `\${${special}}`);
@@ -58,8 +62,34 @@ export function serviceAssumeRolePolicy(
     };
 }
 
+/**
+ * The groups DetachInstances may act on: the listed groups' ARNs, or any group that carries the
+ * tag (its value, or any value when none is given), checked by IAM on the group itself.
+ */
+export type DetachScope =
+    | { readonly kind: "groups"; readonly autoScalingGroupArns: readonly string[] }
+    | { readonly kind: "tag"; readonly key: string; readonly value?: string };
+
+/** The detach scope for a selection, in one account and Region. */
+export function detachScopeFor(
+    selection: GroupSelection,
+    account: { partition: string; region: string; accountId: string },
+): DetachScope {
+    return selection.kind === "tag"
+        ? selection
+        : {
+              kind: "groups",
+              autoScalingGroupArns: selection.names.map((name) =>
+                  autoScalingGroupArn(account.partition, account.region, account.accountId, name),
+              ),
+          };
+}
+
+/** A role's inline policies may hold at most this many characters together (whitespace aside). */
+export const MAX_INLINE_POLICY_CHARS = 10_240;
+
 export interface HandlerPolicyInputs {
-    readonly autoScalingGroupArn: string;
+    readonly detachScope: DetachScope;
     readonly logGroupArn: string;
     readonly deadLetterQueueArn: string;
     readonly capacityOnInterruption: CapacityOnInterruption;
@@ -108,23 +138,11 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
             // These Describe actions support no resource-level permissions.
             Sid: "FindInstanceGroup",
             Effect: "Allow",
-            // Groups: the sizes for a decrement, and a check at cold start that the group exists.
-            Action: [
-                "autoscaling:DescribeAutoScalingInstances",
-                "autoscaling:DescribeAutoScalingGroups",
-            ],
+            // One lookup per batch: the chosen groups' members, states, sizes and tags.
+            Action: "autoscaling:DescribeAutoScalingGroups",
             Resource: "*",
         },
-        ...(inputs.dryRun
-            ? []
-            : [
-                  {
-                      Sid: "DetachFromOwnGroupOnly",
-                      Effect: "Allow" as const,
-                      Action: "autoscaling:DetachInstances",
-                      Resource: inputs.autoScalingGroupArn,
-                  },
-              ]),
+        ...(inputs.dryRun ? [] : [detachStatement(inputs.detachScope)]),
         {
             // Lambda's on-failure destination (direct) and late retries (queue) land here.
             Sid: "DeadLetterFailedWarnings",
@@ -151,6 +169,29 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
         );
     }
     return { Version: "2012-10-17", Statement: statements };
+}
+
+/** DetachInstances on exactly the chosen groups. */
+function detachStatement(scope: DetachScope): PolicyStatement {
+    const common = {
+        Sid: "DetachFromChosenGroupsOnly",
+        Effect: "Allow" as const,
+        Action: "autoscaling:DetachInstances",
+    };
+    if (scope.kind === "groups") {
+        const [only, ...more] = scope.autoScalingGroupArns;
+        return { ...common, Resource: more.length === 0 ? only : [...scope.autoScalingGroupArns] };
+    }
+    const conditionKey = `autoscaling:ResourceTag/${scope.key}`;
+    return {
+        ...common,
+        // DetachInstances checks the group's tags: without a value, the key must merely be set.
+        Resource: "*",
+        Condition:
+            scope.value === undefined
+                ? { Null: { [conditionKey]: "false" } }
+                : { StringEquals: { [conditionKey]: escapeIamResourceText(scope.value) } },
+    };
 }
 
 /**

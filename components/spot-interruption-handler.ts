@@ -1,30 +1,69 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    ENV_AUTO_SCALING_GROUP_NAME,
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_DRY_RUN,
+    ENV_HANDLER_NAME,
     ENV_NOTIFY_TOPIC_ARN,
+    type GroupSelection,
+    groupSelectionEnvironment,
 } from "../handler";
 import { ArgumentValueError } from "./argument-checks";
 import { createFaultInjection } from "./fault-injection";
 import { HANDLER_EXPORT, HANDLER_FILE, handlerCodeArchive } from "./handler-code";
 import { createMonitoring, createNotificationTopic } from "./handler-monitoring";
 import {
+    type GroupChoice,
     resolveHandlerSettings,
     type SpotInterruptionHandlerArgs,
     validateAutoScalingGroupName,
+    validateGroupNameList,
 } from "./handler-settings";
 import {
-    autoScalingGroupArn,
     deadLetterQueuePolicyDocument,
+    detachScopeFor,
     drainEventsQueuePolicyDocument,
     eventsQueuePolicyDocument,
     handlerPolicyDocument,
     interruptionWarningEventPattern,
+    MAX_INLINE_POLICY_CHARS,
     serviceAssumeRolePolicy,
 } from "./policies";
+import { argumentError } from "./argument-checks";
+
+// What the queue's drain policy may take of the role's inline policy allowance, at most.
+const DRAIN_POLICY_RESERVE_CHARS = 512;
+
+/** The chosen groups once every name is known, each checked as AWS checks it. */
+function selectionOf(
+    choice: GroupChoice,
+    component: pulumi.Resource,
+): pulumi.Output<GroupSelection> {
+    if (choice.kind === "tag") {
+        const { key, value } = choice;
+        return pulumi.output<GroupSelection>(
+            value === undefined ? { kind: "tag", key } : { kind: "tag", key, value },
+        );
+    }
+    return pulumi
+        .all(choice.names.map((name) => pulumi.output(name)))
+        .apply((names): GroupSelection => {
+            try {
+                names.forEach((name, index) =>
+                    validateAutoScalingGroupName(
+                        name,
+                        choice.argument === "autoScalingGroupName"
+                            ? choice.argument
+                            : `autoScalingGroupNames[${index}]`,
+                    ),
+                );
+                return { kind: "names", names: validateGroupNameList(names) };
+            } catch (error) {
+                throw new ArgumentValueError(error as Error, component);
+            }
+        });
+}
 
 /**
  * Detaches EC2 Spot instances from their Auto Scaling group when EC2 sends the two-minute
@@ -91,13 +130,9 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         super("spot-interruption-handler:index:SpotInterruptionHandler", name, {}, opts);
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
         const tags = args.tags;
-        const groupName = pulumi.output(args.autoScalingGroupName).apply((value) => {
-            try {
-                return validateAutoScalingGroupName(value);
-            } catch (error) {
-                throw new ArgumentValueError(error as Error, this);
-            }
-        });
+        const selection = selectionOf(settings.groups, this);
+        // The metrics' Handler dimension: plain, and apart per project, stack and component.
+        const handlerName = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
         const queued = settings.queue;
 
         const partition = aws.getPartitionOutput({}, childOpts).partition;
@@ -154,7 +189,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             `${name}-role`,
             {
                 description:
-                    "Spot interruption handler: detaches interrupted instances from one group",
+                    "Spot interruption handler: detaches interrupted instances from the chosen groups",
                 assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("lambda.amazonaws.com")),
                 tags,
             },
@@ -167,24 +202,23 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 role: this.role.id,
                 policy: pulumi
                     .all([
-                        pulumi.all([partition, region, accountId, groupName]),
+                        pulumi.all([partition, region, accountId, selection]),
                         pulumi.all([this.logGroup.arn, this.deadLetterQueue.arn]),
                         pulumi.all([notifyTopic?.topic.arn, notifyTopic?.key.arn]),
                     ])
                     .apply(
                         ([
-                            [part, reg, account, group],
+                            [part, reg, account, groups],
                             [logGroupArn, dlqArn],
                             [topicArn, keyArn],
-                        ]) =>
-                            JSON.stringify(
+                        ]) => {
+                            const policy = JSON.stringify(
                                 handlerPolicyDocument({
-                                    autoScalingGroupArn: autoScalingGroupArn(
-                                        part,
-                                        reg,
-                                        account,
-                                        group,
-                                    ),
+                                    detachScope: detachScopeFor(groups, {
+                                        partition: part,
+                                        region: reg,
+                                        accountId: account,
+                                    }),
                                     logGroupArn,
                                     deadLetterQueueArn: dlqArn,
                                     capacityOnInterruption: settings.capacityOnInterruption,
@@ -193,7 +227,19 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                                         ? {}
                                         : { notification: { topicArn, keyArn } }),
                                 }),
-                            ),
+                            );
+                            const room = MAX_INLINE_POLICY_CHARS - DRAIN_POLICY_RESERVE_CHARS;
+                            if (policy.length > room) {
+                                throw new ArgumentValueError(
+                                    argumentError(
+                                        "autoScalingGroupNames",
+                                        `make the function's policy ${policy.length} characters, over the ${room} it may use of IAM's ${MAX_INLINE_POLICY_CHARS} for a role's inline policies: tag the groups and pass autoScalingGroupTag instead`,
+                                    ),
+                                    this,
+                                );
+                            }
+                            return policy;
+                        },
                     ),
             },
             childOpts,
@@ -212,23 +258,25 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 memorySize: settings.memorySizeMb,
                 reservedConcurrentExecutions: settings.reservedConcurrentExecutions,
                 environment: {
-                    variables: {
-                        [ENV_AUTO_SCALING_GROUP_NAME]: groupName,
-                        [ENV_CAPACITY_ON_INTERRUPTION]: settings.capacityOnInterruption,
-                        ...(queued === undefined
-                            ? {}
-                            : { [ENV_DEAD_LETTER_QUEUE_URL]: this.deadLetterQueue.url }),
-                        ...(settings.dryRun ? { [ENV_DRY_RUN]: "true" } : {}),
-                        ...(notifyTopic === undefined
-                            ? {}
-                            : { [ENV_NOTIFY_TOPIC_ARN]: notifyTopic.topic.arn }),
-                    },
+                    variables: pulumi
+                        .all([selection, this.deadLetterQueue.url, notifyTopic?.topic.arn])
+                        .apply(([groups, deadLetterQueueUrl, topicArn]) => ({
+                            ...groupSelectionEnvironment(groups),
+                            [ENV_CAPACITY_ON_INTERRUPTION]: settings.capacityOnInterruption,
+                            [ENV_HANDLER_NAME]: handlerName,
+                            ...(queued === undefined
+                                ? {}
+                                : { [ENV_DEAD_LETTER_QUEUE_URL]: deadLetterQueueUrl }),
+                            ...(settings.dryRun ? { [ENV_DRY_RUN]: "true" } : {}),
+                            ...(topicArn === undefined ? {} : { [ENV_NOTIFY_TOPIC_ARN]: topicArn }),
+                        })),
                 },
                 loggingConfig: {
                     logFormat: "JSON",
                     logGroup: this.logGroup.name,
                     applicationLogLevel: "INFO",
-                    systemLogLevel: "WARN",
+                    // INFO keeps Lambda's START and REPORT lines: each invocation's duration and memory.
+                    systemLogLevel: "INFO",
                 },
                 tags,
             },
@@ -240,7 +288,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
             `${name}-rule`,
             {
                 description:
-                    "EC2 Spot Instance Interruption Warnings, for the Spot interruption handler",
+                    "EC2 Spot and interruptible Capacity Reservation interruption warnings, for the Spot interruption handler",
                 eventPattern: JSON.stringify(interruptionWarningEventPattern()),
                 tags,
             },
@@ -333,6 +381,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 arn: this.queue?.arn ?? this.handlerFunction.arn,
                 retryPolicy: {
                     maximumEventAgeInSeconds: settings.maximumEventAgeInSeconds,
+                    // EventBridge's most: within the notice, the event's age is the only bound.
                     maximumRetryAttempts: 185,
                 },
                 deadLetterConfig: { arn: this.deadLetterQueue.arn },
@@ -349,7 +398,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                           settings: settings.monitoring,
                           partition,
                           region,
-                          autoScalingGroupName: groupName,
+                          handlerName,
+                          groups: selection,
                           functionName: this.handlerFunction.name,
                           deadLetterQueueName: this.deadLetterQueue.name,
                           eventsQueueName: this.queue?.name,
@@ -368,7 +418,12 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 : createFaultInjection(
                       name,
                       {
-                          autoScalingGroupName: groupName,
+                          // Validation made sure that tag mode names its group.
+                          autoScalingGroupName:
+                              args.faultInjection?.autoScalingGroupName ??
+                              selection.apply((groups) =>
+                                  groups.kind === "names" ? groups.names[0] : "",
+                              ),
                           settings: settings.faultInjection,
                           account: { partition, region, accountId },
                           stopConditionAlarmArn: args.faultInjection?.stopConditionAlarmArn,

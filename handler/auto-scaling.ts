@@ -1,10 +1,10 @@
 import {
     AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
-    DescribeAutoScalingInstancesCommand,
+    type DescribeAutoScalingGroupsCommandInput,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import type { GroupSize, Membership } from "./decision";
+import { type GroupSelection, type GroupSnapshot, MAX_DESCRIBED_GROUPS } from "./decision";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
@@ -16,17 +16,23 @@ export interface DetachActivity {
     readonly statusCode?: string;
 }
 
-/** The three Auto Scaling calls the handler makes, behind one thin seam. */
+/** One page of the chosen groups, and the token for the next page when there is one. */
+export interface GroupPage {
+    readonly groups: GroupSnapshot[];
+    readonly nextToken?: string;
+}
+
+/** The two Auto Scaling calls the handler makes, behind one thin seam. */
 export interface AutoScalingGateway {
-    /** Members among `instanceIds` (at most 50); an instance in no group is absent. */
-    describeMemberships(
-        instanceIds: readonly string[],
+    /**
+     * One page of the groups the selection names (at most 100 names) or tags: their sizes, their
+     * members' lifecycle states and their tags, in one DescribeAutoScalingGroups call.
+     */
+    describeGroups(
+        selection: GroupSelection,
+        nextToken: string | undefined,
         signal: AbortSignal,
-    ): Promise<Map<string, Membership>>;
-    describeGroupSize(
-        autoScalingGroupName: string,
-        signal: AbortSignal,
-    ): Promise<GroupSize | undefined>;
+    ): Promise<GroupPage>;
     /** Detaches `instanceIds` (at most 20) in one call; AWS refuses the whole call or none. */
     detachInstances(
         autoScalingGroupName: string,
@@ -34,6 +40,26 @@ export interface AutoScalingGateway {
         shouldDecrementDesiredCapacity: boolean,
         signal: AbortSignal,
     ): Promise<DetachActivity[]>;
+}
+
+/** The DescribeAutoScalingGroups request for one page of a selection. */
+export function describeGroupsInput(
+    selection: GroupSelection,
+    nextToken: string | undefined,
+): DescribeAutoScalingGroupsCommandInput {
+    return {
+        ...(selection.kind === "names"
+            ? { AutoScalingGroupNames: [...selection.names] }
+            : {
+                  Filters: [
+                      selection.value === undefined
+                          ? { Name: "tag-key", Values: [selection.key] }
+                          : { Name: `tag:${selection.key}`, Values: [selection.value] },
+                  ],
+              }),
+        MaxRecords: MAX_DESCRIBED_GROUPS,
+        ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+    };
 }
 
 /**
@@ -64,14 +90,22 @@ export function createAutoScalingClient(env: NodeJS.ProcessEnv = process.env): A
 
 const THROTTLING_ERRORS = ["Throttling", "ThrottlingException", "TooManyRequestsException"];
 
+/** The requests a client sent so far, each retry an attempt of its own, and those throttled. */
+export interface RequestCounts {
+    readonly requests: number;
+    readonly throttles: number;
+}
+
 /**
- * Counts every attempt the service throttled, retries included: the middleware sits inside the
- * SDK's retry loop. Returns the running count.
+ * Counts every attempt that reaches Auto Scaling, and those it throttled, retries included: the
+ * middleware sits inside the SDK's retry loop. Returns the running counts.
  */
-export function countThrottles(client: AutoScalingClient): () => number {
+export function countRequests(client: AutoScalingClient): () => RequestCounts {
+    let requests = 0;
     let throttles = 0;
     client.middlewareStack.add(
         (next) => async (args) => {
+            requests++;
             try {
                 return await next(args);
             } catch (error) {
@@ -81,44 +115,44 @@ export function countThrottles(client: AutoScalingClient): () => number {
                 throw error;
             }
         },
-        { step: "finalizeRequest", priority: "low", name: "countThrottles" },
+        { step: "finalizeRequest", priority: "low", name: "countRequests" },
     );
-    return () => throttles;
+    return () => ({ requests, throttles });
 }
 
 export function createAutoScalingGateway(client: AutoScalingClient): AutoScalingGateway {
     return {
-        async describeMemberships(instanceIds, signal) {
-            const { AutoScalingInstances = [] } = await client.send(
-                new DescribeAutoScalingInstancesCommand({ InstanceIds: [...instanceIds] }),
+        async describeGroups(selection, nextToken, signal) {
+            const { AutoScalingGroups = [], NextToken } = await client.send(
+                new DescribeAutoScalingGroupsCommand(describeGroupsInput(selection, nextToken)),
                 { abortSignal: signal },
             );
-            const memberships = new Map<string, Membership>();
-            for (const member of AutoScalingInstances) {
-                if (member.InstanceId !== undefined && member.AutoScalingGroupName !== undefined) {
-                    memberships.set(member.InstanceId, {
-                        autoScalingGroupName: member.AutoScalingGroupName,
-                        lifecycleState: member.LifecycleState ?? "unknown",
-                    });
+            const groups = AutoScalingGroups.flatMap((group): GroupSnapshot[] => {
+                const { AutoScalingGroupName: name, MinSize, DesiredCapacity } = group;
+                if (name === undefined || MinSize === undefined || DesiredCapacity === undefined) {
+                    return [];
                 }
-            }
-            return memberships;
-        },
-
-        async describeGroupSize(autoScalingGroupName, signal) {
-            const { AutoScalingGroups = [] } = await client.send(
-                new DescribeAutoScalingGroupsCommand({
-                    AutoScalingGroupNames: [autoScalingGroupName],
-                }),
-                { abortSignal: signal },
-            );
-            const group = AutoScalingGroups.find(
-                (g) => g.AutoScalingGroupName === autoScalingGroupName,
-            );
-            if (group?.MinSize === undefined || group.DesiredCapacity === undefined) {
-                return undefined;
-            }
-            return { minSize: group.MinSize, desiredCapacity: group.DesiredCapacity };
+                return [
+                    {
+                        name,
+                        minSize: MinSize,
+                        desiredCapacity: DesiredCapacity,
+                        instances: new Map(
+                            (group.Instances ?? []).flatMap((i) =>
+                                i.InstanceId === undefined
+                                    ? []
+                                    : [[i.InstanceId, i.LifecycleState ?? "unknown"]],
+                            ),
+                        ),
+                        tags: new Map(
+                            (group.Tags ?? []).flatMap((t) =>
+                                t.Key === undefined ? [] : [[t.Key, t.Value ?? ""]],
+                            ),
+                        ),
+                    },
+                ];
+            });
+            return { groups, ...(NextToken ? { nextToken: NextToken } : {}) };
         },
 
         async detachInstances(autoScalingGroupName, instanceIds, shouldDecrement, signal) {

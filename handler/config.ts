@@ -1,22 +1,29 @@
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     type CapacityOnInterruption,
+    type GroupSelection,
     isCapacityOnInterruption,
 } from "./decision";
+import { isRecord } from "./event";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 /** Environment variables through which the component configures the function. */
-export const ENV_AUTO_SCALING_GROUP_NAME = "AUTO_SCALING_GROUP_NAME";
+export const ENV_AUTO_SCALING_GROUP_NAMES = "AUTO_SCALING_GROUP_NAMES";
+export const ENV_AUTO_SCALING_GROUP_TAG = "AUTO_SCALING_GROUP_TAG";
 export const ENV_CAPACITY_ON_INTERRUPTION = "CAPACITY_ON_INTERRUPTION";
 export const ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL";
 export const ENV_DRY_RUN = "DRY_RUN";
+export const ENV_HANDLER_NAME = "HANDLER_NAME";
 export const ENV_NOTIFY_TOPIC_ARN = "NOTIFY_TOPIC_ARN";
 
 export interface HandlerConfig {
-    readonly autoScalingGroupName: string;
+    /** The groups whose instances this function detaches. */
+    readonly groups: GroupSelection;
     readonly capacityOnInterruption: CapacityOnInterruption;
+    /** The metrics' Handler dimension: the same for every invocation of one deployment. */
+    readonly handlerName: string;
     /** Where a queued warning that came back too late is sent; unset in direct mode. */
     readonly deadLetterQueueUrl?: string;
     /** Decide and report everything, but detach nothing. Defaults to false. */
@@ -25,19 +32,26 @@ export interface HandlerConfig {
     readonly notifyTopicArn?: string;
 }
 
+/** The environment that configures the function for a selection of groups. */
+export function groupSelectionEnvironment(selection: GroupSelection): Record<string, string> {
+    return selection.kind === "names"
+        ? { [ENV_AUTO_SCALING_GROUP_NAMES]: JSON.stringify(selection.names) }
+        : {
+              [ENV_AUTO_SCALING_GROUP_TAG]: JSON.stringify(
+                  selection.value === undefined
+                      ? { key: selection.key }
+                      : { key: selection.key, value: selection.value },
+              ),
+          };
+}
+
 /**
  * Reads the function's configuration. A bad value throws rather than ignoring the event:
  * once the configuration is fixed, a retry or the dead-letter queue still holds it.
- * The group name is used exactly as given: the component validated it, and the IAM policy
- * grants exactly that name.
+ * Group names are used exactly as given: the component validated them, and the IAM policy
+ * grants exactly those names.
  */
 export function readHandlerConfig(env: NodeJS.ProcessEnv): HandlerConfig {
-    const autoScalingGroupName = env[ENV_AUTO_SCALING_GROUP_NAME];
-    if (autoScalingGroupName === undefined || autoScalingGroupName.trim() === "") {
-        throw new Error(
-            `${ENV_AUTO_SCALING_GROUP_NAME} is not set: set it to the name of the Auto Scaling group whose instances this function detaches`,
-        );
-    }
     const capacityOnInterruption = env[ENV_CAPACITY_ON_INTERRUPTION] ?? "keep";
     if (!isCapacityOnInterruption(capacityOnInterruption)) {
         throw new Error(
@@ -49,10 +63,56 @@ export function readHandlerConfig(env: NodeJS.ProcessEnv): HandlerConfig {
         throw new Error(`${ENV_DRY_RUN} is "${dryRun}": set it to true or false`);
     }
     return {
-        autoScalingGroupName,
+        groups: readGroupSelection(env),
         capacityOnInterruption,
+        handlerName: env[ENV_HANDLER_NAME] || env.AWS_LAMBDA_FUNCTION_NAME || "local",
         deadLetterQueueUrl: env[ENV_DEAD_LETTER_QUEUE_URL] || undefined,
         dryRun: dryRun === "true",
         notifyTopicArn: env[ENV_NOTIFY_TOPIC_ARN] || undefined,
     };
+}
+
+function readGroupSelection(env: NodeJS.ProcessEnv): GroupSelection {
+    const names = env[ENV_AUTO_SCALING_GROUP_NAMES];
+    const tag = env[ENV_AUTO_SCALING_GROUP_TAG];
+    if ((names === undefined) === (tag === undefined)) {
+        throw new Error(
+            `set exactly one of ${ENV_AUTO_SCALING_GROUP_NAMES} (a JSON list of group names) and ${ENV_AUTO_SCALING_GROUP_TAG} (a JSON {"key": …, "value": …}); ${names === undefined ? "neither is" : "both are"} set`,
+        );
+    }
+    if (names !== undefined) {
+        const parsed = parseJson(names);
+        if (
+            !Array.isArray(parsed) ||
+            parsed.length === 0 ||
+            !parsed.every((name) => typeof name === "string" && name !== "")
+        ) {
+            throw new Error(
+                `${ENV_AUTO_SCALING_GROUP_NAMES} is ${JSON.stringify(names)}: set it to a JSON list of group names, like ["web"]`,
+            );
+        }
+        return { kind: "names", names: parsed as string[] };
+    }
+    const parsed = parseJson(tag ?? "");
+    if (
+        !isRecord(parsed) ||
+        typeof parsed.key !== "string" ||
+        parsed.key === "" ||
+        (parsed.value !== undefined && typeof parsed.value !== "string")
+    ) {
+        throw new Error(
+            `${ENV_AUTO_SCALING_GROUP_TAG} is ${JSON.stringify(tag)}: set it to a JSON object like {"key":"spot-handler","value":"web"} (value optional)`,
+        );
+    }
+    return typeof parsed.value === "string"
+        ? { kind: "tag", key: parsed.key, value: parsed.value }
+        : { kind: "tag", key: parsed.key };
+}
+
+function parseJson(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return undefined;
+    }
 }

@@ -24,16 +24,26 @@ export function isCapacityOnInterruption(value: unknown): value is CapacityOnInt
 }
 
 /** Auto Scaling's limits per call. */
-export const MAX_DESCRIBE_INSTANCE_IDS = 50;
 export const MAX_DETACH_INSTANCE_IDS = 20;
+/** DescribeAutoScalingGroups: at most 100 names per call, and at most 100 groups per page. */
+export const MAX_DESCRIBED_GROUPS = 100;
 
 /** The length of a Spot interruption notice: a warning older than this can no longer be acted on. */
 export const INTERRUPTION_NOTICE_MS = 120_000;
 
-/** An instance's membership, as DescribeAutoScalingInstances reports it. */
-export interface Membership {
-    readonly autoScalingGroupName: string;
-    readonly lifecycleState: string;
+/** Which Auto Scaling groups one handler protects: a list of names, or every group with a tag. */
+export type GroupSelection =
+    | { readonly kind: "names"; readonly names: readonly string[] }
+    | { readonly kind: "tag"; readonly key: string; readonly value?: string };
+
+/** One group as DescribeAutoScalingGroups reports it: its sizes, members and tags. */
+export interface GroupSnapshot {
+    readonly name: string;
+    readonly minSize: number;
+    readonly desiredCapacity: number;
+    /** Each member's lifecycle state, by instance id. */
+    readonly instances: ReadonlyMap<string, string>;
+    readonly tags: ReadonlyMap<string, string>;
 }
 
 /** The sizes of a group, as DescribeAutoScalingGroups (or a MinSize refusal) reports them. */
@@ -53,41 +63,103 @@ export const IGNORE_REASONS: readonly IgnoreReason[] = [
     "not-in-service",
 ];
 
+/** Says the selection in words, for log entries and errors. */
+export function describeSelection(selection: GroupSelection): string {
+    if (selection.kind === "tag") {
+        return selection.value === undefined
+            ? `the groups tagged ${selection.key}`
+            : `the groups tagged ${selection.key}=${selection.value}`;
+    }
+    return selection.names.length === 1
+        ? `Auto Scaling group ${selection.names[0]}`
+        : `the ${selection.names.length} listed Auto Scaling groups`;
+}
+
+/** True for a group the selection chooses: never act on a group the lookup returned by mistake. */
+export function isChosenGroup(group: GroupSnapshot, selection: GroupSelection): boolean {
+    if (selection.kind === "names") {
+        return selection.names.includes(group.name);
+    }
+    const value = group.tags.get(selection.key);
+    return value !== undefined && (selection.value === undefined || value === selection.value);
+}
+
+/** What the selection asked for and the lookup did not find: a listed name, or the tag. */
+export function missingGroups(
+    selection: GroupSelection,
+    found: readonly GroupSnapshot[],
+): string[] {
+    if (selection.kind === "tag") {
+        return found.some((group) => isChosenGroup(group, selection))
+            ? []
+            : [describeSelection(selection)];
+    }
+    const names = new Set(found.map((group) => group.name));
+    return selection.names.filter((name) => !names.has(name));
+}
+
+/** A warned instance's place in the chosen groups. */
+export interface Membership {
+    readonly autoScalingGroupName: string;
+    readonly lifecycleState: string;
+}
+
+/** Every member of the chosen groups, by instance id. */
+export function membershipsOf(
+    groups: readonly GroupSnapshot[],
+    selection: GroupSelection,
+): Map<string, Membership> {
+    const memberships = new Map<string, Membership>();
+    for (const group of groups) {
+        if (!isChosenGroup(group, selection)) {
+            continue;
+        }
+        for (const [instanceId, lifecycleState] of group.instances) {
+            memberships.set(instanceId, { autoScalingGroupName: group.name, lifecycleState });
+        }
+    }
+    return memberships;
+}
+
 export type MembershipVerdict =
-    | { readonly verdict: "detach" }
+    | {
+          readonly verdict: "detach";
+          readonly autoScalingGroupName: string;
+          /** False for a Retained instance: it no longer counts toward desired capacity. */
+          readonly mayDecrement: boolean;
+      }
     | { readonly verdict: "ignore"; readonly reason: IgnoreReason; readonly detail: string };
 
-// DetachInstances accepts only these; any other state means the instance is already leaving.
+// DetachInstances accepts these; any other state means the instance is already leaving.
 const DETACHABLE_STATES = ["InService", "Standby"];
+// Retained instances don't count toward desired capacity: detach them, but never with a decrement.
+const KEEP_ONLY_STATES = ["Terminating:Retained"];
 
-/** Decides whether an instance is ours to detach. Never touches another group. */
+/** Decides whether an instance is ours to detach. Never touches a group the selection left out. */
 export function judgeMembership(
     instanceId: string,
     membership: Membership | undefined,
-    configuredGroupName: string,
+    selection: GroupSelection,
 ): MembershipVerdict {
     if (membership === undefined) {
         return {
             verdict: "ignore",
             reason: "not-a-member",
-            detail: `${instanceId} is not in any Auto Scaling group`,
+            detail: `${instanceId} is not a member of ${describeSelection(selection)}`,
         };
     }
-    if (membership.autoScalingGroupName !== configuredGroupName) {
-        return {
-            verdict: "ignore",
-            reason: "not-a-member",
-            detail: `${instanceId} belongs to Auto Scaling group ${membership.autoScalingGroupName}, not ${configuredGroupName}`,
-        };
+    const { autoScalingGroupName, lifecycleState } = membership;
+    if (DETACHABLE_STATES.includes(lifecycleState)) {
+        return { verdict: "detach", autoScalingGroupName, mayDecrement: true };
     }
-    if (!DETACHABLE_STATES.includes(membership.lifecycleState)) {
-        return {
-            verdict: "ignore",
-            reason: "not-in-service",
-            detail: `${instanceId} is ${membership.lifecycleState}, not InService or Standby: it is already leaving the group`,
-        };
+    if (KEEP_ONLY_STATES.includes(lifecycleState)) {
+        return { verdict: "detach", autoScalingGroupName, mayDecrement: false };
     }
-    return { verdict: "detach" };
+    return {
+        verdict: "ignore",
+        reason: "not-in-service",
+        detail: `${instanceId} is ${lifecycleState} in ${autoScalingGroupName}, not InService or Standby: it is already leaving the group`,
+    };
 }
 
 /** Splits `items` into consecutive chunks of at most `size`. */
@@ -147,21 +219,34 @@ export interface DetachChunk {
     readonly shouldDecrementDesiredCapacity: boolean;
 }
 
+/** An instance waiting to be detached from its group. */
+export interface PendingDetach {
+    readonly instanceId: string;
+    readonly mayDecrement: boolean;
+}
+
 /**
- * The next DetachInstances call for the instances still to detach. In decrement mode the first
- * `slots` instances leave with a decrement and the rest with keep, so the group never goes below
- * MinSize and no decrement is wasted; keep mode never decrements.
+ * The next DetachInstances call for one group's instances still to detach. In decrement mode the
+ * first `slots` instances that may decrement leave with a decrement and the rest with keep, so
+ * the group never goes below MinSize and no decrement is wasted; keep mode never decrements.
  */
 export function nextDetachChunk(
-    pending: readonly string[],
+    pending: readonly PendingDetach[],
     capacityOnInterruption: CapacityOnInterruption,
     slots: number,
 ): DetachChunk {
-    const decrement = capacityOnInterruption === "decrement" && slots > 0;
-    const size = decrement ? Math.min(MAX_DETACH_INSTANCE_IDS, slots) : MAX_DETACH_INSTANCE_IDS;
+    const decrementable = pending.filter((p) => p.mayDecrement);
+    if (capacityOnInterruption === "decrement" && slots > 0 && decrementable.length > 0) {
+        return {
+            instanceIds: decrementable
+                .slice(0, Math.min(MAX_DETACH_INSTANCE_IDS, slots))
+                .map((p) => p.instanceId),
+            shouldDecrementDesiredCapacity: true,
+        };
+    }
     return {
-        instanceIds: pending.slice(0, size),
-        shouldDecrementDesiredCapacity: decrement,
+        instanceIds: pending.slice(0, MAX_DETACH_INSTANCE_IDS).map((p) => p.instanceId),
+        shouldDecrementDesiredCapacity: false,
     };
 }
 
@@ -188,9 +273,12 @@ export type CallFailure =
     /** Throttling, 5xx, a timeout or anything unknown: the records are left for a retry. */
     | { readonly kind: "retryable"; readonly message: string };
 
-const NOT_PART_OF_GROUP = /The instance (i-[0-9a-f]+) is not part of Auto Scaling group/i;
-const NOT_IN_SERVICE = /The instance (i-[0-9a-f]+) is not in InService or Standby/i;
-const MIN_SIZE_FIGURES = /min-size=(\d+).*?desired-size=(\d+)/i;
+// Anchored on AWS's messages, which start with these words: a group name holds no spaces.
+const NOT_PART_OF_GROUP = /^The instance (i-[0-9a-f]+) is not part of Auto Scaling group \S+$/;
+const NOT_IN_SERVICE = /^The instance (i-[0-9a-f]+) is not in InService or Standby\.?$/;
+// AWS's whole message, anchored at both ends; group names hold no spaces, so none can fake it.
+const MIN_SIZE_REFUSAL =
+    /^AutoScalingGroup (\S+) has min-size=(\d+), max-size=(\d+), and desired-size=(\d+)\. To detach \d+ instances?, please update the AutoScalingGroup sizes appropriately\.?$/;
 
 /** Classifies an Auto Scaling error by AWS's error name and message. */
 export function classifyCallFailure(error: { name?: string; message?: string }): CallFailure {
@@ -217,12 +305,12 @@ export function classifyCallFailure(error: { name?: string; message?: string }):
         };
     }
     if (/sizes appropriately/i.test(message) || /min-size=\d+/i.test(message)) {
-        const figures = MIN_SIZE_FIGURES.exec(message);
+        const figures = MIN_SIZE_REFUSAL.exec(message);
         return figures === null
             ? { kind: "below-min-size", message }
             : {
                   kind: "below-min-size",
-                  size: { minSize: Number(figures[1]), desiredCapacity: Number(figures[2]) },
+                  size: { minSize: Number(figures[2]), desiredCapacity: Number(figures[4]) },
                   message,
               };
     }

@@ -4,7 +4,12 @@
  * delivery, and the Lambda console's test).
  */
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { countThrottles, createAutoScalingClient, createAutoScalingGateway } from "./auto-scaling";
+import {
+    countRequests,
+    createAutoScalingClient,
+    createAutoScalingGateway,
+    type RequestCounts,
+} from "./auto-scaling";
 import { readHandlerConfig } from "./config";
 import { createDeadLetterGateway, createSqsClient, type DeadLetterGateway } from "./dead-letter";
 import type { CapacityOnInterruption } from "./decision";
@@ -27,7 +32,8 @@ export const deploymentOnlyModule = true;
 /** What one direct invocation did; the Lambda console's test shows this. */
 export interface InterruptionSummary {
     readonly instanceId?: string;
-    readonly autoScalingGroupName: string;
+    /** The instance's group, once the lookup placed it in a chosen one. */
+    readonly autoScalingGroupName?: string;
     readonly action: "detached" | "would-detach" | "ignored";
     readonly capacityOnInterruption: CapacityOnInterruption;
     readonly reason?: string;
@@ -37,14 +43,18 @@ export interface InterruptionSummary {
 export interface Reporting {
     /** Writes one raw line to standard output: how EMF metrics reach CloudWatch. */
     readonly emit?: (line: string) => void;
-    /** Throttled attempts so far, on the client this invocation uses. */
-    readonly throttles?: () => number;
+    /** Requests sent and throttled so far, on the client this invocation uses. */
+    readonly requests?: () => RequestCounts;
     readonly notifier?: DetachNotifier;
 }
 
 /** The key of the one warning in a direct invocation. */
 const DIRECT_KEY = "event";
 const NOTIFY_TIMEOUT_MS = 3_000;
+// What an invocation keeps back after its last call, to log and return before Lambda stops it.
+const RESPONSE_MARGIN_MS = 1_500;
+// A best-effort call that cannot get this long is skipped, and said so.
+const MIN_BEST_EFFORT_MS = 250;
 
 /**
  * Handles one bare EventBridge event. Throws when the instance could still be saved by a retry,
@@ -55,23 +65,23 @@ export async function handleDirectEvent(
     deps: HandlerDependencies,
     reporting: Reporting = {},
 ): Promise<InterruptionSummary> {
-    const { autoScalingGroupName, capacityOnInterruption, dryRun } = deps.config;
+    const { capacityOnInterruption, dryRun } = deps.config;
     const parsed = parseInterruptionWarning(event);
-    const throttlesBefore = reporting.throttles?.() ?? 0;
+    const requestsBefore = reporting.requests?.();
     const result = await handleWarnings([{ key: DIRECT_KEY, parsed }], deps, {
         // EventBridge's and Lambda's maximum event age already bound a direct warning's age.
         ignoreStale: false,
         dryRun,
     });
     const outcome = result.outcomes.get(DIRECT_KEY) as WarningOutcome;
-    await report([outcome], result, 1, deps, reporting, throttlesBefore);
+    await report([outcome], result, 1, deps, reporting, requestsBefore);
     if (outcome.action === "failed") {
         throw Object.assign(new Error(outcome.error.message), { name: outcome.error.name });
     }
     if (outcome.action !== "ignored") {
         return {
             instanceId: outcome.instanceId,
-            autoScalingGroupName,
+            autoScalingGroupName: outcome.autoScalingGroupName,
             action: outcome.action,
             capacityOnInterruption: outcome.capacityOnInterruption,
             ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
@@ -79,7 +89,9 @@ export async function handleDirectEvent(
     }
     const summary: InterruptionSummary = {
         instanceId: outcome.instanceId,
-        autoScalingGroupName,
+        ...(outcome.autoScalingGroupName === undefined
+            ? {}
+            : { autoScalingGroupName: outcome.autoScalingGroupName }),
         action: "ignored",
         capacityOnInterruption,
         reason: outcome.detail,
@@ -102,9 +114,9 @@ export async function handleSqsBatch(
     deadLetter: DeadLetterGateway | undefined,
     reporting: Reporting = {},
 ): Promise<SQSBatchResponse> {
-    const { autoScalingGroupName, capacityOnInterruption, dryRun } = deps.config;
+    const { capacityOnInterruption, dryRun, handlerName } = deps.config;
     const warnings = event.Records.map(parseSqsRecord);
-    const throttlesBefore = reporting.throttles?.() ?? 0;
+    const requestsBefore = reporting.requests?.();
     const result = await handleWarnings(
         warnings.map((w) => ({ key: w.messageId, parsed: w.parsed })),
         deps,
@@ -139,13 +151,13 @@ export async function handleSqsBatch(
         event.Records.length,
         deps,
         reporting,
-        throttlesBefore,
+        requestsBefore,
     );
     deps.log(counts.failed > 0 ? "ERROR" : "INFO", {
         message: `Batch of ${event.Records.length} records: ${counts.detached} detached, ${
             dryRun ? `${counts.wouldDetach} would be detached (dry run), ` : ""
         }${counts.ignoredTotal} ignored, ${counts.failed} left for a retry`,
-        autoScalingGroupName,
+        handler: handlerName,
         capacityOnInterruption,
         records: event.Records.length,
         uniqueInstances: new Set(
@@ -157,6 +169,11 @@ export async function handleSqsBatch(
         ...(dryRun ? { wouldDetach: counts.wouldDetach } : {}),
         ignored: counts.ignored,
         failed: counts.failed,
+        groups: Object.fromEntries(
+            counts.groups
+                .slice(0, MAX_LISTED_IDS)
+                .map((g) => [g.autoScalingGroupName, { detached: g.detached, failed: g.failed }]),
+        ),
         autoScalingCalls: result.autoScalingCalls,
         ...(counts.failed > 0
             ? { failedInstanceIds: counts.failedInstanceIds.slice(0, MAX_LISTED_IDS) }
@@ -176,36 +193,53 @@ async function report(
     batchSize: number,
     deps: HandlerDependencies,
     reporting: Reporting,
-    throttlesBefore: number,
+    requestsBefore: RequestCounts | undefined,
 ): Promise<ReturnType<typeof tally>> {
     const counts = tally(outcomes);
-    const { autoScalingGroupName } = deps.config;
+    const { handlerName } = deps.config;
+    const requestsAfter = reporting.requests?.();
     const metrics = invocationMetrics(counts, {
-        autoScalingGroupName,
+        handlerName,
         timestampMs: (deps.now ?? Date.now)(),
         batchSize,
-        autoScalingCalls: result.autoScalingCalls,
-        throttles: (reporting.throttles?.() ?? 0) - throttlesBefore,
+        // What reached Auto Scaling, every retry included. A stubbed `send` (the SDK mock) skips
+        // the middleware; then the calls the batch made are the best count.
+        autoScalingCalls: Math.max(
+            result.autoScalingCalls,
+            requestsAfter === undefined || requestsBefore === undefined
+                ? 0
+                : requestsAfter.requests - requestsBefore.requests,
+        ),
+        throttles:
+            requestsAfter === undefined || requestsBefore === undefined
+                ? 0
+                : requestsAfter.throttles - requestsBefore.throttles,
         refusals: result.refusals,
+        missingGroups: result.missingGroups.length,
     });
     for (const document of emfDocuments(metrics)) {
         reporting.emit?.(JSON.stringify(document));
     }
     if (reporting.notifier !== undefined && counts.detached > 0) {
+        // The detaches are done: the notice gets what time is left, never the response's margin.
+        const budgetMs = Math.min(NOTIFY_TIMEOUT_MS, deps.remainingTimeMs() - RESPONSE_MARGIN_MS);
         const { subject, message } = detachNotification(counts, deps.config);
-        try {
-            await reporting.notifier.publish(
-                subject,
-                message,
-                AbortSignal.timeout(NOTIFY_TIMEOUT_MS),
-            );
-        } catch (error) {
-            // The detach is what matters: a lost notification never fails a record.
+        if (budgetMs < MIN_BEST_EFFORT_MS) {
             deps.log("WARN", {
-                message: "Publishing the detach notification failed",
-                autoScalingGroupName,
-                error: describeError(error),
+                message: `Skipped the detach notification: only ${Math.max(0, Math.round(budgetMs + RESPONSE_MARGIN_MS))} ms left in the invocation`,
+                handler: handlerName,
             });
+        } else {
+            try {
+                await reporting.notifier.publish(subject, message, AbortSignal.timeout(budgetMs));
+            } catch (error) {
+                // The detach is what matters: a lost notification never fails a record.
+                deps.log("WARN", {
+                    message: "Publishing the detach notification failed",
+                    handler: handlerName,
+                    error: describeError(error),
+                });
+            }
         }
     }
     return counts;
@@ -226,7 +260,7 @@ async function deadLetterLateRetry(
         return { name: "NoDeadLetterQueue", message: "no dead-letter queue is configured" };
     }
     try {
-        const budgetMs = Math.max(1, deps.remainingTimeMs() - 500);
+        const budgetMs = Math.max(1, deps.remainingTimeMs() - RESPONSE_MARGIN_MS);
         await deadLetter.send(body, reason, AbortSignal.timeout(Math.min(budgetMs, 10_000)));
         deps.log("ERROR", { message: `${reason}. Sent to the dead-letter queue` });
         return undefined;
@@ -236,28 +270,6 @@ async function deadLetterLateRetry(
             error: describeError(error),
         });
         return describeError(error);
-    }
-}
-
-/**
- * Once per container: a group that does not exist makes every warning look "not ours", which
- * would otherwise only show as INFO lines. Best effort: a failed check changes nothing.
- */
-export async function reportMissingGroup(deps: HandlerDependencies): Promise<void> {
-    const { autoScalingGroupName } = deps.config;
-    try {
-        const signal = AbortSignal.timeout(
-            Math.max(1, Math.min(3_000, deps.remainingTimeMs() / 4)),
-        );
-        const size = await deps.autoScaling.describeGroupSize(autoScalingGroupName, signal);
-        if (size === undefined) {
-            deps.log("ERROR", {
-                message: `The configured Auto Scaling group ${autoScalingGroupName} does not exist in this account and Region, so every warning will be ignored as not its own: fix the component's autoScalingGroupName`,
-                autoScalingGroupName,
-            });
-        }
-    } catch {
-        // The warnings themselves matter more than this diagnosis.
     }
 }
 
@@ -277,12 +289,11 @@ const MAX_FUNCTION_TIMEOUT_MS = 900_000;
  */
 export function createLambdaHandler(): LambdaHandler {
     const autoScalingClient = createAutoScalingClient(process.env);
-    const throttles = countThrottles(autoScalingClient);
+    const requests = countRequests(autoScalingClient);
     const autoScaling = createAutoScalingGateway(autoScalingClient);
     const sqs = createSqsClient();
     const sns = createSnsClient();
     const emit = (line: string) => process.stdout.write(`${line}\n`);
-    let groupChecked = false;
     return async (event, context) => {
         let config;
         try {
@@ -305,16 +316,12 @@ export function createLambdaHandler(): LambdaHandler {
         };
         const reporting: Reporting = {
             emit,
-            throttles,
+            requests,
             notifier:
                 config.notifyTopicArn === undefined
                     ? undefined
                     : createDetachNotifier(sns, config.notifyTopicArn),
         };
-        if (!groupChecked) {
-            groupChecked = true;
-            await reportMissingGroup(deps);
-        }
         if (isSqsEvent(event)) {
             const deadLetter =
                 config.deadLetterQueueUrl === undefined

@@ -5,6 +5,21 @@ export const deploymentOnlyModule = true;
 
 export const INTERRUPTION_WARNING_SOURCE = "aws.ec2";
 export const INTERRUPTION_WARNING_DETAIL_TYPE = "EC2 Spot Instance Interruption Warning";
+/**
+ * The same two-minute notice, for an instance in an interruptible Capacity Reservation, as AWS's
+ * published sample names it (EC2 User Guide, "monitor-interruptible-cr"; Karpenter's rules too).
+ */
+export const CAPACITY_RESERVATION_WARNING_DETAIL_TYPE =
+    "EC2 Capacity Reservation Instance Interruption Warning";
+// The name our spec first gave it; matching it too costs nothing and can only save a warning.
+const CAPACITY_RESERVATION_WARNING_ALIAS =
+    "EC2 Interruptible Capacity Reservation Instance Interruption Warning";
+/** Every warning the handler acts on; the rule matches exactly these. */
+export const INTERRUPTION_WARNING_DETAIL_TYPES: readonly string[] = [
+    INTERRUPTION_WARNING_DETAIL_TYPE,
+    CAPACITY_RESERVATION_WARNING_DETAIL_TYPE,
+    CAPACITY_RESERVATION_WARNING_ALIAS,
+];
 
 /** The `detail` of an EC2 Spot Instance Interruption Warning. */
 export interface SpotInterruptionWarningDetail {
@@ -16,6 +31,23 @@ export type SpotInterruptionWarningEvent = EventBridgeEvent<
     typeof INTERRUPTION_WARNING_DETAIL_TYPE,
     SpotInterruptionWarningDetail
 >;
+
+/** The `detail` of an EC2 Interruptible Capacity Reservation Instance Interruption Warning. */
+export interface CapacityReservationWarningDetail {
+    readonly "instance-id": string;
+    readonly "instance-action": string;
+    readonly "instance-termination-time": string;
+    readonly azId: string;
+}
+
+/** AWS's published sample has `resources` as a string, not a list: the parser reads neither. */
+export type CapacityReservationWarningEvent = Omit<
+    EventBridgeEvent<
+        typeof CAPACITY_RESERVATION_WARNING_DETAIL_TYPE,
+        CapacityReservationWarningDetail
+    >,
+    "resources"
+> & { readonly resources: string | string[] };
 
 /** What the handler makes of whatever EventBridge, SQS or a console test delivered. */
 export type ParsedEvent =
@@ -34,7 +66,8 @@ const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 export const MAX_ECHOED_CHARS = 80;
 
 /**
- * Recognises a Spot interruption warning, or says in words why the event is not one.
+ * Recognises an interruption warning (Spot, or interruptible Capacity Reservation), or says in
+ * words why the event is not one.
  *
  * @example
  * parseInterruptionWarning({ source: "aws.ec2", "detail-type": "EC2 Spot Instance Interruption Warning",
@@ -57,9 +90,10 @@ export function parseInterruptionWarning(event: unknown): ParsedEvent {
             `source is ${quoteValue(event.source)}, not "${INTERRUPTION_WARNING_SOURCE}"`,
         );
     }
-    if (event["detail-type"] !== INTERRUPTION_WARNING_DETAIL_TYPE) {
+    const detailType = event["detail-type"];
+    if (typeof detailType !== "string" || !INTERRUPTION_WARNING_DETAIL_TYPES.includes(detailType)) {
         return unrecognised(
-            `detail-type is ${quoteValue(event["detail-type"])}, not "${INTERRUPTION_WARNING_DETAIL_TYPE}"`,
+            `detail-type is ${quoteValue(detailType)}, not ${INTERRUPTION_WARNING_DETAIL_TYPES.map((t) => `"${t}"`).join(" or ")}`,
         );
     }
     if (!isRecord(event.detail)) {

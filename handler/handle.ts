@@ -2,17 +2,21 @@ import type { AutoScalingGateway, DetachActivity } from "./auto-scaling";
 import type { HandlerConfig } from "./config";
 import {
     type CapacityOnInterruption,
-    chunk,
     classifyCallFailure,
     decrementSlots,
     dedupeBy,
+    describeSelection,
+    type GroupSelection,
     type GroupSize,
+    type GroupSnapshot,
     type IgnoreReason,
     isStale,
     judgeMembership,
     keepFallbackReason,
-    MAX_DESCRIBE_INSTANCE_IDS,
+    membershipsOf,
+    missingGroups,
     nextDetachChunk,
+    type PendingDetach,
 } from "./decision";
 import { withinDeadline } from "./deadline";
 import type { ParsedEvent } from "./event";
@@ -69,6 +73,7 @@ export type WarningOutcome =
           /** "would-detach": a dry run stopped short of the detach. */
           readonly action: "detached" | "would-detach";
           readonly instanceId: string;
+          readonly autoScalingGroupName: string;
           readonly capacityOnInterruption: CapacityOnInterruption;
           /** Set when decrement was configured but the instance left with keep. */
           readonly reason?: string;
@@ -78,10 +83,18 @@ export type WarningOutcome =
     | {
           readonly action: "ignored";
           readonly instanceId?: string;
+          /** Set when the instance is in a chosen group (not-in-service). */
+          readonly autoScalingGroupName?: string;
           readonly reason: IgnoreReason;
           readonly detail: string;
       }
-    | { readonly action: "failed"; readonly instanceId: string; readonly error: ErrorDescription };
+    | {
+          readonly action: "failed";
+          readonly instanceId: string;
+          /** Set once the lookup placed the instance in a chosen group. */
+          readonly autoScalingGroupName?: string;
+          readonly error: ErrorDescription;
+      };
 
 export interface BatchResult {
     /** One outcome per input, by key. */
@@ -90,6 +103,8 @@ export interface BatchResult {
     readonly autoScalingCalls: number;
     /** Calls refused with a ValidationError: an instance already leaving, or MinSize. */
     readonly refusals: number;
+    /** What the selection names and the batch's lookup did not find; empty without a lookup. */
+    readonly missingGroups: readonly string[];
 }
 
 export interface BatchOptions {
@@ -101,36 +116,34 @@ export interface BatchOptions {
 
 // A latency outside this range comes from a test event with an old or made-up `time`.
 const MAX_PLAUSIBLE_LATENCY_MS = 3_600_000;
+// Groups detached from at once: their calls overlap, and the SDK's adaptive retry paces them all.
+const CONCURRENT_GROUPS = 4;
+// Bounds a tag lookup: 50 pages of 100 groups.
+const MAX_LOOKUP_PAGES = 50;
+
+/** A warning that survived screening: its record, its instance and when it was sent. */
+export interface ScreenedWarning {
+    readonly key: string;
+    readonly instanceId: string;
+    readonly sentAtMs?: number;
+}
 
 /**
- * Detaches the instances named by a batch of warnings from the configured group, so that their
- * target groups drain them: a handful of batched calls instead of two per warning.
- * - Never touches an instance that is not an InService or Standby member of the configured group.
- * - Never takes the group below MinSize, and never wastes a decrement.
- * - Idempotent: a duplicate finds its instance gone or leaving, and is ignored.
- * - Never throws: what a retry could still save comes back as "failed".
+ * Settles what needs no AWS call: malformed records, stale warnings and duplicates within the
+ * batch (EventBridge and SQS both deliver at least once). Pure.
  */
-export async function handleWarnings(
+export function screenWarnings(
     inputs: readonly WarningInput[],
-    deps: HandlerDependencies,
-    options: BatchOptions,
-): Promise<BatchResult> {
-    const { autoScalingGroupName, capacityOnInterruption } = deps.config;
-    const now = deps.now ?? Date.now;
-    const outcomes = new Map<string, WarningOutcome>();
-    let autoScalingCalls = 0;
-    let refusals = 0;
-    const call = <T>(operation: (signal: AbortSignal) => Promise<T>): Promise<T> => {
-        autoScalingCalls++;
-        return withinDeadline(deps.remainingTimeMs, operation);
-    };
-
-    const warnings: { key: string; instanceId: string; sentAtMs?: number }[] = [];
+    nowMs: number,
+    ignoreStale: boolean,
+): { settled: Map<string, WarningOutcome>; unique: ScreenedWarning[] } {
+    const settled = new Map<string, WarningOutcome>();
+    const warnings: ScreenedWarning[] = [];
     for (const { key, parsed } of inputs) {
         if (parsed.kind === "unrecognised") {
-            outcomes.set(key, { action: "ignored", reason: "malformed", detail: parsed.reason });
-        } else if (options.ignoreStale && isStale(parsed.sentAtMs, now())) {
-            outcomes.set(key, {
+            settled.set(key, { action: "ignored", reason: "malformed", detail: parsed.reason });
+        } else if (ignoreStale && isStale(parsed.sentAtMs, nowMs)) {
+            settled.set(key, {
                 action: "ignored",
                 instanceId: parsed.instanceId,
                 reason: "stale",
@@ -142,67 +155,215 @@ export async function handleWarnings(
     }
     const { unique, duplicates } = dedupeBy(warnings, (w) => w.instanceId);
     for (const { key, instanceId } of duplicates) {
-        outcomes.set(key, {
+        settled.set(key, {
             action: "ignored",
             instanceId,
             reason: "duplicate",
             detail: `${instanceId} is named by another record of this batch`,
         });
     }
+    return { settled, unique };
+}
+
+/**
+ * Places each warned instance in its chosen group, or settles it: pure. What comes back per
+ * group is what goes on to be detached, in warning order.
+ */
+export function placeInGroups(
+    instanceIds: readonly string[],
+    groups: readonly GroupSnapshot[],
+    selection: GroupSelection,
+): { ignored: Map<string, WarningOutcome>; pending: Map<string, PendingDetach[]> } {
+    const memberships = membershipsOf(groups, selection);
+    const ignored = new Map<string, WarningOutcome>();
+    const pending = new Map<string, PendingDetach[]>();
+    for (const instanceId of instanceIds) {
+        const membership = memberships.get(instanceId);
+        const verdict = judgeMembership(instanceId, membership, selection);
+        if (verdict.verdict === "detach") {
+            const list = pending.get(verdict.autoScalingGroupName) ?? [];
+            list.push({ instanceId, mayDecrement: verdict.mayDecrement });
+            pending.set(verdict.autoScalingGroupName, list);
+        } else {
+            ignored.set(instanceId, {
+                action: "ignored",
+                instanceId,
+                ...(membership === undefined
+                    ? {}
+                    : { autoScalingGroupName: membership.autoScalingGroupName }),
+                reason: verdict.reason,
+                detail: verdict.detail,
+            });
+        }
+    }
+    return { ignored, pending };
+}
+
+/** Runs `work` over `items`, at most `limit` at once. */
+async function forEachConcurrently<T>(
+    items: readonly T[],
+    limit: number,
+    work: (item: T) => Promise<void>,
+): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+        while (next < items.length) {
+            await work(items[next++]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** What the steps of one batch share: the calls they make and the outcomes they settle. */
+interface BatchContext {
+    readonly deps: HandlerDependencies;
+    readonly options: BatchOptions;
+    readonly call: <T>(operation: (signal: AbortSignal) => Promise<T>) => Promise<T>;
+    readonly settle: (instanceId: string, outcome: WarningOutcome) => void;
+    readonly fail: (
+        instanceIds: readonly string[],
+        error: unknown,
+        what: string,
+        autoScalingGroupName?: string,
+    ) => void;
+    readonly latencyOf: (instanceId: string) => { latencyMs?: number };
+    refusals: number;
+}
+
+/**
+ * Detaches the instances named by a batch of warnings from the chosen groups, so that their
+ * target groups drain them: one DescribeAutoScalingGroups for the whole batch, then at most one
+ * DetachInstances per 20 instances of a group.
+ * - Never touches an instance that is not an InService or Standby member of a chosen group.
+ * - Never takes a group below its own MinSize, and never wastes a decrement.
+ * - Idempotent: a duplicate finds its instance gone or leaving, and is ignored.
+ * - Never throws: what a retry could still save comes back as "failed".
+ */
+export async function handleWarnings(
+    inputs: readonly WarningInput[],
+    deps: HandlerDependencies,
+    options: BatchOptions,
+): Promise<BatchResult> {
+    const selection = deps.config.groups;
+    const now = deps.now ?? Date.now;
+    const { settled, unique } = screenWarnings(inputs, now(), options.ignoreStale);
+    const outcomes = new Map(settled);
+    let autoScalingCalls = 0;
     const keyOf = new Map(unique.map((w) => [w.instanceId, w.key]));
     const sentAt = new Map(unique.map((w) => [w.instanceId, w.sentAtMs]));
-    const latencyOf = (instanceId: string): { latencyMs?: number } => {
-        const sent = sentAt.get(instanceId);
-        const latencyMs = sent === undefined ? undefined : now() - sent;
-        return latencyMs !== undefined && latencyMs >= 0 && latencyMs <= MAX_PLAUSIBLE_LATENCY_MS
-            ? { latencyMs }
-            : {};
+    const context: BatchContext = {
+        deps,
+        options,
+        refusals: 0,
+        // Counted once started: a call the deadline refuses never reaches Auto Scaling.
+        call: (operation) =>
+            withinDeadline(deps.remainingTimeMs, (signal) => {
+                autoScalingCalls++;
+                return operation(signal);
+            }),
+        settle: (instanceId, outcome) => outcomes.set(keyOf.get(instanceId) ?? instanceId, outcome),
+        fail: (instanceIds, error, what, autoScalingGroupName) => {
+            const described = describeError(error);
+            deps.log("ERROR", {
+                message: `${what} failed for ${instanceIds.length} instance(s); they are left for a retry`,
+                ...(autoScalingGroupName === undefined ? {} : { autoScalingGroupName }),
+                instanceIds,
+                error: described,
+            });
+            for (const instanceId of instanceIds) {
+                context.settle(instanceId, {
+                    action: "failed",
+                    instanceId,
+                    ...(autoScalingGroupName === undefined ? {} : { autoScalingGroupName }),
+                    error: described,
+                });
+            }
+        },
+        latencyOf: (instanceId) => {
+            const sent = sentAt.get(instanceId);
+            const latencyMs = sent === undefined ? undefined : now() - sent;
+            return latencyMs !== undefined &&
+                latencyMs >= 0 &&
+                latencyMs <= MAX_PLAUSIBLE_LATENCY_MS
+                ? { latencyMs }
+                : {};
+        },
     };
-    const settle = (instanceId: string, outcome: WarningOutcome) =>
-        outcomes.set(keyOf.get(instanceId) ?? instanceId, outcome);
-    const fail = (instanceIds: readonly string[], error: unknown, what: string) => {
-        const described = describeError(error);
+    const result = (missing: readonly string[]): BatchResult => ({
+        outcomes,
+        autoScalingCalls,
+        refusals: context.refusals,
+        missingGroups: missing,
+    });
+    if (unique.length === 0) {
+        return result([]);
+    }
+
+    const instanceIds = unique.map((w) => w.instanceId);
+    let groups: GroupSnapshot[];
+    try {
+        groups = await lookUpGroups(selection, context);
+    } catch (error) {
+        context.fail(instanceIds, error, "DescribeAutoScalingGroups");
+        return result([]);
+    }
+    const missing = missingGroups(selection, groups);
+    if (missing.length > 0) {
         deps.log("ERROR", {
-            message: `${what} failed for ${instanceIds.length} instance(s); they are left for a retry`,
-            autoScalingGroupName,
-            instanceIds,
-            error: described,
+            message: `${missing.join(", ")} not found in this account and Region: warnings for its instances are ignored as not ours. Fix the handler's group selection`,
+            missingGroups: missing,
         });
-        for (const instanceId of instanceIds) {
-            settle(instanceId, { action: "failed", instanceId, error: described });
-        }
-    };
+    }
+    const { ignored, pending } = placeInGroups(instanceIds, groups, selection);
+    for (const [instanceId, outcome] of ignored) {
+        context.settle(instanceId, outcome);
+    }
+    const byName = new Map(groups.map((g) => [g.name, g]));
+    await forEachConcurrently([...pending], CONCURRENT_GROUPS, ([name, instances]) =>
+        detachFromGroup(byName.get(name) as GroupSnapshot, instances, context),
+    );
+    return result(missing);
+}
 
-    // Only InService or Standby members of our group go on to be detached.
-    let toDetach: string[] = [];
-    for (const ids of chunk(
-        unique.map((w) => w.instanceId),
-        MAX_DESCRIBE_INSTANCE_IDS,
-    )) {
-        try {
-            const memberships = await call((signal) =>
-                deps.autoScaling.describeMemberships(ids, signal),
-            );
-            toDetach.push(...judgeAll(ids, memberships, autoScalingGroupName, settle));
-        } catch (error) {
-            fail(ids, error, "DescribeAutoScalingInstances");
+/** Every page of the chosen groups: one call for a list of names, more only past 100 groups. */
+async function lookUpGroups(
+    selection: GroupSelection,
+    context: BatchContext,
+): Promise<GroupSnapshot[]> {
+    const groups: GroupSnapshot[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
+        const token = nextToken;
+        const answer = await context.call((signal) =>
+            context.deps.autoScaling.describeGroups(selection, token, signal),
+        );
+        groups.push(...answer.groups);
+        nextToken = answer.nextToken;
+        if (nextToken === undefined) {
+            return groups;
         }
     }
+    throw new Error(
+        `${describeSelection(selection)} span more than ${MAX_LOOKUP_PAGES} pages of groups`,
+    );
+}
 
-    // Only a decrement needs the group's sizes; keep spares a call from the shared budget.
-    let size: GroupSize | undefined;
-    if (capacityOnInterruption === "decrement" && toDetach.length > 0) {
-        try {
-            size = await call((signal) =>
-                deps.autoScaling.describeGroupSize(autoScalingGroupName, signal),
-            );
-        } catch (error) {
-            fail(toDetach, error, "DescribeAutoScalingGroups");
-            toDetach = [];
-        }
-    }
-    // Unknown sizes: let AWS judge, and learn the figures from a refusal.
-    let slots = size === undefined ? Number.POSITIVE_INFINITY : decrementSlots(size);
+/**
+ * Detaches one group's warned instances, 20 to a call, splitting decrement from keep on the
+ * group's own sizes, and re-reading the group (one call) when AWS refuses an instance.
+ */
+async function detachFromGroup(
+    group: GroupSnapshot,
+    instances: readonly PendingDetach[],
+    context: BatchContext,
+): Promise<void> {
+    const { deps, options, call, settle, fail } = context;
+    const { capacityOnInterruption, groups: selection } = deps.config;
+    const groupName = group.name;
+    let size: GroupSize | undefined = group;
+    let slots = decrementSlots(group);
+    let toDetach = [...instances];
+    const without = (ids: readonly string[]) => toDetach.filter((p) => !ids.includes(p.instanceId));
 
     // Each round detaches a chunk, or removes at least one instance, or lowers `slots`.
     const maxRounds = 3 * toDetach.length + 3;
@@ -219,31 +380,29 @@ export async function handleWarnings(
             capacityOnInterruption === "decrement" && !shouldDecrementDesiredCapacity
                 ? keepFallbackReason(size)
                 : undefined;
+        const common = {
+            autoScalingGroupName: groupName,
+            capacityOnInterruption: choice,
+            ...(reason === undefined ? {} : { reason }),
+        };
         if (options.dryRun) {
             for (const instanceId of instanceIds) {
-                settle(instanceId, {
-                    action: "would-detach",
-                    instanceId,
-                    capacityOnInterruption: choice,
-                    ...(reason === undefined ? {} : { reason }),
-                });
+                settle(instanceId, { action: "would-detach", instanceId, ...common });
             }
             deps.log("INFO", {
-                message: `Dry run: would detach ${instanceIds.length} instance(s) from AutoScaling Group ${autoScalingGroupName}`,
-                autoScalingGroupName,
-                capacityOnInterruption: choice,
+                message: `Dry run: would detach ${instanceIds.length} instance(s) from AutoScaling Group ${groupName}`,
+                ...common,
                 instanceIds,
-                ...(reason === undefined ? {} : { reason }),
             });
             slots -= shouldDecrementDesiredCapacity ? instanceIds.length : 0;
-            toDetach = toDetach.filter((id) => !instanceIds.includes(id));
+            toDetach = without(instanceIds);
             continue;
         }
         let activities: DetachActivity[];
         try {
             activities = await call((signal) =>
                 deps.autoScaling.detachInstances(
-                    autoScalingGroupName,
+                    groupName,
                     instanceIds,
                     shouldDecrementDesiredCapacity,
                     signal,
@@ -251,36 +410,55 @@ export async function handleWarnings(
             );
         } catch (error) {
             const failure = classifyCallFailure(describeError(error));
-            refusals += failure.kind === "retryable" ? 0 : 1;
+            context.refusals += failure.kind === "retryable" ? 0 : 1;
             if (failure.kind === "instance-refused" && instanceIds.includes(failure.instanceId)) {
-                // A concurrent batch or a duplicate got there first; re-check the rest in one call.
+                // A concurrent batch or a duplicate got there first; re-read the group in one call.
                 settle(failure.instanceId, {
                     action: "ignored",
                     instanceId: failure.instanceId,
+                    autoScalingGroupName: groupName,
                     reason: failure.reason,
                     detail: failure.message,
                 });
-                const rest = instanceIds.filter((id) => id !== failure.instanceId);
-                let stillOurs = rest;
-                if (rest.length > 0) {
-                    try {
-                        const memberships = await call((signal) =>
-                            deps.autoScaling.describeMemberships(rest, signal),
-                        );
-                        stillOurs = judgeAll(rest, memberships, autoScalingGroupName, settle);
-                    } catch (describeFailure) {
-                        fail(rest, describeFailure, "DescribeAutoScalingInstances");
-                        stillOurs = [];
+                toDetach = without([failure.instanceId]);
+                try {
+                    const { groups } = await call((signal) =>
+                        deps.autoScaling.describeGroups(
+                            { kind: "names", names: [groupName] },
+                            undefined,
+                            signal,
+                        ),
+                    );
+                    const { ignored, pending } = placeInGroups(
+                        toDetach.map((p) => p.instanceId),
+                        groups.filter((g) => g.name === groupName),
+                        selection,
+                    );
+                    for (const [instanceId, outcome] of ignored) {
+                        settle(instanceId, outcome);
                     }
+                    toDetach = pending.get(groupName) ?? [];
+                    const fresh = groups.find((g) => g.name === groupName);
+                    if (fresh !== undefined) {
+                        size = fresh;
+                        slots = decrementSlots(fresh);
+                    }
+                } catch (describeFailure) {
+                    fail(
+                        toDetach.map((p) => p.instanceId),
+                        describeFailure,
+                        "DescribeAutoScalingGroups",
+                        groupName,
+                    );
+                    toDetach = [];
                 }
-                toDetach = [...stillOurs, ...toDetach.filter((id) => !instanceIds.includes(id))];
             } else if (failure.kind === "below-min-size" && shouldDecrementDesiredCapacity) {
                 // Another batch decremented first: re-split on AWS's own figures.
                 size = failure.size ?? size;
                 slots = failure.size === undefined ? 0 : decrementSlots(failure.size);
             } else {
-                fail(instanceIds, error, "DetachInstances");
-                toDetach = toDetach.filter((id) => !instanceIds.includes(id));
+                fail(instanceIds, error, "DetachInstances", groupName);
+                toDetach = without(instanceIds);
             }
             continue;
         }
@@ -289,21 +467,18 @@ export async function handleWarnings(
             settle(instanceId, {
                 action: "detached",
                 instanceId,
-                capacityOnInterruption: choice,
-                ...(reason === undefined ? {} : { reason }),
-                ...latencyOf(instanceId),
+                ...common,
+                ...context.latencyOf(instanceId),
             });
         }
         deps.log(reason === undefined ? "INFO" : "WARN", {
             message:
                 instanceIds.length === 1
-                    ? `Instance ${instanceIds[0]} belongs to AutoScaling Group ${autoScalingGroupName}. Detaching instance...`
-                    : `${instanceIds.length} instances belong to AutoScaling Group ${autoScalingGroupName}. Detaching instances...`,
-            autoScalingGroupName,
-            capacityOnInterruption: choice,
+                    ? `Instance ${instanceIds[0]} belongs to AutoScaling Group ${groupName}. Detaching instance...`
+                    : `${instanceIds.length} instances belong to AutoScaling Group ${groupName}. Detaching instances...`,
+            ...common,
             instanceIds,
             activities,
-            ...(reason === undefined ? {} : { reason }),
         });
         if (shouldDecrementDesiredCapacity) {
             slots -= instanceIds.length;
@@ -312,40 +487,16 @@ export async function handleWarnings(
                     ? undefined
                     : { ...size, desiredCapacity: size.desiredCapacity - instanceIds.length };
         }
-        toDetach = toDetach.filter((id) => !instanceIds.includes(id));
+        toDetach = without(instanceIds);
     }
     if (toDetach.length > 0) {
-        fail(toDetach, new Error("too many refusals in one batch"), "DetachInstances");
-    }
-    return { outcomes, autoScalingCalls, refusals };
-}
-
-/** Settles every instance that is not ours to detach; returns those that are. */
-function judgeAll(
-    instanceIds: readonly string[],
-    memberships: ReadonlyMap<string, { autoScalingGroupName: string; lifecycleState: string }>,
-    autoScalingGroupName: string,
-    settle: (instanceId: string, outcome: WarningOutcome) => void,
-): string[] {
-    const ours: string[] = [];
-    for (const instanceId of instanceIds) {
-        const verdict = judgeMembership(
-            instanceId,
-            memberships.get(instanceId),
-            autoScalingGroupName,
+        fail(
+            toDetach.map((p) => p.instanceId),
+            new Error("too many refusals in one batch"),
+            "DetachInstances",
+            groupName,
         );
-        if (verdict.verdict === "detach") {
-            ours.push(instanceId);
-        } else {
-            settle(instanceId, {
-                action: "ignored",
-                instanceId,
-                reason: verdict.reason,
-                detail: verdict.detail,
-            });
-        }
     }
-    return ours;
 }
 
 export function describeError(error: unknown): ErrorDescription {

@@ -9,6 +9,8 @@ import { IGNORE_REASONS, type IgnoreReason } from "./decision";
 export const deploymentOnlyModule = true;
 
 export const METRICS_NAMESPACE = "SpotInterruptionHandler";
+/** Every document carries it: one deployment's figures, whichever groups it protects. */
+export const HANDLER_DIMENSION = "Handler";
 export const GROUP_DIMENSION = "AutoScalingGroupName";
 export const REASON_DIMENSION = "Reason";
 /** EMF allows at most 100 values per metric in one document. */
@@ -25,13 +27,24 @@ export const HANDLER_METRICS = {
     AutoScalingCalls: "Count",
     Throttles: "Count",
     Refusals: "Count",
+    MissingGroups: "Count",
     DetachLatency: "Milliseconds",
 } as const;
 export type HandlerMetricName = keyof typeof HANDLER_METRICS;
 
+/** One chosen group's share of an invocation. */
+export interface GroupMetrics {
+    readonly autoScalingGroupName: string;
+    readonly detached: number;
+    readonly wouldDetach: number;
+    readonly failed: number;
+    /** Members already leaving the group (not-in-service). */
+    readonly ignored: number;
+}
+
 /** What one invocation did, in numbers. received = detached + wouldDetach + ignored + failed. */
 export interface InvocationMetrics {
-    readonly autoScalingGroupName: string;
+    readonly handlerName: string;
     readonly timestampMs: number;
     readonly received: number;
     readonly detached: number;
@@ -44,8 +57,12 @@ export interface InvocationMetrics {
     readonly throttles: number;
     /** Auto Scaling calls refused with a ValidationError (a member leaving, MinSize). */
     readonly refusals: number;
+    /** Listed names (or the tag) that the batch's lookup did not find. */
+    readonly missingGroups: number;
     /** From each warning's `time` to its instance out of the group. */
     readonly detachLatencyMs: readonly number[];
+    /** Each chosen group's share. */
+    readonly groups: readonly GroupMetrics[];
 }
 
 /** One EMF document: the `_aws` metadata, the dimension values and the metric values. */
@@ -62,11 +79,11 @@ export interface EmfDocument {
 }
 
 /**
- * The fewest documents EMF allows: one with the counts per invocation, one per ignore reason
- * (a document carries one value per dimension), and latencies 100 to a document.
+ * The fewest documents EMF allows (a document carries one value per dimension): the handler's
+ * counts, one per ignore reason, one per group with its share, and latencies 100 to a document.
  */
 export function emfDocuments(metrics: InvocationMetrics): EmfDocument[] {
-    const group = metrics.autoScalingGroupName;
+    const handler = { [HANDLER_DIMENSION]: metrics.handlerName };
     const ignoredTotal = IGNORE_REASONS.reduce((sum, r) => sum + (metrics.ignored[r] ?? 0), 0);
     const counts: Partial<Record<HandlerMetricName, number>> = {
         WarningsReceived: metrics.received,
@@ -78,17 +95,14 @@ export function emfDocuments(metrics: InvocationMetrics): EmfDocument[] {
         AutoScalingCalls: metrics.autoScalingCalls,
         Throttles: metrics.throttles,
         Refusals: metrics.refusals,
+        MissingGroups: metrics.missingGroups,
     };
     const [firstLatencies = [], ...moreLatencies] = chunkValues(metrics.detachLatencyMs);
     const documents: EmfDocument[] = [
-        emf(
-            metrics.timestampMs,
-            { [GROUP_DIMENSION]: group },
-            {
-                ...counts,
-                ...(firstLatencies.length > 0 ? { DetachLatency: firstLatencies } : {}),
-            },
-        ),
+        emf(metrics.timestampMs, handler, {
+            ...counts,
+            ...(firstLatencies.length > 0 ? { DetachLatency: firstLatencies } : {}),
+        }),
     ];
     for (const reason of IGNORE_REASONS) {
         const count = metrics.ignored[reason];
@@ -96,16 +110,28 @@ export function emfDocuments(metrics: InvocationMetrics): EmfDocument[] {
             documents.push(
                 emf(
                     metrics.timestampMs,
-                    { [GROUP_DIMENSION]: group, [REASON_DIMENSION]: reason },
+                    { ...handler, [REASON_DIMENSION]: reason },
                     { Ignored: count },
                 ),
             );
         }
     }
-    for (const latencies of moreLatencies) {
+    for (const group of metrics.groups) {
         documents.push(
-            emf(metrics.timestampMs, { [GROUP_DIMENSION]: group }, { DetachLatency: latencies }),
+            emf(
+                metrics.timestampMs,
+                { ...handler, [GROUP_DIMENSION]: group.autoScalingGroupName },
+                {
+                    Detached: group.detached,
+                    WouldDetach: group.wouldDetach,
+                    Failed: group.failed,
+                    Ignored: group.ignored,
+                },
+            ),
         );
+    }
+    for (const latencies of moreLatencies) {
+        documents.push(emf(metrics.timestampMs, handler, { DetachLatency: latencies }));
     }
     return documents;
 }

@@ -4,7 +4,7 @@
  */
 import { IGNORE_REASONS, type IgnoreReason } from "./decision";
 import type { WarningOutcome } from "./handle";
-import type { InvocationMetrics } from "./metrics";
+import type { GroupMetrics, InvocationMetrics } from "./metrics";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
@@ -23,6 +23,8 @@ export interface Tally {
     readonly detachedInstanceIds: readonly string[];
     readonly failedInstanceIds: readonly string[];
     readonly detachLatencyMs: readonly number[];
+    /** Per chosen group that any outcome names, in first-seen order. */
+    readonly groups: readonly GroupMetrics[];
 }
 
 /** Counts each record's final outcome once: received = detached + wouldDetach + ignored + failed. */
@@ -31,19 +33,42 @@ export function tally(outcomes: readonly WarningOutcome[]): Tally {
     const detachedInstanceIds: string[] = [];
     const failedInstanceIds: string[] = [];
     const detachLatencyMs: number[] = [];
+    const groups = new Map<string, { -readonly [K in keyof GroupMetrics]: GroupMetrics[K] }>();
+    const groupOf = (name: string) => {
+        let group = groups.get(name);
+        if (group === undefined) {
+            group = {
+                autoScalingGroupName: name,
+                detached: 0,
+                wouldDetach: 0,
+                failed: 0,
+                ignored: 0,
+            };
+            groups.set(name, group);
+        }
+        return group;
+    };
     let wouldDetach = 0;
     for (const outcome of outcomes) {
+        const group =
+            outcome.autoScalingGroupName === undefined
+                ? undefined
+                : groupOf(outcome.autoScalingGroupName);
         if (outcome.action === "detached") {
             detachedInstanceIds.push(outcome.instanceId);
+            if (group !== undefined) group.detached++;
             if (outcome.latencyMs !== undefined) {
                 detachLatencyMs.push(outcome.latencyMs);
             }
         } else if (outcome.action === "would-detach") {
             wouldDetach++;
+            if (group !== undefined) group.wouldDetach++;
         } else if (outcome.action === "failed") {
             failedInstanceIds.push(outcome.instanceId);
+            if (group !== undefined) group.failed++;
         } else if (outcome.action === "ignored") {
             ignored[outcome.reason] = (ignored[outcome.reason] ?? 0) + 1;
+            if (group !== undefined) group.ignored++;
         }
     }
     const ordered = Object.fromEntries(
@@ -59,16 +84,18 @@ export function tally(outcomes: readonly WarningOutcome[]): Tally {
         detachedInstanceIds,
         failedInstanceIds,
         detachLatencyMs,
+        groups: [...groups.values()],
     };
 }
 
 export interface InvocationFacts {
-    readonly autoScalingGroupName: string;
+    readonly handlerName: string;
     readonly timestampMs: number;
     readonly batchSize: number;
     readonly autoScalingCalls: number;
     readonly throttles: number;
     readonly refusals: number;
+    readonly missingGroups: number;
 }
 
 export function invocationMetrics(counts: Tally, facts: InvocationFacts): InvocationMetrics {
@@ -80,25 +107,29 @@ export function invocationMetrics(counts: Tally, facts: InvocationFacts): Invoca
         failed: counts.failed,
         ignored: counts.ignored,
         detachLatencyMs: counts.detachLatencyMs,
+        groups: counts.groups,
     };
 }
 
 /** The SNS message for a batch that detached instances: a subject, and a JSON body. */
 export function detachNotification(
     counts: Tally,
-    config: { autoScalingGroupName: string; capacityOnInterruption: string },
+    config: { handlerName: string; capacityOnInterruption: string },
 ): { subject: string; message: string } {
     const latencies = [...counts.detachLatencyMs].sort((a, b) => a - b);
+    const touched = counts.groups.filter((g) => g.detached > 0);
+    const where =
+        touched.length === 1 ? touched[0].autoScalingGroupName : `${touched.length} groups`;
     return {
         // SNS subjects: at most 100 ASCII characters.
-        subject: `Spot interruption: ${counts.detached} left ${config.autoScalingGroupName}`.slice(
-            0,
-            100,
-        ),
+        subject: `Spot interruption: ${counts.detached} left ${where}`.slice(0, 100),
         message: JSON.stringify({
-            autoScalingGroupName: config.autoScalingGroupName,
+            handler: config.handlerName,
             capacityOnInterruption: config.capacityOnInterruption,
             detached: counts.detached,
+            groups: Object.fromEntries(
+                touched.slice(0, MAX_LISTED_IDS).map((g) => [g.autoScalingGroupName, g.detached]),
+            ),
             instanceIds: counts.detachedInstanceIds.slice(0, MAX_LISTED_IDS),
             ...(latencies.length > 0
                 ? {

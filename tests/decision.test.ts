@@ -5,9 +5,13 @@ import {
     classifyCallFailure,
     decrementSlots,
     dedupeBy,
+    type GroupSnapshot,
+    isChosenGroup,
     isSqsEvent,
     isStale,
     judgeMembership,
+    membershipsOf,
+    missingGroups,
     nextDetachChunk,
     parseInterruptionWarning,
     parseSqsRecord,
@@ -126,31 +130,77 @@ describe("the handler's pure decisions", () => {
     });
 
     describe("judgeMembership", () => {
-        it("detaches only InService or Standby members of the configured group", () => {
-            const member = (state: string, group = "web") =>
+        const web = { kind: "names", names: ["web"] } as const;
+
+        it("detaches InService or Standby members of a chosen group, and Retained ones with keep only", () => {
+            const member = (state: string) =>
                 judgeMembership(
                     "i-1234abcd",
-                    { autoScalingGroupName: group, lifecycleState: state },
-                    "web",
+                    { autoScalingGroupName: "web", lifecycleState: state },
+                    web,
                 );
 
-            assert.deepEqual(member("InService"), { verdict: "detach" });
-            assert.deepEqual(member("Standby"), { verdict: "detach" });
+            const detach = { verdict: "detach", autoScalingGroupName: "web" };
+            assert.deepEqual(member("InService"), { ...detach, mayDecrement: true });
+            assert.deepEqual(member("Standby"), { ...detach, mayDecrement: true });
+            assert.deepEqual(member("Terminating:Retained"), { ...detach, mayDecrement: false });
             assert.deepEqual(member("Pending"), {
                 verdict: "ignore",
                 reason: "not-in-service",
-                detail: "i-1234abcd is Pending, not InService or Standby: it is already leaving the group",
+                detail: "i-1234abcd is Pending in web, not InService or Standby: it is already leaving the group",
             });
-            assert.deepEqual(member("InService", "batch"), {
+            assert.deepEqual(member("Warmed:Pending:Retained").verdict, "ignore");
+            assert.deepEqual(judgeMembership("i-1234abcd", undefined, web), {
                 verdict: "ignore",
                 reason: "not-a-member",
-                detail: "i-1234abcd belongs to Auto Scaling group batch, not web",
+                detail: "i-1234abcd is not a member of Auto Scaling group web",
             });
-            assert.deepEqual(judgeMembership("i-1234abcd", undefined, "web"), {
-                verdict: "ignore",
-                reason: "not-a-member",
-                detail: "i-1234abcd is not in any Auto Scaling group",
-            });
+        });
+    });
+
+    describe("the chosen groups", () => {
+        const group = (name: string, tags: Record<string, string>, members: string[] = []) =>
+            ({
+                name,
+                minSize: 0,
+                desiredCapacity: members.length,
+                instances: new Map(members.map((id) => [id, "InService"])),
+                tags: new Map(Object.entries(tags)),
+            }) satisfies GroupSnapshot;
+
+        it("chooses by name, by tag and value, or by tag key with any value", () => {
+            const tagged = group("a", { team: "web" });
+            const other = group("b", { team: "api" });
+            const plain = group("c", {});
+            const chosen = (selection: Parameters<typeof isChosenGroup>[1]) =>
+                [tagged, other, plain]
+                    .filter((g) => isChosenGroup(g, selection))
+                    .map((g) => g.name);
+
+            assert.deepEqual(chosen({ kind: "names", names: ["a", "c"] }), ["a", "c"]);
+            assert.deepEqual(chosen({ kind: "tag", key: "team", value: "web" }), ["a"]);
+            assert.deepEqual(chosen({ kind: "tag", key: "team" }), ["a", "b"]);
+            assert.deepEqual(chosen({ kind: "tag", key: "Team" }), []);
+        });
+
+        it("never places an instance in a group the lookup returned but the selection left out", () => {
+            const [ours, theirs] = ids(2);
+            const memberships = membershipsOf(
+                [group("web", { team: "web" }, [ours]), group("api", { team: "api" }, [theirs])],
+                { kind: "tag", key: "team", value: "web" },
+            );
+            assert.deepEqual([...memberships.keys()], [ours]);
+        });
+
+        it("names each listed group the lookup did not find, or the tag when none carries it", () => {
+            const found = [group("web", { team: "web" })];
+            assert.deepEqual(missingGroups({ kind: "names", names: ["web", "gone"] }, found), [
+                "gone",
+            ]);
+            assert.deepEqual(missingGroups({ kind: "tag", key: "team", value: "web" }, found), []);
+            assert.deepEqual(missingGroups({ kind: "tag", key: "team", value: "db" }, found), [
+                "the groups tagged team=db",
+            ]);
         });
     });
 
@@ -210,25 +260,40 @@ describe("the handler's pure decisions", () => {
         });
 
         it("decrements the first slots' worth of instances and keeps the rest, 20 per call", () => {
-            const pending = ids(30);
+            const pending = ids(30).map((instanceId) => ({ instanceId, mayDecrement: true }));
+            const first = (n: number) => pending.slice(0, n).map((p) => p.instanceId);
 
             assert.deepEqual(nextDetachChunk(pending, "decrement", 5), {
-                instanceIds: pending.slice(0, 5),
+                instanceIds: first(5),
                 shouldDecrementDesiredCapacity: true,
             });
             assert.deepEqual(nextDetachChunk(pending, "decrement", 100), {
-                instanceIds: pending.slice(0, 20),
+                instanceIds: first(20),
                 shouldDecrementDesiredCapacity: true,
             });
             assert.deepEqual(nextDetachChunk(pending, "decrement", 0), {
-                instanceIds: pending.slice(0, 20),
+                instanceIds: first(20),
                 shouldDecrementDesiredCapacity: false,
             });
         });
 
-        it("never decrements in keep mode, whatever the slots", () => {
-            assert.deepEqual(nextDetachChunk(ids(3), "keep", 100), {
+        it("never decrements in keep mode, whatever the slots, nor for a keep-only instance", () => {
+            const three = ids(3).map((instanceId) => ({ instanceId, mayDecrement: true }));
+            assert.deepEqual(nextDetachChunk(three, "keep", 100), {
                 instanceIds: ids(3),
+                shouldDecrementDesiredCapacity: false,
+            });
+            const [retained, serving] = ids(2);
+            const mixed = [
+                { instanceId: retained, mayDecrement: false },
+                { instanceId: serving, mayDecrement: true },
+            ];
+            assert.deepEqual(nextDetachChunk(mixed, "decrement", 5), {
+                instanceIds: [serving],
+                shouldDecrementDesiredCapacity: true,
+            });
+            assert.deepEqual(nextDetachChunk(mixed.slice(0, 1), "decrement", 5), {
+                instanceIds: [retained],
                 shouldDecrementDesiredCapacity: false,
             });
         });
@@ -269,6 +334,25 @@ describe("the handler's pure decisions", () => {
             });
         });
 
+        it("reads the figures from AWS's message shape only, whatever the group's name holds", () => {
+            // Names hold no spaces, but may hold the figures' words: none of them can fake the clause.
+            for (const name of ["min-size=9,max-size=9,desired-size=99", "desired-size=50."]) {
+                const failure = classifyCallFailure(
+                    autoScalingErrors.belowMinSize(name, 2, 4, 3, 2),
+                );
+                assert.deepEqual(failure.kind === "below-min-size" && failure.size, {
+                    minSize: 2,
+                    desiredCapacity: 3,
+                });
+            }
+            const reworded = classifyCallFailure({
+                name: "ValidationError",
+                message:
+                    "AutoScalingGroup web has min-size=2 and desired-size=3; update the sizes appropriately.",
+            });
+            assert.deepEqual(reworded, { kind: "below-min-size", message: reworded.message });
+        });
+
         it("leaves everything else for a retry: throttling, contention, unknown validation errors", () => {
             for (const error of [
                 autoScalingErrors.throttling(),
@@ -287,46 +371,86 @@ describe("the handler's pure decisions", () => {
 
     describe("readHandlerConfig", () => {
         it("defaults to keep, with no dead-letter queue", () => {
-            assert.deepEqual(readHandlerConfig({ AUTO_SCALING_GROUP_NAME: "web" }), {
-                autoScalingGroupName: "web",
-                capacityOnInterruption: "keep",
-                deadLetterQueueUrl: undefined,
-                dryRun: false,
-                notifyTopicArn: undefined,
-            });
+            assert.deepEqual(
+                readHandlerConfig({
+                    AUTO_SCALING_GROUP_NAMES: '["web"]',
+                    HANDLER_NAME: "p/dev/spot",
+                }),
+                {
+                    groups: { kind: "names", names: ["web"] },
+                    capacityOnInterruption: "keep",
+                    handlerName: "p/dev/spot",
+                    deadLetterQueueUrl: undefined,
+                    dryRun: false,
+                    notifyTopicArn: undefined,
+                },
+            );
         });
 
-        it("uses the group name exactly as the policy grants it", () => {
-            assert.equal(
-                readHandlerConfig({ AUTO_SCALING_GROUP_NAME: "web*" }).autoScalingGroupName,
-                "web*",
+        it("uses the group names exactly as the policy grants them, and reads a tag", () => {
+            assert.deepEqual(
+                readHandlerConfig({ AUTO_SCALING_GROUP_NAMES: '["web*","a,b"]' }).groups,
+                {
+                    kind: "names",
+                    names: ["web*", "a,b"],
+                },
+            );
+            assert.deepEqual(
+                readHandlerConfig({ AUTO_SCALING_GROUP_TAG: '{"key":"team","value":"web"}' })
+                    .groups,
+                { kind: "tag", key: "team", value: "web" },
+            );
+            assert.deepEqual(
+                readHandlerConfig({ AUTO_SCALING_GROUP_TAG: '{"key":"team"}' }).groups,
+                {
+                    kind: "tag",
+                    key: "team",
+                },
             );
         });
 
         it("reads the dry run switch and the notification topic", () => {
             const config = readHandlerConfig({
-                AUTO_SCALING_GROUP_NAME: "web",
+                AUTO_SCALING_GROUP_NAMES: '["web"]',
                 DRY_RUN: "true",
                 NOTIFY_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:spot",
             });
             assert.equal(config.dryRun, true);
             assert.equal(config.notifyTopicArn, "arn:aws:sns:eu-west-1:123456789012:spot");
             assert.throws(
-                () => readHandlerConfig({ AUTO_SCALING_GROUP_NAME: "web", DRY_RUN: "yes" }),
+                () => readHandlerConfig({ AUTO_SCALING_GROUP_NAMES: '["web"]', DRY_RUN: "yes" }),
                 /DRY_RUN is "yes": set it to true or false/,
             );
         });
 
-        it("throws, naming the variable, when the group is missing or the choice is unknown", () => {
-            assert.throws(() => readHandlerConfig({}), /AUTO_SCALING_GROUP_NAME is not set/);
+        it("throws, naming the variable, when the groups are missing, doubled or malformed", () => {
             assert.throws(
-                () => readHandlerConfig({ AUTO_SCALING_GROUP_NAME: "  " }),
-                /AUTO_SCALING_GROUP_NAME is not set/,
+                () => readHandlerConfig({}),
+                /set exactly one of AUTO_SCALING_GROUP_NAMES .* and AUTO_SCALING_GROUP_TAG .*; neither is set/,
             );
             assert.throws(
                 () =>
                     readHandlerConfig({
-                        AUTO_SCALING_GROUP_NAME: "web",
+                        AUTO_SCALING_GROUP_NAMES: '["web"]',
+                        AUTO_SCALING_GROUP_TAG: '{"key":"team"}',
+                    }),
+                /both are set/,
+            );
+            for (const names of ["web", "[]", '[""]', "[1]"]) {
+                assert.throws(
+                    () => readHandlerConfig({ AUTO_SCALING_GROUP_NAMES: names }),
+                    /AUTO_SCALING_GROUP_NAMES is .*: set it to a JSON list of group names/,
+                    names,
+                );
+            }
+            assert.throws(
+                () => readHandlerConfig({ AUTO_SCALING_GROUP_TAG: '{"value":"web"}' }),
+                /AUTO_SCALING_GROUP_TAG is .*: set it to a JSON object like/,
+            );
+            assert.throws(
+                () =>
+                    readHandlerConfig({
+                        AUTO_SCALING_GROUP_NAMES: '["web"]',
                         CAPACITY_ON_INTERRUPTION: "shrink",
                     }),
                 /CAPACITY_ON_INTERRUPTION is "shrink": set it to one of keep, decrement/,

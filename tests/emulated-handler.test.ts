@@ -362,7 +362,9 @@ describe("the uploaded handler against the local AWS emulator", function () {
             assert.deepEqual(await snapshot(), before);
             // The throttled attempts, counted inside the SDK's retry loop, reach the metrics.
             const [metrics] = invocations.logLines.map((l) => JSON.parse(l)).filter((l) => l._aws);
-            assert.equal(metrics.Throttles, proxy.requests.get("DescribeAutoScalingInstances"));
+            // Every request reached the proxy and was throttled: the metrics count each of them.
+            assert.equal(metrics.Throttles, proxy.requests.get("DescribeAutoScalingGroups"));
+            assert.equal(metrics.AutoScalingCalls, metrics.Throttles);
             assert.ok(metrics.Throttles >= 2, `${metrics.Throttles} throttles`);
         });
 

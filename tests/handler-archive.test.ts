@@ -2,7 +2,6 @@ import * as assert from "node:assert/strict";
 import {
     AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
-    DescribeAutoScalingInstancesCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
@@ -10,6 +9,7 @@ import { asSqsRecord, freshSampleEvent, type HandlerArchive, installPulumiMocks 
 import type { SQSBatchResponse } from "aws-lambda";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
 import { loadEvent } from "./support/events";
+import { groupLookupAnswer } from "./support/group-lookup";
 
 const INSTANCE = "i-0fedcba9876543210";
 /** The bound the project promises for the deployment package. */
@@ -40,18 +40,9 @@ describe("the deployment package, as pulumi up would upload it", () => {
     });
     beforeEach(() => {
         autoScaling.reset();
-        autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
-            AutoScalingInstances: [
-                {
-                    InstanceId: INSTANCE,
-                    AutoScalingGroupName: "web",
-                    LifecycleState: "InService",
-                    AvailabilityZone: "eu-west-1b",
-                    HealthStatus: "HEALTHY",
-                    ProtectedFromScaleIn: false,
-                },
-            ],
-        });
+        autoScaling
+            .on(DescribeAutoScalingGroupsCommand)
+            .resolves(groupLookupAnswer("web", { members: [[INSTANCE, "InService"]] }));
         autoScaling.on(DetachInstancesCommand).resolves({});
     });
     after(() => {
@@ -96,17 +87,16 @@ describe("the deployment package, as pulumi up would upload it", () => {
 
         assert.equal(
             autoScaling.send.callCount,
-            5,
-            "the cold start's group check, then 2 invocations × (Describe + Detach)",
+            4,
+            "2 invocations × (one lookup + one Detach), and no separate cold-start check",
         );
         assert.equal(first.size, 1);
         assert.equal(second.size, 1);
         assert.notEqual([...first][0], [...second][0], "a new container builds a new client");
     });
 
-    it("reports a configured group that does not exist once per container, at ERROR", async () => {
+    it("reports a configured group that does not exist on every lookup, at ERROR and in MissingGroups", async () => {
         autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
-        autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({ AutoScalingInstances: [] });
         const event = loadEvent("seed-sample-event", INSTANCE);
 
         const { logLines } = await keep.withContainer(
@@ -117,15 +107,23 @@ describe("the deployment package, as pulumi up would upload it", () => {
             },
         );
 
-        const errors = logLines.map((line) => JSON.parse(line)).filter((l) => l.level === "ERROR");
-        assert.deepEqual(errors, [
-            {
-                level: "ERROR",
-                message:
-                    "The configured Auto Scaling group web does not exist in this account and Region, so every warning will be ignored as not its own: fix the component's autoScalingGroupName",
-                autoScalingGroupName: "web",
-            },
-        ]);
+        const lines = logLines.map((line) => JSON.parse(line));
+        const error = {
+            level: "ERROR",
+            message:
+                "web not found in this account and Region: warnings for its instances are ignored as not ours. Fix the handler's group selection",
+            missingGroups: ["web"],
+        };
+        assert.deepEqual(
+            lines.filter((l) => l.level === "ERROR"),
+            [error, error],
+        );
+        assert.deepEqual(
+            lines
+                .filter((l) => l._aws !== undefined && l.Reason === undefined)
+                .map((l) => l.MissingGroups),
+            [1, 1],
+        );
     });
 
     it("answers an SQS batch from the events queue with the records to retry", async () => {
@@ -180,18 +178,21 @@ describe("the deployment package, as pulumi up would upload it", () => {
         });
         // Metrics go out as a raw EMF line; the seed event's 2020 time gives no latency.
         const [metrics, ...more] = lines.filter((line) => line._aws !== undefined);
-        assert.deepEqual(more, []);
+        assert.deepEqual(
+            more.map((d) => [d.AutoScalingGroupName, d.Detached]),
+            [["web", 1]],
+        );
         assert.deepEqual(
             {
                 namespace: metrics._aws.CloudWatchMetrics[0].Namespace,
-                group: metrics.AutoScalingGroupName,
+                handler: metrics.Handler,
                 received: metrics.WarningsReceived,
                 detached: metrics.Detached,
                 calls: metrics.AutoScalingCalls,
             },
             {
                 namespace: "SpotInterruptionHandler",
-                group: "web",
+                handler: "spot-interruption-handler/dev/pkg-keep",
                 received: 1,
                 detached: 1,
                 calls: 2,
@@ -210,20 +211,13 @@ describe("the deployment package, as pulumi up would upload it", () => {
     });
 
     it("decrements when built with capacityOnInterruption decrement", async () => {
-        autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({
-            AutoScalingGroups: [
-                {
-                    AutoScalingGroupName: "web",
-                    MinSize: 2,
-                    MaxSize: 12,
-                    DesiredCapacity: 4,
-                    DefaultCooldown: 300,
-                    AvailabilityZones: ["eu-west-1a"],
-                    HealthCheckType: "ELB",
-                    CreatedTime: new Date(0),
-                },
-            ],
-        });
+        autoScaling.on(DescribeAutoScalingGroupsCommand).resolves(
+            groupLookupAnswer("web", {
+                minSize: 2,
+                desiredCapacity: 4,
+                members: [[INSTANCE, "InService"]],
+            }),
+        );
 
         const {
             results: [result],
@@ -245,13 +239,13 @@ describe("the deployment package, as pulumi up would upload it", () => {
             logLines,
         } = await keep.invoke([loadEvent("seed-sample-event", INSTANCE)], {
             AWS_REGION: "eu-west-1",
-            AUTO_SCALING_GROUP_NAME: "",
+            AUTO_SCALING_GROUP_NAMES: "",
         });
 
         assert.equal(result.status, "rejected");
         assert.match(
             String((result as PromiseRejectedResult).reason),
-            /AUTO_SCALING_GROUP_NAME is not set/,
+            /AUTO_SCALING_GROUP_NAMES is "": set it to a JSON list of group names/,
         );
         assert.equal(autoScaling.calls().length, 0);
         assert.deepEqual(
@@ -263,7 +257,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
                     error: {
                         name: "Error",
                         message:
-                            "AUTO_SCALING_GROUP_NAME is not set: set it to the name of the Auto Scaling group whose instances this function detaches",
+                            'AUTO_SCALING_GROUP_NAMES is "": set it to a JSON list of group names, like ["web"]',
                     },
                 },
             ],

@@ -127,8 +127,16 @@ describe("SpotInterruptionHandler's monitoring", () => {
                         name: "mon-failed-warnings",
                         namespace: "SpotInterruptionHandler",
                         metricName: "Failed",
-                        dimensions: { AutoScalingGroupName: "web" },
+                        dimensions: { Handler: "spot-interruption-handler/dev/mon" },
                         statistic: "Sum",
+                        threshold: 0,
+                    },
+                    {
+                        name: "mon-missing-groups",
+                        namespace: "SpotInterruptionHandler",
+                        metricName: "MissingGroups",
+                        dimensions: { Handler: "spot-interruption-handler/dev/mon" },
+                        statistic: "Maximum",
                         threshold: 0,
                     },
                 ],
@@ -165,6 +173,9 @@ describe("SpotInterruptionHandler's monitoring", () => {
                     "Detach latency, from the warning to out of the group (ms)",
                     "Queues: warnings waiting, and dead letters",
                     "The function: errors, throttles and Auto Scaling calls",
+                    "Detached, per group (Auto Scaling group web)",
+                    "Failed (left for a retry), per group",
+                    "Ignored, by reason; and listed groups not found",
                 ],
             );
             for (const widget of body.widgets) {
@@ -186,7 +197,7 @@ describe("SpotInterruptionHandler's monitoring", () => {
 
         it("grants DetachInstances and no notification rights", () => {
             const sids = rolePolicy("mon").Statement.map((s) => s.Sid);
-            assert.ok(sids.includes("DetachFromOwnGroupOnly"));
+            assert.ok(sids.includes("DetachFromChosenGroupsOnly"));
             assert.ok(!sids.includes("NotifyDetaches"));
         });
     });
@@ -334,10 +345,10 @@ describe("SpotInterruptionHandler's monitoring", () => {
         it("has no DetachInstances right at all, only the Describe calls it still makes", () => {
             const statements = rolePolicy("dry").Statement;
             assert.ok(!JSON.stringify(statements).includes("DetachInstances"));
-            assert.deepEqual(statements.find((s) => s.Sid === "FindInstanceGroup")?.Action, [
-                "autoscaling:DescribeAutoScalingInstances",
+            assert.deepEqual(
+                statements.find((s) => s.Sid === "FindInstanceGroup")?.Action,
                 "autoscaling:DescribeAutoScalingGroups",
-            ]);
+            );
         });
 
         it("tells the function to run dry", () => {

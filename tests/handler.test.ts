@@ -2,7 +2,6 @@ import * as assert from "node:assert/strict";
 import {
     AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
-    DescribeAutoScalingInstancesCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
@@ -16,43 +15,34 @@ import {
 } from "../handler";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "./support/events";
+import { groupLookupAnswer } from "./support/group-lookup";
 
 const GROUP = "web";
 const INSTANCE = "i-0123456789abcdef0";
 // Stubbed only while this file's tests run: the emulator tests need the real client.
 let autoScaling: AwsClientStub<AutoScalingClient>;
 
+/** What the batch's one DescribeAutoScalingGroups reports of the configured group. */
+let lookup: { minSize: number; desiredCapacity: number; members: [string, string][] };
+
+function answerLookup(): void {
+    autoScaling.on(DescribeAutoScalingGroupsCommand).resolves(groupLookupAnswer(GROUP, lookup));
+}
+
+/** A member of `group`: the lookup of the configured group shows it only when it is that one. */
 function givenMember(group: string, lifecycleState = "InService", instanceId = INSTANCE): void {
-    autoScaling.on(DescribeAutoScalingInstancesCommand, { InstanceIds: [instanceId] }).resolves({
-        AutoScalingInstances: [
-            {
-                InstanceId: instanceId,
-                AutoScalingGroupName: group,
-                LifecycleState: lifecycleState,
-                AvailabilityZone: "eu-west-1b",
-                HealthStatus: "HEALTHY",
-                ProtectedFromScaleIn: false,
-            },
-        ],
-    });
+    if (group === GROUP) {
+        lookup.members.push([instanceId, lifecycleState]);
+    }
+    answerLookup();
 }
 
 function givenGroupSize(minSize: number, desiredCapacity: number): void {
-    autoScaling.on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: [GROUP] }).resolves({
-        AutoScalingGroups: [
-            {
-                AutoScalingGroupName: GROUP,
-                MinSize: minSize,
-                MaxSize: 12,
-                DesiredCapacity: desiredCapacity,
-                DefaultCooldown: 300,
-                AvailabilityZones: ["eu-west-1a"],
-                HealthCheckType: "ELB",
-                CreatedTime: new Date(0),
-            },
-        ],
-    });
+    Object.assign(lookup, { minSize, desiredCapacity });
+    answerLookup();
 }
+
+const CONFIG = { groups: { kind: "names", names: [GROUP] }, handlerName: "test" } as const;
 
 async function whenWarned(
     capacityOnInterruption: CapacityOnInterruption,
@@ -60,7 +50,7 @@ async function whenWarned(
 ) {
     const logged: { level: LogLevel; record: LogRecord }[] = [];
     const summary = await handleDirectEvent(event, {
-        config: { autoScalingGroupName: GROUP, capacityOnInterruption },
+        config: { ...CONFIG, capacityOnInterruption },
         autoScaling: createAutoScalingGateway(
             new AutoScalingClient({
                 region: "eu-west-1",
@@ -81,7 +71,11 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
     before(() => {
         autoScaling = mockClient(AutoScalingClient);
     });
-    beforeEach(() => autoScaling.reset());
+    beforeEach(() => {
+        autoScaling.reset();
+        lookup = { minSize: 0, desiredCapacity: 4, members: [] };
+        answerLookup();
+    });
     after(() => autoScaling.restore());
 
     describe("given an InService instance of the configured group", () => {
@@ -119,12 +113,18 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
             ]);
         });
 
-        it("does not read the group's sizes when keeping capacity", async () => {
+        it("costs two Auto Scaling calls in either mode: one lookup, one detach", async () => {
             autoScaling.on(DetachInstancesCommand).resolves({});
 
-            await whenWarned("keep");
+            for (const mode of ["keep", "decrement"] as const) {
+                autoScaling.resetHistory();
+                await whenWarned(mode);
 
-            assert.equal(autoScaling.commandCalls(DescribeAutoScalingGroupsCommand).length, 0);
+                assert.deepEqual(
+                    autoScaling.calls().map((c) => c.args[0].constructor.name),
+                    ["DescribeAutoScalingGroupsCommand", "DetachInstancesCommand"],
+                );
+            }
         });
 
         it("detaches with a decrement when the group is above its minimum", async () => {
@@ -199,29 +199,26 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
 
     describe("given an instance that is not ours", () => {
         it("ignores an instance in no group, without detaching anything", async () => {
-            autoScaling
-                .on(DescribeAutoScalingInstancesCommand)
-                .resolves({ AutoScalingInstances: [] });
-
             const { summary } = await whenWarned("decrement");
 
             assert.equal(summary.action, "ignored");
-            assert.equal(summary.reason, `${INSTANCE} is not in any Auto Scaling group`);
+            assert.equal(summary.reason, `${INSTANCE} is not a member of Auto Scaling group web`);
             assert.deepEqual(detachCalls(), []);
         });
 
-        it("ignores an instance of another group and never touches that group", async () => {
+        it("ignores an instance of another group and never looks that group up", async () => {
             givenMember("batch");
 
             const { summary } = await whenWarned("decrement");
 
             assert.equal(summary.action, "ignored");
-            assert.equal(
-                summary.reason,
-                `${INSTANCE} belongs to Auto Scaling group batch, not web`,
-            );
             assert.deepEqual(detachCalls(), []);
-            assert.equal(autoScaling.commandCalls(DescribeAutoScalingGroupsCommand).length, 0);
+            assert.deepEqual(
+                autoScaling
+                    .commandCalls(DescribeAutoScalingGroupsCommand)
+                    .map((c) => c.args[0].input.AutoScalingGroupNames),
+                [[GROUP]],
+            );
         });
     });
 
@@ -241,7 +238,7 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
                 assert.equal(summary.action, "ignored");
                 assert.match(
                     summary.reason ?? "",
-                    new RegExp(`is ${state}, not InService or Standby`),
+                    new RegExp(`is ${state} in web, not InService or Standby`),
                 );
                 assert.deepEqual(detachCalls(), []);
             });
@@ -287,9 +284,9 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
     describe("given a fault that a retry could fix", () => {
         beforeEach(() => givenMember(GROUP));
 
-        it("rethrows throttling from DescribeAutoScalingInstances, so Lambda retries", async () => {
+        it("rethrows throttling from DescribeAutoScalingGroups, so Lambda retries", async () => {
             autoScaling
-                .on(DescribeAutoScalingInstancesCommand)
+                .on(DescribeAutoScalingGroupsCommand)
                 .rejects(autoScalingErrors.throttling());
 
             await assert.rejects(whenWarned("keep"), { name: "Throttling" });
@@ -306,13 +303,13 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
 
         it("logs every failed call, Describe included, as one structured ERROR entry", async () => {
             autoScaling
-                .on(DescribeAutoScalingInstancesCommand)
+                .on(DescribeAutoScalingGroupsCommand)
                 .rejects(autoScalingErrors.throttling());
             const logged: { level: LogLevel; record: LogRecord }[] = [];
 
             await assert.rejects(
                 handleDirectEvent(loadEvent("seed-sample-event", INSTANCE), {
-                    config: { autoScalingGroupName: GROUP, capacityOnInterruption: "keep" },
+                    config: { ...CONFIG, capacityOnInterruption: "keep" },
                     autoScaling: createAutoScalingGateway(
                         new AutoScalingClient({ region: "eu-west-1" }),
                     ),
@@ -326,8 +323,7 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
                     level: "ERROR",
                     record: {
                         message:
-                            "DescribeAutoScalingInstances failed for 1 instance(s); they are left for a retry",
-                        autoScalingGroupName: GROUP,
+                            "DescribeAutoScalingGroups failed for 1 instance(s); they are left for a retry",
                         instanceIds: [INSTANCE],
                         error: { name: "Throttling", message: "Rate exceeded" },
                     },

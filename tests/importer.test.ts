@@ -5,12 +5,13 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import {
     AutoScalingClient,
-    DescribeAutoScalingInstancesCommand,
+    DescribeAutoScalingGroupsCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { type HandlerArchive, installPulumiMocks, recorded, registrationsSettled } from "../local";
 import { loadEvent } from "./support/events";
+import { groupLookupAnswer } from "./support/group-lookup";
 
 const ROOT = path.resolve(__dirname, "..");
 const INSTANCE = "i-0a1b2c3d4e5f60718";
@@ -132,18 +133,9 @@ describe("the package, imported by another Pulumi program", function () {
     });
 
     it("detaches an interrupted instance with that archive", async () => {
-        autoScaling.on(DescribeAutoScalingInstancesCommand).resolves({
-            AutoScalingInstances: [
-                {
-                    InstanceId: INSTANCE,
-                    AutoScalingGroupName: "web",
-                    LifecycleState: "InService",
-                    AvailabilityZone: "eu-west-1a",
-                    HealthStatus: "HEALTHY",
-                    ProtectedFromScaleIn: false,
-                },
-            ],
-        });
+        autoScaling
+            .on(DescribeAutoScalingGroupsCommand)
+            .resolves(groupLookupAnswer("web", { members: [[INSTANCE, "InService"]] }));
         autoScaling.on(DetachInstancesCommand).resolves({});
 
         const { results } = await archive.invoke([loadEvent("seed-sample-event", INSTANCE)], {

@@ -4,7 +4,7 @@ import { emfDocuments, type InvocationMetrics } from "../handler";
 const NOW = Date.parse("2026-11-28T01:00:00Z");
 
 const metrics = (overrides: Partial<InvocationMetrics> = {}): InvocationMetrics => ({
-    autoScalingGroupName: "web",
+    handlerName: "p/dev/spot",
     timestampMs: NOW,
     received: 10,
     detached: 6,
@@ -15,7 +15,12 @@ const metrics = (overrides: Partial<InvocationMetrics> = {}): InvocationMetrics 
     autoScalingCalls: 3,
     throttles: 4,
     refusals: 1,
+    missingGroups: 0,
     detachLatencyMs: [1200.4, 1500.6],
+    groups: [
+        { autoScalingGroupName: "web", detached: 4, wouldDetach: 0, failed: 1, ignored: 0 },
+        { autoScalingGroupName: "api", detached: 2, wouldDetach: 0, failed: 0, ignored: 0 },
+    ],
     ...overrides,
 });
 
@@ -39,7 +44,7 @@ function assertValidEmf(document: Record<string, unknown>): void {
 
 describe("the handler's metrics, in Embedded Metric Format", () => {
     describe("given a batch with detaches, ignored records and a failure", () => {
-        it("writes one document of counts and latencies, then one per ignore reason", () => {
+        it("writes one document of counts and latencies, then one per ignore reason, then one per group", () => {
             const documents = emfDocuments(metrics());
 
             assert.deepEqual(documents, [
@@ -49,7 +54,7 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
                         CloudWatchMetrics: [
                             {
                                 Namespace: "SpotInterruptionHandler",
-                                Dimensions: [["AutoScalingGroupName"]],
+                                Dimensions: [["Handler"]],
                                 Metrics: [
                                     { Name: "WarningsReceived", Unit: "Count" },
                                     { Name: "Detached", Unit: "Count" },
@@ -60,12 +65,13 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
                                     { Name: "AutoScalingCalls", Unit: "Count" },
                                     { Name: "Throttles", Unit: "Count" },
                                     { Name: "Refusals", Unit: "Count" },
+                                    { Name: "MissingGroups", Unit: "Count" },
                                     { Name: "DetachLatency", Unit: "Milliseconds" },
                                 ],
                             },
                         ],
                     },
-                    AutoScalingGroupName: "web",
+                    Handler: "p/dev/spot",
                     WarningsReceived: 10,
                     Detached: 6,
                     WouldDetach: 0,
@@ -75,6 +81,7 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
                     AutoScalingCalls: 3,
                     Throttles: 4,
                     Refusals: 1,
+                    MissingGroups: 0,
                     DetachLatency: [1200, 1501],
                 },
                 ...[
@@ -86,14 +93,40 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
                         CloudWatchMetrics: [
                             {
                                 Namespace: "SpotInterruptionHandler",
-                                Dimensions: [["AutoScalingGroupName", "Reason"]],
+                                Dimensions: [["Handler", "Reason"]],
                                 Metrics: [{ Name: "Ignored", Unit: "Count" }],
                             },
                         ],
                     },
-                    AutoScalingGroupName: "web",
+                    Handler: "p/dev/spot",
                     Reason: reason,
                     Ignored: count,
+                })),
+                ...[
+                    ["web", 4, 1],
+                    ["api", 2, 0],
+                ].map(([group, detached, failed]) => ({
+                    _aws: {
+                        Timestamp: NOW,
+                        CloudWatchMetrics: [
+                            {
+                                Namespace: "SpotInterruptionHandler",
+                                Dimensions: [["Handler", "AutoScalingGroupName"]],
+                                Metrics: [
+                                    { Name: "Detached", Unit: "Count" },
+                                    { Name: "WouldDetach", Unit: "Count" },
+                                    { Name: "Failed", Unit: "Count" },
+                                    { Name: "Ignored", Unit: "Count" },
+                                ],
+                            },
+                        ],
+                    },
+                    Handler: "p/dev/spot",
+                    AutoScalingGroupName: group,
+                    Detached: detached,
+                    WouldDetach: 0,
+                    Failed: failed,
+                    Ignored: 0,
                 })),
             ]);
             documents.forEach(assertValidEmf);
@@ -123,6 +156,7 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
                     ignored: {},
                     failed: 0,
                     detachLatencyMs: latencies,
+                    groups: [],
                 }),
             );
 
@@ -133,8 +167,8 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
             assert.deepEqual(
                 documents.slice(1).map((d) => Object.keys(d).sort()),
                 [
-                    ["AutoScalingGroupName", "DetachLatency", "_aws"],
-                    ["AutoScalingGroupName", "DetachLatency", "_aws"],
+                    ["DetachLatency", "Handler", "_aws"],
+                    ["DetachLatency", "Handler", "_aws"],
                 ],
             );
             documents.forEach(assertValidEmf);

@@ -90,12 +90,12 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
         );
     }
 
-    /** The EMF documents among the handler's lines, and their counts summed. */
+    /** The handler-wide EMF documents among the handler's lines, and their counts summed. */
     function metricsOf(logLines: string[]) {
         const documents = logLines.map((l) => JSON.parse(l)).filter((l) => l._aws !== undefined);
         const sum = (name: string) =>
             documents
-                .filter((d) => d.Reason === undefined)
+                .filter((d) => d.Reason === undefined && d.AutoScalingGroupName === undefined)
                 .reduce((total, d) => total + (typeof d[name] === "number" ? d[name] : 0), 0);
         return {
             received: sum("WarningsReceived"),
@@ -255,7 +255,10 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
             const notices = (await inbox.receive()).map((n) => JSON.parse(n.Message));
             assert.ok(notices.length >= 1, "at least one batch detached");
             assert.deepEqual(notices.flatMap((n) => n.instanceIds).sort(), [...victims].sort());
-            assert.ok(notices.every((n) => n.autoScalingGroupName === "web"));
+            assert.deepEqual(
+                notices.flatMap((n) => Object.keys(n.groups)),
+                notices.map(() => "web"),
+            );
         });
     });
 });

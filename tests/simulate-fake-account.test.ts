@@ -477,7 +477,7 @@ export class FakeAccount {
                 LoggingConfig: { LogFormat: "JSON", LogGroup: LOG_GROUP },
                 Environment: {
                     Variables: {
-                        AUTO_SCALING_GROUP_NAME: GROUP,
+                        AUTO_SCALING_GROUP_NAMES: JSON.stringify([GROUP]),
                         CAPACITY_ON_INTERRUPTION: "keep",
                         ...(this.options.queueDelivery === false
                             ? {}

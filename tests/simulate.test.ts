@@ -369,7 +369,7 @@ describe("npm run simulate, the console test, against a fake AWS account", () =>
                 () => undefined,
                 { deployment: { ...DEPLOYMENT, groupName: "batch" } },
                 "deployment-mismatch",
-                `Function ${FUNCTION} protects group ${GROUP} (its AUTO_SCALING_GROUP_NAME), not batch: pass --group ${GROUP}, or the function that protects batch.`,
+                `Function ${FUNCTION} protects ${GROUP} (its AUTO_SCALING_GROUP_NAMES), not batch: pass --group ${GROUP}, or the function that protects batch.`,
             ],
             [
                 "a handler that throws",

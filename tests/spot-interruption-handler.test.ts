@@ -24,7 +24,12 @@ const queueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/${MOCK_A
 
 const INTERRUPTION_WARNING_PATTERN = {
     source: ["aws.ec2"],
-    "detail-type": ["EC2 Spot Instance Interruption Warning"],
+    // Spot's warning, and the interruptible Capacity Reservation's under both of its names.
+    "detail-type": [
+        "EC2 Spot Instance Interruption Warning",
+        "EC2 Capacity Reservation Instance Interruption Warning",
+        "EC2 Interruptible Capacity Reservation Instance Interruption Warning",
+    ],
 };
 
 /** The one resource of `type` that the component called `component` created. */
@@ -141,14 +146,11 @@ function sharedRoleStatements(component: string, escapedGroup: string): unknown[
         {
             Sid: "FindInstanceGroup",
             Effect: "Allow",
-            Action: [
-                "autoscaling:DescribeAutoScalingInstances",
-                "autoscaling:DescribeAutoScalingGroups",
-            ],
+            Action: "autoscaling:DescribeAutoScalingGroups",
             Resource: "*",
         },
         {
-            Sid: "DetachFromOwnGroupOnly",
+            Sid: "DetachFromChosenGroupsOnly",
             Effect: "Allow",
             Action: "autoscaling:DetachInstances",
             Resource: arn("autoscaling", `autoScalingGroup:*:autoScalingGroupName/${escapedGroup}`),
@@ -168,8 +170,10 @@ const loggingConfig = (component: string) => ({
     logFormat: "JSON",
     logGroup: `${component}-logs-a1b2c3d`,
     applicationLogLevel: "INFO",
-    systemLogLevel: "WARN",
+    // START and REPORT lines stay: each invocation's duration and memory.
+    systemLogLevel: "INFO",
 });
+const handlerName = (component: string) => `spot-interruption-handler/dev/${component}`;
 
 /** The function's inputs without its code, which is checked on its own. */
 function functionInputsWithoutCode(component: string): Record<string, unknown> {
@@ -207,7 +211,7 @@ describe("SpotInterruptionHandler", () => {
                 "aws:cloudwatch/eventRule:EventRule",
                 "aws:cloudwatch/eventTarget:EventTarget",
                 "aws:cloudwatch/logGroup:LogGroup",
-                ...Array(5).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+                ...Array(6).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:iam/rolePolicy:RolePolicy",
@@ -257,7 +261,7 @@ describe("SpotInterruptionHandler", () => {
                 withParsed(child("aws:cloudwatch/eventRule:EventRule").inputs, "eventPattern"),
                 {
                     description:
-                        "EC2 Spot Instance Interruption Warnings, for the Spot interruption handler",
+                        "EC2 Spot and interruptible Capacity Reservation interruption warnings, for the Spot interruption handler",
                     eventPattern: INTERRUPTION_WARNING_PATTERN,
                 },
             );
@@ -371,8 +375,9 @@ describe("SpotInterruptionHandler", () => {
                 memorySize: 256,
                 environment: {
                     variables: {
-                        AUTO_SCALING_GROUP_NAME: "web",
+                        AUTO_SCALING_GROUP_NAMES: '["web"]',
                         CAPACITY_ON_INTERRUPTION: "keep",
+                        HANDLER_NAME: handlerName("spot"),
                         DEAD_LETTER_QUEUE_URL: queueUrl("spot-dlq-a1b2c3d"),
                     },
                 },
@@ -399,7 +404,7 @@ describe("SpotInterruptionHandler", () => {
         it("lets only Lambda assume the role, and attaches no managed policy", () => {
             assert.deepEqual(withParsed(child("aws:iam/role:Role").inputs, "assumeRolePolicy"), {
                 description:
-                    "Spot interruption handler: detaches interrupted instances from one group",
+                    "Spot interruption handler: detaches interrupted instances from the chosen groups",
                 assumeRolePolicy: {
                     Version: "2012-10-17",
                     Statement: [
@@ -478,7 +483,7 @@ describe("SpotInterruptionHandler", () => {
                 "aws:cloudwatch/eventRule:EventRule",
                 "aws:cloudwatch/eventTarget:EventTarget",
                 "aws:cloudwatch/logGroup:LogGroup",
-                ...Array(4).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+                ...Array(5).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:lambda/function:Function",
@@ -577,7 +582,11 @@ describe("SpotInterruptionHandler", () => {
                 // No mapping can be starved, so any reservation is accepted.
                 reservedConcurrentExecutions: 1,
                 environment: {
-                    variables: { AUTO_SCALING_GROUP_NAME: "web", CAPACITY_ON_INTERRUPTION: "keep" },
+                    variables: {
+                        AUTO_SCALING_GROUP_NAMES: '["web"]',
+                        CAPACITY_ON_INTERRUPTION: "keep",
+                        HANDLER_NAME: handlerName("spotdir"),
+                    },
                 },
                 loggingConfig: loggingConfig("spotdir"),
             });
@@ -684,6 +693,7 @@ describe("SpotInterruptionHandler", () => {
                 "spottuned-function-throttles",
                 "spottuned-logs",
                 "spottuned-mapping",
+                "spottuned-missing-groups",
                 "spottuned-queue",
                 "spottuned-role",
                 "spottuned-rule",
@@ -724,9 +734,9 @@ describe("SpotInterruptionHandler", () => {
                 named("spotesc-policy", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
             ) as { Statement: { Sid: string; Resource: unknown }[] };
             assert.deepEqual(
-                policy.Statement.find((s) => s.Sid === "DetachFromOwnGroupOnly"),
+                policy.Statement.find((s) => s.Sid === "DetachFromChosenGroupsOnly"),
                 {
-                    Sid: "DetachFromOwnGroupOnly",
+                    Sid: "DetachFromChosenGroupsOnly",
                     Effect: "Allow",
                     Action: "autoscaling:DetachInstances",
                     Resource: arn(
@@ -738,7 +748,7 @@ describe("SpotInterruptionHandler", () => {
             const fn = functionInputsWithoutCode("spotesc") as {
                 environment: { variables: Record<string, string> };
             };
-            assert.equal(fn.environment.variables.AUTO_SCALING_GROUP_NAME, "web*?$");
+            assert.equal(fn.environment.variables.AUTO_SCALING_GROUP_NAMES, '["web*?$"]');
         });
     });
 
@@ -771,7 +781,7 @@ describe("SpotInterruptionHandler", () => {
 
         it("sends the explicit provider to every child", () => {
             const children = recorded.filter((r) => r.name.startsWith("spotdec-"));
-            assert.equal(children.length, 18, "12 for the handler, 5 alarms and a dashboard");
+            assert.equal(children.length, 19, "12 for the handler, 6 alarms and a dashboard");
             for (const resource of children) {
                 assert.ok(
                     resource.provider?.startsWith(`${providerUrn}::`),
@@ -789,7 +799,7 @@ describe("SpotInterruptionHandler", () => {
             );
             assert.deepEqual(detachStatements, [
                 {
-                    Sid: "DetachFromOwnGroupOnly",
+                    Sid: "DetachFromChosenGroupsOnly",
                     Effect: "Allow",
                     Action: "autoscaling:DetachInstances",
                     Resource: arn(
@@ -805,8 +815,9 @@ describe("SpotInterruptionHandler", () => {
             assert.equal(fn.runtime, "nodejs22.x");
             assert.deepEqual(fn.environment, {
                 variables: {
-                    AUTO_SCALING_GROUP_NAME: "fleet-asg",
+                    AUTO_SCALING_GROUP_NAMES: '["fleet-asg"]',
                     CAPACITY_ON_INTERRUPTION: "decrement",
+                    HANDLER_NAME: handlerName("spotdec"),
                     DEAD_LETTER_QUEUE_URL: queueUrl("spotdec-dlq-a1b2c3d"),
                 },
             });
@@ -824,7 +835,7 @@ describe("SpotInterruptionHandler", () => {
                 when: "no group name",
                 args: { autoScalingGroupName: undefined },
                 message:
-                    "[autoScalingGroupName] is required: pass the name of the Auto Scaling group to protect",
+                    "[autoScalingGroupName] is required: pass the name of the Auto Scaling group to protect, or autoScalingGroupNames (a list), or autoScalingGroupTag ({ key, value })",
             },
             {
                 when: "an empty group name",

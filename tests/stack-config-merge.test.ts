@@ -150,7 +150,7 @@ describe("pulumi up's config checks (mergeConfig), before the program runs", () 
             assert.equal(group.capacityRebalance, true);
             assert.equal(one("aws:lb/targetGroup:TargetGroup").inputs.deregistrationDelay, 120);
             assert.equal(recorded.filter((r) => r.type === "aws:ec2/subnet:Subnet").length, 3);
-            assert.equal(handlerEnvironment().AUTO_SCALING_GROUP_NAME, "web-asg-a1b2c3d");
+            assert.equal(handlerEnvironment().AUTO_SCALING_GROUP_NAMES, '["web-asg-a1b2c3d"]');
             assert.equal(handlerEnvironment().CAPACITY_ON_INTERRUPTION, "keep");
         });
     });
@@ -169,7 +169,7 @@ describe("pulumi up's config checks (mergeConfig), before the program runs", () 
 
         it("plans the handler on that group, undeterred by the web tier defaults the CLI wrote in", () => {
             assert.equal(recorded.filter((r) => r.type === WEB_TIER_TYPE).length, 0);
-            assert.equal(handlerEnvironment().AUTO_SCALING_GROUP_NAME, "my-spot-group");
+            assert.equal(handlerEnvironment().AUTO_SCALING_GROUP_NAMES, '["my-spot-group"]');
         });
     });
 

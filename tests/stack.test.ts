@@ -32,12 +32,14 @@ function one(type: string, name?: string): RecordedResource {
     return matches[0];
 }
 
-/** The group name the deployed handler function will act on. */
+/** The one group name the deployed handler function will act on. */
 function handlerGroupName(): unknown {
     const environment = one("aws:lambda/function:Function").inputs.environment as {
         variables: Record<string, string>;
     };
-    return environment.variables.AUTO_SCALING_GROUP_NAME;
+    const names = JSON.parse(environment.variables.AUTO_SCALING_GROUP_NAMES) as string[];
+    assert.equal(names.length, 1, `one group, not ${names.join(", ")}`);
+    return names[0];
 }
 
 /** The group ARN the handler's role may detach from. */
@@ -47,7 +49,7 @@ function detachableGroupArn(): unknown {
     ) as {
         Statement: { Sid?: string; Resource?: unknown }[];
     };
-    return policy.Statement.find((s) => s.Sid === "DetachFromOwnGroupOnly")?.Resource;
+    return policy.Statement.find((s) => s.Sid === "DetachFromChosenGroupsOnly")?.Resource;
 }
 
 const detachArn = (group: string) =>

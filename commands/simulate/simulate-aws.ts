@@ -16,11 +16,8 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import {
-    ENV_AUTO_SCALING_GROUP_NAME,
-    ENV_DEAD_LETTER_QUEUE_URL,
-    ENV_DRY_RUN,
-} from "../../handler/config";
+import { ENV_DEAD_LETTER_QUEUE_URL, ENV_DRY_RUN, readHandlerConfig } from "../../handler/config";
+import type { GroupSelection } from "../../handler/decision";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { SimulationClients } from "./simulate-clients";
 
@@ -35,8 +32,8 @@ export interface FunctionFacts {
     readonly timeoutSeconds: number;
     /** DRY_RUN=true: the handler decides and logs, but detaches nothing. */
     readonly dryRun: boolean;
-    /** The group the handler protects (its AUTO_SCALING_GROUP_NAME). */
-    readonly groupName?: string;
+    /** The groups the handler protects (AUTO_SCALING_GROUP_NAMES or AUTO_SCALING_GROUP_TAG). */
+    readonly groups?: GroupSelection;
     /** Only queue delivery sets DEAD_LETTER_QUEUE_URL. */
     readonly queueDelivery: boolean;
 }
@@ -71,9 +68,18 @@ export async function functionFacts(
         logGroupName: configuration.LoggingConfig?.LogGroup ?? `/aws/lambda/${functionName}`,
         timeoutSeconds: configuration.Timeout ?? 3,
         dryRun: variables[ENV_DRY_RUN] === "true",
-        groupName: variables[ENV_AUTO_SCALING_GROUP_NAME],
+        groups: groupsOf(variables),
         queueDelivery: variables[ENV_DEAD_LETTER_QUEUE_URL] !== undefined,
     };
+}
+
+/** The function's group selection, or undefined when its environment names none. */
+function groupsOf(variables: Record<string, string>): GroupSelection | undefined {
+    try {
+        return readHandlerConfig(variables).groups;
+    } catch {
+        return undefined;
+    }
 }
 
 export async function queueArnOf(clients: SimulationClients, queueUrl: string): Promise<string> {

@@ -8,7 +8,7 @@ import { SimulationError } from "./simulate-errors";
 /** The deployment's names, as the stack outputs or the flags give them. */
 export interface Deployment {
     readonly functionName: string;
-    /** Else the function's AUTO_SCALING_GROUP_NAME. */
+    /** Else the only group in the function's AUTO_SCALING_GROUP_NAMES. */
     readonly groupName?: string;
     /** Set with queue delivery: the console test then wraps the event as an SQS record. */
     readonly queueUrl?: string;

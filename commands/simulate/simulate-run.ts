@@ -180,17 +180,18 @@ export async function discover(
     timeline.add("found", `Deployment from ${deployment.source}`, { ...deployment });
 
     const fn = await soft(() => functionFacts(clients, deployment.functionName, region));
-    const groupName = deployment.groupName ?? fn?.groupName;
+    const listed = fn?.groups?.kind === "names" ? fn.groups.names : undefined;
+    const groupName = deployment.groupName ?? (listed?.length === 1 ? listed[0] : undefined);
     if (groupName === undefined) {
         throw new SimulationError(
             "not-deployed",
-            `No Auto Scaling group is known: pass --group (the function ${deployment.functionName} names none in AUTO_SCALING_GROUP_NAME).`,
+            `No Auto Scaling group is known: pass --group (the function ${deployment.functionName} ${listed === undefined ? "names none in AUTO_SCALING_GROUP_NAMES" : `protects ${listed.length} groups: ${listed.slice(0, 5).join(", ")}`}).`,
         );
     }
-    if (fn?.groupName !== undefined && fn.groupName !== groupName) {
+    if (listed !== undefined && !listed.includes(groupName)) {
         throw new SimulationError(
             "deployment-mismatch",
-            `Function ${fn.name} protects group ${fn.groupName} (its AUTO_SCALING_GROUP_NAME), not ${groupName}: pass --group ${fn.groupName}, or the function that protects ${groupName}.`,
+            `Function ${fn?.name} protects ${listed.join(", ")} (its AUTO_SCALING_GROUP_NAMES), not ${groupName}: pass --group ${listed[0]}, or the function that protects ${groupName}.`,
         );
     }
     const queueUrl = options.mode === "console-test" ? deployment.queueUrl : undefined;

@@ -30,7 +30,7 @@ const COMMAND_LINE = {
             value: "NAME",
             description: "The protected Auto Scaling group.",
             defaultText:
-                "the stack's autoScalingGroupName output, else the function's AUTO_SCALING_GROUP_NAME",
+                "the stack's autoScalingGroupName output, else the function's one group in AUTO_SCALING_GROUP_NAMES",
         },
         queue: {
             value: "URL",

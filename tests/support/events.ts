@@ -6,6 +6,7 @@ const EVENTS = path.join(__dirname, "..", "fixtures", "events");
 
 export type EventFixture =
     | "seed-sample-event"
+    | "capacity-reservation-interruption-warning"
     | "interruption-warning-hibernate"
     | "rebalance-recommendation"
     | "other-source"

@@ -1,7 +1,7 @@
 import {
     type AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
-    DescribeAutoScalingInstancesCommand,
+    type DescribeAutoScalingGroupsCommandInput,
     DetachInstancesCommand,
     type DetachInstancesCommandInput,
 } from "@aws-sdk/client-auto-scaling";
@@ -22,14 +22,21 @@ export class FakeAutoScaling {
     readonly instances = new Map<string, FakeInstance>();
     readonly groups = new Map<
         string,
-        { minSize: number; maxSize: number; desiredCapacity: number }
+        {
+            minSize: number;
+            maxSize: number;
+            desiredCapacity: number;
+            tags: Record<string, string>;
+        }
     >();
+    /** Every DescribeAutoScalingGroups request, as sent. */
+    readonly lookups: DescribeAutoScalingGroupsCommandInput[] = [];
 
     private readonly afterNext = new Map<string, () => void>();
 
     /** Runs `change` once, right after the next answer to `action`: a concurrent actor's move. */
     afterNextCall(
-        action: "DescribeAutoScalingInstances" | "DescribeAutoScalingGroups",
+        action: "DescribeAutoScalingGroups" | "DetachInstances",
         change: () => void,
     ): this {
         this.afterNext.set(action, change);
@@ -43,8 +50,12 @@ export class FakeAutoScaling {
         return answer;
     }
 
-    group(name: string, sizes: { minSize: number; maxSize: number; desiredCapacity: number }) {
-        this.groups.set(name, { ...sizes });
+    group(
+        name: string,
+        sizes: { minSize: number; maxSize: number; desiredCapacity: number },
+        tags: Record<string, string> = {},
+    ) {
+        this.groups.set(name, { ...sizes, tags: { ...tags } });
         return this;
     }
 
@@ -57,50 +68,73 @@ export class FakeAutoScaling {
 
     /** Answers the client's calls from this state, from now on. */
     install(client: AwsClientStub<AutoScalingClient>): this {
-        client.on(DescribeAutoScalingInstancesCommand).callsFake(({ InstanceIds = [] }) =>
-            this.answered("DescribeAutoScalingInstances", {
-                AutoScalingInstances: InstanceIds.flatMap((id: string) => {
-                    const instance = this.instances.get(id);
-                    return instance === undefined
-                        ? []
-                        : [
-                              {
-                                  InstanceId: id,
-                                  AutoScalingGroupName: instance.group,
-                                  LifecycleState: instance.lifecycleState,
-                                  AvailabilityZone: "eu-west-1b",
-                                  HealthStatus: "HEALTHY",
-                                  ProtectedFromScaleIn: false,
-                              },
-                          ];
-                }),
-            }),
-        );
-        client.on(DescribeAutoScalingGroupsCommand).callsFake(({ AutoScalingGroupNames = [] }) =>
-            this.answered("DescribeAutoScalingGroups", {
-                AutoScalingGroups: AutoScalingGroupNames.flatMap((name: string) => {
-                    const sizes = this.groups.get(name);
-                    return sizes === undefined
-                        ? []
-                        : [
-                              {
-                                  AutoScalingGroupName: name,
-                                  MinSize: sizes.minSize,
-                                  MaxSize: sizes.maxSize,
-                                  DesiredCapacity: sizes.desiredCapacity,
-                                  DefaultCooldown: 300,
-                                  AvailabilityZones: ["eu-west-1b"],
-                                  HealthCheckType: "ELB",
-                                  CreatedTime: new Date(0),
-                              },
-                          ];
-                }),
-            }),
-        );
+        client
+            .on(DescribeAutoScalingGroupsCommand)
+            .callsFake((input: DescribeAutoScalingGroupsCommandInput) =>
+                this.answered("DescribeAutoScalingGroups", this.describe(input)),
+            );
         client
             .on(DetachInstancesCommand)
-            .callsFake((input: DetachInstancesCommandInput) => this.detach(input));
+            .callsFake((input: DetachInstancesCommandInput) =>
+                this.answered("DetachInstances", this.detach(input)),
+            );
         return this;
+    }
+
+    /** As AWS answers: by names (at most 100), or by one tag filter; pages of MaxRecords. */
+    private describe(input: DescribeAutoScalingGroupsCommandInput) {
+        this.lookups.push(input);
+        const { AutoScalingGroupNames, Filters = [], MaxRecords = 50, NextToken } = input;
+        if ((AutoScalingGroupNames?.length ?? 0) > 100 || MaxRecords > 100) {
+            throw Object.assign(new Error("1 validation error detected"), {
+                name: "ValidationError",
+            });
+        }
+        const matches = [...this.groups].filter(([name, group]) => {
+            if (AutoScalingGroupNames !== undefined && !AutoScalingGroupNames.includes(name)) {
+                return false;
+            }
+            return Filters.every(({ Name = "", Values = [] }) =>
+                Name === "tag-key"
+                    ? Values.some((key) => key in group.tags)
+                    : Name.startsWith("tag:")
+                      ? Values.includes(group.tags[Name.slice(4)])
+                      : true,
+            );
+        });
+        const start = NextToken === undefined ? 0 : Number(NextToken);
+        const page = matches.slice(start, start + MaxRecords);
+        return {
+            AutoScalingGroups: page.map(([name, group]) => ({
+                AutoScalingGroupName: name,
+                MinSize: group.minSize,
+                MaxSize: group.maxSize,
+                DesiredCapacity: group.desiredCapacity,
+                DefaultCooldown: 300,
+                AvailabilityZones: ["eu-west-1b"],
+                HealthCheckType: "ELB",
+                CreatedTime: new Date(0),
+                Instances: [...this.instances]
+                    .filter(([, i]) => i.group === name)
+                    .map(([id, i]) => ({
+                        InstanceId: id,
+                        LifecycleState: i.lifecycleState as "InService",
+                        AvailabilityZone: "eu-west-1b",
+                        HealthStatus: "HEALTHY",
+                        ProtectedFromScaleIn: false,
+                    })),
+                Tags: Object.entries(group.tags).map(([Key, Value]) => ({
+                    Key,
+                    Value,
+                    ResourceId: name,
+                    ResourceType: "auto-scaling-group",
+                    PropagateAtLaunch: false,
+                })),
+            })),
+            ...(start + MaxRecords < matches.length
+                ? { NextToken: String(start + MaxRecords) }
+                : {}),
+        };
     }
 
     /** The instances still in `group`. */
@@ -121,7 +155,12 @@ export class FakeAutoScaling {
             if (instance?.group !== groupName) {
                 throw autoScalingErrors.notPartOfGroup(id, groupName);
             }
-            if (!["InService", "Standby"].includes(instance.lifecycleState)) {
+            // Retained instances leave only without a decrement: they no longer count as desired.
+            const keepOnly = instance.lifecycleState === "Terminating:Retained";
+            if (
+                !["InService", "Standby"].includes(instance.lifecycleState) &&
+                !(keepOnly && ShouldDecrementDesiredCapacity === false)
+            ) {
                 throw autoScalingErrors.notInServiceOrStandby(id);
             }
         }

@@ -1,0 +1,47 @@
+import type { DescribeAutoScalingGroupsCommandOutput } from "@aws-sdk/client-auto-scaling";
+
+/** One group as DescribeAutoScalingGroups answers for it: sizes, members in their states, tags. */
+export function groupLookupAnswer(
+    name: string,
+    {
+        minSize = 0,
+        desiredCapacity = 4,
+        members = [],
+        tags = {},
+    }: {
+        minSize?: number;
+        desiredCapacity?: number;
+        /** Instance id and lifecycle state, e.g. ["i-…", "InService"]. */
+        members?: readonly (readonly [string, string])[];
+        tags?: Record<string, string>;
+    } = {},
+): Pick<DescribeAutoScalingGroupsCommandOutput, "AutoScalingGroups"> {
+    return {
+        AutoScalingGroups: [
+            {
+                AutoScalingGroupName: name,
+                MinSize: minSize,
+                MaxSize: Math.max(12, desiredCapacity),
+                DesiredCapacity: desiredCapacity,
+                DefaultCooldown: 300,
+                AvailabilityZones: ["eu-west-1a"],
+                HealthCheckType: "ELB",
+                CreatedTime: new Date(0),
+                Instances: members.map(([InstanceId, LifecycleState]) => ({
+                    InstanceId,
+                    LifecycleState: LifecycleState as "InService",
+                    AvailabilityZone: "eu-west-1a",
+                    HealthStatus: "HEALTHY",
+                    ProtectedFromScaleIn: false,
+                })),
+                Tags: Object.entries(tags).map(([Key, Value]) => ({
+                    Key,
+                    Value,
+                    ResourceId: name,
+                    ResourceType: "auto-scaling-group",
+                    PropagateAtLaunch: false,
+                })),
+            },
+        ],
+    };
+}
