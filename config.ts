@@ -14,6 +14,7 @@ import { Delivery, DELIVERY_CHOICES } from "./components/handler-settings";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     CapacityOnInterruption,
+    type GroupSelection,
     isCapacityOnInterruption,
 } from "./handler/decision";
 
@@ -21,8 +22,8 @@ import {
  * The stack's configuration, validated, with defaults applied. Pulumi.yaml declares the same
  * defaults, and the CLI writes them into the config before the program runs; the code applies
  * them too, because mocks and `pulumi config` without the CLI's merge never read Pulumi.yaml.
- * With `autoScalingGroupName` set the stack protects that existing group; without it, it builds
- * a SpotWebTier and protects its group.
+ * With `autoScalingGroupName`, `autoScalingGroupNames` or `autoScalingGroupTag` set the stack
+ * protects those existing groups; with none, it builds a SpotWebTier and protects its group.
  */
 export type StackConfig = ExistingGroupStackConfig | WebTierStackConfig;
 
@@ -39,8 +40,25 @@ export interface HandlerStackConfig {
 
 export interface ExistingGroupStackConfig extends HandlerStackConfig {
     readonly kind: "existing-group";
-    readonly autoScalingGroupName: string;
+    /** One name, a list of names, or a tag: whichever key the stack set. */
+    readonly groups: GroupSelection;
+    /** The key it came from, for messages. */
+    readonly groupsKey: GroupKey;
 }
+
+/** The stack keys that choose existing groups: at most one may be set. */
+export const GROUP_KEYS = [
+    "autoScalingGroupName",
+    "autoScalingGroupNames",
+    "autoScalingGroupTag",
+] as const;
+export type GroupKey = (typeof GROUP_KEYS)[number];
+
+/**
+ * The tag the web tier's group carries when this stack builds it, its value the stack's name:
+ * a handler elsewhere with autoScalingGroupTag { key: "spot-interruption-handler" } protects it.
+ */
+export const WEB_TIER_GROUP_TAG_KEY = "spot-interruption-handler";
 
 export interface WebTierStackConfig extends HandlerStackConfig {
     readonly kind: "web-tier";
@@ -63,6 +81,8 @@ export const HANDLER_CONFIG_DEFAULTS = {
  */
 export const STACK_CONFIG_TYPES = {
     autoScalingGroupName: "string",
+    autoScalingGroupNames: "array<string>",
+    autoScalingGroupTag: "object",
     capacityOnInterruption: "string",
     delivery: "string",
     dryRun: "boolean",
@@ -138,34 +158,26 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
         ...(notificationEmail === undefined ? {} : { notificationEmail }),
     };
 
-    const autoScalingGroupName = config.get("autoScalingGroupName");
-    if (autoScalingGroupName !== undefined) {
-        if (autoScalingGroupName.trim() === "") {
-            throw new StackConfigError(
-                "autoScalingGroupName",
-                "is empty: name an existing Auto Scaling group, or remove the key to build the web tier",
-                "pulumi config rm autoScalingGroupName",
-            );
-        }
-        // The policy and the handler must name exactly the same group.
-        if (autoScalingGroupName !== autoScalingGroupName.trim()) {
-            throw new StackConfigError(
-                "autoScalingGroupName",
-                `is ${JSON.stringify(autoScalingGroupName)}, with surrounding whitespace`,
-                `pulumi config set autoScalingGroupName ${autoScalingGroupName.trim()}`,
-            );
-        }
+    const chosen = readGroupSelection(config);
+    if (chosen !== undefined) {
         // Silently ignoring web tier keys would hide a stack that does not do what its config says;
         // a declared default, which the CLI writes into every stack's config, changes nothing.
         const ignored = Object.keys(readWebTierArgs(config))[0];
         if (ignored !== undefined) {
             throw new StackConfigError(
                 ignored,
-                "shapes the web tier, which the stack does not build while autoScalingGroupName names an existing group",
+                `shapes the web tier, which the stack does not build while ${chosen.key} ${chosen.key === "autoScalingGroupTag" ? "chooses existing groups" : chosen.key === "autoScalingGroupNames" ? "names existing groups" : "names an existing group"}`,
                 `pulumi config rm ${ignored}`,
             );
         }
-        return { kind: "existing-group", autoScalingGroupName, ...handler };
+        if (handler.faultInjection && chosen.groups.kind === "tag") {
+            throw new StackConfigError(
+                "faultInjection",
+                "needs one group to interrupt, but autoScalingGroupTag chooses groups by tag; run the experiment from a stack that names its group",
+                "pulumi config set faultInjection false",
+            );
+        }
+        return { kind: "existing-group", groups: chosen.groups, groupsKey: chosen.key, ...handler };
     }
 
     const webTier = readWebTierArgs(config);
@@ -182,6 +194,89 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
         throw error;
     }
     return { kind: "web-tier", webTier, ...handler };
+}
+
+/** The one group key the stack set, read and checked as its type; undefined when none is. */
+function readGroupSelection(
+    config: pulumi.Config,
+): { key: GroupKey; groups: GroupSelection } | undefined {
+    const set = GROUP_KEYS.filter((key) => config.get(key) !== undefined);
+    if (set.length > 1) {
+        throw new StackConfigError(
+            set[1],
+            `is set together with ${set[0]}, but the stack protects one choice of groups: a name, a list of names, or a tag`,
+            `pulumi config rm ${set[1]}`,
+        );
+    }
+    const [key] = set;
+    if (key === "autoScalingGroupName") {
+        return { key, groups: { kind: "names", names: [readGroupName(config, key)] } };
+    }
+    if (key === "autoScalingGroupNames") {
+        const names = readStringArray(config, key, "<group-name>") ?? [];
+        if (names.length === 0) {
+            throw new StackConfigError(
+                key,
+                "is an empty list: name at least one existing group, or remove the key to build the web tier",
+                `pulumi config rm ${key}`,
+            );
+        }
+        names.forEach((name, index) => {
+            if (name.trim() === "" || name !== name.trim()) {
+                throw new StackConfigError(
+                    key,
+                    `has ${JSON.stringify(name)} at [${index}], which is empty or has surrounding whitespace`,
+                    `pulumi config set --path '${key}[${index}]' ${name.trim() || "<group-name>"}`,
+                );
+            }
+        });
+        return { key, groups: { kind: "names", names } };
+    }
+    if (key === "autoScalingGroupTag") {
+        const tag = readJson(config, key);
+        const example = `pulumi config set --path '${key}.key' spot-interruption-handler`;
+        if (
+            !isRecord(tag) ||
+            typeof tag.key !== "string" ||
+            tag.key.trim() === "" ||
+            (tag.value !== undefined && typeof tag.value !== "string") ||
+            Object.keys(tag).some((field) => field !== "key" && field !== "value")
+        ) {
+            throw new StackConfigError(
+                key,
+                `is ${JSON.stringify(tag)}, but must be an object with a "key" and an optional "value", both strings`,
+                example,
+            );
+        }
+        return {
+            key,
+            groups:
+                tag.value === undefined
+                    ? { kind: "tag", key: tag.key }
+                    : { kind: "tag", key: tag.key, value: tag.value },
+        };
+    }
+    return undefined;
+}
+
+function readGroupName(config: pulumi.Config, key: string): string {
+    const name = config.require(key);
+    if (name.trim() === "") {
+        throw new StackConfigError(
+            key,
+            "is empty: name an existing Auto Scaling group, or remove the key to build the web tier",
+            `pulumi config rm ${key}`,
+        );
+    }
+    // The policy and the handler must name exactly the same group.
+    if (name !== name.trim()) {
+        throw new StackConfigError(
+            key,
+            `is ${JSON.stringify(name)}, with surrounding whitespace`,
+            `pulumi config set ${key} ${name.trim()}`,
+        );
+    }
+    return name;
 }
 
 function isDelivery(value: string): value is Delivery {

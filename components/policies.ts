@@ -4,6 +4,7 @@
  */
 import { INTERRUPTION_WARNING_DETAIL_TYPES, INTERRUPTION_WARNING_SOURCE } from "../handler/event";
 import type { CapacityOnInterruption, GroupSelection } from "../handler/decision";
+import { argumentError } from "./argument-checks";
 
 export interface PolicyStatement {
     readonly Sid?: string;
@@ -87,6 +88,24 @@ export function detachScopeFor(
 
 /** A role's inline policies may hold at most this many characters together (whitespace aside). */
 export const MAX_INLINE_POLICY_CHARS = 10_240;
+// What the queue's drain policy may take of the role's inline policy allowance, at most.
+const DRAIN_POLICY_RESERVE_CHARS = 512;
+
+/**
+ * The function's policy as IAM stores it, refused when it would not fit beside the drain policy:
+ * 100 listed names of 30 characters already take about 11,000.
+ */
+export function handlerPolicyJson(inputs: HandlerPolicyInputs): string {
+    const policy = JSON.stringify(handlerPolicyDocument(inputs));
+    const room = MAX_INLINE_POLICY_CHARS - DRAIN_POLICY_RESERVE_CHARS;
+    if (policy.length > room) {
+        throw argumentError(
+            "autoScalingGroupNames",
+            `make the function's policy ${policy.length} characters, over the ${room} it may use of IAM's ${MAX_INLINE_POLICY_CHARS} for a role's inline policies: tag the groups and pass autoScalingGroupTag instead`,
+        );
+    }
+    return policy;
+}
 
 export interface HandlerPolicyInputs {
     readonly detachScope: DetachScope;

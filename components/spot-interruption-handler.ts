@@ -25,15 +25,10 @@ import {
     detachScopeFor,
     drainEventsQueuePolicyDocument,
     eventsQueuePolicyDocument,
-    handlerPolicyDocument,
+    handlerPolicyJson,
     interruptionWarningEventPattern,
-    MAX_INLINE_POLICY_CHARS,
     serviceAssumeRolePolicy,
 } from "./policies";
-import { argumentError } from "./argument-checks";
-
-// What the queue's drain policy may take of the role's inline policy allowance, at most.
-const DRAIN_POLICY_RESERVE_CHARS = 512;
 
 /** The chosen groups once every name is known, each checked as AWS checks it. */
 function selectionOf(
@@ -212,8 +207,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                             [logGroupArn, dlqArn],
                             [topicArn, keyArn],
                         ]) => {
-                            const policy = JSON.stringify(
-                                handlerPolicyDocument({
+                            try {
+                                return handlerPolicyJson({
                                     detachScope: detachScopeFor(groups, {
                                         partition: part,
                                         region: reg,
@@ -226,19 +221,10 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                                     ...(topicArn === undefined || keyArn === undefined
                                         ? {}
                                         : { notification: { topicArn, keyArn } }),
-                                }),
-                            );
-                            const room = MAX_INLINE_POLICY_CHARS - DRAIN_POLICY_RESERVE_CHARS;
-                            if (policy.length > room) {
-                                throw new ArgumentValueError(
-                                    argumentError(
-                                        "autoScalingGroupNames",
-                                        `make the function's policy ${policy.length} characters, over the ${room} it may use of IAM's ${MAX_INLINE_POLICY_CHARS} for a role's inline policies: tag the groups and pass autoScalingGroupTag instead`,
-                                    ),
-                                    this,
-                                );
+                                });
+                            } catch (error) {
+                                throw new ArgumentValueError(error as Error, this);
                             }
-                            return policy;
                         },
                     ),
             },

@@ -135,7 +135,7 @@ function expectedDeadLetterQueuePolicy(component: string): unknown {
 }
 
 /** The role policy's statements that both modes share, for the group called `group`. */
-function sharedRoleStatements(component: string, escapedGroup: string): unknown[] {
+function sharedRoleStatements(component: string, escapedGroup: string): Record<string, unknown>[] {
     return [
         {
             Sid: "WriteOwnLogs",
@@ -824,6 +824,171 @@ describe("SpotInterruptionHandler", () => {
         });
     });
 
+    describe("given a list of groups", () => {
+        before(() =>
+            build(
+                () =>
+                    new components.SpotInterruptionHandler("spotlist", {
+                        autoScalingGroupNames: ["web-a", pulumi.output("web-b")],
+                    }),
+            ),
+        );
+
+        it("grants DetachInstances on exactly the listed groups, and Describe on *", () => {
+            const policy = parseJson(
+                named("spotlist-policy", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
+            );
+            const groupArn = (name: string) =>
+                arn("autoscaling", `autoScalingGroup:*:autoScalingGroupName/${name}`);
+            assert.deepEqual(policy, {
+                Version: "2012-10-17",
+                Statement: sharedRoleStatements("spotlist", "web-a").map((statement) =>
+                    statement.Sid === "DetachFromChosenGroupsOnly"
+                        ? { ...statement, Resource: [groupArn("web-a"), groupArn("web-b")] }
+                        : statement,
+                ),
+            });
+        });
+
+        it("refuses a list whose policy would not fit IAM's 10,240 characters of inline policy", () => {
+            // Each listed ARN takes about 90 characters besides the name: 100 names never fit.
+            const policyFor = (count: number, nameLength: number) =>
+                components.handlerPolicyJson({
+                    detachScope: components.detachScopeFor(
+                        {
+                            kind: "names",
+                            names: Array.from({ length: count }, (_, i) =>
+                                `g${i}`.padEnd(nameLength, "x"),
+                            ),
+                        },
+                        { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT_ID },
+                    ),
+                    logGroupArn: arn("logs", "log-group:l"),
+                    deadLetterQueueArn: arn("sqs", "dlq"),
+                    capacityOnInterruption: "keep",
+                });
+
+            assert.ok(policyFor(50, 30).length < 9_728);
+            assert.throws(() => policyFor(100, 8), {
+                message:
+                    /^SpotInterruptionHandler: \[autoScalingGroupNames\] make the function's policy 9941 characters, over the 9728 it may use of IAM's 10240 for a role's inline policies: tag the groups and pass autoScalingGroupTag instead$/,
+            });
+        });
+
+        it("hands the function the names as a JSON list", () => {
+            const fn = functionInputsWithoutCode("spotlist") as {
+                environment: { variables: Record<string, string> };
+            };
+            assert.equal(fn.environment.variables.AUTO_SCALING_GROUP_NAMES, '["web-a","web-b"]');
+            assert.equal(fn.environment.variables.AUTO_SCALING_GROUP_TAG, undefined);
+        });
+
+        it("charts every listed group by name, quiet ones too", () => {
+            const body = parseJson(
+                childOf("spotlist", "aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody,
+            ) as {
+                widgets: { properties: { title: string; metrics: unknown[][] } }[];
+            };
+            const perGroup = body.widgets.find((w) =>
+                w.properties.title.startsWith("Detached, per group"),
+            );
+            assert.deepEqual(perGroup?.properties.metrics, [
+                [
+                    "SpotInterruptionHandler",
+                    "Detached",
+                    "Handler",
+                    handlerName("spotlist"),
+                    "AutoScalingGroupName",
+                    "web-a",
+                    { label: "web-a" },
+                ],
+                [
+                    "SpotInterruptionHandler",
+                    "Detached",
+                    "Handler",
+                    handlerName("spotlist"),
+                    "AutoScalingGroupName",
+                    "web-b",
+                    { label: "web-b" },
+                ],
+            ]);
+        });
+    });
+
+    describe("given a tag, with or without a value", () => {
+        before(() =>
+            build(() => {
+                new components.SpotInterruptionHandler("spottag", {
+                    autoScalingGroupTag: { key: "spot-handler", value: "web${aws:username}" },
+                });
+                new components.SpotInterruptionHandler("spotkey", {
+                    autoScalingGroupTag: { key: "spot-handler" },
+                    capacityOnInterruption: "decrement",
+                });
+            }),
+        );
+
+        it("grants DetachInstances on * only where the group carries the tag's value, escaped", () => {
+            const policy = parseJson(
+                named("spottag-policy", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
+            );
+            assert.deepEqual(policy, {
+                Version: "2012-10-17",
+                Statement: sharedRoleStatements("spottag", "unused").map((statement) =>
+                    statement.Sid === "DetachFromChosenGroupsOnly"
+                        ? {
+                              ...statement,
+                              Resource: "*",
+                              Condition: {
+                                  StringEquals: {
+                                      "autoscaling:ResourceTag/spot-handler":
+                                          "web${$}{aws:username}",
+                                  },
+                              },
+                          }
+                        : statement,
+                ),
+            });
+        });
+
+        it("without a value, grants it where the key is set at all (a Null condition)", () => {
+            const policy = parseJson(
+                named("spotkey-policy", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
+            ) as {
+                Statement: { Sid: string }[];
+            };
+            assert.deepEqual(
+                policy.Statement.find((s) => s.Sid === "DetachFromChosenGroupsOnly"),
+                {
+                    Sid: "DetachFromChosenGroupsOnly",
+                    Effect: "Allow",
+                    Action: "autoscaling:DetachInstances",
+                    Resource: "*",
+                    Condition: { Null: { "autoscaling:ResourceTag/spot-handler": "false" } },
+                },
+            );
+        });
+
+        it("hands the function the tag, and charts the groups it finds by search", () => {
+            const fn = functionInputsWithoutCode("spotkey") as {
+                environment: { variables: Record<string, string> };
+            };
+            assert.equal(fn.environment.variables.AUTO_SCALING_GROUP_TAG, '{"key":"spot-handler"}');
+            assert.equal(fn.environment.variables.AUTO_SCALING_GROUP_NAMES, undefined);
+            const body = JSON.stringify(
+                parseJson(
+                    childOf("spotkey", "aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody,
+                ),
+            );
+            assert.ok(
+                body.includes(
+                    `SEARCH('{SpotInterruptionHandler,AutoScalingGroupName,Handler} Handler=\\"${handlerName("spotkey")}\\" MetricName=\\"Detached\\"', 'Sum', 60)`,
+                ),
+                body.slice(0, 400),
+            );
+        });
+    });
+
     describe("given bad arguments", () => {
         const directOnly = (arg: keyof HandlerArgs, value: number) => ({
             when: `${arg} with direct delivery`,
@@ -943,6 +1108,81 @@ describe("SpotInterruptionHandler", () => {
             directOnly("visibilityTimeoutSeconds", 60),
             directOnly("maxReceiveCount", 5),
             directOnly("messageRetentionSeconds", 3600),
+            {
+                when: "a group name and a list of names together",
+                args: { autoScalingGroupNames: ["api"] },
+                message:
+                    "[autoScalingGroupNames] cannot be combined with autoScalingGroupName: pass exactly one of autoScalingGroupName, autoScalingGroupNames, autoScalingGroupTag",
+            },
+            {
+                when: "an empty list of names",
+                args: { autoScalingGroupName: undefined, autoScalingGroupNames: [] },
+                message:
+                    "[autoScalingGroupNames] has 0 names; pass a list of 1 to 100 group names, or autoScalingGroupTag for more",
+            },
+            {
+                when: "101 names",
+                args: {
+                    autoScalingGroupName: undefined,
+                    autoScalingGroupNames: Array.from({ length: 101 }, (_, i) => `g${i}`),
+                },
+                message:
+                    "[autoScalingGroupNames] has 101 names; pass a list of 1 to 100 group names, or autoScalingGroupTag for more",
+            },
+            {
+                when: "a name listed twice",
+                args: { autoScalingGroupName: undefined, autoScalingGroupNames: ["a", "b", "a"] },
+                message: '[autoScalingGroupNames] names "a" twice: list each group once',
+            },
+            {
+                when: "a listed ARN",
+                args: { autoScalingGroupName: undefined, autoScalingGroupNames: ["a", "b:c"] },
+                message:
+                    '[autoScalingGroupNames[1]] "b:c" contains a colon, which Auto Scaling group names cannot: pass the group\'s name, not its ARN',
+            },
+            {
+                when: "names too long for Lambda's 4 KB of environment",
+                args: {
+                    autoScalingGroupName: undefined,
+                    autoScalingGroupNames: Array.from({ length: 20 }, (_, i) =>
+                        `g${i}`.padEnd(200, "x"),
+                    ),
+                },
+                message:
+                    "[autoScalingGroupNames] takes 4061 characters of the function's environment, over the 3072 it may use of Lambda's 4 KB: tag the groups and pass autoScalingGroupTag instead",
+            },
+            {
+                when: "a tag without a key",
+                args: { autoScalingGroupName: undefined, autoScalingGroupTag: { key: " " } },
+                message:
+                    '[autoScalingGroupTag.key] is " "; pass the tag\'s key, 1 to 128 characters',
+            },
+            {
+                when: "a tag with a field it does not take",
+                args: {
+                    autoScalingGroupName: undefined,
+                    autoScalingGroupTag: { key: "team", values: ["web"] },
+                },
+                message: '[autoScalingGroupTag] has "values"; it takes only "key" and "value"',
+            },
+            {
+                when: "a tag value over 256 characters",
+                args: {
+                    autoScalingGroupName: undefined,
+                    autoScalingGroupTag: { key: "team", value: "v".repeat(257) },
+                },
+                message: `[autoScalingGroupTag.value] is "${"v".repeat(257)}"; pass the tag's value (at most 256 characters), or leave it out to match any value`,
+            },
+            {
+                when: "fault injection by tag, without the group to interrupt",
+                args: {
+                    autoScalingGroupName: undefined,
+                    autoScalingGroupTag: { key: "team", value: "web" },
+                    faultInjection: { enabled: true },
+                },
+                message:
+                    "[faultInjection.autoScalingGroupName] is required with autoScalingGroupTag: name the tagged group whose instances the experiment interrupts",
+            },
             {
                 when: "a reservation below the mapping's maximum concurrency",
                 args: { reservedConcurrentExecutions: 1 },

@@ -173,6 +173,29 @@ describe("pulumi up's config checks (mergeConfig), before the program runs", () 
         });
     });
 
+    describe("given the README's recipes for many groups, by list and by tag", () => {
+        it("plans one handler on both listed groups, and no web tier", async () => {
+            const [, , listRecipe] = shellBlocks("Deploy");
+            assert.equal(configSetLines(listRecipe).length, 2);
+            await runStackProgram(programConfig(mergedDevConfig(configSetLines(listRecipe))));
+
+            assert.equal(recorded.filter((r) => r.type === WEB_TIER_TYPE).length, 0);
+            assert.equal(handlerEnvironment().AUTO_SCALING_GROUP_NAMES, '["web-blue","web-green"]');
+        });
+
+        it("plans one handler on every group with the tag, and no web tier", async () => {
+            const [, , , tagRecipe] = shellBlocks("Deploy");
+            assert.equal(configSetLines(tagRecipe).length, 2);
+            await runStackProgram(programConfig(mergedDevConfig(configSetLines(tagRecipe))));
+
+            assert.equal(recorded.filter((r) => r.type === WEB_TIER_TYPE).length, 0);
+            assert.equal(
+                handlerEnvironment().AUTO_SCALING_GROUP_TAG,
+                '{"key":"spot-interruption-handler","value":"enabled"}',
+            );
+        });
+    });
+
     describe("given a web tier key set away from its default while protecting an existing group", () => {
         it("stops the program with the key and the command that removes it", async () => {
             const merged = mergedDevConfig([

@@ -177,6 +177,17 @@ describe("the stack program", () => {
             assert.equal(one(HANDLER_TYPE).name, "spot");
         });
 
+        it("tags the web tier's group with the stack, so that a tag-mode handler protects it", () => {
+            const tags = one("aws:autoscaling/group:Group").inputs.tags as {
+                key: string;
+                value: string;
+            }[];
+            assert.ok(
+                tags.some((t) => t.key === "spot-interruption-handler" && t.value === "dev"),
+                JSON.stringify(tags),
+            );
+        });
+
         it("wires the handler to the web tier's group name", () => {
             const group = one("aws:autoscaling/group:Group");
             assert.equal(group.name, "web-asg");
@@ -269,6 +280,36 @@ describe("the stack program", () => {
                 config: { autoScalingGroupName: "music-web", minSize: "3" },
                 message:
                     'Stack config "minSize" shapes the web tier, which the stack does not build while autoScalingGroupName names an existing group. Fix it with: pulumi config rm minSize',
+            },
+            {
+                when: "two group keys at once",
+                config: { autoScalingGroupName: "a", autoScalingGroupNames: '["b"]' },
+                message:
+                    'Stack config "autoScalingGroupNames" is set together with autoScalingGroupName, but the stack protects one choice of groups: a name, a list of names, or a tag. Fix it with: pulumi config rm autoScalingGroupNames',
+            },
+            {
+                when: "an empty list of groups",
+                config: { autoScalingGroupNames: "[]" },
+                message:
+                    'Stack config "autoScalingGroupNames" is an empty list: name at least one existing group, or remove the key to build the web tier. Fix it with: pulumi config rm autoScalingGroupNames',
+            },
+            {
+                when: "a tag without a key",
+                config: { autoScalingGroupTag: '{"value":"web"}' },
+                message:
+                    'Stack config "autoScalingGroupTag" is {"value":"web"}, but must be an object with a "key" and an optional "value", both strings. Fix it with: pulumi config set --path \'autoScalingGroupTag.key\' spot-interruption-handler',
+            },
+            {
+                when: "faultInjection with a tag",
+                config: { autoScalingGroupTag: '{"key":"team"}', faultInjection: "true" },
+                message:
+                    'Stack config "faultInjection" needs one group to interrupt, but autoScalingGroupTag chooses groups by tag; run the experiment from a stack that names its group. Fix it with: pulumi config set faultInjection false',
+            },
+            {
+                when: "a web tier key beside a tag",
+                config: { autoScalingGroupTag: '{"key":"team"}', minSize: "3" },
+                message:
+                    'Stack config "minSize" shapes the web tier, which the stack does not build while autoScalingGroupTag chooses existing groups. Fix it with: pulumi config rm minSize',
             },
             {
                 when: "1 Availability Zone",
@@ -525,7 +566,8 @@ describe("the stack program", () => {
             });
             assert.deepEqual(configModule.readStackConfig(new pulumi.Config(PROJECT)), {
                 kind: "existing-group",
-                autoScalingGroupName: "music-web",
+                groups: { kind: "names", names: ["music-web"] },
+                groupsKey: "autoScalingGroupName",
                 capacityOnInterruption: "keep",
                 delivery: "queue",
                 dryRun: true,
@@ -543,7 +585,8 @@ describe("the stack program", () => {
             // When it is read; Then the handler is to be invoked directly
             assert.deepEqual(configModule.readStackConfig(new pulumi.Config(PROJECT)), {
                 kind: "existing-group",
-                autoScalingGroupName: "music-web",
+                groups: { kind: "names", names: ["music-web"] },
+                groupsKey: "autoScalingGroupName",
                 capacityOnInterruption: "keep",
                 delivery: "direct",
                 dryRun: false,
