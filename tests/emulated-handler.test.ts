@@ -17,6 +17,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
+import { AutoScalingClient, CreateOrUpdateTagsCommand } from "@aws-sdk/client-auto-scaling";
 import {
     type Emulator,
     FAULTS,
@@ -40,6 +41,9 @@ describe("the uploaded handler against the local AWS emulator", function () {
     let decrement: HandlerArchive;
     /** Built with the shortest function timeout, 10 s, to prove the deadline. */
     let short: HandlerArchive;
+    /** One handler for several groups: by tag (team=web), and by a list of both groups. */
+    let byTag: HandlerArchive;
+    let byList: HandlerArchive;
     let environment: Workshop.WorkshopEnvironment;
 
     before(async () => {
@@ -64,6 +68,19 @@ describe("the uploaded handler against the local AWS emulator", function () {
         keep = await build("emulated-keep", "keep");
         decrement = await build("emulated-decrement", "decrement");
         short = await build("emulated-short", "keep", 10);
+        byTag = await materializeHandlerArchive(
+            new SpotInterruptionHandler("emulated-tag", {
+                autoScalingGroupTag: { key: "team", value: "web" },
+            }).handlerFunction,
+            "emulated-tag",
+        );
+        byList = await materializeHandlerArchive(
+            new SpotInterruptionHandler("emulated-list", {
+                autoScalingGroupNames: [workshop.WEB_GROUP_NAME, workshop.OTHER_GROUP_NAME],
+                capacityOnInterruption: "decrement",
+            }).handlerFunction,
+            "emulated-list",
+        );
         emulator = await startEmulator();
     });
 
@@ -71,6 +88,8 @@ describe("the uploaded handler against the local AWS emulator", function () {
         keep?.remove();
         decrement?.remove();
         short?.remove();
+        byTag?.remove();
+        byList?.remove();
         await emulator?.stop();
     });
 
@@ -126,6 +145,104 @@ describe("the uploaded handler against the local AWS emulator", function () {
             ),
         };
     }
+
+    describe("given one handler for several groups", () => {
+        /** Tags each group as moto stores it, so that the tag lookup has something to find. */
+        async function tagGroups(tags: Record<string, string>) {
+            const autoScaling = new AutoScalingClient(workshop.clientConfigFor(emulator));
+            try {
+                await autoScaling.send(
+                    new CreateOrUpdateTagsCommand({
+                        Tags: Object.entries(tags).map(([group, value]) => ({
+                            ResourceId: group,
+                            ResourceType: "auto-scaling-group",
+                            Key: "team",
+                            Value: value,
+                            PropagateAtLaunch: false,
+                        })),
+                    }),
+                );
+            } finally {
+                autoScaling.destroy();
+            }
+        }
+
+        beforeEach(async () => {
+            await seed();
+            await tagGroups({
+                [environment.webGroupName]: "web",
+                [environment.otherGroupName]: "batch",
+            });
+        });
+
+        /** Every warning in one queued batch, as the events queue would deliver them. */
+        async function batchOf(archive: HandlerArchive, instanceIds: readonly string[]) {
+            const { asSqsRecord, freshSampleEvent } = await import("../local");
+            const records = instanceIds.map((id, i) =>
+                asSqsRecord(freshSampleEvent(id), { messageId: `m${i}` }),
+            );
+            const proxy = await startFaultProxy(emulator.endpoint, () => undefined);
+            try {
+                const invocations = await archive.invoke([{ Records: records }], {
+                    ...emulator.environment(),
+                    AWS_ENDPOINT_URL: proxy.endpoint,
+                });
+                return { invocations, requests: Object.fromEntries(proxy.requests) };
+            } finally {
+                await proxy.close();
+            }
+        }
+
+        it("by tag: detaches the tagged group's instances in one lookup and one detach, and leaves another value alone", async () => {
+            const before = await snapshot();
+            const web = idsOf(before.web);
+            const other = idsOf(before.other);
+
+            const { invocations, requests } = await batchOf(byTag, [
+                ...web,
+                ...other,
+                environment.standaloneInstanceId,
+            ]);
+
+            assert.deepEqual(invocations.results[0], {
+                status: "fulfilled",
+                value: { batchItemFailures: [] },
+            });
+            const after = await snapshot();
+            assert.ok(
+                web.every((id) => !idsOf(after.web).includes(id)),
+                "every warned web instance left",
+            );
+            assert.deepEqual(after.other, before.other);
+            assert.deepEqual(after.standalone, before.standalone);
+            assert.deepEqual(requests, { DescribeAutoScalingGroups: 1, DetachInstances: 1 });
+        });
+
+        it("by list: detaches from both groups in one lookup, each down to its own MinSize", async () => {
+            const before = await snapshot();
+            const warned = [...idsOf(before.web), ...idsOf(before.other)];
+
+            const { invocations, requests } = await batchOf(byList, [
+                ...warned,
+                environment.standaloneInstanceId,
+            ]);
+
+            assert.equal(invocations.results[0].status, "fulfilled");
+            const after = await snapshot();
+            for (const [group, was] of [
+                [after.web, before.web],
+                [after.other, before.other],
+            ] as const) {
+                assert.ok(
+                    idsOf(was).every((id) => !idsOf(group).includes(id)),
+                    `every warned instance left ${group.name}`,
+                );
+                assert.equal(group.desiredCapacity, Math.max(was.minSize, 0), group.name);
+            }
+            assert.deepEqual(after.standalone, before.standalone);
+            assert.equal(requests.DescribeAutoScalingGroups, 1);
+        });
+    });
 
     describe("given capacityOnInterruption keep", () => {
         beforeEach(() => seed());
