@@ -33,7 +33,11 @@ export interface AutoScalingGateway {
         nextToken: string | undefined,
         signal: AbortSignal,
     ): Promise<GroupPage>;
-    /** Detaches `instanceIds` (at most 20) in one call; AWS refuses the whole call or none. */
+    /**
+     * Detaches `instanceIds` (at most 20) in one call; AWS refuses the whole call or none. A
+     * refusal after an attempt whose outcome is unknown carries `afterUncertainAttempt: true`:
+     * that attempt may have detached them.
+     */
     detachInstances(
         autoScalingGroupName: string,
         instanceIds: readonly string[],
@@ -89,6 +93,21 @@ export function createAutoScalingClient(env: NodeJS.ProcessEnv = process.env): A
 }
 
 const THROTTLING_ERRORS = ["Throttling", "ThrottlingException", "TooManyRequestsException"];
+
+/** Set on a DetachInstances error when an earlier attempt of the same call may have succeeded. */
+export const AFTER_UNCERTAIN_ATTEMPT = "afterUncertainAttempt";
+
+/**
+ * True for an attempt AWS may have carried out although it failed: a 5xx other than
+ * ResourceContention (which refuses the change), a timeout or a lost connection.
+ */
+function outcomeUnknown(error: unknown): boolean {
+    if (!(error instanceof Error) || error.name === "ResourceContentionFault") {
+        return false;
+    }
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    return status === undefined || status >= 500;
+}
 
 /** The requests a client sent so far, each retry an attempt of its own, and those throttled. */
 export interface RequestCounts {
@@ -156,14 +175,33 @@ export function createAutoScalingGateway(client: AutoScalingClient): AutoScaling
         },
 
         async detachInstances(autoScalingGroupName, instanceIds, shouldDecrement, signal) {
-            const { Activities = [] } = await client.send(
-                new DetachInstancesCommand({
-                    AutoScalingGroupName: autoScalingGroupName,
-                    InstanceIds: [...instanceIds],
-                    ShouldDecrementDesiredCapacity: shouldDecrement,
-                }),
-                { abortSignal: signal },
+            const command = new DetachInstancesCommand({
+                AutoScalingGroupName: autoScalingGroupName,
+                InstanceIds: [...instanceIds],
+                ShouldDecrementDesiredCapacity: shouldDecrement,
+            });
+            // Inside the SDK's retry loop: sees each attempt of this one call.
+            let uncertainAttempts = 0;
+            command.middlewareStack.add(
+                (next) => async (args) => {
+                    try {
+                        return await next(args);
+                    } catch (error) {
+                        uncertainAttempts += outcomeUnknown(error) ? 1 : 0;
+                        throw error;
+                    }
+                },
+                { step: "finalizeRequest", priority: "low", name: "noteUncertainAttempts" },
             );
+            let Activities;
+            try {
+                ({ Activities = [] } = await client.send(command, { abortSignal: signal }));
+            } catch (error) {
+                if (uncertainAttempts > 0 && error instanceof Error) {
+                    Object.assign(error, { [AFTER_UNCERTAIN_ATTEMPT]: true });
+                }
+                throw error;
+            }
             return Activities.map((activity) => ({
                 activityId: activity.ActivityId,
                 description: activity.Description,

@@ -1,4 +1,8 @@
-import type { AutoScalingGateway, DetachActivity } from "./auto-scaling";
+import {
+    AFTER_UNCERTAIN_ATTEMPT,
+    type AutoScalingGateway,
+    type DetachActivity,
+} from "./auto-scaling";
 import type { HandlerConfig } from "./config";
 import {
     type CapacityOnInterruption,
@@ -197,6 +201,21 @@ export function placeInGroups(
         }
     }
     return { ignored, pending };
+}
+
+/** True once an instance is out of the group, or on its way out after a detach. */
+function hasLeft(group: GroupSnapshot | undefined, instanceId: string): boolean {
+    const state = group?.instances.get(instanceId);
+    return state === undefined || state === "Detaching" || state === "Detached";
+}
+
+/** A DetachInstances refusal after an attempt of the same call whose outcome was unknown. */
+function isAfterUncertainAttempt(error: unknown): boolean {
+    return (
+        typeof error === "object" &&
+        error !== null &&
+        (error as Record<string, unknown>)[AFTER_UNCERTAIN_ATTEMPT] === true
+    );
 }
 
 /** Runs `work` over `items`, at most `limit` at once. */
@@ -412,15 +431,16 @@ async function detachFromGroup(
             const failure = classifyCallFailure(describeError(error));
             context.refusals += failure.kind === "retryable" ? 0 : 1;
             if (failure.kind === "instance-refused" && instanceIds.includes(failure.instanceId)) {
-                // A concurrent batch or a duplicate got there first; re-read the group in one call.
-                settle(failure.instanceId, {
+                // A concurrent batch, a duplicate, or our own attempt whose answer was lost got
+                // there first: re-read the group in one call, and judge the rest on it.
+                const refused: WarningOutcome = {
                     action: "ignored",
                     instanceId: failure.instanceId,
                     autoScalingGroupName: groupName,
                     reason: failure.reason,
                     detail: failure.message,
-                });
-                toDetach = without([failure.instanceId]);
+                };
+                let fresh: GroupSnapshot | undefined;
                 try {
                     const { groups } = await call((signal) =>
                         deps.autoScaling.describeGroups(
@@ -429,21 +449,10 @@ async function detachFromGroup(
                             signal,
                         ),
                     );
-                    const { ignored, pending } = placeInGroups(
-                        toDetach.map((p) => p.instanceId),
-                        groups.filter((g) => g.name === groupName),
-                        selection,
-                    );
-                    for (const [instanceId, outcome] of ignored) {
-                        settle(instanceId, outcome);
-                    }
-                    toDetach = pending.get(groupName) ?? [];
-                    const fresh = groups.find((g) => g.name === groupName);
-                    if (fresh !== undefined) {
-                        size = fresh;
-                        slots = decrementSlots(fresh);
-                    }
+                    fresh = groups.find((g) => g.name === groupName);
                 } catch (describeFailure) {
+                    settle(failure.instanceId, refused);
+                    toDetach = without([failure.instanceId]);
                     fail(
                         toDetach.map((p) => p.instanceId),
                         describeFailure,
@@ -451,6 +460,35 @@ async function detachFromGroup(
                         groupName,
                     );
                     toDetach = [];
+                    continue;
+                }
+                const left = instanceIds.filter((id) => hasLeft(fresh, id));
+                const ours = isAfterUncertainAttempt(error) ? left : [];
+                for (const instanceId of ours) {
+                    settle(instanceId, {
+                        action: "detached",
+                        instanceId,
+                        ...common,
+                        reason: "an earlier attempt of the same call detached it; its answer was lost",
+                        ...context.latencyOf(instanceId),
+                    });
+                }
+                if (!ours.includes(failure.instanceId)) {
+                    settle(failure.instanceId, refused);
+                }
+                toDetach = without([...ours, failure.instanceId]);
+                const { ignored, pending } = placeInGroups(
+                    toDetach.map((p) => p.instanceId),
+                    fresh === undefined ? [] : [fresh],
+                    selection,
+                );
+                for (const [instanceId, outcome] of ignored) {
+                    settle(instanceId, outcome);
+                }
+                toDetach = pending.get(groupName) ?? [];
+                if (fresh !== undefined) {
+                    size = fresh;
+                    slots = decrementSlots(fresh);
                 }
             } else if (failure.kind === "below-min-size" && shouldDecrementDesiredCapacity) {
                 // Another batch decremented first: re-split on AWS's own figures.

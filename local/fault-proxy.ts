@@ -7,6 +7,8 @@ export interface InjectedFault {
     readonly status: number;
     readonly code: string;
     readonly message: string;
+    /** Forward the request first, then answer with the fault: a response lost after success. */
+    readonly afterForwarding?: boolean;
 }
 
 export const FAULTS = {
@@ -15,6 +17,13 @@ export const FAULTS = {
         status: 500,
         code: "ResourceContention",
         message: "You already have a pending update to an Auto Scaling resource.",
+    },
+    /** The emulator did the work; its answer never reached the caller. */
+    lostResponse: {
+        status: 503,
+        code: "ServiceUnavailable",
+        message: "The response was lost after the request succeeded.",
+        afterForwarding: true,
     },
 } satisfies Record<string, InjectedFault>;
 
@@ -51,7 +60,7 @@ export interface FaultProxy {
     readonly throttled: Map<string, number>;
     /** When each throttled request arrived, on the proxy's clock (`now`). */
     readonly throttledAtMs: number[];
-    /** Answered with the plan's fault. */
+    /** Answered with the plan's fault (after forwarding, for a lost response). */
     readonly faulted: Map<string, number>;
     /** Forwarded, and answered by the emulator with HTTP status 400 or above (e.g. a ValidationError). */
     readonly refused: Map<string, number>;
@@ -157,7 +166,7 @@ export async function startFaultProxy(
             }
             const n = increment(requests, action);
             const planned = plan(action, n);
-            if (planned !== undefined) {
+            if (planned !== undefined && !planned.afterForwarding) {
                 increment(faulted, action);
                 answerWithFault(response, planned);
                 return;
@@ -169,7 +178,10 @@ export async function startFaultProxy(
                 return;
             }
             increment(served, action);
-            forward(request, response, body, action);
+            if (planned !== undefined) {
+                increment(faulted, action);
+            }
+            forward(request, response, body, action, planned);
         });
     });
 
@@ -178,6 +190,7 @@ export async function startFaultProxy(
         response: http.ServerResponse,
         body: Buffer,
         action?: string,
+        lostAnswer?: InjectedFault,
     ): void {
         const forwarded = http.request(
             {
@@ -191,6 +204,11 @@ export async function startFaultProxy(
             (upstreamResponse) => {
                 if (action !== undefined && (upstreamResponse.statusCode ?? 502) >= 400) {
                     increment(refused, action);
+                }
+                if (lostAnswer !== undefined) {
+                    upstreamResponse.resume();
+                    upstreamResponse.on("end", () => answerWithFault(response, lostAnswer));
+                    return;
                 }
                 response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
                 upstreamResponse.pipe(response);

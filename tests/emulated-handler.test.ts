@@ -244,6 +244,62 @@ describe("the uploaded handler against the local AWS emulator", function () {
         });
     });
 
+    describe("given injected faults: a throttled lookup, a detach whose answer is lost, a duplicate batch", () => {
+        beforeEach(() => seed());
+
+        it("reports metrics whose sums equal what the emulator saw and did", async () => {
+            const { asSqsRecord, freshSampleEvent } = await import("../local");
+            const before = await webGroup();
+            const warned = idsOf(before);
+            const batch = (prefix: string) => ({
+                Records: [...warned, warned[0]].map((id, i) =>
+                    asSqsRecord(freshSampleEvent(id), { messageId: `${prefix}${i}` }),
+                ),
+            });
+            const proxy = await startFaultProxy(emulator.endpoint, (action, n) =>
+                action === "DescribeAutoScalingGroups" && n === 1
+                    ? FAULTS.throttling
+                    : action === "DetachInstances" && n === 1
+                      ? FAULTS.lostResponse
+                      : undefined,
+            );
+            let lines: Record<string, unknown>[];
+            try {
+                const env = { ...emulator.environment(), AWS_ENDPOINT_URL: proxy.endpoint };
+                const first = await keep.invoke([batch("a")], env);
+                const second = await keep.invoke([batch("b")], env);
+                lines = [...first.logLines, ...second.logLines].map((l) => JSON.parse(l));
+            } finally {
+                await proxy.close();
+            }
+
+            const after = await webGroup();
+            const left = warned.filter((id) => !idsOf(after).includes(id));
+            const handlerWide = lines.filter(
+                (l) =>
+                    l._aws !== undefined &&
+                    l.Reason === undefined &&
+                    l.AutoScalingGroupName === undefined,
+            );
+            const sum = (name: string) =>
+                handlerWide.reduce((total, d) => total + (d[name] as number), 0);
+            const requests = [...proxy.requests.values()].reduce((a, b) => a + b, 0);
+            // Every instance that left, left because of us, and is counted once, as Detached.
+            assert.equal(left.length, warned.length);
+            assert.equal(sum("Detached"), left.length);
+            assert.equal(sum("Failed"), 0);
+            // Every request that reached Auto Scaling, the throttled and the lost one included.
+            assert.equal(sum("AutoScalingCalls"), requests);
+            assert.equal(sum("Throttles"), proxy.faulted.get("DescribeAutoScalingGroups"));
+            assert.equal(sum("WarningsReceived"), 2 * (warned.length + 1));
+            assert.equal(
+                sum("Ignored"),
+                sum("WarningsReceived") - sum("Detached"),
+                "the rest: duplicates, and the second batch finding them gone",
+            );
+        });
+    });
+
     describe("given capacityOnInterruption keep", () => {
         beforeEach(() => seed());
 
