@@ -235,9 +235,17 @@ export interface AlarmSpec {
     readonly metricName: string;
     readonly dimensions: Record<string, string>;
     readonly statistic: "Sum" | "Maximum";
+    /**
+     * Metric math over the metric, which is `m` in it: the alarm then watches the expression.
+     * E.g. "DIFF(FILL(m, 0))": the rise since the last period, not the level.
+     */
+    readonly expression?: string;
     readonly threshold: number;
     readonly alarmDescription: string;
 }
+
+/** The rise of a level since the last period: 0 while nothing new arrives, so the alarm re-arms. */
+export const RISE_OF_METRIC = "DIFF(FILL(m, 0))";
 
 /**
  * When a human is needed: a warning dead-lettered, warnings piling up, the function failing or
@@ -249,13 +257,15 @@ export function handlerAlarms(
 ): AlarmSpec[] {
     const alarms: AlarmSpec[] = [
         {
+            // On new arrivals, not the depth: old dead letters must not mute the next ones.
             role: "dead-letters",
             namespace: "AWS/SQS",
             metricName: "ApproximateNumberOfMessagesVisible",
             dimensions: { QueueName: resources.deadLetterQueueName },
             statistic: "Maximum",
+            expression: RISE_OF_METRIC,
             threshold: 0,
-            alarmDescription: `A Spot interruption warning for ${resources.groupsDescription} was dead-lettered: its instance may have been reclaimed without draining. Read the message in the dead-letter queue and the function's ERROR log entries, fix the cause, then purge the queue.`,
+            alarmDescription: `New Spot interruption warnings for ${resources.groupsDescription} were dead-lettered: their instances may have been reclaimed without draining. Read the messages in the dead-letter queue and the function's ERROR log entries, and fix the cause. The alarm returns to OK on its own a minute later; each new dead letter raises it again, whatever the queue still holds.`,
         },
         {
             role: "function-errors",
@@ -286,6 +296,18 @@ export function handlerAlarms(
             alarmDescription: `The handler left warnings for ${resources.groupsDescription} for a retry (throttling, faults or a deadline). Check the dashboard's per-group panel, the Auto Scaling API's throttling and the function's ERROR log entries.`,
         },
         {
+            role: "stale-warnings",
+            namespace: METRICS_NAMESPACE,
+            metricName: "Ignored",
+            dimensions: {
+                [HANDLER_DIMENSION]: resources.handlerName,
+                [REASON_DIMENSION]: "stale",
+            },
+            statistic: "Sum",
+            threshold: 0,
+            alarmDescription: `Interruption warnings for ${resources.groupsDescription} reached the handler older than the two-minute notice, on their first delivery, so their instances were reclaimed undrained. Check the events queue's age, the function's throttles and errors, and whether maximumConcurrency or the Auto Scaling budget is too small for the storms you see.`,
+        },
+        {
             role: "missing-groups",
             namespace: METRICS_NAMESPACE,
             metricName: "MissingGroups",
@@ -304,6 +326,22 @@ export function handlerAlarms(
             statistic: "Maximum",
             threshold: queueAgeThresholdSeconds,
             alarmDescription: `Spot interruption warnings for ${resources.groupsDescription} have waited over ${queueAgeThresholdSeconds} s in the events queue, eating into the two-minute notice. Check the function's errors and throttles, and raise maximumConcurrency if the Auto Scaling budget allows.`,
+        });
+    }
+    if (resources.eventsQueueName !== undefined) {
+        // The queue holds only what the rule matched: a record the handler cannot read is a real
+        // warning it cannot act on. Direct delivery also takes console tests, so it is charted.
+        alarms.push({
+            role: "malformed-warnings",
+            namespace: METRICS_NAMESPACE,
+            metricName: "Ignored",
+            dimensions: {
+                [HANDLER_DIMENSION]: resources.handlerName,
+                [REASON_DIMENSION]: "malformed",
+            },
+            statistic: "Sum",
+            threshold: 0,
+            alarmDescription: `The handler could not read records that the rule matched for ${resources.groupsDescription}, so it acted on none of them. Read the function's log entries for the reason (an event shape it does not know), and update the handler.`,
         });
     }
     return alarms;

@@ -143,12 +143,33 @@ export function createMonitoring(
             new aws.cloudwatch.MetricAlarm(
                 `${name}-${shape.role}`,
                 {
-                    namespace: shape.namespace,
-                    metricName: shape.metricName,
-                    // By role, not position: the resolved set may differ (a mock fills no names).
-                    dimensions: specs.apply((s) => specOf(s, shape).dimensions),
-                    statistic: shape.statistic,
-                    period: 60,
+                    ...(shape.expression === undefined
+                        ? {
+                              namespace: shape.namespace,
+                              metricName: shape.metricName,
+                              // By role, not position: the resolved set may differ (a mock fills no names).
+                              dimensions: specs.apply((s) => specOf(s, shape).dimensions),
+                              statistic: shape.statistic,
+                              period: 60,
+                          }
+                        : {
+                              metricQueries: [
+                                  {
+                                      id: "m",
+                                      returnData: false,
+                                      metric: {
+                                          namespace: shape.namespace,
+                                          metricName: shape.metricName,
+                                          dimensions: specs.apply(
+                                              (s) => specOf(s, shape).dimensions,
+                                          ),
+                                          stat: shape.statistic,
+                                          period: 60,
+                                      },
+                                  },
+                                  { id: "e", expression: shape.expression, returnData: true },
+                              ],
+                          }),
                     evaluationPeriods: 1,
                     threshold: shape.threshold,
                     comparisonOperator: "GreaterThanThreshold",

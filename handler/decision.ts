@@ -52,12 +52,17 @@ export interface GroupSize {
     readonly desiredCapacity: number;
 }
 
-/** Why a warning was acknowledged without detaching anything. */
-export type IgnoreReason = "malformed" | "stale" | "duplicate" | "not-a-member" | "not-in-service";
+/**
+ * Why a warning was acknowledged without detaching anything. "stale": older than the notice on
+ * its first receive; "late-retry": a retry that came too late, sent to the dead-letter queue.
+ */
+export type IgnoreReason =
+    "malformed" | "stale" | "late-retry" | "duplicate" | "not-a-member" | "not-in-service";
 
 export const IGNORE_REASONS: readonly IgnoreReason[] = [
     "malformed",
     "stale",
+    "late-retry",
     "duplicate",
     "not-a-member",
     "not-in-service",

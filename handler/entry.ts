@@ -134,13 +134,12 @@ export async function handleSqsBatch(
             // A retry came too late to save the instance: make it visible instead of dropping it.
             const body = event.Records[index].body;
             const error = await deadLetterLateRetry(body, outcome.detail, deps, deadLetter);
-            if (error !== undefined) {
-                final.set(warning.messageId, {
-                    action: "failed",
-                    instanceId: outcome.instanceId ?? "unknown",
-                    error,
-                });
-            }
+            final.set(
+                warning.messageId,
+                error === undefined
+                    ? { ...outcome, reason: "late-retry" }
+                    : { action: "failed", instanceId: outcome.instanceId ?? "unknown", error },
+            );
         }
     }
 

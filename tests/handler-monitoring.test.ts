@@ -81,15 +81,34 @@ describe("SpotInterruptionHandler's monitoring", () => {
                 ...a.inputs,
             }));
 
+            // A metric-math alarm watches its one metric (`m`) through the expression.
+            const watched = (alarm: Record<string, unknown>) => {
+                const queries = alarm.metricQueries as
+                    | { id: string; expression?: string; metric?: Record<string, unknown> }[]
+                    | undefined;
+                if (queries === undefined) {
+                    const { namespace, metricName, dimensions, statistic } = alarm;
+                    return { namespace, metricName, dimensions, statistic };
+                }
+                const metric = queries.find((q) => q.id === "m")?.metric ?? {};
+                return {
+                    namespace: metric.namespace,
+                    metricName: metric.metricName,
+                    dimensions: metric.dimensions,
+                    statistic: metric.stat,
+                    expression: queries.find((q) => q.id === "e")?.expression,
+                };
+            };
+            const byName = (a: { name: unknown }, b: { name: unknown }) =>
+                String(a.name).localeCompare(String(b.name));
             assert.deepEqual(
-                alarms.map(({ name, namespace, metricName, dimensions, statistic, threshold }) => ({
-                    name,
-                    namespace,
-                    metricName,
-                    dimensions,
-                    statistic,
-                    threshold,
-                })),
+                alarms
+                    .map((alarm) => ({
+                        name: alarm.name,
+                        ...watched(alarm),
+                        threshold: alarm.threshold,
+                    }))
+                    .sort(byName),
                 [
                     {
                         name: "mon-dead-letters",
@@ -97,6 +116,8 @@ describe("SpotInterruptionHandler's monitoring", () => {
                         metricName: "ApproximateNumberOfMessagesVisible",
                         dimensions: { QueueName: "mon-dlq-a1b2c3d" },
                         statistic: "Maximum",
+                        // The rise, not the depth: each new dead letter alarms again.
+                        expression: "DIFF(FILL(m, 0))",
                         threshold: 0,
                     },
                     {
@@ -132,6 +153,17 @@ describe("SpotInterruptionHandler's monitoring", () => {
                         threshold: 0,
                     },
                     {
+                        name: "mon-stale-warnings",
+                        namespace: "SpotInterruptionHandler",
+                        metricName: "Ignored",
+                        dimensions: {
+                            Handler: "spot-interruption-handler/dev/mon",
+                            Reason: "stale",
+                        },
+                        statistic: "Sum",
+                        threshold: 0,
+                    },
+                    {
                         name: "mon-missing-groups",
                         namespace: "SpotInterruptionHandler",
                         metricName: "MissingGroups",
@@ -139,13 +171,29 @@ describe("SpotInterruptionHandler's monitoring", () => {
                         statistic: "Maximum",
                         threshold: 0,
                     },
-                ],
+                    {
+                        name: "mon-malformed-warnings",
+                        namespace: "SpotInterruptionHandler",
+                        metricName: "Ignored",
+                        dimensions: {
+                            Handler: "spot-interruption-handler/dev/mon",
+                            Reason: "malformed",
+                        },
+                        statistic: "Sum",
+                        threshold: 0,
+                    },
+                ].sort(byName),
             );
+            // A metric-math alarm has its period on its metric.
+            const periodOfQueries = (alarm: Record<string, unknown>) =>
+                (alarm.metricQueries as { metric?: { period?: number } }[] | undefined)?.find(
+                    (q) => q.metric !== undefined,
+                )?.metric?.period;
             for (const alarm of alarms) {
                 assert.equal(alarm.comparisonOperator, "GreaterThanThreshold", String(alarm.name));
                 assert.equal(alarm.treatMissingData, "notBreaching", String(alarm.name));
                 assert.deepEqual(
-                    [alarm.period, alarm.evaluationPeriods],
+                    [alarm.period ?? periodOfQueries(alarm), alarm.evaluationPeriods],
                     [60, 1],
                     String(alarm.name),
                 );

@@ -211,7 +211,7 @@ describe("SpotInterruptionHandler", () => {
                 "aws:cloudwatch/eventRule:EventRule",
                 "aws:cloudwatch/eventTarget:EventTarget",
                 "aws:cloudwatch/logGroup:LogGroup",
-                ...Array(6).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+                ...Array(8).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:iam/rolePolicy:RolePolicy",
@@ -483,7 +483,7 @@ describe("SpotInterruptionHandler", () => {
                 "aws:cloudwatch/eventRule:EventRule",
                 "aws:cloudwatch/eventTarget:EventTarget",
                 "aws:cloudwatch/logGroup:LogGroup",
-                ...Array(5).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+                ...Array(6).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:lambda/function:Function",
@@ -692,11 +692,13 @@ describe("SpotInterruptionHandler", () => {
                 "spottuned-function-errors",
                 "spottuned-function-throttles",
                 "spottuned-logs",
+                "spottuned-malformed-warnings",
                 "spottuned-mapping",
                 "spottuned-missing-groups",
                 "spottuned-queue",
                 "spottuned-role",
                 "spottuned-rule",
+                "spottuned-stale-warnings",
                 "spottuned-warnings-waiting",
             ]);
         });
@@ -781,7 +783,7 @@ describe("SpotInterruptionHandler", () => {
 
         it("sends the explicit provider to every child", () => {
             const children = recorded.filter((r) => r.name.startsWith("spotdec-"));
-            assert.equal(children.length, 19, "12 for the handler, 6 alarms and a dashboard");
+            assert.equal(children.length, 21, "12 for the handler, 8 alarms and a dashboard");
             for (const resource of children) {
                 assert.ok(
                     resource.provider?.startsWith(`${providerUrn}::`),
