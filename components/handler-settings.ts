@@ -18,6 +18,7 @@ import { type MonitoringSettings, resolveReporting } from "./reporting-settings"
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     type CapacityOnInterruption,
+    INTERRUPTION_NOTICE_MS,
     isCapacityOnInterruption,
 } from "../handler/decision";
 
@@ -56,9 +57,12 @@ export const QUEUE_DEFAULTS = {
     maximumConcurrency: 2,
     timeoutSeconds: 20,
     visibilityTimeoutSeconds: 20,
-    maxReceiveCount: 5,
+    // Receives 20 s apart span 140 s: a failed warning is still tried until its notice ends.
+    maxReceiveCount: 8,
     messageRetentionSeconds: 3600,
 } as const;
+/** A warning's notice: retries must go on this long before SQS may dead-letter it. */
+const INTERRUPTION_NOTICE_SECONDS = INTERRUPTION_NOTICE_MS / 1000;
 /** Direct delivery keeps the function's original timeout: one warning per invocation. */
 export const DIRECT_TIMEOUT_SECONDS = 60;
 
@@ -125,7 +129,10 @@ export interface SpotInterruptionHandlerArgs {
      * timeoutSeconds and at most 43200. Defaults to 20.
      */
     readonly visibilityTimeoutSeconds?: number;
-    /** Queue delivery: deliveries of one record before it is dead-lettered, 1 to 1000. Defaults to 5. */
+    /**
+     * Queue delivery: deliveries of one record before it is dead-lettered, 1 to 1000, and enough
+     * that (maxReceiveCount − 1) × visibilityTimeoutSeconds outlasts the 120 s notice. Defaults to 8.
+     */
     readonly maxReceiveCount?: number;
     /**
      * Queue delivery: seconds the events queue keeps a record, 60 to 1209600 and at least
@@ -485,6 +492,15 @@ function resolveQueueSettings(
         60,
         1_209_600,
     );
+    // The n-th receive comes (n − 1) visibility timeouts after the first: it must outlast the notice.
+    const lastTryAfterSeconds = (maxReceiveCount - 1) * visibilityTimeoutSeconds;
+    if (lastTryAfterSeconds < INTERRUPTION_NOTICE_SECONDS) {
+        const needed = 1 + Math.ceil(INTERRUPTION_NOTICE_SECONDS / visibilityTimeoutSeconds);
+        throw argumentError(
+            "maxReceiveCount",
+            `is ${maxReceiveCount}: with visibilityTimeoutSeconds ${visibilityTimeoutSeconds}, SQS would dead-letter a failed warning after ${lastTryAfterSeconds} s, while its two-minute notice still runs; raise it to at least ${needed}`,
+        );
+    }
     if (messageRetentionSeconds < visibilityTimeoutSeconds * maxReceiveCount) {
         throw argumentError(
             "messageRetentionSeconds",

@@ -267,7 +267,7 @@ describe("SpotInterruptionHandler", () => {
             );
         });
 
-        it("queues warnings under SSE-SQS, hides a failed one for the 20 s timeout, keeps it 1 h and dead-letters it after 5 receives", () => {
+        it("queues warnings under SSE-SQS, hides a failed one for the 20 s timeout, keeps it 1 h and dead-letters it after 8 receives, once the notice has ended", () => {
             assert.deepEqual(
                 withParsed(named("spot-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
                 {
@@ -276,7 +276,7 @@ describe("SpotInterruptionHandler", () => {
                     messageRetentionSeconds: 3600,
                     redrivePolicy: {
                         deadLetterTargetArn: arn("sqs", "spot-dlq-a1b2c3d"),
-                        maxReceiveCount: 5,
+                        maxReceiveCount: 8,
                     },
                 },
             );
@@ -1110,6 +1110,12 @@ describe("SpotInterruptionHandler", () => {
             directOnly("visibilityTimeoutSeconds", 60),
             directOnly("maxReceiveCount", 5),
             directOnly("messageRetentionSeconds", 3600),
+            {
+                when: "retries that would dead-letter a warning inside its notice",
+                args: { maxReceiveCount: 5 },
+                message:
+                    "[maxReceiveCount] is 5: with visibilityTimeoutSeconds 20, SQS would dead-letter a failed warning after 80 s, while its two-minute notice still runs; raise it to at least 7",
+            },
             {
                 when: "a group name and a list of names together",
                 args: { autoScalingGroupNames: ["api"] },
