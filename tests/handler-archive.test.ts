@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import * as net from "node:net";
 import {
     AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
@@ -124,6 +125,43 @@ describe("the deployment package, as pulumi up would upload it", () => {
                 .map((l) => l.MissingGroups),
             [1, 1],
         );
+    });
+
+    it("answers inside its deadline when the notification topic's endpoint never answers", async () => {
+        // An SNS endpoint on 127.0.0.1 that accepts connections and never says a word.
+        const sockets = new Set<net.Socket>();
+        const silent = net.createServer((socket) => void sockets.add(socket));
+        await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+        const { port } = silent.address() as net.AddressInfo;
+        const startedAt = Date.now();
+        try {
+            const {
+                results: [result],
+                logLines,
+            } = await keep.invoke<SQSBatchResponse>(
+                [{ Records: [asSqsRecord(freshSampleEvent(INSTANCE), { messageId: "m-1" })] }],
+                {
+                    AWS_REGION: "eu-west-1",
+                    AWS_ACCESS_KEY_ID: "test",
+                    AWS_SECRET_ACCESS_KEY: "test",
+                    AWS_ENDPOINT_URL_SNS: `http://127.0.0.1:${port}`,
+                    NOTIFY_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:spot",
+                },
+            );
+            const elapsedMs = Date.now() - startedAt;
+
+            // The publish was sent, waited, and was abandoned at its 3 s; the record stays acknowledged.
+            assert.ok(sockets.size >= 1, "the publish reached the silent endpoint");
+            assert.ok(elapsedMs >= 2_500 && elapsedMs < 4_500, `took ${elapsedMs} ms`);
+            assert.deepEqual(result, { status: "fulfilled", value: { batchItemFailures: [] } });
+            assert.ok(
+                logLines.some((line) => /notification failed/.test(line)),
+                "the lost notification is logged",
+            );
+        } finally {
+            sockets.forEach((socket) => socket.destroy());
+            await new Promise((resolve) => silent.close(resolve));
+        }
     });
 
     it("answers an SQS batch from the events queue with the records to retry", async () => {
