@@ -4,11 +4,7 @@
  * name and dimensions) above its threshold.
  */
 import * as assert from "node:assert/strict";
-import {
-    AutoScalingClient,
-    DescribeAutoScalingGroupsCommand,
-    DetachInstancesCommand,
-} from "@aws-sdk/client-auto-scaling";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import type { SQSEvent } from "aws-lambda";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import {
@@ -20,7 +16,7 @@ import {
     registrationsSettled,
 } from "../local";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
-import { groupLookupAnswer } from "./support/group-lookup";
+import { answerWithOneMember } from "./support/group-lookup";
 
 const INSTANCE = "i-0aaaabbbbccccdddd";
 
@@ -85,13 +81,7 @@ describe("every drop that means the handler can't do its job pages someone", () 
                 ]),
         );
     });
-    beforeEach(() => {
-        autoScaling.reset();
-        autoScaling
-            .on(DescribeAutoScalingGroupsCommand)
-            .resolves(groupLookupAnswer("web", { members: [[INSTANCE, "InService"]] }));
-        autoScaling.on(DetachInstancesCommand).resolves({});
-    });
+    beforeEach(() => answerWithOneMember(autoScaling, "web", INSTANCE));
     after(() => {
         autoScaling.restore();
         archive?.remove();

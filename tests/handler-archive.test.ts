@@ -10,7 +10,7 @@ import { asSqsRecord, freshSampleEvent, type HandlerArchive, installPulumiMocks 
 import type { SQSBatchResponse } from "aws-lambda";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
 import { loadEvent } from "./support/events";
-import { groupLookupAnswer } from "./support/group-lookup";
+import { answerWithOneMember, groupLookupAnswer } from "./support/group-lookup";
 
 const INSTANCE = "i-0fedcba9876543210";
 /** The bound the project promises for the deployment package. */
@@ -39,13 +39,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
             "decrement",
         );
     });
-    beforeEach(() => {
-        autoScaling.reset();
-        autoScaling
-            .on(DescribeAutoScalingGroupsCommand)
-            .resolves(groupLookupAnswer("web", { members: [[INSTANCE, "InService"]] }));
-        autoScaling.on(DetachInstancesCommand).resolves({});
-    });
+    beforeEach(() => answerWithOneMember(autoScaling, "web", INSTANCE));
     after(() => {
         autoScaling.restore();
         keep?.remove();

@@ -1,4 +1,10 @@
-import type { DescribeAutoScalingGroupsCommandOutput } from "@aws-sdk/client-auto-scaling";
+import {
+    type AutoScalingClient,
+    DescribeAutoScalingGroupsCommand,
+    type DescribeAutoScalingGroupsCommandOutput,
+    DetachInstancesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import type { AwsClientStub } from "aws-sdk-client-mock";
 
 /** One group as DescribeAutoScalingGroups answers for it: sizes, members in their states, tags. */
 export function groupLookupAnswer(
@@ -44,4 +50,17 @@ export function groupLookupAnswer(
             },
         ],
     };
+}
+
+/** From now on, the stubbed client finds `instanceId` InService in `group`, and every detach succeeds. */
+export function answerWithOneMember(
+    autoScaling: AwsClientStub<AutoScalingClient>,
+    group: string,
+    instanceId: string,
+): void {
+    autoScaling.reset();
+    autoScaling
+        .on(DescribeAutoScalingGroupsCommand)
+        .resolves(groupLookupAnswer(group, { members: [[instanceId, "InService"]] }));
+    autoScaling.on(DetachInstancesCommand).resolves({});
 }
