@@ -1,0 +1,108 @@
+"""Lints IAM documents with parliament in one process; iam-lint.ts runs it with .venv's python.
+
+stdin: a JSON list of {"name", "kind", "document"}, kind being "identity", "resource" or "trust".
+stdout: a JSON list of {"name", "findings": [{"issue", "severity", "title", "detail", "location"}]}.
+"""
+
+import copy
+import json
+import sys
+import warnings
+
+# parliament 1.6.4 imports pkg_resources (deprecated) and has invalid escapes in its regexes; its
+# warnings would only add noise to stderr, which iam-lint.ts quotes when this script fails.
+warnings.simplefilter("ignore")
+
+import parliament  # noqa: E402
+from parliament.finding import Finding  # noqa: E402
+
+# parliament has no trust-policy mode: it rejects a statement without Resource as MALFORMED. A
+# trust policy's resource is the role it is attached to, so each statement gets this stand-in.
+TRUST_POLICY_RESOURCE = "arn:aws:iam::123456789012:role/trust-policy-under-lint"
+
+
+def kind_findings(kind, document):
+    """What IAM itself refuses for a document of this kind, which parliament does not check."""
+    statements = document.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    findings = []
+    for index, statement in enumerate(statements):
+        if not isinstance(statement, dict):
+            continue  # parliament fails on it, and lint() reports that
+        location = {"statement": index, "sid": statement.get("Sid")}
+        has_principal = "Principal" in statement or "NotPrincipal" in statement
+        has_resource = "Resource" in statement or "NotResource" in statement
+        if kind == "identity" and has_principal:
+            findings.append(own_finding("PRINCIPAL_IN_IDENTITY_POLICY", location))
+        if kind in ("resource", "trust") and not has_principal:
+            findings.append(own_finding("MISSING_PRINCIPAL", location))
+        if kind == "trust" and has_resource:
+            findings.append(own_finding("RESOURCE_IN_TRUST_POLICY", location))
+    return findings
+
+
+OWN_ISSUES = {
+    "PRINCIPAL_IN_IDENTITY_POLICY": "iam-lint: an identity policy may not name a Principal",
+    "MISSING_PRINCIPAL": "iam-lint: a resource or trust policy statement needs a Principal",
+    "RESOURCE_IN_TRUST_POLICY": "iam-lint: a trust policy may not name a Resource",
+}
+
+
+def own_finding(issue, location):
+    finding = Finding(issue, "", location)
+    finding.severity = "HIGH"
+    finding.title = OWN_ISSUES[issue]
+    return finding
+
+
+def lint(kind, document):
+    analysed = copy.deepcopy(document)
+    # identity and resource documents are analysed as written: parliament has no mode per kind,
+    # and checks a Principal where there is one; trust documents get the stand-in Resource.
+    if kind == "trust":
+        statements = analysed.get("Statement", [])
+        for statement in [statements] if isinstance(statements, dict) else statements:
+            if isinstance(statement, dict):
+                statement.setdefault("Resource", TRUST_POLICY_RESOURCE)
+    # Private auditors off: none ship with parliament, so nothing but its own checks ever runs.
+    # Community auditors off: they rate the access granted (permissions management, credentials
+    # exposure, ...), which the key policy's kms:* for the account grants by design.
+    try:
+        policy = parliament.analyze_policy_string(
+            json.dumps(analysed),
+            ignore_private_auditors=True,
+            include_community_auditors=False,
+        )
+        raw = policy.findings
+    except Exception as error:  # e.g. a statement that is not an object: one finding, not a crash
+        raw = [Finding("EXCEPTION", "{}: {}".format(type(error).__name__, error), {})]
+    findings = [parliament.enhance_finding(finding) for finding in raw]
+    return kind_findings(kind, document) + findings
+
+
+def as_json(finding):
+    return {
+        "issue": finding.issue,
+        "severity": finding.severity,
+        "title": finding.title,
+        "detail": finding.detail,
+        # parliament adds "filepath", always None here: the documents come as strings.
+        "location": {k: v for k, v in finding.location.items() if k != "filepath"},
+    }
+
+
+def main():
+    entries = json.load(sys.stdin)
+    results = [
+        {
+            "name": entry["name"],
+            "findings": [as_json(f) for f in lint(entry["kind"], entry["document"])],
+        }
+        for entry in entries
+    ]
+    json.dump(results, sys.stdout, default=str)
+
+
+if __name__ == "__main__":
+    main()
