@@ -69,7 +69,13 @@ export function serviceAssumeRolePolicy(
  */
 export type DetachScope =
     | { readonly kind: "groups"; readonly autoScalingGroupArns: readonly string[] }
-    | { readonly kind: "tag"; readonly key: string; readonly value?: string };
+    | {
+          readonly kind: "tag";
+          readonly key: string;
+          readonly value?: string;
+          /** Every group of this account and Region: the tag condition narrows it. */
+          readonly autoScalingGroupsArn: string;
+      };
 
 /** The detach scope for a selection, in one account and Region. */
 export function detachScopeFor(
@@ -77,7 +83,10 @@ export function detachScopeFor(
     account: { partition: string; region: string; accountId: string },
 ): DetachScope {
     return selection.kind === "tag"
-        ? selection
+        ? {
+              ...selection,
+              autoScalingGroupsArn: `arn:${account.partition}:autoscaling:${account.region}:${account.accountId}:autoScalingGroup:*:autoScalingGroupName/*`,
+          }
         : {
               kind: "groups",
               autoScalingGroupArns: selection.names.map((name) =>
@@ -204,8 +213,8 @@ function detachStatement(scope: DetachScope): PolicyStatement {
     const conditionKey = `autoscaling:ResourceTag/${scope.key}`;
     return {
         ...common,
-        // DetachInstances checks the group's tags: without a value, the key must merely be set.
-        Resource: "*",
+        // IAM checks the group's own tags; without a value, the key must merely be set.
+        Resource: scope.autoScalingGroupsArn,
         Condition:
             scope.value === undefined
                 ? { Null: { [conditionKey]: "false" } }

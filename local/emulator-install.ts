@@ -18,13 +18,13 @@ const installLogFile = path.join(venvDirectory, "emulator-install.log");
 
 /** How much of a command's or the server's output an error message quotes. */
 export const OUTPUT_TAIL_CHARS = 4_000;
-const MINIMUM_PYTHON = { major: 3, minor: 10 }; // moto 5.2.5's Requires-Python
+const MINIMUM_PYTHON = { major: 3, minor: 11 }; // jsonpath-ng 1.16.0 requires 3.11 (moto 5.2.5: 3.10)
 const PYTHON_PROBE_TIMEOUT_MS = 15_000;
 const VENV_CREATE_TIMEOUT_MS = 120_000;
 const PIP_INSTALL_TIMEOUT_MS = 900_000;
 
 const INSTALL_HINT =
-    "python3 (3.10 or newer) with the venv module is required to run the local AWS emulator (moto). " +
+    "python3 (3.11 or newer) with the venv module is required to run the local AWS emulator (moto). " +
     "On Debian/Ubuntu: apt-get install python3 python3-venv";
 
 const bootstrapsInProgress = new Map<string, Promise<string>>();

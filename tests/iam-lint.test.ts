@@ -6,9 +6,11 @@ import {
     faultInjectionRolePolicyDocument,
     faultInjectionTrustPolicy,
 } from "../components/fault-injection";
+import type { GroupSelection } from "../handler/decision";
 import {
     autoScalingGroupArn,
     deadLetterQueuePolicyDocument,
+    detachScopeFor,
     drainEventsQueuePolicyDocument,
     eventsQueuePolicyDocument,
     handlerPolicyDocument,
@@ -37,11 +39,15 @@ const TOPIC_ARN = arn("sns", "spot-handler-notifications-7f1a3c5");
 const KEY_ARN = arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab");
 
 function handlerPolicy(
-    overrides: Partial<HandlerPolicyInputs> & { groupName?: string } = {},
+    overrides: Partial<HandlerPolicyInputs> & { groupName?: string; groups?: GroupSelection } = {},
 ): object {
-    const { groupName = GROUP_NAME, ...inputs } = overrides;
+    const { groupName = GROUP_NAME, groups, ...inputs } = overrides;
     return handlerPolicyDocument({
-        autoScalingGroupArn: autoScalingGroupArn(PARTITION, REGION, ACCOUNT, groupName),
+        detachScope: detachScopeFor(groups ?? { kind: "names", names: [groupName] }, {
+            partition: PARTITION,
+            region: REGION,
+            accountId: ACCOUNT,
+        }),
         logGroupArn: LOG_GROUP_ARN,
         deadLetterQueueArn: DEAD_LETTER_QUEUE_ARN,
         capacityOnInterruption: "keep",
@@ -83,6 +89,28 @@ const COMPONENT_DOCUMENTS: IamDocument[] = [
         name: "handler policy, group name with IAM wildcard characters",
         kind: "identity",
         document: handlerPolicy({ groupName: "web*?$" }),
+    },
+    {
+        name: "handler policy, a list of groups",
+        kind: "identity",
+        document: handlerPolicy({
+            groups: { kind: "names", names: ["web-blue", "web-green", GROUP_NAME] },
+        }),
+    },
+    {
+        name: "handler policy, groups by tag and value",
+        kind: "identity",
+        document: handlerPolicy({
+            groups: { kind: "tag", key: "spot-interruption-handler", value: "enabled" },
+        }),
+    },
+    {
+        name: "handler policy, groups by tag key, decrement",
+        kind: "identity",
+        document: handlerPolicy({
+            groups: { kind: "tag", key: "spot-interruption-handler" },
+            capacityOnInterruption: "decrement",
+        }),
     },
     {
         name: "queue drain policy",

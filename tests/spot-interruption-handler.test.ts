@@ -930,7 +930,7 @@ describe("SpotInterruptionHandler", () => {
             }),
         );
 
-        it("grants DetachInstances on * only where the group carries the tag's value, escaped", () => {
+        it("grants DetachInstances on this account and Region's groups only where the group carries the tag's value, escaped", () => {
             const policy = parseJson(
                 named("spottag-policy", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
             );
@@ -940,7 +940,10 @@ describe("SpotInterruptionHandler", () => {
                     statement.Sid === "DetachFromChosenGroupsOnly"
                         ? {
                               ...statement,
-                              Resource: "*",
+                              Resource: arn(
+                                  "autoscaling",
+                                  "autoScalingGroup:*:autoScalingGroupName/*",
+                              ),
                               Condition: {
                                   StringEquals: {
                                       "autoscaling:ResourceTag/spot-handler":
@@ -965,7 +968,7 @@ describe("SpotInterruptionHandler", () => {
                     Sid: "DetachFromChosenGroupsOnly",
                     Effect: "Allow",
                     Action: "autoscaling:DetachInstances",
-                    Resource: "*",
+                    Resource: arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*"),
                     Condition: { Null: { "autoscaling:ResourceTag/spot-handler": "false" } },
                 },
             );
