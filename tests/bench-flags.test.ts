@@ -61,7 +61,14 @@ describe("the benchmark's flags", () => {
 
     for (const [argv, message] of [
         [["--storm", "many"], /--storm takes single, many-groups or both/],
-        [["--configs", "tags"], /--configs takes tag, list, per-group or several/],
+        [
+            ["--storm", "many-groups", "--configs", "tags"],
+            /--configs takes tag, list, per-group or several/,
+        ],
+        [
+            ["--configs", "tag"],
+            /--configs applies to the many-groups storm, which the default --storm single leaves out/,
+        ],
         [["--budget", "10", "--budget", "20"], /--budget is given twice; give it once/],
         [["--storm", "single", "--storm", "many-groups"], /--storm is given twice/],
         [["--groups", "10"], /unknown flag --groups/],

@@ -170,7 +170,7 @@ export function parseFlags(argv: readonly string[]): BenchOptions | "help" {
     ] as const) {
         if (text(flag) !== undefined && !storms.includes(storm)) {
             throw new UsageError(
-                `--${flag} applies to the ${storm} storm, which --storm ${text("storm")} leaves out; drop --${flag} or add ${storm} to --storm`,
+                `--${flag} applies to the ${storm} storm, which ${text("storm") === undefined ? `the default --storm ${DEFAULT_STORMS.join(",")}` : `--storm ${text("storm")}`} leaves out; drop --${flag} or add ${storm} to --storm`,
             );
         }
     }
