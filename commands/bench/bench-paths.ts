@@ -24,7 +24,7 @@ const PROGRESS_INTERVAL_MS = 2000;
 const PUT_EVENTS_CHUNK = 10;
 export const PUT_EVENTS_SENDERS = 4;
 
-interface Departures {
+export interface Departures {
     /** When each instance was first seen out of the group (performance.now()). */
     readonly outAt: Map<string, number>;
     /** Resolves when every instance is out, at the deadline, or once stopped. */
@@ -34,12 +34,16 @@ interface Departures {
     stop(): Promise<void>;
 }
 
-/** Polls the web group straight from the emulator (not through the budget) until `ids` are out. */
-function trackDepartures(
+/**
+ * Polls the groups (the web group unless told) straight from the emulator, not through the
+ * budget, in one DescribeAutoScalingGroups call of at most 100 names, until `ids` are out.
+ */
+export function trackDepartures(
     emulator: Emulator,
     ids: readonly string[],
     deadline: number,
     onPoll: (out: number) => void,
+    groupNames: readonly string[] = [WEB_GROUP_NAME],
 ): Departures {
     const client = new AutoScalingClient(clientConfigFor(emulator));
     const remaining = new Set(ids);
@@ -49,11 +53,16 @@ function trackDepartures(
     const poll = async (): Promise<void> => {
         const startedAt = performance.now();
         const { AutoScalingGroups = [] } = await client.send(
-            new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [WEB_GROUP_NAME] }),
+            new DescribeAutoScalingGroupsCommand({
+                AutoScalingGroupNames: [...groupNames],
+                MaxRecords: 100,
+            }),
         );
         const at = performance.now();
         [count, totalMs] = [count + 1, totalMs + at - startedAt];
-        const members = new Set((AutoScalingGroups[0]?.Instances ?? []).map((i) => i.InstanceId));
+        const members = new Set(
+            AutoScalingGroups.flatMap((g) => g.Instances ?? []).map((i) => i.InstanceId),
+        );
         for (const id of remaining) {
             if (!members.has(id)) {
                 remaining.delete(id);
@@ -87,7 +96,7 @@ function trackDepartures(
         },
     };
 }
-interface Storm {
+export interface Storm {
     readonly order: readonly string[];
     readonly ours: readonly string[];
     readonly proxy: FaultProxy;
@@ -110,7 +119,11 @@ export interface PathRun {
     readonly stillQueued: number | null;
 }
 
-function progressLine(storm: Storm, label: string, startedAt: number): (out: number) => void {
+export function progressLine(
+    storm: Pick<Storm, "ours" | "proxy" | "progress">,
+    label: string,
+    startedAt: number,
+): (out: number) => void {
     let last = startedAt;
     return (out) => {
         const now = performance.now();
@@ -147,26 +160,12 @@ export async function runQueued(
             const departures = trackDepartures(emulator, storm.ours, deadline, onPoll);
             const sentAt = new Map<string, number>();
             try {
-                // A few senders at once, as EC2's warnings arrive independently; each PutEvents takes 10.
-                const chunks = Array.from(
-                    { length: Math.ceil(storm.order.length / PUT_EVENTS_CHUNK) },
-                    (_, i) => storm.order.slice(i * PUT_EVENTS_CHUNK, (i + 1) * PUT_EVENTS_CHUNK),
+                await putConcurrently(
+                    storm.order,
+                    (id) => id,
+                    sentAt,
+                    (chunk) => p.putEvents(chunk.map((id) => freshSampleEvent(id))),
                 );
-                const send = async (): Promise<void> => {
-                    for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
-                        const at = performance.now();
-                        for (const id of chunk.filter((id) => !sentAt.has(id))) {
-                            sentAt.set(id, at);
-                        }
-                        await p
-                            .putEvents(chunk.map((id) => freshSampleEvent(id)))
-                            .catch((error) => {
-                                chunks.length = 0; // the other senders stop too
-                                throw error;
-                            });
-                    }
-                };
-                await Promise.all(Array.from({ length: PUT_EVENTS_SENDERS }, send));
                 const sentMs = performance.now() - startedAt;
                 await departures.done;
                 // Then let the queue settle, so that what is dead-lettered is all there is.
@@ -180,19 +179,10 @@ export async function runQueued(
             }
         },
     );
-    let detachedByHandler = 0;
-    for (const line of logLines) {
-        try {
-            const entry = JSON.parse(line) as { message?: string; detached?: number };
-            detachedByHandler += /^Batch of/.test(entry.message ?? "") ? (entry.detached ?? 0) : 0;
-        } catch {
-            // Not a JSON log line.
-        }
-    }
     timeDeparturesByLog(value.departures.outAt, logLines, logTimesMs);
     return {
         ...value,
-        detachedByHandler,
+        detachedByHandler: detachedInLog(logLines),
         batchSizes: value.stats.batchSizes,
         invocationMs,
         failed: value.stats.failedRecords,
@@ -200,6 +190,52 @@ export async function runQueued(
         stillQueued: value.counts.queued,
     };
 }
+/**
+ * Puts `items` from PUT_EVENTS_SENDERS senders at once, as EC2's warnings arrive independently,
+ * PUT_EVENTS_CHUNK to a PutEvents, noting in `sentAt` when each instance's first event left.
+ * One failed put stops every sender.
+ */
+export async function putConcurrently<T>(
+    items: readonly T[],
+    /** The instance an item warns about; undefined for one that warns about none (junk). */
+    instanceOf: (item: T) => string | undefined,
+    sentAt: Map<string, number>,
+    put: (chunk: readonly T[]) => Promise<void>,
+): Promise<void> {
+    const chunks = Array.from({ length: Math.ceil(items.length / PUT_EVENTS_CHUNK) }, (_, i) =>
+        items.slice(i * PUT_EVENTS_CHUNK, (i + 1) * PUT_EVENTS_CHUNK),
+    );
+    const send = async (): Promise<void> => {
+        for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
+            const at = performance.now();
+            for (const id of chunk.map(instanceOf)) {
+                if (id !== undefined && !sentAt.has(id)) {
+                    sentAt.set(id, at);
+                }
+            }
+            await put(chunk).catch((error: unknown) => {
+                chunks.length = 0; // the other senders stop too
+                throw error;
+            });
+        }
+    };
+    await Promise.all(Array.from({ length: PUT_EVENTS_SENDERS }, send));
+}
+
+/** Instances the handlers' "Batch of" entries report as detached, added up. */
+export function detachedInLog(logLines: readonly string[]): number {
+    let detached = 0;
+    for (const line of logLines) {
+        try {
+            const entry = JSON.parse(line) as { message?: string; detached?: number };
+            detached += /^Batch of/.test(entry.message ?? "") ? (entry.detached ?? 0) : 0;
+        } catch {
+            // Not a JSON log line.
+        }
+    }
+    return detached;
+}
+
 export async function runDirect(
     emulator: Emulator,
     archive: HandlerArchive,
@@ -240,7 +276,7 @@ export async function runDirect(
  * Times each departure by the handler's own detach entry (written as DetachInstances returned,
  * when the instance is out of the group), which is exact and costs the emulator nothing.
  */
-function timeDeparturesByLog(
+export function timeDeparturesByLog(
     outAt: Map<string, number>,
     logLines: readonly string[],
     logTimesMs: readonly number[],

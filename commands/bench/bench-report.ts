@@ -5,6 +5,7 @@
  */
 import * as os from "node:os";
 import type { QueueSettings } from "../../components/handler-settings";
+import type { GroupState } from "../../local/group-state";
 import { type Style, table } from "../terminal";
 import type { Mode, Path, StormSpec } from "./bench-flags";
 
@@ -58,7 +59,7 @@ export interface PathResult {
     readonly goals: readonly Goal[];
 }
 
-export type GoalKey = "lastOut" | "calls" | "deadLettered" | "neighbour" | "desired";
+export type GoalKey = "lastOut" | "calls" | "deadLettered" | "neighbour" | "desired" | "left";
 
 export interface Goal {
     readonly key: GoalKey;
@@ -69,6 +70,16 @@ export interface Goal {
 export interface StormReport extends StormSpec {
     readonly budget: number;
     readonly results: readonly PathResult[];
+}
+
+/** The same group, sizes and members alike, whatever order its instances were listed in. */
+export function sameState(a: GroupState, b: GroupState): boolean {
+    const normal = (g: GroupState) =>
+        JSON.stringify({
+            ...g,
+            instances: [...g.instances].sort((x, y) => x.instanceId.localeCompare(y.instanceId)),
+        });
+    return normal(a) === normal(b);
 }
 
 /** Nearest-rank percentile of ascending `sorted`. */
@@ -86,8 +97,16 @@ export function sum(counts: Record<string, number>): number {
 
 /** Our instances, every tenth twice, and the outsiders', shuffled (mulberry32) as EC2 might send them. */
 export function stormOrder(ours: readonly string[], outsiders: readonly string[]): string[] {
-    const order = [...ours, ...ours.filter((_, i) => i % 10 === 0), ...outsiders];
-    let state = 20_201_105; // fixed: the same flags send the same storm, run after run
+    return seededShuffle([...ours, ...ours.filter((_, i) => i % 10 === 0), ...outsiders]);
+}
+
+/** The same seed every run: the same flags send the same storm, run after run. */
+const STORM_SEED = 20_201_105;
+
+/** A Fisher-Yates shuffle of a copy of `items`, driven by mulberry32 from a fixed seed. */
+export function seededShuffle<T>(items: readonly T[], seed = STORM_SEED): T[] {
+    const order = [...items];
+    let state = seed;
     const random = (): number => {
         state = (state + 0x6d2b79f5) >>> 0;
         let t = Math.imul(state ^ (state >>> 15), state | 1);
@@ -241,11 +260,13 @@ export interface ReportContext {
     /** Concurrent PutEvents senders on the queued path. */
     readonly senders: number;
     readonly totalWallMs: number;
+    /** More to report beside the storms (the many-groups storm): JSON fields, and text before the notes. */
+    readonly extra?: { readonly json: Record<string, unknown>; readonly text: string };
 }
 
 /** Tables and notes on stdout, or one JSON document. */
 export function printReports(storms: readonly StormReport[], context: ReportContext): void {
-    const { json, style, queueSettings: queue, directTimeoutMs, ...rest } = context;
+    const { json, style, queueSettings: queue, directTimeoutMs, extra, ...rest } = context;
     if (json) {
         const machine = {
             cpus: os.cpus().length,
@@ -259,6 +280,7 @@ export function printReports(storms: readonly StormReport[], context: ReportCont
             directTimeoutMs,
             ...rest,
             storms,
+            ...extra?.json,
         };
         process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
         return;
@@ -267,6 +289,9 @@ export function printReports(storms: readonly StormReport[], context: ReportCont
         const extra = (storm.results[0]?.warnings ?? storm.size) - storm.size;
         const heading = `Storm: ${storm.size} instances of web warned, ${storm.mode} mode, +${extra} duplicate and neighbour warnings; budget ${storm.budget} Auto Scaling requests/s`;
         process.stdout.write(`${style.bold(heading)}\n${stormTable(storm, style)}\n\n`);
+    }
+    if (extra !== undefined && extra.text !== "") {
+        process.stdout.write(`${extra.text}\n\n`);
     }
     const notes = [
         queue &&

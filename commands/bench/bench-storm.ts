@@ -22,6 +22,8 @@ import {
     runQueued,
 } from "./bench-paths";
 import { runCli } from "../cli";
+import { fleetExtra, type FleetReport } from "./bench-fleet";
+import { buildFleetTargets, type FleetTarget, runFleetStorm } from "./bench-fleet-run";
 import { startEmulator, type Emulator } from "../../local/emulator";
 import { startFaultProxy } from "../../local/fault-proxy";
 import { type PathSeries, stormChartSvg } from "./bench-chart";
@@ -30,19 +32,9 @@ import { installPulumiMocks } from "../../local/offline-engine";
 import { colourWanted, createStyle } from "../terminal";
 import {
     describeGroupState,
-    type GroupState,
     seedWorkshopEnvironment,
     WEB_GROUP_NAME,
 } from "../../local/workshop-environment";
-
-function sameState(a: GroupState, b: GroupState): boolean {
-    const normal = (g: GroupState) =>
-        JSON.stringify({
-            ...g,
-            instances: [...g.instances].sort((x, y) => x.instanceId.localeCompare(y.instanceId)),
-        });
-    return normal(a) === normal(b);
-}
 
 interface Target {
     readonly mode: Mode;
@@ -121,7 +113,7 @@ async function runPath(
         minSize: before.minSize,
         desiredBefore: before.desiredCapacity,
         desiredAfter: after.desiredCapacity,
-        neighbourUntouched: sameState(
+        neighbourUntouched: report.sameState(
             neighbourBefore,
             await describeGroupState(emulator, otherGroupName),
         ),
@@ -153,6 +145,8 @@ async function main(options: BenchOptions): Promise<boolean> {
     };
     const targets: Target[] = [];
     const reports: report.StormReport[] = [];
+    let fleetTargets: FleetTarget[] = [];
+    let fleet: FleetReport | undefined;
     const emulator = await startEmulator({ onProgress: progress });
     try {
         for (const mode of new Set(options.storms.map((s) => s.mode))) {
@@ -185,22 +179,37 @@ async function main(options: BenchOptions): Promise<boolean> {
             fs.writeFileSync(chart, await stormChartSvg(title, series));
             progress(`  chart: ${path.relative(process.cwd(), chart)}`);
         }
+        if (options.fleetConfigs.length > 0) {
+            fleetTargets = await buildFleetTargets(
+                { SpotInterruptionHandler, resolveHandlerSettings },
+                options.fleetConfigs,
+                queueArgs,
+            );
+            progress(`Many-groups storm:`);
+            fleet = await runFleetStorm(emulator, fleetTargets, options.budget, progress);
+        }
     } finally {
         await emulator.stop();
         targets.forEach(({ archive }) => archive.remove());
+        fleetTargets.forEach(({ members }) => members.forEach(({ archive }) => archive.remove()));
     }
 
+    const style = createStyle(!options.json && colourWanted(process.stdout));
     report.printReports(reports, {
         json: options.json,
-        style: createStyle(!options.json && colourWanted(process.stdout)),
-        queueSettings: targets.find((t) => t.settings !== undefined)?.settings,
+        style,
+        extra: fleetExtra(fleet, reports, style),
+        queueSettings:
+            targets.find((t) => t.settings !== undefined)?.settings ?? fleetTargets[0]?.settings,
         directTimeoutMs: targets.find((t) => t.path === "direct")?.archive.timeoutMs,
         pollIntervalMs: POLL_INTERVAL_MS,
         senders: PUT_EVENTS_SENDERS,
         totalWallMs: performance.now() - startedAt,
     });
-    return reports.every((r) =>
-        r.results.every((p) => p.path !== "queue" || p.goals.every((g) => g.met)),
+    return (
+        reports.every((r) =>
+            r.results.every((p) => p.path !== "queue" || p.goals.every((g) => g.met)),
+        ) && (fleet?.results ?? []).every((r) => r.goals.every((g) => g.met))
     );
 }
 
