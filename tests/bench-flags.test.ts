@@ -33,7 +33,8 @@ describe("the benchmark's flags", () => {
         );
         assert.deepEqual(options.paths, ["queue", "direct"]);
         assert.equal(options.budget, 10);
-        assert.equal(options.batchSize, 100);
+        // The component's own mapping settings, unless a flag says otherwise.
+        assert.deepEqual([options.batchSize, options.window, options.concurrency], [1000, 4, 2]);
     });
 
     it("run the many-groups storm alone, in every configuration or those chosen", () => {

@@ -329,8 +329,8 @@ describe("SpotInterruptionHandler", () => {
             assert.deepEqual(child("aws:lambda/eventSourceMapping:EventSourceMapping").inputs, {
                 eventSourceArn: arn("sqs", "spot-queue-a1b2c3d"),
                 functionName: arn("lambda", "function:spot-function-a1b2c3d"),
-                batchSize: 100,
-                maximumBatchingWindowInSeconds: 1,
+                batchSize: 1000,
+                maximumBatchingWindowInSeconds: 4,
                 functionResponseTypes: ["ReportBatchItemFailures"],
                 scalingConfig: { maximumConcurrency: 2 },
             });

@@ -3,6 +3,7 @@
  * before any work, and the help that lists them.
  */
 import { parseArgs } from "node:util";
+import { QUEUE_DEFAULTS } from "../../components/handler-settings";
 import { table } from "../terminal";
 
 export type Path = "queue" | "direct";
@@ -68,12 +69,18 @@ const FLAGS: Record<string, readonly [syntax: string, help: string]> = {
         "N",
         "Auto Scaling requests/s the shared token bucket refills (its burst is as many), 1 to 1000; beyond it, Throttling as AWS answers. Default: 10.",
     ],
-    "batch-size": ["N", "Queue: most records per invocation, 1 to 10000. Default: 100."],
+    "batch-size": [
+        "N",
+        `Queue: most records per invocation, 1 to 10000. Default: the component's, ${QUEUE_DEFAULTS.batchSize}.`,
+    ],
     window: [
         "S",
-        "Queue: batching window in seconds, 0 to 300; at least 1 when --batch-size is over 10. Default: 1.",
+        `Queue: batching window in seconds, 0 to 300; at least 1 when --batch-size is over 10. Default: the component's, ${QUEUE_DEFAULTS.maximumBatchingWindowInSeconds}.`,
     ],
-    concurrency: ["N", "Queue: maximum concurrent invocations, 2 to 1000. Default: 2."],
+    concurrency: [
+        "N",
+        `Queue: maximum concurrent invocations, 2 to 1000. Default: the component's, ${QUEUE_DEFAULTS.maximumConcurrency}.`,
+    ],
     paths: ["queue|direct|queue,direct", "Delivery paths to run side by side. Default: both."],
     json: ["", "Print JSON on stdout instead of tables; progress stays on stderr."],
     help: ["", "Show this help and exit."],
@@ -177,8 +184,18 @@ export function parseFlags(argv: readonly string[]): BenchOptions | "help" {
     const sizes = text("sizes")
         ?.split(",")
         .map((size) => whole("sizes", size, 1, MAX_SIZE, text("sizes")));
-    const batchSize = whole("batch-size", text("batch-size") ?? "100", 1, 10_000);
-    const window = whole("window", text("window") ?? "1", 0, 300);
+    const batchSize = whole(
+        "batch-size",
+        text("batch-size") ?? String(QUEUE_DEFAULTS.batchSize),
+        1,
+        10_000,
+    );
+    const window = whole(
+        "window",
+        text("window") ?? String(QUEUE_DEFAULTS.maximumBatchingWindowInSeconds),
+        0,
+        300,
+    );
     if (batchSize > 10 && window < 1) {
         throw new UsageError(
             `--window must be at least 1 with a --batch-size over 10 (Lambda's rule), not ${window}; use --window 1 or --batch-size 10`,
@@ -203,7 +220,12 @@ export function parseFlags(argv: readonly string[]): BenchOptions | "help" {
         budget: Number(budget),
         batchSize,
         window,
-        concurrency: whole("concurrency", text("concurrency") ?? "2", 2, 1000),
+        concurrency: whole(
+            "concurrency",
+            text("concurrency") ?? String(QUEUE_DEFAULTS.maximumConcurrency),
+            2,
+            1000,
+        ),
         json: values.json === true,
     };
 }
