@@ -125,7 +125,8 @@ export async function withLocalPipeline<T>(
     }
 }
 
-async function createQueue(
+/** Creates a queue in the emulator and reads back its ARN. */
+export async function createQueue(
     sqs: SQSClient,
     queueName: string,
     attributes: Record<string, string>,
@@ -147,7 +148,7 @@ async function createQueue(
 }
 
 /** Sends EventBridge-shaped events (source, detail-type, detail, time, resources) in tens. */
-async function putEvents(
+export async function putEvents(
     client: EventBridgeClient,
     events: readonly Record<string, unknown>[],
 ): Promise<void> {

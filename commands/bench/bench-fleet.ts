@@ -16,6 +16,8 @@ import {
     seededShuffle,
     type StormReport,
     sum,
+    markGoal,
+    perAction,
 } from "./bench-report";
 
 /** The goals of one handler for many groups, at 10 Auto Scaling requests/s (issue 17). */
@@ -267,18 +269,7 @@ const HEADINGS: Record<FleetConfig, string> = {
 /** The configurations side by side, figures down; a figure with a goal is marked met or missed. */
 export function fleetTable(report: FleetReport, style: Style): string {
     const column = (r: FleetResult): string[] => {
-        const mark = (key: GoalKey, text: string): string => {
-            const met = r.goals.find((g) => g.key === key)?.met;
-            return met === undefined
-                ? text
-                : met
-                  ? `${text} ${style.green("✓")}`
-                  : style.red(`${text} ✗`);
-        };
-        const perAction = (counts: Record<string, number>): string =>
-            Object.entries(counts)
-                .map(([action, n]) => `${action.replace("AutoScaling", "…")} ${n}`)
-                .join(", ") || "0";
+        const mark = (key: GoalKey, text: string): string => markGoal(r.goals, key, text, style);
         const { invocationMs: i, recordsPerInvocation: records } = r;
         const missed = r.goals.filter((g) => !g.met).length;
         return [

@@ -9,14 +9,8 @@
  * process.env as each invocation starts (synchronously, before its first await). So each
  * invocation first sets its own function's environment: the groups it protects, its name.
  */
-import {
-    EventBridgeClient,
-    PutEventsCommand,
-    PutRuleCommand,
-    PutTargetsCommand,
-    type PutEventsRequestEntry,
-} from "@aws-sdk/client-eventbridge";
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse } from "aws-lambda";
 import type { QueueSettings } from "../../components/handler-settings";
 import { interruptionWarningEventPattern } from "../../components/policies";
@@ -28,10 +22,10 @@ import {
     startEventSourceMapping,
 } from "../../local/event-source-mapping";
 import type { HandlerArchive, Invoke } from "../../local/handler-archive";
+import { createQueue, putEvents } from "../../local/local-pipeline";
 import { clientConfigFor } from "../../local/workshop-environment";
 
 /** PutEvents' own cap per call. */
-const PUT_EVENTS_BATCH = 10;
 /** One mapping's pause after an empty receive, as local-pipeline's mapping pauses. */
 const IDLE_POLL_INTERVAL_MS = 25;
 
@@ -171,49 +165,6 @@ export async function withPipelines<T>(
     } finally {
         sqs.destroy();
         events.destroy();
-    }
-}
-
-async function createQueue(
-    sqs: SQSClient,
-    queueName: string,
-    attributes: Record<string, string>,
-): Promise<Queue> {
-    const { QueueUrl } = await sqs.send(
-        new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }),
-    );
-    if (QueueUrl === undefined) {
-        throw new Error(`CreateQueue ${queueName} returned no QueueUrl`);
-    }
-    const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
-    );
-    const arn = Attributes?.QueueArn;
-    if (arn === undefined) {
-        throw new Error(`Queue ${queueName} has no QueueArn`);
-    }
-    return { url: QueueUrl, arn };
-}
-
-/** Sends EventBridge-shaped events (source, detail-type, detail, time, resources) in tens. */
-async function putEvents(
-    client: EventBridgeClient,
-    batch: readonly Record<string, unknown>[],
-): Promise<void> {
-    const entries: PutEventsRequestEntry[] = batch.map((event) => ({
-        Source: String(event.source),
-        DetailType: String(event["detail-type"]),
-        Detail: JSON.stringify(event.detail ?? {}),
-        Resources: Array.isArray(event.resources) ? event.resources.map(String) : undefined,
-        Time: typeof event.time === "string" ? new Date(event.time) : undefined,
-    }));
-    for (let start = 0; start < entries.length; start += PUT_EVENTS_BATCH) {
-        const { FailedEntryCount } = await client.send(
-            new PutEventsCommand({ Entries: entries.slice(start, start + PUT_EVENTS_BATCH) }),
-        );
-        if (FailedEntryCount) {
-            throw new Error(`PutEvents failed for ${FailedEntryCount} entries`);
-        }
     }
 }
 

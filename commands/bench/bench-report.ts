@@ -194,21 +194,30 @@ const ROWS: readonly (readonly [label: string, goal?: string])[] = [
     ["verdict"],
 ];
 
+/** A figure marked met (✓) or missed (✗) when a goal judges it; as is otherwise. */
+export function markGoal(
+    goals: readonly { readonly key: string; readonly met: boolean }[],
+    key: string,
+    text: string,
+    style: Style,
+): string {
+    const met = goals.find((g) => g.key === key)?.met;
+    return met === undefined ? text : met ? `${text} ${style.green("✓")}` : style.red(`${text} ✗`);
+}
+
+/** Requests per Auto Scaling action, shortened for a table cell. */
+export function perAction(counts: Record<string, number>): string {
+    return (
+        Object.entries(counts)
+            .map(([action, n]) => `${action.replace("AutoScaling", "…")} ${n}`)
+            .join(", ") || "0"
+    );
+}
+
 /** One storm, figures down, paths across; a figure with a goal is marked met or missed. */
 export function stormTable(storm: StormReport, style: Style): string {
     const column = (r: PathResult): string[] => {
-        const mark = (key: GoalKey, text: string): string => {
-            const met = r.goals.find((g) => g.key === key)?.met;
-            return met === undefined
-                ? text
-                : met
-                  ? `${text} ${style.green("✓")}`
-                  : style.red(`${text} ✗`);
-        };
-        const perAction = (counts: Record<string, number>): string =>
-            Object.entries(counts)
-                .map(([action, n]) => `${action.replace("AutoScaling", "…")} ${n}`)
-                .join(", ") || "0";
+        const mark = (key: GoalKey, text: string): string => markGoal(r.goals, key, text, style);
         const { invocationMs: i, recordsPerInvocation: records } = r;
         const missed = r.goals.filter((g) => !g.met).length;
         return [
