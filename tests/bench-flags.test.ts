@@ -37,6 +37,14 @@ describe("the benchmark's flags", () => {
         assert.deepEqual([options.batchSize, options.window, options.concurrency], [1000, 4, 2]);
     });
 
+    it("take an Auto Scaling outage of 0 to 300 s, none by default", () => {
+        assert.equal(parse().outageSeconds, 0);
+        assert.equal(parse("--outage", "110").outageSeconds, 110);
+        assert.throws(() => parseFlags(["--outage", "301"]), {
+            message: '--outage takes a whole number from 0 to 300; not "301"',
+        });
+    });
+
     it("run the many-groups storm alone, in every configuration or those chosen", () => {
         assert.deepEqual(parse("--storm", "many-groups").storms, []);
         assert.deepEqual(parse("--storm", "many-groups").fleetConfigs, [

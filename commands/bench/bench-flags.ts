@@ -46,6 +46,8 @@ export interface BenchOptions {
     readonly window: number;
     readonly concurrency: number;
     readonly json: boolean;
+    /** Seconds from the storm's start during which every Auto Scaling request is throttled. */
+    readonly outageSeconds: number;
 }
 
 const FLAGS: Record<string, readonly [syntax: string, help: string]> = {
@@ -82,6 +84,10 @@ const FLAGS: Record<string, readonly [syntax: string, help: string]> = {
         `Queue: maximum concurrent invocations, 2 to 1000. Default: the component's, ${QUEUE_DEFAULTS.maximumConcurrency}.`,
     ],
     paths: ["queue|direct|queue,direct", "Delivery paths to run side by side. Default: both."],
+    outage: [
+        "S",
+        "Single-group storm: an Auto Scaling outage, every request answered Throttling for the first S seconds of each path, 0 to 300; then the budget applies again. Default: 0.",
+    ],
     json: ["", "Print JSON on stdout instead of tables; progress stays on stderr."],
     help: ["", "Show this help and exit."],
 };
@@ -227,6 +233,7 @@ export function parseFlags(argv: readonly string[]): BenchOptions | "help" {
             1000,
         ),
         json: values.json === true,
+        outageSeconds: whole("outage", text("outage") ?? "0", 0, 300),
     };
 }
 

@@ -25,7 +25,7 @@ import { runCli } from "../cli";
 import { fleetExtra, type FleetReport } from "./bench-fleet";
 import { buildFleetTargets, type FleetTarget, runFleetStorm } from "./bench-fleet-run";
 import { startEmulator, type Emulator } from "../../local/emulator";
-import { startFaultProxy } from "../../local/fault-proxy";
+import { FAULTS, startFaultProxy } from "../../local/fault-proxy";
 import { type PathSeries, stormChartSvg } from "./bench-chart";
 import { materializeHandlerArchive, type HandlerArchive } from "../../local/handler-archive";
 import { installPulumiMocks } from "../../local/offline-engine";
@@ -54,6 +54,7 @@ async function runPath(
     spec: StormSpec,
     budget: number,
     progress: (message: string) => void,
+    outageSeconds = 0,
 ): Promise<{ result: PathResult; series: PathSeries }> {
     const wallStart = performance.now();
     await emulator.reset();
@@ -69,8 +70,11 @@ async function runPath(
     const neighbours = neighbourBefore.instances.map((i) => i.instanceId);
     const order = report.stormOrder(ours, [...neighbours, standaloneInstanceId]);
     // A fresh budget per run: nothing carries over from the last one.
+    const outageEndsAt = performance.now() + outageSeconds * 1000;
     const proxy = await startFaultProxy(emulator.endpoint, {
         budget: { requestsPerSecond: budget },
+        // An outage: Auto Scaling throttles every request until it ends.
+        plan: () => (performance.now() < outageEndsAt ? FAULTS.throttling : undefined),
     });
     let run: PathRun;
     try {
@@ -168,13 +172,20 @@ async function main(options: BenchOptions): Promise<boolean> {
             const results: PathResult[] = [];
             const series: PathSeries[] = [];
             for (const target of targets.filter((t) => t.mode === spec.mode)) {
-                const run = await runPath(emulator, target, spec, options.budget, progress);
+                const run = await runPath(
+                    emulator,
+                    target,
+                    spec,
+                    options.budget,
+                    progress,
+                    options.outageSeconds,
+                );
                 results.push(run.result);
                 series.push(run.series);
             }
             reports.push({ ...spec, budget: options.budget, results });
             const chart = path.join(CHARTS_DIRECTORY, `storm-${spec.size}-${spec.mode}.svg`);
-            const title = `${spec.size} warned instances, ${spec.mode} mode, ${options.budget} Auto Scaling requests/s`;
+            const title = `${spec.size} warned instances, ${spec.mode} mode, ${options.budget} Auto Scaling requests/s${options.outageSeconds > 0 ? `, after a ${options.outageSeconds} s outage` : ""}`;
             fs.mkdirSync(CHARTS_DIRECTORY, { recursive: true });
             fs.writeFileSync(chart, await stormChartSvg(title, series));
             progress(`  chart: ${path.relative(process.cwd(), chart)}`);
