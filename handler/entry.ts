@@ -14,14 +14,8 @@ import { readHandlerConfig } from "./config";
 import { createDeadLetterGateway, createSqsClient, type DeadLetterGateway } from "./dead-letter";
 import type { CapacityOnInterruption } from "./decision";
 import { isSqsEvent, parseInterruptionWarning, parseSqsRecord } from "./event";
-import {
-    type BatchResult,
-    describeError,
-    handleWarnings,
-    type HandlerDependencies,
-    logDecision,
-    type WarningOutcome,
-} from "./handle";
+import { describeError, type WarningOutcome } from "./batch-steps";
+import { type BatchResult, handleWarnings, type HandlerDependencies, logDecision } from "./handle";
 import { emfDocuments } from "./metrics";
 import { createDetachNotifier, createSnsClient, type DetachNotifier } from "./notify";
 import { detachNotification, invocationMetrics, MAX_LISTED_IDS, tally } from "./report";

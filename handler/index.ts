@@ -97,18 +97,21 @@ export {
 export { createDetachNotifier, type DetachNotifier } from "./notify";
 export { detachNotification, invocationMetrics, tally, type Tally } from "./report";
 export {
-    DEADLINE_EXCEEDED,
-    deadlineExceeded,
-    type DecisionLogger,
+    describeError,
     type ErrorDescription,
-    handleWarnings,
-    type HandlerDependencies,
     placeInGroups,
     screenWarnings,
     type ScreenedWarning,
+    type WarningInput,
+    type WarningOutcome,
+} from "./batch-steps";
+export {
+    DEADLINE_EXCEEDED,
+    deadlineExceeded,
+    type DecisionLogger,
+    handleWarnings,
+    type HandlerDependencies,
     type LogLevel,
     type LogRecord,
     logDecision,
-    type WarningInput,
-    type WarningOutcome,
 } from "./handle";

@@ -3,7 +3,7 @@
  * and its notification. Pure.
  */
 import { IGNORE_REASONS, type IgnoreReason } from "./decision";
-import type { WarningOutcome } from "./handle";
+import type { WarningOutcome } from "./batch-steps";
 import type { GroupMetrics, InvocationMetrics } from "./metrics";
 
 // Pulumi's closure serializer then inlines this module even from an importer's node_modules.
