@@ -65,15 +65,7 @@ export async function withLocalPipeline<T>(
     const events = new EventBridgeClient(config);
     const name = options.name ?? "spot";
     try {
-        const deadLetter = await createQueue(sqs, `${name}-dlq`, {});
-        const queue = await createQueue(sqs, `${name}-queue`, {
-            VisibilityTimeout: String(options.settings.visibilityTimeoutSeconds),
-            MessageRetentionPeriod: String(options.settings.messageRetentionSeconds),
-            RedrivePolicy: JSON.stringify({
-                deadLetterTargetArn: deadLetter.arn,
-                maxReceiveCount: options.settings.maxReceiveCount,
-            }),
-        });
+        const { queue, deadLetter } = await createEventsQueues(sqs, name, options.settings);
         const { RuleArn } = await events.send(
             new PutRuleCommand({
                 Name: `${name}-rule`,
@@ -125,8 +117,26 @@ export async function withLocalPipeline<T>(
     }
 }
 
+/** The component's events queue and its dead-letter queue, with its settings and redrive. */
+export async function createEventsQueues(
+    sqs: SQSClient,
+    name: string,
+    settings: QueueSettings,
+): Promise<{ queue: { url: string; arn: string }; deadLetter: { url: string; arn: string } }> {
+    const deadLetter = await createQueue(sqs, `${name}-dlq`, {});
+    const queue = await createQueue(sqs, `${name}-queue`, {
+        VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(settings.messageRetentionSeconds),
+        RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: deadLetter.arn,
+            maxReceiveCount: settings.maxReceiveCount,
+        }),
+    });
+    return { queue, deadLetter };
+}
+
 /** Creates a queue in the emulator and reads back its ARN. */
-export async function createQueue(
+async function createQueue(
     sqs: SQSClient,
     queueName: string,
     attributes: Record<string, string>,

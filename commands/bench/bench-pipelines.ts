@@ -22,7 +22,7 @@ import {
     startEventSourceMapping,
 } from "../../local/event-source-mapping";
 import type { HandlerArchive, Invoke } from "../../local/handler-archive";
-import { createQueue, putEvents } from "../../local/local-pipeline";
+import { createEventsQueues, putEvents } from "../../local/local-pipeline";
 import { clientConfigFor } from "../../local/workshop-environment";
 
 /** PutEvents' own cap per call. */
@@ -80,15 +80,7 @@ export async function withPipelines<T>(
     try {
         const queues: { queue: Queue; deadLetter: Queue }[] = [];
         for (const { name } of members) {
-            const deadLetter = await createQueue(sqs, `${name}-dlq`, {});
-            const queue = await createQueue(sqs, `${name}-queue`, {
-                VisibilityTimeout: String(options.settings.visibilityTimeoutSeconds),
-                MessageRetentionPeriod: String(options.settings.messageRetentionSeconds),
-                RedrivePolicy: JSON.stringify({
-                    deadLetterTargetArn: deadLetter.arn,
-                    maxReceiveCount: options.settings.maxReceiveCount,
-                }),
-            });
+            const { queue, deadLetter } = await createEventsQueues(sqs, name, options.settings);
             await events.send(
                 new PutRuleCommand({
                     Name: `${name}-rule`,
