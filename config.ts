@@ -10,13 +10,13 @@ import {
     type SpotWebTierArgs,
     WEB_TIER_DEFAULTS,
 } from "./components/spot-web-tier";
-import { Delivery, DELIVERY_CHOICES } from "./components/handler-settings";
+import { Delivery, DELIVERY_CHOICES } from "./components/spot-interruption-handler/args";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     CapacityOnInterruption,
     type GroupSelection,
     isCapacityOnInterruption,
-} from "./handler/decision";
+} from "./types";
 
 /**
  * The stack's configuration, validated, with defaults applied. Pulumi.yaml declares the same

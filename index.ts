@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SpotInterruptionHandler, SpotWebTier } from "./components";
 import { readStackConfig, WEB_TIER_GROUP_TAG_KEY } from "./config";
-import type { GroupSelection } from "./handler/decision";
+import { type GroupSelection } from "./types";
 
 const config = readStackConfig(new pulumi.Config());
 

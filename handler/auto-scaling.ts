@@ -4,9 +4,9 @@ import {
     type DescribeAutoScalingGroupsCommandInput,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { type GroupSelection, type GroupSnapshot, MAX_DESCRIBED_GROUPS } from "./decision";
+import { type GroupSnapshot, MAX_DESCRIBED_GROUPS } from "./decision";
+import { type GroupSelection } from "../types";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 /** The scaling activity that DetachInstances starts, as the group's activity history shows it. */

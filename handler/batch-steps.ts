@@ -3,9 +3,7 @@
  * duplicates) and placing each warned instance in its chosen group. No AWS call here.
  */
 import {
-    type CapacityOnInterruption,
     dedupeBy,
-    type GroupSelection,
     type GroupSnapshot,
     type IgnoreReason,
     isStale,
@@ -14,8 +12,8 @@ import {
     type PendingDetach,
 } from "./decision";
 import type { ParsedEvent } from "./event";
+import { type CapacityOnInterruption, type GroupSelection } from "../types";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 export interface ErrorDescription {

@@ -1,12 +1,11 @@
+import { isRecord } from "./event";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     type CapacityOnInterruption,
     type GroupSelection,
     isCapacityOnInterruption,
-} from "./decision";
-import { isRecord } from "./event";
+} from "../types";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 /** Environment variables through which the component configures the function. */

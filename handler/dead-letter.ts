@@ -1,7 +1,6 @@
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { BOUNDED_REQUESTS } from "./auto-scaling";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 /** The one SQS call the handler makes itself: dead-lettering a warning that came back too late. */

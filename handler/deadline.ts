@@ -1,6 +1,5 @@
 /** The invocation's deadline, applied to each Auto Scaling call. */
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 export const DEADLINE_EXCEEDED = "DeadlineExceeded";

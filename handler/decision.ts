@@ -3,38 +3,19 @@
  * Nothing here calls AWS, so every rule is unit-tested without a client.
  */
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
+import {
+    type CapacityOnInterruption,
+    describeSelection,
+    type GroupSelection,
+    INTERRUPTION_NOTICE_MS,
+} from "../types";
+
 export const deploymentOnlyModule = true;
-
-/** What the group does when one of its instances is detached. */
-export const CapacityOnInterruption = {
-    /** Keep desired capacity, so that the group launches a replacement. */
-    Keep: "keep",
-    /** Lower desired capacity by one (never below MinSize). */
-    Decrement: "decrement",
-} as const;
-export type CapacityOnInterruption =
-    (typeof CapacityOnInterruption)[keyof typeof CapacityOnInterruption];
-
-export const CAPACITY_ON_INTERRUPTION_CHOICES: readonly CapacityOnInterruption[] =
-    Object.values(CapacityOnInterruption);
-
-export function isCapacityOnInterruption(value: unknown): value is CapacityOnInterruption {
-    return CAPACITY_ON_INTERRUPTION_CHOICES.includes(value as CapacityOnInterruption);
-}
 
 /** Auto Scaling's limits per call. */
 export const MAX_DETACH_INSTANCE_IDS = 20;
 /** DescribeAutoScalingGroups: at most 100 names per call, and at most 100 groups per page. */
 export const MAX_DESCRIBED_GROUPS = 100;
-
-/** The length of a Spot interruption notice: a warning older than this can no longer be acted on. */
-export const INTERRUPTION_NOTICE_MS = 120_000;
-
-/** Which Auto Scaling groups one handler protects: a list of names, or every group with a tag. */
-export type GroupSelection =
-    | { readonly kind: "names"; readonly names: readonly string[] }
-    | { readonly kind: "tag"; readonly key: string; readonly value?: string };
 
 /** One group as DescribeAutoScalingGroups reports it: its sizes, members and tags. */
 export interface GroupSnapshot {
@@ -67,18 +48,6 @@ export const IGNORE_REASONS: readonly IgnoreReason[] = [
     "not-a-member",
     "not-in-service",
 ];
-
-/** Says the selection in words, for log entries and errors. */
-export function describeSelection(selection: GroupSelection): string {
-    if (selection.kind === "tag") {
-        return selection.value === undefined
-            ? `the groups tagged ${selection.key}`
-            : `the groups tagged ${selection.key}=${selection.value}`;
-    }
-    return selection.names.length === 1
-        ? `Auto Scaling group ${selection.names[0]}`
-        : `the ${selection.names.length} listed Auto Scaling groups`;
-}
 
 /** True for a group the selection chooses: never act on a group the lookup returned by mistake. */
 export function isChosenGroup(group: GroupSnapshot, selection: GroupSelection): boolean {

@@ -12,15 +12,14 @@ import {
 } from "./auto-scaling";
 import { readHandlerConfig } from "./config";
 import { createDeadLetterGateway, createSqsClient, type DeadLetterGateway } from "./dead-letter";
-import type { CapacityOnInterruption } from "./decision";
 import { isSqsEvent, parseInterruptionWarning, parseSqsRecord } from "./event";
 import { describeError, type WarningOutcome } from "./batch-steps";
 import { type BatchResult, handleWarnings, type HandlerDependencies, logDecision } from "./handle";
 import { emfDocuments } from "./metrics";
 import { createDetachNotifier, createSnsClient, type DetachNotifier } from "./notify";
 import { detachNotification, invocationMetrics, MAX_LISTED_IDS, tally } from "./report";
+import { type CapacityOnInterruption } from "../types";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 /** What one direct invocation did; the Lambda console's test shows this. */

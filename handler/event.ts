@@ -1,25 +1,13 @@
 import type { EventBridgeEvent, SQSEvent, SQSRecord } from "aws-lambda";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
-export const deploymentOnlyModule = true;
-
-export const INTERRUPTION_WARNING_SOURCE = "aws.ec2";
-export const INTERRUPTION_WARNING_DETAIL_TYPE = "EC2 Spot Instance Interruption Warning";
-/**
- * The same two-minute notice, for an instance in an interruptible Capacity Reservation, as AWS's
- * published sample names it (EC2 User Guide, "monitor-interruptible-cr"; Karpenter's rules too).
- */
-export const CAPACITY_RESERVATION_WARNING_DETAIL_TYPE =
-    "EC2 Capacity Reservation Instance Interruption Warning";
-// The name our spec first gave it; matching it too costs nothing and can only save a warning.
-const CAPACITY_RESERVATION_WARNING_ALIAS =
-    "EC2 Interruptible Capacity Reservation Instance Interruption Warning";
-/** Every warning the handler acts on; the rule matches exactly these. */
-export const INTERRUPTION_WARNING_DETAIL_TYPES: readonly string[] = [
-    INTERRUPTION_WARNING_DETAIL_TYPE,
+import {
     CAPACITY_RESERVATION_WARNING_DETAIL_TYPE,
-    CAPACITY_RESERVATION_WARNING_ALIAS,
-];
+    INTERRUPTION_WARNING_DETAIL_TYPE,
+    INTERRUPTION_WARNING_DETAIL_TYPES,
+    INTERRUPTION_WARNING_SOURCE,
+} from "../types";
+
+export const deploymentOnlyModule = true;
 
 /** The `detail` of an EC2 Spot Instance Interruption Warning. */
 export interface SpotInterruptionWarningDetail {

@@ -13,11 +13,8 @@ import {
     type WarningOutcome,
 } from "./batch-steps";
 import {
-    type CapacityOnInterruption,
     classifyCallFailure,
     decrementSlots,
-    describeSelection,
-    type GroupSelection,
     type GroupSize,
     type GroupSnapshot,
     keepFallbackReason,
@@ -26,8 +23,8 @@ import {
     type PendingDetach,
 } from "./decision";
 import { withinDeadline } from "./deadline";
+import { type CapacityOnInterruption, describeSelection, type GroupSelection } from "../types";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 export type LogLevel = "INFO" | "WARN" | "ERROR";

@@ -27,22 +27,16 @@ export {
 } from "./config";
 export { createDeadLetterGateway, type DeadLetterGateway } from "./dead-letter";
 export {
-    CAPACITY_ON_INTERRUPTION_CHOICES,
     type CallFailure,
-    CapacityOnInterruption,
     chunk,
     classifyCallFailure,
     decrementSlots,
     dedupeBy,
-    describeSelection,
     type DetachChunk,
-    type GroupSelection,
     type GroupSize,
     type GroupSnapshot,
     IGNORE_REASONS,
     type IgnoreReason,
-    INTERRUPTION_NOTICE_MS,
-    isCapacityOnInterruption,
     isChosenGroup,
     isStale,
     judgeMembership,
@@ -66,12 +60,8 @@ export {
     type Reporting,
 } from "./entry";
 export {
-    CAPACITY_RESERVATION_WARNING_DETAIL_TYPE,
     type CapacityReservationWarningDetail,
     type CapacityReservationWarningEvent,
-    INTERRUPTION_WARNING_DETAIL_TYPE,
-    INTERRUPTION_WARNING_DETAIL_TYPES,
-    INTERRUPTION_WARNING_SOURCE,
     isSqsEvent,
     MAX_ECHOED_CHARS,
     type ParsedEvent,

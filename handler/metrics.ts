@@ -5,7 +5,6 @@
  */
 import { IGNORE_REASONS, type IgnoreReason } from "./decision";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 export const METRICS_NAMESPACE = "SpotInterruptionHandler";

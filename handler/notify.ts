@@ -1,7 +1,6 @@
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { BOUNDED_REQUESTS } from "./auto-scaling";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 /** The one SNS call the handler makes: telling people that instances left the group. */

@@ -6,7 +6,6 @@ import { IGNORE_REASONS, type IgnoreReason } from "./decision";
 import type { WarningOutcome } from "./batch-steps";
 import type { GroupMetrics, InvocationMetrics } from "./metrics";
 
-// Pulumi's closure serializer then inlines this module even from an importer's node_modules.
 export const deploymentOnlyModule = true;
 
 /** Lists of ids in a log entry or notification stop here: the counts stay exact. */

@@ -10,7 +10,6 @@ import { setTimeout as delay } from "node:timers/promises";
 import { ensureVirtualEnvironment, OUTPUT_TAIL_CHARS } from "./emulator-install";
 
 // Tests run moto's server with the same interpreter, so it stays importable from here.
-export { VENV_PYTHON } from "./emulator-install";
 
 export interface Emulator {
     readonly endpoint: string;

@@ -31,9 +31,6 @@ import { Slots, withTimeout } from "./invocation-bounds";
 import { deleteRecords, queueCounts, toRecord } from "./sqs-records";
 
 // The mapping's whole surface stays importable from here, where the pipeline and commands import it.
-export * from "./event-source-mapping-options";
-export { judge } from "./batch-response";
-export { type QueueCounts, queueCounts, toRecord } from "./sqs-records";
 
 const MAX_RECEIVE_MESSAGES = 10; // ReceiveMessage's own cap
 const DEFAULT_FUNCTION_TIMEOUT_MS = 60_000;

@@ -14,3 +14,8 @@ export * from "./offline-engine";
 export * from "./pulumi-config-merge";
 export * from "./sample-event";
 export * from "./workshop-environment";
+export * from "./group-state";
+export { VENV_PYTHON } from "./emulator-install";
+export * from "./event-source-mapping-options";
+export { judge } from "./batch-response";
+export { type QueueCounts, queueCounts, toRecord } from "./sqs-records";

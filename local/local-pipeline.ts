@@ -13,18 +13,14 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse } from "aws-lambda";
-import { interruptionWarningEventPattern } from "../components/policies";
-import type { QueueSettings } from "../components/handler-settings";
+import { interruptionWarningEventPattern } from "../components/spot-interruption-handler/policies";
+import type { QueueSettings } from "../components/spot-interruption-handler/args";
 import type { Emulator } from "./emulator";
-import {
-    type BatchInfo,
-    type LocalEventSourceMapping,
-    type QueueCounts,
-    queueCounts,
-    startEventSourceMapping,
-} from "./event-source-mapping";
+import { startEventSourceMapping } from "./event-source-mapping";
 import type { HandlerArchive } from "./handler-archive";
-import { clientConfigFor } from "./workshop-environment";
+import { type BatchInfo, type LocalEventSourceMapping } from "./event-source-mapping-options";
+import { type QueueCounts, queueCounts } from "./sqs-records";
+import { clientConfigFor } from "./group-state";
 
 /** PutEvents' own cap per call. */
 const PUT_EVENTS_BATCH = 10;

@@ -31,16 +31,6 @@ import {
 } from "../components/spot-web-tier";
 import { clientConfigFor, required } from "./group-state";
 
-// The workshop's whole surface stays importable from here, where the commands import it.
-export {
-    clientConfigFor,
-    describeGroupState,
-    describeInstanceState,
-    describeScalingActivities,
-    type GroupState,
-    type ScalingActivity,
-} from "./group-state";
-
 /**
  * What the seed workshop's CloudFormation stack provides: a VPC over three AZs, a target group
  * and a Spot "web" group, plus neighbours the handler must leave alone.

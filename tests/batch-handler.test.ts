@@ -7,10 +7,8 @@ import {
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import {
-    type CapacityOnInterruption,
     createAutoScalingGateway,
     type DeadLetterGateway,
-    type GroupSelection,
     handleSqsBatch,
     type LogLevel,
     type LogRecord,
@@ -20,6 +18,7 @@ import { asSqsRecord, freshSampleEvent } from "../local";
 import { autoScalingErrors } from "./support/auto-scaling-errors";
 import { loadEvent } from "./support/events";
 import { FakeAutoScaling } from "./support/fake-auto-scaling";
+import { type CapacityOnInterruption, type GroupSelection } from "../types";
 
 const GROUP = "web";
 const HANDLER = "project/dev/spot";

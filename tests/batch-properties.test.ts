@@ -11,14 +11,9 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
-import {
-    type CapacityOnInterruption,
-    createAutoScalingGateway,
-    type GroupSelection,
-    handleWarnings,
-    type WarningInput,
-} from "../handler";
+import { createAutoScalingGateway, handleWarnings, type WarningInput } from "../handler";
 import { FakeAutoScaling } from "./support/fake-auto-scaling";
+import { type CapacityOnInterruption, type GroupSelection } from "../types";
 
 const NOW = Date.parse("2026-11-28T01:00:00Z");
 const STATES = ["InService", "InService", "InService", "Standby", "Terminating", "Pending"];

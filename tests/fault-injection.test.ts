@@ -3,7 +3,7 @@
  * the offline engine's mocks, exact IAM documents, and the validation of `faultInjection`.
  */
 import * as assert from "node:assert/strict";
-import type * as FaultInjectionModule from "../components/fault-injection";
+import type * as FaultInjectionModule from "../components/spot-interruption-handler/fault-injection";
 import {
     installPulumiMocks,
     MOCK_ACCOUNT_ID,
@@ -20,7 +20,7 @@ describe("fault injection: a FIS experiment template that interrupts the group's
 
     before(async () => {
         installPulumiMocks();
-        fis = await import("../components/fault-injection");
+        fis = await import("../components/spot-interruption-handler/fault-injection");
     });
 
     async function create(

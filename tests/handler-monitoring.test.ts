@@ -473,7 +473,8 @@ describe("SpotInterruptionHandler's monitoring", () => {
 
     describe("the dashboard's name and console link", () => {
         it("keeps two stacks, or two Regions, of one program apart, in CloudWatch's alphabet", async () => {
-            const { dashboardName } = await import("../components/handler-monitoring");
+            const { dashboardName } =
+                await import("../components/spot-interruption-handler/monitoring");
             const names = [
                 dashboardName("spot", "dev", "eu-west-1"),
                 dashboardName("spot", "prod", "eu-west-1"),
@@ -488,7 +489,8 @@ describe("SpotInterruptionHandler's monitoring", () => {
         });
 
         it("links to each partition's own console", async () => {
-            const { cloudWatchDashboardUrl } = await import("../components/handler-monitoring");
+            const { cloudWatchDashboardUrl } =
+                await import("../components/spot-interruption-handler/monitoring");
             assert.equal(
                 cloudWatchDashboardUrl("aws", "eu-west-1", "d"),
                 "https://console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/d",

@@ -7,7 +7,6 @@ import {
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import {
     createAutoScalingGateway,
-    type CapacityOnInterruption,
     handleDirectEvent,
     type LogLevel,
     type LogRecord,
@@ -16,6 +15,7 @@ import {
 import { autoScalingErrors } from "./support/auto-scaling-errors";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "./support/events";
 import { groupLookupAnswer } from "./support/group-lookup";
+import { type CapacityOnInterruption } from "../types";
 
 const GROUP = "web";
 const INSTANCE = "i-0123456789abcdef0";

@@ -5,8 +5,7 @@ import { type Finding, type IamDocument, lintIamPolicies } from "../local/iam-li
 import {
     faultInjectionRolePolicyDocument,
     faultInjectionTrustPolicy,
-} from "../components/fault-injection";
-import type { GroupSelection } from "../handler/decision";
+} from "../components/spot-interruption-handler/fault-injection";
 import {
     autoScalingGroupArn,
     deadLetterQueuePolicyDocument,
@@ -17,8 +16,9 @@ import {
     type HandlerPolicyInputs,
     notificationKeyPolicyDocument,
     notificationTopicPolicyDocument,
-    serviceAssumeRolePolicy,
-} from "../components/policies";
+} from "../components/spot-interruption-handler/policies";
+import { type GroupSelection } from "../types";
+import { serviceAssumeRolePolicy } from "../components/shared/iam";
 
 const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
 

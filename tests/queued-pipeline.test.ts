@@ -5,7 +5,7 @@
  * the emulator: the groups, the queue and the dead-letter queue.
  */
 import * as assert from "node:assert/strict";
-import type { ResolvedHandlerSettings } from "../components/handler-settings";
+import type { ResolvedHandlerSettings } from "../components/spot-interruption-handler/args";
 import {
     clientConfigFor,
     type Emulator,

@@ -4,7 +4,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { type CommandLine, type FlagSpec, parseFlags, UsageError } from "../commands/cli";
 import type { Plan } from "../commands/rehearsal/rehearsal-plan";
-import type { Check, RehearsalRun } from "../commands/rehearsal/rehearsal-steps";
+import type { Check } from "../commands/rehearsal/rehearsal-checks";
+import type { RehearsalRun } from "../commands/rehearsal/rehearsal-steps";
 import { fields, humanValue, table, wrap } from "../commands/terminal";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -24,13 +24,13 @@ import {
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { SQSEvent } from "aws-lambda";
-import type { QueueSettings } from "../components/handler-settings";
+import type { QueueSettings } from "../components/spot-interruption-handler/args";
 import { type Emulator, type HandlerArchive, installPulumiMocks } from "../local";
 import type * as Pipeline from "../local";
-import type { SimulationClients } from "../commands/simulate/simulate-aws";
 import type * as ConsoleTest from "../commands/simulate/simulate-console-test";
 import type { Invoker } from "../commands/simulate/simulate-run";
 import type { SimulationReport } from "../commands/simulate/simulate-timeline";
+import { type SimulationClients } from "../commands/simulate/simulate-clients";
 import type * as Workshop from "../local";
 
 const FUNCTION = "spot-function";
@@ -53,7 +53,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         const { SpotInterruptionHandler, resolveHandlerSettings } = await import("../components");
         const { materializeHandlerArchive } = await import("../local");
         const { startEmulator } = await import("../local");
-        const aws = await import("../commands/simulate/simulate-aws");
+        const aws = await import("../commands/simulate/simulate-clients");
         workshop = await import("../local");
         pipeline = await import("../local");
         simulate = await import("../commands/simulate/simulate-console-test");

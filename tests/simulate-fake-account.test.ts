@@ -39,8 +39,8 @@ import {
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import type { SimulationClients } from "../commands/simulate/simulate-aws";
 import type { SimulationContext } from "../commands/simulate/simulate-run";
+import { type SimulationClients } from "../commands/simulate/simulate-clients";
 
 export const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";

@@ -3,7 +3,7 @@
  * before any work, and the help that lists them.
  */
 import { parseArgs } from "node:util";
-import { QUEUE_DEFAULTS } from "../../components/handler-settings";
+import { QUEUE_DEFAULTS } from "../../components/spot-interruption-handler/args";
 import { table } from "../terminal";
 
 export type Path = "queue" | "direct";

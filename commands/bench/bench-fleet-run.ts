@@ -4,9 +4,8 @@
  * bus once, and every handler's rule, queue and mapping draining it. Judged from state.
  */
 import { performance } from "node:perf_hooks";
-import type { QueueSettings } from "../../components/handler-settings";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import type { Emulator } from "../../local/emulator";
-import type { BatchInfo } from "../../local/event-source-mapping";
 import { startFaultProxy } from "../../local/fault-proxy";
 import {
     FLEET_DEFAULTS,
@@ -35,6 +34,7 @@ import {
     trackDepartures,
 } from "./bench-paths";
 import { type PipelineMember, withPipelines } from "./bench-pipelines";
+import { type BatchInfo } from "../../local/event-source-mapping-options";
 import * as report from "./bench-report";
 
 /** One configuration: its handlers (one, or one per group) and the mapping settings they share. */

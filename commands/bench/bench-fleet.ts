@@ -3,7 +3,7 @@
  * 10% duplicates, the neighbours' and junk), the goals it is judged by, and its table. Running it
  * against the emulator is bench-fleet-run.ts.
  */
-import { interruptionWarningEventPattern } from "../../components/policies";
+import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
 import { FLEET_TAG } from "../../local/group-fleet";
 import { freshSampleEvent } from "../../local/sample-event";
 import { type Style, table } from "../terminal";

@@ -6,16 +6,17 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
-import type { QueueSettings } from "../../components/handler-settings";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import type { InterruptionSummary } from "../../handler/entry";
 import * as report from "./bench-report";
 import type { Emulator } from "../../local/emulator";
 import type { FaultProxy } from "../../local/fault-proxy";
 import type { HandlerArchive } from "../../local/handler-archive";
-import type { BatchInfo } from "../../local/event-source-mapping";
 import { withLocalPipeline } from "../../local/local-pipeline";
 import { freshSampleEvent } from "../../local/sample-event";
-import { clientConfigFor, WEB_GROUP_NAME } from "../../local/workshop-environment";
+import { WEB_GROUP_NAME } from "../../local/workshop-environment";
+import { type BatchInfo } from "../../local/event-source-mapping-options";
+import { clientConfigFor } from "../../local/group-state";
 
 // Departures are timed by the handler's own detach entries; the poll only confirms them and
 // shows progress, so it stays slow enough not to load the one-request-at-a-time emulator.

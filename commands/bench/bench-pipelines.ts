@@ -12,18 +12,18 @@
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse } from "aws-lambda";
-import type { QueueSettings } from "../../components/handler-settings";
-import { interruptionWarningEventPattern } from "../../components/policies";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
+import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
 import type { Emulator } from "../../local/emulator";
+import { startEventSourceMapping } from "../../local/event-source-mapping";
+import type { HandlerArchive, Invoke } from "../../local/handler-archive";
+import { createEventsQueues, putEvents } from "../../local/local-pipeline";
 import {
     type BatchInfo,
     type LocalEventSourceMapping,
-    queueCounts,
-    startEventSourceMapping,
-} from "../../local/event-source-mapping";
-import type { HandlerArchive, Invoke } from "../../local/handler-archive";
-import { createEventsQueues, putEvents } from "../../local/local-pipeline";
-import { clientConfigFor } from "../../local/workshop-environment";
+} from "../../local/event-source-mapping-options";
+import { queueCounts } from "../../local/sqs-records";
+import { clientConfigFor } from "../../local/group-state";
 
 /** PutEvents' own cap per call. */
 /** One mapping's pause after an empty receive, as local-pipeline's mapping pauses. */

@@ -4,13 +4,12 @@
  * bench-flags.ts.
  */
 import * as os from "node:os";
-import type { QueueSettings } from "../../components/handler-settings";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import type { GroupState } from "../../local/group-state";
 import { type Style, table } from "../terminal";
 import type { Mode, Path, StormSpec } from "./bench-flags";
 
 // The bench's whole surface stays importable from here, where bench-storm.ts imports it.
-export * from "./bench-flags";
 
 /** The goals, set at a budget of 10 Auto Scaling requests/s. */
 export const GOALS = { budget: 10, lastOutMs: 20_000, callsPerInstance: 0.15 } as const;

@@ -11,9 +11,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import type { QueueSettings } from "../../components/handler-settings";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
+import * as flags from "./bench-flags";
 import * as report from "./bench-report";
-import type { BenchOptions, Mode, Path, PathResult, StormSpec } from "./bench-report";
+import type { PathResult } from "./bench-report";
 import {
     type PathRun,
     POLL_INTERVAL_MS,
@@ -30,11 +31,9 @@ import { type PathSeries, stormChartSvg } from "./bench-chart";
 import { materializeHandlerArchive, type HandlerArchive } from "../../local/handler-archive";
 import { installPulumiMocks } from "../../local/offline-engine";
 import { colourWanted, createStyle } from "../terminal";
-import {
-    describeGroupState,
-    seedWorkshopEnvironment,
-    WEB_GROUP_NAME,
-} from "../../local/workshop-environment";
+import { seedWorkshopEnvironment, WEB_GROUP_NAME } from "../../local/workshop-environment";
+import { type BenchOptions, type Mode, type Path, type StormSpec } from "./bench-flags";
+import { describeGroupState } from "../../local/group-state";
 
 interface Target {
     readonly mode: Mode;
@@ -228,21 +227,21 @@ async function main(options: BenchOptions): Promise<boolean> {
 function start(argv: readonly string[]): void {
     let options: BenchOptions | "help";
     try {
-        options = report.parseFlags(argv);
+        options = flags.parseFlags(argv);
     } catch (error) {
-        if (!(error instanceof report.UsageError)) {
+        if (!(error instanceof flags.UsageError)) {
             throw error;
         }
-        process.stderr.write(`${report.COMMAND}: ${error.message}\n`);
+        process.stderr.write(`${flags.COMMAND}: ${error.message}\n`);
         process.exitCode = 2;
         return;
     }
     if (options === "help") {
-        process.stdout.write(report.helpText());
+        process.stdout.write(flags.helpText());
         return;
     }
     const chosen = options;
-    runCli(report.COMMAND, () => main(chosen));
+    runCli(flags.COMMAND, () => main(chosen));
 }
 
 start(process.argv.slice(2));

@@ -5,7 +5,8 @@
  */
 import { planChanges, type Plan } from "./rehearsal-plan";
 import { loadSampleEvent } from "../../local/sample-event";
-import { checksFor, type LogEntry, type RehearsalRun } from "./rehearsal-steps";
+import { checksFor } from "./rehearsal-checks";
+import type { RehearsalRun } from "./rehearsal-steps";
 import { duration, fields, humanValue, indent, type Style, table } from "../terminal";
 import {
     DEREGISTRATION_DELAY_SECONDS,
@@ -13,6 +14,7 @@ import {
     WEB_TIER_DEFAULTS,
     type WorkshopEnvironment,
 } from "../../local/workshop-environment";
+import { type LogEntry } from "./rehearsal-log";
 
 export const SEED_WARNING =
     "In a real test, a detached instance is not terminated for you: it keeps running (and billing) " +

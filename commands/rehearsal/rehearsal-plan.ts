@@ -2,12 +2,8 @@
  * The plan `npm start` shows: the handler's resources as Pulumi registers them under mocks, with
  * their key properties and the role's policy, plus the deployment package to run locally.
  */
-import type { CapacityOnInterruption } from "../../handler/decision";
-import {
-    type Delivery,
-    type QueueSettings,
-    resolveHandlerSettings,
-} from "../../components/handler-settings";
+import type { Delivery, QueueSettings } from "../../components/spot-interruption-handler/args";
+import { resolveHandlerSettings } from "../../components/spot-interruption-handler/settings";
 import {
     type FunctionCode,
     type HandlerArchive,
@@ -15,6 +11,7 @@ import {
 } from "../../local/handler-archive";
 import { type RecordedResource, runStackProgram } from "../../local/offline-engine";
 import { mergedProgramConfig } from "../../local/pulumi-config-merge";
+import { type CapacityOnInterruption } from "../../types";
 
 export interface PlannedResource {
     readonly type: string;

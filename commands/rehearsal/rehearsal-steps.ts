@@ -7,28 +7,26 @@
  */
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
-import type { CapacityOnInterruption } from "../../handler/decision";
 import type { InterruptionSummary } from "../../handler/entry";
-import type { Delivery, QueueSettings } from "../../components/handler-settings";
-import { interruptionWarningEventPattern } from "../../components/policies";
+import type { Delivery, QueueSettings } from "../../components/spot-interruption-handler/args";
+import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
 import type { Emulator } from "../../local/emulator";
-import type { BatchInfo } from "../../local/event-source-mapping";
 import type { HandlerArchive } from "../../local/handler-archive";
 import { withLocalPipeline } from "../../local/local-pipeline";
 import { type Plan, planHandler } from "./rehearsal-plan";
 import { freshSampleEvent, loadSampleEvent } from "../../local/sample-event";
 import {
-    describeGroupState,
-    describeInstanceState,
-    type GroupState,
     seedWorkshopEnvironment,
     type WorkshopEnvironment,
 } from "../../local/workshop-environment";
 import { type LogEntry, parseLogLine } from "./rehearsal-log";
-
-// The rehearsal's whole surface stays importable from here, where rehearsal.ts and the tests import it.
-export { type Check, checksFor } from "./rehearsal-checks";
-export type { LogEntry } from "./rehearsal-log";
+import { type CapacityOnInterruption } from "../../types";
+import { type BatchInfo } from "../../local/event-source-mapping-options";
+import {
+    describeGroupState,
+    describeInstanceState,
+    type GroupState,
+} from "../../local/group-state";
 
 /** The pipeline's resources are named like the component's: spot-rule, spot-queue, spot-dlq. */
 const PIPELINE_NAME = "spot";

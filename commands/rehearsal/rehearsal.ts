@@ -6,15 +6,15 @@
  * Lambda console's test instead. No AWS account and no Pulumi CLI are involved.
  */
 import { performance } from "node:perf_hooks";
-import type { CapacityOnInterruption } from "../../handler/decision";
-import { CAPACITY_ON_INTERRUPTION_CHOICES } from "../../handler/decision";
-import { type Delivery, DELIVERY_CHOICES } from "../../components/handler-settings";
+import { type Delivery, DELIVERY_CHOICES } from "../../components/spot-interruption-handler/args";
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli } from "../cli";
 import { startEmulator } from "../../local/emulator";
-import { checksFor, type RehearsalRun, rehearse } from "./rehearsal-steps";
+import { checksFor } from "./rehearsal-checks";
+import { type RehearsalRun, rehearse } from "./rehearsal-steps";
 import { printHuman, SEED_WARNING } from "./rehearsal-output";
 import { colourWanted, createStyle } from "../terminal";
 import type { WorkshopEnvironment } from "../../local/workshop-environment";
+import { CAPACITY_ON_INTERRUPTION_CHOICES, type CapacityOnInterruption } from "../../types";
 
 const COMMAND_LINE = {
     command: "npm start --",

@@ -17,12 +17,11 @@ import {
 import { GetFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { ENV_DEAD_LETTER_QUEUE_URL, ENV_DRY_RUN, readHandlerConfig } from "../../handler/config";
-import type { GroupSelection } from "../../handler/decision";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { SimulationClients } from "./simulate-clients";
+import { type GroupSelection } from "../../types";
 
 // The AWS side's whole surface stays importable from here, where the flows and tests import it.
-export * from "./simulate-clients";
 
 /** What the deployed function tells about the deployment. */
 export interface FunctionFacts {

@@ -8,11 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { TerminateInstancesCommand } from "@aws-sdk/client-ec2";
-import {
-    deregistrationDelaySeconds,
-    type GroupMember,
-    type SimulationClients,
-} from "./simulate-aws";
+import { deregistrationDelaySeconds, type GroupMember } from "./simulate-aws";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { Deployment } from "./simulate-deployment";
 import {
@@ -36,6 +32,7 @@ import {
 } from "./simulate-run";
 import { systemClock, type SimulationReport, type Timeline } from "./simulate-timeline";
 import { buildWarningEvent, invokePayload, lambdaInvoker, pickInstance } from "./simulate-warning";
+import { type SimulationClients } from "./simulate-clients";
 
 export interface ConsoleTestOptions {
     readonly deployment: Deployment;

@@ -14,8 +14,10 @@ import {
     ListExperimentResolvedTargetsCommand,
     StartExperimentCommand,
 } from "@aws-sdk/client-fis";
-import { isoDurationSeconds, SPOT_INTERRUPTION_ACTION_ID } from "../../components/fault-injection";
-import type { SimulationClients } from "./simulate-aws";
+import {
+    isoDurationSeconds,
+    SPOT_INTERRUPTION_ACTION_ID,
+} from "../../components/spot-interruption-handler/fault-injection";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { Deployment } from "./simulate-deployment";
 import { type Decision, decisionFor, entriesAbout, withoutEntry } from "./simulate-log";
@@ -30,6 +32,7 @@ import {
     type SimulationContext,
 } from "./simulate-run";
 import { type SimulationReport, systemClock, type Timeline } from "./simulate-timeline";
+import { type SimulationClients } from "./simulate-clients";
 
 export interface ExperimentOptions {
     readonly deployment: Deployment;

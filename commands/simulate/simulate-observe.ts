@@ -9,12 +9,12 @@ import {
     type GroupSnapshot,
     newLogEvents,
     recentActivities,
-    type SimulationClients,
     targetHealth,
 } from "./simulate-aws";
 import { awsCall } from "./simulate-errors";
 import { type HandlerLogEntry, parseLogLine } from "./simulate-log";
 import type { Timeline } from "./simulate-timeline";
+import { type SimulationClients } from "./simulate-clients";
 
 export interface ObserverSettings {
     readonly groupName: string;

@@ -5,9 +5,9 @@
  * boundary; SCPs and resource policies can still deny what it allows.
  */
 import { SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
-import type { SimulationClients } from "./simulate-aws";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { PermissionCheck } from "./simulate-timeline";
+import { type SimulationClients } from "./simulate-clients";
 
 export type PermissionNeed = Omit<PermissionCheck, "decision" | "detail">;
 

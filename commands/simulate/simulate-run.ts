@@ -4,15 +4,11 @@
  * included, into one report.
  */
 import {
-    callerIdentity,
-    clientRegion,
     describeGroup,
-    type CallerIdentity,
     type FunctionFacts,
     functionFacts,
     type GroupSnapshot,
     queueArnOf,
-    type SimulationClients,
 } from "./simulate-aws";
 import { explainAwsError, SimulationError } from "./simulate-errors";
 import type { Deployment } from "./simulate-deployment";
@@ -24,6 +20,12 @@ import {
     Timeline,
     type TimelineStep,
 } from "./simulate-timeline";
+import {
+    type CallerIdentity,
+    callerIdentity,
+    clientRegion,
+    type SimulationClients,
+} from "./simulate-clients";
 
 /** What the function answered a synchronous invoke. */
 export interface InvokeResult {

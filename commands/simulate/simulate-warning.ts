@@ -4,9 +4,10 @@
  */
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { asSqsRecord, freshSampleEvent } from "../../local/sample-event";
-import type { GroupMember, GroupSnapshot, SimulationClients } from "./simulate-aws";
+import type { GroupMember, GroupSnapshot } from "./simulate-aws";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { Invoker } from "./simulate-run";
+import { type SimulationClients } from "./simulate-clients";
 
 /** The instance to interrupt: `requested` if it is an InService member, else the first one. */
 export function pickInstance(group: GroupSnapshot, requested?: string): GroupMember {

@@ -6,13 +6,13 @@
  * file reads the flags and prints.
  */
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli, UsageError } from "../cli";
-import { createClients, destroyClients } from "./simulate-aws";
 import { simulateConsoleTest } from "./simulate-console-test";
 import { chooseRegion, findDeployment } from "./simulate-deployment";
 import { simulateExperiment } from "./simulate-fis";
 import { runReported, type SimulationContext } from "./simulate-run";
 import { formatStep, formatSummary, reportJson, type SimulationReport } from "./simulate-timeline";
 import { colourWanted, createStyle } from "../terminal";
+import { createClients, destroyClients } from "./simulate-clients";
 
 const COMMAND = "npm run simulate";
 

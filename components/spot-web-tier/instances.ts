@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import { serviceAssumeRolePolicy } from "../policies";
+import { serviceAssumeRolePolicy } from "../shared/iam";
 import { AL2023_AMI_PARAMETER, HTTP_PORT } from "./args";
 import type { WebTierLoadBalancer } from "./load-balancer";
 import type { WebTierNetworkResources } from "./network";

@@ -14,7 +14,7 @@ import {
     SpotWebTierArgsError,
     WEB_TIER_DEFAULTS,
 } from "./args";
-import { quoteAll } from "../argument-checks";
+import { quoteAll } from "../shared/argument-checks";
 
 // Auto Scaling accepts at most 40 launch template overrides per group.
 const MAX_INSTANCE_TYPES = 40;

@@ -10,9 +10,9 @@ import {
     handlerAlarms,
     handlerDashboardBody,
     targetGroupArnSuffix,
-} from "./handler-dashboard";
-import type { MonitoringSettings } from "./handler-settings";
-import { describeSelection, type GroupSelection } from "../handler/decision";
+} from "./dashboard";
+import type { MonitoringSettings } from "./args";
+import { describeSelection, type GroupSelection } from "../../types";
 import { notificationKeyPolicyDocument, notificationTopicPolicyDocument } from "./policies";
 
 type Tags = pulumi.Input<Record<string, pulumi.Input<string>>> | undefined;

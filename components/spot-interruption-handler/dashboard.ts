@@ -2,14 +2,14 @@
  * The handler's CloudWatch dashboard and alarms, as pure data: what an operator watches during a
  * storm, and when a human is needed. Unit-tested as exact documents.
  */
-import { IGNORE_REASONS } from "../handler/decision";
+import { IGNORE_REASONS } from "../../handler/decision";
 import {
     GROUP_DIMENSION,
     HANDLER_DIMENSION,
     type HandlerMetricName,
     METRICS_NAMESPACE,
     REASON_DIMENSION,
-} from "../handler/metrics";
+} from "../../handler/metrics";
 
 /** What the dashboard and alarms point at. */
 export interface MonitoredResources {

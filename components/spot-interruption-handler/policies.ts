@@ -2,23 +2,14 @@
  * Pure builders for the documents the handler component deploys: its event pattern and IAM.
  * Exported so that they are unit-tested as exact documents, without mocks.
  */
-import { INTERRUPTION_WARNING_DETAIL_TYPES, INTERRUPTION_WARNING_SOURCE } from "../handler/event";
-import type { CapacityOnInterruption, GroupSelection } from "../handler/decision";
-import { argumentError } from "./argument-checks";
-
-export interface PolicyStatement {
-    readonly Sid?: string;
-    readonly Effect: "Allow" | "Deny";
-    readonly Action: string | string[];
-    readonly Resource?: string | string[];
-    readonly Principal?: Record<string, string> | "*";
-    readonly Condition?: Record<string, Record<string, string>>;
-}
-
-export interface PolicyDocument {
-    readonly Version: "2012-10-17";
-    readonly Statement: PolicyStatement[];
-}
+import { argumentError } from "../shared/argument-checks";
+import { escapeIamResourceText, type PolicyDocument, type PolicyStatement } from "../shared/iam";
+import {
+    type CapacityOnInterruption,
+    type GroupSelection,
+    INTERRUPTION_WARNING_DETAIL_TYPES,
+    INTERRUPTION_WARNING_SOURCE,
+} from "../../types";
 
 /**
  * The EventBridge pattern that matches the two-minute interruption warnings (Spot, and
@@ -34,15 +25,6 @@ export function interruptionWarningEventPattern(): {
     };
 }
 
-/**
- * Escapes the characters IAM reads as wildcards or variables in a resource ARN, so that a group
- * named `web*` grants exactly `web*` and not `web-prod` or `webhooks`. In a condition's value the
- * same escapes read as the literal characters.
- */
-export function escapeIamResourceText(text: string): string {
-    return text.replace(/[*?$]/g, (special) => `\${${special}}`);
-}
-
 /** The ARN that scopes DetachInstances to one group, whatever its id. */
 export function autoScalingGroupArn(
     partition: string,
@@ -51,16 +33,6 @@ export function autoScalingGroupArn(
     autoScalingGroupName: string,
 ): string {
     return `arn:${partition}:autoscaling:${region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/${escapeIamResourceText(autoScalingGroupName)}`;
-}
-
-/** A trust policy that lets one AWS service, and nothing else, assume the role. */
-export function serviceAssumeRolePolicy(
-    service: "lambda.amazonaws.com" | "ec2.amazonaws.com",
-): PolicyDocument {
-    return {
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
-    };
 }
 
 /**

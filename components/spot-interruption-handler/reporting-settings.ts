@@ -2,18 +2,13 @@
  * The handler's reporting arguments: dry run, monitoring and notifications, validated together
  * because they constrain each other.
  */
-import { argumentError, booleanArg, integerInRange } from "./argument-checks";
+import { argumentError, booleanArg, integerInRange } from "../shared/argument-checks";
 import type {
     Delivery,
+    MonitoringSettings,
     ResolvedHandlerSettings,
     SpotInterruptionHandlerArgs,
-} from "./handler-settings";
-
-/** Monitoring's settings, after validation. */
-export interface MonitoringSettings {
-    /** Set with queue delivery. */
-    readonly queueAgeAlarmSeconds?: number;
-}
+} from "./args";
 
 // Deliberately loose: one @, no spaces, a dot in the domain. SNS confirms the real address.
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

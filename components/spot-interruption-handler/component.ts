@@ -6,20 +6,15 @@ import {
     ENV_DRY_RUN,
     ENV_HANDLER_NAME,
     ENV_NOTIFY_TOPIC_ARN,
-    type GroupSelection,
     groupSelectionEnvironment,
-} from "../handler";
-import { ArgumentValueError } from "./argument-checks";
+} from "../../handler";
+import type { GroupSelection } from "../../types";
+import { ArgumentValueError, validateAutoScalingGroupName } from "../shared/argument-checks";
+import { serviceAssumeRolePolicy } from "../shared/iam";
+import type { GroupChoice, SpotInterruptionHandlerArgs } from "./args";
+import { HANDLER_EXPORT, HANDLER_FILE, handlerCodeArchive } from "./code";
 import { createFaultInjection } from "./fault-injection";
-import { HANDLER_EXPORT, HANDLER_FILE, handlerCodeArchive } from "./handler-code";
-import { createMonitoring, createNotificationTopic } from "./handler-monitoring";
-import {
-    type GroupChoice,
-    resolveHandlerSettings,
-    type SpotInterruptionHandlerArgs,
-    validateAutoScalingGroupName,
-    validateGroupNameList,
-} from "./handler-settings";
+import { createMonitoring, createNotificationTopic } from "./monitoring";
 import {
     deadLetterQueuePolicyDocument,
     detachScopeFor,
@@ -27,8 +22,8 @@ import {
     eventsQueuePolicyDocument,
     handlerPolicyJson,
     interruptionWarningEventPattern,
-    serviceAssumeRolePolicy,
 } from "./policies";
+import { resolveHandlerSettings, validateGroupNameList } from "./settings";
 
 /** The chosen groups once every name is known, each checked as AWS checks it. */
 function selectionOf(

@@ -7,7 +7,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { escapeIamResourceText, type PolicyDocument } from "./policies";
+import { escapeIamResourceText, type PolicyDocument } from "../shared/iam";
 
 /** The FIS action that sends a rebalance recommendation, then the warning, then interrupts. */
 export const SPOT_INTERRUPTION_ACTION_ID = "aws:ec2:send-spot-instance-interruptions";

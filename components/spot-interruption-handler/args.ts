@@ -1,0 +1,220 @@
+/**
+ * The SpotInterruptionHandler's arguments, their choices and constants, and the settings they
+ * resolve to. Validation and defaults live in `settings.ts`.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { CapacityOnInterruption } from "../../types";
+import type { FaultInjectionArgs, FaultInjectionSettings } from "./fault-injection";
+
+/** How warnings reach the function. */
+export const Delivery = {
+    /** The rule sends warnings to an SQS queue that the function drains in batches (default). */
+    Queue: "queue",
+    /** The rule invokes the function once per warning. */
+    Direct: "direct",
+} as const;
+export type Delivery = (typeof Delivery)[keyof typeof Delivery];
+export const DELIVERY_CHOICES: readonly Delivery[] = Object.values(Delivery);
+
+/** Node.js runtimes the handler supports; both ship AWS SDK v3, which the archive relies on. */
+export const HandlerRuntime = {
+    Nodejs24: "nodejs24.x",
+    Nodejs22: "nodejs22.x",
+} as const;
+export type HandlerRuntime = (typeof HandlerRuntime)[keyof typeof HandlerRuntime];
+export const HANDLER_RUNTIMES: readonly HandlerRuntime[] = Object.values(HandlerRuntime);
+
+/** Retention values CloudWatch Logs accepts (0 means never expire). */
+export const LOG_RETENTION_DAYS = [
+    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+] as const;
+
+/**
+ * Defaults for the queued path, chosen with `npm run bench` (README, "Choosing the queue's
+ * settings"): batches of up to 1000 gathered for 4 s share one lookup among many groups (0.065
+ * calls per instance over 10 groups, against 0.15 with 100 and 1 s), 2 concurrent batches stay
+ * inside a 10 requests/s budget, and a failed record is retried every 20 s until its notice ends.
+ */
+export const QUEUE_DEFAULTS = {
+    batchSize: 1000,
+    maximumBatchingWindowInSeconds: 4,
+    maximumConcurrency: 2,
+    timeoutSeconds: 20,
+    visibilityTimeoutSeconds: 20,
+    // Receives 20 s apart span 140 s: a failed warning is still tried until its notice ends.
+    maxReceiveCount: 8,
+    messageRetentionSeconds: 3600,
+} as const;
+/** Direct delivery keeps the function's original timeout: one warning per invocation. */
+export const DIRECT_TIMEOUT_SECONDS = 60;
+
+/** Every group in the account and Region that carries a tag; with `value`, only that value. */
+export interface AutoScalingGroupTag {
+    /** The tag's key, 1 to 128 characters. Required. */
+    readonly key: string;
+    /** The tag's value, at most 256 characters. Defaults to none: any value of the key counts. */
+    readonly value?: string;
+}
+
+export interface SpotInterruptionHandlerArgs {
+    /**
+     * Name of the Auto Scaling group whose Spot instances are detached on an interruption
+     * warning: 1 to 255 characters, no colon, no surrounding whitespace. Defaults to none;
+     * exactly one of autoScalingGroupName, autoScalingGroupNames and autoScalingGroupTag is required.
+     */
+    readonly autoScalingGroupName?: pulumi.Input<string>;
+    /**
+     * Names of up to 100 groups that one handler protects, each as autoScalingGroupName, with one
+     * lookup per batch for all of them. Defaults to none.
+     */
+    readonly autoScalingGroupNames?: pulumi.Input<string>[];
+    /**
+     * Protect every group that carries this tag (in this account and Region), as it is when the
+     * warning arrives: opt a group in by tagging it, with no deployment. Defaults to none.
+     */
+    readonly autoScalingGroupTag?: AutoScalingGroupTag;
+    /**
+     * What the group does when an instance is detached: "keep" keeps desired capacity, so the
+     * group launches a replacement; "decrement" shrinks the group (never below MinSize: the rest
+     * leave with "keep"). Defaults to "keep".
+     */
+    readonly capacityOnInterruption?: CapacityOnInterruption;
+    /**
+     * How warnings reach the function: "queue" (an SQS queue drained in batches, which survives
+     * interruption storms) or "direct" (one invocation per warning). Defaults to "queue".
+     */
+    readonly delivery?: Delivery;
+    /** Lambda runtime. Defaults to "nodejs24.x"; "nodejs22.x" also works. */
+    readonly runtime?: HandlerRuntime;
+    /** Retention of the function's log group, in days (a CloudWatch Logs value). Defaults to 30. */
+    readonly logRetentionInDays?: number;
+    /** Function timeout in seconds, 10 to 900. Defaults to 20 with queue delivery, 60 with direct. */
+    readonly timeoutSeconds?: number;
+    /** Function memory in MB, 128 to 10240. Defaults to 256. */
+    readonly memorySizeMb?: number;
+    /**
+     * How long EventBridge (and, with direct delivery, Lambda) keeps retrying one warning, in
+     * seconds, 60 to 120. Defaults to 120: a warning older than its own notice is worthless.
+     */
+    readonly maximumEventAgeInSeconds?: number;
+    /** Queue delivery: most records per invocation, 1 to 10000. Defaults to 1000. */
+    readonly batchSize?: number;
+    /**
+     * Queue delivery: seconds to gather a batch, 0 to 300; at least 1 when batchSize is over 10.
+     * Defaults to 4.
+     */
+    readonly maximumBatchingWindowInSeconds?: number;
+    /** Queue delivery: most concurrent invocations, 2 to 1000. Defaults to 2. */
+    readonly maximumConcurrency?: number;
+    /**
+     * Queue delivery: seconds a failed record stays hidden before its retry, at least
+     * timeoutSeconds and at most 43200. Defaults to 20.
+     */
+    readonly visibilityTimeoutSeconds?: number;
+    /**
+     * Queue delivery: deliveries of one record before it is dead-lettered, 1 to 1000, and enough
+     * that (maxReceiveCount − 1) × visibilityTimeoutSeconds outlasts the 120 s notice. Defaults to 8.
+     */
+    readonly maxReceiveCount?: number;
+    /**
+     * Queue delivery: seconds the events queue keeps a record, 60 to 1209600 and at least
+     * visibilityTimeoutSeconds × maxReceiveCount. Defaults to 3600.
+     */
+    readonly messageRetentionSeconds?: number;
+    /**
+     * Concurrency reserved for the function, so that other functions cannot starve it; with queue
+     * delivery at least maximumConcurrency. Defaults to none: small accounts cannot reserve any.
+     */
+    readonly reservedConcurrentExecutions?: number;
+    /**
+     * Decide, log and count everything, but detach nothing: the role may not even detach. Roll
+     * out on a production group with this on, watch the dashboard, then turn it off.
+     * Defaults to false.
+     */
+    readonly dryRun?: boolean;
+    /** Alarms and a dashboard. Defaults to true. */
+    readonly monitoring?: boolean;
+    /** ARNs the alarms notify, e.g. an SNS topic wired to chat. Defaults to none. */
+    readonly alarmActions?: pulumi.Input<string>[];
+    /**
+     * An email address to notify: creates an encrypted SNS topic with an email subscription (to
+     * confirm from the inbox) and makes it an alarm action. Defaults to none.
+     */
+    readonly notificationEmail?: string;
+    /**
+     * Publish one message per batch that detached instances to the notificationEmail topic.
+     * Requires notificationEmail. Defaults to false.
+     */
+    readonly notifyOnDetach?: boolean;
+    /**
+     * A target group the group serves: the dashboard then shows its healthy hosts and requests.
+     * Defaults to none.
+     */
+    readonly targetGroupArn?: pulumi.Input<string>;
+    /**
+     * Queue delivery: the alarm on warnings waiting in the events queue fires above this age, in
+     * seconds, 1 to 100, well inside the two-minute notice. Defaults to 30.
+     */
+    readonly queueAgeAlarmSeconds?: number;
+    /**
+     * An AWS FIS experiment template that sends real Spot interruptions to the group's running
+     * Spot instances, with its own role, for `npm run simulate -- --fis`. Defaults to none.
+     */
+    readonly faultInjection?: FaultInjectionArgs;
+    /** Tags for every taggable child resource. Defaults to none. */
+    readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** The groups to protect, after validation; names the caller passed as Outputs stay Inputs. */
+export type GroupChoice =
+    | {
+          readonly kind: "names";
+          /** The argument they came from, for error messages. */
+          readonly argument: "autoScalingGroupName" | "autoScalingGroupNames";
+          readonly names: readonly pulumi.Input<string>[];
+      }
+    | { readonly kind: "tag"; readonly key: string; readonly value?: string };
+
+/** DescribeAutoScalingGroups takes at most 100 names: the one lookup per batch stays one call. */
+export const MAX_GROUP_NAMES = 100;
+// Lambda allows 4 KB for all of a function's environment variables; the rest need about 1 KB.
+export const MAX_GROUP_NAMES_ENVIRONMENT_CHARS = 3_072;
+
+/** The queued path's settings, after validation. */
+export interface QueueSettings {
+    readonly batchSize: number;
+    readonly maximumBatchingWindowInSeconds: number;
+    readonly maximumConcurrency: number;
+    readonly visibilityTimeoutSeconds: number;
+    readonly maxReceiveCount: number;
+    readonly messageRetentionSeconds: number;
+}
+
+/** The args after validation, with every default applied. */
+export interface ResolvedHandlerSettings {
+    readonly groups: GroupChoice;
+    readonly capacityOnInterruption: CapacityOnInterruption;
+    readonly delivery: Delivery;
+    readonly runtime: HandlerRuntime;
+    readonly logRetentionInDays: number;
+    readonly timeoutSeconds: number;
+    readonly memorySizeMb: number;
+    readonly maximumEventAgeInSeconds: number;
+    /** Set with queue delivery only. */
+    readonly queue?: QueueSettings;
+    readonly reservedConcurrentExecutions?: number;
+    readonly dryRun: boolean;
+    /** Unset with monitoring off. */
+    readonly monitoring?: MonitoringSettings;
+    readonly notificationEmail?: string;
+    readonly notifyOnDetach: boolean;
+    /** Unset unless faultInjection.enabled. */
+    readonly faultInjection?: FaultInjectionSettings;
+}
+
+/** Monitoring's settings, after validation. */
+export interface MonitoringSettings {
+    /** Set with queue delivery. */
+    readonly queueAgeAlarmSeconds?: number;
+}
