@@ -1,0 +1,128 @@
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import {
+    type BenchOptions,
+    DEFAULT_STORMS,
+    helpText,
+    parseFlags,
+    UsageError,
+} from "../../commands/bench/bench-flags";
+
+const parse = (...argv: string[]): BenchOptions => {
+    const options = parseFlags(argv);
+    assert.notEqual(options, "help");
+    return options as BenchOptions;
+};
+
+describe("the benchmark's flags", () => {
+    it("run the single-group storms as before, and the default storms", () => {
+        const options = parse();
+        assert.deepEqual(
+            options.storms,
+            DEFAULT_STORMS.includes("single")
+                ? [
+                      { mode: "keep", size: 1000 },
+                      { mode: "decrement", size: 500 },
+                  ]
+                : [],
+        );
+        assert.deepEqual(
+            options.fleetConfigs,
+            DEFAULT_STORMS.includes("many-groups") ? ["tag", "list", "per-group"] : [],
+        );
+        assert.deepEqual(options.paths, ["queue", "direct"]);
+        assert.equal(options.budget, 10);
+        // The component's own mapping settings, unless a flag says otherwise.
+        assert.deepEqual([options.batchSize, options.window, options.concurrency], [1000, 4, 2]);
+    });
+
+    it("take an Auto Scaling outage of 0 to 300 s, none by default", () => {
+        assert.equal(parse().outageSeconds, 0);
+        assert.equal(parse("--outage", "110").outageSeconds, 110);
+        assert.throws(() => parseFlags(["--outage", "301"]), {
+            message: '--outage takes a whole number from 0 to 300; not "301"',
+        });
+    });
+
+    it("run the many-groups storm alone, in every configuration or those chosen", () => {
+        assert.deepEqual(parse("--storm", "many-groups").storms, []);
+        assert.deepEqual(parse("--storm", "many-groups").fleetConfigs, [
+            "tag",
+            "list",
+            "per-group",
+        ]);
+        assert.deepEqual(
+            parse("--storm", "many-groups", "--configs", "per-group,tag").fleetConfigs,
+            ["tag", "per-group"],
+        );
+        const both = parse("--storm", "single,many-groups", "--mode", "keep");
+        assert.deepEqual(both.storms, [{ mode: "keep", size: 1000 }]);
+        assert.equal(both.fleetConfigs.length, 3);
+        assert.deepEqual(parse("--storm", "single").fleetConfigs, []);
+    });
+
+    it("take the queue's settings for both storms", () => {
+        const options = parse("--storm=many-groups", "--batch-size", "1000", "--window", "3");
+        assert.equal(options.batchSize, 1000);
+        assert.equal(options.window, 3);
+    });
+
+    for (const [argv, message] of [
+        [["--storm", "many"], /--storm takes single, many-groups or both/],
+        [
+            ["--storm", "many-groups", "--configs", "tags"],
+            /--configs takes tag, list, per-group or several/,
+        ],
+        [
+            ["--configs", "tag"],
+            /--configs applies to the many-groups storm, which the default --storm single leaves out/,
+        ],
+        [["--budget", "10", "--budget", "20"], /--budget is given twice; give it once/],
+        [["--storm", "single", "--storm", "many-groups"], /--storm is given twice/],
+        [["--groups", "10"], /unknown flag --groups/],
+        [["--storm", "many-groups", "--sizes", "100"], /--sizes applies to the single storm/],
+        [["--storm", "many-groups", "--paths", "queue"], /--paths applies to the single storm/],
+        [["--storm", "single", "--configs", "tag"], /--configs applies to the many-groups/],
+        [["many-groups"], /unexpected argument "many-groups"/],
+    ] as const) {
+        it(`refuse ${argv.join(" ")}`, () => {
+            assert.throws(
+                () => parseFlags(argv),
+                (error: unknown) => {
+                    assert.ok(error instanceof UsageError);
+                    assert.match(error.message, message);
+                    return true;
+                },
+            );
+        });
+    }
+
+    it("list --storm and --configs in --help", () => {
+        assert.equal(parseFlags(["--help"]), "help");
+        const help = helpText();
+        assert.match(help, /--storm single\|many-groups\|single,many-groups/);
+        assert.match(help, /--configs tag,list,per-group/);
+        assert.match(help, /under 15 s/);
+    });
+
+    it("exit with status 2 on a repeated flag, before any work", function () {
+        this.timeout(60_000);
+        const root = path.resolve(__dirname, "..", "..");
+        const run = spawnSync(
+            process.execPath,
+            [
+                "--require",
+                "ts-node/register/transpile-only",
+                "commands/bench/bench-storm.ts",
+                "--window",
+                "1",
+                "--window",
+                "2",
+            ],
+            { cwd: root, encoding: "utf8", timeout: 50_000 },
+        );
+        assert.equal(run.status, 2, run.stderr);
+        assert.match(run.stderr, /--window is given twice/);
+    });
+});

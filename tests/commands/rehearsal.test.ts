@@ -1,0 +1,269 @@
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { type CommandLine, type FlagSpec, parseFlags, UsageError } from "../../commands/cli";
+import type { Plan } from "../../commands/rehearsal/rehearsal-plan";
+import type { Check } from "../../commands/rehearsal/rehearsal-checks";
+import type { RehearsalRun } from "../../commands/rehearsal/rehearsal-steps";
+import { fields, humanValue, table, wrap } from "../../commands/terminal";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/** What `npm start -- --json` prints. */
+interface RehearsalJson {
+    delivery: string;
+    passed: boolean;
+    runs: RehearsalRun[];
+    checks: { capacityOnInterruption: string; checks: Check[] }[];
+    warning: string;
+}
+
+function rehearsal(args: string[], timeout = 300_000) {
+    return promisify(execFile)(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", "commands/rehearsal/rehearsal.ts", ...args],
+        { cwd: ROOT, timeout, maxBuffer: 16 * 1024 * 1024 },
+    );
+}
+
+const types = (plan: Plan) => plan.resources.map((r) => `${r.type} ${r.name}`);
+
+describe("npm start, the offline rehearsal", function () {
+    // The first run may install moto into .venv.
+    this.timeout(600_000);
+
+    // Every command at once, each rehearsal with its own emulator: the slow part of this file.
+    type Outcome = PromiseSettledResult<{ stdout: string; stderr: string }>;
+    let queued: Outcome;
+    let direct: Outcome;
+    let help: Outcome;
+    let badValue: Outcome;
+    before(async () => {
+        [queued, direct, help, badValue] = await Promise.allSettled([
+            rehearsal(["--json"]),
+            rehearsal(["--json", "--delivery", "direct", "--capacity", "decrement"]),
+            rehearsal(["--help"], 60_000),
+            rehearsal(["--delivery", "eventbridge"], 60_000),
+        ]);
+    });
+
+    function stdoutOf(result: Outcome): string {
+        if (result.status === "rejected") {
+            // A failed check exits 1: the error shows what the command printed.
+            throw result.reason;
+        }
+        return result.value.stdout;
+    }
+
+    const reportOf = (result: Outcome) => JSON.parse(stdoutOf(result)) as RehearsalJson;
+
+    describe("given no flags: queue delivery, keep then decrement", () => {
+        it("plans the queue, its policy and the event source mapping", () => {
+            const report = reportOf(queued);
+
+            for (const run of report.runs) {
+                assert.match(
+                    run.plan.heading,
+                    /^the handler for an existing group named web \(capacityOnInterruption (keep|decrement), queue delivery\): 22 resources/,
+                );
+                for (const resource of [
+                    "aws:sqs/queue:Queue spot-queue",
+                    "aws:sqs/queuePolicy:QueuePolicy spot-queue-policy",
+                    "aws:iam/rolePolicy:RolePolicy spot-drain-policy",
+                    "aws:lambda/eventSourceMapping:EventSourceMapping spot-mapping",
+                ]) {
+                    assert.ok(types(run.plan).includes(resource), resource);
+                }
+            }
+        });
+
+        it("carries the fresh warning from PutEvents through the rule and queue to the handler in one batch", () => {
+            const report = reportOf(queued);
+
+            assert.equal(report.delivery, "queue");
+            for (const run of report.runs) {
+                const hops = run.queued;
+                assert.ok(hops, "the queued hops are reported");
+                assert.equal(run.event.source, "aws.ec2");
+                assert.ok(Date.now() - Date.parse(String(run.event.time)) < 10 * 60_000);
+                assert.equal(hops.queuedAfterPut, 1);
+                assert.equal(hops.recordsDelivered, 1);
+                assert.deepEqual(
+                    hops.batches.map((b) => [b.messageIds.length, b.outcome]),
+                    [[1, "succeeded"]],
+                );
+                assert.deepEqual(hops.queueAfter, { queued: 0, deadLettered: 0 });
+                const batchLog = run.logRecords.find((r) => /^Batch of 1 records/.test(r.message));
+                assert.deepEqual(
+                    [batchLog?.records, batchLog?.detached, batchLog?.failed],
+                    [1, 1, 0],
+                );
+                assert.equal(run.activities.length, 1);
+            }
+        });
+
+        it("keeps, then decrements, the group's capacity, and every console check passes on the emulator's state", () => {
+            const report = reportOf(queued);
+
+            assert.deepEqual(
+                report.runs.map((r) => [
+                    r.capacityOnInterruption,
+                    r.desiredCapacityBefore,
+                    r.desiredCapacityAfter,
+                    r.instancesAfter.filter((i) => i.mark === "replacement").length,
+                ]),
+                [
+                    ["keep", 4, 4, 1],
+                    ["decrement", 4, 3, 0],
+                ],
+            );
+            assert.ok(report.runs.every((r) => !r.interruptedInstanceInGroup));
+            assert.ok(report.runs.every((r) => r.interruptedInstanceEc2State === "running"));
+            for (const { checks } of report.checks) {
+                assert.deepEqual(
+                    checks.filter((c) => !c.passed),
+                    [],
+                );
+            }
+            assert.equal(report.passed, true);
+            assert.match(report.warning, /keeps running/);
+        });
+    });
+
+    describe("given --delivery direct --capacity decrement", () => {
+        it("plans the permission instead of the queue, and the bare event detaches with a decrement", () => {
+            const report = reportOf(direct);
+
+            assert.equal(report.delivery, "direct");
+            const [run] = report.runs;
+            assert.equal(report.runs.length, 1);
+            assert.match(run.plan.heading, /direct delivery\): 18 resources/);
+            assert.ok(types(run.plan).includes("aws:lambda/permission:Permission spot-permission"));
+            assert.ok(!types(run.plan).some((t) => t.startsWith("aws:sqs/queue:Queue spot-queue")));
+            assert.deepEqual(run.direct?.summary, {
+                instanceId: run.interruptedInstanceId,
+                autoScalingGroupName: "web",
+                action: "detached",
+                capacityOnInterruption: "decrement",
+            });
+            assert.deepEqual([run.desiredCapacityBefore, run.desiredCapacityAfter], [4, 3]);
+            assert.equal(report.passed, true);
+        });
+    });
+
+    describe("given --help", () => {
+        it("documents every flag and exits 0", () => {
+            const stdout = stdoutOf(help);
+
+            for (const flag of [
+                "--capacity keep|decrement",
+                "--delivery queue|direct",
+                "--json",
+                "-h, --help",
+            ]) {
+                assert.ok(stdout.includes(flag), flag);
+            }
+        });
+    });
+
+    describe("given a value a flag does not allow", () => {
+        it("fails at once with exit 2, naming the flag and its allowed values", () => {
+            assert.equal(badValue.status, "rejected");
+            const error = (badValue as PromiseRejectedResult).reason as {
+                code?: number;
+                stdout?: string;
+                stderr?: string;
+            };
+            assert.deepEqual(
+                [error.code, error.stdout, error.stderr],
+                [
+                    2,
+                    "",
+                    'npm start: --delivery "eventbridge" is not allowed; use --delivery queue or --delivery direct\n',
+                ],
+            );
+        });
+    });
+});
+
+describe("parseFlags", () => {
+    const cli = {
+        command: "npm start --",
+        summary: "",
+        flags: {
+            capacity: { choices: ["keep", "decrement"], description: "", defaultText: "" },
+            json: { description: "" },
+        },
+    } satisfies CommandLine<Record<string, FlagSpec>>;
+
+    it("reads choices and switches, and asks for help on -h", () => {
+        assert.deepEqual(parseFlags(cli, ["--capacity", "keep", "--json"]), {
+            capacity: "keep",
+            json: true,
+        });
+        assert.deepEqual(parseFlags(cli, []), { capacity: undefined, json: false });
+        assert.equal(parseFlags(cli, ["-h"]), "help");
+    });
+
+    for (const [argv, message] of [
+        [
+            ["--capacity", "shrink"],
+            '--capacity "shrink" is not allowed; use --capacity keep or --capacity decrement',
+        ],
+        [["--capacity"], "--capacity needs a value; use --capacity keep or --capacity decrement"],
+        [
+            ["--capacity", "--json"],
+            "--capacity needs a value; use --capacity keep or --capacity decrement",
+        ],
+        [
+            ["--colour"],
+            "unknown flag --colour; the flags are --capacity keep|decrement, --json, --help",
+        ],
+        [["--json=yes"], "--json takes no value; write just --json"],
+        [["--json", "--json"], "--json is given twice; give it once"],
+        [
+            ["direct"],
+            `unexpected argument "direct"; the flags are --capacity keep|decrement, --json, --help, and they go after npm's "--", e.g. npm start -- --help`,
+        ],
+    ] as const) {
+        it(`refuses ${argv.join(" ")} with a message naming the flag`, () => {
+            assert.throws(
+                () => parseFlags(cli, argv),
+                (error: unknown) => error instanceof UsageError && error.message === message,
+            );
+        });
+    }
+});
+
+describe("terminal output", () => {
+    it("aligns columns by visible width, ignoring colour codes", () => {
+        assert.equal(
+            table(
+                ["ID", "STATE"],
+                [
+                    ["\u001b[32mi-1\u001b[0m", "InService"],
+                    ["i-22", "Pending"],
+                ],
+                2,
+            ),
+            ["  ID    STATE", "  \u001b[32mi-1\u001b[0m   InService", "  i-22  Pending"].join("\n"),
+        );
+    });
+
+    it("aligns key-value fields, wraps text at word boundaries and spells out JSON values", () => {
+        assert.equal(
+            fields(
+                [
+                    ["source", "aws.ec2"],
+                    ["instance", "i-1"],
+                ],
+                2,
+            ),
+            "  source    aws.ec2\n  instance  i-1",
+        );
+        assert.deepEqual(wrap("one two three", 7), ["one two", "three"]);
+        assert.equal(humanValue({ stale: 2, duplicate: 1 }), "stale 2, duplicate 1");
+        assert.equal(humanValue([]), "none");
+    });
+});

@@ -1,0 +1,578 @@
+/**
+ * The serialized handler, exactly as `pulumi up` would upload it, run with the real SDK over HTTP
+ * against moto. Every verdict is read back from the emulator's state.
+ *
+ * moto 5.2.5 accepts DetachInstances calls that AWS refuses (a non-member, an instance not
+ * InService or Standby, a decrement below MinSize, more than 20 ids); local/emulator_server.py
+ * refuses them with AWS's messages (tests/emulator/emulator.test.ts proves it), so duplicates here race
+ * each other in both modes. Gaps that remain, which the handler must not rely on:
+ * - DetachInstances does not deregister the instance from the group's target groups.
+ * - DescribeScalingActivities always returns an empty list; only DetachInstances' own response
+ *   carries the activity, which the handler logs.
+ * - Replacements launch into the first subnet with the launch template's type, ignoring overrides.
+ * - TestEventPattern is not implemented; the rule's pattern is proven by PutEvents instead
+ *   (tests/emulator/queued-pipeline.test.ts).
+ * - Its backends are not thread-safe: local/emulator_server.py serves one request at a time,
+ *   as AWS serialises a group's activities.
+ */
+import * as assert from "node:assert/strict";
+import * as net from "node:net";
+import { AutoScalingClient, CreateOrUpdateTagsCommand } from "@aws-sdk/client-auto-scaling";
+import {
+    type Emulator,
+    FAULTS,
+    type HandlerArchive,
+    installPulumiMocks,
+    type Invocations,
+    startFaultProxy,
+} from "../../local";
+import type * as Workshop from "../../local";
+import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";
+
+type WorkshopModule = typeof Workshop;
+
+describe("the uploaded handler against the local AWS emulator", function () {
+    // The first run installs moto into .venv.
+    this.timeout(600_000);
+
+    let emulator: Emulator;
+    let workshop: WorkshopModule;
+    let keep: HandlerArchive;
+    let decrement: HandlerArchive;
+    /** Built with the shortest function timeout, 10 s, to prove the deadline. */
+    let short: HandlerArchive;
+    /** One handler for several groups: by tag (team=web), and by a list of both groups. */
+    let byTag: HandlerArchive;
+    let byList: HandlerArchive;
+    let environment: Workshop.WorkshopEnvironment;
+
+    before(async () => {
+        installPulumiMocks();
+        const { SpotInterruptionHandler } = await import("../../components");
+        const { materializeHandlerArchive } = await import("../../local");
+        const { startEmulator } = await import("../../local");
+        workshop = await import("../../local");
+        const build = (
+            name: string,
+            capacityOnInterruption: "keep" | "decrement",
+            timeoutSeconds?: number,
+        ) =>
+            materializeHandlerArchive(
+                new SpotInterruptionHandler(name, {
+                    autoScalingGroupName: workshop.WEB_GROUP_NAME,
+                    capacityOnInterruption,
+                    timeoutSeconds,
+                }).handlerFunction,
+                name,
+            );
+        keep = await build("emulated-keep", "keep");
+        decrement = await build("emulated-decrement", "decrement");
+        short = await build("emulated-short", "keep", 10);
+        byTag = await materializeHandlerArchive(
+            new SpotInterruptionHandler("emulated-tag", {
+                autoScalingGroupTag: { key: "team", value: "web" },
+            }).handlerFunction,
+            "emulated-tag",
+        );
+        byList = await materializeHandlerArchive(
+            new SpotInterruptionHandler("emulated-list", {
+                autoScalingGroupNames: [workshop.WEB_GROUP_NAME, workshop.OTHER_GROUP_NAME],
+                capacityOnInterruption: "decrement",
+            }).handlerFunction,
+            "emulated-list",
+        );
+        emulator = await startEmulator();
+    });
+
+    after(async () => {
+        keep?.remove();
+        decrement?.remove();
+        short?.remove();
+        byTag?.remove();
+        byList?.remove();
+        await emulator?.stop();
+    });
+
+    async function seed(webGroup?: Workshop.WorkshopSeedOptions["webGroup"]) {
+        await emulator.reset();
+        environment = await workshop.seedWorkshopEnvironment(emulator, { webGroup });
+    }
+
+    const webGroup = () => workshop.describeGroupState(emulator, environment.webGroupName);
+    const otherGroup = () => workshop.describeGroupState(emulator, environment.otherGroupName);
+    const idsOf = (group: Workshop.GroupState) => group.instances.map((i) => i.instanceId).sort();
+
+    async function inServiceWebInstances(count: number): Promise<string[]> {
+        const ids = (await webGroup()).instances
+            .filter((i) => i.lifecycleState === "InService")
+            .map((i) => i.instanceId);
+        assert.ok(ids.length >= count, `the web group has ${ids.length} InService instances`);
+        return ids.slice(0, count);
+    }
+
+    /** Delivers one interruption warning per instance, all at once, each its own invocation. */
+    function interrupt(
+        archive: HandlerArchive,
+        instanceIds: string[],
+        endpoint?: string,
+    ): Promise<Invocations> {
+        const events = instanceIds.map((id) => loadEvent("seed-sample-event", id));
+        const env = emulator.environment();
+        return archive.invoke(events, endpoint ? { ...env, AWS_ENDPOINT_URL: endpoint } : env);
+    }
+
+    function assertAllFulfilled({ results }: Invocations, action: "detached" | "ignored") {
+        for (const result of results) {
+            assert.equal(
+                result.status,
+                "fulfilled",
+                String((result as PromiseRejectedResult).reason),
+            );
+            assert.equal(
+                (result as PromiseFulfilledResult<{ action: string }>).value.action,
+                action,
+            );
+        }
+    }
+
+    async function snapshot() {
+        return {
+            web: await webGroup(),
+            other: await otherGroup(),
+            standalone: await workshop.describeInstanceState(
+                emulator,
+                environment.standaloneInstanceId,
+            ),
+        };
+    }
+
+    describe("given one handler for several groups", () => {
+        /** Tags each group as moto stores it, so that the tag lookup has something to find. */
+        async function tagGroups(tags: Record<string, string>) {
+            const autoScaling = new AutoScalingClient(workshop.clientConfigFor(emulator));
+            try {
+                await autoScaling.send(
+                    new CreateOrUpdateTagsCommand({
+                        Tags: Object.entries(tags).map(([group, value]) => ({
+                            ResourceId: group,
+                            ResourceType: "auto-scaling-group",
+                            Key: "team",
+                            Value: value,
+                            PropagateAtLaunch: false,
+                        })),
+                    }),
+                );
+            } finally {
+                autoScaling.destroy();
+            }
+        }
+
+        beforeEach(async () => {
+            await seed();
+            await tagGroups({
+                [environment.webGroupName]: "web",
+                [environment.otherGroupName]: "batch",
+            });
+        });
+
+        /** Every warning in one queued batch, as the events queue would deliver them. */
+        async function batchOf(archive: HandlerArchive, instanceIds: readonly string[]) {
+            const { asSqsRecord, freshSampleEvent } = await import("../../local");
+            const records = instanceIds.map((id, i) =>
+                asSqsRecord(freshSampleEvent(id), { messageId: `m${i}` }),
+            );
+            const proxy = await startFaultProxy(emulator.endpoint, () => undefined);
+            try {
+                const invocations = await archive.invoke([{ Records: records }], {
+                    ...emulator.environment(),
+                    AWS_ENDPOINT_URL: proxy.endpoint,
+                });
+                return { invocations, requests: Object.fromEntries(proxy.requests) };
+            } finally {
+                await proxy.close();
+            }
+        }
+
+        it("by tag: detaches the tagged group's instances in one lookup and one detach, and leaves another value alone", async () => {
+            const before = await snapshot();
+            const web = idsOf(before.web);
+            const other = idsOf(before.other);
+
+            const { invocations, requests } = await batchOf(byTag, [
+                ...web,
+                ...other,
+                environment.standaloneInstanceId,
+            ]);
+
+            assert.deepEqual(invocations.results[0], {
+                status: "fulfilled",
+                value: { batchItemFailures: [] },
+            });
+            const after = await snapshot();
+            assert.ok(
+                web.every((id) => !idsOf(after.web).includes(id)),
+                "every warned web instance left",
+            );
+            assert.deepEqual(after.other, before.other);
+            assert.deepEqual(after.standalone, before.standalone);
+            assert.deepEqual(requests, { DescribeAutoScalingGroups: 1, DetachInstances: 1 });
+        });
+
+        it("by list: detaches from both groups in one lookup, each down to its own MinSize", async () => {
+            const before = await snapshot();
+            const warned = [...idsOf(before.web), ...idsOf(before.other)];
+
+            const { invocations, requests } = await batchOf(byList, [
+                ...warned,
+                environment.standaloneInstanceId,
+            ]);
+
+            assert.equal(invocations.results[0].status, "fulfilled");
+            const after = await snapshot();
+            for (const [group, was] of [
+                [after.web, before.web],
+                [after.other, before.other],
+            ] as const) {
+                assert.ok(
+                    idsOf(was).every((id) => !idsOf(group).includes(id)),
+                    `every warned instance left ${group.name}`,
+                );
+                assert.equal(group.desiredCapacity, Math.max(was.minSize, 0), group.name);
+            }
+            assert.deepEqual(after.standalone, before.standalone);
+            assert.equal(requests.DescribeAutoScalingGroups, 1);
+        });
+    });
+
+    describe("given injected faults: a throttled lookup, a detach whose answer is lost, a duplicate batch", () => {
+        beforeEach(() => seed());
+
+        it("reports metrics whose sums equal what the emulator saw and did", async () => {
+            const { asSqsRecord, freshSampleEvent } = await import("../../local");
+            const before = await webGroup();
+            const warned = idsOf(before);
+            const batch = (prefix: string) => ({
+                Records: [...warned, warned[0]].map((id, i) =>
+                    asSqsRecord(freshSampleEvent(id), { messageId: `${prefix}${i}` }),
+                ),
+            });
+            const proxy = await startFaultProxy(emulator.endpoint, (action, n) =>
+                action === "DescribeAutoScalingGroups" && n === 1
+                    ? FAULTS.throttling
+                    : action === "DetachInstances" && n === 1
+                      ? FAULTS.lostResponse
+                      : undefined,
+            );
+            let lines: Record<string, unknown>[];
+            try {
+                const env = { ...emulator.environment(), AWS_ENDPOINT_URL: proxy.endpoint };
+                const first = await keep.invoke([batch("a")], env);
+                const second = await keep.invoke([batch("b")], env);
+                lines = [...first.logLines, ...second.logLines].map((l) => JSON.parse(l));
+            } finally {
+                await proxy.close();
+            }
+
+            const after = await webGroup();
+            const left = warned.filter((id) => !idsOf(after).includes(id));
+            const handlerWide = lines.filter(
+                (l) =>
+                    l._aws !== undefined &&
+                    l.Reason === undefined &&
+                    l.AutoScalingGroupName === undefined,
+            );
+            const sum = (name: string) =>
+                handlerWide.reduce((total, d) => total + (d[name] as number), 0);
+            const requests = [...proxy.requests.values()].reduce((a, b) => a + b, 0);
+            // Every instance that left, left because of us, and is counted once, as Detached.
+            assert.equal(left.length, warned.length);
+            assert.equal(sum("Detached"), left.length);
+            assert.equal(sum("Failed"), 0);
+            // Every request that reached Auto Scaling, the throttled and the lost one included.
+            assert.equal(sum("AutoScalingCalls"), requests);
+            assert.equal(sum("Throttles"), proxy.faulted.get("DescribeAutoScalingGroups"));
+            assert.equal(sum("WarningsReceived"), 2 * (warned.length + 1));
+            assert.equal(
+                sum("Ignored"),
+                sum("WarningsReceived") - sum("Detached"),
+                "the rest: duplicates, and the second batch finding them gone",
+            );
+        });
+    });
+
+    describe("given capacityOnInterruption keep", () => {
+        beforeEach(() => seed());
+
+        it("detaches the instance and the group launches a replacement at the same desired capacity", async () => {
+            const [victim] = await inServiceWebInstances(1);
+
+            assertAllFulfilled(await interrupt(keep, [victim]), "detached");
+
+            const after = await webGroup();
+            assert.equal(after.desiredCapacity, 4);
+            assert.ok(!idsOf(after).includes(victim), "the instance left the group");
+            assert.equal(
+                after.instances.length,
+                4,
+                "a replacement brought the group back to desired",
+            );
+            // As the seed warns: detaching does not terminate the instance.
+            assert.equal(await workshop.describeInstanceState(emulator, victim), "running");
+        });
+
+        it("logs the scaling activity that the detach started, to find it in the history", async () => {
+            const [victim] = await inServiceWebInstances(1);
+
+            const { logLines } = await interrupt(keep, [victim]);
+
+            const [record] = logLines.map((line) => JSON.parse(line));
+            assert.match(
+                record.activities?.[0]?.description ?? "",
+                new RegExp(`Detaching EC2 instance: ${victim}`),
+            );
+        });
+
+        it("treats a duplicate delivery, even a concurrent one, as a no-op", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            await interrupt(keep, [victim, victim]);
+            const afterFirst = await snapshot();
+
+            const second = await interrupt(keep, [victim]);
+
+            assertAllFulfilled(second, "ignored");
+            assert.deepEqual(await snapshot(), afterFirst);
+            assert.equal(afterFirst.web.desiredCapacity, 4);
+            assert.equal(afterFirst.web.instances.length, 4);
+        });
+    });
+
+    describe("given capacityOnInterruption decrement", () => {
+        it("detaches the instance and shrinks the group by one, with no replacement", async () => {
+            await seed();
+            const before = await webGroup();
+            const [victim] = await inServiceWebInstances(1);
+
+            assertAllFulfilled(await interrupt(decrement, [victim]), "detached");
+
+            const after = await webGroup();
+            assert.equal(after.desiredCapacity, 3);
+            assert.deepEqual(
+                idsOf(after),
+                idsOf(before).filter((id) => id !== victim),
+            );
+        });
+
+        it("decrements only once when the same event is delivered twice, even concurrently", async () => {
+            await seed();
+            const [victim] = await inServiceWebInstances(1);
+
+            const racing = await interrupt(decrement, [victim, victim]);
+            const second = await interrupt(decrement, [victim]);
+
+            assert.deepEqual(
+                racing.results.map((r) => r.status === "fulfilled" && r.value.action).sort(),
+                ["detached", "ignored"],
+            );
+            assertAllFulfilled(second, "ignored");
+            assert.equal((await webGroup()).desiredCapacity, 3);
+        });
+
+        it("falls back to keep at MinSize, so the instance still leaves and is replaced", async () => {
+            await seed({ minSize: 2, desiredCapacity: 2, maxSize: 12 });
+            const [victim] = await inServiceWebInstances(1);
+
+            const { results } = await interrupt(decrement, [victim]);
+
+            assert.equal(results[0].status, "fulfilled");
+            const summary = (
+                results[0] as PromiseFulfilledResult<{ capacityOnInterruption: string }>
+            ).value;
+            assert.equal(summary.capacityOnInterruption, "keep");
+            const after = await webGroup();
+            assert.equal(after.desiredCapacity, 2);
+            assert.equal(after.instances.length, 2);
+            assert.ok(!idsOf(after).includes(victim));
+        });
+    });
+
+    describe("given an instance that is not the configured group's", () => {
+        beforeEach(() => seed());
+
+        it("leaves both groups untouched for an instance of the other group", async () => {
+            const before = await snapshot();
+            const [neighbour] = idsOf(before.other);
+
+            assertAllFulfilled(await interrupt(decrement, [neighbour]), "ignored");
+
+            assert.deepEqual(await snapshot(), before);
+        });
+
+        it("changes nothing for a standalone instance", async () => {
+            const before = await snapshot();
+
+            assertAllFulfilled(
+                await interrupt(decrement, [environment.standaloneInstanceId]),
+                "ignored",
+            );
+
+            assert.deepEqual(await snapshot(), before);
+        });
+    });
+
+    describe("given an event that is not a usable interruption warning", () => {
+        it("changes nothing", async () => {
+            await seed();
+            const before = await snapshot();
+            const [victim] = await inServiceWebInstances(1);
+            const events = UNRECOGNISED_EVENT_FIXTURES.map((name) => loadEvent(name, victim));
+
+            const invocations = await decrement.invoke(events, emulator.environment());
+
+            assertAllFulfilled(invocations, "ignored");
+            assert.deepEqual(await snapshot(), before);
+        });
+    });
+
+    describe("given a storm of 20 simultaneous interruptions", () => {
+        it("detaches all 20 exactly once, each in its own invocation", async () => {
+            await seed({ minSize: 2, desiredCapacity: 24, maxSize: 30 });
+            const victims = await inServiceWebInstances(20);
+
+            assertAllFulfilled(await interrupt(decrement, victims), "detached");
+
+            const after = await webGroup();
+            assert.equal(after.desiredCapacity, 4, "desired dropped by exactly 20");
+            assert.equal(after.instances.length, 4);
+            assert.deepEqual(
+                idsOf(after).filter((id) => victims.includes(id)),
+                [],
+            );
+        });
+    });
+
+    describe("given Auto Scaling faults on the wire", () => {
+        beforeEach(() => seed());
+
+        it("rides out throttling and contention with the SDK's retries, and detaches once", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            const faults = [FAULTS.throttling, FAULTS.resourceContention, FAULTS.throttling];
+            const proxy = await startFaultProxy(emulator.endpoint, (action, n) =>
+                action === "DetachInstances" ? faults[n - 1] : undefined,
+            );
+            try {
+                assertAllFulfilled(await interrupt(keep, [victim], proxy.endpoint), "detached");
+                assert.equal(proxy.requests.get("DetachInstances"), 4);
+            } finally {
+                await proxy.close();
+            }
+            const after = await webGroup();
+            assert.ok(!idsOf(after).includes(victim));
+            assert.equal(after.desiredCapacity, 4);
+        });
+
+        it("throws after the bounded attempts, leaving the instance in the group for Lambda's retry", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            const before = await snapshot();
+            const proxy = await startFaultProxy(emulator.endpoint, (action) =>
+                action === "DetachInstances" ? FAULTS.throttling : undefined,
+            );
+            let invocations: Invocations;
+            try {
+                invocations = await archiveWithAttempts(keep, victim, proxy.endpoint, 3);
+                assert.equal(proxy.requests.get("DetachInstances"), 3);
+            } finally {
+                await proxy.close();
+            }
+            const [result] = invocations.results;
+            assert.equal(result.status, "rejected");
+            assert.match(String((result as PromiseRejectedResult).reason), /Rate exceeded/);
+            assert.ok(invocations.logLines.some((line) => JSON.parse(line).level === "ERROR"));
+            assert.deepEqual(await snapshot(), before);
+        });
+
+        it("gives up on a connection that never answers, with a structured ERROR, within the request timeout", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            const silent = await startSilentServer();
+            const startedAt = performance.now();
+            let invocations: Invocations;
+            try {
+                // One attempt: the request timeout alone must end it (5 s), not the deadline.
+                invocations = await archiveWithAttempts(short, victim, silent.endpoint, 1);
+            } finally {
+                await silent.close();
+            }
+            const elapsedMs = performance.now() - startedAt;
+
+            assert.ok(elapsedMs < 7_000, `took ${Math.round(elapsedMs)} ms`);
+            assert.equal(invocations.results[0].status, "rejected");
+            const errors = invocations.logLines
+                .map((l) => JSON.parse(l))
+                .filter((l) => l.level === "ERROR");
+            assert.equal(errors.length, 1);
+            assert.equal(errors[0].error.name, "TimeoutError");
+        });
+
+        it("ends a throttled invocation before the function's timeout, logging it, whatever the retry budget", async () => {
+            const [victim] = await inServiceWebInstances(1);
+            const before = await snapshot();
+            const proxy = await startFaultProxy(emulator.endpoint, () => FAULTS.throttling);
+            const startedAt = performance.now();
+            let invocations: Invocations;
+            try {
+                invocations = await archiveWithAttempts(short, victim, proxy.endpoint, 20);
+            } finally {
+                await proxy.close();
+            }
+            const elapsedMs = performance.now() - startedAt;
+
+            // The function's timeout is 10 s; 1.5 s are kept back to log and answer.
+            assert.ok(elapsedMs < short.timeoutMs - 1_000, `took ${Math.round(elapsedMs)} ms`);
+            assert.equal(invocations.results[0].status, "rejected");
+            const [error] = invocations.logLines
+                .map((l) => JSON.parse(l))
+                .filter((l) => l.level === "ERROR");
+            assert.equal(error?.error.name, "DeadlineExceeded");
+            assert.deepEqual(await snapshot(), before);
+            // The throttled attempts, counted inside the SDK's retry loop, reach the metrics.
+            const [metrics] = invocations.logLines.map((l) => JSON.parse(l)).filter((l) => l._aws);
+            // Every request reached the proxy and was throttled: the metrics count each of them.
+            assert.equal(metrics.Throttles, proxy.requests.get("DescribeAutoScalingGroups"));
+            assert.equal(metrics.AutoScalingCalls, metrics.Throttles);
+            assert.ok(metrics.Throttles >= 2, `${metrics.Throttles} throttles`);
+        });
+
+        function archiveWithAttempts(
+            archive: HandlerArchive,
+            instanceId: string,
+            endpoint: string,
+            attempts: number,
+        ) {
+            return archive.invoke([loadEvent("seed-sample-event", instanceId)], {
+                ...emulator.environment(),
+                AWS_ENDPOINT_URL: endpoint,
+                AWS_MAX_ATTEMPTS: String(attempts),
+            });
+        }
+    });
+});
+
+/** A loopback server that accepts connections and never answers: a hung AWS endpoint. */
+async function startSilentServer(): Promise<{ endpoint: string; close(): Promise<void> }> {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+        endpoint: `http://127.0.0.1:${port}`,
+        close: () =>
+            new Promise((resolve) => {
+                for (const socket of sockets) {
+                    socket.destroy();
+                }
+                server.close(() => resolve());
+            }),
+    };
+}

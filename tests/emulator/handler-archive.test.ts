@@ -1,0 +1,303 @@
+import * as assert from "node:assert/strict";
+import * as net from "node:net";
+import {
+    AutoScalingClient,
+    DescribeAutoScalingGroupsCommand,
+    DetachInstancesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import {
+    asSqsRecord,
+    freshSampleEvent,
+    type HandlerArchive,
+    installPulumiMocks,
+} from "../../local";
+import type { SQSBatchResponse } from "aws-lambda";
+import { autoScalingErrors } from "../support/auto-scaling-errors";
+import { loadEvent } from "../support/events";
+import { answerWithOneMember, groupLookupAnswer } from "../support/group-lookup";
+
+const INSTANCE = "i-0fedcba9876543210";
+/** The bound the project promises for the deployment package. */
+const MAX_ZIPPED_BYTES = 16 * 1024;
+
+describe("the deployment package, as pulumi up would upload it", () => {
+    let autoScaling: AwsClientStub<AutoScalingClient>;
+    let keep: HandlerArchive;
+    let decrement: HandlerArchive;
+
+    before(async () => {
+        autoScaling = mockClient(AutoScalingClient);
+        installPulumiMocks();
+        const { SpotInterruptionHandler } = await import("../../components");
+        const { materializeHandlerArchive } = await import("../../local");
+        keep = await materializeHandlerArchive(
+            new SpotInterruptionHandler("pkg-keep", { autoScalingGroupName: "web" })
+                .handlerFunction,
+            "keep",
+        );
+        decrement = await materializeHandlerArchive(
+            new SpotInterruptionHandler("pkg-dec", {
+                autoScalingGroupName: "web",
+                capacityOnInterruption: "decrement",
+            }).handlerFunction,
+            "decrement",
+        );
+    });
+    beforeEach(() => answerWithOneMember(autoScaling, "web", INSTANCE));
+    after(() => {
+        autoScaling.restore();
+        keep?.remove();
+        decrement?.remove();
+    });
+
+    it("holds only the serialized handler: no node_modules, so no bundled AWS SDK", () => {
+        assert.deepEqual(keep.paths, ["__index.js"]);
+    });
+
+    it("zips to under 16 KiB", () => {
+        const size = keep.zippedBytes;
+        assert.ok(size < MAX_ZIPPED_BYTES, `zipped archive is ${size} bytes`);
+    });
+
+    it("requires nothing at run time but the SDK v3 clients that Lambda ships", () => {
+        const required = [...keep.indexSource.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+        // The serializer names the package's CommonJS entry, e.g. ".../dist-cjs/index.js".
+        const packages = required.map((name) => name.split("/").slice(0, 2).join("/"));
+        assert.deepEqual([...new Set(packages)].sort(), [
+            "@aws-sdk/client-auto-scaling",
+            "@aws-sdk/client-sns",
+            "@aws-sdk/client-sqs",
+        ]);
+    });
+
+    it("builds its SDK client once per container, not per invocation", async () => {
+        const event = loadEvent("seed-sample-event", INSTANCE);
+        const clientsPerContainer = async () => {
+            autoScaling.resetHistory();
+            await keep.withContainer({ AWS_REGION: "eu-west-1" }, async (invoke) => {
+                await invoke(event);
+                await invoke(event);
+            });
+            return new Set(autoScaling.send.getCalls().map((call) => call.thisValue));
+        };
+
+        const first = await clientsPerContainer();
+        const second = await clientsPerContainer();
+
+        assert.equal(
+            autoScaling.send.callCount,
+            4,
+            "2 invocations × (one lookup + one Detach), and no separate cold-start check",
+        );
+        assert.equal(first.size, 1);
+        assert.equal(second.size, 1);
+        assert.notEqual([...first][0], [...second][0], "a new container builds a new client");
+    });
+
+    it("reports a configured group that does not exist on every lookup, at ERROR and in MissingGroups", async () => {
+        autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+        const event = loadEvent("seed-sample-event", INSTANCE);
+
+        const { logLines } = await keep.withContainer(
+            { AWS_REGION: "eu-west-1" },
+            async (invoke) => {
+                await invoke(event);
+                await invoke(event);
+            },
+        );
+
+        const lines = logLines.map((line) => JSON.parse(line));
+        const error = {
+            level: "ERROR",
+            message:
+                "web not found in this account and Region: warnings for its instances are ignored as not ours. Fix the handler's group selection",
+            missingGroups: ["web"],
+        };
+        assert.deepEqual(
+            lines.filter((l) => l.level === "ERROR"),
+            [error, error],
+        );
+        assert.deepEqual(
+            lines
+                .filter((l) => l._aws !== undefined && l.Reason === undefined)
+                .map((l) => l.MissingGroups),
+            [1, 1],
+        );
+    });
+
+    it("answers inside its deadline when the notification topic's endpoint never answers", async () => {
+        // An SNS endpoint on 127.0.0.1 that accepts connections and never says a word.
+        const sockets = new Set<net.Socket>();
+        const silent = net.createServer((socket) => void sockets.add(socket));
+        await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+        const { port } = silent.address() as net.AddressInfo;
+        const startedAt = Date.now();
+        try {
+            const {
+                results: [result],
+                logLines,
+            } = await keep.invoke<SQSBatchResponse>(
+                [{ Records: [asSqsRecord(freshSampleEvent(INSTANCE), { messageId: "m-1" })] }],
+                {
+                    AWS_REGION: "eu-west-1",
+                    AWS_ACCESS_KEY_ID: "test",
+                    AWS_SECRET_ACCESS_KEY: "test",
+                    AWS_ENDPOINT_URL_SNS: `http://127.0.0.1:${port}`,
+                    NOTIFY_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:spot",
+                },
+            );
+            const elapsedMs = Date.now() - startedAt;
+
+            // The publish was sent, waited, and was abandoned at its 3 s; the record stays acknowledged.
+            assert.ok(sockets.size >= 1, "the publish reached the silent endpoint");
+            assert.ok(elapsedMs >= 2_500 && elapsedMs < 4_500, `took ${elapsedMs} ms`);
+            assert.deepEqual(result, { status: "fulfilled", value: { batchItemFailures: [] } });
+            assert.ok(
+                logLines.some((line) => /notification failed/.test(line)),
+                "the lost notification is logged",
+            );
+        } finally {
+            sockets.forEach((socket) => socket.destroy());
+            await new Promise((resolve) => silent.close(resolve));
+        }
+    });
+
+    it("answers an SQS batch from the events queue with the records to retry", async () => {
+        autoScaling.on(DetachInstancesCommand).rejects(autoScalingErrors.resourceContention());
+        const event = {
+            Records: [
+                asSqsRecord(freshSampleEvent(INSTANCE), { messageId: "m-1" }),
+                asSqsRecord("not json", { messageId: "m-2" }),
+            ],
+        };
+
+        const {
+            results: [result],
+        } = await keep.invoke<SQSBatchResponse>([event], { AWS_REGION: "eu-west-1" });
+
+        assert.deepEqual(result, {
+            status: "fulfilled",
+            value: { batchItemFailures: [{ itemIdentifier: "m-1" }] },
+        });
+    });
+
+    it("detaches the instance named in the seed's sample event, keeping capacity", async () => {
+        const {
+            results: [result],
+            logLines,
+        } = await keep.invoke([loadEvent("seed-sample-event", INSTANCE)], {
+            AWS_REGION: "eu-west-1",
+        });
+
+        const lines = logLines.map((line) => JSON.parse(line));
+        assert.deepEqual(
+            lines.filter((line) => line._aws === undefined),
+            [
+                {
+                    level: "INFO",
+                    message: `Instance ${INSTANCE} belongs to AutoScaling Group web. Detaching instance...`,
+                    autoScalingGroupName: "web",
+                    capacityOnInterruption: "keep",
+                    instanceIds: [INSTANCE],
+                    activities: [],
+                },
+            ],
+        );
+        assert.deepEqual(result, {
+            status: "fulfilled",
+            value: {
+                instanceId: INSTANCE,
+                autoScalingGroupName: "web",
+                action: "detached",
+                capacityOnInterruption: "keep",
+            },
+        });
+        // Metrics go out as a raw EMF line; the seed event's 2020 time gives no latency.
+        const [metrics, ...more] = lines.filter((line) => line._aws !== undefined);
+        assert.deepEqual(
+            more.map((d) => [d.AutoScalingGroupName, d.Detached]),
+            [["web", 1]],
+        );
+        assert.deepEqual(
+            {
+                namespace: metrics._aws.CloudWatchMetrics[0].Namespace,
+                handler: metrics.Handler,
+                received: metrics.WarningsReceived,
+                detached: metrics.Detached,
+                calls: metrics.AutoScalingCalls,
+            },
+            {
+                namespace: "SpotInterruptionHandler",
+                handler: "spot-interruption-handler/dev/pkg-keep",
+                received: 1,
+                detached: 1,
+                calls: 2,
+            },
+        );
+        assert.deepEqual(
+            autoScaling.commandCalls(DetachInstancesCommand).map((c) => c.args[0].input),
+            [
+                {
+                    AutoScalingGroupName: "web",
+                    InstanceIds: [INSTANCE],
+                    ShouldDecrementDesiredCapacity: false,
+                },
+            ],
+        );
+    });
+
+    it("decrements when built with capacityOnInterruption decrement", async () => {
+        autoScaling.on(DescribeAutoScalingGroupsCommand).resolves(
+            groupLookupAnswer("web", {
+                minSize: 2,
+                desiredCapacity: 4,
+                members: [[INSTANCE, "InService"]],
+            }),
+        );
+
+        const {
+            results: [result],
+        } = await decrement.invoke([loadEvent("seed-sample-event", INSTANCE)], {
+            AWS_REGION: "eu-west-1",
+        });
+
+        assert.equal(result.status, "fulfilled");
+        assert.equal(
+            autoScaling.commandCalls(DetachInstancesCommand)[0]?.args[0].input
+                .ShouldDecrementDesiredCapacity,
+            true,
+        );
+    });
+
+    it("throws with a structured ERROR entry, so the event is retried, when its configuration is missing", async () => {
+        const {
+            results: [result],
+            logLines,
+        } = await keep.invoke([loadEvent("seed-sample-event", INSTANCE)], {
+            AWS_REGION: "eu-west-1",
+            AUTO_SCALING_GROUP_NAMES: "",
+        });
+
+        assert.equal(result.status, "rejected");
+        assert.match(
+            String((result as PromiseRejectedResult).reason),
+            /AUTO_SCALING_GROUP_NAMES is "": set it to a JSON list of group names/,
+        );
+        assert.equal(autoScaling.calls().length, 0);
+        assert.deepEqual(
+            logLines.map((line) => JSON.parse(line)),
+            [
+                {
+                    level: "ERROR",
+                    message: "The function is misconfigured; the warning is left for a retry",
+                    error: {
+                        name: "Error",
+                        message:
+                            'AUTO_SCALING_GROUP_NAMES is "": set it to a JSON list of group names, like ["web"]',
+                    },
+                },
+            ],
+        );
+    });
+});

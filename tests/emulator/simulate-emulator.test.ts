@@ -1,0 +1,281 @@
+/**
+ * `npm run simulate`'s console test end to end on the emulator, with queue delivery: the real
+ * simulation code against moto, for everything moto has. moto cannot run a Lambda function, so
+ * the simulation's invoke seam is bound to the local pipeline instead: the warning the console
+ * test would invoke the function with goes PutEvents → the component's rule → the events queue →
+ * the local event source mapping → the serialized handler, which detaches the instance in moto.
+ * Two stand-ins follow, for what AWS does and moto does not: the handler's log lines are written
+ * to the function's log group (Lambda's log shipping), and the detached instance is deregistered
+ * from its target group (Auto Scaling's deregistration on detach). Everything else, the function's
+ * configuration, the queue, the group, the replacement, the target health and the termination,
+ * is moto's own answer to the simulation's calls.
+ */
+import * as assert from "node:assert/strict";
+import {
+    CloudWatchLogsClient,
+    CreateLogGroupCommand,
+    CreateLogStreamCommand,
+    PutLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
+import {
+    DeregisterTargetsCommand,
+    ElasticLoadBalancingV2Client,
+} from "@aws-sdk/client-elastic-load-balancing-v2";
+import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
+import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import type { SQSEvent } from "aws-lambda";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
+import { type Emulator, type HandlerArchive, installPulumiMocks } from "../../local";
+import type * as Pipeline from "../../local";
+import type * as ConsoleTest from "../../commands/simulate/simulate-console-test";
+import type { Invoker } from "../../commands/simulate/simulate-run";
+import type { SimulationReport } from "../../commands/simulate/simulate-timeline";
+import { type SimulationClients } from "../../commands/simulate/simulate-clients";
+import type * as Workshop from "../../local";
+
+const FUNCTION = "spot-function";
+const LOG_GROUP = `/aws/lambda/${FUNCTION}`;
+const DRAIN_TIMEOUT_MS = 30_000;
+
+describe("npm run simulate on the emulator: the console test end to end with queue delivery", function () {
+    this.timeout(600_000);
+
+    let emulator: Emulator;
+    let archive: HandlerArchive;
+    let settings: QueueSettings;
+    let workshop: typeof Workshop;
+    let pipeline: typeof Pipeline;
+    let simulate: typeof ConsoleTest;
+    let clients: SimulationClients;
+
+    before(async () => {
+        installPulumiMocks();
+        const { SpotInterruptionHandler, resolveHandlerSettings } =
+            await import("../../components");
+        const { materializeHandlerArchive } = await import("../../local");
+        const { startEmulator } = await import("../../local");
+        const aws = await import("../../commands/simulate/simulate-clients");
+        workshop = await import("../../local");
+        pipeline = await import("../../local");
+        simulate = await import("../../commands/simulate/simulate-console-test");
+        const args = { autoScalingGroupName: workshop.WEB_GROUP_NAME };
+        const queue = resolveHandlerSettings(args).queue;
+        assert.ok(queue, "the component's default delivery is the queue");
+        settings = queue;
+        archive = await materializeHandlerArchive(
+            new SpotInterruptionHandler("simulated", args).handlerFunction,
+            "simulated",
+        );
+        emulator = await startEmulator();
+        clients = aws.createClients(workshop.clientConfigFor(emulator));
+    });
+
+    after(async () => {
+        if (clients !== undefined) {
+            Object.values(clients).forEach((client) => client.destroy());
+        }
+        archive?.remove();
+        await emulator?.stop();
+    });
+
+    /** The workshop environment, the pipeline's queues and rule, and the function as moto holds it. */
+    async function deploy(): Promise<{
+        queueUrl: string;
+        environment: Workshop.WorkshopEnvironment;
+    }> {
+        await emulator.reset();
+        const environment = await workshop.seedWorkshopEnvironment(emulator);
+        const { value: queueUrl } = await pipeline.withLocalPipeline(
+            emulator,
+            archive,
+            { settings },
+            async (p) => p.queueUrl,
+        );
+        const config = workshop.clientConfigFor(emulator);
+        const iam = new IAMClient(config);
+        const lambda = new LambdaClient(config);
+        const logs = new CloudWatchLogsClient(config);
+        try {
+            const { Role } = await iam.send(
+                new CreateRoleCommand({ RoleName: "spot-role", AssumeRolePolicyDocument: "{}" }),
+            );
+            await lambda.send(
+                new CreateFunctionCommand({
+                    FunctionName: FUNCTION,
+                    Role: Role?.Arn,
+                    Runtime: "nodejs22.x",
+                    Handler: "__index.handler",
+                    Timeout: archive.timeoutMs / 1000,
+                    // moto keeps the code but cannot run it: the invoke seam runs the archive.
+                    Code: { ZipFile: EMPTY_ZIP },
+                    Environment: { Variables: { ...archive.environment } },
+                }),
+            );
+            await logs.send(new CreateLogGroupCommand({ logGroupName: LOG_GROUP }));
+        } finally {
+            [iam, lambda, logs].forEach((client) => client.destroy());
+        }
+        return { queueUrl, environment };
+    }
+
+    /** What moved through the pipeline, per invoke. */
+    const deliveries: { records: number; left: { queued: number; deadLettered: number } }[] = [];
+
+    /** The console test's invoke, bound to rule → queue → mapping → serialized handler. */
+    function pipelineInvoker(targetGroupArn: string): Invoker {
+        return async (_functionName, payload) => {
+            const { Records } = payload as SQSEvent;
+            const failed: string[] = [];
+            const { logLines } = await pipeline.withLocalPipeline(
+                emulator,
+                archive,
+                {
+                    settings,
+                    onBatch: (batch) => failed.push(...batch.failedMessageIds),
+                },
+                async (p) => {
+                    await p.putEvents(Records.map((record) => JSON.parse(record.body)));
+                    await p.mapping.drained(DRAIN_TIMEOUT_MS);
+                    deliveries.push({ records: p.mapping.stats.records, left: await p.counts() });
+                },
+            );
+            await shipLog(logLines);
+            await deregisterDetached(logLines, targetGroupArn);
+            return {
+                payload: {
+                    batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })),
+                },
+            };
+        };
+    }
+
+    /** Lambda's log shipping: the handler's lines into the function's log group. */
+    async function shipLog(lines: readonly string[]): Promise<void> {
+        const logs = new CloudWatchLogsClient(workshop.clientConfigFor(emulator));
+        const stream = `invocation-${deliveries.length}`;
+        try {
+            await logs.send(
+                new CreateLogStreamCommand({ logGroupName: LOG_GROUP, logStreamName: stream }),
+            );
+            await logs.send(
+                new PutLogEventsCommand({
+                    logGroupName: LOG_GROUP,
+                    logStreamName: stream,
+                    logEvents: lines.map((message) => ({ timestamp: Date.now(), message })),
+                }),
+            );
+        } finally {
+            logs.destroy();
+        }
+    }
+
+    /** Auto Scaling's deregistration on detach, which moto leaves out. */
+    async function deregisterDetached(lines: readonly string[], targetGroupArn: string) {
+        const detached = lines
+            .map((line) => JSON.parse(line))
+            .filter((entry) => /Detaching instance/.test(String(entry.message)))
+            .flatMap((entry) => entry.instanceIds as string[]);
+        if (detached.length === 0) {
+            return;
+        }
+        const elbv2 = new ElasticLoadBalancingV2Client(workshop.clientConfigFor(emulator));
+        try {
+            await elbv2.send(
+                new DeregisterTargetsCommand({
+                    TargetGroupArn: targetGroupArn,
+                    Targets: detached.map((Id) => ({ Id })),
+                }),
+            );
+        } finally {
+            elbv2.destroy();
+        }
+    }
+
+    async function run(terminate: boolean): Promise<{
+        report: SimulationReport;
+        environment: Workshop.WorkshopEnvironment;
+        before: Workshop.GroupState;
+    }> {
+        const { queueUrl, environment } = await deploy();
+        const before = await workshop.describeGroupState(emulator, environment.webGroupName);
+        const report = await simulate.simulateConsoleTest(
+            {
+                deployment: { functionName: FUNCTION, queueUrl, source: "the emulator" },
+                terminate,
+                dryRun: false,
+            },
+            {
+                clients,
+                invoke: pipelineInvoker(environment.targetGroupArn),
+                timing: {
+                    pollIntervalMs: 100,
+                    decisionTimeoutMs: 10_000,
+                    reactionTimeoutMs: 20_000,
+                },
+            },
+        );
+        return { report, environment, before };
+    }
+
+    it("sends the warning through the events queue to the handler, which takes the instance out of the group", async () => {
+        deliveries.length = 0;
+
+        const { report, environment, before } = await run(false);
+
+        assert.equal(report.outcome, "passed", report.failure?.message);
+        const [victim] = report.instanceIds;
+        assert.equal(
+            victim,
+            before.instances.find((i) => i.lifecycleState === "InService")?.instanceId,
+        );
+        assert.deepEqual(deliveries, [{ records: 1, left: { queued: 0, deadLettered: 0 } }]);
+        assert.equal(report.deployment?.delivery, "queue");
+        assert.equal(report.decision?.action, "detached");
+        const after = await workshop.describeGroupState(emulator, environment.webGroupName);
+        assert.ok(
+            !after.instances.some((i) => i.instanceId === victim),
+            "the instance left the group",
+        );
+        assert.equal(after.desiredCapacity, before.desiredCapacity, "capacity kept");
+        const [replacement] = after.instances
+            .map((i) => i.instanceId)
+            .filter((id) => !before.instances.some((b) => b.instanceId === id));
+        const followed = report.steps
+            .filter((s) => ["invoke", "handler", "group", "target"].includes(s.kind))
+            .map((s) => s.message);
+        assert.deepEqual(followed.slice(0, 4), [
+            `Invoked ${FUNCTION}: it answered {"batchItemFailures":[]}`,
+            `Instance ${victim} belongs to AutoScaling Group web. Detaching instance... (capacity keep)`,
+            "Batch of 1 records: 1 detached, 0 ignored, 0 left for a retry",
+            `${victim} has left group web`,
+        ]);
+        assert.match(
+            followed[4],
+            new RegExp(`^Replacement ${replacement} launched into group web \\(InService`),
+        );
+        assert.deepEqual(followed.slice(5), [
+            `${victim} in target group workshop-web: unused (Target.NotRegistered)`,
+        ]);
+        assert.equal(await workshop.describeInstanceState(emulator, victim), "running");
+        assert.match(report.warning ?? "", /keeps running \(and billing\)/);
+    });
+
+    it("with --terminate, terminates the detached instance once it has drained", async () => {
+        const { report } = await run(true);
+
+        assert.equal(report.outcome, "passed", report.failure?.message);
+        const [victim] = report.instanceIds;
+        assert.match(
+            report.steps.at(-1)?.message ?? "",
+            new RegExp(`^Terminated ${victim} as --terminate asks: running → shutting-down$`),
+        );
+        assert.ok(
+            ["shutting-down", "terminated"].includes(
+                (await workshop.describeInstanceState(emulator, victim)) ?? "",
+            ),
+        );
+    });
+});
+
+/** An empty zip archive: moto stores a function's code without running it. */
+const EMPTY_ZIP = new Uint8Array([80, 75, 5, 6, ...new Array<number>(18).fill(0)]);

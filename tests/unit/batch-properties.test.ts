@@ -1,0 +1,193 @@
+/**
+ * Properties of the batch engine over any mix of warnings: duplicates, instances of no chosen
+ * group, members already leaving, and a concurrent actor that takes instances or decrements
+ * between the lookup and the detach. Judged on the fake's state, which refuses what AWS refuses.
+ */
+import * as assert from "node:assert/strict";
+import {
+    AutoScalingClient,
+    DetachInstancesCommand,
+    type DetachInstancesCommandInput,
+} from "@aws-sdk/client-auto-scaling";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+import fc from "fast-check";
+import { createAutoScalingGateway, handleWarnings, type WarningInput } from "../../handler";
+import { FakeAutoScaling } from "../support/fake-auto-scaling";
+import { type CapacityOnInterruption, type GroupSelection } from "../../types";
+
+const NOW = Date.parse("2026-11-28T01:00:00Z");
+const STATES = ["InService", "InService", "InService", "Standby", "Terminating", "Pending"];
+const id = (n: number) => `i-${n.toString(16).padStart(17, "0")}`;
+
+interface Scenario {
+    /** Per group: MinSize, desired above it, and its members' states. Group 0 is never chosen. */
+    readonly groups: { minSize: number; extra: number; states: string[] }[];
+    readonly mode: CapacityOnInterruption;
+    readonly byTag: boolean;
+    /** Indexes into all instances (and past them: instances in no group), each warned. */
+    readonly warned: number[];
+    /** Instances a concurrent actor starts terminating right after the lookup. */
+    readonly takenMeanwhile: number[];
+    readonly dryRun: boolean;
+}
+
+const scenario: fc.Arbitrary<Scenario> = fc.record({
+    groups: fc.array(
+        fc.record({
+            minSize: fc.nat(5),
+            extra: fc.nat(30),
+            states: fc.array(fc.constantFrom(...STATES), { maxLength: 60, size: "max" }),
+        }),
+        { minLength: 2, maxLength: 4 },
+    ),
+    mode: fc.constantFrom<CapacityOnInterruption>("keep", "decrement"),
+    byTag: fc.boolean(),
+    warned: fc.array(fc.nat(200), { maxLength: 400, size: "max" }),
+    takenMeanwhile: fc.array(fc.nat(200), { maxLength: 5 }),
+    dryRun: fc.boolean(),
+});
+
+describe("the batch engine's properties, over any mix of warnings", () => {
+    let autoScaling: AwsClientStub<AutoScalingClient>;
+
+    before(() => {
+        autoScaling = mockClient(AutoScalingClient);
+    });
+    after(() => autoScaling.restore());
+
+    it("detaches only chosen members, each at most once, never below MinSize, and loses none", async () => {
+        await fc.assert(
+            fc.asyncProperty(scenario, async (s) => {
+                autoScaling.reset();
+                const fake = new FakeAutoScaling();
+                const members: { instanceId: string; group: string; state: string }[] = [];
+                s.groups.forEach((g, index) => {
+                    const name = `g${index}`;
+                    const ids = g.states.map((_, i) => id(members.length + i));
+                    fake.group(
+                        name,
+                        {
+                            minSize: g.minSize,
+                            maxSize: 100,
+                            desiredCapacity: g.minSize + g.extra,
+                        },
+                        { team: index === 0 ? "other" : "web" },
+                    );
+                    g.states.forEach((state, i) => {
+                        fake.members(name, [ids[i]], state);
+                        members.push({ instanceId: ids[i], group: name, state });
+                    });
+                });
+                fake.install(autoScaling);
+                const sizesBefore = new Map([...fake.groups].map(([name, g]) => [name, { ...g }]));
+                const taken = new Set(s.takenMeanwhile.map((n) => members[n]?.instanceId));
+                fake.afterNextCall("DescribeAutoScalingGroups", () => {
+                    for (const instanceId of taken) {
+                        const instance = instanceId && fake.instances.get(instanceId);
+                        if (instance) {
+                            instance.lifecycleState = "Terminating";
+                        }
+                    }
+                });
+                const chosen = s.groups.slice(1).map((_, i) => `g${i + 1}`);
+                const groups: GroupSelection = s.byTag
+                    ? { kind: "tag", key: "team", value: "web" }
+                    : { kind: "names", names: chosen };
+                const inputs: WarningInput[] = s.warned.map((n, i) => ({
+                    key: `m${i}`,
+                    parsed: {
+                        kind: "interruption-warning",
+                        instanceId: members[n]?.instanceId ?? id(10_000 + n),
+                        sentAtMs: NOW - 5_000,
+                    },
+                }));
+
+                const result = await handleWarnings(
+                    inputs,
+                    {
+                        config: {
+                            groups,
+                            handlerName: "properties",
+                            capacityOnInterruption: s.mode,
+                        },
+                        autoScaling: createAutoScalingGateway(
+                            new AutoScalingClient({
+                                region: "eu-west-1",
+                                credentials: { accessKeyId: "t", secretAccessKey: "t" },
+                            }),
+                        ),
+                        log: () => undefined,
+                        remainingTimeMs: () => 20_000,
+                        now: () => NOW,
+                    },
+                    { ignoreStale: true, dryRun: s.dryRun },
+                );
+
+                const calls = autoScaling
+                    .commandCalls(DetachInstancesCommand)
+                    .map((c) => c.args[0].input as DetachInstancesCommandInput);
+                // Every call: a chosen group, at most 20 ids.
+                for (const call of calls) {
+                    assert.ok(chosen.includes(call.AutoScalingGroupName ?? ""), "a chosen group");
+                    assert.ok((call.InstanceIds ?? []).length <= 20, "at most 20 ids");
+                }
+                const gone = members.filter((m) => !fake.instances.has(m.instanceId));
+                if (s.dryRun) {
+                    assert.deepEqual(calls, []);
+                }
+                // The group never chosen is untouched, and no group went below its MinSize.
+                assert.ok(
+                    gone.every((m) => m.group !== "g0"),
+                    "g0 untouched",
+                );
+                for (const [name, g] of fake.groups) {
+                    assert.ok(g.desiredCapacity >= g.minSize, `${name} at or above MinSize`);
+                }
+                // One outcome per record; every warned, detachable member of a chosen group left,
+                // and nothing else did; each is reported detached exactly once.
+                assert.equal(result.outcomes.size, inputs.length);
+                const warnedIds = new Set(
+                    inputs.map((w) =>
+                        w.parsed.kind === "interruption-warning" ? w.parsed.instanceId : "",
+                    ),
+                );
+                const shouldLeave = members.filter(
+                    (m) =>
+                        warnedIds.has(m.instanceId) &&
+                        chosen.includes(m.group) &&
+                        ["InService", "Standby"].includes(m.state) &&
+                        !taken.has(m.instanceId),
+                );
+                const reported = [...result.outcomes.values()].filter(
+                    (o) => o.action === "detached",
+                );
+                assert.deepEqual(
+                    [...result.outcomes.values()].filter((o) => o.action === "failed"),
+                    [],
+                );
+                if (!s.dryRun) {
+                    assert.deepEqual(
+                        gone.map((m) => m.instanceId).sort(),
+                        shouldLeave.map((m) => m.instanceId).sort(),
+                    );
+                    assert.deepEqual(
+                        reported.map((o) => o.instanceId).sort(),
+                        shouldLeave.map((m) => m.instanceId).sort(),
+                    );
+                    // In decrement mode no decrement is wasted: each group shrank by what it could.
+                    for (const name of chosen) {
+                        const before = sizesBefore.get(name);
+                        const leaving = shouldLeave.filter((m) => m.group === name).length;
+                        const expected =
+                            s.mode === "decrement" && before !== undefined
+                                ? before.desiredCapacity -
+                                  Math.min(leaving, before.desiredCapacity - before.minSize)
+                                : before?.desiredCapacity;
+                        assert.equal(fake.groups.get(name)?.desiredCapacity, expected, name);
+                    }
+                }
+            }),
+            { numRuns: 150 },
+        );
+    });
+});

@@ -1,0 +1,267 @@
+import * as assert from "node:assert/strict";
+import {
+    FLEET_GOALS,
+    type FleetReport,
+    type FleetResult,
+    fleetExtra,
+    fleetStorm,
+    fleetTable,
+    judgeFleetGoals,
+    ruleMatches,
+    singleGroupTarget,
+    stormEvent,
+    stormMix,
+} from "../../commands/bench/bench-fleet";
+import { type PathResult, type StormReport, stormOrder } from "../../commands/bench/bench-report";
+import { createStyle } from "../../commands/terminal";
+import { parseInterruptionWarning } from "../../handler/event";
+import { fleetGroupNames } from "../../local/group-fleet";
+
+const hex = (n: number) => n.toString(16).padStart(17, "0");
+/** 10 groups of 100 made-up instance ids, and 21 outsiders. */
+const groups = Array.from({ length: 10 }, (_, g) =>
+    Array.from({ length: 100 }, (_, i) => `i-${hex(g * 1000 + i)}`),
+);
+const outsiders = Array.from({ length: 21 }, (_, i) => `i-${hex(900_000 + i)}`);
+const ours = groups.flat();
+const plain = createStyle(false);
+
+describe("the benchmark's many-groups storm", () => {
+    describe("its composition", () => {
+        it("warns every instance once, every tenth twice, each outsider once, with 10 junk events of each kind", () => {
+            const storm = fleetStorm(groups, outsiders);
+
+            assert.deepEqual(stormMix(storm, ours), {
+                events: 1000 + 100 + 21 + 30,
+                warned: 1000,
+                duplicates: 100,
+                outsiders: 21,
+                junk: {
+                    "rebalance-recommendation": 10,
+                    "missing-instance-id": 10,
+                    "not-an-instance-id": 10,
+                },
+                // The rule lets everything through but the rebalance recommendations.
+                matched: 1000 + 100 + 21 + 20,
+            });
+        });
+
+        it("spreads the duplicates over every group, 10 each", () => {
+            const warnings = fleetStorm(groups, outsiders).filter((e) => e.kind === "warning");
+            for (const group of groups) {
+                const members = new Set(group);
+                const ofGroup = warnings.filter((e) => members.has(e.instanceId));
+                assert.equal(ofGroup.length, 110);
+                assert.equal(new Set(ofGroup.map((e) => e.instanceId)).size, 100);
+            }
+        });
+
+        it("sends the same shuffled storm every run, not in group order", () => {
+            const first = fleetStorm(groups, outsiders);
+            assert.deepEqual(fleetStorm(groups, outsiders), first);
+            const firstHundred = new Set(first.slice(0, 100).map((e) => e.instanceId));
+            assert.ok(groups.every((group) => group.some((id) => firstHundred.has(id))));
+        });
+
+        it("keeps the single-group storm's order exactly as before", () => {
+            const ids = Array.from({ length: 12 }, (_, i) => `i-${i}`);
+            assert.deepEqual(
+                stormOrder(ids, ["x", "y"]),
+                // As stormOrder sent it before the shuffle was shared with the many-groups storm.
+                [
+                    "i-4",
+                    "x",
+                    "i-0",
+                    "i-10",
+                    "y",
+                    "i-8",
+                    "i-7",
+                    "i-0",
+                    "i-11",
+                    "i-6",
+                    "i-1",
+                    "i-10",
+                ].concat(["i-5", "i-3", "i-9", "i-2"]),
+            );
+        });
+    });
+
+    describe("its events", () => {
+        const id = ours[0];
+
+        it("are warnings the handler reads, or junk it ignores, or that the rule drops", () => {
+            const warning = stormEvent({ kind: "warning", instanceId: id });
+            assert.equal(ruleMatches(warning), true);
+            assert.deepEqual(parseInterruptionWarning(warning), {
+                kind: "interruption-warning",
+                eventId: warning.id,
+                instanceId: id,
+                sentAtMs: Date.parse(String(warning.time)),
+            });
+
+            for (const kind of ["missing-instance-id", "not-an-instance-id"] as const) {
+                const junk = stormEvent({ kind, instanceId: id });
+                assert.equal(ruleMatches(junk), true, kind);
+                assert.equal(parseInterruptionWarning(junk).kind, "unrecognised", kind);
+            }
+
+            const rebalance = stormEvent({ kind: "rebalance-recommendation", instanceId: id });
+            assert.equal(rebalance["detail-type"], "EC2 Instance Rebalance Recommendation");
+            assert.equal(ruleMatches(rebalance), false);
+        });
+    });
+
+    describe("its goals", () => {
+        const figures = (overrides: Partial<FleetResult> = {}): Omit<FleetResult, "goals"> => ({
+            config: "tag",
+            handlers: 1,
+            warned: 1000,
+            events: 1151,
+            sentMs: 6000,
+            lastOutMs: 14_900,
+            latencyMs: { p50: 8000, p95: 11_000, p99: 12_000 },
+            served: { DescribeAutoScalingGroups: 10, DetachInstances: 60 },
+            throttled: { DetachInstances: 10 },
+            refused: {},
+            callsPerInstance: 0.08,
+            detachedByHandler: 1000,
+            invocations: 10,
+            recordsPerInvocation: { mean: 114, max: 300 },
+            invocationMs: { meanGather: 2000, meanRun: 1500, maxRun: 3000 },
+            records: { received: 1141, expected: 1141 },
+            failed: 0,
+            left: 0,
+            deadLettered: 0,
+            stillQueued: 0,
+            neighbourUntouched: true,
+            polls: { count: 15, meanMs: 100 },
+            seedMs: 5000,
+            wallMs: 25_000,
+            ...overrides,
+        });
+        const missed = (r: Omit<FleetResult, "goals">) =>
+            judgeFleetGoals(r.config, r, FLEET_GOALS.budget)
+                .filter((g) => !g.met)
+                .map((g) => g.key);
+
+        it("are met under 15 s and at 0.08 calls per instance", () => {
+            assert.deepEqual(missed(figures()), []);
+            assert.deepEqual(missed(figures({ config: "list" })), []);
+        });
+
+        it("are missed at 15 s, over 0.08 calls, with one left, a dead letter or the neighbour touched", () => {
+            assert.deepEqual(
+                missed(
+                    figures({
+                        lastOutMs: 15_000,
+                        callsPerInstance: 0.0801,
+                        left: 1,
+                        deadLettered: 1,
+                        neighbourUntouched: false,
+                    }),
+                ),
+                ["lastOut", "calls", "left", "deadLettered", "neighbour"],
+            );
+            assert.deepEqual(missed(figures({ lastOutMs: null, left: 3 })), ["lastOut", "left"]);
+        });
+
+        it("leave the per-group handlers unjudged: they are the comparison", () => {
+            assert.deepEqual(judgeFleetGoals("per-group", figures({ lastOutMs: null }), 10), []);
+        });
+
+        it("say at another budget that they were set at 10 requests/s", () => {
+            const [goal] = judgeFleetGoals("tag", figures(), 20);
+            assert.match(goal.name, /\(set at 10 req\/s\)$/);
+        });
+
+        it("measure the single-group storm of 1000 against 0.07, counting throttled calls", () => {
+            const queue = {
+                path: "queue",
+                warned: 1000,
+                served: { DescribeAutoScalingGroups: 10, DetachInstances: 55 },
+                throttled: { DetachInstances: 5 },
+            } as unknown as PathResult;
+            const storm: StormReport = { mode: "keep", size: 1000, budget: 10, results: [queue] };
+            assert.deepEqual(singleGroupTarget([storm]), {
+                callsPerInstance: 0.07,
+                target: 0.07,
+                met: true,
+            });
+            assert.equal(singleGroupTarget([{ ...storm, size: 500 }]), undefined);
+        });
+    });
+
+    describe("its table", () => {
+        it("sets the configurations side by side, marking each judged figure", () => {
+            const result = (config: FleetResult["config"], handlers: number): FleetResult => {
+                const r = {
+                    config,
+                    handlers,
+                    warned: 1000,
+                    events: 1151,
+                    sentMs: 6000,
+                    lastOutMs: config === "per-group" ? null : 12_000,
+                    latencyMs: null,
+                    served: { DetachInstances: 70 },
+                    throttled: {},
+                    refused: {},
+                    callsPerInstance: 0.07,
+                    detachedByHandler: 1000,
+                    invocations: 4,
+                    recordsPerInvocation: { mean: 285, max: 400 },
+                    invocationMs: { meanGather: 3000, meanRun: 2000, maxRun: 3000 },
+                    records: { received: 1141 * handlers, expected: 1141 * handlers },
+                    failed: 0,
+                    left: config === "per-group" ? 2 : 0,
+                    deadLettered: 0,
+                    stillQueued: 0,
+                    neighbourUntouched: true,
+                    polls: { count: 1, meanMs: 1 },
+                    seedMs: 5000,
+                    wallMs: 20_000,
+                } satisfies Omit<FleetResult, "goals">;
+                return { ...r, goals: judgeFleetGoals(config, r, 10) };
+            };
+            const report: FleetReport = {
+                groups: 10,
+                size: 100,
+                neighbourSize: 20,
+                budget: 10,
+                mix: stormMix(fleetStorm(groups, outsiders), ours),
+                tagLookup: {
+                    expected: ["web-01"],
+                    tagValue: ["web-01"],
+                    tagKey: [],
+                    correct: true,
+                },
+                results: [result("tag", 1), result("list", 1), result("per-group", 10)],
+            };
+
+            const text = fleetTable(report, plain);
+            const row = (label: string) => text.split("\n").find((l) => l.includes(label)) ?? "";
+            assert.match(text, /TAG \(ONE HANDLER\) +LIST \(ONE HANDLER\) +PER GROUP/);
+            assert.match(
+                row("last warned instance out"),
+                /< 15 s +12\.00 s ✓ +12\.00 s ✓ +never \(2 left\)$/,
+            );
+            assert.match(row("calls per instance"), /≤ 0\.08 +0\.070 \(70 \+ 0 throttled\) ✓/);
+            assert.match(
+                row("records to the handlers"),
+                /1141 \(1141\) +1141 \(1141\) +11410 \(11410\)/,
+            );
+            assert.match(row("verdict"), /goals met +goals met +comparison, not judged/);
+
+            const { json, text: extra } = fleetExtra(report, [], plain);
+            assert.deepEqual(Object.keys(json), ["manyGroups"]);
+            assert.match(
+                extra,
+                /^Many-groups storm: 10 groups × 100 instances warned, keep mode, \+100 duplicates, 21 neighbour warnings, 30 junk events \(1141 of 1151 events match the rule\)/,
+            );
+        });
+    });
+
+    it("names the protected groups so that they sort", () => {
+        assert.deepEqual(fleetGroupNames(3), ["web-01", "web-02", "web-03"]);
+        assert.equal(fleetGroupNames(100)[0], "web-001");
+    });
+});
