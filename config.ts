@@ -1,15 +1,14 @@
 import { isDeepStrictEqual } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    type ArgumentRemedy,
     type CountRange,
     type InstanceRequirements,
     resolveWebTierSettings,
     type SpotAllocationStrategy,
-    SpotWebTierArgsError,
     type SpotWebTierArgs,
     WEB_TIER_DEFAULTS,
 } from "./components/spot-web-tier";
+import { type ArgumentRemedy, ComponentArgsError } from "./components/shared/argument-checks";
 import { Delivery, DELIVERY_CHOICES } from "./components/spot-interruption-handler/args";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
@@ -104,14 +103,18 @@ export const STACK_CONFIG_TYPES = {
     desiredCapacity: "integer",
 } as const;
 
-/** A configuration mistake, named by its key, with the command that fixes it. */
-export class StackConfigError extends Error {
+/**
+ * A stack config mistake: the component argument error for the stack program's keys, with the
+ * `pulumi config` command that fixes it.
+ */
+export class StackConfigError extends ComponentArgsError {
     constructor(
         public readonly key: string,
         problem: string,
-        fixCommand: string,
+        public readonly fixCommand: string,
     ) {
-        super(`Stack config "${key}" ${problem}. Fix it with: ${fixCommand}`);
+        super("Stack config", key, problem);
+        this.message = `Stack config "${key}" ${problem}. Fix it with: ${fixCommand}`;
         this.name = "StackConfigError";
     }
 }
@@ -184,7 +187,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
     try {
         resolveWebTierSettings(webTier);
     } catch (error) {
-        if (error instanceof SpotWebTierArgsError) {
+        if (error instanceof ComponentArgsError && error.remedy !== undefined) {
             throw new StackConfigError(
                 error.argument,
                 error.problem,

@@ -4,5 +4,10 @@
  */
 export * from "./spot-interruption-handler";
 export * from "./spot-web-tier";
+export {
+    type ArgumentRemedy,
+    ArgumentValueError,
+    ComponentArgsError,
+} from "./shared/argument-checks";
 export { CapacityOnInterruption, type GroupSelection } from "../types";
 export type { InterruptionSummary } from "../handler/entry";

@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 
 /**
- * The checks every SpotInterruptionHandler argument goes through, each failing with a message
- * that names the argument and what it allows; `quoteAll` serves the web tier's messages too.
+ * The one error model for component arguments and stack config: a ComponentArgsError names the
+ * argument, what is wrong and, where one exists, the remedy; inside an apply it travels as a
+ * pulumi.ResourceError (ArgumentValueError). Below it, the checks the SpotInterruptionHandler's
+ * arguments go through; `quoteAll` serves the web tier's messages too.
  */
 
 const MAX_GROUP_NAME_LENGTH = 255;
@@ -59,8 +61,35 @@ export function integerInRange(argument: string, value: number, min: number, max
     return value;
 }
 
-export function argumentError(argument: string, problem: string): Error {
-    return new Error(`SpotInterruptionHandler: [${argument}] ${problem}`);
+/** What fixes an argument: a value to set (at a path inside it), or removing it. */
+export type ArgumentRemedy =
+    | { readonly action: "set"; readonly path?: string; readonly value: string }
+    | { readonly action: "unset"; readonly path?: string };
+
+/** A bad or conflicting argument of a component, named as in its args (the stack's keys too). */
+export class ComponentArgsError extends Error {
+    constructor(
+        /** The component whose argument it is, e.g. "SpotWebTier". */
+        public readonly component: string,
+        /** The argument's name, with a path inside it: `faultInjection.enabled`. */
+        public readonly argument: string,
+        /** What is wrong, starting with a verb: `is 5000; it must be …`. */
+        public readonly problem: string,
+        /** What fixes it, when one value or removal does; the stack turns it into a command. */
+        public readonly remedy?: ArgumentRemedy,
+    ) {
+        super(`${component}: [${argument}] ${problem}`);
+        this.name = "ComponentArgsError";
+    }
+}
+
+/** A SpotInterruptionHandler argument's error. */
+export function argumentError(
+    argument: string,
+    problem: string,
+    remedy?: ArgumentRemedy,
+): ComponentArgsError {
+    return new ComponentArgsError("SpotInterruptionHandler", argument, problem, remedy);
 }
 
 export function quoteAll(values: readonly string[]): string {
@@ -78,13 +107,13 @@ export function booleanArg(argument: string, value: unknown, fallback: boolean):
 }
 
 /**
- * An argument error found inside an apply, reported once against the component. Pulumi prefixes
+ * A ComponentArgsError found inside an apply, reported once against the component. Pulumi prefixes
  * an error's message in place each time it passes through a resource's inputs ("error serializing
  * property ..."), hundreds of times for a group name; this one keeps its message as written, and
  * the program's handler reports one error object once.
  */
 export class ArgumentValueError extends pulumi.ResourceError {
-    constructor(cause: Error, resource: pulumi.Resource) {
+    constructor(cause: ComponentArgsError, resource: pulumi.Resource) {
         super(cause.message, resource, true);
         const message = cause.message;
         Object.defineProperty(this, "message", {
@@ -94,4 +123,9 @@ export class ArgumentValueError extends pulumi.ResourceError {
         });
         this.name = "ArgumentValueError";
     }
+}
+
+/** What an apply throws for an error: an argument error once against the resource, a bug as it is. */
+export function errorInApply(error: unknown, resource: pulumi.Resource): unknown {
+    return error instanceof ComponentArgsError ? new ArgumentValueError(error, resource) : error;
 }

@@ -9,7 +9,7 @@ import {
     groupSelectionEnvironment,
 } from "../../handler";
 import type { GroupSelection } from "../../types";
-import { ArgumentValueError, validateAutoScalingGroupName } from "../shared/argument-checks";
+import { errorInApply, validateAutoScalingGroupName } from "../shared/argument-checks";
 import { serviceAssumeRolePolicy } from "../shared/iam";
 import type { GroupChoice, SpotInterruptionHandlerArgs } from "./args";
 import { HANDLER_EXPORT, HANDLER_FILE, handlerCodeArchive } from "./code";
@@ -50,7 +50,7 @@ function selectionOf(
                 );
                 return { kind: "names", names: validateGroupNameList(names) };
             } catch (error) {
-                throw new ArgumentValueError(error as Error, component);
+                throw errorInApply(error, component);
             }
         });
 }
@@ -218,7 +218,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                                         : { notification: { topicArn, keyArn } }),
                                 });
                             } catch (error) {
-                                throw new ArgumentValueError(error as Error, this);
+                                throw errorInApply(error, this);
                             }
                         },
                     ),

@@ -2,6 +2,7 @@
  * The handler's CloudWatch dashboard and alarms, as pure data: what an operator watches during a
  * storm, and when a human is needed. Unit-tested as exact documents.
  */
+import { argumentError } from "../shared/argument-checks";
 import { IGNORE_REASONS } from "../../handler/decision";
 import {
     GROUP_DIMENSION,
@@ -58,8 +59,9 @@ const PERIOD_SECONDS = 60;
 export function targetGroupArnSuffix(targetGroupArn: string): string {
     const suffix = /:(targetgroup\/[^/]+\/[0-9a-f]+)$/.exec(targetGroupArn)?.[1];
     if (suffix === undefined) {
-        throw new Error(
-            `SpotInterruptionHandler: [targetGroupArn] ${JSON.stringify(targetGroupArn)} is not a target group ARN (arn:…:elasticloadbalancing:…:targetgroup/<name>/<id>)`,
+        throw argumentError(
+            "targetGroupArn",
+            `${JSON.stringify(targetGroupArn)} is not a target group ARN (arn:…:elasticloadbalancing:…:targetgroup/<name>/<id>)`,
         );
     }
     return suffix;

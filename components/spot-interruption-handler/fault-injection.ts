@@ -7,6 +7,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import {
+    argumentError as handlerArgumentError,
+    type ComponentArgsError,
+} from "../shared/argument-checks";
 import { escapeIamResourceText, type PolicyDocument } from "../shared/iam";
 
 /** The FIS action that sends a rebalance recommendation, then the warning, then interrupts. */
@@ -141,8 +145,8 @@ function validateDurationBeforeInterruption(duration: string): void {
     }
 }
 
-function argumentError(argument: string, problem: string): Error {
-    return new Error(`SpotInterruptionHandler: [faultInjection.${argument}] ${problem}`);
+function argumentError(argument: string, problem: string): ComponentArgsError {
+    return handlerArgumentError(`faultInjection.${argument}`, problem);
 }
 
 /**

@@ -3,6 +3,7 @@
  * Validation and defaults live in `settings.ts`.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { type ArgumentRemedy, ComponentArgsError } from "../shared/argument-checks";
 
 /** How Auto Scaling spreads Spot capacity over the pools (instance type × Availability Zone). */
 export const SpotAllocationStrategy = {
@@ -151,20 +152,11 @@ export interface SpotWebTierArgs {
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** What fixes an argument: a value to set (at a path inside it), or removing it. */
-export type ArgumentRemedy =
-    | { readonly action: "set"; readonly path?: string; readonly value: string }
-    | { readonly action: "unset"; readonly path?: string };
-
 /** A bad or conflicting argument, named as in SpotWebTierArgs (which are also the stack config keys). */
-export class SpotWebTierArgsError extends Error {
-    constructor(
-        public readonly argument: keyof SpotWebTierArgs,
-        /** What is wrong, starting with a verb: `is 5000; it must be …`. */
-        public readonly problem: string,
-        public readonly remedy: ArgumentRemedy,
-    ) {
-        super(`SpotWebTier: [${argument}] ${problem}`);
-        this.name = "SpotWebTierArgsError";
-    }
+export function webTierArgsError(
+    argument: keyof SpotWebTierArgs,
+    problem: string,
+    remedy: ArgumentRemedy,
+): ComponentArgsError {
+    return new ComponentArgsError("SpotWebTier", argument, problem, remedy);
 }

@@ -5,7 +5,6 @@
  */
 export {
     AL2023_AMI_PARAMETER,
-    type ArgumentRemedy,
     type CountRange,
     DEFAULT_INSTANCE_TYPES,
     HTTP_PORT,
@@ -14,7 +13,6 @@ export {
     SPOT_ALLOCATION_STRATEGIES,
     SpotAllocationStrategy,
     type SpotWebTierArgs,
-    SpotWebTierArgsError,
     VPC_CIDR_BLOCK,
     WEB_TIER_DEFAULTS,
 } from "./args";

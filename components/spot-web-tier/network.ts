@@ -4,7 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { MAX_AVAILABILITY_ZONES, SpotWebTierArgsError, VPC_CIDR_BLOCK } from "./args";
+import { errorInApply } from "../shared/argument-checks";
+import { MAX_AVAILABILITY_ZONES, VPC_CIDR_BLOCK, webTierArgsError } from "./args";
 import type { WebTierNetwork } from "./settings";
 
 /** Tags for the child in `role`: its `Name`, `${name}-<role>`, then the caller's tags. */
@@ -55,7 +56,15 @@ export function createNetwork(
             },
             childOpts,
         )
-        .names.apply((names) => pickAvailabilityZones(names, availabilityZoneCount));
+        .names.apply((names) => {
+            try {
+                return pickAvailabilityZones(names, availabilityZoneCount);
+            } catch (error) {
+                throw childOpts.parent === undefined
+                    ? error
+                    : errorInApply(error, childOpts.parent);
+            }
+        });
     const internetGateway = new aws.ec2.InternetGateway(
         `${name}-igw`,
         { vpcId: vpc.id, tags: named("igw") },
@@ -105,7 +114,7 @@ export function createNetwork(
 /** Takes the first `count` zones, or fails naming the zones the Region has. */
 export function pickAvailabilityZones(names: readonly string[], count: number): string[] {
     if (names.length < count) {
-        throw new SpotWebTierArgsError(
+        throw webTierArgsError(
             "availabilityZoneCount",
             `is ${count}, but the Region offers only ${names.length} available zones (${names.join(", ")})`,
             { action: "set", value: String(names.length) },

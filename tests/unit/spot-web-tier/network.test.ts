@@ -145,7 +145,7 @@ describe("SpotWebTier network", () => {
                 assert.throws(
                     () => components.pickAvailabilityZones(["eu-north-1a", "eu-north-1b"], 3),
                     {
-                        name: "SpotWebTierArgsError",
+                        name: "ComponentArgsError",
                         message:
                             "SpotWebTier: [availabilityZoneCount] is 3, but the Region offers only 2 available zones (eu-north-1a, eu-north-1b)",
                     },

@@ -283,13 +283,15 @@ describe("SpotWebTier settings", () => {
                 // Given a clean slate
                 resetRecorded();
                 // When the tier is built with the bad args
-                // Then it throws a SpotWebTierArgsError that names the argument and what is allowed
+                // Then it throws a ComponentArgsError that names the argument and what is allowed
                 assert.throws(
                     () => new components.SpotWebTier("bad", args),
                     (error: unknown) => {
-                        assert.ok(error instanceof components.SpotWebTierArgsError);
+                        assert.ok(error instanceof components.ComponentArgsError);
                         assert.equal(error.message, `SpotWebTier: [${argument}] ${message}`);
+                        assert.equal(error.component, "SpotWebTier");
                         assert.equal(error.argument, argument);
+                        assert.equal(error.problem, message);
                         assert.deepEqual(error.remedy, remedy);
                         return true;
                     },
