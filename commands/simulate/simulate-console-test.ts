@@ -210,8 +210,10 @@ async function follow(
         clock,
         intervalMs: timing.pollIntervalMs,
         deadlineMs: () => deadlineMs,
+        // The poll that sees the decision may come one interval after the decision's deadline.
         maxPolls: pollsWithin(
             timing.decisionTimeoutMs +
+                timing.pollIntervalMs +
                 timing.reactionTimeoutMs +
                 (options.terminate ? MAX_DEREGISTRATION_DELAY_MS + timing.drainMarginMs : 0),
             timing.pollIntervalMs,
