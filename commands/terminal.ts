@@ -1,5 +1,7 @@
 /** Small helpers for readable terminal output: aligned tables, and colour only on a TTY. */
-import { stripVTControlCharacters } from "node:util";
+import { stripVTControlCharacters, styleText } from "node:util";
+
+type StyleFormat = Parameters<typeof styleText>[0];
 
 export interface Style {
     bold(text: string): string;
@@ -10,19 +12,23 @@ export interface Style {
     cyan(text: string): string;
 }
 
-const ANSI = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, cyan: 36 } as const;
-
-/** Colours when `enabled` (stdout is a TTY and NO_COLOR is unset), plain text otherwise. */
+/**
+ * Colours when `enabled` (stdout is a TTY and NO_COLOR is unset), plain text otherwise.
+ *
+ * @example
+ * createStyle(true).green("InService"); // "\x1b[32mInService\x1b[39m"
+ */
 export function createStyle(enabled: boolean): Style {
-    const paint = (code: number) => (text: string) =>
-        enabled ? `\x1b[${code}m${text}\x1b[0m` : text;
+    const paint = (format: StyleFormat) => (text: string) =>
+        // colourWanted has decided already; styleText would judge stdout, not the stream written to.
+        enabled ? styleText(format, text, { validateStream: false }) : text;
     return {
-        bold: paint(ANSI.bold),
-        dim: paint(ANSI.dim),
-        green: paint(ANSI.green),
-        yellow: paint(ANSI.yellow),
-        red: paint(ANSI.red),
-        cyan: paint(ANSI.cyan),
+        bold: paint("bold"),
+        dim: paint("dim"),
+        green: paint("green"),
+        yellow: paint("yellow"),
+        red: paint("red"),
+        cyan: paint("cyan"),
     };
 }
 

@@ -18,6 +18,7 @@ import {
     entriesAbout,
     withoutEntry,
 } from "./simulate-log";
+import { followUntil, pollsWithin } from "./simulate-follow";
 import { DeploymentObserver, LEFT_GROUP, targetGroupName } from "./simulate-observe";
 import { checkPermissions, permissionsNeeded, queueArnFromUrl } from "./simulate-permissions";
 import {
@@ -33,6 +34,9 @@ import {
 import { systemClock, type SimulationReport, type Timeline } from "./simulate-timeline";
 import { buildWarningEvent, invokePayload, lambdaInvoker, pickInstance } from "./simulate-warning";
 import { type SimulationClients } from "./simulate-clients";
+
+/** Elastic Load Balancing's longest deregistration delay: the longest drain --terminate waits for. */
+const MAX_DEREGISTRATION_DELAY_MS = 3_600_000;
 
 export interface ConsoleTestOptions {
     readonly deployment: Deployment;
@@ -201,12 +205,26 @@ async function follow(
     };
     let decision: Decision | undefined;
     let deadlineMs = invokedAtMs + timing.decisionTimeoutMs;
-    let drainSeconds = 0;
-    for (;;) {
-        await observer.readLog((entry) => entriesAbout([entry], instanceId, scope).length > 0);
-        if (decision === undefined) {
-            decision = decisionFor(observer.entries, instanceId, scope);
-            if (decision !== undefined) {
+    let pending: string[] = [];
+    const followed = await followUntil({
+        clock,
+        intervalMs: timing.pollIntervalMs,
+        deadlineMs: () => deadlineMs,
+        // The poll that sees the decision may come one interval after the decision's deadline.
+        maxPolls: pollsWithin(
+            timing.decisionTimeoutMs +
+                timing.pollIntervalMs +
+                timing.reactionTimeoutMs +
+                (options.terminate ? MAX_DEREGISTRATION_DELAY_MS + timing.drainMarginMs : 0),
+            timing.pollIntervalMs,
+        ),
+        poll: async () => {
+            await observer.readLog((entry) => entriesAbout([entry], instanceId, scope).length > 0);
+            if (decision === undefined) {
+                decision = decisionFor(observer.entries, instanceId, scope);
+                if (decision === undefined) {
+                    return undefined;
+                }
                 draft.decision = withoutEntry(decision);
                 if (decision.action === "failed") {
                     throw new SimulationError(
@@ -231,8 +249,9 @@ async function follow(
                             `Not terminating ${instanceId}: it is still in group ${discovered.groupName}.`,
                         );
                     }
-                    return;
+                    return "nothing detached";
                 }
+                let drainSeconds = 0;
                 for (const targetGroupArn of options.terminate ? facts.targetGroupArns : []) {
                     drainSeconds = Math.max(
                         drainSeconds,
@@ -244,34 +263,28 @@ async function follow(
                     timing.reactionTimeoutMs +
                     (options.terminate ? drainSeconds * 1000 + timing.drainMarginMs : 0);
             }
-        }
-        if (decision !== undefined) {
             await observer.observeGroup();
             await observer.observeActivities();
             await observer.observeTargets();
-            const pending = pendingMilestones(
+            pending = pendingMilestones(
                 observer,
                 decision,
                 instanceId,
                 facts.targetGroupArns,
                 options.terminate,
             );
-            if (pending.length === 0) {
-                break;
-            }
-            if (clock.now() >= deadlineMs) {
-                throw new SimulationError(
-                    "timeout",
-                    `Gave up waiting for ${pending.join(", ")} after ${Math.round((clock.now() - invokedAtMs) / 1000)} s.`,
-                );
-            }
-        } else if (clock.now() >= deadlineMs) {
-            throw new SimulationError(
+            return pending.length === 0 ? "all seen" : undefined;
+        },
+        giveUp: () =>
+            new SimulationError(
                 "timeout",
-                `No decision about ${instanceId} in the handler's log group ${facts.logGroupName} within ${Math.round(timing.decisionTimeoutMs / 1000)} s of the invoke: check that the function logs there (its LoggingConfig).`,
-            );
-        }
-        await clock.sleep(timing.pollIntervalMs);
+                decision === undefined
+                    ? `No decision about ${instanceId} in the handler's log group ${facts.logGroupName} within ${Math.round(timing.decisionTimeoutMs / 1000)} s of the invoke: check that the function logs there (its LoggingConfig).`
+                    : `Gave up waiting for ${pending.join(", ")} after ${Math.round((clock.now() - invokedAtMs) / 1000)} s.`,
+            ),
+    });
+    if (followed === "nothing detached") {
+        return;
     }
     if (options.terminate) {
         await terminate(context.clients, instanceId, timeline);

@@ -3,6 +3,7 @@
  * (`pulumi stack output --json`), the flags otherwise; a flag always wins over an output.
  */
 import { execFile } from "node:child_process";
+import { validateAutoScalingGroupName } from "../../components/shared/argument-checks";
 import { SimulationError } from "./simulate-errors";
 
 /** The deployment's names, as the stack outputs or the flags give them. */
@@ -26,6 +27,31 @@ export interface DeploymentFlags {
     readonly queue?: string;
     readonly template?: string;
     readonly stack?: string;
+}
+
+/**
+ * What is wrong with a --group value, as a ValueFlag check: the component's own rule for group
+ * names (1 to 255 characters of ASCII 33 to 126, no colon), and for an ARN the name to pass.
+ *
+ * @example
+ * groupNameProblem("web-asg"); // undefined
+ * groupNameProblem("a:b"); // "contains a colon, which Auto Scaling group names cannot: …"
+ */
+export function groupNameProblem(value: string): string | undefined {
+    try {
+        validateAutoScalingGroupName(value, "--group");
+        return undefined;
+    } catch (error) {
+        // The flag's own message already names --group and quotes the value.
+        const problem = (error as Error).message.replace(
+            /^SpotInterruptionHandler: \[--group\] /,
+            "",
+        );
+        const quoted = `${JSON.stringify(value)} `;
+        const unquoted = problem.startsWith(quoted) ? problem.slice(quoted.length) : problem;
+        const nameInArn = /^arn:[^:]+:autoscaling:.*:autoScalingGroupName\/(.+)$/.exec(value)?.[1];
+        return nameInArn === undefined ? unquoted : `${unquoted}: --group ${nameInArn}`;
+    }
 }
 
 export interface CommandResult {

@@ -21,6 +21,7 @@ import {
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { Deployment } from "./simulate-deployment";
 import { type Decision, decisionFor, entriesAbout, withoutEntry } from "./simulate-log";
+import { followUntil, pollsWithin } from "./simulate-follow";
 import { DeploymentObserver } from "./simulate-observe";
 import { checkPermissions, permissionsNeeded } from "./simulate-permissions";
 import {
@@ -223,73 +224,78 @@ async function followExperiment(
         summary.durationSeconds * 1000 +
         timing.decisionTimeoutMs +
         timing.reactionTimeoutMs;
-    for (;;) {
-        const { experiment } = await awsCall("fis:GetExperiment", (abortSignal) =>
-            clients.fis.send(new GetExperimentCommand({ id: experimentId }), { abortSignal }),
-        );
-        const status = recordExperiment(experiment ?? {}, states, timeline);
-        if (TERMINAL_FAILURES.has(status)) {
-            throw experimentFailure(experimentId, experiment ?? {});
-        }
-        if (!targetsListed && status !== "pending" && status !== "initiating") {
-            targetsListed = true;
-            targets = await resolvedTargets(clients, experimentId, timeline);
-            for (const id of targets) {
-                observer.watch(
-                    id,
-                    discovered.group?.instances.find((i) => i.instanceId === id)?.lifecycleState,
-                );
+    let status = "pending";
+    await followUntil({
+        clock,
+        intervalMs: timing.experimentPollIntervalMs,
+        deadlineMs: () => deadlineMs,
+        maxPolls: pollsWithin(deadlineMs - startedAtMs, timing.experimentPollIntervalMs),
+        poll: async () => {
+            const { experiment } = await awsCall("fis:GetExperiment", (abortSignal) =>
+                clients.fis.send(new GetExperimentCommand({ id: experimentId }), { abortSignal }),
+            );
+            status = recordExperiment(experiment ?? {}, states, timeline);
+            if (TERMINAL_FAILURES.has(status)) {
+                throw experimentFailure(experimentId, experiment ?? {});
             }
-        }
-        await observer.readLog((entry) =>
-            targets.length === 0
-                ? namedMembers(entry.fields, discovered).length > 0
-                : targets.some((id) => entriesAbout([entry], id, scope).length > 0),
-        );
-        if (targets.length === 0) {
-            // Without resolved targets, the instances the handler names are FIS's.
-            targets = [
-                ...new Set(observer.entries.flatMap((e) => namedMembers(e.fields, discovered))),
-            ];
-            targets.forEach((id) => observer.watch(id));
-        }
-        for (const id of targets) {
-            const decision = decisions.get(id) ?? decisionFor(observer.entries, id, scope);
-            if (decision !== undefined && !decisions.has(id)) {
-                decisions.set(id, decision);
-                if (decision.action === "ignored" && decision.reason === "not-in-service") {
-                    rebalanced.add(id);
-                    timeline.add(
-                        "note",
-                        `The handler ignored the warning for ${id}: it was no longer InService. With Capacity Rebalancing on, the group replaces an instance at its rebalance recommendation, before the warning; that is expected, not a failure.`,
+            if (!targetsListed && status !== "pending" && status !== "initiating") {
+                targetsListed = true;
+                targets = await resolvedTargets(clients, experimentId, timeline);
+                for (const id of targets) {
+                    observer.watch(
+                        id,
+                        discovered.group?.instances.find((i) => i.instanceId === id)
+                            ?.lifecycleState,
                     );
                 }
             }
-        }
-        await observer.observeGroup();
-        await observer.observeActivities();
-        await observer.observeTargets();
-        await observer.observeInstances();
-        const interrupted = (id: string) =>
-            !["running", undefined].includes(observer.ec2StateOf(id));
-        const done =
-            status === "completed" &&
-            targets.length > 0 &&
-            targets.every((id) => decisions.has(id) && interrupted(id));
-        if (done) {
-            break;
-        }
-        if (clock.now() >= deadlineMs) {
+            await observer.readLog((entry) =>
+                targets.length === 0
+                    ? namedMembers(entry.fields, discovered).length > 0
+                    : targets.some((id) => entriesAbout([entry], id, scope).length > 0),
+            );
+            if (targets.length === 0) {
+                // Without resolved targets, the instances the handler names are FIS's.
+                targets = [
+                    ...new Set(observer.entries.flatMap((e) => namedMembers(e.fields, discovered))),
+                ];
+                targets.forEach((id) => observer.watch(id));
+            }
+            for (const id of targets) {
+                const decision = decisions.get(id) ?? decisionFor(observer.entries, id, scope);
+                if (decision !== undefined && !decisions.has(id)) {
+                    decisions.set(id, decision);
+                    if (decision.action === "ignored" && decision.reason === "not-in-service") {
+                        rebalanced.add(id);
+                        timeline.add(
+                            "note",
+                            `The handler ignored the warning for ${id}: it was no longer InService. With Capacity Rebalancing on, the group replaces an instance at its rebalance recommendation, before the warning; that is expected, not a failure.`,
+                        );
+                    }
+                }
+            }
+            await observer.observeGroup();
+            await observer.observeActivities();
+            await observer.observeTargets();
+            await observer.observeInstances();
+            const interrupted = (id: string) =>
+                !["running", undefined].includes(observer.ec2StateOf(id));
+            const done =
+                status === "completed" &&
+                targets.length > 0 &&
+                targets.every((id) => decisions.has(id) && interrupted(id));
+            return done ? "interrupted" : undefined;
+        },
+        giveUp: () => {
             const missing = targets.filter((id) => !decisions.has(id));
-            throw new SimulationError(
+            return new SimulationError(
                 "timeout",
                 missing.length > 0 && clock.now() >= warningAtMs
                     ? `No decision about ${missing.join(", ")} in the handler's log group ${discovered.facts.logGroupName}: the warning did not reach the function (check the rule, the events queue and its mapping).`
                     : `Experiment ${experimentId} is ${status} after ${Math.round((clock.now() - startedAtMs) / 1000)} s; gave up waiting.`,
             );
-        }
-        await clock.sleep(timing.experimentPollIntervalMs);
-    }
+        },
+    });
     draft.instanceIds = targets;
     const failed = [...decisions.entries()].find(([, d]) => d.action === "failed");
     if (failed !== undefined) {

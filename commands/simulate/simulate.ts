@@ -7,7 +7,7 @@
  */
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli, UsageError } from "../cli";
 import { simulateConsoleTest } from "./simulate-console-test";
-import { chooseRegion, findDeployment } from "./simulate-deployment";
+import { chooseRegion, findDeployment, groupNameProblem } from "./simulate-deployment";
 import { simulateExperiment } from "./simulate-fis";
 import { runReported, type SimulationContext } from "./simulate-run";
 import { formatStep, formatSummary, reportJson, type SimulationReport } from "./simulate-timeline";
@@ -31,6 +31,7 @@ const COMMAND_LINE = {
             description: "The protected Auto Scaling group.",
             defaultText:
                 "the stack's autoScalingGroupName output, else the function's one group in AUTO_SCALING_GROUP_NAMES",
+            check: groupNameProblem,
         },
         queue: {
             value: "URL",

@@ -6,7 +6,7 @@ import { type CommandLine, type FlagSpec, parseFlags, UsageError } from "../../c
 import type { Plan } from "../../commands/rehearsal/rehearsal-plan";
 import type { Check } from "../../commands/rehearsal/rehearsal-checks";
 import type { RehearsalRun } from "../../commands/rehearsal/rehearsal-steps";
-import { fields, humanValue, table, wrap } from "../../commands/terminal";
+import { createStyle, fields, humanValue, table, wrap } from "../../commands/terminal";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -238,16 +238,18 @@ describe("parseFlags", () => {
 
 describe("terminal output", () => {
     it("aligns columns by visible width, ignoring colour codes", () => {
+        const green = createStyle(true).green("i-1");
+
         assert.equal(
             table(
                 ["ID", "STATE"],
                 [
-                    ["\u001b[32mi-1\u001b[0m", "InService"],
+                    [green, "InService"],
                     ["i-22", "Pending"],
                 ],
                 2,
             ),
-            ["  ID    STATE", "  \u001b[32mi-1\u001b[0m   InService", "  i-22  Pending"].join("\n"),
+            ["  ID    STATE", `  ${green}   InService`, "  i-22  Pending"].join("\n"),
         );
     });
 

@@ -4,6 +4,9 @@
  * timeline's rendering.
  */
 import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
 import { helpText, parseFlags, UsageError } from "../../commands/cli";
 import { explainAwsError, SimulationError } from "../../commands/simulate/simulate-errors";
 import { pickInstance } from "../../commands/simulate/simulate-warning";
@@ -12,6 +15,7 @@ import {
     chooseRegion,
     findDeployment,
     type CommandResult,
+    groupNameProblem,
 } from "../../commands/simulate/simulate-deployment";
 import { summarizeTemplate } from "../../commands/simulate/simulate-fis";
 import {
@@ -199,6 +203,78 @@ describe("npm run simulate: finding the deployment", () => {
             });
         });
     }
+});
+
+const GROUP_ARN =
+    "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:0f1e2d3c-aaaa-bbbb-cccc-0123456789ab:autoScalingGroupName/web-asg";
+
+describe("npm run simulate: the --group value", () => {
+    it("accepts a name of printable ASCII up to 255 characters", () => {
+        for (const name of ["web-asg", "a", "A_b.c-1/2@#", "g".repeat(255)]) {
+            assert.equal(groupNameProblem(name), undefined, name);
+        }
+    });
+
+    const problems: [string, string, string][] = [
+        [
+            "a colon",
+            "a:b",
+            "contains a colon, which Auto Scaling group names cannot: pass the group's name, not its ARN",
+        ],
+        [
+            "the group's ARN, naming the group inside it",
+            GROUP_ARN,
+            "contains a colon, which Auto Scaling group names cannot: pass the group's name, not its ARN: --group web-asg",
+        ],
+        [
+            "256 characters",
+            "g".repeat(256),
+            "is 256 characters long; Auto Scaling group names have at most 255",
+        ],
+        [
+            "a character outside ASCII 33 to 126",
+            "web asg",
+            'contains " ", but Auto Scaling group names are printable ASCII (characters 33 to 126) without spaces: pass the group\'s exact name',
+        ],
+        [
+            "surrounding whitespace",
+            "web-asg ",
+            'has surrounding whitespace: pass the group\'s exact name, "web-asg"',
+        ],
+    ];
+    for (const [what, name, problem] of problems) {
+        it(`refuses ${what}, without repeating the value the flag's message quotes`, () => {
+            assert.equal(groupNameProblem(name), problem);
+        });
+    }
+
+    it("fails the command at once with exit 2, naming the flag and the fix", async () => {
+        const root = path.resolve(__dirname, "..", "..");
+
+        const run = promisify(execFile)(
+            process.execPath,
+            [
+                "-r",
+                "ts-node/register/transpile-only",
+                "commands/simulate/simulate.ts",
+                "--group",
+                "a:b",
+            ],
+            { cwd: root, timeout: 60_000 },
+        );
+
+        await assert.rejects(run, (error: { code?: number; stdout?: string; stderr?: string }) => {
+            assert.deepEqual(
+                [error.code, error.stdout, error.stderr],
+                [
+                    2,
+                    "",
+                    'npm run simulate: --group "a:b" contains a colon, which Auto Scaling group names cannot: pass the group\'s name, not its ARN\n',
+                ],
+            );
+            return true;
+        });
+    });
 });
 
 describe("commands/cli.ts: value flags, as npm run simulate uses them", () => {

@@ -512,6 +512,22 @@ describe("npm run simulate --fis, against a fake AWS account", () => {
         });
     });
 
+    describe("given a warning that never reaches the function", () => {
+        it("gives up at the experiment's deadline, saying where the warning stopped", async () => {
+            const account = new FakeAccount();
+            account.silenceLog();
+
+            const report = await experiment(account);
+
+            assert.deepEqual(report.failure, {
+                kind: "timeout",
+                message: `No decision about ${FIRST} in the handler's log group spot-logs-5d6e7f8: the warning did not reach the function (check the rule, the events queue and its mapping).`,
+            });
+            // The interruption's two minutes, then the decision's 60 s and the reaction's 180 s.
+            assert.equal(report.steps.at(-1)?.elapsedMs, 120_000 + 60_000 + 180_000);
+        });
+    });
+
     describe("given no template", () => {
         it("fails as not deployed when none is known", async () => {
             const report = await experiment(new FakeAccount(), false, {
