@@ -185,10 +185,12 @@ function timeMarker(
     label: string | undefined,
     colour: string,
 ): string {
+    // Right of the line in the plot's left half, left of it in the right half: inside the plot.
+    const leftHalf = x < LEFT + PLOT_WIDTH / 2;
     const text =
         label === undefined
             ? ""
-            : `<text class="${kind}-label" x="${px(x + 4)}" y="${panel.top + 12}" fill="${colour}">${escapeXml(label)}</text>`;
+            : `<text class="${kind}-label" x="${px(leftHalf ? x + 4 : x - 4)}" y="${panel.top + 12}" text-anchor="${leftHalf ? "start" : "end"}" fill="${colour}">${escapeXml(label)}</text>`;
     return `<line class="${kind}" x1="${px(x)}" x2="${px(x)}" y1="${panel.top}" y2="${panel.top + PANEL_HEIGHT}" stroke="${colour}" stroke-dasharray="6 4"/>${text}`;
 }
 
@@ -282,10 +284,13 @@ export function stormChartSvg(chart: StormChart): string {
         panelLines: readonly { s: PathSeries; i: number; d: string }[],
         panel: Panel,
     ): string[] =>
-        panelLines.map(
-            ({ s, i, d }) =>
-                `<path class="series" data-panel="${panel.id}" data-path="${escapeXml(s.path)}" d="${d}" fill="none" stroke="${colour(i)}" stroke-width="2"/>`,
-        );
+        // The first path (the queue) is drawn last, on top: where both lines sit at zero, it shows.
+        [...panelLines]
+            .reverse()
+            .map(
+                ({ s, i, d }) =>
+                    `<path class="series" data-panel="${panel.id}" data-path="${escapeXml(s.path)}" d="${d}" fill="none" stroke="${colour(i)}" stroke-width="2"/>`,
+            );
     const markers = (panel: Panel, labelled: boolean): string[] => [
         timeMarker(
             "goal",

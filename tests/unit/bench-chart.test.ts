@@ -222,3 +222,26 @@ describe("the chart's end labels", () => {
         assert.deepEqual(spreadLabels([0], 10, 200), [10]);
     });
 });
+
+describe("the chart's drawing order", () => {
+    it("draws the first path last, on top, where both lines lie on each other", () => {
+        const svg = stormChartSvg({
+            title: "both unthrottled",
+            warned: 1,
+            goalSeconds: 20,
+            series: ["queue", "direct"].map((path) => ({
+                path,
+                outAtSeconds: [1],
+                throttledAtSeconds: [],
+                neverLeft: 0,
+                watchedSeconds: 5,
+            })),
+        });
+        const order = [...svg.matchAll(/class="series" data-panel="throttled" data-path="(\w+)"/g)];
+
+        assert.deepEqual(
+            order.map((match) => match[1]),
+            ["direct", "queue"],
+        );
+    });
+});
