@@ -155,6 +155,71 @@ function freeValue(name: string, value: string | undefined, flag: ValueFlag): st
     return value;
 }
 
+/** Inclusive bounds for a number a flag takes. */
+export interface NumberRange {
+    readonly min: number;
+    readonly max: number;
+}
+
+/**
+ * Flag `name`'s text as a whole number within `range`, else a UsageError naming the flag.
+ *
+ * @example
+ * wholeNumber("outage", "110", { min: 0, max: 300 }); // 110
+ */
+export function wholeNumber(name: string, text: string, range: NumberRange): number {
+    if (!isWholeIn(text, range)) {
+        throw new UsageError(
+            `--${name} takes a whole number from ${range.min} to ${range.max}; not "${text}"`,
+        );
+    }
+    return Number(text);
+}
+
+/**
+ * Flag `name`'s text as comma-separated whole numbers within `range`, else a UsageError that
+ * quotes the whole list, since one bad item spoils it.
+ *
+ * @example
+ * wholeNumbers("sizes", "100,200", { min: 1, max: 3000 }); // [100, 200]
+ */
+export function wholeNumbers(name: string, text: string, range: NumberRange): number[] {
+    const items = text.split(",");
+    if (!items.every((item) => isWholeIn(item, range))) {
+        throw new UsageError(
+            `--${name} takes comma-separated whole numbers from ${range.min} to ${range.max}; not "${text}"`,
+        );
+    }
+    return items.map(Number);
+}
+
+function isWholeIn(text: string, { min, max }: NumberRange): boolean {
+    return /^\d+$/.test(text) && Number(text) >= min && Number(text) <= max;
+}
+
+/**
+ * Flag `name`'s comma-separated choices, in `allowed`'s order and each once; `defaults` when
+ * the flag is absent (`text` undefined); a UsageError naming the allowed values otherwise.
+ *
+ * @example
+ * choiceList("paths", "direct,queue", ["queue", "direct"]); // ["queue", "direct"]
+ */
+export function choiceList<Choice extends string>(
+    name: string,
+    text: string | undefined,
+    allowed: readonly Choice[],
+    defaults: readonly Choice[] = allowed,
+): Choice[] {
+    const picked: readonly string[] = text?.split(",") ?? defaults;
+    if (!picked.every((choice) => allowed.some((a) => a === choice))) {
+        const several = allowed.length === 2 ? "both" : "several";
+        throw new UsageError(
+            `--${name} takes ${allowed.join(", ")} or ${several} as ${allowed.join(",")}; not "${text}"`,
+        );
+    }
+    return allowed.filter((choice) => picked.includes(choice));
+}
+
 /** Help lines wrap here, so that --help reads well in an 80-column terminal. */
 const HELP_WIDTH = 78;
 

@@ -1,7 +1,7 @@
 /**
  * A storm as a picture: instances out of the group over time, and Auto Scaling throttles over
- * time, for the queued and the direct path side by side. Vega-Lite renders it to SVG with no
- * browser.
+ * time, for the queued and the direct path side by side, against the goal and the two-minute
+ * notice. The SVG is built as a string, the same bytes for the same storm.
  */
 
 /** One path's run, in seconds since the storm started. */
@@ -11,19 +11,23 @@ export interface PathSeries {
     readonly outAtSeconds: readonly number[];
     /** When each Auto Scaling request was throttled by the budget. */
     readonly throttledAtSeconds: readonly number[];
+    /** Warned instances still in the group when the path's run ended. */
+    readonly neverLeft: number;
+    /** How long the path was watched; the time axis covers it, so a flat end is seen as flat. */
+    readonly watchedSeconds: number;
 }
 
-type VegaModule = typeof import("vega");
-/** The one vega-lite call used (its typings resolve only under node16 module resolution). */
-interface VegaLiteModule {
-    compile(spec: unknown): { spec: import("vega").Spec };
+export interface StormChart {
+    readonly title: string;
+    /** Warned instances of the group: the level every path's line should reach. */
+    readonly warned: number;
+    /** The goal: every warned instance out of the group within this many seconds. */
+    readonly goalSeconds: number;
+    readonly series: readonly PathSeries[];
 }
 
-// vega and vega-lite are ES modules with top-level await, which require() cannot load; this
-// keeps a real import() where TypeScript would compile one to require().
-const importEsm = new Function("specifier", "return import(specifier)") as <T>(
-    specifier: string,
-) => Promise<T>;
+/** EC2's warning comes two minutes before the instance is reclaimed. */
+export const NOTICE_SECONDS = 120;
 
 /** Cumulative counts at each event, starting from 0 at 0 s: a step line's points. */
 export function cumulative(timesSeconds: readonly number[]): { t: number; count: number }[] {
@@ -31,9 +35,15 @@ export function cumulative(timesSeconds: readonly number[]): { t: number; count:
     return [{ t: 0, count: 0 }, ...sorted.map((t, index) => ({ t, count: index + 1 }))];
 }
 
-/** Events per whole second, every second from 0 to the last one: a rate's points. */
-export function perSecond(timesSeconds: readonly number[]): { t: number; count: number }[] {
-    const last = Math.max(0, ...timesSeconds.map(Math.floor));
+/**
+ * Events per whole second, every second from 0 to the last event or `untilSeconds`, whichever
+ * is later: a rate's points, zero where nothing happened.
+ */
+export function perSecond(
+    timesSeconds: readonly number[],
+    untilSeconds = 0,
+): { t: number; count: number }[] {
+    const last = Math.max(0, Math.floor(untilSeconds), ...timesSeconds.map(Math.floor));
     const counts = Array.from({ length: last + 1 }, () => 0);
     for (const t of timesSeconds) {
         counts[Math.max(0, Math.floor(t))]++;
@@ -41,64 +51,294 @@ export function perSecond(timesSeconds: readonly number[]): { t: number; count: 
     return counts.map((count, t) => ({ t, count }));
 }
 
-/** The Vega-Lite specification: two panels sharing the time axis. */
-export function stormChartSpec(title: string, series: readonly PathSeries[]) {
-    const out = series.flatMap((s) =>
-        cumulative(s.outAtSeconds).map((p) => ({ ...p, path: s.path })),
-    );
-    const throttles = series.flatMap((s) =>
-        perSecond(s.throttledAtSeconds).map((p) => ({ ...p, path: s.path })),
-    );
-    const time = {
-        field: "t",
-        type: "quantitative" as const,
-        title: "seconds since the storm began",
-    };
-    const path = { field: "path", type: "nominal" as const, title: "delivery" };
-    return {
-        title,
-        width: 560,
-        height: 200,
-        vconcat: [
-            {
-                data: { values: out },
-                mark: { type: "line" as const, interpolate: "step-after" as const },
-                encoding: {
-                    x: time,
-                    y: {
-                        field: "count",
-                        type: "quantitative" as const,
-                        title: "instances out of the group",
-                    },
-                    color: path,
-                },
-            },
-            {
-                data: { values: throttles },
-                mark: { type: "line" as const },
-                encoding: {
-                    x: time,
-                    y: {
-                        field: "count",
-                        type: "quantitative" as const,
-                        title: "throttled requests per second",
-                    },
-                    color: path,
-                },
-            },
-        ],
-    };
+/** Text safe inside an XML element or a double-quoted attribute. */
+export function escapeXml(text: string): string {
+    return text.replace(/[&<>"']/g, (c) => `&${XML_ENTITIES[c]};`);
 }
 
-/** Renders the storm's chart as a standalone SVG document. */
-export async function stormChartSvg(title: string, series: readonly PathSeries[]): Promise<string> {
-    const vega = await importEsm<VegaModule>("vega");
-    const vegaLite = await importEsm<VegaLiteModule>("vega-lite");
-    const { spec } = vegaLite.compile(stormChartSpec(title, series));
-    const view = new vega.View(vega.parse(spec), { renderer: "none" });
-    try {
-        return await view.toSVG();
-    } finally {
-        view.finalize();
+const XML_ENTITIES: Record<string, string> = {
+    "&": "amp",
+    "<": "lt",
+    ">": "gt",
+    '"': "quot",
+    "'": "apos",
+};
+
+/**
+ * Round numbers from 0 to at least `max`, about `target` of them, spaced 1, 2 or 5 times a power
+ * of ten, so that both panels' time axes and each count axis read at a glance.
+ */
+export function niceTicks(max: number, target = 6): number[] {
+    const span = max > 0 ? max : 1;
+    const rough = span / target;
+    const power = 10 ** Math.floor(Math.log10(rough));
+    const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) ?? 10 * power;
+    const count = Math.ceil(span / step - 1e-9);
+    return Array.from({ length: count + 1 }, (_, i) => Number((i * step).toPrecision(12)));
+}
+
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"] as const;
+const WIDTH = 760;
+const LEFT = 70;
+/** Room on the right for each line's end label: what never left, what was throttled. */
+const RIGHT = 190;
+const PLOT_WIDTH = WIDTH - LEFT - RIGHT;
+const PANEL_HEIGHT = 190;
+const TOP = 70;
+/** Between the panels: the first one's tick labels and axis title. */
+const PANEL_GAP = 70;
+const BOTTOM = 50;
+/**
+ * A rate's zero sits this far above the time axis: the queued path is rarely throttled, and a
+ * line at zero drawn on the axis would vanish into it.
+ */
+const ZERO_LIFT = 8;
+/** End labels closer than this are pushed apart, so that two paths' labels stay legible. */
+const LABEL_SPACING = 14;
+
+/** A coordinate with one decimal: enough for a screen, and the same text every run. */
+function px(value: number): string {
+    return String(Math.round(value * 10) / 10);
+}
+
+function tickLabel(value: number): string {
+    return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}
+
+/** A step line through `points` (each value holds until the next point), deduplicated per pixel. */
+function stepPath(points: readonly { x: number; y: number }[]): string {
+    const [first, ...rest] = points;
+    if (first === undefined) {
+        return "";
     }
+    let [x, y] = [px(first.x), px(first.y)];
+    let d = `M${x} ${y}`;
+    for (const point of rest) {
+        const [nextX, nextY] = [px(point.x), px(point.y)];
+        if (nextX !== x) {
+            d += `H${nextX}`;
+            x = nextX;
+        }
+        if (nextY !== y) {
+            d += `V${nextY}`;
+            y = nextY;
+        }
+    }
+    return d;
+}
+
+/** Label heights nudged apart, at least LABEL_SPACING, and kept within [top, bottom]. */
+export function spreadLabels(ys: readonly number[], top: number, bottom: number): number[] {
+    const order = ys.map((y, i) => ({ y, i })).sort((a, b) => a.y - b.y || a.i - b.i);
+    const placed = order.map(({ y }) => Math.min(bottom, Math.max(top, y)));
+    for (let rank = 1; rank < placed.length; rank++) {
+        placed[rank] = Math.max(placed[rank], placed[rank - 1] + LABEL_SPACING);
+    }
+    // Labels pushed past the bottom come back up, pushing their neighbours up in turn.
+    for (let rank = placed.length - 1; rank >= 0; rank--) {
+        const below = rank === placed.length - 1 ? bottom : placed[rank + 1] - LABEL_SPACING;
+        placed[rank] = Math.max(top, Math.min(placed[rank], below));
+    }
+    const result = ys.map(() => top);
+    order.forEach(({ i }, rank) => {
+        result[i] = placed[rank];
+    });
+    return result;
+}
+
+interface Panel {
+    readonly id: string;
+    readonly top: number;
+    readonly yTitle: string;
+    readonly yTicks: readonly number[];
+    /** Maps a count to its height in the panel. */
+    readonly y: (count: number) => number;
+}
+
+/** Axes, grid, tick labels and titles of one panel; the time axis is the same for both. */
+function axes(panel: Panel, xTicks: readonly number[], x: (t: number) => number): string[] {
+    const bottom = panel.top + PANEL_HEIGHT;
+    const right = LEFT + PLOT_WIDTH;
+    return [
+        ...panel.yTicks.map(
+            (tick) =>
+                `<line class="grid" x1="${LEFT}" x2="${right}" y1="${px(panel.y(tick))}" y2="${px(panel.y(tick))}" stroke="#e5e5e5"/>` +
+                `<text class="y-tick" x="${LEFT - 6}" y="${px(panel.y(tick) + 4)}" text-anchor="end">${tickLabel(tick)}</text>`,
+        ),
+        `<line class="x-axis" x1="${LEFT}" x2="${right}" y1="${bottom}" y2="${bottom}" stroke="#333"/>`,
+        `<line class="y-axis" x1="${LEFT}" x2="${LEFT}" y1="${panel.top}" y2="${bottom}" stroke="#333"/>`,
+        ...xTicks.map(
+            (tick) =>
+                `<line class="x-tick-mark" x1="${px(x(tick))}" x2="${px(x(tick))}" y1="${bottom}" y2="${bottom + 4}" stroke="#333"/>` +
+                `<text class="x-tick" x="${px(x(tick))}" y="${bottom + 16}" text-anchor="middle">${tickLabel(tick)}</text>`,
+        ),
+        `<text class="x-title" x="${LEFT + PLOT_WIDTH / 2}" y="${bottom + 34}" text-anchor="middle">seconds since the storm began</text>`,
+        `<text class="y-title" transform="translate(${LEFT - 44} ${panel.top + PANEL_HEIGHT / 2}) rotate(-90)" text-anchor="middle">${escapeXml(panel.yTitle)}</text>`,
+    ];
+}
+
+/** A dashed vertical line across a panel at `t`, with its label on top when given. */
+function timeMarker(
+    kind: string,
+    panel: Panel,
+    x: number,
+    label: string | undefined,
+    colour: string,
+): string {
+    // Right of the line in the plot's left half, left of it in the right half: inside the plot.
+    const leftHalf = x < LEFT + PLOT_WIDTH / 2;
+    const text =
+        label === undefined
+            ? ""
+            : `<text class="${kind}-label" x="${px(leftHalf ? x + 4 : x - 4)}" y="${panel.top + 12}" text-anchor="${leftHalf ? "start" : "end"}" fill="${colour}">${escapeXml(label)}</text>`;
+    return `<line class="${kind}" x1="${px(x)}" x2="${px(x)}" y1="${panel.top}" y2="${panel.top + PANEL_HEIGHT}" stroke="${colour}" stroke-dasharray="6 4"/>${text}`;
+}
+
+/**
+ * The storm's chart as a standalone SVG document: instances out of the group (a step line per
+ * path, up to the warned level, with what never left marked at its end) above throttled
+ * requests per second, on one time axis, with the goal and the notice's end as dashed lines.
+ */
+export function stormChartSvg(chart: StormChart): string {
+    const { series, warned, goalSeconds } = chart;
+    const end = Math.max(
+        goalSeconds,
+        ...series.flatMap((s) => [s.watchedSeconds, ...s.outAtSeconds, ...s.throttledAtSeconds]),
+    );
+    const xTicks = niceTicks(end);
+    const xMax = xTicks[xTicks.length - 1];
+    const x = (t: number) => LEFT + (Math.min(t, xMax) / xMax) * PLOT_WIDTH;
+    const colour = (index: number) => PALETTE[index % PALETTE.length];
+
+    const outTicks = niceTicks(warned, 5);
+    const outTop = TOP;
+    const out: Panel = {
+        id: "out",
+        top: outTop,
+        yTitle: "instances out of the group",
+        yTicks: outTicks,
+        y: (count) =>
+            outTop + PANEL_HEIGHT - (count / outTicks[outTicks.length - 1]) * PANEL_HEIGHT,
+    };
+    const rates = series.map((s) => perSecond(s.throttledAtSeconds, s.watchedSeconds));
+    const rateTicks = niceTicks(Math.max(1, ...rates.flat().map((p) => p.count)), 4);
+    const rateTop = TOP + PANEL_HEIGHT + PANEL_GAP;
+    const throttled: Panel = {
+        id: "throttled",
+        top: rateTop,
+        yTitle: "throttled requests/s",
+        yTicks: rateTicks,
+        y: (count) =>
+            rateTop +
+            PANEL_HEIGHT -
+            ZERO_LIFT -
+            (count / rateTicks[rateTicks.length - 1]) * (PANEL_HEIGHT - ZERO_LIFT),
+    };
+    const height = rateTop + PANEL_HEIGHT + BOTTOM;
+    const labelX = LEFT + PLOT_WIDTH + 8;
+
+    const outLines = series.map((s, i) => {
+        const points = cumulative(s.outAtSeconds).map((p) => ({ x: x(p.t), y: out.y(p.count) }));
+        const last = s.outAtSeconds.length;
+        // Held flat to the end of the watch, so that a path that stalled is seen to stall.
+        points.push({ x: x(s.watchedSeconds), y: out.y(last) });
+        return { s, i, d: stepPath(points), last };
+    });
+    const outLabelYs = spreadLabels(
+        outLines.map(({ last }) => out.y(last) + 4),
+        out.top + 10,
+        out.top + PANEL_HEIGHT,
+    );
+    const neverLeft = outLines.map(({ s, i, last }, rank) => {
+        const lastOut = Math.max(0, ...s.outAtSeconds);
+        const text =
+            s.neverLeft > 0
+                ? `${s.path}: ${s.neverLeft} never left`
+                : `${s.path}: all out at ${lastOut.toFixed(1)} s`;
+        // What never left, as a bracket from the line's end up to where it should have reached.
+        const bracket =
+            s.neverLeft > 0
+                ? `<line class="never-left-gap" data-path="${escapeXml(s.path)}" x1="${px(x(s.watchedSeconds))}" x2="${px(x(s.watchedSeconds))}" y1="${px(out.y(last))}" y2="${px(out.y(last + s.neverLeft))}" stroke="${colour(i)}" stroke-width="3" stroke-dasharray="2 2"/>`
+                : "";
+        return `${bracket}<text class="never-left" data-path="${escapeXml(s.path)}" x="${labelX}" y="${px(outLabelYs[rank])}" fill="${colour(i)}">${escapeXml(text)}</text>`;
+    });
+
+    const rateLines = series.map((s, i) => ({
+        s,
+        i,
+        d: stepPath(
+            rates[i].flatMap((p) => [
+                { x: x(p.t), y: throttled.y(p.count) },
+                { x: x(Math.min(p.t + 1, s.watchedSeconds)), y: throttled.y(p.count) },
+            ]),
+        ),
+        last: rates[i][rates[i].length - 1]?.count ?? 0,
+    }));
+    const rateLabelYs = spreadLabels(
+        rateLines.map(({ last }) => throttled.y(last) + 4),
+        throttled.top + 10,
+        throttled.top + PANEL_HEIGHT,
+    );
+
+    const lines = (
+        panelLines: readonly { s: PathSeries; i: number; d: string }[],
+        panel: Panel,
+    ): string[] =>
+        // The first path (the queue) is drawn last, on top: where both lines sit at zero, it shows.
+        [...panelLines]
+            .reverse()
+            .map(
+                ({ s, i, d }) =>
+                    `<path class="series" data-panel="${panel.id}" data-path="${escapeXml(s.path)}" d="${d}" fill="none" stroke="${colour(i)}" stroke-width="2"/>`,
+            );
+    const markers = (panel: Panel, labelled: boolean): string[] => [
+        timeMarker(
+            "goal",
+            panel,
+            x(goalSeconds),
+            labelled ? `goal: all out by ${goalSeconds} s` : undefined,
+            "#2a7d2a",
+        ),
+        ...(NOTICE_SECONDS <= xMax
+            ? [
+                  timeMarker(
+                      "notice",
+                      panel,
+                      x(NOTICE_SECONDS),
+                      labelled ? `${NOTICE_SECONDS} s notice ends` : undefined,
+                      "#b00",
+                  ),
+              ]
+            : []),
+    ];
+    const legend = series.map(
+        (s, i) =>
+            `<g class="legend-item" transform="translate(${LEFT + i * 150} ${TOP - 22})"><line x1="0" x2="22" y1="0" y2="0" stroke="${colour(i)}" stroke-width="2"/><text x="28" y="4">${escapeXml(s.path)}</text></g>`,
+    );
+
+    return [
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">`,
+        `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
+        `<text class="title" x="${LEFT}" y="24" font-size="14" font-weight="bold">${escapeXml(chart.title)}</text>`,
+        `<g class="legend">${legend.join("")}</g>`,
+        `<g class="panel" id="panel-out">`,
+        ...axes(out, xTicks, x),
+        `<line class="goal-level" x1="${LEFT}" x2="${LEFT + PLOT_WIDTH}" y1="${px(out.y(warned))}" y2="${px(out.y(warned))}" stroke="#2a7d2a" stroke-dasharray="2 3"/>`,
+        `<text class="goal-level-label" x="${LEFT + 4}" y="${px(out.y(warned) - 4)}" fill="#2a7d2a">${escapeXml(`all ${warned} warned`)}</text>`,
+        ...markers(out, true),
+        ...lines(outLines, out),
+        ...neverLeft,
+        `</g>`,
+        `<g class="panel" id="panel-throttled">`,
+        ...axes(throttled, xTicks, x),
+        ...markers(throttled, false),
+        ...lines(rateLines, throttled),
+        ...rateLines.map(
+            ({ s, i }, rank) =>
+                `<text class="throttled-total" data-path="${escapeXml(s.path)}" x="${labelX}" y="${px(rateLabelYs[rank])}" fill="${colour(i)}">${escapeXml(`${s.path}: ${s.throttledAtSeconds.length} throttled`)}</text>`,
+        ),
+        `</g>`,
+        `</svg>`,
+        "",
+    ].join("\n");
 }

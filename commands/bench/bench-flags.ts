@@ -1,10 +1,20 @@
 /**
- * `npm run bench`'s flags: the storms and paths to run and the queue's settings, each checked
- * before any work, and the help that lists them.
+ * `npm run bench`'s flags: the storms and paths to run, the queue's settings and where the charts
+ * go, each checked before any work by cli.ts's parser, and the help that lists them.
  */
-import { parseArgs } from "node:util";
+import * as path from "node:path";
 import { QUEUE_DEFAULTS } from "../../components/spot-interruption-handler/args";
-import { table } from "../terminal";
+import {
+    choiceList,
+    type CommandLine,
+    type FlagSpec,
+    type FlagValues,
+    helpText as commandHelpText,
+    parseFlags,
+    UsageError,
+    wholeNumber,
+    wholeNumbers,
+} from "../cli";
 
 export type Path = "queue" | "direct";
 export type Mode = "keep" | "decrement";
@@ -24,6 +34,8 @@ export const FLEET_CONFIGS: readonly FleetConfig[] = ["tag", "list", "per-group"
  */
 export const DEFAULT_STORMS: readonly Storm[] = ["single"];
 export const COMMAND = "npm run bench";
+/** Git-ignored (.tmp/), so that a run never rewrites the charts the README embeds. */
+export const DEFAULT_CHART_DIRECTORY = path.resolve(__dirname, "..", "..", ".tmp", "bench");
 
 const DEFAULT_SIZES: Record<Mode, number> = { keep: 1000, decrement: 500 };
 /** Keep-mode replacements all land in the first /20 subnet (4091 addresses), with a third of the group. */
@@ -48,237 +60,179 @@ export interface BenchOptions {
     readonly json: boolean;
     /** Seconds from the storm's start during which every Auto Scaling request is throttled. */
     readonly outageSeconds: number;
+    /** Absolute folder for the single-group storms' charts; undefined with --no-chart. */
+    readonly chartDirectory: string | undefined;
 }
 
-const FLAGS: Record<string, readonly [syntax: string, help: string]> = {
-    storm: [
-        "single|many-groups|single,many-groups",
-        `Which storms: single (the web group, --sizes and --mode) or many-groups (10 groups of 100 instances tagged spot-interruption-handler=web, 1000 warnings at once, run by --configs). Default: ${DEFAULT_STORMS.join(",")}.`,
+export const BENCH_COMMAND_LINE = {
+    command: `${COMMAND} --`,
+    summary:
+        "Interruption storms against the emulator behind an Auto Scaling budget. A single-group storm goes through the queued and the direct path, side by side; it warns every instance of the web group, every tenth of them twice, and every instance of the neighbouring batch group, and draws one chart (SVG) per storm. The many-groups storm warns 10 groups of 100 the same way, plus a neighbour group tagged spot-interruption-handler=other and junk events, through the queued path only: one handler by tag, one by list, and 10 per-group handlers, side by side. It adds about three minutes, so it runs only when asked: --storm many-groups, or --storm single,many-groups.",
+    flags: {
+        storm: {
+            value: "single|many-groups|single,many-groups",
+            description:
+                "Which storms: single (the web group, --sizes and --mode) or many-groups (10 groups of 100 instances tagged spot-interruption-handler=web, 1000 warnings at once, run by --configs).",
+            defaultText: DEFAULT_STORMS.join(","),
+        },
+        configs: {
+            value: "tag,list,per-group",
+            description:
+                "Many-groups storm: its handlers, each from a fresh seed and budget: one handler choosing the groups by tag, one listing them, or one handler per group fed every warning.",
+            defaultText: "all three",
+        },
+        sizes: {
+            value: "N[,N...]",
+            description: `Warned instances of the web group per storm, whole numbers 1 to ${MAX_SIZE}; every instance of the group is warned.`,
+            defaultText: `${DEFAULT_SIZES.keep} in keep mode, ${DEFAULT_SIZES.decrement} in decrement mode`,
+        },
+        mode: {
+            value: "keep|decrement|keep,decrement",
+            description:
+                "Capacity on interruption: keep (the group launches replacements) or decrement (a group whose MinSize is half its size).",
+            defaultText: "keep,decrement",
+        },
+        budget: {
+            value: "N",
+            description:
+                "Auto Scaling requests/s the shared token bucket refills (its burst is as many), 1 to 1000; beyond it, Throttling as AWS answers.",
+            defaultText: "10",
+        },
+        "batch-size": {
+            value: "N",
+            description: "Queue: most records per invocation, 1 to 10000.",
+            defaultText: `the component's, ${QUEUE_DEFAULTS.batchSize}`,
+        },
+        window: {
+            value: "S",
+            description:
+                "Queue: batching window in seconds, 0 to 300; at least 1 when --batch-size is over 10.",
+            defaultText: `the component's, ${QUEUE_DEFAULTS.maximumBatchingWindowInSeconds}`,
+        },
+        concurrency: {
+            value: "N",
+            description: "Queue: maximum concurrent invocations, 2 to 1000.",
+            defaultText: `the component's, ${QUEUE_DEFAULTS.maximumConcurrency}`,
+        },
+        paths: {
+            value: "queue|direct|queue,direct",
+            description: "Delivery paths to run side by side.",
+            defaultText: "both",
+        },
+        outage: {
+            value: "S",
+            description:
+                "Single-group storm: an Auto Scaling outage, every request answered Throttling for the first S seconds of each path, 0 to 300; then the budget applies again.",
+            defaultText: "0",
+        },
+        out: {
+            value: "DIR",
+            description:
+                "Single-group storm: the folder its charts (storm-SIZE-MODE.svg) are written to, created if missing; --out docs/bench refreshes the charts the README embeds.",
+            defaultText: ".tmp/bench, which git ignores",
+        },
+        "no-chart": {
+            description: "Single-group storm: draw no chart and write no file.",
+        },
+        json: {
+            description: "Print JSON on stdout instead of tables; progress stays on stderr.",
+        },
+    },
+    epilogue: [
+        "Goals (queued path, at 10 requests/s): last warned instance out of the group in under 20 s, at most 0.15 Auto Scaling calls per instance, nothing dead-lettered, the neighbour group untouched, and in decrement mode desired capacity exactly MinSize. Many-groups storm, for the tag and the list handler: last instance out in under 15 s, at most 0.08 calls (served and throttled) per instance, none left, nothing dead-lettered, the neighbour untouched. The 1000-instance keep storm's calls per instance are also shown against a target of 0.07.",
+        "Exit status: 0 when every judged goal is met, 1 when one is missed, 2 for a bad flag.",
     ],
-    configs: [
-        "tag,list,per-group",
-        "Many-groups storm: its handlers, each from a fresh seed and budget: one handler choosing the groups by tag, one listing them, or one handler per group fed every warning. Default: all three.",
-    ],
-    sizes: [
-        "N[,N...]",
-        `Warned instances of the web group per storm, whole numbers 1 to ${MAX_SIZE}; every instance of the group is warned. Default: 1000 in keep mode, 500 in decrement mode.`,
-    ],
-    mode: [
-        "keep|decrement|keep,decrement",
-        "Capacity on interruption: keep (the group launches replacements) or decrement (a group whose MinSize is half its size). Default: keep,decrement.",
-    ],
-    budget: [
-        "N",
-        "Auto Scaling requests/s the shared token bucket refills (its burst is as many), 1 to 1000; beyond it, Throttling as AWS answers. Default: 10.",
-    ],
-    "batch-size": [
-        "N",
-        `Queue: most records per invocation, 1 to 10000. Default: the component's, ${QUEUE_DEFAULTS.batchSize}.`,
-    ],
-    window: [
-        "S",
-        `Queue: batching window in seconds, 0 to 300; at least 1 when --batch-size is over 10. Default: the component's, ${QUEUE_DEFAULTS.maximumBatchingWindowInSeconds}.`,
-    ],
-    concurrency: [
-        "N",
-        `Queue: maximum concurrent invocations, 2 to 1000. Default: the component's, ${QUEUE_DEFAULTS.maximumConcurrency}.`,
-    ],
-    paths: ["queue|direct|queue,direct", "Delivery paths to run side by side. Default: both."],
-    outage: [
-        "S",
-        "Single-group storm: an Auto Scaling outage, every request answered Throttling for the first S seconds of each path, 0 to 300; then the budget applies again. Default: 0.",
-    ],
-    json: ["", "Print JSON on stdout instead of tables; progress stays on stderr."],
-    help: ["", "Show this help and exit."],
-};
-const syntax = (name: string): string => `--${name} ${FLAGS[name]?.[0] ?? ""}`.trim();
+} satisfies CommandLine<Record<string, FlagSpec>>;
+
+type BenchFlags = FlagValues<typeof BENCH_COMMAND_LINE.flags>;
 
 export function helpText(): string {
-    return [
-        `Usage: ${COMMAND} -- [flags]`,
-        "",
-        "Interruption storms against the emulator behind an Auto Scaling budget. A single-group",
-        "storm goes through the queued and the direct path, side by side; it warns every instance",
-        "of the web group, every tenth of them twice, and every instance of the neighbouring batch",
-        "group. The many-groups storm warns 10 groups of 100 the same way, plus a neighbour group",
-        "tagged spot-interruption-handler=other and junk events, through the queued path only:",
-        "one handler by tag, one by list, and 10 per-group handlers, side by side. It adds about",
-        "three minutes, so it runs only when asked: --storm many-groups, or --storm single,many-groups.",
-        "",
-        table(
-            ["FLAG", "WHAT IT DOES"],
-            Object.entries(FLAGS).flatMap(([name, [, help]]) =>
-                wrap(help, 64).map((line, i) => [i === 0 ? syntax(name) : "", line]),
-            ),
-            2,
-        ),
-        "",
-        "Goals (queued path, at 10 requests/s): last warned instance out of the group in under 20 s,",
-        "at most 0.15 Auto Scaling calls per instance, nothing dead-lettered, the neighbour group",
-        "untouched, and in decrement mode desired capacity exactly MinSize. Many-groups storm, for",
-        "the tag and the list handler: last instance out in under 15 s, at most 0.08 calls (served",
-        "and throttled) per instance, none left, nothing dead-lettered, the neighbour untouched.",
-        "The 1000-instance keep storm's calls per instance are also shown against a target of 0.07.",
-        "Exit status: 0 when every judged goal is met, 1 when one is missed, 2 for a bad flag.",
-        "",
-    ].join("\n");
+    return commandHelpText(BENCH_COMMAND_LINE);
 }
 
-/** Splits `text` into lines of at most `width` characters, at spaces. */
-function wrap(text: string, width: number): string[] {
-    const lines = [""];
-    for (const word of text.split(" ")) {
-        const last = lines[lines.length - 1];
-        if (last !== "" && last.length + 1 + word.length > width) {
-            lines.push(word);
-        } else {
-            lines[lines.length - 1] = last === "" ? word : `${last} ${word}`;
-        }
-    }
-    return lines;
-}
-
-/** A bad flag or value; the message names the flag and what it allows. */
-export class UsageError extends Error {}
+/** Flags that only one storm reads: given while that storm does not run, they would be ignored. */
+const STORM_FLAGS = [
+    ["sizes", "single"],
+    ["mode", "single"],
+    ["paths", "single"],
+    ["outage", "single"],
+    ["out", "single"],
+    ["no-chart", "single"],
+    ["configs", "many-groups"],
+] as const satisfies readonly (readonly [keyof BenchFlags, Storm])[];
 
 /** Every flag is checked here, before any work; "help" when --help was asked for. */
-export function parseFlags(argv: readonly string[]): BenchOptions | "help" {
-    let values: Record<string, string | boolean | undefined>;
-    let tokens: { kind: string; name?: string }[];
-    try {
-        ({ values, tokens } = parseArgs({
-            args: [...argv],
-            options: Object.fromEntries(
-                Object.entries(FLAGS).map(([name, [value]]) => [
-                    name,
-                    {
-                        type: value === "" ? ("boolean" as const) : ("string" as const),
-                        ...(name === "help" ? { short: "h" } : {}),
-                    },
-                ]),
-            ),
-            strict: true,
-            allowPositionals: false,
-            tokens: true,
-        }));
-    } catch (error) {
-        throw new UsageError(readableParseError(error));
-    }
-    const given = tokens.flatMap((token) => (token.kind === "option" ? [token.name] : []));
-    const twice = given.find((name, i) => given.indexOf(name) !== i);
-    if (twice !== undefined) {
-        throw new UsageError(`--${twice} is given twice; give it once`);
-    }
-    if (values.help === true) {
+export function parseBenchFlags(argv: readonly string[]): BenchOptions | "help" {
+    const flags = parseFlags(BENCH_COMMAND_LINE, argv);
+    if (flags === "help") {
         return "help";
     }
-    const text = (flag: string): string | undefined => values[flag] as string | undefined;
-    const storms = choices("storm", text("storm"), STORMS, DEFAULT_STORMS);
-    // A flag for a storm that does not run would be silently ignored: refuse it instead.
-    for (const [flag, storm] of [
-        ["sizes", "single"],
-        ["mode", "single"],
-        ["paths", "single"],
-        ["configs", "many-groups"],
-    ] as const) {
-        if (text(flag) !== undefined && !storms.includes(storm)) {
+    const storms = choiceList("storm", flags.storm, STORMS, DEFAULT_STORMS);
+    for (const [flag, storm] of STORM_FLAGS) {
+        if (flags[flag] !== undefined && flags[flag] !== false && !storms.includes(storm)) {
+            const chosen =
+                flags.storm === undefined
+                    ? `the default --storm ${DEFAULT_STORMS.join(",")}`
+                    : `--storm ${flags.storm}`;
             throw new UsageError(
-                `--${flag} applies to the ${storm} storm, which ${text("storm") === undefined ? `the default --storm ${DEFAULT_STORMS.join(",")}` : `--storm ${text("storm")}`} leaves out; drop --${flag} or add ${storm} to --storm`,
+                `--${flag} applies to the ${storm} storm, which ${chosen} leaves out; drop --${flag} or add ${storm} to --storm`,
             );
         }
     }
-    const sizes = text("sizes")
-        ?.split(",")
-        .map((size) => whole("sizes", size, 1, MAX_SIZE, text("sizes")));
-    const batchSize = whole(
+    if (flags.out !== undefined && flags["no-chart"]) {
+        throw new UsageError("--out names the charts' folder, and --no-chart draws none; drop one");
+    }
+    const sizes =
+        flags.sizes === undefined
+            ? undefined
+            : wholeNumbers("sizes", flags.sizes, { min: 1, max: MAX_SIZE });
+    const batchSize = wholeNumber(
         "batch-size",
-        text("batch-size") ?? String(QUEUE_DEFAULTS.batchSize),
-        1,
-        10_000,
+        flags["batch-size"] ?? String(QUEUE_DEFAULTS.batchSize),
+        { min: 1, max: 10_000 },
     );
-    const window = whole(
+    const window = wholeNumber(
         "window",
-        text("window") ?? String(QUEUE_DEFAULTS.maximumBatchingWindowInSeconds),
-        0,
-        300,
+        flags.window ?? String(QUEUE_DEFAULTS.maximumBatchingWindowInSeconds),
+        { min: 0, max: 300 },
     );
     if (batchSize > 10 && window < 1) {
         throw new UsageError(
             `--window must be at least 1 with a --batch-size over 10 (Lambda's rule), not ${window}; use --window 1 or --batch-size 10`,
         );
     }
-    const budget = text("budget") ?? "10";
+    const budget = flags.budget ?? "10";
     if (!/^\d+(\.\d+)?$/.test(budget) || Number(budget) < 1 || Number(budget) > 1000) {
         throw new UsageError(
             `--budget takes requests per second, a number from 1 to 1000 (e.g. --budget 10); not "${budget}"`,
         );
     }
+    const single = storms.includes("single");
     return {
-        storms: storms.includes("single")
-            ? choices("mode", text("mode"), MODES).flatMap((mode) =>
+        storms: single
+            ? choiceList("mode", flags.mode, MODES).flatMap((mode) =>
                   (sizes ?? [DEFAULT_SIZES[mode]]).map((size) => ({ mode, size })),
               )
             : [],
         fleetConfigs: storms.includes("many-groups")
-            ? choices("configs", text("configs"), FLEET_CONFIGS)
+            ? choiceList("configs", flags.configs, FLEET_CONFIGS)
             : [],
-        paths: choices("paths", text("paths"), PATHS),
+        paths: choiceList("paths", flags.paths, PATHS),
         budget: Number(budget),
         batchSize,
         window,
-        concurrency: whole(
+        concurrency: wholeNumber(
             "concurrency",
-            text("concurrency") ?? String(QUEUE_DEFAULTS.maximumConcurrency),
-            2,
-            1000,
+            flags.concurrency ?? String(QUEUE_DEFAULTS.maximumConcurrency),
+            { min: 2, max: 1000 },
         ),
-        json: values.json === true,
-        outageSeconds: whole("outage", text("outage") ?? "0", 0, 300),
+        json: flags.json,
+        outageSeconds: wholeNumber("outage", flags.outage ?? "0", { min: 0, max: 300 }),
+        chartDirectory:
+            !single || flags["no-chart"]
+                ? undefined
+                : flags.out === undefined
+                  ? DEFAULT_CHART_DIRECTORY
+                  : path.resolve(flags.out),
     };
-}
-
-function whole(flag: string, value: string, min: number, max: number, all = value): number {
-    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        const what = flag === "sizes" ? "comma-separated whole numbers" : "a whole number";
-        throw new UsageError(`--${flag} takes ${what} from ${min} to ${max}; not "${all}"`);
-    }
-    return Number(value);
-}
-
-function choices<T extends string>(
-    flag: string,
-    value: string | undefined,
-    allowed: readonly T[],
-    defaults: readonly T[] = allowed,
-): T[] {
-    const picked = value?.split(",") ?? defaults;
-    if (picked.some((v) => !allowed.includes(v as T))) {
-        const several = allowed.length === 2 ? "both" : "several";
-        throw new UsageError(
-            `--${flag} takes ${allowed.join(", ")} or ${several} as ${allowed.join(",")}; not "${value}"`,
-        );
-    }
-    return allowed.filter((a) => picked.includes(a));
-}
-
-/** node:util parseArgs's messages, reworded to name the flag and its values. */
-function readableParseError(error: unknown): string {
-    const message = error instanceof Error ? error.message : String(error);
-    const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
-    const flag = quoted.split(/[ =]/)[0];
-    const all = `the flags are ${Object.keys(FLAGS)
-        .map((name) => `--${name}`)
-        .join(", ")}`;
-    switch ((error as { code?: string }).code) {
-        case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-            return `unknown flag ${flag}; ${all} (see ${COMMAND} -- --help)`;
-        case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
-            return `unexpected argument "${quoted}"; ${all}, each with its value`;
-        case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
-            return /does not take an argument/.test(message)
-                ? `${flag} takes no value; write just ${flag}`
-                : `${flag} needs a value: ${syntax(flag.replace(/^-+/, ""))}`;
-        default:
-            return message;
-    }
 }

@@ -12,7 +12,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
-import * as flags from "./bench-flags";
 import * as report from "./bench-report";
 import type { PathResult } from "./bench-report";
 import {
@@ -32,7 +31,15 @@ import { materializeHandlerArchive, type HandlerArchive } from "../../local/hand
 import { installPulumiMocks } from "../../local/offline-engine";
 import { colourWanted, createStyle } from "../terminal";
 import { seedWorkshopEnvironment, WEB_GROUP_NAME } from "../../local/workshop-environment";
-import { type BenchOptions, type Mode, type Path, type StormSpec } from "./bench-flags";
+import {
+    type BenchOptions,
+    COMMAND,
+    helpText,
+    type Mode,
+    parseBenchFlags,
+    type Path,
+    type StormSpec,
+} from "./bench-flags";
 import { describeGroupState } from "../../local/group-state";
 
 interface Target {
@@ -42,9 +49,6 @@ interface Target {
     /** Set for the queued path. */
     readonly settings?: QueueSettings;
 }
-
-/** Where each storm's chart is written; the README embeds them. */
-const CHARTS_DIRECTORY = path.resolve(__dirname, "..", "..", "docs", "bench");
 
 /** Seeds a fresh group, sends the storm down one path, and judges what it did from state. */
 async function runPath(
@@ -86,6 +90,7 @@ async function runPath(
     } finally {
         await proxy.close();
     }
+    const watchedSeconds = (performance.now() - run.startedAt) / 1000;
     const after = await describeGroupState(emulator, webGroupName);
     const members = new Set(after.instances.map((i) => i.instanceId));
     const left = ours.filter((id) => members.has(id)).length;
@@ -130,6 +135,8 @@ async function runPath(
             path: target.path,
             outAtSeconds: [...outAt.values()].map(seconds),
             throttledAtSeconds: proxy.throttledAtMs.map(seconds),
+            neverLeft: left,
+            watchedSeconds,
         },
     };
 }
@@ -148,6 +155,7 @@ async function main(options: BenchOptions): Promise<boolean> {
     };
     const targets: Target[] = [];
     const reports: report.StormReport[] = [];
+    const charts: string[] = [];
     let fleetTargets: FleetTarget[] = [];
     let fleet: FleetReport | undefined;
     const emulator = await startEmulator({ onProgress: progress });
@@ -183,11 +191,25 @@ async function main(options: BenchOptions): Promise<boolean> {
                 series.push(run.series);
             }
             reports.push({ ...spec, budget: options.budget, results });
-            const chart = path.join(CHARTS_DIRECTORY, `storm-${spec.size}-${spec.mode}.svg`);
-            const title = `${spec.size} warned instances, ${spec.mode} mode, ${options.budget} Auto Scaling requests/s${options.outageSeconds > 0 ? `, after a ${options.outageSeconds} s outage` : ""}`;
-            fs.mkdirSync(CHARTS_DIRECTORY, { recursive: true });
-            fs.writeFileSync(chart, await stormChartSvg(title, series));
-            progress(`  chart: ${path.relative(process.cwd(), chart)}`);
+            if (options.chartDirectory !== undefined) {
+                const chart = path.join(
+                    options.chartDirectory,
+                    `storm-${spec.size}-${spec.mode}.svg`,
+                );
+                const title = `${spec.size} warned instances, ${spec.mode} mode, ${options.budget} Auto Scaling requests/s${options.outageSeconds > 0 ? `, after a ${options.outageSeconds} s outage` : ""}`;
+                fs.mkdirSync(options.chartDirectory, { recursive: true });
+                fs.writeFileSync(
+                    chart,
+                    stormChartSvg({
+                        title,
+                        warned: spec.size,
+                        goalSeconds: report.GOALS.lastOutMs / 1000,
+                        series,
+                    }),
+                );
+                charts.push(chart);
+                progress(`  chart: ${path.relative(process.cwd(), chart)}`);
+            }
         }
         if (options.fleetConfigs.length > 0) {
             fleetTargets = await buildFleetTargets(
@@ -216,6 +238,12 @@ async function main(options: BenchOptions): Promise<boolean> {
         senders: PUT_EVENTS_SENDERS,
         totalWallMs: performance.now() - startedAt,
     });
+    // On stderr, after the tables, so that --json's stdout stays one document.
+    if (charts.length > 0) {
+        process.stderr.write(
+            `Charts written: ${charts.map((chart) => path.relative(process.cwd(), chart)).join(", ")}\n`,
+        );
+    }
     return (
         reports.every((r) =>
             r.results.every((p) => p.path !== "queue" || p.goals.every((g) => g.met)),
@@ -224,24 +252,11 @@ async function main(options: BenchOptions): Promise<boolean> {
 }
 
 /** Checks every flag before any work: a bad one fails at once, with exit status 2. */
-function start(argv: readonly string[]): void {
-    let options: BenchOptions | "help";
-    try {
-        options = flags.parseFlags(argv);
-    } catch (error) {
-        if (!(error instanceof flags.UsageError)) {
-            throw error;
-        }
-        process.stderr.write(`${flags.COMMAND}: ${error.message}\n`);
-        process.exitCode = 2;
-        return;
-    }
+runCli(COMMAND, async () => {
+    const options = parseBenchFlags(process.argv.slice(2));
     if (options === "help") {
-        process.stdout.write(flags.helpText());
-        return;
+        process.stdout.write(helpText());
+        return true;
     }
-    const chosen = options;
-    runCli(flags.COMMAND, () => main(chosen));
-}
-
-start(process.argv.slice(2));
+    return main(options);
+});

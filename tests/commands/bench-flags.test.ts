@@ -3,11 +3,12 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import {
     type BenchOptions,
+    DEFAULT_CHART_DIRECTORY,
     DEFAULT_STORMS,
     helpText,
-    parseFlags,
-    UsageError,
+    parseBenchFlags as parseFlags,
 } from "../../commands/bench/bench-flags";
+import { UsageError } from "../../commands/cli";
 
 const parse = (...argv: string[]): BenchOptions => {
     const options = parseFlags(argv);
@@ -85,6 +86,23 @@ describe("the benchmark's flags", () => {
         [["--storm", "many-groups", "--paths", "queue"], /--paths applies to the single storm/],
         [["--storm", "single", "--configs", "tag"], /--configs applies to the many-groups/],
         [["many-groups"], /unexpected argument "many-groups"/],
+        [["--mode", "keep", "--mode", "decrement"], /^--mode is given twice; give it once$/],
+        [["--sizes=100", "--sizes", "200"], /^--sizes is given twice; give it once$/],
+        [["--json", "--json"], /^--json is given twice; give it once$/],
+        [["--no-chart", "--no-chart"], /^--no-chart is given twice; give it once$/],
+        [
+            ["--sizes", "100,x"],
+            /^--sizes takes comma-separated whole numbers from 1 to 3000; not "100,x"$/,
+        ],
+        [
+            ["--paths", "queue,sqs"],
+            /^--paths takes queue, direct or both as queue,direct; not "queue,sqs"$/,
+        ],
+        [["--out"], /^--out needs a value: --out DIR$/],
+        [["--no-chart", "--out", "x"], /--out names the charts' folder, and --no-chart draws none/],
+        [["--storm", "many-groups", "--out", "x"], /--out applies to the single storm/],
+        [["--storm", "many-groups", "--outage", "10"], /--outage applies to the single storm/],
+        [["--json=yes"], /^--json takes no value; write just --json$/],
     ] as const) {
         it(`refuse ${argv.join(" ")}`, () => {
             assert.throws(
@@ -98,12 +116,29 @@ describe("the benchmark's flags", () => {
         });
     }
 
+    it("write charts to the git-ignored .tmp/bench by default, to --out DIR, or nowhere", () => {
+        const root = path.resolve(__dirname, "..", "..");
+        assert.equal(DEFAULT_CHART_DIRECTORY, path.join(root, ".tmp", "bench"));
+        assert.equal(parse().chartDirectory, DEFAULT_CHART_DIRECTORY);
+        assert.equal(parse("--out", "docs/bench").chartDirectory, path.resolve("docs/bench"));
+        assert.equal(parse("--no-chart").chartDirectory, undefined);
+        // The many-groups storm draws no chart.
+        assert.equal(parse("--storm", "many-groups").chartDirectory, undefined);
+        const ignored = spawnSync("git", ["check-ignore", "-q", ".tmp/bench/storm-1000-keep.svg"], {
+            cwd: root,
+        });
+        assert.equal(ignored.status, 0, "git ignores the default chart folder");
+    });
+
     it("list --storm and --configs in --help", () => {
         assert.equal(parseFlags(["--help"]), "help");
         const help = helpText();
         assert.match(help, /--storm single\|many-groups\|single,many-groups/);
         assert.match(help, /--configs tag,list,per-group/);
         assert.match(help, /under 15 s/);
+        assert.match(help, /--out DIR/);
+        assert.match(help, /--no-chart/);
+        assert.match(help, /Default: \.tmp\/bench, which git ignores\./);
     });
 
     it("exit with status 2 on a repeated flag, before any work", function () {

@@ -1,0 +1,89 @@
+import * as assert from "node:assert/strict";
+import {
+    choiceList,
+    type CommandLine,
+    type FlagSpec,
+    parseFlags,
+    UsageError,
+    wholeNumber,
+    wholeNumbers,
+} from "../../commands/cli";
+
+const refusal = (message: string) => (error: unknown) =>
+    error instanceof UsageError && error.message === message;
+
+describe("the shared flag parser", () => {
+    const cli = {
+        command: "npm run example --",
+        summary: "",
+        flags: {
+            size: { value: "N", description: "", defaultText: "" },
+            mode: { choices: ["keep", "decrement"], description: "", defaultText: "" },
+            json: { description: "" },
+        },
+    } satisfies CommandLine<Record<string, FlagSpec>>;
+
+    for (const argv of [
+        ["--size", "1", "--size", "2"],
+        ["--size=1", "--size", "1"],
+        ["--size", "1", "--json", "--size=2"],
+    ]) {
+        it(`refuses a free-value flag given twice: ${argv.join(" ")}`, () => {
+            assert.throws(
+                () => parseFlags(cli, argv),
+                refusal("--size is given twice; give it once"),
+            );
+        });
+    }
+
+    it("refuses a choice given twice, even the same choice", () => {
+        assert.throws(
+            () => parseFlags(cli, ["--mode", "keep", "--mode", "keep"]),
+            refusal("--mode is given twice; give it once"),
+        );
+    });
+
+    it("reads each flag once", () => {
+        assert.deepEqual(parseFlags(cli, ["--size=3", "--mode", "keep"]), {
+            size: "3",
+            mode: "keep",
+            json: false,
+        });
+    });
+});
+
+describe("the shared value readers", () => {
+    it("read a whole number within its range, or name the flag and the range", () => {
+        assert.equal(wholeNumber("outage", "0", { min: 0, max: 300 }), 0);
+        assert.equal(wholeNumber("outage", "300", { min: 0, max: 300 }), 300);
+        for (const text of ["301", "-1", "1.5", "", "ten"]) {
+            assert.throws(
+                () => wholeNumber("outage", text, { min: 0, max: 300 }),
+                refusal(`--outage takes a whole number from 0 to 300; not "${text}"`),
+            );
+        }
+    });
+
+    it("read comma-separated whole numbers, quoting the whole list when one is wrong", () => {
+        assert.deepEqual(wholeNumbers("sizes", "100,200", { min: 1, max: 3000 }), [100, 200]);
+        assert.throws(
+            () => wholeNumbers("sizes", "100,0", { min: 1, max: 3000 }),
+            refusal('--sizes takes comma-separated whole numbers from 1 to 3000; not "100,0"'),
+        );
+        assert.throws(
+            () => wholeNumbers("sizes", "100,", { min: 1, max: 3000 }),
+            refusal('--sizes takes comma-separated whole numbers from 1 to 3000; not "100,"'),
+        );
+    });
+
+    it("read comma-separated choices in their own order, or the defaults", () => {
+        const allowed = ["tag", "list", "per-group"] as const;
+        assert.deepEqual(choiceList("configs", "per-group,tag", allowed), ["tag", "per-group"]);
+        assert.deepEqual(choiceList("configs", undefined, allowed), ["tag", "list", "per-group"]);
+        assert.deepEqual(choiceList("configs", undefined, allowed, ["list"]), ["list"]);
+        assert.throws(
+            () => choiceList("paths", "queue,", ["queue", "direct"]),
+            refusal('--paths takes queue, direct or both as queue,direct; not "queue,"'),
+        );
+    });
+});
