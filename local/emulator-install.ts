@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { withProcessLock } from "./process-lock";
 
 // Paths hang off this file, not the working directory, so `npm start` and mocha share one .venv.
 const requirementsFile = path.join(__dirname, "emulator-requirements.txt");
@@ -15,6 +16,8 @@ const venvDirectory = path.resolve(__dirname, "..", ".venv");
 export const VENV_PYTHON = path.join(venvDirectory, "bin", "python");
 const installFingerprintFile = path.join(venvDirectory, ".emulator-install.sha256");
 const installLogFile = path.join(venvDirectory, "emulator-install.log");
+// Beside .venv, not in it: the install deletes .venv.
+const installLockFile = `${venvDirectory}.install.lock`;
 
 /** How much of a command's or the server's output an error message quotes. */
 export const OUTPUT_TAIL_CHARS = 4_000;
@@ -34,12 +37,19 @@ export function ensureVirtualEnvironment(
     python: string,
     report: (message: string) => void,
 ): Promise<string> {
-    // Two emulators started at once in one process must not both rebuild .venv.
+    if (isInstalled(python)) return Promise.resolve(VENV_PYTHON);
+    // Two emulators started at once, in one process or in several, must not both rebuild .venv.
     let bootstrap = bootstrapsInProgress.get(python);
     if (bootstrap === undefined) {
-        bootstrap = bootstrapVirtualEnvironment(python, report).finally(() =>
-            bootstrapsInProgress.delete(python),
-        );
+        bootstrap = withProcessLock(
+            installLockFile,
+            () => bootstrapVirtualEnvironment(python, report),
+            {
+                waitMs: PYTHON_PROBE_TIMEOUT_MS + VENV_CREATE_TIMEOUT_MS + PIP_INSTALL_TIMEOUT_MS,
+                onWait: (holder) =>
+                    report(`Waiting for process ${holder}, which is installing .venv...`),
+            },
+        ).finally(() => bootstrapsInProgress.delete(python));
         bootstrapsInProgress.set(python, bootstrap);
     }
     return bootstrap;
@@ -49,10 +59,8 @@ async function bootstrapVirtualEnvironment(
     python: string,
     report: (message: string) => void,
 ): Promise<string> {
-    const wantedFingerprint = installFingerprint(python);
-    if (fs.existsSync(VENV_PYTHON) && readInstalledFingerprint() === wantedFingerprint) {
-        return VENV_PYTHON;
-    }
+    // Another process may have installed it while this one waited for the lock.
+    if (isInstalled(python)) return VENV_PYTHON;
 
     // Probe before touching .venv, so a wrong interpreter leaves a working .venv intact.
     await assertPythonIsUsable(python);
@@ -95,9 +103,14 @@ async function bootstrapVirtualEnvironment(
         );
     }
 
-    fs.writeFileSync(installFingerprintFile, wantedFingerprint);
+    fs.writeFileSync(installFingerprintFile, installFingerprint(python));
     report(`Installed moto into .venv in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
     return VENV_PYTHON;
+}
+
+/** The fingerprint is written last, so a .venv that matches it is complete. */
+function isInstalled(python: string): boolean {
+    return fs.existsSync(VENV_PYTHON) && readInstalledFingerprint() === installFingerprint(python);
 }
 
 function installFingerprint(python: string): string {

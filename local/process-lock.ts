@@ -1,0 +1,103 @@
+/**
+ * A lock file shared by processes on one machine: the emulator's first-run install takes it, so two
+ * commands started at once (two rehearsals, mocha and a rehearsal it spawns) never rebuild .venv
+ * together, which leaves pip reading a package another pip is removing.
+ */
+import * as fs from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface ProcessLockOptions {
+    /** How long to wait for another process's hold before giving up with an error. */
+    readonly waitMs: number;
+    /** How often to look again while another process holds the lock. Default: 250 ms. */
+    readonly pollMs?: number;
+    /** Told once, when another process holds the lock and this one starts to wait. */
+    readonly onWait?: (holderPid: number) => void;
+}
+
+/** Runs work while holding lockPath; a lock whose holder has died is taken over. */
+export async function withProcessLock<T>(
+    lockPath: string,
+    work: () => Promise<T>,
+    options: ProcessLockOptions,
+): Promise<T> {
+    await acquire(lockPath, options);
+    try {
+        return await work();
+    } finally {
+        release(lockPath);
+    }
+}
+
+async function acquire(lockPath: string, options: ProcessLockOptions): Promise<void> {
+    const pollMs = options.pollMs ?? 250;
+    const deadline = Date.now() + options.waitMs;
+    let toldOfWait = false;
+    for (;;) {
+        if (tryCreate(lockPath)) return;
+        const holder = readHolder(lockPath);
+        if (holder === "gone") continue;
+        if (holder === undefined || !isAlive(holder)) {
+            // Re-read before removing, so a lock another waiter just took is left alone.
+            if (readHolder(lockPath) === holder) fs.rmSync(lockPath, { force: true });
+            continue;
+        }
+        if (Date.now() >= deadline) {
+            throw new Error(
+                `${lockPath} is still held by process ${holder} after ${Math.round(options.waitMs / 1000)} s. ` +
+                    `Wait for that process to finish, or stop it and delete ${lockPath}.`,
+            );
+        }
+        if (!toldOfWait) {
+            options.onWait?.(holder);
+            toldOfWait = true;
+        }
+        await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
+    }
+}
+
+/** Links a complete pid file into place, so no reader ever sees a lock that is half written. */
+function tryCreate(lockPath: string): boolean {
+    const draft = `${lockPath}.${process.pid}`;
+    fs.writeFileSync(draft, String(process.pid));
+    try {
+        fs.linkSync(draft, lockPath);
+        return true;
+    } catch (error) {
+        if (isErrno(error, "EEXIST")) return false;
+        throw error;
+    } finally {
+        fs.rmSync(draft, { force: true });
+    }
+}
+
+function release(lockPath: string): void {
+    if (readHolder(lockPath) === process.pid) fs.rmSync(lockPath, { force: true });
+}
+
+/** The holder's pid, "gone" once released, undefined for a file that holds no pid. */
+function readHolder(lockPath: string): number | "gone" | undefined {
+    let text: string;
+    try {
+        text = fs.readFileSync(lockPath, "utf8").trim();
+    } catch (error) {
+        if (isErrno(error, "ENOENT")) return "gone";
+        throw error;
+    }
+    const pid = Number(text);
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (error) {
+        // EPERM: the process exists but belongs to another user.
+        return !isErrno(error, "ESRCH");
+    }
+}
+
+function isErrno(error: unknown, code: string): boolean {
+    return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+}
