@@ -121,10 +121,11 @@ function spawnServer(serverPython: string, port: number): RunningServer {
     }
 
     // Not `python -m moto.server`: its backends race under concurrent requests (see the script).
+    // stdin is a pipe only to close: a test worker killed by SIGTERM runs no 'exit' handler.
     const child = spawn(
         serverPython,
-        [SERVER_SCRIPT, "--host", LOCALHOST, "--port", String(port)],
-        { stdio: ["ignore", "pipe", "pipe"] },
+        [SERVER_SCRIPT, "--host", LOCALHOST, "--port", String(port), "--exit-with-parent"],
+        { stdio: ["pipe", "pipe", "pipe"] },
     );
     runningServers.add(child);
 
@@ -135,6 +136,8 @@ function spawnServer(serverPython: string, port: number): RunningServer {
     // moto logs every request; the pipes must be drained or the server would block on a full pipe.
     for (const stream of [child.stdout, child.stderr]) {
         stream?.on("data", keepTail);
+    }
+    for (const stream of [child.stdin, child.stdout, child.stderr]) {
         // Unref'd so that a caller who forgets stop() still lets Node exit (and the exit handler kill moto).
         if (stream instanceof net.Socket) {
             stream.unref();

@@ -13,7 +13,7 @@ and with batched detaches these are the cases that decide whether a handler is c
 the lock, a DetachInstances is checked against moto's own state first, and refused as AWS refuses
 it. The messages are in auto-scaling-refusals.json, which the TypeScript SDK mocks share.
 
-Usage: python emulator_server.py --host 127.0.0.1 --port 5000
+Usage: python emulator_server.py --host 127.0.0.1 --port 5000 [--exit-with-parent]
 """
 
 import argparse
@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -191,11 +192,25 @@ def with_fast_queue_clock() -> None:
     sqs_models.unix_time_millis = unix_time_millis  # type: ignore[assignment]
 
 
+def exit_when_stdin_closes() -> None:
+    """The parent holds stdin's other end, so EOF comes when it ends, even by SIGKILL."""
+    while sys.stdin.buffer.read(65536):
+        pass
+    os._exit(0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="exit when stdin closes, so that no server outlives the process that started it",
+    )
     args = parser.parse_args()
+    if args.exit_with_parent:
+        threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
 
     # moto.server sets this too; some responses (presigned URLs, queue URLs) embed the port.
     os.environ.setdefault("MOTO_PORT", str(args.port))

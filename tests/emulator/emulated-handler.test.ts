@@ -28,6 +28,7 @@ import {
 } from "../../local";
 import type * as Workshop from "../../local";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";
+import { tierEmulator } from "../support/tier-emulator";
 
 type WorkshopModule = typeof Workshop;
 
@@ -50,7 +51,6 @@ describe("the uploaded handler against the local AWS emulator", function () {
         installPulumiMocks();
         const { SpotInterruptionHandler } = await import("../../components");
         const { materializeHandlerArchive } = await import("../../local");
-        const { startEmulator } = await import("../../local");
         workshop = await import("../../local");
         const build = (
             name: string,
@@ -81,7 +81,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             }).handlerFunction,
             "emulated-list",
         );
-        emulator = await startEmulator();
+        emulator = await tierEmulator();
     });
 
     after(async () => {
@@ -90,7 +90,6 @@ describe("the uploaded handler against the local AWS emulator", function () {
         short?.remove();
         byTag?.remove();
         byList?.remove();
-        await emulator?.stop();
     });
 
     async function seed(webGroup?: Workshop.WorkshopSeedOptions["webGroup"]) {

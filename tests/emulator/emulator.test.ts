@@ -46,6 +46,7 @@ import {
     VENV_PYTHON,
     type WorkshopEnvironment,
 } from "../../local";
+import { tierEmulator } from "../support/tier-emulator";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 
 const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
@@ -57,13 +58,7 @@ describe("The local AWS emulator", function () {
 
     before(async function () {
         this.timeout(FIRST_RUN_BOOTSTRAP_TIMEOUT_MS);
-        emulator = await startEmulator({
-            onProgress: (message) => console.log(`      ${message}`),
-        });
-    });
-
-    after(async function () {
-        await emulator?.stop();
+        emulator = await tierEmulator();
     });
 
     describe("when the workshop environment is seeded", function () {
@@ -564,6 +559,46 @@ print(peak, len(bodies), closed, bodies[0])
 
             // Then
             await assert.rejects(connect(port), { code: "ECONNREFUSED" });
+        });
+
+        it("ends with the process that started it, even one killed by SIGKILL", async function () {
+            this.timeout(60_000);
+            // Given a process that starts an emulator, prints its endpoint and stays alive
+            const script = `require("./local/emulator").startEmulator().then((e) => console.log(e.endpoint)); setInterval(() => {}, 1000);`;
+            const parent = spawn(
+                process.execPath,
+                ["-r", "ts-node/register/transpile-only", "-e", script],
+                { cwd: path.resolve(__dirname, "..", ".."), stdio: ["ignore", "pipe", "inherit"] },
+            );
+            let endpoint: string;
+            try {
+                const lines = readline.createInterface({ input: parent.stdout });
+                endpoint = (await lines[Symbol.asyncIterator]().next()).value as string;
+                await connect(Number(new URL(endpoint).port));
+            } finally {
+                // When that process is killed, so that no exit handler of its own runs
+                parent.kill("SIGKILL");
+            }
+            const port = Number(new URL(endpoint).port);
+
+            // Then its server ends too, within seconds
+            const deadline = Date.now() + 10_000;
+            let refused = false;
+            while (!refused && Date.now() < deadline) {
+                refused = await connect(port).then(
+                    () => false,
+                    () => true,
+                );
+                if (!refused) await delay(100);
+            }
+            assert.ok(refused, `the server at ${endpoint} outlived its parent`);
+        });
+    });
+
+    describe("the tier's shared emulator", function () {
+        it("refuses stop(), since the files after this one use it", async function () {
+            await assert.rejects(emulator.stop(), /shared by the files after this one/);
+            await emulator.reset();
         });
     });
 

@@ -26,6 +26,7 @@ import {
     startEventSourceMapping,
     validateSettings,
 } from "../../local";
+import { tierEmulator } from "../support/tier-emulator";
 
 const DRAIN_TIMEOUT_MS = 8_000;
 
@@ -40,9 +41,8 @@ describe("the local SQS event source mapping", function () {
     const mappings: LocalEventSourceMapping[] = [];
 
     before(async () => {
-        const { startEmulator } = await import("../../local");
         const { clientConfigFor } = await import("../../local");
-        emulator = await startEmulator();
+        emulator = await tierEmulator();
         clientConfig = clientConfigFor(emulator);
         sqs = new SQSClient(clientConfig);
     });
@@ -53,7 +53,6 @@ describe("the local SQS event source mapping", function () {
 
     after(async () => {
         sqs?.destroy();
-        await emulator?.stop();
     });
 
     interface Queue {

@@ -25,6 +25,7 @@ import {
     TokenBucket,
 } from "../../local";
 import type * as Workshop from "../../local";
+import { tierEmulator } from "../support/tier-emulator";
 
 type AwsClientConfig = ReturnType<typeof Workshop.clientConfigFor>;
 
@@ -41,9 +42,8 @@ describe("the fault proxy's API budget", function () {
     const opened: { proxy: FaultProxy; clients: { destroy(): void }[] }[] = [];
 
     before(async () => {
-        const { startEmulator } = await import("../../local");
         const { clientConfigFor } = await import("../../local");
-        emulator = await startEmulator();
+        emulator = await tierEmulator();
         direct = clientConfigFor(emulator);
     });
 
@@ -56,10 +56,6 @@ describe("the fault proxy's API budget", function () {
             clients.forEach((client) => client.destroy());
             await proxy.close();
         }
-    });
-
-    after(async () => {
-        await emulator?.stop();
     });
 
     /** A proxy in front of the emulator, and clients that call through it and never retry. */

@@ -23,6 +23,7 @@ import {
     SQSClient,
 } from "@aws-sdk/client-sqs";
 import { loadEvent } from "../support/events";
+import { tierEmulator } from "../support/tier-emulator";
 
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -42,7 +43,6 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
         const { SpotInterruptionHandler, resolveHandlerSettings } =
             await import("../../components");
         const { materializeHandlerArchive } = await import("../../local");
-        const { startEmulator } = await import("../../local");
         workshop = await import("../../local");
         pipeline = await import("../../local");
         const variants = {
@@ -61,14 +61,13 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
                 ),
             };
         }
-        emulator = await startEmulator();
+        emulator = await tierEmulator();
     });
 
     after(async () => {
         for (const { archive } of Object.values(archives)) {
             archive.remove();
         }
-        await emulator?.stop();
     });
 
     async function seed(webGroup?: Workshop.WorkshopSeedOptions["webGroup"]) {

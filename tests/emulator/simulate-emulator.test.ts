@@ -32,6 +32,7 @@ import type { Invoker } from "../../commands/simulate/simulate-run";
 import type { SimulationReport } from "../../commands/simulate/simulate-timeline";
 import { type SimulationClients } from "../../commands/simulate/simulate-clients";
 import type * as Workshop from "../../local";
+import { tierEmulator } from "../support/tier-emulator";
 
 const FUNCTION = "spot-function";
 const LOG_GROUP = `/aws/lambda/${FUNCTION}`;
@@ -53,7 +54,6 @@ describe("npm run simulate on the emulator: the console test end to end with que
         const { SpotInterruptionHandler, resolveHandlerSettings } =
             await import("../../components");
         const { materializeHandlerArchive } = await import("../../local");
-        const { startEmulator } = await import("../../local");
         const aws = await import("../../commands/simulate/simulate-clients");
         workshop = await import("../../local");
         pipeline = await import("../../local");
@@ -66,7 +66,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
             new SpotInterruptionHandler("simulated", args).handlerFunction,
             "simulated",
         );
-        emulator = await startEmulator();
+        emulator = await tierEmulator();
         clients = aws.createClients(workshop.clientConfigFor(emulator));
     });
 
@@ -75,7 +75,6 @@ describe("npm run simulate on the emulator: the console test end to end with que
             Object.values(clients).forEach((client) => client.destroy());
         }
         archive?.remove();
-        await emulator?.stop();
     });
 
     /** The workshop environment, the pipeline's queues and rule, and the function as moto holds it. */
