@@ -26,7 +26,7 @@ import {
     T0,
     TEMPLATE,
     TG_ARN,
-} from "./simulate-fake-account.test";
+} from "../support/fake-account";
 
 const DEPLOYMENT: Deployment = {
     functionName: FUNCTION,
