@@ -21,4 +21,9 @@ export default tseslint.config(
             "import-x/no-cycle": ["error", { ignoreExternal: true }],
         },
     },
+    // Tool settings that Node loads as CommonJS.
+    {
+        files: ["**/*.cjs"],
+        languageOptions: { sourceType: "commonjs", globals: { module: "writable" } },
+    },
 );

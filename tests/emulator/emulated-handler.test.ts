@@ -16,18 +16,17 @@
  *   as AWS serialises a group's activities.
  */
 import * as assert from "node:assert/strict";
-import * as net from "node:net";
 import { AutoScalingClient, CreateOrUpdateTagsCommand } from "@aws-sdk/client-auto-scaling";
 import {
     type Emulator,
     FAULTS,
     type HandlerArchive,
     installPulumiMocks,
-    type Invocations,
     startFaultProxy,
 } from "../../local";
 import type * as Workshop from "../../local";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";
+import { assertAllFulfilled, emulatedWorkshop, idsOf } from "../support/emulated-workshop";
 import { tierEmulator } from "../support/tier-emulator";
 
 type WorkshopModule = typeof Workshop;
@@ -40,34 +39,25 @@ describe("the uploaded handler against the local AWS emulator", function () {
     let workshop: WorkshopModule;
     let keep: HandlerArchive;
     let decrement: HandlerArchive;
-    /** Built with the shortest function timeout, 10 s, to prove the deadline. */
-    let short: HandlerArchive;
     /** One handler for several groups: by tag (team=web), and by a list of both groups. */
     let byTag: HandlerArchive;
     let byList: HandlerArchive;
-    let environment: Workshop.WorkshopEnvironment;
 
     before(async () => {
         installPulumiMocks();
         const { SpotInterruptionHandler } = await import("../../components");
         const { materializeHandlerArchive } = await import("../../local");
         workshop = await import("../../local");
-        const build = (
-            name: string,
-            capacityOnInterruption: "keep" | "decrement",
-            timeoutSeconds?: number,
-        ) =>
+        const build = (name: string, capacityOnInterruption: "keep" | "decrement") =>
             materializeHandlerArchive(
                 new SpotInterruptionHandler(name, {
                     autoScalingGroupName: workshop.WEB_GROUP_NAME,
                     capacityOnInterruption,
-                    timeoutSeconds,
                 }).handlerFunction,
                 name,
             );
         keep = await build("emulated-keep", "keep");
         decrement = await build("emulated-decrement", "decrement");
-        short = await build("emulated-short", "keep", 10);
         byTag = await materializeHandlerArchive(
             new SpotInterruptionHandler("emulated-tag", {
                 autoScalingGroupTag: { key: "team", value: "web" },
@@ -87,63 +77,13 @@ describe("the uploaded handler against the local AWS emulator", function () {
     after(async () => {
         keep?.remove();
         decrement?.remove();
-        short?.remove();
         byTag?.remove();
         byList?.remove();
     });
 
-    async function seed(webGroup?: Workshop.WorkshopSeedOptions["webGroup"]) {
-        await emulator.reset();
-        environment = await workshop.seedWorkshopEnvironment(emulator, { webGroup });
-    }
-
-    const webGroup = () => workshop.describeGroupState(emulator, environment.webGroupName);
-    const otherGroup = () => workshop.describeGroupState(emulator, environment.otherGroupName);
-    const idsOf = (group: Workshop.GroupState) => group.instances.map((i) => i.instanceId).sort();
-
-    async function inServiceWebInstances(count: number): Promise<string[]> {
-        const ids = (await webGroup()).instances
-            .filter((i) => i.lifecycleState === "InService")
-            .map((i) => i.instanceId);
-        assert.ok(ids.length >= count, `the web group has ${ids.length} InService instances`);
-        return ids.slice(0, count);
-    }
-
-    /** Delivers one interruption warning per instance, all at once, each its own invocation. */
-    function interrupt(
-        archive: HandlerArchive,
-        instanceIds: string[],
-        endpoint?: string,
-    ): Promise<Invocations> {
-        const events = instanceIds.map((id) => loadEvent("seed-sample-event", id));
-        const env = emulator.environment();
-        return archive.invoke(events, endpoint ? { ...env, AWS_ENDPOINT_URL: endpoint } : env);
-    }
-
-    function assertAllFulfilled({ results }: Invocations, action: "detached" | "ignored") {
-        for (const result of results) {
-            assert.equal(
-                result.status,
-                "fulfilled",
-                String((result as PromiseRejectedResult).reason),
-            );
-            assert.equal(
-                (result as PromiseFulfilledResult<{ action: string }>).value.action,
-                action,
-            );
-        }
-    }
-
-    async function snapshot() {
-        return {
-            web: await webGroup(),
-            other: await otherGroup(),
-            standalone: await workshop.describeInstanceState(
-                emulator,
-                environment.standaloneInstanceId,
-            ),
-        };
-    }
+    const workshopState = emulatedWorkshop(() => emulator);
+    const { seed, webGroup, inServiceWebInstances, interrupt, snapshot } = workshopState;
+    const environment = () => workshopState.environment();
 
     describe("given one handler for several groups", () => {
         /** Tags each group as moto stores it, so that the tag lookup has something to find. */
@@ -169,8 +109,8 @@ describe("the uploaded handler against the local AWS emulator", function () {
         beforeEach(async () => {
             await seed();
             await tagGroups({
-                [environment.webGroupName]: "web",
-                [environment.otherGroupName]: "batch",
+                [environment().webGroupName]: "web",
+                [environment().otherGroupName]: "batch",
             });
         });
 
@@ -200,7 +140,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             const { invocations, requests } = await batchOf(byTag, [
                 ...web,
                 ...other,
-                environment.standaloneInstanceId,
+                environment().standaloneInstanceId,
             ]);
 
             assert.deepEqual(invocations.results[0], {
@@ -223,7 +163,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
 
             const { invocations, requests } = await batchOf(byList, [
                 ...warned,
-                environment.standaloneInstanceId,
+                environment().standaloneInstanceId,
             ]);
 
             assert.equal(invocations.results[0].status, "fulfilled");
@@ -410,7 +350,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             const before = await snapshot();
 
             assertAllFulfilled(
-                await interrupt(decrement, [environment.standaloneInstanceId]),
+                await interrupt(decrement, [environment().standaloneInstanceId]),
                 "ignored",
             );
 
@@ -448,130 +388,4 @@ describe("the uploaded handler against the local AWS emulator", function () {
             );
         });
     });
-
-    describe("given Auto Scaling faults on the wire", () => {
-        beforeEach(() => seed());
-
-        it("rides out throttling and contention with the SDK's retries, and detaches once", async () => {
-            const [victim] = await inServiceWebInstances(1);
-            const faults = [FAULTS.throttling, FAULTS.resourceContention, FAULTS.throttling];
-            const proxy = await startFaultProxy(emulator.endpoint, (action, n) =>
-                action === "DetachInstances" ? faults[n - 1] : undefined,
-            );
-            try {
-                assertAllFulfilled(await interrupt(keep, [victim], proxy.endpoint), "detached");
-                assert.equal(proxy.requests.get("DetachInstances"), 4);
-            } finally {
-                await proxy.close();
-            }
-            const after = await webGroup();
-            assert.ok(!idsOf(after).includes(victim));
-            assert.equal(after.desiredCapacity, 4);
-        });
-
-        it("throws after the bounded attempts, leaving the instance in the group for Lambda's retry", async () => {
-            const [victim] = await inServiceWebInstances(1);
-            const before = await snapshot();
-            const proxy = await startFaultProxy(emulator.endpoint, (action) =>
-                action === "DetachInstances" ? FAULTS.throttling : undefined,
-            );
-            let invocations: Invocations;
-            try {
-                invocations = await archiveWithAttempts(keep, victim, proxy.endpoint, 3);
-                assert.equal(proxy.requests.get("DetachInstances"), 3);
-            } finally {
-                await proxy.close();
-            }
-            const [result] = invocations.results;
-            assert.equal(result.status, "rejected");
-            assert.match(String((result as PromiseRejectedResult).reason), /Rate exceeded/);
-            assert.ok(invocations.logLines.some((line) => JSON.parse(line).level === "ERROR"));
-            assert.deepEqual(await snapshot(), before);
-        });
-
-        it("gives up on a connection that never answers, with a structured ERROR, within the request timeout", async () => {
-            const [victim] = await inServiceWebInstances(1);
-            const silent = await startSilentServer();
-            const startedAt = performance.now();
-            let invocations: Invocations;
-            try {
-                // One attempt: the request timeout alone must end it (5 s), not the deadline.
-                invocations = await archiveWithAttempts(short, victim, silent.endpoint, 1);
-            } finally {
-                await silent.close();
-            }
-            const elapsedMs = performance.now() - startedAt;
-
-            assert.ok(elapsedMs < 7_000, `took ${Math.round(elapsedMs)} ms`);
-            assert.equal(invocations.results[0].status, "rejected");
-            const errors = invocations.logLines
-                .map((l) => JSON.parse(l))
-                .filter((l) => l.level === "ERROR");
-            assert.equal(errors.length, 1);
-            assert.equal(errors[0].error.name, "TimeoutError");
-        });
-
-        it("ends a throttled invocation before the function's timeout, logging it, whatever the retry budget", async () => {
-            const [victim] = await inServiceWebInstances(1);
-            const before = await snapshot();
-            const proxy = await startFaultProxy(emulator.endpoint, () => FAULTS.throttling);
-            const startedAt = performance.now();
-            let invocations: Invocations;
-            try {
-                invocations = await archiveWithAttempts(short, victim, proxy.endpoint, 20);
-            } finally {
-                await proxy.close();
-            }
-            const elapsedMs = performance.now() - startedAt;
-
-            // The function's timeout is 10 s; 1.5 s are kept back to log and answer.
-            assert.ok(elapsedMs < short.timeoutMs - 1_000, `took ${Math.round(elapsedMs)} ms`);
-            assert.equal(invocations.results[0].status, "rejected");
-            const [error] = invocations.logLines
-                .map((l) => JSON.parse(l))
-                .filter((l) => l.level === "ERROR");
-            assert.equal(error?.error.name, "DeadlineExceeded");
-            assert.deepEqual(await snapshot(), before);
-            // The throttled attempts, counted inside the SDK's retry loop, reach the metrics.
-            const [metrics] = invocations.logLines.map((l) => JSON.parse(l)).filter((l) => l._aws);
-            // Every request reached the proxy and was throttled: the metrics count each of them.
-            assert.equal(metrics.Throttles, proxy.requests.get("DescribeAutoScalingGroups"));
-            assert.equal(metrics.AutoScalingCalls, metrics.Throttles);
-            assert.ok(metrics.Throttles >= 2, `${metrics.Throttles} throttles`);
-        });
-
-        function archiveWithAttempts(
-            archive: HandlerArchive,
-            instanceId: string,
-            endpoint: string,
-            attempts: number,
-        ) {
-            return archive.invoke([loadEvent("seed-sample-event", instanceId)], {
-                ...emulator.environment(),
-                AWS_ENDPOINT_URL: endpoint,
-                AWS_MAX_ATTEMPTS: String(attempts),
-            });
-        }
-    });
 });
-
-/** A loopback server that accepts connections and never answers: a hung AWS endpoint. */
-async function startSilentServer(): Promise<{ endpoint: string; close(): Promise<void> }> {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
-    return {
-        endpoint: `http://127.0.0.1:${port}`,
-        close: () =>
-            new Promise((resolve) => {
-                for (const socket of sockets) {
-                    socket.destroy();
-                }
-                server.close(() => resolve());
-            }),
-    };
-}

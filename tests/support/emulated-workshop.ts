@@ -1,0 +1,69 @@
+/**
+ * The workshop's groups on the tier's emulator, as the emulated-handler tests read and poke them:
+ * seeded fresh per test, read back as state, and warned through a handler archive.
+ */
+import * as assert from "node:assert/strict";
+import {
+    describeGroupState,
+    describeInstanceState,
+    type Emulator,
+    type GroupState,
+    type HandlerArchive,
+    type Invocations,
+    seedWorkshopEnvironment,
+    type WorkshopEnvironment,
+    type WorkshopSeedOptions,
+} from "../../local";
+import { loadEvent } from "./events";
+
+export const idsOf = (group: GroupState) => group.instances.map((i) => i.instanceId).sort();
+
+export function assertAllFulfilled({ results }: Invocations, action: "detached" | "ignored") {
+    for (const result of results) {
+        assert.equal(result.status, "fulfilled", String((result as PromiseRejectedResult).reason));
+        assert.equal((result as PromiseFulfilledResult<{ action: string }>).value.action, action);
+    }
+}
+
+export function emulatedWorkshop(emulator: () => Emulator) {
+    let environment: WorkshopEnvironment | undefined;
+    const seeded = (): WorkshopEnvironment => {
+        assert.ok(environment, "seed() the workshop first");
+        return environment;
+    };
+    const webGroup = () => describeGroupState(emulator(), seeded().webGroupName);
+    const otherGroup = () => describeGroupState(emulator(), seeded().otherGroupName);
+    return {
+        environment: seeded,
+        webGroup,
+        otherGroup,
+
+        async seed(webGroupOptions?: WorkshopSeedOptions["webGroup"]) {
+            await emulator().reset();
+            environment = await seedWorkshopEnvironment(emulator(), { webGroup: webGroupOptions });
+        },
+
+        async inServiceWebInstances(count: number): Promise<string[]> {
+            const ids = (await webGroup()).instances
+                .filter((i) => i.lifecycleState === "InService")
+                .map((i) => i.instanceId);
+            assert.ok(ids.length >= count, `the web group has ${ids.length} InService instances`);
+            return ids.slice(0, count);
+        },
+
+        /** Delivers one interruption warning per instance, all at once, each its own invocation. */
+        interrupt(archive: HandlerArchive, instanceIds: string[], endpoint?: string) {
+            const events = instanceIds.map((id) => loadEvent("seed-sample-event", id));
+            const env = emulator().environment();
+            return archive.invoke(events, endpoint ? { ...env, AWS_ENDPOINT_URL: endpoint } : env);
+        },
+
+        async snapshot() {
+            return {
+                web: await webGroup(),
+                other: await otherGroup(),
+                standalone: await describeInstanceState(emulator(), seeded().standaloneInstanceId),
+            };
+        },
+    };
+}
