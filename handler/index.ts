@@ -96,12 +96,21 @@ export {
     type WarningOutcome,
 } from "./batch-steps";
 export {
-    DEADLINE_EXCEEDED,
-    deadlineExceeded,
-    type DecisionLogger,
-    handleWarnings,
+    type BatchContext,
+    type BatchOptions,
+    type BatchResult,
+    type DetachProgress,
     type HandlerDependencies,
-    type LogLevel,
-    type LogRecord,
-    logDecision,
+    openBatch,
+} from "./batch-context";
+export { DEADLINE_EXCEEDED, deadlineExceeded } from "./deadline";
+export {
+    detachFromGroup,
+    dryRunChunk,
+    handleWarnings,
+    lookUpGroups,
+    planChunk,
+    type PlannedChunk,
+    recoverFromRefusal,
 } from "./handle";
+export { type DecisionLogger, type LogLevel, type LogRecord, logDecision } from "./log";
