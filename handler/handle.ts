@@ -8,7 +8,13 @@ import {
     openBatch,
     settled,
 } from "./batch-context";
-import { hasLeft, placeInGroups, type WarningInput, type WarningOutcome } from "./batch-steps";
+import {
+    describeError,
+    hasLeft,
+    placeInGroups,
+    type WarningInput,
+    type WarningOutcome,
+} from "./batch-steps";
 import {
     type CallFailure,
     classifyCallFailure,
@@ -19,7 +25,6 @@ import {
     nextDetachChunk,
     type PendingDetach,
 } from "./decision";
-import { describeError } from "./batch-steps";
 import { type CapacityOnInterruption, describeSelection, type GroupSelection } from "../types";
 
 export const deploymentOnlyModule = true;
