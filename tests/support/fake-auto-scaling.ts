@@ -32,7 +32,12 @@ export class FakeAutoScaling {
     /** Every DescribeAutoScalingGroups request, as sent. */
     readonly lookups: DescribeAutoScalingGroupsCommandInput[] = [];
 
+    /** Every DetachInstances request throttled before it changed anything. */
+    readonly throttledDetaches: DetachInstancesCommandInput[] = [];
+
     private readonly afterNext = new Map<string, () => void>();
+    private throttledDetachCalls = new Set<number>();
+    private detachCalls = 0;
 
     /** Runs `change` once, right after the next answer to `action`: a concurrent actor's move. */
     afterNextCall(
@@ -40,6 +45,12 @@ export class FakeAutoScaling {
         change: () => void,
     ): this {
         this.afterNext.set(action, change);
+        return this;
+    }
+
+    /** Throttles these DetachInstances calls (0 is the first), as AWS does when the budget runs out. */
+    throttleDetachCalls(callIndexes: Iterable<number>): this {
+        this.throttledDetachCalls = new Set(callIndexes);
         return this;
     }
 
@@ -147,6 +158,14 @@ export class FakeAutoScaling {
         InstanceIds = [],
         ShouldDecrementDesiredCapacity,
     }: DetachInstancesCommandInput) {
+        if (this.throttledDetachCalls.has(this.detachCalls++)) {
+            this.throttledDetaches.push({
+                AutoScalingGroupName: groupName,
+                InstanceIds,
+                ShouldDecrementDesiredCapacity,
+            });
+            throw autoScalingErrors.throttling();
+        }
         if (InstanceIds.length > 20) {
             throw autoScalingErrors.tooManyInstances();
         }

@@ -1,7 +1,8 @@
 /**
  * Properties of the batch engine over any mix of warnings: duplicates, instances of no chosen
- * group, members already leaving, and a concurrent actor that takes instances or decrements
- * between the lookup and the detach. Judged on the fake's state, which refuses what AWS refuses.
+ * group, members already leaving, a concurrent actor that takes instances or decrements between
+ * the lookup and the detach, and DetachInstances calls that Auto Scaling throttles. Judged on the
+ * fake's state, which refuses what AWS refuses.
  */
 import * as assert from "node:assert/strict";
 import {
@@ -29,6 +30,8 @@ interface Scenario {
     /** Instances a concurrent actor starts terminating right after the lookup. */
     readonly takenMeanwhile: number[];
     readonly dryRun: boolean;
+    /** DetachInstances calls (0 is the first) that Auto Scaling throttles. */
+    readonly throttledCalls: number[];
 }
 
 const scenario: fc.Arbitrary<Scenario> = fc.record({
@@ -45,6 +48,7 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
     warned: fc.array(fc.nat(200), { maxLength: 400, size: "max" }),
     takenMeanwhile: fc.array(fc.nat(200), { maxLength: 5 }),
     dryRun: fc.boolean(),
+    throttledCalls: fc.uniqueArray(fc.nat(6), { maxLength: 3 }),
 });
 
 describe("the batch engine's properties, over any mix of warnings", () => {
@@ -55,7 +59,7 @@ describe("the batch engine's properties, over any mix of warnings", () => {
     });
     after(() => autoScaling.restore());
 
-    it("detaches only chosen members, each at most once, never below MinSize, and loses none", async () => {
+    it("detaches only chosen members, each at most once, never below MinSize, and loses none: the throttled come back failed", async () => {
         await fc.assert(
             fc.asyncProperty(scenario, async (s) => {
                 autoScaling.reset();
@@ -78,7 +82,7 @@ describe("the batch engine's properties, over any mix of warnings", () => {
                         members.push({ instanceId: ids[i], group: name, state });
                     });
                 });
-                fake.install(autoScaling);
+                fake.throttleDetachCalls(s.throttledCalls).install(autoScaling);
                 const sizesBefore = new Map([...fake.groups].map(([name, g]) => [name, { ...g }]));
                 const taken = new Set(s.takenMeanwhile.map((n) => members[n]?.instanceId));
                 fake.afterNextCall("DescribeAutoScalingGroups", () => {
@@ -151,20 +155,41 @@ describe("the batch engine's properties, over any mix of warnings", () => {
                         w.parsed.kind === "interruption-warning" ? w.parsed.instanceId : "",
                     ),
                 );
+                // A throttled call changed nothing: its instances stay, and wait for the retry.
+                const throttled = new Set(
+                    fake.throttledDetaches.flatMap((c) => c.InstanceIds ?? []),
+                );
                 const shouldLeave = members.filter(
                     (m) =>
                         warnedIds.has(m.instanceId) &&
                         chosen.includes(m.group) &&
                         ["InService", "Standby"].includes(m.state) &&
-                        !taken.has(m.instanceId),
+                        !taken.has(m.instanceId) &&
+                        !throttled.has(m.instanceId),
                 );
                 const reported = [...result.outcomes.values()].filter(
                     (o) => o.action === "detached",
                 );
-                assert.deepEqual(
-                    [...result.outcomes.values()].filter((o) => o.action === "failed"),
-                    [],
-                );
+                // Lost is never: each throttled instance has a record failed, for the retry (its
+                // duplicates are settled as such), and no other record fails.
+                const outcomes = [...result.outcomes.values()];
+                for (const outcome of outcomes.filter((o) => o.action === "failed")) {
+                    assert.ok(
+                        throttled.has(outcome.instanceId ?? ""),
+                        `${outcome.instanceId} failed`,
+                    );
+                }
+                for (const instanceId of throttled) {
+                    const mine = outcomes.filter((o) => o.instanceId === instanceId);
+                    assert.deepEqual(
+                        mine.map((o) => (o.action === "failed" ? "failed" : o.reason)).sort(),
+                        [...Array<string>(mine.length - 1).fill("duplicate"), "failed"],
+                        `${instanceId}: one record failed, the rest duplicates`,
+                    );
+                }
+                for (const instanceId of throttled) {
+                    assert.ok(fake.instances.has(instanceId), `${instanceId} still in its group`);
+                }
                 if (!s.dryRun) {
                     assert.deepEqual(
                         gone.map((m) => m.instanceId).sort(),
