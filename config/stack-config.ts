@@ -1,21 +1,22 @@
-import { isDeepStrictEqual } from "node:util";
-import * as pulumi from "@pulumi/pulumi";
-import {
-    type CountRange,
-    type InstanceRequirements,
-    resolveWebTierSettings,
-    type SpotAllocationStrategy,
-    type SpotWebTierArgs,
-    WEB_TIER_DEFAULTS,
-} from "./components/spot-web-tier";
-import { type ArgumentRemedy, ComponentArgsError } from "./components/shared/argument-checks";
-import { Delivery, DELIVERY_CHOICES } from "./components/spot-interruption-handler/args";
+import type * as pulumi from "@pulumi/pulumi";
+import { resolveWebTierSettings, type SpotWebTierArgs } from "../components/spot-web-tier";
+import { ComponentArgsError } from "../components/shared/argument-checks";
+import { Delivery, DELIVERY_CHOICES } from "../components/spot-interruption-handler/args";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     CapacityOnInterruption,
     type GroupSelection,
     isCapacityOnInterruption,
-} from "./types";
+} from "../types";
+import {
+    fixCommand,
+    isRecord,
+    readBoolean,
+    readJson,
+    readStringArray,
+    StackConfigError,
+} from "./config-values";
+import { readWebTierArgs } from "./web-tier-config";
 
 /**
  * The stack's configuration, validated, with defaults applied. Pulumi.yaml declares the same
@@ -102,34 +103,6 @@ export const STACK_CONFIG_TYPES = {
     maxSize: "integer",
     desiredCapacity: "integer",
 } as const;
-
-/**
- * A stack config mistake: the component argument error for the stack program's keys, with the
- * `pulumi config` command that fixes it.
- */
-export class StackConfigError extends ComponentArgsError {
-    constructor(
-        public readonly key: string,
-        problem: string,
-        public readonly fixCommand: string,
-    ) {
-        super("Stack config", key, problem);
-        this.message = `Stack config "${key}" ${problem}. Fix it with: ${fixCommand}`;
-        this.name = "StackConfigError";
-    }
-}
-
-/** The `pulumi config` command that applies a remedy to a key. */
-export function fixCommand(key: string, remedy: ArgumentRemedy): string {
-    if (remedy.action === "unset") {
-        return remedy.path === undefined
-            ? `pulumi config rm ${key}`
-            : `pulumi config rm --path '${key}${remedy.path}'`;
-    }
-    return remedy.path === undefined
-        ? `pulumi config set ${key} ${remedy.value}`
-        : `pulumi config set --path '${key}${remedy.path}' ${remedy.value}`;
-}
 
 export function readStackConfig(config: pulumi.Config): StackConfig {
     const capacityOnInterruption =
@@ -284,183 +257,4 @@ function readGroupName(config: pulumi.Config, key: string): string {
 
 function isDelivery(value: string): value is Delivery {
     return (DELIVERY_CHOICES as readonly string[]).includes(value);
-}
-
-/**
- * Reads each key as its declared type, leaving out the keys that are unset or at their default;
- * ranges and combinations are the component's to judge.
- */
-function readWebTierArgs(config: pulumi.Config): SpotWebTierArgs {
-    return withoutDefaults({
-        availabilityZoneCount: readInteger(config, "availabilityZoneCount", "3"),
-        vpcId: readString(config, "vpcId", "<vpc-id>"),
-        subnetIds: readStringArray(config, "subnetIds", "<subnet-id>"),
-        deregistrationDelaySeconds: readInteger(config, "deregistrationDelaySeconds", "120"),
-        instanceTypes: readStringArray(config, "instanceTypes", "m7i.large"),
-        instanceRequirements: readInstanceRequirements(config),
-        // Any string passes here; resolveWebTierSettings rejects the unknown ones with the choices.
-        spotAllocationStrategy: readString(
-            config,
-            "spotAllocationStrategy",
-            "price-capacity-optimized",
-        ) as SpotAllocationStrategy | undefined,
-        spotInstancePools: readInteger(config, "spotInstancePools", "2"),
-        onDemandBaseCapacity: readInteger(config, "onDemandBaseCapacity", "0"),
-        onDemandPercentageAboveBaseCapacity: readInteger(
-            config,
-            "onDemandPercentageAboveBaseCapacity",
-            "0",
-        ),
-        capacityRebalance: readBoolean(config, "capacityRebalance"),
-        minSize: readInteger(config, "minSize", "2"),
-        maxSize: readInteger(config, "maxSize", "12"),
-        desiredCapacity: readInteger(config, "desiredCapacity", "4"),
-    });
-}
-
-/**
- * Leaves out unset keys and keys at their default, so that the component applies its own
- * defaults: the CLI materializes Pulumi.yaml's defaults, and those must read as "not chosen".
- */
-function withoutDefaults(args: SpotWebTierArgs): SpotWebTierArgs {
-    const defaults: Partial<Record<string, unknown>> = WEB_TIER_DEFAULTS;
-    return Object.fromEntries(
-        Object.entries(args).filter(
-            ([key, value]) =>
-                value !== undefined && !isDeepStrictEqual(value, defaults[key] ?? undefined),
-        ),
-    ) as SpotWebTierArgs;
-}
-
-function readString(config: pulumi.Config, key: string, example: string): string | undefined {
-    const value = config.get(key);
-    if (value === undefined) {
-        return undefined;
-    }
-    if (value.trim() === "") {
-        throw new StackConfigError(key, "is empty", `pulumi config set ${key} ${example}`);
-    }
-    return value.trim();
-}
-
-function readInteger(config: pulumi.Config, key: string, example: string): number | undefined {
-    const value = config.get(key);
-    if (value === undefined) {
-        return undefined;
-    }
-    if (!/^\s*-?\d+\s*$/.test(value)) {
-        throw new StackConfigError(
-            key,
-            `is "${value}", but must be a whole number`,
-            `pulumi config set ${key} ${example}`,
-        );
-    }
-    return Number(value);
-}
-
-function readBoolean(config: pulumi.Config, key: string): boolean | undefined {
-    const value = config.get(key);
-    if (value === undefined) {
-        return undefined;
-    }
-    if (value !== "true" && value !== "false") {
-        throw new StackConfigError(
-            key,
-            `is "${value}", but must be true or false`,
-            `pulumi config set ${key} true|false`,
-        );
-    }
-    return value === "true";
-}
-
-function readJson(config: pulumi.Config, key: string): unknown {
-    const value = config.get(key);
-    if (value === undefined) {
-        return undefined;
-    }
-    try {
-        return JSON.parse(value);
-    } catch {
-        // A plain string: `pulumi config set key value` without --path stores text, not a list.
-        return value;
-    }
-}
-
-function readStringArray(
-    config: pulumi.Config,
-    key: string,
-    example: string,
-): string[] | undefined {
-    const value = readJson(config, key);
-    if (value === undefined) {
-        return undefined;
-    }
-    if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
-        throw new StackConfigError(
-            key,
-            `is ${JSON.stringify(value)}, but must be a list of strings (set each item with --path)`,
-            `pulumi config set --path '${key}[0]' ${example}`,
-        );
-    }
-    return value;
-}
-
-const INSTANCE_REQUIREMENTS_EXAMPLE: InstanceRequirements = {
-    vcpuCount: { min: 2, max: 4 },
-    memoryMib: { min: 4096, max: 16384 },
-};
-
-function readInstanceRequirements(config: pulumi.Config): InstanceRequirements | undefined {
-    const key = "instanceRequirements";
-    const value = readJson(config, key);
-    if (value === undefined) {
-        return undefined;
-    }
-    const shapeError = (field: string) =>
-        new StackConfigError(
-            key,
-            `is ${JSON.stringify(value)}, but ${field} must be an object with a whole number "min" and an optional "max", like ${JSON.stringify(INSTANCE_REQUIREMENTS_EXAMPLE)}`,
-            `pulumi config set --path '${key}.${field}.min' ${
-                field === "vcpuCount"
-                    ? INSTANCE_REQUIREMENTS_EXAMPLE.vcpuCount.min
-                    : INSTANCE_REQUIREMENTS_EXAMPLE.memoryMib.min
-            }`,
-        );
-    if (!isRecord(value)) {
-        throw shapeError("vcpuCount");
-    }
-    const unknown = Object.keys(value).find(
-        (field) => field !== "vcpuCount" && field !== "memoryMib",
-    );
-    if (unknown !== undefined) {
-        throw new StackConfigError(
-            key,
-            `has "${unknown}", but only "vcpuCount" and "memoryMib" are supported`,
-            `pulumi config rm --path '${key}.${unknown}'`,
-        );
-    }
-    const vcpuCount = readCountRange(value.vcpuCount);
-    if (vcpuCount === undefined) {
-        throw shapeError("vcpuCount");
-    }
-    const memoryMib = readCountRange(value.memoryMib);
-    if (memoryMib === undefined) {
-        throw shapeError("memoryMib");
-    }
-    return { vcpuCount, memoryMib };
-}
-
-function readCountRange(value: unknown): CountRange | undefined {
-    if (!isRecord(value) || Object.keys(value).some((k) => k !== "min" && k !== "max")) {
-        return undefined;
-    }
-    const { min, max } = value;
-    if (typeof min !== "number" || (max !== undefined && typeof max !== "number")) {
-        return undefined;
-    }
-    return max === undefined ? { min } : { min, max };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
 }
