@@ -1,12 +1,11 @@
 /**
  * The serialized handler against Auto Scaling faults on the wire: throttling and contention the
- * SDK rides out, attempts that run out, an endpoint that never answers, and a function timeout
- * that ends the retries. A file of its own because its waits are real (the SDK's backoff, a 5 s
- * request timeout, a 10 s function timeout), so under --parallel they overlap the other files.
- * Every verdict is read back from the emulator's state; see emulated-handler.test.ts for moto's gaps.
+ * SDK rides out, and attempts that run out. Its waits are real (the SDK's backoff), so it is a
+ * file of its own and overlaps the others under --parallel; the timeouts are in
+ * emulated-handler-timeouts.test.ts. Every verdict is read back from the emulator's state; see
+ * emulated-handler.test.ts for moto's gaps.
  */
 import * as assert from "node:assert/strict";
-import * as net from "node:net";
 import {
     type Emulator,
     FAULTS,
@@ -27,31 +26,22 @@ describe("the uploaded handler against Auto Scaling faults on the emulator", fun
 
     let emulator: Emulator;
     let keep: HandlerArchive;
-    /** Built with the shortest function timeout, 10 s, to prove the deadline. */
-    let short: HandlerArchive;
 
     before(async () => {
         installPulumiMocks();
         // Imported after the mocks are installed, as Pulumi reads its settings on first use.
         const { SpotInterruptionHandler } = await import("../../components");
-        const build = (name: string, timeoutSeconds?: number) =>
-            materializeHandlerArchive(
-                new SpotInterruptionHandler(name, {
-                    autoScalingGroupName: WEB_GROUP_NAME,
-                    capacityOnInterruption: "keep",
-                    timeoutSeconds,
-                }).handlerFunction,
-                name,
-            );
-        keep = await build("emulated-faults-keep");
-        short = await build("emulated-faults-short", 10);
+        keep = await materializeHandlerArchive(
+            new SpotInterruptionHandler("emulated-faults-keep", {
+                autoScalingGroupName: WEB_GROUP_NAME,
+                capacityOnInterruption: "keep",
+            }).handlerFunction,
+            "emulated-faults-keep",
+        );
         emulator = await tierEmulator();
     });
 
-    after(() => {
-        keep?.remove();
-        short?.remove();
-    });
+    after(() => keep?.remove());
 
     const { seed, webGroup, inServiceWebInstances, interrupt, snapshot } = emulatedWorkshop(
         () => emulator,
@@ -97,57 +87,6 @@ describe("the uploaded handler against Auto Scaling faults on the emulator", fun
             assert.deepEqual(await snapshot(), before);
         });
 
-        it("gives up on a connection that never answers, with a structured ERROR, within the request timeout", async () => {
-            const [victim] = await inServiceWebInstances(1);
-            const silent = await startSilentServer();
-            const startedAt = performance.now();
-            let invocations: Invocations;
-            try {
-                // One attempt: the request timeout alone must end it (5 s), not the deadline.
-                invocations = await archiveWithAttempts(short, victim, silent.endpoint, 1);
-            } finally {
-                await silent.close();
-            }
-            const elapsedMs = performance.now() - startedAt;
-
-            assert.ok(elapsedMs < 7_000, `took ${Math.round(elapsedMs)} ms`);
-            assert.equal(invocations.results[0].status, "rejected");
-            const errors = invocations.logLines
-                .map((l) => JSON.parse(l))
-                .filter((l) => l.level === "ERROR");
-            assert.equal(errors.length, 1);
-            assert.equal(errors[0].error.name, "TimeoutError");
-        });
-
-        it("ends a throttled invocation before the function's timeout, logging it, whatever the retry budget", async () => {
-            const [victim] = await inServiceWebInstances(1);
-            const before = await snapshot();
-            const proxy = await startFaultProxy(emulator.endpoint, () => FAULTS.throttling);
-            const startedAt = performance.now();
-            let invocations: Invocations;
-            try {
-                invocations = await archiveWithAttempts(short, victim, proxy.endpoint, 20);
-            } finally {
-                await proxy.close();
-            }
-            const elapsedMs = performance.now() - startedAt;
-
-            // The function's timeout is 10 s; 1.5 s are kept back to log and answer.
-            assert.ok(elapsedMs < short.timeoutMs - 1_000, `took ${Math.round(elapsedMs)} ms`);
-            assert.equal(invocations.results[0].status, "rejected");
-            const [error] = invocations.logLines
-                .map((l) => JSON.parse(l))
-                .filter((l) => l.level === "ERROR");
-            assert.equal(error?.error.name, "DeadlineExceeded");
-            assert.deepEqual(await snapshot(), before);
-            // The throttled attempts, counted inside the SDK's retry loop, reach the metrics.
-            const [metrics] = invocations.logLines.map((l) => JSON.parse(l)).filter((l) => l._aws);
-            // Every request reached the proxy and was throttled: the metrics count each of them.
-            assert.equal(metrics.Throttles, proxy.requests.get("DescribeAutoScalingGroups"));
-            assert.equal(metrics.AutoScalingCalls, metrics.Throttles);
-            assert.ok(metrics.Throttles >= 2, `${metrics.Throttles} throttles`);
-        });
-
         function archiveWithAttempts(
             archive: HandlerArchive,
             instanceId: string,
@@ -162,24 +101,3 @@ describe("the uploaded handler against Auto Scaling faults on the emulator", fun
         }
     });
 });
-
-/** A loopback server that accepts connections and never answers: a hung AWS endpoint. */
-async function startSilentServer(): Promise<{ endpoint: string; close(): Promise<void> }> {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-        sockets.add(socket);
-        socket.on("close", () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
-    return {
-        endpoint: `http://127.0.0.1:${port}`,
-        close: () =>
-            new Promise((resolve) => {
-                for (const socket of sockets) {
-                    socket.destroy();
-                }
-                server.close(() => resolve());
-            }),
-    };
-}

@@ -1,0 +1,126 @@
+/**
+ * What the queued path reports, on the emulator: a dry run's counts, metrics that add up over
+ * duplicates and foreign instances, and the notification per batch. The same pipeline as in
+ * queued-pipeline.test.ts, judged on the emulator's groups and the handler's own lines.
+ */
+import * as assert from "node:assert/strict";
+import { describeGroupState, freshSampleEvent } from "../../local";
+import { clientConfigFor, type Emulator } from "../../local";
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
+import {
+    CreateQueueCommand,
+    GetQueueAttributesCommand,
+    ReceiveMessageCommand,
+    SQSClient,
+} from "@aws-sdk/client-sqs";
+import { DRAIN_TIMEOUT_MS, ids, metricsOf, queuedPipeline } from "../support/queued-pipeline";
+
+describe("what the queued pipeline reports, on the emulator", function () {
+    this.timeout(600_000);
+
+    const { emulator, seed, run } = queuedPipeline({
+        keep: { capacityOnInterruption: "keep" },
+        dry: { capacityOnInterruption: "decrement", dryRun: true },
+        notify: { notificationEmail: "ops@example.com", notifyOnDetach: true },
+    });
+
+    describe("given a storm in dry-run mode", () => {
+        it("changes nothing, and counts what it would have detached", async () => {
+            const environment = await seed({ minSize: 5, desiredCapacity: 10, maxSize: 12 });
+            const before = await describeGroupState(emulator(), environment.webGroupName);
+
+            const { logLines } = await run("dry", async (p) => {
+                await p.putEvents(ids(before).map((id) => freshSampleEvent(id)));
+                await p.mapping.drained(DRAIN_TIMEOUT_MS);
+            });
+
+            assert.deepEqual(
+                await describeGroupState(emulator(), environment.webGroupName),
+                before,
+            );
+            assert.deepEqual(metricsOf(logLines), {
+                received: 10,
+                detached: 0,
+                wouldDetach: 10,
+                ignored: 0,
+                failed: 0,
+            });
+        });
+    });
+
+    describe("given a storm with duplicates and foreign instances", () => {
+        it("emits metrics that add up: received = detached + ignored + failed", async () => {
+            const environment = await seed({ minSize: 2, desiredCapacity: 12, maxSize: 16 });
+            const web = await describeGroupState(emulator(), environment.webGroupName);
+            const others = await describeGroupState(emulator(), environment.otherGroupName);
+            const warned = [...ids(web).slice(0, 10), ...ids(web).slice(0, 3), ...ids(others)];
+
+            const { logLines } = await run("keep", async (p) => {
+                await p.putEvents(warned.map((id) => freshSampleEvent(id)));
+                await p.mapping.drained(DRAIN_TIMEOUT_MS);
+            });
+
+            const metrics = metricsOf(logLines);
+            assert.equal(metrics.received, warned.length);
+            assert.equal(metrics.detached, 10);
+            assert.equal(
+                metrics.received,
+                metrics.detached + metrics.wouldDetach + metrics.ignored + metrics.failed,
+            );
+        });
+    });
+
+    describe("given notifyOnDetach", () => {
+        it("publishes one message per batch that detached instances to the topic", async () => {
+            const environment = await seed({ minSize: 2, desiredCapacity: 8, maxSize: 12 });
+            const victims = ids(
+                await describeGroupState(emulator(), environment.webGroupName),
+            ).slice(0, 5);
+            const inbox = await subscribeQueueToNewTopic(emulator(), "spot-notifications");
+
+            await run(
+                "notify",
+                async (p) => {
+                    await p.putEvents(victims.map((id) => freshSampleEvent(id)));
+                    await p.mapping.drained(DRAIN_TIMEOUT_MS);
+                },
+                { NOTIFY_TOPIC_ARN: inbox.topicArn },
+            );
+
+            const notices = (await inbox.receive()).map((n) => JSON.parse(n.Message));
+            assert.ok(notices.length >= 1, "at least one batch detached");
+            assert.deepEqual(notices.flatMap((n) => n.instanceIds).sort(), [...victims].sort());
+            assert.deepEqual(
+                notices.flatMap((n) => Object.keys(n.groups)),
+                notices.map(() => "web"),
+            );
+        });
+    });
+});
+
+/** An SNS topic in the emulator with an SQS queue subscribed: an inbox for the notifications. */
+async function subscribeQueueToNewTopic(emulator: Emulator, name: string) {
+    const config = clientConfigFor(emulator);
+    const sns = new SNSClient(config);
+    const sqs = new SQSClient(config);
+    const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: name }));
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-inbox` }));
+    const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+    );
+    await sns.send(
+        new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint: Attributes?.QueueArn }),
+    );
+    return {
+        topicArn: String(TopicArn),
+        /** Every notification delivered so far: SNS's envelopes, with `Message` inside. */
+        async receive(): Promise<{ Message: string }[]> {
+            const { Messages = [] } = await sqs.send(
+                new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }),
+            );
+            sns.destroy();
+            sqs.destroy();
+            return Messages.map((m) => JSON.parse(String(m.Body)));
+        },
+    };
+}
