@@ -15,11 +15,10 @@ import type { GroupChoice, SpotInterruptionHandlerArgs } from "./args";
 import { HANDLER_EXPORT, HANDLER_FILE, handlerCodeArchive } from "./code";
 import { createFaultInjection } from "./fault-injection";
 import { createMonitoring, createNotificationTopic } from "./monitoring";
+import { createDirectDelivery, createEventsQueue, createQueueDelivery } from "./delivery";
 import {
     deadLetterQueuePolicyDocument,
     detachScopeFor,
-    drainEventsQueuePolicyDocument,
-    eventsQueuePolicyDocument,
     handlerPolicyJson,
     interruptionWarningEventPattern,
 } from "./policies";
@@ -142,23 +141,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         );
 
         if (queued !== undefined) {
-            // SSE-SQS: EventBridge cannot send to a queue under the AWS-managed aws/sqs KMS key.
-            this.queue = new aws.sqs.Queue(
-                `${name}-queue`,
-                {
-                    sqsManagedSseEnabled: true,
-                    visibilityTimeoutSeconds: queued.visibilityTimeoutSeconds,
-                    messageRetentionSeconds: queued.messageRetentionSeconds,
-                    redrivePolicy: this.deadLetterQueue.arn.apply((deadLetterTargetArn) =>
-                        JSON.stringify({
-                            deadLetterTargetArn,
-                            maxReceiveCount: queued.maxReceiveCount,
-                        }),
-                    ),
-                    tags,
-                },
-                childOpts,
-            );
+            this.queue = createEventsQueue(name, queued, this.deadLetterQueue.arn, tags, childOpts);
         }
 
         const notifications =
@@ -293,66 +276,36 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         // last (mapping before drain policy), so a switch leaves the queue drained until unfed.
         let deliveryPath: pulumi.Resource[];
         if (this.queue !== undefined && queued !== undefined) {
-            this.queuePolicy = new aws.sqs.QueuePolicy(
-                `${name}-queue-policy`,
+            const delivery = createQueueDelivery(
+                name,
                 {
-                    queueUrl: this.queue.url,
-                    policy: pulumi
-                        .all([this.queue.arn, this.eventRule.arn])
-                        .apply(([queueArn, ruleArn]) =>
-                            JSON.stringify(eventsQueuePolicyDocument(queueArn, ruleArn)),
-                        ),
-                },
-                childOpts,
-            );
-            this.drainPolicy = new aws.iam.RolePolicy(
-                `${name}-drain-policy`,
-                {
-                    role: this.role.id,
-                    policy: this.queue.arn.apply((queueArn) =>
-                        JSON.stringify(drainEventsQueuePolicyDocument(queueArn)),
-                    ),
-                },
-                childOpts,
-            );
-            this.eventSourceMapping = new aws.lambda.EventSourceMapping(
-                `${name}-mapping`,
-                {
-                    eventSourceArn: this.queue.arn,
-                    functionName: this.handlerFunction.arn,
-                    batchSize: queued.batchSize,
-                    maximumBatchingWindowInSeconds: queued.maximumBatchingWindowInSeconds,
-                    functionResponseTypes: ["ReportBatchItemFailures"],
-                    scalingConfig: { maximumConcurrency: queued.maximumConcurrency },
+                    queue: this.queue,
+                    settings: queued,
+                    ruleArn: this.eventRule.arn,
+                    role: this.role,
+                    functionArn: this.handlerFunction.arn,
                     tags,
                 },
-                // Lambda checks the role's SQS permissions when the mapping is created; and on a
-                // switch to direct delivery Pulumi deletes the mapping before the drain policy.
-                { ...childOpts, dependsOn: [this.drainPolicy] },
+                childOpts,
             );
-            deliveryPath = [this.queuePolicy, this.eventSourceMapping];
+            this.queuePolicy = delivery.queuePolicy;
+            this.drainPolicy = delivery.drainPolicy;
+            this.eventSourceMapping = delivery.eventSourceMapping;
+            deliveryPath = delivery.path;
         } else {
-            this.invokeConfig = new aws.lambda.FunctionEventInvokeConfig(
-                `${name}-invoke-config`,
+            const delivery = createDirectDelivery(
+                name,
                 {
                     functionName: this.handlerFunction.name,
-                    maximumRetryAttempts: 2,
+                    ruleArn: this.eventRule.arn,
+                    deadLetterQueueArn: this.deadLetterQueue.arn,
                     maximumEventAgeInSeconds: settings.maximumEventAgeInSeconds,
-                    destinationConfig: { onFailure: { destination: this.deadLetterQueue.arn } },
                 },
                 childOpts,
             );
-            this.permission = new aws.lambda.Permission(
-                `${name}-permission`,
-                {
-                    action: "lambda:InvokeFunction",
-                    function: this.handlerFunction.name,
-                    principal: "events.amazonaws.com",
-                    sourceArn: this.eventRule.arn,
-                },
-                childOpts,
-            );
-            deliveryPath = [this.permission, this.invokeConfig];
+            this.invokeConfig = delivery.invokeConfig;
+            this.permission = delivery.permission;
+            deliveryPath = delivery.path;
         }
 
         this.eventTarget = new aws.cloudwatch.EventTarget(
