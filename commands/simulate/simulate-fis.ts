@@ -7,18 +7,19 @@
  */
 import { randomUUID } from "node:crypto";
 import {
-    type Experiment,
-    type ExperimentTemplate,
     GetExperimentCommand,
     GetExperimentTemplateCommand,
-    ListExperimentResolvedTargetsCommand,
     StartExperimentCommand,
 } from "@aws-sdk/client-fis";
-import {
-    isoDurationSeconds,
-    SPOT_INTERRUPTION_ACTION_ID,
-} from "../../components/spot-interruption-handler/fault-injection";
 import { awsCall, SimulationError } from "./simulate-errors";
+import {
+    experimentFailure,
+    recordExperiment,
+    resolvedTargets,
+    summarizeTemplate,
+    TERMINAL_FAILURES,
+    type TemplateSummary,
+} from "./simulate-fis-state";
 import type { Deployment } from "./simulate-deployment";
 import { type Decision, decisionFor, entriesAbout, withoutEntry } from "./simulate-log";
 import { followUntil, pollsWithin } from "./simulate-follow";
@@ -33,7 +34,6 @@ import {
     type SimulationContext,
 } from "./simulate-run";
 import { type SimulationReport, systemClock, type Timeline } from "./simulate-timeline";
-import { type SimulationClients } from "./simulate-clients";
 
 export interface ExperimentOptions {
     readonly deployment: Deployment;
@@ -41,46 +41,8 @@ export interface ExperimentOptions {
     readonly dryRun: boolean;
 }
 
-/** The template's interruption, as the timeline describes it. */
-export interface TemplateSummary {
-    readonly selectionMode: string;
-    readonly groupTag?: string;
-    readonly durationBeforeInterruption: string;
-    readonly durationSeconds: number;
-    readonly stopConditions: string;
-}
-
-const TERMINAL_FAILURES = new Set(["failed", "stopped", "cancelled"]);
 /** The warning precedes the interruption by two minutes, whatever the duration. */
 const WARNING_LEAD_MS = 120_000;
-
-/** What the template does; refuses one that does not interrupt Spot instances. */
-export function summarizeTemplate(
-    template: ExperimentTemplate,
-    templateId: string,
-): TemplateSummary {
-    const action = Object.values(template.actions ?? {}).find(
-        (a) => a.actionId === SPOT_INTERRUPTION_ACTION_ID,
-    );
-    if (action === undefined) {
-        throw new SimulationError(
-            "deployment-mismatch",
-            `Experiment template ${templateId} has no ${SPOT_INTERRUPTION_ACTION_ID} action: pass the template the component created (its faultInjectionTemplateId output).`,
-        );
-    }
-    const target = template.targets?.[Object.values(action.targets ?? {})[0] ?? ""];
-    const duration = action.parameters?.durationBeforeInterruption ?? "PT2M";
-    return {
-        selectionMode: target?.selectionMode ?? "ALL",
-        groupTag: target?.resourceTags?.["aws:autoscaling:groupName"],
-        durationBeforeInterruption: duration,
-        durationSeconds: isoDurationSeconds(duration) ?? 120,
-        stopConditions:
-            (template.stopConditions ?? [])
-                .map((c) => (c.source === "none" ? "none" : `${c.source} ${c.value ?? ""}`.trim()))
-                .join(", ") || "none",
-    };
-}
 
 export function simulateExperiment(
     options: ExperimentOptions,
@@ -307,84 +269,6 @@ async function followExperiment(
     const first = decisions.get(targets[0]);
     draft.decision = first === undefined ? undefined : withoutEntry(first);
     draft.warning = `FIS interrupted ${targets.join(", ")} for real: EC2 reclaimed ${targets.length === 1 ? "it" : "them"}${rebalanced.size > 0 ? ", after Capacity Rebalancing had replaced it" : ", and the group launched replacements"}.`;
-}
-
-/** Records the experiment's and its actions' state changes; returns the experiment's status. */
-function recordExperiment(
-    experiment: Experiment,
-    states: Map<string, string>,
-    timeline: Timeline,
-): string {
-    const status = experiment.state?.status ?? "pending";
-    if (states.get("experiment") !== status) {
-        states.set("experiment", status);
-        timeline.add(
-            "experiment",
-            `Experiment ${experiment.id ?? ""}: ${status}${experiment.state?.reason ? ` (${experiment.state.reason})` : ""}`,
-            { status },
-        );
-    }
-    for (const [name, action] of Object.entries(experiment.actions ?? {})) {
-        const actionStatus = action.state?.status ?? "pending";
-        if (states.get(`action ${name}`) !== actionStatus) {
-            states.set(`action ${name}`, actionStatus);
-            timeline.add(
-                "action",
-                `FIS action ${name} (${action.actionId ?? ""}): ${actionStatus}${action.state?.reason ? ` (${action.state.reason})` : ""}`,
-                { action: name, status: actionStatus },
-            );
-        }
-    }
-    return status;
-}
-
-/** FIS's own reason, and its failed action's, in words. */
-function experimentFailure(experimentId: string, experiment: Experiment): SimulationError {
-    const reasons = [
-        experiment.state?.reason,
-        ...Object.entries(experiment.actions ?? {})
-            .filter(([, a]) => a.state?.status === "failed" && a.state.reason)
-            .map(([name, a]) => `action ${name}: ${a.state?.reason}`),
-    ].filter((r) => r !== undefined && r !== "");
-    return new SimulationError(
-        "experiment-failed",
-        `Experiment ${experimentId} ${experiment.state?.status ?? "failed"}: ${reasons.join("; ") || "FIS gave no reason"}.`,
-    );
-}
-
-/** The instances FIS selected; best effort, as ListExperimentResolvedTargets is newer than FIS. */
-async function resolvedTargets(
-    clients: SimulationClients,
-    experimentId: string,
-    timeline: Timeline,
-): Promise<string[]> {
-    try {
-        const { resolvedTargets = [] } = await awsCall(
-            "fis:ListExperimentResolvedTargets",
-            (abortSignal) =>
-                clients.fis.send(new ListExperimentResolvedTargetsCommand({ experimentId }), {
-                    abortSignal,
-                }),
-        );
-        const ids = resolvedTargets.flatMap((t) =>
-            Object.values(t.targetInformation ?? {}).flatMap(
-                (value) => /\bi-[0-9a-f]{8,17}\b/.exec(value)?.[0] ?? [],
-            ),
-        );
-        if (ids.length > 0) {
-            timeline.add("experiment", `FIS selected ${ids.join(", ")}`, { instanceIds: ids });
-        }
-        return [...new Set(ids)];
-    } catch (error) {
-        if (!(error instanceof SimulationError)) {
-            throw error;
-        }
-        timeline.add(
-            "note",
-            `Could not list the experiment's targets (${error.message}); following the instances the handler names instead.`,
-        );
-        return [];
-    }
 }
 
 /** Members of the group (before the experiment) that a log entry names. */

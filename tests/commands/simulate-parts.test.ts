@@ -17,7 +17,7 @@ import {
     type CommandResult,
     groupNameProblem,
 } from "../../commands/simulate/simulate-deployment";
-import { summarizeTemplate } from "../../commands/simulate/simulate-fis";
+import { summarizeTemplate } from "../../commands/simulate/simulate-fis-state";
 import {
     decisionFor,
     type HandlerLogEntry,
