@@ -1,0 +1,90 @@
+/**
+ * The test scripts as npm runs them: `npm test` lists its longest files first by name, so that
+ * they start at once under --parallel, and its globs must still reach every test file exactly
+ * once. Expanded with mocha's own file collection, as mocha expands them.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const scripts = (
+    JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+        scripts: Record<string, string>;
+    }
+).scripts;
+
+interface CollectedFiles {
+    files: string[];
+    unmatchedFiles: unknown[];
+}
+// mocha's own expansion of spec arguments (no `exports` map, so the module is reachable).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const collectFiles = require("mocha/lib/cli/collect-files.cjs") as (params: {
+    spec: string[];
+    extension: string[];
+    ignore: string[];
+    file: string[];
+    recursive: boolean;
+    sort: boolean;
+    allowEmpty: boolean;
+}) => CollectedFiles;
+
+/** The spec arguments of the script's mocha command, unquoted as the shell would. */
+function mochaSpecs(script: string): string[] {
+    const command = script.split("&&").find((part) => part.trim().startsWith("mocha "));
+    assert.ok(command, `a mocha command in: ${script}`);
+    const words = [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+    return words.slice(1).filter((word) => !word.startsWith("-"));
+}
+
+function testFilesIn(folder: string): string[] {
+    return fs
+        .readdirSync(path.join(ROOT, folder), { recursive: true, encoding: "utf8" })
+        .filter((file) => file.endsWith(".test.ts"))
+        .map((file) => path.join(ROOT, folder, file))
+        .sort();
+}
+
+function expand(script: string): string[] {
+    const previous = process.cwd();
+    process.chdir(ROOT);
+    try {
+        return collectFiles({
+            spec: mochaSpecs(script),
+            extension: ["ts"],
+            ignore: [],
+            file: [],
+            recursive: false,
+            sort: false,
+            allowEmpty: false,
+        }).files;
+    } finally {
+        process.chdir(previous);
+    }
+}
+
+describe("the test scripts", () => {
+    it("npm test runs every test file exactly once", () => {
+        const files = expand(scripts.test);
+        assert.deepEqual([...files].sort(), testFilesIn("tests"));
+    });
+
+    it("npm test starts the rehearsal and schema files first, its longest CPU-bound ones", () => {
+        assert.deepEqual(
+            expand(scripts.test)
+                .slice(0, 2)
+                .map((file) => path.relative(ROOT, file)),
+            ["tests/commands/rehearsal.test.ts", "tests/commands/schema.test.ts"],
+        );
+    });
+
+    for (const tier of ["unit", "emulator", "commands"]) {
+        it(`npm run test:${tier} runs exactly the ${tier} tier`, () => {
+            assert.deepEqual(
+                [...expand(scripts[`test:${tier}`])].sort(),
+                testFilesIn(`tests/${tier}`),
+            );
+        });
+    }
+});
