@@ -48,7 +48,11 @@ export function ensureVirtualEnvironment(
             installLockFile,
             () => bootstrapVirtualEnvironment(python, report),
             {
-                waitMs: PYTHON_PROBE_TIMEOUT_MS + VENV_CREATE_TIMEOUT_MS + PIP_INSTALL_TIMEOUT_MS,
+                waitMs:
+                    PYTHON_PROBE_TIMEOUT_MS +
+                    VENV_CREATE_TIMEOUT_MS +
+                    PIP_INSTALL_TIMEOUT_MS +
+                    COMPILE_TIMEOUT_MS,
                 onWait: (holder) =>
                     report(`Waiting for process ${holder}, which is installing .venv...`),
             },

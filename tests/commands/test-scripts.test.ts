@@ -1,7 +1,8 @@
 /**
- * The test scripts as npm runs them: `npm test` lists its longest files first by name, so that
- * they start at once under --parallel, and its globs must still reach every test file exactly
- * once. Expanded with mocha's own file collection, as mocha expands them.
+ * The test scripts as npm runs them: `npm test` installs the emulator while the static checks and
+ * the tests run, and lists its longest files first by name, so that they start at once under
+ * --parallel; its globs must still reach every test file exactly once. Expanded with mocha's own
+ * file collection, as mocha expands them.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -65,14 +66,20 @@ function expand(script: string): string[] {
 }
 
 describe("the test scripts", () => {
+    it("npm test installs the emulator beside the checks and the suite, which waits for the checks", () => {
+        assert.equal(scripts.test, "node --version && run-p emulator:install test:suite");
+        assert.match(scripts["test:suite"], /^npm run checks && mocha /);
+        assert.equal(scripts.checks, "run-p --print-label typecheck lint");
+    });
+
     it("npm test runs every test file exactly once", () => {
-        const files = expand(scripts.test);
+        const files = expand(scripts["test:suite"]);
         assert.deepEqual([...files].sort(), testFilesIn("tests"));
     });
 
     it("npm test starts the rehearsal and schema files first, its longest CPU-bound ones", () => {
         assert.deepEqual(
-            expand(scripts.test)
+            expand(scripts["test:suite"])
                 .slice(0, 2)
                 .map((file) => path.relative(ROOT, file)),
             ["tests/commands/rehearsal.test.ts", "tests/commands/schema.test.ts"],
