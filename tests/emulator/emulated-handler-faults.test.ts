@@ -10,14 +10,16 @@ import {
     type Emulator,
     FAULTS,
     type HandlerArchive,
-    installPulumiMocks,
     type Invocations,
-    materializeHandlerArchive,
     startFaultProxy,
-    WEB_GROUP_NAME,
 } from "../../local";
 import { loadEvent } from "../support/events";
-import { assertAllFulfilled, emulatedWorkshop, idsOf } from "../support/emulated-workshop";
+import {
+    assertAllFulfilled,
+    emulatedWorkshop,
+    idsOf,
+    webGroupHandlerArchive,
+} from "../support/emulated-workshop";
 import { tierEmulator } from "../support/tier-emulator";
 
 describe("the uploaded handler against Auto Scaling faults on the emulator", function () {
@@ -28,16 +30,7 @@ describe("the uploaded handler against Auto Scaling faults on the emulator", fun
     let keep: HandlerArchive;
 
     before(async () => {
-        installPulumiMocks();
-        // Imported after the mocks are installed, as Pulumi reads its settings on first use.
-        const { SpotInterruptionHandler } = await import("../../components");
-        keep = await materializeHandlerArchive(
-            new SpotInterruptionHandler("emulated-faults-keep", {
-                autoScalingGroupName: WEB_GROUP_NAME,
-                capacityOnInterruption: "keep",
-            }).handlerFunction,
-            "emulated-faults-keep",
-        );
+        keep = await webGroupHandlerArchive("emulated-faults-keep");
         emulator = await tierEmulator();
     });
 

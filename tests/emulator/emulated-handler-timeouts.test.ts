@@ -10,14 +10,11 @@ import {
     type Emulator,
     FAULTS,
     type HandlerArchive,
-    installPulumiMocks,
     type Invocations,
-    materializeHandlerArchive,
     startFaultProxy,
-    WEB_GROUP_NAME,
 } from "../../local";
 import { loadEvent } from "../support/events";
-import { emulatedWorkshop } from "../support/emulated-workshop";
+import { emulatedWorkshop, webGroupHandlerArchive } from "../support/emulated-workshop";
 import { tierEmulator } from "../support/tier-emulator";
 
 describe("the uploaded handler against Auto Scaling timeouts on the emulator", function () {
@@ -29,17 +26,7 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
     let short: HandlerArchive;
 
     before(async () => {
-        installPulumiMocks();
-        // Imported after the mocks are installed, as Pulumi reads its settings on first use.
-        const { SpotInterruptionHandler } = await import("../../components");
-        short = await materializeHandlerArchive(
-            new SpotInterruptionHandler("emulated-faults-short", {
-                autoScalingGroupName: WEB_GROUP_NAME,
-                capacityOnInterruption: "keep",
-                timeoutSeconds: 10,
-            }).handlerFunction,
-            "emulated-faults-short",
-        );
+        short = await webGroupHandlerArchive("emulated-faults-short", { timeoutSeconds: 10 });
         emulator = await tierEmulator();
     });
 

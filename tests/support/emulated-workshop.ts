@@ -9,8 +9,11 @@ import {
     type Emulator,
     type GroupState,
     type HandlerArchive,
+    installPulumiMocks,
     type Invocations,
+    materializeHandlerArchive,
     seedWorkshopEnvironment,
+    WEB_GROUP_NAME,
     type WorkshopEnvironment,
     type WorkshopSeedOptions,
 } from "../../local";
@@ -23,6 +26,24 @@ export function assertAllFulfilled({ results }: Invocations, action: "detached" 
         assert.equal(result.status, "fulfilled", String((result as PromiseRejectedResult).reason));
         assert.equal((result as PromiseFulfilledResult<{ action: string }>).value.action, action);
     }
+}
+
+/** The component's function for the web group, in keep mode unless told, serialized and loaded. */
+export async function webGroupHandlerArchive(
+    name: string,
+    args: { readonly timeoutSeconds?: number } = {},
+): Promise<HandlerArchive> {
+    installPulumiMocks();
+    // Imported after the mocks are installed, as Pulumi reads its settings on first use.
+    const { SpotInterruptionHandler } = await import("../../components");
+    return materializeHandlerArchive(
+        new SpotInterruptionHandler(name, {
+            autoScalingGroupName: WEB_GROUP_NAME,
+            capacityOnInterruption: "keep",
+            ...args,
+        }).handlerFunction,
+        name,
+    );
 }
 
 export function emulatedWorkshop(emulator: () => Emulator) {
