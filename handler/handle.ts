@@ -207,8 +207,7 @@ export function dryRunChunk(chunk: PlannedChunk, progress: DetachProgress, conte
         ...chunk.common,
         instanceIds: chunk.instanceIds,
     });
-    progress.slots -= chunk.decrement ? chunk.instanceIds.length : 0;
-    settled(progress, chunk.instanceIds);
+    departed(progress, chunk);
 }
 
 /** One DetachInstances call: its instances settle as detached, or the refusal is recovered. */
@@ -249,6 +248,14 @@ async function detachChunk(
         instanceIds,
         activities,
     });
+    departed(progress, chunk);
+}
+
+/**
+ * A chunk left the group (or, in a dry run, would have): its decrements are spent and the
+ * group's desired capacity follows, so that the next chunk's keep reason gives true figures.
+ */
+function departed(progress: DetachProgress, { instanceIds, decrement }: PlannedChunk): void {
     if (decrement) {
         progress.slots -= instanceIds.length;
         progress.size =

@@ -109,6 +109,17 @@ describe("the batch's detach steps, each alone", () => {
             assert.equal(done.autoScalingCalls, 0);
             assert.match(logs[0].record.message, /^Dry run: would detach 3 instance\(s\)/);
         });
+
+        it("gives the keep reason with the figures its would-be decrements leave, as a real run does", () => {
+            const { context } = batch("decrement", () => assert.fail("no call"));
+            const progress = progressOf(group(2, 3, {}));
+
+            dryRunChunk(planChunk(GROUP, progress, "decrement"), progress, context);
+            const keep = planChunk(GROUP, progress, "decrement");
+
+            assert.deepEqual([keep.instanceIds, keep.decrement], [[B, C], false]);
+            assert.match(keep.common.reason ?? "", /^desired capacity 2 is at MinSize 2;/);
+        });
     });
 
     describe("recoverFromRefusal", () => {
