@@ -4,10 +4,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { QueueSettings } from "./args";
+import type { QueueSettings, SpotInterruptionHandlerArgs } from "./args";
 import { drainEventsQueuePolicyDocument, eventsQueuePolicyDocument } from "./policies";
 
-type Tags = pulumi.Input<Record<string, pulumi.Input<string>>> | undefined;
+type Tags = SpotInterruptionHandlerArgs["tags"];
 
 /** The queue the rule sends warnings to, redriving to the dead-letter queue. */
 export function createEventsQueue(

@@ -11,11 +11,11 @@ import {
     handlerDashboardBody,
     targetGroupArnSuffix,
 } from "./dashboard";
-import type { MonitoringSettings } from "./args";
+import type { MonitoringSettings, SpotInterruptionHandlerArgs } from "./args";
 import { describeSelection, type GroupSelection } from "../../types";
 import { notificationKeyPolicyDocument, notificationTopicPolicyDocument } from "./policies";
 
-type Tags = pulumi.Input<Record<string, pulumi.Input<string>>> | undefined;
+type Tags = SpotInterruptionHandlerArgs["tags"];
 
 export interface NotificationTopic {
     readonly key: aws.kms.Key;

@@ -48,21 +48,16 @@ function testFilesIn(folder: string): string[] {
 }
 
 function expand(script: string): string[] {
-    const previous = process.cwd();
-    process.chdir(ROOT);
-    try {
-        return collectFiles({
-            spec: mochaSpecs(script),
-            extension: ["ts"],
-            ignore: [],
-            file: [],
-            recursive: false,
-            sort: false,
-            allowEmpty: false,
-        }).files;
-    } finally {
-        process.chdir(previous);
-    }
+    return collectFiles({
+        // Anchored at the root, as npm runs the scripts there.
+        spec: mochaSpecs(script).map((spec) => path.join(ROOT, spec)),
+        extension: ["ts"],
+        ignore: [],
+        file: [],
+        recursive: false,
+        sort: false,
+        allowEmpty: false,
+    }).files;
 }
 
 describe("the test scripts", () => {

@@ -30,7 +30,9 @@ describe("the uploaded handler against Auto Scaling faults on the emulator", fun
     let keep: HandlerArchive;
 
     before(async () => {
-        keep = await webGroupHandlerArchive("emulated-faults-keep");
+        keep = await webGroupHandlerArchive("emulated-faults-keep", {
+            capacityOnInterruption: "keep",
+        });
         emulator = await tierEmulator();
     });
 

@@ -26,7 +26,10 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
     let short: HandlerArchive;
 
     before(async () => {
-        short = await webGroupHandlerArchive("emulated-faults-short", { timeoutSeconds: 10 });
+        short = await webGroupHandlerArchive("emulated-faults-short", {
+            capacityOnInterruption: "keep",
+            timeoutSeconds: 10,
+        });
         emulator = await tierEmulator();
     });
 

@@ -17,16 +17,16 @@
  */
 import * as assert from "node:assert/strict";
 import { AutoScalingClient, CreateOrUpdateTagsCommand } from "@aws-sdk/client-auto-scaling";
-import {
-    type Emulator,
-    FAULTS,
-    type HandlerArchive,
-    installPulumiMocks,
-    startFaultProxy,
-} from "../../local";
+import { type Emulator, FAULTS, type HandlerArchive, startFaultProxy } from "../../local";
 import type * as Workshop from "../../local";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";
-import { assertAllFulfilled, emulatedWorkshop, idsOf } from "../support/emulated-workshop";
+import {
+    assertAllFulfilled,
+    emulatedWorkshop,
+    handlerArchive,
+    idsOf,
+    webGroupHandlerArchive,
+} from "../support/emulated-workshop";
 import { tierEmulator } from "../support/tier-emulator";
 
 type WorkshopModule = typeof Workshop;
@@ -44,33 +44,18 @@ describe("the uploaded handler against the local AWS emulator", function () {
     let byList: HandlerArchive;
 
     before(async () => {
-        installPulumiMocks();
-        const { SpotInterruptionHandler } = await import("../../components");
-        const { materializeHandlerArchive } = await import("../../local");
         workshop = await import("../../local");
-        const build = (name: string, capacityOnInterruption: "keep" | "decrement") =>
-            materializeHandlerArchive(
-                new SpotInterruptionHandler(name, {
-                    autoScalingGroupName: workshop.WEB_GROUP_NAME,
-                    capacityOnInterruption,
-                }).handlerFunction,
-                name,
-            );
-        keep = await build("emulated-keep", "keep");
-        decrement = await build("emulated-decrement", "decrement");
-        byTag = await materializeHandlerArchive(
-            new SpotInterruptionHandler("emulated-tag", {
-                autoScalingGroupTag: { key: "team", value: "web" },
-            }).handlerFunction,
-            "emulated-tag",
-        );
-        byList = await materializeHandlerArchive(
-            new SpotInterruptionHandler("emulated-list", {
-                autoScalingGroupNames: [workshop.WEB_GROUP_NAME, workshop.OTHER_GROUP_NAME],
-                capacityOnInterruption: "decrement",
-            }).handlerFunction,
-            "emulated-list",
-        );
+        keep = await webGroupHandlerArchive("emulated-keep", { capacityOnInterruption: "keep" });
+        decrement = await webGroupHandlerArchive("emulated-decrement", {
+            capacityOnInterruption: "decrement",
+        });
+        byTag = await handlerArchive("emulated-tag", {
+            autoScalingGroupTag: { key: "team", value: "web" },
+        });
+        byList = await handlerArchive("emulated-list", {
+            autoScalingGroupNames: [workshop.WEB_GROUP_NAME, workshop.OTHER_GROUP_NAME],
+            capacityOnInterruption: "decrement",
+        });
         emulator = await tierEmulator();
     });
 

@@ -17,6 +17,7 @@ import {
     type WorkshopEnvironment,
     type WorkshopSeedOptions,
 } from "../../local";
+import type { SpotInterruptionHandlerArgs } from "../../components";
 import { loadEvent } from "./events";
 
 export const idsOf = (group: GroupState) => group.instances.map((i) => i.instanceId).sort();
@@ -28,22 +29,26 @@ export function assertAllFulfilled({ results }: Invocations, action: "detached" 
     }
 }
 
-/** The component's function for the web group, in keep mode unless told, serialized and loaded. */
-export async function webGroupHandlerArchive(
+/** The component's arguments for the web group, but the group. */
+export type WebGroupHandlerArgs = Omit<SpotInterruptionHandlerArgs, "autoScalingGroupName">;
+
+/** The component's function, serialized and loaded as Lambda loads it. */
+export async function handlerArchive(
     name: string,
-    args: { readonly timeoutSeconds?: number } = {},
+    args: SpotInterruptionHandlerArgs,
 ): Promise<HandlerArchive> {
     installPulumiMocks();
     // Imported after the mocks are installed, as Pulumi reads its settings on first use.
     const { SpotInterruptionHandler } = await import("../../components");
-    return materializeHandlerArchive(
-        new SpotInterruptionHandler(name, {
-            autoScalingGroupName: WEB_GROUP_NAME,
-            capacityOnInterruption: "keep",
-            ...args,
-        }).handlerFunction,
-        name,
-    );
+    return materializeHandlerArchive(new SpotInterruptionHandler(name, args).handlerFunction, name);
+}
+
+/** The component's function for the web group. */
+export function webGroupHandlerArchive(
+    name: string,
+    args: WebGroupHandlerArgs = {},
+): Promise<HandlerArchive> {
+    return handlerArchive(name, { autoScalingGroupName: WEB_GROUP_NAME, ...args });
 }
 
 export function emulatedWorkshop(emulator: () => Emulator) {

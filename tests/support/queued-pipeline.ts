@@ -5,19 +5,21 @@
  */
 import * as assert from "node:assert/strict";
 import type { ResolvedHandlerSettings } from "../../components/spot-interruption-handler/args";
-import type { SpotInterruptionHandlerArgs } from "../../components";
 import {
     type Emulator,
     type GroupState,
     type HandlerArchive,
     installPulumiMocks,
     type LocalPipeline,
-    materializeHandlerArchive,
-    seedWorkshopEnvironment,
     WEB_GROUP_NAME,
     withLocalPipeline,
     type WorkshopSeedOptions,
 } from "../../local";
+import {
+    emulatedWorkshop,
+    webGroupHandlerArchive,
+    type WebGroupHandlerArgs,
+} from "./emulated-workshop";
 import { tierEmulator } from "./tier-emulator";
 
 export const DRAIN_TIMEOUT_MS = 30_000;
@@ -40,29 +42,18 @@ export function metricsOf(logLines: string[]) {
     };
 }
 
-type VariantArgs = Omit<SpotInterruptionHandlerArgs, "autoScalingGroupName">;
-
-/**
- * Registers the suite's before and after hooks: the variants' archives for the web group, and the
- * tier's emulator. Call it inside the describe.
- */
-export function queuedPipeline<V extends string>(variants: Record<V, VariantArgs>) {
+export function queuedPipeline<V extends string>(variants: Record<V, WebGroupHandlerArgs>) {
     let emulator: Emulator | undefined;
     const archives = new Map<V, { archive: HandlerArchive; settings: ResolvedHandlerSettings }>();
 
     before(async () => {
         installPulumiMocks();
         // Imported after the mocks are installed, as Pulumi reads its settings on first use.
-        const { SpotInterruptionHandler, resolveHandlerSettings } =
-            await import("../../components");
-        for (const [variant, extra] of Object.entries(variants) as [V, VariantArgs][]) {
-            const args = { autoScalingGroupName: WEB_GROUP_NAME, ...extra };
+        const { resolveHandlerSettings } = await import("../../components");
+        for (const [variant, args] of Object.entries(variants) as [V, WebGroupHandlerArgs][]) {
             archives.set(variant, {
-                settings: resolveHandlerSettings(args),
-                archive: await materializeHandlerArchive(
-                    new SpotInterruptionHandler(`queued-${variant}`, args).handlerFunction,
-                    `queued-${variant}`,
-                ),
+                settings: resolveHandlerSettings({ autoScalingGroupName: WEB_GROUP_NAME, ...args }),
+                archive: await webGroupHandlerArchive(`queued-${variant}`, args),
             });
         }
         emulator = await tierEmulator();
@@ -78,13 +69,14 @@ export function queuedPipeline<V extends string>(variants: Record<V, VariantArgs
         assert.ok(emulator, "the suite's before hook starts the emulator");
         return emulator;
     };
+    const workshop = emulatedWorkshop(theEmulator);
 
     return {
         emulator: theEmulator,
         /** A fresh workshop environment, the web group sized as asked. */
         async seed(webGroup?: WorkshopSeedOptions["webGroup"]) {
-            await theEmulator().reset();
-            return seedWorkshopEnvironment(theEmulator(), { webGroup });
+            await workshop.seed(webGroup);
+            return workshop.environment();
         },
         /** Runs `body` with the variant's pipeline: its rule, queue, mapping and handler. */
         run<T>(
