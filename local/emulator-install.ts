@@ -77,18 +77,15 @@ async function bootstrapVirtualEnvironment(
     fs.rmSync(venvDirectory, { recursive: true, force: true });
     fs.mkdirSync(venvDirectory, { recursive: true });
 
-    const venvCreation = await runLogged(python, ["-m", "venv", venvDirectory], {
-        logFile: installLogFile,
-        timeoutMs: VENV_CREATE_TIMEOUT_MS,
-    });
-    if (!venvCreation.succeeded) {
-        throw new Error(
-            `\`${python} -m venv\` failed (${venvCreation.outcome}). ${INSTALL_HINT}\n` +
-                `Output (${installLogFile}):\n${readTail(installLogFile)}`,
-        );
-    }
-
-    const pipInstall = await runLogged(
+    await installStep(
+        `\`${python} -m venv\``,
+        python,
+        ["-m", "venv", venvDirectory],
+        VENV_CREATE_TIMEOUT_MS,
+        INSTALL_HINT,
+    );
+    await installStep(
+        `pip install -r ${requirementsFile}`,
         VENV_PYTHON,
         [
             "-m",
@@ -101,32 +98,37 @@ async function bootstrapVirtualEnvironment(
             "-r",
             requirementsFile,
         ],
-        { logFile: installLogFile, timeoutMs: PIP_INSTALL_TIMEOUT_MS },
+        PIP_INSTALL_TIMEOUT_MS,
     );
-    if (!pipInstall.succeeded) {
-        throw new Error(
-            `pip install -r ${requirementsFile} failed (${pipInstall.outcome}). ` +
-                `Last lines of ${installLogFile}:\n${readTail(installLogFile)}`,
-        );
-    }
-
     // Compiled now, or never: with PYTHONDONTWRITEBYTECODE set (as on this project's machines)
     // every moto start would compile moto again, about a second of CPU each.
-    const compile = await runLogged(
+    await installStep(
+        "compileall of .venv",
         VENV_PYTHON,
         ["-m", "compileall", "-q", "-j", "0", path.join(venvDirectory, "lib")],
-        { logFile: installLogFile, timeoutMs: COMPILE_TIMEOUT_MS },
+        COMPILE_TIMEOUT_MS,
     );
-    if (!compile.succeeded) {
-        throw new Error(
-            `compileall of .venv failed (${compile.outcome}). ` +
-                `Last lines of ${installLogFile}:\n${readTail(installLogFile)}`,
-        );
-    }
 
     fs.writeFileSync(installFingerprintFile, installFingerprint(python));
     report(`Installed moto into .venv in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
     return VENV_PYTHON;
+}
+
+/** Runs one step of the install into its log, or throws with what failed and the log's tail. */
+async function installStep(
+    what: string,
+    command: string,
+    args: string[],
+    timeoutMs: number,
+    hint?: string,
+): Promise<void> {
+    const result = await runLogged(command, args, { logFile: installLogFile, timeoutMs });
+    if (!result.succeeded) {
+        throw new Error(
+            `${what} failed (${result.outcome}).${hint === undefined ? "" : ` ${hint}`}\n` +
+                `Last lines of ${installLogFile}:\n${readTail(installLogFile)}`,
+        );
+    }
 }
 
 /** The fingerprint is written last, so a .venv that matches it is complete. */

@@ -1,7 +1,7 @@
 /**
  * `npm run emulator:install`: installs moto into .venv now, if the pins changed, rather than on
- * the first emulator a test starts; npm test runs it beside the type check and lint, on the core
- * they leave idle.
+ * the first emulator a test starts; npm test runs it beside the checks and the suite, whose tests
+ * that need moto wait for it.
  */
 import { ensureVirtualEnvironment } from "./emulator-install";
 import { PYTHON_ENVIRONMENT_VARIABLE } from "./emulator";
