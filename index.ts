@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SpotInterruptionHandler, SpotWebTier } from "./components";
 import { readStackConfig, WEB_TIER_GROUP_TAG_KEY } from "./config";
-import { type GroupSelection } from "./types";
+import { type GroupSelection } from "./contract";
 
 const config = readStackConfig(new pulumi.Config());
 

@@ -9,5 +9,5 @@ export {
     ArgumentValueError,
     ComponentArgsError,
 } from "./shared/argument-checks";
-export { CapacityOnInterruption, type GroupSelection } from "../types";
+export { CapacityOnInterruption, type GroupSelection } from "../contract";
 export type { InterruptionSummary } from "../handler/entry";

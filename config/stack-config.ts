@@ -7,7 +7,7 @@ import {
     CapacityOnInterruption,
     type GroupSelection,
     isCapacityOnInterruption,
-} from "../types";
+} from "../contract";
 import {
     fixCommand,
     isRecord,

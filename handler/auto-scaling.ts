@@ -5,7 +5,7 @@ import {
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { type GroupSnapshot, MAX_DESCRIBED_GROUPS } from "./decision";
-import { type GroupSelection } from "../types";
+import { type GroupSelection } from "../contract";
 
 export const deploymentOnlyModule = true;
 

@@ -5,14 +5,13 @@
 import {
     dedupeBy,
     type GroupSnapshot,
-    type IgnoreReason,
     isStale,
     judgeMembership,
     membershipsOf,
     type PendingDetach,
 } from "./decision";
 import type { ParsedEvent } from "./event";
-import { type CapacityOnInterruption, type GroupSelection } from "../types";
+import { type CapacityOnInterruption, type GroupSelection, type IgnoreReason } from "../contract";
 
 export const deploymentOnlyModule = true;
 

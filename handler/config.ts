@@ -2,20 +2,18 @@ import { isRecord } from "./event";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     type CapacityOnInterruption,
+    ENV_AUTO_SCALING_GROUP_NAMES,
+    ENV_AUTO_SCALING_GROUP_TAG,
+    ENV_CAPACITY_ON_INTERRUPTION,
+    ENV_DEAD_LETTER_QUEUE_URL,
+    ENV_DRY_RUN,
+    ENV_HANDLER_NAME,
+    ENV_NOTIFY_TOPIC_ARN,
     type GroupSelection,
     isCapacityOnInterruption,
-} from "../types";
+} from "../contract";
 
 export const deploymentOnlyModule = true;
-
-/** Environment variables through which the component configures the function. */
-export const ENV_AUTO_SCALING_GROUP_NAMES = "AUTO_SCALING_GROUP_NAMES";
-export const ENV_AUTO_SCALING_GROUP_TAG = "AUTO_SCALING_GROUP_TAG";
-export const ENV_CAPACITY_ON_INTERRUPTION = "CAPACITY_ON_INTERRUPTION";
-export const ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL";
-export const ENV_DRY_RUN = "DRY_RUN";
-export const ENV_HANDLER_NAME = "HANDLER_NAME";
-export const ENV_NOTIFY_TOPIC_ARN = "NOTIFY_TOPIC_ARN";
 
 export interface HandlerConfig {
     /** The groups whose instances this function detaches. */
@@ -29,19 +27,6 @@ export interface HandlerConfig {
     readonly dryRun?: boolean;
     /** The SNS topic told about each batch that detached instances; unset, nobody is. */
     readonly notifyTopicArn?: string;
-}
-
-/** The environment that configures the function for a selection of groups. */
-export function groupSelectionEnvironment(selection: GroupSelection): Record<string, string> {
-    return selection.kind === "names"
-        ? { [ENV_AUTO_SCALING_GROUP_NAMES]: JSON.stringify(selection.names) }
-        : {
-              [ENV_AUTO_SCALING_GROUP_TAG]: JSON.stringify(
-                  selection.value === undefined
-                      ? { key: selection.key }
-                      : { key: selection.key, value: selection.value },
-              ),
-          };
 }
 
 /**

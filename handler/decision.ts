@@ -7,8 +7,9 @@ import {
     type CapacityOnInterruption,
     describeSelection,
     type GroupSelection,
+    type IgnoreReason,
     INTERRUPTION_NOTICE_MS,
-} from "../types";
+} from "../contract";
 
 export const deploymentOnlyModule = true;
 
@@ -32,22 +33,6 @@ export interface GroupSize {
     readonly minSize: number;
     readonly desiredCapacity: number;
 }
-
-/**
- * Why a warning was acknowledged without detaching anything. "stale": older than the notice on
- * its first receive; "late-retry": a retry that came too late, sent to the dead-letter queue.
- */
-export type IgnoreReason =
-    "malformed" | "stale" | "late-retry" | "duplicate" | "not-a-member" | "not-in-service";
-
-export const IGNORE_REASONS: readonly IgnoreReason[] = [
-    "malformed",
-    "stale",
-    "late-retry",
-    "duplicate",
-    "not-a-member",
-    "not-in-service",
-];
 
 /** True for a group the selection chooses: never act on a group the lookup returned by mistake. */
 export function isChosenGroup(group: GroupSnapshot, selection: GroupSelection): boolean {

@@ -20,7 +20,7 @@ import { logDecision } from "./log";
 import { emfDocuments } from "./metrics";
 import { createDetachNotifier, createSnsClient, type DetachNotifier } from "./notify";
 import { detachNotification, invocationMetrics, MAX_LISTED_IDS, tally } from "./report";
-import { type CapacityOnInterruption } from "../types";
+import { type CapacityOnInterruption } from "../contract";
 
 export const deploymentOnlyModule = true;
 

@@ -5,7 +5,7 @@ import {
     INTERRUPTION_WARNING_DETAIL_TYPE,
     INTERRUPTION_WARNING_DETAIL_TYPES,
     INTERRUPTION_WARNING_SOURCE,
-} from "../types";
+} from "../contract";
 
 export const deploymentOnlyModule = true;
 

@@ -25,7 +25,7 @@ import {
     nextDetachChunk,
     type PendingDetach,
 } from "./decision";
-import { type CapacityOnInterruption, describeSelection, type GroupSelection } from "../types";
+import { type CapacityOnInterruption, describeSelection, type GroupSelection } from "../contract";
 
 export const deploymentOnlyModule = true;
 

@@ -3,33 +3,21 @@
  * CloudWatch turns into metrics, with no API call and no permission. Pure, so that the exact
  * shapes are unit-tested against the EMF specification.
  */
-import { IGNORE_REASONS, type IgnoreReason } from "./decision";
+import {
+    GROUP_DIMENSION,
+    HANDLER_DIMENSION,
+    HANDLER_METRICS,
+    type HandlerMetricName,
+    IGNORE_REASONS,
+    type IgnoreReason,
+    METRICS_NAMESPACE,
+    REASON_DIMENSION,
+} from "../contract";
 
 export const deploymentOnlyModule = true;
 
-export const METRICS_NAMESPACE = "SpotInterruptionHandler";
-/** Every document carries it: one deployment's figures, whichever groups it protects. */
-export const HANDLER_DIMENSION = "Handler";
-export const GROUP_DIMENSION = "AutoScalingGroupName";
-export const REASON_DIMENSION = "Reason";
 /** EMF allows at most 100 values per metric in one document. */
 export const MAX_VALUES_PER_METRIC = 100;
-
-/** Every metric the handler emits, by name, with its unit. */
-export const HANDLER_METRICS = {
-    WarningsReceived: "Count",
-    Detached: "Count",
-    WouldDetach: "Count",
-    Ignored: "Count",
-    Failed: "Count",
-    BatchSize: "Count",
-    AutoScalingCalls: "Count",
-    Throttles: "Count",
-    Refusals: "Count",
-    MissingGroups: "Count",
-    DetachLatency: "Milliseconds",
-} as const;
-export type HandlerMetricName = keyof typeof HANDLER_METRICS;
 
 /** One chosen group's share of an invocation. */
 export interface GroupMetrics {

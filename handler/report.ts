@@ -2,7 +2,7 @@
  * What an invocation reports: its outcomes tallied once, for the batch's log entry, its metrics
  * and its notification. Pure.
  */
-import { IGNORE_REASONS, type IgnoreReason } from "./decision";
+import { IGNORE_REASONS, type IgnoreReason } from "../contract";
 import type { WarningOutcome } from "./batch-steps";
 import type { GroupMetrics, InvocationMetrics } from "./metrics";
 

@@ -11,7 +11,7 @@ import {
 } from "../../local/handler-archive";
 import { type RecordedResource, runStackProgram } from "../../local/offline-engine";
 import { mergedProgramConfig } from "../../local/pulumi-config-merge";
-import { type CapacityOnInterruption } from "../../types";
+import { type CapacityOnInterruption } from "../../contract";
 
 export interface PlannedResource {
     readonly type: string;

@@ -20,7 +20,7 @@ import {
     type WorkshopEnvironment,
 } from "../../local/workshop-environment";
 import { type LogEntry, parseLogLine } from "./rehearsal-log";
-import { type CapacityOnInterruption } from "../../types";
+import { type CapacityOnInterruption } from "../../contract";
 import { type BatchInfo } from "../../local/event-source-mapping-options";
 import {
     describeGroupState,

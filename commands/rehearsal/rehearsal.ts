@@ -14,7 +14,7 @@ import { type RehearsalRun, rehearse } from "./rehearsal-steps";
 import { printHuman, SEED_WARNING } from "./rehearsal-output";
 import { colourWanted, createStyle } from "../terminal";
 import type { WorkshopEnvironment } from "../../local/workshop-environment";
-import { CAPACITY_ON_INTERRUPTION_CHOICES, type CapacityOnInterruption } from "../../types";
+import { CAPACITY_ON_INTERRUPTION_CHOICES, type CapacityOnInterruption } from "../../contract";
 
 const COMMAND_LINE = {
     command: "npm start --",

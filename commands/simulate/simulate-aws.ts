@@ -16,10 +16,11 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { ENV_DEAD_LETTER_QUEUE_URL, ENV_DRY_RUN, readHandlerConfig } from "../../handler/config";
+import { ENV_DEAD_LETTER_QUEUE_URL, ENV_DRY_RUN } from "../../contract";
+import { readHandlerConfig } from "../../handler/config";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { SimulationClients } from "./simulate-clients";
-import { type GroupSelection } from "../../types";
+import { type GroupSelection } from "../../contract";
 
 // The AWS side's whole surface stays importable from here, where the flows and tests import it.
 

@@ -3,7 +3,7 @@
  * resolve to. Validation and defaults live in `settings.ts`.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { CapacityOnInterruption } from "../../types";
+import type { CapacityOnInterruption } from "../../contract";
 import type { FaultInjectionArgs, FaultInjectionSettings } from "./fault-injection";
 
 /** How warnings reach the function. */

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createLambdaHandler } from "../../handler";
+import { createLambdaHandler } from "../../handler/entry";
 
 /** The file and export Lambda loads from the deployment package. */
 export const HANDLER_FILE = "__index";
@@ -9,7 +9,7 @@ export const HANDLER_EXPORT = "handler";
  * The deployment package: the handler factory serialized from its TypeScript closure into one
  * file. Nothing else goes in, neither the importer's dependencies nor the SDK, which Lambda ships.
  *
- * Every module the closure reaches (`handler/*.ts`, `types.ts`) exports
+ * Every module the closure reaches (`handler/*.ts`, `contract.ts`) exports
  * `deploymentOnlyModule = true`. Pulumi's serializer captures a module found under node_modules
  * as a `require()` of it, which the archive could not satisfy; that marker makes it inline the
  * module's code instead, so the archive is the same whether this repo runs its own program or an

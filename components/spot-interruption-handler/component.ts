@@ -6,9 +6,9 @@ import {
     ENV_DRY_RUN,
     ENV_HANDLER_NAME,
     ENV_NOTIFY_TOPIC_ARN,
+    type GroupSelection,
     groupSelectionEnvironment,
-} from "../../handler";
-import type { GroupSelection } from "../../types";
+} from "../../contract";
 import { errorInApply, validateAutoScalingGroupName } from "../shared/argument-checks";
 import { serviceAssumeRolePolicy } from "../shared/iam";
 import type { GroupChoice, SpotInterruptionHandlerArgs } from "./args";

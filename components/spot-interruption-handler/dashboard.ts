@@ -3,14 +3,14 @@
  * storm, and when a human is needed. Unit-tested as exact documents.
  */
 import { argumentError } from "../shared/argument-checks";
-import { IGNORE_REASONS } from "../../handler/decision";
 import {
     GROUP_DIMENSION,
     HANDLER_DIMENSION,
     type HandlerMetricName,
+    IGNORE_REASONS,
     METRICS_NAMESPACE,
     REASON_DIMENSION,
-} from "../../handler/metrics";
+} from "../../contract";
 
 /** What the dashboard and alarms point at. */
 export interface MonitoredResources {

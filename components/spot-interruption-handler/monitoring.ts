@@ -12,7 +12,7 @@ import {
     targetGroupArnSuffix,
 } from "./dashboard";
 import type { MonitoringSettings, SpotInterruptionHandlerArgs } from "./args";
-import { describeSelection, type GroupSelection } from "../../types";
+import { describeSelection, type GroupSelection } from "../../contract";
 import { notificationKeyPolicyDocument, notificationTopicPolicyDocument } from "./policies";
 
 type Tags = SpotInterruptionHandlerArgs["tags"];

@@ -9,7 +9,7 @@ import {
     type GroupSelection,
     INTERRUPTION_WARNING_DETAIL_TYPES,
     INTERRUPTION_WARNING_SOURCE,
-} from "../../types";
+} from "../../contract";
 
 /**
  * The EventBridge pattern that matches the two-minute interruption warnings (Spot, and

@@ -12,7 +12,7 @@ import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     INTERRUPTION_NOTICE_MS,
     isCapacityOnInterruption,
-} from "../../types";
+} from "../../contract";
 import {
     type AutoScalingGroupTag,
     Delivery,

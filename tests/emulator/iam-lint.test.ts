@@ -17,7 +17,7 @@ import {
     notificationKeyPolicyDocument,
     notificationTopicPolicyDocument,
 } from "../../components/spot-interruption-handler/policies";
-import { type GroupSelection } from "../../types";
+import { type GroupSelection } from "../../contract";
 import { serviceAssumeRolePolicy } from "../../components/shared/iam";
 
 const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;

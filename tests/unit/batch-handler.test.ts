@@ -6,19 +6,15 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import {
-    createAutoScalingGateway,
-    type DeadLetterGateway,
-    handleSqsBatch,
-    type LogLevel,
-    type LogRecord,
-    type Reporting,
-} from "../../handler";
+import { createAutoScalingGateway } from "../../handler/auto-scaling";
+import { type DeadLetterGateway } from "../../handler/dead-letter";
+import { handleSqsBatch, type Reporting } from "../../handler/entry";
+import { type LogLevel, type LogRecord } from "../../handler/log";
 import { asSqsRecord, freshSampleEvent } from "../../local";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { loadEvent } from "../support/events";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";
-import { type CapacityOnInterruption, type GroupSelection } from "../../types";
+import { type CapacityOnInterruption, type GroupSelection } from "../../contract";
 
 const GROUP = "web";
 const HANDLER = "project/dev/spot";

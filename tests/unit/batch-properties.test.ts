@@ -12,9 +12,11 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
-import { createAutoScalingGateway, handleWarnings, type WarningInput } from "../../handler";
+import { createAutoScalingGateway } from "../../handler/auto-scaling";
+import { type WarningInput } from "../../handler/batch-steps";
+import { handleWarnings } from "../../handler/handle";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";
-import { type CapacityOnInterruption, type GroupSelection } from "../../types";
+import { type CapacityOnInterruption, type GroupSelection } from "../../contract";
 
 const NOW = Date.parse("2026-11-28T01:00:00Z");
 const STATES = ["InService", "InService", "InService", "Standby", "Terminating", "Pending"];

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import type { SQSRecord } from "aws-lambda";
+import { readHandlerConfig } from "../../handler/config";
 import {
     chunk,
     classifyCallFailure,
@@ -7,16 +8,13 @@ import {
     dedupeBy,
     type GroupSnapshot,
     isChosenGroup,
-    isSqsEvent,
     isStale,
     judgeMembership,
     membershipsOf,
     missingGroups,
     nextDetachChunk,
-    parseInterruptionWarning,
-    parseSqsRecord,
-    readHandlerConfig,
-} from "../../handler";
+} from "../../handler/decision";
+import { isSqsEvent, parseInterruptionWarning, parseSqsRecord } from "../../handler/event";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 
 const ids = (n: number, from = 0) =>

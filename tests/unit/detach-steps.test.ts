@@ -4,21 +4,19 @@
  * Scaling gateway is a stub, and every verdict is the outcome the step settled.
  */
 import * as assert from "node:assert/strict";
+import { type AutoScalingGateway } from "../../handler/auto-scaling";
 import {
-    type AutoScalingGateway,
     type BatchContext,
     type BatchResult,
     type DetachProgress,
-    dryRunChunk,
-    type GroupSnapshot,
-    type LogRecord,
     openBatch,
-    planChunk,
-    recoverFromRefusal,
-} from "../../handler";
+} from "../../handler/batch-context";
+import { type GroupSnapshot } from "../../handler/decision";
+import { dryRunChunk, planChunk, recoverFromRefusal } from "../../handler/handle";
+import { type LogRecord } from "../../handler/log";
 import { AFTER_UNCERTAIN_ATTEMPT } from "../../handler/auto-scaling";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
-import type { CapacityOnInterruption } from "../../types";
+import type { CapacityOnInterruption } from "../../contract";
 
 const GROUP = "web";
 const [A, B, C] = ["i-0000000000000000a", "i-0000000000000000b", "i-0000000000000000c"];

@@ -3,7 +3,7 @@
  * key, the dashboard, and the IAM that dry runs and notifications change. Exact documents.
  */
 import * as assert from "node:assert/strict";
-import { HANDLER_METRICS } from "../../handler/metrics";
+import { HANDLER_METRICS } from "../../contract";
 import {
     installPulumiMocks,
     MOCK_ACCOUNT_ID,

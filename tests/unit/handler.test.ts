@@ -5,17 +5,13 @@ import {
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import {
-    createAutoScalingGateway,
-    handleDirectEvent,
-    type LogLevel,
-    type LogRecord,
-    logDecision,
-} from "../../handler";
+import { createAutoScalingGateway } from "../../handler/auto-scaling";
+import { handleDirectEvent } from "../../handler/entry";
+import { type LogLevel, type LogRecord, logDecision } from "../../handler/log";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";
 import { groupLookupAnswer } from "../support/group-lookup";
-import { type CapacityOnInterruption } from "../../types";
+import { type CapacityOnInterruption } from "../../contract";
 
 const GROUP = "web";
 const INSTANCE = "i-0123456789abcdef0";

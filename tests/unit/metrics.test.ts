@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { emfDocuments, type InvocationMetrics } from "../../handler";
+import { emfDocuments, type InvocationMetrics } from "../../handler/metrics";
 
 const NOW = Date.parse("2026-11-28T01:00:00Z");
 
