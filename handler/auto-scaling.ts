@@ -1,9 +1,13 @@
 import {
     AutoScalingClient,
+    type AutoScalingGroup,
     DescribeAutoScalingGroupsCommand,
     type DescribeAutoScalingGroupsCommandInput,
+    DescribeLifecycleHooksCommand,
     DetachInstancesCommand,
+    TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
+import type { MiddlewareStack } from "@smithy/types";
 import { type GroupSnapshot, MAX_DESCRIBED_GROUPS } from "./decision";
 import { type GroupSelection } from "../contract";
 
@@ -22,7 +26,7 @@ export interface GroupPage {
     readonly nextToken?: string;
 }
 
-/** The two Auto Scaling calls the handler makes, behind one thin seam. */
+/** The Auto Scaling calls the handler makes, behind one thin seam. */
 export interface AutoScalingGateway {
     /**
      * One page of the groups the selection names (at most 100 names) or tags: their sizes, their
@@ -44,7 +48,22 @@ export interface AutoScalingGateway {
         shouldDecrementDesiredCapacity: boolean,
         signal: AbortSignal,
     ): Promise<DetachActivity[]>;
+    /**
+     * TerminateInstanceInAutoScalingGroup for one instance: the group runs its termination hooks
+     * (after deregistering it) and launches a replacement unless told to decrement. Marks a
+     * refusal after an uncertain attempt as detachInstances does.
+     */
+    terminateInstance(
+        instanceId: string,
+        shouldDecrementDesiredCapacity: boolean,
+        signal: AbortSignal,
+    ): Promise<DetachActivity>;
+    /** True when the group has a lifecycle hook on termination (DescribeLifecycleHooks). */
+    hasTerminationHook(autoScalingGroupName: string, signal: AbortSignal): Promise<boolean>;
 }
+
+/** The lifecycle transition of a termination hook. */
+export const TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING";
 
 /** The DescribeAutoScalingGroups request for one page of a selection. */
 export function describeGroupsInput(
@@ -146,30 +165,9 @@ export function createAutoScalingGateway(client: AutoScalingClient): AutoScaling
                 new DescribeAutoScalingGroupsCommand(describeGroupsInput(selection, nextToken)),
                 { abortSignal: signal },
             );
-            const groups = AutoScalingGroups.flatMap((group): GroupSnapshot[] => {
-                const { AutoScalingGroupName: name, MinSize, DesiredCapacity } = group;
-                if (name === undefined || MinSize === undefined || DesiredCapacity === undefined) {
-                    return [];
-                }
-                return [
-                    {
-                        name,
-                        minSize: MinSize,
-                        desiredCapacity: DesiredCapacity,
-                        instances: new Map(
-                            (group.Instances ?? []).flatMap((i) =>
-                                i.InstanceId === undefined
-                                    ? []
-                                    : [[i.InstanceId, i.LifecycleState ?? "unknown"]],
-                            ),
-                        ),
-                        tags: new Map(
-                            (group.Tags ?? []).flatMap((t) =>
-                                t.Key === undefined ? [] : [[t.Key, t.Value ?? ""]],
-                            ),
-                        ),
-                    },
-                ];
+            const groups = AutoScalingGroups.flatMap((group) => {
+                const snapshot = groupSnapshot(group);
+                return snapshot === undefined ? [] : [snapshot];
             });
             return { groups, ...(NextToken ? { nextToken: NextToken } : {}) };
         },
@@ -180,33 +178,111 @@ export function createAutoScalingGateway(client: AutoScalingClient): AutoScaling
                 InstanceIds: [...instanceIds],
                 ShouldDecrementDesiredCapacity: shouldDecrement,
             });
-            // Inside the SDK's retry loop: sees each attempt of this one call.
-            let uncertainAttempts = 0;
-            command.middlewareStack.add(
-                (next) => async (args) => {
-                    try {
-                        return await next(args);
-                    } catch (error) {
-                        uncertainAttempts += outcomeUnknown(error) ? 1 : 0;
-                        throw error;
-                    }
-                },
-                { step: "finalizeRequest", priority: "low", name: "noteUncertainAttempts" },
+            const { Activities = [] } = await sendMarkingUncertainAttempts(command, () =>
+                client.send(command, { abortSignal: signal }),
             );
-            let Activities;
-            try {
-                ({ Activities = [] } = await client.send(command, { abortSignal: signal }));
-            } catch (error) {
-                if (uncertainAttempts > 0 && error instanceof Error) {
-                    Object.assign(error, { [AFTER_UNCERTAIN_ATTEMPT]: true });
-                }
-                throw error;
-            }
-            return Activities.map((activity) => ({
-                activityId: activity.ActivityId,
-                description: activity.Description,
-                statusCode: activity.StatusCode,
-            }));
+            return Activities.map(activityOf);
+        },
+
+        async terminateInstance(instanceId, shouldDecrement, signal) {
+            const command = new TerminateInstanceInAutoScalingGroupCommand({
+                InstanceId: instanceId,
+                ShouldDecrementDesiredCapacity: shouldDecrement,
+            });
+            const { Activity = {} } = await sendMarkingUncertainAttempts(command, () =>
+                client.send(command, { abortSignal: signal }),
+            );
+            return activityOf(Activity);
+        },
+
+        async hasTerminationHook(autoScalingGroupName, signal) {
+            const { LifecycleHooks = [] } = await client.send(
+                new DescribeLifecycleHooksCommand({ AutoScalingGroupName: autoScalingGroupName }),
+                { abortSignal: signal },
+            );
+            return LifecycleHooks.some(
+                (hook) => hook.LifecycleTransition === TERMINATING_TRANSITION,
+            );
         },
     };
+}
+
+/** A group as the handler judges it; undefined when AWS left out a field it cannot do without. */
+export function groupSnapshot(group: AutoScalingGroup): GroupSnapshot | undefined {
+    const { AutoScalingGroupName: name, MinSize, DesiredCapacity } = group;
+    if (name === undefined || MinSize === undefined || DesiredCapacity === undefined) {
+        return undefined;
+    }
+    const instances = group.Instances ?? [];
+    // WeightedCapacity is a string of capacity units; a group without weights counts 1 each.
+    const weights = new Map(
+        instances.flatMap((i) => {
+            const weight = Number(i.WeightedCapacity);
+            return i.InstanceId !== undefined &&
+                Number.isFinite(weight) &&
+                weight > 0 &&
+                weight !== 1
+                ? [[i.InstanceId, weight] as const]
+                : [];
+        }),
+    );
+    return {
+        name,
+        minSize: MinSize,
+        desiredCapacity: DesiredCapacity,
+        instances: new Map(
+            instances.flatMap((i) =>
+                i.InstanceId === undefined ? [] : [[i.InstanceId, i.LifecycleState ?? "unknown"]],
+            ),
+        ),
+        tags: new Map(
+            (group.Tags ?? []).flatMap((t) =>
+                t.Key === undefined ? [] : [[t.Key, t.Value ?? ""]],
+            ),
+        ),
+        capacityRebalance: group.CapacityRebalance === true,
+        ...(weights.size > 0 ? { weights } : {}),
+    };
+}
+
+function activityOf(activity: {
+    ActivityId?: string;
+    Description?: string;
+    StatusCode?: string;
+}): DetachActivity {
+    return {
+        activityId: activity.ActivityId,
+        description: activity.Description,
+        statusCode: activity.StatusCode,
+    };
+}
+
+/**
+ * Sends a call that changes a group, marking its error when an earlier attempt of the same call
+ * (inside the SDK's retry loop) failed with an unknown outcome: that attempt may have acted.
+ */
+async function sendMarkingUncertainAttempts<Input extends object, Output extends object>(
+    command: { readonly middlewareStack: MiddlewareStack<Input, Output> },
+    send: () => Promise<Output>,
+): Promise<Output> {
+    let uncertainAttempts = 0;
+    command.middlewareStack.add(
+        (next) => async (args) => {
+            try {
+                return await next(args);
+            } catch (error) {
+                uncertainAttempts += outcomeUnknown(error) ? 1 : 0;
+                throw error;
+            }
+        },
+        { step: "finalizeRequest", priority: "low", name: "noteUncertainAttempts" },
+    );
+    try {
+        return await send();
+    } catch (error) {
+        if (uncertainAttempts > 0 && error instanceof Error) {
+            Object.assign(error, { [AFTER_UNCERTAIN_ATTEMPT]: true });
+        }
+        throw error;
+    }
 }

@@ -5,6 +5,7 @@
 import type { AutoScalingGateway } from "./auto-scaling";
 import {
     describeError,
+    type ScreenedWarning,
     screenWarnings,
     type WarningInput,
     type WarningOutcome,
@@ -12,7 +13,8 @@ import {
 import type { HandlerConfig } from "./config";
 import { withinDeadline } from "./deadline";
 import type { DecisionLogger } from "./log";
-import type { GroupSize, PendingDetach } from "./decision";
+import type { Departure, GroupSize } from "./decision";
+import type { HookCache } from "./hooks";
 
 export const deploymentOnlyModule = true;
 
@@ -24,14 +26,23 @@ export interface HandlerDependencies {
     readonly remainingTimeMs: () => number;
     /** The current time, in epoch milliseconds. Defaults to Date.now. */
     readonly now?: () => number;
+    /** Each group's termination hooks, kept across a container's invocations. */
+    readonly hookCache?: HookCache;
 }
 
 export interface BatchOptions {
     /** Acknowledge, without acting, warnings older than the interruption notice. */
     readonly ignoreStale: boolean;
-    /** Decide everything but make no DetachInstances call. */
+    /** Decide everything but make no call that changes a group. */
     readonly dryRun?: boolean;
 }
+
+/**
+ * TerminateInstanceInAutoScalingGroup calls one batch may start: one call per instance, so at
+ * the 10 requests/s an account's Auto Scaling budget allows, about 2 s of it. The rest of a
+ * group with a hook is detached, 20 to a call, and counted as hooks skipped.
+ */
+export const TERMINATIONS_PER_BATCH = 20;
 
 export interface BatchResult {
     /** One outcome per input, by key. */
@@ -50,6 +61,10 @@ export interface BatchContext {
     /** Makes one Auto Scaling call inside the deadline, and counts it once started. */
     readonly call: <T>(operation: (signal: AbortSignal) => Promise<T>) => Promise<T>;
     readonly settle: (instanceId: string, outcome: WarningOutcome) => void;
+    /** Settles a record by its key: a stale warning, which may share its instance with a fresh one. */
+    readonly settleKey: (key: string, outcome: WarningOutcome) => void;
+    /** The screened warning for an instance, to judge it again on a fresh read of its group. */
+    readonly warningOf: (instanceId: string) => ScreenedWarning | undefined;
     /** Logs a failed call at ERROR and settles its instances as failed, for a retry. */
     readonly fail: (
         instanceIds: readonly string[],
@@ -60,12 +75,16 @@ export interface BatchContext {
     /** The warning's age, when its `time` is plausible. */
     readonly latencyOf: (instanceId: string) => { latencyMs?: number };
     refusals: number;
+    /** Terminations this batch may still start in auto mode; see TERMINATIONS_PER_BATCH. */
+    terminationsLeft: number;
 }
 
 export interface OpenedBatch {
     readonly context: BatchContext;
     /** The warnings left to act on: one per instance, fresh, and not already settled. */
-    readonly instanceIds: readonly string[];
+    readonly warnings: readonly ScreenedWarning[];
+    /** Warnings older than the notice: acknowledged, unless their instance is still launching. */
+    readonly stale: readonly ScreenedWarning[];
     readonly result: (missingGroups: readonly string[]) => BatchResult;
 }
 
@@ -79,15 +98,17 @@ export function openBatch(
     options: BatchOptions,
 ): OpenedBatch {
     const now = deps.now ?? Date.now;
-    const { settled, unique } = screenWarnings(inputs, now(), options.ignoreStale);
+    const { settled, unique, stale } = screenWarnings(inputs, now(), options.ignoreStale);
     const outcomes = new Map(settled);
     let autoScalingCalls = 0;
     const keyOf = new Map(unique.map((w) => [w.instanceId, w.key]));
+    const byInstance = new Map(unique.map((w) => [w.instanceId, w]));
     const sentAt = new Map(unique.map((w) => [w.instanceId, w.sentAtMs]));
     const context: BatchContext = {
         deps,
         options,
         refusals: 0,
+        terminationsLeft: TERMINATIONS_PER_BATCH,
         // Counted once started: a call the deadline refuses never reaches Auto Scaling.
         call: (operation) =>
             withinDeadline(deps.remainingTimeMs, (signal) => {
@@ -95,6 +116,8 @@ export function openBatch(
                 return operation(signal);
             }),
         settle: (instanceId, outcome) => outcomes.set(keyOf.get(instanceId) ?? instanceId, outcome),
+        settleKey: (key, outcome) => outcomes.set(key, outcome),
+        warningOf: (instanceId) => byInstance.get(instanceId),
         fail: (instanceIds, error, what, autoScalingGroupName) => {
             const described = describeError(error);
             const group = autoScalingGroupName === undefined ? {} : { autoScalingGroupName };
@@ -125,7 +148,8 @@ export function openBatch(
     };
     return {
         context,
-        instanceIds: unique.map((w) => w.instanceId),
+        warnings: unique,
+        stale,
         result: (missing) => ({
             outcomes,
             autoScalingCalls,
@@ -135,16 +159,18 @@ export function openBatch(
     };
 }
 
-/** A group's warned members not yet settled, and what is known of its sizes. */
-export interface DetachProgress {
+/** A group's instances still to take out, and what is known of its sizes. */
+export interface GroupProgress {
     /** The group's sizes as last known: from the lookup, a re-read, or AWS's refusal. */
     size: GroupSize | undefined;
-    /** Decrements left before MinSize. */
+    /** Capacity units that may still leave with a decrement before MinSize. */
     slots: number;
-    toDetach: PendingDetach[];
+    toDetach: Departure[];
+    /** Every call AWS refused, by its request: none is ever repeated as it was. */
+    readonly refusedCalls: Set<string>;
 }
 
-/** Drops settled instances from what is left to detach. */
-export function settled(progress: DetachProgress, instanceIds: readonly string[]): void {
+/** Drops settled instances from what is left to take out. */
+export function dropSettled(progress: GroupProgress, instanceIds: readonly string[]): void {
     progress.toDetach = progress.toDetach.filter((p) => !instanceIds.includes(p.instanceId));
 }

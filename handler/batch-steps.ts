@@ -3,12 +3,17 @@
  * duplicates) and placing each warned instance in its chosen group. No AWS call here.
  */
 import {
+    type ActionSettings,
+    chosenGroupByMember,
     dedupeBy,
+    type Departure,
     type GroupSnapshot,
+    isPendingState,
     isStale,
     judgeMembership,
-    membershipsOf,
-    type PendingDetach,
+    type WaitingFor,
+    type WarnedInstance,
+    weightOf,
 } from "./decision";
 import type { ParsedEvent } from "./event";
 import { type CapacityOnInterruption, type GroupSelection, type IgnoreReason } from "../contract";
@@ -24,25 +29,57 @@ export interface ErrorDescription {
 export interface WarningInput {
     readonly key: string;
     readonly parsed: ParsedEvent;
+    /** When the handler's side first saw it (SQS's SentTimestamp): the grace's start without `time`. */
+    readonly firstSeenMs?: number;
 }
+
+/** How an instance was taken out of service, or would have been in a dry run. */
+export type ActedAction = "detached" | "terminated" | "would-detach" | "would-terminate";
+
+/** Why a group with a termination hook had an instance detached, skipping the hook. */
+export type HooksSkipped =
+    /** The termination budget of the batch was spent. */
+    | "skipped"
+    /** DescribeLifecycleHooks was throttled or denied. */
+    | "unknown";
 
 /** What became of one warning. */
 export type WarningOutcome =
     | {
-          /** "would-detach": a dry run stopped short of the detach. */
-          readonly action: "detached" | "would-detach";
+          readonly action: ActedAction;
           readonly instanceId: string;
           readonly autoScalingGroupName: string;
           readonly capacityOnInterruption: CapacityOnInterruption;
           /** Set when decrement was configured but the instance left with keep. */
           readonly reason?: string;
-          /** From the warning's `time` to the instance out of the group, when known. */
+          /** From the warning's `time` to the instance out of service, when known. */
           readonly latencyMs?: number;
+          /** The group had Capacity Rebalancing and its grace passed with the instance InService. */
+          readonly safetyNet?: true;
+          /** Detached although the group may have a termination hook. */
+          readonly hooks?: HooksSkipped;
+      }
+    | {
+          /** The group's Capacity Rebalancing took the instance out itself. */
+          readonly action: "left-to-group";
+          readonly instanceId: string;
+          readonly autoScalingGroupName: string;
+          readonly detail: string;
+      }
+    | {
+          /** Left for a re-check: neither failed nor acknowledged. */
+          readonly action: "waiting";
+          readonly instanceId: string;
+          readonly autoScalingGroupName: string;
+          readonly waitingFor: WaitingFor;
+          /** When the re-check is due; unset for a Pending instance. */
+          readonly recheckAtMs?: number;
+          readonly detail: string;
       }
     | {
           readonly action: "ignored";
           readonly instanceId?: string;
-          /** Set when the instance is in a chosen group (not-in-service). */
+          /** Set when the instance is in a chosen group (not-in-service, standby, …). */
           readonly autoScalingGroupName?: string;
           readonly reason: IgnoreReason;
           readonly detail: string;
@@ -56,10 +93,8 @@ export type WarningOutcome =
       };
 
 /** A warning that survived screening: its record, its instance and when it was sent. */
-export interface ScreenedWarning {
+export interface ScreenedWarning extends WarnedInstance {
     readonly key: string;
-    readonly instanceId: string;
-    readonly sentAtMs?: number;
 }
 
 /**
@@ -70,21 +105,31 @@ export function screenWarnings(
     inputs: readonly WarningInput[],
     nowMs: number,
     ignoreStale: boolean,
-): { settled: Map<string, WarningOutcome>; unique: ScreenedWarning[] } {
+): { settled: Map<string, WarningOutcome>; unique: ScreenedWarning[]; stale: ScreenedWarning[] } {
     const settled = new Map<string, WarningOutcome>();
     const warnings: ScreenedWarning[] = [];
-    for (const { key, parsed } of inputs) {
+    const stale: ScreenedWarning[] = [];
+    for (const { key, parsed, firstSeenMs } of inputs) {
         if (parsed.kind === "unrecognised") {
             settled.set(key, { action: "ignored", reason: "malformed", detail: parsed.reason });
-        } else if (ignoreStale && isStale(parsed.sentAtMs, nowMs)) {
+            continue;
+        }
+        const warning: ScreenedWarning = {
+            key,
+            instanceId: parsed.instanceId,
+            kind: parsed.warning,
+            sentAtMs: parsed.sentAtMs ?? firstSeenMs,
+        };
+        if (ignoreStale && isStale(parsed.sentAtMs, nowMs)) {
             settled.set(key, {
                 action: "ignored",
                 instanceId: parsed.instanceId,
                 reason: "stale",
                 detail: `the warning for ${parsed.instanceId} was sent at ${new Date(parsed.sentAtMs ?? 0).toISOString()}, more than the two-minute notice ago`,
             });
+            stale.push(warning);
         } else {
-            warnings.push({ key, instanceId: parsed.instanceId, sentAtMs: parsed.sentAtMs });
+            warnings.push(warning);
         }
     }
     const { unique, duplicates } = dedupeBy(warnings, (w) => w.instanceId);
@@ -96,41 +141,97 @@ export function screenWarnings(
             detail: `${instanceId} is named by another record of this batch`,
         });
     }
-    return { settled, unique };
+    return { settled, unique, stale };
+}
+
+/** What placing a batch's warnings decided: what is settled, and what each group must act on. */
+export interface Placement {
+    readonly settled: Map<string, WarningOutcome>;
+    /** Per group, its instances to take out now, in warning order. */
+    readonly toAct: Map<string, ToAct[]>;
+}
+
+/** An instance to take out of service, and why now. */
+export interface ToAct extends Departure {
+    readonly safetyNet: boolean;
 }
 
 /**
- * Places each warned instance in its chosen group, or settles it: pure. What comes back per
- * group is what goes on to be detached, in warning order.
+ * Places each warned instance in its chosen group and judges it there: pure. What comes back per
+ * group is what goes on to be taken out, in warning order; everything else is settled by id.
  */
 export function placeInGroups(
-    instanceIds: readonly string[],
+    warnings: readonly WarnedInstance[],
     groups: readonly GroupSnapshot[],
     selection: GroupSelection,
-): { ignored: Map<string, WarningOutcome>; pending: Map<string, PendingDetach[]> } {
-    const memberships = membershipsOf(groups, selection);
-    const ignored = new Map<string, WarningOutcome>();
-    const pending = new Map<string, PendingDetach[]>();
-    for (const instanceId of instanceIds) {
-        const membership = memberships.get(instanceId);
-        const verdict = judgeMembership(instanceId, membership, selection);
-        if (verdict.verdict === "detach") {
-            const list = pending.get(verdict.autoScalingGroupName) ?? [];
-            list.push({ instanceId, mayDecrement: verdict.mayDecrement });
-            pending.set(verdict.autoScalingGroupName, list);
+    settings: ActionSettings,
+    nowMs: number,
+): Placement {
+    const byMember = chosenGroupByMember(groups, selection);
+    const settled = new Map<string, WarningOutcome>();
+    const toAct = new Map<string, ToAct[]>();
+    for (const warning of warnings) {
+        const { instanceId } = warning;
+        const group = byMember.get(instanceId);
+        const verdict = judgeMembership(warning, group, selection, settings, nowMs);
+        if (verdict.verdict === "act") {
+            const list = toAct.get(verdict.autoScalingGroupName) ?? [];
+            list.push({
+                instanceId,
+                weight: weightOf(group, instanceId),
+                safetyNet: verdict.safetyNet,
+            });
+            toAct.set(verdict.autoScalingGroupName, list);
+        } else if (verdict.verdict === "wait") {
+            settled.set(instanceId, {
+                action: "waiting",
+                instanceId,
+                autoScalingGroupName: verdict.autoScalingGroupName,
+                waitingFor: verdict.waitingFor,
+                ...(verdict.recheckAtMs === undefined ? {} : { recheckAtMs: verdict.recheckAtMs }),
+                detail: verdict.detail,
+            });
+        } else if (verdict.verdict === "left-to-group") {
+            settled.set(instanceId, {
+                action: "left-to-group",
+                instanceId,
+                autoScalingGroupName: verdict.autoScalingGroupName,
+                detail: verdict.detail,
+            });
         } else {
-            ignored.set(instanceId, {
+            settled.set(instanceId, {
                 action: "ignored",
                 instanceId,
-                ...(membership === undefined
-                    ? {}
-                    : { autoScalingGroupName: membership.autoScalingGroupName }),
+                ...(group === undefined ? {} : { autoScalingGroupName: group.name }),
                 reason: verdict.reason,
                 detail: verdict.detail,
             });
         }
     }
-    return { ignored, pending };
+    return { settled, toAct };
+}
+
+/**
+ * A stale warning whose instance is still launching: acknowledged, never dead-lettered, since
+ * the notice ended while the instance was Pending and no retry could drain it.
+ */
+export function stillPending(
+    warning: WarnedInstance,
+    groups: readonly GroupSnapshot[],
+    selection: GroupSelection,
+): WarningOutcome | undefined {
+    const group = chosenGroupByMember(groups, selection).get(warning.instanceId);
+    const state = group?.instances.get(warning.instanceId);
+    if (group === undefined || state === undefined || !isPendingState(state)) {
+        return undefined;
+    }
+    return {
+        action: "ignored",
+        instanceId: warning.instanceId,
+        autoScalingGroupName: group.name,
+        reason: "still-pending",
+        detail: `${warning.instanceId} is still ${state} in ${group.name} as its notice ends: it never served traffic`,
+    };
 }
 
 /** True once an instance is out of the group, or on its way out after a detach. */

@@ -7,10 +7,15 @@ import {
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_DRY_RUN,
+    ENV_EVENTS_QUEUE_URL,
     ENV_HANDLER_NAME,
+    ENV_INTERRUPTION_ACTION,
     ENV_NOTIFY_TOPIC_ARN,
     type GroupSelection,
+    INTERRUPTION_ACTION_CHOICES,
+    type InterruptionAction,
     isCapacityOnInterruption,
+    isInterruptionAction,
 } from "../contract";
 
 export const deploymentOnlyModule = true;
@@ -19,6 +24,10 @@ export interface HandlerConfig {
     /** The groups whose instances this function detaches. */
     readonly groups: GroupSelection;
     readonly capacityOnInterruption: CapacityOnInterruption;
+    /** How instances leave service: "auto" works with each group's own machinery. */
+    readonly interruptionAction: InterruptionAction;
+    /** Queue delivery: the events queue, where a waiting record's re-check is brought forward. */
+    readonly eventsQueueUrl?: string;
     /** The metrics' Handler dimension: the same for every invocation of one deployment. */
     readonly handlerName: string;
     /** Where a queued warning that came back too late is sent; unset in direct mode. */
@@ -42,6 +51,12 @@ export function readHandlerConfig(env: NodeJS.ProcessEnv): HandlerConfig {
             `${ENV_CAPACITY_ON_INTERRUPTION} is "${capacityOnInterruption}": set it to one of ${CAPACITY_ON_INTERRUPTION_CHOICES.join(", ")}`,
         );
     }
+    const interruptionAction = env[ENV_INTERRUPTION_ACTION] ?? "auto";
+    if (!isInterruptionAction(interruptionAction)) {
+        throw new Error(
+            `${ENV_INTERRUPTION_ACTION} is "${interruptionAction}": set it to one of ${INTERRUPTION_ACTION_CHOICES.join(", ")}`,
+        );
+    }
     const dryRun = env[ENV_DRY_RUN] ?? "false";
     if (dryRun !== "true" && dryRun !== "false") {
         throw new Error(`${ENV_DRY_RUN} is "${dryRun}": set it to true or false`);
@@ -49,6 +64,8 @@ export function readHandlerConfig(env: NodeJS.ProcessEnv): HandlerConfig {
     return {
         groups: readGroupSelection(env),
         capacityOnInterruption,
+        interruptionAction,
+        eventsQueueUrl: env[ENV_EVENTS_QUEUE_URL] || undefined,
         handlerName: env[ENV_HANDLER_NAME] || env.AWS_LAMBDA_FUNCTION_NAME || "local",
         deadLetterQueueUrl: env[ENV_DEAD_LETTER_QUEUE_URL] || undefined,
         dryRun: dryRun === "true",

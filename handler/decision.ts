@@ -9,6 +9,8 @@ import {
     type GroupSelection,
     type IgnoreReason,
     INTERRUPTION_NOTICE_MS,
+    type InterruptionAction,
+    SAFETY_NET_GRACE_MS,
 } from "../contract";
 
 export const deploymentOnlyModule = true;
@@ -26,6 +28,15 @@ export interface GroupSnapshot {
     /** Each member's lifecycle state, by instance id. */
     readonly instances: ReadonlyMap<string, string>;
     readonly tags: ReadonlyMap<string, string>;
+    /** The group replaces a warned Spot instance by itself (CapacityRebalance). */
+    readonly capacityRebalance?: boolean;
+    /** Each member's WeightedCapacity, where it is not 1: sizes are then capacity units. */
+    readonly weights?: ReadonlyMap<string, number>;
+}
+
+/** A member's share of the group's capacity: its WeightedCapacity, or 1. */
+export function weightOf(group: GroupSnapshot | undefined, instanceId: string): number {
+    return group?.weights?.get(instanceId) ?? 1;
 }
 
 /** The sizes of a group, as DescribeAutoScalingGroups (or a MinSize refusal) reports them. */
@@ -57,67 +68,165 @@ export function missingGroups(
     return selection.names.filter((name) => !names.has(name));
 }
 
-/** A warned instance's place in the chosen groups. */
-export interface Membership {
-    readonly autoScalingGroupName: string;
-    readonly lifecycleState: string;
-}
-
-/** Every member of the chosen groups, by instance id. */
-export function membershipsOf(
+/** The chosen group of every member, by instance id: no other group's instance is ever ours. */
+export function chosenGroupByMember(
     groups: readonly GroupSnapshot[],
     selection: GroupSelection,
-): Map<string, Membership> {
-    const memberships = new Map<string, Membership>();
+): Map<string, GroupSnapshot> {
+    const byMember = new Map<string, GroupSnapshot>();
     for (const group of groups) {
         if (!isChosenGroup(group, selection)) {
             continue;
         }
-        for (const [instanceId, lifecycleState] of group.instances) {
-            memberships.set(instanceId, { autoScalingGroupName: group.name, lifecycleState });
+        for (const instanceId of group.instances.keys()) {
+            byMember.set(instanceId, group);
         }
     }
-    return memberships;
+    return byMember;
+}
+
+/** Which of the two-minute warnings EC2 sent: Capacity Rebalancing reacts to Spot ones only. */
+export type WarningKind = "spot" | "capacity-reservation";
+
+/** One warned instance, as the handler judges it. */
+export interface WarnedInstance {
+    readonly instanceId: string;
+    readonly kind: WarningKind;
+    /** When EC2 sent the warning, or failing that when the handler first saw it. */
+    readonly sentAtMs?: number;
+}
+
+/** What the handler was told to do: how to take instances out, and what happens to capacity. */
+export interface ActionSettings {
+    readonly interruptionAction: InterruptionAction;
+    readonly capacityOnInterruption: CapacityOnInterruption;
 }
 
 export type MembershipVerdict =
+    /** Take it out of service now; `safetyNet` when the group was given its chance and did not. */
     | {
-          readonly verdict: "detach";
+          readonly verdict: "act";
           readonly autoScalingGroupName: string;
-          /** False for a Retained instance: it no longer counts toward desired capacity. */
-          readonly mayDecrement: boolean;
+          readonly safetyNet: boolean;
+      }
+    /** Leave the record for a re-check: the group's own reaction, or an instance still launching. */
+    | {
+          readonly verdict: "wait";
+          readonly autoScalingGroupName: string;
+          readonly waitingFor: WaitingFor;
+          /** When a re-check is due; unset for a Pending instance (the queue's own cadence). */
+          readonly recheckAtMs?: number;
+          readonly detail: string;
+      }
+    /** The group itself is taking the instance out: Capacity Rebalancing acted. */
+    | {
+          readonly verdict: "left-to-group";
+          readonly autoScalingGroupName: string;
+          readonly detail: string;
       }
     | { readonly verdict: "ignore"; readonly reason: IgnoreReason; readonly detail: string };
 
-// DetachInstances accepts these; any other state means the instance is already leaving.
-const DETACHABLE_STATES = ["InService", "Standby"];
-// Retained instances don't count toward desired capacity: detach them, but never with a decrement.
-const KEEP_ONLY_STATES = ["Terminating:Retained"];
+export type WaitingFor = "capacity-rebalancing" | "pending";
 
-/** Decides whether an instance is ours to detach. Never touches a group the selection left out. */
+// A launching instance: registered with the load balancer just before it becomes InService.
+const PENDING_STATES = ["Pending", "Pending:Wait", "Pending:Proceed"];
+
+export function isPendingState(lifecycleState: string): boolean {
+    return PENDING_STATES.includes(lifecycleState);
+}
+// The group's own termination, after its deregistration has begun.
+const TERMINATING_STATES = ["Terminating", "Terminating:Wait", "Terminating:Proceed"];
+
+/**
+ * True when the group replaces this warned instance by itself: AWS documents that a group with
+ * Capacity Rebalancing calls its termination hook and launches a replacement on the Spot
+ * warning. A decrement asks for less capacity, which that reaction would not give.
+ */
+export function leftToGroupByDefault(
+    group: GroupSnapshot,
+    kind: WarningKind,
+    settings: ActionSettings,
+): boolean {
+    return (
+        settings.interruptionAction === "auto" &&
+        settings.capacityOnInterruption === "keep" &&
+        kind === "spot" &&
+        group.capacityRebalance === true
+    );
+}
+
+/**
+ * Decides what becomes of one warned instance. Never touches a group the selection left out;
+ * Standby and Retained instances already serve no traffic and sit outside desired capacity.
+ */
 export function judgeMembership(
-    instanceId: string,
-    membership: Membership | undefined,
+    warning: WarnedInstance,
+    group: GroupSnapshot | undefined,
     selection: GroupSelection,
+    settings: ActionSettings,
+    nowMs: number,
 ): MembershipVerdict {
-    if (membership === undefined) {
+    const { instanceId } = warning;
+    const lifecycleState = group?.instances.get(instanceId);
+    if (group === undefined || lifecycleState === undefined) {
         return {
             verdict: "ignore",
             reason: "not-a-member",
             detail: `${instanceId} is not a member of ${describeSelection(selection)}`,
         };
     }
-    const { autoScalingGroupName, lifecycleState } = membership;
-    if (DETACHABLE_STATES.includes(lifecycleState)) {
-        return { verdict: "detach", autoScalingGroupName, mayDecrement: true };
+    const autoScalingGroupName = group.name;
+    const where = `${instanceId} is ${lifecycleState} in ${autoScalingGroupName}`;
+    const groupActs = leftToGroupByDefault(group, warning.kind, settings);
+    if (lifecycleState === "InService") {
+        const graceEndsMs = (warning.sentAtMs ?? nowMs) + SAFETY_NET_GRACE_MS;
+        if (!groupActs) {
+            return { verdict: "act", autoScalingGroupName, safetyNet: false };
+        }
+        if (nowMs < graceEndsMs) {
+            return {
+                verdict: "wait",
+                autoScalingGroupName,
+                waitingFor: "capacity-rebalancing",
+                recheckAtMs: graceEndsMs,
+                detail: `${where}, whose Capacity Rebalancing terminates and replaces it on the warning: re-checked at ${new Date(graceEndsMs).toISOString()}`,
+            };
+        }
+        return { verdict: "act", autoScalingGroupName, safetyNet: true };
     }
-    if (KEEP_ONLY_STATES.includes(lifecycleState)) {
-        return { verdict: "detach", autoScalingGroupName, mayDecrement: false };
+    if (isPendingState(lifecycleState)) {
+        return {
+            verdict: "wait",
+            autoScalingGroupName,
+            waitingFor: "pending",
+            detail: `${where}: it is still launching, and is acted on once it is InService`,
+        };
+    }
+    if (lifecycleState === "Standby") {
+        return {
+            verdict: "ignore",
+            reason: "standby",
+            detail: `${where}: it serves no traffic and is outside desired capacity already`,
+        };
+    }
+    if (lifecycleState === "Terminating:Retained") {
+        return {
+            verdict: "ignore",
+            reason: "retained",
+            detail: `${where}: it is deregistered and outside desired capacity already`,
+        };
+    }
+    if (groupActs && TERMINATING_STATES.includes(lifecycleState)) {
+        return {
+            verdict: "left-to-group",
+            autoScalingGroupName,
+            detail: `${where}: its group's Capacity Rebalancing is terminating and replacing it`,
+        };
     }
     return {
         verdict: "ignore",
         reason: "not-in-service",
-        detail: `${instanceId} is ${lifecycleState} in ${autoScalingGroupName}, not InService or Standby: it is already leaving the group`,
+        detail: `${where}, not InService: it is already leaving the group`,
     };
 }
 
@@ -168,7 +277,7 @@ export function isStale(
     return sentAtMs !== undefined && nowMs - sentAtMs > noticeMs;
 }
 
-/** How many more instances may leave with a decrement before the group would fall below MinSize. */
+/** Capacity units that may still leave with a decrement before the group would fall below MinSize. */
 export function decrementSlots(size: GroupSize): number {
     return Math.max(0, size.desiredCapacity - size.minSize);
 }
@@ -176,36 +285,52 @@ export function decrementSlots(size: GroupSize): number {
 export interface DetachChunk {
     readonly instanceIds: string[];
     readonly shouldDecrementDesiredCapacity: boolean;
+    /** The capacity units the call takes off desired capacity: 0 with keep. */
+    readonly units: number;
 }
 
-/** An instance waiting to be detached from its group. */
-export interface PendingDetach {
+/** An instance still to take out of its group, and its share of the group's capacity. */
+export interface Departure {
     readonly instanceId: string;
-    readonly mayDecrement: boolean;
+    /** Its WeightedCapacity: a decrement takes this many units off desired capacity. */
+    readonly weight: number;
 }
 
 /**
  * The next DetachInstances call for one group's instances still to detach. In decrement mode the
- * first `slots` instances that may decrement leave with a decrement and the rest with keep, so
- * the group never goes below MinSize and no decrement is wasted; keep mode never decrements.
+ * instances whose units still fit above MinSize leave with a decrement, in warning order, and the
+ * rest with keep, so the group never goes below MinSize and no decrement is wasted; keep mode
+ * never decrements.
  */
 export function nextDetachChunk(
-    pending: readonly PendingDetach[],
+    pending: readonly Departure[],
     capacityOnInterruption: CapacityOnInterruption,
     slots: number,
 ): DetachChunk {
-    const decrementable = pending.filter((p) => p.mayDecrement);
-    if (capacityOnInterruption === "decrement" && slots > 0 && decrementable.length > 0) {
-        return {
-            instanceIds: decrementable
-                .slice(0, Math.min(MAX_DETACH_INSTANCE_IDS, slots))
-                .map((p) => p.instanceId),
-            shouldDecrementDesiredCapacity: true,
-        };
+    if (capacityOnInterruption === "decrement") {
+        const fitting: Departure[] = [];
+        let units = 0;
+        for (const departure of pending) {
+            if (fitting.length === MAX_DETACH_INSTANCE_IDS) {
+                break;
+            }
+            if (units + departure.weight <= slots) {
+                fitting.push(departure);
+                units += departure.weight;
+            }
+        }
+        if (fitting.length > 0) {
+            return {
+                instanceIds: fitting.map((p) => p.instanceId),
+                shouldDecrementDesiredCapacity: true,
+                units,
+            };
+        }
     }
     return {
         instanceIds: pending.slice(0, MAX_DETACH_INSTANCE_IDS).map((p) => p.instanceId),
         shouldDecrementDesiredCapacity: false,
+        units: 0,
     };
 }
 
@@ -229,12 +354,20 @@ export type CallFailure =
       }
     /** A decrement would break MinSize: the group changed since we looked. Figures when given. */
     | { readonly kind: "below-min-size"; readonly size?: GroupSize; readonly message: string }
+    /** A ValidationError we cannot read: re-read the group and judge again, never repeat the call. */
+    | { readonly kind: "unknown-refusal"; readonly message: string }
     /** Throttling, 5xx, a timeout or anything unknown: the records are left for a retry. */
     | { readonly kind: "retryable"; readonly message: string };
 
 // Anchored on AWS's messages, which start with these words: a group name holds no spaces.
 const NOT_PART_OF_GROUP = /^The instance (i-[0-9a-f]+) is not part of Auto Scaling group \S+$/;
 const NOT_IN_SERVICE = /^The instance (i-[0-9a-f]+) is not in InService or Standby\.?$/;
+// TerminateInstanceInAutoScalingGroup's answer for an instance no group manages.
+const NOT_MANAGED =
+    /^Instance Id not found - No managed instance found for instance ID:? (i-[0-9a-f]+)\.?$/;
+// TerminateInstanceInAutoScalingGroup's MinSize refusal: desired capacity equals MinSize.
+const TERMINATE_MIN_SIZE_REFUSAL =
+    /^Currently, desiredSize equals minSize \((\d+)\)\. Terminating instance without replacement will violate group's min size constraint\./;
 // AWS's whole message, anchored at both ends; group names hold no spaces, so none can fake it.
 const MIN_SIZE_REFUSAL =
     /^AutoScalingGroup (\S+) has min-size=(\d+), max-size=(\d+), and desired-size=(\d+)\. To detach \d+ instances?, please update the AutoScalingGroup sizes appropriately\.?$/;
@@ -253,6 +386,20 @@ export function classifyCallFailure(error: { name?: string; message?: string }):
             reason: "not-a-member",
             message,
         };
+    }
+    const notManaged = NOT_MANAGED.exec(message);
+    if (notManaged !== null) {
+        return {
+            kind: "instance-refused",
+            instanceId: notManaged[1],
+            reason: "not-a-member",
+            message,
+        };
+    }
+    const atMinSize = TERMINATE_MIN_SIZE_REFUSAL.exec(message);
+    if (atMinSize !== null) {
+        const minSize = Number(atMinSize[1]);
+        return { kind: "below-min-size", size: { minSize, desiredCapacity: minSize }, message };
     }
     const notInService = NOT_IN_SERVICE.exec(message);
     if (notInService !== null) {
@@ -273,6 +420,6 @@ export function classifyCallFailure(error: { name?: string; message?: string }):
                   message,
               };
     }
-    // An unknown ValidationError may be fixed by a change on our side: never drop the warning.
-    return { kind: "retryable", message };
+    // The group may have changed in a way we cannot read: never drop the warning, never repeat.
+    return { kind: "unknown-refusal", message };
 }

@@ -12,8 +12,28 @@ import {
 } from "./auto-scaling";
 import { readHandlerConfig } from "./config";
 import { createDeadLetterGateway, createSqsClient, type DeadLetterGateway } from "./dead-letter";
-import { isSqsEvent, parseInterruptionWarning, parseSqsRecord } from "./event";
-import { describeError, type WarningOutcome } from "./batch-steps";
+import {
+    isSqsEvent,
+    type ParsedEvent,
+    parseInterruptionWarning,
+    parseSqsRecord,
+    type QueuedWarning,
+} from "./event";
+import { HookCache } from "./hooks";
+import {
+    createRecheckGateway,
+    MAX_VISIBILITY_ENTRIES,
+    type Recheck,
+    type RecheckGateway,
+    secondsUntil,
+} from "./recheck";
+import {
+    type ActedAction,
+    describeError,
+    type HooksSkipped,
+    type WarningOutcome,
+} from "./batch-steps";
+import { chunk, isStale } from "./decision";
 import type { BatchResult, HandlerDependencies } from "./batch-context";
 import { handleWarnings } from "./handle";
 import { logDecision } from "./log";
@@ -29,9 +49,13 @@ export interface InterruptionSummary {
     readonly instanceId?: string;
     /** The instance's group, once the lookup placed it in a chosen one. */
     readonly autoScalingGroupName?: string;
-    readonly action: "detached" | "would-detach" | "ignored";
+    readonly action: ActedAction | "left-to-group" | "ignored";
     readonly capacityOnInterruption: CapacityOnInterruption;
     readonly reason?: string;
+    /** The group had Capacity Rebalancing, and the instance was still InService after its grace. */
+    readonly safetyNet?: true;
+    /** Detached from a group whose termination hook was skipped, or could not be looked up. */
+    readonly hooks?: HooksSkipped;
 }
 
 /** What an invocation reports through, besides its log: all optional, all best effort. */
@@ -54,6 +78,11 @@ const MIN_BEST_EFFORT_MS = 250;
 /**
  * Handles one bare EventBridge event. Throws when the instance could still be saved by a retry,
  * so that EventBridge or Lambda retries it and finally dead-letters it.
+ *
+ * A waiting warning waits here: a direct invocation has no queue to come back through, and
+ * Lambda's own retries come 1 and 2 minutes later, past the 60 s the instance has to leave
+ * service. The wait holds one invocation for the grace (about 25 s), one concurrency slot per
+ * waiting warning: queue delivery, the default, is the way through storms.
  */
 export async function handleDirectEvent(
     event: unknown,
@@ -61,42 +90,127 @@ export async function handleDirectEvent(
     reporting: Reporting = {},
 ): Promise<InterruptionSummary> {
     const { capacityOnInterruption, dryRun } = deps.config;
+    const now = deps.now ?? Date.now;
     const parsed = parseInterruptionWarning(event);
     const requestsBefore = reporting.requests?.();
-    const result = await handleWarnings([{ key: DIRECT_KEY, parsed }], deps, {
-        // EventBridge's and Lambda's maximum event age already bound a direct warning's age.
-        ignoreStale: false,
-        dryRun,
-    });
-    const outcome = result.outcomes.get(DIRECT_KEY) as WarningOutcome;
-    await report([outcome], result, 1, deps, reporting, requestsBefore);
-    if (outcome.action === "failed") {
-        throw Object.assign(new Error(outcome.error.message), { name: outcome.error.name });
+    // A console test has no `time`: its grace starts when the invocation does.
+    const input = { key: DIRECT_KEY, parsed, firstSeenMs: now() };
+    let calls = 0;
+    let refusals = 0;
+    let result: BatchResult | undefined;
+    let outcome: WarningOutcome | undefined;
+    for (let check = 0; check < MAX_DIRECT_CHECKS; check++) {
+        result = await handleWarnings([input], deps, {
+            // EventBridge's and Lambda's maximum event age already bound a direct warning's age.
+            ignoreStale: false,
+            dryRun,
+        });
+        calls += result.autoScalingCalls;
+        refusals += result.refusals;
+        outcome = finalDirectOutcome(
+            result.outcomes.get(DIRECT_KEY) as WarningOutcome,
+            parsed,
+            now(),
+        );
+        const waitMs = outcome.action === "waiting" ? directWaitMs(outcome, now()) : undefined;
+        if (waitMs === undefined || deps.remainingTimeMs() - waitMs < DIRECT_RECHECK_RESERVE_MS) {
+            break;
+        }
+        await sleep(waitMs);
     }
-    if (outcome.action !== "ignored") {
+    const final = outcome as WarningOutcome;
+    await report(
+        [final],
+        { ...(result as BatchResult), autoScalingCalls: calls, refusals },
+        1,
+        deps,
+        reporting,
+        requestsBefore,
+    );
+    if (final.action === "failed") {
+        throw Object.assign(new Error(final.error.message), { name: final.error.name });
+    }
+    if (final.action === "waiting") {
+        deps.log("WARN", { message: `Still waiting when the invocation ran out: ${final.detail}` });
+        throw Object.assign(new Error(final.detail), { name: "StillWaiting" });
+    }
+    const summary = directSummary(final, capacityOnInterruption);
+    if (final.action === "ignored" || final.action === "left-to-group") {
+        deps.log("INFO", {
+            eventId: parsed.eventId,
+            ...summary,
+            message:
+                final.action === "ignored"
+                    ? `Ignored the warning: ${final.reason}`
+                    : "Left the warning to the group's Capacity Rebalancing",
+        });
+    }
+    return summary;
+}
+
+// Re-checks of one direct warning: the grace's end, then a launching instance every 10 s.
+const MAX_DIRECT_CHECKS = 12;
+const PENDING_RECHECK_MS = 10_000;
+// A re-check needs time for its lookup, its action and the response.
+const DIRECT_RECHECK_RESERVE_MS = 8_000;
+
+function directWaitMs(outcome: WarningOutcome & { action: "waiting" }, nowMs: number): number {
+    return outcome.recheckAtMs === undefined
+        ? PENDING_RECHECK_MS
+        : Math.max(0, outcome.recheckAtMs - nowMs);
+}
+
+/** A launching instance whose notice has ended is acknowledged: no retry can drain it now. */
+function finalDirectOutcome(
+    outcome: WarningOutcome,
+    parsed: ParsedEvent,
+    nowMs: number,
+): WarningOutcome {
+    if (
+        outcome.action !== "waiting" ||
+        outcome.waitingFor !== "pending" ||
+        parsed.kind !== "interruption-warning" ||
+        !isStale(parsed.sentAtMs, nowMs)
+    ) {
+        return outcome;
+    }
+    return {
+        action: "ignored",
+        instanceId: outcome.instanceId,
+        autoScalingGroupName: outcome.autoScalingGroupName,
+        reason: "still-pending",
+        detail: `${outcome.detail}; its notice ended first`,
+    };
+}
+
+function directSummary(
+    outcome: Exclude<WarningOutcome, { action: "failed" | "waiting" }>,
+    capacityOnInterruption: CapacityOnInterruption,
+): InterruptionSummary {
+    if (outcome.action === "ignored" || outcome.action === "left-to-group") {
         return {
             instanceId: outcome.instanceId,
-            autoScalingGroupName: outcome.autoScalingGroupName,
+            ...(outcome.autoScalingGroupName === undefined
+                ? {}
+                : { autoScalingGroupName: outcome.autoScalingGroupName }),
             action: outcome.action,
-            capacityOnInterruption: outcome.capacityOnInterruption,
-            ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+            capacityOnInterruption,
+            reason: outcome.detail,
         };
     }
-    const summary: InterruptionSummary = {
+    return {
         instanceId: outcome.instanceId,
-        ...(outcome.autoScalingGroupName === undefined
-            ? {}
-            : { autoScalingGroupName: outcome.autoScalingGroupName }),
-        action: "ignored",
-        capacityOnInterruption,
-        reason: outcome.detail,
+        autoScalingGroupName: outcome.autoScalingGroupName,
+        action: outcome.action,
+        capacityOnInterruption: outcome.capacityOnInterruption,
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+        ...(outcome.safetyNet ? { safetyNet: true } : {}),
+        ...(outcome.hooks === undefined ? {} : { hooks: outcome.hooks }),
     };
-    deps.log("INFO", {
-        eventId: parsed.eventId,
-        ...summary,
-        message: `Ignored the warning: ${outcome.reason}`,
-    });
-    return summary;
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -108,12 +222,17 @@ export async function handleSqsBatch(
     deps: HandlerDependencies,
     deadLetter: DeadLetterGateway | undefined,
     reporting: Reporting = {},
+    recheck?: RecheckGateway,
 ): Promise<SQSBatchResponse> {
     const { capacityOnInterruption, dryRun, handlerName } = deps.config;
     const warnings = event.Records.map(parseSqsRecord);
     const requestsBefore = reporting.requests?.();
     const result = await handleWarnings(
-        warnings.map((w) => ({ key: w.messageId, parsed: w.parsed })),
+        warnings.map((w) => ({
+            key: w.messageId,
+            parsed: w.parsed,
+            ...(w.queuedAtMs === undefined ? {} : { firstSeenMs: w.queuedAtMs }),
+        })),
         deps,
         { ignoreStale: true, dryRun },
     );
@@ -148,9 +267,11 @@ export async function handleSqsBatch(
         requestsBefore,
     );
     deps.log(counts.failed > 0 ? "ERROR" : "INFO", {
-        message: `Batch of ${event.Records.length} records: ${counts.detached} detached, ${
-            dryRun ? `${counts.wouldDetach} would be detached (dry run), ` : ""
-        }${counts.ignoredTotal} ignored, ${counts.failed} left for a retry`,
+        message: `Batch of ${event.Records.length} records: ${counts.detached} detached, ${counts.terminated} terminated, ${counts.leftToGroup} left to their group, ${
+            dryRun
+                ? `${counts.wouldDetach} would be detached and ${counts.wouldTerminate} terminated (dry run), `
+                : ""
+        }${counts.waiting} waiting for a re-check, ${counts.ignoredTotal} ignored, ${counts.failed} left for a retry`,
         handler: handlerName,
         capacityOnInterruption,
         records: event.Records.length,
@@ -160,24 +281,99 @@ export async function handleSqsBatch(
             ),
         ).size,
         detached: counts.detached,
-        ...(dryRun ? { wouldDetach: counts.wouldDetach } : {}),
+        terminated: counts.terminated,
+        leftToGroup: counts.leftToGroup,
+        waiting: counts.waiting,
+        ...(dryRun
+            ? { wouldDetach: counts.wouldDetach, wouldTerminate: counts.wouldTerminate }
+            : {}),
+        safetyNet: counts.safetyNet,
+        hooksSkipped: counts.hooksSkipped,
+        hooksUnknown: counts.hooksUnknown,
         ignored: counts.ignored,
         failed: counts.failed,
         groups: Object.fromEntries(
-            counts.groups
-                .slice(0, MAX_LISTED_IDS)
-                .map((g) => [g.autoScalingGroupName, { detached: g.detached, failed: g.failed }]),
+            counts.groups.slice(0, MAX_LISTED_IDS).map((g) => [
+                g.autoScalingGroupName,
+                {
+                    detached: g.detached,
+                    terminated: g.terminated,
+                    leftToGroup: g.leftToGroup,
+                    waiting: g.waiting,
+                    failed: g.failed,
+                },
+            ]),
         ),
         autoScalingCalls: result.autoScalingCalls,
         ...(counts.failed > 0
             ? { failedInstanceIds: counts.failedInstanceIds.slice(0, MAX_LISTED_IDS) }
             : {}),
     });
+    await scheduleRechecks(warnings, final, deps, recheck);
     return {
+        // A waiting record comes back for its re-check; it is neither failed nor acknowledged.
         batchItemFailures: warnings
-            .filter((w) => final.get(w.messageId)?.action === "failed")
+            .filter((w) => ["failed", "waiting"].includes(final.get(w.messageId)?.action ?? ""))
             .map((w) => ({ itemIdentifier: w.messageId })),
     };
+}
+
+/**
+ * At the end of the invocation, once nothing of the batch runs any more: each record that waits
+ * for its group's grace becomes visible again when the grace ends, not a visibility timeout on.
+ * Best effort: a record whose change fails comes back at the queue's own visibility timeout.
+ */
+async function scheduleRechecks(
+    warnings: readonly QueuedWarning[],
+    outcomes: ReadonlyMap<string, WarningOutcome>,
+    deps: HandlerDependencies,
+    recheck: RecheckGateway | undefined,
+): Promise<void> {
+    const now = (deps.now ?? Date.now)();
+    // Entry ids must be distinct and plain: the record's place in the batch is both.
+    const due = warnings.flatMap((w, index): Recheck[] => {
+        const outcome = outcomes.get(w.messageId);
+        return outcome?.action === "waiting" && outcome.recheckAtMs !== undefined
+            ? [
+                  {
+                      id: String(index),
+                      receiptHandle: w.receiptHandle,
+                      seconds: secondsUntil(outcome.recheckAtMs, now),
+                  },
+              ]
+            : [];
+    });
+    if (recheck === undefined || due.length === 0) {
+        return;
+    }
+    const budgetMs = Math.min(NOTIFY_TIMEOUT_MS, deps.remainingTimeMs() - RESPONSE_MARGIN_MS);
+    if (budgetMs < MIN_BEST_EFFORT_MS) {
+        deps.log("WARN", {
+            message: `Skipped bringing ${due.length} re-check(s) forward: too little time left; they come back at the queue's visibility timeout`,
+        });
+        return;
+    }
+    const signal = AbortSignal.timeout(budgetMs);
+    const unchanged: string[] = [];
+    await Promise.all(
+        chunk(due, MAX_VISIBILITY_ENTRIES).map(async (entries) => {
+            try {
+                unchanged.push(...(await recheck.schedule(entries, signal)));
+            } catch (error) {
+                unchanged.push(...entries.map((e) => e.id));
+                deps.log("WARN", {
+                    message:
+                        "ChangeMessageVisibilityBatch failed; those records come back at the queue's visibility timeout",
+                    error: describeError(error),
+                });
+            }
+        }),
+    );
+    if (unchanged.length > 0) {
+        deps.log("WARN", {
+            message: `${unchanged.length} re-check(s) were not brought forward; they come back at the queue's visibility timeout`,
+        });
+    }
 }
 
 /** Emits the invocation's metrics and, when it detached something, its notification. */
@@ -287,6 +483,8 @@ export function createLambdaHandler(): LambdaHandler {
     const autoScaling = createAutoScalingGateway(autoScalingClient);
     const sqs = createSqsClient();
     const sns = createSnsClient();
+    // Per container: a storm asks each group for its hooks once, not once per batch.
+    const hookCache = new HookCache();
     const emit = (line: string) => process.stdout.write(`${line}\n`);
     return async (event, context) => {
         let config;
@@ -304,6 +502,7 @@ export function createLambdaHandler(): LambdaHandler {
             config,
             autoScaling,
             log: logDecision,
+            hookCache,
             remainingTimeMs: context
                 ? () => context.getRemainingTimeInMillis()
                 : () => MAX_FUNCTION_TIMEOUT_MS - (Date.now() - startedAt),
@@ -321,7 +520,11 @@ export function createLambdaHandler(): LambdaHandler {
                 config.deadLetterQueueUrl === undefined
                     ? undefined
                     : createDeadLetterGateway(sqs, config.deadLetterQueueUrl);
-            return handleSqsBatch(event, deps, deadLetter, reporting);
+            const recheck =
+                config.eventsQueueUrl === undefined
+                    ? undefined
+                    : createRecheckGateway(sqs, config.eventsQueueUrl);
+            return handleSqsBatch(event, deps, deadLetter, reporting, recheck);
         }
         return handleDirectEvent(event, deps, reporting);
     };

@@ -1,5 +1,6 @@
 import type { EventBridgeEvent, SQSEvent, SQSRecord } from "aws-lambda";
 
+import type { WarningKind } from "./decision";
 import {
     CAPACITY_RESERVATION_WARNING_DETAIL_TYPE,
     INTERRUPTION_WARNING_DETAIL_TYPE,
@@ -43,6 +44,8 @@ export type ParsedEvent =
           readonly kind: "interruption-warning";
           readonly eventId?: string;
           readonly instanceId: string;
+          /** Spot, or an interruptible Capacity Reservation's: only Spot ones does a group react to. */
+          readonly warning: WarningKind;
           /** When EC2 sent the warning (the event's `time`), in epoch milliseconds. */
           readonly sentAtMs?: number;
       }
@@ -60,7 +63,8 @@ export const MAX_ECHOED_CHARS = 80;
  * @example
  * parseInterruptionWarning({ source: "aws.ec2", "detail-type": "EC2 Spot Instance Interruption Warning",
  *     detail: { "instance-id": "i-0123456789abcdef0", "instance-action": "terminate" } });
- * // => { kind: "interruption-warning", eventId: undefined, instanceId: "i-0123456789abcdef0", sentAtMs: undefined }
+ * // => { kind: "interruption-warning", eventId: undefined, instanceId: "i-0123456789abcdef0",
+ * //      warning: "spot", sentAtMs: undefined }
  */
 export function parseInterruptionWarning(event: unknown): ParsedEvent {
     if (!isRecord(event)) {
@@ -98,6 +102,7 @@ export function parseInterruptionWarning(event: unknown): ParsedEvent {
         kind: "interruption-warning",
         eventId,
         instanceId,
+        warning: detailType === INTERRUPTION_WARNING_DETAIL_TYPE ? "spot" : "capacity-reservation",
         sentAtMs: Number.isNaN(sentAtMs) ? undefined : sentAtMs,
     };
 }
@@ -116,26 +121,38 @@ export interface QueuedWarning {
     readonly messageId: string;
     /** How often SQS has delivered this record, this time included. */
     readonly receiveCount: number;
+    /** When SQS took the record in (SentTimestamp): a warning without `time` waits from then. */
+    readonly queuedAtMs?: number;
+    /** What ChangeMessageVisibility needs to make the record visible again sooner. */
+    readonly receiptHandle: string;
     readonly parsed: ParsedEvent;
 }
 
 /** Parses one SQS record whose body EventBridge wrote: the whole event, as JSON. */
 export function parseSqsRecord(record: SQSRecord): QueuedWarning {
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    const sentTimestamp = Number(record.attributes?.SentTimestamp);
+    const common = {
+        messageId: record.messageId,
+        receiveCount,
+        receiptHandle: record.receiptHandle,
+        ...(Number.isFinite(sentTimestamp) && sentTimestamp > 0
+            ? { queuedAtMs: sentTimestamp }
+            : {}),
+    };
     let body: unknown;
     try {
         body = JSON.parse(record.body);
     } catch {
         return {
-            messageId: record.messageId,
-            receiveCount,
+            ...common,
             parsed: {
                 kind: "unrecognised",
                 reason: `the message body is not JSON: ${quoteValue(record.body)}`,
             },
         };
     }
-    return { messageId: record.messageId, receiveCount, parsed: parseInterruptionWarning(body) };
+    return { ...common, parsed: parseInterruptionWarning(body) };
 }
 
 /** A JSON object: not null, not an array. */

@@ -19,25 +19,42 @@ export const deploymentOnlyModule = true;
 /** EMF allows at most 100 values per metric in one document. */
 export const MAX_VALUES_PER_METRIC = 100;
 
-/** One chosen group's share of an invocation. */
-export interface GroupMetrics {
-    readonly autoScalingGroupName: string;
+/** How many warnings ended each way: each warning has one outcome in one invocation. */
+export interface OutcomeCounts {
     readonly detached: number;
+    readonly terminated: number;
+    /** Capacity Rebalancing took the instance out itself. */
+    readonly leftToGroup: number;
     readonly wouldDetach: number;
+    readonly wouldTerminate: number;
+    /** Left for a re-check: the group's grace, or an instance still launching. */
+    readonly waiting: number;
     readonly failed: number;
-    /** Members already leaving the group (not-in-service). */
+}
+
+/** One chosen group's share of an invocation. */
+export interface GroupMetrics extends OutcomeCounts {
+    readonly autoScalingGroupName: string;
+    /** Members acknowledged without a call (already leaving, Standby, Retained, …). */
     readonly ignored: number;
 }
 
-/** What one invocation did, in numbers. received = detached + wouldDetach + ignored + failed. */
-export interface InvocationMetrics {
+/**
+ * What one invocation did, in numbers. received = detached + terminated + leftToGroup +
+ * wouldDetach + wouldTerminate + waiting + ignored + failed; safetyNet, hooksSkipped and
+ * hooksUnknown say why some of the detached or terminated ones went as they did.
+ */
+export interface InvocationMetrics extends OutcomeCounts {
     readonly handlerName: string;
     readonly timestampMs: number;
     readonly received: number;
-    readonly detached: number;
-    readonly wouldDetach: number;
-    readonly failed: number;
     readonly ignored: Partial<Record<IgnoreReason, number>>;
+    /** Taken out by the safety net: the group had Capacity Rebalancing and did not act. */
+    readonly safetyNet: number;
+    /** Detached from a group with a termination hook: the batch's terminations ran out. */
+    readonly hooksSkipped: number;
+    /** Detached because the group's hooks could not be looked up. */
+    readonly hooksUnknown: number;
     /** Records in the invocation: 1 for a direct event. */
     readonly batchSize: number;
     readonly autoScalingCalls: number;
@@ -74,10 +91,11 @@ export function emfDocuments(metrics: InvocationMetrics): EmfDocument[] {
     const ignoredTotal = IGNORE_REASONS.reduce((sum, r) => sum + (metrics.ignored[r] ?? 0), 0);
     const counts: Partial<Record<HandlerMetricName, number>> = {
         WarningsReceived: metrics.received,
-        Detached: metrics.detached,
-        WouldDetach: metrics.wouldDetach,
+        ...outcomeValues(metrics),
         Ignored: ignoredTotal,
-        Failed: metrics.failed,
+        SafetyNet: metrics.safetyNet,
+        HooksSkipped: metrics.hooksSkipped,
+        HooksUnknown: metrics.hooksUnknown,
         BatchSize: metrics.batchSize,
         AutoScalingCalls: metrics.autoScalingCalls,
         Throttles: metrics.throttles,
@@ -108,12 +126,7 @@ export function emfDocuments(metrics: InvocationMetrics): EmfDocument[] {
             emf(
                 metrics.timestampMs,
                 { ...handler, [GROUP_DIMENSION]: group.autoScalingGroupName },
-                {
-                    Detached: group.detached,
-                    WouldDetach: group.wouldDetach,
-                    Failed: group.failed,
-                    Ignored: group.ignored,
-                },
+                { ...outcomeValues(group), Ignored: group.ignored },
             ),
         );
     }
@@ -121,6 +134,18 @@ export function emfDocuments(metrics: InvocationMetrics): EmfDocument[] {
         documents.push(emf(metrics.timestampMs, handler, { DetachLatency: latencies }));
     }
     return documents;
+}
+
+function outcomeValues(counts: OutcomeCounts): Partial<Record<HandlerMetricName, number>> {
+    return {
+        Detached: counts.detached,
+        Terminated: counts.terminated,
+        LeftToGroup: counts.leftToGroup,
+        WouldDetach: counts.wouldDetach,
+        WouldTerminate: counts.wouldTerminate,
+        Waiting: counts.waiting,
+        Failed: counts.failed,
+    };
 }
 
 function emf(

@@ -3,7 +3,7 @@
  * resolve to. Validation and defaults live in `settings.ts`.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { CapacityOnInterruption } from "../../contract";
+import type { CapacityOnInterruption, InterruptionAction } from "../../contract";
 import type { FaultInjectionArgs, FaultInjectionSettings } from "./fault-injection";
 
 /** How warnings reach the function. */
@@ -80,6 +80,17 @@ export interface SpotInterruptionHandlerArgs {
      * leave with "keep"). Defaults to "keep".
      */
     readonly capacityOnInterruption?: CapacityOnInterruption;
+    /**
+     * How the handler takes a warned instance out of service. "auto" works with each group's own
+     * machinery: a Spot warning on a group with Capacity Rebalancing (with "keep") is left to the
+     * group, which terminates and replaces the instance itself, and the handler acts only if the
+     * instance is still InService 25 s after the warning; a group with a termination lifecycle
+     * hook is terminated through the group (up to 20 instances a batch), so the hook runs; any
+     * other group is detached, 20 instances a call. "detach" always detaches (skipping hooks, as
+     * before "auto" existed); "terminate" always terminates, one call per instance.
+     * Defaults to "auto".
+     */
+    readonly interruptionAction?: InterruptionAction;
     /**
      * How warnings reach the function: "queue" (an SQS queue drained in batches, which survives
      * interruption storms) or "direct" (one invocation per warning). Defaults to "queue".
@@ -195,6 +206,7 @@ export interface QueueSettings {
 export interface ResolvedHandlerSettings {
     readonly groups: GroupChoice;
     readonly capacityOnInterruption: CapacityOnInterruption;
+    readonly interruptionAction: InterruptionAction;
     readonly delivery: Delivery;
     readonly runtime: HandlerRuntime;
     readonly logRetentionInDays: number;

@@ -4,7 +4,9 @@ import {
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_DRY_RUN,
+    ENV_EVENTS_QUEUE_URL,
     ENV_HANDLER_NAME,
+    ENV_INTERRUPTION_ACTION,
     ENV_NOTIFY_TOPIC_ARN,
     type GroupSelection,
     groupSelectionEnvironment,
@@ -195,6 +197,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                                     logGroupArn,
                                     deadLetterQueueArn: dlqArn,
                                     capacityOnInterruption: settings.capacityOnInterruption,
+                                    interruptionAction: settings.interruptionAction,
                                     dryRun: settings.dryRun,
                                     ...(topicArn === undefined || keyArn === undefined
                                         ? {}
@@ -223,14 +226,24 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 reservedConcurrentExecutions: settings.reservedConcurrentExecutions,
                 environment: {
                     variables: pulumi
-                        .all([selection, this.deadLetterQueue.url, notifyTopic?.topic.arn])
-                        .apply(([groups, deadLetterQueueUrl, topicArn]) => ({
+                        .all([
+                            selection,
+                            this.deadLetterQueue.url,
+                            this.queue?.url,
+                            notifyTopic?.topic.arn,
+                        ])
+                        .apply(([groups, deadLetterQueueUrl, eventsQueueUrl, topicArn]) => ({
                             ...groupSelectionEnvironment(groups),
                             [ENV_CAPACITY_ON_INTERRUPTION]: settings.capacityOnInterruption,
+                            [ENV_INTERRUPTION_ACTION]: settings.interruptionAction,
                             [ENV_HANDLER_NAME]: handlerName,
                             ...(queued === undefined
                                 ? {}
-                                : { [ENV_DEAD_LETTER_QUEUE_URL]: deadLetterQueueUrl }),
+                                : {
+                                      [ENV_DEAD_LETTER_QUEUE_URL]: deadLetterQueueUrl,
+                                      // Re-checks are brought forward here; the drain policy allows it.
+                                      [ENV_EVENTS_QUEUE_URL]: eventsQueueUrl,
+                                  }),
                             ...(settings.dryRun ? { [ENV_DRY_RUN]: "true" } : {}),
                             ...(topicArn === undefined ? {} : { [ENV_NOTIFY_TOPIC_ARN]: topicArn }),
                         })),

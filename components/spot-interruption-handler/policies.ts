@@ -7,6 +7,7 @@ import { escapeIamResourceText, type PolicyDocument, type PolicyStatement } from
 import {
     type CapacityOnInterruption,
     type GroupSelection,
+    type InterruptionAction,
     INTERRUPTION_WARNING_DETAIL_TYPES,
     INTERRUPTION_WARNING_SOURCE,
 } from "../../contract";
@@ -25,7 +26,7 @@ export function interruptionWarningEventPattern(): {
     };
 }
 
-/** The ARN that scopes DetachInstances to one group, whatever its id. */
+/** The ARN that scopes DetachInstances and TerminateInstanceInAutoScalingGroup to one group. */
 export function autoScalingGroupArn(
     partition: string,
     region: string,
@@ -36,7 +37,7 @@ export function autoScalingGroupArn(
 }
 
 /**
- * The groups DetachInstances may act on: the listed groups' ARNs, or any group that carries the
+ * The groups DetachInstances and TerminateInstanceInAutoScalingGroup may act on: the listed groups' ARNs, or any group that carries the
  * tag (its value, or any value when none is given), checked by IAM on the group itself.
  */
 export type DetachScope =
@@ -93,7 +94,9 @@ export interface HandlerPolicyInputs {
     readonly logGroupArn: string;
     readonly deadLetterQueueArn: string;
     readonly capacityOnInterruption: CapacityOnInterruption;
-    /** A dry run detaches nothing, so its role may not. */
+    /** Which calls the function makes to take instances out: only those are granted. */
+    readonly interruptionAction: InterruptionAction;
+    /** A dry run detaches and terminates nothing, so its role may not. */
     readonly dryRun?: boolean;
     /** Set with notifyOnDetach: the topic the function publishes to, and the topic's key. */
     readonly notification?: { readonly topicArn: string; readonly keyArn: string };
@@ -127,6 +130,12 @@ export function drainEventsQueuePolicyDocument(eventsQueueArn: string): PolicyDo
 
 /** Everything the function may do, whichever the delivery, and nothing more. */
 export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocument {
+    const action = inputs.interruptionAction;
+    const auto = action === "auto";
+    const groupActions = [
+        ...(action === "terminate" ? [] : ["autoscaling:DetachInstances"]),
+        ...(action === "detach" ? [] : ["autoscaling:TerminateInstanceInAutoScalingGroup"]),
+    ];
     const statements: PolicyStatement[] = [
         {
             Sid: "WriteOwnLogs",
@@ -142,7 +151,19 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
             Action: "autoscaling:DescribeAutoScalingGroups",
             Resource: "*",
         },
-        ...(inputs.dryRun ? [] : [detachStatement(inputs.detachScope)]),
+        ...(auto
+            ? [
+                  {
+                      // Whether a group has a termination hook; it takes only "*".
+                      Sid: "FindTerminationHooks",
+                      Effect: "Allow" as const,
+                      Action: "autoscaling:DescribeLifecycleHooks",
+                      Resource: "*",
+                  },
+              ]
+            : []),
+        // One statement for both calls: 100 listed groups' ARNs fit in IAM's allowance once.
+        ...(inputs.dryRun ? [] : [chosenGroupsStatement(groupActions, inputs.detachScope)]),
         {
             // Lambda's on-failure destination (direct) and late retries (queue) land here.
             Sid: "DeadLetterFailedWarnings",
@@ -171,12 +192,12 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
     return { Version: "2012-10-17", Statement: statements };
 }
 
-/** DetachInstances on exactly the chosen groups. */
-function detachStatement(scope: DetachScope): PolicyStatement {
+/** The calls that take instances out of a group, on exactly the chosen groups. */
+function chosenGroupsStatement(actions: readonly string[], scope: DetachScope): PolicyStatement {
     const common = {
-        Sid: "DetachFromChosenGroupsOnly",
+        Sid: "ActOnChosenGroupsOnly",
         Effect: "Allow" as const,
-        Action: "autoscaling:DetachInstances",
+        Action: actions.length === 1 ? actions[0] : [...actions],
     };
     if (scope.kind === "groups") {
         const [only, ...more] = scope.autoScalingGroupArns;

@@ -10,8 +10,11 @@ import {
 } from "../shared/argument-checks";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
+    INTERRUPTION_ACTION_CHOICES,
     INTERRUPTION_NOTICE_MS,
+    InterruptionAction,
     isCapacityOnInterruption,
+    isInterruptionAction,
 } from "../../contract";
 import {
     type AutoScalingGroupTag,
@@ -60,6 +63,13 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
         throw argumentError(
             "capacityOnInterruption",
             `is ${JSON.stringify(capacityOnInterruption)}; allowed values are ${quoteAll(CAPACITY_ON_INTERRUPTION_CHOICES)}`,
+        );
+    }
+    const interruptionAction = args.interruptionAction ?? InterruptionAction.Auto;
+    if (!isInterruptionAction(interruptionAction)) {
+        throw argumentError(
+            "interruptionAction",
+            `is ${JSON.stringify(interruptionAction)}; allowed values are ${quoteAll(INTERRUPTION_ACTION_CHOICES)}`,
         );
     }
     const delivery = args.delivery ?? Delivery.Queue;
@@ -123,6 +133,7 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
     return {
         groups,
         capacityOnInterruption,
+        interruptionAction,
         delivery,
         runtime,
         logRetentionInDays,
