@@ -28,6 +28,8 @@ export interface HandlerDependencies {
     readonly now?: () => number;
     /** Each group's termination hooks, kept across a container's invocations. */
     readonly hookCache?: HookCache;
+    /** Waits between a direct warning's re-checks. Defaults to a timer. */
+    readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface BatchOptions {
@@ -166,8 +168,8 @@ export interface GroupProgress {
     /** Capacity units that may still leave with a decrement before MinSize. */
     slots: number;
     toDetach: Departure[];
-    /** Every call AWS refused, by its request: none is ever repeated as it was. */
-    readonly refusedCalls: Set<string>;
+    /** Every call AWS refused, by its request, with the refusal: none is repeated as it was. */
+    readonly refusedCalls: Map<string, unknown>;
 }
 
 /** Drops settled instances from what is left to take out. */

@@ -31,6 +31,8 @@ export interface WarningInput {
     readonly parsed: ParsedEvent;
     /** When the handler's side first saw it (SQS's SentTimestamp): the grace's start without `time`. */
     readonly firstSeenMs?: number;
+    /** A record delivered before: if it is stale, its instance may have been waiting to launch. */
+    readonly isRetry?: boolean;
 }
 
 /** How an instance was taken out of service, or would have been in a dry run. */
@@ -105,11 +107,16 @@ export function screenWarnings(
     inputs: readonly WarningInput[],
     nowMs: number,
     ignoreStale: boolean,
-): { settled: Map<string, WarningOutcome>; unique: ScreenedWarning[]; stale: ScreenedWarning[] } {
+): {
+    settled: Map<string, WarningOutcome>;
+    unique: ScreenedWarning[];
+    /** Stale retries: each is judged once more, in case its instance is still launching. */
+    stale: ScreenedWarning[];
+} {
     const settled = new Map<string, WarningOutcome>();
     const warnings: ScreenedWarning[] = [];
     const stale: ScreenedWarning[] = [];
-    for (const { key, parsed, firstSeenMs } of inputs) {
+    for (const { key, parsed, firstSeenMs, isRetry } of inputs) {
         if (parsed.kind === "unrecognised") {
             settled.set(key, { action: "ignored", reason: "malformed", detail: parsed.reason });
             continue;
@@ -127,7 +134,9 @@ export function screenWarnings(
                 reason: "stale",
                 detail: `the warning for ${parsed.instanceId} was sent at ${new Date(parsed.sentAtMs ?? 0).toISOString()}, more than the two-minute notice ago`,
             });
-            stale.push(warning);
+            if (isRetry === true) {
+                stale.push(warning);
+            }
         } else {
             warnings.push(warning);
         }

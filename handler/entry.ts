@@ -39,7 +39,7 @@ import { handleWarnings } from "./handle";
 import { logDecision } from "./log";
 import { emfDocuments } from "./metrics";
 import { createDetachNotifier, createSnsClient, type DetachNotifier } from "./notify";
-import { detachNotification, invocationMetrics, MAX_LISTED_IDS, tally } from "./report";
+import { detachNotification, invocationMetrics, MAX_LISTED_IDS, type Tally, tally } from "./report";
 import { type CapacityOnInterruption } from "../contract";
 
 export const deploymentOnlyModule = true;
@@ -116,7 +116,7 @@ export async function handleDirectEvent(
         if (waitMs === undefined || deps.remainingTimeMs() - waitMs < DIRECT_RECHECK_RESERVE_MS) {
             break;
         }
-        await sleep(waitMs);
+        await (deps.sleep ?? sleep)(waitMs);
     }
     const final = outcome as WarningOutcome;
     await report(
@@ -232,6 +232,7 @@ export async function handleSqsBatch(
             key: w.messageId,
             parsed: w.parsed,
             ...(w.queuedAtMs === undefined ? {} : { firstSeenMs: w.queuedAtMs }),
+            isRetry: w.receiveCount > 1,
         })),
         deps,
         { ignoreStale: true, dryRun },
@@ -267,11 +268,7 @@ export async function handleSqsBatch(
         requestsBefore,
     );
     deps.log(counts.failed > 0 ? "ERROR" : "INFO", {
-        message: `Batch of ${event.Records.length} records: ${counts.detached} detached, ${counts.terminated} terminated, ${counts.leftToGroup} left to their group, ${
-            dryRun
-                ? `${counts.wouldDetach} would be detached and ${counts.wouldTerminate} terminated (dry run), `
-                : ""
-        }${counts.waiting} waiting for a re-check, ${counts.ignoredTotal} ignored, ${counts.failed} left for a retry`,
+        message: `Batch of ${event.Records.length} records: ${batchSummary(counts, dryRun)}`,
         handler: handlerName,
         capacityOnInterruption,
         records: event.Records.length,
@@ -316,6 +313,25 @@ export async function handleSqsBatch(
             .filter((w) => ["failed", "waiting"].includes(final.get(w.messageId)?.action ?? ""))
             .map((w) => ({ itemIdentifier: w.messageId })),
     };
+}
+
+/** The batch's outcomes in words: the usual three always, the rest when they happened. */
+function batchSummary(counts: Tally, dryRun: boolean | undefined): string {
+    const optional: [number, string][] = [
+        [counts.terminated, "terminated"],
+        [counts.leftToGroup, "left to their group"],
+        [counts.wouldDetach, "would be detached (dry run)"],
+        [counts.wouldTerminate, "would be terminated (dry run)"],
+        [counts.waiting, "waiting for a re-check"],
+    ];
+    return [
+        `${counts.detached} detached`,
+        ...optional
+            .filter(([n, words]) => n > 0 || (dryRun && words === "would be detached (dry run)"))
+            .map(([n, words]) => `${n} ${words}`),
+        `${counts.ignoredTotal} ignored`,
+        `${counts.failed} left for a retry`,
+    ].join(", ");
 }
 
 /**

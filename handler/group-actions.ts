@@ -41,7 +41,7 @@ export interface PlannedCall {
 }
 
 /** What every outcome of one group shares: which instances the safety net took, and hooks. */
-interface GroupMarks {
+export interface GroupMarks {
     readonly safetyNet: ReadonlySet<string>;
     readonly hooks?: HooksSkipped;
 }
@@ -78,7 +78,7 @@ export async function actOnGroup(
         size: group,
         slots: decrementSlots(group),
         toDetach: [],
-        refusedCalls: new Set(),
+        refusedCalls: new Map(),
     };
     const terminated = new Set(terminate.map((i) => i.instanceId));
     await terminateEach(group.name, terminate, progress, context, marks);
@@ -168,7 +168,7 @@ const ACTED: Record<CallKind, { real: ActedAction; dry: ActedAction; api: string
 };
 
 /** Makes one call (or, in a dry run, settles it as it would go), never one AWS refused before. */
-async function runCall(
+export async function runCall(
     kind: CallKind,
     call: PlannedCall,
     progress: GroupProgress,
@@ -177,13 +177,10 @@ async function runCall(
 ): Promise<void> {
     const { instanceIds, decrement, common } = call;
     const key = `${kind}:${decrement}:${instanceIds.join(",")}`;
-    if (progress.refusedCalls.has(key)) {
-        context.fail(
-            instanceIds,
-            new Error(`AWS refused this ${ACTED[kind].api} call already`),
-            ACTED[kind].api,
-            common.autoScalingGroupName,
-        );
+    const refusedBefore = progress.refusedCalls.get(key);
+    if (refusedBefore !== undefined) {
+        // The plan did not change since AWS refused it: its refusal stands, for a retry.
+        context.fail(instanceIds, refusedBefore, ACTED[kind].api, common.autoScalingGroupName);
         dropSettled(progress, instanceIds);
         return;
     }
@@ -212,19 +209,29 @@ async function runCall(
                       .then((activity) => [activity]),
         );
     } catch (error) {
-        progress.refusedCalls.add(key);
+        progress.refusedCalls.set(key, error);
         await recoverFromRefusal(kind, call, error, progress, context, marks);
         return;
     }
     settleActed(ACTED[kind].real, call, context, marks);
     context.deps.log(common.reason === undefined ? "INFO" : "WARN", {
-        message: `${instanceIds.length} instance(s) of AutoScaling Group ${common.autoScalingGroupName}: ${kind === "detach" ? "detaching, so its target groups drain them" : "terminating through the group, so its termination hooks run"}`,
+        message: callMessage(kind, instanceIds, common.autoScalingGroupName),
         ...common,
         instanceIds,
         ...(marks.hooks === undefined ? {} : { hooks: marks.hooks }),
         activities,
     });
     markDeparted(progress, call);
+}
+
+/** The seed workshop's words for a detach; a termination says why it goes through the group. */
+function callMessage(kind: CallKind, instanceIds: readonly string[], groupName: string): string {
+    if (kind === "terminate") {
+        return `Instance ${instanceIds[0]} belongs to AutoScaling Group ${groupName}. Terminating it through the group, so that its termination hooks run...`;
+    }
+    return instanceIds.length === 1
+        ? `Instance ${instanceIds[0]} belongs to AutoScaling Group ${groupName}. Detaching instance...`
+        : `${instanceIds.length} instances belong to AutoScaling Group ${groupName}. Detaching instances...`;
 }
 
 function settleActed(

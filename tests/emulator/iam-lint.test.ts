@@ -51,6 +51,7 @@ function handlerPolicy(
         logGroupArn: LOG_GROUP_ARN,
         deadLetterQueueArn: DEAD_LETTER_QUEUE_ARN,
         capacityOnInterruption: "keep",
+        interruptionAction: "auto",
         ...inputs,
     });
 }
@@ -69,6 +70,32 @@ const COMPONENT_DOCUMENTS: IamDocument[] = [
         name: "handler policy, dry run",
         kind: "identity",
         document: handlerPolicy({ dryRun: true }),
+    },
+    {
+        name: "handler policy, always detach",
+        kind: "identity",
+        document: handlerPolicy({ interruptionAction: "detach" }),
+    },
+    {
+        name: "handler policy, always terminate, decrement",
+        kind: "identity",
+        document: handlerPolicy({
+            interruptionAction: "terminate",
+            capacityOnInterruption: "decrement",
+        }),
+    },
+    {
+        name: "handler policy, always terminate, groups by tag",
+        kind: "identity",
+        document: handlerPolicy({
+            interruptionAction: "terminate",
+            groups: { kind: "tag", key: "spot-interruption-handler", value: "enabled" },
+        }),
+    },
+    {
+        name: "handler policy, always detach, dry run",
+        kind: "identity",
+        document: handlerPolicy({ interruptionAction: "detach", dryRun: true }),
     },
     {
         name: "handler policy, keep, with notification",

@@ -54,7 +54,13 @@ async function whenBatchArrives(
     const response = await handleSqsBatch(
         { Records: records },
         {
-            config: { groups, handlerName: HANDLER, capacityOnInterruption, dryRun },
+            config: {
+                groups,
+                handlerName: HANDLER,
+                capacityOnInterruption,
+                interruptionAction: "detach",
+                dryRun,
+            },
             autoScaling: createAutoScalingGateway(
                 new AutoScalingClient({
                     region: "eu-west-1",
@@ -118,9 +124,17 @@ describe("the handler, given a batch from the events queue", () => {
                 records: 8,
                 uniqueInstances: 4,
                 detached: 2,
+                terminated: 0,
+                leftToGroup: 0,
+                waiting: 0,
+                safetyNet: 0,
+                hooksSkipped: 0,
+                hooksUnknown: 0,
                 ignored: { malformed: 2, duplicate: 2, "not-a-member": 2 },
                 failed: 0,
-                groups: { [GROUP]: { detached: 2, failed: 0 } },
+                groups: {
+                    [GROUP]: { detached: 2, terminated: 0, leftToGroup: 0, waiting: 0, failed: 0 },
+                },
                 autoScalingCalls: 2,
             });
         });
@@ -514,6 +528,7 @@ describe("the handler, given a batch from the events queue", () => {
                         handler: HANDLER,
                         capacityOnInterruption: "keep",
                         detached: 2,
+                        terminated: 0,
                         groups: { [GROUP]: 2 },
                         instanceIds: [a, b],
                         detachLatencyMs: { min: 5_000, max: 5_000 },
@@ -682,24 +697,33 @@ describe("the handler, given a batch from the events queue", () => {
             );
         });
 
-        it("detaches a Retained instance with keep only: it no longer counts toward desired capacity", async () => {
-            const [serving, retained] = ids(2);
+        it("acknowledges Retained and Standby instances without a call or a decrement", async () => {
+            const [serving, retained, standby] = ids(3);
             const fake = new FakeAutoScaling()
                 .group(GROUP, { minSize: 0, maxSize: 10, desiredCapacity: 1 })
                 .members(GROUP, [serving])
                 .members(GROUP, [retained], "Terminating:Retained")
+                .members(GROUP, [standby], "Standby")
                 .install(autoScaling);
+            const emitted: string[] = [];
 
-            const { response } = await whenBatchArrives(warnings([retained, serving]), {
+            const { response } = await whenBatchArrives(warnings([retained, standby, serving]), {
                 capacityOnInterruption: "decrement",
+                reporting: { emit: (line) => emitted.push(line) },
             });
 
             assert.deepEqual(response, { batchItemFailures: [] });
-            assert.deepEqual(detachCalls(), [
-                { group: GROUP, ids: [serving], decrement: true },
-                { group: GROUP, ids: [retained], decrement: false },
-            ]);
+            assert.deepEqual(detachCalls(), [{ group: GROUP, ids: [serving], decrement: true }]);
             assert.equal(fake.groups.get(GROUP)?.desiredCapacity, 0);
+            assert.deepEqual(fake.membersOf(GROUP).sort(), [retained, standby].sort());
+            const reasons = emitted.map((line) => JSON.parse(line)).filter((d) => d.Reason);
+            assert.deepEqual(
+                reasons.map((d) => [d.Reason, d.Ignored]),
+                [
+                    ["standby", 1],
+                    ["retained", 1],
+                ],
+            );
         });
 
         it("counts a listed group that does not exist, at ERROR and in MissingGroups", async () => {

@@ -104,6 +104,7 @@ describe("the batch engine's properties, over any mix of warnings", () => {
                     parsed: {
                         kind: "interruption-warning",
                         instanceId: members[n]?.instanceId ?? id(10_000 + n),
+                        warning: "spot",
                         sentAtMs: NOW - 5_000,
                     },
                 }));
@@ -115,6 +116,7 @@ describe("the batch engine's properties, over any mix of warnings", () => {
                             groups,
                             handlerName: "properties",
                             capacityOnInterruption: s.mode,
+                            interruptionAction: "detach",
                         },
                         autoScaling: createAutoScalingGateway(
                             new AutoScalingClient({
@@ -184,7 +186,7 @@ describe("the batch engine's properties, over any mix of warnings", () => {
                 for (const instanceId of throttled) {
                     const mine = outcomes.filter((o) => o.instanceId === instanceId);
                     assert.deepEqual(
-                        mine.map((o) => (o.action === "failed" ? "failed" : o.reason)).sort(),
+                        mine.map((o) => (o.action === "ignored" ? o.reason : o.action)).sort(),
                         [...Array<string>(mine.length - 1).fill("duplicate"), "failed"],
                         `${instanceId}: one record failed, the rest duplicates`,
                     );

@@ -9,8 +9,7 @@ import {
     type GroupSnapshot,
     isChosenGroup,
     isStale,
-    judgeMembership,
-    membershipsOf,
+    chosenGroupByMember,
     missingGroups,
     nextDetachChunk,
 } from "../../handler/decision";
@@ -36,8 +35,25 @@ describe("the handler's pure decisions", () => {
                     kind: "interruption-warning",
                     eventId: "e-1",
                     instanceId: id,
+                    warning: "spot",
                     sentAtMs: Date.parse("2026-11-28T01:00:00Z"),
                 });
+            }
+        });
+
+        it("tells a Capacity Reservation's warning from a Spot one: groups react to Spot only", () => {
+            for (const detailType of [
+                "EC2 Capacity Reservation Instance Interruption Warning",
+                "EC2 Interruptible Capacity Reservation Instance Interruption Warning",
+            ]) {
+                const parsed = parseInterruptionWarning({
+                    ...warning("i-1234abcd"),
+                    "detail-type": detailType,
+                });
+                assert.equal(
+                    parsed.kind === "interruption-warning" && parsed.warning,
+                    "capacity-reservation",
+                );
             }
         });
 
@@ -79,7 +95,7 @@ describe("the handler's pure decisions", () => {
             body,
             attributes: {
                 ApproximateReceiveCount: receiveCount,
-                SentTimestamp: "0",
+                SentTimestamp: "1700000000000",
                 SenderId: "events",
                 ApproximateFirstReceiveTimestamp: "0",
             },
@@ -108,10 +124,13 @@ describe("the handler's pure decisions", () => {
             assert.deepEqual(parseSqsRecord(record(body, "3")), {
                 messageId: "m-1",
                 receiveCount: 3,
+                receiptHandle: "r-1",
+                queuedAtMs: 1_700_000_000_000,
                 parsed: {
                     kind: "interruption-warning",
                     eventId: undefined,
                     instanceId: "i-1234abcd",
+                    warning: "spot",
                     sentAtMs: undefined,
                 },
             });
@@ -123,35 +142,6 @@ describe("the handler's pure decisions", () => {
             assert.deepEqual(parsed, {
                 kind: "unrecognised",
                 reason: 'the message body is not JSON: "not json"',
-            });
-        });
-    });
-
-    describe("judgeMembership", () => {
-        const web = { kind: "names", names: ["web"] } as const;
-
-        it("detaches InService or Standby members of a chosen group, and Retained ones with keep only", () => {
-            const member = (state: string) =>
-                judgeMembership(
-                    "i-1234abcd",
-                    { autoScalingGroupName: "web", lifecycleState: state },
-                    web,
-                );
-
-            const detach = { verdict: "detach", autoScalingGroupName: "web" };
-            assert.deepEqual(member("InService"), { ...detach, mayDecrement: true });
-            assert.deepEqual(member("Standby"), { ...detach, mayDecrement: true });
-            assert.deepEqual(member("Terminating:Retained"), { ...detach, mayDecrement: false });
-            assert.deepEqual(member("Pending"), {
-                verdict: "ignore",
-                reason: "not-in-service",
-                detail: "i-1234abcd is Pending in web, not InService or Standby: it is already leaving the group",
-            });
-            assert.deepEqual(member("Warmed:Pending:Retained").verdict, "ignore");
-            assert.deepEqual(judgeMembership("i-1234abcd", undefined, web), {
-                verdict: "ignore",
-                reason: "not-a-member",
-                detail: "i-1234abcd is not a member of Auto Scaling group web",
             });
         });
     });
@@ -183,7 +173,7 @@ describe("the handler's pure decisions", () => {
 
         it("never places an instance in a group the lookup returned but the selection left out", () => {
             const [ours, theirs] = ids(2);
-            const memberships = membershipsOf(
+            const memberships = chosenGroupByMember(
                 [group("web", { team: "web" }, [ours]), group("api", { team: "api" }, [theirs])],
                 { kind: "tag", key: "team", value: "web" },
             );
@@ -258,41 +248,53 @@ describe("the handler's pure decisions", () => {
         });
 
         it("decrements the first slots' worth of instances and keeps the rest, 20 per call", () => {
-            const pending = ids(30).map((instanceId) => ({ instanceId, mayDecrement: true }));
+            const pending = ids(30).map((instanceId) => ({ instanceId, weight: 1 }));
             const first = (n: number) => pending.slice(0, n).map((p) => p.instanceId);
 
             assert.deepEqual(nextDetachChunk(pending, "decrement", 5), {
                 instanceIds: first(5),
                 shouldDecrementDesiredCapacity: true,
+                units: 5,
             });
             assert.deepEqual(nextDetachChunk(pending, "decrement", 100), {
                 instanceIds: first(20),
                 shouldDecrementDesiredCapacity: true,
+                units: 20,
             });
             assert.deepEqual(nextDetachChunk(pending, "decrement", 0), {
                 instanceIds: first(20),
                 shouldDecrementDesiredCapacity: false,
+                units: 0,
             });
         });
 
-        it("never decrements in keep mode, whatever the slots, nor for a keep-only instance", () => {
-            const three = ids(3).map((instanceId) => ({ instanceId, mayDecrement: true }));
+        it("never decrements in keep mode, whatever the slots", () => {
+            const three = ids(3).map((instanceId) => ({ instanceId, weight: 1 }));
             assert.deepEqual(nextDetachChunk(three, "keep", 100), {
                 instanceIds: ids(3),
                 shouldDecrementDesiredCapacity: false,
+                units: 0,
             });
-            const [retained, serving] = ids(2);
-            const mixed = [
-                { instanceId: retained, mayDecrement: false },
-                { instanceId: serving, mayDecrement: true },
+        });
+
+        it("counts a weighted group's decrements in capacity units, skipping what does not fit", () => {
+            const [large, small, medium] = ids(3);
+            const pending = [
+                { instanceId: large, weight: 4 },
+                { instanceId: small, weight: 1 },
+                { instanceId: medium, weight: 2 },
             ];
-            assert.deepEqual(nextDetachChunk(mixed, "decrement", 5), {
-                instanceIds: [serving],
+            // 3 units above MinSize: the large one (4) would break it, the other two fit.
+            assert.deepEqual(nextDetachChunk(pending, "decrement", 3), {
+                instanceIds: [small, medium],
                 shouldDecrementDesiredCapacity: true,
+                units: 3,
             });
-            assert.deepEqual(nextDetachChunk(mixed.slice(0, 1), "decrement", 5), {
-                instanceIds: [retained],
+            // Not one instance fits in 0.5 units: all leave with keep.
+            assert.deepEqual(nextDetachChunk(pending, "decrement", 0.5), {
+                instanceIds: [large, small, medium],
                 shouldDecrementDesiredCapacity: false,
+                units: 0,
             });
         });
     });
@@ -351,12 +353,43 @@ describe("the handler's pure decisions", () => {
             assert.deepEqual(reworded, { kind: "below-min-size", message: reworded.message });
         });
 
-        it("leaves everything else for a retry: throttling, contention, unknown validation errors", () => {
+        it("reads TerminateInstanceInAutoScalingGroup's refusals: a non-member, and MinSize", () => {
+            assert.deepEqual(
+                classifyCallFailure({
+                    name: "ValidationError",
+                    message:
+                        "Instance Id not found - No managed instance found for instance ID: i-0123456789abcdef0",
+                }),
+                {
+                    kind: "instance-refused",
+                    instanceId: "i-0123456789abcdef0",
+                    reason: "not-a-member",
+                    message:
+                        "Instance Id not found - No managed instance found for instance ID: i-0123456789abcdef0",
+                },
+            );
+            const atMin =
+                "Currently, desiredSize equals minSize (2). Terminating instance without replacement will violate group's min size constraint. Either set shouldDecrementDesiredCapacity flag to false or lower group's min size.";
+            assert.deepEqual(classifyCallFailure({ name: "ValidationError", message: atMin }), {
+                kind: "below-min-size",
+                size: { minSize: 2, desiredCapacity: 2 },
+                message: atMin,
+            });
+        });
+
+        it("re-reads the group on a ValidationError it cannot read, and never calls it retryable", () => {
+            for (const error of [
+                autoScalingErrors.unknownValidation(),
+                autoScalingErrors.tooManyInstances(),
+            ]) {
+                assert.equal(classifyCallFailure(error).kind, "unknown-refusal", error.message);
+            }
+        });
+
+        it("leaves everything else for a retry: throttling, contention, denials", () => {
             for (const error of [
                 autoScalingErrors.throttling(),
                 autoScalingErrors.resourceContention(),
-                autoScalingErrors.unknownValidation(),
-                autoScalingErrors.tooManyInstances(),
                 {
                     name: "AccessDenied",
                     message: "The instance i-1 is not part of Auto Scaling group web.",
@@ -368,7 +401,7 @@ describe("the handler's pure decisions", () => {
     });
 
     describe("readHandlerConfig", () => {
-        it("defaults to keep, with no dead-letter queue", () => {
+        it("defaults to keep and auto, with no queues", () => {
             assert.deepEqual(
                 readHandlerConfig({
                     AUTO_SCALING_GROUP_NAMES: '["web"]',
@@ -377,6 +410,8 @@ describe("the handler's pure decisions", () => {
                 {
                     groups: { kind: "names", names: ["web"] },
                     capacityOnInterruption: "keep",
+                    interruptionAction: "auto",
+                    eventsQueueUrl: undefined,
                     handlerName: "p/dev/spot",
                     deadLetterQueueUrl: undefined,
                     dryRun: false,
@@ -404,6 +439,20 @@ describe("the handler's pure decisions", () => {
                     kind: "tag",
                     key: "team",
                 },
+            );
+        });
+
+        it("reads the interruption action, and refuses one it does not know, naming the variable", () => {
+            const config = (action: string) =>
+                readHandlerConfig({
+                    AUTO_SCALING_GROUP_NAMES: '["web"]',
+                    INTERRUPTION_ACTION: action,
+                });
+            assert.equal(config("terminate").interruptionAction, "terminate");
+            assert.equal(config("detach").interruptionAction, "detach");
+            assert.throws(
+                () => config("drain"),
+                /INTERRUPTION_ACTION is "drain": set it to one of auto, detach, terminate/,
             );
         });
 

@@ -8,11 +8,11 @@ import { type AutoScalingGateway } from "../../handler/auto-scaling";
 import {
     type BatchContext,
     type BatchResult,
-    type DetachProgress,
+    type GroupProgress,
     openBatch,
 } from "../../handler/batch-context";
 import { type GroupSnapshot } from "../../handler/decision";
-import { dryRunChunk, planChunk, recoverFromRefusal } from "../../handler/handle";
+import { planCall, recoverFromRefusal, runCall } from "../../handler/group-actions";
 import { type LogRecord } from "../../handler/log";
 import { AFTER_UNCERTAIN_ATTEMPT } from "../../handler/auto-scaling";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
@@ -32,7 +32,11 @@ function group(minSize: number, desiredCapacity: number, members: Record<string,
 }
 
 /** A batch over A, B and C, whose gateway answers a re-read of the group with `fresh`. */
-function batch(mode: CapacityOnInterruption, fresh: () => Promise<GroupSnapshot[]>) {
+function batch(
+    mode: CapacityOnInterruption,
+    fresh: () => Promise<GroupSnapshot[]>,
+    dryRun = false,
+) {
     const logs: { level: string; record: LogRecord }[] = [];
     const describeCalls: string[] = [];
     const autoScaling: AutoScalingGateway = {
@@ -41,32 +45,39 @@ function batch(mode: CapacityOnInterruption, fresh: () => Promise<GroupSnapshot[
             return { groups: await fresh(), nextToken: undefined };
         },
         detachInstances: () => assert.fail("a recovery step never detaches"),
+        terminateInstance: () => assert.fail("a recovery step never terminates"),
+        hasTerminationHook: () => assert.fail("a recovery step never looks hooks up"),
     };
     const opened = openBatch(
         [A, B, C].map((instanceId) => ({
             key: instanceId,
-            parsed: { kind: "interruption-warning" as const, instanceId },
+            parsed: { kind: "interruption-warning" as const, instanceId, warning: "spot" as const },
         })),
         {
             config: {
                 groups: { kind: "names", names: [GROUP] },
                 capacityOnInterruption: mode,
+                interruptionAction: "detach",
                 handlerName: "test",
             },
             autoScaling,
             log: (level, record) => logs.push({ level, record }),
             remainingTimeMs: () => 60_000,
         },
-        { ignoreStale: false },
+        { ignoreStale: false, dryRun },
     );
     return { ...opened, logs, describeCalls };
 }
 
-const progressOf = (snapshot: GroupSnapshot, ids = [A, B, C]): DetachProgress => ({
+const progressOf = (snapshot: GroupSnapshot, ids = [A, B, C]): GroupProgress => ({
     size: snapshot,
     slots: Math.max(0, snapshot.desiredCapacity - snapshot.minSize),
-    toDetach: ids.map((instanceId) => ({ instanceId, mayDecrement: true })),
+    toDetach: ids.map((instanceId) => ({ instanceId, weight: 1 })),
+    refusedCalls: new Map(),
 });
+const NO_MARKS = { safetyNet: new Set<string>() };
+const planChunk = (groupName: string, progress: GroupProgress, mode: CapacityOnInterruption) =>
+    planCall(groupName, progress.toDetach, progress, mode);
 
 const outcome = (result: BatchResult, id: string) => result.outcomes.get(id);
 
@@ -92,13 +103,17 @@ describe("the batch's detach steps, each alone", () => {
         });
     });
 
-    describe("dryRunChunk", () => {
-        it("settles would-detach, spends the decrements it would use, and calls nothing", () => {
-            const { context, result, logs } = batch("decrement", () => assert.fail("no call"));
+    describe("a dry run's call", () => {
+        it("settles would-detach, spends the decrements it would use, and calls nothing", async () => {
+            const { context, result, logs } = batch(
+                "decrement",
+                () => assert.fail("no call"),
+                true,
+            );
             const progress = progressOf(group(0, 5, {}));
             const chunk = planChunk(GROUP, progress, "decrement");
 
-            dryRunChunk(chunk, progress, context);
+            await runCall("detach", chunk, progress, context, NO_MARKS);
 
             const done = result([]);
             for (const id of [A, B, C]) assert.equal(outcome(done, id)?.action, "would-detach");
@@ -108,11 +123,17 @@ describe("the batch's detach steps, each alone", () => {
             assert.match(logs[0].record.message, /^Dry run: would detach 3 instance\(s\)/);
         });
 
-        it("gives the keep reason with the figures its would-be decrements leave, as a real run does", () => {
-            const { context } = batch("decrement", () => assert.fail("no call"));
+        it("gives the keep reason with the figures its would-be decrements leave, as a real run does", async () => {
+            const { context } = batch("decrement", () => assert.fail("no call"), true);
             const progress = progressOf(group(2, 3, {}));
 
-            dryRunChunk(planChunk(GROUP, progress, "decrement"), progress, context);
+            await runCall(
+                "detach",
+                planChunk(GROUP, progress, "decrement"),
+                progress,
+                context,
+                NO_MARKS,
+            );
             const keep = planChunk(GROUP, progress, "decrement");
 
             assert.deepEqual([keep.instanceIds, keep.decrement], [[B, C], false]);
@@ -121,7 +142,7 @@ describe("the batch's detach steps, each alone", () => {
     });
 
     describe("recoverFromRefusal", () => {
-        function refusedChunk(context: BatchContext, progress: DetachProgress) {
+        function refusedChunk(context: BatchContext, progress: GroupProgress) {
             return planChunk(GROUP, progress, context.deps.config.capacityOnInterruption);
         }
 
@@ -134,7 +155,14 @@ describe("the batch's detach steps, each alone", () => {
                 [AFTER_UNCERTAIN_ATTEMPT]: true,
             });
 
-            await recoverFromRefusal(refusedChunk(context, progress), refusal, progress, context);
+            await recoverFromRefusal(
+                "detach",
+                refusedChunk(context, progress),
+                refusal,
+                progress,
+                context,
+                NO_MARKS,
+            );
 
             const done = result([]);
             for (const id of [A, B]) {
@@ -143,7 +171,10 @@ describe("the batch's detach steps, each alone", () => {
                 assert.match(JSON.stringify(settled), /its answer was lost/);
             }
             assert.equal(outcome(done, C), undefined, "C is left for the next round");
-            assert.deepEqual(progress.toDetach, [{ instanceId: C, mayDecrement: true }]);
+            assert.deepEqual(
+                progress.toDetach.map((p) => p.instanceId),
+                [C],
+            );
             assert.equal(describeCalls.length, 1);
             assert.equal(done.refusals, 1);
         });
@@ -155,10 +186,12 @@ describe("the batch's detach steps, each alone", () => {
             const progress = progressOf(group(0, 4, {}));
 
             await recoverFromRefusal(
+                "detach",
                 refusedChunk(context, progress),
                 autoScalingErrors.notPartOfGroup(A, GROUP),
                 progress,
                 context,
+                NO_MARKS,
             );
 
             const done = result([]);
@@ -177,10 +210,12 @@ describe("the batch's detach steps, each alone", () => {
             const progress = progressOf(group(0, 4, {}));
 
             await recoverFromRefusal(
+                "detach",
                 refusedChunk(context, progress),
                 autoScalingErrors.notInServiceOrStandby(A),
                 progress,
                 context,
+                NO_MARKS,
             );
 
             const done = result([]);
@@ -197,10 +232,12 @@ describe("the batch's detach steps, each alone", () => {
             assert.equal(chunk.decrement, true);
 
             await recoverFromRefusal(
+                "detach",
                 chunk,
                 autoScalingErrors.belowMinSize(GROUP, 3, 12, 4, 3),
                 progress,
                 context,
+                NO_MARKS,
             );
 
             assert.equal(progress.slots, 1, "desired 4 over MinSize 3 leaves one decrement");
@@ -214,10 +251,12 @@ describe("the batch's detach steps, each alone", () => {
             const progress = progressOf(group(0, 4, {}));
 
             await recoverFromRefusal(
+                "detach",
                 refusedChunk(context, progress),
                 autoScalingErrors.throttling(),
                 progress,
                 context,
+                NO_MARKS,
             );
 
             const done = result([]);

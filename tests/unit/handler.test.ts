@@ -38,14 +38,20 @@ function givenGroupSize(minSize: number, desiredCapacity: number): void {
     answerLookup();
 }
 
-const CONFIG = { groups: { kind: "names", names: [GROUP] }, handlerName: "test" } as const;
+const CONFIG = {
+    groups: { kind: "names", names: [GROUP] },
+    handlerName: "test",
+    interruptionAction: "detach",
+} as const;
 
 async function whenWarned(
     capacityOnInterruption: CapacityOnInterruption,
     event: unknown = loadEvent("seed-sample-event", INSTANCE),
+    sleep?: (ms: number) => Promise<void>,
 ) {
     const logged: { level: LogLevel; record: LogRecord }[] = [];
     const summary = await handleDirectEvent(event, {
+        ...(sleep === undefined ? {} : { sleep }),
         config: { ...CONFIG, capacityOnInterruption },
         autoScaling: createAutoScalingGateway(
             new AutoScalingClient({
@@ -219,34 +225,69 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
     });
 
     describe("given an instance already on its way out", () => {
-        for (const state of [
-            "Pending",
-            "Terminating",
-            "Terminating:Wait",
-            "Detaching",
-            "Detached",
-        ]) {
+        for (const state of ["Terminating", "Terminating:Wait", "Detaching", "Detached"]) {
             it(`ignores it while ${state}`, async () => {
                 givenMember(GROUP, state);
 
                 const { summary } = await whenWarned("keep");
 
                 assert.equal(summary.action, "ignored");
-                assert.match(
-                    summary.reason ?? "",
-                    new RegExp(`is ${state} in web, not InService or Standby`),
-                );
+                assert.match(summary.reason ?? "", new RegExp(`is ${state} in web, not InService`));
                 assert.deepEqual(detachCalls(), []);
             });
         }
 
-        it("still detaches it from Standby", async () => {
+        it("acknowledges it in Standby without a call: it serves no traffic already", async () => {
             givenMember(GROUP, "Standby");
+
+            const { summary } = await whenWarned("decrement");
+
+            assert.equal(summary.action, "ignored");
+            assert.match(summary.reason ?? "", /is Standby in web: it serves no traffic/);
+            assert.deepEqual(detachCalls(), []);
+        });
+    });
+
+    describe("given an instance still launching", () => {
+        it("waits in the invocation, and detaches it once it is InService", async () => {
+            givenMember(GROUP, "Pending");
             autoScaling.on(DetachInstancesCommand).resolves({});
+            const waits: number[] = [];
+            const launch = async (ms: number) => {
+                waits.push(ms);
+                lookup.members = [[INSTANCE, "InService"]];
+                answerLookup();
+            };
 
-            const { summary } = await whenWarned("keep");
+            const justSent = {
+                ...loadEvent("seed-sample-event", INSTANCE),
+                time: new Date().toISOString(),
+            };
 
+            const { summary } = await whenWarned("keep", justSent, launch);
+
+            assert.deepEqual(waits, [10_000]);
             assert.equal(summary.action, "detached");
+            assert.deepEqual(
+                detachCalls().map((c) => c.InstanceIds),
+                [[INSTANCE]],
+            );
+        });
+
+        it("acknowledges it once its notice has ended while it was still launching", async () => {
+            givenMember(GROUP, "Pending");
+            const sentLongAgo = {
+                ...loadEvent("seed-sample-event", INSTANCE),
+                time: new Date(Date.now() - 121_000).toISOString(),
+            };
+
+            const { summary } = await whenWarned("keep", sentLongAgo, () =>
+                assert.fail("no wait past the notice"),
+            );
+
+            assert.equal(summary.action, "ignored");
+            assert.match(summary.reason ?? "", /still launching.*its notice ended first/);
+            assert.deepEqual(detachCalls(), []);
         });
     });
 
@@ -327,10 +368,12 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
             ]);
         });
 
-        it("rethrows a ValidationError it does not recognise rather than dropping the warning", async () => {
+        it("re-reads the group on a ValidationError it does not recognise, never repeats the call, and rethrows", async () => {
             autoScaling.on(DetachInstancesCommand).rejects(autoScalingErrors.unknownValidation());
 
             await assert.rejects(whenWarned("keep"), { name: "ValidationError" });
+            assert.equal(detachCalls().length, 1);
+            assert.equal(autoScaling.commandCalls(DescribeAutoScalingGroupsCommand).length, 2);
         });
     });
 

@@ -2,14 +2,30 @@ import * as assert from "node:assert/strict";
 import { emfDocuments, type InvocationMetrics } from "../../handler/metrics";
 
 const NOW = Date.parse("2026-11-28T01:00:00Z");
+const noOutcomes = {
+    detached: 0,
+    terminated: 0,
+    leftToGroup: 0,
+    wouldDetach: 0,
+    wouldTerminate: 0,
+    waiting: 0,
+    failed: 0,
+};
 
 const metrics = (overrides: Partial<InvocationMetrics> = {}): InvocationMetrics => ({
     handlerName: "p/dev/spot",
     timestampMs: NOW,
     received: 10,
     detached: 6,
+    terminated: 0,
+    leftToGroup: 0,
     wouldDetach: 0,
+    wouldTerminate: 0,
+    waiting: 0,
     failed: 1,
+    safetyNet: 0,
+    hooksSkipped: 0,
+    hooksUnknown: 0,
     ignored: { duplicate: 2, "not-a-member": 1 },
     batchSize: 10,
     autoScalingCalls: 3,
@@ -18,8 +34,8 @@ const metrics = (overrides: Partial<InvocationMetrics> = {}): InvocationMetrics 
     missingGroups: 0,
     detachLatencyMs: [1200.4, 1500.6],
     groups: [
-        { autoScalingGroupName: "web", detached: 4, wouldDetach: 0, failed: 1, ignored: 0 },
-        { autoScalingGroupName: "api", detached: 2, wouldDetach: 0, failed: 0, ignored: 0 },
+        { autoScalingGroupName: "web", ...noOutcomes, detached: 4, failed: 1, ignored: 0 },
+        { autoScalingGroupName: "api", ...noOutcomes, detached: 2, ignored: 0 },
     ],
     ...overrides,
 });
@@ -58,9 +74,16 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
                                 Metrics: [
                                     { Name: "WarningsReceived", Unit: "Count" },
                                     { Name: "Detached", Unit: "Count" },
+                                    { Name: "Terminated", Unit: "Count" },
+                                    { Name: "LeftToGroup", Unit: "Count" },
                                     { Name: "WouldDetach", Unit: "Count" },
-                                    { Name: "Ignored", Unit: "Count" },
+                                    { Name: "WouldTerminate", Unit: "Count" },
+                                    { Name: "Waiting", Unit: "Count" },
                                     { Name: "Failed", Unit: "Count" },
+                                    { Name: "Ignored", Unit: "Count" },
+                                    { Name: "SafetyNet", Unit: "Count" },
+                                    { Name: "HooksSkipped", Unit: "Count" },
+                                    { Name: "HooksUnknown", Unit: "Count" },
                                     { Name: "BatchSize", Unit: "Count" },
                                     { Name: "AutoScalingCalls", Unit: "Count" },
                                     { Name: "Throttles", Unit: "Count" },
@@ -74,9 +97,16 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
                     Handler: "p/dev/spot",
                     WarningsReceived: 10,
                     Detached: 6,
+                    Terminated: 0,
+                    LeftToGroup: 0,
                     WouldDetach: 0,
-                    Ignored: 3,
+                    WouldTerminate: 0,
+                    Waiting: 0,
                     Failed: 1,
+                    Ignored: 3,
+                    SafetyNet: 0,
+                    HooksSkipped: 0,
+                    HooksUnknown: 0,
                     BatchSize: 10,
                     AutoScalingCalls: 3,
                     Throttles: 4,
@@ -114,7 +144,11 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
                                 Dimensions: [["Handler", "AutoScalingGroupName"]],
                                 Metrics: [
                                     { Name: "Detached", Unit: "Count" },
+                                    { Name: "Terminated", Unit: "Count" },
+                                    { Name: "LeftToGroup", Unit: "Count" },
                                     { Name: "WouldDetach", Unit: "Count" },
+                                    { Name: "WouldTerminate", Unit: "Count" },
+                                    { Name: "Waiting", Unit: "Count" },
                                     { Name: "Failed", Unit: "Count" },
                                     { Name: "Ignored", Unit: "Count" },
                                 ],
@@ -124,7 +158,11 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
                     Handler: "p/dev/spot",
                     AutoScalingGroupName: group,
                     Detached: detached,
+                    Terminated: 0,
+                    LeftToGroup: 0,
                     WouldDetach: 0,
+                    WouldTerminate: 0,
+                    Waiting: 0,
                     Failed: failed,
                     Ignored: 0,
                 })),
@@ -132,15 +170,32 @@ describe("the handler's metrics, in Embedded Metric Format", () => {
             documents.forEach(assertValidEmf);
         });
 
-        it("adds up: received = detached + would-detach + ignored + failed", () => {
-            const [counts] = emfDocuments(metrics());
+        it("adds up: received is the sum of every final outcome, waiting included", () => {
+            const [counts] = emfDocuments(
+                metrics({
+                    received: 20,
+                    detached: 6,
+                    terminated: 3,
+                    leftToGroup: 4,
+                    waiting: 2,
+                    failed: 2,
+                    ignored: { standby: 1, "still-pending": 2 },
+                }),
+            );
 
+            const outcomes = [
+                "Detached",
+                "Terminated",
+                "LeftToGroup",
+                "WouldDetach",
+                "WouldTerminate",
+                "Waiting",
+                "Ignored",
+                "Failed",
+            ];
             assert.equal(
                 counts.WarningsReceived,
-                Number(counts.Detached) +
-                    Number(counts.WouldDetach) +
-                    Number(counts.Ignored) +
-                    Number(counts.Failed),
+                outcomes.reduce((sum, name) => sum + Number(counts[name]), 0),
             );
         });
     });

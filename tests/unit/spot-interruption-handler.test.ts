@@ -150,9 +150,18 @@ function sharedRoleStatements(component: string, escapedGroup: string): Record<s
             Resource: "*",
         },
         {
-            Sid: "DetachFromChosenGroupsOnly",
+            Sid: "FindTerminationHooks",
             Effect: "Allow",
-            Action: "autoscaling:DetachInstances",
+            Action: "autoscaling:DescribeLifecycleHooks",
+            Resource: "*",
+        },
+        {
+            Sid: "ActOnChosenGroupsOnly",
+            Effect: "Allow",
+            Action: [
+                "autoscaling:DetachInstances",
+                "autoscaling:TerminateInstanceInAutoScalingGroup",
+            ],
             Resource: arn("autoscaling", `autoScalingGroup:*:autoScalingGroupName/${escapedGroup}`),
         },
         {
@@ -845,7 +854,7 @@ describe("SpotInterruptionHandler", () => {
             assert.deepEqual(policy, {
                 Version: "2012-10-17",
                 Statement: sharedRoleStatements("spotlist", "web-a").map((statement) =>
-                    statement.Sid === "DetachFromChosenGroupsOnly"
+                    statement.Sid === "ActOnChosenGroupsOnly"
                         ? { ...statement, Resource: [groupArn("web-a"), groupArn("web-b")] }
                         : statement,
                 ),
@@ -868,6 +877,7 @@ describe("SpotInterruptionHandler", () => {
                     logGroupArn: arn("logs", "log-group:l"),
                     deadLetterQueueArn: arn("sqs", "dlq"),
                     capacityOnInterruption: "keep",
+                    interruptionAction: "auto",
                 });
 
             assert.ok(policyFor(50, 30).length < 9_728);
@@ -937,7 +947,7 @@ describe("SpotInterruptionHandler", () => {
             assert.deepEqual(policy, {
                 Version: "2012-10-17",
                 Statement: sharedRoleStatements("spottag", "unused").map((statement) =>
-                    statement.Sid === "DetachFromChosenGroupsOnly"
+                    statement.Sid === "ActOnChosenGroupsOnly"
                         ? {
                               ...statement,
                               Resource: arn(
