@@ -78,7 +78,7 @@ export class FakeAutoScaling {
     readonly actions: GroupAction[] = [];
     /** Every DescribeAutoScalingGroups request, as sent. */
     readonly lookups: DescribeAutoScalingGroupsCommandInput[] = [];
-    /** Every DescribeLifecycleHooks request, as sent (the throttled and denied included). */
+    /** Every DescribeLifecycleHooks request answered or denied, as sent (not the throttled). */
     readonly hookLookups: DescribeLifecycleHooksCommandInput[] = [];
 
     /** Every DetachInstances request throttled before it changed anything. */
