@@ -43,7 +43,7 @@ from group_side import (  # noqa: E402
     COUNTED_STATES,
     PATH_PREFIX,
     GroupSide,
-    keep_capacity_type,
+    keep_unparsed,
     weight_of,
 )
 from moto.moto_server.werkzeug_app import (  # noqa: E402
@@ -106,20 +106,14 @@ def refusing_what_aws_refuses(app: WsgiApp, group_side: GroupSide | None = None)
         if message is not None:
             return validation_error(start_response, message)
         body = app(environ, start_response)
-        capacity_type = request.form.get("DesiredCapacityType", [""])[0]
-        if capacity_type and request.action in CAPACITY_TYPE_ACTIONS:
-            keep_capacity_type(
-                request.region,
-                account_of(environ, request.access_key),
-                request.form.get("AutoScalingGroupName", [""])[0],
-                capacity_type,
-            )
+        if request.action in GROUP_WRITING_ACTIONS:
+            keep_unparsed(request.region, account_of(environ, request.access_key), request.form)
         return body
 
     return checked
 
 
-CAPACITY_TYPE_ACTIONS = ("CreateAutoScalingGroup", "UpdateAutoScalingGroup")
+GROUP_WRITING_ACTIONS = ("CreateAutoScalingGroup", "UpdateAutoScalingGroup")
 
 
 def validation_error(start_response: Callable[..., Any], message: str) -> list[bytes]:

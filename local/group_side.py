@@ -185,10 +185,12 @@ class GroupSide:
         instance_id = state.instance.id
         counted = state.lifecycle_state in COUNTED_STATES
         units = weight_of(group, state)
+        # A Retained instance has been through its termination hooks already (assumed).
         hooks = [
             hook.name
             for hook in backend.describe_lifecycle_hooks(group.name)
             if hook.lifecycle_transition == TERMINATING_TRANSITION
+            and state.lifecycle_state != "Terminating:Retained"
         ]
         if hooks:
             state.lifecycle_state = "Terminating:Wait"
@@ -308,13 +310,21 @@ def install_patches(side: GroupSide) -> None:
     AutoScalingBackend.terminate_instance = terminate_instance  # type: ignore[method-assign]
 
 
-def keep_capacity_type(region: str, account_id: str, group_name: str, capacity_type: str) -> None:
-    """Stores a Create/UpdateAutoScalingGroup's DesiredCapacityType, which moto's parser drops."""
+def keep_unparsed(region: str, account_id: str, form: dict[str, list[str]]) -> None:
+    """Stores what moto's parser drops: a Create or UpdateAutoScalingGroup's DesiredCapacityType,
+    and an UpdateAutoScalingGroup's CapacityRebalance."""
     from moto.autoscaling.models import autoscaling_backends
 
+    name = form.get("AutoScalingGroupName", [""])[0]
     try:
-        group = autoscaling_backends[account_id][region].autoscaling_groups.get(group_name)
+        group = autoscaling_backends[account_id][region].autoscaling_groups.get(name)
     except KeyError:
         return
-    if group is not None:
+    if group is None:
+        return
+    capacity_type = form.get("DesiredCapacityType", [""])[0]
+    if capacity_type:
         group.desired_capacity_type = capacity_type
+    rebalance = form.get("CapacityRebalance", [""])[0].lower()
+    if rebalance in ("true", "false"):
+        group.capacity_rebalance = rebalance == "true"

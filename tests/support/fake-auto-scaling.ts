@@ -11,6 +11,7 @@ import {
     type TerminateInstanceInAutoScalingGroupCommandInput,
 } from "@aws-sdk/client-auto-scaling";
 import type { AwsClientStub } from "aws-sdk-client-mock";
+import type { GroupAction } from "../../local/group-side";
 import { autoScalingErrors } from "./auto-scaling-errors";
 
 export interface FakeInstance {
@@ -38,18 +39,7 @@ export interface FakeLifecycleHook {
     readonly transition: string;
 }
 
-/** What moved an instance out of service, as the group's state shows it. */
-export interface GroupAction {
-    readonly instanceId: string;
-    readonly group: string;
-    readonly by: "CapacityRebalancing" | "TerminateInstanceInAutoScalingGroup" | "DetachInstances";
-    /** The state it went to: Terminating:Wait (still a member), Terminating or Detached (gone). */
-    readonly lifecycleState: "Terminating:Wait" | "Terminating" | "Detached";
-    /** The termination hooks that ran for it, by name. */
-    readonly hooksRun: string[];
-    /** The instances launched in its place. */
-    readonly replacements: string[];
-}
+export type { GroupAction };
 
 export const TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING";
 
@@ -351,7 +341,7 @@ export class FakeAutoScaling {
             this.instances.delete(id);
             this.actions.push({
                 instanceId: id,
-                group: groupName,
+                groupName,
                 by: "DetachInstances",
                 lifecycleState: "Detached",
                 hooksRun: [],
@@ -433,8 +423,10 @@ export class FakeAutoScaling {
         const group = this.requiredGroup(instance.group);
         const counted = COUNTED_STATES.includes(instance.lifecycleState);
         const units = this.weightOf(instanceId);
+        // A Retained instance has been through its termination hooks already (assumed).
         const hooksRun = this.hooks
             .filter((h) => h.group === instance.group && h.transition === TERMINATING_TRANSITION)
+            .filter(() => instance.lifecycleState !== "Terminating:Retained")
             .map((h) => h.name);
         const lifecycleState = hooksRun.length > 0 ? "Terminating:Wait" : "Terminating";
         if (hooksRun.length > 0) {
@@ -450,7 +442,7 @@ export class FakeAutoScaling {
         }
         const action: GroupAction = {
             instanceId,
-            group: instance.group,
+            groupName: instance.group,
             by,
             lifecycleState,
             hooksRun,

@@ -141,7 +141,7 @@ describe("FakeAutoScaling, the group's own side", () => {
             assert.deepEqual(fake.actions, [
                 {
                     instanceId: B,
-                    group: GROUP,
+                    groupName: GROUP,
                     by: "TerminateInstanceInAutoScalingGroup",
                     lifecycleState: "Terminating:Wait",
                     hooksRun: ["drain"],
