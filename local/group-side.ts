@@ -16,7 +16,7 @@ export interface GroupAction {
     readonly lifecycleState: "Terminating:Wait" | "Terminating" | "Detached";
     /** The group's termination hooks that ran for it, by name. */
     readonly hooksRun: string[];
-    /** The instances launched in its place (none after a decrement). */
+    /** The instances launched in its place (none after a decrement; FakeAutoScaling launches none on a detach). */
     readonly replacements: string[];
 }
 

@@ -278,12 +278,29 @@ def install_patches(side: GroupSide) -> None:
         self: Any, group_name: str, instance_ids: list[str], should_decrement: bool
     ) -> Any:
         group = self.autoscaling_groups[group_name]
+        before = {s.instance.id for s in group.instance_states}
         if should_decrement and weights_of(group):
             group.desired_capacity -= sum(
                 weight_of(group, s) for s in group.instance_states if s.instance.id in instance_ids
             )
             should_decrement = False
-        return detach_in_instances(self, group_name, instance_ids, should_decrement)
+        activities = detach_in_instances(self, group_name, instance_ids, should_decrement)
+        launched = [s.instance.id for s in group.instance_states if s.instance.id not in before]
+        detached = [i for i in instance_ids if i in before]
+        for index, instance_id in enumerate(detached):
+            side.actions.append(
+                {
+                    "instanceId": instance_id,
+                    "groupName": group_name,
+                    "by": "DetachInstances",
+                    "lifecycleState": "Detached",
+                    "hooksRun": [],
+                    # moto launches them together: one each, in order (all for a single one,
+                    # which a weighted group may replace with several).
+                    "replacements": launched if len(detached) == 1 else launched[index : index + 1],
+                }
+            )
+        return activities
 
     AutoScalingBackend.detach_instances = detach_instances  # type: ignore[method-assign]
 

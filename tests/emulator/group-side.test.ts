@@ -152,7 +152,16 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
             );
 
             // Then the group's reaction finds nothing to move, and no hook ran
-            assert.deepEqual(await groupActionsWhenSettled(emulator), []);
+            assert.deepEqual(await groupActionsWhenSettled(emulator), [
+                {
+                    instanceId: web[0],
+                    groupName: workshop.webGroupName,
+                    by: "DetachInstances",
+                    lifecycleState: "Detached",
+                    hooksRun: [],
+                    replacements: [],
+                },
+            ]);
             assert.equal((await webGroup()).desiredCapacity, 3);
         });
 
