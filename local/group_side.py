@@ -180,7 +180,7 @@ class GroupSide:
     def take_out_of_service(
         self, group: Any, state: Any, by: str, decrement: bool
     ) -> dict[str, Any]:
-        """Runs the group's termination hooks (or ends the instance), then replaces or decrements."""
+        """Runs the termination hooks (or ends the instance), then replaces or decrements."""
         backend = group.autoscaling_backend
         instance_id = state.instance.id
         counted = state.lifecycle_state in COUNTED_STATES
