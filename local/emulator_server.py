@@ -1,4 +1,4 @@
-"""moto's server, one AWS request at a time, refusing the DetachInstances calls that AWS refuses.
+"""moto's server, one AWS request at a time, refusing the Auto Scaling calls that AWS refuses.
 
 moto's backends are not thread-safe, and its own server is threaded: two concurrent
 DetachInstances calls for one group each rebuild the group's instance list from the same
@@ -11,10 +11,17 @@ instances in any lifecycle state, takes more than 20 ids, and decrements desired
 MinSize (even for the ids it skipped). AWS refuses each of these as a whole, with a ValidationError,
 and with batched detaches these are the cases that decide whether a handler is correct. So, inside
 the lock, a DetachInstances is checked against moto's own state first, and refused as AWS refuses
-it. The messages are in auto-scaling-refusals.json, which the TypeScript SDK mocks share.
+it. The messages are in auto-scaling-refusals.json, which the TypeScript SDK mocks share. So is a
+TerminateInstanceInAutoScalingGroup (moto fails a non-member with an internal error and ignores
+MinSize). In a weighted group, MinSize is checked in capacity units.
+
+What the group does on its own side (Capacity Rebalancing, lifecycle hooks, weights), and the
+test-only endpoints under /_emulator/, are in group_side.py.
 
 Usage: python emulator_server.py --host 127.0.0.1 --port 5000 [--exit-with-parent]
 """
+
+from __future__ import annotations
 
 import argparse
 import io
@@ -25,16 +32,26 @@ import sys
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from moto.moto_server.werkzeug_app import (
+# The server's own folder: tests load this file by path, which does not put it on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from group_side import (  # noqa: E402
+    COUNTED_STATES,
+    PATH_PREFIX,
+    GroupSide,
+    keep_unparsed,
+    weight_of,
+)
+from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import run_simple
+from werkzeug.serving import run_simple  # noqa: E402
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -48,8 +65,9 @@ CREDENTIAL_SCOPE = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/aws4_re
 INSTANCE_ID_PARAMETER = re.compile(r"InstanceIds\.member\.(\d+)")
 
 
-def one_request_at_a_time(app: WsgiApp) -> WsgiApp:
-    lock = threading.Lock()
+def one_request_at_a_time(app: WsgiApp, lock: threading.Lock | None = None) -> WsgiApp:
+    """`lock` is shared with whatever else changes moto's state (the group side's timers)."""
+    lock = lock or threading.Lock()
 
     def serialised(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with lock:
@@ -66,35 +84,78 @@ def one_request_at_a_time(app: WsgiApp) -> WsgiApp:
     return serialised
 
 
-def refusing_what_aws_refuses(app: WsgiApp) -> WsgiApp:
-    """Answers AWS's ValidationError for a DetachInstances that AWS refuses; passes the rest on."""
+def refusing_what_aws_refuses(app: WsgiApp, group_side: GroupSide | None = None) -> WsgiApp:
+    """Answers AWS's ValidationError for a call that AWS refuses; passes the rest on. With a
+    group side, also serves its endpoints under /_emulator/ and keeps what moto's parser drops."""
 
     def checked(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        message = detach_refusal(environ)
-        if message is None:
+        path = environ.get("PATH_INFO", "")
+        if group_side is not None and path.startswith(PATH_PREFIX):
+            status, payload = group_side.answer(
+                environ.get("REQUEST_METHOD", ""), path, read_body_and_restore(environ)
+            )
+            return json_response(start_response, status, payload)
+        if group_side is not None and path == "/moto-api/reset":
+            group_side.forget()
+        request = auto_scaling_request(environ)
+        if request is None:
             return app(environ, start_response)
-        request_id = str(uuid.uuid4())
-        body = (
-            '<ErrorResponse xmlns="https://autoscaling.amazonaws.com/doc/2011-01-01/">'
-            "<Error><Type>Sender</Type><Code>ValidationError</Code>"
-            f"<Message>{escape(message)}</Message></Error>"
-            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-        ).encode("utf-8")
-        start_response(
-            "400 Bad Request",
-            [
-                ("Content-Type", "text/xml"),
-                ("Content-Length", str(len(body))),
-                ("x-amzn-RequestId", request_id),
-            ],
-        )
-        return [body]
+        if group_side is not None:
+            group_side.ensure_installed()
+        message = refusal(environ, request)
+        if message is not None:
+            return validation_error(start_response, message)
+        body = app(environ, start_response)
+        if request.action in GROUP_WRITING_ACTIONS:
+            keep_unparsed(request.region, account_of(environ, request.access_key), request.form)
+        return body
 
     return checked
 
 
-def detach_refusal(environ: dict[str, Any]) -> str | None:
-    """AWS's message refusing this request, if it is a DetachInstances that AWS refuses."""
+GROUP_WRITING_ACTIONS = ("CreateAutoScalingGroup", "UpdateAutoScalingGroup")
+
+
+def validation_error(start_response: Callable[..., Any], message: str) -> list[bytes]:
+    request_id = str(uuid.uuid4())
+    body = (
+        '<ErrorResponse xmlns="https://autoscaling.amazonaws.com/doc/2011-01-01/">'
+        "<Error><Type>Sender</Type><Code>ValidationError</Code>"
+        f"<Message>{escape(message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    ).encode("utf-8")
+    start_response(
+        "400 Bad Request",
+        [
+            ("Content-Type", "text/xml"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-RequestId", request_id),
+        ],
+    )
+    return [body]
+
+
+def json_response(
+    start_response: Callable[..., Any], status: int, payload: dict[str, Any]
+) -> list[bytes]:
+    body = json.dumps(payload).encode("utf-8")
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
+    start_response(
+        f"{status} {reason}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+class AutoScalingRequest(NamedTuple):
+    action: str
+    access_key: str
+    region: str
+    form: dict[str, list[str]]
+
+
+def auto_scaling_request(environ: dict[str, Any]) -> AutoScalingRequest | None:
+    """The request's action and parameters, if it is an Auto Scaling query-API call."""
     scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
     if (
         environ.get("REQUEST_METHOD") != "POST"
@@ -104,9 +165,21 @@ def detach_refusal(environ: dict[str, Any]) -> str | None:
     ):
         return None
     form = parse_qs(read_body_and_restore(environ).decode("utf-8"))
-    if form.get("Action") != ["DetachInstances"]:
-        return None
-    access_key, region = scope.group(1), scope.group(2)
+    return AutoScalingRequest(form.get("Action", [""])[0], scope.group(1), scope.group(2), form)
+
+
+def refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str | None:
+    """AWS's message refusing this request, if AWS refuses it."""
+    if request.action == "DetachInstances":
+        return detach_refusal(environ, request)
+    if request.action == "TerminateInstanceInAutoScalingGroup":
+        return terminate_refusal(environ, request)
+    return None
+
+
+def detach_refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str | None:
+    """AWS's message refusing this DetachInstances, if AWS refuses it."""
+    form = request.form
     group_name = form.get("AutoScalingGroupName", [""])[0]
     members = sorted(
         (int(match.group(1)), values[0])
@@ -119,25 +192,62 @@ def detach_refusal(environ: dict[str, Any]) -> str | None:
     # 1. A request-shape limit: checked before the group is looked at.
     if len(instance_ids) > MAX_INSTANCES_PER_DETACH:
         return REFUSALS["tooManyInstances"]
-    group = find_group(environ, access_key, region, group_name)
+    group = find_group(environ, request.access_key, request.region, group_name)
     if group is None:
         return None  # moto answers for a group that does not exist.
     # 2. Each id in order; the first one AWS would not detach names the refusal.
-    states = {state.instance.id: state.lifecycle_state for state in group.instance_states}
+    states = {state.instance.id: state for state in group.instance_states}
     for instance_id in instance_ids:
         if instance_id not in states:
             return REFUSALS["notPartOfGroup"].format(instanceId=instance_id, groupName=group_name)
-        if states[instance_id] not in DETACHABLE_STATES:
+        if states[instance_id].lifecycle_state not in DETACHABLE_STATES:
             return REFUSALS["notInServiceOrStandby"].format(instanceId=instance_id)
-    # 3. MinSize. Only singular ("To detach 1 instance") is attested for AWS's wording; the
-    # template keeps "instance" for any count rather than guess a plural.
-    if decrement and group.desired_capacity - len(instance_ids) < group.min_size:
+    # 3. MinSize, in capacity units (an instance weighs 1 unless the group has weights). Only
+    # singular ("To detach 1 instance") is attested for AWS's wording; the template keeps
+    # "instance" for any count rather than guess a plural.
+    units = sum(weight_of(group, states[instance_id]) for instance_id in instance_ids)
+    if decrement and group.desired_capacity - units < group.min_size:
         return REFUSALS["belowMinSize"].format(
             groupName=group_name,
             min=group.min_size,
             max=group.max_size,
             desired=group.desired_capacity,
             count=len(instance_ids),
+        )
+    return None
+
+
+def terminate_refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str | None:
+    """AWS's message refusing this TerminateInstanceInAutoScalingGroup, if AWS refuses it."""
+    from moto.autoscaling.models import autoscaling_backends
+
+    instance_id = request.form.get("InstanceId", [""])[0]
+    decrement = request.form.get("ShouldDecrementDesiredCapacity", ["false"])[0].lower() == "true"
+    account_id = account_of(environ, request.access_key)
+    try:
+        groups = autoscaling_backends[account_id][request.region].autoscaling_groups.values()
+    except KeyError:
+        return None
+    found = next(
+        ((g, s) for g in groups for s in g.instance_states if s.instance.id == instance_id), None
+    )
+    if found is None:
+        return REFUSALS["instanceNotFound"].format(instanceId=instance_id)
+    group, state = found
+    # Standby and Retained instances are outside desired capacity: nothing to decrement.
+    if not decrement or state.lifecycle_state not in COUNTED_STATES:
+        return None
+    if group.desired_capacity == group.min_size:
+        return REFUSALS["terminateAtMinSize"].format(min=group.min_size)
+    # Only a weighted instance can take desired capacity past MinSize from above it: AWS's
+    # wording for that is not documented, so its detach refusal's is used (in units).
+    if group.desired_capacity - weight_of(group, state) < group.min_size:
+        return REFUSALS["belowMinSize"].format(
+            groupName=group.name,
+            min=group.min_size,
+            max=group.max_size,
+            desired=group.desired_capacity,
+            count=1,
         )
     return None
 
@@ -156,21 +266,27 @@ def read_body_and_restore(environ: dict[str, Any]) -> bytes:
 
 def find_group(environ: dict[str, Any], access_key: str, region: str, name: str) -> Any:
     """moto's group of that name in the account and region moto would serve, or None."""
-    # Imported here: loading moto's backends takes a while, and only a DetachInstances needs them.
+    # Imported here: loading moto's backends takes a while, and only Auto Scaling calls need them.
     from moto.autoscaling.models import autoscaling_backends
+
+    try:
+        return autoscaling_backends[account_of(environ, access_key)][region].autoscaling_groups.get(
+            name
+        )
+    except KeyError:  # A region moto does not know: let moto answer.
+        return None
+
+
+def account_of(environ: dict[str, Any], access_key: str) -> str:
+    """moto's own order (BaseResponse.get_current_account): its environment variable, its header,
+    then the account the access key belongs to, which is DEFAULT_ACCOUNT_ID for unknown keys."""
     from moto.iam.models import get_account_id_from
 
-    # moto's own order (BaseResponse.get_current_account): its environment variable, its header,
-    # then the account the access key belongs to, which is DEFAULT_ACCOUNT_ID for unknown keys.
-    account_id = (
+    return str(
         os.environ.get("MOTO_ACCOUNT_ID")
         or environ.get("HTTP_X_MOTO_ACCOUNT_ID")
         or get_account_id_from(access_key)
     )
-    try:
-        return autoscaling_backends[account_id][region].autoscaling_groups.get(name)
-    except KeyError:  # A region moto does not know: let moto answer.
-        return None
 
 
 def with_fast_queue_clock() -> None:
@@ -215,11 +331,16 @@ def main() -> None:
     # moto.server sets this too; some responses (presigned URLs, queue URLs) embed the port.
     os.environ.setdefault("MOTO_PORT", str(args.port))
     with_fast_queue_clock()
+    lock = threading.Lock()
+    group_side = GroupSide(lock)
     run_simple(
         args.host,
         args.port,
         one_request_at_a_time(
-            refusing_what_aws_refuses(DomainDispatcherApplication(create_backend_app))
+            refusing_what_aws_refuses(
+                DomainDispatcherApplication(create_backend_app), group_side
+            ),
+            lock,
         ),
         threaded=True,
         request_handler=MotoRequestHandler,

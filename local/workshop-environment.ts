@@ -51,7 +51,13 @@ export interface WorkshopEnvironment {
 }
 
 export interface WorkshopSeedOptions {
-    webGroup?: { minSize?: number; desiredCapacity?: number; maxSize?: number };
+    webGroup?: {
+        minSize?: number;
+        desiredCapacity?: number;
+        maxSize?: number;
+        /** The web group's CapacityRebalance. Default false. */
+        capacityRebalance?: boolean;
+    };
 }
 
 export const WEB_GROUP_NAME = "web";
@@ -188,6 +194,7 @@ export async function seedWorkshopEnvironment(
                 MaxSize: webGroup.maxSize,
                 VPCZoneIdentifier: vpcZoneIdentifier,
                 TargetGroupARNs: [targetGroupArn],
+                CapacityRebalance: options.webGroup?.capacityRebalance ?? false,
                 HealthCheckType: "ELB",
                 HealthCheckGracePeriod: 300,
                 Tags: [{ ...nameTag("workshop-web"), PropagateAtLaunch: true }],

@@ -14,6 +14,20 @@ export const autoScalingErrors = {
         validationError(
             fill(refusals.belowMinSize, { groupName: group, min, max, desired, count }),
         ),
+    /** TerminateInstanceInAutoScalingGroup for an instance in no group. */
+    instanceNotFound: (instanceId: string) =>
+        validationError(fill(refusals.instanceNotFound, { instanceId })),
+    /** TerminateInstanceInAutoScalingGroup with decrement while desired capacity is MinSize. */
+    terminateAtMinSize: (min: number) =>
+        validationError(fill(refusals.terminateAtMinSize, { min })),
+    /** IAM's refusal when a permissions boundary allows no `autoscaling:<action>`. */
+    accessDenied: (action: string) =>
+        new AutoScalingServiceException({
+            name: "AccessDenied",
+            $fault: "client",
+            $metadata: { httpStatusCode: 403 },
+            message: `User: ${HANDLER_ROLE_SESSION} is not authorized to perform: autoscaling:${action} because no permissions boundary allows the autoscaling:${action} action`,
+        }),
     unknownValidation: () => validationError("1 validation error detected: unexpected"),
     throttling: () =>
         new AutoScalingServiceException({
@@ -28,6 +42,9 @@ export const autoScalingErrors = {
             message: "You already have a pending update to an Auto Scaling resource.",
         }),
 };
+
+const HANDLER_ROLE_SESSION =
+    "arn:aws:sts::123456789012:assumed-role/spot-interruption-handler/spot-interruption-handler";
 
 /** Replaces each `{name}` of a template from local/auto-scaling-refusals.json, in one pass. */
 function fill(template: string, values: Record<string, string | number>): string {

@@ -1,0 +1,125 @@
+/**
+ * The Auto Scaling group's own side in the emulator (local/group_side.py), through its test-only
+ * endpoints under /_emulator/: tell the group that EC2 sent a Spot interruption warning, read
+ * back who moved which instance and which hooks ran, and set a member's lifecycle state as no
+ * Auto Scaling call can. What AWS does not document is in local/EMULATOR-ASSUMPTIONS.md.
+ */
+import { setTimeout as delay } from "node:timers/promises";
+import type { Emulator } from "./emulator";
+
+/** What moved an instance out of service, as the group's state shows it. */
+export interface GroupAction {
+    readonly instanceId: string;
+    readonly groupName: string;
+    readonly by: "CapacityRebalancing" | "TerminateInstanceInAutoScalingGroup" | "DetachInstances";
+    /** Terminating:Wait (still a member, its hooks running), Terminating or Detached (gone). */
+    readonly lifecycleState: "Terminating:Wait" | "Terminating" | "Detached";
+    /** The group's termination hooks that ran for it, by name. */
+    readonly hooksRun: string[];
+    /** The instances launched in its place (none after a decrement; FakeAutoScaling launches none on a detach). */
+    readonly replacements: string[];
+}
+
+export interface SpotWarningOptions {
+    /** How long the group takes to react, 0-600000 ms. Default 0. */
+    readonly reactAfterMs?: number;
+    /** False: the group does nothing, even with Capacity Rebalancing. Default true. */
+    readonly groupReacts?: boolean;
+}
+
+export interface SpotWarningAnswer {
+    readonly instanceId: string;
+    /** The instance's group, or null for an instance in no group. */
+    readonly groupName: string | null;
+    readonly capacityRebalance: boolean;
+    /** "scheduled": the group will act after reactAfterMs; "none": it never will. */
+    readonly reaction: "scheduled" | "none";
+}
+
+export type LifecycleStateName =
+    | "Pending"
+    | "Pending:Wait"
+    | "Pending:Proceed"
+    | "Quarantined"
+    | "InService"
+    | "Terminating"
+    | "Terminating:Wait"
+    | "Terminating:Proceed"
+    | "Terminating:Retained"
+    | "Terminated"
+    | "Detaching"
+    | "Detached"
+    | "EnteringStandby"
+    | "Standby";
+
+const REQUEST_TIMEOUT_MS = 5_000;
+const REACTION_POLL_INTERVAL_MS = 50;
+
+/** Tells the instance's group that EC2 sent it a Spot interruption warning (POST /_emulator/spot-warning). */
+export function sendSpotWarning(
+    emulator: Emulator,
+    instanceId: string,
+    options: SpotWarningOptions = {},
+): Promise<SpotWarningAnswer> {
+    return call<SpotWarningAnswer>(emulator, "POST", "spot-warning", {
+        instanceId,
+        region: emulator.region,
+        reactAfterMs: options.reactAfterMs ?? 0,
+        groupReacts: options.groupReacts ?? true,
+    });
+}
+
+/** Every instance the group or a Terminate call took out of service since the last reset, in order. */
+export async function describeGroupActions(
+    emulator: Emulator,
+): Promise<{ actions: GroupAction[]; pendingReactions: number }> {
+    return call(emulator, "GET", "group-actions");
+}
+
+/** The group actions once no reaction is pending; throws after `timeoutMs`. */
+export async function groupActionsWhenSettled(
+    emulator: Emulator,
+    timeoutMs = 10_000,
+): Promise<GroupAction[]> {
+    const polls = Math.ceil(timeoutMs / REACTION_POLL_INTERVAL_MS);
+    for (let poll = 0; poll <= polls; poll++) {
+        const { actions, pendingReactions } = await describeGroupActions(emulator);
+        if (pendingReactions === 0) {
+            return actions;
+        }
+        await delay(REACTION_POLL_INTERVAL_MS);
+    }
+    throw new Error(`The group's reactions were still pending after ${timeoutMs} ms`);
+}
+
+/** Sets a member's LifecycleState in moto's backend (POST /_emulator/lifecycle-state). */
+export async function setLifecycleState(
+    emulator: Emulator,
+    instanceId: string,
+    lifecycleState: LifecycleStateName,
+): Promise<void> {
+    await call(emulator, "POST", "lifecycle-state", {
+        instanceId,
+        region: emulator.region,
+        lifecycleState,
+    });
+}
+
+async function call<T>(
+    emulator: Emulator,
+    method: "GET" | "POST",
+    route: string,
+    body?: Record<string, unknown>,
+): Promise<T> {
+    const response = await fetch(`${emulator.endpoint}/_emulator/${route}`, {
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    const text = await response.text();
+    if (!response.ok) {
+        throw new Error(`${method} /_emulator/${route} answered HTTP ${response.status}: ${text}`);
+    }
+    return JSON.parse(text) as T;
+}

@@ -1,0 +1,347 @@
+"""The Auto Scaling group's own side, which moto 5.2.5 does not model, patched into its backend.
+
+- Capacity Rebalancing: moto stores and returns CapacityRebalance but never acts on it. A test
+  tells the emulator that EC2 sent a Spot interruption warning (POST /_emulator/spot-warning);
+  after the test's delay, a group with Capacity Rebalancing takes the instance out of service and
+  launches a replacement, as the Auto Scaling user guide's "Capacity Rebalancing" page describes.
+- Termination lifecycle hooks: moto stores them (PutLifecycleHook, DescribeLifecycleHooks) but
+  never runs them. Here the group's termination hooks run when the group or
+  TerminateInstanceInAutoScalingGroup takes an instance out: it waits in Terminating:Wait, and the
+  hooks that ran are recorded (GET /_emulator/group-actions).
+- TerminateInstanceInAutoScalingGroup: moto's removes the instance at once, whatever the hooks,
+  and counts in instances. It is replaced by one that honours hooks and weights.
+- Instance weights: moto launches ceil(desired / first override's weight) instances and counts a
+  decrement in instances. Here a weighted group's sizes are capacity units: each instance weighs
+  its type's WeightedCapacity (returned by DescribeAutoScalingGroups), a shortfall in units is
+  filled with the launch template's type, and a decrement counts the instance's units.
+- Lifecycle states: moto only ever reports InService and Standby. POST /_emulator/lifecycle-state
+  sets any state AWS reports (Pending, Pending:Wait, Terminating:Retained, ...).
+
+What AWS does not document, and this module had to choose, is listed in EMULATOR-ASSUMPTIONS.md.
+Everything here runs under the server's one lock: request handlers are called inside it, and a
+reaction's timer takes it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from typing import Any, Callable
+
+TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING"
+# Standby and Retained instances are already outside desired capacity: leaving replaces nothing.
+COUNTED_STATES = ("InService", "Pending", "Pending:Wait", "Pending:Proceed")
+ON_THE_WAY_OUT = ("Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated")
+# AWS's LifecycleState values (API reference, Instance), warm pool states aside.
+LIFECYCLE_STATES = (
+    "Pending",
+    "Pending:Wait",
+    "Pending:Proceed",
+    "Quarantined",
+    "InService",
+    "Terminating",
+    "Terminating:Wait",
+    "Terminating:Proceed",
+    "Terminating:Retained",
+    "Terminated",
+    "Detaching",
+    "Detached",
+    "EnteringStandby",
+    "Standby",
+)
+PATH_PREFIX = "/_emulator/"
+MAX_REACTION_DELAY_MS = 600_000
+MAX_PENDING_REACTIONS = 10_000
+
+Answer = tuple[int, dict[str, Any]]
+
+
+def weights_of(group: Any) -> dict[str, int]:
+    """WeightedCapacity per instance type from the group's overrides; empty if it has none."""
+    policy = group.mixed_instances_policy or {}
+    overrides = policy.get("LaunchTemplate", {}).get("Overrides", []) or []
+    return {
+        str(override.get("InstanceType")): int(override["WeightedCapacity"])
+        for override in overrides
+        if str(override.get("WeightedCapacity", "")).isdigit()
+    }
+
+
+def weight_of(group: Any, instance_state: Any) -> int:
+    """The capacity units an instance counts for in its group: its type's weight, or 1."""
+    return weights_of(group).get(instance_state.instance_type, 1)
+
+
+class GroupSide:
+    """The group's reactions and their record, for one emulator process."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
+        self.actions: list[dict[str, Any]] = []
+        self.pending: set[threading.Timer] = set()
+        self.generation = 0
+        self.installed = False
+
+    def ensure_installed(self) -> None:
+        """Patches moto's backend on first use: importing it at start would slow every start."""
+        if self.installed:
+            return
+        install_patches(self)
+        self.installed = True
+
+    def forget(self) -> None:
+        """moto is being reset: pending reactions are dropped with the state they would change."""
+        self.generation += 1
+        for timer in self.pending:
+            timer.cancel()
+        self.pending.clear()
+        self.actions.clear()
+
+    def answer(self, method: str, path: str, body: bytes) -> Answer:
+        """An out-of-band request under PATH_PREFIX, answered as (HTTP status, JSON)."""
+        self.ensure_installed()
+        try:
+            request = json.loads(body.decode("utf-8") or "{}") if method == "POST" else {}
+        except ValueError as error:
+            return 400, {"error": f"The body is not JSON: {error}"}
+        if not isinstance(request, dict):
+            return 400, {"error": "The body must be a JSON object"}
+        route = (method, path[len(PATH_PREFIX) :])
+        if route == ("POST", "spot-warning"):
+            return self.warn(request)
+        if route == ("POST", "lifecycle-state"):
+            return self.set_lifecycle_state(request)
+        if route == ("GET", "group-actions"):
+            return 200, {"actions": list(self.actions), "pendingReactions": len(self.pending)}
+        return 404, {"error": f"No {method} {path} on this emulator"}
+
+    def warn(self, request: dict[str, Any]) -> Answer:
+        instance_id, region = request.get("instanceId"), request.get("region")
+        delay_ms = request.get("reactAfterMs", 0)
+        group_reacts = request.get("groupReacts", True)
+        if not isinstance(instance_id, str) or not isinstance(region, str):
+            return 400, {"error": "instanceId and region are required strings"}
+        if not isinstance(delay_ms, int) or not 0 <= delay_ms <= MAX_REACTION_DELAY_MS:
+            return 400, {"error": f"reactAfterMs must be a whole number 0-{MAX_REACTION_DELAY_MS}"}
+        if not isinstance(group_reacts, bool):
+            return 400, {"error": "groupReacts must be true or false"}
+        if len(self.pending) >= MAX_PENDING_REACTIONS:
+            return 400, {"error": f"Already {MAX_PENDING_REACTIONS} reactions pending"}
+        found = find_member(region, instance_id)
+        group = found[0] if found else None
+        rebalancing = bool(group is not None and group.capacity_rebalance)
+        reaction = "scheduled" if rebalancing and group_reacts else "none"
+        if reaction == "scheduled":
+            timer = threading.Timer(delay_ms / 1000.0, lambda: None)
+            timer.function = self.reaction(timer, self.generation, region, instance_id)
+            timer.daemon = True
+            self.pending.add(timer)
+            timer.start()
+        return 200, {
+            "instanceId": instance_id,
+            "groupName": group.name if group is not None else None,
+            "capacityRebalance": rebalancing,
+            "reaction": reaction,
+        }
+
+    def reaction(
+        self, timer: threading.Timer, generation: int, region: str, instance_id: str
+    ) -> Callable[[], None]:
+        def react() -> None:
+            with self.lock:
+                if generation != self.generation:
+                    return  # moto was reset since the warning.
+                self.pending.discard(timer)
+                found = find_member(region, instance_id)
+                # The handler may have moved it first, or the setting changed: nothing to do.
+                if found is None or not found[0].capacity_rebalance:
+                    return
+                group, state = found
+                if state.lifecycle_state == "InService":
+                    self.take_out_of_service(group, state, "CapacityRebalancing", False)
+
+        return react
+
+    def set_lifecycle_state(self, request: dict[str, Any]) -> Answer:
+        instance_id, region = request.get("instanceId"), request.get("region")
+        state_name = request.get("lifecycleState")
+        if not isinstance(instance_id, str) or not isinstance(region, str):
+            return 400, {"error": "instanceId and region are required strings"}
+        if state_name not in LIFECYCLE_STATES:
+            return 400, {"error": f"lifecycleState must be one of {', '.join(LIFECYCLE_STATES)}"}
+        found = find_member(region, instance_id)
+        if found is None:
+            return 404, {"error": f"{instance_id} is in no group in {region}"}
+        found[1].lifecycle_state = state_name
+        return 200, {"instanceId": instance_id, "groupName": found[0].name}
+
+    def take_out_of_service(
+        self, group: Any, state: Any, by: str, decrement: bool
+    ) -> dict[str, Any]:
+        """Runs the termination hooks (or ends the instance), then replaces or decrements."""
+        backend = group.autoscaling_backend
+        instance_id = state.instance.id
+        counted = state.lifecycle_state in COUNTED_STATES
+        units = weight_of(group, state)
+        # A Retained instance has been through its termination hooks already (assumed).
+        hooks = [
+            hook.name
+            for hook in backend.describe_lifecycle_hooks(group.name)
+            if hook.lifecycle_transition == TERMINATING_TRANSITION
+            and state.lifecycle_state != "Terminating:Retained"
+        ]
+        if hooks:
+            state.lifecycle_state = "Terminating:Wait"
+        else:
+            group.instance_states = [s for s in group.instance_states if s is not state]
+            backend.ec2_backend.terminate_instances([instance_id])
+        before = {s.instance.id for s in group.instance_states}
+        if counted and decrement:
+            group.desired_capacity -= units
+        if counted:
+            # moto fills InService capacity back up to desired: the replacement, if any.
+            group.set_desired_capacity(group.desired_capacity)
+        action = {
+            "instanceId": instance_id,
+            "groupName": group.name,
+            "by": by,
+            "lifecycleState": "Terminating:Wait" if hooks else "Terminating",
+            "hooksRun": hooks,
+            "replacements": [
+                s.instance.id for s in group.instance_states if s.instance.id not in before
+            ],
+        }
+        self.actions.append(action)
+        return action
+
+
+def find_member(region: str, instance_id: str) -> tuple[Any, Any] | None:
+    """(group, instance state) of the member with that id in moto's default account, or None."""
+    from moto.autoscaling.models import autoscaling_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    account_id = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
+    try:
+        groups = autoscaling_backends[account_id][region].autoscaling_groups.values()
+    except KeyError:
+        return None
+    for group in groups:
+        for state in group.instance_states:
+            if state.instance.id == instance_id:
+                return group, state
+    return None
+
+
+def install_patches(side: GroupSide) -> None:
+    """Teaches moto's autoscaling models weights, hooks on termination and DesiredCapacityType."""
+    from moto.autoscaling.exceptions import ValidationError
+    from moto.autoscaling.models import (
+        AutoScalingBackend,
+        FakeAutoScalingGroup,
+        InstanceState,
+        TerminateInstanceActivity,
+    )
+
+    def weighted_capacity(self: Any) -> str | None:
+        group = self.auto_scaling_group
+        return str(weight_of(group, self)) if weights_of(group) else None
+
+    # Serialised into DescribeAutoScalingGroups by moto's attribute picker (None is left out).
+    InstanceState.weighted_capacity = property(weighted_capacity)  # type: ignore[attr-defined]
+    FakeAutoScalingGroup.desired_capacity_type = "units"  # type: ignore[attr-defined]
+
+    set_desired_capacity_in_instances = FakeAutoScalingGroup.set_desired_capacity
+
+    def set_desired_capacity(self: Any, new_capacity: int | None) -> None:
+        weights = weights_of(self)
+        if not weights:
+            set_desired_capacity_in_instances(self, new_capacity)
+            return
+        self.desired_capacity = self.min_size if new_capacity is None else new_capacity
+        in_service = sum(weight_of(self, s) for s in self.active_instances())
+        shortfall = (self.desired_capacity or 0) - in_service
+        if shortfall > 0:
+            count = math.ceil(shortfall / weights.get(self.instance_type, 1))
+            self.replace_autoscaling_group_instances(count, self.get_propagated_tags())
+        # Above desired capacity, AWS scales in by its termination policy: not modelled.
+        if self.name in self.autoscaling_backend.autoscaling_groups:
+            self.autoscaling_backend.update_attached_elbs(self.name)
+            self.autoscaling_backend.update_attached_target_groups(self.name)
+
+    FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity  # type: ignore[method-assign]
+
+    detach_in_instances = AutoScalingBackend.detach_instances
+
+    def detach_instances(
+        self: Any, group_name: str, instance_ids: list[str], should_decrement: bool
+    ) -> Any:
+        group = self.autoscaling_groups[group_name]
+        before = {s.instance.id for s in group.instance_states}
+        if should_decrement and weights_of(group):
+            group.desired_capacity -= sum(
+                weight_of(group, s) for s in group.instance_states if s.instance.id in instance_ids
+            )
+            should_decrement = False
+        activities = detach_in_instances(self, group_name, instance_ids, should_decrement)
+        launched = [s.instance.id for s in group.instance_states if s.instance.id not in before]
+        detached = [i for i in instance_ids if i in before]
+        for index, instance_id in enumerate(detached):
+            side.actions.append(
+                {
+                    "instanceId": instance_id,
+                    "groupName": group_name,
+                    "by": "DetachInstances",
+                    "lifecycleState": "Detached",
+                    "hooksRun": [],
+                    # moto launches them together: one each, in order (all for a single one,
+                    # which a weighted group may replace with several).
+                    "replacements": launched if len(detached) == 1 else launched[index : index + 1],
+                }
+            )
+        return activities
+
+    AutoScalingBackend.detach_instances = detach_instances  # type: ignore[method-assign]
+
+    def terminate_instance(self: Any, instance_id: str, should_decrement: bool) -> Any:
+        found = next(
+            (
+                (group, state)
+                for group in self.autoscaling_groups.values()
+                for state in group.instance_states
+                if state.instance.id == instance_id
+            ),
+            None,
+        )
+        if found is None:  # The server refuses this first, with AWS's message.
+            raise ValidationError(f"No managed instance found for instance ID: {instance_id}")
+        group, state = found
+        original_capacity = group.desired_capacity
+        if state.lifecycle_state not in ON_THE_WAY_OUT:
+            side.take_out_of_service(
+                group, state, "TerminateInstanceInAutoScalingGroup", should_decrement
+            )
+        return TerminateInstanceActivity(state.instance, original_capacity)
+
+    AutoScalingBackend.terminate_instance = terminate_instance  # type: ignore[method-assign]
+
+
+def keep_unparsed(region: str, account_id: str, form: dict[str, list[str]]) -> None:
+    """Stores what moto's parser drops: a Create or UpdateAutoScalingGroup's DesiredCapacityType,
+    and an UpdateAutoScalingGroup's CapacityRebalance."""
+    from moto.autoscaling.models import autoscaling_backends
+
+    name = form.get("AutoScalingGroupName", [""])[0]
+    try:
+        group = autoscaling_backends[account_id][region].autoscaling_groups.get(name)
+    except KeyError:
+        return
+    if group is None:
+        return
+    capacity_type = form.get("DesiredCapacityType", [""])[0]
+    if capacity_type:
+        group.desired_capacity_type = capacity_type
+    rebalance = form.get("CapacityRebalance", [""])[0].lower()
+    if rebalance in ("true", "false"):
+        group.capacity_rebalance = rebalance == "true"

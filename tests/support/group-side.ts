@@ -1,0 +1,157 @@
+/**
+ * Shared steps of the group-side tests on the emulator: a hook, a weighted group, membership as
+ * "<id> <state>", and AWS's refusals compared exactly.
+ */
+import { strict as assert } from "node:assert";
+import {
+    AttachInstancesCommand,
+    AutoScalingClient,
+    AutoScalingServiceException,
+    CreateAutoScalingGroupCommand,
+    type MixedInstancesPolicy,
+    PutLifecycleHookCommand,
+    UpdateAutoScalingGroupCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { EC2Client, RunInstancesCommand, type _InstanceType } from "@aws-sdk/client-ec2";
+import {
+    clientConfigFor,
+    describeGroupState,
+    type Emulator,
+    required,
+    type WorkshopEnvironment,
+} from "../../local";
+
+export const TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING";
+export const WEIGHTED_GROUP_NAME = "weighted";
+const IMAGE_ID = "ami-04681a1dbd79675a5";
+
+/** PutLifecycleHook on the group: a termination hook unless another transition is given. */
+export async function putLifecycleHook(
+    emulator: Emulator,
+    groupName: string,
+    hookName: string,
+    transition = TERMINATING_TRANSITION,
+): Promise<void> {
+    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+    try {
+        await autoScaling.send(
+            new PutLifecycleHookCommand({
+                AutoScalingGroupName: groupName,
+                LifecycleHookName: hookName,
+                LifecycleTransition: transition,
+                HeartbeatTimeout: 300,
+            }),
+        );
+    } finally {
+        autoScaling.destroy();
+    }
+}
+
+export interface WeightedGroup {
+    readonly name: string;
+    /** The 4-unit m7i.2xlarge first, then the two 1-unit m7i.large. */
+    readonly instanceIds: string[];
+}
+
+/**
+ * A group whose overrides weigh m7i.large 1 and m7i.2xlarge 4, in the workshop's first subnet:
+ * min 2, desired 6 units, max 20, one 4-unit and two 1-unit instances.
+ */
+export async function seedWeightedGroup(
+    emulator: Emulator,
+    workshop: WorkshopEnvironment,
+): Promise<WeightedGroup> {
+    const policy: MixedInstancesPolicy = {
+        LaunchTemplate: {
+            LaunchTemplateSpecification: {
+                LaunchTemplateId: workshop.launchTemplateId,
+                Version: "$Latest",
+            },
+            Overrides: [
+                { InstanceType: "m7i.large", WeightedCapacity: "1" },
+                { InstanceType: "m7i.2xlarge", WeightedCapacity: "4" },
+            ],
+        },
+        InstancesDistribution: {
+            OnDemandBaseCapacity: 0,
+            OnDemandPercentageAboveBaseCapacity: 0,
+            SpotAllocationStrategy: "price-capacity-optimized",
+        },
+    };
+    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+    const ec2 = new EC2Client(clientConfigFor(emulator));
+    try {
+        await autoScaling.send(
+            new CreateAutoScalingGroupCommand({
+                AutoScalingGroupName: WEIGHTED_GROUP_NAME,
+                MixedInstancesPolicy: policy,
+                MinSize: 0,
+                DesiredCapacity: 0,
+                MaxSize: 20,
+                DesiredCapacityType: "units",
+                VPCZoneIdentifier: workshop.subnetIds[0],
+            }),
+        );
+        const launch = async (type: _InstanceType, count: number) => {
+            const answer = await ec2.send(
+                new RunInstancesCommand({
+                    MinCount: count,
+                    MaxCount: count,
+                    ImageId: IMAGE_ID,
+                    InstanceType: type,
+                    SubnetId: workshop.subnetIds[0],
+                }),
+            );
+            return (answer.Instances ?? []).map((i) => required(i.InstanceId, "InstanceId"));
+        };
+        const instanceIds = [
+            ...(await launch("m7i.2xlarge", 1)),
+            ...(await launch("m7i.large", 2)),
+        ];
+        await autoScaling.send(
+            new AttachInstancesCommand({
+                AutoScalingGroupName: WEIGHTED_GROUP_NAME,
+                InstanceIds: instanceIds,
+            }),
+        );
+        // Attaching counts instances; the sizes in units come after (the policy restated, as
+        // moto drops one an update does not repeat).
+        await autoScaling.send(
+            new UpdateAutoScalingGroupCommand({
+                AutoScalingGroupName: WEIGHTED_GROUP_NAME,
+                MinSize: 2,
+                DesiredCapacity: 6,
+                MixedInstancesPolicy: policy,
+            }),
+        );
+        return { name: WEIGHTED_GROUP_NAME, instanceIds };
+    } finally {
+        autoScaling.destroy();
+        ec2.destroy();
+    }
+}
+
+/** A group's desired capacity and its members as "<instance id> <lifecycle state>", in order. */
+export async function membershipOf(
+    emulator: Emulator,
+    groupName: string,
+): Promise<{ desiredCapacity: number; instances: string[] }> {
+    const group = await describeGroupState(emulator, groupName);
+    return {
+        desiredCapacity: group.desiredCapacity,
+        instances: group.instances.map(
+            (instance) => `${instance.instanceId} ${instance.lifecycleState}`,
+        ),
+    };
+}
+
+/** The call failed as the SDK reports AWS's refusal: same error name and message, HTTP 400. */
+export async function assertRefusedWith(call: Promise<unknown>, expected: Error): Promise<void> {
+    await assert.rejects(call, (error: unknown) => {
+        assert.ok(error instanceof AutoScalingServiceException, String(error));
+        assert.equal(error.name, expected.name);
+        assert.equal(error.message, expected.message);
+        assert.equal(error.$metadata.httpStatusCode, 400);
+        return true;
+    });
+}
