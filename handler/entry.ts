@@ -19,7 +19,7 @@ import {
     parseSqsRecord,
     type QueuedWarning,
 } from "./event";
-import { HookCache } from "./hooks";
+import { createHookCache } from "./hooks";
 import {
     createRecheckGateway,
     MAX_VISIBILITY_ENTRIES,
@@ -500,7 +500,7 @@ export function createLambdaHandler(): LambdaHandler {
     const sqs = createSqsClient();
     const sns = createSnsClient();
     // Per container: a storm asks each group for its hooks once, not once per batch.
-    const hookCache = new HookCache();
+    const hookCache = createHookCache();
     const emit = (line: string) => process.stdout.write(`${line}\n`);
     return async (event, context) => {
         let config;

@@ -13,19 +13,25 @@ export const HOOK_CACHE_TTL_MS = 5 * 60_000;
 export type TerminationHooks = "present" | "absent" | "unknown";
 
 /** What a container remembers of each group's hooks, with when it learned it. */
-export class HookCache {
-    private readonly answers = new Map<string, { hasHook: boolean; atMs: number }>();
+export interface HookCache {
+    get(groupName: string, nowMs: number): boolean | undefined;
+    set(groupName: string, hasHook: boolean, nowMs: number): void;
+}
 
-    get(groupName: string, nowMs: number): boolean | undefined {
-        const answer = this.answers.get(groupName);
-        return answer !== undefined && nowMs - answer.atMs < HOOK_CACHE_TTL_MS
-            ? answer.hasHook
-            : undefined;
-    }
-
-    set(groupName: string, hasHook: boolean, nowMs: number): void {
-        this.answers.set(groupName, { hasHook, atMs: nowMs });
-    }
+/** A plain closure, not a class: Pulumi's serializer drops a class's field initializers. */
+export function createHookCache(): HookCache {
+    const answers = new Map<string, { hasHook: boolean; atMs: number }>();
+    return {
+        get(groupName, nowMs) {
+            const answer = answers.get(groupName);
+            return answer !== undefined && nowMs - answer.atMs < HOOK_CACHE_TTL_MS
+                ? answer.hasHook
+                : undefined;
+        },
+        set(groupName, hasHook, nowMs) {
+            answers.set(groupName, { hasHook, atMs: nowMs });
+        },
+    };
 }
 
 /** The group's termination hooks, from the cache or one call; never throws. */

@@ -49,7 +49,7 @@ function detachableGroupArn(): unknown {
     ) as {
         Statement: { Sid?: string; Resource?: unknown }[];
     };
-    return policy.Statement.find((s) => s.Sid === "DetachFromChosenGroupsOnly")?.Resource;
+    return policy.Statement.find((s) => s.Sid === "ActOnChosenGroupsOnly")?.Resource;
 }
 
 const detachArn = (group: string) =>

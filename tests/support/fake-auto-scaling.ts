@@ -316,12 +316,7 @@ export class FakeAutoScaling {
             if (instance?.group !== groupName) {
                 throw autoScalingErrors.notPartOfGroup(id, groupName);
             }
-            // Retained instances leave only without a decrement: they no longer count as desired.
-            const keepOnly = instance.lifecycleState === "Terminating:Retained";
-            if (
-                !["InService", "Standby"].includes(instance.lifecycleState) &&
-                !(keepOnly && ShouldDecrementDesiredCapacity === false)
-            ) {
+            if (!["InService", "Standby"].includes(instance.lifecycleState)) {
                 throw autoScalingErrors.notInServiceOrStandby(id);
             }
         }

@@ -167,7 +167,7 @@ describe("the batch engine's properties, over any mix of warnings", () => {
                     (m) =>
                         warnedIds.has(m.instanceId) &&
                         chosen.includes(m.group) &&
-                        ["InService", "Standby"].includes(m.state) &&
+                        m.state === "InService" &&
                         !taken.has(m.instanceId) &&
                         !throttled.has(m.instanceId),
                 );

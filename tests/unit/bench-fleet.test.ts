@@ -96,6 +96,7 @@ describe("the benchmark's many-groups storm", () => {
                 kind: "interruption-warning",
                 eventId: warning.id,
                 instanceId: id,
+                warning: "spot",
                 sentAtMs: Date.parse(String(warning.time)),
             });
 

@@ -243,9 +243,9 @@ describe("SpotInterruptionHandler's monitoring", () => {
             );
         });
 
-        it("grants DetachInstances and no notification rights", () => {
+        it("grants detaching and terminating, and no notification rights", () => {
             const sids = rolePolicy("mon").Statement.map((s) => s.Sid);
-            assert.ok(sids.includes("DetachFromChosenGroupsOnly"));
+            assert.ok(sids.includes("ActOnChosenGroupsOnly"));
             assert.ok(!sids.includes("NotifyDetaches"));
         });
     });

@@ -386,8 +386,10 @@ describe("SpotInterruptionHandler", () => {
                     variables: {
                         AUTO_SCALING_GROUP_NAMES: '["web"]',
                         CAPACITY_ON_INTERRUPTION: "keep",
+                        INTERRUPTION_ACTION: "auto",
                         HANDLER_NAME: handlerName("spot"),
                         DEAD_LETTER_QUEUE_URL: queueUrl("spot-dlq-a1b2c3d"),
+                        EVENTS_QUEUE_URL: queueUrl("spot-queue-a1b2c3d"),
                     },
                 },
                 loggingConfig: loggingConfig("spot"),
@@ -594,6 +596,7 @@ describe("SpotInterruptionHandler", () => {
                     variables: {
                         AUTO_SCALING_GROUP_NAMES: '["web"]',
                         CAPACITY_ON_INTERRUPTION: "keep",
+                        INTERRUPTION_ACTION: "auto",
                         HANDLER_NAME: handlerName("spotdir"),
                     },
                 },
@@ -745,11 +748,14 @@ describe("SpotInterruptionHandler", () => {
                 named("spotesc-policy", "aws:iam/rolePolicy:RolePolicy").inputs.policy,
             ) as { Statement: { Sid: string; Resource: unknown }[] };
             assert.deepEqual(
-                policy.Statement.find((s) => s.Sid === "DetachFromChosenGroupsOnly"),
+                policy.Statement.find((s) => s.Sid === "ActOnChosenGroupsOnly"),
                 {
-                    Sid: "DetachFromChosenGroupsOnly",
+                    Sid: "ActOnChosenGroupsOnly",
                     Effect: "Allow",
-                    Action: "autoscaling:DetachInstances",
+                    Action: [
+                        "autoscaling:DetachInstances",
+                        "autoscaling:TerminateInstanceInAutoScalingGroup",
+                    ],
                     Resource: arn(
                         "autoscaling",
                         "autoScalingGroup:*:autoScalingGroupName/web${*}${?}${$}",
@@ -810,9 +816,12 @@ describe("SpotInterruptionHandler", () => {
             );
             assert.deepEqual(detachStatements, [
                 {
-                    Sid: "DetachFromChosenGroupsOnly",
+                    Sid: "ActOnChosenGroupsOnly",
                     Effect: "Allow",
-                    Action: "autoscaling:DetachInstances",
+                    Action: [
+                        "autoscaling:DetachInstances",
+                        "autoscaling:TerminateInstanceInAutoScalingGroup",
+                    ],
                     Resource: arn(
                         "autoscaling",
                         "autoScalingGroup:*:autoScalingGroupName/fleet-asg",
@@ -828,8 +837,10 @@ describe("SpotInterruptionHandler", () => {
                 variables: {
                     AUTO_SCALING_GROUP_NAMES: '["fleet-asg"]',
                     CAPACITY_ON_INTERRUPTION: "decrement",
+                    INTERRUPTION_ACTION: "auto",
                     HANDLER_NAME: handlerName("spotdec"),
                     DEAD_LETTER_QUEUE_URL: queueUrl("spotdec-dlq-a1b2c3d"),
+                    EVENTS_QUEUE_URL: queueUrl("spotdec-queue-a1b2c3d"),
                 },
             });
         });
@@ -883,7 +894,7 @@ describe("SpotInterruptionHandler", () => {
             assert.ok(policyFor(50, 30).length < 9_728);
             assert.throws(() => policyFor(100, 8), {
                 message:
-                    /^SpotInterruptionHandler: \[autoScalingGroupNames\] make the function's policy 9941 characters, over the 9728 it may use of IAM's 10240 for a role's inline policies: tag the groups and pass autoScalingGroupTag instead$/,
+                    /^SpotInterruptionHandler: \[autoScalingGroupNames\] make the function's policy 10097 characters, over the 9728 it may use of IAM's 10240 for a role's inline policies: tag the groups and pass autoScalingGroupTag instead$/,
             });
         });
 
@@ -973,11 +984,14 @@ describe("SpotInterruptionHandler", () => {
                 Statement: { Sid: string }[];
             };
             assert.deepEqual(
-                policy.Statement.find((s) => s.Sid === "DetachFromChosenGroupsOnly"),
+                policy.Statement.find((s) => s.Sid === "ActOnChosenGroupsOnly"),
                 {
-                    Sid: "DetachFromChosenGroupsOnly",
+                    Sid: "ActOnChosenGroupsOnly",
                     Effect: "Allow",
-                    Action: "autoscaling:DetachInstances",
+                    Action: [
+                        "autoscaling:DetachInstances",
+                        "autoscaling:TerminateInstanceInAutoScalingGroup",
+                    ],
                     Resource: arn("autoscaling", "autoScalingGroup:*:autoScalingGroupName/*"),
                     Condition: { Null: { "autoscaling:ResourceTag/spot-handler": "false" } },
                 },
