@@ -116,6 +116,7 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
                 autoScalingGroupNames: { type: "array", items: string },
                 autoScalingGroupTag: ref("AutoScalingGroupTag"),
                 capacityOnInterruption: ref("CapacityOnInterruption"),
+                interruptionAction: ref("InterruptionAction"),
                 delivery: ref("Delivery"),
                 runtime: ref("HandlerRuntime"),
                 logRetentionInDays: { type: "number" },
@@ -141,6 +142,7 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
             },
         );
         assert.deepEqual(enumValues("CapacityOnInterruption"), ["keep", "decrement"]);
+        assert.deepEqual(enumValues("InterruptionAction"), ["auto", "detach", "terminate"]);
         assert.deepEqual(enumValues("Delivery"), ["queue", "direct"]);
         assert.deepEqual(enumValues("HandlerRuntime"), ["nodejs24.x", "nodejs22.x"]);
     });

@@ -2,6 +2,7 @@ import {
     type AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     type DescribeAutoScalingGroupsCommandOutput,
+    DescribeLifecycleHooksCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { AwsClientStub } from "aws-sdk-client-mock";
@@ -52,7 +53,10 @@ export function groupLookupAnswer(
     };
 }
 
-/** From now on, the stubbed client finds `instanceId` InService in `group`, and every detach succeeds. */
+/**
+ * From now on, the stubbed client finds `instanceId` InService in `group`, a plain group with
+ * no lifecycle hook, and every detach succeeds.
+ */
 export function answerWithOneMember(
     autoScaling: AwsClientStub<AutoScalingClient>,
     group: string,
@@ -62,5 +66,6 @@ export function answerWithOneMember(
     autoScaling
         .on(DescribeAutoScalingGroupsCommand)
         .resolves(groupLookupAnswer(group, { members: [[instanceId, "InService"]] }));
+    autoScaling.on(DescribeLifecycleHooksCommand).resolves({ LifecycleHooks: [] });
     autoScaling.on(DetachInstancesCommand).resolves({});
 }
