@@ -117,7 +117,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             }
         }
 
-        it("by tag: detaches the tagged group's instances in one lookup and one detach, and leaves another value alone", async () => {
+        it("by tag: detaches the tagged group's instances in one lookup, one hook lookup and one detach, and leaves another value alone", async () => {
             const before = await snapshot();
             const web = idsOf(before.web);
             const other = idsOf(before.other);
@@ -139,7 +139,12 @@ describe("the uploaded handler against the local AWS emulator", function () {
             );
             assert.deepEqual(after.other, before.other);
             assert.deepEqual(after.standalone, before.standalone);
-            assert.deepEqual(requests, { DescribeAutoScalingGroups: 1, DetachInstances: 1 });
+            assert.deepEqual(requests, {
+                DescribeAutoScalingGroups: 1,
+                // Once, for the group it acts on: a plain group, so it detaches.
+                DescribeLifecycleHooks: 1,
+                DetachInstances: 1,
+            });
         });
 
         it("by list: detaches from both groups in one lookup, each down to its own MinSize", async () => {
