@@ -31,6 +31,8 @@ export interface FakeGroup {
     capacityRebalance?: boolean;
     /** WeightedCapacity per instance type, in the overrides' priority order. Unset: all weigh 1. */
     weights?: Record<string, number>;
+    /** Has target groups: a terminating instance stays Terminating while it drains. */
+    behindLoadBalancer?: boolean;
 }
 
 export interface FakeLifecycleHook {
@@ -107,7 +109,7 @@ export class FakeAutoScaling {
         name: string,
         sizes: { minSize: number; maxSize: number; desiredCapacity: number },
         tags: Record<string, string> = {},
-        options: { capacityRebalance?: boolean; weights?: Record<string, number> } = {},
+        options: Pick<FakeGroup, "capacityRebalance" | "weights" | "behindLoadBalancer"> = {},
     ) {
         this.groups.set(name, { ...sizes, tags: { ...tags }, ...options });
         return this;
@@ -424,7 +426,8 @@ export class FakeAutoScaling {
             .filter(() => instance.lifecycleState !== "Terminating:Retained")
             .map((h) => h.name);
         const lifecycleState = hooksRun.length > 0 ? "Terminating:Wait" : "Terminating";
-        if (hooksRun.length > 0) {
+        // Behind a load balancer the group deregisters it first: it is Terminating while it drains.
+        if (hooksRun.length > 0 || group.behindLoadBalancer === true) {
             instance.lifecycleState = lifecycleState;
         } else {
             this.instances.delete(instanceId);
