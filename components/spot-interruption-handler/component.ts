@@ -164,6 +164,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 description:
                     "Spot interruption handler: detaches interrupted instances from the chosen groups",
                 assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("lambda.amazonaws.com")),
+                permissionsBoundary: settings.permissionsBoundary,
                 tags,
             },
             childOpts,
@@ -218,6 +219,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 handler: `${HANDLER_FILE}.${HANDLER_EXPORT}`,
                 role: this.role.arn,
                 runtime: settings.runtime,
+                architectures: [settings.architecture],
                 timeout: settings.timeoutSeconds,
                 memorySize: settings.memorySizeMb,
                 reservedConcurrentExecutions: settings.reservedConcurrentExecutions,
@@ -361,6 +363,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                           settings: settings.faultInjection,
                           account: { partition, region, accountId },
                           stopConditionAlarmArn: args.faultInjection?.stopConditionAlarmArn,
+                          permissionsBoundary: settings.permissionsBoundary,
                           tags,
                       },
                       childOpts,

@@ -19,7 +19,9 @@ import {
     DELIVERY_CHOICES,
     DIRECT_TIMEOUT_SECONDS,
     type GroupChoice,
+    HANDLER_ARCHITECTURES,
     HANDLER_RUNTIMES,
+    HandlerArchitecture,
     HandlerRuntime,
     LOG_RETENTION_DAYS,
     MAX_GROUP_NAMES,
@@ -29,6 +31,7 @@ import {
     type ResolvedHandlerSettings,
     type SpotInterruptionHandlerArgs,
 } from "./args";
+import { permissionsBoundaryProblem } from "../shared/iam";
 import { resolveFaultInjectionSettings } from "./fault-injection";
 import { resolveReporting } from "./reporting-settings";
 
@@ -75,6 +78,17 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
             "runtime",
             `is ${JSON.stringify(runtime)}; allowed values are ${quoteAll(HANDLER_RUNTIMES)}`,
         );
+    }
+    const architecture = args.architecture ?? HandlerArchitecture.Arm64;
+    if (!HANDLER_ARCHITECTURES.includes(architecture)) {
+        throw argumentError(
+            "architecture",
+            `is ${JSON.stringify(architecture)}; allowed values are ${quoteAll(HANDLER_ARCHITECTURES)}`,
+        );
+    }
+    const boundaryProblem = permissionsBoundaryProblem(args.permissionsBoundary);
+    if (boundaryProblem !== undefined) {
+        throw argumentError("permissionsBoundary", boundaryProblem);
     }
     const logRetentionInDays = args.logRetentionInDays ?? 30;
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionInDays)) {
@@ -125,6 +139,10 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
         capacityOnInterruption,
         delivery,
         runtime,
+        architecture,
+        ...(args.permissionsBoundary === undefined
+            ? {}
+            : { permissionsBoundary: args.permissionsBoundary }),
         logRetentionInDays,
         timeoutSeconds,
         memorySizeMb: integerInRange("memorySizeMb", args.memorySizeMb ?? 256, 128, 10240),

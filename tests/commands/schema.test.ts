@@ -124,6 +124,8 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
                 capacityOnInterruption: ref("CapacityOnInterruption"),
                 delivery: ref("Delivery"),
                 runtime: ref("HandlerRuntime"),
+                architecture: ref("HandlerArchitecture"),
+                permissionsBoundary: string,
                 logRetentionInDays: { type: "number" },
                 timeoutSeconds: { type: "number" },
                 memorySizeMb: { type: "number" },
@@ -149,6 +151,7 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
         assert.deepEqual(enumValues("CapacityOnInterruption"), ["keep", "decrement"]);
         assert.deepEqual(enumValues("Delivery"), ["queue", "direct"]);
         assert.deepEqual(enumValues("HandlerRuntime"), ["nodejs24.x", "nodejs22.x"]);
+        assert.deepEqual(enumValues("HandlerArchitecture"), ["arm64", "x86_64"]);
     });
 
     it("documents every input of both components with its default, or as required", () => {
@@ -183,6 +186,8 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
             "maxSize",
             "desiredCapacity",
             "healthCheckGracePeriodSeconds",
+            "ignoreScalingChanges",
+            "permissionsBoundary",
             "tags",
         ]);
         assert.deepEqual(typeOf(inputProperties.subnetIds), {
