@@ -156,7 +156,10 @@ export interface SpotInterruptionHandlerArgs {
     readonly dryRun?: boolean;
     /** Alarms and a dashboard. Defaults to true. */
     readonly monitoring?: boolean;
-    /** ARNs the alarms notify, e.g. an SNS topic wired to chat. Defaults to none. */
+    /**
+     * ARNs the alarms notify, e.g. an SNS topic wired to chat: at most 5, CloudWatch's limit per
+     * alarm, or 4 with notificationEmail, whose topic is one more. Defaults to none.
+     */
     readonly alarmActions?: pulumi.Input<string>[];
     /**
      * An email address to notify: creates an encrypted SNS topic with an email subscription (to
