@@ -22,6 +22,7 @@ import {
     handlerPolicyJson,
     interruptionWarningEventPattern,
 } from "./policies";
+import { validateHandlerName } from "./names";
 import { resolveHandlerSettings, validateGroupNameList } from "./settings";
 
 /** The chosen groups once every name is known, each checked as AWS checks it. */
@@ -105,7 +106,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
     public readonly faultInjectionRole?: aws.iam.Role;
 
     /**
-     * @param name The _unique_ name of this component; every child is named `${name}-<role>`.
+     * @param name The _unique_ name of this component, at most 47 characters (letters, digits, - and
+     * _) so that every child's auto-name fits AWS's limits; each child is named `${name}-<role>`.
      * @param args The group to protect, how its capacity responds and how warnings are delivered.
      * @param opts Options for the component; `provider`/`providers` reach every child.
      */
@@ -114,7 +116,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         args: SpotInterruptionHandlerArgs,
         opts?: pulumi.ComponentResourceOptions,
     ) {
-        // Validate first, so that bad args register nothing at all.
+        // Validate first, so that bad args (or a name AWS would refuse) register nothing at all.
+        validateHandlerName(name);
         const settings = resolveHandlerSettings(args);
         super("spot-interruption-handler:index:SpotInterruptionHandler", name, {}, opts);
         const childOpts: pulumi.CustomResourceOptions = { parent: this };

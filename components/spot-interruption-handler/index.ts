@@ -29,5 +29,6 @@ export {
     handlerPolicyJson,
     interruptionWarningEventPattern,
 } from "./policies";
+export { MAX_HANDLER_NAME_LENGTH, validateHandlerName } from "./names";
 export { resolveHandlerSettings } from "./settings";
 export { validateAutoScalingGroupName } from "../shared/argument-checks";
