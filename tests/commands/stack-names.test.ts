@@ -104,8 +104,11 @@ describe("the default stack program's names, as deployed today", () => {
         assert.deepEqual(missing(resources, PINNED), []);
     });
 
-    it("sets no physical name outright but the dashboard's", () => {
-        assert.deepEqual(Object.keys(explicitNames(resources)), ["spot-dashboard.dashboardName"]);
+    // Renamed once, from "spot-dev-eu-west-1-spot-interruptions": docs/upgrading.md, "Dashboard name".
+    it("sets no physical name outright but the dashboard's, unique to project, stack, Region and component", () => {
+        assert.deepEqual(explicitNames(resources), {
+            "spot-dashboard.dashboardName": "spot-interruption-handler-dev-eu-west-1-spot-93938b2e",
+        });
     });
 
     it("registers the direct path's children under their names with delivery direct", async () => {
