@@ -8,10 +8,9 @@ import {
     ENV_NOTIFY_TOPIC_ARN,
     groupSelectionEnvironment,
 } from "../../handler";
-import type { GroupSelection } from "../../types";
-import { errorInApply, validateAutoScalingGroupName } from "../shared/argument-checks";
+import { errorInApply } from "../shared/argument-checks";
 import { serviceAssumeRolePolicy } from "../shared/iam";
-import type { GroupChoice, SpotInterruptionHandlerArgs } from "./args";
+import type { SpotInterruptionHandlerArgs } from "./args";
 import { HANDLER_EXPORT, HANDLER_FILE, handlerCodeArchive } from "./code";
 import { createFaultInjection } from "./fault-injection";
 import { createMonitoring, createNotificationTopic } from "./monitoring";
@@ -23,37 +22,8 @@ import {
     interruptionWarningEventPattern,
 } from "./policies";
 import { validateHandlerName } from "./names";
-import { resolveHandlerSettings, validateGroupNameList } from "./settings";
-
-/** The chosen groups once every name is known, each checked as AWS checks it. */
-function selectionOf(
-    choice: GroupChoice,
-    component: pulumi.Resource,
-): pulumi.Output<GroupSelection> {
-    if (choice.kind === "tag") {
-        const { key, value } = choice;
-        return pulumi.output<GroupSelection>(
-            value === undefined ? { kind: "tag", key } : { kind: "tag", key, value },
-        );
-    }
-    return pulumi
-        .all(choice.names.map((name) => pulumi.output(name)))
-        .apply((names): GroupSelection => {
-            try {
-                names.forEach((name, index) =>
-                    validateAutoScalingGroupName(
-                        name,
-                        choice.argument === "autoScalingGroupName"
-                            ? choice.argument
-                            : `autoScalingGroupNames[${index}]`,
-                    ),
-                );
-                return { kind: "names", names: validateGroupNameList(names) };
-            } catch (error) {
-                throw errorInApply(error, component);
-            }
-        });
-}
+import { faultInjectionGroupName, selectionOf } from "./selection";
+import { resolveHandlerSettings } from "./settings";
 
 /**
  * Detaches EC2 Spot instances from their Auto Scaling group when EC2 sends the two-minute
@@ -358,11 +328,11 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                       name,
                       {
                           // Validation made sure that tag mode names its group.
-                          autoScalingGroupName:
-                              args.faultInjection?.autoScalingGroupName ??
-                              selection.apply((groups) =>
-                                  groups.kind === "names" ? groups.names[0] : "",
-                              ),
+                          autoScalingGroupName: faultInjectionGroupName(
+                              args.faultInjection?.autoScalingGroupName,
+                              selection,
+                              this,
+                          ),
                           settings: settings.faultInjection,
                           account: { partition, region, accountId },
                           stopConditionAlarmArn: args.faultInjection?.stopConditionAlarmArn,

@@ -51,7 +51,7 @@ export class SpotWebTier extends pulumi.ComponentResource {
         validateWebTierName(name);
         const settings = resolveWebTierSettings(args);
         super("spot-interruption-handler:index:SpotWebTier", name, {}, opts);
-        const childOpts: pulumi.CustomResourceOptions = { parent: this };
+        const childOpts = { parent: this } satisfies pulumi.CustomResourceOptions;
         const tags = pulumi.output(args.tags ?? {});
         const named = (role: string) => tags.apply((t) => ({ Name: `${name}-${role}`, ...t }));
 
