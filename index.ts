@@ -19,6 +19,7 @@ if (config.kind === "web-tier") {
     // Its group carries the tag, so that a handler choosing groups by tag protects it too.
     webTier = new SpotWebTier("web", {
         ...config.webTier,
+        permissionsBoundary: config.permissionsBoundary,
         tags: { [WEB_TIER_GROUP_TAG_KEY]: pulumi.getStack() },
     });
 } else {
@@ -42,6 +43,7 @@ const handler = new SpotInterruptionHandler("spot", {
     notificationEmail: config.notificationEmail,
     targetGroupArn: webTier?.targetGroup.arn,
     faultInjection: { enabled: config.faultInjection },
+    permissionsBoundary: config.permissionsBoundary,
 });
 
 export const eventRuleName = handler.eventRule.name;

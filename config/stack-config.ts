@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { resolveWebTierSettings, type SpotWebTierArgs } from "../components/spot-web-tier";
 import { ComponentArgsError } from "../components/shared/argument-checks";
 import { Delivery, DELIVERY_CHOICES } from "../components/spot-interruption-handler/args";
+import { permissionsBoundaryProblem } from "../components/shared/iam";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     CapacityOnInterruption,
@@ -36,6 +37,8 @@ export interface HandlerStackConfig {
     readonly notificationEmail?: string;
     /** An FIS experiment template for real interruptions of the protected group. */
     readonly faultInjection: boolean;
+    /** Unset: no boundary. The boundary of every role the stack creates, web tier's included. */
+    readonly permissionsBoundary?: string;
 }
 
 export interface ExistingGroupStackConfig extends HandlerStackConfig {
@@ -72,6 +75,8 @@ export const HANDLER_CONFIG_DEFAULTS = {
     delivery: Delivery.Queue,
     dryRun: false,
     faultInjection: false,
+    // Empty means none: a typed key without a default would be required of every stack.
+    permissionsBoundary: "",
 } as const satisfies Partial<Record<keyof HandlerStackConfig, unknown>>;
 
 /**
@@ -88,6 +93,7 @@ export const STACK_CONFIG_TYPES = {
     dryRun: "boolean",
     notificationEmail: "string",
     faultInjection: "boolean",
+    permissionsBoundary: "string",
     availabilityZoneCount: "integer",
     vpcId: "string",
     subnetIds: "array<string>",
@@ -125,6 +131,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
 
     const dryRun = readBoolean(config, "dryRun") ?? HANDLER_CONFIG_DEFAULTS.dryRun;
     const notificationEmail = config.get("notificationEmail");
+    const permissionsBoundary = readPermissionsBoundary(config);
     const handler: HandlerStackConfig = {
         capacityOnInterruption,
         delivery,
@@ -132,6 +139,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
         faultInjection:
             readBoolean(config, "faultInjection") ?? HANDLER_CONFIG_DEFAULTS.faultInjection,
         ...(notificationEmail === undefined ? {} : { notificationEmail }),
+        ...(permissionsBoundary === undefined ? {} : { permissionsBoundary }),
     };
 
     const chosen = readGroupSelection(config);
@@ -253,6 +261,24 @@ function readGroupName(config: pulumi.Config, key: string): string {
         );
     }
     return name;
+}
+
+/** The boundary's ARN; the declared default, "", and an unset key both mean none. */
+function readPermissionsBoundary(config: pulumi.Config): string | undefined {
+    const key = "permissionsBoundary";
+    const value = config.get(key)?.trim();
+    if (value === undefined || value === HANDLER_CONFIG_DEFAULTS.permissionsBoundary) {
+        return undefined;
+    }
+    const problem = permissionsBoundaryProblem(value);
+    if (problem !== undefined) {
+        throw new StackConfigError(
+            key,
+            problem,
+            `pulumi config set ${key} arn:aws:iam::<account>:policy/<boundary>`,
+        );
+    }
+    return value;
 }
 
 function isDelivery(value: string): value is Delivery {

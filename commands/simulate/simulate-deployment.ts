@@ -260,3 +260,13 @@ export async function chooseRegion(
         return fromChain;
     }
 }
+
+/**
+ * The header's Region line: the Region the clients resolved (the chain's, when neither --region
+ * nor the stack chose one), or, with none, where to give it.
+ */
+export function regionHeader(choice: RegionChoice, resolved: string | undefined): string {
+    return resolved === undefined
+        ? `Region: none, neither from --region nor from ${choice.source}: pass --region <region>`
+        : `Region: ${resolved}, from ${choice.source}`;
+}

@@ -98,7 +98,7 @@ export function explainAwsError(
     if (/region is missing/i.test(message)) {
         return new SimulationError(
             "no-region",
-            "No AWS region configured: set AWS_REGION (or a region in your AWS profile) to the stack's region.",
+            "No AWS Region configured: pass --region with the stack's Region (e.g. --region eu-west-1), or set AWS_REGION or a region in your AWS profile.",
         );
     }
     if (BAD_CREDENTIALS.has(name)) {

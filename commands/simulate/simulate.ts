@@ -7,12 +7,17 @@
  */
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli, UsageError } from "../cli";
 import { simulateConsoleTest } from "./simulate-console-test";
-import { chooseRegion, findDeployment, groupNameProblem } from "./simulate-deployment";
+import {
+    chooseRegion,
+    findDeployment,
+    groupNameProblem,
+    regionHeader,
+} from "./simulate-deployment";
 import { simulateExperiment } from "./simulate-fis";
 import { runReported, type SimulationContext } from "./simulate-run";
 import { formatStep, formatSummary, reportJson, type SimulationReport } from "./simulate-timeline";
 import { colourWanted, createStyle } from "../terminal";
-import { createClients, destroyClients } from "./simulate-clients";
+import { clientRegion, createClients, destroyClients } from "./simulate-clients";
 
 const COMMAND = "npm run simulate";
 
@@ -120,9 +125,9 @@ async function main(): Promise<boolean> {
     progress.write(
         `${style.bold(flags.fis ? "Spot interruption on AWS: the component's FIS experiment" : "Spot interruption on AWS: the seed's Lambda console test")}${dryRun ? style.dim(" (dry run)") : ""}\n`,
     );
-    progress.write(
-        style.dim(`Region: ${region.region ?? "from the chain"}, from ${region.source}\n`),
-    );
+    // The chain's Region, resolved now: the header shows where the run goes, not "the chain".
+    const resolved = region.region ?? (await clientRegion(clients).catch(() => undefined));
+    progress.write(style.dim(`${regionHeader(region, resolved)}\n`));
     let report: SimulationReport;
     try {
         const deployment = await findDeployment(flags).catch((error: unknown) => error as Error);

@@ -1,4 +1,5 @@
 /** IAM policy documents as types, and the helpers both components build them with. */
+import * as pulumi from "@pulumi/pulumi";
 
 export interface PolicyStatement {
     readonly Sid?: string;
@@ -31,4 +32,23 @@ export function serviceAssumeRolePolicy(
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }],
     };
+}
+
+// A customer-managed (account id) or AWS-managed ("aws") policy, in any partition.
+const MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/[\w+=,.@/-]{1,512}$/;
+
+/**
+ * What is wrong with a plain permissions boundary, if anything: IAM takes only a managed policy's
+ * ARN there. Unset is fine, and an Output or a promise is known only at deployment.
+ */
+export function permissionsBoundaryProblem(value: unknown): string | undefined {
+    if (
+        value === undefined ||
+        pulumi.Output.isInstance(value) ||
+        value instanceof Promise ||
+        (typeof value === "string" && MANAGED_POLICY_ARN.test(value))
+    ) {
+        return undefined;
+    }
+    return `is ${JSON.stringify(value)}, not a managed policy's ARN: pass one like "arn:aws:iam::123456789012:policy/Boundary" (an inline policy or a policy name cannot be a boundary)`;
 }

@@ -8,12 +8,11 @@ import {
     ENV_HANDLER_NAME,
     ENV_INTERRUPTION_ACTION,
     ENV_NOTIFY_TOPIC_ARN,
-    type GroupSelection,
     groupSelectionEnvironment,
 } from "../../contract";
-import { errorInApply, validateAutoScalingGroupName } from "../shared/argument-checks";
+import { errorInApply } from "../shared/argument-checks";
 import { serviceAssumeRolePolicy } from "../shared/iam";
-import type { GroupChoice, SpotInterruptionHandlerArgs } from "./args";
+import type { SpotInterruptionHandlerArgs } from "./args";
 import { HANDLER_EXPORT, HANDLER_FILE, handlerCodeArchive } from "./code";
 import { createFaultInjection } from "./fault-injection";
 import { createMonitoring, createNotificationTopic } from "./monitoring";
@@ -24,37 +23,9 @@ import {
     handlerPolicyJson,
     interruptionWarningEventPattern,
 } from "./policies";
-import { resolveHandlerSettings, validateGroupNameList } from "./settings";
-
-/** The chosen groups once every name is known, each checked as AWS checks it. */
-function selectionOf(
-    choice: GroupChoice,
-    component: pulumi.Resource,
-): pulumi.Output<GroupSelection> {
-    if (choice.kind === "tag") {
-        const { key, value } = choice;
-        return pulumi.output<GroupSelection>(
-            value === undefined ? { kind: "tag", key } : { kind: "tag", key, value },
-        );
-    }
-    return pulumi
-        .all(choice.names.map((name) => pulumi.output(name)))
-        .apply((names): GroupSelection => {
-            try {
-                names.forEach((name, index) =>
-                    validateAutoScalingGroupName(
-                        name,
-                        choice.argument === "autoScalingGroupName"
-                            ? choice.argument
-                            : `autoScalingGroupNames[${index}]`,
-                    ),
-                );
-                return { kind: "names", names: validateGroupNameList(names) };
-            } catch (error) {
-                throw errorInApply(error, component);
-            }
-        });
-}
+import { validateHandlerName } from "./names";
+import { faultInjectionGroupName, selectionOf } from "./selection";
+import { resolveHandlerSettings } from "./settings";
 
 /**
  * Detaches EC2 Spot instances from their Auto Scaling group when EC2 sends the two-minute
@@ -107,7 +78,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
     public readonly faultInjectionRole?: aws.iam.Role;
 
     /**
-     * @param name The _unique_ name of this component; every child is named `${name}-<role>`.
+     * @param name The _unique_ name of this component, at most 47 characters (letters, digits, - and
+     * _) so that every child's auto-name fits AWS's limits; each child is named `${name}-<role>`.
      * @param args The group to protect, how its capacity responds and how warnings are delivered.
      * @param opts Options for the component; `provider`/`providers` reach every child.
      */
@@ -116,7 +88,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         args: SpotInterruptionHandlerArgs,
         opts?: pulumi.ComponentResourceOptions,
     ) {
-        // Validate first, so that bad args register nothing at all.
+        // Validate first, so that bad args (or a name AWS would refuse) register nothing at all.
+        validateHandlerName(name);
         const settings = resolveHandlerSettings(args);
         super("spot-interruption-handler:index:SpotInterruptionHandler", name, {}, opts);
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
@@ -166,6 +139,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 description:
                     "Spot interruption handler: detaches interrupted instances from the chosen groups",
                 assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("lambda.amazonaws.com")),
+                permissionsBoundary: settings.permissionsBoundary,
                 tags,
             },
             childOpts,
@@ -221,6 +195,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                 handler: `${HANDLER_FILE}.${HANDLER_EXPORT}`,
                 role: this.role.arn,
                 runtime: settings.runtime,
+                architectures: [settings.architecture],
                 timeout: settings.timeoutSeconds,
                 memorySize: settings.memorySizeMb,
                 reservedConcurrentExecutions: settings.reservedConcurrentExecutions,
@@ -366,14 +341,15 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                       name,
                       {
                           // Validation made sure that tag mode names its group.
-                          autoScalingGroupName:
-                              args.faultInjection?.autoScalingGroupName ??
-                              selection.apply((groups) =>
-                                  groups.kind === "names" ? groups.names[0] : "",
-                              ),
+                          autoScalingGroupName: faultInjectionGroupName(
+                              args.faultInjection?.autoScalingGroupName,
+                              selection,
+                              this,
+                          ),
                           settings: settings.faultInjection,
                           account: { partition, region, accountId },
                           stopConditionAlarmArn: args.faultInjection?.stopConditionAlarmArn,
+                          permissionsBoundary: settings.permissionsBoundary,
                           tags,
                       },
                       childOpts,

@@ -279,6 +279,8 @@ export function createFaultInjection(
             readonly accountId: pulumi.Input<string>;
         };
         readonly stopConditionAlarmArn?: pulumi.Input<string>;
+        /** The boundary of the FIS role, as of the component's other roles. */
+        readonly permissionsBoundary?: pulumi.Input<string>;
         readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     },
     opts: pulumi.CustomResourceOptions = {},
@@ -294,6 +296,7 @@ export function createFaultInjection(
                 .apply(([part, reg, account]) =>
                     JSON.stringify(faultInjectionTrustPolicy(part, reg, account)),
                 ),
+            permissionsBoundary: inputs.permissionsBoundary,
             tags: inputs.tags,
         },
         opts,

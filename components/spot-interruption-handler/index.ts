@@ -9,7 +9,9 @@ export {
     Delivery,
     DELIVERY_CHOICES,
     DIRECT_TIMEOUT_SECONDS,
+    HANDLER_ARCHITECTURES,
     HANDLER_RUNTIMES,
+    HandlerArchitecture,
     HandlerRuntime,
     LOG_RETENTION_DAYS,
     MAX_GROUP_NAMES,
@@ -27,5 +29,6 @@ export {
     handlerPolicyJson,
     interruptionWarningEventPattern,
 } from "./policies";
+export { MAX_HANDLER_NAME_LENGTH, validateHandlerName } from "./names";
 export { resolveHandlerSettings } from "./settings";
 export { validateAutoScalingGroupName } from "../shared/argument-checks";

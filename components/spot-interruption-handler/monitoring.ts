@@ -3,6 +3,7 @@
  * human, and the dashboard to watch a storm on. The SpotInterruptionHandler creates them as its
  * children; their documents come from handler-dashboard.ts and policies.ts.
  */
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -185,10 +186,15 @@ export function createMonitoring(
     const dashboard = new aws.cloudwatch.Dashboard(
         `${name}-dashboard`,
         {
-            // Dashboard names are global to the account: the stack and Region keep them apart.
-            dashboardName: pulumi
-                .output(inputs.region)
-                .apply((region) => dashboardName(name, pulumi.getStack(), region)),
+            // Dashboard names are global to the account: project, stack and Region keep them apart.
+            dashboardName: pulumi.output(inputs.region).apply((region) =>
+                dashboardName({
+                    project: pulumi.getProject(),
+                    stack: pulumi.getStack(),
+                    region,
+                    component: name,
+                }),
+            ),
             dashboardBody: resources.apply((r) => JSON.stringify(handlerDashboardBody(r))),
         },
         opts,
@@ -224,12 +230,31 @@ export function cloudWatchDashboardUrl(
         : `https://${host}/cloudwatch/home?region=${region}#dashboards/dashboard/${encodeURIComponent(dashboard)}`;
 }
 
+/** CloudWatch's most characters in a dashboard name. */
+export const MAX_DASHBOARD_NAME_LENGTH = 255;
+const HASH_LENGTH = 8;
+
+/** Where one component's dashboard belongs: dashboard names are global to the account. */
+export interface DashboardScope {
+    readonly project: string;
+    readonly stack: string;
+    readonly region: string;
+    readonly component: string;
+}
+
 /**
- * A dashboard name unique per component, stack and Region, as CloudWatch allows it: letters,
- * digits, "-" and "_", at most 255 characters.
+ * A dashboard name unique per project, stack, Region and component, in CloudWatch's alphabet
+ * (letters, digits, "-" and "_") and length (255): the scope reads in full where it fits, and a
+ * hash of the exact scope keeps apart what replacing characters, joining or cutting would merge.
  */
-export function dashboardName(component: string, stack: string, region: string): string {
-    return `${component}-${stack}-${region}-spot-interruptions`
+export function dashboardName(scope: DashboardScope): string {
+    const { project, stack, region, component } = scope;
+    const hash = createHash("sha256")
+        .update(JSON.stringify([project, stack, region, component]))
+        .digest("hex")
+        .slice(0, HASH_LENGTH);
+    const readable = `${project}-${stack}-${region}-${component}`
         .replace(/[^A-Za-z0-9_-]/g, "-")
-        .slice(0, 255);
+        .slice(0, MAX_DASHBOARD_NAME_LENGTH - HASH_LENGTH - 1);
+    return `${readable}-${hash}`;
 }

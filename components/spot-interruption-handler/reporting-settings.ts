@@ -10,6 +10,9 @@ import type {
     SpotInterruptionHandlerArgs,
 } from "./args";
 
+/** CloudWatch's most actions per alarm state (alarmActions, okActions); more are refused. */
+export const MAX_ALARM_ACTIONS = 5;
+
 // Deliberately loose: one @, no spaces, a dot in the domain. SNS confirms the real address.
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -50,6 +53,7 @@ export function resolveReporting(
             );
         }
     }
+    validateAlarmActionCount(args.alarmActions, email !== undefined);
     if (delivery === "direct" && args.queueAgeAlarmSeconds !== undefined) {
         throw argumentError(
             "queueAgeAlarmSeconds",
@@ -74,4 +78,30 @@ export function resolveReporting(
         ...(monitoring === undefined ? {} : { monitoring }),
         ...(email === undefined ? {} : { notificationEmail: email }),
     };
+}
+
+/** Refuses more actions than an alarm takes, counting the notificationEmail topic among them. */
+export function validateAlarmActionCount(
+    alarmActions: SpotInterruptionHandlerArgs["alarmActions"],
+    withTopic: boolean,
+): void {
+    if (alarmActions === undefined) {
+        return;
+    }
+    if (!Array.isArray(alarmActions)) {
+        throw argumentError(
+            "alarmActions",
+            `is ${JSON.stringify(alarmActions)}; pass a list of up to ${MAX_ALARM_ACTIONS} ARNs`,
+        );
+    }
+    const total = alarmActions.length + (withTopic ? 1 : 0);
+    if (total > MAX_ALARM_ACTIONS) {
+        const counted = withTopic
+            ? `${alarmActions.length} ARNs, plus the notificationEmail topic, make ${total} actions`
+            : `has ${total} ARNs`;
+        throw argumentError(
+            "alarmActions",
+            `${counted}, but a CloudWatch alarm takes at most ${MAX_ALARM_ACTIONS}: pass at most ${MAX_ALARM_ACTIONS - (withTopic ? 1 : 0)}, or fan out through one SNS topic`,
+        );
+    }
 }

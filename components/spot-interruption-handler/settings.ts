@@ -22,7 +22,9 @@ import {
     DELIVERY_CHOICES,
     DIRECT_TIMEOUT_SECONDS,
     type GroupChoice,
+    HANDLER_ARCHITECTURES,
     HANDLER_RUNTIMES,
+    HandlerArchitecture,
     HandlerRuntime,
     LOG_RETENTION_DAYS,
     MAX_GROUP_NAMES,
@@ -32,6 +34,7 @@ import {
     type ResolvedHandlerSettings,
     type SpotInterruptionHandlerArgs,
 } from "./args";
+import { permissionsBoundaryProblem } from "../shared/iam";
 import { resolveFaultInjectionSettings } from "./fault-injection";
 import { resolveReporting } from "./reporting-settings";
 
@@ -86,6 +89,17 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
             `is ${JSON.stringify(runtime)}; allowed values are ${quoteAll(HANDLER_RUNTIMES)}`,
         );
     }
+    const architecture = args.architecture ?? HandlerArchitecture.Arm64;
+    if (!HANDLER_ARCHITECTURES.includes(architecture)) {
+        throw argumentError(
+            "architecture",
+            `is ${JSON.stringify(architecture)}; allowed values are ${quoteAll(HANDLER_ARCHITECTURES)}`,
+        );
+    }
+    const boundaryProblem = permissionsBoundaryProblem(args.permissionsBoundary);
+    if (boundaryProblem !== undefined) {
+        throw argumentError("permissionsBoundary", boundaryProblem);
+    }
     const logRetentionInDays = args.logRetentionInDays ?? 30;
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionInDays)) {
         throw argumentError(
@@ -136,6 +150,10 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
         interruptionAction,
         delivery,
         runtime,
+        architecture,
+        ...(args.permissionsBoundary === undefined
+            ? {}
+            : { permissionsBoundary: args.permissionsBoundary }),
         logRetentionInDays,
         timeoutSeconds,
         memorySizeMb: integerInRange("memorySizeMb", args.memorySizeMb ?? 256, 128, 10240),

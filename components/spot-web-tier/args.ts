@@ -148,6 +148,19 @@ export interface SpotWebTierArgs {
     readonly desiredCapacity?: number;
     /** Seconds after launch before the load balancer's health checks count. Defaults to 120. */
     readonly healthCheckGracePeriodSeconds?: number;
+    /**
+     * Leave the group's desired capacity to whoever scales it at run time: `pulumi up` then never
+     * resets it (`ignoreChanges: ["desiredCapacity"]`, as pulumi-eks offers). With a handler's
+     * capacityOnInterruption "decrement", capacity then only ever falls (the tier has no scaling
+     * policy): change it deliberately with `aws autoscaling set-desired-capacity`, or set
+     * desiredCapacity and run `pulumi up` with this off. Defaults to false.
+     */
+    readonly ignoreScalingChanges?: boolean;
+    /**
+     * ARN of a managed IAM policy set as the permissions boundary of the instances' role, for
+     * accounts whose guardrails refuse roles without one. Defaults to none.
+     */
+    readonly permissionsBoundary?: pulumi.Input<string>;
     /** Tags for every taggable child resource, propagated to the instances. Defaults to none. */
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }

@@ -4,6 +4,7 @@ import type { SpotWebTierArgs } from "./args";
 import { createInstances } from "./instances";
 import { createLoadBalancer } from "./load-balancer";
 import { createNetwork } from "./network";
+import { validateWebTierName } from "./names";
 import { resolveWebTierSettings } from "./settings";
 
 /**
@@ -40,15 +41,17 @@ export class SpotWebTier extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
 
     /**
-     * @param name The _unique_ name of this component; every child is named `${name}-<role>`.
+     * @param name The _unique_ name of this component, at most 20 characters (letters, digits and
+     * -) so that the load balancer's auto-name fits; each child is named `${name}-<role>`.
      * @param args Network, load balancer and group settings; every one has a default.
      * @param opts Options for the component; `provider`/`providers` reach every child.
      */
     constructor(name: string, args: SpotWebTierArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         // Validated before registering, so that bad args leave no half-built component behind.
+        validateWebTierName(name);
         const settings = resolveWebTierSettings(args);
         super("spot-interruption-handler:index:SpotWebTier", name, {}, opts);
-        const childOpts: pulumi.CustomResourceOptions = { parent: this };
+        const childOpts = { parent: this } satisfies pulumi.CustomResourceOptions;
         const tags = pulumi.output(args.tags ?? {});
         const named = (role: string) => tags.apply((t) => ({ Name: `${name}-${role}`, ...t }));
 

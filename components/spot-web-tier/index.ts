@@ -24,6 +24,7 @@ export {
     ssmManagedInstanceCorePolicyArn,
     webTierUserData,
 } from "./instances";
+export { MAX_WEB_TIER_NAME_LENGTH, validateWebTierName } from "./names";
 export { pickAvailabilityZones, publicSubnetCidrBlock } from "./network";
 export {
     type InstanceSelection,

@@ -39,6 +39,7 @@ export function createInstances(
         {
             description: "Spot web tier instances: Session Manager access only",
             assumeRolePolicy: JSON.stringify(serviceAssumeRolePolicy("ec2.amazonaws.com")),
+            permissionsBoundary: settings.permissionsBoundary,
             tags,
         },
         childOpts,
@@ -119,7 +120,12 @@ export function createInstances(
             tags: tags.apply((t) => autoScalingGroupTags(name, t)),
         },
         // Without the listener, ELB health checks would fail every instance that launches.
-        { ...childOpts, dependsOn: [...networkReady, listener] },
+        {
+            ...childOpts,
+            dependsOn: [...networkReady, listener],
+            // Run-time scaling (a person, a handler's decrement) then survives `pulumi up`.
+            ...(settings.ignoreScalingChanges ? { ignoreChanges: ["desiredCapacity"] } : {}),
+        },
     );
 
     return { instanceRole, instanceProfile, launchTemplate, autoScalingGroup };

@@ -4,7 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { errorInApply } from "../shared/argument-checks";
+import { type ComponentArgsError, errorInApply } from "../shared/argument-checks";
+import { filledByProvider } from "../shared/provider-values";
 import { MAX_AVAILABILITY_ZONES, VPC_CIDR_BLOCK, webTierArgsError } from "./args";
 import type { WebTierNetwork } from "./settings";
 
@@ -26,7 +27,7 @@ export function createNetwork(
     name: string,
     network: WebTierNetwork,
     named: NameTags,
-    childOpts: pulumi.CustomResourceOptions,
+    childOpts: pulumi.CustomResourceOptions & { readonly parent: pulumi.Resource },
 ): WebTierNetworkResources {
     if (network.kind === "existing-vpc") {
         return {
@@ -48,23 +49,24 @@ export function createNetwork(
         childOpts,
     );
     // Local Zones and Wavelength Zones cannot host this tier; only regular zones count.
-    const zones = aws
-        .getAvailabilityZonesOutput(
-            {
-                state: "available",
-                filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
-            },
-            childOpts,
-        )
-        .names.apply((names) => {
-            try {
-                return pickAvailabilityZones(names, availabilityZoneCount);
-            } catch (error) {
-                throw childOpts.parent === undefined
-                    ? error
-                    : errorInApply(error, childOpts.parent);
-            }
-        });
+    const lookup = aws.getAvailabilityZonesOutput(
+        {
+            state: "available",
+            filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
+        },
+        childOpts,
+    );
+    const zones = filledByProvider(
+        lookup.names,
+        (names) => (Array.isArray(names) ? undefined : unlistedZonesError(availabilityZoneCount)),
+        childOpts.parent,
+    ).apply((names) => {
+        try {
+            return pickAvailabilityZones(names, availabilityZoneCount);
+        } catch (error) {
+            throw errorInApply(error, childOpts.parent);
+        }
+    });
     const internetGateway = new aws.ec2.InternetGateway(
         `${name}-igw`,
         { vpcId: vpc.id, tags: named("igw") },
@@ -109,6 +111,15 @@ export function createNetwork(
         vpc,
         networkReady,
     };
+}
+
+/** The error for a zone lookup with no names: every Region lists its zones, mocks may not. */
+export function unlistedZonesError(count: number): ComponentArgsError {
+    return webTierArgsError(
+        "availabilityZoneCount",
+        `needs ${count} zones, but aws.getAvailabilityZones returned no names: a unit test's call mock returned none (Pulumi's documented mocks return the call's inputs). Return { names: ["eu-west-1a", "eu-west-1b", "eu-west-1c"] } for aws:index/getAvailabilityZones:getAvailabilityZones, or pass vpcId and subnetIds; until then the subnets' zones stay unknown`,
+        { action: "set", value: String(count) },
+    );
 }
 
 /** Takes the first `count` zones, or fails naming the zones the Region has. */

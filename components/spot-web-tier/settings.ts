@@ -15,6 +15,7 @@ import {
     WEB_TIER_DEFAULTS,
 } from "./args";
 import { quoteAll } from "../shared/argument-checks";
+import { permissionsBoundaryProblem } from "../shared/iam";
 
 // Auto Scaling accepts at most 40 launch template overrides per group.
 const MAX_INSTANCE_TYPES = 40;
@@ -48,6 +49,9 @@ export interface ResolvedWebTierSettings {
     readonly maxSize: number;
     readonly desiredCapacity: number;
     readonly healthCheckGracePeriodSeconds: number;
+    readonly ignoreScalingChanges: boolean;
+    /** Unset: the instances' role gets no boundary. */
+    readonly permissionsBoundary?: pulumi.Input<string>;
 }
 
 /** Validates the plain args, so that a mistake fails `pulumi preview` with a message that says how to fix it. */
@@ -112,6 +116,22 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
         );
     }
 
+    const ignoreScalingChanges = args.ignoreScalingChanges ?? false;
+    if (typeof ignoreScalingChanges !== "boolean") {
+        throw webTierArgsError(
+            "ignoreScalingChanges",
+            `is ${JSON.stringify(ignoreScalingChanges)}; it must be true or false`,
+            { action: "set", value: "true" },
+        );
+    }
+    const boundaryProblem = permissionsBoundaryProblem(args.permissionsBoundary);
+    if (boundaryProblem !== undefined) {
+        throw webTierArgsError("permissionsBoundary", boundaryProblem, {
+            action: "set",
+            value: "arn:aws:iam::<account>:policy/<boundary>",
+        });
+    }
+
     return {
         network,
         deregistrationDelaySeconds: wholeNumber(
@@ -149,6 +169,10 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
             args.healthCheckGracePeriodSeconds ?? WEB_TIER_DEFAULTS.healthCheckGracePeriodSeconds,
             { min: 0, example: "120" },
         ),
+        ignoreScalingChanges,
+        ...(args.permissionsBoundary === undefined
+            ? {}
+            : { permissionsBoundary: args.permissionsBoundary }),
     };
 }
 

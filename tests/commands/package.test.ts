@@ -13,6 +13,8 @@ interface PackageJson {
     peerDependencies?: Record<string, string>;
     devDependencies: Record<string, string>;
     files?: string[];
+    main?: string;
+    types?: string;
     exports: Record<string, Record<string, string>>;
 }
 
@@ -25,6 +27,25 @@ const manifest = JSON.parse(
  * The scripts for which npm prepares a Git dependency by installing all its dependencies, dev
  * ones included, in a clone (npm's pacote, lib/git.js `#prepareDir`).
  */
+/**
+ * The source file that `npm run compile` (tsconfig.build.json, outDir bin/) turns into `packed`,
+ * e.g. `./bin/components/index.d.ts` ← components/index.ts; undefined for a path outside bin/.
+ */
+function compiledFrom(packed: string): string | undefined {
+    const match = /^(?:\.\/)?bin\/(.+?)(?:\.d\.ts|\.js)$/.exec(packed);
+    return match === null ? undefined : `${match[1]}.ts`;
+}
+
+/** Every file path a condition of `exports` names, with its condition path for messages. */
+function exportTargets(exports: PackageJson["exports"]): [string, string][] {
+    return Object.entries(exports).flatMap(([subpath, conditions]) =>
+        Object.entries(conditions).map(([condition, target]): [string, string] => [
+            `exports["${subpath}"].${condition}`,
+            target,
+        ]),
+    );
+}
+
 const GIT_PREPARE_SCRIPTS = ["preinstall", "install", "postinstall", "build", "prepack", "prepare"];
 
 describe("the package, as an importer installs it", () => {
@@ -57,7 +78,28 @@ describe("the package, as an importer installs it", () => {
 
     it("packs only the compiled library, and resolves its entry there", () => {
         assert.deepEqual(manifest.files, ["bin/"]);
-        assert.equal(manifest.exports["."].node, "./bin/components/index.js");
+        assert.equal(manifest.exports["."].default, "./bin/components/index.js");
         assert.match(manifest.scripts["pack-library"], /npm run compile && npm pack/);
+    });
+
+    it("names, in main, types and every exports condition, only files the packed build contains", () => {
+        const named: [string, string][] = [
+            ["main", manifest.main ?? ""],
+            ["types", manifest.types ?? ""],
+            ...exportTargets(manifest.exports),
+        ];
+        const buildSources = ["components", "handler"];
+
+        const missing = named.filter(([, target]) => {
+            const source = compiledFrom(target);
+            return (
+                source === undefined ||
+                !buildSources.some((folder) => source.startsWith(`${folder}/`)) ||
+                !fs.existsSync(path.join(ROOT, source))
+            );
+        });
+
+        assert.ok(named.length >= 4, "main, types and the entry's conditions");
+        assert.deepEqual(missing, []);
     });
 });

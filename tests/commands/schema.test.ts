@@ -82,8 +82,14 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
         entryPoint = path.relative(ROOT, found[0]);
     });
 
-    it("starts from the components' entry, not the stack program", () => {
-        assert.equal(entryPoint, path.join("components", "index.ts"));
+    // package.json's exports name only the packed bin/, which has no source the inference can read,
+    // so it starts from the stack program and follows its import of components/ (same schema).
+    it("starts from a source file of the repository, from which it reaches both components", () => {
+        assert.equal(entryPoint, "index.ts");
+        assert.match(
+            fs.readFileSync(path.join(ROOT, entryPoint), "utf8"),
+            /^import \{ SpotInterruptionHandler, SpotWebTier \} from "\.\/components";$/m,
+        );
     });
 
     it("declares both components, depending on the AWS provider only", () => {
@@ -119,6 +125,8 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
                 interruptionAction: ref("InterruptionAction"),
                 delivery: ref("Delivery"),
                 runtime: ref("HandlerRuntime"),
+                architecture: ref("HandlerArchitecture"),
+                permissionsBoundary: string,
                 logRetentionInDays: { type: "number" },
                 timeoutSeconds: { type: "number" },
                 memorySizeMb: { type: "number" },
@@ -145,6 +153,7 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
         assert.deepEqual(enumValues("InterruptionAction"), ["auto", "detach", "terminate"]);
         assert.deepEqual(enumValues("Delivery"), ["queue", "direct"]);
         assert.deepEqual(enumValues("HandlerRuntime"), ["nodejs24.x", "nodejs22.x"]);
+        assert.deepEqual(enumValues("HandlerArchitecture"), ["arm64", "x86_64"]);
     });
 
     it("documents every input of both components with its default, or as required", () => {
@@ -179,6 +188,8 @@ describe("the multi-language schema, as Pulumi infers it from the TypeScript typ
             "maxSize",
             "desiredCapacity",
             "healthCheckGracePeriodSeconds",
+            "ignoreScalingChanges",
+            "permissionsBoundary",
             "tags",
         ]);
         assert.deepEqual(typeOf(inputProperties.subnetIds), {

@@ -554,7 +554,7 @@ describe("npm run simulate: AWS errors in words", () => {
         [
             Object.assign(new Error("Region is missing"), { name: "Error" }),
             "no-region",
-            "No AWS region configured: set AWS_REGION (or a region in your AWS profile) to the stack's region.",
+            "No AWS Region configured: pass --region with the stack's Region (e.g. --region eu-west-1), or set AWS_REGION or a region in your AWS profile.",
         ],
         [
             Object.assign(new Error("The security token included in the request is expired"), {

@@ -119,6 +119,7 @@ describe("pulumi up's config checks (mergeConfig), before the program runs", () 
                 [`${PROJECT}:delivery`]: "queue",
                 [`${PROJECT}:dryRun`]: "false",
                 [`${PROJECT}:faultInjection`]: "false",
+                [`${PROJECT}:permissionsBoundary`]: "",
                 [`${PROJECT}:availabilityZoneCount`]: "3",
                 [`${PROJECT}:deregistrationDelaySeconds`]: "120",
                 [`${PROJECT}:instanceTypes`]: JSON.stringify(webTierModule.DEFAULT_INSTANCE_TYPES),

@@ -212,8 +212,11 @@ describe("SpotInterruptionHandler's monitoring", () => {
                 widgets: { properties: { title: string; region: string; metrics: unknown[][] } }[];
             };
 
-            // Unique per stack and Region: dashboard names are global to the account.
-            assert.equal(dashboard.dashboardName, "mon-dev-eu-west-1-spot-interruptions");
+            // Unique per project, stack, Region and component (tests/unit/dashboard-name.test.ts).
+            assert.match(
+                String(dashboard.dashboardName),
+                /^spot-interruption-handler-dev-eu-west-1-mon-[0-9a-f]{8}$/,
+            );
             assert.deepEqual(
                 body.widgets.map((w) => w.properties.title),
                 [
@@ -471,23 +474,7 @@ describe("SpotInterruptionHandler's monitoring", () => {
         }
     });
 
-    describe("the dashboard's name and console link", () => {
-        it("keeps two stacks, or two Regions, of one program apart, in CloudWatch's alphabet", async () => {
-            const { dashboardName } =
-                await import("../../components/spot-interruption-handler/monitoring");
-            const names = [
-                dashboardName("spot", "dev", "eu-west-1"),
-                dashboardName("spot", "prod", "eu-west-1"),
-                dashboardName("spot", "prod", "us-east-1"),
-            ];
-            assert.equal(new Set(names).size, 3);
-            assert.equal(
-                dashboardName("spot", "org.prod", "eu-west-1"),
-                "spot-org-prod-eu-west-1-spot-interruptions",
-            );
-            assert.equal(dashboardName("s".repeat(300), "dev", "eu-west-1").length, 255);
-        });
-
+    describe("the dashboard's console link", () => {
         it("links to each partition's own console", async () => {
             const { cloudWatchDashboardUrl } =
                 await import("../../components/spot-interruption-handler/monitoring");

@@ -380,6 +380,7 @@ describe("SpotInterruptionHandler", () => {
                 handler: "__index.handler",
                 role: roleArn("spot-role-a1b2c3d"),
                 runtime: "nodejs24.x",
+                architectures: ["arm64"],
                 timeout: 20,
                 memorySize: 256,
                 environment: {
@@ -588,6 +589,7 @@ describe("SpotInterruptionHandler", () => {
                 handler: "__index.handler",
                 role: roleArn("spotdir-role-a1b2c3d"),
                 runtime: "nodejs24.x",
+                architectures: ["arm64"],
                 timeout: 60,
                 memorySize: 256,
                 // No mapping can be starved, so any reservation is accepted.

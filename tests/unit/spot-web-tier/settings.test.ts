@@ -322,6 +322,7 @@ describe("SpotWebTier settings", () => {
                     maxSize: 12,
                     desiredCapacity: 4,
                     healthCheckGracePeriodSeconds: 120,
+                    ignoreScalingChanges: false,
                 });
             });
 

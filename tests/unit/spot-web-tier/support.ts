@@ -84,6 +84,9 @@ export function givenZones(names: readonly string[]): void {
     });
 }
 
+/** The options each child of the last build registered with, by name, as its parent saw them. */
+export const childOptions = new Map<string, pulumi.ResourceOptions>();
+
 /** Builds a tier, with a parent transformation that sees every child parented to it. */
 export async function build(
     name: string,
@@ -93,10 +96,12 @@ export async function build(
     resetRecorded();
     invoked.length = 0;
     const reachedByParent: string[] = [];
+    childOptions.clear();
     const opts: pulumi.ComponentResourceOptions = {
         transformations: [
             (resource) => {
                 reachedByParent.push(resource.name);
+                childOptions.set(resource.name, resource.opts);
                 return undefined;
             },
         ],

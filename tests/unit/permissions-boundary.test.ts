@@ -1,0 +1,165 @@
+/**
+ * permissionsBoundary: every role either component creates carries it, as an argument, because
+ * `transforms` (the usual way to add one) never run under mocks. Checked on the stack program,
+ * which builds all three roles, and on each component.
+ */
+import * as assert from "node:assert/strict";
+import {
+    installPulumiMocks,
+    recorded,
+    registrationsSettled,
+    resetRecorded,
+    runStackProgram,
+} from "../../local";
+import { permissionsBoundaryProblem } from "../../components/shared/iam";
+
+type Components = typeof import("../../components");
+
+const BOUNDARY = "arn:aws:iam::123456789012:policy/DeveloperBoundary";
+const ROLE = "aws:iam/role:Role";
+
+/** Each registered role's name and boundary. */
+function roleBoundaries(): Record<string, unknown> {
+    return Object.fromEntries(
+        recorded.filter((r) => r.type === ROLE).map((r) => [r.name, r.inputs.permissionsBoundary]),
+    );
+}
+
+describe("permissionsBoundary", () => {
+    describe("the check of a plain value", () => {
+        for (const arn of [
+            BOUNDARY,
+            "arn:aws:iam::aws:policy/PowerUserAccess",
+            "arn:aws-cn:iam::123456789012:policy/teams/Boundary",
+            "arn:aws-us-gov:iam::123456789012:policy/Boundary",
+        ]) {
+            it(`accepts the managed policy ${arn}`, () => {
+                assert.equal(permissionsBoundaryProblem(arn), undefined);
+            });
+        }
+
+        for (const [what, value] of [
+            ["a policy's name", "DeveloperBoundary"],
+            ["a role's ARN", "arn:aws:iam::123456789012:role/Boundary"],
+            ["an empty string", ""],
+            ["an inline policy", '{"Version":"2012-10-17","Statement":[]}'],
+        ]) {
+            it(`refuses ${what}, saying what a boundary is`, () => {
+                assert.match(
+                    permissionsBoundaryProblem(value) ?? "",
+                    /^is ".*", not a managed policy's ARN: pass one like "arn:aws:iam::123456789012:policy\/Boundary"/,
+                );
+            });
+        }
+    });
+
+    describe("given the stack program with a boundary and fault injection", () => {
+        before(async () => {
+            await runStackProgram({
+                "aws:region": "eu-west-1",
+                permissionsBoundary: BOUNDARY,
+                faultInjection: "true",
+            });
+        });
+
+        it("bounds the function's role, FIS's role and the web tier's instance role", () => {
+            assert.deepEqual(roleBoundaries(), {
+                "spot-role": BOUNDARY,
+                "spot-fis-role": BOUNDARY,
+                "web-instance-role": BOUNDARY,
+            });
+        });
+    });
+
+    describe("given the stack program with the declared default, an empty string", () => {
+        before(async () => {
+            await runStackProgram({
+                "aws:region": "eu-west-1",
+                permissionsBoundary: "",
+                faultInjection: "true",
+            });
+        });
+
+        it("bounds no role", () => {
+            assert.deepEqual(roleBoundaries(), {
+                "spot-role": undefined,
+                "spot-fis-role": undefined,
+                "web-instance-role": undefined,
+            });
+        });
+    });
+
+    describe("given a stack config value that is not a policy ARN", () => {
+        it("stops the program with the key and the command that sets one", async () => {
+            await assert.rejects(
+                runStackProgram({ "aws:region": "eu-west-1", permissionsBoundary: "Boundary" }),
+                {
+                    name: "StackConfigError",
+                    message:
+                        'Stack config "permissionsBoundary" is "Boundary", not a managed policy\'s ARN: pass one like "arn:aws:iam::123456789012:policy/Boundary" (an inline policy or a policy name cannot be a boundary). Fix it with: pulumi config set permissionsBoundary arn:aws:iam::<account>:policy/<boundary>',
+                },
+            );
+        });
+    });
+
+    describe("on each component", () => {
+        let components: Components;
+
+        before(async () => {
+            installPulumiMocks();
+            components = await import("../../components");
+        });
+
+        beforeEach(async () => {
+            await registrationsSettled();
+            resetRecorded();
+        });
+
+        it("SpotInterruptionHandler takes a boundary given as an Output", async () => {
+            const { Output } = await import("@pulumi/pulumi");
+            new components.SpotInterruptionHandler("bounded", {
+                autoScalingGroupName: "web",
+                faultInjection: { enabled: true },
+                permissionsBoundary: Output.create(BOUNDARY),
+            });
+            await registrationsSettled();
+
+            assert.deepEqual(roleBoundaries(), {
+                "bounded-role": BOUNDARY,
+                "bounded-fis-role": BOUNDARY,
+            });
+        });
+
+        it("SpotInterruptionHandler refuses a policy name before registering anything", async () => {
+            assert.throws(
+                () =>
+                    new components.SpotInterruptionHandler("named", {
+                        autoScalingGroupName: "web",
+                        permissionsBoundary: "DeveloperBoundary",
+                    }),
+                (error: Error) =>
+                    error instanceof components.ComponentArgsError &&
+                    error.argument === "permissionsBoundary" &&
+                    error.message.startsWith(
+                        'SpotInterruptionHandler: [permissionsBoundary] is "DeveloperBoundary", not a managed policy\'s ARN',
+                    ),
+            );
+            await registrationsSettled();
+            assert.deepEqual(recorded, []);
+        });
+
+        it("SpotWebTier refuses a policy name before registering anything, with the value to set", async () => {
+            assert.throws(
+                () => new components.SpotWebTier("tier", { permissionsBoundary: "Boundary" }),
+                (error: Error) =>
+                    error instanceof components.ComponentArgsError &&
+                    error.argument === "permissionsBoundary" &&
+                    error.component === "SpotWebTier" &&
+                    error.remedy?.action === "set" &&
+                    error.remedy.value === "arn:aws:iam::<account>:policy/<boundary>",
+            );
+            await registrationsSettled();
+            assert.deepEqual(recorded, []);
+        });
+    });
+});
