@@ -110,9 +110,24 @@ export function handlerDashboardBody(resources: MonitoredResources): DashboardBo
             metrics: [
                 handlerMetric("WarningsReceived", { label: "received" }),
                 handlerMetric("Detached", { label: "detached" }),
+                handlerMetric("Terminated", { label: "terminated through the group" }),
+                handlerMetric("LeftToGroup", { label: "left to Capacity Rebalancing" }),
                 handlerMetric("WouldDetach", { label: "would detach (dry run)" }),
+                handlerMetric("WouldTerminate", { label: "would terminate (dry run)" }),
+                handlerMetric("Waiting", { label: "waiting for a re-check" }),
                 handlerMetric("Ignored", { label: "ignored" }),
                 handlerMetric("Failed", { label: "failed, left for a retry" }),
+            ],
+        },
+        {
+            title: "Working with the groups: the safety net, and hooks skipped",
+            stat: "Sum",
+            metrics: [
+                handlerMetric("SafetyNet", {
+                    label: "safety net (Capacity Rebalancing did not act)",
+                }),
+                handlerMetric("HooksSkipped", { label: "detached past the termination budget" }),
+                handlerMetric("HooksUnknown", { label: "detached, hooks unknown" }),
             ],
         },
         {
@@ -308,6 +323,15 @@ export function handlerAlarms(
             statistic: "Sum",
             threshold: 0,
             alarmDescription: `Interruption warnings for ${resources.groupsDescription} reached the handler older than the two-minute notice, on their first delivery, so their instances were reclaimed undrained. Check the events queue's age, the function's throttles and errors, and whether maximumConcurrency or the Auto Scaling budget is too small for the storms you see.`,
+        },
+        {
+            role: "safety-net",
+            namespace: METRICS_NAMESPACE,
+            metricName: "SafetyNet",
+            dimensions: { [HANDLER_DIMENSION]: resources.handlerName },
+            statistic: "Sum",
+            threshold: 0,
+            alarmDescription: `Capacity Rebalancing did not take warned Spot instances of ${resources.groupsDescription} out of service within the handler's grace, so the handler's safety net did. Check the group's activity history: it may be at MaxSize, or its replacements may fail to launch.`,
         },
         {
             role: "missing-groups",

@@ -15,12 +15,15 @@ export function groupLookupAnswer(
         desiredCapacity = 4,
         members = [],
         tags = {},
+        capacityRebalance = false,
     }: {
         minSize?: number;
         desiredCapacity?: number;
         /** Instance id and lifecycle state, e.g. ["i-…", "InService"]. */
         members?: readonly (readonly [string, string])[];
         tags?: Record<string, string>;
+        /** The group replaces a warned Spot instance by itself. */
+        capacityRebalance?: boolean;
     } = {},
 ): Pick<DescribeAutoScalingGroupsCommandOutput, "AutoScalingGroups"> {
     return {
@@ -31,6 +34,7 @@ export function groupLookupAnswer(
                 MaxSize: Math.max(12, desiredCapacity),
                 DesiredCapacity: desiredCapacity,
                 DefaultCooldown: 300,
+                CapacityRebalance: capacityRebalance,
                 AvailabilityZones: ["eu-west-1a"],
                 HealthCheckType: "ELB",
                 CreatedTime: new Date(0),

@@ -16,7 +16,7 @@ import {
     registrationsSettled,
 } from "../../local";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
-import { answerWithOneMember } from "../support/group-lookup";
+import { answerWithOneMember, groupLookupAnswer } from "../support/group-lookup";
 
 const INSTANCE = "i-0aaaabbbbccccdddd";
 
@@ -92,6 +92,7 @@ describe("every drop that means the handler can't do its job pages someone", () 
             "failed-warnings",
             "malformed-warnings",
             "missing-groups",
+            "safety-net",
             "stale-warnings",
         ]);
     });
@@ -118,6 +119,25 @@ describe("every drop that means the handler can't do its job pages someone", () 
             when: "a listed group that does not exist",
             batch: () => ({
                 Records: [asSqsRecord(freshSampleEvent(INSTANCE), { messageId: "m0" })],
+            }),
+        },
+        {
+            alarm: "safety-net",
+            when: "a group with Capacity Rebalancing that did not act within the grace",
+            arrange: () =>
+                autoScaling.on(DescribeAutoScalingGroupsCommand).resolves(
+                    groupLookupAnswer("web", {
+                        members: [[INSTANCE, "InService"]],
+                        capacityRebalance: true,
+                    }),
+                ),
+            batch: () => ({
+                Records: [
+                    asSqsRecord(freshSampleEvent(INSTANCE, new Date(Date.now() - 30_000)), {
+                        messageId: "m0",
+                        receiveCount: 2,
+                    }),
+                ],
             }),
         },
         {

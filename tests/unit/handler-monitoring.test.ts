@@ -75,7 +75,7 @@ describe("SpotInterruptionHandler's monitoring", () => {
     describe("given the defaults (queue delivery, monitoring on)", () => {
         before(() => build(components, "mon"));
 
-        it("alarms on dead letters, waiting warnings, function errors and throttles, and failed warnings", () => {
+        it("alarms on dead letters, waiting warnings, function errors and throttles, failed warnings and the safety net", () => {
             const alarms = ofType("mon", ALARM).map((a): Record<string, unknown> => ({
                 name: a.name,
                 ...a.inputs,
@@ -164,6 +164,14 @@ describe("SpotInterruptionHandler's monitoring", () => {
                         threshold: 0,
                     },
                     {
+                        name: "mon-safety-net",
+                        namespace: "SpotInterruptionHandler",
+                        metricName: "SafetyNet",
+                        dimensions: { Handler: "spot-interruption-handler/dev/mon" },
+                        statistic: "Sum",
+                        threshold: 0,
+                    },
+                    {
                         name: "mon-missing-groups",
                         namespace: "SpotInterruptionHandler",
                         metricName: "MissingGroups",
@@ -221,6 +229,7 @@ describe("SpotInterruptionHandler's monitoring", () => {
                 body.widgets.map((w) => w.properties.title),
                 [
                     "Warnings and what became of them",
+                    "Working with the groups: the safety net, and hooks skipped",
                     "Detach latency, from the warning to out of the group (ms)",
                     "Queues: warnings waiting, and dead letters",
                     "The function: errors, throttles and Auto Scaling calls",

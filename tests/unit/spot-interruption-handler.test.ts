@@ -220,7 +220,7 @@ describe("SpotInterruptionHandler", () => {
                 "aws:cloudwatch/eventRule:EventRule",
                 "aws:cloudwatch/eventTarget:EventTarget",
                 "aws:cloudwatch/logGroup:LogGroup",
-                ...Array(8).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+                ...Array(9).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:iam/rolePolicy:RolePolicy",
@@ -334,7 +334,7 @@ describe("SpotInterruptionHandler", () => {
             );
         });
 
-        it("drains the queue into the function in batches of up to 100 gathered for 1 s, 2 at a time, reporting per-record failures", () => {
+        it("drains the queue into the function in batches of up to 1000 gathered for 4 s, 2 at a time, reporting per-record failures", () => {
             assert.deepEqual(child("aws:lambda/eventSourceMapping:EventSourceMapping").inputs, {
                 eventSourceArn: arn("sqs", "spot-queue-a1b2c3d"),
                 functionName: arn("lambda", "function:spot-function-a1b2c3d"),
@@ -495,7 +495,7 @@ describe("SpotInterruptionHandler", () => {
                 "aws:cloudwatch/eventRule:EventRule",
                 "aws:cloudwatch/eventTarget:EventTarget",
                 "aws:cloudwatch/logGroup:LogGroup",
-                ...Array(6).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+                ...Array(7).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:lambda/function:Function",
@@ -712,6 +712,7 @@ describe("SpotInterruptionHandler", () => {
                 "spottuned-queue",
                 "spottuned-role",
                 "spottuned-rule",
+                "spottuned-safety-net",
                 "spottuned-stale-warnings",
                 "spottuned-warnings-waiting",
             ]);
@@ -800,7 +801,7 @@ describe("SpotInterruptionHandler", () => {
 
         it("sends the explicit provider to every child", () => {
             const children = recorded.filter((r) => r.name.startsWith("spotdec-"));
-            assert.equal(children.length, 21, "12 for the handler, 8 alarms and a dashboard");
+            assert.equal(children.length, 22, "12 for the handler, 9 alarms and a dashboard");
             for (const resource of children) {
                 assert.ok(
                     resource.provider?.startsWith(`${providerUrn}::`),
