@@ -38,6 +38,7 @@ const handler = new SpotInterruptionHandler("spot", {
             ? { autoScalingGroupTag: { key: groups.key, value: groups.value } }
             : {}),
     capacityOnInterruption: config.capacityOnInterruption,
+    interruptionAction: config.interruptionAction,
     delivery: config.delivery,
     dryRun: config.dryRun,
     notificationEmail: config.notificationEmail,

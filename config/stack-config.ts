@@ -7,7 +7,10 @@ import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     CapacityOnInterruption,
     type GroupSelection,
+    INTERRUPTION_ACTION_CHOICES,
+    InterruptionAction,
     isCapacityOnInterruption,
+    isInterruptionAction,
 } from "../contract";
 import {
     fixCommand,
@@ -31,6 +34,7 @@ export type StackConfig = ExistingGroupStackConfig | WebTierStackConfig;
 /** The handler's keys, the same in both kinds of stack. */
 export interface HandlerStackConfig {
     readonly capacityOnInterruption: CapacityOnInterruption;
+    readonly interruptionAction: InterruptionAction;
     readonly delivery: Delivery;
     readonly dryRun: boolean;
     /** Unset: no notification topic. */
@@ -72,6 +76,7 @@ export interface WebTierStackConfig extends HandlerStackConfig {
 /** The handler's keys that have a default, with it. */
 export const HANDLER_CONFIG_DEFAULTS = {
     capacityOnInterruption: CapacityOnInterruption.Keep,
+    interruptionAction: InterruptionAction.Auto,
     delivery: Delivery.Queue,
     dryRun: false,
     faultInjection: false,
@@ -89,6 +94,7 @@ export const STACK_CONFIG_TYPES = {
     autoScalingGroupNames: "array<string>",
     autoScalingGroupTag: "object",
     capacityOnInterruption: "string",
+    interruptionAction: "string",
     delivery: "string",
     dryRun: "boolean",
     notificationEmail: "string",
@@ -120,6 +126,15 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
             `pulumi config set capacityOnInterruption ${CAPACITY_ON_INTERRUPTION_CHOICES.join("|")}`,
         );
     }
+    const interruptionAction =
+        config.get("interruptionAction") ?? HANDLER_CONFIG_DEFAULTS.interruptionAction;
+    if (!isInterruptionAction(interruptionAction)) {
+        throw new StackConfigError(
+            "interruptionAction",
+            `is "${interruptionAction}", but must be one of ${INTERRUPTION_ACTION_CHOICES.join(", ")}`,
+            `pulumi config set interruptionAction ${INTERRUPTION_ACTION_CHOICES.join("|")}`,
+        );
+    }
     const delivery = config.get("delivery") ?? HANDLER_CONFIG_DEFAULTS.delivery;
     if (!isDelivery(delivery)) {
         throw new StackConfigError(
@@ -134,6 +149,7 @@ export function readStackConfig(config: pulumi.Config): StackConfig {
     const permissionsBoundary = readPermissionsBoundary(config);
     const handler: HandlerStackConfig = {
         capacityOnInterruption,
+        interruptionAction,
         delivery,
         dryRun,
         faultInjection:

@@ -26,11 +26,13 @@ describe("the README", () => {
             const { resolveWebTierSettings, DEFAULT_INSTANCE_TYPES } =
                 await import("../../components");
             const web = resolveWebTierSettings({});
+            const { HANDLER_CONFIG_DEFAULTS: handler } = await import("../../config");
             const expected: Record<string, string> = {
-                capacityOnInterruption: "keep",
-                delivery: "queue",
-                dryRun: "false",
-                faultInjection: "false",
+                capacityOnInterruption: handler.capacityOnInterruption,
+                interruptionAction: handler.interruptionAction,
+                delivery: handler.delivery,
+                dryRun: String(handler.dryRun),
+                faultInjection: String(handler.faultInjection),
                 availabilityZoneCount: String(
                     web.network.kind === "new-vpc" ? web.network.availabilityZoneCount : "",
                 ),

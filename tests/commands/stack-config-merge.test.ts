@@ -116,6 +116,7 @@ describe("pulumi up's config checks (mergeConfig), before the program runs", () 
             assert.deepEqual(programConfig(merged), {
                 "aws:region": "eu-west-1",
                 [`${PROJECT}:capacityOnInterruption`]: "keep",
+                [`${PROJECT}:interruptionAction`]: "auto",
                 [`${PROJECT}:delivery`]: "queue",
                 [`${PROJECT}:dryRun`]: "false",
                 [`${PROJECT}:faultInjection`]: "false",

@@ -534,6 +534,7 @@ describe("the stack program", () => {
             assert.deepEqual(config, {
                 kind: "web-tier",
                 capacityOnInterruption: "keep",
+                interruptionAction: "auto",
                 delivery: "queue",
                 dryRun: false,
                 faultInjection: false,
@@ -569,6 +570,7 @@ describe("the stack program", () => {
                 groups: { kind: "names", names: ["music-web"] },
                 groupsKey: "autoScalingGroupName",
                 capacityOnInterruption: "keep",
+                interruptionAction: "auto",
                 delivery: "queue",
                 dryRun: true,
                 faultInjection: false,
@@ -588,6 +590,7 @@ describe("the stack program", () => {
                 groups: { kind: "names", names: ["music-web"] },
                 groupsKey: "autoScalingGroupName",
                 capacityOnInterruption: "keep",
+                interruptionAction: "auto",
                 delivery: "direct",
                 dryRun: false,
                 faultInjection: false,
