@@ -16,6 +16,7 @@ import { isSqsEvent, parseInterruptionWarning, parseSqsRecord } from "./event";
 import { describeError, type WarningOutcome } from "./batch-steps";
 import type { BatchResult, HandlerDependencies } from "./batch-context";
 import { handleWarnings } from "./handle";
+import { deadLetterLateRetries, lateRetriesOf } from "./late-retries";
 import { logDecision } from "./log";
 import { emfDocuments } from "./metrics";
 import { createDetachNotifier, createSnsClient, type DetachNotifier } from "./notify";
@@ -110,7 +111,8 @@ export async function handleSqsBatch(
     reporting: Reporting = {},
 ): Promise<SQSBatchResponse> {
     const { capacityOnInterruption, dryRun, handlerName } = deps.config;
-    const warnings = event.Records.map(parseSqsRecord);
+    const records = event.Records;
+    const warnings = records.map(parseSqsRecord);
     const requestsBefore = reporting.requests?.();
     const result = await handleWarnings(
         warnings.map((w) => ({ key: w.messageId, parsed: w.parsed })),
@@ -118,25 +120,9 @@ export async function handleSqsBatch(
         { ignoreStale: true, dryRun },
     );
 
-    const final = new Map(result.outcomes);
-    for (const [index, warning] of warnings.entries()) {
-        const outcome = final.get(warning.messageId);
-        if (
-            outcome?.action === "ignored" &&
-            outcome.reason === "stale" &&
-            warning.receiveCount > 1
-        ) {
-            // A retry came too late to save the instance: make it visible instead of dropping it.
-            const body = event.Records[index].body;
-            const error = await deadLetterLateRetry(body, outcome.detail, deps, deadLetter);
-            final.set(
-                warning.messageId,
-                error === undefined
-                    ? { ...outcome, reason: "late-retry" }
-                    : { action: "failed", instanceId: outcome.instanceId ?? "unknown", error },
-            );
-        }
-    }
+    // Late retries are counted now and sent last: a send that overruns cannot lose the report.
+    const late = lateRetriesOf(records, warnings, result.outcomes, deadLetter !== undefined);
+    const final = new Map([...result.outcomes, ...late.outcomes]);
 
     const outcomes = warnings.map((w) => final.get(w.messageId) as WarningOutcome);
     const counts = await report(
@@ -148,12 +134,12 @@ export async function handleSqsBatch(
         requestsBefore,
     );
     deps.log(counts.failed > 0 ? "ERROR" : "INFO", {
-        message: `Batch of ${event.Records.length} records: ${counts.detached} detached, ${
+        message: `Batch of ${records.length} records: ${counts.detached} detached, ${
             dryRun ? `${counts.wouldDetach} would be detached (dry run), ` : ""
         }${counts.ignoredTotal} ignored, ${counts.failed} left for a retry`,
         handler: handlerName,
         capacityOnInterruption,
-        records: event.Records.length,
+        records: records.length,
         uniqueInstances: new Set(
             warnings.flatMap((w) =>
                 w.parsed.kind === "interruption-warning" ? [w.parsed.instanceId] : [],
@@ -173,9 +159,10 @@ export async function handleSqsBatch(
             ? { failedInstanceIds: counts.failedInstanceIds.slice(0, MAX_LISTED_IDS) }
             : {}),
     });
+    const unsent = await deadLetterLateRetries(late.retries, deadLetter, deps);
     return {
         batchItemFailures: warnings
-            .filter((w) => final.get(w.messageId)?.action === "failed")
+            .filter((w) => final.get(w.messageId)?.action === "failed" || unsent.has(w.messageId))
             .map((w) => ({ itemIdentifier: w.messageId })),
     };
 }
@@ -237,34 +224,6 @@ async function report(
         }
     }
     return counts;
-}
-
-/** Sends a too-late retry to the dead-letter queue; resolves to the error if that failed. */
-async function deadLetterLateRetry(
-    body: string,
-    detail: string,
-    deps: HandlerDependencies,
-    deadLetter: DeadLetterGateway | undefined,
-): Promise<{ name: string; message: string } | undefined> {
-    const reason = `${detail}; a retry came too late to detach it`;
-    if (deadLetter === undefined) {
-        deps.log("ERROR", {
-            message: `${reason}. No dead-letter queue is configured, so the record is left for the queue's redrive policy`,
-        });
-        return { name: "NoDeadLetterQueue", message: "no dead-letter queue is configured" };
-    }
-    try {
-        const budgetMs = Math.max(1, deps.remainingTimeMs() - RESPONSE_MARGIN_MS);
-        await deadLetter.send(body, reason, AbortSignal.timeout(Math.min(budgetMs, 10_000)));
-        deps.log("ERROR", { message: `${reason}. Sent to the dead-letter queue` });
-        return undefined;
-    } catch (error) {
-        deps.log("ERROR", {
-            message: `${reason}. Sending it to the dead-letter queue failed, so it is left for a retry`,
-            error: describeError(error),
-        });
-        return describeError(error);
-    }
 }
 
 export type LambdaContext = Pick<Context, "getRemainingTimeInMillis">;
