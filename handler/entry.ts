@@ -12,7 +12,7 @@ import {
 } from "./auto-scaling";
 import { readHandlerConfig } from "./config";
 import { createDeadLetterGateway, createSqsClient, type DeadLetterGateway } from "./dead-letter";
-import { isSqsEvent, parseInterruptionWarning, parseSqsRecord } from "./event";
+import { distinctRecords, isSqsEvent, parseInterruptionWarning, parseSqsRecord } from "./event";
 import { describeError, type WarningOutcome } from "./batch-steps";
 import type { BatchResult, HandlerDependencies } from "./batch-context";
 import { handleWarnings } from "./handle";
@@ -111,7 +111,7 @@ export async function handleSqsBatch(
     reporting: Reporting = {},
 ): Promise<SQSBatchResponse> {
     const { capacityOnInterruption, dryRun, handlerName } = deps.config;
-    const records = event.Records;
+    const records = distinctRecords(event.Records);
     const warnings = records.map(parseSqsRecord);
     const requestsBefore = reporting.requests?.();
     const result = await handleWarnings(
