@@ -18,7 +18,8 @@ export interface DeadLetterEntry {
 export interface DeadLetterGateway {
     /**
      * Sends up to 10 entries in one SendMessageBatch. Resolves to the entries SQS did not accept,
-     * by id; rejects when the call as a whole failed or was aborted.
+     * by id (HTTP 200 can still refuse some, in `Failed`, and an entry in neither list counts as
+     * refused); rejects when the call as a whole failed or was aborted.
      */
     sendBatch(
         entries: readonly DeadLetterEntry[],
@@ -47,7 +48,6 @@ export function createDeadLetterGateway(client: SQSClient, queueUrl: string): De
                 }),
                 { abortSignal: signal },
             );
-            // HTTP 200 can still refuse some entries; one SQS neither accepted nor refused is lost too.
             const refused = new Map<string, ErrorDescription>();
             for (const failed of answer.Failed ?? []) {
                 refused.set(failed.Id ?? "", {

@@ -104,6 +104,7 @@ export function sendBatchesOf(retries: readonly LateRetry[]): LateRetry[][] {
  * time, and stops at the invocation's response margin: every call is aborted there, and no call
  * starts that could not finish. Resolves to the message ids left for a retry (not sent in time,
  * or refused); logs one ERROR line for them all, since each one's instance was reclaimed undrained.
+ * Entry ids are positions within their call: distinct, as SQS requires.
  */
 export async function deadLetterLateRetries(
     retries: readonly LateRetry[],
@@ -141,7 +142,6 @@ export async function deadLetterLateRetries(
             once: true,
         });
     });
-    // Every path below settles on `aborted` through its race; this keeps it from going unhandled.
     aborted.catch(() => undefined);
     const batches = sendBatchesOf(retries);
     let calls = 0;
@@ -163,7 +163,6 @@ export async function deadLetterLateRetries(
                 batch.forEach((r) => left.set(r.messageId, reason));
                 continue;
             }
-            // Ids are positions within the call: distinct by construction, as SQS requires.
             const entries: DeadLetterEntry[] = batch.map((r, i) => ({
                 id: String(i),
                 body: r.body,
