@@ -13,6 +13,7 @@ import {
 import { readHandlerConfig } from "./config";
 import { createDeadLetterGateway, createSqsClient, type DeadLetterGateway } from "./dead-letter";
 import {
+    distinctRecords,
     isSqsEvent,
     type ParsedEvent,
     parseInterruptionWarning,
@@ -36,6 +37,7 @@ import {
 import { chunk, isStale } from "./decision";
 import type { BatchResult, HandlerDependencies } from "./batch-context";
 import { handleWarnings } from "./handle";
+import { deadLetterLateRetries, lateRetriesOf } from "./late-retries";
 import { logDecision } from "./log";
 import { emfDocuments } from "./metrics";
 import { createDetachNotifier, createSnsClient, type DetachNotifier } from "./notify";
@@ -225,7 +227,8 @@ export async function handleSqsBatch(
     recheck?: RecheckGateway,
 ): Promise<SQSBatchResponse> {
     const { capacityOnInterruption, dryRun, handlerName } = deps.config;
-    const warnings = event.Records.map(parseSqsRecord);
+    const records = distinctRecords(event.Records);
+    const warnings = records.map(parseSqsRecord);
     const requestsBefore = reporting.requests?.();
     const result = await handleWarnings(
         warnings.map((w) => ({
@@ -238,25 +241,9 @@ export async function handleSqsBatch(
         { ignoreStale: true, dryRun },
     );
 
-    const final = new Map(result.outcomes);
-    for (const [index, warning] of warnings.entries()) {
-        const outcome = final.get(warning.messageId);
-        if (
-            outcome?.action === "ignored" &&
-            outcome.reason === "stale" &&
-            warning.receiveCount > 1
-        ) {
-            // A retry came too late to save the instance: make it visible instead of dropping it.
-            const body = event.Records[index].body;
-            const error = await deadLetterLateRetry(body, outcome.detail, deps, deadLetter);
-            final.set(
-                warning.messageId,
-                error === undefined
-                    ? { ...outcome, reason: "late-retry" }
-                    : { action: "failed", instanceId: outcome.instanceId ?? "unknown", error },
-            );
-        }
-    }
+    // Late retries are counted now and sent last: a send that overruns cannot lose the report.
+    const late = lateRetriesOf(records, warnings, result.outcomes, deadLetter !== undefined);
+    const final = new Map([...result.outcomes, ...late.outcomes]);
 
     const outcomes = warnings.map((w) => final.get(w.messageId) as WarningOutcome);
     const counts = await report(
@@ -268,10 +255,10 @@ export async function handleSqsBatch(
         requestsBefore,
     );
     deps.log(counts.failed > 0 ? "ERROR" : "INFO", {
-        message: `Batch of ${event.Records.length} records: ${batchSummary(counts, dryRun)}`,
+        message: `Batch of ${records.length} records: ${batchSummary(counts, dryRun)}`,
         handler: handlerName,
         capacityOnInterruption,
-        records: event.Records.length,
+        records: records.length,
         uniqueInstances: new Set(
             warnings.flatMap((w) =>
                 w.parsed.kind === "interruption-warning" ? [w.parsed.instanceId] : [],
@@ -306,11 +293,19 @@ export async function handleSqsBatch(
             ? { failedInstanceIds: counts.failedInstanceIds.slice(0, MAX_LISTED_IDS) }
             : {}),
     });
-    await scheduleRechecks(warnings, final, deps, recheck);
+    // Both after the log: neither may hold up what the batch reports, and neither needs the other.
+    const [unsent] = await Promise.all([
+        deadLetterLateRetries(late.retries, deadLetter, deps),
+        scheduleRechecks(warnings, final, deps, recheck),
+    ]);
     return {
         // A waiting record comes back for its re-check; it is neither failed nor acknowledged.
         batchItemFailures: warnings
-            .filter((w) => ["failed", "waiting"].includes(final.get(w.messageId)?.action ?? ""))
+            .filter(
+                (w) =>
+                    ["failed", "waiting"].includes(final.get(w.messageId)?.action ?? "") ||
+                    unsent.has(w.messageId),
+            )
             .map((w) => ({ itemIdentifier: w.messageId })),
     };
 }
@@ -449,34 +444,6 @@ async function report(
         }
     }
     return counts;
-}
-
-/** Sends a too-late retry to the dead-letter queue; resolves to the error if that failed. */
-async function deadLetterLateRetry(
-    body: string,
-    detail: string,
-    deps: HandlerDependencies,
-    deadLetter: DeadLetterGateway | undefined,
-): Promise<{ name: string; message: string } | undefined> {
-    const reason = `${detail}; a retry came too late to detach it`;
-    if (deadLetter === undefined) {
-        deps.log("ERROR", {
-            message: `${reason}. No dead-letter queue is configured, so the record is left for the queue's redrive policy`,
-        });
-        return { name: "NoDeadLetterQueue", message: "no dead-letter queue is configured" };
-    }
-    try {
-        const budgetMs = Math.max(1, deps.remainingTimeMs() - RESPONSE_MARGIN_MS);
-        await deadLetter.send(body, reason, AbortSignal.timeout(Math.min(budgetMs, 10_000)));
-        deps.log("ERROR", { message: `${reason}. Sent to the dead-letter queue` });
-        return undefined;
-    } catch (error) {
-        deps.log("ERROR", {
-            message: `${reason}. Sending it to the dead-letter queue failed, so it is left for a retry`,
-            error: describeError(error),
-        });
-        return describeError(error);
-    }
 }
 
 export type LambdaContext = Pick<Context, "getRemainingTimeInMillis">;

@@ -169,3 +169,19 @@ function truncate(text: string): string {
 function quoteValue(value: unknown): string {
     return value === undefined ? "missing" : truncate(JSON.stringify(value) ?? String(value));
 }
+
+/**
+ * One record per message id, the one with the highest receive count (SQS can deliver a message
+ * twice in one batch): Lambda fails the whole batch when batchItemFailures names an id twice.
+ */
+export function distinctRecords(records: readonly SQSRecord[]): SQSRecord[] {
+    const byId = new Map<string, SQSRecord>();
+    const receives = (r: SQSRecord) => Number(r.attributes?.ApproximateReceiveCount ?? 1);
+    for (const record of records) {
+        const kept = byId.get(record.messageId);
+        if (kept === undefined || receives(record) > receives(kept)) {
+            byId.set(record.messageId, record);
+        }
+    }
+    return [...byId.values()];
+}

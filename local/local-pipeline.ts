@@ -15,6 +15,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-s
 import type { SQSBatchResponse } from "aws-lambda";
 import { interruptionWarningEventPattern } from "../components/spot-interruption-handler/policies";
 import type { QueueSettings } from "../components/spot-interruption-handler/args";
+import { ENV_DEAD_LETTER_QUEUE_URL } from "../contract";
 import type { Emulator } from "./emulator";
 import { startEventSourceMapping } from "./event-source-mapping";
 import type { HandlerArchive } from "./handler-archive";
@@ -79,7 +80,12 @@ export async function withLocalPipeline<T>(
         );
 
         return await archive.withContainer(
-            { ...emulator.environment(), ...options.handlerEnvironment },
+            {
+                ...emulator.environment(),
+                // Late retries go to this pipeline's dead-letter queue, not the mocks' made-up one.
+                [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
+                ...options.handlerEnvironment,
+            },
             async (invoke) => {
                 const mapping = startEventSourceMapping({
                     queueUrl: queue.url,

@@ -45,14 +45,16 @@ export const LOG_RETENTION_DAYS = [
  * settings"): batches of up to 1000 gathered for 4 s share one lookup among many groups (0.065
  * calls per instance over 10 groups, against 0.15 with 100 and 1 s), 2 concurrent batches stay
  * inside a 10 requests/s budget, and a failed record is retried every 20 s until its notice ends.
+ * The function's timeout (16 s, twice the largest batch measured, 8.2 s) and the window (4 s)
+ * add up to the visibility timeout: a record never becomes visible while its own batch runs.
  */
 export const QUEUE_DEFAULTS = {
     batchSize: 1000,
     maximumBatchingWindowInSeconds: 4,
     maximumConcurrency: 2,
-    timeoutSeconds: 20,
+    timeoutSeconds: 16,
     visibilityTimeoutSeconds: 20,
-    // Receives 20 s apart span 140 s: a failed warning is still tried until its notice ends.
+    // (8 − 2) × 20 s = 120 s: even with one early re-check, receives span the whole notice.
     maxReceiveCount: 8,
     messageRetentionSeconds: 3600,
 } as const;
@@ -121,7 +123,10 @@ export interface SpotInterruptionHandlerArgs {
     readonly permissionsBoundary?: pulumi.Input<string>;
     /** Retention of the function's log group, in days (a CloudWatch Logs value). Defaults to 30. */
     readonly logRetentionInDays?: number;
-    /** Function timeout in seconds, 10 to 900. Defaults to 20 with queue delivery, 60 with direct. */
+    /**
+     * Function timeout in seconds, 10 to 900; with queue delivery, at most 60 minus
+     * maximumBatchingWindowInSeconds. Defaults to 16 with queue delivery, 60 with direct.
+     */
     readonly timeoutSeconds?: number;
     /** Function memory in MB, 128 to 10240. Defaults to 256. */
     readonly memorySizeMb?: number;
@@ -133,25 +138,28 @@ export interface SpotInterruptionHandlerArgs {
     /** Queue delivery: most records per invocation, 1 to 10000. Defaults to 1000. */
     readonly batchSize?: number;
     /**
-     * Queue delivery: seconds to gather a batch, 0 to 300; at least 1 when batchSize is over 10.
-     * Defaults to 4.
+     * Queue delivery: seconds to gather a batch, 0 to 10 (the safety net's re-check must still act
+     * within 60 s of a warning); at least 1 when batchSize is over 10. Defaults to 4.
      */
     readonly maximumBatchingWindowInSeconds?: number;
     /** Queue delivery: most concurrent invocations, 2 to 1000. Defaults to 2. */
     readonly maximumConcurrency?: number;
     /**
      * Queue delivery: seconds a failed record stays hidden before its retry, at least
-     * timeoutSeconds and at most 43200. Defaults to 20.
+     * timeoutSeconds + maximumBatchingWindowInSeconds and at most 43200. Defaults to 20, or that
+     * sum when it is longer.
      */
     readonly visibilityTimeoutSeconds?: number;
     /**
      * Queue delivery: deliveries of one record before it is dead-lettered, 1 to 1000, and enough
-     * that (maxReceiveCount − 1) × visibilityTimeoutSeconds outlasts the 120 s notice. Defaults to 8.
+     * that (maxReceiveCount − 2) × visibilityTimeoutSeconds outlasts the 120 s notice (one re-check
+     * may come early). Defaults to 8.
      */
     readonly maxReceiveCount?: number;
     /**
      * Queue delivery: seconds the events queue keeps a record, 60 to 1209600 and at least
-     * visibilityTimeoutSeconds × maxReceiveCount. Defaults to 3600.
+     * maxReceiveCount × (visibilityTimeoutSeconds + 20) + 20, the time its receives can take with
+     * Lambda's 20 s long polls. Defaults to 3600.
      */
     readonly messageRetentionSeconds?: number;
     /**
@@ -189,7 +197,8 @@ export interface SpotInterruptionHandlerArgs {
     readonly targetGroupArn?: pulumi.Input<string>;
     /**
      * Queue delivery: the alarm on warnings waiting in the events queue fires above this age, in
-     * seconds, 1 to 100, well inside the two-minute notice. Defaults to 30.
+     * seconds, at most 119 and above the age a warning deliberately left waiting for a re-check
+     * can reach (2 × window + 2 × visibility + 20, 68 s with the defaults). Defaults to 75.
      */
     readonly queueAgeAlarmSeconds?: number;
     /**

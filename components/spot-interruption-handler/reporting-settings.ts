@@ -3,12 +3,20 @@
  * because they constrain each other.
  */
 import { argumentError, booleanArg, integerInRange } from "../shared/argument-checks";
+import { INTERRUPTION_NOTICE_MS } from "../../contract";
 import type {
     Delivery,
     MonitoringSettings,
+    QueueSettings,
     ResolvedHandlerSettings,
     SpotInterruptionHandlerArgs,
 } from "./args";
+import { waitingWarningAgeSeconds } from "./queue-settings";
+
+// Below the notice: an alarm on older warnings would page only once their instances are gone.
+const MAX_QUEUE_AGE_ALARM_SECONDS = INTERRUPTION_NOTICE_MS / 1000 - 1;
+// Above the waiting warnings' bound: SQS's age is approximate, and a default reads better round.
+const QUEUE_AGE_ALARM_MARGIN_SECONDS = 5;
 
 /** CloudWatch's most actions per alarm state (alarmActions, okActions); more are refused. */
 export const MAX_ALARM_ACTIONS = 5;
@@ -19,6 +27,7 @@ const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 export function resolveReporting(
     args: SpotInterruptionHandlerArgs,
     delivery: Delivery,
+    queue?: QueueSettings,
 ): Pick<ResolvedHandlerSettings, "dryRun" | "monitoring" | "notificationEmail" | "notifyOnDetach"> {
     const dryRun = booleanArg("dryRun", args.dryRun, false);
     const monitoringOn = booleanArg("monitoring", args.monitoring, true);
@@ -62,16 +71,9 @@ export function resolveReporting(
     }
     const monitoring: MonitoringSettings | undefined = !monitoringOn
         ? undefined
-        : delivery === "queue"
-          ? {
-                queueAgeAlarmSeconds: integerInRange(
-                    "queueAgeAlarmSeconds",
-                    args.queueAgeAlarmSeconds ?? 30,
-                    1,
-                    100,
-                ),
-            }
-          : {};
+        : queue === undefined
+          ? {}
+          : { queueAgeAlarmSeconds: resolveQueueAgeAlarm(args.queueAgeAlarmSeconds, queue) };
     return {
         dryRun,
         notifyOnDetach,
@@ -104,4 +106,33 @@ export function validateAlarmActionCount(
             `${counted}, but a CloudWatch alarm takes at most ${MAX_ALARM_ACTIONS}: pass at most ${MAX_ALARM_ACTIONS - (withTopic ? 1 : 0)}, or fan out through one SNS topic`,
         );
     }
+}
+
+/**
+ * The warnings-waiting alarm's threshold: above the age a deliberately waiting warning can reach
+ * in the metric (a page for it would be false), and below the notice.
+ */
+function resolveQueueAgeAlarm(given: number | undefined, queue: QueueSettings): number {
+    const waiting = waitingWarningAgeSeconds(queue);
+    if (waiting >= MAX_QUEUE_AGE_ALARM_SECONDS) {
+        throw argumentError(
+            given === undefined ? "visibilityTimeoutSeconds" : "queueAgeAlarmSeconds",
+            `${given === undefined ? `is ${queue.visibilityTimeoutSeconds}` : `is ${given}`}, but with visibilityTimeoutSeconds ${queue.visibilityTimeoutSeconds} a warning left waiting for a re-check can count in the events queue's age for ${waiting} s, so no alarm below the ${MAX_QUEUE_AGE_ALARM_SECONDS + 1} s notice can tell it from a stuck one; lower visibilityTimeoutSeconds (or maximumBatchingWindowInSeconds), or set monitoring to false`,
+        );
+    }
+    if (given === undefined) {
+        const margin = waiting + QUEUE_AGE_ALARM_MARGIN_SECONDS;
+        return Math.min(
+            MAX_QUEUE_AGE_ALARM_SECONDS,
+            Math.ceil(margin / QUEUE_AGE_ALARM_MARGIN_SECONDS) * QUEUE_AGE_ALARM_MARGIN_SECONDS,
+        );
+    }
+    const seconds = integerInRange("queueAgeAlarmSeconds", given, 1, MAX_QUEUE_AGE_ALARM_SECONDS);
+    if (seconds <= waiting) {
+        throw argumentError(
+            "queueAgeAlarmSeconds",
+            `is ${seconds}, at or below the ${waiting} s a warning deliberately left waiting for a re-check can count in the events queue's age (window ${queue.maximumBatchingWindowInSeconds} s, visibility ${queue.visibilityTimeoutSeconds} s): the alarm would page for it; raise it above ${waiting}, at most ${MAX_QUEUE_AGE_ALARM_SECONDS}`,
+        );
+    }
+    return seconds;
 }

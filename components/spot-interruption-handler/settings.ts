@@ -11,7 +11,6 @@ import {
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     INTERRUPTION_ACTION_CHOICES,
-    INTERRUPTION_NOTICE_MS,
     InterruptionAction,
     isCapacityOnInterruption,
     isInterruptionAction,
@@ -30,16 +29,13 @@ import {
     MAX_GROUP_NAMES,
     MAX_GROUP_NAMES_ENVIRONMENT_CHARS,
     QUEUE_DEFAULTS,
-    type QueueSettings,
     type ResolvedHandlerSettings,
     type SpotInterruptionHandlerArgs,
 } from "./args";
 import { permissionsBoundaryProblem } from "../shared/iam";
 import { resolveFaultInjectionSettings } from "./fault-injection";
+import { resolveQueueSettings } from "./queue-settings";
 import { resolveReporting } from "./reporting-settings";
-
-/** A warning's notice: retries must go on this long before SQS may dead-letter it. */
-const INTERRUPTION_NOTICE_SECONDS = INTERRUPTION_NOTICE_MS / 1000;
 
 const MAX_TAG_KEY_LENGTH = 128;
 const MAX_TAG_VALUE_LENGTH = 256;
@@ -165,7 +161,7 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
         ),
         ...(queue === undefined ? {} : { queue }),
         ...(reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions }),
-        ...resolveReporting(args, delivery),
+        ...resolveReporting(args, delivery, queue),
         ...faultInjectionOf(args),
     };
 }
@@ -278,81 +274,4 @@ function faultInjectionOf(
         validateAutoScalingGroupName(target, "faultInjection.autoScalingGroupName");
     }
     return faultInjection === undefined ? {} : { faultInjection };
-}
-
-function resolveQueueSettings(
-    args: SpotInterruptionHandlerArgs,
-    timeoutSeconds: number,
-): QueueSettings {
-    const batchSize = integerInRange(
-        "batchSize",
-        args.batchSize ?? QUEUE_DEFAULTS.batchSize,
-        1,
-        10_000,
-    );
-    const maximumBatchingWindowInSeconds = integerInRange(
-        "maximumBatchingWindowInSeconds",
-        args.maximumBatchingWindowInSeconds ?? QUEUE_DEFAULTS.maximumBatchingWindowInSeconds,
-        0,
-        300,
-    );
-    if (batchSize > 10 && maximumBatchingWindowInSeconds < 1) {
-        throw argumentError(
-            "maximumBatchingWindowInSeconds",
-            `is ${maximumBatchingWindowInSeconds}, but Lambda requires at least 1 for a batchSize over 10 (${batchSize}); raise it or lower batchSize to 10`,
-        );
-    }
-    const visibilityTimeoutSeconds = integerInRange(
-        "visibilityTimeoutSeconds",
-        args.visibilityTimeoutSeconds ??
-            Math.max(QUEUE_DEFAULTS.visibilityTimeoutSeconds, timeoutSeconds),
-        0,
-        43_200,
-    );
-    if (visibilityTimeoutSeconds < timeoutSeconds) {
-        throw argumentError(
-            "visibilityTimeoutSeconds",
-            `is ${visibilityTimeoutSeconds}, shorter than timeoutSeconds ${timeoutSeconds}: Lambda refuses to map a queue whose visibility timeout is shorter than the function's timeout; raise it to at least ${timeoutSeconds}`,
-        );
-    }
-    const maxReceiveCount = integerInRange(
-        "maxReceiveCount",
-        args.maxReceiveCount ?? QUEUE_DEFAULTS.maxReceiveCount,
-        1,
-        1000,
-    );
-    const messageRetentionSeconds = integerInRange(
-        "messageRetentionSeconds",
-        args.messageRetentionSeconds ?? QUEUE_DEFAULTS.messageRetentionSeconds,
-        60,
-        1_209_600,
-    );
-    // The n-th receive comes (n − 1) visibility timeouts after the first: it must outlast the notice.
-    const lastTryAfterSeconds = (maxReceiveCount - 1) * visibilityTimeoutSeconds;
-    if (lastTryAfterSeconds < INTERRUPTION_NOTICE_SECONDS) {
-        const needed = 1 + Math.ceil(INTERRUPTION_NOTICE_SECONDS / visibilityTimeoutSeconds);
-        throw argumentError(
-            "maxReceiveCount",
-            `is ${maxReceiveCount}: with visibilityTimeoutSeconds ${visibilityTimeoutSeconds}, SQS would dead-letter a failed warning after ${lastTryAfterSeconds} s, while its two-minute notice still runs; raise it to at least ${needed}`,
-        );
-    }
-    if (messageRetentionSeconds < visibilityTimeoutSeconds * maxReceiveCount) {
-        throw argumentError(
-            "messageRetentionSeconds",
-            `is ${messageRetentionSeconds}, less than visibilityTimeoutSeconds × maxReceiveCount (${visibilityTimeoutSeconds * maxReceiveCount}): SQS would delete a record before its retries end, without dead-lettering it; raise it`,
-        );
-    }
-    return {
-        batchSize,
-        maximumBatchingWindowInSeconds,
-        maximumConcurrency: integerInRange(
-            "maximumConcurrency",
-            args.maximumConcurrency ?? QUEUE_DEFAULTS.maximumConcurrency,
-            2,
-            1000,
-        ),
-        visibilityTimeoutSeconds,
-        maxReceiveCount,
-        messageRetentionSeconds,
-    };
 }

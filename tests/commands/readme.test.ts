@@ -70,6 +70,34 @@ describe("the README", () => {
         assert.deepEqual(listed.sort(), Object.keys(program).sort());
     });
 
+    it("states the queue's timing rules with the figures the code applies", async () => {
+        const { resolveHandlerSettings } = await import("../../components");
+        const { minRetentionSeconds, waitingWarningAgeSeconds } =
+            await import("../../components/spot-interruption-handler/queue-settings");
+        const settings = resolveHandlerSettings({ autoScalingGroupName: "web" });
+        const queue = settings.queue;
+        assert.ok(queue !== undefined);
+        const window = queue.maximumBatchingWindowInSeconds;
+        const visibility = queue.visibilityTimeoutSeconds;
+        const tables = readmeSection("Choosing the queue's settings").filter(
+            (t): t is Tokens.Table => t.type === "table",
+        );
+        const rules = tables.find((t) => t.header[0].text === "rule");
+        assert.ok(rules !== undefined, "a table of rules");
+
+        assert.deepEqual(
+            rules.rows.map((row) => row[2].text),
+            [
+                `${visibility} ≥ ${settings.timeoutSeconds} + ${window}`,
+                `${window} ≤ 10`,
+                `${settings.timeoutSeconds + window} ≤ 60`,
+                `${queue.maxReceiveCount - 2} × ${visibility} = ${(queue.maxReceiveCount - 2) * visibility}`,
+                `${queue.messageRetentionSeconds} ≥ ${minRetentionSeconds(queue.maxReceiveCount, visibility)}`,
+                `${settings.monitoring?.queueAgeAlarmSeconds} > ${waitingWarningAgeSeconds(queue)}`,
+            ],
+        );
+    });
+
     it("puts the two commands to try it on its first screen", () => {
         const firstScreen = README.split("\n").slice(0, 12).join("\n");
         assert.match(firstScreen, /npm ci && npm start/);

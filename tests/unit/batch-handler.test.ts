@@ -383,7 +383,12 @@ describe("the handler, given a batch from the events queue", () => {
             const sent: string[] = [];
 
             const { response, logged } = await whenBatchArrives(warnings([a], stale), {
-                deadLetter: { send: async (body) => void sent.push(body) },
+                deadLetter: {
+                    sendBatch: async (entries) => {
+                        sent.push(...entries.map((e) => e.body));
+                        return new Map();
+                    },
+                },
             });
 
             assert.deepEqual(response, { batchItemFailures: [] });
@@ -392,53 +397,7 @@ describe("the handler, given a batch from the events queue", () => {
             assert.deepEqual(batchLog(logged)?.ignored, { stale: 1 });
         });
 
-        it("dead-letters a retry that came too late, with an ERROR, so it is not lost silently", async () => {
-            const [a] = ids(1);
-            const [record] = warnings([a], stale);
-            const retried = {
-                ...record,
-                attributes: { ...record.attributes, ApproximateReceiveCount: "2" },
-            };
-            const sent: { body: string; reason: string }[] = [];
-
-            const { response, logged } = await whenBatchArrives([retried], {
-                deadLetter: { send: async (body, reason) => void sent.push({ body, reason }) },
-            });
-
-            assert.deepEqual(response, { batchItemFailures: [] });
-            assert.deepEqual(sent, [
-                {
-                    body: record.body,
-                    reason: `the warning for ${a} was sent at ${stale.toISOString()}, more than the two-minute notice ago; a retry came too late to detach it`,
-                },
-            ]);
-            assert.ok(
-                logged.some(
-                    (l) =>
-                        l.level === "ERROR" &&
-                        /Sent to the dead-letter queue/.test(l.record.message),
-                ),
-            );
-        });
-
-        it("reports the record instead when dead-lettering it fails", async () => {
-            const [a] = ids(1);
-            const [record] = warnings([a], stale);
-            const retried = {
-                ...record,
-                attributes: { ...record.attributes, ApproximateReceiveCount: "3" },
-            };
-
-            const { response } = await whenBatchArrives([retried], {
-                deadLetter: {
-                    send: async () => {
-                        throw new Error("AccessDenied");
-                    },
-                },
-            });
-
-            assert.deepEqual(response, { batchItemFailures: [{ itemIdentifier: "m0" }] });
-        });
+        // Late retries, dead-lettered through SendMessageBatch: tests/unit/late-retries.test.ts.
     });
 
     describe("given a dry run", () => {

@@ -360,8 +360,9 @@ describe("a batch against groups with their own machinery", () => {
                     now: () => NOW,
                 },
                 {
-                    send: async (body) => {
-                        deadLettered.push(body);
+                    sendBatch: async (entries) => {
+                        deadLettered.push(...entries.map((e) => e.body));
+                        return new Map();
                     },
                 },
             );

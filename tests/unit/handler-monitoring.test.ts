@@ -126,7 +126,8 @@ describe("SpotInterruptionHandler's monitoring", () => {
                         metricName: "ApproximateAgeOfOldestMessage",
                         dimensions: { QueueName: "mon-queue-a1b2c3d" },
                         statistic: "Maximum",
-                        threshold: 30,
+                        // Above the 68 s a deliberately waiting warning can count in the metric.
+                        threshold: 75,
                     },
                     {
                         name: "mon-function-errors",
@@ -452,7 +453,19 @@ describe("SpotInterruptionHandler's monitoring", () => {
             {
                 when: "a queue-age threshold beyond the notice",
                 args: { queueAgeAlarmSeconds: 150 },
-                message: /\[queueAgeAlarmSeconds\] is 150; it must be a whole number from 1 to 100/,
+                message: /\[queueAgeAlarmSeconds\] is 150; it must be a whole number from 1 to 119/,
+            },
+            {
+                when: "a queue-age threshold a deliberately waiting warning would reach",
+                args: { queueAgeAlarmSeconds: 68 },
+                message:
+                    /\[queueAgeAlarmSeconds\] is 68, at or below the 68 s a warning deliberately left waiting for a re-check can count in the events queue's age \(window 4 s, visibility 20 s\): the alarm would page for it; raise it above 68, at most 119/,
+            },
+            {
+                when: "a visibility timeout no queue-age threshold inside the notice can clear",
+                args: { visibilityTimeoutSeconds: 50 },
+                message:
+                    /\[visibilityTimeoutSeconds\] is 50, but with visibilityTimeoutSeconds 50 a warning left waiting for a re-check can count in the events queue's age for 128 s, so no alarm below the 120 s notice can tell it from a stuck one/,
             },
             {
                 when: "a queue-age threshold with direct delivery",

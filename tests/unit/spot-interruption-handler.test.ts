@@ -374,14 +374,14 @@ describe("SpotInterruptionHandler", () => {
             );
         });
 
-        it("runs the serialized handler on nodejs24.x for 20 s, with the DLQ's URL and JSON logs", () => {
+        it("runs the serialized handler on nodejs24.x for 16 s, with the DLQ's URL and JSON logs", () => {
             assert.deepEqual(functionInputsWithoutCode("spot"), {
                 description: FUNCTION_DESCRIPTION,
                 handler: "__index.handler",
                 role: roleArn("spot-role-a1b2c3d"),
                 runtime: "nodejs24.x",
                 architectures: ["arm64"],
-                timeout: 20,
+                timeout: 16,
                 memorySize: 256,
                 environment: {
                     variables: {
@@ -634,8 +634,8 @@ describe("SpotInterruptionHandler", () => {
                         batchSize: 10,
                         maximumBatchingWindowInSeconds: 0,
                         maximumConcurrency: 5,
-                        visibilityTimeoutSeconds: 180,
-                        maxReceiveCount: 3,
+                        visibilityTimeoutSeconds: 45,
+                        maxReceiveCount: 5,
                         messageRetentionSeconds: 600,
                         reservedConcurrentExecutions: 5,
                         tags,
@@ -648,11 +648,11 @@ describe("SpotInterruptionHandler", () => {
                 withParsed(named("spottuned-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
                 {
                     sqsManagedSseEnabled: true,
-                    visibilityTimeoutSeconds: 180,
+                    visibilityTimeoutSeconds: 45,
                     messageRetentionSeconds: 600,
                     redrivePolicy: {
                         deadLetterTargetArn: arn("sqs", "spottuned-dlq-a1b2c3d"),
-                        maxReceiveCount: 3,
+                        maxReceiveCount: 5,
                     },
                     tags,
                 },
@@ -719,20 +719,20 @@ describe("SpotInterruptionHandler", () => {
         });
     });
 
-    describe("given a 60 s timeout with queue delivery and no visibility timeout", () => {
-        it("hides a failed warning for at least the function's timeout", async () => {
-            // Given a timeout above the default visibility timeout; When the component is built
+    describe("given a 40 s timeout with queue delivery and no visibility timeout", () => {
+        it("hides a failed warning for at least the function's timeout plus the batching window", async () => {
+            // Given a timeout whose sum with the 4 s window exceeds the default visibility timeout
             await build(
                 () =>
                     new components.SpotInterruptionHandler("spotslow", {
                         autoScalingGroupName: "web",
-                        timeoutSeconds: 60,
+                        timeoutSeconds: 40,
                     }),
             );
-            // Then the queue's visibility timeout follows the timeout, as Lambda requires
+            // Then the visibility timeout covers the window the mapping may hold a record for, too
             const queue = named("spotslow-queue", "aws:sqs/queue:Queue").inputs;
-            assert.equal(queue.visibilityTimeoutSeconds, 60);
-            assert.equal(childOf("spotslow", "aws:lambda/function:Function").inputs.timeout, 60);
+            assert.equal(queue.visibilityTimeoutSeconds, 44);
+            assert.equal(childOf("spotslow", "aws:lambda/function:Function").inputs.timeout, 40);
         });
     });
 
@@ -1106,7 +1106,35 @@ describe("SpotInterruptionHandler", () => {
                 when: "a visibility timeout shorter than the function's timeout",
                 args: { timeoutSeconds: 30, visibilityTimeoutSeconds: 20 },
                 message:
-                    "[visibilityTimeoutSeconds] is 20, shorter than timeoutSeconds 30: Lambda refuses to map a queue whose visibility timeout is shorter than the function's timeout; raise it to at least 30",
+                    "[visibilityTimeoutSeconds] is 20, shorter than timeoutSeconds 30: Lambda refuses to map a queue whose visibility timeout is shorter than the function's timeout; raise it to at least 34 (timeoutSeconds + maximumBatchingWindowInSeconds)",
+            },
+            {
+                when: "a visibility timeout shorter than the function's timeout plus the window",
+                args: {
+                    timeoutSeconds: 16,
+                    maximumBatchingWindowInSeconds: 6,
+                    visibilityTimeoutSeconds: 20,
+                },
+                message:
+                    "[visibilityTimeoutSeconds] is 20, shorter than timeoutSeconds 16 + maximumBatchingWindowInSeconds 6 = 22: the mapping may hold a record for the whole window before the function's timeout starts, so the record could become visible again, and be received again, while its own batch still runs; raise it to at least 22",
+            },
+            {
+                when: "a batching window that breaks the safety net's 60 s",
+                args: { maximumBatchingWindowInSeconds: 11 },
+                message:
+                    "[maximumBatchingWindowInSeconds] is 11, over 10: the Capacity Rebalancing safety net re-checks a warning 25 s after it, may wait 20 s for Lambda's poller and then the window, and needs 5 s to act, all within 60 s; lower it to at most 10",
+            },
+            {
+                when: "a timeout that, with the window, leaves a lone warning no retry in its notice",
+                args: { timeoutSeconds: 57 },
+                message:
+                    "[timeoutSeconds] leaves a lone warning waiting up to maximumBatchingWindowInSeconds 4 + timeoutSeconds 57 = 61 s for its first attempt, over 60 s (half the 120 s notice): an attempt that runs to its timeout would leave no retry inside the notice; lower either so that they sum to at most 60",
+            },
+            {
+                when: "a window that, with the timeout, leaves a lone warning no retry in its notice",
+                args: { timeoutSeconds: 52, maximumBatchingWindowInSeconds: 9 },
+                message:
+                    "[maximumBatchingWindowInSeconds] leaves a lone warning waiting up to maximumBatchingWindowInSeconds 9 + timeoutSeconds 52 = 61 s for its first attempt, over 60 s (half the 120 s notice): an attempt that runs to its timeout would leave no retry inside the notice; lower either so that they sum to at most 60",
             },
             {
                 when: "a batch over 10 with no batching window",
@@ -1115,14 +1143,14 @@ describe("SpotInterruptionHandler", () => {
                     "[maximumBatchingWindowInSeconds] is 0, but Lambda requires at least 1 for a batchSize over 10 (11); raise it or lower batchSize to 10",
             },
             {
-                when: "a retention shorter than the visibility timeout times the receives",
+                when: "a retention shorter than the receives can take",
                 args: {
-                    visibilityTimeoutSeconds: 100,
+                    visibilityTimeoutSeconds: 40,
                     maxReceiveCount: 5,
                     messageRetentionSeconds: 300,
                 },
                 message:
-                    "[messageRetentionSeconds] is 300, less than visibilityTimeoutSeconds × maxReceiveCount (500): SQS would delete a record before its retries end, without dead-lettering it; raise it",
+                    "[messageRetentionSeconds] is 300, less than the 320 s that maxReceiveCount 5 receives can take (each up to 20 s of Lambda's long poll plus visibilityTimeoutSeconds 40, and one more poll): SQS would delete a record before its retries end, without dead-lettering it; raise it to at least 320",
             },
             {
                 when: "a maximum concurrency of 1",
@@ -1142,9 +1170,9 @@ describe("SpotInterruptionHandler", () => {
             directOnly("messageRetentionSeconds", 3600),
             {
                 when: "retries that would dead-letter a warning inside its notice",
-                args: { maxReceiveCount: 5 },
+                args: { maxReceiveCount: 7 },
                 message:
-                    "[maxReceiveCount] is 5: with visibilityTimeoutSeconds 20, SQS would dead-letter a failed warning after 80 s, while its two-minute notice still runs; raise it to at least 7",
+                    "[maxReceiveCount] is 7: with visibilityTimeoutSeconds 20, SQS could dead-letter a waiting or failed warning 100 s after its first receive ((maxReceiveCount − 2) × visibilityTimeoutSeconds, since one re-check may come early), while its 120 s notice still runs; raise it to at least 8",
             },
             {
                 when: "a group name and a list of names together",
