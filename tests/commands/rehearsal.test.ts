@@ -65,7 +65,7 @@ describe("npm start, the offline rehearsal", function () {
             for (const run of report.runs) {
                 assert.match(
                     run.plan.heading,
-                    /^the handler for an existing group named web \(capacityOnInterruption (keep|decrement), queue delivery\): 22 resources/,
+                    /^the handler for an existing group named web \(capacityOnInterruption (keep|decrement), queue delivery\): 23 resources/,
                 );
                 for (const resource of [
                     "aws:sqs/queue:Queue spot-queue",
@@ -138,7 +138,7 @@ describe("npm start, the offline rehearsal", function () {
             assert.equal(report.delivery, "direct");
             const [run] = report.runs;
             assert.equal(report.runs.length, 1);
-            assert.match(run.plan.heading, /direct delivery\): 18 resources/);
+            assert.match(run.plan.heading, /direct delivery\): 19 resources/);
             assert.ok(types(run.plan).includes("aws:lambda/permission:Permission spot-permission"));
             assert.ok(!types(run.plan).some((t) => t.startsWith("aws:sqs/queue:Queue spot-queue")));
             assert.deepEqual(run.direct?.summary, {
