@@ -194,6 +194,9 @@ class GroupSide:
         ]
         if hooks:
             state.lifecycle_state = "Terminating:Wait"
+        elif getattr(group, "target_group_arns", None):
+            # Behind a load balancer the group deregisters it first: Terminating while it drains.
+            state.lifecycle_state = "Terminating"
         else:
             group.instance_states = [s for s in group.instance_states if s is not state]
             backend.ec2_backend.terminate_instances([instance_id])

@@ -15,7 +15,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-s
 import type { SQSBatchResponse } from "aws-lambda";
 import { interruptionWarningEventPattern } from "../components/spot-interruption-handler/policies";
 import type { QueueSettings } from "../components/spot-interruption-handler/args";
-import { ENV_DEAD_LETTER_QUEUE_URL } from "../contract";
+import { ENV_DEAD_LETTER_QUEUE_URL, ENV_EVENTS_QUEUE_URL } from "../contract";
 import type { Emulator } from "./emulator";
 import { startEventSourceMapping } from "./event-source-mapping";
 import type { HandlerArchive } from "./handler-archive";
@@ -82,8 +82,9 @@ export async function withLocalPipeline<T>(
         return await archive.withContainer(
             {
                 ...emulator.environment(),
-                // Late retries go to this pipeline's dead-letter queue, not the mocks' made-up one.
+                // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
                 [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
+                [ENV_EVENTS_QUEUE_URL]: queue.url,
                 ...options.handlerEnvironment,
             },
             async (invoke) => {
