@@ -5,7 +5,12 @@
  * hook ran, what desired capacity is.
  */
 import * as assert from "node:assert/strict";
-import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import {
+    AutoScalingClient,
+    DescribeAutoScalingGroupsCommand,
+    DescribeLifecycleHooksCommand,
+    DetachInstancesCommand,
+} from "@aws-sdk/client-auto-scaling";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { createAutoScalingGateway } from "../../handler/auto-scaling";
@@ -13,7 +18,9 @@ import { handleSqsBatch } from "../../handler/entry";
 import { createHookCache } from "../../handler/hooks";
 import type { Recheck, RecheckGateway } from "../../handler/recheck";
 import { asSqsRecord, freshSampleEvent } from "../../local";
+import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";
+import { groupLookupAnswer } from "../support/group-lookup";
 import {
     type CapacityOnInterruption,
     type InterruptionAction,
@@ -396,6 +403,54 @@ describe("a batch against groups with their own machinery", () => {
             // 3 units above MinSize: the small one (1) leaves with a decrement, the large (4) with keep.
             assert.equal(fake.groups.get(GROUP)?.desiredCapacity, 4);
             assert.deepEqual(fake.membersOf(GROUP).length, 0);
+        });
+    });
+
+    describe("given refusals whose figures leave the plan unchanged", () => {
+        it("never repeats a refused call as it was: fewer decrements, then keep", async () => {
+            const members = ids(3);
+            autoScaling.on(DescribeAutoScalingGroupsCommand).resolves(
+                groupLookupAnswer(GROUP, {
+                    minSize: 2,
+                    desiredCapacity: 10,
+                    members: members.map((id) => [id, "InService"] as const),
+                }),
+            );
+            autoScaling.on(DescribeLifecycleHooksCommand).resolves({ LifecycleHooks: [] });
+            // AWS counts what we cannot see: every decrement is refused, with figures that allow it.
+            autoScaling
+                .on(DetachInstancesCommand, { ShouldDecrementDesiredCapacity: true })
+                .rejects(autoScalingErrors.belowMinSize(GROUP, 2, 12, 10, 3));
+            autoScaling
+                .on(DetachInstancesCommand, { ShouldDecrementDesiredCapacity: false })
+                .resolves({});
+
+            const { response } = await whenBatchArrives(warned(members), {
+                capacityOnInterruption: "decrement",
+            });
+
+            const calls = autoScaling
+                .commandCalls(DetachInstancesCommand)
+                .map((c) => JSON.stringify(c.args[0].input));
+            assert.equal(new Set(calls).size, calls.length, `no call twice: ${calls.join(" ")}`);
+            assert.ok(calls.length <= 4, `${calls.length} calls`);
+            assert.match(calls[calls.length - 1], /"ShouldDecrementDesiredCapacity":false/);
+            assert.deepEqual(failedIds(response), []);
+        });
+
+        it("leaves the chunk for a retry when a re-read shows nothing changed after an unknown refusal", async () => {
+            const [a] = ids(1);
+            autoScaling
+                .on(DescribeAutoScalingGroupsCommand)
+                .resolves(groupLookupAnswer(GROUP, { members: [[a, "InService"]] }));
+            autoScaling.on(DescribeLifecycleHooksCommand).resolves({ LifecycleHooks: [] });
+            autoScaling.on(DetachInstancesCommand).rejects(autoScalingErrors.unknownValidation());
+
+            const { response } = await whenBatchArrives(warned([a]));
+
+            assert.equal(autoScaling.commandCalls(DetachInstancesCommand).length, 1);
+            assert.equal(autoScaling.commandCalls(DescribeAutoScalingGroupsCommand).length, 2);
+            assert.deepEqual(failedIds(response), ["m0"]);
         });
     });
 });
