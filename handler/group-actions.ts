@@ -1,50 +1,25 @@
 /**
  * How one group's warned instances leave service: terminated through the group (so that its
- * termination hooks run), or detached 20 to a call, decrementing only above MinSize, and
- * recovering from each refusal with a changed plan, never the same call again.
+ * termination hooks run), or detached 20 to a call, decrementing only above MinSize.
  */
-import { AFTER_UNCERTAIN_ATTEMPT, type DetachActivity } from "./auto-scaling";
+import type { DetachActivity } from "./auto-scaling";
 import { type BatchContext, dropSettled, type GroupProgress } from "./batch-context";
+import type { HooksSkipped, ToAct } from "./batch-steps";
 import {
-    type ActedAction,
-    describeError,
-    hasLeft,
-    type HooksSkipped,
-    placeInGroups,
-    type ToAct,
-    type WarningOutcome,
-} from "./batch-steps";
-import {
-    type CallFailure,
-    classifyCallFailure,
-    decrementSlots,
-    type GroupSnapshot,
-    keepFallbackReason,
-    nextDetachChunk,
-} from "./decision";
+    ACTED,
+    callMessage,
+    type CallKind,
+    type GroupMarks,
+    markDeparted,
+    type PlannedCall,
+    planCall,
+    settleActed,
+} from "./calls";
+import { decrementSlots, type GroupSnapshot } from "./decision";
 import { lookUpTerminationHooks } from "./hooks";
-import { type CapacityOnInterruption, type IgnoreReason } from "../contract";
+import { recoverFromRefusal } from "./recovery";
 
 export const deploymentOnlyModule = true;
-
-/** One call's instances, and the fields its outcomes and log records carry. */
-export interface PlannedCall {
-    readonly instanceIds: readonly string[];
-    readonly decrement: boolean;
-    /** Capacity units the call takes off desired capacity: 0 with keep. */
-    readonly units: number;
-    readonly common: {
-        readonly autoScalingGroupName: string;
-        readonly capacityOnInterruption: CapacityOnInterruption;
-        readonly reason?: string;
-    };
-}
-
-/** What every outcome of one group shares: which instances the safety net took, and hooks. */
-export interface GroupMarks {
-    readonly safetyNet: ReadonlySet<string>;
-    readonly hooks?: HooksSkipped;
-}
 
 /**
  * Takes one group's instances out of service: the action the settings choose, and in auto mode
@@ -131,42 +106,6 @@ async function detachInChunks(
     }
 }
 
-/** The next call's instances: decrementing only the units that fit above MinSize. */
-export function planCall(
-    groupName: string,
-    pending: readonly ToAct[] | GroupProgress["toDetach"],
-    progress: GroupProgress,
-    capacityOnInterruption: CapacityOnInterruption,
-): PlannedCall {
-    const chunk = nextDetachChunk(pending, capacityOnInterruption, progress.slots);
-    const decrement = chunk.shouldDecrementDesiredCapacity;
-    const reason =
-        capacityOnInterruption === "decrement" && !decrement
-            ? keepFallbackReason(progress.size)
-            : undefined;
-    return {
-        instanceIds: chunk.instanceIds,
-        decrement,
-        units: chunk.units,
-        common: {
-            autoScalingGroupName: groupName,
-            capacityOnInterruption: decrement ? "decrement" : "keep",
-            ...(reason === undefined ? {} : { reason }),
-        },
-    };
-}
-
-type CallKind = "detach" | "terminate";
-
-const ACTED: Record<CallKind, { real: ActedAction; dry: ActedAction; api: string }> = {
-    detach: { real: "detached", dry: "would-detach", api: "DetachInstances" },
-    terminate: {
-        real: "terminated",
-        dry: "would-terminate",
-        api: "TerminateInstanceInAutoScalingGroup",
-    },
-};
-
 /** Makes one call (or, in a dry run, settles it as it would go), never one AWS refused before. */
 export async function runCall(
     kind: CallKind,
@@ -222,190 +161,4 @@ export async function runCall(
         activities,
     });
     markDeparted(progress, call);
-}
-
-/** The seed workshop's words for a detach; a termination says why it goes through the group. */
-function callMessage(kind: CallKind, instanceIds: readonly string[], groupName: string): string {
-    if (kind === "terminate") {
-        return `Instance ${instanceIds[0]} belongs to AutoScaling Group ${groupName}. Terminating it through the group, so that its termination hooks run...`;
-    }
-    return instanceIds.length === 1
-        ? `Instance ${instanceIds[0]} belongs to AutoScaling Group ${groupName}. Detaching instance...`
-        : `${instanceIds.length} instances belong to AutoScaling Group ${groupName}. Detaching instances...`;
-}
-
-function settleActed(
-    action: ActedAction,
-    call: PlannedCall,
-    context: BatchContext,
-    marks: GroupMarks,
-    reason?: string,
-): void {
-    for (const instanceId of call.instanceIds) {
-        context.settle(instanceId, {
-            action,
-            instanceId,
-            ...call.common,
-            ...(reason === undefined ? {} : { reason }),
-            ...(marks.safetyNet.has(instanceId) ? { safetyNet: true } : {}),
-            ...(marks.hooks !== undefined && (action === "detached" || action === "would-detach")
-                ? { hooks: marks.hooks }
-                : {}),
-            ...context.latencyOf(instanceId),
-        });
-    }
-}
-
-/**
- * A call's instances left the group (or, in a dry run, would have): its decrements are spent and
- * the group's desired capacity follows, so that the next call's keep reason gives true figures.
- */
-function markDeparted(progress: GroupProgress, call: PlannedCall): void {
-    if (call.decrement) {
-        progress.slots -= call.units;
-        progress.size =
-            progress.size === undefined
-                ? undefined
-                : { ...progress.size, desiredCapacity: progress.size.desiredCapacity - call.units };
-    }
-    dropSettled(progress, call.instanceIds);
-}
-
-/**
- * After a refused call: an instance refused, or a refusal we cannot read, is judged again on a
- * fresh read of the group; a MinSize refusal lowers the decrements on AWS's figures; anything
- * else is left for a retry. Every path changes the plan or settles the instances.
- */
-export async function recoverFromRefusal(
-    kind: CallKind,
-    call: PlannedCall,
-    error: unknown,
-    progress: GroupProgress,
-    context: BatchContext,
-    marks: GroupMarks,
-): Promise<void> {
-    const failure = classifyCallFailure(describeError(error));
-    context.refusals += failure.kind === "retryable" ? 0 : 1;
-    const refusedHere =
-        failure.kind === "instance-refused" && call.instanceIds.includes(failure.instanceId);
-    if (refusedHere || failure.kind === "unknown-refusal") {
-        await rejudgeOnFreshGroup(
-            kind,
-            call,
-            failure,
-            isAfterUncertainAttempt(error),
-            progress,
-            context,
-            marks,
-        );
-        return;
-    }
-    if (failure.kind === "below-min-size" && call.decrement) {
-        // Another batch decremented first, or AWS counts units we cannot see: fewer decrements.
-        progress.size = failure.size ?? progress.size;
-        const slots = failure.size === undefined ? 0 : decrementSlots(failure.size);
-        progress.slots = kind === "terminate" ? 0 : Math.max(0, Math.min(slots, call.units - 1));
-        return;
-    }
-    context.fail(call.instanceIds, error, ACTED[kind].api, call.common.autoScalingGroupName);
-    dropSettled(progress, call.instanceIds);
-}
-
-/**
- * A concurrent batch, a duplicate, the group itself, or our own attempt whose answer was lost got
- * there first: re-read the group in one call, and judge the call's instances again on it.
- */
-async function rejudgeOnFreshGroup(
-    kind: CallKind,
-    call: PlannedCall,
-    failure: Exclude<CallFailure, { kind: "below-min-size" | "retryable" }>,
-    afterUncertainAttempt: boolean,
-    progress: GroupProgress,
-    context: BatchContext,
-    marks: GroupMarks,
-): Promise<void> {
-    const groupName = call.common.autoScalingGroupName;
-    const refusedId = failure.kind === "instance-refused" ? failure.instanceId : undefined;
-    const refused = (instanceId: string, reason: IgnoreReason, detail: string): WarningOutcome => ({
-        action: "ignored",
-        instanceId,
-        autoScalingGroupName: groupName,
-        reason,
-        detail,
-    });
-    let fresh: GroupSnapshot | undefined;
-    try {
-        const { groups } = await context.call((signal) =>
-            context.deps.autoScaling.describeGroups(
-                { kind: "names", names: [groupName] },
-                undefined,
-                signal,
-            ),
-        );
-        fresh = groups.find((g) => g.name === groupName);
-    } catch (describeFailure) {
-        if (failure.kind === "instance-refused" && refusedId !== undefined) {
-            context.settle(refusedId, refused(refusedId, failure.reason, failure.message));
-        }
-        const rest = [...call.instanceIds, ...progress.toDetach.map((p) => p.instanceId)].filter(
-            (id, index, all) => id !== refusedId && all.indexOf(id) === index,
-        );
-        context.fail(rest, describeFailure, "DescribeAutoScalingGroups", groupName);
-        progress.toDetach = [];
-        return;
-    }
-    // Only an attempt whose answer was lost can have moved them: then they are ours.
-    const ours = afterUncertainAttempt ? call.instanceIds.filter((id) => hasLeft(fresh, id)) : [];
-    settleActed(
-        ACTED[kind].real,
-        { ...call, instanceIds: ours },
-        context,
-        marks,
-        "an earlier attempt of the same call acted; its answer was lost",
-    );
-    if (
-        refusedId !== undefined &&
-        failure.kind === "instance-refused" &&
-        !ours.includes(refusedId)
-    ) {
-        context.settle(refusedId, refused(refusedId, failure.reason, failure.message));
-    }
-    const done = new Set([...ours, ...(refusedId === undefined ? [] : [refusedId])]);
-    const toJudge = [...call.instanceIds, ...progress.toDetach.map((p) => p.instanceId)].filter(
-        (id, index, all) => !done.has(id) && all.indexOf(id) === index,
-    );
-    const warnings = toJudge.flatMap((id) => {
-        const warning = context.warningOf(id);
-        return warning === undefined ? [] : [warning];
-    });
-    const now = context.deps.now ?? Date.now;
-    const { settled, toAct } = placeInGroups(
-        warnings,
-        fresh === undefined ? [] : [fresh],
-        context.deps.config.groups,
-        context.deps.config,
-        now(),
-    );
-    for (const [instanceId, outcome] of settled) {
-        context.settle(instanceId, outcome);
-    }
-    const again = toAct.get(groupName) ?? [];
-    // The instances the call named are judged again, but the same call never goes out twice.
-    progress.toDetach = again.map((a) => ({
-        ...a,
-        safetyNet: a.safetyNet || marks.safetyNet.has(a.instanceId),
-    }));
-    if (fresh !== undefined) {
-        progress.size = fresh;
-        progress.slots = decrementSlots(fresh);
-    }
-}
-
-/** A refusal after an attempt of the same call whose outcome was unknown. */
-function isAfterUncertainAttempt(error: unknown): boolean {
-    return (
-        typeof error === "object" &&
-        error !== null &&
-        (error as Record<string, unknown>)[AFTER_UNCERTAIN_ATTEMPT] === true
-    );
 }

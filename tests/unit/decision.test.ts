@@ -3,7 +3,6 @@ import type { SQSRecord } from "aws-lambda";
 import { readHandlerConfig } from "../../handler/config";
 import {
     chunk,
-    classifyCallFailure,
     decrementSlots,
     dedupeBy,
     type GroupSnapshot,
@@ -13,6 +12,7 @@ import {
     missingGroups,
     nextDetachChunk,
 } from "../../handler/decision";
+import { classifyCallFailure } from "../../handler/refusals";
 import { isSqsEvent, parseInterruptionWarning, parseSqsRecord } from "../../handler/event";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 

@@ -12,7 +12,9 @@ import {
     openBatch,
 } from "../../handler/batch-context";
 import { type GroupSnapshot } from "../../handler/decision";
-import { planCall, recoverFromRefusal, runCall } from "../../handler/group-actions";
+import { planCall } from "../../handler/calls";
+import { runCall } from "../../handler/group-actions";
+import { recoverFromRefusal } from "../../handler/recovery";
 import { type LogRecord } from "../../handler/log";
 import { AFTER_UNCERTAIN_ATTEMPT } from "../../handler/auto-scaling";
 import { autoScalingErrors } from "../support/auto-scaling-errors";

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import type { SQSRecord } from "aws-lambda";
 import type { AutoScalingGateway } from "../../handler/auto-scaling";
-import { handleSqsBatch } from "../../handler/entry";
+import { handleSqsBatch } from "../../handler/queue-batch";
 import { distinctRecords } from "../../handler/event";
 import type { LogRecord } from "../../handler/log";
 import { asSqsRecord, freshSampleEvent } from "../../local/sample-event";

@@ -14,7 +14,7 @@ import {
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { createAutoScalingGateway } from "../../handler/auto-scaling";
-import { handleSqsBatch } from "../../handler/entry";
+import { handleSqsBatch } from "../../handler/queue-batch";
 import { createHookCache } from "../../handler/hooks";
 import type { Recheck, RecheckGateway } from "../../handler/recheck";
 import { asSqsRecord, freshSampleEvent } from "../../local";

@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { createAutoScalingGateway } from "../../handler/auto-scaling";
-import { handleDirectEvent } from "../../handler/entry";
+import { handleDirectEvent } from "../../handler/direct";
 import { type LogLevel, type LogRecord, logDecision } from "../../handler/log";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";

@@ -3,7 +3,7 @@ import { QUEUE_DEFAULTS } from "../../components/spot-interruption-handler/args"
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import type { AutoScalingGateway } from "../../handler/auto-scaling";
 import { createDeadLetterGateway, createSqsClient } from "../../handler/dead-letter";
-import { handleSqsBatch } from "../../handler/entry";
+import { handleSqsBatch } from "../../handler/queue-batch";
 import { CONCURRENT_SENDS } from "../../handler/late-retries";
 import type { LogLevel, LogRecord } from "../../handler/log";
 import { asSqsRecord, freshSampleEvent } from "../../local/sample-event";
