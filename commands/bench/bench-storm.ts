@@ -42,6 +42,7 @@ import {
 } from "./bench-flags";
 import { describeGroupState } from "../../local/group-state";
 import { buildMixedTarget, type MixedTarget, runMixedStorm } from "./mixed-run";
+import { MIXED_DEFAULTS } from "./mixed";
 import { mixedExtra, mixedGoalsMet, type MixedReport } from "./mixed-table";
 
 interface Target {
@@ -234,7 +235,7 @@ async function main(options: BenchOptions): Promise<boolean> {
                 emulator,
                 mixedTarget,
                 options.mixedConfigs,
-                { budget: options.budget, groups: 10, size: options.groupSize },
+                { budget: options.budget, groups: MIXED_DEFAULTS.groups, size: options.groupSize },
                 progress,
             );
         }
