@@ -47,6 +47,16 @@ export interface FaultProxyOptions {
     readonly budget?: ApiBudget;
     /** Milliseconds on a monotonic clock, for the budget. Default performance.now. */
     readonly now?: () => number;
+    /** Told of every Auto Scaling request: a bench attributes calls to groups by their parameters. */
+    readonly onRequest?: (request: ObservedRequest) => void;
+}
+
+/** One Auto Scaling request as the proxy saw it, and what it did with it. */
+export interface ObservedRequest {
+    readonly action: string;
+    /** The query-protocol parameters, form and query string together. */
+    readonly parameters: Readonly<Record<string, string>>;
+    readonly outcome: "served" | "throttled" | "faulted";
 }
 
 /** Per Auto Scaling action. Requests to other services pass through and are counted only in `otherRequests`. */
@@ -165,19 +175,28 @@ export async function startFaultProxy(
                 return;
             }
             const n = increment(requests, action);
+            const observe = (outcome: ObservedRequest["outcome"]) =>
+                options.onRequest?.({
+                    action,
+                    parameters: queryParameters(request, body),
+                    outcome,
+                });
             const planned = plan(action, n);
             if (planned !== undefined && !planned.afterForwarding) {
                 increment(faulted, action);
+                observe("faulted");
                 answerWithFault(response, planned);
                 return;
             }
             if (bucket !== undefined && !bucket.tryTake()) {
                 increment(throttled, action);
                 throttledAtMs.push(now());
+                observe("throttled");
                 answerWithFault(response, FAULTS.throttling);
                 return;
             }
             increment(served, action);
+            observe("served");
             if (planned !== undefined) {
                 increment(faulted, action);
             }
@@ -270,6 +289,11 @@ export function autoScalingAction(request: http.IncomingMessage, body: Buffer): 
         return undefined;
     }
     return parameter("Action") ?? "unknown";
+}
+
+function queryParameters(request: http.IncomingMessage, body: Buffer): Record<string, string> {
+    const query = new URL(request.url ?? "/", "http://proxy").searchParams;
+    return Object.fromEntries([...query, ...new URLSearchParams(body.toString("utf8"))]);
 }
 
 function increment(counts: Map<string, number>, key: string): number {

@@ -70,9 +70,12 @@ export function sendSpotWarning(
 }
 
 /** Every instance the group or a Terminate call took out of service since the last reset, in order. */
-export async function describeGroupActions(
-    emulator: Emulator,
-): Promise<{ actions: GroupAction[]; pendingReactions: number }> {
+export async function describeGroupActions(emulator: Emulator): Promise<{
+    actions: GroupAction[];
+    pendingReactions: number;
+    /** Epoch ms at which each instance first left service (by the group or a call), by id. */
+    outOfServiceAtMs: Record<string, number>;
+}> {
     return call(emulator, "GET", "group-actions");
 }
 

@@ -28,6 +28,7 @@ import json
 import math
 import os
 import threading
+import time
 from typing import Any, Callable
 
 TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING"
@@ -80,6 +81,8 @@ class GroupSide:
     def __init__(self, lock: threading.Lock) -> None:
         self.lock = lock
         self.actions: list[dict[str, Any]] = []
+        # Epoch ms each instance first left service, for timings (the bench's); actions stay untimed.
+        self.out_of_service_at: dict[str, int] = {}
         self.pending: set[threading.Timer] = set()
         self.generation = 0
         self.installed = False
@@ -98,6 +101,7 @@ class GroupSide:
             timer.cancel()
         self.pending.clear()
         self.actions.clear()
+        self.out_of_service_at.clear()
 
     def answer(self, method: str, path: str, body: bytes) -> Answer:
         """An out-of-band request under PATH_PREFIX, answered as (HTTP status, JSON)."""
@@ -114,7 +118,11 @@ class GroupSide:
         if route == ("POST", "lifecycle-state"):
             return self.set_lifecycle_state(request)
         if route == ("GET", "group-actions"):
-            return 200, {"actions": list(self.actions), "pendingReactions": len(self.pending)}
+            return 200, {
+                "actions": list(self.actions),
+                "pendingReactions": len(self.pending),
+                "outOfServiceAtMs": dict(self.out_of_service_at),
+            }
         return 404, {"error": f"No {method} {path} on this emulator"}
 
     def warn(self, request: dict[str, Any]) -> Answer:
@@ -216,8 +224,13 @@ class GroupSide:
                 s.instance.id for s in group.instance_states if s.instance.id not in before
             ],
         }
-        self.actions.append(action)
+        self.record(action)
         return action
+
+    def record(self, action: dict[str, Any]) -> None:
+        """Keeps an action, and when its instance first left service."""
+        self.actions.append(action)
+        self.out_of_service_at.setdefault(action["instanceId"], int(time.time() * 1000))
 
 
 def find_member(region: str, instance_id: str) -> tuple[Any, Any] | None:
@@ -291,7 +304,7 @@ def install_patches(side: GroupSide) -> None:
         launched = [s.instance.id for s in group.instance_states if s.instance.id not in before]
         detached = [i for i in instance_ids if i in before]
         for index, instance_id in enumerate(detached):
-            side.actions.append(
+            side.record(
                 {
                     "instanceId": instance_id,
                     "groupName": group_name,

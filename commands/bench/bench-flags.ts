@@ -15,17 +15,21 @@ import {
     wholeNumber,
     wholeNumbers,
 } from "../cli";
+import { MIXED_CONFIGS, MIXED_DEFAULTS, type MixedConfig } from "./mixed";
 
 export type Path = "queue" | "direct";
 export type Mode = "keep" | "decrement";
-/** "single": the web group's storms; "many-groups": 10 groups of 100, one storm. */
-export type Storm = "single" | "many-groups";
+/**
+ * "single": the web group's storms; "many-groups": 10 groups of 100, one storm; "mixed": 10
+ * groups of 100 with Capacity Rebalancing, a termination hook or neither.
+ */
+export type Storm = "single" | "many-groups" | "mixed";
 /** How the many-groups storm is handled: one handler by tag, one by list, one per group. */
 export type FleetConfig = "tag" | "list" | "per-group";
 
 export const PATHS: readonly Path[] = ["queue", "direct"];
 export const MODES: readonly Mode[] = ["keep", "decrement"];
-export const STORMS: readonly Storm[] = ["single", "many-groups"];
+export const STORMS: readonly Storm[] = ["single", "many-groups", "mixed"];
 export const FLEET_CONFIGS: readonly FleetConfig[] = ["tag", "list", "per-group"];
 /**
  * What `npm run bench` runs without --storm. The many-groups storm adds about three minutes
@@ -52,6 +56,10 @@ export interface BenchOptions {
     readonly storms: StormSpec[];
     /** The many-groups storm's configurations; empty when --storm leaves it out. */
     readonly fleetConfigs: FleetConfig[];
+    /** The mixed storm's runs (the groups react, or not); empty when --storm leaves it out. */
+    readonly mixedConfigs: MixedConfig[];
+    /** The mixed storm: instances in each of its groups. */
+    readonly groupSize: number;
     readonly paths: Path[];
     readonly budget: number;
     readonly batchSize: number;
@@ -67,12 +75,12 @@ export interface BenchOptions {
 export const BENCH_COMMAND_LINE = {
     command: `${COMMAND} --`,
     summary:
-        "Interruption storms against the emulator behind an Auto Scaling budget. A single-group storm goes through the queued and the direct path, side by side; it warns every instance of the web group, every tenth of them twice, and every instance of the neighbouring batch group, and draws one chart (SVG) per storm. The many-groups storm warns 10 groups of 100 the same way, plus a neighbour group tagged spot-interruption-handler=other and junk events, through the queued path only: one handler by tag, one by list, and 10 per-group handlers, side by side. It adds about three minutes, so it runs only when asked: --storm many-groups, or --storm single,many-groups.",
+        "Interruption storms against the emulator behind an Auto Scaling budget. A single-group storm goes through the queued and the direct path, side by side; it warns every instance of the web group, every tenth of them twice, and every instance of the neighbouring batch group, and draws one chart (SVG) per storm. The many-groups storm warns 10 groups of 100 the same way, plus a neighbour group tagged spot-interruption-handler=other and junk events, through the queued path only: one handler by tag, one by list, and 10 per-group handlers, side by side. It adds about three minutes, so it runs only when asked: --storm many-groups, or --storm single,many-groups. The mixed storm (--storm mixed, about three minutes) warns 10 groups of 100 the same way, 4 with Capacity Rebalancing, 3 with a termination hook and 3 plain, through one handler by tag with interruptionAction auto, and reports per kind of group its calls per instance and time to out of service; a Capacity Rebalancing group hears of each warning too, and acts 2-10 s later, or (--reactions silent) never, so that the handler's safety net acts.",
     flags: {
         storm: {
-            value: "single|many-groups|single,many-groups",
+            value: "single|many-groups|mixed|single,many-groups,mixed",
             description:
-                "Which storms: single (the web group, --sizes and --mode) or many-groups (10 groups of 100 instances tagged spot-interruption-handler=web, 1000 warnings at once, run by --configs).",
+                "Which storms: single (the web group, --sizes and --mode), many-groups (10 groups of 100 instances tagged spot-interruption-handler=web, 1000 warnings at once, run by --configs) or mixed (the same groups with Capacity Rebalancing, a termination hook or neither, run by --reactions).",
             defaultText: DEFAULT_STORMS.join(","),
         },
         configs: {
@@ -80,6 +88,17 @@ export const BENCH_COMMAND_LINE = {
             description:
                 "Many-groups storm: its handlers, each from a fresh seed and budget: one handler choosing the groups by tag, one listing them, or one handler per group fed every warning.",
             defaultText: "all three",
+        },
+        reactions: {
+            value: "reacts,silent",
+            description:
+                "Mixed storm: its runs, each from a fresh seed and budget: the Capacity Rebalancing groups act on each warning 2-10 s after it (reacts), or never, so the handler's safety net acts (silent).",
+            defaultText: "both",
+        },
+        "group-size": {
+            value: "N",
+            description: "Mixed storm: instances in each of its 10 groups, 1 to 200.",
+            defaultText: String(MIXED_DEFAULTS.size),
         },
         sizes: {
             value: "N[,N...]",
@@ -139,7 +158,7 @@ export const BENCH_COMMAND_LINE = {
         },
     },
     epilogue: [
-        "Goals (queued path, at 10 requests/s): last warned instance out of the group in under 20 s, at most 0.15 Auto Scaling calls per instance, nothing dead-lettered, the neighbour group untouched, and in decrement mode desired capacity exactly MinSize. Many-groups storm, for the tag and the list handler: last instance out in under 15 s, at most 0.08 calls (served and throttled) per instance, none left, nothing dead-lettered, the neighbour untouched. The 1000-instance keep storm's calls per instance are also shown against a target of 0.07.",
+        "Goals (queued path, at 10 requests/s): last warned instance out of the group in under 20 s, at most 0.15 Auto Scaling calls per instance, nothing dead-lettered, the neighbour group untouched, and in decrement mode desired capacity exactly MinSize. Many-groups storm, for the tag and the list handler: last instance out in under 15 s, at most 0.08 calls (served and throttled) per instance, none left, nothing dead-lettered, the neighbour untouched. The 1000-instance keep storm's calls per instance are also shown against a target of 0.07. Mixed storm, per kind of group and as a whole: every warned instance out of service within 60 s of its warning, at most 0.08 calls per instance beyond the one TerminateInstanceInAutoScalingGroup each terminated instance needs, nothing dead-lettered, the neighbour untouched.",
         "Exit status: 0 when every judged goal is met, 1 when one is missed, 2 for a bad flag.",
     ],
 } satisfies CommandLine<Record<string, FlagSpec>>;
@@ -159,6 +178,8 @@ const STORM_FLAGS = [
     ["out", "single"],
     ["no-chart", "single"],
     ["configs", "many-groups"],
+    ["reactions", "mixed"],
+    ["group-size", "mixed"],
 ] as const satisfies readonly (readonly [keyof BenchFlags, Storm])[];
 
 /** Every flag is checked here, before any work; "help" when --help was asked for. */
@@ -217,6 +238,13 @@ export function parseBenchFlags(argv: readonly string[]): BenchOptions | "help" 
         fleetConfigs: storms.includes("many-groups")
             ? choiceList("configs", flags.configs, FLEET_CONFIGS)
             : [],
+        mixedConfigs: storms.includes("mixed")
+            ? choiceList("reactions", flags.reactions, MIXED_CONFIGS)
+            : [],
+        groupSize: wholeNumber("group-size", flags["group-size"] ?? String(MIXED_DEFAULTS.size), {
+            min: 1,
+            max: 200,
+        }),
         paths: choiceList("paths", flags.paths, PATHS),
         budget: Number(budget),
         batchSize,

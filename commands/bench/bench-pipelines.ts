@@ -24,6 +24,7 @@ import {
 } from "../../local/event-source-mapping-options";
 import { queueCounts } from "../../local/sqs-records";
 import { clientConfigFor } from "../../local/group-state";
+import { ENV_EVENTS_QUEUE_URL } from "../../contract";
 
 /** PutEvents' own cap per call. */
 /** One mapping's pause after an empty receive, as local-pipeline's mapping pauses. */
@@ -107,8 +108,11 @@ export async function withPipelines<T>(
                     functionTimeoutMs: member.archive.timeoutMs,
                     idlePollIntervalMs: IDLE_POLL_INTERVAL_MS * members.length,
                     handler: async (event) => {
-                        // Synchronously before the invocation reads it: this function's own environment.
-                        Object.assign(process.env, member.archive.environment, environment);
+                        // Synchronously before the invocation reads it: this function's own environment,
+                        // with its real local queue, where a waiting warning's re-check is scheduled.
+                        Object.assign(process.env, member.archive.environment, environment, {
+                            [ENV_EVENTS_QUEUE_URL]: queues[index].queue.url,
+                        });
                         return (await invokes[index](event)) as SQSBatchResponse;
                     },
                     onBatch: (info) => options.onBatch?.(index, info),

@@ -41,6 +41,9 @@ import {
     type StormSpec,
 } from "./bench-flags";
 import { describeGroupState } from "../../local/group-state";
+import { buildMixedTarget, type MixedTarget, runMixedStorm } from "./mixed-run";
+import { MIXED_DEFAULTS } from "./mixed";
+import { mixedExtra, mixedGoalsMet, type MixedReport } from "./mixed-table";
 
 interface Target {
     readonly mode: Mode;
@@ -158,6 +161,8 @@ async function main(options: BenchOptions): Promise<boolean> {
     const charts: string[] = [];
     let fleetTargets: FleetTarget[] = [];
     let fleet: FleetReport | undefined;
+    let mixedTarget: MixedTarget | undefined;
+    let mixed: MixedReport | undefined;
     const emulator = await startEmulator({ onProgress: progress });
     try {
         for (const mode of new Set(options.storms.map((s) => s.mode))) {
@@ -220,19 +225,43 @@ async function main(options: BenchOptions): Promise<boolean> {
             progress(`Many-groups storm:`);
             fleet = await runFleetStorm(emulator, fleetTargets, options.budget, progress);
         }
+        if (options.mixedConfigs.length > 0) {
+            mixedTarget = await buildMixedTarget(
+                { SpotInterruptionHandler, resolveHandlerSettings },
+                queueArgs,
+            );
+            progress(`Mixed storm:`);
+            mixed = await runMixedStorm(
+                emulator,
+                mixedTarget,
+                options.mixedConfigs,
+                { budget: options.budget, groups: MIXED_DEFAULTS.groups, size: options.groupSize },
+                progress,
+            );
+        }
     } finally {
         await emulator.stop();
+        mixedTarget?.member.archive.remove();
         targets.forEach(({ archive }) => archive.remove());
         fleetTargets.forEach(({ members }) => members.forEach(({ archive }) => archive.remove()));
     }
 
     const style = createStyle(!options.json && colourWanted(process.stdout));
+    const extras = [fleetExtra(fleet, reports, style), mixedExtra(mixed, style)];
     report.printReports(reports, {
         json: options.json,
         style,
-        extra: fleetExtra(fleet, reports, style),
+        extra: {
+            json: Object.assign({}, ...extras.map((e) => e.json)) as Record<string, unknown>,
+            text: extras
+                .map((e) => e.text)
+                .filter((text) => text !== "")
+                .join("\n\n"),
+        },
         queueSettings:
-            targets.find((t) => t.settings !== undefined)?.settings ?? fleetTargets[0]?.settings,
+            targets.find((t) => t.settings !== undefined)?.settings ??
+            fleetTargets[0]?.settings ??
+            mixedTarget?.settings,
         directTimeoutMs: targets.find((t) => t.path === "direct")?.archive.timeoutMs,
         pollIntervalMs: POLL_INTERVAL_MS,
         senders: PUT_EVENTS_SENDERS,
@@ -247,7 +276,9 @@ async function main(options: BenchOptions): Promise<boolean> {
     return (
         reports.every((r) =>
             r.results.every((p) => p.path !== "queue" || p.goals.every((g) => g.met)),
-        ) && (fleet?.results ?? []).every((r) => r.goals.every((g) => g.met))
+        ) &&
+        (fleet?.results ?? []).every((r) => r.goals.every((g) => g.met)) &&
+        (mixed?.results ?? []).every(mixedGoalsMet)
     );
 }
 

@@ -63,6 +63,16 @@ describe("the benchmark's flags", () => {
         assert.deepEqual(parse("--storm", "single").fleetConfigs, []);
     });
 
+    it("run the mixed storm alone, both runs of 10 groups of 100 unless told", () => {
+        const mixed = parse("--storm", "mixed");
+        assert.deepEqual([mixed.storms, mixed.fleetConfigs], [[], []]);
+        assert.deepEqual(mixed.mixedConfigs, ["reacts", "silent"]);
+        assert.equal(mixed.groupSize, 100);
+        const silent = parse("--storm", "mixed", "--reactions", "silent", "--group-size", "20");
+        assert.deepEqual([silent.mixedConfigs, silent.groupSize], [["silent"], 20]);
+        assert.deepEqual(parse().mixedConfigs, []);
+    });
+
     it("take the queue's settings for both storms", () => {
         const options = parse("--storm=many-groups", "--batch-size", "1000", "--window", "3");
         assert.equal(options.batchSize, 1000);
@@ -70,7 +80,13 @@ describe("the benchmark's flags", () => {
     });
 
     for (const [argv, message] of [
-        [["--storm", "many"], /--storm takes single, many-groups or both/],
+        [["--storm", "many"], /--storm takes single, many-groups, mixed or several/],
+        [["--reactions", "reacts"], /--reactions applies to the mixed storm/],
+        [
+            ["--storm", "mixed", "--group-size", "201"],
+            /--group-size takes a whole number from 1 to 200/,
+        ],
+        [["--storm", "mixed", "--reactions", "late"], /--reactions takes reacts, silent or both/],
         [
             ["--storm", "many-groups", "--configs", "tags"],
             /--configs takes tag, list, per-group or several/,
@@ -133,7 +149,8 @@ describe("the benchmark's flags", () => {
     it("list --storm and --configs in --help", () => {
         assert.equal(parseFlags(["--help"]), "help");
         const help = helpText();
-        assert.match(help, /--storm single\|many-groups\|single,many-groups/);
+        assert.match(help, /--storm single\|many-groups\|mixed\|single,many-groups,mixed/);
+        assert.match(help, /--reactions reacts,silent/);
         assert.match(help, /--configs tag,list,per-group/);
         assert.match(help, /under 15 s/);
         assert.match(help, /--out DIR/);

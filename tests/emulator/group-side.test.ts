@@ -118,6 +118,8 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
             // And after the delay the group moved it, ran "drain", and launched a replacement
             const [action, ...others] = await groupActionsWhenSettled(emulator);
             assert.deepEqual(others, []);
+            const { outOfServiceAtMs } = await describeGroupActions(emulator);
+            assert.deepEqual(Object.keys(outOfServiceAtMs), [web[0]]);
             assert.deepEqual(
                 { ...action, replacements: action.replacements.length },
                 {
@@ -202,8 +204,9 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
             await sendSpotWarning(emulator, web[0], { reactAfterMs: REACTION_MS });
             await emulator.reset();
 
-            const { actions, pendingReactions } = await describeGroupActions(emulator);
-            assert.deepEqual([actions, pendingReactions], [[], 0]);
+            const { actions, pendingReactions, outOfServiceAtMs } =
+                await describeGroupActions(emulator);
+            assert.deepEqual([actions, pendingReactions, outOfServiceAtMs], [[], 0, {}]);
         });
     });
 
