@@ -41,7 +41,7 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 /**
- * Defaults for the queued path, chosen with `npm run bench` (README, "Choosing the queue's
+ * Defaults for the queued path, chosen with `npm run bench` (docs/storms.md, "Choosing the queue's
  * settings"): batches of up to 1000 gathered for 4 s share one lookup among many groups (0.065
  * calls per instance over 10 groups, against 0.15 with 100 and 1 s), 2 concurrent batches stay
  * inside a 10 requests/s budget, and a failed record is retried every 20 s until its notice ends.

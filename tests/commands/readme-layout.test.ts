@@ -1,5 +1,5 @@
 /**
- * The README's Layout section against the tree: every folder and file it names exists where it
+ * The Layout section of docs/architecture.md against the tree: every folder and file it names exists where it
  * says, and every tracked top-level folder, component folder and test tier is named there.
  */
 import * as assert from "node:assert/strict";
@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Tokens } from "marked";
-import { readmeSection } from "../support/readme";
+import { pageSection } from "../support/readme";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -20,7 +20,9 @@ interface LayoutEntry {
 }
 
 function layoutEntries(): LayoutEntry[] {
-    const blocks = readmeSection("Layout").filter((t): t is Tokens.Code => t.type === "code");
+    const blocks = pageSection("docs/architecture.md", "Layout").filter(
+        (t): t is Tokens.Code => t.type === "code",
+    );
     assert.equal(blocks.length, 1, "one layout block");
     const entries: { path: string; description: string }[] = [];
     let parent = "";
@@ -60,7 +62,7 @@ function subfolders(folder: string): string[] {
         .sort();
 }
 
-describe("the README's Layout section", () => {
+describe("the Layout section of docs/architecture.md", () => {
     const entries = layoutEntries();
     const named = new Set(entries.map((e) => e.path));
 

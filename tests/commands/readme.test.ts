@@ -1,16 +1,25 @@
 /**
- * The README, read as a new user reads it: its config table must render as a table and agree with
- * Pulumi.yaml and the code, and its deploy recipes must work exactly as written.
+ * The README, read as a new user reads it, and the reference pages it links: the config table
+ * (docs/arguments.md) must render as a table and agree with Pulumi.yaml and the code, the outputs
+ * and the queue's timing rules (docs/storms.md) must be what the code does.
  */
 import * as assert from "node:assert/strict";
-import type { Tokens } from "marked";
-import { README, readmeConfigTable, readmeSection } from "../support/readme";
+import { marked, type Tokens } from "marked";
+import {
+    longLines,
+    README,
+    readmeConfigTable,
+    readmeSection,
+    sectionTables,
+} from "../support/readme";
 
 /** Prose is wrapped, and tables stay narrow enough to read in a terminal. */
 const MAX_LINE = 110;
+/** A front page, not a manual: reference material lives under docs/. */
+const MAX_README_LINES = 300;
 
 describe("the README", () => {
-    describe("its stack configuration table", () => {
+    describe("the stack configuration table in docs/arguments.md", () => {
         it("lists every key the program reads, declared in Pulumi.yaml or not, with its type", async () => {
             const { STACK_CONFIG_TYPES } = await import("../../config");
             const table = readmeConfigTable();
@@ -70,7 +79,7 @@ describe("the README", () => {
         assert.deepEqual(listed.sort(), Object.keys(program).sort());
     });
 
-    it("states the queue's timing rules with the figures the code applies", async () => {
+    it("states the queue's timing rules in docs/storms.md with the figures the code applies", async () => {
         const { resolveHandlerSettings } = await import("../../components");
         const { minRetentionSeconds, waitingWarningAgeSeconds } =
             await import("../../components/spot-interruption-handler/queue-settings");
@@ -79,9 +88,7 @@ describe("the README", () => {
         assert.ok(queue !== undefined);
         const window = queue.maximumBatchingWindowInSeconds;
         const visibility = queue.visibilityTimeoutSeconds;
-        const tables = readmeSection("Choosing the queue's settings").filter(
-            (t): t is Tokens.Table => t.type === "table",
-        );
+        const tables = sectionTables("docs/storms.md", "Choosing the queue's settings");
         const rules = tables.find((t) => t.header[0].text === "rule");
         assert.ok(rules !== undefined, "a table of rules");
 
@@ -98,21 +105,25 @@ describe("the README", () => {
         );
     });
 
-    it("puts the two commands to try it on its first screen", () => {
-        const firstScreen = README.split("\n").slice(0, 12).join("\n");
-        assert.match(firstScreen, /npm ci && npm start/);
-        assert.match(firstScreen, /npm test/);
+    it("states the prerequisites first, then the two commands to try it", () => {
+        const headings = marked
+            .lexer(README)
+            .filter((t): t is Tokens.Heading => t.type === "heading" && t.depth === 2)
+            .map((t) => t.text);
+        assert.deepEqual(headings.slice(0, 2), ["Prerequisites", "Try it"]);
+        const [commands] = readmeSection("Try it").filter(
+            (t): t is Tokens.Code => t.type === "code",
+        );
+        assert.match(commands.text, /npm ci && npm start/);
+        assert.match(commands.text, /npm test/);
+    });
+
+    it(`is at most ${MAX_README_LINES} lines long`, () => {
+        const lines = README.trimEnd().split("\n").length;
+        assert.ok(lines <= MAX_README_LINES, `the README has ${lines} lines`);
     });
 
     it(`keeps every line outside code blocks to ${MAX_LINE} characters`, () => {
-        let inCode = false;
-        const long: string[] = [];
-        for (const [index, line] of README.split("\n").entries()) {
-            inCode = line.startsWith("```") ? !inCode : inCode;
-            if (!inCode && line.length > MAX_LINE) {
-                long.push(`line ${index + 1} (${line.length})`);
-            }
-        }
-        assert.deepEqual(long, []);
+        assert.deepEqual(longLines(README, MAX_LINE), []);
     });
 });

@@ -18,7 +18,7 @@ import {
     runStackProgram,
     type StackConfig,
 } from "../../local";
-import { configSetLines, shellBlocks } from "../support/readme";
+import { ARGUMENTS_PAGE, configSetLines, shellBlocks } from "../support/readme";
 
 type ConfigModule = typeof import("../../config");
 type WebTierModule = typeof import("../../components/spot-web-tier");
@@ -212,9 +212,9 @@ describe("pulumi up's config checks (mergeConfig), before the program runs", () 
         });
     });
 
-    describe("given the README's --path lines for instanceRequirements", () => {
+    describe("given the --path lines for instanceRequirements in docs/arguments.md", () => {
         it("selects by attributes, although the CLI wrote instanceTypes' default in", async () => {
-            const [pathExamples] = shellBlocks("Stack configuration");
+            const [pathExamples] = shellBlocks("Stack configuration", ARGUMENTS_PAGE);
             const lines = configSetLines(pathExamples).filter((l) =>
                 l.includes("instanceRequirements"),
             );

@@ -1,16 +1,23 @@
-/** The README, parsed as GitHub renders it, for the tests that hold it to the code. */
+/** The README and the pages under docs/, parsed as GitHub renders them, for the tests that hold them to the code. */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { marked, type Token, type Tokens } from "marked";
 
-export const README = fs.readFileSync(path.resolve(__dirname, "..", "..", "README.md"), "utf8");
+export const ROOT = path.resolve(__dirname, "..", "..");
 
-/** The tokens of the README section under `heading`, up to the next heading of its level. */
-export function readmeSection(heading: string): Token[] {
-    const tokens = marked.lexer(README);
+/** A Markdown file of the repository, by its path from the root. */
+export function readPage(page: string): string {
+    return fs.readFileSync(path.join(ROOT, page), "utf8");
+}
+
+export const README = readPage("README.md");
+
+/** The tokens of `page`'s section under `heading`, up to the next heading of its level. */
+export function pageSection(page: string, heading: string): Token[] {
+    const tokens = marked.lexer(readPage(page));
     const start = tokens.findIndex((t) => t.type === "heading" && t.text === heading);
-    assert.ok(start >= 0, `the README has a "${heading}" section`);
+    assert.ok(start >= 0, `${page} has a "${heading}" section`);
     const depth = (tokens[start] as Tokens.Heading).depth;
     const end = tokens.findIndex(
         (t, i) => i > start && t.type === "heading" && (t as Tokens.Heading).depth <= depth,
@@ -18,11 +25,21 @@ export function readmeSection(heading: string): Token[] {
     return tokens.slice(start + 1, end < 0 ? undefined : end);
 }
 
-/** The config table: key → { type, default }, parsed as GitHub-flavoured Markdown renders it. */
+/** The tokens of the README section under `heading`. */
+export function readmeSection(heading: string): Token[] {
+    return pageSection("README.md", heading);
+}
+
+/** The tables of a page's section. */
+export function sectionTables(page: string, heading: string): Tokens.Table[] {
+    return pageSection(page, heading).filter((t): t is Tokens.Table => t.type === "table");
+}
+
+/** The stack config table of docs/arguments.md: key → { type, default }. */
 export function readmeConfigTable(): Map<string, { type: string; default: string }> {
-    const tables = readmeSection("Stack configuration").filter((t) => t.type === "table");
+    const tables = sectionTables(ARGUMENTS_PAGE, "Stack configuration");
     assert.equal(tables.length, 1, "one table, unbroken");
-    const table = tables[0] as Tokens.Table;
+    const table = tables[0];
     assert.deepEqual(
         table.header.map((h) => h.text),
         ["key", "type", "default"],
@@ -35,9 +52,12 @@ export function readmeConfigTable(): Map<string, { type: string; default: string
     );
 }
 
-/** The ```sh blocks of a section, as text. */
-export function shellBlocks(heading: string): string[] {
-    return readmeSection(heading)
+/** The page that lists every argument and stack config key. */
+export const ARGUMENTS_PAGE = "docs/arguments.md";
+
+/** The ```sh blocks of a page's section, as text; the README's by default. */
+export function shellBlocks(heading: string, page = "README.md"): string[] {
+    return pageSection(page, heading)
         .filter((t): t is Tokens.Code => t.type === "code" && t.lang === "sh")
         .map((t) => t.text);
 }
@@ -45,4 +65,24 @@ export function shellBlocks(heading: string): string[] {
 /** The `pulumi config set` lines of a shell block, exactly as written. */
 export function configSetLines(block: string): string[] {
     return block.split("\n").filter((line) => line.startsWith("pulumi config set "));
+}
+
+/** The lines of `text` outside code blocks that are longer than `max`, as "line N (length)". */
+export function longLines(text: string, max: number): string[] {
+    let inCode = false;
+    const long: string[] = [];
+    for (const [index, line] of text.split("\n").entries()) {
+        inCode = line.startsWith("```") ? !inCode : inCode;
+        if (!inCode && line.length > max) {
+            long.push(`line ${index + 1} (${line.length})`);
+        }
+    }
+    return long;
+}
+
+/** The relative links of a Markdown text, without their #fragment. */
+export function relativeLinks(text: string): string[] {
+    return [...text.matchAll(/\]\(([^)#\s]+)(?:#[^)\s]*)?\)/g)]
+        .map((m) => m[1])
+        .filter((target) => !/^[a-z]+:/.test(target));
 }
