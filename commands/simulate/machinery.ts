@@ -60,11 +60,11 @@ export function verdictOf(decision: DecisionSummary, hookSeen: boolean): string 
     switch (decision.action) {
         case "detached":
             return decision.safetyNet
-                ? "left to the group, then the safety net detached it"
+                ? "left it to the group, then the safety net detached it"
                 : "detached it";
         case "terminated":
             return decision.safetyNet
-                ? `left to the group, then the safety net terminated it through the group${hook}`
+                ? `left it to the group, then the safety net terminated it through the group${hook}`
                 : `terminated it through the group${hook}`;
         case "would-detach":
             return `would have detached it (DRY_RUN=true)${decision.safetyNet ? ", by the safety net" : ""}`;

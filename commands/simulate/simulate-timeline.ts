@@ -109,7 +109,7 @@ export interface SimulationReport {
     readonly response?: unknown;
     readonly experimentId?: string;
     readonly decision?: DecisionSummary;
-    /** What the handler did, in words: "left to the group, then the safety net detached it". */
+    /** What the handler did, in words: "left it to the group, then the safety net detached it". */
     readonly verdict?: string;
     readonly permissions?: readonly PermissionCheck[];
     readonly steps: readonly TimelineStep[];
