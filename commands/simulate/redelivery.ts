@@ -72,8 +72,12 @@ export async function deliverUntilSettled(
             return delivery;
         }
         const why = await batchDecision(delivery, settings, observer);
-        if (why?.action !== "waiting") {
+        if (why === undefined || why.action === "failed" || why.action === "ignored") {
             throw leftForRetry(failures, settings);
+        }
+        if (why.action !== "waiting") {
+            // A real queue (the emulator's pipeline) brought the record back and settled it.
+            return delivery;
         }
         const recheckAtMs = settings.sentAtMs + SAFETY_NET_GRACE_MS;
         timeline.add(

@@ -130,7 +130,11 @@ async function consoleTest(
             }),
         );
         if (member !== undefined) {
-            draft.warning = `Without --dry-run the function really detaches ${member.instanceId}${facts.handlerDryRun ? " (not while it runs with DRY_RUN=true)" : ""}; the group then launches a replacement, and ${options.terminate ? "--terminate terminates it once it has drained" : "the detached instance runs (and bills) until it is terminated"}.`;
+            const safetyNet =
+                fn !== undefined &&
+                group !== undefined &&
+                expectedPath(fn, group).kind === "safety-net";
+            draft.warning = `Without --dry-run the function really ${safetyNet ? "takes out" : "detaches"} ${member.instanceId}${safetyNet ? " (by its safety net, after the group's grace)" : ""}${facts.handlerDryRun ? " (not while it runs with DRY_RUN=true)" : ""}; the group then launches a replacement, and ${options.terminate ? "--terminate terminates it once it has drained" : "the detached instance runs (and bills) until it is terminated"}.`;
         }
         return;
     }
