@@ -138,6 +138,9 @@ export async function rehearseGroupKinds(
         },
     ];
     for (const round of rounds) {
+        report(
+            `Seeding the workshop environment again, its web group ${round.capacityRebalance ? "with" : "without"} Capacity Rebalancing...`,
+        );
         await emulator.reset();
         const environment = await seedWorkshopEnvironment(emulator, {
             webGroup: { capacityRebalance: round.capacityRebalance },
