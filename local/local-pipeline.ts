@@ -15,6 +15,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-s
 import type { SQSBatchResponse } from "aws-lambda";
 import { interruptionWarningEventPattern } from "../components/spot-interruption-handler/policies";
 import type { QueueSettings } from "../components/spot-interruption-handler/args";
+import { ENV_EVENTS_QUEUE_URL } from "../contract";
 import type { Emulator } from "./emulator";
 import { startEventSourceMapping } from "./event-source-mapping";
 import type { HandlerArchive } from "./handler-archive";
@@ -79,7 +80,12 @@ export async function withLocalPipeline<T>(
         );
 
         return await archive.withContainer(
-            { ...emulator.environment(), ...options.handlerEnvironment },
+            {
+                ...emulator.environment(),
+                // A waiting record's re-check is brought forward on this queue, not the planned one.
+                [ENV_EVENTS_QUEUE_URL]: queue.url,
+                ...options.handlerEnvironment,
+            },
             async (invoke) => {
                 const mapping = startEventSourceMapping({
                     queueUrl: queue.url,
