@@ -15,6 +15,8 @@ import {
     type WorkshopEnvironment,
 } from "../../local/workshop-environment";
 import { type LogEntry } from "./rehearsal-log";
+import { BACKDATE_MS, type KindRun } from "./group-kinds";
+import { SAFETY_NET_GRACE_MS } from "../../contract";
 
 export const SEED_WARNING =
     "In a real test, a detached instance is not terminated for you: it keeps running (and billing) " +
@@ -23,6 +25,7 @@ export const SEED_WARNING =
 export function printHuman(
     environment: WorkshopEnvironment,
     runs: RehearsalRun[],
+    kinds: readonly KindRun[],
     style: Style,
     elapsedMs: number,
 ): void {
@@ -121,9 +124,17 @@ export function printHuman(
         }
     });
 
+    if (kinds.length > 0) {
+        step("The handler's decision per kind of group (interruptionAction auto, keep)");
+        printGroupKinds(kinds, style);
+    }
+
     step("Before you try this on AWS");
     console.log(`  ${style.yellow("Warning:")} ${SEED_WARNING}`);
-    const all = runs.flatMap(checksFor);
+    const all = [
+        ...runs.flatMap(checksFor),
+        ...kinds.map((k) => ({ label: k.kind, passed: k.passed })),
+    ];
     const failed = all.filter((c) => !c.passed).length;
     console.log(
         `\n${failed === 0 ? style.green(`All ${all.length} checks passed`) : style.red(`${failed} of ${all.length} checks failed`)} in ${duration(elapsedMs)}.`,
@@ -308,4 +319,43 @@ function instanceTable(rows: RehearsalRun["instancesAfter"], style: Style): stri
         ]),
         2,
     );
+}
+
+/** One row per kind of group: the handler's answer, then what the group did; the reasons below. */
+function printGroupKinds(kinds: readonly KindRun[], style: Style): void {
+    console.log(
+        table(
+            ["", "THE GROUP HAS", "BEFORE", "DECISION", "THEN, BY", "AFTER", ""],
+            kinds.map((k, index) => [
+                `${index + 1}.`,
+                k.group,
+                k.stateBefore,
+                k.summary === undefined
+                    ? style.red("threw")
+                    : `${k.summary.action}${k.summary.safetyNet ? " (safety net)" : ""}`,
+                k.groupAction?.by ?? "nobody",
+                groupSide(k),
+                k.passed ? style.green("✓") : style.red(`✗ expected ${k.expected.action}`),
+            ]),
+            2,
+        ),
+    );
+    console.log("\n  Why:");
+    kinds.forEach((k, index) => {
+        const why = k.summary === undefined ? `the handler threw: ${k.error ?? "?"}` : k.reason;
+        console.log(`  ${index + 1}. ${k.instanceId}: ${why}`);
+    });
+    console.log(
+        style.dim(
+            `\n  Each warning's time is backdated ${BACKDATE_MS / 1000} s, so a rebalancing group's ${SAFETY_NET_GRACE_MS / 1000} s grace ends about 2 s after the invoke: the handler decides as it would at the grace's end, in less wall time. Each warning goes straight to the handler, whose answer carries its reason; the group's side (its reaction, hooks, replacements) is the emulator's.`,
+        ),
+    );
+}
+
+/** The instance's state afterwards, the hooks that ran and its replacement. */
+function groupSide(k: KindRun): string {
+    const action = k.groupAction;
+    const hooks = action !== undefined && action.hooksRun.length > 0 ? ", hook ran" : "";
+    const replaced = action !== undefined && action.replacements.length > 0 ? ", replaced" : "";
+    return `${k.stateAfter}${hooks}${replaced}`;
 }

@@ -8,7 +8,9 @@
 import { performance } from "node:perf_hooks";
 import { type Delivery, DELIVERY_CHOICES } from "../../components/spot-interruption-handler/args";
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli } from "../cli";
-import { startEmulator } from "../../local/emulator";
+import { type Emulator, startEmulator } from "../../local/emulator";
+import { type KindRun, rehearseGroupKinds } from "./group-kinds";
+import { planHandler } from "./rehearsal-plan";
 import { checksFor } from "./rehearsal-checks";
 import { type RehearsalRun, rehearse } from "./rehearsal-steps";
 import { printHuman, SEED_WARNING } from "./rehearsal-output";
@@ -59,6 +61,7 @@ async function main(): Promise<boolean> {
     report("Starting moto on 127.0.0.1...");
     const emulator = await startEmulator({ onProgress: report });
     const runs: RehearsalRun[] = [];
+    let kinds: KindRun[] = [];
     let environment: WorkshopEnvironment | undefined;
     try {
         for (const capacityOnInterruption of modes) {
@@ -70,6 +73,10 @@ async function main(): Promise<boolean> {
             runs.push(rehearsed.run);
             environment = rehearsed.environment;
         }
+        // The kinds of group are told apart with keep, the mode Capacity Rebalancing needs.
+        if (modes.includes("keep") && environment !== undefined) {
+            kinds = await rehearseKinds(emulator, environment.webGroupName, report);
+        }
     } finally {
         await emulator.stop();
     }
@@ -80,7 +87,9 @@ async function main(): Promise<boolean> {
         capacityOnInterruption: run.capacityOnInterruption,
         checks: checksFor(run),
     }));
-    const passed = checks.every((c) => c.checks.every((check) => check.passed));
+    const passed =
+        checks.every((c) => c.checks.every((check) => check.passed)) &&
+        kinds.every((k) => k.passed);
     const elapsedMs = performance.now() - startedAt;
 
     if (flags.json) {
@@ -91,13 +100,34 @@ async function main(): Promise<boolean> {
             environment,
             runs,
             checks,
+            groupKinds: kinds,
             warning: SEED_WARNING,
         };
         process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     } else {
-        printHuman(environment, runs, style, elapsedMs);
+        printHuman(environment, runs, kinds, style, elapsedMs);
     }
     return passed;
+}
+
+/** The handler planned once more, to tour its decisions per kind of group. */
+async function rehearseKinds(
+    emulator: Emulator,
+    groupName: string,
+    report: (message: string) => void,
+): Promise<KindRun[]> {
+    report("Planning the handler once more, for its decisions per kind of group...");
+    const { archive } = await planHandler({
+        capacityOnInterruption: "keep",
+        delivery: "direct",
+        groupName,
+        region: emulator.region,
+    });
+    try {
+        return await rehearseGroupKinds(emulator, archive, report);
+    } finally {
+        archive.remove();
+    }
 }
 
 runCli("npm start", main);

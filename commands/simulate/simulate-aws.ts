@@ -16,7 +16,16 @@ import {
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetFunctionConfigurationCommand } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { ENV_DEAD_LETTER_QUEUE_URL, ENV_DRY_RUN } from "../../contract";
+import {
+    type CapacityOnInterruption,
+    ENV_CAPACITY_ON_INTERRUPTION,
+    ENV_DEAD_LETTER_QUEUE_URL,
+    ENV_DRY_RUN,
+    ENV_INTERRUPTION_ACTION,
+    type InterruptionAction,
+    isCapacityOnInterruption,
+    isInterruptionAction,
+} from "../../contract";
 import { readHandlerConfig } from "../../handler/config";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { SimulationClients } from "./simulate-clients";
@@ -36,6 +45,9 @@ export interface FunctionFacts {
     readonly groups?: GroupSelection;
     /** Only queue delivery sets DEAD_LETTER_QUEUE_URL. */
     readonly queueDelivery: boolean;
+    /** INTERRUPTION_ACTION and CAPACITY_ON_INTERRUPTION, as the handler reads them. */
+    readonly interruptionAction: InterruptionAction;
+    readonly capacityOnInterruption: CapacityOnInterruption;
 }
 
 export async function functionFacts(
@@ -70,6 +82,7 @@ export async function functionFacts(
         dryRun: variables[ENV_DRY_RUN] === "true",
         groups: groupsOf(variables),
         queueDelivery: variables[ENV_DEAD_LETTER_QUEUE_URL] !== undefined,
+        ...actionsOf(variables),
     };
 }
 
@@ -80,6 +93,19 @@ function groupsOf(variables: Record<string, string>): GroupSelection | undefined
     } catch {
         return undefined;
     }
+}
+
+/** How the handler acts, with the handler's own defaults for what its environment leaves out. */
+function actionsOf(variables: Record<string, string>): {
+    interruptionAction: InterruptionAction;
+    capacityOnInterruption: CapacityOnInterruption;
+} {
+    const action = variables[ENV_INTERRUPTION_ACTION];
+    const capacity = variables[ENV_CAPACITY_ON_INTERRUPTION];
+    return {
+        interruptionAction: isInterruptionAction(action) ? action : "auto",
+        capacityOnInterruption: isCapacityOnInterruption(capacity) ? capacity : "keep",
+    };
 }
 
 export async function queueArnOf(clients: SimulationClients, queueUrl: string): Promise<string> {

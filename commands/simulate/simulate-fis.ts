@@ -176,6 +176,7 @@ async function followExperiment(
     const states = new Map<string, string>();
     const decisions = new Map<string, Decision>();
     const rebalanced = new Set<string>();
+    const waiting = new Set<string>();
     let targets: string[] = [];
     let targetsListed = false;
     // FIS sends only these warnings: a batch that names no instance holds one of them.
@@ -225,8 +226,23 @@ async function followExperiment(
             }
             for (const id of targets) {
                 const decision = decisions.get(id) ?? decisionFor(observer.entries, id, scope);
-                if (decision !== undefined && !decisions.has(id)) {
+                // A record left for the group's grace comes back: its re-check decides.
+                if (decision?.action === "waiting" && !waiting.has(id)) {
+                    waiting.add(id);
+                    timeline.add(
+                        "note",
+                        `The handler left the warning for ${id} to the group's Capacity Rebalancing for its grace; the events queue brings the record back for a re-check.`,
+                    );
+                }
+                if (decision !== undefined && decision.action !== "waiting" && !decisions.has(id)) {
                     decisions.set(id, decision);
+                    if (decision.action === "left-to-group") {
+                        rebalanced.add(id);
+                        timeline.add(
+                            "note",
+                            `The handler left the warning for ${id} to its group: Capacity Rebalancing was already terminating and replacing it, as AWS documents it does on the warning.`,
+                        );
+                    }
                     if (decision.action === "ignored" && decision.reason === "not-in-service") {
                         rebalanced.add(id);
                         timeline.add(

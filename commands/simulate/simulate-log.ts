@@ -65,13 +65,31 @@ export interface LoggedActivity {
     readonly statusCode?: string;
 }
 
+/** How the handler took an instance out of service, or would have in a dry run. */
+export type ActedDecision = "detached" | "terminated" | "would-detach" | "would-terminate";
+
 /** What the handler did with the warning for one instance. */
 export type Decision =
     | {
-          readonly action: "detached" | "would-detach";
+          readonly action: ActedDecision;
           readonly capacityOnInterruption?: string;
           readonly reason?: string;
           readonly activities: readonly LoggedActivity[];
+          /** The group had Capacity Rebalancing and its grace passed with the instance InService. */
+          readonly safetyNet?: true;
+          readonly entry: HandlerLogEntry;
+      }
+    | {
+          /** The group's Capacity Rebalancing is taking the instance out itself. */
+          readonly action: "left-to-group";
+          /** True when read from a batch's counts, which name no instance. */
+          readonly inferred: boolean;
+          readonly entry: HandlerLogEntry;
+      }
+    | {
+          /** Queue delivery: the record was left for a re-check at the group's grace's end. */
+          readonly action: "waiting";
+          readonly inferred: true;
           readonly entry: HandlerLogEntry;
       }
     | {
@@ -118,23 +136,19 @@ export function decisionFor(
     for (const entry of entries) {
         const f = entry.fields;
         const ids = stringList(f.instanceIds);
-        if (ids.includes(instanceId) && /Detaching instance/.test(entry.message)) {
+        const acted = ids.includes(instanceId) ? actedBy(entry.message) : undefined;
+        if (acted !== undefined) {
             return {
-                action: "detached",
+                action: acted,
                 capacityOnInterruption: stringOrUndefined(f.capacityOnInterruption),
                 reason: stringOrUndefined(f.reason),
                 activities: Array.isArray(f.activities) ? (f.activities as LoggedActivity[]) : [],
+                ...(safetyNetCounted(entries, entry, scope) ? { safetyNet: true as const } : {}),
                 entry,
             };
         }
-        if (ids.includes(instanceId) && /^Dry run: would detach/.test(entry.message)) {
-            return {
-                action: "would-detach",
-                capacityOnInterruption: stringOrUndefined(f.capacityOnInterruption),
-                reason: stringOrUndefined(f.reason),
-                activities: [],
-                entry,
-            };
+        if (f.instanceId === instanceId && f.action === "left-to-group") {
+            return { action: "left-to-group", inferred: false, entry };
         }
         if (f.instanceId === instanceId && /^Ignored the warning/.test(entry.message)) {
             return {
@@ -153,6 +167,7 @@ export function decisionFor(
         }
     }
     // A batch names no instance: only its counts tell what became of an unnamed warning.
+    let waiting: Decision | undefined;
     for (const entry of entries) {
         const ours =
             (scope.requestId !== undefined && entry.requestId === scope.requestId) ||
@@ -170,8 +185,45 @@ export function decisionFor(
         if (isBatchEntry(entry) && isRecord(ignored) && Object.keys(ignored).length > 0) {
             return { action: "ignored", reason: Object.keys(ignored)[0], inferred: true, entry };
         }
+        if (isBatchEntry(entry) && Number(entry.fields.leftToGroup ?? 0) > 0) {
+            return { action: "left-to-group", inferred: true, entry };
+        }
+        if (isBatchEntry(entry) && Number(entry.fields.waiting ?? 0) > 0) {
+            // A re-check's batch, logged later, settles what this one left waiting.
+            waiting ??= { action: "waiting", inferred: true, entry };
+        }
     }
-    return undefined;
+    return waiting;
+}
+
+/** The action a log line says the handler took, by the handler's own words; undefined if none. */
+function actedBy(message: string): ActedDecision | undefined {
+    if (/Detaching instances?\.\.\./.test(message)) {
+        return "detached";
+    }
+    if (/Terminating it through the group/.test(message)) {
+        return "terminated";
+    }
+    const dry = /^Dry run: would (detach|terminate) /.exec(message)?.[1];
+    return dry === undefined ? undefined : dry === "detach" ? "would-detach" : "would-terminate";
+}
+
+/**
+ * The batch that logged `acted` counted a safety net: its own entry names no instance, so it
+ * is read from the invocation's batch entry (queue delivery; direct delivery's answer says it).
+ */
+function safetyNetCounted(
+    entries: readonly HandlerLogEntry[],
+    acted: HandlerLogEntry,
+    scope: DecisionScope,
+): boolean {
+    return entries.some(
+        (entry) =>
+            isBatchEntry(entry) &&
+            Number(entry.fields.safetyNet ?? 0) > 0 &&
+            ((acted.requestId !== undefined && entry.requestId === acted.requestId) ||
+                (acted.requestId === undefined && scope.attributeBatches)),
+    );
 }
 
 /** A decision as a report holds it: without the log entry it was read from. */

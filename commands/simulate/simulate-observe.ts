@@ -41,6 +41,7 @@ export class DeploymentObserver {
     readonly replacements: string[] = [];
     private readonly watched = new Set<string>();
     private readonly lifecycles = new Map<string, string>();
+    private readonly history = new Map<string, Set<string>>();
     private readonly targetStates = new Map<string, string>();
     private readonly ec2States = new Map<string, string>();
     private readonly activityStatuses = new Map<string, string>();
@@ -62,6 +63,11 @@ export class DeploymentObserver {
 
     lifecycleOf(instanceId: string): string | undefined {
         return this.lifecycles.get(instanceId);
+    }
+
+    /** True once a poll has seen the instance in `lifecycle`: a termination hook's Wait, say. */
+    hasBeen(instanceId: string, lifecycle: string): boolean {
+        return this.history.get(instanceId)?.has(lifecycle) === true;
     }
 
     targetStateOf(targetGroupArn: string, instanceId: string): string | undefined {
@@ -107,6 +113,7 @@ export class DeploymentObserver {
             const now = members.get(instanceId)?.lifecycleState ?? LEFT_GROUP;
             if (this.lifecycles.get(instanceId) !== now) {
                 this.lifecycles.set(instanceId, now);
+                this.history.set(instanceId, (this.history.get(instanceId) ?? new Set()).add(now));
                 this.timeline.add(
                     "group",
                     now === LEFT_GROUP

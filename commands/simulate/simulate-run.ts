@@ -86,6 +86,7 @@ export interface ReportDraft {
     response?: unknown;
     experimentId?: string;
     decision?: SimulationReport["decision"];
+    verdict?: string;
     permissions?: SimulationReport["permissions"];
     warning?: string;
     /** Dry run: what could not be read, reported instead of stopping. */

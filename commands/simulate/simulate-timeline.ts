@@ -109,6 +109,8 @@ export interface SimulationReport {
     readonly response?: unknown;
     readonly experimentId?: string;
     readonly decision?: DecisionSummary;
+    /** What the handler did, in words: "left it to the group, then the safety net detached it". */
+    readonly verdict?: string;
     readonly permissions?: readonly PermissionCheck[];
     readonly steps: readonly TimelineStep[];
     /** "planned": a dry run whose every check passed. */
@@ -197,7 +199,7 @@ function passedLine(report: SimulationReport): string {
     const took = last === undefined ? "" : ` in ${duration(last.elapsedMs)}`;
     return report.mode === "fis"
         ? `Passed${took}: the experiment's interruption went rule → ${report.deployment?.delivery === "queue" ? "queue → " : ""}function → group.`
-        : `Passed${took}: the handler ${report.decision?.action ?? "answered"} as the console test expects.`;
+        : `Passed${took}: the handler ${report.verdict ?? report.decision?.action ?? "answered"}, as the console test expects.`;
 }
 
 /** The report as one JSON document (`--json`). */

@@ -24,7 +24,7 @@ const COMMAND = "npm run simulate";
 const COMMAND_LINE = {
     command: `${COMMAND} --`,
     summary:
-        "Rehearses the Spot interruption handler on the AWS deployment (in the stack's Region, with credentials from the standard AWS chain). Default: the seed workshop's Lambda console test, automated: it invokes the function synchronously with the seed's sample interruption warning for an InService instance of the group (as one SQS record with queue delivery, bare with direct), then prints a timeline: the handler's decision from its log group, the group's scaling activity, the instance draining from its target groups, and the replacement's launch. --fis starts the component's FIS experiment instead: a real Spot interruption through rule, queue and function.",
+        "Rehearses the Spot interruption handler on the AWS deployment (in the stack's Region, with credentials from the standard AWS chain). Default: the seed workshop's Lambda console test, automated: it invokes the function synchronously with the seed's sample interruption warning for an InService instance of the group (as one SQS record with queue delivery, bare with direct), then prints a timeline: the handler's decision from its log group, the group's scaling activity, the instance draining from its target groups, and the replacement's launch. The warning is not one EC2 sent, so a group's Capacity Rebalancing never reacts to it: where the handler leaves a Spot warning to the group, the run expects its safety net at the grace's end (with queue delivery it brings the waiting record back then, as the queue would). A group with a termination hook is followed until the hook runs. --fis starts the component's FIS experiment instead: a real Spot interruption through rule, queue and function.",
     flags: {
         function: {
             value: "NAME",
@@ -99,7 +99,7 @@ const COMMAND_LINE = {
         },
     },
     epilogue: [
-        "Cost: the default mode invokes the function once and, unless the function runs with DRY_RUN=true, detaches one instance for real: the group launches a replacement and the detached instance runs (and bills) until it is terminated (--terminate). --fis interrupts COUNT(n) instances for real.",
+        "Cost: the default mode invokes the function once and, unless the function runs with DRY_RUN=true, takes one instance out for real (detached, or terminated through a group with a termination hook): the group launches a replacement, and a detached instance runs (and bills) until it is terminated (--terminate). --fis interrupts COUNT(n) instances for real.",
         "Credentials: the standard AWS chain. With Pulumi ESC, run it as pulumi env run <org>/<project>/<env> -- npm run simulate, which hands the environment's AWS credentials (and AWS_REGION) to this command.",
         "Exit status: 0 when the handler did its part (or, with --dry-run, when every permission is allowed), 1 when it did not or the simulation could not run, 2 for a bad flag.",
     ],

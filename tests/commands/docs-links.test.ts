@@ -7,8 +7,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { longLines, README, readPage, relativeLinks, ROOT } from "../support/readme";
 
-/** The benchmark's page is written on its own branch: a link to it may land before it does. */
-const WRITTEN_ELSEWHERE = new Set(["docs/bench.md"]);
 /** Pages with wide tables written before this check; every other page keeps to 110. */
 const WIDE_PAGES = new Set(["docs/cooperation.md"]);
 
@@ -19,8 +17,7 @@ const docsPages = (): string[] =>
         .map((f) => `docs/${f}`)
         .sort();
 
-const exists = (page: string) =>
-    fs.existsSync(path.join(ROOT, page)) || WRITTEN_ELSEWHERE.has(page);
+const exists = (page: string) => fs.existsSync(path.join(ROOT, page));
 
 describe("the README and the pages under docs/", () => {
     it("links only pages that exist", () => {

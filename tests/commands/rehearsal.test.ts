@@ -6,6 +6,7 @@ import { type CommandLine, type FlagSpec, parseFlags, UsageError } from "../../c
 import type { Plan } from "../../commands/rehearsal/rehearsal-plan";
 import type { Check } from "../../commands/rehearsal/rehearsal-checks";
 import type { RehearsalRun } from "../../commands/rehearsal/rehearsal-steps";
+import type { KindRun } from "../../commands/rehearsal/group-kinds";
 import { createStyle, fields, humanValue, table, wrap } from "../../commands/terminal";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -16,6 +17,7 @@ interface RehearsalJson {
     passed: boolean;
     runs: RehearsalRun[];
     checks: { capacityOnInterruption: string; checks: Check[] }[];
+    groupKinds: KindRun[];
     warning: string;
 }
 
@@ -128,6 +130,73 @@ describe("npm start, the offline rehearsal", function () {
             }
             assert.equal(report.passed, true);
             assert.match(report.warning, /keeps running/);
+        });
+    });
+
+    describe("given no flags: the handler's decision per kind of group", () => {
+        const kind = (name: KindRun["kind"]) => {
+            const run = reportOf(queued).groupKinds.find((k) => k.kind === name);
+            assert.ok(run, `the ${name} kind was rehearsed`);
+            return run;
+        };
+
+        it("detaches from a plain group: the instance left it and a replacement launched", () => {
+            const run = kind("plain");
+
+            assert.equal(run.summary?.action, "detached");
+            assert.equal(run.stateAfter, "(left the group)");
+            assert.equal(run.groupAction?.by, "DetachInstances");
+        });
+
+        it("terminates through a group with a termination hook, so that the hook runs", () => {
+            const run = kind("termination-hook");
+
+            assert.equal(run.summary?.action, "terminated");
+            assert.equal(run.stateAfter, "Terminating:Wait");
+            assert.equal(run.groupAction?.by, "TerminateInstanceInAutoScalingGroup");
+            assert.deepEqual(run.groupAction?.hooksRun, ["drain-connections"]);
+            assert.equal(run.groupAction?.replacements.length, 1);
+        });
+
+        it("acknowledges a Standby instance without a call, with the handler's reason", () => {
+            const run = kind("standby");
+
+            assert.equal(run.summary?.action, "ignored");
+            assert.match(run.reason, /is Standby in web: it serves no traffic/);
+            assert.equal(run.stateAfter, "Standby");
+            assert.equal(run.groupAction, undefined);
+        });
+
+        it("leaves a Spot warning to Capacity Rebalancing, which terminates and replaces the instance", () => {
+            const run = kind("rebalancing-reacts");
+
+            assert.equal(run.summary?.action, "left-to-group");
+            assert.equal(run.groupAction?.by, "CapacityRebalancing");
+            assert.equal(run.stateAfter, "Terminating:Wait");
+            assert.equal(run.groupAction?.replacements.length, 1);
+            assert.match(run.reason, /Capacity Rebalancing is terminating and replacing it/);
+        });
+
+        it("detaches by the safety net when Capacity Rebalancing does nothing, after the backdated grace", () => {
+            const run = kind("rebalancing-idle");
+
+            assert.equal(run.stateBefore, "InService");
+            assert.deepEqual([run.summary?.action, run.summary?.safetyNet], ["detached", true]);
+            assert.equal(run.groupAction?.by, "DetachInstances");
+            assert.equal(run.stateAfter, "(left the group)");
+            // The warning is backdated 23 s: the handler waits out the rest, not the whole 25 s.
+            assert.ok(run.handlerMs >= 500 && run.handlerMs < 10_000, `${run.handlerMs} ms`);
+        });
+
+        it("passes only when every kind ended as its group's machinery says", () => {
+            const report = reportOf(queued);
+
+            assert.equal(report.groupKinds.length, 5);
+            assert.ok(report.groupKinds.every((k) => k.passed));
+        });
+
+        it("leaves the tour out with --capacity decrement, whose groups Capacity Rebalancing does not serve", () => {
+            assert.deepEqual(reportOf(direct).groupKinds, []);
         });
     });
 

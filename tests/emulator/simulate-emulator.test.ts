@@ -11,6 +11,7 @@
  * is moto's own answer to the simulation's calls.
  */
 import * as assert from "node:assert/strict";
+import { setTimeout as delay } from "node:timers/promises";
 import {
     CloudWatchLogsClient,
     CreateLogGroupCommand,
@@ -37,6 +38,8 @@ import { tierEmulator } from "../support/tier-emulator";
 const FUNCTION = "spot-function";
 const LOG_GROUP = `/aws/lambda/${FUNCTION}`;
 const DRAIN_TIMEOUT_MS = 30_000;
+/** How far back the simulation's clock runs: the grace outlasts the mapping's 4 s batching window. */
+const BACKDATE_MS = 17_000;
 
 describe("npm run simulate on the emulator: the console test end to end with queue delivery", function () {
     this.timeout(600_000);
@@ -78,12 +81,14 @@ describe("npm run simulate on the emulator: the console test end to end with que
     });
 
     /** The workshop environment, the pipeline's queues and rule, and the function as moto holds it. */
-    async function deploy(): Promise<{
+    async function deploy(capacityRebalance = false): Promise<{
         queueUrl: string;
         environment: Workshop.WorkshopEnvironment;
     }> {
         await emulator.reset();
-        const environment = await workshop.seedWorkshopEnvironment(emulator);
+        const environment = await workshop.seedWorkshopEnvironment(emulator, {
+            webGroup: { capacityRebalance },
+        });
         const { value: queueUrl } = await pipeline.withLocalPipeline(
             emulator,
             archive,
@@ -171,6 +176,8 @@ describe("npm run simulate on the emulator: the console test end to end with que
     /** Auto Scaling's deregistration on detach, which moto leaves out. */
     async function deregisterDetached(lines: readonly string[], targetGroupArn: string) {
         const detached = lines
+            // The SDK's own warnings are plain text: only the handler's lines are JSON.
+            .filter((line) => line.startsWith("{"))
             .map((line) => JSON.parse(line))
             .filter((entry) => /Detaching instance/.test(String(entry.message)))
             .flatMap((entry) => entry.instanceIds as string[]);
@@ -190,12 +197,15 @@ describe("npm run simulate on the emulator: the console test end to end with que
         }
     }
 
-    async function run(terminate: boolean): Promise<{
+    async function run(
+        terminate: boolean,
+        capacityRebalance = false,
+    ): Promise<{
         report: SimulationReport;
         environment: Workshop.WorkshopEnvironment;
         before: Workshop.GroupState;
     }> {
-        const { queueUrl, environment } = await deploy();
+        const { queueUrl, environment } = await deploy(capacityRebalance);
         const before = await workshop.describeGroupState(emulator, environment.webGroupName);
         const report = await simulate.simulateConsoleTest(
             {
@@ -205,6 +215,8 @@ describe("npm run simulate on the emulator: the console test end to end with que
             },
             {
                 clients,
+                // Backdated: a rebalancing group's 25 s grace ends about 8 s after the warning.
+                clock: { now: () => Date.now() - BACKDATE_MS, sleep: (ms) => delay(ms) },
                 invoke: pipelineInvoker(environment.targetGroupArn),
                 timing: {
                     pollIntervalMs: 100,
@@ -257,6 +269,24 @@ describe("npm run simulate on the emulator: the console test end to end with que
         ]);
         assert.equal(await workshop.describeInstanceState(emulator, victim), "running");
         assert.match(report.warning ?? "", /keeps running \(and billing\)/);
+    });
+
+    it("given Capacity Rebalancing, which never sees a console test's warning: the record waits out the grace in the queue, then the safety net detaches", async () => {
+        deliveries.length = 0;
+
+        const { report, environment, before } = await run(false, true);
+
+        assert.equal(report.outcome, "passed", report.failure?.message);
+        const [victim] = report.instanceIds;
+        assert.deepEqual(deliveries, [{ records: 2, left: { queued: 0, deadLettered: 0 } }]);
+        assert.equal(report.decision?.action, "detached");
+        assert.equal(report.decision?.action === "detached" && report.decision.safetyNet, true);
+        assert.equal(report.verdict, "left it to the group, then the safety net detached it");
+        const after = await workshop.describeGroupState(emulator, environment.webGroupName);
+        assert.ok(!after.instances.some((i) => i.instanceId === victim), "it left the group");
+        assert.equal(after.desiredCapacity, before.desiredCapacity, "capacity kept");
+        const handler = report.steps.filter((s) => s.kind === "handler").map((s) => s.message);
+        assert.match(handler[0], /^Batch of 1 records: 0 detached, 1 waiting for a re-check/);
     });
 
     it("with --terminate, terminates the detached instance once it has drained", async () => {

@@ -93,7 +93,14 @@ export interface FakeAccountOptions {
     readonly experimentFails?: boolean;
     /** The group lets a detached instance go at once, before its drain ends (as moto does). */
     readonly leavesGroupAtDetach?: boolean;
+    /** The group has a termination lifecycle hook: the handler terminates through the group. */
+    readonly terminationHook?: boolean;
 }
+
+/** The handler's grace for a group with Capacity Rebalancing (SAFETY_NET_GRACE_MS). */
+const GRACE_MS = 25_000;
+/** How long the group's termination hook holds an instance in Terminating:Wait. */
+export const HOOK_SECONDS = 30;
 
 /**
  * @aws-sdk/client-fis pins an older @smithy/types than aws-sdk-client-mock's, so that its
@@ -136,6 +143,8 @@ export class FakeAccount {
     private stsFailure?: Error;
     private experiment?: { startedAt: number; status: string; target?: string };
     private ids = 0;
+    /** Instances in Terminating:Wait, by when their hook started. */
+    private readonly hooks = new Map<string, number>();
 
     constructor(private readonly options: FakeAccountOptions = {}) {
         INSTANCES.forEach((id, n) =>
@@ -267,7 +276,24 @@ export class FakeAccount {
                     since: now,
                 });
                 const instanceId = key.split(" ")[1];
+                const activity = this.activities.find((a) => a.Description.endsWith(instanceId));
+                // AWS calls a termination hook only once the instance has drained.
+                if (this.members.get(instanceId)?.lifecycle === "Terminating") {
+                    this.setLifecycle(instanceId, "Terminating:Wait");
+                    this.hooks.set(instanceId, now);
+                } else {
+                    this.members.delete(instanceId);
+                    if (activity !== undefined) {
+                        activity.StatusCode = "Successful";
+                    }
+                }
+            }
+        }
+        for (const [instanceId, since] of this.hooks) {
+            if (now >= since + HOOK_SECONDS * 1000) {
+                this.hooks.delete(instanceId);
                 this.members.delete(instanceId);
+                this.ec2States.set(instanceId, { state: "shutting-down" });
                 const activity = this.activities.find((a) => a.Description.endsWith(instanceId));
                 if (activity !== undefined) {
                     activity.StatusCode = "Successful";
@@ -319,7 +345,7 @@ export class FakeAccount {
             );
             this.launchReplacement();
         }
-        this.handle(instanceId, "req-fis-1", true);
+        this.handle({ instanceId, sentAtMs: this.now, messageId: "fis-1" }, "req-fis-1", true);
     }
 
     private activity(description: string, status: string, cause: string): Activity {
@@ -364,16 +390,38 @@ export class FakeAccount {
         });
     }
 
-    /** The deployed handler's behaviour for one warning, and its log. */
-    private handle(instanceId: string, requestId: string, queued: boolean): unknown {
+    /**
+     * The deployed handler's behaviour for one warning, and its log: a group with Capacity
+     * Rebalancing gets the grace first (a queued record waits, a direct invocation waits in
+     * itself), a group with a termination hook is terminated through, any other is detached.
+     */
+    private handle(warning: Warning, requestId: string, queued: boolean): unknown {
+        const { instanceId } = warning;
         const dryRun = this.options.handlerDryRun === true;
+        const rebalancing = this.options.capacityRebalance === true;
+        const graceEndsMs = warning.sentAtMs + GRACE_MS;
+        if (!queued && rebalancing && this.members.get(instanceId)?.lifecycle === "InService") {
+            // A direct invocation waits out the grace in itself.
+            this.advance(Math.max(this.now, graceEndsMs));
+        }
         const member = this.members.get(instanceId);
-        const counts = { detached: 0, wouldDetach: 0, ignored: {} as Record<string, number> };
+        const counts: Record<string, number> = {};
+        const ignored: Record<string, number> = {};
         let summary: Record<string, unknown>;
         const base = { instanceId, autoScalingGroupName: GROUP, capacityOnInterruption: "keep" };
-        if (member === undefined || member.lifecycle !== "InService") {
+        const terminate = this.options.terminationHook === true;
+        if (rebalancing && member?.lifecycle.startsWith("Terminating")) {
+            counts.leftToGroup = 1;
+            summary = { ...base, action: "left-to-group", reason: `${instanceId} is Terminating` };
+            if (!queued) {
+                this.log(requestId, "INFO", {
+                    ...summary,
+                    message: "Left the warning to the group's Capacity Rebalancing",
+                });
+            }
+        } else if (member === undefined || member.lifecycle !== "InService") {
             const reason = member === undefined ? "not-a-member" : "not-in-service";
-            counts.ignored[reason] = 1;
+            ignored[reason] = 1;
             summary = {
                 ...base,
                 action: "ignored",
@@ -385,48 +433,26 @@ export class FakeAccount {
                     message: `Ignored the warning: ${reason}`,
                 });
             }
-        } else if (dryRun) {
-            counts.wouldDetach = 1;
-            summary = { ...base, action: "would-detach" };
-            this.log(requestId, "INFO", {
-                message: `Dry run: would detach 1 instance(s) from AutoScaling Group ${GROUP}`,
-                autoScalingGroupName: GROUP,
-                capacityOnInterruption: "keep",
-                instanceIds: [instanceId],
-            });
+        } else if (rebalancing && this.now < graceEndsMs) {
+            counts.waiting = 1;
+            summary = {};
         } else {
-            counts.detached = 1;
-            member.lifecycle = "Detaching";
-            if (this.options.leavesGroupAtDetach) {
-                this.members.delete(instanceId);
-            }
-            const detach = this.activity(
-                `Detaching EC2 instance: ${instanceId}`,
-                "WaitingForELBConnectionDraining",
-                "detach",
-            );
-            this.launchReplacement();
-            if (this.drains) {
-                this.targets.set(`${TG_ARN} ${instanceId}`, {
-                    state: "draining",
-                    reason: "Target.DeregistrationInProgress",
-                    since: this.now,
+            const safetyNet = rebalancing ? { safetyNet: true } : {};
+            const kind = terminate ? "terminate" : "detach";
+            if (dryRun) {
+                counts[terminate ? "wouldTerminate" : "wouldDetach"] = 1;
+                summary = { ...base, action: `would-${kind}`, ...safetyNet };
+                this.log(requestId, "INFO", {
+                    message: `Dry run: would ${kind} 1 instance(s) of AutoScaling Group ${GROUP}`,
+                    autoScalingGroupName: GROUP,
+                    capacityOnInterruption: "keep",
+                    instanceIds: [instanceId],
                 });
+            } else {
+                counts[terminate ? "terminated" : "detached"] = 1;
+                summary = { ...base, action: terminate ? "terminated" : "detached", ...safetyNet };
+                this.takeOut(instanceId, requestId, terminate);
             }
-            summary = { ...base, action: "detached" };
-            this.log(requestId, "INFO", {
-                message: `Instance ${instanceId} belongs to AutoScaling Group ${GROUP}. Detaching instance...`,
-                autoScalingGroupName: GROUP,
-                capacityOnInterruption: "keep",
-                instanceIds: [instanceId],
-                activities: [
-                    {
-                        activityId: detach.ActivityId,
-                        description: detach.Description,
-                        statusCode: detach.StatusCode,
-                    },
-                ],
-            });
         }
         // Metrics (EMF) go to the same log group; they are not the handler's entries.
         this.logEvents.push({
@@ -437,17 +463,59 @@ export class FakeAccount {
         if (!queued) {
             return summary;
         }
-        const ignoredTotal = Object.keys(counts.ignored).length;
         this.log(requestId, "INFO", {
-            message: `Batch of 1 records: ${counts.detached} detached, ${dryRun ? `${counts.wouldDetach} would be detached (dry run), ` : ""}${ignoredTotal} ignored, 0 left for a retry`,
+            message: `Batch of 1 records: ${batchWords(counts, ignored, dryRun)}`,
             autoScalingGroupName: GROUP,
             capacityOnInterruption: "keep",
             records: 1,
-            detached: counts.detached,
-            ignored: counts.ignored,
+            detached: counts.detached ?? 0,
+            terminated: counts.terminated ?? 0,
+            leftToGroup: counts.leftToGroup ?? 0,
+            waiting: counts.waiting ?? 0,
+            safetyNet: "safetyNet" in summary ? 1 : 0,
+            ignored,
             failed: 0,
         });
-        return { batchItemFailures: [] };
+        return {
+            batchItemFailures: counts.waiting === 1 ? [{ itemIdentifier: warning.messageId }] : [],
+        };
+    }
+
+    /** Detaches, or terminates through the group: the drain starts and a replacement launches. */
+    private takeOut(instanceId: string, requestId: string, terminate: boolean): void {
+        const member = this.members.get(instanceId) as Member;
+        member.lifecycle = terminate ? "Terminating" : "Detaching";
+        if (this.options.leavesGroupAtDetach && !terminate) {
+            this.members.delete(instanceId);
+        }
+        const activity = this.activity(
+            `${terminate ? "Terminating" : "Detaching"} EC2 instance: ${instanceId}`,
+            "WaitingForELBConnectionDraining",
+            terminate ? "terminate" : "detach",
+        );
+        this.launchReplacement();
+        if (this.drains) {
+            this.targets.set(`${TG_ARN} ${instanceId}`, {
+                state: "draining",
+                reason: "Target.DeregistrationInProgress",
+                since: this.now,
+            });
+        }
+        this.log(requestId, "INFO", {
+            message: terminate
+                ? `Instance ${instanceId} belongs to AutoScaling Group ${GROUP}. Terminating it through the group, so that its termination hooks run...`
+                : `Instance ${instanceId} belongs to AutoScaling Group ${GROUP}. Detaching instance...`,
+            autoScalingGroupName: GROUP,
+            capacityOnInterruption: "keep",
+            instanceIds: [instanceId],
+            activities: [
+                {
+                    activityId: activity.ActivityId,
+                    description: activity.Description,
+                    statusCode: activity.StatusCode,
+                },
+            ],
+        });
     }
 
     private guard(action: string): void {
@@ -493,7 +561,7 @@ export class FakeAccount {
             const requestId = `req-${this.invocations.length}`;
             const queued = Array.isArray(payload.Records);
             const answer = this.invocationOverride ?? {
-                payload: this.handle(warnedInstance(payload), requestId, queued),
+                payload: this.handle(warningIn(payload), requestId, queued),
             };
             return {
                 StatusCode: 200,
@@ -679,6 +747,49 @@ export class FakeAccount {
                       ],
         }));
     }
+}
+
+/** What the fake handler reads of a warning: its instance, its `time`, its record's id. */
+interface Warning {
+    readonly instanceId: string;
+    readonly sentAtMs: number;
+    readonly messageId: string;
+}
+
+function warningIn(payload: unknown): Warning {
+    const records = (payload as { Records?: { body: string; messageId: string }[] }).Records;
+    const event = (records === undefined ? payload : JSON.parse(records[0].body)) as {
+        time: string;
+        detail: { "instance-id": string };
+    };
+    return {
+        instanceId: event.detail["instance-id"],
+        sentAtMs: Date.parse(event.time),
+        messageId: records?.[0].messageId ?? "event",
+    };
+}
+
+/** The handler's batch summary in words (handler/entry.ts batchSummary). */
+function batchWords(
+    counts: Record<string, number>,
+    ignored: Record<string, number>,
+    dryRun: boolean,
+): string {
+    const optional: [string, string][] = [
+        ["terminated", "terminated"],
+        ["leftToGroup", "left to their group"],
+        ["wouldDetach", "would be detached (dry run)"],
+        ["wouldTerminate", "would be terminated (dry run)"],
+        ["waiting", "waiting for a re-check"],
+    ];
+    return [
+        `${counts.detached ?? 0} detached`,
+        ...optional
+            .filter(([key]) => (counts[key] ?? 0) > 0 || (dryRun && key === "wouldDetach"))
+            .map(([key, words]) => `${counts[key] ?? 0} ${words}`),
+        `${Object.keys(ignored).length} ignored`,
+        "0 left for a retry",
+    ].join(", ");
 }
 
 /** The instance a warning payload (an SQS batch or a bare event) names. */

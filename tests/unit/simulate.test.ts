@@ -480,21 +480,18 @@ describe("npm run simulate --fis, against a fake AWS account", () => {
     });
 
     describe("given Capacity Rebalancing, which replaces the instance at the recommendation", () => {
-        it("says that the handler ignored it as no longer InService, and passes", async () => {
+        it("says that the handler left it to the group, and passes", async () => {
             const account = new FakeAccount({ capacityRebalance: true });
 
             const report = await experiment(account);
 
             assert.equal(report.outcome, "passed", report.failure?.message);
-            assert.deepEqual(report.decision, {
-                action: "ignored",
-                reason: "not-in-service",
-                inferred: true,
-            });
+            assert.deepEqual(report.decision, { action: "left-to-group", inferred: true });
             assert.deepEqual(messages(report, "note"), [
-                `The handler ignored the warning for ${FIRST}: it was no longer InService. With Capacity Rebalancing on, the group replaces an instance at its rebalance recommendation, before the warning; that is expected, not a failure.`,
+                `The handler left the warning for ${FIRST} to its group: Capacity Rebalancing was already terminating and replacing it, as AWS documents it does on the warning.`,
             ]);
             assert.ok(messages(report, "activity").some((m) => m.includes("rebalance")));
+            assert.match(report.warning ?? "", /after Capacity Rebalancing had replaced it/);
         });
     });
 
