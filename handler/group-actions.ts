@@ -16,7 +16,7 @@ import {
     settleActed,
 } from "./calls";
 import { decrementSlots, type GroupSnapshot } from "./decision";
-import { lookUpTerminationHooks } from "./hooks";
+import type { TerminationHooks } from "./hooks";
 import { recoverFromRefusal } from "./recovery";
 
 export const deploymentOnlyModule = true;
@@ -161,4 +161,34 @@ export async function runCall(
         activities,
     });
     markDeparted(progress, call);
+}
+
+/** The group's termination hooks, from the container's cache or one call; never throws. */
+async function lookUpTerminationHooks(
+    groupName: string,
+    context: BatchContext,
+): Promise<TerminationHooks> {
+    const { deps } = context;
+    const nowMs = (deps.now ?? Date.now)();
+    const cached = deps.hookCache?.get(groupName, nowMs);
+    if (cached !== undefined) {
+        return cached ? "present" : "absent";
+    }
+    try {
+        const hasHook = await context.call((signal) =>
+            deps.autoScaling.hasTerminationHook(groupName, signal),
+        );
+        deps.hookCache?.set(groupName, hasHook, nowMs);
+        return hasHook ? "present" : "absent";
+    } catch (error) {
+        deps.log("WARN", {
+            message: `DescribeLifecycleHooks failed for ${groupName}: its instances are detached, which skips any termination hook it has`,
+            autoScalingGroupName: groupName,
+            error:
+                error instanceof Error
+                    ? { name: error.name, message: error.message }
+                    : String(error),
+        });
+        return "unknown";
+    }
 }

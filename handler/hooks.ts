@@ -1,9 +1,7 @@
 /**
- * Whether a group has a termination lifecycle hook: DescribeLifecycleHooks, one call per group,
- * asked only for groups the handler acts on, and remembered per container for a few minutes.
+ * What a container remembers of whether each group has a termination lifecycle hook: one
+ * DescribeLifecycleHooks per group, kept for a few minutes across invocations.
  */
-import type { BatchContext } from "./batch-context";
-
 export const deploymentOnlyModule = true;
 
 /** Hooks change with a deployment, rarely within one: a storm asks once per group. */
@@ -32,34 +30,4 @@ export function createHookCache(): HookCache {
             answers.set(groupName, { hasHook, atMs: nowMs });
         },
     };
-}
-
-/** The group's termination hooks, from the cache or one call; never throws. */
-export async function lookUpTerminationHooks(
-    groupName: string,
-    context: BatchContext,
-): Promise<TerminationHooks> {
-    const { deps } = context;
-    const nowMs = (deps.now ?? Date.now)();
-    const cached = deps.hookCache?.get(groupName, nowMs);
-    if (cached !== undefined) {
-        return cached ? "present" : "absent";
-    }
-    try {
-        const hasHook = await context.call((signal) =>
-            deps.autoScaling.hasTerminationHook(groupName, signal),
-        );
-        deps.hookCache?.set(groupName, hasHook, nowMs);
-        return hasHook ? "present" : "absent";
-    } catch (error) {
-        deps.log("WARN", {
-            message: `DescribeLifecycleHooks failed for ${groupName}: its instances are detached, which skips any termination hook it has`,
-            autoScalingGroupName: groupName,
-            error:
-                error instanceof Error
-                    ? { name: error.name, message: error.message }
-                    : String(error),
-        });
-        return "unknown";
-    }
 }

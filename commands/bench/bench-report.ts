@@ -3,6 +3,10 @@
  * goals the queued path must meet, laid out side by side per storm, or as JSON. Its flags are in
  * bench-flags.ts.
  */
+import { percentile, sum } from "./stats";
+
+// The storms' own reports use them as report.sum and report.percentile.
+export { percentile, sum } from "./stats";
 import * as os from "node:os";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import type { GroupState } from "../../local/group-state";
@@ -82,16 +86,8 @@ export function sameState(a: GroupState, b: GroupState): boolean {
 }
 
 /** Nearest-rank percentile of ascending `sorted`. */
-export function percentile(sorted: readonly number[], p: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}
-
 export function mean(values: readonly number[]): number {
     return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-export function sum(counts: Record<string, number>): number {
-    return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
 /** Our instances, every tenth twice, and the outsiders', shuffled (mulberry32) as EC2 might send them. */

@@ -4,7 +4,8 @@
  */
 import { type Style, table } from "../terminal";
 import type { StormMix } from "./bench-fleet";
-import { markGoal, perAction, seconds, sum } from "./bench-report";
+import { markGoal, perAction, seconds } from "./bench-report";
+import { sum } from "./stats";
 import {
     type GroupKind,
     type KindResult,

@@ -7,7 +7,7 @@
 import type { ObservedRequest } from "../../local/fault-proxy";
 import type { GroupAction } from "../../local/group-side";
 import { OUT_OF_SERVICE_DEADLINE_MS, SAFETY_NET_GRACE_MS } from "../../contract";
-import { percentile, sum } from "./bench-report";
+import { percentile, sum } from "./stats";
 
 export type GroupKind = "capacity-rebalancing" | "termination-hook" | "plain";
 export const GROUP_KINDS: readonly GroupKind[] = [
