@@ -7,9 +7,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { longLines, README, readPage, relativeLinks, ROOT } from "../support/readme";
 
-/** Pages with wide tables written before this check; every other page keeps to 110. */
-const WIDE_PAGES = new Set(["docs/cooperation.md"]);
-
 const docsPages = (): string[] =>
     fs
         .readdirSync(path.join(ROOT, "docs"))
@@ -43,7 +40,7 @@ describe("the README and the pages under docs/", () => {
     });
 
     it("keeps every page's lines outside code blocks to 110 characters", () => {
-        for (const page of docsPages().filter((p) => !WIDE_PAGES.has(p))) {
+        for (const page of docsPages()) {
             assert.deepEqual(longLines(readPage(page), 110), [], page);
         }
     });
