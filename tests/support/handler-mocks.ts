@@ -111,13 +111,18 @@ export function hasProperties(
     assert.deepEqual(picked, expected, `${what}'s ${Object.keys(expected).join(", ")}`);
 }
 
+/** Waits for the registrations under way, then forgets every recorded resource. */
+export async function emptyRecord(): Promise<void> {
+    await registrationsSettled();
+    resetRecorded();
+}
+
 /**
  * Runs `create` on an empty record and resolves once every registration it started has reached
  * the mocks, so that `recorded` holds exactly what it registered.
  */
 export async function build<T>(create: () => T): Promise<T> {
-    await registrationsSettled();
-    resetRecorded();
+    await emptyRecord();
     const built = create();
     await registrationsSettled();
     return built;
@@ -145,11 +150,10 @@ export function buildHandler(
 export async function assertRefusedBeforeRegistering(
     components: Components,
     args: Record<string, unknown>,
-    expected: RegExp | { message: string },
+    expected: Parameters<typeof assert.throws>[1],
 ): Promise<void> {
     // Given an empty record of registrations
-    await registrationsSettled();
-    resetRecorded();
+    await emptyRecord();
     // When the component is built with the bad argument
     assert.throws(
         () =>
@@ -179,6 +183,26 @@ export async function assertChildren(
     }
 }
 
+/** The statement that lets only this rule's EventBridge send to `queue`. */
+export const ruleSends = (queue: string, rule: string) => ({
+    Sid: "EventBridgeSendsForThisRule",
+    Effect: "Allow",
+    Principal: { Service: "events.amazonaws.com" },
+    Action: "sqs:SendMessage",
+    Resource: queue,
+    Condition: { ArnEquals: { "aws:SourceArn": rule } },
+});
+
+/** The statement that refuses every request to `queue` without TLS. */
+export const denyInsecureTransport = (queue: string) => ({
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "sqs:*",
+    Resource: queue,
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+});
+
 /** The DLQ's policy in either mode: this rule's EventBridge and the function's role, over TLS. */
 export function expectedDeadLetterQueuePolicy(component: string): unknown {
     const dlqArn = arn("sqs", `${component}-dlq-a1b2c3d`);
@@ -186,14 +210,7 @@ export function expectedDeadLetterQueuePolicy(component: string): unknown {
     return {
         Version: "2012-10-17",
         Statement: [
-            {
-                Sid: "EventBridgeSendsForThisRule",
-                Effect: "Allow",
-                Principal: { Service: "events.amazonaws.com" },
-                Action: "sqs:SendMessage",
-                Resource: dlqArn,
-                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
-            },
+            ruleSends(dlqArn, ruleArn),
             {
                 Sid: "DenyOtherSenders",
                 Effect: "Deny",
@@ -207,14 +224,7 @@ export function expectedDeadLetterQueuePolicy(component: string): unknown {
                     },
                 },
             },
-            {
-                Sid: "DenyInsecureTransport",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "sqs:*",
-                Resource: dlqArn,
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
+            denyInsecureTransport(dlqArn),
         ],
     };
 }

@@ -8,6 +8,8 @@ import {
     build,
     childOf,
     childTypes,
+    denyInsecureTransport,
+    ruleSends,
     COMPONENT_TYPE,
     type Components,
     expectedDeadLetterQueuePolicy,
@@ -136,14 +138,7 @@ describe("SpotInterruptionHandler with queue delivery", () => {
                     policy: {
                         Version: "2012-10-17",
                         Statement: [
-                            {
-                                Sid: "EventBridgeSendsForThisRule",
-                                Effect: "Allow",
-                                Principal: { Service: "events.amazonaws.com" },
-                                Action: "sqs:SendMessage",
-                                Resource: queueArn,
-                                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
-                            },
+                            ruleSends(queueArn, ruleArn),
                             {
                                 Sid: "DenyOtherSenders",
                                 Effect: "Deny",
@@ -152,14 +147,7 @@ describe("SpotInterruptionHandler with queue delivery", () => {
                                 Resource: queueArn,
                                 Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn } },
                             },
-                            {
-                                Sid: "DenyInsecureTransport",
-                                Effect: "Deny",
-                                Principal: "*",
-                                Action: "sqs:*",
-                                Resource: queueArn,
-                                Condition: { Bool: { "aws:SecureTransport": "false" } },
-                            },
+                            denyInsecureTransport(queueArn),
                         ],
                     },
                 },
