@@ -24,7 +24,6 @@ export { SpotInterruptionHandler } from "./component";
 export { type FaultInjectionArgs } from "./fault-injection";
 export {
     autoScalingGroupArn,
-    detachScopeFor,
     handlerPolicyDocument,
     handlerPolicyJson,
     interruptionWarningEventPattern,

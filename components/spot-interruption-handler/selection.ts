@@ -11,7 +11,7 @@ import {
     validateAutoScalingGroupName,
 } from "../shared/argument-checks";
 import { filledByProvider, MOCK_NAME_FIX } from "../shared/provider-values";
-import type { GroupChoice } from "./args";
+import type { GroupArgument } from "./args";
 import { validateGroupNameList } from "./settings";
 
 /** The error for a group name that resolved to undefined: only mocks leave a group unnamed. */
@@ -23,22 +23,21 @@ export function unnamedGroupError(argument: string): ComponentArgsError {
 }
 
 /** The chosen groups once every name is known, each checked as AWS checks it. */
-export function selectionOf(
-    choice: GroupChoice,
+export function resolvedSelection(
+    groups: GroupSelection<pulumi.Input<string>>,
+    argument: GroupArgument,
     component: pulumi.Resource,
 ): pulumi.Output<GroupSelection> {
-    if (choice.kind === "tag") {
-        const { key, value } = choice;
+    if (groups.kind === "tag") {
+        const { key, value } = groups;
         return pulumi.output<GroupSelection>(
             value === undefined ? { kind: "tag", key } : { kind: "tag", key, value },
         );
     }
     const argumentAt = (index: number) =>
-        choice.argument === "autoScalingGroupName"
-            ? choice.argument
-            : `autoScalingGroupNames[${index}]`;
+        argument === "autoScalingGroupNames" ? `autoScalingGroupNames[${index}]` : argument;
     const names = filledByProvider(
-        pulumi.all(choice.names.map((name) => pulumi.output(name))),
+        pulumi.all(groups.names.map((name) => pulumi.output(name))),
         (resolved) => {
             const index = resolved.findIndex((name) => name === undefined);
             return index < 0 ? undefined : unnamedGroupError(argumentAt(index));

@@ -8,8 +8,10 @@ import {
     quoteAll,
     validateAutoScalingGroupName,
 } from "../shared/argument-checks";
+import type * as pulumi from "@pulumi/pulumi";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
+    type GroupSelection,
     INTERRUPTION_ACTION_CHOICES,
     InterruptionAction,
     isCapacityOnInterruption,
@@ -20,7 +22,7 @@ import {
     Delivery,
     DELIVERY_CHOICES,
     DIRECT_TIMEOUT_SECONDS,
-    type GroupChoice,
+    type GroupArgument,
     HANDLER_ARCHITECTURES,
     HANDLER_RUNTIMES,
     HandlerArchitecture,
@@ -56,7 +58,7 @@ const QUEUE_ONLY_ARGS = [
 
 /** Validates the plain args; a group name that is still an Output is checked once it resolves. */
 export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): ResolvedHandlerSettings {
-    const groups = resolveGroupChoice(args);
+    const { groups, groupArgument } = resolveGroupSelection(args);
     const capacityOnInterruption = args.capacityOnInterruption ?? "keep";
     if (!isCapacityOnInterruption(capacityOnInterruption)) {
         throw argumentError(
@@ -142,6 +144,7 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
     }
     return {
         groups,
+        groupArgument,
         capacityOnInterruption,
         interruptionAction,
         delivery,
@@ -167,7 +170,10 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
 }
 
 /** Exactly one of the three ways to choose groups, each checked as far as its plain parts go. */
-export function resolveGroupChoice(args: SpotInterruptionHandlerArgs): GroupChoice {
+export function resolveGroupSelection(args: SpotInterruptionHandlerArgs): {
+    readonly groups: GroupSelection<pulumi.Input<string>>;
+    readonly groupArgument: GroupArgument;
+} {
     const given = GROUP_ARGUMENTS.filter((name) => args[name] !== undefined && args[name] !== null);
     if (given.length === 0) {
         throw argumentError(
@@ -182,14 +188,17 @@ export function resolveGroupChoice(args: SpotInterruptionHandlerArgs): GroupChoi
         );
     }
     if (args.autoScalingGroupTag !== undefined) {
-        return resolveGroupTag(args.autoScalingGroupTag);
+        return {
+            groups: resolveGroupTag(args.autoScalingGroupTag),
+            groupArgument: "autoScalingGroupTag",
+        };
     }
     if (args.autoScalingGroupName !== undefined) {
         const name = args.autoScalingGroupName;
         if (typeof name === "string") {
             validateAutoScalingGroupName(name);
         }
-        return { kind: "names", argument: "autoScalingGroupName", names: [name] };
+        return { groups: { kind: "names", names: [name] }, groupArgument: "autoScalingGroupName" };
     }
     const names = args.autoScalingGroupNames;
     if (!Array.isArray(names) || names.length === 0 || names.length > MAX_GROUP_NAMES) {
@@ -203,7 +212,7 @@ export function resolveGroupChoice(args: SpotInterruptionHandlerArgs): GroupChoi
         validateAutoScalingGroupName(name, `autoScalingGroupNames[${names.indexOf(name)}]`),
     );
     validateGroupNameList(plain);
-    return { kind: "names", argument: "autoScalingGroupNames", names };
+    return { groups: { kind: "names", names }, groupArgument: "autoScalingGroupNames" };
 }
 
 /** The checks a list of names needs once it is known: no repeats, and room in the environment. */
@@ -225,7 +234,7 @@ export function validateGroupNameList(names: readonly string[]): readonly string
     return names;
 }
 
-function resolveGroupTag(tag: AutoScalingGroupTag): GroupChoice {
+function resolveGroupTag(tag: AutoScalingGroupTag): GroupSelection {
     const argument = "autoScalingGroupTag";
     if (typeof tag !== "object" || tag === null || Array.isArray(tag)) {
         throw argumentError(argument, `is ${JSON.stringify(tag)}; pass { key, value? }`);

@@ -9,7 +9,6 @@ import {
 import {
     autoScalingGroupArn,
     deadLetterQueuePolicyDocument,
-    detachScopeFor,
     drainEventsQueuePolicyDocument,
     eventsQueuePolicyDocument,
     handlerPolicyDocument,
@@ -43,11 +42,8 @@ function handlerPolicy(
 ): object {
     const { groupName = GROUP_NAME, groups, ...inputs } = overrides;
     return handlerPolicyDocument({
-        detachScope: detachScopeFor(groups ?? { kind: "names", names: [groupName] }, {
-            partition: PARTITION,
-            region: REGION,
-            accountId: ACCOUNT,
-        }),
+        groups: groups ?? { kind: "names", names: [groupName] },
+        account: { partition: PARTITION, region: REGION, accountId: ACCOUNT },
         logGroupArn: LOG_GROUP_ARN,
         deadLetterQueueArn: DEAD_LETTER_QUEUE_ARN,
         capacityOnInterruption: "keep",

@@ -127,15 +127,13 @@ describe("SpotInterruptionHandler's group selection", () => {
             // Each listed ARN takes about 90 characters besides the name: 100 names never fit.
             const policyFor = (count: number, nameLength: number) =>
                 components.handlerPolicyJson({
-                    detachScope: components.detachScopeFor(
-                        {
-                            kind: "names",
-                            names: Array.from({ length: count }, (_, i) =>
-                                `g${i}`.padEnd(nameLength, "x"),
-                            ),
-                        },
-                        { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT_ID },
-                    ),
+                    groups: {
+                        kind: "names",
+                        names: Array.from({ length: count }, (_, i) =>
+                            `g${i}`.padEnd(nameLength, "x"),
+                        ),
+                    },
+                    account: { partition: "aws", region: "eu-west-1", accountId: MOCK_ACCOUNT_ID },
                     logGroupArn: arn("logs", "log-group:l"),
                     deadLetterQueueArn: arn("sqs", "dlq"),
                     capacityOnInterruption: "keep",
