@@ -2,7 +2,7 @@
  * The handler's CloudWatch dashboard and alarms, as pure data: what an operator watches during a
  * storm, and when a human is needed. Unit-tested as exact documents.
  */
-import { argumentError } from "../shared/argument-checks";
+import { handlerArgumentError } from "./argument-checks";
 import {
     GROUP_DIMENSION,
     HANDLER_DIMENSION,
@@ -59,7 +59,7 @@ const PERIOD_SECONDS = 60;
 export function targetGroupArnSuffix(targetGroupArn: string): string {
     const suffix = /:(targetgroup\/[^/]+\/[0-9a-f]+)$/.exec(targetGroupArn)?.[1];
     if (suffix === undefined) {
-        throw argumentError(
+        throw handlerArgumentError(
             "targetGroupArn",
             `${JSON.stringify(targetGroupArn)} is not a target group ARN (arn:…:elasticloadbalancing:…:targetgroup/<name>/<id>)`,
         );

@@ -30,4 +30,4 @@ export {
 } from "./policies";
 export { MAX_HANDLER_NAME_LENGTH, validateHandlerName } from "./names";
 export { resolveHandlerSettings } from "./settings";
-export { validateAutoScalingGroupName } from "../shared/argument-checks";
+export { handlerArgumentError, validateAutoScalingGroupName } from "./argument-checks";

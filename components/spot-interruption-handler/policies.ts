@@ -2,7 +2,7 @@
  * Pure builders for the documents the handler component deploys: its event pattern and IAM.
  * Exported so that they are unit-tested as exact documents, without mocks.
  */
-import { argumentError } from "../shared/argument-checks";
+import { handlerArgumentError } from "./argument-checks";
 import { escapeIamResourceText, type PolicyDocument, type PolicyStatement } from "../shared/iam";
 import {
     type CapacityOnInterruption,
@@ -56,7 +56,7 @@ export function handlerPolicyJson(inputs: HandlerPolicyInputs): string {
     const policy = JSON.stringify(handlerPolicyDocument(inputs));
     const room = MAX_INLINE_POLICY_CHARS - DRAIN_POLICY_RESERVE_CHARS;
     if (policy.length > room) {
-        throw argumentError(
+        throw handlerArgumentError(
             "autoScalingGroupNames",
             `make the function's policy ${policy.length} characters, over the ${room} it may use of IAM's ${MAX_INLINE_POLICY_CHARS} for a role's inline policies: tag the groups and pass autoScalingGroupTag instead`,
         );

@@ -4,19 +4,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { GroupSelection } from "../../contract";
-import {
-    argumentError,
-    type ComponentArgsError,
-    errorInApply,
-    validateAutoScalingGroupName,
-} from "../shared/argument-checks";
+import { type ComponentArgsError, errorInApply } from "../shared/argument-checks";
+import { handlerArgumentError, validateAutoScalingGroupName } from "./argument-checks";
 import { filledByProvider, MOCK_NAME_FIX } from "../shared/provider-values";
 import type { GroupArgument } from "./args";
 import { validateGroupNameList } from "./settings";
 
 /** The error for a group name that resolved to undefined: only mocks leave a group unnamed. */
 export function unnamedGroupError(argument: string): ComponentArgsError {
-    return argumentError(
+    return handlerArgumentError(
         argument,
         `resolved to undefined, which no deployed group's name is: a unit test's mocks filled in no name (Pulumi's documented mocks return state: args.inputs). ${MOCK_NAME_FIX}, or pass the name as a string; until then the handler's resources that use it stay unknown`,
     );
