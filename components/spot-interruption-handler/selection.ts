@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { GroupSelection } from "../../contract";
 import { type ComponentArgsError, errorInApply } from "../shared/argument-checks";
 import { handlerArgumentError, validateAutoScalingGroupName } from "./argument-checks";
-import { filledByProvider, MOCK_NAME_FIX } from "../shared/provider-values";
+import { checkFilledByProvider, MOCK_NAME_FIX } from "../shared/provider-values";
 import type { GroupArgument } from "./args";
 import { validateGroupNameList } from "./settings";
 
@@ -32,7 +32,7 @@ export function resolvedSelection(
     }
     const argumentAt = (index: number) =>
         argument === "autoScalingGroupNames" ? `autoScalingGroupNames[${index}]` : argument;
-    const names = filledByProvider(
+    const names = checkFilledByProvider(
         pulumi.all(groups.names.map((name) => pulumi.output(name))),
         (resolved) => {
             const index = resolved.findIndex((name) => name === undefined);
@@ -64,7 +64,7 @@ export function faultInjectionGroupName(
     if (given === undefined) {
         return selection.apply((groups) => (groups.kind === "names" ? groups.names[0] : ""));
     }
-    return filledByProvider(
+    return checkFilledByProvider(
         pulumi.output(given),
         (name) =>
             name === undefined

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type ComponentArgsError, errorInApply } from "../shared/argument-checks";
-import { filledByProvider } from "../shared/provider-values";
+import { checkFilledByProvider } from "../shared/provider-values";
 import { MAX_AVAILABILITY_ZONES, VPC_CIDR_BLOCK, webTierArgumentError } from "./args";
 import type { WebTierNetwork } from "./settings";
 
@@ -56,7 +56,7 @@ export function createNetwork(
         },
         childOpts,
     );
-    const zones = filledByProvider(
+    const zones = checkFilledByProvider(
         lookup.names,
         (names) => (Array.isArray(names) ? undefined : unlistedZonesError(availabilityZoneCount)),
         childOpts.parent,
