@@ -6,7 +6,6 @@ import * as readline from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
 import {
     AutoScalingClient,
-    AutoScalingServiceException,
     DetachInstancesCommand,
     EnterStandbyCommand,
 } from "@aws-sdk/client-auto-scaling";
@@ -22,6 +21,7 @@ import {
 } from "../../local";
 import { tierEmulator } from "../support/tier-emulator";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
+import { assertRefusedWith as assertRefusedAsAwsDoes, membershipOf } from "../support/group-side";
 
 const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
 
@@ -222,30 +222,10 @@ describe("The local AWS emulator's DetachInstances", function () {
     });
 });
 
-/** A group's desired capacity and its members as "<instance id> <lifecycle state>", in order. */
-async function membershipOf(
-    emulator: Emulator,
-    groupName: string,
-): Promise<{ desiredCapacity: number; instances: string[] }> {
-    const group = await describeGroupState(emulator, groupName);
-    return {
-        desiredCapacity: group.desiredCapacity,
-        instances: group.instances.map(
-            (instance) => `${instance.instanceId} ${instance.lifecycleState}`,
-        ),
-    };
-}
-
-/** The call failed as the SDK reports AWS's refusal: same error name and message, HTTP 400. */
+/** AWS's refusal, which for DetachInstances is always a ValidationError. */
 async function assertRefusedWith(call: Promise<unknown>, expected: Error): Promise<void> {
-    await assert.rejects(call, (error: unknown) => {
-        assert.ok(error instanceof AutoScalingServiceException, String(error));
-        assert.equal(error.name, "ValidationError");
-        assert.equal(error.name, expected.name);
-        assert.equal(error.message, expected.message);
-        assert.equal(error.$metadata.httpStatusCode, 400);
-        return true;
-    });
+    assert.equal(expected.name, "ValidationError");
+    await assertRefusedAsAwsDoes(call, expected);
 }
 
 /** A well-formed instance id that names no instance. */
