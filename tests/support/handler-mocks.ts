@@ -203,6 +203,22 @@ export const denyInsecureTransport = (queue: string) => ({
     Condition: { Bool: { "aws:SecureTransport": "false" } },
 });
 
+/** The children every handler has, whichever the delivery: role, member and type. */
+export function childrenInBothModes(
+    handler: Handler,
+): Record<string, [pulumi.Resource | undefined, string]> {
+    return {
+        logs: [handler.logGroup, "aws:cloudwatch/logGroup:LogGroup"],
+        dlq: [handler.deadLetterQueue, "aws:sqs/queue:Queue"],
+        role: [handler.role, "aws:iam/role:Role"],
+        policy: [handler.rolePolicy, "aws:iam/rolePolicy:RolePolicy"],
+        function: [handler.handlerFunction, "aws:lambda/function:Function"],
+        rule: [handler.eventRule, "aws:cloudwatch/eventRule:EventRule"],
+        "dlq-policy": [handler.deadLetterQueuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
+        target: [handler.eventTarget, "aws:cloudwatch/eventTarget:EventTarget"],
+    };
+}
+
 /** The DLQ's policy in either mode: this rule's EventBridge and the function's role, over TLS. */
 export function expectedDeadLetterQueuePolicy(component: string): unknown {
     const dlqArn = arn("sqs", `${component}-dlq-a1b2c3d`);

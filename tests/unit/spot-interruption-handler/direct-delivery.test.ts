@@ -4,6 +4,7 @@ import { recorded } from "../../../local";
 import {
     arn,
     assertChildren,
+    childrenInBothModes,
     build,
     childOf,
     childTypes,
@@ -61,19 +62,12 @@ describe("SpotInterruptionHandler, given direct delivery", () => {
 
     it("parents every child to the component, names it after the component, and exposes it", async () => {
         await assertChildren("spotdir", {
-            logs: [handler.logGroup, "aws:cloudwatch/logGroup:LogGroup"],
-            dlq: [handler.deadLetterQueue, "aws:sqs/queue:Queue"],
-            role: [handler.role, "aws:iam/role:Role"],
-            policy: [handler.rolePolicy, "aws:iam/rolePolicy:RolePolicy"],
-            function: [handler.handlerFunction, "aws:lambda/function:Function"],
-            rule: [handler.eventRule, "aws:cloudwatch/eventRule:EventRule"],
-            "dlq-policy": [handler.deadLetterQueuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
+            ...childrenInBothModes(handler),
             "invoke-config": [
                 handler.invokeConfig,
                 "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
             ],
             permission: [handler.permission, "aws:lambda/permission:Permission"],
-            target: [handler.eventTarget, "aws:cloudwatch/eventTarget:EventTarget"],
         });
     });
 

@@ -5,6 +5,7 @@ import { recorded } from "../../../local";
 import {
     arn,
     assertChildren,
+    childrenInBothModes,
     build,
     childOf,
     childTypes,
@@ -69,21 +70,14 @@ describe("SpotInterruptionHandler with queue delivery", () => {
 
         it("parents every child to the component, names it after the component, and exposes it", async () => {
             await assertChildren("spot", {
-                logs: [handler.logGroup, "aws:cloudwatch/logGroup:LogGroup"],
-                dlq: [handler.deadLetterQueue, "aws:sqs/queue:Queue"],
+                ...childrenInBothModes(handler),
                 queue: [handler.queue, "aws:sqs/queue:Queue"],
-                role: [handler.role, "aws:iam/role:Role"],
-                policy: [handler.rolePolicy, "aws:iam/rolePolicy:RolePolicy"],
                 "drain-policy": [handler.drainPolicy, "aws:iam/rolePolicy:RolePolicy"],
-                function: [handler.handlerFunction, "aws:lambda/function:Function"],
-                rule: [handler.eventRule, "aws:cloudwatch/eventRule:EventRule"],
-                "dlq-policy": [handler.deadLetterQueuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
                 "queue-policy": [handler.queuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
                 mapping: [
                     handler.eventSourceMapping,
                     "aws:lambda/eventSourceMapping:EventSourceMapping",
                 ],
-                target: [handler.eventTarget, "aws:cloudwatch/eventTarget:EventTarget"],
             });
         });
 
