@@ -1,5 +1,5 @@
 /** The SpotInterruptionHandler's argument errors, and the checks its arguments go through. */
-import { argumentErrorsOf, autoScalingGroupNameProblem } from "../shared/argument-checks";
+import { argumentErrorsOf, autoScalingGroupNameProblem, quoteAll } from "../shared/argument-checks";
 
 /** A SpotInterruptionHandler argument's error. */
 export const handlerArgumentError = argumentErrorsOf("SpotInterruptionHandler");
@@ -14,6 +14,21 @@ export function validateAutoScalingGroupName(
         throw handlerArgumentError(argument, problem);
     }
     return name;
+}
+
+/** `value` when it is one of `choices`; else an error that names the argument and lists them. */
+export function oneOf<T extends string>(
+    argument: string,
+    value: unknown,
+    choices: readonly T[],
+): T {
+    if (!choices.includes(value as T)) {
+        throw handlerArgumentError(
+            argument,
+            `is ${JSON.stringify(value)}; allowed values are ${quoteAll(choices)}`,
+        );
+    }
+    return value as T;
 }
 
 export function integerInRange(argument: string, value: number, min: number, max: number): number {

@@ -2,10 +2,10 @@
  * The SpotInterruptionHandler's arguments: their defaults and validation. Pure, so that a
  * mistake fails `pulumi preview` with a message that names the argument and how to fix it.
  */
-import { quoteAll } from "../shared/argument-checks";
 import {
     handlerArgumentError,
     integerInRange,
+    oneOf,
     validateAutoScalingGroupName,
 } from "./argument-checks";
 import type * as pulumi from "@pulumi/pulumi";
@@ -14,8 +14,6 @@ import {
     type GroupSelection,
     INTERRUPTION_ACTION_CHOICES,
     InterruptionAction,
-    isCapacityOnInterruption,
-    isInterruptionAction,
 } from "../../contract";
 import {
     type AutoScalingGroupTag,
@@ -59,41 +57,23 @@ const QUEUE_ONLY_ARGS = [
 /** Validates the plain args; a group name that is still an Output is checked once it resolves. */
 export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): ResolvedHandlerSettings {
     const { groups, groupArgument } = resolveGroupSelection(args);
-    const capacityOnInterruption = args.capacityOnInterruption ?? "keep";
-    if (!isCapacityOnInterruption(capacityOnInterruption)) {
-        throw handlerArgumentError(
-            "capacityOnInterruption",
-            `is ${JSON.stringify(capacityOnInterruption)}; allowed values are ${quoteAll(CAPACITY_ON_INTERRUPTION_CHOICES)}`,
-        );
-    }
-    const interruptionAction = args.interruptionAction ?? InterruptionAction.Auto;
-    if (!isInterruptionAction(interruptionAction)) {
-        throw handlerArgumentError(
-            "interruptionAction",
-            `is ${JSON.stringify(interruptionAction)}; allowed values are ${quoteAll(INTERRUPTION_ACTION_CHOICES)}`,
-        );
-    }
-    const delivery = args.delivery ?? Delivery.Queue;
-    if (!DELIVERY_CHOICES.includes(delivery)) {
-        throw handlerArgumentError(
-            "delivery",
-            `is ${JSON.stringify(delivery)}; allowed values are ${quoteAll(DELIVERY_CHOICES)}`,
-        );
-    }
-    const runtime = args.runtime ?? HandlerRuntime.Nodejs24;
-    if (!HANDLER_RUNTIMES.includes(runtime)) {
-        throw handlerArgumentError(
-            "runtime",
-            `is ${JSON.stringify(runtime)}; allowed values are ${quoteAll(HANDLER_RUNTIMES)}`,
-        );
-    }
-    const architecture = args.architecture ?? HandlerArchitecture.Arm64;
-    if (!HANDLER_ARCHITECTURES.includes(architecture)) {
-        throw handlerArgumentError(
-            "architecture",
-            `is ${JSON.stringify(architecture)}; allowed values are ${quoteAll(HANDLER_ARCHITECTURES)}`,
-        );
-    }
+    const capacityOnInterruption = oneOf(
+        "capacityOnInterruption",
+        args.capacityOnInterruption ?? "keep",
+        CAPACITY_ON_INTERRUPTION_CHOICES,
+    );
+    const interruptionAction = oneOf(
+        "interruptionAction",
+        args.interruptionAction ?? InterruptionAction.Auto,
+        INTERRUPTION_ACTION_CHOICES,
+    );
+    const delivery = oneOf("delivery", args.delivery ?? Delivery.Queue, DELIVERY_CHOICES);
+    const runtime = oneOf("runtime", args.runtime ?? HandlerRuntime.Nodejs24, HANDLER_RUNTIMES);
+    const architecture = oneOf(
+        "architecture",
+        args.architecture ?? HandlerArchitecture.Arm64,
+        HANDLER_ARCHITECTURES,
+    );
     const boundaryProblem = permissionsBoundaryProblem(args.permissionsBoundary);
     if (boundaryProblem !== undefined) {
         throw handlerArgumentError("permissionsBoundary", boundaryProblem);
