@@ -19,19 +19,12 @@ import {
     VENV_PYTHON,
     type WorkshopEnvironment,
 } from "../../local";
-import { tierEmulator } from "../support/tier-emulator";
+import { tierEmulatorForSuite } from "../support/tier-emulator";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { assertRefusedWith as assertRefusedAsAwsDoes, membershipOf } from "../support/group-side";
 
-const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
-
 describe("The local AWS emulator's DetachInstances", function () {
-    let emulator: Emulator;
-
-    before(async function () {
-        this.timeout(FIRST_RUN_BOOTSTRAP_TIMEOUT_MS);
-        emulator = await tierEmulator();
-    });
+    const tier = tierEmulatorForSuite();
 
     describe("DetachInstances, refused as AWS refuses it", function () {
         let workshop: WorkshopEnvironment;
@@ -39,7 +32,7 @@ describe("The local AWS emulator's DetachInstances", function () {
         let web: string[];
 
         before(function () {
-            autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+            autoScaling = new AutoScalingClient(clientConfigFor(tier.emulator));
         });
 
         after(function () {
@@ -48,9 +41,9 @@ describe("The local AWS emulator's DetachInstances", function () {
 
         beforeEach(async function () {
             // Given a freshly seeded web group: min 2, desired 4, max 12, 4 InService instances
-            await emulator.reset();
-            workshop = await seedWorkshopEnvironment(emulator);
-            web = (await describeGroupState(emulator, workshop.webGroupName)).instances.map(
+            await tier.emulator.reset();
+            workshop = await seedWorkshopEnvironment(tier.emulator);
+            web = (await describeGroupState(tier.emulator, workshop.webGroupName)).instances.map(
                 (instance) => instance.instanceId,
             );
         });
@@ -63,11 +56,11 @@ describe("The local AWS emulator's DetachInstances", function () {
                     ShouldDecrementDesiredCapacity: decrement,
                 }),
             );
-        const webGroup = () => membershipOf(emulator, workshop.webGroupName);
+        const webGroup = () => membershipOf(tier.emulator, workshop.webGroupName);
 
         it("refuses a batch naming an instance of another group, names the first such id in order, and detaches none of the batch", async function () {
             // Given a member of the other group
-            const other = await describeGroupState(emulator, workshop.otherGroupName);
+            const other = await describeGroupState(tier.emulator, workshop.otherGroupName);
             const otherInstanceId = other.instances[0].instanceId;
             const before = await webGroup();
 
@@ -164,7 +157,7 @@ describe("The local AWS emulator's DetachInstances", function () {
             const response = await detach([web[0], web[3]], false);
 
             // Then both left the group, whose desired capacity stayed
-            const after = await describeGroupState(emulator, workshop.webGroupName);
+            const after = await describeGroupState(tier.emulator, workshop.webGroupName);
             const memberIds = after.instances.map((instance) => instance.instanceId);
             assert.deepEqual(
                 response.Activities?.map((activity) => activity.Description),

@@ -10,25 +10,18 @@ import { setTimeout as delay } from "node:timers/promises";
 import {
     describeGroupState,
     describeInstanceState,
-    type Emulator,
     seedWorkshopEnvironment,
     SERVER_SCRIPT,
     startEmulator,
     VENV_PYTHON,
 } from "../../local";
-import { tierEmulator } from "../support/tier-emulator";
+import { tierEmulatorForSuite } from "../support/tier-emulator";
 
-const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
 const PYTHON_HINT =
     /python3 .*with the venv module is required.*apt-get install python3 python3-venv/s;
 
 describe("The local AWS emulator's server", function () {
-    let emulator: Emulator;
-
-    before(async function () {
-        this.timeout(FIRST_RUN_BOOTSTRAP_TIMEOUT_MS);
-        emulator = await tierEmulator();
-    });
+    const tier = tierEmulatorForSuite();
 
     describe("its server", function () {
         it("runs moto's application one request at a time, so its backends never race", function () {
@@ -77,35 +70,35 @@ print(peak, len(bodies), closed, bodies[0])
         it("gives exactly the SDK's standard variables, with dummy credentials", function () {
             // Given the running emulator
             // When its environment is asked for
-            const environment = emulator.environment();
+            const environment = tier.emulator.environment();
 
             // Then
             assert.deepEqual(environment, {
-                AWS_ENDPOINT_URL: emulator.endpoint,
+                AWS_ENDPOINT_URL: tier.emulator.endpoint,
                 AWS_REGION: "eu-west-1",
                 AWS_ACCESS_KEY_ID: "testing",
                 AWS_SECRET_ACCESS_KEY: "testing",
             });
-            assert.match(emulator.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
+            assert.match(tier.emulator.endpoint, /^http:\/\/127\.0\.0\.1:\d+$/);
         });
     });
 
     describe("reset()", function () {
         it("forgets every group and instance", async function () {
             // Given a seeded environment
-            await emulator.reset();
-            const workshop = await seedWorkshopEnvironment(emulator);
+            await tier.emulator.reset();
+            const workshop = await seedWorkshopEnvironment(tier.emulator);
 
             // When the emulator is reset
-            await emulator.reset();
+            await tier.emulator.reset();
 
             // Then
             await assert.rejects(
-                describeGroupState(emulator, workshop.webGroupName),
+                describeGroupState(tier.emulator, workshop.webGroupName),
                 /does not exist/,
             );
             assert.equal(
-                await describeInstanceState(emulator, workshop.standaloneInstanceId),
+                await describeInstanceState(tier.emulator, workshop.standaloneInstanceId),
                 undefined,
             );
         });

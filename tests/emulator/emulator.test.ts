@@ -29,21 +29,13 @@ import {
     clientConfigFor,
     describeGroupState,
     describeInstanceState,
-    type Emulator,
     seedWorkshopEnvironment,
     type WorkshopEnvironment,
 } from "../../local";
-import { tierEmulator } from "../support/tier-emulator";
-
-const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
+import { tierEmulatorForSuite } from "../support/tier-emulator";
 
 describe("The local AWS emulator", function () {
-    let emulator: Emulator;
-
-    before(async function () {
-        this.timeout(FIRST_RUN_BOOTSTRAP_TIMEOUT_MS);
-        emulator = await tierEmulator();
-    });
+    const tier = tierEmulatorForSuite();
 
     describe("when the workshop environment is seeded", function () {
         let workshop: WorkshopEnvironment;
@@ -52,11 +44,11 @@ describe("The local AWS emulator", function () {
         let elbv2: ElasticLoadBalancingV2Client;
 
         before(async function () {
-            await emulator.reset();
-            workshop = await seedWorkshopEnvironment(emulator);
-            autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-            ec2 = new EC2Client(clientConfigFor(emulator));
-            elbv2 = new ElasticLoadBalancingV2Client(clientConfigFor(emulator));
+            await tier.emulator.reset();
+            workshop = await seedWorkshopEnvironment(tier.emulator);
+            autoScaling = new AutoScalingClient(clientConfigFor(tier.emulator));
+            ec2 = new EC2Client(clientConfigFor(tier.emulator));
+            elbv2 = new ElasticLoadBalancingV2Client(clientConfigFor(tier.emulator));
         });
 
         after(function () {
@@ -68,7 +60,7 @@ describe("The local AWS emulator", function () {
         it("runs the web group at min 2 and desired 4, with 4 InService instances over all three subnets", async function () {
             // Given the seeded environment
             // When the web group and its instances are described
-            const web = await describeGroupState(emulator, workshop.webGroupName);
+            const web = await describeGroupState(tier.emulator, workshop.webGroupName);
             const instanceIds = web.instances.map((instance) => instance.instanceId);
             const described = await ec2.send(
                 new DescribeInstancesCommand({ InstanceIds: instanceIds }),
@@ -163,9 +155,9 @@ describe("The local AWS emulator", function () {
         it("also holds a second group and a standalone instance that belongs to no group", async function () {
             // Given the seeded environment
             // When the other group and the standalone instance are described
-            const other = await describeGroupState(emulator, workshop.otherGroupName);
+            const other = await describeGroupState(tier.emulator, workshop.otherGroupName);
             const standaloneState = await describeInstanceState(
-                emulator,
+                tier.emulator,
                 workshop.standaloneInstanceId,
             );
             const membership = await autoScaling.send(
@@ -186,9 +178,9 @@ describe("The local AWS emulator", function () {
     describe("EventBridge rules with an SQS target", function () {
         it("deliver a matching Spot interruption warning into the queue as the whole event, and neither a rebalance recommendation nor another source's event", async function () {
             // Given a rule for Spot interruption warnings whose target is a queue
-            await emulator.reset();
-            const events = new EventBridgeClient(clientConfigFor(emulator));
-            const sqs = new SQSClient(clientConfigFor(emulator));
+            await tier.emulator.reset();
+            const events = new EventBridgeClient(clientConfigFor(tier.emulator));
+            const sqs = new SQSClient(clientConfigFor(tier.emulator));
             try {
                 const { QueueUrl: queueUrl } = await sqs.send(
                     new CreateQueueCommand({ QueueName: "spot-interruptions" }),
@@ -252,7 +244,7 @@ describe("The local AWS emulator", function () {
                 assert.equal(event.id, put.Entries?.[0]?.EventId);
                 assert.equal(event.source, "aws.ec2");
                 assert.equal(event["detail-type"], "EC2 Spot Instance Interruption Warning");
-                assert.equal(event.region, emulator.region);
+                assert.equal(event.region, tier.emulator.region);
                 assert.deepEqual(event.resources, warning.Resources);
                 assert.deepEqual(event.detail, JSON.parse(warning.Detail));
             } finally {
@@ -264,8 +256,8 @@ describe("The local AWS emulator", function () {
 
     describe("the tier's shared emulator", function () {
         it("refuses stop(), since the files after this one use it", async function () {
-            await assert.rejects(emulator.stop(), /shared by the files after this one/);
-            await emulator.reset();
+            await assert.rejects(tier.emulator.stop(), /shared by the files after this one/);
+            await tier.emulator.reset();
         });
     });
 });

@@ -17,9 +17,8 @@ import {
     notificationTopicPolicyDocument,
 } from "../../components/spot-interruption-handler/policies";
 import { type GroupSelection } from "../../contract";
+import { FIRST_RUN_BOOTSTRAP_TIMEOUT_MS } from "../support/tier-emulator";
 import { serviceAssumeRolePolicy } from "../../components/shared/iam";
-
-const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
 
 const PARTITION = "aws";
 const REGION = "eu-west-1";
