@@ -1,27 +1,19 @@
 /** SpotInterruptionHandler refuses bad arguments at construction, naming the argument, before it registers anything. */
 import * as assert from "node:assert/strict";
-import {
-    recorded,
-    unwrap,
-    installPulumiMocks,
-    registrationsSettled,
-    resetRecorded,
-} from "../../../local";
+import { recorded, unwrap, installPulumiMocks, resetRecorded } from "../../../local";
 import {
     assertRefusedBeforeRegistering,
+    emptyRecord,
     type Components,
     type HandlerArgs,
     mockedComponents,
 } from "../../support/handler-mocks";
-import type * as aws from "@pulumi/aws";
 
 describe("SpotInterruptionHandler's bad arguments", () => {
     let components: Components;
-    let awsModule: typeof aws;
 
     before(async () => {
         components = await mockedComponents();
-        awsModule = await import("@pulumi/aws");
     });
 
     describe("given bad arguments", () => {
@@ -282,9 +274,9 @@ describe("SpotInterruptionHandler's bad arguments", () => {
 
         it("fails the program, naming the argument, and never registers the name's policy or function", async () => {
             // Given a group whose name, known only once it is created, is an ARN
-            await registrationsSettled();
-            resetRecorded();
-            const group = new awsModule.autoscaling.Group("badfleet", {
+            const aws = await import("@pulumi/aws");
+            await emptyRecord();
+            const group = new aws.autoscaling.Group("badfleet", {
                 name: "arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:x:autoScalingGroupName/web",
                 maxSize: 1,
                 minSize: 1,

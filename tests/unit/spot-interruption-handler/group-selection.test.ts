@@ -18,15 +18,12 @@ import {
     rolePolicyOf,
     sharedRoleStatements,
 } from "../../support/handler-mocks";
-import type * as aws from "@pulumi/aws";
 
 describe("SpotInterruptionHandler's group selection", () => {
     let components: Components;
-    let awsModule: typeof aws;
 
     before(async () => {
         components = await mockedComponents();
-        awsModule = await import("@pulumi/aws");
     });
 
     describe("given a group name with the characters IAM reads as wildcards and variables", () => {
@@ -54,9 +51,10 @@ describe("SpotInterruptionHandler's group selection", () => {
         before(async () => {
             // Given a group whose name is an Output, and a provider for another Region
             // When the component is built with them
+            const aws = await import("@pulumi/aws");
             const { provider } = await build(() => {
-                const explicit = new awsModule.Provider("explicit", { region: "us-west-2" });
-                const group = new awsModule.autoscaling.Group("fleet", {
+                const explicit = new aws.Provider("explicit", { region: "us-west-2" });
+                const group = new aws.autoscaling.Group("fleet", {
                     name: "fleet-asg",
                     maxSize: 4,
                     minSize: 1,
