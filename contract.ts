@@ -45,9 +45,13 @@ export function isCapacityOnInterruption(value: unknown): value is CapacityOnInt
     return CAPACITY_ON_INTERRUPTION_CHOICES.includes(value as CapacityOnInterruption);
 }
 
-/** Which Auto Scaling groups one handler protects: a list of names, or every group with a tag. */
-export type GroupSelection =
-    | { readonly kind: "names"; readonly names: readonly string[] }
+/**
+ * Which Auto Scaling groups one handler protects: a list of names, or every group with a tag. The
+ * one shape from the arguments through IAM to the environment: generic over the name, so that the
+ * component carries names that are still Outputs until they resolve; the function sees strings.
+ */
+export type GroupSelection<Name = string> =
+    | { readonly kind: "names"; readonly names: readonly Name[] }
     | { readonly kind: "tag"; readonly key: string; readonly value?: string };
 
 /** Says the selection in words, for log entries and errors. */

@@ -33,6 +33,24 @@ export function fixCommand(key: string, remedy: ArgumentRemedy): string {
         : `pulumi config set --path '${key}${remedy.path}' ${remedy.value}`;
 }
 
+/** The key's value when it is one of `choices`, `fallback` when it is unset. */
+export function readChoice<T extends string>(
+    config: pulumi.Config,
+    key: string,
+    fallback: T,
+    choices: readonly T[],
+): T {
+    const value = config.get(key) ?? fallback;
+    if (!choices.includes(value as T)) {
+        throw new StackConfigError(
+            key,
+            `is "${value}", but must be one of ${choices.join(choices.length === 2 ? " or " : ", ")}`,
+            `pulumi config set ${key} ${choices.join("|")}`,
+        );
+    }
+    return value as T;
+}
+
 export function readString(
     config: pulumi.Config,
     key: string,

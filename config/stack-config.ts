@@ -9,10 +9,9 @@ import {
     type GroupSelection,
     INTERRUPTION_ACTION_CHOICES,
     InterruptionAction,
-    isCapacityOnInterruption,
-    isInterruptionAction,
 } from "../contract";
 import {
+    readChoice,
     fixCommand,
     isRecord,
     readBoolean,
@@ -117,32 +116,24 @@ export const STACK_CONFIG_TYPES = {
 } as const;
 
 export function readStackConfig(config: pulumi.Config): StackConfig {
-    const capacityOnInterruption =
-        config.get("capacityOnInterruption") ?? HANDLER_CONFIG_DEFAULTS.capacityOnInterruption;
-    if (!isCapacityOnInterruption(capacityOnInterruption)) {
-        throw new StackConfigError(
-            "capacityOnInterruption",
-            `is "${capacityOnInterruption}", but must be one of ${CAPACITY_ON_INTERRUPTION_CHOICES.join(" or ")}`,
-            `pulumi config set capacityOnInterruption ${CAPACITY_ON_INTERRUPTION_CHOICES.join("|")}`,
-        );
-    }
-    const interruptionAction =
-        config.get("interruptionAction") ?? HANDLER_CONFIG_DEFAULTS.interruptionAction;
-    if (!isInterruptionAction(interruptionAction)) {
-        throw new StackConfigError(
-            "interruptionAction",
-            `is "${interruptionAction}", but must be one of ${INTERRUPTION_ACTION_CHOICES.join(", ")}`,
-            `pulumi config set interruptionAction ${INTERRUPTION_ACTION_CHOICES.join("|")}`,
-        );
-    }
-    const delivery = config.get("delivery") ?? HANDLER_CONFIG_DEFAULTS.delivery;
-    if (!isDelivery(delivery)) {
-        throw new StackConfigError(
-            "delivery",
-            `is "${delivery}", but must be one of ${DELIVERY_CHOICES.join(" or ")}`,
-            `pulumi config set delivery ${DELIVERY_CHOICES.join("|")}`,
-        );
-    }
+    const capacityOnInterruption = readChoice(
+        config,
+        "capacityOnInterruption",
+        HANDLER_CONFIG_DEFAULTS.capacityOnInterruption,
+        CAPACITY_ON_INTERRUPTION_CHOICES,
+    );
+    const interruptionAction = readChoice(
+        config,
+        "interruptionAction",
+        HANDLER_CONFIG_DEFAULTS.interruptionAction,
+        INTERRUPTION_ACTION_CHOICES,
+    );
+    const delivery = readChoice(
+        config,
+        "delivery",
+        HANDLER_CONFIG_DEFAULTS.delivery,
+        DELIVERY_CHOICES,
+    );
 
     const dryRun = readBoolean(config, "dryRun") ?? HANDLER_CONFIG_DEFAULTS.dryRun;
     const notificationEmail = config.get("notificationEmail");
@@ -295,8 +286,4 @@ function readPermissionsBoundary(config: pulumi.Config): string | undefined {
         );
     }
     return value;
-}
-
-function isDelivery(value: string): value is Delivery {
-    return (DELIVERY_CHOICES as readonly string[]).includes(value);
 }

@@ -3,7 +3,7 @@
  * (`pulumi stack output --json`), the flags otherwise; a flag always wins over an output.
  */
 import { execFile } from "node:child_process";
-import { validateAutoScalingGroupName } from "../../components/shared/argument-checks";
+import { validateAutoScalingGroupName } from "../../components/spot-interruption-handler/argument-checks";
 import { SimulationError } from "./simulate-errors";
 
 /** The deployment's names, as the stack outputs or the flags give them. */

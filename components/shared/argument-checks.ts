@@ -3,62 +3,35 @@ import * as pulumi from "@pulumi/pulumi";
 /**
  * The one error model for component arguments and stack config: a ComponentArgsError names the
  * argument, what is wrong and, where one exists, the remedy; inside an apply it travels as a
- * pulumi.ResourceError (ArgumentValueError). Below it, the checks the SpotInterruptionHandler's
- * arguments go through; `quoteAll` serves the web tier's messages too.
+ * pulumi.ResourceError (ArgumentValueError). Each component makes its own errors
+ * (argumentErrorsOf); the checks and wording below serve every component.
  */
 
 const MAX_GROUP_NAME_LENGTH = 255;
 
 /**
- * Refuses a name Auto Scaling would refuse (1 to 255 characters of ASCII 33 to 126, no colon) and one with
- * surrounding whitespace, which would make the policy and the handler name different groups.
+ * What is wrong with a name Auto Scaling would refuse (1 to 255 characters of ASCII 33 to 126, no
+ * colon) or one with surrounding whitespace, which would make the policy and the handler name
+ * different groups; undefined when nothing is. Each component words its own error around it.
  */
-export function validateAutoScalingGroupName(
-    name: string,
-    argument = "autoScalingGroupName",
-): string {
+export function autoScalingGroupNameProblem(name: string): string | undefined {
     if (typeof name !== "string" || name.trim() === "") {
-        throw argumentError(
-            argument,
-            "is empty: pass the name of the Auto Scaling group to protect",
-        );
+        return "is empty: pass the name of the Auto Scaling group to protect";
     }
     if (name !== name.trim()) {
-        throw argumentError(
-            argument,
-            `${JSON.stringify(name)} has surrounding whitespace: pass the group's exact name, ${JSON.stringify(name.trim())}`,
-        );
+        return `${JSON.stringify(name)} has surrounding whitespace: pass the group's exact name, ${JSON.stringify(name.trim())}`;
     }
     if (name.length > MAX_GROUP_NAME_LENGTH) {
-        throw argumentError(
-            argument,
-            `is ${name.length} characters long; Auto Scaling group names have at most ${MAX_GROUP_NAME_LENGTH}`,
-        );
+        return `is ${name.length} characters long; Auto Scaling group names have at most ${MAX_GROUP_NAME_LENGTH}`;
     }
     const outside = [...name].find((c) => c.charCodeAt(0) < 0x21 || c.charCodeAt(0) > 0x7e);
     if (outside !== undefined) {
-        throw argumentError(
-            argument,
-            `${JSON.stringify(name)} contains ${JSON.stringify(outside)}, but Auto Scaling group names are printable ASCII (characters 33 to 126) without spaces: pass the group's exact name`,
-        );
+        return `${JSON.stringify(name)} contains ${JSON.stringify(outside)}, but Auto Scaling group names are printable ASCII (characters 33 to 126) without spaces: pass the group's exact name`;
     }
     if (name.includes(":")) {
-        throw argumentError(
-            argument,
-            `${JSON.stringify(name)} contains a colon, which Auto Scaling group names cannot: pass the group's name, not its ARN`,
-        );
+        return `${JSON.stringify(name)} contains a colon, which Auto Scaling group names cannot: pass the group's name, not its ARN`;
     }
-    return name;
-}
-
-export function integerInRange(argument: string, value: number, min: number, max: number): number {
-    if (!Number.isInteger(value) || value < min || value > max) {
-        throw argumentError(
-            argument,
-            `is ${value}; it must be a whole number from ${min} to ${max}`,
-        );
-    }
-    return value;
+    return undefined;
 }
 
 /** What fixes an argument: a value to set (at a path inside it), or removing it. */
@@ -83,27 +56,21 @@ export class ComponentArgsError extends Error {
     }
 }
 
-/** A SpotInterruptionHandler argument's error. */
-export function argumentError(
+/** Makes one component's argument errors: each component has its own, named after it. */
+export type ArgumentErrorFactory = (
     argument: string,
     problem: string,
     remedy?: ArgumentRemedy,
-): ComponentArgsError {
-    return new ComponentArgsError("SpotInterruptionHandler", argument, problem, remedy);
+) => ComponentArgsError;
+
+/** The argument errors of the component whose type is `component`, e.g. "SpotWebTier". */
+export function argumentErrorsOf(component: string): ArgumentErrorFactory {
+    return (argument, problem, remedy) =>
+        new ComponentArgsError(component, argument, problem, remedy);
 }
 
 export function quoteAll(values: readonly string[]): string {
     return values.map((v) => `"${v}"`).join(", ");
-}
-
-export function booleanArg(argument: string, value: unknown, fallback: boolean): boolean {
-    if (value === undefined) {
-        return fallback;
-    }
-    if (typeof value !== "boolean") {
-        throw argumentError(argument, `is ${JSON.stringify(value)}; it must be true or false`);
-    }
-    return value;
 }
 
 /**

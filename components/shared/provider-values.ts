@@ -17,7 +17,7 @@ export const MOCK_NAME_FIX =
  * `value`, or, when `missing` finds it lacking, an unknown value after logging `missing`'s error
  * once against `resource`.
  */
-export function filledByProvider<T>(
+export function checkFilledByProvider<T>(
     value: pulumi.Output<T>,
     missing: (value: T) => ComponentArgsError | undefined,
     resource: pulumi.Resource,

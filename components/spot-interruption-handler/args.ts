@@ -3,7 +3,7 @@
  * resolve to. Validation and defaults live in `settings.ts`.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { CapacityOnInterruption, InterruptionAction } from "../../contract";
+import type { CapacityOnInterruption, GroupSelection, InterruptionAction } from "../../contract";
 import type { FaultInjectionArgs, FaultInjectionSettings } from "./fault-injection";
 
 /** How warnings reach the function. */
@@ -210,15 +210,9 @@ export interface SpotInterruptionHandlerArgs {
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** The groups to protect, after validation; names the caller passed as Outputs stay Inputs. */
-export type GroupChoice =
-    | {
-          readonly kind: "names";
-          /** The argument they came from, for error messages. */
-          readonly argument: "autoScalingGroupName" | "autoScalingGroupNames";
-          readonly names: readonly pulumi.Input<string>[];
-      }
-    | { readonly kind: "tag"; readonly key: string; readonly value?: string };
+/** The argument that chose the groups, for error messages about a name known only later. */
+export type GroupArgument =
+    "autoScalingGroupName" | "autoScalingGroupNames" | "autoScalingGroupTag";
 
 /** DescribeAutoScalingGroups takes at most 100 names: the one lookup per batch stays one call. */
 export const MAX_GROUP_NAMES = 100;
@@ -237,7 +231,9 @@ export interface QueueSettings {
 
 /** The args after validation, with every default applied. */
 export interface ResolvedHandlerSettings {
-    readonly groups: GroupChoice;
+    /** The groups to protect; names the caller passed as Outputs stay Inputs. */
+    readonly groups: GroupSelection<pulumi.Input<string>>;
+    readonly groupArgument: GroupArgument;
     readonly capacityOnInterruption: CapacityOnInterruption;
     readonly interruptionAction: InterruptionAction;
     readonly delivery: Delivery;

@@ -19,12 +19,11 @@ import { createMonitoring, createNotificationTopic } from "./monitoring";
 import { createDirectDelivery, createEventsQueue, createQueueDelivery } from "./delivery";
 import {
     deadLetterQueuePolicyDocument,
-    detachScopeFor,
     handlerPolicyJson,
     interruptionWarningEventPattern,
 } from "./policies";
 import { validateHandlerName } from "./names";
-import { faultInjectionGroupName, selectionOf } from "./selection";
+import { faultInjectionGroupName, resolvedSelection } from "./selection";
 import { resolveHandlerSettings } from "./settings";
 
 /**
@@ -94,7 +93,7 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
         super("spot-interruption-handler:index:SpotInterruptionHandler", name, {}, opts);
         const childOpts: pulumi.CustomResourceOptions = { parent: this };
         const tags = args.tags;
-        const selection = selectionOf(settings.groups, this);
+        const selection = resolvedSelection(settings.groups, settings.groupArgument, this);
         // The metrics' Handler dimension: plain, and apart per project, stack and component.
         const handlerName = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
         const queued = settings.queue;
@@ -163,11 +162,8 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                         ]) => {
                             try {
                                 return handlerPolicyJson({
-                                    detachScope: detachScopeFor(groups, {
-                                        partition: part,
-                                        region: reg,
-                                        accountId: account,
-                                    }),
+                                    groups,
+                                    account: { partition: part, region: reg, accountId: account },
                                     logGroupArn,
                                     deadLetterQueueArn: dlqArn,
                                     capacityOnInterruption: settings.capacityOnInterruption,

@@ -2,7 +2,7 @@
  * The handler's CloudWatch dashboard and alarms, as pure data: what an operator watches during a
  * storm, and when a human is needed. Unit-tested as exact documents.
  */
-import { argumentError } from "../shared/argument-checks";
+import { handlerArgumentError } from "./argument-checks";
 import {
     GROUP_DIMENSION,
     HANDLER_DIMENSION,
@@ -59,7 +59,7 @@ const PERIOD_SECONDS = 60;
 export function targetGroupArnSuffix(targetGroupArn: string): string {
     const suffix = /:(targetgroup\/[^/]+\/[0-9a-f]+)$/.exec(targetGroupArn)?.[1];
     if (suffix === undefined) {
-        throw argumentError(
+        throw handlerArgumentError(
             "targetGroupArn",
             `${JSON.stringify(targetGroupArn)} is not a target group ARN (arn:…:elasticloadbalancing:…:targetgroup/<name>/<id>)`,
         );
@@ -244,13 +244,26 @@ export function handlerDashboardBody(resources: MonitoredResources): DashboardBo
     };
 }
 
+/**
+ * What the alarms point at. Generic over a name, so that the component builds its alarms once
+ * from names that are still Outputs, and a test from plain strings.
+ */
+export interface AlarmedResources<Name = string> {
+    /** The metrics' Handler dimension: always plain. */
+    readonly handlerName: string;
+    readonly functionName: Name;
+    readonly deadLetterQueueName: Name;
+    /** Queue delivery only. */
+    readonly eventsQueueName?: Name;
+}
+
 /** One alarm, as aws.cloudwatch.MetricAlarm takes it, without its actions. */
-export interface AlarmSpec {
+export interface AlarmSpec<Name = string> {
     /** Appended to the component's name. */
     readonly role: string;
     readonly namespace: string;
     readonly metricName: string;
-    readonly dimensions: Record<string, string>;
+    readonly dimensions: Record<string, Name | string>;
     readonly statistic: "Sum" | "Maximum";
     /**
      * Metric math over the metric, which is `m` in it: the alarm then watches the expression.
@@ -258,7 +271,8 @@ export interface AlarmSpec {
      */
     readonly expression?: string;
     readonly threshold: number;
-    readonly alarmDescription: string;
+    /** The description, given the chosen groups in words (known once their names are). */
+    readonly alarmDescription: (groupsDescription: string) => string;
 }
 
 /** The rise of a level since the last period: 0 while nothing new arrives, so the alarm re-arms. */
@@ -268,11 +282,11 @@ export const RISE_OF_METRIC = "DIFF(FILL(m, 0))";
  * When a human is needed: a warning dead-lettered, warnings piling up, the function failing or
  * throttled, or the handler leaving instances for a retry. All compare "greater than threshold".
  */
-export function handlerAlarms(
-    resources: MonitoredResources,
+export function handlerAlarms<Name = string>(
+    resources: AlarmedResources<Name>,
     queueAgeThresholdSeconds: number,
-): AlarmSpec[] {
-    const alarms: AlarmSpec[] = [
+): AlarmSpec<Name>[] {
+    const alarms: AlarmSpec<Name>[] = [
         {
             // On new arrivals, not the depth: old dead letters must not mute the next ones.
             role: "dead-letters",
@@ -282,7 +296,8 @@ export function handlerAlarms(
             statistic: "Maximum",
             expression: RISE_OF_METRIC,
             threshold: 0,
-            alarmDescription: `New Spot interruption warnings for ${resources.groupsDescription} were dead-lettered: their instances may have been reclaimed without draining. Read the messages in the dead-letter queue and the function's ERROR log entries, and fix the cause. The alarm returns to OK on its own a minute later; each new dead letter raises it again, whatever the queue still holds.`,
+            alarmDescription: (groups) =>
+                `New Spot interruption warnings for ${groups} were dead-lettered: their instances may have been reclaimed without draining. Read the messages in the dead-letter queue and the function's ERROR log entries, and fix the cause. The alarm returns to OK on its own a minute later; each new dead letter raises it again, whatever the queue still holds.`,
         },
         {
             role: "function-errors",
@@ -291,7 +306,8 @@ export function handlerAlarms(
             dimensions: { FunctionName: resources.functionName },
             statistic: "Sum",
             threshold: 0,
-            alarmDescription: `The Spot interruption handler's function failed. Read its ERROR log entries (misconfiguration, permissions, timeouts) and fix the cause; failed warnings are retried, then dead-lettered.`,
+            alarmDescription: () =>
+                `The Spot interruption handler's function failed. Read its ERROR log entries (misconfiguration, permissions, timeouts) and fix the cause; failed warnings are retried, then dead-lettered.`,
         },
         {
             role: "function-throttles",
@@ -300,7 +316,8 @@ export function handlerAlarms(
             dimensions: { FunctionName: resources.functionName },
             statistic: "Sum",
             threshold: 0,
-            alarmDescription: `Lambda throttled the Spot interruption handler. Raise the account's concurrency quota, or reserve concurrency for the function (reservedConcurrentExecutions).`,
+            alarmDescription: () =>
+                `Lambda throttled the Spot interruption handler. Raise the account's concurrency quota, or reserve concurrency for the function (reservedConcurrentExecutions).`,
         },
         {
             // One alarm for every group: a failed lookup fails warnings before any group is known.
@@ -310,7 +327,8 @@ export function handlerAlarms(
             dimensions: { [HANDLER_DIMENSION]: resources.handlerName },
             statistic: "Sum",
             threshold: 0,
-            alarmDescription: `The handler left warnings for ${resources.groupsDescription} for a retry (throttling, faults or a deadline). Check the dashboard's per-group panel, the Auto Scaling API's throttling and the function's ERROR log entries.`,
+            alarmDescription: (groups) =>
+                `The handler left warnings for ${groups} for a retry (throttling, faults or a deadline). Check the dashboard's per-group panel, the Auto Scaling API's throttling and the function's ERROR log entries.`,
         },
         {
             role: "stale-warnings",
@@ -322,7 +340,8 @@ export function handlerAlarms(
             },
             statistic: "Sum",
             threshold: 0,
-            alarmDescription: `Interruption warnings for ${resources.groupsDescription} reached the handler older than the two-minute notice, on their first delivery, so their instances were reclaimed undrained. Check the events queue's age, the function's throttles and errors, and whether maximumConcurrency or the Auto Scaling budget is too small for the storms you see.`,
+            alarmDescription: (groups) =>
+                `Interruption warnings for ${groups} reached the handler older than the two-minute notice, on their first delivery, so their instances were reclaimed undrained. Check the events queue's age, the function's throttles and errors, and whether maximumConcurrency or the Auto Scaling budget is too small for the storms you see.`,
         },
         {
             role: "safety-net",
@@ -331,7 +350,8 @@ export function handlerAlarms(
             dimensions: { [HANDLER_DIMENSION]: resources.handlerName },
             statistic: "Sum",
             threshold: 0,
-            alarmDescription: `Capacity Rebalancing did not take warned Spot instances of ${resources.groupsDescription} out of service within the handler's grace, so the handler's safety net did. Check the group's activity history: it may be at MaxSize, or its replacements may fail to launch.`,
+            alarmDescription: (groups) =>
+                `Capacity Rebalancing did not take warned Spot instances of ${groups} out of service within the handler's grace, so the handler's safety net did. Check the group's activity history: it may be at MaxSize, or its replacements may fail to launch.`,
         },
         {
             role: "missing-groups",
@@ -340,7 +360,8 @@ export function handlerAlarms(
             dimensions: { [HANDLER_DIMENSION]: resources.handlerName },
             statistic: "Maximum",
             threshold: 0,
-            alarmDescription: `A group the handler protects (${resources.groupsDescription}) was not found when a warning arrived, so the handler protects none of its instances. Read the function's ERROR entry, which names it, then fix the group's name or tag in the handler's selection, or recreate the group.`,
+            alarmDescription: (groups) =>
+                `A group the handler protects (${groups}) was not found when a warning arrived, so the handler protects none of its instances. Read the function's ERROR entry, which names it, then fix the group's name or tag in the handler's selection, or recreate the group.`,
         },
     ];
     if (resources.eventsQueueName !== undefined) {
@@ -351,7 +372,8 @@ export function handlerAlarms(
             dimensions: { QueueName: resources.eventsQueueName },
             statistic: "Maximum",
             threshold: queueAgeThresholdSeconds,
-            alarmDescription: `Spot interruption warnings for ${resources.groupsDescription} have waited over ${queueAgeThresholdSeconds} s in the events queue, eating into the two-minute notice. Check the function's errors and throttles, and raise maximumConcurrency if the Auto Scaling budget allows.`,
+            alarmDescription: (groups) =>
+                `Spot interruption warnings for ${groups} have waited over ${queueAgeThresholdSeconds} s in the events queue, eating into the two-minute notice. Check the function's errors and throttles, and raise maximumConcurrency if the Auto Scaling budget allows.`,
         });
     }
     if (resources.eventsQueueName !== undefined) {
@@ -367,7 +389,8 @@ export function handlerAlarms(
             },
             statistic: "Sum",
             threshold: 0,
-            alarmDescription: `The handler could not read records that the rule matched for ${resources.groupsDescription}, so it acted on none of them. Read the function's log entries for the reason (an event shape it does not know), and update the handler.`,
+            alarmDescription: (groups) =>
+                `The handler could not read records that the rule matched for ${groups}, so it acted on none of them. Read the function's log entries for the reason (an event shape it does not know), and update the handler.`,
         });
     }
     return alarms;

@@ -7,10 +7,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    argumentError as handlerArgumentError,
-    type ComponentArgsError,
-} from "../shared/argument-checks";
+import type { ComponentArgsError } from "../shared/argument-checks";
+import { handlerArgumentError } from "./argument-checks";
 import { escapeIamResourceText, type PolicyDocument } from "../shared/iam";
 
 /** The FIS action that sends a rebalance recommendation, then the warning, then interrupts. */
@@ -73,7 +71,10 @@ export function resolveFaultInjectionSettings(
         return undefined;
     }
     if (args.enabled !== undefined && typeof args.enabled !== "boolean") {
-        throw argumentError("enabled", `is ${JSON.stringify(args.enabled)}; use true or false`);
+        throw faultInjectionArgumentError(
+            "enabled",
+            `is ${JSON.stringify(args.enabled)}; use true or false`,
+        );
     }
     if (args.enabled !== true) {
         const misplaced = (
@@ -85,7 +86,7 @@ export function resolveFaultInjectionSettings(
             ] as const
         ).find((name) => args[name] !== undefined);
         if (misplaced !== undefined) {
-            throw argumentError(
+            throw faultInjectionArgumentError(
                 misplaced,
                 "applies only with faultInjection.enabled true; set enabled: true, or remove it",
             );
@@ -94,13 +95,13 @@ export function resolveFaultInjectionSettings(
     }
     const instanceCount = args.instanceCount ?? 1;
     if (!Number.isInteger(instanceCount) || instanceCount < 1) {
-        throw argumentError(
+        throw faultInjectionArgumentError(
             "instanceCount",
             `is ${instanceCount}; it must be a whole number from 1 to ${MAX_FAULT_INJECTION_INSTANCES}`,
         );
     }
     if (instanceCount > MAX_FAULT_INJECTION_INSTANCES) {
-        throw argumentError(
+        throw faultInjectionArgumentError(
             "instanceCount",
             `is ${instanceCount}, but FIS sends Spot interruptions to at most ${MAX_FAULT_INJECTION_INSTANCES} instances per experiment; use 1 to ${MAX_FAULT_INJECTION_INSTANCES}, and run the experiment again for more`,
         );
@@ -110,7 +111,7 @@ export function resolveFaultInjectionSettings(
     validateDurationBeforeInterruption(durationBeforeInterruption);
     const alarm = args.stopConditionAlarmArn;
     if (typeof alarm === "string" && !ALARM_ARN.test(alarm)) {
-        throw argumentError(
+        throw faultInjectionArgumentError(
             "stopConditionAlarmArn",
             `${JSON.stringify(alarm)} is not a CloudWatch alarm ARN (arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>)`,
         );
@@ -132,20 +133,20 @@ function validateDurationBeforeInterruption(duration: string): void {
     const { min, max } = DURATION_BEFORE_INTERRUPTION_RANGE;
     const seconds = typeof duration === "string" ? isoDurationSeconds(duration) : undefined;
     if (seconds === undefined) {
-        throw argumentError(
+        throw faultInjectionArgumentError(
             "durationBeforeInterruption",
             `is ${JSON.stringify(duration)}; it must be an ISO-8601 duration such as "PT2M", "PT5M" or "PT150S"`,
         );
     }
     if (seconds < min || seconds > max) {
-        throw argumentError(
+        throw faultInjectionArgumentError(
             "durationBeforeInterruption",
             `is ${JSON.stringify(duration)} (${seconds} s), but FIS interrupts from 2 to 15 minutes after the experiment starts; use PT2M to PT15M`,
         );
     }
 }
 
-function argumentError(argument: string, problem: string): ComponentArgsError {
+function faultInjectionArgumentError(argument: string, problem: string): ComponentArgsError {
     return handlerArgumentError(`faultInjection.${argument}`, problem);
 }
 

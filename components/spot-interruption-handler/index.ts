@@ -24,11 +24,10 @@ export { SpotInterruptionHandler } from "./component";
 export { type FaultInjectionArgs } from "./fault-injection";
 export {
     autoScalingGroupArn,
-    detachScopeFor,
     handlerPolicyDocument,
     handlerPolicyJson,
     interruptionWarningEventPattern,
 } from "./policies";
 export { MAX_HANDLER_NAME_LENGTH, validateHandlerName } from "./names";
 export { resolveHandlerSettings } from "./settings";
-export { validateAutoScalingGroupName } from "../shared/argument-checks";
+export { handlerArgumentError, validateAutoScalingGroupName } from "./argument-checks";

@@ -6,12 +6,7 @@
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    type AlarmSpec,
-    handlerAlarms,
-    handlerDashboardBody,
-    targetGroupArnSuffix,
-} from "./dashboard";
+import { handlerAlarms, handlerDashboardBody, targetGroupArnSuffix } from "./dashboard";
 import type { MonitoringSettings, SpotInterruptionHandlerArgs } from "./args";
 import { describeSelection, type GroupSelection } from "../../contract";
 import { notificationKeyPolicyDocument, notificationTopicPolicyDocument } from "./policies";
@@ -124,65 +119,52 @@ export function createMonitoring(
                 ? {}
                 : { targetGroupArnSuffix: targetGroupArnSuffix(targetGroupArn) }),
         }));
-    // The alarms' shapes are fixed by the settings; only names and dimensions are Outputs.
-    const threshold = inputs.settings.queueAgeAlarmSeconds ?? 0;
-    // Which alarms exist, and their metrics, are plain; only names and dimensions wait on Outputs.
-    const shapes = handlerAlarms(
+    const groupsDescription = pulumi.output(inputs.groups).apply(describeSelection);
+    // Which alarms exist, and their metrics, are plain; their dimensions are the children's names.
+    const specs = handlerAlarms<pulumi.Input<string>>(
         {
-            region: "",
             handlerName: inputs.handlerName,
-            groupsDescription: "",
-            functionName: "",
-            deadLetterQueueName: "",
-            ...(inputs.eventsQueueName === undefined ? {} : { eventsQueueName: "" }),
+            functionName: inputs.functionName,
+            deadLetterQueueName: inputs.deadLetterQueueName,
+            ...(inputs.eventsQueueName === undefined
+                ? {}
+                : { eventsQueueName: inputs.eventsQueueName }),
         },
-        threshold,
+        inputs.settings.queueAgeAlarmSeconds ?? 0,
     );
-    const specs = resources.apply((r) => handlerAlarms(r, threshold));
-    const alarms = shapes.map(
-        (shape) =>
-            new aws.cloudwatch.MetricAlarm(
-                `${name}-${shape.role}`,
-                {
-                    ...(shape.expression === undefined
-                        ? {
-                              namespace: shape.namespace,
-                              metricName: shape.metricName,
-                              // By role, not position: the resolved set may differ (a mock fills no names).
-                              dimensions: specs.apply((s) => specOf(s, shape).dimensions),
-                              statistic: shape.statistic,
-                              period: 60,
-                          }
-                        : {
-                              metricQueries: [
-                                  {
-                                      id: "m",
-                                      returnData: false,
-                                      metric: {
-                                          namespace: shape.namespace,
-                                          metricName: shape.metricName,
-                                          dimensions: specs.apply(
-                                              (s) => specOf(s, shape).dimensions,
-                                          ),
-                                          stat: shape.statistic,
-                                          period: 60,
-                                      },
-                                  },
-                                  { id: "e", expression: shape.expression, returnData: true },
-                              ],
-                          }),
-                    evaluationPeriods: 1,
-                    threshold: shape.threshold,
-                    comparisonOperator: "GreaterThanThreshold",
-                    treatMissingData: "notBreaching",
-                    alarmDescription: specs.apply((s) => specOf(s, shape).alarmDescription),
-                    alarmActions: inputs.alarmActions,
-                    okActions: inputs.alarmActions,
-                    tags: inputs.tags,
-                },
-                opts,
-            ),
-    );
+    const alarms = specs.map((spec) => {
+        const metric = {
+            namespace: spec.namespace,
+            metricName: spec.metricName,
+            dimensions: spec.dimensions,
+        };
+        return new aws.cloudwatch.MetricAlarm(
+            `${name}-${spec.role}`,
+            {
+                ...(spec.expression === undefined
+                    ? { ...metric, statistic: spec.statistic, period: 60 }
+                    : {
+                          metricQueries: [
+                              {
+                                  id: "m",
+                                  returnData: false,
+                                  metric: { ...metric, stat: spec.statistic, period: 60 },
+                              },
+                              { id: "e", expression: spec.expression, returnData: true },
+                          ],
+                      }),
+                evaluationPeriods: 1,
+                threshold: spec.threshold,
+                comparisonOperator: "GreaterThanThreshold",
+                treatMissingData: "notBreaching",
+                alarmDescription: groupsDescription.apply(spec.alarmDescription),
+                alarmActions: inputs.alarmActions,
+                okActions: inputs.alarmActions,
+                tags: inputs.tags,
+            },
+            opts,
+        );
+    });
     const dashboard = new aws.cloudwatch.Dashboard(
         `${name}-dashboard`,
         {
@@ -205,10 +187,6 @@ export function createMonitoring(
             cloudWatchDashboardUrl(partition, region, dashboard),
         );
     return { alarms, dashboard, dashboardUrl };
-}
-
-function specOf(specs: readonly AlarmSpec[], shape: AlarmSpec): AlarmSpec {
-    return specs.find((spec) => spec.role === shape.role) ?? shape;
 }
 
 /** Each partition's console; the isolated partitions have no public one. */

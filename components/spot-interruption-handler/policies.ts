@@ -2,7 +2,7 @@
  * Pure builders for the documents the handler component deploys: its event pattern and IAM.
  * Exported so that they are unit-tested as exact documents, without mocks.
  */
-import { argumentError } from "../shared/argument-checks";
+import { handlerArgumentError } from "./argument-checks";
 import { escapeIamResourceText, type PolicyDocument, type PolicyStatement } from "../shared/iam";
 import {
     type CapacityOnInterruption,
@@ -36,36 +36,11 @@ export function autoScalingGroupArn(
     return `arn:${partition}:autoscaling:${region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/${escapeIamResourceText(autoScalingGroupName)}`;
 }
 
-/**
- * The groups DetachInstances and TerminateInstanceInAutoScalingGroup may act on: the listed groups' ARNs, or any group that carries the
- * tag (its value, or any value when none is given), checked by IAM on the group itself.
- */
-export type DetachScope =
-    | { readonly kind: "groups"; readonly autoScalingGroupArns: readonly string[] }
-    | {
-          readonly kind: "tag";
-          readonly key: string;
-          readonly value?: string;
-          /** Every group of this account and Region: the tag condition narrows it. */
-          readonly autoScalingGroupsArn: string;
-      };
-
-/** The detach scope for a selection, in one account and Region. */
-export function detachScopeFor(
-    selection: GroupSelection,
-    account: { partition: string; region: string; accountId: string },
-): DetachScope {
-    return selection.kind === "tag"
-        ? {
-              ...selection,
-              autoScalingGroupsArn: `arn:${account.partition}:autoscaling:${account.region}:${account.accountId}:autoScalingGroup:*:autoScalingGroupName/*`,
-          }
-        : {
-              kind: "groups",
-              autoScalingGroupArns: selection.names.map((name) =>
-                  autoScalingGroupArn(account.partition, account.region, account.accountId, name),
-              ),
-          };
+/** The account and Region whose groups a handler acts on. */
+export interface GroupAccount {
+    readonly partition: string;
+    readonly region: string;
+    readonly accountId: string;
 }
 
 /** A role's inline policies may hold at most this many characters together (whitespace aside). */
@@ -81,7 +56,7 @@ export function handlerPolicyJson(inputs: HandlerPolicyInputs): string {
     const policy = JSON.stringify(handlerPolicyDocument(inputs));
     const room = MAX_INLINE_POLICY_CHARS - DRAIN_POLICY_RESERVE_CHARS;
     if (policy.length > room) {
-        throw argumentError(
+        throw handlerArgumentError(
             "autoScalingGroupNames",
             `make the function's policy ${policy.length} characters, over the ${room} it may use of IAM's ${MAX_INLINE_POLICY_CHARS} for a role's inline policies: tag the groups and pass autoScalingGroupTag instead`,
         );
@@ -90,7 +65,9 @@ export function handlerPolicyJson(inputs: HandlerPolicyInputs): string {
 }
 
 export interface HandlerPolicyInputs {
-    readonly detachScope: DetachScope;
+    /** The groups DetachInstances and TerminateInstanceInAutoScalingGroup may act on. */
+    readonly groups: GroupSelection;
+    readonly account: GroupAccount;
     readonly logGroupArn: string;
     readonly deadLetterQueueArn: string;
     readonly capacityOnInterruption: CapacityOnInterruption;
@@ -163,7 +140,9 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
               ]
             : []),
         // One statement for both calls: 100 listed groups' ARNs fit in IAM's allowance once.
-        ...(inputs.dryRun ? [] : [chosenGroupsStatement(groupActions, inputs.detachScope)]),
+        ...(inputs.dryRun
+            ? []
+            : [chosenGroupsStatement(groupActions, inputs.groups, inputs.account)]),
         {
             // Lambda's on-failure destination (direct) and late retries (queue) land here.
             Sid: "DeadLetterFailedWarnings",
@@ -192,26 +171,36 @@ export function handlerPolicyDocument(inputs: HandlerPolicyInputs): PolicyDocume
     return { Version: "2012-10-17", Statement: statements };
 }
 
-/** The calls that take instances out of a group, on exactly the chosen groups. */
-function chosenGroupsStatement(actions: readonly string[], scope: DetachScope): PolicyStatement {
+/**
+ * The calls that take instances out of a group, on exactly the chosen groups: the listed groups'
+ * ARNs, or any group of the account and Region that carries the tag (its value, or any value when
+ * none is given), checked by IAM on the group itself.
+ */
+function chosenGroupsStatement(
+    actions: readonly string[],
+    groups: GroupSelection,
+    { partition, region, accountId }: GroupAccount,
+): PolicyStatement {
     const common = {
         Sid: "ActOnChosenGroupsOnly",
         Effect: "Allow" as const,
         Action: actions.length === 1 ? actions[0] : [...actions],
     };
-    if (scope.kind === "groups") {
-        const [only, ...more] = scope.autoScalingGroupArns;
-        return { ...common, Resource: more.length === 0 ? only : [...scope.autoScalingGroupArns] };
+    if (groups.kind === "names") {
+        const arns = groups.names.map((name) =>
+            autoScalingGroupArn(partition, region, accountId, name),
+        );
+        return { ...common, Resource: arns.length === 1 ? arns[0] : arns };
     }
-    const conditionKey = `autoscaling:ResourceTag/${scope.key}`;
+    const conditionKey = `autoscaling:ResourceTag/${groups.key}`;
     return {
         ...common,
         // IAM checks the group's own tags; without a value, the key must merely be set.
-        Resource: scope.autoScalingGroupsArn,
+        Resource: `arn:${partition}:autoscaling:${region}:${accountId}:autoScalingGroup:*:autoScalingGroupName/*`,
         Condition:
-            scope.value === undefined
+            groups.value === undefined
                 ? { Null: { [conditionKey]: "false" } }
-                : { StringEquals: { [conditionKey]: escapeIamResourceText(scope.value) } },
+                : { StringEquals: { [conditionKey]: escapeIamResourceText(groups.value) } },
     };
 }
 

@@ -2,7 +2,7 @@
  * The queued path's settings, and the timing rules that tie them to the two-minute notice and to
  * the Capacity Rebalancing safety net. Pure: every rule is a figure computed from the contract.
  */
-import { argumentError, integerInRange } from "../shared/argument-checks";
+import { handlerArgumentError, integerInRange } from "./argument-checks";
 import {
     INTERRUPTION_NOTICE_MS,
     OUT_OF_SERVICE_DEADLINE_MS,
@@ -65,13 +65,13 @@ export function resolveQueueSettings(
         300,
     );
     if (batchSize > 10 && window < 1) {
-        throw argumentError(
+        throw handlerArgumentError(
             "maximumBatchingWindowInSeconds",
             `is ${window}, but Lambda requires at least 1 for a batchSize over 10 (${batchSize}); raise it or lower batchSize to 10`,
         );
     }
     if (window > MAX_SAFE_WINDOW_SECONDS) {
-        throw argumentError(
+        throw handlerArgumentError(
             "maximumBatchingWindowInSeconds",
             `is ${window}, over ${MAX_SAFE_WINDOW_SECONDS}: the Capacity Rebalancing safety net re-checks a warning ${SAFETY_NET_GRACE_MS / 1000} s after it, may wait ${POLLER_WAIT_SECONDS} s for Lambda's poller and then the window, and needs ${SAFETY_NET_ACTION_MS / 1000} s to act, all within ${OUT_OF_SERVICE_DEADLINE_MS / 1000} s; lower it to at most ${MAX_SAFE_WINDOW_SECONDS}`,
         );
@@ -82,7 +82,7 @@ export function resolveQueueSettings(
             args.maximumBatchingWindowInSeconds === undefined && args.timeoutSeconds !== undefined
                 ? "timeoutSeconds"
                 : "maximumBatchingWindowInSeconds";
-        throw argumentError(
+        throw handlerArgumentError(
             named,
             `leaves a lone warning waiting up to maximumBatchingWindowInSeconds ${window} + timeoutSeconds ${timeoutSeconds} = ${window + timeoutSeconds} s for its first attempt, over ${MAX_FIRST_ATTEMPT_SECONDS} s (half the ${NOTICE_SECONDS} s notice): an attempt that runs to its timeout would leave no retry inside the notice; lower either so that they sum to at most ${MAX_FIRST_ATTEMPT_SECONDS}`,
         );
@@ -95,13 +95,13 @@ export function resolveQueueSettings(
         43_200,
     );
     if (visibilityTimeoutSeconds < timeoutSeconds) {
-        throw argumentError(
+        throw handlerArgumentError(
             "visibilityTimeoutSeconds",
             `is ${visibilityTimeoutSeconds}, shorter than timeoutSeconds ${timeoutSeconds}: Lambda refuses to map a queue whose visibility timeout is shorter than the function's timeout; raise it to at least ${held} (timeoutSeconds + maximumBatchingWindowInSeconds)`,
         );
     }
     if (visibilityTimeoutSeconds < held) {
-        throw argumentError(
+        throw handlerArgumentError(
             "visibilityTimeoutSeconds",
             `is ${visibilityTimeoutSeconds}, shorter than timeoutSeconds ${timeoutSeconds} + maximumBatchingWindowInSeconds ${window} = ${held}: the mapping may hold a record for the whole window before the function's timeout starts, so the record could become visible again, and be received again, while its own batch still runs; raise it to at least ${held}`,
         );
@@ -115,7 +115,7 @@ export function resolveQueueSettings(
     const lastTryAfter = deadLetteredAfterSeconds(maxReceiveCount, visibilityTimeoutSeconds);
     if (lastTryAfter < NOTICE_SECONDS) {
         const needed = 2 + Math.ceil(NOTICE_SECONDS / visibilityTimeoutSeconds);
-        throw argumentError(
+        throw handlerArgumentError(
             "maxReceiveCount",
             `is ${maxReceiveCount}: with visibilityTimeoutSeconds ${visibilityTimeoutSeconds}, SQS could dead-letter a waiting or failed warning ${Math.max(0, lastTryAfter)} s after its first receive ((maxReceiveCount − 2) × visibilityTimeoutSeconds, since one re-check may come early), while its ${NOTICE_SECONDS} s notice still runs; raise it to at least ${needed}`,
         );
@@ -128,7 +128,7 @@ export function resolveQueueSettings(
     );
     const retentionNeeded = minRetentionSeconds(maxReceiveCount, visibilityTimeoutSeconds);
     if (messageRetentionSeconds < retentionNeeded) {
-        throw argumentError(
+        throw handlerArgumentError(
             "messageRetentionSeconds",
             `is ${messageRetentionSeconds}, less than the ${retentionNeeded} s that maxReceiveCount ${maxReceiveCount} receives can take (each up to ${POLLER_WAIT_SECONDS} s of Lambda's long poll plus visibilityTimeoutSeconds ${visibilityTimeoutSeconds}, and one more poll): SQS would delete a record before its retries end, without dead-lettering it; raise it to at least ${retentionNeeded}`,
         );

@@ -2,7 +2,7 @@
  * The handler's reporting arguments: dry run, monitoring and notifications, validated together
  * because they constrain each other.
  */
-import { argumentError, booleanArg, integerInRange } from "../shared/argument-checks";
+import { booleanArg, handlerArgumentError, integerInRange } from "./argument-checks";
 import { INTERRUPTION_NOTICE_MS } from "../../contract";
 import type {
     Delivery,
@@ -34,13 +34,13 @@ export function resolveReporting(
     const notifyOnDetach = booleanArg("notifyOnDetach", args.notifyOnDetach, false);
     const email = args.notificationEmail;
     if (email !== undefined && (typeof email !== "string" || !EMAIL_SHAPE.test(email))) {
-        throw argumentError(
+        throw handlerArgumentError(
             "notificationEmail",
             `is ${JSON.stringify(email)}, not an email address: pass one like ops@example.com`,
         );
     }
     if (notifyOnDetach && email === undefined) {
-        throw argumentError(
+        throw handlerArgumentError(
             "notifyOnDetach",
             "needs a topic to publish to: set notificationEmail too",
         );
@@ -50,13 +50,13 @@ export function resolveReporting(
             ["alarmActions", "targetGroupArn", "queueAgeAlarmSeconds"] as const
         ).find((name) => args[name] !== undefined);
         if (misplaced !== undefined) {
-            throw argumentError(
+            throw handlerArgumentError(
                 misplaced,
                 "applies only with monitoring on; remove it, or set monitoring to true",
             );
         }
         if (email !== undefined && !notifyOnDetach) {
-            throw argumentError(
+            throw handlerArgumentError(
                 "notificationEmail",
                 "would receive nothing with monitoring off and notifyOnDetach off; remove it, or turn either on",
             );
@@ -64,7 +64,7 @@ export function resolveReporting(
     }
     validateAlarmActionCount(args.alarmActions, email !== undefined);
     if (delivery === "direct" && args.queueAgeAlarmSeconds !== undefined) {
-        throw argumentError(
+        throw handlerArgumentError(
             "queueAgeAlarmSeconds",
             `applies only with delivery "queue"; remove it`,
         );
@@ -91,7 +91,7 @@ export function validateAlarmActionCount(
         return;
     }
     if (!Array.isArray(alarmActions)) {
-        throw argumentError(
+        throw handlerArgumentError(
             "alarmActions",
             `is ${JSON.stringify(alarmActions)}; pass a list of up to ${MAX_ALARM_ACTIONS} ARNs`,
         );
@@ -101,7 +101,7 @@ export function validateAlarmActionCount(
         const counted = withTopic
             ? `${alarmActions.length} ARNs, plus the notificationEmail topic, make ${total} actions`
             : `has ${total} ARNs`;
-        throw argumentError(
+        throw handlerArgumentError(
             "alarmActions",
             `${counted}, but a CloudWatch alarm takes at most ${MAX_ALARM_ACTIONS}: pass at most ${MAX_ALARM_ACTIONS - (withTopic ? 1 : 0)}, or fan out through one SNS topic`,
         );
@@ -115,7 +115,7 @@ export function validateAlarmActionCount(
 function resolveQueueAgeAlarm(given: number | undefined, queue: QueueSettings): number {
     const waiting = waitingWarningAgeSeconds(queue);
     if (waiting >= MAX_QUEUE_AGE_ALARM_SECONDS) {
-        throw argumentError(
+        throw handlerArgumentError(
             given === undefined ? "visibilityTimeoutSeconds" : "queueAgeAlarmSeconds",
             `${given === undefined ? `is ${queue.visibilityTimeoutSeconds}` : `is ${given}`}, but with visibilityTimeoutSeconds ${queue.visibilityTimeoutSeconds} a warning left waiting for a re-check can count in the events queue's age for ${waiting} s, so no alarm below the ${MAX_QUEUE_AGE_ALARM_SECONDS + 1} s notice can tell it from a stuck one; lower visibilityTimeoutSeconds (or maximumBatchingWindowInSeconds), or set monitoring to false`,
         );
@@ -129,7 +129,7 @@ function resolveQueueAgeAlarm(given: number | undefined, queue: QueueSettings): 
     }
     const seconds = integerInRange("queueAgeAlarmSeconds", given, 1, MAX_QUEUE_AGE_ALARM_SECONDS);
     if (seconds <= waiting) {
-        throw argumentError(
+        throw handlerArgumentError(
             "queueAgeAlarmSeconds",
             `is ${seconds}, at or below the ${waiting} s a warning deliberately left waiting for a re-check can count in the events queue's age (window ${queue.maximumBatchingWindowInSeconds} s, visibility ${queue.visibilityTimeoutSeconds} s): the alarm would page for it; raise it above ${waiting}, at most ${MAX_QUEUE_AGE_ALARM_SECONDS}`,
         );

@@ -4,41 +4,36 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { GroupSelection } from "../../contract";
-import {
-    argumentError,
-    type ComponentArgsError,
-    errorInApply,
-    validateAutoScalingGroupName,
-} from "../shared/argument-checks";
-import { filledByProvider, MOCK_NAME_FIX } from "../shared/provider-values";
-import type { GroupChoice } from "./args";
+import { type ComponentArgsError, errorInApply } from "../shared/argument-checks";
+import { handlerArgumentError, validateAutoScalingGroupName } from "./argument-checks";
+import { checkFilledByProvider, MOCK_NAME_FIX } from "../shared/provider-values";
+import type { GroupArgument } from "./args";
 import { validateGroupNameList } from "./settings";
 
 /** The error for a group name that resolved to undefined: only mocks leave a group unnamed. */
 export function unnamedGroupError(argument: string): ComponentArgsError {
-    return argumentError(
+    return handlerArgumentError(
         argument,
         `resolved to undefined, which no deployed group's name is: a unit test's mocks filled in no name (Pulumi's documented mocks return state: args.inputs). ${MOCK_NAME_FIX}, or pass the name as a string; until then the handler's resources that use it stay unknown`,
     );
 }
 
 /** The chosen groups once every name is known, each checked as AWS checks it. */
-export function selectionOf(
-    choice: GroupChoice,
+export function resolvedSelection(
+    groups: GroupSelection<pulumi.Input<string>>,
+    argument: GroupArgument,
     component: pulumi.Resource,
 ): pulumi.Output<GroupSelection> {
-    if (choice.kind === "tag") {
-        const { key, value } = choice;
+    if (groups.kind === "tag") {
+        const { key, value } = groups;
         return pulumi.output<GroupSelection>(
             value === undefined ? { kind: "tag", key } : { kind: "tag", key, value },
         );
     }
     const argumentAt = (index: number) =>
-        choice.argument === "autoScalingGroupName"
-            ? choice.argument
-            : `autoScalingGroupNames[${index}]`;
-    const names = filledByProvider(
-        pulumi.all(choice.names.map((name) => pulumi.output(name))),
+        argument === "autoScalingGroupNames" ? `autoScalingGroupNames[${index}]` : argument;
+    const names = checkFilledByProvider(
+        pulumi.all(groups.names.map((name) => pulumi.output(name))),
         (resolved) => {
             const index = resolved.findIndex((name) => name === undefined);
             return index < 0 ? undefined : unnamedGroupError(argumentAt(index));
@@ -69,7 +64,7 @@ export function faultInjectionGroupName(
     if (given === undefined) {
         return selection.apply((groups) => (groups.kind === "names" ? groups.names[0] : ""));
     }
-    return filledByProvider(
+    return checkFilledByProvider(
         pulumi.output(given),
         (name) =>
             name === undefined

@@ -3,24 +3,24 @@
  * mistake fails `pulumi preview` with a message that names the argument and how to fix it.
  */
 import {
-    argumentError,
+    handlerArgumentError,
     integerInRange,
-    quoteAll,
+    oneOf,
     validateAutoScalingGroupName,
-} from "../shared/argument-checks";
+} from "./argument-checks";
+import type * as pulumi from "@pulumi/pulumi";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
+    type GroupSelection,
     INTERRUPTION_ACTION_CHOICES,
     InterruptionAction,
-    isCapacityOnInterruption,
-    isInterruptionAction,
 } from "../../contract";
 import {
     type AutoScalingGroupTag,
     Delivery,
     DELIVERY_CHOICES,
     DIRECT_TIMEOUT_SECONDS,
-    type GroupChoice,
+    type GroupArgument,
     HANDLER_ARCHITECTURES,
     HANDLER_RUNTIMES,
     HandlerArchitecture,
@@ -56,49 +56,31 @@ const QUEUE_ONLY_ARGS = [
 
 /** Validates the plain args; a group name that is still an Output is checked once it resolves. */
 export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): ResolvedHandlerSettings {
-    const groups = resolveGroupChoice(args);
-    const capacityOnInterruption = args.capacityOnInterruption ?? "keep";
-    if (!isCapacityOnInterruption(capacityOnInterruption)) {
-        throw argumentError(
-            "capacityOnInterruption",
-            `is ${JSON.stringify(capacityOnInterruption)}; allowed values are ${quoteAll(CAPACITY_ON_INTERRUPTION_CHOICES)}`,
-        );
-    }
-    const interruptionAction = args.interruptionAction ?? InterruptionAction.Auto;
-    if (!isInterruptionAction(interruptionAction)) {
-        throw argumentError(
-            "interruptionAction",
-            `is ${JSON.stringify(interruptionAction)}; allowed values are ${quoteAll(INTERRUPTION_ACTION_CHOICES)}`,
-        );
-    }
-    const delivery = args.delivery ?? Delivery.Queue;
-    if (!DELIVERY_CHOICES.includes(delivery)) {
-        throw argumentError(
-            "delivery",
-            `is ${JSON.stringify(delivery)}; allowed values are ${quoteAll(DELIVERY_CHOICES)}`,
-        );
-    }
-    const runtime = args.runtime ?? HandlerRuntime.Nodejs24;
-    if (!HANDLER_RUNTIMES.includes(runtime)) {
-        throw argumentError(
-            "runtime",
-            `is ${JSON.stringify(runtime)}; allowed values are ${quoteAll(HANDLER_RUNTIMES)}`,
-        );
-    }
-    const architecture = args.architecture ?? HandlerArchitecture.Arm64;
-    if (!HANDLER_ARCHITECTURES.includes(architecture)) {
-        throw argumentError(
-            "architecture",
-            `is ${JSON.stringify(architecture)}; allowed values are ${quoteAll(HANDLER_ARCHITECTURES)}`,
-        );
-    }
+    const { groups, groupArgument } = resolveGroupSelection(args);
+    const capacityOnInterruption = oneOf(
+        "capacityOnInterruption",
+        args.capacityOnInterruption ?? "keep",
+        CAPACITY_ON_INTERRUPTION_CHOICES,
+    );
+    const interruptionAction = oneOf(
+        "interruptionAction",
+        args.interruptionAction ?? InterruptionAction.Auto,
+        INTERRUPTION_ACTION_CHOICES,
+    );
+    const delivery = oneOf("delivery", args.delivery ?? Delivery.Queue, DELIVERY_CHOICES);
+    const runtime = oneOf("runtime", args.runtime ?? HandlerRuntime.Nodejs24, HANDLER_RUNTIMES);
+    const architecture = oneOf(
+        "architecture",
+        args.architecture ?? HandlerArchitecture.Arm64,
+        HANDLER_ARCHITECTURES,
+    );
     const boundaryProblem = permissionsBoundaryProblem(args.permissionsBoundary);
     if (boundaryProblem !== undefined) {
-        throw argumentError("permissionsBoundary", boundaryProblem);
+        throw handlerArgumentError("permissionsBoundary", boundaryProblem);
     }
     const logRetentionInDays = args.logRetentionInDays ?? 30;
     if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionInDays)) {
-        throw argumentError(
+        throw handlerArgumentError(
             "logRetentionInDays",
             `is ${logRetentionInDays}; CloudWatch Logs accepts ${LOG_RETENTION_DAYS.join(", ")}`,
         );
@@ -115,7 +97,7 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
     if (delivery === Delivery.Direct) {
         const misplaced = QUEUE_ONLY_ARGS.filter((name) => args[name] !== undefined);
         if (misplaced.length > 0) {
-            throw argumentError(
+            throw handlerArgumentError(
                 misplaced[0],
                 `applies only with delivery "queue"; remove it, or set delivery to "queue"`,
             );
@@ -135,13 +117,14 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
         reservedConcurrentExecutions !== undefined &&
         reservedConcurrentExecutions < queue.maximumConcurrency
     ) {
-        throw argumentError(
+        throw handlerArgumentError(
             "reservedConcurrentExecutions",
             `is ${reservedConcurrentExecutions}, below maximumConcurrency ${queue.maximumConcurrency}: the mapping's invocations would be throttled; reserve at least ${queue.maximumConcurrency}`,
         );
     }
     return {
         groups,
+        groupArgument,
         capacityOnInterruption,
         interruptionAction,
         delivery,
@@ -167,33 +150,39 @@ export function resolveHandlerSettings(args: SpotInterruptionHandlerArgs): Resol
 }
 
 /** Exactly one of the three ways to choose groups, each checked as far as its plain parts go. */
-export function resolveGroupChoice(args: SpotInterruptionHandlerArgs): GroupChoice {
+export function resolveGroupSelection(args: SpotInterruptionHandlerArgs): {
+    readonly groups: GroupSelection<pulumi.Input<string>>;
+    readonly groupArgument: GroupArgument;
+} {
     const given = GROUP_ARGUMENTS.filter((name) => args[name] !== undefined && args[name] !== null);
     if (given.length === 0) {
-        throw argumentError(
+        throw handlerArgumentError(
             "autoScalingGroupName",
             "is required: pass the name of the Auto Scaling group to protect, or autoScalingGroupNames (a list), or autoScalingGroupTag ({ key, value })",
         );
     }
     if (given.length > 1) {
-        throw argumentError(
+        throw handlerArgumentError(
             given[1],
             `cannot be combined with ${given[0]}: pass exactly one of ${GROUP_ARGUMENTS.join(", ")}`,
         );
     }
     if (args.autoScalingGroupTag !== undefined) {
-        return resolveGroupTag(args.autoScalingGroupTag);
+        return {
+            groups: resolveGroupTag(args.autoScalingGroupTag),
+            groupArgument: "autoScalingGroupTag",
+        };
     }
     if (args.autoScalingGroupName !== undefined) {
         const name = args.autoScalingGroupName;
         if (typeof name === "string") {
             validateAutoScalingGroupName(name);
         }
-        return { kind: "names", argument: "autoScalingGroupName", names: [name] };
+        return { groups: { kind: "names", names: [name] }, groupArgument: "autoScalingGroupName" };
     }
     const names = args.autoScalingGroupNames;
     if (!Array.isArray(names) || names.length === 0 || names.length > MAX_GROUP_NAMES) {
-        throw argumentError(
+        throw handlerArgumentError(
             "autoScalingGroupNames",
             `${Array.isArray(names) ? `has ${names.length} names` : `is ${JSON.stringify(names)}`}; pass a list of 1 to ${MAX_GROUP_NAMES} group names, or autoScalingGroupTag for more`,
         );
@@ -203,21 +192,21 @@ export function resolveGroupChoice(args: SpotInterruptionHandlerArgs): GroupChoi
         validateAutoScalingGroupName(name, `autoScalingGroupNames[${names.indexOf(name)}]`),
     );
     validateGroupNameList(plain);
-    return { kind: "names", argument: "autoScalingGroupNames", names };
+    return { groups: { kind: "names", names }, groupArgument: "autoScalingGroupNames" };
 }
 
 /** The checks a list of names needs once it is known: no repeats, and room in the environment. */
 export function validateGroupNameList(names: readonly string[]): readonly string[] {
     const repeated = names.find((name, index) => names.indexOf(name) !== index);
     if (repeated !== undefined) {
-        throw argumentError(
+        throw handlerArgumentError(
             "autoScalingGroupNames",
             `names ${JSON.stringify(repeated)} twice: list each group once`,
         );
     }
     const chars = JSON.stringify(names).length;
     if (chars > MAX_GROUP_NAMES_ENVIRONMENT_CHARS) {
-        throw argumentError(
+        throw handlerArgumentError(
             "autoScalingGroupNames",
             `takes ${chars} characters of the function's environment, over the ${MAX_GROUP_NAMES_ENVIRONMENT_CHARS} it may use of Lambda's 4 KB: tag the groups and pass autoScalingGroupTag instead`,
         );
@@ -225,24 +214,24 @@ export function validateGroupNameList(names: readonly string[]): readonly string
     return names;
 }
 
-function resolveGroupTag(tag: AutoScalingGroupTag): GroupChoice {
+function resolveGroupTag(tag: AutoScalingGroupTag): GroupSelection {
     const argument = "autoScalingGroupTag";
     if (typeof tag !== "object" || tag === null || Array.isArray(tag)) {
-        throw argumentError(argument, `is ${JSON.stringify(tag)}; pass { key, value? }`);
+        throw handlerArgumentError(argument, `is ${JSON.stringify(tag)}; pass { key, value? }`);
     }
     const unknown = Object.keys(tag).find((field) => field !== "key" && field !== "value");
     if (unknown !== undefined) {
-        throw argumentError(argument, `has "${unknown}"; it takes only "key" and "value"`);
+        throw handlerArgumentError(argument, `has "${unknown}"; it takes only "key" and "value"`);
     }
     const { key, value } = tag;
     if (typeof key !== "string" || key.trim() === "" || key.length > MAX_TAG_KEY_LENGTH) {
-        throw argumentError(
+        throw handlerArgumentError(
             `${argument}.key`,
             `is ${JSON.stringify(key)}; pass the tag's key, 1 to ${MAX_TAG_KEY_LENGTH} characters`,
         );
     }
     if (key !== key.trim()) {
-        throw argumentError(
+        throw handlerArgumentError(
             `${argument}.key`,
             `${JSON.stringify(key)} has surrounding whitespace: pass the tag's exact key, ${JSON.stringify(key.trim())}`,
         );
@@ -251,7 +240,7 @@ function resolveGroupTag(tag: AutoScalingGroupTag): GroupChoice {
         return { kind: "tag", key };
     }
     if (typeof value !== "string" || value.length > MAX_TAG_VALUE_LENGTH) {
-        throw argumentError(
+        throw handlerArgumentError(
             `${argument}.value`,
             `is ${JSON.stringify(value)}; pass the tag's value (at most ${MAX_TAG_VALUE_LENGTH} characters), or leave it out to match any value`,
         );
@@ -265,7 +254,7 @@ function faultInjectionOf(
     const faultInjection = resolveFaultInjectionSettings(args.faultInjection);
     const target = args.faultInjection?.autoScalingGroupName;
     if (faultInjection !== undefined && target === undefined && args.autoScalingGroupTag) {
-        throw argumentError(
+        throw handlerArgumentError(
             "faultInjection.autoScalingGroupName",
             "is required with autoScalingGroupTag: name the tagged group whose instances the experiment interrupts",
         );

@@ -3,7 +3,11 @@
  * Validation and defaults live in `settings.ts`.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { type ArgumentRemedy, ComponentArgsError } from "../shared/argument-checks";
+import {
+    type ArgumentRemedy,
+    argumentErrorsOf,
+    type ComponentArgsError,
+} from "../shared/argument-checks";
 
 /** How Auto Scaling spreads Spot capacity over the pools (instance type × Availability Zone). */
 export const SpotAllocationStrategy = {
@@ -165,11 +169,13 @@ export interface SpotWebTierArgs {
     readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+const webTierErrors = argumentErrorsOf("SpotWebTier");
+
 /** A bad or conflicting argument, named as in SpotWebTierArgs (which are also the stack config keys). */
-export function webTierArgsError(
+export function webTierArgumentError(
     argument: keyof SpotWebTierArgs,
     problem: string,
     remedy: ArgumentRemedy,
 ): ComponentArgsError {
-    return new ComponentArgsError("SpotWebTier", argument, problem, remedy);
+    return webTierErrors(argument, problem, remedy);
 }

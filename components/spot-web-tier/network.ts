@@ -5,8 +5,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { type ComponentArgsError, errorInApply } from "../shared/argument-checks";
-import { filledByProvider } from "../shared/provider-values";
-import { MAX_AVAILABILITY_ZONES, VPC_CIDR_BLOCK, webTierArgsError } from "./args";
+import { checkFilledByProvider } from "../shared/provider-values";
+import { MAX_AVAILABILITY_ZONES, VPC_CIDR_BLOCK, webTierArgumentError } from "./args";
 import type { WebTierNetwork } from "./settings";
 
 /** Tags for the child in `role`: its `Name`, `${name}-<role>`, then the caller's tags. */
@@ -56,7 +56,7 @@ export function createNetwork(
         },
         childOpts,
     );
-    const zones = filledByProvider(
+    const zones = checkFilledByProvider(
         lookup.names,
         (names) => (Array.isArray(names) ? undefined : unlistedZonesError(availabilityZoneCount)),
         childOpts.parent,
@@ -115,7 +115,7 @@ export function createNetwork(
 
 /** The error for a zone lookup with no names: every Region lists its zones, mocks may not. */
 export function unlistedZonesError(count: number): ComponentArgsError {
-    return webTierArgsError(
+    return webTierArgumentError(
         "availabilityZoneCount",
         `needs ${count} zones, but aws.getAvailabilityZones returned no names: a unit test's call mock returned none (Pulumi's documented mocks return the call's inputs). Return { names: ["eu-west-1a", "eu-west-1b", "eu-west-1c"] } for aws:index/getAvailabilityZones:getAvailabilityZones, or pass vpcId and subnetIds; until then the subnets' zones stay unknown`,
         { action: "set", value: String(count) },
@@ -125,7 +125,7 @@ export function unlistedZonesError(count: number): ComponentArgsError {
 /** Takes the first `count` zones, or fails naming the zones the Region has. */
 export function pickAvailabilityZones(names: readonly string[], count: number): string[] {
     if (names.length < count) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "availabilityZoneCount",
             `is ${count}, but the Region offers only ${names.length} available zones (${names.join(", ")})`,
             { action: "set", value: String(names.length) },

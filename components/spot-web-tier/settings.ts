@@ -11,7 +11,7 @@ import {
     SPOT_ALLOCATION_STRATEGIES,
     SpotAllocationStrategy,
     type SpotWebTierArgs,
-    webTierArgsError,
+    webTierArgumentError,
     WEB_TIER_DEFAULTS,
 } from "./args";
 import { quoteAll } from "../shared/argument-checks";
@@ -62,7 +62,7 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
     const spotAllocationStrategy =
         args.spotAllocationStrategy ?? WEB_TIER_DEFAULTS.spotAllocationStrategy;
     if (!isSpotAllocationStrategy(spotAllocationStrategy)) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "spotAllocationStrategy",
             `is ${JSON.stringify(spotAllocationStrategy)}; allowed values are ${quoteAll(SPOT_ALLOCATION_STRATEGIES)}`,
             { action: "set", value: "price-capacity-optimized" },
@@ -72,7 +72,7 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
         spotAllocationStrategy === SpotAllocationStrategy.CapacityOptimizedPrioritized &&
         instanceSelection.kind === "requirements"
     ) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "spotAllocationStrategy",
             'is "capacity-optimized-prioritized", which Auto Scaling refuses with instanceRequirements (there is no override order to honour); use "price-capacity-optimized" or "capacity-optimized"',
             { action: "set", value: "price-capacity-optimized" },
@@ -80,7 +80,7 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
     }
     if (args.spotInstancePools !== undefined) {
         if (spotAllocationStrategy !== SpotAllocationStrategy.LowestPrice) {
-            throw webTierArgsError(
+            throw webTierArgumentError(
                 "spotInstancePools",
                 `is set, but it only applies when spotAllocationStrategy is "lowest-price", and that is "${spotAllocationStrategy}"`,
                 { action: "unset" },
@@ -98,7 +98,7 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
         example: "12",
     });
     if (minSize > maxSize) {
-        throw webTierArgsError("minSize", `is ${minSize}, above maxSize (${maxSize})`, {
+        throw webTierArgumentError("minSize", `is ${minSize}, above maxSize (${maxSize})`, {
             action: "set",
             value: `<0-${maxSize}>`,
         });
@@ -109,7 +109,7 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
         desiredCapacity < minSize ||
         desiredCapacity > maxSize
     ) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "desiredCapacity",
             `is ${desiredCapacity}; it must be a whole number from minSize (${minSize}) to maxSize (${maxSize})`,
             { action: "set", value: `<${minSize}-${maxSize}>` },
@@ -118,7 +118,7 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
 
     const ignoreScalingChanges = args.ignoreScalingChanges ?? false;
     if (typeof ignoreScalingChanges !== "boolean") {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "ignoreScalingChanges",
             `is ${JSON.stringify(ignoreScalingChanges)}; it must be true or false`,
             { action: "set", value: "true" },
@@ -126,7 +126,7 @@ export function resolveWebTierSettings(args: SpotWebTierArgs): ResolvedWebTierSe
     }
     const boundaryProblem = permissionsBoundaryProblem(args.permissionsBoundary);
     if (boundaryProblem !== undefined) {
-        throw webTierArgsError("permissionsBoundary", boundaryProblem, {
+        throw webTierArgumentError("permissionsBoundary", boundaryProblem, {
             action: "set",
             value: "arn:aws:iam::<account>:policy/<boundary>",
         });
@@ -193,14 +193,14 @@ function resolveNetwork(args: SpotWebTierArgs): WebTierNetwork {
         };
     }
     if (args.availabilityZoneCount !== undefined) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "availabilityZoneCount",
             "applies only to a new VPC, but vpcId or subnetIds is set: the subnets choose the zones",
             { action: "unset" },
         );
     }
     if (args.vpcId === undefined || args.vpcId === "") {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "vpcId",
             `${args.vpcId === undefined ? "is not set" : "is empty"}, but subnetIds is set: name the VPC that holds those subnets`,
             { action: "set", value: "<vpc-id>" },
@@ -212,7 +212,7 @@ function resolveNetwork(args: SpotWebTierArgs): WebTierNetwork {
             args.subnetIds === undefined
                 ? "is not set, but vpcId is"
                 : `names ${subnetIds.length === 0 ? "no subnet" : "only 1 subnet"}`;
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "subnetIds",
             `${found}: an Application Load Balancer needs at least 2 public subnets of that VPC, in different Availability Zones`,
             { action: "set", path: `[${subnetIds.length}]`, value: "<subnet-id>" },
@@ -225,7 +225,7 @@ function resolveNetwork(args: SpotWebTierArgs): WebTierNetwork {
             continue;
         }
         if (id === "") {
-            throw webTierArgsError("subnetIds", `has an empty entry at index ${index}`, {
+            throw webTierArgumentError("subnetIds", `has an empty entry at index ${index}`, {
                 action: "set",
                 path: `[${index}]`,
                 value: "<subnet-id>",
@@ -233,7 +233,7 @@ function resolveNetwork(args: SpotWebTierArgs): WebTierNetwork {
         }
         const first = seen.get(id);
         if (first !== undefined) {
-            throw webTierArgsError(
+            throw webTierArgumentError(
                 "subnetIds",
                 `names "${id}" twice (at index ${first} and ${index}): each subnet must be in a different Availability Zone`,
                 { action: "unset", path: `[${index}]` },
@@ -247,7 +247,7 @@ function resolveNetwork(args: SpotWebTierArgs): WebTierNetwork {
 function resolveInstanceSelection(args: SpotWebTierArgs): InstanceSelection {
     if (args.instanceRequirements !== undefined) {
         if (args.instanceTypes !== undefined) {
-            throw webTierArgsError(
+            throw webTierArgumentError(
                 "instanceRequirements",
                 "cannot be combined with instanceTypes: set instanceTypes for an explicit list, or instanceRequirements for every type that matches, not both",
                 { action: "unset" },
@@ -260,14 +260,14 @@ function resolveInstanceSelection(args: SpotWebTierArgs): InstanceSelection {
     }
     const instanceTypes = args.instanceTypes ?? WEB_TIER_DEFAULTS.instanceTypes;
     if (instanceTypes.length === 0) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "instanceTypes",
             "is empty; list at least one instance type (more types across families mean more Spot pools), or leave it unset for the defaults",
             { action: "unset" },
         );
     }
     if (instanceTypes.length > MAX_INSTANCE_TYPES) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "instanceTypes",
             `lists ${instanceTypes.length} types, but Auto Scaling accepts at most ${MAX_INSTANCE_TYPES}; for more, use instanceRequirements`,
             { action: "unset", path: `[${MAX_INSTANCE_TYPES}]` },
@@ -275,7 +275,7 @@ function resolveInstanceSelection(args: SpotWebTierArgs): InstanceSelection {
     }
     const malformed = instanceTypes.findIndex((t) => !INSTANCE_TYPE_PATTERN.test(t));
     if (malformed >= 0) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "instanceTypes",
             `has ${JSON.stringify(instanceTypes[malformed])} at index ${malformed}, which is not an instance type name such as "m7i.large"`,
             { action: "set", path: `[${malformed}]`, value: "m7i.large" },
@@ -283,7 +283,7 @@ function resolveInstanceSelection(args: SpotWebTierArgs): InstanceSelection {
     }
     const duplicate = firstDuplicate(instanceTypes);
     if (duplicate !== undefined) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "instanceTypes",
             `lists "${duplicate.value}" twice (at index ${instanceTypes.indexOf(duplicate.value)} and ${duplicate.index}); each type is one override`,
             { action: "unset", path: `[${duplicate.index}]` },
@@ -294,14 +294,14 @@ function resolveInstanceSelection(args: SpotWebTierArgs): InstanceSelection {
 
 function countRange(field: keyof InstanceRequirements, range: CountRange, example: string): void {
     if (range === undefined || !Number.isInteger(range.min) || range.min < 0) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "instanceRequirements",
             `has ${field}.min ${String(range?.min)}; it must be a whole number, 0 or more`,
             { action: "set", path: `.${field}.min`, value: example },
         );
     }
     if (range.max !== undefined && (!Number.isInteger(range.max) || range.max < range.min)) {
-        throw webTierArgsError(
+        throw webTierArgumentError(
             "instanceRequirements",
             `has ${field}.max ${range.max}; it must be a whole number, at least ${field}.min (${range.min})`,
             { action: "set", path: `.${field}.max`, value: String(range.min) },
@@ -332,7 +332,7 @@ function wholeNumber(
             max === Infinity
                 ? `${rule.min} or more`
                 : `from ${rule.min} to ${rule.maxName ?? String(max)}`;
-        throw webTierArgsError(
+        throw webTierArgumentError(
             argument,
             `is ${value}; it must be a whole number ${range}${rule.why === undefined ? "" : ` (${rule.why})`}`,
             { action: "set", value: rule.example },

@@ -32,9 +32,8 @@ import {
     seedWeightedGroup,
     TERMINATING_TRANSITION,
 } from "../support/group-side";
-import { tierEmulator } from "../support/tier-emulator";
+import { FIRST_RUN_BOOTSTRAP_TIMEOUT_MS, tierEmulator } from "../support/tier-emulator";
 
-const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
 const REACTION_MS = 300;
 
 describe("The emulator's Auto Scaling groups, on their own side", function () {

@@ -9,7 +9,6 @@ import {
 import {
     autoScalingGroupArn,
     deadLetterQueuePolicyDocument,
-    detachScopeFor,
     drainEventsQueuePolicyDocument,
     eventsQueuePolicyDocument,
     handlerPolicyDocument,
@@ -18,9 +17,8 @@ import {
     notificationTopicPolicyDocument,
 } from "../../components/spot-interruption-handler/policies";
 import { type GroupSelection } from "../../contract";
+import { FIRST_RUN_BOOTSTRAP_TIMEOUT_MS } from "../support/tier-emulator";
 import { serviceAssumeRolePolicy } from "../../components/shared/iam";
-
-const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
 
 const PARTITION = "aws";
 const REGION = "eu-west-1";
@@ -43,11 +41,8 @@ function handlerPolicy(
 ): object {
     const { groupName = GROUP_NAME, groups, ...inputs } = overrides;
     return handlerPolicyDocument({
-        detachScope: detachScopeFor(groups ?? { kind: "names", names: [groupName] }, {
-            partition: PARTITION,
-            region: REGION,
-            accountId: ACCOUNT,
-        }),
+        groups: groups ?? { kind: "names", names: [groupName] },
+        account: { partition: PARTITION, region: REGION, accountId: ACCOUNT },
         logGroupArn: LOG_GROUP_ARN,
         deadLetterQueueArn: DEAD_LETTER_QUEUE_ARN,
         capacityOnInterruption: "keep",

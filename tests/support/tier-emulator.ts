@@ -3,6 +3,7 @@
  * (the whole tier under `npm run test:emulator`, a worker's share of it under --parallel). Each
  * file gets it freshly reset. It ends with the process: the server exits when its stdin closes.
  */
+import * as assert from "node:assert/strict";
 import { type Emulator, startEmulator } from "../../local/emulator";
 
 let started: Promise<Emulator> | undefined;
@@ -27,5 +28,26 @@ export async function tierEmulator(): Promise<Emulator> {
                     "The emulator tier's moto is shared by the files after this one, and ends with the test process: do not stop it",
                 ),
             ),
+    };
+}
+
+/** The first start builds moto's virtual environment: minutes on a cold machine. */
+export const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
+
+/** For the current suite, the tier's emulator, reset for it; read `emulator` once the suite runs. */
+export function tierEmulatorForSuite(): { readonly emulator: Emulator } {
+    let emulator: Emulator | undefined;
+    before(async function () {
+        this.timeout(FIRST_RUN_BOOTSTRAP_TIMEOUT_MS);
+        emulator = await tierEmulator();
+    });
+    return {
+        get emulator(): Emulator {
+            assert.ok(
+                emulator !== undefined,
+                "the tier's emulator is read before its suite started",
+            );
+            return emulator;
+        },
     };
 }

@@ -1,10 +1,15 @@
 /** alarmActions: at most 5 per alarm, the notification topic included, refused at construction. */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installPulumiMocks, recorded, registrationsSettled, resetRecorded } from "../../local";
+import { recorded } from "../../local";
 
-type Components = typeof import("../../components");
-type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs;
+import {
+    assertRefusedBeforeRegistering,
+    buildHandler,
+    type Components,
+    type HandlerArgs,
+    mockedComponents,
+} from "../support/handler-mocks";
 
 const topics = (count: number) =>
     Array.from({ length: count }, (_, i) => `arn:aws:sns:eu-west-1:123456789012:chat-${i}`);
@@ -13,8 +18,7 @@ describe("alarmActions", () => {
     let components: Components;
 
     before(async () => {
-        installPulumiMocks();
-        components = await import("../../components");
+        components = await mockedComponents();
     });
 
     const settings = (args: Partial<HandlerArgs>) =>
@@ -29,14 +33,10 @@ describe("alarmActions", () => {
         });
 
         it("gives every alarm exactly those 5 actions, for ALARM and for OK", async () => {
-            await registrationsSettled();
-            resetRecorded();
-            new components.SpotInterruptionHandler("five", {
-                autoScalingGroupName: "web",
+            await buildHandler(components, "five", {
                 alarmActions: topics(4),
                 notificationEmail: "ops@example.com",
             });
-            await registrationsSettled();
 
             const alarms = recorded.filter(
                 (r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm",
@@ -69,21 +69,13 @@ describe("alarmActions", () => {
             );
         });
 
-        it("counts ARNs that are still Outputs, and registers nothing", async () => {
-            await registrationsSettled();
-            resetRecorded();
-            assert.throws(
-                () =>
-                    new components.SpotInterruptionHandler("six", {
-                        autoScalingGroupName: "web",
-                        alarmActions: topics(6).map((arn) => pulumi.output(arn)),
-                    }),
+        it("counts ARNs that are still Outputs, and registers nothing", () =>
+            assertRefusedBeforeRegistering(
+                components,
+                { alarmActions: topics(6).map((arn) => pulumi.output(arn)) },
                 (error: Error) =>
                     error instanceof components.ComponentArgsError &&
                     error.argument === "alarmActions",
-            );
-            await registrationsSettled();
-            assert.deepEqual(recorded, []);
-        });
+            ));
     });
 });

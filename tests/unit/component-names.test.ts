@@ -3,7 +3,8 @@
  * pulumi-aws would refuse an over-long auto-name only when that child is created, mid-deployment.
  */
 import * as assert from "node:assert/strict";
-import { installPulumiMocks, recorded, registrationsSettled, resetRecorded } from "../../local";
+import { recorded, registrationsSettled } from "../../local";
+import { type Components, emptyRecord, mockedComponents } from "../support/handler-mocks";
 import {
     AUTO_NAME_RANDOM_SUFFIX_LENGTH,
     PHYSICAL_NAME_RULES,
@@ -12,22 +13,16 @@ import {
 import { HANDLER_AUTO_NAMED_CHILDREN } from "../../components/spot-interruption-handler/names";
 import { WEB_TIER_AUTO_NAMED_CHILDREN } from "../../components/spot-web-tier/names";
 
-type Components = typeof import("../../components");
-
 const isLimited = (type: string): type is LimitedType => type in PHYSICAL_NAME_RULES;
 
 describe("component names", () => {
     let components: Components;
 
     before(async () => {
-        installPulumiMocks();
-        components = await import("../../components");
+        components = await mockedComponents();
     });
 
-    beforeEach(async () => {
-        await registrationsSettled();
-        resetRecorded();
-    });
+    beforeEach(emptyRecord);
 
     describe("SpotInterruptionHandler", () => {
         it("takes names up to 47 characters: a function name's 64, less '-function' and 8 for auto-naming", () => {

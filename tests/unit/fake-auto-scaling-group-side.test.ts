@@ -6,16 +6,14 @@ import {
     DetachInstancesCommand,
     TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
+import { autoScaling, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { FakeAutoScaling, TERMINATING_TRANSITION } from "../support/fake-auto-scaling";
 
 const GROUP = "web";
 const [A, B, C] = ["i-0000000000000000a", "i-0000000000000000b", "i-0000000000000000c"];
 const SIZES = { minSize: 2, maxSize: 6, desiredCapacity: 3 };
 
-// Stubbed only while this file's tests run: the emulator tests need the real client.
-let stub: AwsClientStub<AutoScalingClient>;
 const client = new AutoScalingClient({ region: "eu-west-1" });
 
 const describeGroup = async () => {
@@ -51,11 +49,7 @@ async function assertRefusedWith(call: Promise<unknown>, expected: Error): Promi
 }
 
 describe("FakeAutoScaling, the group's own side", () => {
-    before(() => {
-        stub = mockClient(AutoScalingClient);
-    });
-    beforeEach(() => stub.reset());
-    after(() => stub.restore());
+    stubAutoScalingPerSuite();
 
     describe("given a group with Capacity Rebalancing and a termination hook", () => {
         let fake: FakeAutoScaling;
@@ -65,7 +59,7 @@ describe("FakeAutoScaling, the group's own side", () => {
                 .members(GROUP, [A, B, C])
                 .lifecycleHook(GROUP, "drain")
                 .lifecycleHook(GROUP, "warm-up", "autoscaling:EC2_INSTANCE_LAUNCHING")
-                .install(stub);
+                .install(autoScaling);
         });
 
         it("says so in DescribeAutoScalingGroups, with DesiredCapacityType units", async () => {
@@ -157,7 +151,7 @@ describe("FakeAutoScaling, the group's own side", () => {
             fake = new FakeAutoScaling()
                 .group(GROUP, SIZES)
                 .members(GROUP, [A, B, C])
-                .install(stub);
+                .install(autoScaling);
         });
 
         it("leaves a warned instance alone", async () => {
@@ -241,7 +235,7 @@ describe("FakeAutoScaling, the group's own side", () => {
                 )
                 .members(GROUP, [A], "InService", "m7i.2xlarge")
                 .members(GROUP, [B, C], "InService", "m7i.large")
-                .install(stub);
+                .install(autoScaling);
         });
 
         it("describes each instance's WeightedCapacity as a string", async () => {
@@ -311,7 +305,7 @@ describe("FakeAutoScaling, the group's own side", () => {
                 .group(GROUP, SIZES)
                 .lifecycleHook(GROUP, "drain")
                 .throttleCalls("DescribeLifecycleHooks", [0])
-                .install(stub);
+                .install(autoScaling);
             const lookup = () =>
                 client.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: GROUP }));
 
@@ -321,7 +315,7 @@ describe("FakeAutoScaling, the group's own side", () => {
         });
 
         it("refuses them all with AccessDenied when a permissions boundary denies them", async () => {
-            new FakeAutoScaling().group(GROUP, SIZES).denyHookLookups().install(stub);
+            new FakeAutoScaling().group(GROUP, SIZES).denyHookLookups().install(autoScaling);
 
             await assert.rejects(
                 client.send(new DescribeLifecycleHooksCommand({ AutoScalingGroupName: GROUP })),

@@ -12,13 +12,13 @@ import {
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { createAutoScalingGateway } from "../../handler/auto-scaling";
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { createHookCache } from "../../handler/hooks";
 import type { Recheck, RecheckGateway } from "../../handler/recheck";
 import { asSqsRecord, freshSampleEvent } from "../../local";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
+import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";
 import { groupLookupAnswer } from "../support/group-lookup";
 import {
@@ -29,10 +29,6 @@ import {
 
 const GROUP = "web";
 const NOW = Date.parse("2026-12-07T12:00:00Z");
-const ids = (n: number, from = 0) =>
-    Array.from({ length: n }, (_, i) => `i-${(from + i).toString(16).padStart(17, "0")}`);
-
-let autoScaling: AwsClientStub<AutoScalingClient>;
 
 function warned(
     instanceIds: readonly string[],
@@ -105,11 +101,7 @@ const failedIds = (response: SQSBatchResponse) =>
     response.batchItemFailures.map((f) => f.itemIdentifier);
 
 describe("a batch against groups with their own machinery", () => {
-    before(() => {
-        autoScaling = mockClient(AutoScalingClient);
-    });
-    beforeEach(() => autoScaling.reset());
-    after(() => autoScaling.restore());
+    stubAutoScalingPerSuite();
 
     describe("given a group with Capacity Rebalancing, keep, and Spot warnings", () => {
         const [a, b] = ids(2);

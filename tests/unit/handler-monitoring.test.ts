@@ -4,21 +4,20 @@
  */
 import * as assert from "node:assert/strict";
 import { HANDLER_METRICS } from "../../contract";
+import { MOCK_ACCOUNT_ID } from "../../local";
 import {
-    installPulumiMocks,
-    MOCK_ACCOUNT_ID,
-    recorded,
-    type RecordedResource,
-    registrationsSettled,
-    resetRecorded,
-} from "../../local";
-
-type Components = typeof import("../../components");
-type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs;
+    assertRefusedBeforeRegistering,
+    buildHandler,
+    childrenOf,
+    type Components,
+    type HandlerArgs,
+    mockArn,
+    mockedComponents,
+    named,
+    rolePolicyOf,
+} from "../support/handler-mocks";
 
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
-const mockArn = (type: string, name: string) =>
-    `arn:aws:mock:eu-west-1:${MOCK_ACCOUNT_ID}:${type}/${name}-a1b2c3d`;
 const TOPIC_ARN = (component: string) =>
     mockArn("aws:sns/topic:Topic", `${component}-notifications`);
 const KEY_ARN = (component: string) => mockArn("aws:kms/key:Key", `${component}-notifications-key`);
@@ -35,48 +34,18 @@ const AWS_METRICS: Record<string, readonly string[]> = {
     "AWS/ApplicationELB": ["HealthyHostCount", "UnHealthyHostCount", "RequestCount"],
 };
 
-function named(name: string, type: string): RecordedResource {
-    const matches = recorded.filter((r) => r.name === name);
-    assert.equal(matches.length, 1, `expected exactly one resource called ${name}`);
-    assert.equal(matches[0].type, type);
-    return matches[0];
-}
-
-const ofType = (component: string, type: string) =>
-    recorded.filter((r) => r.type === type && r.name.startsWith(`${component}-`));
-
-async function build(components: Components, name: string, args: Partial<HandlerArgs> = {}) {
-    await registrationsSettled();
-    resetRecorded();
-    const handler = new components.SpotInterruptionHandler(name, {
-        autoScalingGroupName: "web",
-        ...args,
-    });
-    await registrationsSettled();
-    return handler;
-}
-
-function rolePolicy(component: string): {
-    Statement: { Sid: string; Action: unknown; Resource: unknown }[];
-} {
-    return JSON.parse(
-        named(`${component}-policy`, "aws:iam/rolePolicy:RolePolicy").inputs.policy as string,
-    );
-}
-
 describe("SpotInterruptionHandler's monitoring", () => {
     let components: Components;
 
     before(async () => {
-        installPulumiMocks();
-        components = await import("../../components");
+        components = await mockedComponents();
     });
 
     describe("given the defaults (queue delivery, monitoring on)", () => {
-        before(() => build(components, "mon"));
+        before(() => buildHandler(components, "mon"));
 
         it("alarms on dead letters, waiting warnings, function errors and throttles, failed warnings and the safety net", () => {
-            const alarms = ofType("mon", ALARM).map((a): Record<string, unknown> => ({
+            const alarms = childrenOf("mon", ALARM).map((a): Record<string, unknown> => ({
                 name: a.name,
                 ...a.inputs,
             }));
@@ -257,7 +226,7 @@ describe("SpotInterruptionHandler's monitoring", () => {
         });
 
         it("grants detaching and terminating, and no notification rights", () => {
-            const sids = rolePolicy("mon").Statement.map((s) => s.Sid);
+            const sids = rolePolicyOf("mon").Statement.map((s) => s.Sid);
             assert.ok(sids.includes("ActOnChosenGroupsOnly"));
             assert.ok(!sids.includes("NotifyDetaches"));
         });
@@ -269,7 +238,7 @@ describe("SpotInterruptionHandler's monitoring", () => {
         const pager = "arn:aws:sns:eu-west-1:123456789012:pager";
 
         before(() =>
-            build(components, "ops", {
+            buildHandler(components, "ops", {
                 targetGroupArn,
                 alarmActions: [pager],
                 notificationEmail: "ops@example.com",
@@ -346,14 +315,14 @@ describe("SpotInterruptionHandler's monitoring", () => {
         });
 
         it("sends every alarm to the given actions and the topic, on alarm and on recovery", () => {
-            for (const alarm of ofType("ops", ALARM)) {
+            for (const alarm of childrenOf("ops", ALARM)) {
                 assert.deepEqual(alarm.inputs.alarmActions, [pager, TOPIC_ARN("ops")], alarm.name);
                 assert.deepEqual(alarm.inputs.okActions, [pager, TOPIC_ARN("ops")], alarm.name);
             }
         });
 
         it("lets the function publish to that topic only, with its key, and tells it where", () => {
-            const statements = rolePolicy("ops").Statement;
+            const statements = rolePolicyOf("ops").Statement;
             assert.deepEqual(statements.slice(-2), [
                 {
                     Sid: "NotifyDetaches",
@@ -400,11 +369,11 @@ describe("SpotInterruptionHandler's monitoring", () => {
 
     describe("given a dry run", () => {
         before(() =>
-            build(components, "dry", { dryRun: true, capacityOnInterruption: "decrement" }),
+            buildHandler(components, "dry", { dryRun: true, capacityOnInterruption: "decrement" }),
         );
 
         it("has no DetachInstances right at all, only the Describe calls it still makes", () => {
-            const statements = rolePolicy("dry").Statement;
+            const statements = rolePolicyOf("dry").Statement;
             assert.ok(!JSON.stringify(statements).includes("DetachInstances"));
             assert.deepEqual(
                 statements.find((s) => s.Sid === "FindInstanceGroup")?.Action,
@@ -423,10 +392,10 @@ describe("SpotInterruptionHandler's monitoring", () => {
 
     describe("given monitoring off", () => {
         it("creates no alarm, dashboard or topic", async () => {
-            const handler = await build(components, "quiet", { monitoring: false });
+            const handler = await buildHandler(components, "quiet", { monitoring: false });
 
-            assert.deepEqual(ofType("quiet", ALARM), []);
-            assert.deepEqual(ofType("quiet", "aws:cloudwatch/dashboard:Dashboard"), []);
+            assert.deepEqual(childrenOf("quiet", ALARM), []);
+            assert.deepEqual(childrenOf("quiet", "aws:cloudwatch/dashboard:Dashboard"), []);
             assert.deepEqual(handler.alarms, []);
             assert.equal(handler.dashboardUrl, undefined);
         });
@@ -479,20 +448,8 @@ describe("SpotInterruptionHandler's monitoring", () => {
             },
         ];
         for (const { when, args, message } of cases) {
-            it(`refuses ${when}, naming the argument, and registers nothing`, async () => {
-                await registrationsSettled();
-                resetRecorded();
-                assert.throws(
-                    () =>
-                        new components.SpotInterruptionHandler("bad", {
-                            autoScalingGroupName: "web",
-                            ...args,
-                        }),
-                    message,
-                );
-                await registrationsSettled();
-                assert.deepEqual(recorded, []);
-            });
+            it(`refuses ${when}, naming the argument, and registers nothing`, () =>
+                assertRefusedBeforeRegistering(components, args, message));
         }
     });
 

@@ -4,16 +4,9 @@
  * which builds all three roles, and on each component.
  */
 import * as assert from "node:assert/strict";
-import {
-    installPulumiMocks,
-    recorded,
-    registrationsSettled,
-    resetRecorded,
-    runStackProgram,
-} from "../../local";
+import { recorded, registrationsSettled, runStackProgram } from "../../local";
+import { type Components, emptyRecord, mockedComponents } from "../support/handler-mocks";
 import { permissionsBoundaryProblem } from "../../components/shared/iam";
-
-type Components = typeof import("../../components");
 
 const BOUNDARY = "arn:aws:iam::123456789012:policy/DeveloperBoundary";
 const ROLE = "aws:iam/role:Role";
@@ -106,14 +99,10 @@ describe("permissionsBoundary", () => {
         let components: Components;
 
         before(async () => {
-            installPulumiMocks();
-            components = await import("../../components");
+            components = await mockedComponents();
         });
 
-        beforeEach(async () => {
-            await registrationsSettled();
-            resetRecorded();
-        });
+        beforeEach(emptyRecord);
 
         it("SpotInterruptionHandler takes a boundary given as an Output", async () => {
             const { Output } = await import("@pulumi/pulumi");

@@ -1,0 +1,25 @@
+/**
+ * The stubbed Auto Scaling client that the handler suites drive a FakeAutoScaling through, and the
+ * instance ids they warn about.
+ */
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
+
+/** The stub of every AutoScalingClient, while a suite that called stubAutoScalingPerSuite runs. */
+export let autoScaling: AwsClientStub<AutoScalingClient>;
+
+/**
+ * For the current suite, stubs every AutoScalingClient, resets the stub before each test, and
+ * restores the real client afterwards: the emulator tests need it.
+ */
+export function stubAutoScalingPerSuite(): void {
+    before(() => {
+        autoScaling = mockClient(AutoScalingClient);
+    });
+    beforeEach(() => autoScaling.reset());
+    after(() => autoScaling.restore());
+}
+
+/** `n` instance ids, numbered from `from`, in AWS's 17-hex-digit form. */
+export const ids = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => `i-${(from + i).toString(16).padStart(17, "0")}`);

@@ -1,0 +1,319 @@
+/**
+ * What the SpotInterruptionHandler suites under Pulumi mocks share: the mocks and the components
+ * imported after them, a builder that waits for every registration, look-ups of the recorded
+ * resources, a partial matcher for properties, and the exact documents more than one suite expects.
+ */
+import * as assert from "node:assert/strict";
+import type * as pulumi from "@pulumi/pulumi";
+import {
+    installPulumiMocks,
+    MOCK_ACCOUNT_ID,
+    recorded,
+    type RecordedResource,
+    registrationsSettled,
+    resetRecorded,
+    unwrap,
+} from "../../local";
+
+export type Components = typeof import("../../components");
+export type Handler = InstanceType<Components["SpotInterruptionHandler"]>;
+export type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs;
+
+export const COMPONENT_TYPE = "spot-interruption-handler:index:SpotInterruptionHandler";
+const URN_PREFIX = "urn:pulumi:dev::spot-interruption-handler::";
+
+/** Installs the mocks first, then imports the components, as Pulumi's mocks require. */
+export async function mockedComponents(): Promise<Components> {
+    installPulumiMocks();
+    return await import("../../components");
+}
+
+export const arn = (service: string, resource: string) =>
+    `arn:aws:${service}:eu-west-1:${MOCK_ACCOUNT_ID}:${resource}`;
+export const roleArn = (name: string) => `arn:aws:iam::${MOCK_ACCOUNT_ID}:role/${name}`;
+export const queueUrl = (name: string) =>
+    `https://sqs.eu-west-1.amazonaws.com/${MOCK_ACCOUNT_ID}/${name}`;
+/** The ARN the mocks give a resource without a service of its own (topics, keys). */
+export const mockArn = (type: string, name: string) =>
+    `arn:aws:mock:eu-west-1:${MOCK_ACCOUNT_ID}:${type}/${name}-a1b2c3d`;
+export const handlerName = (component: string) => `spot-interruption-handler/dev/${component}`;
+
+export const INTERRUPTION_WARNING_PATTERN = {
+    source: ["aws.ec2"],
+    // Spot's warning, and the interruptible Capacity Reservation's under both of its names.
+    "detail-type": [
+        "EC2 Spot Instance Interruption Warning",
+        "EC2 Capacity Reservation Instance Interruption Warning",
+        "EC2 Interruptible Capacity Reservation Instance Interruption Warning",
+    ],
+};
+
+/** Every recorded child of the component called `component` of `type`. */
+export const childrenOf = (component: string, type: string): RecordedResource[] =>
+    recorded.filter((r) => r.type === type && r.name.startsWith(`${component}-`));
+
+/** The one resource of `type` that the component called `component` created. */
+export function childOf(component: string, type: string): RecordedResource {
+    const matches = childrenOf(component, type);
+    assert.equal(matches.length, 1, `expected exactly one ${type} in ${component}`);
+    return matches[0];
+}
+
+/** The one recorded resource called `name`, which must be of `type`. */
+export function named(name: string, type: string): RecordedResource {
+    const matches = recorded.filter((r) => r.name === name);
+    assert.equal(matches.length, 1, `expected exactly one resource called ${name}`);
+    assert.equal(matches[0].type, type, `${name}'s type`);
+    return matches[0];
+}
+
+/** The sorted types of every child of the component called `component`. */
+export function childTypes(component: string): string[] {
+    return recorded
+        .filter((r) => r.name.startsWith(`${component}-`))
+        .map((r) => r.type)
+        .sort();
+}
+
+export function parseJson(value: unknown): unknown {
+    assert.equal(typeof value, "string", "a policy, pattern or redrive input is a JSON string");
+    return JSON.parse(value as string);
+}
+
+/** A recorded input with its JSON string fields parsed, so that it is compared as a document. */
+export function withParsed(inputs: Record<string, unknown>, ...jsonFields: string[]) {
+    return {
+        ...inputs,
+        ...Object.fromEntries(jsonFields.map((field) => [field, parseJson(inputs[field])])),
+    };
+}
+
+/** The role policy of the component called `component`, as a document. */
+export function rolePolicyOf(component: string): {
+    Statement: { Sid: string; Action: unknown; Resource: unknown; Condition?: unknown }[];
+} {
+    return parseJson(
+        named(`${component}-policy`, "aws:iam/rolePolicy:RolePolicy").inputs.policy,
+    ) as ReturnType<typeof rolePolicyOf>;
+}
+
+/**
+ * Asserts that `actual` holds every property of `expected`, each deeply equal, and says nothing
+ * of the others, as CDK's `Template.hasResourceProperties` does: for the properties a test is
+ * about. Security documents are compared whole instead.
+ */
+export function hasProperties(
+    actual: Record<string, unknown>,
+    expected: Record<string, unknown>,
+    what = "the resource",
+): void {
+    const picked = Object.fromEntries(Object.keys(expected).map((key) => [key, actual[key]]));
+    assert.deepEqual(picked, expected, `${what}'s ${Object.keys(expected).join(", ")}`);
+}
+
+/** Waits for the registrations under way, then forgets every recorded resource. */
+export async function emptyRecord(): Promise<void> {
+    await registrationsSettled();
+    resetRecorded();
+}
+
+/**
+ * Runs `create` on an empty record and resolves once every registration it started has reached
+ * the mocks, so that `recorded` holds exactly what it registered.
+ */
+export async function build<T>(create: () => T): Promise<T> {
+    await emptyRecord();
+    const built = create();
+    await registrationsSettled();
+    return built;
+}
+
+/** Builds a handler for the group "web" with `args` on top, on an empty record. */
+export function buildHandler(
+    components: Components,
+    name: string,
+    args: Partial<HandlerArgs> = {},
+): Promise<Handler> {
+    return build(
+        () =>
+            new components.SpotInterruptionHandler(name, {
+                autoScalingGroupName: "web",
+                ...args,
+            } as HandlerArgs),
+    );
+}
+
+/**
+ * Asserts that building a handler for "web" with `args` on top throws `expected` and that, once
+ * registrations have settled, nothing at all was registered, not even the component.
+ */
+export async function assertRefusedBeforeRegistering(
+    components: Components,
+    args: Record<string, unknown>,
+    expected: Parameters<typeof assert.throws>[1],
+): Promise<void> {
+    // Given an empty record of registrations
+    await emptyRecord();
+    // When the component is built with the bad argument
+    assert.throws(
+        () =>
+            new components.SpotInterruptionHandler("bad", {
+                autoScalingGroupName: "web",
+                ...args,
+            } as HandlerArgs),
+        expected,
+    );
+    // Then, once registrations have settled, not even the component was registered.
+    // Proven to fail: with validation moved after super(), this assertion failed.
+    await registrationsSettled();
+    assert.deepEqual(recorded, []);
+}
+
+/** Each child's exact URN: a child of the component, of its type, named after the component. */
+export async function assertChildren(
+    component: string,
+    children: Record<string, [pulumi.Resource | undefined, string]>,
+): Promise<void> {
+    for (const [role, [resource, type]] of Object.entries(children)) {
+        assert.ok(resource !== undefined, `${role} is a public member`);
+        assert.equal(
+            await unwrap(resource.urn),
+            `${URN_PREFIX}${COMPONENT_TYPE}$${type}::${component}-${role}`,
+        );
+    }
+}
+
+/** The statement that lets only this rule's EventBridge send to `queue`. */
+export const ruleSends = (queue: string, rule: string) => ({
+    Sid: "EventBridgeSendsForThisRule",
+    Effect: "Allow",
+    Principal: { Service: "events.amazonaws.com" },
+    Action: "sqs:SendMessage",
+    Resource: queue,
+    Condition: { ArnEquals: { "aws:SourceArn": rule } },
+});
+
+/** The statement that refuses every request to `queue` without TLS. */
+export const denyInsecureTransport = (queue: string) => ({
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "sqs:*",
+    Resource: queue,
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+});
+
+/** The children every handler has, whichever the delivery: role, member and type. */
+export function childrenInBothModes(
+    handler: Handler,
+): Record<string, [pulumi.Resource | undefined, string]> {
+    return {
+        logs: [handler.logGroup, "aws:cloudwatch/logGroup:LogGroup"],
+        dlq: [handler.deadLetterQueue, "aws:sqs/queue:Queue"],
+        role: [handler.role, "aws:iam/role:Role"],
+        policy: [handler.rolePolicy, "aws:iam/rolePolicy:RolePolicy"],
+        function: [handler.handlerFunction, "aws:lambda/function:Function"],
+        rule: [handler.eventRule, "aws:cloudwatch/eventRule:EventRule"],
+        "dlq-policy": [handler.deadLetterQueuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
+        target: [handler.eventTarget, "aws:cloudwatch/eventTarget:EventTarget"],
+    };
+}
+
+/** The DLQ's policy in either mode: this rule's EventBridge and the function's role, over TLS. */
+export function expectedDeadLetterQueuePolicy(component: string): unknown {
+    const dlqArn = arn("sqs", `${component}-dlq-a1b2c3d`);
+    const ruleArn = arn("events", `rule/${component}-rule-a1b2c3d`);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            ruleSends(dlqArn, ruleArn),
+            {
+                Sid: "DenyOtherSenders",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "sqs:SendMessage",
+                Resource: dlqArn,
+                Condition: {
+                    ArnNotEquals: {
+                        "aws:SourceArn": ruleArn,
+                        "aws:PrincipalArn": roleArn(`${component}-role-a1b2c3d`),
+                    },
+                },
+            },
+            denyInsecureTransport(dlqArn),
+        ],
+    };
+}
+
+/** The ARN of the group called `escapedGroup` (already escaped for IAM) in the mocks' account. */
+export const groupArn = (escapedGroup: string) =>
+    arn("autoscaling", `autoScalingGroup:*:autoScalingGroupName/${escapedGroup}`);
+
+/** The statement that lets "auto" take instances out of `Resource` (and only there). */
+export const actOnChosenGroups = (resource: unknown, condition?: unknown) => ({
+    Sid: "ActOnChosenGroupsOnly",
+    Effect: "Allow",
+    Action: ["autoscaling:DetachInstances", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+    Resource: resource,
+    ...(condition === undefined ? {} : { Condition: condition }),
+});
+
+/** The role policy's statements that both modes share, for the group called `group`. */
+export function sharedRoleStatements(
+    component: string,
+    escapedGroup: string,
+): Record<string, unknown>[] {
+    return [
+        {
+            Sid: "WriteOwnLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: `${arn("logs", `log-group:${component}-logs-a1b2c3d`)}:*`,
+        },
+        {
+            Sid: "FindInstanceGroup",
+            Effect: "Allow",
+            Action: "autoscaling:DescribeAutoScalingGroups",
+            Resource: "*",
+        },
+        {
+            Sid: "FindTerminationHooks",
+            Effect: "Allow",
+            Action: "autoscaling:DescribeLifecycleHooks",
+            Resource: "*",
+        },
+        actOnChosenGroups(groupArn(escapedGroup)),
+        {
+            Sid: "DeadLetterFailedWarnings",
+            Effect: "Allow",
+            Action: "sqs:SendMessage",
+            Resource: arn("sqs", `${component}-dlq-a1b2c3d`),
+        },
+    ];
+}
+
+export const FUNCTION_DESCRIPTION =
+    "Detaches Spot instances from their Auto Scaling group on the interruption warning";
+export const loggingConfig = (component: string) => ({
+    logFormat: "JSON",
+    logGroup: `${component}-logs-a1b2c3d`,
+    applicationLogLevel: "INFO",
+    // START and REPORT lines stay: each invocation's duration and memory.
+    systemLogLevel: "INFO",
+});
+
+/** The function's inputs without its code, which is checked on its own. */
+export function functionInputsWithoutCode(component: string): Record<string, unknown> {
+    const { code, ...inputs } = childOf(component, "aws:lambda/function:Function").inputs;
+    assert.ok(code !== undefined, "the function has code");
+    return inputs;
+}
+
+/** The function's environment variables. */
+export function functionEnvironment(component: string): Record<string, string> {
+    return (
+        functionInputsWithoutCode(component) as {
+            environment: { variables: Record<string, string> };
+        }
+    ).environment.variables;
+}

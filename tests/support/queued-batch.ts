@@ -1,0 +1,89 @@
+/**
+ * A batch of queued warnings run through handleSqsBatch against the stubbed Auto Scaling client,
+ * for the suites of the queued path; and what they read back of the calls and the log.
+ */
+import {
+    AutoScalingClient,
+    DescribeAutoScalingGroupsCommand,
+    DetachInstancesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
+import { createAutoScalingGateway } from "../../handler/auto-scaling";
+import { type DeadLetterGateway } from "../../handler/dead-letter";
+import { handleSqsBatch } from "../../handler/queue-batch";
+import { type Reporting } from "../../handler/reporting";
+import { type LogLevel, type LogRecord } from "../../handler/log";
+import { asSqsRecord, freshSampleEvent } from "../../local";
+import { type CapacityOnInterruption, type GroupSelection } from "../../contract";
+import { autoScaling } from "./auto-scaling-stub";
+
+export const GROUP = "web";
+export const HANDLER = "project/dev/spot";
+export const NOW = Date.parse("2026-11-28T01:00:00Z");
+
+/** One queued warning per instance id, message ids m0, m1, … in order. */
+export function warnings(
+    instanceIds: readonly string[],
+    sentAt = new Date(NOW - 5_000),
+): SQSRecord[] {
+    return instanceIds.map((id, i) =>
+        asSqsRecord(freshSampleEvent(id, sentAt), { messageId: `m${i}` }),
+    );
+}
+
+export async function whenBatchArrives(
+    records: SQSRecord[],
+    {
+        capacityOnInterruption = "keep",
+        remainingTimeMs = () => 20_000,
+        deadLetter,
+        dryRun = false,
+        reporting = {},
+        groups = { kind: "names", names: [GROUP] },
+    }: {
+        groups?: GroupSelection;
+        capacityOnInterruption?: CapacityOnInterruption;
+        remainingTimeMs?: () => number;
+        deadLetter?: DeadLetterGateway;
+        dryRun?: boolean;
+        reporting?: Reporting;
+    } = {},
+): Promise<{ response: SQSBatchResponse; logged: { level: LogLevel; record: LogRecord }[] }> {
+    const logged: { level: LogLevel; record: LogRecord }[] = [];
+    const response = await handleSqsBatch(
+        { Records: records },
+        {
+            config: {
+                groups,
+                handlerName: HANDLER,
+                capacityOnInterruption,
+                interruptionAction: "detach",
+                dryRun,
+            },
+            autoScaling: createAutoScalingGateway(
+                new AutoScalingClient({
+                    region: "eu-west-1",
+                    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+                }),
+            ),
+            log: (level, record) => logged.push({ level, record }),
+            remainingTimeMs,
+            now: () => NOW,
+        },
+        deadLetter,
+        reporting,
+    );
+    return { response, logged };
+}
+
+export const lookups = () =>
+    autoScaling.commandCalls(DescribeAutoScalingGroupsCommand).map((c) => c.args[0].input);
+export const detachCalls = () =>
+    autoScaling.commandCalls(DetachInstancesCommand).map((c) => ({
+        group: c.args[0].input.AutoScalingGroupName,
+        ids: c.args[0].input.InstanceIds,
+        decrement: c.args[0].input.ShouldDecrementDesiredCapacity,
+    }));
+export const byName = (...names: string[]) => ({ AutoScalingGroupNames: names, MaxRecords: 100 });
+export const batchLog = (logged: { record: LogRecord }[]) =>
+    logged.map((l) => l.record).find((r) => r.message.startsWith("Batch of"));

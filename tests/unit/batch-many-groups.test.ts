@@ -1,0 +1,223 @@
+/** One handler for many groups: one lookup per batch for every group, each group's own calls and sizes. */
+import * as assert from "node:assert/strict";
+import { asSqsRecord } from "../../local";
+import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
+import { loadEvent } from "../support/events";
+import { FakeAutoScaling } from "../support/fake-auto-scaling";
+import {
+    batchLog,
+    byName,
+    detachCalls,
+    GROUP,
+    lookups,
+    NOW,
+    warnings,
+    whenBatchArrives,
+} from "../support/queued-batch";
+
+describe("the handler, given a batch for many groups", () => {
+    stubAutoScalingPerSuite();
+    describe("given one handler for many groups", () => {
+        const sizes = { minSize: 0, maxSize: 100, desiredCapacity: 30 };
+
+        it("by list: one lookup for every listed group, detaches per group, and never touches an unlisted one", async () => {
+            const [a1, a2, b1, c1, loose] = ids(5);
+            const fake = new FakeAutoScaling()
+                .group("a", sizes)
+                .group("b", sizes)
+                .group("c", sizes)
+                .members("a", [a1, a2])
+                .members("b", [b1])
+                .members("c", [c1])
+                .install(autoScaling);
+
+            const { response, logged } = await whenBatchArrives(warnings([a1, b1, c1, a2, loose]), {
+                groups: { kind: "names", names: ["a", "b"] },
+            });
+
+            assert.deepEqual(response, { batchItemFailures: [] });
+            assert.deepEqual(lookups(), [byName("a", "b")]);
+            assert.deepEqual(detachCalls(), [
+                { group: "a", ids: [a1, a2], decrement: false },
+                { group: "b", ids: [b1], decrement: false },
+            ]);
+            assert.deepEqual(
+                ["a", "b", "c"].map((g) => fake.membersOf(g)),
+                [[], [], [c1]],
+            );
+            assert.deepEqual(batchLog(logged)?.ignored, { "not-a-member": 2 });
+            assert.equal(batchLog(logged)?.autoScalingCalls, 3);
+        });
+
+        it("by tag and value: filters on tag:<key>, and leaves a group with another value alone", async () => {
+            const [w1, w2, api1] = ids(3);
+            const fake = new FakeAutoScaling()
+                .group("web-1", sizes, { "spot-handler": "web" })
+                .group("web-2", sizes, { "spot-handler": "web" })
+                .group("api", sizes, { "spot-handler": "api" })
+                .members("web-1", [w1])
+                .members("web-2", [w2])
+                .members("api", [api1])
+                .install(autoScaling);
+
+            const { response } = await whenBatchArrives(warnings([w1, api1, w2]), {
+                groups: { kind: "tag", key: "spot-handler", value: "web" },
+            });
+
+            assert.deepEqual(response, { batchItemFailures: [] });
+            assert.deepEqual(lookups(), [
+                { Filters: [{ Name: "tag:spot-handler", Values: ["web"] }], MaxRecords: 100 },
+            ]);
+            assert.deepEqual(
+                ["web-1", "web-2", "api"].map((g) => fake.membersOf(g)),
+                [[], [], [api1]],
+            );
+        });
+
+        it("by tag key alone: filters on tag-key, so any value counts", async () => {
+            const [x, y, untagged] = ids(3);
+            const fake = new FakeAutoScaling()
+                .group("x", sizes, { "spot-handler": "web" })
+                .group("y", sizes, { "spot-handler": "" })
+                .group("plain", sizes)
+                .members("x", [x])
+                .members("y", [y])
+                .members("plain", [untagged])
+                .install(autoScaling);
+
+            await whenBatchArrives(warnings([x, y, untagged]), {
+                groups: { kind: "tag", key: "spot-handler" },
+            });
+
+            assert.deepEqual(lookups(), [
+                { Filters: [{ Name: "tag-key", Values: ["spot-handler"] }], MaxRecords: 100 },
+            ]);
+            assert.deepEqual(
+                ["x", "y", "plain"].map((g) => fake.membersOf(g)),
+                [[], [], [untagged]],
+            );
+        });
+
+        it("pages a tag lookup past 100 groups with NextToken", async () => {
+            const fake = new FakeAutoScaling();
+            const instances = ids(150);
+            instances.forEach((id, i) =>
+                fake.group(`g${i}`, sizes, { team: "web" }).members(`g${i}`, [id]),
+            );
+            fake.install(autoScaling);
+
+            const { response } = await whenBatchArrives(warnings([instances[149], instances[0]]), {
+                groups: { kind: "tag", key: "team", value: "web" },
+            });
+
+            assert.deepEqual(response, { batchItemFailures: [] });
+            assert.deepEqual(
+                lookups().map((l) => l.NextToken),
+                [undefined, "100"],
+            );
+            assert.deepEqual([fake.membersOf("g0"), fake.membersOf("g149")], [[], []]);
+        });
+
+        it("respects each group's own MinSize in decrement mode", async () => {
+            const tight = ids(4);
+            const loose = ids(4, 100);
+            const fake = new FakeAutoScaling()
+                .group("tight", { minSize: 3, maxSize: 10, desiredCapacity: 4 })
+                .group("loose", { minSize: 0, maxSize: 10, desiredCapacity: 4 })
+                .members("tight", tight)
+                .members("loose", loose)
+                .install(autoScaling);
+
+            const { response } = await whenBatchArrives(warnings([...tight, ...loose]), {
+                groups: { kind: "names", names: ["tight", "loose"] },
+                capacityOnInterruption: "decrement",
+            });
+
+            assert.deepEqual(response, { batchItemFailures: [] });
+            assert.deepEqual(detachCalls(), [
+                { group: "tight", ids: tight.slice(0, 1), decrement: true },
+                { group: "loose", ids: loose, decrement: true },
+                { group: "tight", ids: tight.slice(1), decrement: false },
+            ]);
+            assert.deepEqual(
+                [
+                    fake.groups.get("tight")?.desiredCapacity,
+                    fake.groups.get("loose")?.desiredCapacity,
+                ],
+                [3, 0],
+            );
+        });
+
+        it("acknowledges Retained and Standby instances without a call or a decrement", async () => {
+            const [serving, retained, standby] = ids(3);
+            const fake = new FakeAutoScaling()
+                .group(GROUP, { minSize: 0, maxSize: 10, desiredCapacity: 1 })
+                .members(GROUP, [serving])
+                .members(GROUP, [retained], "Terminating:Retained")
+                .members(GROUP, [standby], "Standby")
+                .install(autoScaling);
+            const emitted: string[] = [];
+
+            const { response } = await whenBatchArrives(warnings([retained, standby, serving]), {
+                capacityOnInterruption: "decrement",
+                reporting: { emit: (line) => emitted.push(line) },
+            });
+
+            assert.deepEqual(response, { batchItemFailures: [] });
+            assert.deepEqual(detachCalls(), [{ group: GROUP, ids: [serving], decrement: true }]);
+            assert.equal(fake.groups.get(GROUP)?.desiredCapacity, 0);
+            assert.deepEqual(fake.membersOf(GROUP).sort(), [retained, standby].sort());
+            const reasons = emitted.map((line) => JSON.parse(line)).filter((d) => d.Reason);
+            assert.deepEqual(
+                reasons.map((d) => [d.Reason, d.Ignored]),
+                [
+                    ["standby", 1],
+                    ["retained", 1],
+                ],
+            );
+        });
+
+        it("counts a listed group that does not exist, at ERROR and in MissingGroups", async () => {
+            const [a] = ids(1);
+            new FakeAutoScaling().group(GROUP, sizes).members(GROUP, [a]).install(autoScaling);
+            const emitted: string[] = [];
+
+            const { logged } = await whenBatchArrives(warnings([a]), {
+                groups: { kind: "names", names: [GROUP, "web-typo"] },
+                reporting: { emit: (line) => emitted.push(line) },
+            });
+
+            const [counts] = emitted.map((line) => JSON.parse(line));
+            assert.deepEqual([counts.MissingGroups, counts.Detached], [1, 1]);
+            const error = logged.find((l) => l.level === "ERROR")?.record;
+            assert.deepEqual(error?.missingGroups, ["web-typo"]);
+        });
+
+        it("makes no call at all for a batch without a usable warning", async () => {
+            const { response } = await whenBatchArrives([
+                asSqsRecord("not json", { messageId: "m0" }),
+                asSqsRecord(loadEvent("rebalance-recommendation", ids(1)[0]), { messageId: "m1" }),
+            ]);
+
+            assert.deepEqual(response, { batchItemFailures: [] });
+            assert.deepEqual(autoScaling.calls(), []);
+        });
+
+        it("handles an interruptible Capacity Reservation warning as it handles a Spot one", async () => {
+            const [a] = ids(1);
+            const fake = new FakeAutoScaling()
+                .group(GROUP, sizes)
+                .members(GROUP, [a])
+                .install(autoScaling);
+            const event = {
+                ...loadEvent("capacity-reservation-interruption-warning", a),
+                time: new Date(NOW - 5_000).toISOString(),
+            };
+
+            const { response } = await whenBatchArrives([asSqsRecord(event, { messageId: "m0" })]);
+
+            assert.deepEqual(response, { batchItemFailures: [] });
+            assert.deepEqual(fake.membersOf(GROUP), []);
+        });
+    });
+});

@@ -1,0 +1,162 @@
+/** SpotInterruptionHandler with direct delivery under Pulumi mocks: one invocation per warning. */
+import * as assert from "node:assert/strict";
+import { recorded } from "../../../local";
+import {
+    arn,
+    assertChildren,
+    childrenInBothModes,
+    build,
+    childOf,
+    childTypes,
+    type Components,
+    expectedDeadLetterQueuePolicy,
+    FUNCTION_DESCRIPTION,
+    functionInputsWithoutCode,
+    type Handler,
+    handlerName,
+    INTERRUPTION_WARNING_PATTERN,
+    loggingConfig,
+    mockedComponents,
+    parseJson,
+    queueUrl,
+    roleArn,
+    sharedRoleStatements,
+    withParsed,
+} from "../../support/handler-mocks";
+
+describe("SpotInterruptionHandler, given direct delivery", () => {
+    let components: Components;
+    let handler: Handler;
+    const child = (type: string) => childOf("spotdir", type);
+
+    before(async () => {
+        components = await mockedComponents();
+        // Given direct delivery, and a reservation below the queue's default concurrency
+        // When the component is built
+        handler = await build(
+            () =>
+                new components.SpotInterruptionHandler("spotdir", {
+                    autoScalingGroupName: "web",
+                    delivery: components.Delivery.Direct,
+                    reservedConcurrentExecutions: 1,
+                }),
+        );
+    });
+
+    it("creates exactly the direct handler's resources: one queue (the DLQ) and no mapping", () => {
+        assert.deepEqual(childTypes("spotdir"), [
+            "aws:cloudwatch/dashboard:Dashboard",
+            "aws:cloudwatch/eventRule:EventRule",
+            "aws:cloudwatch/eventTarget:EventTarget",
+            "aws:cloudwatch/logGroup:LogGroup",
+            ...Array(7).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+            "aws:iam/role:Role",
+            "aws:iam/rolePolicy:RolePolicy",
+            "aws:lambda/function:Function",
+            "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+            "aws:lambda/permission:Permission",
+            "aws:sqs/queue:Queue",
+            "aws:sqs/queuePolicy:QueuePolicy",
+        ]);
+    });
+
+    it("parents every child to the component, names it after the component, and exposes it", async () => {
+        await assertChildren("spotdir", {
+            ...childrenInBothModes(handler),
+            "invoke-config": [
+                handler.invokeConfig,
+                "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+            ],
+            permission: [handler.permission, "aws:lambda/permission:Permission"],
+        });
+    });
+
+    it("has no events queue, queue policy or mapping, as members or as resources", () => {
+        assert.equal(handler.queue, undefined);
+        assert.equal(handler.queuePolicy, undefined);
+        assert.equal(handler.eventSourceMapping, undefined);
+        assert.deepEqual(
+            recorded.filter((r) => r.type === "aws:sqs/queue:Queue").map((r) => r.name),
+            ["spotdir-dlq"],
+        );
+    });
+
+    it("matches exactly the Spot interruption warnings of the default bus", () => {
+        assert.deepEqual(
+            parseJson(child("aws:cloudwatch/eventRule:EventRule").inputs.eventPattern),
+            INTERRUPTION_WARNING_PATTERN,
+        );
+    });
+
+    it("lets EventBridge invoke the function for this rule only", () => {
+        assert.deepEqual(child("aws:lambda/permission:Permission").inputs, {
+            action: "lambda:InvokeFunction",
+            function: "spotdir-function-a1b2c3d",
+            principal: "events.amazonaws.com",
+            sourceArn: arn("events", "rule/spotdir-rule-a1b2c3d"),
+        });
+    });
+
+    it("targets the function with a retry window no longer than the notice, and the dead-letter queue", () => {
+        assert.deepEqual(child("aws:cloudwatch/eventTarget:EventTarget").inputs, {
+            rule: "spotdir-rule-a1b2c3d",
+            arn: arn("lambda", "function:spotdir-function-a1b2c3d"),
+            retryPolicy: { maximumEventAgeInSeconds: 120, maximumRetryAttempts: 185 },
+            deadLetterConfig: { arn: arn("sqs", "spotdir-dlq-a1b2c3d") },
+        });
+    });
+
+    it("dead-letters Lambda's own failed invocations after at most 2 retries within 120 s", () => {
+        assert.deepEqual(
+            child("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").inputs,
+            {
+                functionName: "spotdir-function-a1b2c3d",
+                maximumRetryAttempts: 2,
+                maximumEventAgeInSeconds: 120,
+                destinationConfig: {
+                    onFailure: { destination: arn("sqs", "spotdir-dlq-a1b2c3d") },
+                },
+            },
+        );
+    });
+
+    it("lets only this rule's EventBridge and the function's role send dead letters, over TLS", () => {
+        assert.deepEqual(withParsed(child("aws:sqs/queuePolicy:QueuePolicy").inputs, "policy"), {
+            queueUrl: queueUrl("spotdir-dlq-a1b2c3d"),
+            policy: expectedDeadLetterQueuePolicy("spotdir"),
+        });
+    });
+
+    it("runs the serialized handler for 60 s, one warning per invocation, without the DLQ's URL", () => {
+        assert.deepEqual(functionInputsWithoutCode("spotdir"), {
+            description: FUNCTION_DESCRIPTION,
+            handler: "__index.handler",
+            role: roleArn("spotdir-role-a1b2c3d"),
+            runtime: "nodejs24.x",
+            architectures: ["arm64"],
+            timeout: 60,
+            memorySize: 256,
+            // No mapping can be starved, so any reservation is accepted.
+            reservedConcurrentExecutions: 1,
+            environment: {
+                variables: {
+                    AUTO_SCALING_GROUP_NAMES: '["web"]',
+                    CAPACITY_ON_INTERRUPTION: "keep",
+                    INTERRUPTION_ACTION: "auto",
+                    HANDLER_NAME: handlerName("spotdir"),
+                },
+            },
+            loggingConfig: loggingConfig("spotdir"),
+        });
+    });
+
+    it("grants exactly its own logs, the group and hook look-ups on *, detaching and terminating in this group, and the DLQ: no SQS draining", () => {
+        assert.deepEqual(withParsed(child("aws:iam/rolePolicy:RolePolicy").inputs, "policy"), {
+            role: "spotdir-role-id",
+            policy: {
+                Version: "2012-10-17",
+                Statement: sharedRoleStatements("spotdir", "web"),
+            },
+        });
+    });
+});

@@ -1,0 +1,407 @@
+/** SpotInterruptionHandler with queue delivery (the default) under Pulumi mocks: its resources and their settings. */
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { recorded } from "../../../local";
+import {
+    arn,
+    assertChildren,
+    childrenInBothModes,
+    build,
+    childOf,
+    childTypes,
+    denyInsecureTransport,
+    ruleSends,
+    COMPONENT_TYPE,
+    type Components,
+    expectedDeadLetterQueuePolicy,
+    FUNCTION_DESCRIPTION,
+    functionInputsWithoutCode,
+    type Handler,
+    handlerName,
+    hasProperties,
+    INTERRUPTION_WARNING_PATTERN,
+    loggingConfig,
+    mockedComponents,
+    named,
+    queueUrl,
+    roleArn,
+    sharedRoleStatements,
+    withParsed,
+} from "../../support/handler-mocks";
+
+describe("SpotInterruptionHandler with queue delivery", () => {
+    let components: Components;
+
+    before(async () => {
+        components = await mockedComponents();
+    });
+
+    describe("given only a group name, so warnings are queued (the default delivery)", () => {
+        let handler: Handler;
+        const child = (type: string) => childOf("spot", type);
+
+        before(async () => {
+            // Given only a group name; When the component is built
+            handler = await build(
+                () =>
+                    new components.SpotInterruptionHandler("spot", { autoScalingGroupName: "web" }),
+            );
+        });
+
+        it("creates exactly the queued handler's resources, and no role policy attachment", () => {
+            assert.equal(named("spot", COMPONENT_TYPE).type, COMPONENT_TYPE);
+            assert.deepEqual(childTypes("spot"), [
+                "aws:cloudwatch/dashboard:Dashboard",
+                "aws:cloudwatch/eventRule:EventRule",
+                "aws:cloudwatch/eventTarget:EventTarget",
+                "aws:cloudwatch/logGroup:LogGroup",
+                ...Array(9).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+                "aws:iam/role:Role",
+                "aws:iam/rolePolicy:RolePolicy",
+                "aws:iam/rolePolicy:RolePolicy",
+                "aws:lambda/eventSourceMapping:EventSourceMapping",
+                "aws:lambda/function:Function",
+                "aws:sqs/queue:Queue",
+                "aws:sqs/queue:Queue",
+                "aws:sqs/queuePolicy:QueuePolicy",
+                "aws:sqs/queuePolicy:QueuePolicy",
+            ]);
+        });
+
+        it("parents every child to the component, names it after the component, and exposes it", async () => {
+            await assertChildren("spot", {
+                ...childrenInBothModes(handler),
+                queue: [handler.queue, "aws:sqs/queue:Queue"],
+                "drain-policy": [handler.drainPolicy, "aws:iam/rolePolicy:RolePolicy"],
+                "queue-policy": [handler.queuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
+                mapping: [
+                    handler.eventSourceMapping,
+                    "aws:lambda/eventSourceMapping:EventSourceMapping",
+                ],
+            });
+        });
+
+        it("has no Lambda permission and no async invoke config, as members or as resources", () => {
+            assert.equal(handler.permission, undefined);
+            assert.equal(handler.invokeConfig, undefined);
+            assert.equal(childTypes("spot").includes("aws:lambda/permission:Permission"), false);
+            assert.equal(
+                childTypes("spot").includes(
+                    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+                ),
+                false,
+            );
+        });
+
+        it("matches exactly the Spot interruption warnings of the default bus", () => {
+            assert.deepEqual(
+                withParsed(child("aws:cloudwatch/eventRule:EventRule").inputs, "eventPattern"),
+                {
+                    description:
+                        "EC2 Spot and interruptible Capacity Reservation interruption warnings, for the Spot interruption handler",
+                    eventPattern: INTERRUPTION_WARNING_PATTERN,
+                },
+            );
+        });
+
+        it("queues warnings under SSE-SQS, hides a failed one for the 20 s timeout, keeps it 1 h and dead-letters it after 8 receives, once the notice has ended", () => {
+            assert.deepEqual(
+                withParsed(named("spot-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
+                {
+                    sqsManagedSseEnabled: true,
+                    visibilityTimeoutSeconds: 20,
+                    messageRetentionSeconds: 3600,
+                    redrivePolicy: {
+                        deadLetterTargetArn: arn("sqs", "spot-dlq-a1b2c3d"),
+                        maxReceiveCount: 8,
+                    },
+                },
+            );
+        });
+
+        it("lets only this rule's EventBridge send to the events queue, and only over TLS", () => {
+            const queueArn = arn("sqs", "spot-queue-a1b2c3d");
+            const ruleArn = arn("events", "rule/spot-rule-a1b2c3d");
+            assert.deepEqual(
+                withParsed(
+                    named("spot-queue-policy", "aws:sqs/queuePolicy:QueuePolicy").inputs,
+                    "policy",
+                ),
+                {
+                    queueUrl: queueUrl("spot-queue-a1b2c3d"),
+                    policy: {
+                        Version: "2012-10-17",
+                        Statement: [
+                            ruleSends(queueArn, ruleArn),
+                            {
+                                Sid: "DenyOtherSenders",
+                                Effect: "Deny",
+                                Principal: "*",
+                                Action: "sqs:SendMessage",
+                                Resource: queueArn,
+                                Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn } },
+                            },
+                            denyInsecureTransport(queueArn),
+                        ],
+                    },
+                },
+            );
+        });
+
+        it("drains the queue into the function in batches of up to 1000 gathered for 4 s, 2 at a time, reporting per-record failures", () => {
+            assert.deepEqual(child("aws:lambda/eventSourceMapping:EventSourceMapping").inputs, {
+                eventSourceArn: arn("sqs", "spot-queue-a1b2c3d"),
+                functionName: arn("lambda", "function:spot-function-a1b2c3d"),
+                batchSize: 1000,
+                maximumBatchingWindowInSeconds: 4,
+                functionResponseTypes: ["ReportBatchItemFailures"],
+                scalingConfig: { maximumConcurrency: 2 },
+            });
+        });
+
+        it("targets the events queue with a retry window no longer than the notice, and the dead-letter queue", () => {
+            assert.deepEqual(child("aws:cloudwatch/eventTarget:EventTarget").inputs, {
+                rule: "spot-rule-a1b2c3d",
+                arn: arn("sqs", "spot-queue-a1b2c3d"),
+                retryPolicy: { maximumEventAgeInSeconds: 120, maximumRetryAttempts: 185 },
+                deadLetterConfig: { arn: arn("sqs", "spot-dlq-a1b2c3d") },
+            });
+        });
+
+        it("keeps dead letters encrypted for 14 days", () => {
+            hasProperties(named("spot-dlq", "aws:sqs/queue:Queue").inputs, {
+                sqsManagedSseEnabled: true,
+                messageRetentionSeconds: 1_209_600,
+            });
+        });
+
+        it("lets only this rule's EventBridge and the function's role send dead letters, over TLS", () => {
+            assert.deepEqual(
+                withParsed(
+                    named("spot-dlq-policy", "aws:sqs/queuePolicy:QueuePolicy").inputs,
+                    "policy",
+                ),
+                {
+                    queueUrl: queueUrl("spot-dlq-a1b2c3d"),
+                    policy: expectedDeadLetterQueuePolicy("spot"),
+                },
+            );
+        });
+
+        it("runs the serialized handler on nodejs24.x for 16 s, with the DLQ's URL and JSON logs", () => {
+            assert.deepEqual(functionInputsWithoutCode("spot"), {
+                description: FUNCTION_DESCRIPTION,
+                handler: "__index.handler",
+                role: roleArn("spot-role-a1b2c3d"),
+                runtime: "nodejs24.x",
+                architectures: ["arm64"],
+                timeout: 16,
+                memorySize: 256,
+                environment: {
+                    variables: {
+                        AUTO_SCALING_GROUP_NAMES: '["web"]',
+                        CAPACITY_ON_INTERRUPTION: "keep",
+                        INTERRUPTION_ACTION: "auto",
+                        HANDLER_NAME: handlerName("spot"),
+                        DEAD_LETTER_QUEUE_URL: queueUrl("spot-dlq-a1b2c3d"),
+                        EVENTS_QUEUE_URL: queueUrl("spot-queue-a1b2c3d"),
+                    },
+                },
+                loggingConfig: loggingConfig("spot"),
+            });
+        });
+
+        it("deploys a package that holds only the serialized handler file", async () => {
+            const code = child("aws:lambda/function:Function").inputs.code;
+            assert.ok(code instanceof pulumi.asset.AssetArchive, "the code is an AssetArchive");
+            const assets = await code.assets;
+            assert.deepEqual(Object.keys(assets), ["__index.js"]);
+            const index = assets["__index.js"];
+            assert.ok(index instanceof pulumi.asset.StringAsset);
+            assert.match(await index.text, /exports\.handler = /);
+        });
+
+        it("keeps the function's logs for 30 days", () => {
+            hasProperties(child("aws:cloudwatch/logGroup:LogGroup").inputs, {
+                retentionInDays: 30,
+            });
+        });
+
+        it("lets only Lambda assume the role, and attaches no managed policy", () => {
+            assert.deepEqual(withParsed(child("aws:iam/role:Role").inputs, "assumeRolePolicy"), {
+                description:
+                    "Spot interruption handler: detaches interrupted instances from the chosen groups",
+                assumeRolePolicy: {
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: "lambda.amazonaws.com" },
+                            Action: "sts:AssumeRole",
+                        },
+                    ],
+                },
+            });
+        });
+
+        it("grants exactly its own logs, the group and hook look-ups on *, detaching and terminating in this group, and the DLQ", () => {
+            assert.deepEqual(
+                withParsed(named("spot-policy", "aws:iam/rolePolicy:RolePolicy").inputs, "policy"),
+                {
+                    role: "spot-role-id",
+                    policy: {
+                        Version: "2012-10-17",
+                        Statement: sharedRoleStatements("spot", "web"),
+                    },
+                },
+            );
+        });
+
+        it("grants draining this queue in a policy of its own", () => {
+            assert.deepEqual(
+                withParsed(
+                    named("spot-drain-policy", "aws:iam/rolePolicy:RolePolicy").inputs,
+                    "policy",
+                ),
+                {
+                    role: "spot-role-id",
+                    policy: {
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Sid: "DrainEventsQueue",
+                                Effect: "Allow",
+                                Action: [
+                                    "sqs:ReceiveMessage",
+                                    "sqs:DeleteMessage",
+                                    "sqs:GetQueueAttributes",
+                                    "sqs:ChangeMessageVisibility",
+                                ],
+                                Resource: arn("sqs", "spot-queue-a1b2c3d"),
+                            },
+                        ],
+                    },
+                },
+            );
+        });
+    });
+
+    describe("given tuned queue settings, a reservation, tags and a longer timeout", () => {
+        const tags = { team: "web", env: "prod" };
+
+        before(async () => {
+            // Given every queue setting chosen by hand; When the component is built
+            await build(
+                () =>
+                    new components.SpotInterruptionHandler("spottuned", {
+                        autoScalingGroupName: "web",
+                        delivery: "queue",
+                        timeoutSeconds: 30,
+                        memorySizeMb: 512,
+                        logRetentionInDays: 7,
+                        maximumEventAgeInSeconds: 90,
+                        batchSize: 10,
+                        maximumBatchingWindowInSeconds: 0,
+                        maximumConcurrency: 5,
+                        visibilityTimeoutSeconds: 45,
+                        maxReceiveCount: 5,
+                        messageRetentionSeconds: 600,
+                        reservedConcurrentExecutions: 5,
+                        tags,
+                    }),
+            );
+        });
+
+        it("configures the events queue with them", () => {
+            assert.deepEqual(
+                withParsed(named("spottuned-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
+                {
+                    sqsManagedSseEnabled: true,
+                    visibilityTimeoutSeconds: 45,
+                    messageRetentionSeconds: 600,
+                    redrivePolicy: {
+                        deadLetterTargetArn: arn("sqs", "spottuned-dlq-a1b2c3d"),
+                        maxReceiveCount: 5,
+                    },
+                    tags,
+                },
+            );
+        });
+
+        it("configures the mapping with them", () => {
+            assert.deepEqual(
+                childOf("spottuned", "aws:lambda/eventSourceMapping:EventSourceMapping").inputs,
+                {
+                    eventSourceArn: arn("sqs", "spottuned-queue-a1b2c3d"),
+                    functionName: arn("lambda", "function:spottuned-function-a1b2c3d"),
+                    batchSize: 10,
+                    maximumBatchingWindowInSeconds: 0,
+                    functionResponseTypes: ["ReportBatchItemFailures"],
+                    scalingConfig: { maximumConcurrency: 5 },
+                    tags,
+                },
+            );
+        });
+
+        it("configures the function, its logs and the target's retry window with them", () => {
+            const fn = functionInputsWithoutCode("spottuned");
+            assert.deepEqual(
+                [fn.timeout, fn.memorySize, fn.reservedConcurrentExecutions],
+                [30, 512, 5],
+            );
+            assert.equal(
+                childOf("spottuned", "aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays,
+                7,
+            );
+            assert.deepEqual(
+                childOf("spottuned", "aws:cloudwatch/eventTarget:EventTarget").inputs.retryPolicy,
+                { maximumEventAgeInSeconds: 90, maximumRetryAttempts: 185 },
+            );
+        });
+
+        it("tags every taggable child, and only those", () => {
+            const tagged = recorded
+                .filter((r) => r.name.startsWith("spottuned-") && r.inputs.tags !== undefined)
+                .map((r) => {
+                    assert.deepEqual(r.inputs.tags, tags, `${r.name}'s tags`);
+                    return r.name;
+                })
+                .sort();
+            assert.deepEqual(tagged, [
+                "spottuned-dead-letters",
+                "spottuned-dlq",
+                "spottuned-failed-warnings",
+                "spottuned-function",
+                "spottuned-function-errors",
+                "spottuned-function-throttles",
+                "spottuned-logs",
+                "spottuned-malformed-warnings",
+                "spottuned-mapping",
+                "spottuned-missing-groups",
+                "spottuned-queue",
+                "spottuned-role",
+                "spottuned-rule",
+                "spottuned-safety-net",
+                "spottuned-stale-warnings",
+                "spottuned-warnings-waiting",
+            ]);
+        });
+    });
+
+    describe("given a 40 s timeout with queue delivery and no visibility timeout", () => {
+        it("hides a failed warning for at least the function's timeout plus the batching window", async () => {
+            // Given a timeout whose sum with the 4 s window exceeds the default visibility timeout
+            await build(
+                () =>
+                    new components.SpotInterruptionHandler("spotslow", {
+                        autoScalingGroupName: "web",
+                        timeoutSeconds: 40,
+                    }),
+            );
+            // Then the visibility timeout covers the window the mapping may hold a record for, too
+            const queue = named("spotslow-queue", "aws:sqs/queue:Queue").inputs;
+            assert.equal(queue.visibilityTimeoutSeconds, 44);
+            assert.equal(childOf("spotslow", "aws:lambda/function:Function").inputs.timeout, 40);
+        });
+    });
+});
