@@ -18,7 +18,7 @@ import { putLifecycleHook } from "../support/group-side";
 import { tierEmulator } from "../support/tier-emulator";
 
 // The grace ends this long after the handler is first invoked.
-const GRACE_LEFT_MS = 2_000;
+const GRACE_LEFT_MS = 1_000;
 
 describe("the uploaded handler with the group's own machinery, on the emulator", function () {
     this.timeout(120_000);

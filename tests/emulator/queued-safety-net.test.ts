@@ -11,13 +11,16 @@ import { describeGroupState, freshSampleEvent } from "../../local";
 import { describeGroupActions, sendSpotWarning } from "../../local/group-side";
 import { DRAIN_TIMEOUT_MS, ids, queuedPipeline } from "../support/queued-pipeline";
 
-// More than the 4 s batching window, so that the first receive comes within the grace.
-const GRACE_LEFT_MS = 8_000;
+// More than the 1 s batching window, so that the first receive comes within the grace.
+const GRACE_LEFT_MS = 3_000;
 
 describe("the safety net through the queue, on the emulator", function () {
     this.timeout(120_000);
 
-    const { emulator, seed, run } = queuedPipeline({ keep: { capacityOnInterruption: "keep" } });
+    // A 1 s window, so that the grace can end seconds after the warning is first received.
+    const { emulator, seed, run } = queuedPipeline({
+        keep: { capacityOnInterruption: "keep", maximumBatchingWindowInSeconds: 1 },
+    });
 
     it("re-checks a waiting warning when the grace ends, not a visibility timeout later, and detaches it", async () => {
         const environment = await seed({ capacityRebalance: true });
