@@ -18,7 +18,7 @@ import { putLifecycleHook } from "../support/group-side";
 import { tierEmulator } from "../support/tier-emulator";
 
 // The grace ends this long after the handler is first invoked.
-const GRACE_LEFT_MS = 1_000;
+const GRACE_LEFT_MS = 2_000;
 
 describe("the uploaded handler with the group's own machinery, on the emulator", function () {
     this.timeout(120_000);
@@ -68,7 +68,8 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
             const [instanceId] = await workshop.inServiceWebInstances(1);
             const before = await workshop.webGroup();
 
-            await sendSpotWarning(emulator, instanceId, { reactAfterMs: 500 });
+            // The group reacts well inside the 2 s of grace left, even on a loaded machine.
+            await sendSpotWarning(emulator, instanceId, { reactAfterMs: 100 });
             const { summary } = await warn(keep, instanceId, SAFETY_NET_GRACE_MS - GRACE_LEFT_MS);
 
             assert.equal(summary.action, "left-to-group");
