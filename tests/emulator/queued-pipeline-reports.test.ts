@@ -13,15 +13,25 @@ import {
     ReceiveMessageCommand,
     SQSClient,
 } from "@aws-sdk/client-sqs";
-import { DRAIN_TIMEOUT_MS, ids, metricsOf, queuedPipeline } from "../support/queued-pipeline";
+import {
+    DRAIN_TIMEOUT_MS,
+    ids,
+    metricsOf,
+    ONE_SECOND_WINDOW,
+    queuedPipeline,
+} from "../support/queued-pipeline";
 
 describe("what the queued pipeline reports, on the emulator", function () {
     this.timeout(600_000);
 
     const { emulator, seed, run } = queuedPipeline({
-        keep: { capacityOnInterruption: "keep" },
-        dry: { capacityOnInterruption: "decrement", dryRun: true },
-        notify: { notificationEmail: "ops@example.com", notifyOnDetach: true },
+        keep: { capacityOnInterruption: "keep", ...ONE_SECOND_WINDOW },
+        dry: { capacityOnInterruption: "decrement", dryRun: true, ...ONE_SECOND_WINDOW },
+        notify: {
+            notificationEmail: "ops@example.com",
+            notifyOnDetach: true,
+            ...ONE_SECOND_WINDOW,
+        },
     });
 
     describe("given a storm in dry-run mode", () => {

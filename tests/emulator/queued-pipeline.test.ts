@@ -9,14 +9,19 @@
 import * as assert from "node:assert/strict";
 import { describeGroupState, freshSampleEvent } from "../../local";
 import { loadEvent } from "../support/events";
-import { DRAIN_TIMEOUT_MS, ids, queuedPipeline } from "../support/queued-pipeline";
+import {
+    DRAIN_TIMEOUT_MS,
+    ids,
+    ONE_SECOND_WINDOW,
+    queuedPipeline,
+} from "../support/queued-pipeline";
 
 describe("the queued pipeline, rule → events queue → mapping → handler, on the emulator", function () {
     this.timeout(600_000);
 
     const { emulator, seed, run } = queuedPipeline({
-        keep: { capacityOnInterruption: "keep" },
-        decrement: { capacityOnInterruption: "decrement" },
+        keep: { capacityOnInterruption: "keep", ...ONE_SECOND_WINDOW },
+        decrement: { capacityOnInterruption: "decrement", ...ONE_SECOND_WINDOW },
     });
 
     describe("given 20 warnings for the web group, with duplicates and a neighbour's warnings", () => {

@@ -24,6 +24,9 @@ import { tierEmulator } from "./tier-emulator";
 
 export const DRAIN_TIMEOUT_MS = 30_000;
 
+/** The pipeline gathers for 1 s instead of the default 4 s: each test waits out its window. */
+export const ONE_SECOND_WINDOW = { maximumBatchingWindowInSeconds: 1 } as const;
+
 export const ids = (group: GroupState) => group.instances.map((i) => i.instanceId);
 
 /** The handler-wide EMF documents among the handler's lines, and their counts summed. */
