@@ -13,6 +13,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { createAutoScalingGateway } from "../../handler/auto-scaling";
+import type { DeadLetterGateway } from "../../handler/dead-letter";
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { createHookCache } from "../../handler/hooks";
 import type { Recheck, RecheckGateway } from "../../handler/recheck";
@@ -47,6 +48,8 @@ interface Run {
     readonly response: SQSBatchResponse;
     readonly metrics: Record<string, unknown>;
     readonly rechecks: Recheck[];
+    /** The bodies sent to the dead-letter queue. */
+    readonly deadLettered: string[];
 }
 
 async function whenBatchArrives(
@@ -63,6 +66,13 @@ async function whenBatchArrives(
 ): Promise<Run> {
     const emitted: string[] = [];
     const rechecks: Recheck[] = [];
+    const deadLettered: string[] = [];
+    const deadLetter: DeadLetterGateway = {
+        sendBatch: async (entries) => {
+            deadLettered.push(...entries.map((e) => e.body));
+            return new Map();
+        },
+    };
     const recheck: RecheckGateway = {
         schedule: async (entries) => {
             rechecks.push(...entries);
@@ -85,16 +95,17 @@ async function whenBatchArrives(
                     credentials: { accessKeyId: "t", secretAccessKey: "t" },
                 }),
             ),
-            log: (level, record) => process.env.DBG && console.log(level, JSON.stringify(record)),
+            log: () => undefined,
             remainingTimeMs: () => 16_000,
             now: () => NOW,
             hookCache: createHookCache(),
         },
-        undefined,
+        deadLetter,
         { emit: (line) => emitted.push(line) },
         recheck,
     );
-    return { response, metrics: JSON.parse(emitted[0]) as Record<string, unknown>, rechecks };
+    const metrics = JSON.parse(emitted[0]) as Record<string, unknown>;
+    return { response, metrics, rechecks, deadLettered };
 }
 
 const failedIds = (response: SQSBatchResponse) =>
@@ -136,14 +147,15 @@ describe("a batch against groups with their own machinery", () => {
             assert.equal(fake.hookLookups.length, 0, "no hook lookup for a group left to itself");
         });
 
+        const recheckedAfterGrace = () =>
+            warned([a, b], { sentAgoMs: SAFETY_NET_GRACE_MS + 1_000, receiveCount: 2 });
+
         it("counts the group's own termination as left to the group on the re-check", async () => {
             const fake = fleet();
             fake.reactToSpotWarning(a);
             fake.reactToSpotWarning(b);
 
-            const { response, metrics } = await whenBatchArrives(
-                warned([a, b], { sentAgoMs: SAFETY_NET_GRACE_MS + 1_000, receiveCount: 2 }),
-            );
+            const { response, metrics } = await whenBatchArrives(recheckedAfterGrace());
 
             assert.deepEqual(failedIds(response), []);
             assert.deepEqual(
@@ -160,9 +172,7 @@ describe("a batch against groups with their own machinery", () => {
             const fake = fleet();
             fake.reactToSpotWarning(a);
 
-            const { response, metrics } = await whenBatchArrives(
-                warned([a, b], { sentAgoMs: SAFETY_NET_GRACE_MS + 1_000, receiveCount: 2 }),
-            );
+            const { response, metrics } = await whenBatchArrives(recheckedAfterGrace());
 
             assert.deepEqual(failedIds(response), []);
             assert.deepEqual(
@@ -337,33 +347,9 @@ describe("a batch against groups with their own machinery", () => {
 
         it("acknowledges it, never dead-letters it, when the notice ends while it is launching", async () => {
             fleet();
-            const deadLettered: string[] = [];
 
-            const response = await handleSqsBatch(
-                { Records: warned([pending], { sentAgoMs: 125_000, receiveCount: 6 }) },
-                {
-                    config: {
-                        groups: { kind: "names", names: [GROUP] },
-                        handlerName: "test",
-                        capacityOnInterruption: "keep",
-                        interruptionAction: "auto",
-                    },
-                    autoScaling: createAutoScalingGateway(
-                        new AutoScalingClient({
-                            region: "eu-west-1",
-                            credentials: { accessKeyId: "t", secretAccessKey: "t" },
-                        }),
-                    ),
-                    log: () => undefined,
-                    remainingTimeMs: () => 16_000,
-                    now: () => NOW,
-                },
-                {
-                    sendBatch: async (entries) => {
-                        deadLettered.push(...entries.map((e) => e.body));
-                        return new Map();
-                    },
-                },
+            const { response, deadLettered } = await whenBatchArrives(
+                warned([pending], { sentAgoMs: 125_000, receiveCount: 6 }),
             );
 
             assert.deepEqual(failedIds(response), []);
