@@ -11,6 +11,7 @@ import { distinctRecords, parseSqsRecord, type QueuedWarning } from "./event";
 import { handleWarnings } from "./handle";
 import { deadLetterLateRetries, lateRetriesOf } from "./late-retries";
 import { MAX_VISIBILITY_ENTRIES, type Recheck, type RecheckGateway, secondsUntil } from "./recheck";
+import type { OutcomeCounts } from "./metrics";
 import { MAX_LISTED_IDS, type Tally } from "./report";
 import {
     MIN_BEST_EFFORT_MS,
@@ -118,7 +119,10 @@ export async function handleSqsBatch(
 }
 
 /** The batch's outcomes in words: the usual three always, the rest when they happened. */
-function batchSummary(counts: Tally, dryRun: boolean | undefined): string {
+export function batchSummary(
+    counts: Pick<Tally, keyof OutcomeCounts | "ignoredTotal">,
+    dryRun: boolean | undefined,
+): string {
     const optional: [number, string][] = [
         [counts.terminated, "terminated"],
         [counts.leftToGroup, "left to their group"],

@@ -40,32 +40,24 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import type { SimulationContext } from "../../commands/simulate/simulate-run";
 import { type SimulationClients } from "../../commands/simulate/simulate-clients";
-
-export const ACCOUNT = "123456789012";
-const REGION = "eu-west-1";
-export const T0 = Date.parse("2026-05-01T12:00:00.000Z");
-export const FUNCTION = "spot-function-1a2b3c4";
-const LOG_GROUP = "spot-logs-5d6e7f8";
-export const QUEUE_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/spot-queue-0f1e2d3`;
-export const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:spot-queue-0f1e2d3`;
-export const GROUP = "web-asg-9a8b7c6";
-export const TG_ARN = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/web-tg/0123456789abcdef`;
-export const TEMPLATE = "EXTa1b2c3d4e5";
-export const INSTANCES = ["i-0aaaaaaaaaaaaaaa1", "i-0aaaaaaaaaaaaaaa2", "i-0aaaaaaaaaaaaaaa3"];
-const ZONES = ["eu-west-1b", "eu-west-1c", "eu-west-1a"];
-export const REPLACEMENT = "i-0bbbbbbbbbbbbbbb1";
-const CALLER = `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/alice`;
-export const DRAIN_SECONDS = 120;
-
-/** What --dry-run may send: reads, and the policy simulator. */
-export const READ_ONLY_COMMANDS = [
-    "GetCallerIdentityCommand",
-    "GetFunctionConfigurationCommand",
-    "GetQueueAttributesCommand",
-    "DescribeAutoScalingGroupsCommand",
-    "GetExperimentTemplateCommand",
-    "SimulatePrincipalPolicyCommand",
-];
+import { batchSummary } from "../../handler/queue-batch";
+import {
+    ACCOUNT,
+    CALLER,
+    DRAIN_SECONDS,
+    FUNCTION,
+    GROUP,
+    INSTANCES,
+    LOG_GROUP,
+    QUEUE_ARN,
+    QUEUE_URL,
+    REGION,
+    REPLACEMENT,
+    T0,
+    TEMPLATE,
+    TG_ARN,
+    ZONES,
+} from "./simulated-stack";
 
 interface Member {
     lifecycle: string;
@@ -464,7 +456,19 @@ export class FakeAccount {
             return summary;
         }
         this.log(requestId, "INFO", {
-            message: `Batch of 1 records: ${batchWords(counts, ignored, dryRun)}`,
+            message: `Batch of 1 records: ${batchSummary(
+                {
+                    detached: counts.detached ?? 0,
+                    terminated: counts.terminated ?? 0,
+                    leftToGroup: counts.leftToGroup ?? 0,
+                    wouldDetach: counts.wouldDetach ?? 0,
+                    wouldTerminate: counts.wouldTerminate ?? 0,
+                    waiting: counts.waiting ?? 0,
+                    failed: 0,
+                    ignoredTotal: Object.keys(ignored).length,
+                },
+                dryRun,
+            )}`,
             autoScalingGroupName: GROUP,
             capacityOnInterruption: "keep",
             records: 1,
@@ -767,29 +771,6 @@ function warningIn(payload: unknown): Warning {
         sentAtMs: Date.parse(event.time),
         messageId: records?.[0].messageId ?? "event",
     };
-}
-
-/** The handler's batch summary in words (handler/entry.ts batchSummary). */
-function batchWords(
-    counts: Record<string, number>,
-    ignored: Record<string, number>,
-    dryRun: boolean,
-): string {
-    const optional: [string, string][] = [
-        ["terminated", "terminated"],
-        ["leftToGroup", "left to their group"],
-        ["wouldDetach", "would be detached (dry run)"],
-        ["wouldTerminate", "would be terminated (dry run)"],
-        ["waiting", "waiting for a re-check"],
-    ];
-    return [
-        `${counts.detached ?? 0} detached`,
-        ...optional
-            .filter(([key]) => (counts[key] ?? 0) > 0 || (dryRun && key === "wouldDetach"))
-            .map(([key, words]) => `${counts[key] ?? 0} ${words}`),
-        `${Object.keys(ignored).length} ignored`,
-        "0 left for a retry",
-    ].join(", ");
 }
 
 /** The instance a warning payload (an SQS batch or a bare event) names. */

@@ -6,16 +6,16 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { FakeAccount } from "../support/fake-account";
 import {
     DRAIN_SECONDS,
-    FakeAccount,
     FUNCTION,
     GROUP,
     INSTANCES,
     REPLACEMENT,
     T0,
     TG_ARN,
-} from "../support/fake-account";
+} from "../support/simulated-stack";
 
 describe("the fake AWS account of the simulate tests answers as AWS does", () => {
     it("reports a registered instance as healthy before any drain", async () => {

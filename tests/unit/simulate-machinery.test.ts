@@ -8,7 +8,6 @@ import * as assert from "node:assert/strict";
 import { TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { simulateConsoleTest } from "../../commands/simulate/simulate-console-test";
-import type { Deployment } from "../../commands/simulate/simulate-deployment";
 import { expectedPath, verdictOf } from "../../commands/simulate/machinery";
 import { redeliveredPayload } from "../../commands/simulate/redelivery";
 import {
@@ -18,26 +17,9 @@ import {
 } from "../../commands/simulate/simulate-log";
 import { formatSummary, type SimulationReport } from "../../commands/simulate/simulate-timeline";
 import { createStyle } from "../../commands/terminal";
-import {
-    FakeAccount,
-    type FakeAccountOptions,
-    FUNCTION,
-    GROUP,
-    INSTANCES,
-    QUEUE_URL,
-    T0,
-    TEMPLATE,
-    TG_ARN,
-} from "../support/fake-account";
+import { FakeAccount, type FakeAccountOptions } from "../support/fake-account";
+import { DEPLOYMENT, GROUP, INSTANCES, T0 } from "../support/simulated-stack";
 
-const DEPLOYMENT: Deployment = {
-    functionName: FUNCTION,
-    groupName: GROUP,
-    queueUrl: QUEUE_URL,
-    targetGroupArn: TG_ARN,
-    templateId: TEMPLATE,
-    source: "the flags",
-};
 const [FIRST] = INSTANCES;
 const plain = createStyle(false);
 

@@ -14,9 +14,10 @@ import type { Deployment } from "../../commands/simulate/simulate-deployment";
 import { simulateExperiment } from "../../commands/simulate/simulate-fis";
 import type { SimulationReport } from "../../commands/simulate/simulate-timeline";
 import { loadEvent } from "../support/events";
+import { FakeAccount } from "../support/fake-account";
 import {
     ACCOUNT,
-    FakeAccount,
+    DEPLOYMENT,
     FUNCTION,
     GROUP,
     INSTANCES,
@@ -25,17 +26,8 @@ import {
     READ_ONLY_COMMANDS,
     T0,
     TEMPLATE,
-    TG_ARN,
-} from "../support/fake-account";
+} from "../support/simulated-stack";
 
-const DEPLOYMENT: Deployment = {
-    functionName: FUNCTION,
-    groupName: GROUP,
-    queueUrl: QUEUE_URL,
-    targetGroupArn: TG_ARN,
-    templateId: TEMPLATE,
-    source: "the flags",
-};
 const DIRECT: Deployment = { ...DEPLOYMENT, queueUrl: undefined };
 const [FIRST, SECOND, THIRD] = INSTANCES;
 
