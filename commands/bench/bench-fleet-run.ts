@@ -5,8 +5,8 @@
  */
 import { performance } from "node:perf_hooks";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
-import type { Emulator } from "../../local/emulator";
-import { startFaultProxy } from "../../local/fault-proxy";
+import type { Emulator } from "../../emulator/server";
+import { startFaultProxy } from "../../emulator/fault-proxy";
 import {
     FLEET_DEFAULTS,
     FLEET_TAG,
@@ -14,9 +14,9 @@ import {
     type GroupFleet,
     groupNamesMatching,
     seedGroupFleet,
-} from "../../local/group-fleet";
-import { materializeHandlerArchive } from "../../local/handler-archive";
-import { describeGroupState } from "../../local/group-state";
+} from "../../emulator/fleet";
+import { materializeHandlerArchive } from "../../offline/handler-archive";
+import { describeGroupState } from "../../emulator/group-state";
 import type { FleetConfig } from "./bench-flags";
 import {
     type FleetReport,
@@ -34,7 +34,7 @@ import {
     trackDepartures,
 } from "./bench-paths";
 import { type PipelineMember, withPipelines } from "./bench-pipelines";
-import { type BatchInfo } from "../../local/event-source-mapping-options";
+import { type BatchInfo } from "../../offline/event-source-mapping-options";
 import * as report from "./bench-report";
 
 /** One configuration: its handlers (one, or one per group) and the mapping settings they share. */

@@ -4,8 +4,8 @@
  * against the emulator is bench-fleet-run.ts.
  */
 import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
-import { FLEET_TAG } from "../../local/group-fleet";
-import { freshSampleEvent } from "../../local/sample-event";
+import { FLEET_TAG } from "../../emulator/fleet";
+import { freshSampleEvent } from "../../offline/sample-event";
 import { type Style, table } from "../terminal";
 import type { FleetConfig } from "./bench-flags";
 import {

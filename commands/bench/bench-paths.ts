@@ -9,14 +9,14 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/cl
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import type { InterruptionSummary } from "../../handler/entry";
 import * as report from "./bench-report";
-import type { Emulator } from "../../local/emulator";
-import type { FaultProxy } from "../../local/fault-proxy";
-import type { HandlerArchive } from "../../local/handler-archive";
-import { withLocalPipeline } from "../../local/local-pipeline";
-import { freshSampleEvent } from "../../local/sample-event";
-import { WEB_GROUP_NAME } from "../../local/workshop-environment";
-import { type BatchInfo } from "../../local/event-source-mapping-options";
-import { clientConfigFor } from "../../local/group-state";
+import type { Emulator } from "../../emulator/server";
+import type { FaultProxy } from "../../emulator/fault-proxy";
+import type { HandlerArchive } from "../../offline/handler-archive";
+import { withLocalPipeline } from "../../offline/pipeline";
+import { freshSampleEvent } from "../../offline/sample-event";
+import { WEB_GROUP_NAME } from "../../emulator/workshop";
+import { type BatchInfo } from "../../offline/event-source-mapping-options";
+import { clientConfigFor } from "../../emulator/group-state";
 
 // Departures are timed by the handler's own detach entries; the poll only confirms them and
 // shows progress, so it stays slow enough not to load the one-request-at-a-time emulator.

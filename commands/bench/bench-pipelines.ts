@@ -2,7 +2,7 @@
  * Several queued pipelines at once, for the many-groups storm: per handler the component's rule
  * (its exact pattern) on the default bus, an events queue and dead-letter queue with the
  * component's settings, a local event source mapping and a container of its own, so that one
- * PutEvents reaches every handler, as N deployed stacks' rules would. local/local-pipeline.ts
+ * PutEvents reaches every handler, as N deployed stacks' rules would. offline/pipeline.ts
  * builds one such pipeline; this builds N with the same parts.
  *
  * Every container runs in this one process, and the handler reads its configuration from
@@ -14,20 +14,20 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse } from "aws-lambda";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
-import type { Emulator } from "../../local/emulator";
-import { startEventSourceMapping } from "../../local/event-source-mapping";
-import type { HandlerArchive, Invoke } from "../../local/handler-archive";
-import { createEventsQueues, putEvents } from "../../local/local-pipeline";
+import type { Emulator } from "../../emulator/server";
+import { startEventSourceMapping } from "../../offline/event-source-mapping";
+import type { HandlerArchive, Invoke } from "../../offline/handler-archive";
+import { createEventsQueues, putEvents } from "../../offline/pipeline";
 import {
     type BatchInfo,
     type LocalEventSourceMapping,
-} from "../../local/event-source-mapping-options";
-import { queueCounts } from "../../local/sqs-records";
-import { clientConfigFor } from "../../local/group-state";
+} from "../../offline/event-source-mapping-options";
+import { queueCounts } from "../../offline/sqs-records";
+import { clientConfigFor } from "../../emulator/group-state";
 import { ENV_EVENTS_QUEUE_URL } from "../../contract";
 
 /** PutEvents' own cap per call. */
-/** One mapping's pause after an empty receive, as local-pipeline's mapping pauses. */
+/** One mapping's pause after an empty receive, as the offline pipeline's mapping pauses. */
 const IDLE_POLL_INTERVAL_MS = 25;
 
 export interface PipelineMember {

@@ -9,7 +9,7 @@ import { percentile, sum } from "./stats";
 export { percentile, sum } from "./stats";
 import * as os from "node:os";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
-import type { GroupState } from "../../local/group-state";
+import type { GroupState } from "../../emulator/group-state";
 import { type Style, table } from "../terminal";
 import type { Mode, Path, StormSpec } from "./bench-flags";
 

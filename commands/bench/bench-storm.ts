@@ -24,13 +24,13 @@ import {
 import { runCli } from "../cli";
 import { fleetExtra, type FleetReport } from "./bench-fleet";
 import { buildFleetTargets, type FleetTarget, runFleetStorm } from "./bench-fleet-run";
-import { startEmulator, type Emulator } from "../../local/emulator";
-import { FAULTS, startFaultProxy } from "../../local/fault-proxy";
+import { startEmulator, type Emulator } from "../../emulator/server";
+import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
 import { type PathSeries, stormChartSvg } from "./bench-chart";
-import { materializeHandlerArchive, type HandlerArchive } from "../../local/handler-archive";
-import { installPulumiMocks } from "../../local/offline-engine";
+import { materializeHandlerArchive, type HandlerArchive } from "../../offline/handler-archive";
+import { installPulumiMocks } from "../../offline/pulumi-engine";
 import { colourWanted, createStyle } from "../terminal";
-import { seedWorkshopEnvironment, WEB_GROUP_NAME } from "../../local/workshop-environment";
+import { seedWorkshopEnvironment, WEB_GROUP_NAME } from "../../emulator/workshop";
 import {
     type BenchOptions,
     COMMAND,
@@ -40,7 +40,7 @@ import {
     type Path,
     type StormSpec,
 } from "./bench-flags";
-import { describeGroupState } from "../../local/group-state";
+import { describeGroupState } from "../../emulator/group-state";
 import { buildMixedTarget, type MixedTarget, runMixedStorm } from "./mixed-run";
 import { MIXED_DEFAULTS } from "./mixed";
 import { mixedExtra, mixedGoalsMet, type MixedReport } from "./mixed-table";

@@ -12,12 +12,12 @@ import {
     UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
-import type { Emulator } from "../../local/emulator";
-import { type ObservedRequest, startFaultProxy } from "../../local/fault-proxy";
-import { FLEET_TAG, type GroupFleet, seedGroupFleet } from "../../local/group-fleet";
-import { describeGroupActions, sendSpotWarning } from "../../local/group-side";
-import { clientConfigFor, describeGroupState } from "../../local/group-state";
-import { materializeHandlerArchive } from "../../local/handler-archive";
+import type { Emulator } from "../../emulator/server";
+import { type ObservedRequest, startFaultProxy } from "../../emulator/fault-proxy";
+import { FLEET_TAG, type GroupFleet, seedGroupFleet } from "../../emulator/fleet";
+import { describeGroupActions, sendSpotWarning } from "../../emulator/group-side";
+import { clientConfigFor, describeGroupState } from "../../emulator/group-state";
+import { materializeHandlerArchive } from "../../offline/handler-archive";
 import { fleetStorm, stormEvent, stormMix } from "./bench-fleet";
 import { putConcurrently } from "./bench-paths";
 import { type PipelineMember, withPipelines } from "./bench-pipelines";

@@ -4,8 +4,8 @@
  * Scaling request served, and the per-kind figures and goals. Its table is mixed-table.ts; running
  * it against the emulator is mixed-run.ts.
  */
-import type { ObservedRequest } from "../../local/fault-proxy";
-import type { GroupAction } from "../../local/group-side";
+import type { ObservedRequest } from "../../emulator/fault-proxy";
+import type { GroupAction } from "../../emulator/group-side";
 import { OUT_OF_SERVICE_DEADLINE_MS, SAFETY_NET_GRACE_MS } from "../../contract";
 import { percentile, sum } from "./stats";
 

@@ -8,17 +8,17 @@
 import { performance } from "node:perf_hooks";
 import { AutoScalingClient, PutLifecycleHookCommand } from "@aws-sdk/client-auto-scaling";
 import type { InterruptionSummary } from "../../handler/entry";
-import type { Emulator } from "../../local/emulator";
-import type { HandlerArchive } from "../../local/handler-archive";
+import type { Emulator } from "../../emulator/server";
+import type { HandlerArchive } from "../../offline/handler-archive";
 import {
     describeGroupActions,
     type GroupAction,
     sendSpotWarning,
     setLifecycleState,
-} from "../../local/group-side";
-import { clientConfigFor, describeGroupState } from "../../local/group-state";
-import { freshSampleEvent } from "../../local/sample-event";
-import { seedWorkshopEnvironment } from "../../local/workshop-environment";
+} from "../../emulator/group-side";
+import { clientConfigFor, describeGroupState } from "../../emulator/group-state";
+import { freshSampleEvent } from "../../offline/sample-event";
+import { seedWorkshopEnvironment } from "../../emulator/workshop";
 import { SAFETY_NET_GRACE_MS } from "../../contract";
 
 /**

@@ -4,7 +4,7 @@
  * checks, in tables and colour.
  */
 import { planChanges, type Plan } from "./rehearsal-plan";
-import { loadSampleEvent } from "../../local/sample-event";
+import { loadSampleEvent } from "../../offline/sample-event";
 import { checksFor } from "./rehearsal-checks";
 import type { RehearsalRun } from "./rehearsal-steps";
 import { duration, fields, humanValue, indent, type Style, table } from "../terminal";
@@ -13,7 +13,7 @@ import {
     WEB_INSTANCE_TYPES,
     WEB_TIER_DEFAULTS,
     type WorkshopEnvironment,
-} from "../../local/workshop-environment";
+} from "../../emulator/workshop";
 import { type LogEntry } from "./rehearsal-log";
 import { BACKDATE_MS, type KindRun } from "./group-kinds";
 import { SAFETY_NET_GRACE_MS } from "../../contract";

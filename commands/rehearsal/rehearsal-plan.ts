@@ -8,9 +8,9 @@ import {
     type FunctionCode,
     type HandlerArchive,
     materializeHandlerArchive,
-} from "../../local/handler-archive";
-import { type RecordedResource, runStackProgram } from "../../local/offline-engine";
-import { mergedProgramConfig } from "../../local/pulumi-config-merge";
+} from "../../offline/handler-archive";
+import { type RecordedResource, runStackProgram } from "../../offline/pulumi-engine";
+import { mergedProgramConfig } from "../../offline/pulumi-config-merge";
 import { type CapacityOnInterruption } from "../../contract";
 
 export interface PlannedResource {

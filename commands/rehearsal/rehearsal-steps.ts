@@ -10,23 +10,23 @@ import { isDeepStrictEqual } from "node:util";
 import type { InterruptionSummary } from "../../handler/entry";
 import type { Delivery, QueueSettings } from "../../components/spot-interruption-handler/args";
 import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
-import type { Emulator } from "../../local/emulator";
-import type { HandlerArchive } from "../../local/handler-archive";
-import { withLocalPipeline } from "../../local/local-pipeline";
+import type { Emulator } from "../../emulator/server";
+import type { HandlerArchive } from "../../offline/handler-archive";
+import { withLocalPipeline } from "../../offline/pipeline";
 import { type Plan, planHandler } from "./rehearsal-plan";
-import { freshSampleEvent, loadSampleEvent } from "../../local/sample-event";
+import { freshSampleEvent, loadSampleEvent } from "../../offline/sample-event";
 import {
     seedWorkshopEnvironment,
     type WorkshopEnvironment,
-} from "../../local/workshop-environment";
+} from "../../emulator/workshop";
 import { type LogEntry, parseLogLine } from "./rehearsal-log";
 import { type CapacityOnInterruption } from "../../contract";
-import { type BatchInfo } from "../../local/event-source-mapping-options";
+import { type BatchInfo } from "../../offline/event-source-mapping-options";
 import {
     describeGroupState,
     describeInstanceState,
     type GroupState,
-} from "../../local/group-state";
+} from "../../emulator/group-state";
 
 /** The pipeline's resources are named like the component's: spot-rule, spot-queue, spot-dlq. */
 const PIPELINE_NAME = "spot";

@@ -8,14 +8,14 @@
 import { performance } from "node:perf_hooks";
 import { type Delivery, DELIVERY_CHOICES } from "../../components/spot-interruption-handler/args";
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli } from "../cli";
-import { type Emulator, startEmulator } from "../../local/emulator";
+import { type Emulator, startEmulator } from "../../emulator/server";
 import { type KindRun, rehearseGroupKinds } from "./group-kinds";
 import { planHandler } from "./rehearsal-plan";
 import { checksFor } from "./rehearsal-checks";
 import { type RehearsalRun, rehearse } from "./rehearsal-steps";
 import { printHuman, SEED_WARNING } from "./rehearsal-output";
 import { colourWanted, createStyle } from "../terminal";
-import type { WorkshopEnvironment } from "../../local/workshop-environment";
+import type { WorkshopEnvironment } from "../../emulator/workshop";
 import { CAPACITY_ON_INTERRUPTION_CHOICES, type CapacityOnInterruption } from "../../contract";
 
 const COMMAND_LINE = {

@@ -3,7 +3,7 @@
  * function is invoked with, and the synchronous invoke the Lambda console's Test button makes.
  */
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import { asSqsRecord, freshSampleEvent } from "../../local/sample-event";
+import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import type { GroupMember, GroupSnapshot } from "./simulate-aws";
 import { awsCall, SimulationError } from "./simulate-errors";
 import type { Invoker } from "./simulate-run";

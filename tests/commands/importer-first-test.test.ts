@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import ts from "typescript";
-import { installPulumiMocks } from "../../local";
+import { installPulumiMocks } from "../../offline/pulumi-engine";
 import { README } from "../support/readme";
 
 const ROOT = path.resolve(__dirname, "..", "..");

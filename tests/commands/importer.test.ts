@@ -9,12 +9,8 @@ import {
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import {
-    type HandlerArchive,
-    installPulumiMocks,
-    recorded,
-    registrationsSettled,
-} from "../../local";
+import { type HandlerArchive } from "../../offline/handler-archive";
+import { installPulumiMocks, recorded, registrationsSettled } from "../../offline/pulumi-engine";
 import { loadEvent } from "../support/events";
 import { groupLookupAnswer } from "../support/group-lookup";
 
@@ -79,7 +75,7 @@ describe("the package, imported by another Pulumi program", function () {
             await registrationsSettled();
             registeredByImport = recorded.length - before;
 
-            const { materializeHandlerArchive } = await import("../../local");
+            const { materializeHandlerArchive } = await import("../../offline/handler-archive");
             archive = await materializeHandlerArchive(
                 new library.SpotInterruptionHandler("imported", { autoScalingGroupName: "web" })
                     .handlerFunction,

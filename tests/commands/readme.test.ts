@@ -68,7 +68,7 @@ describe("the README", () => {
     });
 
     it("lists every output of the stack program in its Deploy section", async () => {
-        const { runStackProgram } = await import("../../local");
+        const { runStackProgram } = await import("../../offline/pulumi-engine");
         const { program } = await runStackProgram({});
         const tables = readmeSection("Deploy").filter((t): t is Tokens.Table => t.type === "table");
         assert.equal(tables.length, 1, "one outputs table");

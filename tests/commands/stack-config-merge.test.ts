@@ -1,7 +1,7 @@
 /**
  * `pulumi up` on a fresh clone, as the CLI runs it: before the program starts, the CLI validates
  * Pulumi.yaml and merges its project config into the stack's (pulumi/pulumi `mergeConfig`, in
- * pkg/workspace/config.go, modelled by local/pulumi-config-merge.ts). Mocks skip all of that, so
+ * pkg/workspace/config.go, modelled by offline/pulumi-config-merge.ts). Mocks skip all of that, so
  * these tests apply the merge first and then run index.ts with exactly the config the CLI passes.
  */
 import * as assert from "node:assert/strict";
@@ -13,11 +13,9 @@ import {
     programConfig,
     readProject,
     readStackFile,
-    recorded,
-    type RecordedResource,
-    runStackProgram,
     type StackConfig,
-} from "../../local";
+} from "../../offline/pulumi-config-merge";
+import { recorded, type RecordedResource, runStackProgram } from "../../offline/pulumi-engine";
 import { ARGUMENTS_PAGE, configSetLines, shellBlocks } from "../support/readme";
 
 type ConfigModule = typeof import("../../config");
@@ -314,7 +312,7 @@ describe("pulumi up's config checks (mergeConfig), before the program runs", () 
 
     describe("given a Pulumi.yaml the CLI refuses", () => {
         it("names a default that does not match its key's type", async () => {
-            const { validateProject } = await import("../../local");
+            const { validateProject } = await import("../../offline/pulumi-config-merge");
             assert.throws(
                 () =>
                     validateProject({

@@ -10,7 +10,7 @@ import {
     registrationsSettled,
     resetRecorded,
     runStackProgram,
-} from "../../local";
+} from "../../offline/pulumi-engine";
 
 type ConfigModule = typeof import("../../config");
 

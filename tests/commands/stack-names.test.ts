@@ -5,7 +5,7 @@
  * may change name or type.
  */
 import * as assert from "node:assert/strict";
-import { type RecordedResource, runStackProgram } from "../../local";
+import { type RecordedResource, runStackProgram } from "../../offline/pulumi-engine";
 
 /** Every child of the stack with every option on: a notification email and fault injection. */
 const PINNED: readonly [type: string, name: string][] = [

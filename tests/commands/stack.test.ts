@@ -7,7 +7,7 @@ import {
     resetRecorded,
     runStackProgram,
     unwrap,
-} from "../../local";
+} from "../../offline/pulumi-engine";
 
 type Program = typeof import("../../index");
 

@@ -6,13 +6,9 @@
  * emulated-handler.test.ts for moto's gaps.
  */
 import * as assert from "node:assert/strict";
-import {
-    type Emulator,
-    FAULTS,
-    type HandlerArchive,
-    type Invocations,
-    startFaultProxy,
-} from "../../local";
+import { type Emulator } from "../../emulator/server";
+import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
+import { type HandlerArchive, type Invocations } from "../../offline/handler-archive";
 import { loadEvent } from "../support/events";
 import {
     assertAllFulfilled,

@@ -3,7 +3,7 @@
  * against moto. Every verdict is read back from the emulator's state.
  *
  * moto 5.2.5 accepts DetachInstances calls that AWS refuses (a non-member, an instance not
- * InService or Standby, a decrement below MinSize, more than 20 ids); local/emulator_server.py
+ * InService or Standby, a decrement below MinSize, more than 20 ids); emulator/server.py
  * refuses them with AWS's messages (tests/emulator/emulator.test.ts proves it), so duplicates here race
  * each other in both modes. Gaps that remain, which the handler must not rely on:
  * - DetachInstances does not deregister the instance from the group's target groups.
@@ -12,13 +12,16 @@
  * - Replacements launch into the first subnet with the launch template's type, ignoring overrides.
  * - TestEventPattern is not implemented; the rule's pattern is proven by PutEvents instead
  *   (tests/emulator/queued-pipeline.test.ts).
- * - Its backends are not thread-safe: local/emulator_server.py serves one request at a time,
+ * - Its backends are not thread-safe: emulator/server.py serves one request at a time,
  *   as AWS serialises a group's activities.
  */
+import { OTHER_GROUP_NAME, WEB_GROUP_NAME } from "../../emulator/workshop";
+import { clientConfigFor, describeInstanceState } from "../../emulator/group-state";
 import * as assert from "node:assert/strict";
 import { AutoScalingClient, CreateOrUpdateTagsCommand } from "@aws-sdk/client-auto-scaling";
-import { type Emulator, FAULTS, type HandlerArchive, startFaultProxy } from "../../local";
-import type * as Workshop from "../../local";
+import { type Emulator } from "../../emulator/server";
+import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
+import { type HandlerArchive } from "../../offline/handler-archive";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";
 import {
     assertAllFulfilled,
@@ -29,14 +32,11 @@ import {
 } from "../support/emulated-workshop";
 import { tierEmulator } from "../support/tier-emulator";
 
-type WorkshopModule = typeof Workshop;
-
 describe("the uploaded handler against the local AWS emulator", function () {
     // The first run installs moto into .venv.
     this.timeout(600_000);
 
     let emulator: Emulator;
-    let workshop: WorkshopModule;
     let keep: HandlerArchive;
     let decrement: HandlerArchive;
     /** One handler for several groups: by tag (team=web), and by a list of both groups. */
@@ -44,7 +44,6 @@ describe("the uploaded handler against the local AWS emulator", function () {
     let byList: HandlerArchive;
 
     before(async () => {
-        workshop = await import("../../local");
         keep = await webGroupHandlerArchive("emulated-keep", { capacityOnInterruption: "keep" });
         decrement = await webGroupHandlerArchive("emulated-decrement", {
             capacityOnInterruption: "decrement",
@@ -53,7 +52,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             autoScalingGroupTag: { key: "team", value: "web" },
         });
         byList = await handlerArchive("emulated-list", {
-            autoScalingGroupNames: [workshop.WEB_GROUP_NAME, workshop.OTHER_GROUP_NAME],
+            autoScalingGroupNames: [WEB_GROUP_NAME, OTHER_GROUP_NAME],
             capacityOnInterruption: "decrement",
         });
         emulator = await tierEmulator();
@@ -73,7 +72,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
     describe("given one handler for several groups", () => {
         /** Tags each group as moto stores it, so that the tag lookup has something to find. */
         async function tagGroups(tags: Record<string, string>) {
-            const autoScaling = new AutoScalingClient(workshop.clientConfigFor(emulator));
+            const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
             try {
                 await autoScaling.send(
                     new CreateOrUpdateTagsCommand({
@@ -101,7 +100,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
 
         /** Every warning in one queued batch, as the events queue would deliver them. */
         async function batchOf(archive: HandlerArchive, instanceIds: readonly string[]) {
-            const { asSqsRecord, freshSampleEvent } = await import("../../local");
+            const { asSqsRecord, freshSampleEvent } = await import("../../offline/sample-event");
             const records = instanceIds.map((id, i) =>
                 asSqsRecord(freshSampleEvent(id), { messageId: `m${i}` }),
             );
@@ -177,7 +176,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
         beforeEach(() => seed());
 
         it("reports metrics whose sums equal what the emulator saw and did", async () => {
-            const { asSqsRecord, freshSampleEvent } = await import("../../local");
+            const { asSqsRecord, freshSampleEvent } = await import("../../offline/sample-event");
             const before = await webGroup();
             const warned = idsOf(before);
             const batch = (prefix: string) => ({
@@ -246,7 +245,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
                 "a replacement brought the group back to desired",
             );
             // As the seed warns: detaching does not terminate the instance.
-            assert.equal(await workshop.describeInstanceState(emulator, victim), "running");
+            assert.equal(await describeInstanceState(emulator, victim), "running");
         });
 
         it("logs the scaling activity that the detach started, to find it in the history", async () => {

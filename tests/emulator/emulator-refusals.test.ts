@@ -9,16 +9,10 @@ import {
     DetachInstancesCommand,
     EnterStandbyCommand,
 } from "@aws-sdk/client-auto-scaling";
-import {
-    clientConfigFor,
-    DEFAULT_REGION,
-    describeGroupState,
-    type Emulator,
-    seedWorkshopEnvironment,
-    SERVER_SCRIPT,
-    VENV_PYTHON,
-    type WorkshopEnvironment,
-} from "../../local";
+import { clientConfigFor, describeGroupState } from "../../emulator/group-state";
+import { DEFAULT_REGION, type Emulator, SERVER_SCRIPT } from "../../emulator/server";
+import { seedWorkshopEnvironment, type WorkshopEnvironment } from "../../emulator/workshop";
+import { VENV_PYTHON } from "../../emulator/install";
 import { tierEmulatorForSuite } from "../support/tier-emulator";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { assertRefusedWith as assertRefusedAsAwsDoes, membershipOf } from "../support/group-side";

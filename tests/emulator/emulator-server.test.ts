@@ -7,14 +7,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
-import {
-    describeGroupState,
-    describeInstanceState,
-    seedWorkshopEnvironment,
-    SERVER_SCRIPT,
-    startEmulator,
-    VENV_PYTHON,
-} from "../../local";
+import { describeGroupState, describeInstanceState } from "../../emulator/group-state";
+import { seedWorkshopEnvironment } from "../../emulator/workshop";
+import { SERVER_SCRIPT, startEmulator } from "../../emulator/server";
+import { VENV_PYTHON } from "../../emulator/install";
 import { tierEmulatorForSuite } from "../support/tier-emulator";
 
 const PYTHON_HINT =
@@ -121,7 +117,7 @@ print(peak, len(bodies), closed, bodies[0])
         it("ends with the process that started it, even one killed by SIGKILL", async function () {
             this.timeout(60_000);
             // Given a process that starts an emulator, prints its endpoint and stays alive
-            const script = `require("./local/emulator").startEmulator().then((e) => console.log(e.endpoint)); setInterval(() => {}, 1000);`;
+            const script = `require("./emulator/server").startEmulator().then((e) => console.log(e.endpoint)); setInterval(() => {}, 1000);`;
             const parent = spawn(
                 process.execPath,
                 ["-r", "ts-node/register/transpile-only", "-e", script],

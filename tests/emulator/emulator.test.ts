@@ -29,9 +29,8 @@ import {
     clientConfigFor,
     describeGroupState,
     describeInstanceState,
-    seedWorkshopEnvironment,
-    type WorkshopEnvironment,
-} from "../../local";
+} from "../../emulator/group-state";
+import { seedWorkshopEnvironment, type WorkshopEnvironment } from "../../emulator/workshop";
 import { tierEmulatorForSuite } from "../support/tier-emulator";
 
 describe("The local AWS emulator", function () {

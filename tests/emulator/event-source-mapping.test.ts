@@ -17,15 +17,15 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import {
     type BatchInfo,
-    type Emulator,
     type EventSourceMappingSettings,
-    judge,
     type LocalEventSourceMapping,
-    queueCounts,
     type SqsBatchHandler,
-    startEventSourceMapping,
     validateSettings,
-} from "../../local";
+} from "../../offline/event-source-mapping-options";
+import { type Emulator } from "../../emulator/server";
+import { judge } from "../../offline/batch-response";
+import { queueCounts } from "../../offline/sqs-records";
+import { startEventSourceMapping } from "../../offline/event-source-mapping";
 import { tierEmulator } from "../support/tier-emulator";
 
 const DRAIN_TIMEOUT_MS = 8_000;
@@ -41,7 +41,7 @@ describe("the local SQS event source mapping", function () {
     const mappings: LocalEventSourceMapping[] = [];
 
     before(async () => {
-        const { clientConfigFor } = await import("../../local");
+        const { clientConfigFor } = await import("../../emulator/group-state");
         emulator = await tierEmulator();
         clientConfig = clientConfigFor(emulator);
         sqs = new SQSClient(clientConfig);

@@ -2,6 +2,7 @@
  * The fault proxy's API budget, seen by real SDK clients over HTTP with the emulator behind the
  * proxy. A fake clock makes the token bucket deterministic: time moves only when a test moves it.
  */
+import { clientConfigFor } from "../../emulator/group-state";
 import * as assert from "node:assert/strict";
 import {
     AutoScalingClient,
@@ -16,18 +17,17 @@ import {
     SendMessageCommand,
     SQSClient,
 } from "@aws-sdk/client-sqs";
+import { type Emulator } from "../../emulator/server";
 import {
-    type Emulator,
     type FaultProxy,
     type FaultProxyOptions,
     FAULTS,
     startFaultProxy,
     TokenBucket,
-} from "../../local";
-import type * as Workshop from "../../local";
+} from "../../emulator/fault-proxy";
 import { tierEmulator } from "../support/tier-emulator";
 
-type AwsClientConfig = ReturnType<typeof Workshop.clientConfigFor>;
+type AwsClientConfig = ReturnType<typeof clientConfigFor>;
 
 const DESCRIBE_GROUPS = "DescribeAutoScalingGroups";
 
@@ -42,7 +42,7 @@ describe("the fault proxy's API budget", function () {
     const opened: { proxy: FaultProxy; clients: { destroy(): void }[] }[] = [];
 
     before(async () => {
-        const { clientConfigFor } = await import("../../local");
+        const { clientConfigFor } = await import("../../emulator/group-state");
         emulator = await tierEmulator();
         direct = clientConfigFor(emulator);
     });

@@ -7,12 +7,14 @@
 import * as assert from "node:assert/strict";
 import { OUT_OF_SERVICE_DEADLINE_MS, SAFETY_NET_GRACE_MS } from "../../contract";
 import type { InterruptionSummary } from "../../handler/entry";
-import { type Emulator, freshSampleEvent, type HandlerArchive } from "../../local";
+import { type Emulator } from "../../emulator/server";
+import { freshSampleEvent } from "../../offline/sample-event";
+import { type HandlerArchive } from "../../offline/handler-archive";
 import {
     describeGroupActions,
     groupActionsWhenSettled,
     sendSpotWarning,
-} from "../../local/group-side";
+} from "../../emulator/group-side";
 import { emulatedWorkshop, webGroupHandlerArchive } from "../support/emulated-workshop";
 import { putLifecycleHook } from "../support/group-side";
 import { tierEmulator } from "../support/tier-emulator";

@@ -1,5 +1,5 @@
 /**
- * The emulator's group side (local/group_side.py): what an Auto Scaling group does by itself on a
+ * The emulator's group side (emulator/group_side.py): what an Auto Scaling group does by itself on a
  * Spot warning with Capacity Rebalancing, its termination hooks, TerminateInstanceInAutoScalingGroup
  * and weighted capacity, judged by the group's state as DescribeAutoScalingGroups returns it.
  */
@@ -12,18 +12,15 @@ import {
     DetachInstancesCommand,
     TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
-import {
-    clientConfigFor,
-    type Emulator,
-    seedWorkshopEnvironment,
-    type WorkshopEnvironment,
-} from "../../local";
+import { clientConfigFor } from "../../emulator/group-state";
+import { type Emulator } from "../../emulator/server";
+import { seedWorkshopEnvironment, type WorkshopEnvironment } from "../../emulator/workshop";
 import {
     describeGroupActions,
     groupActionsWhenSettled,
     sendSpotWarning,
     setLifecycleState,
-} from "../../local/group-side";
+} from "../../emulator/group-side";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import {
     assertRefusedWith,

@@ -6,12 +6,9 @@ import {
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import {
-    asSqsRecord,
-    freshSampleEvent,
-    type HandlerArchive,
-    installPulumiMocks,
-} from "../../local";
+import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
+import { type HandlerArchive } from "../../offline/handler-archive";
+import { installPulumiMocks } from "../../offline/pulumi-engine";
 import type { SQSBatchResponse } from "aws-lambda";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { loadEvent } from "../support/events";
@@ -31,7 +28,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
         autoScaling = mockClient(AutoScalingClient);
         installPulumiMocks();
         const { SpotInterruptionHandler } = await import("../../components");
-        const { materializeHandlerArchive } = await import("../../local");
+        const { materializeHandlerArchive } = await import("../../offline/handler-archive");
         keep = await materializeHandlerArchive(
             new SpotInterruptionHandler("pkg-keep", { autoScalingGroupName: "web" })
                 .handlerFunction,

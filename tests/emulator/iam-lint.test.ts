@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { ensureVirtualEnvironment } from "../../local/emulator-install";
-import { PYTHON_ENVIRONMENT_VARIABLE } from "../../local/emulator";
-import { type Finding, type IamDocument, lintIamPolicies } from "../../local/iam-lint";
+import { ensureVirtualEnvironment } from "../../emulator/install";
+import { PYTHON_ENVIRONMENT_VARIABLE } from "../../emulator/server";
+import { type Finding, type IamDocument, lintIamPolicies } from "../support/iam-lint";
 import {
     faultInjectionRolePolicyDocument,
     faultInjectionTrustPolicy,

@@ -5,13 +5,10 @@
 import * as assert from "node:assert/strict";
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse } from "aws-lambda";
-import {
-    asSqsRecord,
-    clientConfigFor,
-    type Emulator,
-    freshSampleEvent,
-    type HandlerArchive,
-} from "../../local";
+import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
+import { clientConfigFor } from "../../emulator/group-state";
+import { type Emulator } from "../../emulator/server";
+import { type HandlerArchive } from "../../offline/handler-archive";
 import { ENV_DEAD_LETTER_QUEUE_URL } from "../../contract";
 import { webGroupHandlerArchive } from "../support/emulated-workshop";
 import { tierEmulator } from "../support/tier-emulator";

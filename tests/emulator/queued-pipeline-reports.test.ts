@@ -4,8 +4,10 @@
  * queued-pipeline.test.ts, judged on the emulator's groups and the handler's own lines.
  */
 import * as assert from "node:assert/strict";
-import { describeGroupState, freshSampleEvent } from "../../local";
-import { clientConfigFor, type Emulator } from "../../local";
+import { describeGroupState } from "../../emulator/group-state";
+import { freshSampleEvent } from "../../offline/sample-event";
+import { clientConfigFor } from "../../emulator/group-state";
+import { type Emulator } from "../../emulator/server";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import {
     CreateQueueCommand,

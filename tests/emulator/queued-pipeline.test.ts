@@ -7,7 +7,8 @@
  * window, so the two files overlap under --parallel.
  */
 import * as assert from "node:assert/strict";
-import { describeGroupState, freshSampleEvent } from "../../local";
+import { describeGroupState } from "../../emulator/group-state";
+import { freshSampleEvent } from "../../offline/sample-event";
 import { loadEvent } from "../support/events";
 import {
     DRAIN_TIMEOUT_MS,

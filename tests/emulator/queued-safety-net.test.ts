@@ -7,8 +7,9 @@
  */
 import * as assert from "node:assert/strict";
 import { OUT_OF_SERVICE_DEADLINE_MS, SAFETY_NET_GRACE_MS } from "../../contract";
-import { describeGroupState, freshSampleEvent } from "../../local";
-import { describeGroupActions, sendSpotWarning } from "../../local/group-side";
+import { describeGroupState } from "../../emulator/group-state";
+import { freshSampleEvent } from "../../offline/sample-event";
+import { describeGroupActions, sendSpotWarning } from "../../emulator/group-side";
 import { DRAIN_TIMEOUT_MS, ids, queuedPipeline } from "../support/queued-pipeline";
 
 // More than the 1 s batching window, so that the first receive comes within the grace.

@@ -10,6 +10,18 @@
  * configuration, the queue, the group, the replacement, the target health and the termination,
  * is moto's own answer to the simulation's calls.
  */
+import {
+    WEB_GROUP_NAME,
+    type WorkshopEnvironment,
+    seedWorkshopEnvironment,
+} from "../../emulator/workshop";
+import {
+    type GroupState,
+    clientConfigFor,
+    describeGroupState,
+    describeInstanceState,
+} from "../../emulator/group-state";
+import { withLocalPipeline } from "../../offline/pipeline";
 import * as assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import {
@@ -26,13 +38,13 @@ import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { SQSEvent } from "aws-lambda";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
-import { type Emulator, type HandlerArchive, installPulumiMocks } from "../../local";
-import type * as Pipeline from "../../local";
+import { type Emulator } from "../../emulator/server";
+import { type HandlerArchive } from "../../offline/handler-archive";
+import { installPulumiMocks } from "../../offline/pulumi-engine";
 import type * as ConsoleTest from "../../commands/simulate/simulate-console-test";
 import type { Invoker } from "../../commands/simulate/simulate-run";
 import type { SimulationReport } from "../../commands/simulate/simulate-timeline";
 import { type SimulationClients } from "../../commands/simulate/simulate-clients";
-import type * as Workshop from "../../local";
 import { tierEmulator } from "../support/tier-emulator";
 
 const FUNCTION = "spot-function";
@@ -47,8 +59,6 @@ describe("npm run simulate on the emulator: the console test end to end with que
     let emulator: Emulator;
     let archive: HandlerArchive;
     let settings: QueueSettings;
-    let workshop: typeof Workshop;
-    let pipeline: typeof Pipeline;
     let simulate: typeof ConsoleTest;
     let clients: SimulationClients;
 
@@ -56,12 +66,10 @@ describe("npm run simulate on the emulator: the console test end to end with que
         installPulumiMocks();
         const { SpotInterruptionHandler, resolveHandlerSettings } =
             await import("../../components");
-        const { materializeHandlerArchive } = await import("../../local");
+        const { materializeHandlerArchive } = await import("../../offline/handler-archive");
         const aws = await import("../../commands/simulate/simulate-clients");
-        workshop = await import("../../local");
-        pipeline = await import("../../local");
         simulate = await import("../../commands/simulate/simulate-console-test");
-        const args = { autoScalingGroupName: workshop.WEB_GROUP_NAME };
+        const args = { autoScalingGroupName: WEB_GROUP_NAME };
         const queue = resolveHandlerSettings(args).queue;
         assert.ok(queue, "the component's default delivery is the queue");
         settings = queue;
@@ -70,7 +78,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
             "simulated",
         );
         emulator = await tierEmulator();
-        clients = aws.createClients(workshop.clientConfigFor(emulator));
+        clients = aws.createClients(clientConfigFor(emulator));
     });
 
     after(async () => {
@@ -83,19 +91,19 @@ describe("npm run simulate on the emulator: the console test end to end with que
     /** The workshop environment, the pipeline's queues and rule, and the function as moto holds it. */
     async function deploy(capacityRebalance = false): Promise<{
         queueUrl: string;
-        environment: Workshop.WorkshopEnvironment;
+        environment: WorkshopEnvironment;
     }> {
         await emulator.reset();
-        const environment = await workshop.seedWorkshopEnvironment(emulator, {
+        const environment = await seedWorkshopEnvironment(emulator, {
             webGroup: { capacityRebalance },
         });
-        const { value: queueUrl } = await pipeline.withLocalPipeline(
+        const { value: queueUrl } = await withLocalPipeline(
             emulator,
             archive,
             { settings },
             async (p) => p.queueUrl,
         );
-        const config = workshop.clientConfigFor(emulator);
+        const config = clientConfigFor(emulator);
         const iam = new IAMClient(config);
         const lambda = new LambdaClient(config);
         const logs = new CloudWatchLogsClient(config);
@@ -130,7 +138,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         return async (_functionName, payload) => {
             const { Records } = payload as SQSEvent;
             const failed: string[] = [];
-            const { logLines } = await pipeline.withLocalPipeline(
+            const { logLines } = await withLocalPipeline(
                 emulator,
                 archive,
                 {
@@ -155,7 +163,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
 
     /** Lambda's log shipping: the handler's lines into the function's log group. */
     async function shipLog(lines: readonly string[]): Promise<void> {
-        const logs = new CloudWatchLogsClient(workshop.clientConfigFor(emulator));
+        const logs = new CloudWatchLogsClient(clientConfigFor(emulator));
         const stream = `invocation-${deliveries.length}`;
         try {
             await logs.send(
@@ -184,7 +192,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         if (detached.length === 0) {
             return;
         }
-        const elbv2 = new ElasticLoadBalancingV2Client(workshop.clientConfigFor(emulator));
+        const elbv2 = new ElasticLoadBalancingV2Client(clientConfigFor(emulator));
         try {
             await elbv2.send(
                 new DeregisterTargetsCommand({
@@ -202,11 +210,11 @@ describe("npm run simulate on the emulator: the console test end to end with que
         capacityRebalance = false,
     ): Promise<{
         report: SimulationReport;
-        environment: Workshop.WorkshopEnvironment;
-        before: Workshop.GroupState;
+        environment: WorkshopEnvironment;
+        before: GroupState;
     }> {
         const { queueUrl, environment } = await deploy(capacityRebalance);
-        const before = await workshop.describeGroupState(emulator, environment.webGroupName);
+        const before = await describeGroupState(emulator, environment.webGroupName);
         const report = await simulate.simulateConsoleTest(
             {
                 deployment: { functionName: FUNCTION, queueUrl, source: "the emulator" },
@@ -242,7 +250,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         assert.deepEqual(deliveries, [{ records: 1, left: { queued: 0, deadLettered: 0 } }]);
         assert.equal(report.deployment?.delivery, "queue");
         assert.equal(report.decision?.action, "detached");
-        const after = await workshop.describeGroupState(emulator, environment.webGroupName);
+        const after = await describeGroupState(emulator, environment.webGroupName);
         assert.ok(
             !after.instances.some((i) => i.instanceId === victim),
             "the instance left the group",
@@ -267,7 +275,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         assert.deepEqual(followed.slice(5), [
             `${victim} in target group workshop-web: unused (Target.NotRegistered)`,
         ]);
-        assert.equal(await workshop.describeInstanceState(emulator, victim), "running");
+        assert.equal(await describeInstanceState(emulator, victim), "running");
         assert.match(report.warning ?? "", /keeps running \(and billing\)/);
     });
 
@@ -282,7 +290,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         assert.equal(report.decision?.action, "detached");
         assert.equal(report.decision?.action === "detached" && report.decision.safetyNet, true);
         assert.equal(report.verdict, "left it to the group, then the safety net detached it");
-        const after = await workshop.describeGroupState(emulator, environment.webGroupName);
+        const after = await describeGroupState(emulator, environment.webGroupName);
         assert.ok(!after.instances.some((i) => i.instanceId === victim), "it left the group");
         assert.equal(after.desiredCapacity, before.desiredCapacity, "capacity kept");
         const handler = report.steps.filter((s) => s.kind === "handler").map((s) => s.message);
@@ -300,7 +308,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         );
         assert.ok(
             ["shutting-down", "terminated"].includes(
-                (await workshop.describeInstanceState(emulator, victim)) ?? "",
+                (await describeInstanceState(emulator, victim)) ?? "",
             ),
         );
     });

@@ -1,5 +1,5 @@
 import { AutoScalingServiceException, ResourceContentionFault } from "@aws-sdk/client-auto-scaling";
-import refusals from "../../local/auto-scaling-refusals.json";
+import refusals from "../../emulator/auto-scaling-refusals.json";
 
 /** Errors shaped exactly as the SDK raises them for Auto Scaling's documented faults. */
 export const autoScalingErrors = {
@@ -46,7 +46,7 @@ export const autoScalingErrors = {
 const HANDLER_ROLE_SESSION =
     "arn:aws:sts::123456789012:assumed-role/spot-interruption-handler/spot-interruption-handler";
 
-/** Replaces each `{name}` of a template from local/auto-scaling-refusals.json, in one pass. */
+/** Replaces each `{name}` of a template from emulator/auto-scaling-refusals.json, in one pass. */
 function fill(template: string, values: Record<string, string | number>): string {
     return template.replace(/\{(\w+)\}/g, (placeholder, name: string) => {
         const value = values[name];

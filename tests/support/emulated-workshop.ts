@@ -6,17 +6,21 @@ import * as assert from "node:assert/strict";
 import {
     describeGroupState,
     describeInstanceState,
-    type Emulator,
     type GroupState,
+} from "../../emulator/group-state";
+import { type Emulator } from "../../emulator/server";
+import {
     type HandlerArchive,
-    installPulumiMocks,
     type Invocations,
     materializeHandlerArchive,
+} from "../../offline/handler-archive";
+import { installPulumiMocks } from "../../offline/pulumi-engine";
+import {
     seedWorkshopEnvironment,
     WEB_GROUP_NAME,
     type WorkshopEnvironment,
     type WorkshopSeedOptions,
-} from "../../local";
+} from "../../emulator/workshop";
 import type { SpotInterruptionHandlerArgs } from "../../components";
 import { loadEvent } from "./events";
 

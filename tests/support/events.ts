@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fillInstanceId } from "../../local";
+import { fillInstanceId } from "../../offline/sample-event";
 
 const EVENTS = path.join(__dirname, "..", "fixtures", "events");
 

@@ -11,7 +11,7 @@ import {
     type TerminateInstanceInAutoScalingGroupCommandInput,
 } from "@aws-sdk/client-auto-scaling";
 import type { AwsClientStub } from "aws-sdk-client-mock";
-import type { GroupAction } from "../../local/group-side";
+import type { GroupAction } from "../../emulator/group-side";
 import { autoScalingErrors } from "./auto-scaling-errors";
 
 export interface FakeInstance {
@@ -60,7 +60,7 @@ const ON_THE_WAY_OUT = ["Terminating", "Terminating:Wait", "Terminating:Proceed"
  * it, DetachInstances and TerminateInstanceInAutoScalingGroup enforce AWS's refusals (with its
  * exact messages) before changing it, and the group itself reacts to a Spot warning when a test
  * says so (reactToSpotWarning). Tests then assert the calls made and the state left, not an
- * echo of a canned answer. What AWS does not document is listed in local/EMULATOR-ASSUMPTIONS.md.
+ * echo of a canned answer. What AWS does not document is listed in emulator/ASSUMPTIONS.md.
  */
 export class FakeAutoScaling {
     readonly instances = new Map<string, FakeInstance>();

@@ -13,13 +13,9 @@ import {
     UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { EC2Client, RunInstancesCommand, type _InstanceType } from "@aws-sdk/client-ec2";
-import {
-    clientConfigFor,
-    describeGroupState,
-    type Emulator,
-    required,
-    type WorkshopEnvironment,
-} from "../../local";
+import { clientConfigFor, describeGroupState, required } from "../../emulator/group-state";
+import { type Emulator } from "../../emulator/server";
+import { type WorkshopEnvironment } from "../../emulator/workshop";
 
 export const TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING";
 export const WEIGHTED_GROUP_NAME = "weighted";

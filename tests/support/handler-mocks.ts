@@ -13,7 +13,7 @@ import {
     registrationsSettled,
     resetRecorded,
     unwrap,
-} from "../../local";
+} from "../../offline/pulumi-engine";
 
 export type Components = typeof import("../../components");
 export type Handler = InstanceType<Components["SpotInterruptionHandler"]>;

@@ -13,7 +13,7 @@ import { type DeadLetterGateway } from "../../handler/dead-letter";
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { type Reporting } from "../../handler/reporting";
 import { type LogLevel, type LogRecord } from "../../handler/log";
-import { asSqsRecord, freshSampleEvent } from "../../local";
+import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { type CapacityOnInterruption, type GroupSelection } from "../../contract";
 import { autoScaling } from "./auto-scaling-stub";
 

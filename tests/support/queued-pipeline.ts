@@ -5,16 +5,12 @@
  */
 import * as assert from "node:assert/strict";
 import type { ResolvedHandlerSettings } from "../../components/spot-interruption-handler/args";
-import {
-    type Emulator,
-    type GroupState,
-    type HandlerArchive,
-    installPulumiMocks,
-    type LocalPipeline,
-    WEB_GROUP_NAME,
-    withLocalPipeline,
-    type WorkshopSeedOptions,
-} from "../../local";
+import { type Emulator } from "../../emulator/server";
+import { type GroupState } from "../../emulator/group-state";
+import { type HandlerArchive } from "../../offline/handler-archive";
+import { installPulumiMocks } from "../../offline/pulumi-engine";
+import { type LocalPipeline, withLocalPipeline } from "../../offline/pipeline";
+import { WEB_GROUP_NAME, type WorkshopSeedOptions } from "../../emulator/workshop";
 import {
     emulatedWorkshop,
     webGroupHandlerArchive,

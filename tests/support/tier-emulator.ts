@@ -4,7 +4,7 @@
  * file gets it freshly reset. It ends with the process: the server exits when its stdin closes.
  */
 import * as assert from "node:assert/strict";
-import { type Emulator, startEmulator } from "../../local/emulator";
+import { type Emulator, startEmulator } from "../../emulator/server";
 
 let started: Promise<Emulator> | undefined;
 

@@ -1,7 +1,7 @@
 /** alarmActions: at most 5 per alarm, the notification topic included, refused at construction. */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { recorded } from "../../local";
+import { recorded } from "../../offline/pulumi-engine";
 
 import {
     assertRefusedBeforeRegistering,

@@ -7,14 +7,9 @@ import * as assert from "node:assert/strict";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import type { SQSEvent } from "aws-lambda";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import {
-    asSqsRecord,
-    freshSampleEvent,
-    type HandlerArchive,
-    installPulumiMocks,
-    recorded,
-    registrationsSettled,
-} from "../../local";
+import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
+import { type HandlerArchive } from "../../offline/handler-archive";
+import { installPulumiMocks, recorded, registrationsSettled } from "../../offline/pulumi-engine";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { answerWithOneMember, groupLookupAnswer } from "../support/group-lookup";
 
@@ -54,7 +49,7 @@ describe("every drop that means the handler can't do its job pages someone", () 
         autoScaling = mockClient(AutoScalingClient);
         installPulumiMocks();
         const { SpotInterruptionHandler } = await import("../../components");
-        const { materializeHandlerArchive } = await import("../../local");
+        const { materializeHandlerArchive } = await import("../../offline/handler-archive");
         // One listed group that exists and one that does not.
         const handler = new SpotInterruptionHandler("drops", {
             autoScalingGroupNames: ["web", "web-gone"],

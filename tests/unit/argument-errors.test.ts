@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installPulumiMocks, registrationsSettled } from "../../local";
+import { installPulumiMocks, registrationsSettled } from "../../offline/pulumi-engine";
 
 describe("given an autoScalingGroupName Output that resolves to a name Auto Scaling refuses", () => {
     const cases = [

@@ -4,7 +4,7 @@ import {
     DescribeAutoScalingGroupsCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { asSqsRecord } from "../../local";
+import { asSqsRecord } from "../../offline/sample-event";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { loadEvent } from "../support/events";

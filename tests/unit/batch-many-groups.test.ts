@@ -1,6 +1,6 @@
 /** One handler for many groups: one lookup per batch for every group, each group's own calls and sizes. */
 import * as assert from "node:assert/strict";
-import { asSqsRecord } from "../../local";
+import { asSqsRecord } from "../../offline/sample-event";
 import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { loadEvent } from "../support/events";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";

@@ -1,6 +1,6 @@
 /** What a batch from the events queue reports: its metrics, its detach notification, and a notification that never answers. */
 import * as assert from "node:assert/strict";
-import { asSqsRecord } from "../../local";
+import { asSqsRecord } from "../../offline/sample-event";
 import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";
 import { GROUP, HANDLER, warnings, whenBatchArrives } from "../support/queued-batch";

@@ -15,7 +15,7 @@ import {
 import { type PathResult, type StormReport, stormOrder } from "../../commands/bench/bench-report";
 import { createStyle } from "../../commands/terminal";
 import { parseInterruptionWarning } from "../../handler/event";
-import { fleetGroupNames } from "../../local/group-fleet";
+import { fleetGroupNames } from "../../emulator/fleet";
 
 const hex = (n: number) => n.toString(16).padStart(17, "0");
 /** 10 groups of 100 made-up instance ids, and 21 outsiders. */

@@ -3,7 +3,7 @@
  * pulumi-aws would refuse an over-long auto-name only when that child is created, mid-deployment.
  */
 import * as assert from "node:assert/strict";
-import { recorded, registrationsSettled } from "../../local";
+import { recorded, registrationsSettled } from "../../offline/pulumi-engine";
 import { type Components, emptyRecord, mockedComponents } from "../support/handler-mocks";
 import {
     AUTO_NAME_RANDOM_SUFFIX_LENGTH,

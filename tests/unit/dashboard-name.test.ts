@@ -9,7 +9,12 @@ import {
     dashboardName,
     MAX_DASHBOARD_NAME_LENGTH,
 } from "../../components/spot-interruption-handler/monitoring";
-import { installPulumiMocks, recorded, registrationsSettled, resetRecorded } from "../../local";
+import {
+    installPulumiMocks,
+    recorded,
+    registrationsSettled,
+    resetRecorded,
+} from "../../offline/pulumi-engine";
 
 const SCOPE: DashboardScope = {
     project: "spot-interruption-handler",

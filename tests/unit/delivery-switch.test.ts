@@ -6,7 +6,12 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installPulumiMocks, recorded, registrationsSettled, resetRecorded } from "../../local";
+import {
+    installPulumiMocks,
+    recorded,
+    registrationsSettled,
+    resetRecorded,
+} from "../../offline/pulumi-engine";
 
 type Components = typeof import("../../components");
 type Handler = InstanceType<Components["SpotInterruptionHandler"]>;

@@ -4,7 +4,7 @@ import type { AutoScalingGateway } from "../../handler/auto-scaling";
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { distinctRecords } from "../../handler/event";
 import type { LogRecord } from "../../handler/log";
-import { asSqsRecord, freshSampleEvent } from "../../local/sample-event";
+import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 
 const NOW = Date.parse("2026-11-28T01:00:00Z");
 const A = "i-0000000000000000a";

@@ -4,7 +4,7 @@
  * is made of exactly those; the stack's config errors are the same kind, with their fix command.
  */
 import * as assert from "node:assert/strict";
-import { installPulumiMocks } from "../../local";
+import { installPulumiMocks } from "../../offline/pulumi-engine";
 
 type Components = typeof import("../../components");
 

@@ -11,7 +11,7 @@ import {
     recorded,
     registrationsSettled,
     resetRecorded,
-} from "../../local";
+} from "../../offline/pulumi-engine";
 
 const ALARM_ARN = `arn:aws:cloudwatch:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:alarm:spot-dead-letters`;
 

@@ -1,6 +1,11 @@
 /** The function's architecture: arm64 unless the caller chooses x86_64, and nothing else. */
 import * as assert from "node:assert/strict";
-import { installPulumiMocks, recorded, registrationsSettled, resetRecorded } from "../../local";
+import {
+    installPulumiMocks,
+    recorded,
+    registrationsSettled,
+    resetRecorded,
+} from "../../offline/pulumi-engine";
 
 type Components = typeof import("../../components");
 type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs;

@@ -17,7 +17,7 @@ import type { DeadLetterGateway } from "../../handler/dead-letter";
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { createHookCache } from "../../handler/hooks";
 import type { Recheck, RecheckGateway } from "../../handler/recheck";
-import { asSqsRecord, freshSampleEvent } from "../../local";
+import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";

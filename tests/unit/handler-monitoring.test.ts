@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import { HANDLER_METRICS } from "../../contract";
-import { MOCK_ACCOUNT_ID } from "../../local";
+import { MOCK_ACCOUNT_ID } from "../../offline/pulumi-engine";
 import {
     assertRefusedBeforeRegistering,
     buildHandler,

@@ -6,7 +6,7 @@ import { createDeadLetterGateway, createSqsClient } from "../../handler/dead-let
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { CONCURRENT_SENDS } from "../../handler/late-retries";
 import type { LogLevel, LogRecord } from "../../handler/log";
-import { asSqsRecord, freshSampleEvent } from "../../local/sample-event";
+import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { type SqsStandIn, startSqsStandIn } from "../support/sqs-stand-in";
 
 const NOW = Date.parse("2026-11-28T01:00:00Z");

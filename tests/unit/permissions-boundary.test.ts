@@ -4,7 +4,7 @@
  * which builds all three roles, and on each component.
  */
 import * as assert from "node:assert/strict";
-import { recorded, registrationsSettled, runStackProgram } from "../../local";
+import { recorded, registrationsSettled, runStackProgram } from "../../offline/pulumi-engine";
 import { type Components, emptyRecord, mockedComponents } from "../support/handler-mocks";
 import { permissionsBoundaryProblem } from "../../components/shared/iam";
 

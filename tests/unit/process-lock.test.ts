@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { withProcessLock } from "../../local/process-lock";
+import { withProcessLock } from "../../emulator/process-lock";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -54,7 +54,7 @@ describe("withProcessLock, which keeps two .venv installs apart", () => {
         const logPath = path.join(directory, "log");
         const script = `
             const fs = require("node:fs");
-            const { withProcessLock } = require("./local/process-lock");
+            const { withProcessLock } = require("./emulator/process-lock");
             const [lockPath, logPath] = process.argv.slice(1);
             withProcessLock(lockPath, async () => {
                 fs.appendFileSync(logPath, "in " + process.pid + "\\n");

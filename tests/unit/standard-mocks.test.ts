@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { installPulumiMocks } from "../../local";
+import { installPulumiMocks } from "../../offline/pulumi-engine";
 
 type Components = typeof import("../../components");
 type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs;

@@ -1,6 +1,11 @@
 /** SpotInterruptionHandler refuses bad arguments at construction, naming the argument, before it registers anything. */
 import * as assert from "node:assert/strict";
-import { recorded, unwrap, installPulumiMocks, resetRecorded } from "../../../local";
+import {
+    recorded,
+    unwrap,
+    installPulumiMocks,
+    resetRecorded,
+} from "../../../offline/pulumi-engine";
 import {
     assertRefusedBeforeRegistering,
     emptyRecord,

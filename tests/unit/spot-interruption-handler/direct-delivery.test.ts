@@ -1,6 +1,6 @@
 /** SpotInterruptionHandler with direct delivery under Pulumi mocks: one invocation per warning. */
 import * as assert from "node:assert/strict";
-import { recorded } from "../../../local";
+import { recorded } from "../../../offline/pulumi-engine";
 import {
     arn,
     assertChildren,

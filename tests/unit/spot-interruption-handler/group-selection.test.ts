@@ -1,7 +1,7 @@
 /** Which groups a SpotInterruptionHandler protects (a name, a list, a tag), through IAM, the environment and the dashboard. */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { recorded, unwrap, MOCK_ACCOUNT_ID } from "../../../local";
+import { recorded, unwrap, MOCK_ACCOUNT_ID } from "../../../offline/pulumi-engine";
 import {
     actOnChosenGroups,
     arn,

@@ -1,7 +1,7 @@
 /** SpotInterruptionHandler with queue delivery (the default) under Pulumi mocks: its resources and their settings. */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import { recorded } from "../../../local";
+import { recorded } from "../../../offline/pulumi-engine";
 import {
     arn,
     assertChildren,

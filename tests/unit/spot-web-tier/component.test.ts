@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { MOCK_REGION, recorded, unwrap } from "../../../local";
+import { MOCK_REGION, recorded, unwrap } from "../../../offline/pulumi-engine";
 import {
     build,
     COMPONENT_TYPE,

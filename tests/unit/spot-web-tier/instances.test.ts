@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { unwrap } from "../../../local";
+import { unwrap } from "../../../offline/pulumi-engine";
 import {
     all,
     build,

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { unwrap } from "../../../local";
+import { unwrap } from "../../../offline/pulumi-engine";
 import {
     all,
     build,

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { recorded, registrationsSettled, resetRecorded } from "../../../local";
+import { recorded, registrationsSettled, resetRecorded } from "../../../offline/pulumi-engine";
 import { type Components, mockedComponents, restoreMocks, type SpotWebTierArgs } from "./support";
 
 describe("SpotWebTier settings", () => {

@@ -12,7 +12,7 @@ import {
     registrationsSettled,
     resetRecorded,
     unwrap,
-} from "../../../local";
+} from "../../../offline/pulumi-engine";
 
 export type Components = typeof import("../../../components");
 export type SpotWebTier = InstanceType<Components["SpotWebTier"]>;

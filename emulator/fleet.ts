@@ -19,9 +19,9 @@ import {
     RunInstancesCommand,
     type _InstanceType,
 } from "@aws-sdk/client-ec2";
-import { WEB_TIER_GROUP_TAG_KEY } from "../config";
-import { publicSubnetCidrBlock } from "../components/spot-web-tier";
-import type { Emulator } from "./emulator";
+import { WEB_TIER_GROUP_TAG_KEY } from "../config/index";
+import { publicSubnetCidrBlock } from "../components/spot-web-tier/index";
+import type { Emulator } from "./server";
 import { clientConfigFor, required } from "./group-state";
 
 export interface GroupFleetOptions {

@@ -18,7 +18,7 @@ MinSize). In a weighted group, MinSize is checked in capacity units.
 What the group does on its own side (Capacity Rebalancing, lifecycle hooks, weights), and the
 test-only endpoints under /_emulator/, are in group_side.py.
 
-Usage: python emulator_server.py --host 127.0.0.1 --port 5000 [--exit-with-parent]
+Usage: python server.py --host 127.0.0.1 --port 5000 [--exit-with-parent]
 """
 
 from __future__ import annotations

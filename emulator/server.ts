@@ -7,7 +7,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { ensureVirtualEnvironment, OUTPUT_TAIL_CHARS } from "./emulator-install";
+import { ensureVirtualEnvironment, OUTPUT_TAIL_CHARS } from "./install";
 
 // Tests run moto's server with the same interpreter, so it stays importable from here.
 
@@ -38,7 +38,7 @@ const DUMMY_CREDENTIAL = "testing";
 const LOCALHOST = "127.0.0.1";
 
 /** moto's server behind a lock; run it with VENV_PYTHON. */
-export const SERVER_SCRIPT = path.join(__dirname, "emulator_server.py");
+export const SERVER_SCRIPT = path.join(__dirname, "server.py");
 
 const SERVER_START_ATTEMPTS = 3;
 const READINESS_TIMEOUT_MS = 30_000;

@@ -3,8 +3,8 @@
  * the first emulator a test starts; npm test runs it beside the checks and the suite, whose tests
  * that need moto wait for it.
  */
-import { ensureVirtualEnvironment } from "./emulator-install";
-import { PYTHON_ENVIRONMENT_VARIABLE } from "./emulator";
+import { ensureVirtualEnvironment } from "./install";
+import { PYTHON_ENVIRONMENT_VARIABLE } from "./server";
 
 ensureVirtualEnvironment(process.env[PYTHON_ENVIRONMENT_VARIABLE] ?? "python3", console.log).then(
     (python) => console.log(`The emulator's Python is ready: ${python}`),

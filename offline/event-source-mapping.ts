@@ -9,7 +9,7 @@
  * - Redrive happens on receive, as on AWS: a visible message whose receive count has reached the
  *   redrive policy's maxReceiveCount is moved to the dead-letter queue by the next ReceiveMessage
  *   on the source queue (which returns without it). It keeps its receive count in the DLQ.
- * - A long poll (WaitTimeSeconds > 0) holds local/emulator_server.py's one-request-at-a-time
+ * - A long poll (WaitTimeSeconds > 0) holds emulator/server.py's one-request-at-a-time
  *   lock for the whole wait, stalling every other AWS call and the SendMessage that would end it.
  *   So this mapping short-polls (WaitTimeSeconds 0) and pauses briefly after an empty receive.
  */

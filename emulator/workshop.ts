@@ -23,12 +23,12 @@ import {
     ElasticLoadBalancingV2Client,
     ModifyTargetGroupAttributesCommand,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
-import type { Emulator } from "./emulator";
+import type { Emulator } from "./server";
 import {
     DEFAULT_INSTANCE_TYPES,
     publicSubnetCidrBlock,
     resolveWebTierSettings,
-} from "../components/spot-web-tier";
+} from "../components/spot-web-tier/index";
 import { clientConfigFor, required } from "./group-state";
 
 /**

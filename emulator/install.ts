@@ -1,6 +1,6 @@
 /**
  * The emulator's Python side, installed on first use: a .venv at the repository's root with moto
- * pinned by emulator-requirements.txt, rebuilt only when the pins or the interpreter change, and
+ * pinned by requirements.txt, rebuilt only when the pins or the interpreter change, and
  * the small process helpers the install runs its commands with.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { withProcessLock } from "./process-lock";
 
 // Paths hang off this file, not the working directory, so `npm start` and mocha share one .venv.
-const requirementsFile = path.join(__dirname, "emulator-requirements.txt");
+const requirementsFile = path.join(__dirname, "requirements.txt");
 const venvDirectory = path.resolve(__dirname, "..", ".venv");
 /** The interpreter that startEmulator installs moto into. */
 export const VENV_PYTHON = path.join(venvDirectory, "bin", "python");

@@ -1,11 +1,11 @@
 /**
- * The Auto Scaling group's own side in the emulator (local/group_side.py), through its test-only
+ * The Auto Scaling group's own side in the emulator (emulator/group_side.py), through its test-only
  * endpoints under /_emulator/: tell the group that EC2 sent a Spot interruption warning, read
  * back who moved which instance and which hooks ran, and set a member's lifecycle state as no
- * Auto Scaling call can. What AWS does not document is in local/EMULATOR-ASSUMPTIONS.md.
+ * Auto Scaling call can. What AWS does not document is in emulator/ASSUMPTIONS.md.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import type { Emulator } from "./emulator";
+import type { Emulator } from "./server";
 
 /** What moved an instance out of service, as the group's state shows it. */
 export interface GroupAction {

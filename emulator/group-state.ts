@@ -9,7 +9,7 @@ import {
     DescribeScalingActivitiesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
-import type { Emulator } from "./emulator";
+import type { Emulator } from "./server";
 
 export interface GroupState {
     name: string;

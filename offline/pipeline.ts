@@ -16,12 +16,12 @@ import type { SQSBatchResponse } from "aws-lambda";
 import { interruptionWarningEventPattern } from "../components/spot-interruption-handler/policies";
 import type { QueueSettings } from "../components/spot-interruption-handler/args";
 import { ENV_DEAD_LETTER_QUEUE_URL, ENV_EVENTS_QUEUE_URL } from "../contract";
-import type { Emulator } from "./emulator";
+import type { Emulator } from "../emulator/server";
 import { startEventSourceMapping } from "./event-source-mapping";
 import type { HandlerArchive } from "./handler-archive";
 import { type BatchInfo, type LocalEventSourceMapping } from "./event-source-mapping-options";
 import { type QueueCounts, queueCounts } from "./sqs-records";
-import { clientConfigFor } from "./group-state";
+import { clientConfigFor } from "../emulator/group-state";
 
 /** PutEvents' own cap per call. */
 const PUT_EVENTS_BATCH = 10;

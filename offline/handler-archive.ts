@@ -8,7 +8,7 @@ import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { zipSync } from "fflate";
 import type { InterruptionSummary, LambdaContext } from "../handler/entry";
-import { unwrap } from "./offline-engine";
+import { unwrap } from "./pulumi-engine";
 
 /** A folder inside the project, so that `require` in the archive finds the project's node_modules. */
 const ARCHIVES_ROOT = path.resolve(__dirname, "..", ".tmp", "archives");

@@ -17,7 +17,7 @@
 - Lifecycle states: moto only ever reports InService and Standby. POST /_emulator/lifecycle-state
   sets any state AWS reports (Pending, Pending:Wait, Terminating:Retained, ...).
 
-What AWS does not document, and this module had to choose, is listed in EMULATOR-ASSUMPTIONS.md.
+What AWS does not document, and this module had to choose, is listed in ASSUMPTIONS.md.
 Everything here runs under the server's one lock: request handlers are called inside it, and a
 reaction's timer takes it.
 """

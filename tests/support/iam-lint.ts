@@ -5,8 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { PYTHON_ENVIRONMENT_VARIABLE } from "./emulator";
-import { ensureVirtualEnvironment, OUTPUT_TAIL_CHARS } from "./emulator-install";
+import { PYTHON_ENVIRONMENT_VARIABLE } from "../../emulator/server";
+import { ensureVirtualEnvironment, OUTPUT_TAIL_CHARS } from "../../emulator/install";
 
 /** Runs parliament's analyze_policy_string on each document; see it for the modes per kind. */
 export const IAM_LINT_SCRIPT = path.join(__dirname, "iam_lint.py");
