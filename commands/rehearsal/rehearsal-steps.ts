@@ -15,10 +15,7 @@ import type { HandlerArchive } from "../../offline/handler-archive";
 import { withLocalPipeline } from "../../offline/pipeline";
 import { type Plan, planHandler } from "./rehearsal-plan";
 import { freshSampleEvent, loadSampleEvent } from "../../offline/sample-event";
-import {
-    seedWorkshopEnvironment,
-    type WorkshopEnvironment,
-} from "../../emulator/workshop";
+import { seedWorkshopEnvironment, type WorkshopEnvironment } from "../../emulator/workshop";
 import { type LogEntry, parseLogLine } from "./rehearsal-log";
 import { type CapacityOnInterruption } from "../../contract";
 import { type BatchInfo } from "../../offline/event-source-mapping-options";
