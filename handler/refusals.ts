@@ -36,43 +36,29 @@ const TERMINATE_MIN_SIZE_REFUSAL =
 const MIN_SIZE_REFUSAL =
     /^AutoScalingGroup (\S+) has min-size=(\d+), max-size=(\d+), and desired-size=(\d+)\. To detach \d+ instances?, please update the AutoScalingGroup sizes appropriately\.?$/;
 
+// The refusals that name one instance, and what each means for it.
+const INSTANCE_REFUSALS: readonly (readonly [RegExp, IgnoreReason])[] = [
+    [NOT_PART_OF_GROUP, "not-a-member"],
+    [NOT_MANAGED, "not-a-member"],
+    [NOT_IN_SERVICE, "not-in-service"],
+];
+
 /** Classifies an Auto Scaling error by AWS's error name and message. */
 export function classifyCallFailure(error: { name?: string; message?: string }): CallFailure {
     const message = typeof error.message === "string" ? error.message : String(error.name);
     if (error.name !== "ValidationError") {
         return { kind: "retryable", message };
     }
-    const notMember = NOT_PART_OF_GROUP.exec(message);
-    if (notMember !== null) {
-        return {
-            kind: "instance-refused",
-            instanceId: notMember[1],
-            reason: "not-a-member",
-            message,
-        };
-    }
-    const notManaged = NOT_MANAGED.exec(message);
-    if (notManaged !== null) {
-        return {
-            kind: "instance-refused",
-            instanceId: notManaged[1],
-            reason: "not-a-member",
-            message,
-        };
+    for (const [pattern, reason] of INSTANCE_REFUSALS) {
+        const named = pattern.exec(message);
+        if (named !== null) {
+            return { kind: "instance-refused", instanceId: named[1], reason, message };
+        }
     }
     const atMinSize = TERMINATE_MIN_SIZE_REFUSAL.exec(message);
     if (atMinSize !== null) {
         const minSize = Number(atMinSize[1]);
         return { kind: "below-min-size", size: { minSize, desiredCapacity: minSize }, message };
-    }
-    const notInService = NOT_IN_SERVICE.exec(message);
-    if (notInService !== null) {
-        return {
-            kind: "instance-refused",
-            instanceId: notInService[1],
-            reason: "not-in-service",
-            message,
-        };
     }
     if (/sizes appropriately/i.test(message) || /min-size=\d+/i.test(message)) {
         const figures = MIN_SIZE_REFUSAL.exec(message);
