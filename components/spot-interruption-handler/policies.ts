@@ -251,26 +251,19 @@ export function notificationTopicPolicyDocument(
                 Resource: topicArn,
                 Condition: { StringEquals: { "aws:SourceAccount": accountId } },
             },
-            {
-                Sid: "DenyInsecureTransport",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "sns:Publish",
-                Resource: topicArn,
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
+            denyInsecureTransport("sns:Publish", topicArn),
         ],
     };
 }
 
-/** Refuses every request to the queue that does not use TLS. */
-function denyInsecureTransport(queueArn: string): PolicyStatement {
+/** Refuses every request for these actions on the resource that does not use TLS. */
+function denyInsecureTransport(action: string, resource: string): PolicyStatement {
     return {
         Sid: "DenyInsecureTransport",
         Effect: "Deny",
         Principal: "*",
-        Action: "sqs:*",
-        Resource: queueArn,
+        Action: action,
+        Resource: resource,
         Condition: { Bool: { "aws:SecureTransport": "false" } },
     };
 }
@@ -315,7 +308,7 @@ export function deadLetterQueuePolicyDocument(
                     },
                 },
             },
-            denyInsecureTransport(deadLetterQueueArn),
+            denyInsecureTransport("sqs:*", deadLetterQueueArn),
         ],
     };
 }
@@ -340,7 +333,7 @@ export function eventsQueuePolicyDocument(
                 Resource: eventsQueueArn,
                 Condition: { ArnNotEquals: { "aws:SourceArn": eventRuleArn } },
             },
-            denyInsecureTransport(eventsQueueArn),
+            denyInsecureTransport("sqs:*", eventsQueueArn),
         ],
     };
 }
