@@ -1,9 +1,9 @@
-/** What every command-line script here shares: its flags, environment, exit code and failure message. */
+/** What every command-line script here shares: its flags, --help, exit code and failure message. */
 import { parseArgs } from "node:util";
 import { wrap } from "./terminal";
 
 /** A flag that takes one of a fixed set of values, e.g. `--delivery queue|direct`. */
-export interface ChoiceFlag<Choice extends string = string> {
+interface ChoiceFlag<Choice extends string = string> {
     readonly choices: readonly Choice[];
     readonly value?: undefined;
     readonly description: string;
@@ -17,14 +17,13 @@ export interface ValueFlag {
     /** The value's name in --help, e.g. "ID". */
     readonly value: string;
     readonly description: string;
-    /** What happens without the flag, for --help. */
     readonly defaultText: string;
     /** What is wrong with a value, or undefined when it is fine. */
     readonly check?: (value: string) => string | undefined;
 }
 
 /** A flag that takes no value, e.g. `--json`. */
-export interface SwitchFlag {
+interface SwitchFlag {
     readonly choices?: undefined;
     readonly value?: undefined;
     readonly description: string;
@@ -40,11 +39,6 @@ export type FlagValues<Flags extends Record<string, FlagSpec>> = {
           : boolean;
 };
 
-/** True for a flag that takes a value, fixed or free. */
-function takesValue(flag: FlagSpec): flag is ChoiceFlag | ValueFlag {
-    return flag.choices !== undefined || flag.value !== undefined;
-}
-
 export interface CommandLine<Flags extends Record<string, FlagSpec>> {
     /** How a person runs it, e.g. "npm start --". */
     readonly command: string;
@@ -57,14 +51,11 @@ export interface CommandLine<Flags extends Record<string, FlagSpec>> {
 
 /** A bad flag or value: the message names the flag and what is allowed. */
 export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UsageError";
-    }
+    override readonly name = "UsageError";
 }
 
-/** Exit status for a bad flag or value, as getopt-style tools use. */
-export const USAGE_EXIT_CODE = 2;
+const takesValue = (flag: FlagSpec): flag is ChoiceFlag | ValueFlag =>
+    flag.choices !== undefined || flag.value !== undefined;
 
 /**
  * Parses `argv` against `cli.flags` (plus -h/--help), refusing anything else at once with a
@@ -95,60 +86,53 @@ export function parseFlags<Flags extends Record<string, FlagSpec>>(
         Object.entries(flags).map(([name, flag]) => [name, takesValue(flag) ? undefined : false]),
     );
     const seen = new Set<string>();
-    let help = false;
     for (const token of tokens) {
         if (token.kind === "positional") {
+            const npm = cli.command.endsWith(" --");
             throw new UsageError(
                 `unexpected argument "${token.value}"; the flags are ${flagList(flags)}` +
-                    (cli.command.endsWith(" --")
-                        ? `, and they go after npm's "--", e.g. ${cli.command} --help`
-                        : ""),
+                    (npm ? `, and they go after npm's "--", e.g. ${cli.command} --help` : ""),
             );
         }
-        if (token.kind === "option-terminator") {
-            continue;
-        }
-        if (token.name === "help") {
-            help = true;
-            continue;
-        }
-        const flag = flags[token.name];
-        if (flag === undefined) {
-            throw new UsageError(`unknown flag ${token.rawName}; the flags are ${flagList(flags)}`);
-        }
-        if (seen.has(token.name)) {
-            throw new UsageError(`--${token.name} is given twice; give it once`);
-        }
-        seen.add(token.name);
-        if (!takesValue(flag)) {
-            if (token.value !== undefined) {
-                throw new UsageError(`--${token.name} takes no value; write just --${token.name}`);
+        if (token.kind === "option" && token.name !== "help") {
+            const flag = flags[token.name];
+            if (flag === undefined) {
+                throw new UsageError(
+                    `unknown flag ${token.rawName}; the flags are ${flagList(flags)}`,
+                );
             }
-            values[token.name] = true;
-            continue;
+            if (seen.has(token.name)) {
+                throw new UsageError(`--${token.name} is given twice; give it once`);
+            }
+            seen.add(token.name);
+            values[token.name] = flagValue(token.name, token.value, flag);
         }
-        if (flag.value !== undefined) {
-            values[token.name] = freeValue(token.name, token.value, flag);
-            continue;
-        }
-        const allowed = flag.choices.map((choice) => `--${token.name} ${choice}`).join(" or ");
-        if (token.value === undefined || token.value === "" || token.value.startsWith("-")) {
-            throw new UsageError(`--${token.name} needs a value; use ${allowed}`);
-        }
-        if (!flag.choices.includes(token.value)) {
-            throw new UsageError(`--${token.name} "${token.value}" is not allowed; use ${allowed}`);
-        }
-        values[token.name] = token.value;
     }
+    const help = tokens.some((t) => t.kind === "option" && t.name === "help");
     return help ? "help" : (values as FlagValues<Flags>);
 }
 
-/** A free value, refused when missing or when the flag's own check finds it wrong. */
-function freeValue(name: string, value: string | undefined, flag: ValueFlag): string {
-    if (value === undefined || value === "" || value.startsWith("-")) {
-        throw new UsageError(`--${name} needs a value: --${name} ${flag.value}`);
+/** The flag's value, refused when missing, unexpected, not a choice or failing its check. */
+function flagValue(name: string, value: string | undefined, flag: FlagSpec): string | true {
+    if (!takesValue(flag)) {
+        if (value !== undefined) {
+            throw new UsageError(`--${name} takes no value; write just --${name}`);
+        }
+        return true;
     }
-    const problem = flag.check?.(value);
+    const allowed =
+        flag.choices === undefined
+            ? `: --${name} ${flag.value}`
+            : `; use ${flag.choices.map((choice) => `--${name} ${choice}`).join(" or ")}`;
+    if (value === undefined || value === "" || value.startsWith("-")) {
+        throw new UsageError(`--${name} needs a value${allowed}`);
+    }
+    const problem =
+        flag.choices === undefined
+            ? flag.check?.(value)
+            : flag.choices.includes(value)
+              ? undefined
+              : `is not allowed${allowed}`;
     if (problem !== undefined) {
         throw new UsageError(`--${name} "${value}" ${problem}`);
     }
@@ -160,6 +144,9 @@ export interface NumberRange {
     readonly min: number;
     readonly max: number;
 }
+
+const isWholeIn = (text: string, { min, max }: NumberRange) =>
+    /^\d+$/.test(text) && Number(text) >= min && Number(text) <= max;
 
 /**
  * Flag `name`'s text as a whole number within `range`, else a UsageError naming the flag.
@@ -193,10 +180,6 @@ export function wholeNumbers(name: string, text: string, range: NumberRange): nu
     return items.map(Number);
 }
 
-function isWholeIn(text: string, { min, max }: NumberRange): boolean {
-    return /^\d+$/.test(text) && Number(text) >= min && Number(text) <= max;
-}
-
 /**
  * Flag `name`'s comma-separated choices, in `allowed`'s order and each once; `defaults` when
  * the flag is absent (`text` undefined); a UsageError naming the allowed values otherwise.
@@ -226,11 +209,10 @@ const HELP_WIDTH = 78;
 /** The --help text: usage, summary, every flag with its values and default, and the epilogue. */
 export function helpText<Flags extends Record<string, FlagSpec>>(cli: CommandLine<Flags>): string {
     const flags: Record<string, FlagSpec> = cli.flags;
-    const synopsis = Object.entries(flags)
-        .map(([name, flag]) => `[${flagSyntax(name, flag)}]`)
-        .join(" ");
-    const entries: [string, string][] = [
-        ...Object.entries(flags).map(([name, flag]): [string, string] => [
+    const paragraph = (text: string, indentBy: number) =>
+        wrap(text, HELP_WIDTH - indentBy).map((line) => " ".repeat(indentBy) + line);
+    const entries = [
+        ...Object.entries(flags).map(([name, flag]) => [
             flagSyntax(name, flag),
             takesValue(flag)
                 ? `${flag.description} Default: ${flag.defaultText}.`
@@ -238,10 +220,10 @@ export function helpText<Flags extends Record<string, FlagSpec>>(cli: CommandLin
         ]),
         ["-h, --help", "Show this help and exit."],
     ];
-    const paragraph = (text: string, indentBy: number) =>
-        wrap(text, HELP_WIDTH - indentBy).map((line) => " ".repeat(indentBy) + line);
     return [
-        `Usage: ${cli.command} ${synopsis}`,
+        `Usage: ${cli.command} ${Object.entries(flags)
+            .map(([name, flag]) => `[${flagSyntax(name, flag)}]`)
+            .join(" ")}`,
         "",
         ...paragraph(cli.summary, 0),
         "",
@@ -252,16 +234,14 @@ export function helpText<Flags extends Record<string, FlagSpec>>(cli: CommandLin
         ]),
         ...(cli.epilogue === undefined
             ? []
-            : ["", ...cli.epilogue.flatMap((line) => paragraph(line, 0))]),
+            : ["", ...cli.epilogue.flatMap((l) => paragraph(l, 0))]),
         "",
     ].join("\n");
 }
 
 function flagSyntax(name: string, flag: FlagSpec): string {
-    if (flag.choices !== undefined) {
-        return `--${name} ${flag.choices.join("|")}`;
-    }
-    return flag.value !== undefined ? `--${name} ${flag.value}` : `--${name}`;
+    const value = flag.choices?.join("|") ?? flag.value;
+    return value === undefined ? `--${name}` : `--${name} ${value}`;
 }
 
 function flagList(flags: Record<string, FlagSpec>): string {
@@ -280,15 +260,13 @@ export function runCli(command: string, main: () => Promise<boolean>): void {
             process.exitCode = succeeded ? 0 : 1;
         },
         (error: unknown) => {
-            if (error instanceof UsageError) {
-                process.stderr.write(`${command}: ${error.message}\n`);
-                process.exitCode = USAGE_EXIT_CODE;
-                return;
-            }
+            const message = error instanceof Error ? error.message : String(error);
+            const usage = error instanceof UsageError;
             process.stderr.write(
-                `${command} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+                usage ? `${command}: ${message}\n` : `${command} failed: ${message}\n`,
             );
-            process.exitCode = 1;
+            // 2 for a bad flag or value, as getopt-style tools exit.
+            process.exitCode = usage ? 2 : 1;
         },
     );
 }

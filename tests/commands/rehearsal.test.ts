@@ -3,9 +3,8 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { type CommandLine, type FlagSpec, parseFlags, UsageError } from "../../commands/cli";
-import type { Plan } from "../../commands/rehearsal/rehearsal-plan";
-import type { Check } from "../../commands/rehearsal/rehearsal-checks";
-import type { RehearsalRun } from "../../commands/rehearsal/rehearsal-steps";
+import type { Plan } from "../../commands/rehearsal/plan";
+import type { Check, RehearsalRun } from "../../commands/rehearsal/warning";
 import type { KindRun } from "../../commands/rehearsal/group-kinds";
 import { createStyle, fields, humanValue, table, wrap } from "../../commands/terminal";
 
@@ -24,7 +23,7 @@ interface RehearsalJson {
 function rehearsal(args: string[], timeout = 300_000) {
     return promisify(execFile)(
         process.execPath,
-        ["-r", "ts-node/register/transpile-only", "commands/rehearsal/rehearsal.ts", ...args],
+        ["-r", "ts-node/register/transpile-only", "commands/rehearsal/workshop-test.ts", ...args],
         { cwd: ROOT, timeout, maxBuffer: 16 * 1024 * 1024 },
     );
 }
