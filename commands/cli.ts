@@ -1,4 +1,4 @@
-/** What every command-line script here shares: its flags, --help, exit code and failure message. */
+/** What every command here shares, so that all read flags, help and failures alike. */
 import { parseArgs } from "node:util";
 import { wrap } from "./terminal";
 
@@ -57,24 +57,18 @@ export class UsageError extends Error {
 const takesValue = (flag: FlagSpec): flag is ChoiceFlag | ValueFlag =>
     flag.choices !== undefined || flag.value !== undefined;
 
-/**
- * Parses `argv` against `cli.flags` (plus -h/--help), refusing anything else at once with a
- * UsageError. Resolves to "help" when help was asked for; print `helpText(cli)` then.
- */
+/** `argv` read against `cli.flags` and -h/--help, or "help"; anything else is a UsageError. */
 export function parseFlags<Flags extends Record<string, FlagSpec>>(
     cli: CommandLine<Flags>,
     argv: readonly string[],
 ): FlagValues<Flags> | "help" {
-    const flags: Record<string, FlagSpec> = cli.flags;
+    const flags = new Map(Object.entries<FlagSpec>(cli.flags));
+    const valued = [...flags].filter(([, flag]) => takesValue(flag));
     const { tokens } = parseArgs({
         args: [...argv],
+        // Switches need no declaring: an undeclared option parses as one.
         options: {
-            ...Object.fromEntries(
-                Object.entries(flags).map(([name, flag]) => [
-                    name,
-                    { type: takesValue(flag) ? ("string" as const) : ("boolean" as const) },
-                ]),
-            ),
+            ...Object.fromEntries(valued.map(([name]) => [name, { type: "string" as const }])),
             help: { type: "boolean", short: "h" },
         },
         // Strict parsing's own messages name neither the allowed flags nor their values.
@@ -82,29 +76,26 @@ export function parseFlags<Flags extends Record<string, FlagSpec>>(
         allowPositionals: true,
         tokens: true,
     });
+    const list = [...[...flags].map(([name, flag]) => flagSyntax(name, flag)), "--help"].join(", ");
     const values: Record<string, string | boolean | undefined> = Object.fromEntries(
-        Object.entries(flags).map(([name, flag]) => [name, takesValue(flag) ? undefined : false]),
+        [...flags].map(([name, flag]) => [name, takesValue(flag) ? undefined : false]),
     );
-    const seen = new Set<string>();
     for (const token of tokens) {
         if (token.kind === "positional") {
             const npm = cli.command.endsWith(" --");
             throw new UsageError(
-                `unexpected argument "${token.value}"; the flags are ${flagList(flags)}` +
+                `unexpected argument "${token.value}"; the flags are ${list}` +
                     (npm ? `, and they go after npm's "--", e.g. ${cli.command} --help` : ""),
             );
         }
         if (token.kind === "option" && token.name !== "help") {
-            const flag = flags[token.name];
+            const flag = flags.get(token.name);
             if (flag === undefined) {
-                throw new UsageError(
-                    `unknown flag ${token.rawName}; the flags are ${flagList(flags)}`,
-                );
+                throw new UsageError(`unknown flag ${token.rawName}; the flags are ${list}`);
             }
-            if (seen.has(token.name)) {
+            if (values[token.name] !== (takesValue(flag) ? undefined : false)) {
                 throw new UsageError(`--${token.name} is given twice; give it once`);
             }
-            seen.add(token.name);
             values[token.name] = flagValue(token.name, token.value, flag);
         }
     }
@@ -145,48 +136,30 @@ export interface NumberRange {
     readonly max: number;
 }
 
-const isWholeIn = (text: string, { min, max }: NumberRange) =>
-    /^\d+$/.test(text) && Number(text) >= min && Number(text) <= max;
-
-/**
- * Flag `name`'s text as a whole number within `range`, else a UsageError naming the flag.
- *
- * @example
- * wholeNumber("outage", "110", { min: 0, max: 300 }); // 110
- */
+/** Flag `name`'s text as a whole number within `range`, else a UsageError naming the flag. */
 export function wholeNumber(name: string, text: string, range: NumberRange): number {
-    if (!isWholeIn(text, range)) {
-        throw new UsageError(
-            `--${name} takes a whole number from ${range.min} to ${range.max}; not "${text}"`,
-        );
-    }
-    return Number(text);
+    return wholeNumbersIn(name, [text], text, range, "a whole number")[0];
 }
 
-/**
- * Flag `name`'s text as comma-separated whole numbers within `range`, else a UsageError that
- * quotes the whole list, since one bad item spoils it.
- *
- * @example
- * wholeNumbers("sizes", "100,200", { min: 1, max: 3000 }); // [100, 200]
- */
+/** Flag `name`'s comma-separated whole numbers; an error quotes the list one bad item spoils. */
 export function wholeNumbers(name: string, text: string, range: NumberRange): number[] {
-    const items = text.split(",");
-    if (!items.every((item) => isWholeIn(item, range))) {
-        throw new UsageError(
-            `--${name} takes comma-separated whole numbers from ${range.min} to ${range.max}; not "${text}"`,
-        );
+    return wholeNumbersIn(name, text.split(","), text, range, "comma-separated whole numbers");
+}
+
+function wholeNumbersIn(
+    name: string,
+    items: string[],
+    text: string,
+    { min, max }: NumberRange,
+    what: string,
+): number[] {
+    if (!items.every((item) => /^\d+$/.test(item) && Number(item) >= min && Number(item) <= max)) {
+        throw new UsageError(`--${name} takes ${what} from ${min} to ${max}; not "${text}"`);
     }
     return items.map(Number);
 }
 
-/**
- * Flag `name`'s comma-separated choices, in `allowed`'s order and each once; `defaults` when
- * the flag is absent (`text` undefined); a UsageError naming the allowed values otherwise.
- *
- * @example
- * choiceList("paths", "direct,queue", ["queue", "direct"]); // ["queue", "direct"]
- */
+/** Flag `name`'s comma-separated choices in `allowed`'s order, each once; `defaults` without it. */
 export function choiceList<Choice extends string>(
     name: string,
     text: string | undefined,
@@ -208,33 +181,23 @@ const HELP_WIDTH = 78;
 
 /** The --help text: usage, summary, every flag with its values and default, and the epilogue. */
 export function helpText<Flags extends Record<string, FlagSpec>>(cli: CommandLine<Flags>): string {
-    const flags: Record<string, FlagSpec> = cli.flags;
-    const paragraph = (text: string, indentBy: number) =>
+    const paragraph = (text: string, indentBy = 0) =>
         wrap(text, HELP_WIDTH - indentBy).map((line) => " ".repeat(indentBy) + line);
-    const entries = [
-        ...Object.entries(flags).map(([name, flag]) => [
-            flagSyntax(name, flag),
-            takesValue(flag)
-                ? `${flag.description} Default: ${flag.defaultText}.`
-                : flag.description,
-        ]),
-        ["-h, --help", "Show this help and exit."],
-    ];
+    const entries = Object.entries<FlagSpec>(cli.flags).map(([name, flag]) => [
+        flagSyntax(name, flag),
+        takesValue(flag) ? `${flag.description} Default: ${flag.defaultText}.` : flag.description,
+    ]);
     return [
-        `Usage: ${cli.command} ${Object.entries(flags)
-            .map(([name, flag]) => `[${flagSyntax(name, flag)}]`)
-            .join(" ")}`,
+        `Usage: ${cli.command} ${entries.map(([syntax]) => `[${syntax}]`).join(" ")}`,
         "",
-        ...paragraph(cli.summary, 0),
+        ...paragraph(cli.summary),
         "",
         "Flags:",
-        ...entries.flatMap(([syntax, description]) => [
+        ...[...entries, ["-h, --help", "Show this help and exit."]].flatMap(([syntax, text]) => [
             `  ${syntax}`,
-            ...paragraph(description, 6),
+            ...paragraph(text, 6),
         ]),
-        ...(cli.epilogue === undefined
-            ? []
-            : ["", ...cli.epilogue.flatMap((l) => paragraph(l, 0))]),
+        ...(cli.epilogue === undefined ? [] : ["", ...cli.epilogue.flatMap((l) => paragraph(l))]),
         "",
     ].join("\n");
 }
@@ -244,16 +207,7 @@ function flagSyntax(name: string, flag: FlagSpec): string {
     return value === undefined ? `--${name}` : `--${name} ${value}`;
 }
 
-function flagList(flags: Record<string, FlagSpec>): string {
-    return [...Object.entries(flags).map(([name, flag]) => flagSyntax(name, flag)), "--help"].join(
-        ", ",
-    );
-}
-
-/**
- * Runs `main`, exiting 0 when it reports success and 1 when it reports failure or throws (2 for
- * a UsageError); a thrown error is printed as one line naming the command, not as a stack trace.
- */
+/** Runs `main` to an exit status: 0 passed, 1 failed or threw, 2 bad flag; errors in one line. */
 export function runCli(command: string, main: () => Promise<boolean>): void {
     main().then(
         (succeeded) => {

@@ -5,15 +5,10 @@ const STYLES = ["bold", "dim", "green", "yellow", "red", "cyan"] as const;
 
 export type Style = Record<(typeof STYLES)[number], (text: string) => string>;
 
-/**
- * Colours when `enabled` (see colourWanted), plain text otherwise.
- *
- * @example
- * createStyle(true).green("InService"); // "\x1b[32mInService\x1b[39m"
- */
+/** Colours when `enabled` (see colourWanted), plain text otherwise. */
 export function createStyle(enabled: boolean): Style {
     const paint = (format: (typeof STYLES)[number]) => (text: string) =>
-        // colourWanted has decided already; styleText would judge stdout, not the stream written to.
+        // colourWanted has decided; styleText would judge stdout, not the stream written to.
         enabled ? styleText(format, text, { validateStream: false }) : text;
     return Object.fromEntries(STYLES.map((format) => [format, paint(format)])) as Style;
 }
@@ -27,28 +22,13 @@ export function colourWanted(stream: NodeJS.WriteStream): boolean {
 function aligned(rows: readonly (readonly string[])[], indentBy: number): string {
     const width = (text: string) => stripVTControlCharacters(text).length;
     const widths = rows[0].map((_, column) => Math.max(...rows.map((r) => width(r[column] ?? ""))));
-    return rows
-        .map((cells) =>
-            (
-                " ".repeat(indentBy) +
-                cells
-                    .map((cell, c) =>
-                        c === cells.length - 1
-                            ? cell
-                            : cell.padEnd(widths[c] + cell.length - width(cell)),
-                    )
-                    .join("  ")
-            ).trimEnd(),
-        )
-        .join("\n");
+    const pad = (cell: string, c: number) => cell.padEnd(widths[c] + cell.length - width(cell));
+    const line = (cells: readonly string[]) =>
+        cells.map((cell, c) => (c < cells.length - 1 ? pad(cell, c) : cell)).join("  ");
+    return rows.map((cells) => (" ".repeat(indentBy) + line(cells)).trimEnd()).join("\n");
 }
 
-/**
- * Rows in aligned columns under a header, indented by `indent` spaces.
- *
- * @example
- * table(["NAME", "STATE"], [["i-1", "InService"]]); // "NAME  STATE\ni-1   InService"
- */
+/** Rows in aligned columns under a header, indented by `indent` spaces. */
 export function table(
     headers: readonly string[],
     rows: readonly (readonly string[])[],
@@ -57,33 +37,17 @@ export function table(
     return aligned([headers, ...rows], indent);
 }
 
-/**
- * Aligned "key  value" lines without a header: the fields of one thing.
- *
- * @example
- * fields([["source", "aws.ec2"], ["instance", "i-1"]], 2); // "  source    aws.ec2\n  instance  i-1"
- */
+/** Aligned "key  value" lines without a header: the fields of one thing. */
 export function fields(rows: readonly (readonly [string, string])[], indentBy = 0): string {
     return rows.length === 0 ? "" : aligned(rows, indentBy);
 }
 
-/**
- * Milliseconds below a second, seconds with two decimals above.
- *
- * @example
- * duration(45.2); // "45 ms"
- * duration(1016); // "1.02 s"
- */
+/** A duration for people: "45 ms" below a second, "1.02 s" above. */
 export function duration(ms: number): string {
     return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
-/**
- * Plain text wrapped at word boundaries to lines of at most `width` (a longer word keeps its own).
- *
- * @example
- * wrap("one two three", 7); // ["one two", "three"]
- */
+/** Text wrapped at word boundaries to lines of at most `width` (a longer word keeps its own). */
 export function wrap(text: string, width: number): string[] {
     const lines: string[] = [];
     for (const word of text.split(/\s+/).filter((w) => w !== "")) {
@@ -97,12 +61,7 @@ export function wrap(text: string, width: number): string[] {
     return lines;
 }
 
-/**
- * A JSON value for people: lists joined with commas, objects as "key value" pairs, empty as "none".
- *
- * @example
- * humanValue({ stale: 2, duplicate: 1 }); // "stale 2, duplicate 1"
- */
+/** A JSON value for people: e.g. "stale 2, duplicate 1" for an object, "none" for an empty one. */
 export function humanValue(value: unknown): string {
     const parts = Array.isArray(value)
         ? value.map(humanValue)

@@ -1,10 +1,4 @@
-/**
- * `npm start`'s tour of the handler's decisions per kind of group (interruptionAction auto, keep):
- * a plain group, a termination hook, a Standby instance, and Capacity Rebalancing that reacts to
- * the warning or does nothing. Each warning goes straight to the handler, whose answer carries its
- * reason; the group's side is the emulator's, and each kind is judged from its state.
- */
-import { performance } from "node:perf_hooks";
+/** `npm start`'s tour of the handler's decision per kind of group, judged from the emulator. */
 import { AutoScalingClient, PutLifecycleHookCommand } from "@aws-sdk/client-auto-scaling";
 import type { Emulator } from "../../emulator/server";
 import {
@@ -159,10 +153,8 @@ export async function rehearseGroupKinds(
                 await scenario.prepare?.(emulator, instanceId, group);
                 const stateBefore = await stateOf();
                 const event = freshSampleEvent(instanceId, new Date(Date.now() - BACKDATE_MS));
-                const startedAt = performance.now();
-                const { results } = await archive.invoke([event], emulator.environment());
-                const handlerMs = performance.now() - startedAt;
-                const answer = answerOf(results[0]);
+                const invoked = await archive.invoke([event], emulator.environment());
+                const answer = answerOf(invoked.results[0]);
                 const stateAfter = await stateOf();
                 const { actions } = await describeGroupActions(emulator);
                 const groupAction = actions.find((a) => a.instanceId === instanceId);
@@ -177,7 +169,7 @@ export async function rehearseGroupKinds(
                     reason: summary?.reason ?? scenario.because,
                     ...(groupAction === undefined ? {} : { groupAction }),
                     stateAfter,
-                    handlerMs,
+                    handlerMs: invoked.durationsMs[0],
                     passed:
                         summary?.action === scenario.expected.action &&
                         summary.safetyNet === scenario.expected.safetyNet &&

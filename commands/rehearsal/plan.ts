@@ -1,7 +1,4 @@
-/**
- * The plan `npm start` shows: the handler's resources as Pulumi registers them under mocks, with
- * their key properties and the role's policy, plus the deployment package to run locally.
- */
+/** The handler's plan under Pulumi mocks, as pulumi preview makes it, and its package to run. */
 import type { Delivery, QueueSettings } from "../../components/spot-interruption-handler/args";
 import { resolveHandlerSettings } from "../../components/spot-interruption-handler/settings";
 import {
@@ -35,11 +32,7 @@ const DELIVERY_PATH: Record<Delivery, string> = {
     direct: "aws:lambda/permission:Permission",
 };
 
-/**
- * Plans the handler for an existing group as `pulumi preview` would: the stack program (index.ts)
- * under Pulumi mocks, with `autoScalingGroupName` set so that it plans no web tier. The archive is
- * the Function's deployment package on disk: remove() it when done.
- */
+/** index.ts planned for an existing group, so no web tier; remove() the archive when done. */
 export async function planHandler(
     { capacityOnInterruption, delivery }: HandlerMode,
     groupName: string,

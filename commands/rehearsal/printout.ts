@@ -1,8 +1,4 @@
-/**
- * `npm start`'s steps as a person reads them: the plan, the emulated workshop environment, the
- * warning's way to the handler hop by hop, the handler's log, the group before and after, the
- * checks and the decision per kind of group, in tables and colour.
- */
+/** `npm start`'s steps as a person reads them, in tables and colour. */
 import { planChanges } from "./plan";
 import { loadSampleEvent } from "../../offline/sample-event";
 import { checksFor, type InstanceRow, type RehearsalRun } from "./warning";
@@ -62,20 +58,14 @@ export function printHuman(
     out.step("Local AWS (moto) holding the workshop environment");
     const { subnetIds, webGroupName, otherGroupName, standaloneInstanceId } = environment;
     const shape = `min ${first.group.minSize} / desired ${first.desiredCapacityBefore} / max ${first.group.maxSize}`;
-    const resources: [string, string][] = [
-        ["VPC", `${environment.vpcId}, one public subnet in each of ${subnetIds.length} AZs`],
-        [
-            "target group",
-            `HTTP:80, health check /, deregistration delay ${DEREGISTRATION_DELAY_SECONDS} s`,
-        ],
-        [
-            `group ${webGroupName}`,
-            `the web tier's shape: Spot, ${WEB_TIER_DEFAULTS.spotAllocationStrategy} over ${WEB_INSTANCE_TYPES.length} instance types, ${shape}`,
-        ],
-        [`group ${otherGroupName}`, "a neighbour the handler must not touch"],
-        ["instance", `${standaloneInstanceId}, in no group`],
-    ];
-    console.log(table(["RESOURCE", "DETAIL"], resources, 2));
+    const resources = {
+        VPC: `${environment.vpcId}, one public subnet in each of ${subnetIds.length} AZs`,
+        "target group": `HTTP:80, health check /, deregistration delay ${DEREGISTRATION_DELAY_SECONDS} s`,
+        [`group ${webGroupName}`]: `the web tier's shape: Spot, ${WEB_TIER_DEFAULTS.spotAllocationStrategy} over ${WEB_INSTANCE_TYPES.length} instance types, ${shape}`,
+        [`group ${otherGroupName}`]: "a neighbour the handler must not touch",
+        instance: `${standaloneInstanceId}, in no group`,
+    };
+    console.log(table(["RESOURCE", "DETAIL"], Object.entries(resources), 2));
     const q = first.queued;
     if (q !== undefined) {
         out.note(
@@ -152,12 +142,13 @@ function printRun(run: RehearsalRun, out: Printer): void {
 function printDelivery(run: RehearsalRun, { step, note, style }: Printer): void {
     const event = run.event as { source: string; "detail-type": string; time: string };
     const detail = run.event.detail as Record<string, string>;
-    const eventFields = (time: string): [string, string][] => [
-        ["source", event.source],
-        ["detail-type", event["detail-type"]],
-        ["instance", `${detail["instance-id"]} (${detail["instance-action"]})`],
-        ["time", `${event.time}, ${time}`],
-    ];
+    const eventFields = (time: string) =>
+        Object.entries({
+            source: event.source,
+            "detail-type": event["detail-type"],
+            instance: `${detail["instance-id"]} (${detail["instance-action"]})`,
+            time: `${event.time}, ${time}`,
+        });
     const { queued, direct } = run;
     if (queued !== undefined) {
         step(`EC2's warning on the default bus: PutEvents, in ${duration(queued.putEventsMs)}`);
@@ -170,15 +161,7 @@ function printDelivery(run: RehearsalRun, { step, note, style }: Printer): void 
         step(`The rule's pattern matches it into the events queue`);
         const rule = `${queued.ruleName}, pattern ${JSON.stringify(queued.eventPattern)}`;
         const queue = `${queued.queueName}: ${queued.queuedAfterPut} message(s) right after PutEvents`;
-        console.log(
-            fields(
-                [
-                    ["rule", rule],
-                    ["queue", queue],
-                ],
-                2,
-            ),
-        );
+        console.log(fields(Object.entries({ rule, queue }), 2));
 
         step(
             `The event source mapping delivers it to the handler, ${duration(queued.deliveredInMs)} after PutEvents`,
@@ -221,13 +204,7 @@ function printDelivery(run: RehearsalRun, { step, note, style }: Printer): void 
 }
 
 /** Log fields shown elsewhere (activities, metrics), or the same in every entry (the group). */
-const HIDDEN_LOG_FIELDS = new Set([
-    "level",
-    "message",
-    "activities",
-    "autoScalingGroupName",
-    "emf",
-]);
+const HIDDEN_FIELDS = new Set(["level", "message", "activities", "autoScalingGroupName", "emf"]);
 const LEVEL_COLOURS: Partial<Record<string, keyof Style>> = {
     ERROR: "red",
     WARN: "yellow",
@@ -240,14 +217,14 @@ function printLog(entries: LogEntry[], style: Style): void {
             `  ${style[LEVEL_COLOURS[entry.level] ?? "dim"](entry.level)} ${entry.message}`,
         );
         if (entry.emf !== undefined) {
-            // The metrics CloudWatch would extract from the EMF line, as a real run would emit them.
+            // The metrics CloudWatch would extract from the EMF line, as on AWS.
             console.log(
                 table(["METRIC", "VALUE", "UNIT"], metricRows(entry.emf as EmfDocument), 4),
             );
             continue;
         }
         const details = Object.entries(entry)
-            .filter(([key]) => !HIDDEN_LOG_FIELDS.has(key))
+            .filter(([key]) => !HIDDEN_FIELDS.has(key))
             .map(([key, value]): [string, string] => [key, humanValue(value)]);
         if (details.length > 0) {
             console.log(style.dim(fields(details, 7)));
@@ -256,20 +233,16 @@ function printLog(entries: LogEntry[], style: Style): void {
 }
 
 /** What the instance tables say beside an instance the warning touched. */
-function markText(mark: InstanceRow["mark"], style: Style): string {
-    switch (mark) {
-        case "interrupted":
-            return style.yellow("← the warning names this one");
-        case "detached":
-            return style.yellow(
-                `detached (on AWS it also drains from the target group for ${DEREGISTRATION_DELAY_SECONDS} s)`,
-            );
-        case "replacement":
-            return style.green("replacement launched");
-        default:
-            return "";
-    }
-}
+const markText = (mark: InstanceRow["mark"], style: Style) =>
+    mark === undefined
+        ? ""
+        : {
+              interrupted: style.yellow("← the warning names this one"),
+              detached: style.yellow(
+                  `detached (on AWS it also drains from the target group for ${DEREGISTRATION_DELAY_SECONDS} s)`,
+              ),
+              replacement: style.green("replacement launched"),
+          }[mark];
 
 function instanceTable(rows: InstanceRow[], style: Style): string {
     return table(

@@ -1,9 +1,4 @@
-/**
- * One rehearsal of the seed's sample warning against moto, recorded as data: the group before, the
- * warning's way to the handler (PutEvents → rule → events queue → mapping, or the Lambda console's
- * direct invoke), the handler's log, the scaling activity and the group after; and the checks the
- * workshop has you make in the console, judged from the emulator's state.
- */
+/** One warning through the handler against moto, recorded hop by hop, and the console's checks. */
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
 import type { InterruptionSummary } from "../../handler/entry";
@@ -108,10 +103,13 @@ export async function rehearse(
             throw new Error(`Group ${webGroupName} has no InService instance to interrupt`);
         }
         const victimId = victim.instanceId;
-        const { logLines, ...sent } =
-            mode.delivery === "queue"
-                ? await sendThroughQueue(emulator, archive, queueSettings, victimId, report)
-                : await invokeDirectly(emulator, archive, victimId, report);
+        const { logLines, ...sent } = await send(
+            emulator,
+            archive,
+            queueSettings,
+            victimId,
+            report,
+        );
         const after = await describeGroupState(emulator, webGroupName);
         const previous = new Set(before.instances.map((i) => i.instanceId));
         const stayed = after.instances.some((i) => i.instanceId === victimId);
@@ -155,19 +153,21 @@ export async function rehearse(
     }
 }
 
-/** The warning as sent and the handler's log lines, with the hops of the one path it took. */
-type Sent = Pick<RehearsalRun, "event" | "queued" | "direct"> & { readonly logLines: string[] };
-
-/** PutEvents, standing in for EC2, then the rule, the events queue and the mapping do the rest. */
-async function sendThroughQueue(
+/** The warning sent its one way: through rule, queue and mapping with settings, else invoked. */
+async function send(
     emulator: Emulator,
     archive: HandlerArchive,
     settings: QueueSettings | undefined,
     instanceId: string,
     report: Report,
-): Promise<Sent> {
+): Promise<Pick<RehearsalRun, "event" | "queued" | "direct"> & { logLines: string[] }> {
     if (settings === undefined) {
-        throw new Error("The queue-delivery plan has no queue settings");
+        // The Lambda console's test pastes the seed's event as it is, 2020 timestamp and all.
+        const event = loadSampleEvent(instanceId);
+        report(`Invoking the handler with the seed's sample event for ${instanceId}...`);
+        const invoked = await archive.invoke([event], emulator.environment());
+        const direct = { ...answerOf(invoked.results[0]), durationMs: invoked.durationsMs[0] };
+        return { event, logLines: invoked.logLines, direct };
     }
     // A fresh time: the queued handler ignores warnings older than the two-minute notice.
     const event = freshSampleEvent(instanceId);
@@ -197,31 +197,11 @@ async function sendThroughQueue(
             };
         },
     );
-    const queued: QueuedDelivery = {
+    const rule = {
         ruleName: `${PIPELINE_NAME}-rule`,
         eventPattern: interruptionWarningEventPattern(),
-        ...settings,
-        ...value,
-        batches,
     };
-    return { event, logLines, queued };
-}
-
-/** The Lambda console's test: one invoke with the bare event. */
-async function invokeDirectly(
-    emulator: Emulator,
-    archive: HandlerArchive,
-    instanceId: string,
-    report: Report,
-): Promise<Sent> {
-    // The console test pastes the seed's event as it is, 2020 timestamp and all.
-    const event = loadSampleEvent(instanceId);
-    report(`Invoking the handler with the seed's sample event for ${instanceId}...`);
-    const { results, logLines, durationsMs } = await archive.invoke(
-        [event],
-        emulator.environment(),
-    );
-    return { event, logLines, direct: { ...answerOf(results[0]), durationMs: durationsMs[0] } };
+    return { event, logLines, queued: { ...rule, ...settings, ...value, batches } };
 }
 
 export interface Check {

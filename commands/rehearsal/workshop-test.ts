@@ -1,10 +1,4 @@
-/**
- * `npm start`: the workshop's test of the handler, rehearsed offline on the default, queued path.
- * The handler is planned under Pulumi mocks; moto on 127.0.0.1 holds the workshop environment;
- * the seed's sample warning goes PutEvents → the component's rule → events queue → local event
- * source mapping → serialized handler, and every hop is shown. `--delivery direct` rehearses the
- * Lambda console's test instead. No AWS account and no Pulumi CLI are involved.
- */
+/** `npm start`: the workshop's test of the handler, rehearsed offline with no AWS account. */
 import { performance } from "node:perf_hooks";
 import { DELIVERY_CHOICES } from "../../components/spot-interruption-handler/args";
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli } from "../cli";
