@@ -105,12 +105,10 @@ const KEY_PROPERTIES: Partial<Record<string, (inputs: Inputs, zippedBytes: numbe
     "aws:cloudwatch/eventRule:EventRule": (i) => `pattern ${i.eventPattern}`,
     "aws:cloudwatch/eventTarget:EventTarget": ({ arn, retryPolicy: retry, deadLetterConfig }) =>
         `→ ${arnName(arn)}; retry for ≤${retry.maximumEventAgeInSeconds} s (≤${retry.maximumRetryAttempts} attempts), then ${arnName(deadLetterConfig.arn)}`,
-    "aws:lambda/function:Function": (i, zippedBytes) =>
-        `${i.runtime}, ${i.timeout} s, ${i.memorySize} MB, archive ${(zippedBytes / 1024).toFixed(1)} KiB zipped, ${Object.entries(
-            i.environment.variables,
-        )
-            .map(([key, value]) => `${key}=${value}`)
-            .join(" ")}`,
+    "aws:lambda/function:Function": (i, zippedBytes) => {
+        const environment = Object.entries(i.environment.variables).map(([k, v]) => `${k}=${v}`);
+        return `${i.runtime}, ${i.timeout} s, ${i.memorySize} MB, archive ${(zippedBytes / 1024).toFixed(1)} KiB zipped, ${environment.join(" ")}`;
+    },
     "aws:lambda/permission:Permission": (i) => `${i.action} for ${i.principal}, only from the rule`,
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (i) =>
         `${i.maximumRetryAttempts} retries within ${i.maximumEventAgeInSeconds} s, then ${arnName(i.destinationConfig?.onFailure.destination)}`,
