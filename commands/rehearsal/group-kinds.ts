@@ -40,10 +40,8 @@ export type KindRun = Answer & {
 };
 
 interface Scenario extends Pick<KindRun, "kind" | "group" | "expected"> {
-    /** The web group's Capacity Rebalancing: each value is a freshly seeded round. */
-    readonly capacityRebalance: boolean;
     /** What the group does, and says, before the handler looks. */
-    readonly prepare?: (emulator: Emulator, instanceId: string, groupName: string) => Promise<void>;
+    readonly prepare?: (emulator: Emulator, instanceId: string, group: string) => Promise<unknown>;
     /** The reason for an answer that gives none. */
     readonly because: string;
     /** The state the instance must end in, judged from the emulator. */
@@ -66,7 +64,6 @@ const gone = (state: string) => state === LEFT_THE_GROUP;
 const SCENARIOS: readonly Scenario[] = [
     {
         kind: "plain",
-        capacityRebalance: false,
         group: "no Capacity Rebalancing, no termination hook",
         expected: { action: "detached" },
         because:
@@ -75,7 +72,6 @@ const SCENARIOS: readonly Scenario[] = [
     },
     {
         kind: "termination-hook",
-        capacityRebalance: false,
         group: `a termination hook (${HOOK_NAME})`,
         expected: { action: "terminated" },
         prepare: putTerminationHook,
@@ -85,7 +81,6 @@ const SCENARIOS: readonly Scenario[] = [
     },
     {
         kind: "standby",
-        capacityRebalance: false,
         group: "the instance in Standby",
         expected: { action: "ignored" },
         prepare: (emulator, id) => setLifecycleState(emulator, id, "Standby"),
@@ -94,18 +89,14 @@ const SCENARIOS: readonly Scenario[] = [
     },
     {
         kind: "rebalancing-idle",
-        capacityRebalance: true,
         group: "Capacity Rebalancing, which does nothing this time",
         expected: { action: "detached", safetyNet: true },
-        prepare: async (emulator, id) => {
-            await sendSpotWarning(emulator, id, { groupReacts: false });
-        },
+        prepare: (emulator, id) => sendSpotWarning(emulator, id, { groupReacts: false }),
         because: `left to the group for the ${SAFETY_NET_GRACE_MS / 1000} s grace; still InService at its end, so the safety net detached it`,
         endsIn: gone,
     },
     {
         kind: "rebalancing-reacts",
-        capacityRebalance: true,
         group: `Capacity Rebalancing, and a termination hook (${HOOK_NAME})`,
         expected: { action: "left-to-group" },
         prepare: async (emulator, id, groupName) => {
@@ -139,7 +130,10 @@ export async function rehearseGroupKinds(
                 webGroup: { capacityRebalance },
             });
             const members = (await describeGroupState(emulator, group)).instances;
-            const round = SCENARIOS.filter((s) => s.capacityRebalance === capacityRebalance);
+            // The rebalancing kinds need a group with Capacity Rebalancing, seeded afresh.
+            const round = SCENARIOS.filter(
+                (s) => s.kind.startsWith("rebalancing-") === capacityRebalance,
+            );
             for (const [index, scenario] of round.entries()) {
                 const instanceId = members[index]?.instanceId;
                 if (instanceId === undefined) {

@@ -24,7 +24,7 @@ export function parseLogLine(line: string): LogEntry {
             message: String(parsed.message),
         };
     }
-    // CloudWatch's embedded metric format, e.g. "Namespace, Handler h: Detached 1 (the other 7 are 0)".
+    // An EMF line in words, e.g. "Namespace, Handler h: Detached 1 (the other 7 are 0)".
     const emf = parsed as EmfDocument;
     const message = emf._aws.CloudWatchMetrics.map((directive) => {
         const dimensions = [...new Set(directive.Dimensions.flat())].map(

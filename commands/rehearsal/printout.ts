@@ -57,11 +57,10 @@ export function printHuman(
 
     out.step("Local AWS (moto) holding the workshop environment");
     const { subnetIds, webGroupName, otherGroupName, standaloneInstanceId } = environment;
-    const shape = `min ${first.group.minSize} / desired ${first.desiredCapacityBefore} / max ${first.group.maxSize}`;
     const resources = {
         VPC: `${environment.vpcId}, one public subnet in each of ${subnetIds.length} AZs`,
         "target group": `HTTP:80, health check /, deregistration delay ${DEREGISTRATION_DELAY_SECONDS} s`,
-        [`group ${webGroupName}`]: `the web tier's shape: Spot, ${WEB_TIER_DEFAULTS.spotAllocationStrategy} over ${WEB_INSTANCE_TYPES.length} instance types, ${shape}`,
+        [`group ${webGroupName}`]: `the web tier's shape: Spot, ${WEB_TIER_DEFAULTS.spotAllocationStrategy} over ${WEB_INSTANCE_TYPES.length} instance types, ${shapeOf(first)}`,
         [`group ${otherGroupName}`]: "a neighbour the handler must not touch",
         instance: `${standaloneInstanceId}, in no group`,
     };
@@ -101,30 +100,27 @@ export function printHuman(
     console.log(`\n${verdict} in ${duration(elapsedMs)}.`);
 }
 
+const shapeOf = ({ group, desiredCapacityBefore }: RehearsalRun) =>
+    `min ${group.minSize} / desired ${desiredCapacityBefore} / max ${group.maxSize}`;
+
 /** One mode's steps: the group before, the warning's way, the log, the group after, the checks. */
 function printRun(run: RehearsalRun, out: Printer): void {
     const { style } = out;
-    const { name, minSize, maxSize } = run.group;
-    const { desiredCapacityBefore: before, desiredCapacityAfter: after } = run;
-    out.step(
-        `Group ${name} before the warning: min ${minSize} / desired ${before} / max ${maxSize}`,
-    );
+    const { desiredCapacityBefore: before, desiredCapacityAfter: after, group } = run;
+    out.step(`Group ${group.name} before the warning: ${shapeOf(run)}`);
     console.log(instanceTable(run.instancesBefore, style));
     printDelivery(run, out);
     out.step("The handler's decision, from its log");
     printLog(run.logRecords, style);
     out.step("The scaling activity, as DetachInstances answered");
-    const activities = run.activities.map((a) => [
-        a.activityId ?? "",
-        a.statusCode ?? "",
-        a.description ?? "",
-    ]);
+    const columns = ["activityId", "statusCode", "description"] as const;
+    const activities = run.activities.map((a) => columns.map((key) => a[key] ?? ""));
     console.log(table(["ACTIVITY", "STATUS", "DESCRIPTION"], activities, 2));
     out.note(
         `On AWS it stays WaitingForELBConnectionDraining for the target group's ${DEREGISTRATION_DELAY_SECONDS} s deregistration delay; moto does not deregister.`,
     );
     out.step(
-        `Group ${name} after: desired capacity ${after === before ? `${after} (kept)` : `${before} → ${after}`}`,
+        `Group ${group.name} after: desired capacity ${after === before ? `${after} (kept)` : `${before} → ${after}`}`,
     );
     console.log(instanceTable(run.instancesAfter, style));
     const victim = run.interruptedInstanceId;
