@@ -216,9 +216,7 @@ export function runCli(command: string, main: () => Promise<boolean>): void {
         (error: unknown) => {
             const message = error instanceof Error ? error.message : String(error);
             const usage = error instanceof UsageError;
-            process.stderr.write(
-                usage ? `${command}: ${message}\n` : `${command} failed: ${message}\n`,
-            );
+            process.stderr.write(`${command}${usage ? ":" : " failed:"} ${message}\n`);
             // 2 for a bad flag or value, as getopt-style tools exit.
             process.exitCode = usage ? 2 : 1;
         },
