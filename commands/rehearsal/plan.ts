@@ -32,12 +32,12 @@ const DELIVERY_PATH: Record<Delivery, string> = {
     direct: "aws:lambda/permission:Permission",
 };
 
-/** index.ts planned for an existing group, so no web tier; remove() the archive when done. */
+/** index.ts planned for an existing group (no web tier); queue is set with queue delivery only. */
 export async function planHandler(
     { capacityOnInterruption, delivery }: HandlerMode,
     groupName: string,
     region: string,
-): Promise<{ plan: Plan; archive: HandlerArchive; queueSettings?: QueueSettings }> {
+): Promise<{ plan: Plan; archive: HandlerArchive; queue?: QueueSettings }> {
     const config = { autoScalingGroupName: groupName, capacityOnInterruption, delivery };
     // As `pulumi preview` runs it: Pulumi.yaml's defaults merged in first.
     const { resources } = await runStackProgram(
@@ -72,7 +72,7 @@ export async function planHandler(
         archiveZippedBytes: archive.zippedBytes,
     };
     const { queue } = resolveHandlerSettings(config);
-    return { plan, archive, ...(queue === undefined ? {} : { queueSettings: queue }) };
+    return { plan, archive, queue };
 }
 
 interface PolicyDocument {

@@ -94,7 +94,7 @@ export async function rehearse(
     report(
         `Planning the handler (capacityOnInterruption ${mode.capacityOnInterruption}, ${mode.delivery} delivery) under Pulumi mocks...`,
     );
-    const { plan, archive, queueSettings } = await planHandler(mode, webGroupName, emulator.region);
+    const { plan, archive, queue } = await planHandler(mode, webGroupName, emulator.region);
     try {
         const before = await describeGroupState(emulator, webGroupName);
         const neighbourBefore = await describeGroupState(emulator, otherGroupName);
@@ -103,13 +103,7 @@ export async function rehearse(
             throw new Error(`Group ${webGroupName} has no InService instance to interrupt`);
         }
         const victimId = victim.instanceId;
-        const { logLines, ...sent } = await send(
-            emulator,
-            archive,
-            queueSettings,
-            victimId,
-            report,
-        );
+        const { logLines, ...sent } = await send(emulator, archive, queue, victimId, report);
         const after = await describeGroupState(emulator, webGroupName);
         const previous = new Set(before.instances.map((i) => i.instanceId));
         const stayed = after.instances.some((i) => i.instanceId === victimId);
