@@ -1,9 +1,9 @@
-/** What every command-line script here shares: its flags, environment, exit code and failure message. */
+/** What every command here shares, so that all read flags, help and failures alike. */
 import { parseArgs } from "node:util";
 import { wrap } from "./terminal";
 
 /** A flag that takes one of a fixed set of values, e.g. `--delivery queue|direct`. */
-export interface ChoiceFlag<Choice extends string = string> {
+interface ChoiceFlag<Choice extends string = string> {
     readonly choices: readonly Choice[];
     readonly value?: undefined;
     readonly description: string;
@@ -17,14 +17,13 @@ export interface ValueFlag {
     /** The value's name in --help, e.g. "ID". */
     readonly value: string;
     readonly description: string;
-    /** What happens without the flag, for --help. */
     readonly defaultText: string;
     /** What is wrong with a value, or undefined when it is fine. */
     readonly check?: (value: string) => string | undefined;
 }
 
 /** A flag that takes no value, e.g. `--json`. */
-export interface SwitchFlag {
+interface SwitchFlag {
     readonly choices?: undefined;
     readonly value?: undefined;
     readonly description: string;
@@ -40,11 +39,6 @@ export type FlagValues<Flags extends Record<string, FlagSpec>> = {
           : boolean;
 };
 
-/** True for a flag that takes a value, fixed or free. */
-function takesValue(flag: FlagSpec): flag is ChoiceFlag | ValueFlag {
-    return flag.choices !== undefined || flag.value !== undefined;
-}
-
 export interface CommandLine<Flags extends Record<string, FlagSpec>> {
     /** How a person runs it, e.g. "npm start --". */
     readonly command: string;
@@ -57,33 +51,24 @@ export interface CommandLine<Flags extends Record<string, FlagSpec>> {
 
 /** A bad flag or value: the message names the flag and what is allowed. */
 export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UsageError";
-    }
+    override readonly name = "UsageError";
 }
 
-/** Exit status for a bad flag or value, as getopt-style tools use. */
-export const USAGE_EXIT_CODE = 2;
+const takesValue = (flag: FlagSpec): flag is ChoiceFlag | ValueFlag =>
+    flag.choices !== undefined || flag.value !== undefined;
 
-/**
- * Parses `argv` against `cli.flags` (plus -h/--help), refusing anything else at once with a
- * UsageError. Resolves to "help" when help was asked for; print `helpText(cli)` then.
- */
+/** `argv` read against `cli.flags` and -h/--help, or "help"; anything else is a UsageError. */
 export function parseFlags<Flags extends Record<string, FlagSpec>>(
     cli: CommandLine<Flags>,
     argv: readonly string[],
 ): FlagValues<Flags> | "help" {
-    const flags: Record<string, FlagSpec> = cli.flags;
+    const flags = new Map(Object.entries<FlagSpec>(cli.flags));
+    const valued = [...flags].filter(([, flag]) => takesValue(flag));
     const { tokens } = parseArgs({
         args: [...argv],
+        // Switches need no declaring: an undeclared option parses as one.
         options: {
-            ...Object.fromEntries(
-                Object.entries(flags).map(([name, flag]) => [
-                    name,
-                    { type: takesValue(flag) ? ("string" as const) : ("boolean" as const) },
-                ]),
-            ),
+            ...Object.fromEntries(valued.map(([name]) => [name, { type: "string" as const }])),
             help: { type: "boolean", short: "h" },
         },
         // Strict parsing's own messages name neither the allowed flags nor their values.
@@ -91,64 +76,54 @@ export function parseFlags<Flags extends Record<string, FlagSpec>>(
         allowPositionals: true,
         tokens: true,
     });
+    const list = [...[...flags].map(([name, flag]) => flagSyntax(name, flag)), "--help"].join(", ");
     const values: Record<string, string | boolean | undefined> = Object.fromEntries(
-        Object.entries(flags).map(([name, flag]) => [name, takesValue(flag) ? undefined : false]),
+        [...flags].map(([name, flag]) => [name, takesValue(flag) ? undefined : false]),
     );
-    const seen = new Set<string>();
-    let help = false;
     for (const token of tokens) {
         if (token.kind === "positional") {
+            const npm = cli.command.endsWith(" --");
             throw new UsageError(
-                `unexpected argument "${token.value}"; the flags are ${flagList(flags)}` +
-                    (cli.command.endsWith(" --")
-                        ? `, and they go after npm's "--", e.g. ${cli.command} --help`
-                        : ""),
+                `unexpected argument "${token.value}"; the flags are ${list}` +
+                    (npm ? `, and they go after npm's "--", e.g. ${cli.command} --help` : ""),
             );
         }
-        if (token.kind === "option-terminator") {
-            continue;
-        }
-        if (token.name === "help") {
-            help = true;
-            continue;
-        }
-        const flag = flags[token.name];
-        if (flag === undefined) {
-            throw new UsageError(`unknown flag ${token.rawName}; the flags are ${flagList(flags)}`);
-        }
-        if (seen.has(token.name)) {
-            throw new UsageError(`--${token.name} is given twice; give it once`);
-        }
-        seen.add(token.name);
-        if (!takesValue(flag)) {
-            if (token.value !== undefined) {
-                throw new UsageError(`--${token.name} takes no value; write just --${token.name}`);
+        if (token.kind === "option" && token.name !== "help") {
+            const flag = flags.get(token.name);
+            if (flag === undefined) {
+                throw new UsageError(`unknown flag ${token.rawName}; the flags are ${list}`);
             }
-            values[token.name] = true;
-            continue;
+            if (values[token.name] !== (takesValue(flag) ? undefined : false)) {
+                throw new UsageError(`--${token.name} is given twice; give it once`);
+            }
+            values[token.name] = flagValue(token.name, token.value, flag);
         }
-        if (flag.value !== undefined) {
-            values[token.name] = freeValue(token.name, token.value, flag);
-            continue;
-        }
-        const allowed = flag.choices.map((choice) => `--${token.name} ${choice}`).join(" or ");
-        if (token.value === undefined || token.value === "" || token.value.startsWith("-")) {
-            throw new UsageError(`--${token.name} needs a value; use ${allowed}`);
-        }
-        if (!flag.choices.includes(token.value)) {
-            throw new UsageError(`--${token.name} "${token.value}" is not allowed; use ${allowed}`);
-        }
-        values[token.name] = token.value;
     }
+    const help = tokens.some((t) => t.kind === "option" && t.name === "help");
     return help ? "help" : (values as FlagValues<Flags>);
 }
 
-/** A free value, refused when missing or when the flag's own check finds it wrong. */
-function freeValue(name: string, value: string | undefined, flag: ValueFlag): string {
-    if (value === undefined || value === "" || value.startsWith("-")) {
-        throw new UsageError(`--${name} needs a value: --${name} ${flag.value}`);
+/** The flag's value, refused when missing, unexpected, not a choice or failing its check. */
+function flagValue(name: string, value: string | undefined, flag: FlagSpec): string | true {
+    if (!takesValue(flag)) {
+        if (value !== undefined) {
+            throw new UsageError(`--${name} takes no value; write just --${name}`);
+        }
+        return true;
     }
-    const problem = flag.check?.(value);
+    const allowed =
+        flag.choices === undefined
+            ? `: --${name} ${flag.value}`
+            : `; use ${flag.choices.map((choice) => `--${name} ${choice}`).join(" or ")}`;
+    if (value === undefined || value === "" || value.startsWith("-")) {
+        throw new UsageError(`--${name} needs a value${allowed}`);
+    }
+    const problem =
+        flag.choices === undefined
+            ? flag.check?.(value)
+            : flag.choices.includes(value)
+              ? undefined
+              : `is not allowed${allowed}`;
     if (problem !== undefined) {
         throw new UsageError(`--${name} "${value}" ${problem}`);
     }
@@ -161,49 +136,30 @@ export interface NumberRange {
     readonly max: number;
 }
 
-/**
- * Flag `name`'s text as a whole number within `range`, else a UsageError naming the flag.
- *
- * @example
- * wholeNumber("outage", "110", { min: 0, max: 300 }); // 110
- */
+/** Flag `name`'s text as a whole number within `range`, else a UsageError naming the flag. */
 export function wholeNumber(name: string, text: string, range: NumberRange): number {
-    if (!isWholeIn(text, range)) {
-        throw new UsageError(
-            `--${name} takes a whole number from ${range.min} to ${range.max}; not "${text}"`,
-        );
-    }
-    return Number(text);
+    return wholeNumbersIn(name, [text], text, range, "a whole number")[0];
 }
 
-/**
- * Flag `name`'s text as comma-separated whole numbers within `range`, else a UsageError that
- * quotes the whole list, since one bad item spoils it.
- *
- * @example
- * wholeNumbers("sizes", "100,200", { min: 1, max: 3000 }); // [100, 200]
- */
+/** Flag `name`'s comma-separated whole numbers; an error quotes the list one bad item spoils. */
 export function wholeNumbers(name: string, text: string, range: NumberRange): number[] {
-    const items = text.split(",");
-    if (!items.every((item) => isWholeIn(item, range))) {
-        throw new UsageError(
-            `--${name} takes comma-separated whole numbers from ${range.min} to ${range.max}; not "${text}"`,
-        );
+    return wholeNumbersIn(name, text.split(","), text, range, "comma-separated whole numbers");
+}
+
+function wholeNumbersIn(
+    name: string,
+    items: string[],
+    text: string,
+    { min, max }: NumberRange,
+    what: string,
+): number[] {
+    if (!items.every((item) => /^\d+$/.test(item) && Number(item) >= min && Number(item) <= max)) {
+        throw new UsageError(`--${name} takes ${what} from ${min} to ${max}; not "${text}"`);
     }
     return items.map(Number);
 }
 
-function isWholeIn(text: string, { min, max }: NumberRange): boolean {
-    return /^\d+$/.test(text) && Number(text) >= min && Number(text) <= max;
-}
-
-/**
- * Flag `name`'s comma-separated choices, in `allowed`'s order and each once; `defaults` when
- * the flag is absent (`text` undefined); a UsageError naming the allowed values otherwise.
- *
- * @example
- * choiceList("paths", "direct,queue", ["queue", "direct"]); // ["queue", "direct"]
- */
+/** Flag `name`'s comma-separated choices in `allowed`'s order, each once; `defaults` without it. */
 export function choiceList<Choice extends string>(
     name: string,
     text: string | undefined,
@@ -225,70 +181,44 @@ const HELP_WIDTH = 78;
 
 /** The --help text: usage, summary, every flag with its values and default, and the epilogue. */
 export function helpText<Flags extends Record<string, FlagSpec>>(cli: CommandLine<Flags>): string {
-    const flags: Record<string, FlagSpec> = cli.flags;
-    const synopsis = Object.entries(flags)
-        .map(([name, flag]) => `[${flagSyntax(name, flag)}]`)
-        .join(" ");
-    const entries: [string, string][] = [
-        ...Object.entries(flags).map(([name, flag]): [string, string] => [
-            flagSyntax(name, flag),
-            takesValue(flag)
-                ? `${flag.description} Default: ${flag.defaultText}.`
-                : flag.description,
-        ]),
-        ["-h, --help", "Show this help and exit."],
-    ];
-    const paragraph = (text: string, indentBy: number) =>
+    const paragraph = (text: string, indentBy = 0) =>
         wrap(text, HELP_WIDTH - indentBy).map((line) => " ".repeat(indentBy) + line);
+    const entries = Object.entries<FlagSpec>(cli.flags).map(([name, flag]) => [
+        flagSyntax(name, flag),
+        takesValue(flag) ? `${flag.description} Default: ${flag.defaultText}.` : flag.description,
+    ]);
     return [
-        `Usage: ${cli.command} ${synopsis}`,
+        `Usage: ${cli.command} ${entries.map(([syntax]) => `[${syntax}]`).join(" ")}`,
         "",
-        ...paragraph(cli.summary, 0),
+        ...paragraph(cli.summary),
         "",
         "Flags:",
-        ...entries.flatMap(([syntax, description]) => [
+        ...[...entries, ["-h, --help", "Show this help and exit."]].flatMap(([syntax, text]) => [
             `  ${syntax}`,
-            ...paragraph(description, 6),
+            ...paragraph(text, 6),
         ]),
-        ...(cli.epilogue === undefined
-            ? []
-            : ["", ...cli.epilogue.flatMap((line) => paragraph(line, 0))]),
+        ...(cli.epilogue === undefined ? [] : ["", ...cli.epilogue.flatMap((l) => paragraph(l))]),
         "",
     ].join("\n");
 }
 
 function flagSyntax(name: string, flag: FlagSpec): string {
-    if (flag.choices !== undefined) {
-        return `--${name} ${flag.choices.join("|")}`;
-    }
-    return flag.value !== undefined ? `--${name} ${flag.value}` : `--${name}`;
+    const value = flag.choices?.join("|") ?? flag.value;
+    return value === undefined ? `--${name}` : `--${name} ${value}`;
 }
 
-function flagList(flags: Record<string, FlagSpec>): string {
-    return [...Object.entries(flags).map(([name, flag]) => flagSyntax(name, flag)), "--help"].join(
-        ", ",
-    );
-}
-
-/**
- * Runs `main`, exiting 0 when it reports success and 1 when it reports failure or throws (2 for
- * a UsageError); a thrown error is printed as one line naming the command, not as a stack trace.
- */
+/** Runs `main` to an exit status: 0 passed, 1 failed or threw, 2 bad flag; errors in one line. */
 export function runCli(command: string, main: () => Promise<boolean>): void {
     main().then(
         (succeeded) => {
             process.exitCode = succeeded ? 0 : 1;
         },
         (error: unknown) => {
-            if (error instanceof UsageError) {
-                process.stderr.write(`${command}: ${error.message}\n`);
-                process.exitCode = USAGE_EXIT_CODE;
-                return;
-            }
-            process.stderr.write(
-                `${command} failed: ${error instanceof Error ? error.message : String(error)}\n`,
-            );
-            process.exitCode = 1;
+            const message = error instanceof Error ? error.message : String(error);
+            const usage = error instanceof UsageError;
+            process.stderr.write(`${command}${usage ? ":" : " failed:"} ${message}\n`);
+            // 2 for a bad flag or value, as getopt-style tools exit.
+            process.exitCode = usage ? 2 : 1;
         },
     );
 }

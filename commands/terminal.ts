@@ -1,145 +1,72 @@
-/** Small helpers for readable terminal output: aligned tables, and colour only on a TTY. */
+/** Readable terminal output: aligned columns, durations, and colour only where it is wanted. */
 import { stripVTControlCharacters, styleText } from "node:util";
 
-type StyleFormat = Parameters<typeof styleText>[0];
+const STYLES = ["bold", "dim", "green", "yellow", "red", "cyan"] as const;
 
-export interface Style {
-    bold(text: string): string;
-    dim(text: string): string;
-    green(text: string): string;
-    yellow(text: string): string;
-    red(text: string): string;
-    cyan(text: string): string;
-}
+export type Style = Record<(typeof STYLES)[number], (text: string) => string>;
 
-/**
- * Colours when `enabled` (stdout is a TTY and NO_COLOR is unset), plain text otherwise.
- *
- * @example
- * createStyle(true).green("InService"); // "\x1b[32mInService\x1b[39m"
- */
+/** Colours when `enabled` (see colourWanted), plain text otherwise. */
 export function createStyle(enabled: boolean): Style {
-    const paint = (format: StyleFormat) => (text: string) =>
-        // colourWanted has decided already; styleText would judge stdout, not the stream written to.
+    const paint = (format: (typeof STYLES)[number]) => (text: string) =>
+        // colourWanted has decided; styleText would judge stdout, not the stream written to.
         enabled ? styleText(format, text, { validateStream: false }) : text;
-    return {
-        bold: paint("bold"),
-        dim: paint("dim"),
-        green: paint("green"),
-        yellow: paint("yellow"),
-        red: paint("red"),
-        cyan: paint("cyan"),
-    };
+    return Object.fromEntries(STYLES.map((format) => [format, paint(format)])) as Style;
 }
 
+/** Colour on a TTY, unless NO_COLOR is set. */
 export function colourWanted(stream: NodeJS.WriteStream): boolean {
     return stream.isTTY === true && process.env.NO_COLOR === undefined;
 }
 
-function visibleLength(text: string): number {
-    return stripVTControlCharacters(text).length;
+/** Rows in columns as wide as their widest visible cell (colour codes take no room). */
+function aligned(rows: readonly (readonly string[])[], indentBy: number): string {
+    const width = (text: string) => stripVTControlCharacters(text).length;
+    const widths = rows[0].map((_, column) => Math.max(...rows.map((r) => width(r[column] ?? ""))));
+    const pad = (cell: string, c: number) => cell.padEnd(widths[c] + cell.length - width(cell));
+    const line = (cells: readonly string[]) =>
+        cells.map((cell, c) => (c < cells.length - 1 ? pad(cell, c) : cell)).join("  ");
+    return rows.map((cells) => (" ".repeat(indentBy) + line(cells)).trimEnd()).join("\n");
 }
 
-/**
- * Lays rows out in aligned columns under a header, indented by `indent` spaces.
- *
- * @example
- * table(["NAME", "STATE"], [["i-1", "InService"]]);
- * // "NAME  STATE\ni-1   InService"
- */
+/** Rows in aligned columns under a header, indented by `indent` spaces. */
 export function table(
     headers: readonly string[],
     rows: readonly (readonly string[])[],
     indent = 0,
 ): string {
-    const widths = headers.map((header, column) =>
-        Math.max(visibleLength(header), ...rows.map((row) => visibleLength(row[column] ?? ""))),
-    );
-    const line = (cells: readonly string[]) =>
-        " ".repeat(indent) +
-        cells
-            .map((cell, column) =>
-                column === cells.length - 1
-                    ? cell
-                    : cell + " ".repeat(widths[column] - visibleLength(cell)),
-            )
-            .join("  ")
-            .trimEnd();
-    return [line(headers), ...rows.map(line)].join("\n");
+    return aligned([headers, ...rows], indent);
 }
 
-/**
- * A duration for people: milliseconds below a second, seconds with two decimals above.
- *
- * @example
- * duration(45.2); // "45 ms"
- * duration(1016); // "1.02 s"
- */
+/** Aligned "key  value" lines without a header: the fields of one thing. */
+export function fields(rows: readonly (readonly [string, string])[], indentBy = 0): string {
+    return rows.length === 0 ? "" : aligned(rows, indentBy);
+}
+
+/** A duration for people: "45 ms" below a second, "1.02 s" above. */
 export function duration(ms: number): string {
     return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
-/** Indents every line of `text` by `spaces`. */
-export function indent(text: string, spaces: number): string {
-    return text
-        .split("\n")
-        .map((line) => (line === "" ? line : " ".repeat(spaces) + line))
-        .join("\n");
-}
-
-/**
- * Aligned "key  value" lines, without a header: for the fields of one thing.
- *
- * @example
- * fields([["source", "aws.ec2"], ["instance", "i-1"]], 2);
- * // "  source    aws.ec2\n  instance  i-1"
- */
-export function fields(rows: readonly (readonly [string, string])[], indentBy = 0): string {
-    const width = Math.max(0, ...rows.map(([key]) => visibleLength(key)));
-    return rows
-        .map(([key, value]) =>
-            `${" ".repeat(indentBy)}${key}${" ".repeat(width - visibleLength(key))}  ${value}`.trimEnd(),
-        )
-        .join("\n");
-}
-
-/**
- * Wraps plain text at word boundaries so that no line is longer than `width` (a longer word
- * keeps its own line).
- *
- * @example
- * wrap("one two three", 7); // ["one two", "three"]
- */
+/** Text wrapped at word boundaries to lines of at most `width` (a longer word keeps its own). */
 export function wrap(text: string, width: number): string[] {
     const lines: string[] = [];
-    let line = "";
     for (const word of text.split(/\s+/).filter((w) => w !== "")) {
-        if (line !== "" && line.length + 1 + word.length > width) {
-            lines.push(line);
-            line = word;
+        const last = lines.length - 1;
+        if (last >= 0 && lines[last].length + 1 + word.length <= width) {
+            lines[last] += ` ${word}`;
         } else {
-            line = line === "" ? word : `${line} ${word}`;
+            lines.push(word);
         }
     }
-    return line === "" ? lines : [...lines, line];
+    return lines;
 }
 
-/**
- * A JSON value for people: lists joined with commas, objects as "key value" pairs, and an empty
- * list or object as "none".
- *
- * @example
- * humanValue({ stale: 2, duplicate: 1 }); // "stale 2, duplicate 1"
- */
+/** A JSON value for people: e.g. "stale 2, duplicate 1" for an object, "none" for an empty one. */
 export function humanValue(value: unknown): string {
-    if (Array.isArray(value)) {
-        return value.length === 0 ? "none" : value.map(humanValue).join(", ");
-    }
-    if (value !== null && typeof value === "object") {
-        const entries = Object.entries(value);
-        return entries.length === 0
-            ? "none"
-            : entries.map(([key, inner]) => `${key} ${humanValue(inner)}`).join(", ");
-    }
-    return String(value);
+    const parts = Array.isArray(value)
+        ? value.map(humanValue)
+        : value !== null && typeof value === "object"
+          ? Object.entries(value).map(([key, inner]) => `${key} ${humanValue(inner)}`)
+          : undefined;
+    return parts === undefined ? String(value) : parts.length === 0 ? "none" : parts.join(", ");
 }

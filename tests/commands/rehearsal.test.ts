@@ -2,12 +2,9 @@ import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { type CommandLine, type FlagSpec, parseFlags, UsageError } from "../../commands/cli";
-import type { Plan } from "../../commands/rehearsal/rehearsal-plan";
-import type { Check } from "../../commands/rehearsal/rehearsal-checks";
-import type { RehearsalRun } from "../../commands/rehearsal/rehearsal-steps";
+import type { Plan } from "../../commands/rehearsal/plan";
+import type { Check, RehearsalRun } from "../../commands/rehearsal/warning";
 import type { KindRun } from "../../commands/rehearsal/group-kinds";
-import { createStyle, fields, humanValue, table, wrap } from "../../commands/terminal";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -24,7 +21,7 @@ interface RehearsalJson {
 function rehearsal(args: string[], timeout = 300_000) {
     return promisify(execFile)(
         process.execPath,
-        ["-r", "ts-node/register/transpile-only", "commands/rehearsal/rehearsal.ts", ...args],
+        ["-r", "ts-node/register/transpile-only", "commands/rehearsal/workshop-test.ts", ...args],
         { cwd: ROOT, timeout, maxBuffer: 16 * 1024 * 1024 },
     );
 }
@@ -253,88 +250,5 @@ describe("npm start, the offline rehearsal", function () {
                 ],
             );
         });
-    });
-});
-
-describe("parseFlags", () => {
-    const cli = {
-        command: "npm start --",
-        summary: "",
-        flags: {
-            capacity: { choices: ["keep", "decrement"], description: "", defaultText: "" },
-            json: { description: "" },
-        },
-    } satisfies CommandLine<Record<string, FlagSpec>>;
-
-    it("reads choices and switches, and asks for help on -h", () => {
-        assert.deepEqual(parseFlags(cli, ["--capacity", "keep", "--json"]), {
-            capacity: "keep",
-            json: true,
-        });
-        assert.deepEqual(parseFlags(cli, []), { capacity: undefined, json: false });
-        assert.equal(parseFlags(cli, ["-h"]), "help");
-    });
-
-    for (const [argv, message] of [
-        [
-            ["--capacity", "shrink"],
-            '--capacity "shrink" is not allowed; use --capacity keep or --capacity decrement',
-        ],
-        [["--capacity"], "--capacity needs a value; use --capacity keep or --capacity decrement"],
-        [
-            ["--capacity", "--json"],
-            "--capacity needs a value; use --capacity keep or --capacity decrement",
-        ],
-        [
-            ["--colour"],
-            "unknown flag --colour; the flags are --capacity keep|decrement, --json, --help",
-        ],
-        [["--json=yes"], "--json takes no value; write just --json"],
-        [["--json", "--json"], "--json is given twice; give it once"],
-        [
-            ["direct"],
-            `unexpected argument "direct"; the flags are --capacity keep|decrement, --json, --help, and they go after npm's "--", e.g. npm start -- --help`,
-        ],
-    ] as const) {
-        it(`refuses ${argv.join(" ")} with a message naming the flag`, () => {
-            assert.throws(
-                () => parseFlags(cli, argv),
-                (error: unknown) => error instanceof UsageError && error.message === message,
-            );
-        });
-    }
-});
-
-describe("terminal output", () => {
-    it("aligns columns by visible width, ignoring colour codes", () => {
-        const green = createStyle(true).green("i-1");
-
-        assert.equal(
-            table(
-                ["ID", "STATE"],
-                [
-                    [green, "InService"],
-                    ["i-22", "Pending"],
-                ],
-                2,
-            ),
-            ["  ID    STATE", `  ${green}   InService`, "  i-22  Pending"].join("\n"),
-        );
-    });
-
-    it("aligns key-value fields, wraps text at word boundaries and spells out JSON values", () => {
-        assert.equal(
-            fields(
-                [
-                    ["source", "aws.ec2"],
-                    ["instance", "i-1"],
-                ],
-                2,
-            ),
-            "  source    aws.ec2\n  instance  i-1",
-        );
-        assert.deepEqual(wrap("one two three", 7), ["one two", "three"]);
-        assert.equal(humanValue({ stale: 2, duplicate: 1 }), "stale 2, duplicate 1");
-        assert.equal(humanValue([]), "none");
     });
 });

@@ -87,3 +87,56 @@ describe("the shared value readers", () => {
         );
     });
 });
+
+describe("the shared flag parser, as npm start uses it", () => {
+    const cli = {
+        command: "npm start --",
+        summary: "",
+        flags: {
+            capacity: { choices: ["keep", "decrement"], description: "", defaultText: "" },
+            json: { description: "" },
+        },
+    } satisfies CommandLine<Record<string, FlagSpec>>;
+
+    it("reads choices and switches, and asks for help on -h", () => {
+        assert.deepEqual(parseFlags(cli, ["--capacity", "keep", "--json"]), {
+            capacity: "keep",
+            json: true,
+        });
+        assert.deepEqual(parseFlags(cli, []), { capacity: undefined, json: false });
+        assert.equal(parseFlags(cli, ["-h"]), "help");
+    });
+
+    for (const [argv, message] of [
+        [
+            ["--capacity", "shrink"],
+            '--capacity "shrink" is not allowed; use --capacity keep or --capacity decrement',
+        ],
+        [["--capacity"], "--capacity needs a value; use --capacity keep or --capacity decrement"],
+        [
+            ["--capacity", "--json"],
+            "--capacity needs a value; use --capacity keep or --capacity decrement",
+        ],
+        [
+            ["--colour"],
+            "unknown flag --colour; the flags are --capacity keep|decrement, --json, --help",
+        ],
+        [
+            ["--constructor"],
+            "unknown flag --constructor; the flags are --capacity keep|decrement, --json, --help",
+        ],
+        [["--json=yes"], "--json takes no value; write just --json"],
+        [["--json", "--json"], "--json is given twice; give it once"],
+        [
+            ["direct"],
+            `unexpected argument "direct"; the flags are --capacity keep|decrement, --json, --help, and they go after npm's "--", e.g. npm start -- --help`,
+        ],
+    ] as const) {
+        it(`refuses ${argv.join(" ")} with a message naming the flag`, () => {
+            assert.throws(
+                () => parseFlags(cli, argv),
+                (error: unknown) => error instanceof UsageError && error.message === message,
+            );
+        });
+    }
+});

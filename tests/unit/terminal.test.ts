@@ -1,6 +1,13 @@
-/** Colour in the commands' output: styleText's codes when the command wants colour, none otherwise. */
+/** The commands' output: styleText's codes only when colour is wanted, and columns aligned by what shows. */
 import * as assert from "node:assert/strict";
-import { colourWanted, createStyle } from "../../commands/terminal";
+import {
+    colourWanted,
+    createStyle,
+    fields,
+    humanValue,
+    table,
+    wrap,
+} from "../../commands/terminal";
 
 describe("terminal colour", () => {
     describe("given colour wanted", () => {
@@ -62,5 +69,39 @@ describe("terminal colour", () => {
                 ],
             );
         });
+    });
+});
+
+describe("terminal output", () => {
+    it("aligns columns by visible width, ignoring colour codes", () => {
+        const green = createStyle(true).green("i-1");
+
+        assert.equal(
+            table(
+                ["ID", "STATE"],
+                [
+                    [green, "InService"],
+                    ["i-22", "Pending"],
+                ],
+                2,
+            ),
+            ["  ID    STATE", `  ${green}   InService`, "  i-22  Pending"].join("\n"),
+        );
+    });
+
+    it("aligns key-value fields, wraps text at word boundaries and spells out JSON values", () => {
+        assert.equal(
+            fields(
+                [
+                    ["source", "aws.ec2"],
+                    ["instance", "i-1"],
+                ],
+                2,
+            ),
+            "  source    aws.ec2\n  instance  i-1",
+        );
+        assert.deepEqual(wrap("one two three", 7), ["one two", "three"]);
+        assert.equal(humanValue({ stale: 2, duplicate: 1 }), "stale 2, duplicate 1");
+        assert.equal(humanValue([]), "none");
     });
 });

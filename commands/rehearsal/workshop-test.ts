@@ -1,22 +1,14 @@
-/**
- * `npm start`: the workshop's test of the handler, rehearsed offline on the default, queued path.
- * The handler is planned under Pulumi mocks; moto on 127.0.0.1 holds the workshop environment;
- * the seed's sample warning goes PutEvents → the component's rule → events queue → local event
- * source mapping → serialized handler, and every hop is shown. `--delivery direct` rehearses the
- * Lambda console's test instead. No AWS account and no Pulumi CLI are involved.
- */
+/** `npm start`: the workshop's test of the handler, rehearsed offline with no AWS account. */
 import { performance } from "node:perf_hooks";
-import { type Delivery, DELIVERY_CHOICES } from "../../components/spot-interruption-handler/args";
+import { DELIVERY_CHOICES } from "../../components/spot-interruption-handler/args";
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli } from "../cli";
-import { type Emulator, startEmulator } from "../../emulator/server";
+import { startEmulator } from "../../emulator/server";
 import { type KindRun, rehearseGroupKinds } from "./group-kinds";
-import { planHandler } from "./rehearsal-plan";
-import { checksFor } from "./rehearsal-checks";
-import { type RehearsalRun, rehearse } from "./rehearsal-steps";
-import { printHuman, SEED_WARNING } from "./rehearsal-output";
+import { checksFor, type RehearsalRun, rehearse } from "./warning";
+import { printHuman, SEED_WARNING } from "./printout";
 import { colourWanted, createStyle } from "../terminal";
 import type { WorkshopEnvironment } from "../../emulator/workshop";
-import { CAPACITY_ON_INTERRUPTION_CHOICES, type CapacityOnInterruption } from "../../contract";
+import { CAPACITY_ON_INTERRUPTION_CHOICES } from "../../contract";
 
 const COMMAND_LINE = {
     command: "npm start --",
@@ -44,6 +36,7 @@ const COMMAND_LINE = {
         "Exit status: 0 when every check passes, 1 when a check fails or the rehearsal cannot run, 2 for a bad flag.",
     ],
 } satisfies CommandLine<Record<string, FlagSpec>>;
+
 async function main(): Promise<boolean> {
     const startedAt = performance.now();
     const flags = parseFlags(COMMAND_LINE, process.argv.slice(2));
@@ -51,17 +44,15 @@ async function main(): Promise<boolean> {
         process.stdout.write(helpText(COMMAND_LINE));
         return true;
     }
-    const delivery: Delivery = flags.delivery ?? "queue";
-    const modes: CapacityOnInterruption[] = flags.capacity
-        ? [flags.capacity]
-        : ["keep", "decrement"];
+    const delivery = flags.delivery ?? "queue";
+    const modes = flags.capacity ? [flags.capacity] : (["keep", "decrement"] as const);
     const style = createStyle(!flags.json && colourWanted(process.stdout));
     const report = (message: string) => process.stderr.write(`${style.dim(message)}\n`);
 
     report("Starting moto on 127.0.0.1...");
     const emulator = await startEmulator({ onProgress: report });
     const runs: RehearsalRun[] = [];
-    let kinds: KindRun[] = [];
+    let groupKinds: KindRun[] = [];
     let environment: WorkshopEnvironment | undefined;
     try {
         for (const capacityOnInterruption of modes) {
@@ -75,7 +66,7 @@ async function main(): Promise<boolean> {
         }
         // The kinds of group are told apart with keep, the mode Capacity Rebalancing needs.
         if (modes.includes("keep") && environment !== undefined) {
-            kinds = await rehearseKinds(emulator, environment.webGroupName, report);
+            groupKinds = await rehearseGroupKinds(emulator, environment.webGroupName, report);
         }
     } finally {
         await emulator.stop();
@@ -87,47 +78,15 @@ async function main(): Promise<boolean> {
         capacityOnInterruption: run.capacityOnInterruption,
         checks: checksFor(run),
     }));
-    const passed =
-        checks.every((c) => c.checks.every((check) => check.passed)) &&
-        kinds.every((k) => k.passed);
+    const passed = [...checks.flatMap((c) => c.checks), ...groupKinds].every((c) => c.passed);
     const elapsedMs = performance.now() - startedAt;
-
     if (flags.json) {
-        const output = {
-            delivery,
-            passed,
-            elapsedMs,
-            environment,
-            runs,
-            checks,
-            groupKinds: kinds,
-            warning: SEED_WARNING,
-        };
-        process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+        const output = { delivery, passed, elapsedMs, environment, runs, checks, groupKinds };
+        process.stdout.write(`${JSON.stringify({ ...output, warning: SEED_WARNING }, null, 2)}\n`);
     } else {
-        printHuman(environment, runs, kinds, style, elapsedMs);
+        printHuman(environment, runs, groupKinds, style, elapsedMs);
     }
     return passed;
-}
-
-/** The handler planned once more, to tour its decisions per kind of group. */
-async function rehearseKinds(
-    emulator: Emulator,
-    groupName: string,
-    report: (message: string) => void,
-): Promise<KindRun[]> {
-    report("Planning the handler once more, for its decisions per kind of group...");
-    const { archive } = await planHandler({
-        capacityOnInterruption: "keep",
-        delivery: "direct",
-        groupName,
-        region: emulator.region,
-    });
-    try {
-        return await rehearseGroupKinds(emulator, archive, report);
-    } finally {
-        archive.remove();
-    }
 }
 
 runCli("npm start", main);
