@@ -38,8 +38,8 @@ import {
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import type { SimulationContext } from "../../commands/simulate/simulate-run";
-import { type SimulationClients } from "../../commands/simulate/simulate-clients";
+import type { SimulationContext } from "../../commands/simulate/run";
+import { type SimulationClients } from "../../commands/simulate/aws";
 import { batchSummary } from "../../handler/queue-batch";
 import {
     ACCOUNT,

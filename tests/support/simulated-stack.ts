@@ -2,7 +2,7 @@
  * The deployed stack the simulate tests run against: its names, ids and clock, shared by the
  * fake account that plays it and the tests that judge it.
  */
-import type { Deployment } from "../../commands/simulate/simulate-deployment";
+import type { Deployment } from "../../commands/simulate/run";
 
 export const ACCOUNT = "123456789012";
 export const REGION = "eu-west-1";

@@ -3,8 +3,8 @@
  * deadline, and after its most polls, on a fake clock so that it runs in milliseconds.
  */
 import * as assert from "node:assert/strict";
-import { followUntil, pollsWithin } from "../../commands/simulate/simulate-follow";
-import type { Clock } from "../../commands/simulate/simulate-timeline";
+import { followUntil, pollsWithin } from "../../commands/simulate/run";
+import type { Clock } from "../../commands/simulate/run";
 
 /** A clock whose sleeps advance it at once; `standStill` makes them advance nothing. */
 function fakeClock(standStill = false): Clock & { sleeps: number[] } {

@@ -9,10 +9,10 @@ import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balanc
 import { TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import { simulateConsoleTest } from "../../commands/simulate/simulate-console-test";
-import type { Deployment } from "../../commands/simulate/simulate-deployment";
-import { simulateExperiment } from "../../commands/simulate/simulate-fis";
-import type { SimulationReport } from "../../commands/simulate/simulate-timeline";
+import { simulateConsoleTest } from "../../commands/simulate/console-test";
+import type { Deployment } from "../../commands/simulate/run";
+import { simulateExperiment } from "../../commands/simulate/fis";
+import type { SimulationReport } from "../../commands/simulate/run";
 import { loadEvent } from "../support/events";
 import { FakeAccount } from "../support/fake-account";
 import {
