@@ -15,7 +15,7 @@ import {
     REPLACEMENT,
     T0,
     TG_ARN,
-} from "../support/simulated-stack";
+} from "../support/fake-account";
 
 describe("the fake AWS account of the simulate tests answers as AWS does", () => {
     it("reports a registered instance as healthy before any drain", async () => {

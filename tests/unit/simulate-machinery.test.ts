@@ -18,7 +18,7 @@ import {
 import { formatSummary, type SimulationReport } from "../../commands/simulate/run";
 import { createStyle } from "../../commands/terminal";
 import { FakeAccount, type FakeAccountOptions } from "../support/fake-account";
-import { DEPLOYMENT, GROUP, INSTANCES, T0 } from "../support/simulated-stack";
+import { DEPLOYMENT, GROUP, INSTANCES, T0 } from "../support/fake-account";
 
 const [FIRST] = INSTANCES;
 const plain = createStyle(false);
