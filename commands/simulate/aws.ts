@@ -1,9 +1,4 @@
-/**
- * `npm run simulate`'s side of AWS: the clients, what can go wrong in words a person can act on,
- * the reads of the deployment (each call named by its IAM action, so that a denied call says
- * which permission is missing), and --dry-run's permission check. The flows make the mutating
- * calls (invoke, start, terminate) themselves.
- */
+/** `npm run simulate`'s AWS: the clients, failures in words a person can act on, the reads, and --dry-run's permission check. */
 import {
     AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
@@ -22,13 +17,11 @@ import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-l
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import {
-    type CapacityOnInterruption,
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
     ENV_DRY_RUN,
     ENV_INTERRUPTION_ACTION,
     type GroupSelection,
-    type InterruptionAction,
     isCapacityOnInterruption,
     isInterruptionAction,
 } from "../../contract";
@@ -77,11 +70,7 @@ export interface Timeout {
     readonly abortSignal: AbortSignal;
 }
 
-/**
- * Runs one AWS call, abandoned after `timeoutMs`, and turns its failure into a SimulationError
- * that names `action` (the IAM action, e.g. "lambda:InvokeFunction"); `notFound` is the error
- * for a missing resource.
- */
+/** Runs one call, abandoned after `timeoutMs`; its failure names `action`, the IAM action, so a denial says what to grant. */
 export async function awsCall<T>(
     action: string,
     send: (timeout: Timeout) => Promise<T>,
@@ -142,27 +131,15 @@ export function explainAwsError(
     return new SimulationError("aws-error", `${action} failed: ${name}: ${message}`);
 }
 
-/** Every client the simulation uses, made in one place so that tests can stub or redirect them. */
-export interface SimulationClients {
-    readonly sts: STSClient;
-    readonly lambda: LambdaClient;
-    readonly logs: CloudWatchLogsClient;
-    readonly autoScaling: AutoScalingClient;
-    readonly elbv2: ElasticLoadBalancingV2Client;
-    readonly ec2: EC2Client;
-    readonly sqs: SQSClient;
-    readonly fis: FisClient;
-    readonly iam: IAMClient;
-}
-
-/** None given, the standard AWS chain decides (AWS_REGION, AWS_PROFILE, SSO, instance roles…). */
-export interface ClientSettings {
-    readonly region?: string;
-    readonly endpoint?: string;
-    readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
-}
-
-export function createClients(settings: ClientSettings = {}): SimulationClients {
+/** Every client, made in one place so that tests stub them and the emulator test redirects them. */
+export function createClients(
+    // None given, the standard AWS chain decides (AWS_REGION, AWS_PROFILE, SSO, instance roles…).
+    settings: {
+        region?: string;
+        endpoint?: string;
+        credentials?: { accessKeyId: string; secretAccessKey: string };
+    } = {},
+) {
     return {
         sts: new STSClient(settings),
         lambda: new LambdaClient(settings),
@@ -176,14 +153,10 @@ export function createClients(settings: ClientSettings = {}): SimulationClients 
     };
 }
 
-/** Who is calling: the event's account, the policy simulator's principal, the ARNs' partition. */
-export interface CallerIdentity {
-    readonly account: string;
-    readonly arn: string;
-    readonly partition: string;
-}
+export type SimulationClients = ReturnType<typeof createClients>;
 
-export async function callerIdentity(clients: SimulationClients): Promise<CallerIdentity> {
+/** Who is calling: the event's account, the policy simulator's principal, the ARNs' partition. */
+export async function callerIdentity(clients: SimulationClients) {
     const { Account, Arn } = await awsCall("sts:GetCallerIdentity", (timeout) =>
         clients.sts.send(new GetCallerIdentityCommand({}), timeout),
     );
@@ -192,6 +165,8 @@ export async function callerIdentity(clients: SimulationClients): Promise<Caller
     }
     return { account: Account, arn: Arn, partition: Arn.split(":")[1] ?? "aws" };
 }
+
+export type CallerIdentity = Awaited<ReturnType<typeof callerIdentity>>;
 
 /** The Region every client uses, from the standard chain. */
 export async function clientRegion(clients: SimulationClients): Promise<string> {
@@ -203,26 +178,11 @@ export async function clientRegion(clients: SimulationClients): Promise<string> 
 }
 
 /** What the deployed function tells about the deployment. */
-export interface FunctionFacts {
-    readonly name: string;
-    readonly arn: string;
-    readonly logGroupName: string;
-    readonly timeoutSeconds: number;
-    /** DRY_RUN=true: the handler decides and logs, but detaches nothing. */
-    readonly dryRun: boolean;
-    /** The groups it protects; undefined when its environment names none. */
-    readonly groups?: GroupSelection;
-    /** Only queue delivery sets DEAD_LETTER_QUEUE_URL. */
-    readonly queueDelivery: boolean;
-    readonly interruptionAction: InterruptionAction;
-    readonly capacityOnInterruption: CapacityOnInterruption;
-}
-
 export async function functionFacts(
     clients: SimulationClients,
     functionName: string,
     region: string,
-): Promise<FunctionFacts> {
+) {
     const configuration = await awsCall(
         "lambda:GetFunctionConfiguration",
         (timeout) =>
@@ -252,12 +212,14 @@ export async function functionFacts(
         // Without a custom log group, Lambda writes to its default one.
         logGroupName: configuration.LoggingConfig?.LogGroup ?? `/aws/lambda/${functionName}`,
         timeoutSeconds: configuration.Timeout ?? 3,
+        // DRY_RUN=true: the handler decides and logs, but detaches nothing.
         dryRun: variables[ENV_DRY_RUN] === "true",
         groups,
+        // Only queue delivery sets DEAD_LETTER_QUEUE_URL.
         queueDelivery: variables[ENV_DEAD_LETTER_QUEUE_URL] !== undefined,
         // The handler's own defaults for what its environment leaves out.
-        interruptionAction: isInterruptionAction(action) ? action : "auto",
-        capacityOnInterruption: isCapacityOnInterruption(capacity) ? capacity : "keep",
+        interruptionAction: isInterruptionAction(action) ? action : ("auto" as const),
+        capacityOnInterruption: isCapacityOnInterruption(capacity) ? capacity : ("keep" as const),
     };
 }
 
@@ -281,28 +243,9 @@ export async function queueArnOf(clients: SimulationClients, queueUrl: string): 
     return Attributes.QueueArn;
 }
 
-export interface GroupMember {
-    readonly instanceId: string;
-    readonly lifecycleState: string;
-    readonly availabilityZone?: string;
-    readonly instanceType?: string;
-}
+export type FunctionFacts = Awaited<ReturnType<typeof functionFacts>>;
 
-export interface GroupSnapshot {
-    readonly name: string;
-    readonly minSize: number;
-    readonly maxSize: number;
-    readonly desiredCapacity: number;
-    readonly capacityRebalance: boolean;
-    readonly targetGroupArns: string[];
-    readonly instances: GroupMember[];
-}
-
-export async function describeGroup(
-    clients: SimulationClients,
-    groupName: string,
-    region: string,
-): Promise<GroupSnapshot> {
+export async function describeGroup(clients: SimulationClients, groupName: string, region: string) {
     const { AutoScalingGroups = [] } = await awsCall(
         "autoscaling:DescribeAutoScalingGroups",
         (timeout) =>
@@ -333,6 +276,9 @@ export async function describeGroup(
         })),
     };
 }
+
+export type GroupSnapshot = Awaited<ReturnType<typeof describeGroup>>;
+export type GroupMember = GroupSnapshot["instances"][number];
 
 /** The group's most recent activities (one page, newest first), started at or after `sinceMs`. */
 export async function recentActivities(
@@ -436,18 +382,18 @@ export async function newLogEvents(
     return events.sort((a, b) => a.timestamp - b.timestamp);
 }
 
-/** One permission the simulation needs, as IAM's policy simulator judged it for the caller. */
-export interface PermissionCheck {
+export interface PermissionNeed {
     readonly action: string;
     readonly resource: string;
     /** What the simulation uses it for. */
     readonly why: string;
-    readonly decision: "allowed" | "denied" | "unchecked";
-    /** The simulator's verdict (implicitDeny, explicitDeny), or why nothing was checked. */
-    readonly detail?: string;
 }
 
-export type PermissionNeed = Omit<PermissionCheck, "decision" | "detail">;
+/** A need as IAM's simulator judged it: `detail` is its verdict (implicitDeny…), or why it was not checked. */
+export type PermissionCheck = PermissionNeed & {
+    readonly decision: "allowed" | "denied" | "unchecked";
+    readonly detail?: string;
+};
 
 export interface PermissionPlan {
     readonly mode: "console-test" | "fis";
@@ -532,11 +478,7 @@ export function queueArnFromUrl(queueUrl: string, partition = "aws"): string {
     return match === null ? "*" : `arn:${partition}:sqs:${match[1]}:${match[2]}:${match[3]}`;
 }
 
-/**
- * The IAM principal the simulator can evaluate for an STS caller ARN: a user as is, an assumed
- * role as its role (the session ARN leaves out the role's path). Root and federated users cannot
- * be simulated.
- */
+/** The principal IAM's simulator evaluates for a caller: a user as is, an assumed role as its role. */
 export function simulatablePrincipal(callerArn: string): { arn: string } | { unsupported: string } {
     const assumed = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(callerArn);
     if (assumed !== null) {
@@ -551,11 +493,7 @@ export function simulatablePrincipal(callerArn: string): { arn: string } | { uns
     return { unsupported: `${callerArn}: IAM's simulator evaluates only users and roles` };
 }
 
-/**
- * Judges every need for the caller with IAM's policy simulator (identity policies and permissions
- * boundary; SCPs and resource policies can still deny what it allows). A simulator that cannot run
- * leaves them "unchecked".
- */
+/** Judges every need with IAM's policy simulator (SCPs and resource policies may still deny); else "unchecked". */
 export async function checkPermissions(
     clients: SimulationClients,
     callerArn: string,

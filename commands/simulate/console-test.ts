@@ -155,7 +155,10 @@ async function consoleTest(options: ConsoleTestOptions, run: Run): Promise<void>
 }
 
 /** The instance to interrupt: `requested` if it is an InService member, else the first one. */
-export function pickInstance(group: GroupSnapshot, requested?: string): GroupMember {
+export function pickInstance<Member extends Pick<GroupMember, "instanceId" | "lifecycleState">>(
+    group: Pick<GroupSnapshot, "name" | "minSize" | "desiredCapacity"> & { instances: Member[] },
+    requested?: string,
+): Member {
     const member = group.instances.find((i) =>
         requested === undefined ? i.lifecycleState === "InService" : i.instanceId === requested,
     );

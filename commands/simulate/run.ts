@@ -1,7 +1,4 @@
-/**
- * The frame both simulations run in: the run and its timeline, the report it ends in (for people
- * and for --json), finding the deployment's parts in AWS, and watching it react, poll by poll.
- */
+/** What both simulations share: the run, its timeline and report, finding the deployment in AWS, and watching it react. */
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
@@ -43,20 +40,24 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => delay(ms) };
 
-export type StepKind =
-    | "found"
-    | "plan"
-    | "invoke"
-    | "handler"
-    | "activity"
-    | "group"
-    | "target"
-    | "instance"
-    | "experiment"
-    | "action"
-    | "terminate"
-    | "note"
-    | "error";
+/** Each kind of step, and how a person's terminal paints it. */
+const KIND_STYLES = {
+    found: "dim",
+    plan: "dim",
+    invoke: "dim",
+    handler: "cyan",
+    activity: "dim",
+    group: "dim",
+    target: "dim",
+    instance: "dim",
+    experiment: "bold",
+    action: "dim",
+    terminate: "yellow",
+    note: "yellow",
+    error: "red",
+} as const satisfies Record<string, keyof Style>;
+
+export type StepKind = keyof typeof KIND_STYLES;
 
 export interface TimelineStep {
     readonly at: string;
@@ -133,25 +134,19 @@ export type Invoker = (
     timeoutMs: number,
 ) => Promise<InvokeResult>;
 
-export interface Timing {
-    readonly pollIntervalMs: number;
-    /** An experiment lasts minutes: poll it, and the APIs the handler shares, less often. */
-    readonly experimentPollIntervalMs: number;
-    /** From the invoke (or the experiment's start) to the handler's decision in its log. */
-    readonly decisionTimeoutMs: number;
-    /** From the decision to the drain starting and the replacement launching. */
-    readonly reactionTimeoutMs: number;
-    /** Added to the target group's deregistration delay when waiting for the drain to end. */
-    readonly drainMarginMs: number;
-}
-
-export const DEFAULT_TIMING: Timing = {
+const DEFAULT_TIMING = {
     pollIntervalMs: 2_000,
+    // An experiment lasts minutes: poll it, and the APIs the handler shares, less often.
     experimentPollIntervalMs: 5_000,
+    // From the invoke (or the experiment's start) to the handler's decision in its log.
     decisionTimeoutMs: 60_000,
+    // From the decision to the drain starting and the replacement launching.
     reactionTimeoutMs: 180_000,
+    // Added to the target group's deregistration delay when waiting for the drain to end.
     drainMarginMs: 60_000,
 };
+
+type Timing = typeof DEFAULT_TIMING;
 
 /** What a simulation is given; tests and the emulator replace the clock, the invoke and the ids. */
 export interface SimulationContext {
@@ -218,10 +213,7 @@ export class Run {
     }
 }
 
-/**
- * Runs `body` and reports what happened: a failure becomes the last step and the report's
- * failure; a dry run fails when something could not be read or a permission is denied.
- */
+/** Runs `body` into a report: a failure is its last step; a dry run fails on what it could not read or may not do. */
 export async function runReported(
     mode: SimulationReport["mode"],
     dryRun: boolean,
@@ -258,18 +250,10 @@ export async function runReported(
     };
 }
 
-const KIND_STYLES: Partial<Record<StepKind, keyof Style>> = {
-    error: "red",
-    note: "yellow",
-    handler: "cyan",
-    terminate: "yellow",
-    experiment: "bold",
-};
-
 /** One step for people: "12:00:03  +2.10 s    handler     Detaching" (UTC, since the start). */
 export function formatStep(step: TimelineStep, style: Style): string {
     const elapsed = `+${duration(step.elapsedMs)}`.padEnd(9);
-    const paint = style[KIND_STYLES[step.kind] ?? "dim"];
+    const paint = style[KIND_STYLES[step.kind]];
     const message = ["error", "note"].includes(step.kind) ? paint(step.message) : step.message;
     return `${style.dim(step.at.slice(11, 19))}  ${style.dim(elapsed)}  ${paint(step.kind.padEnd(10))}  ${message}`;
 }
@@ -312,10 +296,7 @@ export function formatSummary(report: SimulationReport, style: Style): string {
     return lines.join("\n");
 }
 
-/**
- * Polls until `poll` returns a value, and resolves to it; rejects with `giveUp()` once the
- * deadline (read after every poll, which may move it) has passed or `maxPolls` found nothing.
- */
+/** Polls until `poll` finds something, or rejects with `giveUp()` past the deadline (a poll may move it) or `maxPolls`. */
 export async function followUntil<Done>(loop: {
     readonly clock: Clock;
     readonly intervalMs: number;
@@ -466,10 +447,7 @@ export const LEFT_GROUP = "left the group";
 /** Log records may reach the log group with their invocation's start time, a little earlier. */
 const LOG_CLOCK_SKEW_MS = 5_000;
 
-/**
- * Watches a deployment react, one poll at a time: the handler's log, the group's members and
- * activities, the watched instances' target health and EC2 state; each change becomes a step.
- */
+/** Watches the deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2; a change is a step. */
 export class DeploymentObserver {
     /** Every handler entry read so far, in order. */
     readonly entries: HandlerLogEntry[] = [];
