@@ -469,10 +469,7 @@ export class FakeAccount {
             if (options.missing === "function") {
                 throw awsError("ResourceNotFoundException", `Function not found: ${FUNCTION}`);
             }
-            const queue =
-                options.queueDelivery === false
-                    ? {}
-                    : { DEAD_LETTER_QUEUE_URL: `${QUEUE_URL}-dlq` };
+            const dlq = options.queueDelivery === false ? undefined : `${QUEUE_URL}-dlq`;
             return {
                 FunctionName: FUNCTION,
                 FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${FUNCTION}`,
@@ -482,8 +479,8 @@ export class FakeAccount {
                     Variables: {
                         AUTO_SCALING_GROUP_NAMES: JSON.stringify([GROUP]),
                         CAPACITY_ON_INTERRUPTION: "keep",
-                        ...queue,
-                        ...(options.handlerDryRun ? { DRY_RUN: "true" } : {}),
+                        DEAD_LETTER_QUEUE_URL: dlq,
+                        DRY_RUN: options.handlerDryRun ? "true" : undefined,
                     },
                 },
             };
@@ -571,12 +568,8 @@ export class FakeAccount {
                 {
                     Instances: (input.InstanceIds ?? []).map((id: string) => {
                         const { state, reason } = this.ec2States.get(id) ?? { state: "running" };
-                        const why = reason && {
-                            StateReason: {
-                                Code: "Server.SpotInstanceTermination",
-                                Message: reason,
-                            },
-                        };
+                        const code = reason && "Server.SpotInstanceTermination";
+                        const why = reason && { StateReason: { Code: code, Message: reason } };
                         return { InstanceId: id, State: { Name: state }, ...why };
                     }),
                 },
@@ -601,9 +594,7 @@ export class FakeAccount {
                 throw awsError("ResourceNotFoundException", "Experiment template not found");
             }
             const target = {
-                resourceType: "aws:ec2:spot-instance",
                 resourceTags: { "aws:autoscaling:groupName": GROUP },
-                filters: [{ path: "State.Name", values: ["running"] }],
                 selectionMode: "COUNT(1)",
             };
             const action = {
@@ -653,28 +644,16 @@ export class FakeAccount {
             const identifier = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${target}`;
             return {
                 resolvedTargets:
-                    target === undefined
-                        ? []
-                        : [
-                              {
-                                  resourceType: "aws:ec2:spot-instance",
-                                  targetName: "SpotInstancesOfGroup",
-                                  targetInformation: { identifier },
-                              },
-                          ],
+                    target === undefined ? [] : [{ targetInformation: { identifier } }],
             };
         });
     }
 }
 
-/** What the fake handler reads of a warning: its instance, its `time`, its record's id. */
-interface Warning {
-    readonly instanceId: string;
-    readonly sentAtMs: number;
-    readonly messageId: string;
-}
+type Warning = ReturnType<typeof warningIn>;
 
-function warningIn(payload: unknown): Warning {
+/** What the fake handler reads of a warning: its instance, its `time`, its record's id. */
+function warningIn(payload: unknown) {
     const records = (payload as { Records?: { body: string; messageId: string }[] }).Records;
     const event = (records === undefined ? payload : JSON.parse(records[0].body)) as {
         time: string;
