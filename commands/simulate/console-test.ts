@@ -34,7 +34,6 @@ import {
     type Deployment,
     DeploymentObserver,
     type Discovered,
-    discover,
     followUntil,
     type InvokeResult,
     type Invoker,
@@ -48,7 +47,7 @@ import {
 } from "./run";
 
 export interface ConsoleTestOptions {
-    readonly deployment: Deployment;
+    readonly deployment: Deployment | Error;
     /** Default: the group's first InService instance. */
     readonly instanceId?: string;
     /** Terminate the detached instance once it has drained. */
@@ -70,12 +69,17 @@ export function simulateConsoleTest(
     options: ConsoleTestOptions,
     context: SimulationContext,
 ): Promise<SimulationReport> {
-    return runReported("console-test", options.dryRun, context, (run) => consoleTest(options, run));
+    return runReported("console-test", options, context, (run, discovered) =>
+        consoleTest(options, run, discovered),
+    );
 }
 
-async function consoleTest(options: ConsoleTestOptions, run: Run): Promise<void> {
+async function consoleTest(
+    options: ConsoleTestOptions,
+    run: Run,
+    discovered: Discovered,
+): Promise<void> {
     const { dryRun, terminate } = options;
-    const discovered = await discover(options.deployment, run, "console-test");
     const { fn, group, facts, identity, region } = discovered;
     const member = group && (await run.soft(() => pickInstance(group, options.instanceId)));
     if (member !== undefined) {

@@ -22,7 +22,6 @@ import {
     type Deployment,
     DeploymentObserver,
     type Discovered,
-    discover,
     followUntil,
     pollsWithin,
     type Run,
@@ -38,12 +37,11 @@ const WARNING_LEAD_MS = 120_000;
 const TERMINAL_FAILURES = new Set(["failed", "stopped", "cancelled"]);
 
 export function simulateExperiment(
-    options: { readonly deployment: Deployment; readonly dryRun: boolean },
+    options: { readonly deployment: Deployment | Error; readonly dryRun: boolean },
     context: SimulationContext,
 ): Promise<SimulationReport> {
-    return runReported("fis", options.dryRun, context, async (run) => {
-        const discovered = await discover(options.deployment, run, "fis");
-        const templateId = options.deployment.templateId;
+    return runReported("fis", options, context, async (run, discovered) => {
+        const { templateId } = discovered.facts;
         if (templateId === undefined) {
             throw new SimulationError(
                 "not-deployed",

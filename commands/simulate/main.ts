@@ -23,7 +23,6 @@ import {
     type Deployment,
     formatStep,
     formatSummary,
-    runReported,
     type SimulationReport,
     type TimelineStep,
 } from "./run";
@@ -166,18 +165,9 @@ async function main(): Promise<boolean> {
     let report: SimulationReport;
     try {
         const deployment = await findDeployment(flags).catch((error: unknown) => error as Error);
-        if (deployment instanceof Error) {
-            const mode = flags.fis ? "fis" : "console-test";
-            report = await runReported(mode, dryRun, context, () => Promise.reject(deployment));
-        } else if (flags.fis) {
-            report = await simulateExperiment({ deployment, dryRun }, context);
-        } else {
-            const { instance: instanceId, terminate } = flags;
-            report = await simulateConsoleTest(
-                { deployment, dryRun, instanceId, terminate },
-                context,
-            );
-        }
+        const { instance: instanceId, terminate } = flags;
+        const options = { deployment, dryRun, instanceId, terminate };
+        report = await (flags.fis ? simulateExperiment : simulateConsoleTest)(options, context);
     } finally {
         Object.values(clients).forEach((client) => client.destroy());
     }

@@ -216,14 +216,17 @@ export class Run {
 /** Runs `body` into a report: a failure is its last step; a dry run fails on what it could not read or may not do. */
 export async function runReported(
     mode: SimulationReport["mode"],
-    dryRun: boolean,
+    { deployment, dryRun }: { readonly deployment: Deployment | Error; readonly dryRun: boolean },
     context: SimulationContext,
-    body: (run: Run) => Promise<void>,
+    body: (run: Run, discovered: Discovered) => Promise<void>,
 ): Promise<SimulationReport> {
     const run = new Run(dryRun, context);
     let failure: SimulationError | undefined;
     try {
-        await body(run);
+        if (deployment instanceof Error) {
+            throw deployment;
+        }
+        await body(run, await discover(deployment, run, mode));
     } catch (error) {
         failure = explainAwsError(error, "the simulation");
         run.add("error", failure.message, { kind: failure.kind });
@@ -336,7 +339,7 @@ export interface Discovered {
 }
 
 /** Finds the deployment's function, events queue and group in AWS, checks they belong together, and records each. */
-export async function discover(
+async function discover(
     deployment: Deployment,
     run: Run,
     mode: SimulationReport["mode"],

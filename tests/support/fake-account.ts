@@ -50,6 +50,16 @@ const HOOK_SECONDS = 30;
 /** The handler's grace for a group with Capacity Rebalancing (SAFETY_NET_GRACE_MS). */
 const GRACE_MS = 25_000;
 const SPOT_ACTION = "aws:ec2:send-spot-instance-interruptions";
+/** What a batch's log line counts. */
+const OUTCOMES = [
+    "detached",
+    "terminated",
+    "leftToGroup",
+    "wouldDetach",
+    "wouldTerminate",
+    "waiting",
+    "failed",
+] as const;
 
 /** What --dry-run may send: reads, and the policy simulator. */
 export const READ_ONLY_COMMANDS = [
@@ -333,19 +343,12 @@ export class FakeAccount {
             this.advance(Math.max(this.now, graceEndsMs));
         }
         const member = this.members.get(instanceId);
-        const counts = {
-            detached: 0,
-            terminated: 0,
-            leftToGroup: 0,
-            wouldDetach: 0,
-            wouldTerminate: 0,
-            waiting: 0,
-        };
+        let counted: (typeof OUTCOMES)[number] | undefined;
         const ignored: Record<string, number> = {};
         const base = { instanceId, autoScalingGroupName: GROUP, capacityOnInterruption: "keep" };
         let summary: Record<string, unknown> = {};
         if (rebalancing && member?.lifecycle.startsWith("Terminating")) {
-            counts.leftToGroup = 1;
+            counted = "leftToGroup";
             summary = { ...base, action: "left-to-group", reason: `${instanceId} is Terminating` };
             if (!queued) {
                 this.log(requestId, {
@@ -365,12 +368,12 @@ export class FakeAccount {
                 this.log(requestId, { ...summary, message: `Ignored the warning: ${reason}` });
             }
         } else if (rebalancing && this.now < graceEndsMs) {
-            counts.waiting = 1;
+            counted = "waiting";
         } else {
             const kind = terminate ? "terminate" : "detach";
             const safetyNet = rebalancing ? { safetyNet: true } : {};
             if (dryRun) {
-                counts[terminate ? "wouldTerminate" : "wouldDetach"] = 1;
+                counted = terminate ? "wouldTerminate" : "wouldDetach";
                 summary = { ...base, action: `would-${kind}`, ...safetyNet };
                 this.log(requestId, {
                     message: `Dry run: would ${kind} 1 instance(s) of AutoScaling Group ${GROUP}`,
@@ -379,33 +382,29 @@ export class FakeAccount {
                     instanceIds: [instanceId],
                 });
             } else {
-                counts[terminate ? "terminated" : "detached"] = 1;
+                counted = terminate ? "terminated" : "detached";
                 summary = { ...base, action: terminate ? "terminated" : "detached", ...safetyNet };
                 this.takeOut(instanceId, requestId, terminate);
             }
         }
+        const counts = Object.fromEntries(
+            OUTCOMES.map((o) => [o, o === counted ? 1 : 0]),
+        ) as Record<(typeof OUTCOMES)[number], number>;
         // Metrics (EMF) go to the same log group; they are not the handler's entries.
-        this.log(
-            requestId,
-            { _aws: { Timestamp: this.now }, Detached: counts.detached || undefined },
-            true,
-        );
+        const metric = { _aws: { Timestamp: this.now }, Detached: counts.detached || undefined };
+        this.log(requestId, metric, true);
         if (!queued) {
             return summary;
         }
         const ignoredTotal = Object.keys(ignored).length;
         this.log(requestId, {
-            message: `Batch of 1 records: ${batchSummary({ ...counts, failed: 0, ignoredTotal }, dryRun)}`,
+            message: `Batch of 1 records: ${batchSummary({ ...counts, ignoredTotal }, dryRun)}`,
             autoScalingGroupName: GROUP,
             capacityOnInterruption: "keep",
             records: 1,
-            detached: counts.detached,
-            terminated: counts.terminated,
-            leftToGroup: counts.leftToGroup,
-            waiting: counts.waiting,
+            ...counts,
             safetyNet: "safetyNet" in summary ? 1 : 0,
             ignored,
-            failed: 0,
         });
         return {
             batchItemFailures: counts.waiting === 1 ? [{ itemIdentifier: warning.messageId }] : [],

@@ -20,20 +20,22 @@ function fakeClock(standStill = false): Clock & { sleeps: number[] } {
     };
 }
 
+/** The usual loop: a look every 2 s, a deadline a minute on, and `maxPolls` looks at the most. */
+function following(clock: Clock, poll: () => Promise<string | undefined>, maxPolls = 10) {
+    const deadlineMs = () => clock.now() + 60_000;
+    const giveUp = () => new Error("gave up");
+    return followUntil({ clock, intervalMs: 2_000, deadlineMs, maxPolls, poll, giveUp });
+}
+
 describe("the simulations' follow loop", () => {
     describe("given a poll that is done on its third look", () => {
         it("resolves to what the poll found, having slept the interval between looks", async () => {
             const clock = fakeClock();
             let looks = 0;
 
-            const found = await followUntil({
-                clock,
-                intervalMs: 2_000,
-                deadlineMs: () => clock.now() + 60_000,
-                maxPolls: 10,
-                poll: async () => (++looks === 3 ? "drained" : undefined),
-                giveUp: () => new Error("gave up"),
-            });
+            const found = await following(clock, async () =>
+                ++looks === 3 ? "drained" : undefined,
+            );
 
             assert.deepEqual([found, looks, clock.sleeps], ["drained", 3, [2_000, 2_000]]);
         });
@@ -89,19 +91,16 @@ describe("the simulations' follow loop", () => {
             const clock = fakeClock(true);
             let looks = 0;
 
-            const following = followUntil({
+            const followed = following(
                 clock,
-                intervalMs: 2_000,
-                deadlineMs: () => clock.now() + 60_000,
-                maxPolls: 5,
-                poll: async () => {
+                async () => {
                     looks++;
                     return undefined;
                 },
-                giveUp: () => new Error("gave up"),
-            });
+                5,
+            );
 
-            await assert.rejects(following, { message: "gave up" });
+            await assert.rejects(followed, { message: "gave up" });
             assert.deepEqual([looks, clock.sleeps.length], [5, 4]);
         });
     });
@@ -111,19 +110,12 @@ describe("the simulations' follow loop", () => {
             const clock = fakeClock();
             let looks = 0;
 
-            const following = followUntil({
-                clock,
-                intervalMs: 2_000,
-                deadlineMs: () => clock.now() + 60_000,
-                maxPolls: 10,
-                poll: async () => {
-                    looks++;
-                    throw new Error("the handler failed");
-                },
-                giveUp: () => new Error("gave up"),
+            const followed = following(clock, async () => {
+                looks++;
+                throw new Error("the handler failed");
             });
 
-            await assert.rejects(following, { message: "the handler failed" });
+            await assert.rejects(followed, { message: "the handler failed" });
             assert.deepEqual([looks, clock.sleeps], [1, []]);
         });
     });

@@ -484,57 +484,56 @@ describe("npm run simulate --fis, against a fake AWS account", () => {
         });
     });
 
-    describe("given an experiment that FIS fails", () => {
-        it("fails with FIS's reasons", async () => {
-            const account = new FakeAccount({ experimentFails: true });
+    describe("given something wrong, it fails with a specific message", () => {
+        const failures: [string, FakeAccountOptions, Partial<Deployment>, string, string][] = [
+            [
+                "an experiment that FIS fails",
+                { experimentFails: true },
+                {},
+                "experiment-failed",
+                "Experiment EXP1 failed: Experiment failed because one or more actions failed; action InterruptSpotInstances: Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions.",
+            ],
+            [
+                "a warning that never reaches the function",
+                { silentLog: true },
+                {},
+                "timeout",
+                `No decision about ${FIRST} in the handler's log group spot-logs-5d6e7f8: the warning did not reach the function (check the rule, the events queue and its mapping).`,
+            ],
+            [
+                "no template",
+                {},
+                { templateId: undefined },
+                "not-deployed",
+                "No FIS experiment template is known: deploy the component with faultInjection.enabled (the stack then exports faultInjectionTemplateId), or pass --template.",
+            ],
+            [
+                "a template FIS does not know",
+                {},
+                { templateId: "EXTmissing" },
+                "template-not-found",
+                "FIS experiment template EXTmissing not found in eu-west-1: check --template (or the stack's faultInjectionTemplateId output) and AWS_REGION.",
+            ],
+        ];
+        for (const [what, given, deployment, kind, message] of failures) {
+            it(`given ${what}`, async () => {
+                const account = new FakeAccount(given);
 
-            const report = await experiment(account);
+                const report = await experiment(account, false, { ...DEPLOYMENT, ...deployment });
 
-            assert.deepEqual(report.failure, {
-                kind: "experiment-failed",
-                message:
-                    "Experiment EXP1 failed: Experiment failed because one or more actions failed; action InterruptSpotInstances: Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions.",
+                assert.deepEqual(report.failure, { kind, message });
+                assert.deepEqual(
+                    account.startedTemplates().length,
+                    kind === "not-deployed" || kind === "template-not-found" ? 0 : 1,
+                );
             });
-        });
-    });
+        }
 
-    describe("given a warning that never reaches the function", () => {
-        it("gives up at the experiment's deadline, saying where the warning stopped", async () => {
-            const account = new FakeAccount({ silentLog: true });
+        it("gives up on a warning that never reaches the function at the experiment's deadline", async () => {
+            const report = await experiment(new FakeAccount({ silentLog: true }));
 
-            const report = await experiment(account);
-
-            assert.deepEqual(report.failure, {
-                kind: "timeout",
-                message: `No decision about ${FIRST} in the handler's log group spot-logs-5d6e7f8: the warning did not reach the function (check the rule, the events queue and its mapping).`,
-            });
             // The interruption's two minutes, then the decision's 60 s and the reaction's 180 s.
             assert.equal(report.steps.at(-1)?.elapsedMs, 120_000 + 60_000 + 180_000);
-        });
-    });
-
-    describe("given no template", () => {
-        it("fails as not deployed when none is known", async () => {
-            const report = await experiment(new FakeAccount(), false, {
-                ...DEPLOYMENT,
-                templateId: undefined,
-            });
-
-            assert.equal(report.failure?.kind, "not-deployed");
-            assert.match(report.failure?.message ?? "", /faultInjection\.enabled/);
-        });
-
-        it("fails as not found when FIS does not know it", async () => {
-            const report = await experiment(new FakeAccount(), false, {
-                ...DEPLOYMENT,
-                templateId: "EXTmissing",
-            });
-
-            assert.deepEqual(report.failure, {
-                kind: "template-not-found",
-                message:
-                    "FIS experiment template EXTmissing not found in eu-west-1: check --template (or the stack's faultInjectionTemplateId output) and AWS_REGION.",
-            });
         });
     });
 
