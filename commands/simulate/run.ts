@@ -25,7 +25,10 @@ import {
     targetHealth,
 } from "./aws";
 import {
+    type DecisionScope,
+    decisionFor,
     type DecisionSummary,
+    entriesAbout,
     type HandlerLogEntry,
     handlerLine,
     parseLogLine,
@@ -522,6 +525,12 @@ export class DeploymentObserver {
                 ...entry.fields,
             });
         }
+    }
+
+    /** Reads the log for `instanceId`; the handler's decision about it, from entry `from` on. */
+    async decisionAbout(instanceId: string, scope: DecisionScope, from: number) {
+        await this.readLog((entry) => entriesAbout([entry], instanceId, scope).length > 0);
+        return decisionFor(this.entries.slice(from), instanceId, scope);
     }
 
     /** The group, its activities and the watched instances' target health and EC2 state. */
