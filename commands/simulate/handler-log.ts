@@ -72,7 +72,7 @@ export interface LoggedActivity {
 export type ActedDecision = "detached" | "terminated" | "would-detach" | "would-terminate";
 
 /** What the handler did with the warning for one instance; `inferred` when read from a batch's counts. */
-export type Decision =
+export type DecisionSummary =
     | {
           readonly action: ActedDecision;
           readonly capacityOnInterruption?: string;
@@ -80,23 +80,20 @@ export type Decision =
           readonly activities: readonly LoggedActivity[];
           /** The group's grace passed with the instance InService. */
           readonly safetyNet?: true;
-          readonly entry: HandlerLogEntry;
       }
-    | {
-          readonly action: "left-to-group";
-          readonly inferred: boolean;
-          readonly entry: HandlerLogEntry;
-      }
+    | { readonly action: "left-to-group"; readonly inferred: boolean }
     /** Queue delivery: the record was left for a re-check at the group's grace's end. */
-    | { readonly action: "waiting"; readonly inferred: true; readonly entry: HandlerLogEntry }
+    | { readonly action: "waiting"; readonly inferred: true }
     | {
           readonly action: "ignored";
           readonly reason: string;
           readonly detail?: string;
           readonly inferred: boolean;
-          readonly entry: HandlerLogEntry;
       }
-    | { readonly action: "failed"; readonly error: string; readonly entry: HandlerLogEntry };
+    | { readonly action: "failed"; readonly error: string };
+
+/** A decision and the log entry it was read from. */
+export type Decision = DecisionSummary & { readonly entry: HandlerLogEntry };
 
 /** Which entries are the simulation's: its invocation's, and batches when only its warning is expected. */
 export interface DecisionScope {
@@ -210,13 +207,7 @@ function actedBy(message: string): ActedDecision | undefined {
     return dry === undefined ? undefined : `would-${dry as "detach" | "terminate"}`;
 }
 
-/** A decision as a report holds it: without the log entry it was read from. */
-export type DecisionSummary = Decision extends infer D
-    ? D extends unknown
-        ? Omit<D, "entry">
-        : never
-    : never;
-
+/** A decision as a report holds it: without its entry. */
 export function withoutEntry(decision: Decision): DecisionSummary {
     const summary: Record<string, unknown> = { ...decision };
     delete summary.entry;
