@@ -1,10 +1,4 @@
-/**
- * The default mode: the seed workshop's Lambda console test, automated. It invokes the function
- * synchronously with the seed's sample warning for an InService instance (one SQS record with
- * queue delivery, bare with direct), brings a record the handler leaves waiting back at the
- * grace's end as the queue would, then follows the decision, the drain, a termination hook and
- * the replacement; with --terminate it terminates a detached instance once it has drained.
- */
+/** The default mode: the seed workshop's Lambda console test, automated, then followed to the drain and the replacement. */
 import { TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { SAFETY_NET_GRACE_MS } from "../../contract";
@@ -256,11 +250,7 @@ class FollowedTest {
         this.observer.watch(member.instanceId, member.lifecycleState);
     }
 
-    /**
-     * Invokes the function, and again at the grace's end while the handler leaves the record waiting
-     * (the record is not in the events queue, so nothing else would bring it back); resolves to the
-     * delivery whose record the handler settled.
-     */
+    /** Invokes, and again at the grace's end while the record waits (it is in no queue to come back); the settled delivery. */
     async deliverUntilSettled(invoke: Invoker, timeoutMs: number): Promise<Delivery> {
         const { run, observer, instanceId } = this;
         const { clock, timing } = run;

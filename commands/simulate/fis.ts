@@ -1,8 +1,4 @@
-/**
- * `--fis`: starts the component's FIS experiment and follows it, the end-to-end test of rule →
- * queue → function → group. FIS sends the rebalance recommendation at once and the real warning
- * two minutes before EC2 reclaims the instance; every step is timestamped.
- */
+/** `--fis`: the component's FIS experiment, started and followed: a real interruption through rule, queue, function, group. */
 import {
     type Experiment,
     type ExperimentTemplate,

@@ -1,7 +1,4 @@
-/**
- * The handler's log group read for the simulation: its lines parsed whatever the log format, the
- * decision about one instance found among them, and what the handler should do. Pure.
- */
+/** The handler's log read for the simulation: its lines, its decision about one instance, and what it should do. Pure. */
 import {
     type CapacityOnInterruption,
     type InterruptionAction,
@@ -19,10 +16,7 @@ export interface HandlerLogEntry {
     readonly fields: Readonly<Record<string, unknown>>;
 }
 
-/**
- * Parses one line: Lambda's JSON format (the handler's record nested as `message`), the handler's
- * own JSON line, or plain text; metrics (EMF) and Lambda's platform records are not entries.
- */
+/** One line in Lambda's JSON format, the handler's own, or text; metrics and platform records are no entries. */
 export function parseLogLine(text: string, timestamp: number): HandlerLogEntry | undefined {
     const trimmed = text.trim();
     let parsed: unknown;
@@ -259,10 +253,7 @@ export function handlerLine(entry: HandlerLogEntry): string {
 export type ExpectedPath =
     { readonly kind: "at-once" } | { readonly kind: "safety-net"; readonly graceMs: number };
 
-/**
- * The handler's own rule (handler/decision.ts) for the console test's warning, which is a Spot
- * warning EC2 did not send: a group's Capacity Rebalancing never reacts, so its safety net must.
- */
+/** The handler's own rule for the test's warning: EC2 did not send it, so where the group should act, the safety net will. */
 export function expectedPath(
     settings: {
         readonly interruptionAction: InterruptionAction;

@@ -1,8 +1,4 @@
-/**
- * `npm run simulate`: proves the deployed Spot interruption handler on your own AWS account, by
- * the seed workshop's Lambda console test (console-test.ts) or, with --fis, the component's FIS
- * experiment (fis.ts). This file reads the flags, finds the stack's deployment and prints.
- */
+/** `npm run simulate`: proves the deployed handler on your AWS account; this entry reads the flags, finds the stack, prints. */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { validateAutoScalingGroupName } from "../../components/spot-interruption-handler/argument-checks";
@@ -177,10 +173,7 @@ async function main(): Promise<boolean> {
     return report.outcome !== "failed";
 }
 
-/**
- * What is wrong with a --group value: the component's own rule for group names, without the
- * prefix and quoted value the flag's message adds, and for an ARN the name to pass instead.
- */
+/** What is wrong with a --group value, by the component's own rule (the flag's message quotes it), and for an ARN its name. */
 export function groupNameProblem(value: string): string | undefined {
     try {
         validateAutoScalingGroupName(value, "--group");

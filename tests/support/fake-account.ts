@@ -1,10 +1,4 @@
-/**
- * A fake AWS account for `npm run simulate`'s tests, behind aws-sdk-client-mock: one Spot group
- * behind a target group, the handler function (answering and logging as the deployed handler
- * does, in Lambda's JSON log format), its log group and events queue, and FIS with the
- * component's template. Its clock is fake: every sleep advances it, and the account moves on
- * (drains end, replacements come InService, experiments progress).
- */
+/** The simulate tests' AWS account behind aws-sdk-client-mock: a group, its handler, logs, queue and FIS, on a fake clock. */
 import {
     DescribeAutoScalingGroupsCommand,
     DescribeScalingActivitiesCommand,
@@ -327,11 +321,7 @@ export class FakeAccount {
         }
     }
 
-    /**
-     * The deployed handler's behaviour for one warning, and its log: a group with Capacity
-     * Rebalancing gets the grace first (a queued record waits, a direct invocation waits in
-     * itself), a group with a termination hook is terminated through, any other is detached.
-     */
+    /** The handler on one warning: a rebalancing group gets the grace, a hooked one is terminated through, else detach. */
     private handle(warning: Warning, requestId: string, queued: boolean): unknown {
         const { instanceId } = warning;
         const dryRun = this.options.handlerDryRun === true;
