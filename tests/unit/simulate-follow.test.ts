@@ -20,11 +20,21 @@ function fakeClock(standStill = false): Clock & { sleeps: number[] } {
     };
 }
 
-/** The usual loop: a look every 2 s, a deadline a minute on, and `maxPolls` looks at the most. */
-function following(clock: Clock, poll: () => Promise<string | undefined>, maxPolls = 10) {
+type Loop = Parameters<typeof followUntil<string>>[0];
+
+/** A loop of a look every 2 s, a deadline a minute on and 10 looks at most, but for `loop`. */
+function following(clock: Clock, poll: Loop["poll"], loop: Partial<Loop> = {}) {
     const deadlineMs = () => clock.now() + 60_000;
     const giveUp = () => new Error("gave up");
-    return followUntil({ clock, intervalMs: 2_000, deadlineMs, maxPolls, poll, giveUp });
+    return followUntil({
+        clock,
+        intervalMs: 2_000,
+        deadlineMs,
+        maxPolls: 10,
+        poll,
+        giveUp,
+        ...loop,
+    });
 }
 
 describe("the simulations' follow loop", () => {
@@ -47,19 +57,21 @@ describe("the simulations' follow loop", () => {
             const deadlineMs = clock.now() + 10_000;
             const seenAt: number[] = [];
 
-            const following = followUntil({
+            const followed = following(
                 clock,
-                intervalMs: 4_000,
-                deadlineMs: () => deadlineMs,
-                maxPolls: 100,
-                poll: async () => {
+                async () => {
                     seenAt.push(clock.now() - (deadlineMs - 10_000));
                     return undefined;
                 },
-                giveUp: () => new Error(`gave up after ${seenAt.length} looks`),
-            });
+                {
+                    intervalMs: 4_000,
+                    deadlineMs: () => deadlineMs,
+                    maxPolls: 100,
+                    giveUp: () => new Error(`gave up after ${seenAt.length} looks`),
+                },
+            );
 
-            await assert.rejects(following, { message: "gave up after 4 looks" });
+            await assert.rejects(followed, { message: "gave up after 4 looks" });
             assert.deepEqual(seenAt, [0, 4_000, 8_000, 12_000]);
         });
 
@@ -68,22 +80,19 @@ describe("the simulations' follow loop", () => {
             let deadlineMs = clock.now() + 1_000;
             let looks = 0;
 
-            const following = followUntil({
+            const followed = following(
                 clock,
-                intervalMs: 1_000,
-                deadlineMs: () => deadlineMs,
-                maxPolls: 100,
-                poll: async () => {
+                async () => {
                     looks++;
                     if (looks === 1) {
                         deadlineMs = clock.now() + 5_000;
                     }
                     return undefined;
                 },
-                giveUp: () => new Error("gave up"),
-            });
+                { intervalMs: 1_000, deadlineMs: () => deadlineMs, maxPolls: 100 },
+            );
 
-            await assert.rejects(following, { message: "gave up" });
+            await assert.rejects(followed, { message: "gave up" });
             assert.equal(looks, 6);
         });
 
@@ -97,7 +106,7 @@ describe("the simulations' follow loop", () => {
                     looks++;
                     return undefined;
                 },
-                5,
+                { maxPolls: 5 },
             );
 
             await assert.rejects(followed, { message: "gave up" });
