@@ -56,7 +56,7 @@ export class SimulationError extends Error {
 }
 
 /** A call that does not answer within this long is abandoned: nothing here should take longer. */
-export const CALL_TIMEOUT_MS = 30_000;
+const CALL_TIMEOUT_MS = 30_000;
 
 const ACCESS_DENIED =
     /^(AccessDenied(Exception)?|UnauthorizedOperation|AuthorizationError|UnauthorizedException)$/;
@@ -166,8 +166,6 @@ export async function callerIdentity(clients: SimulationClients) {
     return { account: Account, arn: Arn, partition: Arn.split(":")[1] ?? "aws" };
 }
 
-export type CallerIdentity = Awaited<ReturnType<typeof callerIdentity>>;
-
 /** The Region every client uses, from the standard chain. */
 export async function clientRegion(clients: SimulationClients): Promise<string> {
     try {
@@ -242,8 +240,6 @@ export async function queueArnOf(clients: SimulationClients, queueUrl: string): 
     }
     return Attributes.QueueArn;
 }
-
-export type FunctionFacts = Awaited<ReturnType<typeof functionFacts>>;
 
 export async function describeGroup(clients: SimulationClients, groupName: string, region: string) {
     const { AutoScalingGroups = [] } = await awsCall(

@@ -340,17 +340,11 @@ function firstLine(text: string): string {
     return text.trim().split("\n")[0] ?? "";
 }
 
-/** The Region the clients use (unset: the standard AWS chain decides), and where it came from. */
-export interface RegionChoice {
-    readonly region?: string;
-    readonly source: string;
-}
-
 /** --region, else the stack's `aws:region` (where `pulumi up` deployed), else the standard AWS chain. */
 export async function chooseRegion(
     flags: { readonly region?: string; readonly stack?: string },
     run: CommandRunner = runCommand,
-): Promise<RegionChoice> {
+): Promise<{ region?: string; source: string }> {
     if (flags.region !== undefined) {
         return { region: flags.region, source: "--region" };
     }
@@ -369,7 +363,7 @@ export async function chooseRegion(
 }
 
 /** The header's Region line: the Region the clients resolved, or, with none, where to give it. */
-export function regionHeader(choice: RegionChoice, resolved: string | undefined): string {
+export function regionHeader(choice: { source: string }, resolved: string | undefined): string {
     return resolved === undefined
         ? `Region: none, neither from --region nor from ${choice.source}: pass --region <region>`
         : `Region: ${resolved}, from ${choice.source}`;

@@ -4,16 +4,13 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import {
     awsCall,
-    type CallerIdentity,
     callerIdentity,
     checkPermissions,
     clientRegion,
     describeGroup,
     explainAwsError,
     type FailureKind,
-    type FunctionFacts,
     functionFacts,
-    type GroupSnapshot,
     newLogEvents,
     type PermissionCheck,
     type PermissionPlan,
@@ -41,7 +38,7 @@ export interface Clock {
     sleep(ms: number): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => delay(ms) };
+const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => delay(ms) };
 
 /** Each kind of step, and how a person's terminal paints it. */
 const KIND_STYLES = {
@@ -331,22 +328,10 @@ export function pollsWithin(windowMs: number, intervalMs: number): number {
 }
 
 /** The deployment's parts, as AWS has them; undefined only in a dry run that could not read them. */
-export interface Discovered {
-    readonly region: string;
-    readonly identity: CallerIdentity;
-    readonly fn?: FunctionFacts;
-    readonly groupName: string;
-    readonly group?: GroupSnapshot;
-    readonly queueArn?: string;
-    readonly facts: DeploymentFacts;
-}
+export type Discovered = Awaited<ReturnType<typeof discover>>;
 
 /** Finds the deployment's function, events queue and group in AWS, checks they belong together, and records each. */
-async function discover(
-    deployment: Deployment,
-    run: Run,
-    mode: SimulationReport["mode"],
-): Promise<Discovered> {
+async function discover(deployment: Deployment, run: Run, mode: SimulationReport["mode"]) {
     const { clients } = run;
     const region = await clientRegion(clients);
     const identity = await callerIdentity(clients);
