@@ -386,8 +386,7 @@ class FollowedTest {
                 ),
         });
         const settled = decision as Decision;
-        const hookSeen = HOOK_STATES.some((state) => observer.hasBeen(instanceId, state));
-        run.report.verdict = verdictOf(withoutEntry(settled), hookSeen);
+        run.report.verdict = verdictOf(withoutEntry(settled), this.hookSeen());
         if (followed === "nothing moved") {
             return;
         }
@@ -450,6 +449,12 @@ class FollowedTest {
     }
 
     /** How much longer than the reaction to wait: the drain, before --terminate or a termination hook (AWS drains first). */
+    /** A poll has seen the instance where the group calls a termination hook. */
+    private hookSeen(): boolean {
+        const seen = this.observer.history.get(this.instanceId);
+        return HOOK_STATES.some((state) => seen?.has(state));
+    }
+
     private async drainWaitMs(decision: Decision): Promise<number> {
         const { run, terminate } = this;
         const { targetGroupArns } = this.discovered.facts;
@@ -473,15 +478,14 @@ class FollowedTest {
         const { observer, instanceId, terminate } = this;
         const { targetGroupArns } = this.discovered.facts;
         const pending: string[] = [];
-        const lifecycle = observer.lifecycleOf(instanceId);
+        const lifecycle = observer.lifecycles.get(instanceId);
         const byGroup = decision.action === "terminated" || decision.action === "left-to-group";
         // Detaching lasts as long as the drain; only then may the instance be terminated.
         const mustLeave = terminate && !byGroup;
         if (mustLeave ? lifecycle !== LEFT_GROUP : lifecycle === "InService") {
             pending.push(`${instanceId} to leave the group`);
         }
-        const hookSeen = HOOK_STATES.some((state) => observer.hasBeen(instanceId, state));
-        if (decision.action === "terminated" && !hookSeen && lifecycle !== LEFT_GROUP) {
+        if (decision.action === "terminated" && !this.hookSeen() && lifecycle !== LEFT_GROUP) {
             pending.push(`the group to call its termination hook for ${instanceId}`);
         }
         const capacity =

@@ -445,8 +445,9 @@ export class DeploymentObserver {
     /** Members that were not in the group before, in the order they appeared. */
     readonly replacements: string[] = [];
     private readonly watched = new Set<string>();
-    private readonly lifecycles = new Map<string, string>();
-    private readonly history = new Map<string, Set<string>>();
+    /** Each watched instance's lifecycle now, and every one a poll has seen it in. */
+    readonly lifecycles = new Map<string, string>();
+    readonly history = new Map<string, Set<string>>();
     /** Each target's, activity's and instance's last state seen, to record only changes. */
     private readonly states = new Map<string, string>();
     private readonly seenLogEvents = new Set<string>();
@@ -466,15 +467,6 @@ export class DeploymentObserver {
         if (lifecycle !== undefined && !this.lifecycles.has(instanceId)) {
             this.lifecycles.set(instanceId, lifecycle);
         }
-    }
-
-    lifecycleOf(instanceId: string): string | undefined {
-        return this.lifecycles.get(instanceId);
-    }
-
-    /** True once a poll has seen the instance in `lifecycle`: a termination hook's Wait, say. */
-    hasBeen(instanceId: string, lifecycle: string): boolean {
-        return this.history.get(instanceId)?.has(lifecycle) === true;
     }
 
     stateOf(what: "target" | "instance", ...ids: string[]): string | undefined {
