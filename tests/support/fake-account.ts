@@ -35,6 +35,7 @@ export const GROUP = "web-asg-9a8b7c6";
 export const TG_ARN = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/web-tg/0123456789abcdef`;
 export const TEMPLATE = "EXTa1b2c3d4e5";
 export const INSTANCES = ["i-0aaaaaaaaaaaaaaa1", "i-0aaaaaaaaaaaaaaa2", "i-0aaaaaaaaaaaaaaa3"];
+/** Each instance's zone; the replacement's is the last one. */
 const ZONES = ["eu-west-1b", "eu-west-1c", "eu-west-1a"];
 export const REPLACEMENT = "i-0bbbbbbbbbbbbbbb1";
 const CALLER = `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/alice`;
@@ -99,11 +100,6 @@ export interface FakeAccountOptions {
     readonly neverDrains?: boolean;
 }
 
-interface Member {
-    lifecycle: string;
-    zone: string;
-}
-
 interface Activity {
     ActivityId: string;
     Description: string;
@@ -136,7 +132,8 @@ export class FakeAccount {
     readonly mocks = Object.fromEntries(
         Object.entries(this.clients).map(([name, client]) => [name, mockClient(client as never)]),
     ) as unknown as Mocks;
-    private readonly members = new Map<string, Member>();
+    /** The group's members, and each one's lifecycle state. */
+    private readonly members = new Map<string, string>();
     private readonly activities: Activity[] = [];
     private readonly logEvents: { timestamp: number; message: string; eventId: string }[] = [];
     private readonly targets = new Map<string, { state: string; reason?: string; since: number }>();
@@ -149,11 +146,8 @@ export class FakeAccount {
 
     constructor(private readonly options: FakeAccountOptions = {}) {
         if (!options.emptyGroup) {
-            INSTANCES.forEach((id, n) => {
-                this.members.set(id, {
-                    lifecycle: options.lifecycles?.[id] ?? "InService",
-                    zone: ZONES[n],
-                });
+            INSTANCES.forEach((id) => {
+                this.members.set(id, options.lifecycles?.[id] ?? "InService");
                 this.ec2States.set(id, { state: "running" });
             });
         }
@@ -212,7 +206,7 @@ export class FakeAccount {
                 });
                 const instanceId = key.split(" ")[1];
                 // AWS calls a termination hook only once the instance has drained.
-                if (this.members.get(instanceId)?.lifecycle === "Terminating") {
+                if (this.members.get(instanceId) === "Terminating") {
                     this.setLifecycle(instanceId, "Terminating:Wait");
                     this.hooks.set(instanceId, now);
                 } else {
@@ -227,12 +221,9 @@ export class FakeAccount {
                 this.ec2States.set(instanceId, { state: "shutting-down" });
             }
         }
-        const replacement = this.members.get(REPLACEMENT);
-        if (
-            replacement?.lifecycle === "Pending" &&
-            this.activities.some((a) => now >= a.StartTime.getTime() + 40_000)
-        ) {
-            replacement.lifecycle = "InService";
+        const launched = this.activities.some((a) => now >= a.StartTime.getTime() + 40_000);
+        if (this.members.get(REPLACEMENT) === "Pending" && launched) {
+            this.members.set(REPLACEMENT, "InService");
         }
         const experiment = this.experiment;
         const elapsed = now - (experiment?.startedAt ?? now);
@@ -240,7 +231,7 @@ export class FakeAccount {
             experiment.status = this.options.experimentFails ? "failed" : "running";
             if (experiment.status === "running") {
                 experiment.target = [...this.members].find(
-                    ([, m]) => m.lifecycle === "InService",
+                    ([, state]) => state === "InService",
                 )?.[0];
                 this.strike(experiment.target ?? "");
             }
@@ -255,9 +246,8 @@ export class FakeAccount {
     }
 
     private setLifecycle(instanceId: string, lifecycle: string): void {
-        const member = this.members.get(instanceId);
-        if (member !== undefined) {
-            member.lifecycle = lifecycle;
+        if (this.members.has(instanceId)) {
+            this.members.set(instanceId, lifecycle);
         }
     }
 
@@ -297,7 +287,7 @@ export class FakeAccount {
     }
 
     private launchReplacement(): void {
-        this.members.set(REPLACEMENT, { lifecycle: "Pending", zone: "eu-west-1a" });
+        this.members.set(REPLACEMENT, "Pending");
         this.activity(
             `Launching a new EC2 instance: ${REPLACEMENT}`,
             "PreInService",
@@ -328,16 +318,16 @@ export class FakeAccount {
         const rebalancing = this.options.capacityRebalance === true;
         const terminate = this.options.terminationHook === true;
         const graceEndsMs = warning.sentAtMs + GRACE_MS;
-        if (!queued && rebalancing && this.members.get(instanceId)?.lifecycle === "InService") {
+        if (!queued && rebalancing && this.members.get(instanceId) === "InService") {
             // A direct invocation waits out the grace in itself.
             this.advance(Math.max(this.now, graceEndsMs));
         }
-        const member = this.members.get(instanceId);
+        const lifecycle = this.members.get(instanceId);
         let counted: (typeof OUTCOMES)[number] | undefined;
         const ignored: Record<string, number> = {};
         const base = { instanceId, autoScalingGroupName: GROUP, capacityOnInterruption: "keep" };
         let summary: Record<string, unknown> = {};
-        if (rebalancing && member?.lifecycle.startsWith("Terminating")) {
+        if (rebalancing && lifecycle?.startsWith("Terminating")) {
             counted = "leftToGroup";
             summary = { ...base, action: "left-to-group", reason: `${instanceId} is Terminating` };
             if (!queued) {
@@ -346,13 +336,13 @@ export class FakeAccount {
                     message: "Left the warning to the group's Capacity Rebalancing",
                 });
             }
-        } else if (member?.lifecycle !== "InService") {
-            const reason = member === undefined ? "not-a-member" : "not-in-service";
+        } else if (lifecycle !== "InService") {
+            const reason = lifecycle === undefined ? "not-a-member" : "not-in-service";
             ignored[reason] = 1;
             summary = {
                 ...base,
                 action: "ignored",
-                reason: `${instanceId} is ${member?.lifecycle}`,
+                reason: `${instanceId} is ${lifecycle}`,
             };
             if (!queued) {
                 this.log(requestId, { ...summary, message: `Ignored the warning: ${reason}` });
@@ -507,10 +497,10 @@ export class FakeAccount {
                               DesiredCapacity: options.emptyGroup ? 0 : INSTANCES.length,
                               CapacityRebalance: options.capacityRebalance === true,
                               TargetGroupARNs: [TG_ARN],
-                              Instances: [...this.members].map(([id, member]) => ({
+                              Instances: [...this.members].map(([id, lifecycle]) => ({
                                   InstanceId: id,
-                                  LifecycleState: member.lifecycle,
-                                  AvailabilityZone: member.zone,
+                                  LifecycleState: lifecycle,
+                                  AvailabilityZone: ZONES[INSTANCES.indexOf(id)] ?? ZONES[2],
                                   InstanceType: "c5.large",
                               })),
                           },
