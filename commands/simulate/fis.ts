@@ -149,7 +149,6 @@ async function followExperiment(
 ): Promise<void> {
     const { clock, timing, clients } = run;
     const observer = new DeploymentObserver(run, discovered, startedAtMs);
-    const states = new Map<string, string>();
     const decisions = new Map<string, Decision>();
     const rebalanced = new Set<string>();
     const waiting = new Set<string>();
@@ -170,7 +169,7 @@ async function followExperiment(
             const { experiment = {} } = await awsCall("fis:GetExperiment", (timeout) =>
                 clients.fis.send(new GetExperimentCommand({ id: experimentId }), timeout),
             );
-            status = recordExperiment(run, experiment, states);
+            status = recordExperiment(run, experiment, observer);
             if (TERMINAL_FAILURES.has(status)) {
                 throw experimentFailure(experimentId, experiment);
             }
@@ -260,15 +259,10 @@ async function followExperiment(
 }
 
 /** Records the experiment's and its actions' state changes; returns the experiment's status. */
-function recordExperiment(run: Run, experiment: Experiment, states: Map<string, string>): string {
-    const changed = (key: string, status: string) => {
-        const known = states.get(key);
-        states.set(key, status);
-        return known !== status;
-    };
+function recordExperiment(run: Run, experiment: Experiment, observer: DeploymentObserver): string {
     const reason = (state?: { reason?: string }) => (state?.reason ? ` (${state.reason})` : "");
     const status = experiment.state?.status ?? "pending";
-    if (changed("experiment", status)) {
+    if (observer.changed("experiment", status)) {
         run.add(
             "experiment",
             `Experiment ${experiment.id ?? ""}: ${status}${reason(experiment.state)}`,
@@ -277,7 +271,7 @@ function recordExperiment(run: Run, experiment: Experiment, states: Map<string, 
     }
     for (const [name, action] of Object.entries(experiment.actions ?? {})) {
         const actionStatus = action.state?.status ?? "pending";
-        if (changed(`action ${name}`, actionStatus)) {
+        if (observer.changed(`action ${name}`, actionStatus)) {
             run.add(
                 "action",
                 `FIS action ${name} (${action.actionId ?? ""}): ${actionStatus}${reason(action.state)}`,

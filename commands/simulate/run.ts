@@ -473,8 +473,8 @@ export class DeploymentObserver {
         return this.states.get([what, ...ids].join(" "));
     }
 
-    /** Records a step when `key`'s state is new; tells whether it was. */
-    private changed(key: string, state: string): boolean {
+    /** Notes `key`'s state; tells whether it is new, and so worth a step. */
+    changed(key: string, state: string): boolean {
         const known = this.states.get(key);
         this.states.set(key, state);
         return known !== state;
