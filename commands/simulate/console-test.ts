@@ -448,13 +448,13 @@ class FollowedTest {
         return "nothing moved";
     }
 
-    /** How much longer than the reaction to wait: the drain, before --terminate or a termination hook (AWS drains first). */
     /** A poll has seen the instance where the group calls a termination hook. */
     private hookSeen(): boolean {
         const seen = this.observer.history.get(this.instanceId);
         return HOOK_STATES.some((state) => seen?.has(state));
     }
 
+    /** How much longer than the reaction to wait: the drain, before --terminate or a termination hook (AWS drains first). */
     private async drainWaitMs(decision: Decision): Promise<number> {
         const { run, terminate } = this;
         const { targetGroupArns } = this.discovered.facts;

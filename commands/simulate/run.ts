@@ -448,7 +448,7 @@ export class DeploymentObserver {
     /** Each watched instance's lifecycle now, and every one a poll has seen it in. */
     readonly lifecycles = new Map<string, string>();
     readonly history = new Map<string, Set<string>>();
-    /** Each target's, activity's and instance's last state seen, to record only changes. */
+    /** Each target's, activity's, instance's and experiment's last state, to record only changes. */
     private readonly states = new Map<string, string>();
     private readonly seenLogEvents = new Set<string>();
     private readonly sinceMs: number;
