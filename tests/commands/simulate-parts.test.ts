@@ -8,31 +8,27 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { helpText, parseFlags, UsageError } from "../../commands/cli";
-import { explainAwsError, SimulationError } from "../../commands/simulate/simulate-errors";
-import { pickInstance } from "../../commands/simulate/simulate-warning";
+import { explainAwsError, SimulationError } from "../../commands/simulate/aws";
+import { pickInstance } from "../../commands/simulate/console-test";
 import {
     type CommandRunner,
     chooseRegion,
     findDeployment,
     type CommandResult,
     groupNameProblem,
-} from "../../commands/simulate/simulate-deployment";
-import { summarizeTemplate } from "../../commands/simulate/simulate-fis-state";
+} from "../../commands/simulate/main";
+import { summarizeTemplate } from "../../commands/simulate/fis";
 import {
     decisionFor,
     type HandlerLogEntry,
     parseLogLine,
-} from "../../commands/simulate/simulate-log";
+} from "../../commands/simulate/handler-log";
 import {
     permissionsNeeded,
     queueArnFromUrl,
     simulatablePrincipal,
-} from "../../commands/simulate/simulate-permissions";
-import {
-    formatStep,
-    formatSummary,
-    type SimulationReport,
-} from "../../commands/simulate/simulate-timeline";
+} from "../../commands/simulate/aws";
+import { formatStep, formatSummary, type SimulationReport } from "../../commands/simulate/run";
 import { createStyle } from "../../commands/terminal";
 
 const plain = createStyle(false);
@@ -256,7 +252,7 @@ describe("npm run simulate: the --group value", () => {
             [
                 "-r",
                 "ts-node/register/transpile-only",
-                "commands/simulate/simulate.ts",
+                "commands/simulate/main.ts",
                 "--group",
                 "a:b",
             ],

@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { regionHeader } from "../../commands/simulate/simulate-deployment";
+import { regionHeader } from "../../commands/simulate/main";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const CHAIN = { source: "the standard AWS chain (AWS_REGION, the profile)" };
@@ -20,7 +20,7 @@ async function simulate(
         [
             "-r",
             "ts-node/register/transpile-only",
-            "commands/simulate/simulate.ts",
+            "commands/simulate/main.ts",
             "--function",
             "spot-function",
             "--group",

@@ -41,10 +41,10 @@ import type { QueueSettings } from "../../components/spot-interruption-handler/a
 import { type Emulator } from "../../emulator/server";
 import { type HandlerArchive } from "../../offline/handler-archive";
 import { installPulumiMocks } from "../../offline/pulumi-engine";
-import type * as ConsoleTest from "../../commands/simulate/simulate-console-test";
-import type { Invoker } from "../../commands/simulate/simulate-run";
-import type { SimulationReport } from "../../commands/simulate/simulate-timeline";
-import { type SimulationClients } from "../../commands/simulate/simulate-clients";
+import type * as ConsoleTest from "../../commands/simulate/console-test";
+import type { Invoker } from "../../commands/simulate/run";
+import type { SimulationReport } from "../../commands/simulate/run";
+import { type SimulationClients } from "../../commands/simulate/aws";
 import { tierEmulator } from "../support/tier-emulator";
 
 const FUNCTION = "spot-function";
@@ -67,8 +67,8 @@ describe("npm run simulate on the emulator: the console test end to end with que
         const { SpotInterruptionHandler, resolveHandlerSettings } =
             await import("../../components");
         const { materializeHandlerArchive } = await import("../../offline/handler-archive");
-        const aws = await import("../../commands/simulate/simulate-clients");
-        simulate = await import("../../commands/simulate/simulate-console-test");
+        const aws = await import("../../commands/simulate/aws");
+        simulate = await import("../../commands/simulate/console-test");
         const args = { autoScalingGroupName: WEB_GROUP_NAME };
         const queue = resolveHandlerSettings(args).queue;
         assert.ok(queue, "the component's default delivery is the queue");

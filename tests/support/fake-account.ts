@@ -1,68 +1,103 @@
-/**
- * A fake AWS account for `npm run simulate`'s tests, behind aws-sdk-client-mock: one Spot group
- * behind a target group, the handler function (answering and logging as the deployed handler
- * does, in Lambda's JSON log format), its log group, its events queue, and FIS with the
- * component's template. Its clock is fake: every sleep advances it, and the account moves on
- * (drains end, replacements come InService, experiments progress). tests/unit/simulate-fake-account.test.ts
- * pins the AWS behaviours the simulation relies on.
- */
+/** The simulate tests' AWS account behind aws-sdk-client-mock: a group, its handler, logs, queue and FIS, on a fake clock. */
 import {
-    AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     DescribeScalingActivitiesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import {
-    DescribeInstancesCommand,
-    EC2Client,
-    TerminateInstancesCommand,
-} from "@aws-sdk/client-ec2";
+import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { DescribeInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import {
     DescribeTargetGroupAttributesCommand,
     DescribeTargetHealthCommand,
-    ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import {
-    FisClient,
     GetExperimentCommand,
     GetExperimentTemplateCommand,
     ListExperimentResolvedTargetsCommand,
     StartExperimentCommand,
 } from "@aws-sdk/client-fis";
-import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
-import {
-    GetFunctionConfigurationCommand,
-    InvokeCommand,
-    LambdaClient,
-} from "@aws-sdk/client-lambda";
-import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
+import { GetFunctionConfigurationCommand, InvokeCommand } from "@aws-sdk/client-lambda";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import type { SimulationContext } from "../../commands/simulate/simulate-run";
-import { type SimulationClients } from "../../commands/simulate/simulate-clients";
+import { createClients, type SimulationClients } from "../../commands/simulate/aws";
+import type { Deployment, SimulationContext } from "../../commands/simulate/run";
 import { batchSummary } from "../../handler/queue-batch";
-import {
-    ACCOUNT,
-    CALLER,
-    DRAIN_SECONDS,
-    FUNCTION,
-    GROUP,
-    INSTANCES,
-    LOG_GROUP,
-    QUEUE_ARN,
-    QUEUE_URL,
-    REGION,
-    REPLACEMENT,
-    T0,
-    TEMPLATE,
-    TG_ARN,
-    ZONES,
-} from "./simulated-stack";
 
-interface Member {
-    lifecycle: string;
-    zone: string;
-    type: string;
+export const ACCOUNT = "123456789012";
+export const REGION = "eu-west-1";
+export const T0 = Date.parse("2026-05-01T12:00:00.000Z");
+export const FUNCTION = "spot-function-1a2b3c4";
+export const LOG_GROUP = "spot-logs-5d6e7f8";
+export const QUEUE_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/spot-queue-0f1e2d3`;
+export const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:spot-queue-0f1e2d3`;
+export const GROUP = "web-asg-9a8b7c6";
+export const TG_ARN = `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT}:targetgroup/web-tg/0123456789abcdef`;
+export const TEMPLATE = "EXTa1b2c3d4e5";
+export const INSTANCES = ["i-0aaaaaaaaaaaaaaa1", "i-0aaaaaaaaaaaaaaa2", "i-0aaaaaaaaaaaaaaa3"];
+/** Each instance's zone; the replacement's is the last one. */
+const ZONES = ["eu-west-1b", "eu-west-1c", "eu-west-1a"];
+export const REPLACEMENT = "i-0bbbbbbbbbbbbbbb1";
+const CALLER = `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/alice`;
+export const DRAIN_SECONDS = 120;
+/** How long the group's termination hook holds an instance in Terminating:Wait. */
+const HOOK_SECONDS = 30;
+/** The handler's grace for a group with Capacity Rebalancing (SAFETY_NET_GRACE_MS). */
+const GRACE_MS = 25_000;
+const SPOT_ACTION = "aws:ec2:send-spot-instance-interruptions";
+/** What a batch's log line counts. */
+const OUTCOMES = [
+    "detached",
+    "terminated",
+    "leftToGroup",
+    "wouldDetach",
+    "wouldTerminate",
+    "waiting",
+    "failed",
+] as const;
+
+/** What --dry-run may send: reads, and the policy simulator. */
+export const READ_ONLY_COMMANDS = [
+    "GetCallerIdentityCommand",
+    "GetFunctionConfigurationCommand",
+    "GetQueueAttributesCommand",
+    "DescribeAutoScalingGroupsCommand",
+    "GetExperimentTemplateCommand",
+    "SimulatePrincipalPolicyCommand",
+];
+
+/** The stack as the simulate command finds it from its flags. */
+export const DEPLOYMENT: Deployment = {
+    functionName: FUNCTION,
+    groupName: GROUP,
+    queueUrl: QUEUE_URL,
+    targetGroupArn: TG_ARN,
+    templateId: TEMPLATE,
+    source: "the flags",
+};
+
+/** How the account is set up, and what is wrong with it. */
+export interface FakeAccountOptions {
+    readonly queueDelivery?: boolean;
+    readonly handlerDryRun?: boolean;
+    readonly capacityRebalance?: boolean;
+    readonly experimentFails?: boolean;
+    /** The group lets a detached instance go at once, before its drain ends (as moto does). */
+    readonly leavesGroupAtDetach?: boolean;
+    /** The handler terminates through the group, whose hook holds the instance a while. */
+    readonly terminationHook?: boolean;
+    /** IAM actions (lambda's) refused to the caller. */
+    readonly denied?: readonly string[];
+    /** Actions IAM's policy simulator judges implicitly denied. */
+    readonly simulatorDenies?: readonly string[];
+    readonly stsFailure?: { readonly name: string; readonly message: string };
+    readonly missing?: "function" | "queue" | "group";
+    readonly emptyGroup?: boolean;
+    readonly lifecycles?: Readonly<Record<string, string>>;
+    /** What every invoke answers, instead of the handler's behaviour. */
+    readonly invocation?: { readonly payload: unknown; readonly functionError?: string };
+    readonly silentLog?: boolean;
+    readonly neverDrains?: boolean;
 }
 
 interface Activity {
@@ -73,32 +108,8 @@ interface Activity {
     StartTime: Date;
 }
 
-interface Invocation {
-    payload: unknown;
-    functionError?: string;
-}
-
-export interface FakeAccountOptions {
-    readonly queueDelivery?: boolean;
-    readonly handlerDryRun?: boolean;
-    readonly capacityRebalance?: boolean;
-    readonly experimentFails?: boolean;
-    /** The group lets a detached instance go at once, before its drain ends (as moto does). */
-    readonly leavesGroupAtDetach?: boolean;
-    /** The group has a termination lifecycle hook: the handler terminates through the group. */
-    readonly terminationHook?: boolean;
-}
-
-/** The handler's grace for a group with Capacity Rebalancing (SAFETY_NET_GRACE_MS). */
-const GRACE_MS = 25_000;
-/** How long the group's termination hook holds an instance in Terminating:Wait. */
-export const HOOK_SECONDS = 30;
-
-/**
- * @aws-sdk/client-fis pins an older @smithy/types than aws-sdk-client-mock's, so that its
- * client does not satisfy the mock's types: its stub is typed here, as far as the tests use it.
- */
-export interface FisStub {
+/** @aws-sdk/client-fis pins an older @smithy/types than aws-sdk-client-mock: typed as far as used. */
+interface FisStub {
     on(command: unknown): { callsFake<Input>(fake: (input: Input) => unknown): unknown };
     onAnyCommand(): { rejects(error: Error): unknown };
     calls(): { args: unknown[] }[];
@@ -114,61 +125,32 @@ function awsError(name: string, message: string): Error {
 
 export class FakeAccount {
     now = T0;
-    readonly clients: SimulationClients;
-    readonly mocks: Mocks;
-    private readonly members = new Map<string, Member>();
+    readonly clients = createClients({
+        region: REGION,
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+    readonly mocks = Object.fromEntries(
+        Object.entries(this.clients).map(([name, client]) => [name, mockClient(client as never)]),
+    ) as unknown as Mocks;
+    /** The group's members, and each one's lifecycle state. */
+    private readonly members = new Map<string, string>();
     private readonly activities: Activity[] = [];
     private readonly logEvents: { timestamp: number; message: string; eventId: string }[] = [];
     private readonly targets = new Map<string, { state: string; reason?: string; since: number }>();
     private readonly ec2States = new Map<string, { state: string; reason?: string }>();
-    private readonly denied = new Set<string>();
-    private readonly simulatorDenied = new Set<string>();
-    private readonly invocations: unknown[] = [];
-    private readonly started: string[] = [];
-    private desired = INSTANCES.length;
-    private functionExists = true;
-    private queueExists = true;
-    private groupExists = true;
-    private logging = true;
-    private drains = true;
-    private invocationOverride?: Invocation;
-    private stsFailure?: Error;
-    private experiment?: { startedAt: number; status: string; target?: string };
-    private ids = 0;
     /** Instances in Terminating:Wait, by when their hook started. */
     private readonly hooks = new Map<string, number>();
+    private experiment?: { startedAt: number; status: string; target?: string };
+    private ids = 0;
+    private invocations = 0;
 
     constructor(private readonly options: FakeAccountOptions = {}) {
-        INSTANCES.forEach((id, n) =>
-            this.members.set(id, { lifecycle: "InService", zone: ZONES[n], type: "c5.large" }),
-        );
-        INSTANCES.forEach((id) => this.ec2States.set(id, { state: "running" }));
-        const config = {
-            region: REGION,
-            credentials: { accessKeyId: "test", secretAccessKey: "test" },
-        };
-        this.clients = {
-            sts: new STSClient(config),
-            lambda: new LambdaClient(config),
-            logs: new CloudWatchLogsClient(config),
-            autoScaling: new AutoScalingClient(config),
-            elbv2: new ElasticLoadBalancingV2Client(config),
-            ec2: new EC2Client(config),
-            sqs: new SQSClient(config),
-            fis: new FisClient(config),
-            iam: new IAMClient(config),
-        };
-        this.mocks = {
-            sts: mockClient(this.clients.sts),
-            lambda: mockClient(this.clients.lambda),
-            logs: mockClient(this.clients.logs),
-            autoScaling: mockClient(this.clients.autoScaling),
-            elbv2: mockClient(this.clients.elbv2),
-            ec2: mockClient(this.clients.ec2),
-            sqs: mockClient(this.clients.sqs),
-            fis: mockClient(this.clients.fis as never) as unknown as FisStub,
-            iam: mockClient(this.clients.iam),
-        };
+        if (!options.emptyGroup) {
+            INSTANCES.forEach((id) => {
+                this.members.set(id, options.lifecycles?.[id] ?? "InService");
+                this.ec2States.set(id, { state: "running" });
+            });
+        }
         for (const mock of Object.values(this.mocks) as FisStub[]) {
             mock.onAnyCommand().rejects(
                 awsError("UnexpectedCommand", "the fake account does not answer this command"),
@@ -179,16 +161,11 @@ export class FakeAccount {
 
     /** The simulation's context: these clients, a clock that moves this account, ids id-1, id-2… */
     context(): SimulationContext {
-        return {
-            clients: this.clients,
-            clock: {
-                now: () => this.now,
-                sleep: async (ms) => {
-                    this.advance(this.now + ms);
-                },
-            },
-            newId: () => `id-${++this.ids}`,
+        const clock = {
+            now: () => this.now,
+            sleep: async (ms: number) => this.advance(this.now + ms),
         };
+        return { clients: this.clients, clock, newId: () => `id-${++this.ids}` };
     }
 
     commandNames(): string[] {
@@ -198,66 +175,26 @@ export class FakeAccount {
     }
 
     invokedPayloads(): unknown[] {
-        return [...this.invocations];
+        return this.mocks.lambda
+            .commandCalls(InvokeCommand)
+            .map((call) =>
+                JSON.parse(new TextDecoder().decode(call.args[0].input.Payload as Uint8Array)),
+            );
     }
 
     invokedInstanceIds(): string[] {
-        return this.invocations.map((payload) => warnedInstance(payload));
+        return this.invokedPayloads().map((payload) => warningIn(payload).instanceId);
     }
 
     startedTemplates(): string[] {
-        return [...this.started];
+        return this.mocks.fis
+            .calls()
+            .map((call) => call.args[0])
+            .filter((command) => command instanceof StartExperimentCommand)
+            .map((command) => command.input.experimentTemplateId ?? "");
     }
 
-    deny(action: string): void {
-        this.denied.add(action);
-    }
-
-    simulatorDenies(...actions: string[]): void {
-        actions.forEach((a) => this.simulatorDenied.add(a));
-    }
-
-    failSts(error: { name: string; message: string }): void {
-        this.stsFailure = awsError(error.name, error.message);
-    }
-
-    removeFunction(): void {
-        this.functionExists = false;
-    }
-
-    removeQueue(): void {
-        this.queueExists = false;
-    }
-
-    removeGroup(): void {
-        this.groupExists = false;
-    }
-
-    emptyGroup(): void {
-        this.members.clear();
-        this.desired = 0;
-    }
-
-    setLifecycle(instanceId: string, lifecycle: string): void {
-        const member = this.members.get(instanceId);
-        if (member !== undefined) {
-            member.lifecycle = lifecycle;
-        }
-    }
-
-    failInvocation(invocation: Invocation): void {
-        this.invocationOverride = invocation;
-    }
-
-    silenceLog(): void {
-        this.logging = false;
-    }
-
-    neverDrain(): void {
-        this.drains = false;
-    }
-
-    /** The account at `now`: drains end, replacements come InService, the experiment moves on. */
+    /** The account at `now`: drains end, hooks run, replacements come InService, the experiment moves on. */
     advance(now: number): void {
         this.now = now;
         for (const [key, target] of this.targets) {
@@ -268,61 +205,58 @@ export class FakeAccount {
                     since: now,
                 });
                 const instanceId = key.split(" ")[1];
-                const activity = this.activities.find((a) => a.Description.endsWith(instanceId));
                 // AWS calls a termination hook only once the instance has drained.
-                if (this.members.get(instanceId)?.lifecycle === "Terminating") {
+                if (this.members.get(instanceId) === "Terminating") {
                     this.setLifecycle(instanceId, "Terminating:Wait");
                     this.hooks.set(instanceId, now);
                 } else {
-                    this.members.delete(instanceId);
-                    if (activity !== undefined) {
-                        activity.StatusCode = "Successful";
-                    }
+                    this.leave(instanceId);
                 }
             }
         }
         for (const [instanceId, since] of this.hooks) {
             if (now >= since + HOOK_SECONDS * 1000) {
                 this.hooks.delete(instanceId);
-                this.members.delete(instanceId);
+                this.leave(instanceId);
                 this.ec2States.set(instanceId, { state: "shutting-down" });
-                const activity = this.activities.find((a) => a.Description.endsWith(instanceId));
-                if (activity !== undefined) {
-                    activity.StatusCode = "Successful";
-                }
             }
         }
-        const replacement = this.members.get(REPLACEMENT);
-        if (
-            replacement?.lifecycle === "Pending" &&
-            this.activities.some((a) => now >= a.StartTime.getTime() + 40_000)
-        ) {
-            replacement.lifecycle = "InService";
+        const launched = this.activities.some((a) => now >= a.StartTime.getTime() + 40_000);
+        if (this.members.get(REPLACEMENT) === "Pending" && launched) {
+            this.members.set(REPLACEMENT, "InService");
         }
-        this.advanceExperiment();
-    }
-
-    private advanceExperiment(): void {
         const experiment = this.experiment;
-        if (experiment === undefined) {
-            return;
-        }
-        const elapsed = this.now - experiment.startedAt;
-        if (experiment.status === "initiating" && elapsed >= 5_000) {
-            if (this.options.experimentFails) {
-                experiment.status = "failed";
-                return;
+        const elapsed = now - (experiment?.startedAt ?? now);
+        if (experiment?.status === "initiating" && elapsed >= 5_000) {
+            experiment.status = this.options.experimentFails ? "failed" : "running";
+            if (experiment.status === "running") {
+                experiment.target = [...this.members].find(
+                    ([, state]) => state === "InService",
+                )?.[0];
+                this.strike(experiment.target ?? "");
             }
-            experiment.status = "running";
-            experiment.target = [...this.members].find(([, m]) => m.lifecycle === "InService")?.[0];
-            this.strike(experiment.target ?? "");
         }
-        if (experiment.status === "running" && elapsed >= 120_000) {
+        if (experiment?.status === "running" && elapsed >= 120_000) {
             experiment.status = "completed";
             this.ec2States.set(experiment.target ?? "", {
                 state: "shutting-down",
                 reason: "Server.SpotInstanceTermination: Spot instance termination",
             });
+        }
+    }
+
+    private setLifecycle(instanceId: string, lifecycle: string): void {
+        if (this.members.has(instanceId)) {
+            this.members.set(instanceId, lifecycle);
+        }
+    }
+
+    /** The instance leaves the group, and its activity succeeds. */
+    private leave(instanceId: string): void {
+        this.members.delete(instanceId);
+        const activity = this.activities.find((a) => a.Description.endsWith(instanceId));
+        if (activity !== undefined) {
+            activity.StatusCode = "Successful";
         }
     }
 
@@ -353,11 +287,7 @@ export class FakeAccount {
     }
 
     private launchReplacement(): void {
-        this.members.set(REPLACEMENT, {
-            lifecycle: "Pending",
-            zone: "eu-west-1a",
-            type: "c5.large",
-        });
+        this.members.set(REPLACEMENT, "Pending");
         this.activity(
             `Launching a new EC2 instance: ${REPLACEMENT}`,
             "PreInService",
@@ -365,120 +295,96 @@ export class FakeAccount {
         );
     }
 
-    private log(requestId: string, level: string, record: Record<string, unknown>): void {
-        if (!this.logging) {
-            return;
+    /** One line of the log group: the handler's record in Lambda's JSON format, or a metric. */
+    private log(requestId: string, record: Record<string, unknown>, metric = false): void {
+        const line = metric
+            ? record
+            : {
+                  timestamp: new Date(this.now).toISOString(),
+                  level: "INFO",
+                  requestId,
+                  message: record,
+              };
+        if (metric || !this.options.silentLog) {
+            const eventId = String(this.logEvents.length);
+            this.logEvents.push({ timestamp: this.now, message: JSON.stringify(line), eventId });
         }
-        const line = {
-            timestamp: new Date(this.now).toISOString(),
-            level,
-            requestId,
-            message: record,
-        };
-        this.logEvents.push({
-            timestamp: this.now,
-            message: JSON.stringify(line),
-            eventId: String(this.logEvents.length),
-        });
     }
 
-    /**
-     * The deployed handler's behaviour for one warning, and its log: a group with Capacity
-     * Rebalancing gets the grace first (a queued record waits, a direct invocation waits in
-     * itself), a group with a termination hook is terminated through, any other is detached.
-     */
+    /** The handler on one warning: a rebalancing group gets the grace, a hooked one is terminated through, else detach. */
     private handle(warning: Warning, requestId: string, queued: boolean): unknown {
         const { instanceId } = warning;
         const dryRun = this.options.handlerDryRun === true;
         const rebalancing = this.options.capacityRebalance === true;
+        const terminate = this.options.terminationHook === true;
         const graceEndsMs = warning.sentAtMs + GRACE_MS;
-        if (!queued && rebalancing && this.members.get(instanceId)?.lifecycle === "InService") {
+        if (!queued && rebalancing && this.members.get(instanceId) === "InService") {
             // A direct invocation waits out the grace in itself.
             this.advance(Math.max(this.now, graceEndsMs));
         }
-        const member = this.members.get(instanceId);
-        const counts: Record<string, number> = {};
+        const lifecycle = this.members.get(instanceId);
+        let counted: (typeof OUTCOMES)[number] | undefined;
         const ignored: Record<string, number> = {};
-        let summary: Record<string, unknown>;
         const base = { instanceId, autoScalingGroupName: GROUP, capacityOnInterruption: "keep" };
-        const terminate = this.options.terminationHook === true;
-        if (rebalancing && member?.lifecycle.startsWith("Terminating")) {
-            counts.leftToGroup = 1;
+        let summary: Record<string, unknown> = {};
+        if (rebalancing && lifecycle?.startsWith("Terminating")) {
+            counted = "leftToGroup";
             summary = { ...base, action: "left-to-group", reason: `${instanceId} is Terminating` };
             if (!queued) {
-                this.log(requestId, "INFO", {
+                this.log(requestId, {
                     ...summary,
                     message: "Left the warning to the group's Capacity Rebalancing",
                 });
             }
-        } else if (member === undefined || member.lifecycle !== "InService") {
-            const reason = member === undefined ? "not-a-member" : "not-in-service";
+        } else if (lifecycle !== "InService") {
+            const reason = lifecycle === undefined ? "not-a-member" : "not-in-service";
             ignored[reason] = 1;
             summary = {
                 ...base,
                 action: "ignored",
-                reason: `${instanceId} is ${member?.lifecycle}`,
+                reason: `${instanceId} is ${lifecycle}`,
             };
             if (!queued) {
-                this.log(requestId, "INFO", {
-                    ...summary,
-                    message: `Ignored the warning: ${reason}`,
-                });
+                this.log(requestId, { ...summary, message: `Ignored the warning: ${reason}` });
             }
         } else if (rebalancing && this.now < graceEndsMs) {
-            counts.waiting = 1;
-            summary = {};
+            counted = "waiting";
         } else {
-            const safetyNet = rebalancing ? { safetyNet: true } : {};
             const kind = terminate ? "terminate" : "detach";
+            const safetyNet = rebalancing ? { safetyNet: true } : {};
             if (dryRun) {
-                counts[terminate ? "wouldTerminate" : "wouldDetach"] = 1;
+                counted = terminate ? "wouldTerminate" : "wouldDetach";
                 summary = { ...base, action: `would-${kind}`, ...safetyNet };
-                this.log(requestId, "INFO", {
+                this.log(requestId, {
                     message: `Dry run: would ${kind} 1 instance(s) of AutoScaling Group ${GROUP}`,
                     autoScalingGroupName: GROUP,
                     capacityOnInterruption: "keep",
                     instanceIds: [instanceId],
                 });
             } else {
-                counts[terminate ? "terminated" : "detached"] = 1;
+                counted = terminate ? "terminated" : "detached";
                 summary = { ...base, action: terminate ? "terminated" : "detached", ...safetyNet };
                 this.takeOut(instanceId, requestId, terminate);
             }
         }
+        const counts = Object.fromEntries(
+            OUTCOMES.map((o) => [o, o === counted ? 1 : 0]),
+        ) as Record<(typeof OUTCOMES)[number], number>;
         // Metrics (EMF) go to the same log group; they are not the handler's entries.
-        this.logEvents.push({
-            timestamp: this.now,
-            message: JSON.stringify({ _aws: { Timestamp: this.now }, Detached: counts.detached }),
-            eventId: String(this.logEvents.length),
-        });
+        const metric = { _aws: { Timestamp: this.now }, Detached: counts.detached || undefined };
+        this.log(requestId, metric, true);
         if (!queued) {
             return summary;
         }
-        this.log(requestId, "INFO", {
-            message: `Batch of 1 records: ${batchSummary(
-                {
-                    detached: counts.detached ?? 0,
-                    terminated: counts.terminated ?? 0,
-                    leftToGroup: counts.leftToGroup ?? 0,
-                    wouldDetach: counts.wouldDetach ?? 0,
-                    wouldTerminate: counts.wouldTerminate ?? 0,
-                    waiting: counts.waiting ?? 0,
-                    failed: 0,
-                    ignoredTotal: Object.keys(ignored).length,
-                },
-                dryRun,
-            )}`,
+        const ignoredTotal = Object.keys(ignored).length;
+        this.log(requestId, {
+            message: `Batch of 1 records: ${batchSummary({ ...counts, ignoredTotal }, dryRun)}`,
             autoScalingGroupName: GROUP,
             capacityOnInterruption: "keep",
             records: 1,
-            detached: counts.detached ?? 0,
-            terminated: counts.terminated ?? 0,
-            leftToGroup: counts.leftToGroup ?? 0,
-            waiting: counts.waiting ?? 0,
+            ...counts,
             safetyNet: "safetyNet" in summary ? 1 : 0,
             ignored,
-            failed: 0,
         });
         return {
             batchItemFailures: counts.waiting === 1 ? [{ itemIdentifier: warning.messageId }] : [],
@@ -487,25 +393,26 @@ export class FakeAccount {
 
     /** Detaches, or terminates through the group: the drain starts and a replacement launches. */
     private takeOut(instanceId: string, requestId: string, terminate: boolean): void {
-        const member = this.members.get(instanceId) as Member;
-        member.lifecycle = terminate ? "Terminating" : "Detaching";
+        this.setLifecycle(instanceId, terminate ? "Terminating" : "Detaching");
         if (this.options.leavesGroupAtDetach && !terminate) {
             this.members.delete(instanceId);
         }
+        const doing = terminate ? "Terminating" : "Detaching";
         const activity = this.activity(
-            `${terminate ? "Terminating" : "Detaching"} EC2 instance: ${instanceId}`,
+            `${doing} EC2 instance: ${instanceId}`,
             "WaitingForELBConnectionDraining",
             terminate ? "terminate" : "detach",
         );
         this.launchReplacement();
-        if (this.drains) {
+        if (!this.options.neverDrains) {
+            const since = this.now;
             this.targets.set(`${TG_ARN} ${instanceId}`, {
                 state: "draining",
                 reason: "Target.DeregistrationInProgress",
-                since: this.now,
+                since,
             });
         }
-        this.log(requestId, "INFO", {
+        this.log(requestId, {
             message: terminate
                 ? `Instance ${instanceId} belongs to AutoScaling Group ${GROUP}. Terminating it through the group, so that its termination hooks run...`
                 : `Instance ${instanceId} belongs to AutoScaling Group ${GROUP}. Detaching instance...`,
@@ -523,24 +430,25 @@ export class FakeAccount {
     }
 
     private guard(action: string): void {
-        if (this.denied.has(action)) {
+        if (this.options.denied?.includes(action)) {
             throw awsError("AccessDeniedException", `User is not authorized to perform: ${action}`);
         }
     }
 
     private install(): void {
-        const m = this.mocks;
+        const { mocks: m, options } = this;
         m.sts.on(GetCallerIdentityCommand).callsFake(() => {
-            if (this.stsFailure !== undefined) {
-                throw this.stsFailure;
+            if (options.stsFailure !== undefined) {
+                throw awsError(options.stsFailure.name, options.stsFailure.message);
             }
             return { Account: ACCOUNT, Arn: CALLER, UserId: "AROAEXAMPLE:alice" };
         });
         m.lambda.on(GetFunctionConfigurationCommand).callsFake(() => {
             this.guard("lambda:GetFunctionConfiguration");
-            if (!this.functionExists) {
+            if (options.missing === "function") {
                 throw awsError("ResourceNotFoundException", `Function not found: ${FUNCTION}`);
             }
+            const dlq = options.queueDelivery === false ? undefined : `${QUEUE_URL}-dlq`;
             return {
                 FunctionName: FUNCTION,
                 FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${FUNCTION}`,
@@ -550,21 +458,18 @@ export class FakeAccount {
                     Variables: {
                         AUTO_SCALING_GROUP_NAMES: JSON.stringify([GROUP]),
                         CAPACITY_ON_INTERRUPTION: "keep",
-                        ...(this.options.queueDelivery === false
-                            ? {}
-                            : { DEAD_LETTER_QUEUE_URL: `${QUEUE_URL}-dlq` }),
-                        ...(this.options.handlerDryRun ? { DRY_RUN: "true" } : {}),
+                        DEAD_LETTER_QUEUE_URL: dlq,
+                        DRY_RUN: options.handlerDryRun ? "true" : undefined,
                     },
                 },
             };
         });
         m.lambda.on(InvokeCommand).callsFake((input) => {
             this.guard("lambda:InvokeFunction");
-            const payload = JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array));
-            this.invocations.push(payload);
-            const requestId = `req-${this.invocations.length}`;
+            const payload = JSON.parse(new TextDecoder().decode(input.Payload));
+            const requestId = `req-${++this.invocations}`;
             const queued = Array.isArray(payload.Records);
-            const answer = this.invocationOverride ?? {
+            const answer = options.invocation ?? {
                 payload: this.handle(warningIn(payload), requestId, queued),
             };
             return {
@@ -575,42 +480,42 @@ export class FakeAccount {
             };
         });
         m.sqs.on(GetQueueAttributesCommand).callsFake((input) => {
-            if (!this.queueExists || input.QueueUrl !== QUEUE_URL) {
+            if (options.missing === "queue" || input.QueueUrl !== QUEUE_URL) {
                 throw awsError("QueueDoesNotExist", "The specified queue does not exist.");
             }
             return { Attributes: { QueueArn: QUEUE_ARN } };
         });
         m.autoScaling.on(DescribeAutoScalingGroupsCommand).callsFake((input) => ({
             AutoScalingGroups:
-                this.groupExists && input.AutoScalingGroupNames?.includes(GROUP)
-                    ? [
+                options.missing === "group" || !input.AutoScalingGroupNames?.includes(GROUP)
+                    ? []
+                    : [
                           {
                               AutoScalingGroupName: GROUP,
                               MinSize: 0,
                               MaxSize: 6,
-                              DesiredCapacity: this.desired,
-                              CapacityRebalance: this.options.capacityRebalance === true,
+                              DesiredCapacity: options.emptyGroup ? 0 : INSTANCES.length,
+                              CapacityRebalance: options.capacityRebalance === true,
                               TargetGroupARNs: [TG_ARN],
-                              Instances: [...this.members].map(([id, member]) => ({
+                              Instances: [...this.members].map(([id, lifecycle]) => ({
                                   InstanceId: id,
-                                  LifecycleState: member.lifecycle,
-                                  AvailabilityZone: member.zone,
-                                  InstanceType: member.type,
+                                  LifecycleState: lifecycle,
+                                  AvailabilityZone: ZONES[INSTANCES.indexOf(id)] ?? ZONES[2],
+                                  InstanceType: "c5.large",
                               })),
                           },
-                      ]
-                    : [],
+                      ],
         }));
         m.autoScaling.on(DescribeScalingActivitiesCommand).callsFake(() => ({
             Activities: this.activities.map((a) => ({ ...a, AutoScalingGroupName: GROUP })),
         }));
         m.elbv2.on(DescribeTargetHealthCommand).callsFake((input) => ({
-            TargetHealthDescriptions: (input.Targets ?? []).map((t: { Id?: string }) => {
-                const health = this.targets.get(`${input.TargetGroupArn} ${t.Id}`) ?? {
-                    state: "healthy",
-                    reason: undefined,
+            TargetHealthDescriptions: (input.Targets ?? []).map((target: { Id?: string }) => {
+                const health = this.targets.get(`${input.TargetGroupArn} ${target.Id}`);
+                return {
+                    Target: target,
+                    TargetHealth: { State: health?.state ?? "healthy", Reason: health?.reason },
                 };
-                return { Target: t, TargetHealth: { State: health.state, Reason: health.reason } };
             }),
         }));
         m.elbv2.on(DescribeTargetGroupAttributesCommand).resolves({
@@ -641,19 +546,10 @@ export class FakeAccount {
             Reservations: [
                 {
                     Instances: (input.InstanceIds ?? []).map((id: string) => {
-                        const state = this.ec2States.get(id) ?? { state: "running" };
-                        return {
-                            InstanceId: id,
-                            State: { Name: state.state },
-                            ...(state.reason
-                                ? {
-                                      StateReason: {
-                                          Code: "Server.SpotInstanceTermination",
-                                          Message: state.reason,
-                                      },
-                                  }
-                                : {}),
-                        };
+                        const { state, reason } = this.ec2States.get(id) ?? { state: "running" };
+                        const code = reason && "Server.SpotInstanceTermination";
+                        const why = reason && { StateReason: { Code: code, Message: reason } };
+                        return { InstanceId: id, State: { Name: state }, ...why };
                     }),
                 },
             ],
@@ -662,105 +558,81 @@ export class FakeAccount {
             EvaluationResults: (input.ActionNames ?? []).map((action: string) => ({
                 EvalActionName: action,
                 EvalResourceName: input.ResourceArns?.[0],
-                EvalDecision: this.simulatorDenied.has(action) ? "implicitDeny" : "allowed",
+                EvalDecision: options.simulatorDenies?.includes(action)
+                    ? "implicitDeny"
+                    : "allowed",
             })),
         }));
         this.installFis();
     }
 
     private installFis(): void {
-        const m = this.mocks;
-        m.fis.on(GetExperimentTemplateCommand).callsFake((input: { id?: string }) => {
+        const fis = this.mocks.fis;
+        fis.on(GetExperimentTemplateCommand).callsFake((input: { id?: string }) => {
             if (input.id !== TEMPLATE) {
                 throw awsError("ResourceNotFoundException", "Experiment template not found");
             }
+            const target = {
+                resourceTags: { "aws:autoscaling:groupName": GROUP },
+                selectionMode: "COUNT(1)",
+            };
+            const action = {
+                actionId: SPOT_ACTION,
+                parameters: { durationBeforeInterruption: "PT2M" },
+                targets: { SpotInstances: "SpotInstancesOfGroup" },
+            };
             return {
                 experimentTemplate: {
                     id: TEMPLATE,
-                    targets: {
-                        SpotInstancesOfGroup: {
-                            resourceType: "aws:ec2:spot-instance",
-                            resourceTags: { "aws:autoscaling:groupName": GROUP },
-                            filters: [{ path: "State.Name", values: ["running"] }],
-                            selectionMode: "COUNT(1)",
-                        },
-                    },
-                    actions: {
-                        InterruptSpotInstances: {
-                            actionId: "aws:ec2:send-spot-instance-interruptions",
-                            parameters: { durationBeforeInterruption: "PT2M" },
-                            targets: { SpotInstances: "SpotInstancesOfGroup" },
-                        },
-                    },
+                    targets: { SpotInstancesOfGroup: target },
+                    actions: { InterruptSpotInstances: action },
                     stopConditions: [{ source: "none" }],
                 },
             };
         });
-        m.fis.on(StartExperimentCommand).callsFake((input: { experimentTemplateId?: string }) => {
-            this.started.push(input.experimentTemplateId ?? "");
+        fis.on(StartExperimentCommand).callsFake(() => {
             this.experiment = { startedAt: this.now, status: "initiating" };
             return { experiment: { id: "EXP1", state: { status: "initiating" } } };
         });
-        m.fis.on(GetExperimentCommand).callsFake(() => {
+        fis.on(GetExperimentCommand).callsFake(() => {
             const status = this.experiment?.status ?? "pending";
             const failed = status === "failed";
-            const action =
-                {
-                    initiating: "pending",
-                    running: "running",
-                    completed: "completed",
-                    failed: "failed",
-                }[status] ?? "pending";
+            const actionStatus =
+                status === "initiating" || status === "pending" ? "pending" : status;
+            const experimentReason = "Experiment failed because one or more actions failed";
+            const actionReason =
+                "Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions";
             return {
                 experiment: {
                     id: "EXP1",
-                    state: {
-                        status,
-                        ...(failed
-                            ? { reason: "Experiment failed because one or more actions failed" }
-                            : {}),
-                    },
+                    state: { status, ...(failed ? { reason: experimentReason } : {}) },
                     actions: {
                         InterruptSpotInstances: {
-                            actionId: "aws:ec2:send-spot-instance-interruptions",
+                            actionId: SPOT_ACTION,
                             state: {
-                                status: action,
-                                ...(failed
-                                    ? {
-                                          reason: "Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions",
-                                      }
-                                    : {}),
+                                status: actionStatus,
+                                ...(failed ? { reason: actionReason } : {}),
                             },
                         },
                     },
                 },
             };
         });
-        m.fis.on(ListExperimentResolvedTargetsCommand).callsFake(() => ({
-            resolvedTargets:
-                this.experiment?.target === undefined
-                    ? []
-                    : [
-                          {
-                              resourceType: "aws:ec2:spot-instance",
-                              targetName: "SpotInstancesOfGroup",
-                              targetInformation: {
-                                  identifier: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${this.experiment.target}`,
-                              },
-                          },
-                      ],
-        }));
+        fis.on(ListExperimentResolvedTargetsCommand).callsFake(() => {
+            const target = this.experiment?.target;
+            const identifier = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${target}`;
+            return {
+                resolvedTargets:
+                    target === undefined ? [] : [{ targetInformation: { identifier } }],
+            };
+        });
     }
 }
 
-/** What the fake handler reads of a warning: its instance, its `time`, its record's id. */
-interface Warning {
-    readonly instanceId: string;
-    readonly sentAtMs: number;
-    readonly messageId: string;
-}
+type Warning = ReturnType<typeof warningIn>;
 
-function warningIn(payload: unknown): Warning {
+/** What the fake handler reads of a warning: its instance, its `time`, its record's id. */
+function warningIn(payload: unknown) {
     const records = (payload as { Records?: { body: string; messageId: string }[] }).Records;
     const event = (records === undefined ? payload : JSON.parse(records[0].body)) as {
         time: string;
@@ -771,11 +643,4 @@ function warningIn(payload: unknown): Warning {
         sentAtMs: Date.parse(event.time),
         messageId: records?.[0].messageId ?? "event",
     };
-}
-
-/** The instance a warning payload (an SQS batch or a bare event) names. */
-function warnedInstance(payload: unknown): string {
-    const records = (payload as { Records?: { body: string }[] }).Records;
-    const event = records === undefined ? payload : JSON.parse(records[0].body);
-    return (event as { detail: { "instance-id": string } }).detail["instance-id"];
 }

@@ -15,7 +15,16 @@ import {
     REPLACEMENT,
     T0,
     TG_ARN,
-} from "../support/simulated-stack";
+} from "../support/fake-account";
+
+/** An account whose function got the warning for the first instance, bare, once. */
+async function accountWarnedOnce(): Promise<FakeAccount> {
+    const account = new FakeAccount();
+    const warning = { detail: { "instance-id": INSTANCES[0] } };
+    const Payload = new TextEncoder().encode(JSON.stringify(warning));
+    await account.clients.lambda.send(new InvokeCommand({ FunctionName: FUNCTION, Payload }));
+    return account;
+}
 
 describe("the fake AWS account of the simulate tests answers as AWS does", () => {
     it("reports a registered instance as healthy before any drain", async () => {
@@ -32,15 +41,7 @@ describe("the fake AWS account of the simulate tests answers as AWS does", () =>
     });
 
     it("lists scaling activities newest first", async () => {
-        const account = new FakeAccount();
-        await account.clients.lambda.send(
-            new InvokeCommand({
-                FunctionName: FUNCTION,
-                Payload: new TextEncoder().encode(
-                    JSON.stringify({ detail: { "instance-id": INSTANCES[0] } }),
-                ),
-            }),
-        );
+        const account = await accountWarnedOnce();
 
         const { Activities = [] } = await account.clients.autoScaling.send(
             new DescribeScalingActivitiesCommand({ AutoScalingGroupName: GROUP }),
@@ -56,15 +57,7 @@ describe("the fake AWS account of the simulate tests answers as AWS does", () =>
     });
 
     it("ends a drain after the deregistration delay: the target unused, the instance out of the group", async () => {
-        const account = new FakeAccount();
-        await account.clients.lambda.send(
-            new InvokeCommand({
-                FunctionName: FUNCTION,
-                Payload: new TextEncoder().encode(
-                    JSON.stringify({ detail: { "instance-id": INSTANCES[0] } }),
-                ),
-            }),
-        );
+        const account = await accountWarnedOnce();
 
         account.advance(T0 + DRAIN_SECONDS * 1000);
 

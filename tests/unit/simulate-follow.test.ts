@@ -3,8 +3,8 @@
  * deadline, and after its most polls, on a fake clock so that it runs in milliseconds.
  */
 import * as assert from "node:assert/strict";
-import { followUntil, pollsWithin } from "../../commands/simulate/simulate-follow";
-import type { Clock } from "../../commands/simulate/simulate-timeline";
+import { followUntil, pollsWithin } from "../../commands/simulate/run";
+import type { Clock } from "../../commands/simulate/run";
 
 /** A clock whose sleeps advance it at once; `standStill` makes them advance nothing. */
 function fakeClock(standStill = false): Clock & { sleeps: number[] } {
@@ -20,20 +20,32 @@ function fakeClock(standStill = false): Clock & { sleeps: number[] } {
     };
 }
 
+type Loop = Parameters<typeof followUntil<string>>[0];
+
+/** A loop of a look every 2 s, a deadline a minute on and 10 looks at most, but for `loop`. */
+function following(clock: Clock, poll: Loop["poll"], loop: Partial<Loop> = {}) {
+    const deadlineMs = () => clock.now() + 60_000;
+    const giveUp = () => new Error("gave up");
+    return followUntil({
+        clock,
+        intervalMs: 2_000,
+        deadlineMs,
+        maxPolls: 10,
+        poll,
+        giveUp,
+        ...loop,
+    });
+}
+
 describe("the simulations' follow loop", () => {
     describe("given a poll that is done on its third look", () => {
         it("resolves to what the poll found, having slept the interval between looks", async () => {
             const clock = fakeClock();
             let looks = 0;
 
-            const found = await followUntil({
-                clock,
-                intervalMs: 2_000,
-                deadlineMs: () => clock.now() + 60_000,
-                maxPolls: 10,
-                poll: async () => (++looks === 3 ? "drained" : undefined),
-                giveUp: () => new Error("gave up"),
-            });
+            const found = await following(clock, async () =>
+                ++looks === 3 ? "drained" : undefined,
+            );
 
             assert.deepEqual([found, looks, clock.sleeps], ["drained", 3, [2_000, 2_000]]);
         });
@@ -45,19 +57,21 @@ describe("the simulations' follow loop", () => {
             const deadlineMs = clock.now() + 10_000;
             const seenAt: number[] = [];
 
-            const following = followUntil({
+            const followed = following(
                 clock,
-                intervalMs: 4_000,
-                deadlineMs: () => deadlineMs,
-                maxPolls: 100,
-                poll: async () => {
+                async () => {
                     seenAt.push(clock.now() - (deadlineMs - 10_000));
                     return undefined;
                 },
-                giveUp: () => new Error(`gave up after ${seenAt.length} looks`),
-            });
+                {
+                    intervalMs: 4_000,
+                    deadlineMs: () => deadlineMs,
+                    maxPolls: 100,
+                    giveUp: () => new Error(`gave up after ${seenAt.length} looks`),
+                },
+            );
 
-            await assert.rejects(following, { message: "gave up after 4 looks" });
+            await assert.rejects(followed, { message: "gave up after 4 looks" });
             assert.deepEqual(seenAt, [0, 4_000, 8_000, 12_000]);
         });
 
@@ -66,22 +80,19 @@ describe("the simulations' follow loop", () => {
             let deadlineMs = clock.now() + 1_000;
             let looks = 0;
 
-            const following = followUntil({
+            const followed = following(
                 clock,
-                intervalMs: 1_000,
-                deadlineMs: () => deadlineMs,
-                maxPolls: 100,
-                poll: async () => {
+                async () => {
                     looks++;
                     if (looks === 1) {
                         deadlineMs = clock.now() + 5_000;
                     }
                     return undefined;
                 },
-                giveUp: () => new Error("gave up"),
-            });
+                { intervalMs: 1_000, deadlineMs: () => deadlineMs, maxPolls: 100 },
+            );
 
-            await assert.rejects(following, { message: "gave up" });
+            await assert.rejects(followed, { message: "gave up" });
             assert.equal(looks, 6);
         });
 
@@ -89,19 +100,16 @@ describe("the simulations' follow loop", () => {
             const clock = fakeClock(true);
             let looks = 0;
 
-            const following = followUntil({
+            const followed = following(
                 clock,
-                intervalMs: 2_000,
-                deadlineMs: () => clock.now() + 60_000,
-                maxPolls: 5,
-                poll: async () => {
+                async () => {
                     looks++;
                     return undefined;
                 },
-                giveUp: () => new Error("gave up"),
-            });
+                { maxPolls: 5 },
+            );
 
-            await assert.rejects(following, { message: "gave up" });
+            await assert.rejects(followed, { message: "gave up" });
             assert.deepEqual([looks, clock.sleeps.length], [5, 4]);
         });
     });
@@ -111,19 +119,12 @@ describe("the simulations' follow loop", () => {
             const clock = fakeClock();
             let looks = 0;
 
-            const following = followUntil({
-                clock,
-                intervalMs: 2_000,
-                deadlineMs: () => clock.now() + 60_000,
-                maxPolls: 10,
-                poll: async () => {
-                    looks++;
-                    throw new Error("the handler failed");
-                },
-                giveUp: () => new Error("gave up"),
+            const followed = following(clock, async () => {
+                looks++;
+                throw new Error("the handler failed");
             });
 
-            await assert.rejects(following, { message: "the handler failed" });
+            await assert.rejects(followed, { message: "the handler failed" });
             assert.deepEqual([looks, clock.sleeps], [1, []]);
         });
     });

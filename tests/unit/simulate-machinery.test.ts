@@ -7,18 +7,18 @@
 import * as assert from "node:assert/strict";
 import { TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import { simulateConsoleTest } from "../../commands/simulate/simulate-console-test";
-import { expectedPath, verdictOf } from "../../commands/simulate/machinery";
-import { redeliveredPayload } from "../../commands/simulate/redelivery";
+import { simulateConsoleTest } from "../../commands/simulate/console-test";
+import { expectedPath, verdictOf } from "../../commands/simulate/handler-log";
+import { redeliveredPayload } from "../../commands/simulate/console-test";
 import {
     decisionFor,
     type HandlerLogEntry,
     parseLogLine,
-} from "../../commands/simulate/simulate-log";
-import { formatSummary, type SimulationReport } from "../../commands/simulate/simulate-timeline";
+} from "../../commands/simulate/handler-log";
+import { formatSummary, type SimulationReport } from "../../commands/simulate/run";
 import { createStyle } from "../../commands/terminal";
 import { FakeAccount, type FakeAccountOptions } from "../support/fake-account";
-import { DEPLOYMENT, GROUP, INSTANCES, T0 } from "../support/simulated-stack";
+import { DEPLOYMENT, GROUP, INSTANCES, T0 } from "../support/fake-account";
 
 const [FIRST] = INSTANCES;
 const plain = createStyle(false);

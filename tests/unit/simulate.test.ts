@@ -9,12 +9,12 @@ import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balanc
 import { TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import { simulateConsoleTest } from "../../commands/simulate/simulate-console-test";
-import type { Deployment } from "../../commands/simulate/simulate-deployment";
-import { simulateExperiment } from "../../commands/simulate/simulate-fis";
-import type { SimulationReport } from "../../commands/simulate/simulate-timeline";
+import { simulateConsoleTest } from "../../commands/simulate/console-test";
+import type { Deployment } from "../../commands/simulate/run";
+import { simulateExperiment } from "../../commands/simulate/fis";
+import type { SimulationReport } from "../../commands/simulate/run";
 import { loadEvent } from "../support/events";
-import { FakeAccount } from "../support/fake-account";
+import { FakeAccount, type FakeAccountOptions } from "../support/fake-account";
 import {
     ACCOUNT,
     DEPLOYMENT,
@@ -26,7 +26,7 @@ import {
     READ_ONLY_COMMANDS,
     T0,
     TEMPLATE,
-} from "../support/simulated-stack";
+} from "../support/fake-account";
 
 const DIRECT: Deployment = { ...DEPLOYMENT, queueUrl: undefined };
 const [FIRST, SECOND, THIRD] = INSTANCES;
@@ -201,8 +201,9 @@ describe("npm run simulate, the console test, against a fake AWS account", () =>
 
     describe("given --dry-run", () => {
         it("makes no mutating call, plans the invoke, and reports each permission as the simulator judges it", async () => {
-            const account = new FakeAccount();
-            account.simulatorDenies("lambda:InvokeFunction", "ec2:TerminateInstances");
+            const account = new FakeAccount({
+                simulatorDenies: ["lambda:InvokeFunction", "ec2:TerminateInstances"],
+            });
 
             const report = await consoleTest(account, { dryRun: true, terminate: true });
 
@@ -256,8 +257,7 @@ describe("npm run simulate, the console test, against a fake AWS account", () =>
         });
 
         it("still checks every permission when the function cannot be read", async () => {
-            const account = new FakeAccount();
-            account.deny("lambda:GetFunctionConfiguration");
+            const account = new FakeAccount({ denied: ["lambda:GetFunctionConfiguration"] });
 
             const report = await consoleTest(account, { dryRun: true });
 
@@ -284,119 +284,118 @@ describe("npm run simulate, the console test, against a fake AWS account", () =>
     describe("given something wrong, it fails with a specific message and invokes nothing it should not", () => {
         const failures: [
             string,
-            (a: FakeAccount) => void,
+            FakeAccountOptions,
             Partial<Parameters<typeof consoleTest>[1]>,
             string,
             string,
         ][] = [
             [
                 "no credentials",
-                (a) =>
-                    a.failSts({
+                {
+                    stsFailure: {
                         name: "CredentialsProviderError",
                         message: "Could not load credentials from any providers",
-                    }),
+                    },
+                },
                 {},
                 "no-credentials",
                 "No AWS credentials found. The simulation uses the standard AWS chain: set AWS_PROFILE (after aws sso login or aws configure), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, then run it again.",
             ],
             [
                 "a function that does not exist",
-                (a) => a.removeFunction(),
+                { missing: "function" },
                 {},
                 "function-not-found",
                 `Function ${FUNCTION} not found in eu-west-1: check --function (or the stack's functionName output) and AWS_REGION.`,
             ],
             [
                 "a queue that does not exist",
-                (a) => a.removeQueue(),
+                { missing: "queue" },
                 {},
                 "queue-not-found",
                 `Events queue ${QUEUE_URL} not found: check --queue (or the stack's eventsQueueUrl output) and AWS_REGION.`,
             ],
             [
                 "a group that does not exist",
-                (a) => a.removeGroup(),
+                { missing: "group" },
                 {},
                 "group-not-found",
                 `Auto Scaling group ${GROUP} not found in eu-west-1: check --group (or the stack's autoScalingGroupName output) and AWS_REGION.`,
             ],
             [
                 "an empty group",
-                (a) => a.emptyGroup(),
+                { emptyGroup: true },
                 {},
                 "group-empty",
                 `Group ${GROUP} has no InService instance to interrupt (0 instances, desired capacity 0): scale it up, e.g. aws autoscaling set-desired-capacity --auto-scaling-group-name ${GROUP} --desired-capacity 1, and wait for an instance to be InService.`,
             ],
             [
                 "an --instance outside the group",
-                () => undefined,
+                {},
                 { instanceId: "i-0ccccccccccccccc1" },
                 "instance-not-in-group",
                 `Instance i-0ccccccccccccccc1 is not in group ${GROUP} (its members: ${INSTANCES.join(", ")}): pass one of its InService instances, or leave out --instance.`,
             ],
             [
                 "an --instance that is not InService",
-                (a) => a.setLifecycle(SECOND, "Pending"),
+                { lifecycles: { [SECOND]: "Pending" } },
                 { instanceId: SECOND },
                 "instance-not-in-group",
                 `Instance ${SECOND} is Pending in group ${GROUP}, not InService: the handler would ignore its warning. Pass an InService instance, or leave out --instance.`,
             ],
             [
                 "no permission to invoke",
-                (a) => a.deny("lambda:InvokeFunction"),
+                { denied: ["lambda:InvokeFunction"] },
                 {},
                 "permission-denied",
                 "Missing permission: lambda:InvokeFunction was denied (AccessDeniedException: User is not authorized to perform: lambda:InvokeFunction). Grant lambda:InvokeFunction to your identity, or run with --dry-run to check every permission the simulation needs.",
             ],
             [
                 "a queue-delivery function without --queue",
-                () => undefined,
+                {},
                 { deployment: DIRECT },
                 "deployment-mismatch",
                 `Function ${FUNCTION} uses queue delivery (it has DEAD_LETTER_QUEUE_URL), but no events queue is known: pass --queue with the stack's eventsQueueUrl.`,
             ],
             [
                 "a --group the function does not protect",
-                () => undefined,
+                {},
                 { deployment: { ...DEPLOYMENT, groupName: "batch" } },
                 "deployment-mismatch",
                 `Function ${FUNCTION} protects ${GROUP} (its AUTO_SCALING_GROUP_NAMES), not batch: pass --group ${GROUP}, or the function that protects batch.`,
             ],
             [
                 "a handler that throws",
-                (a) =>
-                    a.failInvocation({
+                {
+                    invocation: {
                         functionError: "Unhandled",
                         payload: {
                             errorType: "Error",
                             errorMessage: "AUTO_SCALING_GROUP_NAME is not set",
                         },
-                    }),
+                    },
+                },
                 {},
                 "handler-failed",
                 `${FUNCTION} failed (Unhandled): Error: AUTO_SCALING_GROUP_NAME is not set. Its log group spot-logs-5d6e7f8 has the details.`,
             ],
             [
                 "a record left for a retry",
-                (a) =>
-                    a.failInvocation({
-                        payload: { batchItemFailures: [{ itemIdentifier: "id-2" }] },
-                    }),
+                { invocation: { payload: { batchItemFailures: [{ itemIdentifier: "id-2" }] } } },
                 {},
                 "handler-failed",
                 `${FUNCTION} left the record for a retry (batchItemFailures [{"itemIdentifier":"id-2"}]): its detach failed. Its log group spot-logs-5d6e7f8 has the details.`,
             ],
             [
                 "a function that never logs its decision",
-                (a) => a.silenceLog(),
+                { silentLog: true },
                 {},
                 "timeout",
                 `No decision about ${FIRST} in the handler's log group spot-logs-5d6e7f8 within 60 s of the invoke: check that the function logs there (its LoggingConfig).`,
             ],
             [
                 "a target group that never drains",
-                (a) => a.neverDrain(),
+                { neverDrains: true },
                 {},
                 "timeout",
                 `Gave up waiting for ${FIRST} to drain from web-tg after 180 s.`,
@@ -404,8 +403,7 @@ describe("npm run simulate, the console test, against a fake AWS account", () =>
         ];
         for (const [what, given, options, kind, message] of failures) {
             it(`given ${what}`, async () => {
-                const account = new FakeAccount();
-                given(account);
+                const account = new FakeAccount(given);
 
                 const report = await consoleTest(account, options);
 
@@ -421,8 +419,7 @@ describe("npm run simulate, the console test, against a fake AWS account", () =>
         }
 
         it("invokes nothing when the group is empty", async () => {
-            const account = new FakeAccount();
-            account.emptyGroup();
+            const account = new FakeAccount({ emptyGroup: true });
 
             await consoleTest(account);
 
@@ -487,58 +484,56 @@ describe("npm run simulate --fis, against a fake AWS account", () => {
         });
     });
 
-    describe("given an experiment that FIS fails", () => {
-        it("fails with FIS's reasons", async () => {
-            const account = new FakeAccount({ experimentFails: true });
+    describe("given something wrong, it fails with a specific message", () => {
+        const failures: [string, FakeAccountOptions, Partial<Deployment>, string, string][] = [
+            [
+                "an experiment that FIS fails",
+                { experimentFails: true },
+                {},
+                "experiment-failed",
+                "Experiment EXP1 failed: Experiment failed because one or more actions failed; action InterruptSpotInstances: Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions.",
+            ],
+            [
+                "a warning that never reaches the function",
+                { silentLog: true },
+                {},
+                "timeout",
+                `No decision about ${FIRST} in the handler's log group spot-logs-5d6e7f8: the warning did not reach the function (check the rule, the events queue and its mapping).`,
+            ],
+            [
+                "no template",
+                {},
+                { templateId: undefined },
+                "not-deployed",
+                "No FIS experiment template is known: deploy the component with faultInjection.enabled (the stack then exports faultInjectionTemplateId), or pass --template.",
+            ],
+            [
+                "a template FIS does not know",
+                {},
+                { templateId: "EXTmissing" },
+                "template-not-found",
+                "FIS experiment template EXTmissing not found in eu-west-1: check --template (or the stack's faultInjectionTemplateId output) and AWS_REGION.",
+            ],
+        ];
+        for (const [what, given, deployment, kind, message] of failures) {
+            it(`given ${what}`, async () => {
+                const account = new FakeAccount(given);
 
-            const report = await experiment(account);
+                const report = await experiment(account, false, { ...DEPLOYMENT, ...deployment });
 
-            assert.deepEqual(report.failure, {
-                kind: "experiment-failed",
-                message:
-                    "Experiment EXP1 failed: Experiment failed because one or more actions failed; action InterruptSpotInstances: Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions.",
+                assert.deepEqual(report.failure, { kind, message });
+                assert.deepEqual(
+                    account.startedTemplates().length,
+                    kind === "not-deployed" || kind === "template-not-found" ? 0 : 1,
+                );
             });
-        });
-    });
+        }
 
-    describe("given a warning that never reaches the function", () => {
-        it("gives up at the experiment's deadline, saying where the warning stopped", async () => {
-            const account = new FakeAccount();
-            account.silenceLog();
+        it("gives up on a warning that never reaches the function at the experiment's deadline", async () => {
+            const report = await experiment(new FakeAccount({ silentLog: true }));
 
-            const report = await experiment(account);
-
-            assert.deepEqual(report.failure, {
-                kind: "timeout",
-                message: `No decision about ${FIRST} in the handler's log group spot-logs-5d6e7f8: the warning did not reach the function (check the rule, the events queue and its mapping).`,
-            });
             // The interruption's two minutes, then the decision's 60 s and the reaction's 180 s.
             assert.equal(report.steps.at(-1)?.elapsedMs, 120_000 + 60_000 + 180_000);
-        });
-    });
-
-    describe("given no template", () => {
-        it("fails as not deployed when none is known", async () => {
-            const report = await experiment(new FakeAccount(), false, {
-                ...DEPLOYMENT,
-                templateId: undefined,
-            });
-
-            assert.equal(report.failure?.kind, "not-deployed");
-            assert.match(report.failure?.message ?? "", /faultInjection\.enabled/);
-        });
-
-        it("fails as not found when FIS does not know it", async () => {
-            const report = await experiment(new FakeAccount(), false, {
-                ...DEPLOYMENT,
-                templateId: "EXTmissing",
-            });
-
-            assert.deepEqual(report.failure, {
-                kind: "template-not-found",
-                message:
-                    "FIS experiment template EXTmissing not found in eu-west-1: check --template (or the stack's faultInjectionTemplateId output) and AWS_REGION.",
-            });
         });
     });
 
