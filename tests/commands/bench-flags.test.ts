@@ -2,13 +2,13 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import {
+    BENCH_COMMAND_LINE,
     type BenchOptions,
     DEFAULT_CHART_DIRECTORY,
     DEFAULT_STORMS,
-    helpText,
     parseBenchFlags as parseFlags,
-} from "../../commands/bench/bench-flags";
-import { UsageError } from "../../commands/cli";
+} from "../../commands/bench/flags";
+import { helpText, UsageError } from "../../commands/cli";
 
 const parse = (...argv: string[]): BenchOptions => {
     const options = parseFlags(argv);
@@ -148,7 +148,7 @@ describe("the benchmark's flags", () => {
 
     it("list --storm and --configs in --help", () => {
         assert.equal(parseFlags(["--help"]), "help");
-        const help = helpText();
+        const help = helpText(BENCH_COMMAND_LINE);
         assert.match(help, /--storm single\|many-groups\|mixed\|single,many-groups,mixed/);
         assert.match(help, /--reactions reacts,silent/);
         assert.match(help, /--configs tag,list,per-group/);
@@ -166,7 +166,7 @@ describe("the benchmark's flags", () => {
             [
                 "--require",
                 "ts-node/register/transpile-only",
-                "commands/bench/bench-storm.ts",
+                "commands/bench/main.ts",
                 "--window",
                 "1",
                 "--window",

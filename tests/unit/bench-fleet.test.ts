@@ -1,6 +1,5 @@
 import * as assert from "node:assert/strict";
 import {
-    FLEET_GOALS,
     type FleetReport,
     type FleetResult,
     fleetExtra,
@@ -11,8 +10,9 @@ import {
     singleGroupTarget,
     stormEvent,
     stormMix,
-} from "../../commands/bench/bench-fleet";
-import { type PathResult, type StormReport, stormOrder } from "../../commands/bench/bench-report";
+} from "../../commands/bench/fleet";
+import { GOAL_BUDGET, stormOrder } from "../../commands/bench/report";
+import type { PathResult, StormReport } from "../../commands/bench/single";
 import { createStyle } from "../../commands/terminal";
 import { parseInterruptionWarning } from "../../handler/event";
 import { fleetGroupNames } from "../../emulator/fleet";
@@ -141,7 +141,7 @@ describe("the benchmark's many-groups storm", () => {
             ...overrides,
         });
         const missed = (r: Omit<FleetResult, "goals">) =>
-            judgeFleetGoals(r.config, r, FLEET_GOALS.budget)
+            judgeFleetGoals(r.config, r, GOAL_BUDGET)
                 .filter((g) => !g.met)
                 .map((g) => g.key);
 

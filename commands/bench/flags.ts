@@ -1,6 +1,6 @@
 /**
  * `npm run bench`'s flags: the storms and paths to run, the queue's settings and where the charts
- * go, each checked before any work by cli.ts's parser, and the help that lists them.
+ * go, each checked before any work, and the help that lists them.
  */
 import * as path from "node:path";
 import { QUEUE_DEFAULTS } from "../../components/spot-interruption-handler/args";
@@ -9,13 +9,11 @@ import {
     type CommandLine,
     type FlagSpec,
     type FlagValues,
-    helpText as commandHelpText,
     parseFlags,
     UsageError,
     wholeNumber,
     wholeNumbers,
 } from "../cli";
-import { MIXED_CONFIGS, MIXED_DEFAULTS, type MixedConfig } from "./mixed";
 
 export type Path = "queue" | "direct";
 export type Mode = "keep" | "decrement";
@@ -26,11 +24,16 @@ export type Mode = "keep" | "decrement";
 export type Storm = "single" | "many-groups" | "mixed";
 /** How the many-groups storm is handled: one handler by tag, one by list, one per group. */
 export type FleetConfig = "tag" | "list" | "per-group";
+/** "reacts": Capacity Rebalancing acts on the warning; "silent": it never does (the safety net). */
+export type MixedConfig = "reacts" | "silent";
 
 export const PATHS: readonly Path[] = ["queue", "direct"];
 export const MODES: readonly Mode[] = ["keep", "decrement"];
 export const STORMS: readonly Storm[] = ["single", "many-groups", "mixed"];
 export const FLEET_CONFIGS: readonly FleetConfig[] = ["tag", "list", "per-group"];
+export const MIXED_CONFIGS: readonly MixedConfig[] = ["reacts", "silent"];
+/** 10 groups of 100, as the many-groups storm: the same seed, so the figures compare. */
+export const MIXED_DEFAULTS = { groups: 10, size: 100 } as const;
 /**
  * What `npm run bench` runs without --storm. The many-groups storm adds about three minutes
  * (its 10 per-group handlers alone about two) to the two minutes of the single-group storms,
@@ -164,10 +167,6 @@ export const BENCH_COMMAND_LINE = {
 } satisfies CommandLine<Record<string, FlagSpec>>;
 
 type BenchFlags = FlagValues<typeof BENCH_COMMAND_LINE.flags>;
-
-export function helpText(): string {
-    return commandHelpText(BENCH_COMMAND_LINE);
-}
 
 /** Flags that only one storm reads: given while that storm does not run, they would be ignored. */
 const STORM_FLAGS = [

@@ -1,0 +1,481 @@
+/**
+ * The many-groups storm: per configuration a fresh fleet (10 groups of 100, a neighbour group, a
+ * standalone instance) and a fresh Auto Scaling budget; warnings for every group, 10% duplicates,
+ * the neighbours' and junk, put on the bus once, every handler's rule, queue and mapping draining
+ * them. Judged from state, and laid out side by side. The mixed storm sends the same events.
+ */
+import { performance } from "node:perf_hooks";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
+import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
+import {
+    FLEET_DEFAULTS,
+    FLEET_TAG,
+    fleetGroupNames,
+    type GroupFleet,
+    type GroupFleetOptions,
+    groupNamesMatching,
+    seedGroupFleet,
+} from "../../emulator/fleet";
+import { describeGroupState } from "../../emulator/group-state";
+import type { Emulator } from "../../emulator/server";
+import { freshSampleEvent } from "../../offline/sample-event";
+import { duration, type Style } from "../terminal";
+import {
+    departureFigures,
+    departureProgress,
+    detachedInLog,
+    timeDeparturesByLog,
+    trackDepartures,
+    type Watched,
+} from "./departures";
+import type { FleetConfig } from "./flags";
+import {
+    buildQueuedHandler,
+    type Components,
+    type HandlerArgs,
+    type PipelineMember,
+    runQueued,
+    withBudget,
+} from "./pipelines";
+import {
+    type DepartureFigures,
+    departureRows,
+    figuresTable,
+    type Goal,
+    judged,
+    markGoal,
+    type Row,
+    seededShuffle,
+    sum,
+    verdict,
+} from "./report";
+import type { StormReport } from "./single";
+
+/** The goals of one handler for many groups, at 10 Auto Scaling requests/s (issue 17). */
+export const FLEET_GOALS = { lastOutMs: 15_000, callsPerInstance: 0.08 } as const;
+/** What the single-group storm of 1000 (keep) should reach, in calls per instance. */
+export const SINGLE_GROUP_CALLS_TARGET = { size: 1000, mode: "keep", callsPerInstance: 0.07 };
+
+/**
+ * Events that are not a well-formed warning for a real instance. A rebalance recommendation is
+ * put on the bus too: the rule must not match it, so it never reaches a queue. The other two
+ * match the rule (its pattern reads only source and detail-type), and the handler must ignore
+ * them as malformed.
+ */
+export type JunkKind = "rebalance-recommendation" | "missing-instance-id" | "not-an-instance-id";
+export const JUNK_KINDS: readonly JunkKind[] = [
+    "rebalance-recommendation",
+    "missing-instance-id",
+    "not-an-instance-id",
+];
+
+/** One event of the storm, named by the instance it is about. */
+export interface StormEntry {
+    readonly kind: "warning" | JunkKind;
+    readonly instanceId: string;
+}
+
+/** What a storm is made of. */
+export interface StormMix {
+    /** Events put on the bus. */
+    readonly events: number;
+    /** Unique instances of the protected groups, each warned. */
+    readonly warned: number;
+    /** Second warnings for an instance already warned. */
+    readonly duplicates: number;
+    /** Warnings for instances outside the protected groups: the neighbour's and a standalone one. */
+    readonly outsiders: number;
+    readonly junk: Readonly<Record<JunkKind, number>>;
+    /** Events the component's rule matches, so each handler's queue receives. */
+    readonly matched: number;
+}
+
+/**
+ * Every instance of `groups` warned once, every tenth of them (counted across the fleet) twice,
+ * one warning per outsider, and `junkPerKind` events of each junk kind about instances of the
+ * groups; shuffled from a fixed seed, as EC2 might send them.
+ */
+export function fleetStorm(
+    groups: readonly (readonly string[])[],
+    outsiders: readonly string[],
+    junkPerKind = 10,
+): StormEntry[] {
+    const ours = groups.flat();
+    const warning = (instanceId: string): StormEntry => ({ kind: "warning", instanceId });
+    const junk = JUNK_KINDS.flatMap((kind, k) =>
+        Array.from({ length: ours.length === 0 ? 0 : junkPerKind }, (_, n) => ({
+            kind,
+            // Spread over the fleet: a stride coprime with most sizes.
+            instanceId: ours[(k + n * JUNK_KINDS.length * 37) % ours.length],
+        })),
+    );
+    return seededShuffle([
+        ...ours.map(warning),
+        ...ours.filter((_, i) => i % 10 === 0).map(warning),
+        ...outsiders.map(warning),
+        ...junk,
+    ]);
+}
+
+/** The event EC2 (or, for junk, something else) would put on the bus for an entry. */
+export function stormEvent(entry: StormEntry, sentAt = new Date()): Record<string, unknown> {
+    const event = freshSampleEvent(entry.instanceId, sentAt);
+    const detail = (event.detail ?? {}) as Record<string, unknown>;
+    switch (entry.kind) {
+        case "warning":
+            return event;
+        case "rebalance-recommendation":
+            return {
+                ...event,
+                "detail-type": "EC2 Instance Rebalance Recommendation",
+                detail: { "instance-id": entry.instanceId },
+            };
+        case "missing-instance-id": {
+            const rest = { ...detail };
+            Reflect.deleteProperty(rest, "instance-id");
+            return { ...event, detail: rest };
+        }
+        case "not-an-instance-id":
+            return { ...event, detail: { ...detail, "instance-id": `${entry.instanceId}-junk` } };
+    }
+}
+
+/** True when the component's rule matches the event: its pattern names source and detail-type. */
+export function ruleMatches(event: Record<string, unknown>): boolean {
+    const pattern = interruptionWarningEventPattern();
+    return (
+        pattern.source.includes(String(event.source)) &&
+        pattern["detail-type"].includes(String(event["detail-type"]))
+    );
+}
+
+/** Counts what `entries` hold; `ours` are the protected groups' instances. */
+export function stormMix(entries: readonly StormEntry[], ours: readonly string[]): StormMix {
+    const protectedIds = new Set(ours);
+    const seen = new Set<string>();
+    const junk = Object.fromEntries(JUNK_KINDS.map((k) => [k, 0])) as Record<JunkKind, number>;
+    let [duplicates, outsiders, matched] = [0, 0, 0];
+    for (const entry of entries) {
+        matched += ruleMatches(stormEvent(entry)) ? 1 : 0;
+        if (entry.kind !== "warning") {
+            junk[entry.kind]++;
+        } else if (!protectedIds.has(entry.instanceId)) {
+            outsiders++;
+        } else if (seen.has(entry.instanceId)) {
+            duplicates++;
+        } else {
+            seen.add(entry.instanceId);
+        }
+    }
+    return { events: entries.length, warned: seen.size, duplicates, outsiders, junk, matched };
+}
+
+/** A fresh fleet and the storm for it, with the neighbour's state before. */
+export async function seedFleetStorm(emulator: Emulator, options?: GroupFleetOptions) {
+    const fleet = await seedGroupFleet(emulator, options);
+    const ours = fleet.instanceIds.flat();
+    const outsiders = [...fleet.neighbourInstanceIds, fleet.standaloneInstanceId];
+    const entries = fleetStorm(fleet.instanceIds, outsiders);
+    const watched: Watched = {
+        ours,
+        groupNames: fleet.groupNames,
+        neighbourName: fleet.neighbourGroupName,
+        neighbourBefore: await describeGroupState(emulator, fleet.neighbourGroupName),
+    };
+    return { fleet, ours, entries, mix: stormMix(entries, ours), watched };
+}
+
+/** One warning entry's instance; none for junk. */
+export const warnedBy = (e: StormEntry) => (e.kind === "warning" ? e.instanceId : undefined);
+
+/** What one configuration did with the many-groups storm. */
+export interface FleetResult extends DepartureFigures {
+    readonly config: FleetConfig;
+    /** Handlers, each with its own rule, events queue and mapping. */
+    readonly handlers: number;
+    /** Events put on the bus (once: every rule takes its copy). */
+    readonly events: number;
+    /** Records the handlers received (redeliveries included), and what the rules should have queued. */
+    readonly records: { received: number; expected: number };
+    readonly deadLettered: number;
+    readonly stillQueued: number;
+    readonly seedMs: number;
+}
+
+export interface FleetReport {
+    readonly groups: number;
+    readonly size: number;
+    readonly neighbourSize: number;
+    readonly budget: number;
+    readonly mix: StormMix;
+    /** What the emulator answered to the handler's tag lookups, against the seed. */
+    readonly tagLookup: {
+        readonly expected: readonly string[];
+        readonly tagValue: readonly string[];
+        readonly tagKey: readonly string[];
+        readonly correct: boolean;
+    };
+    readonly results: readonly FleetResult[];
+}
+
+/** One handler for many groups is judged; per-group handlers are the comparison, with no goals. */
+export function judgeFleetGoals(
+    config: FleetConfig,
+    r: Omit<FleetResult, "goals">,
+    budget: number,
+): Goal[] {
+    const { lastOutMs, callsPerInstance } = FLEET_GOALS;
+    return config === "per-group"
+        ? []
+        : judged(
+              [
+                  [
+                      "lastOut",
+                      `last instance out < ${lastOutMs / 1000} s`,
+                      (r.lastOutMs ?? Infinity) < lastOutMs,
+                  ],
+                  [
+                      "calls",
+                      `≤ ${callsPerInstance} calls per instance`,
+                      r.callsPerInstance <= callsPerInstance,
+                  ],
+                  ["left", "none left in their groups", r.left === 0],
+                  ["deadLettered", "0 dead-lettered", r.deadLettered === 0],
+                  ["neighbour", "neighbour untouched", r.neighbourUntouched],
+              ],
+              budget,
+          );
+}
+
+/** The single-group storm of 1000 in keep mode, queued: its calls per instance against 0.07. */
+export function singleGroupTarget(
+    storms: readonly StormReport[],
+): { callsPerInstance: number; target: number; met: boolean } | undefined {
+    const { size, mode, callsPerInstance: target } = SINGLE_GROUP_CALLS_TARGET;
+    const storm = storms.find((s) => s.size === size && s.mode === mode);
+    const queue = storm?.results.find((r) => r.path === "queue");
+    if (queue === undefined) {
+        return undefined;
+    }
+    const callsPerInstance = (sum(queue.served) + sum(queue.throttled)) / queue.warned;
+    return { callsPerInstance, target, met: callsPerInstance <= target };
+}
+
+/** One configuration: its handlers (one, or one per group) and the mapping settings they share. */
+export interface FleetTarget {
+    readonly config: FleetConfig;
+    readonly members: readonly PipelineMember[];
+    readonly settings: QueueSettings;
+}
+
+/** Each configuration's handlers: one by tag, one by list of every group, or one per group. */
+export async function buildFleetTargets(
+    components: Components,
+    configs: readonly FleetConfig[],
+    queueArgs: HandlerArgs,
+): Promise<FleetTarget[]> {
+    const names = fleetGroupNames(FLEET_DEFAULTS.groups);
+    const selections: Record<FleetConfig, HandlerArgs[]> = {
+        tag: [{ autoScalingGroupTag: { ...FLEET_TAG } }],
+        list: [{ autoScalingGroupNames: names }],
+        "per-group": names.map((name) => ({ autoScalingGroupName: name })),
+    };
+    const targets: FleetTarget[] = [];
+    for (const config of configs) {
+        const built = [];
+        for (const [index, selection] of selections[config].entries()) {
+            const suffix = selections[config].length > 1 ? `-${index + 1}` : "";
+            const name = `bench-fleet-${config}${suffix}`;
+            built.push(await buildQueuedHandler(components, name, { ...selection, ...queueArgs }));
+        }
+        targets.push({ config, members: built.map((b) => b.member), settings: built[0].settings });
+    }
+    return targets;
+}
+
+/** What the emulator said to the tag lookups, read once from a fresh fleet. */
+async function tagLookup(emulator: Emulator, fleet: GroupFleet): Promise<FleetReport["tagLookup"]> {
+    const { key, value } = fleet.tag;
+    const tagValue = await groupNamesMatching(emulator, [{ Name: `tag:${key}`, Values: [value] }]);
+    const tagKey = await groupNamesMatching(emulator, [{ Name: "tag-key", Values: [key] }]);
+    const expected = fleet.groupNames;
+    const same = (a: readonly string[], b: readonly string[]) =>
+        JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+    return {
+        expected,
+        tagValue,
+        tagKey,
+        correct: same(tagValue, expected) && same(tagKey, [...expected, fleet.neighbourGroupName]),
+    };
+}
+
+/** Runs the storm once per target, each from a fresh seed and budget. */
+export async function runFleetStorm(
+    emulator: Emulator,
+    targets: readonly FleetTarget[],
+    budget: number,
+    progress: (message: string) => void,
+): Promise<FleetReport> {
+    const results: FleetResult[] = [];
+    let lookup: FleetReport["tagLookup"] | undefined;
+    let mix: StormMix | undefined;
+    for (const target of targets) {
+        const wallStart = performance.now();
+        const { config, members, settings } = target;
+        const label = `${config} (${members.length} handler${members.length === 1 ? "" : "s"})`;
+        await emulator.reset();
+        progress(
+            `  ${label}: seeding ${FLEET_DEFAULTS.groups} groups of ${FLEET_DEFAULTS.size}...`,
+        );
+        const seeded = await seedFleetStorm(emulator);
+        const seedMs = performance.now() - wallStart;
+        lookup ??= await tagLookup(emulator, seeded.fleet);
+        mix = seeded.mix;
+        const { ours, entries, watched } = seeded;
+        const result = await withBudget(
+            emulator,
+            { budget: { requestsPerSecond: budget } },
+            async (proxy) => {
+                progress(`  ${label}: ${entries.length} events...`);
+                const onPoll = departureProgress(config, ours.length, proxy, progress);
+                const run = await runQueued(emulator, members, settings, proxy, {
+                    entries,
+                    instanceOf: warnedBy,
+                    put: (chunk, put) => put(chunk.map((e) => stormEvent(e))),
+                    watch: (_startedAt, deadline) =>
+                        trackDepartures(emulator, ours, watched.groupNames, deadline, onPoll),
+                });
+                timeDeparturesByLog(run.watch.outAt, run.logLines, run.logTimesMs);
+                const figures = await departureFigures(
+                    emulator,
+                    watched,
+                    {
+                        ...run,
+                        departures: run.watch,
+                        detachedByHandler: detachedInLog(run.logLines),
+                    },
+                    proxy,
+                    true,
+                );
+                const r: Omit<FleetResult, "goals"> = {
+                    config,
+                    handlers: members.length,
+                    events: entries.length,
+                    ...figures,
+                    records: {
+                        received: run.records,
+                        expected: seeded.mix.matched * members.length,
+                    },
+                    deadLettered: run.deadLettered,
+                    stillQueued: run.stillQueued,
+                    seedMs,
+                    wallMs: performance.now() - wallStart,
+                };
+                return { ...r, goals: judgeFleetGoals(config, r, budget) };
+            },
+        );
+        results.push(result);
+    }
+    if (lookup === undefined || mix === undefined) {
+        throw new RangeError("runFleetStorm needs at least one target");
+    }
+    return { ...FLEET_DEFAULTS, budget, mix, tagLookup: lookup, results };
+}
+
+const HEADINGS: Record<FleetConfig, string> = {
+    tag: "TAG (ONE HANDLER)",
+    list: "LIST (ONE HANDLER)",
+    "per-group": "PER GROUP",
+};
+
+/** The configurations side by side, figures down; a figure with a goal is marked met or missed. */
+export function fleetTable(report: FleetReport, style: Style): string {
+    const mark = (r: FleetResult, key: string, text: string) => markGoal(r.goals, key, text, style);
+    const rows: Row<FleetResult>[] = [
+        ["handlers (rule, queue, mapping each)", "", (r) => String(r.handlers)],
+        ...departureRows<FleetResult>(style, FLEET_GOALS, {
+            sent: "event",
+            calls: (r) => `${sum(r.served)} + ${sum(r.throttled)} throttled`,
+            throttled: "  throttled per action",
+            detached: "detached by the handlers",
+        }),
+        [
+            "records to the handlers (rules should queue)",
+            "",
+            (r) => `${r.records.received} (${r.records.expected})`,
+        ],
+        ["failed records", "", (r) => String(r.failed)],
+        ["warned instances left in their groups", "0", (r) => mark(r, "left", String(r.left))],
+        [
+            "dead-lettered",
+            "0",
+            (r) =>
+                mark(
+                    r,
+                    "deadLettered",
+                    `${r.deadLettered}${r.stillQueued ? `, ${r.stillQueued} still queued` : ""}`,
+                ),
+        ],
+        [
+            "neighbour group (tag value other)",
+            "untouched",
+            (r) => mark(r, "neighbour", r.neighbourUntouched ? "untouched" : "CHANGED"),
+        ],
+        ["wall time (seeding)", "", (r) => `${duration(r.wallMs)} (${duration(r.seedMs)})`],
+        [
+            "verdict",
+            "",
+            (r) => (r.goals.length === 0 ? "comparison, not judged" : verdict(r.goals, style)),
+        ],
+    ];
+    return figuresTable(
+        report.results.map((r) => HEADINGS[r.config]),
+        rows,
+        report.results,
+    );
+}
+
+/** The number of junk events in a storm. */
+export function junkCount(mix: StormMix): number {
+    return Object.values(mix.junk).reduce((a, b) => a + b, 0);
+}
+
+/** The many-groups storm and the single-group target, as the report's JSON fields and text. */
+export function fleetExtra(
+    fleet: FleetReport | undefined,
+    storms: readonly StormReport[],
+    style: Style,
+): { json: Record<string, unknown>; text: string } {
+    const target = singleGroupTarget(storms);
+    const lines: string[] = [];
+    if (fleet !== undefined) {
+        const { tagLookup: lookup, mix } = fleet;
+        const handlers = fleet.results.find((r) => r.config === "per-group")?.handlers;
+        lines.push(
+            style.bold(
+                `Many-groups storm: ${fleet.groups} groups × ${fleet.size} instances warned, keep mode, +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${junkCount(mix)} junk events (${mix.matched} of ${mix.events} events match the rule); budget ${fleet.budget} Auto Scaling requests/s`,
+            ),
+            fleetTable(fleet, style),
+            "",
+            style.dim(
+                [
+                    `The emulator's tag lookups: tag:${FLEET_TAG.key}=${FLEET_TAG.value} answered ${lookup.tagValue.length} groups, tag-key ${lookup.tagKey.length} (the ${lookup.expected.length} protected groups and the neighbour expected): ${lookup.correct ? "as AWS would" : "WRONG, so the verdicts above rest on the groups' state alone"}.`,
+                    `Every handler has its own rule, events queue and mapping, with the same settings; one PutEvents reaches every rule.${handlers === undefined ? "" : ` The ${handlers} per-group mappings each pause ${handlers} × 25 ms after an empty receive, so that together they poll the one-request-at-a-time emulator as one mapping does.`} Calls per instance count every request that reached the budget, served or throttled.`,
+                ].join("\n"),
+            ),
+        );
+    }
+    if (target !== undefined) {
+        const figure = `${target.callsPerInstance.toFixed(3)} calls per instance (served + throttled), target ≤ ${target.target}`;
+        lines.push(
+            `Single-group storm of ${SINGLE_GROUP_CALLS_TARGET.size}, ${SINGLE_GROUP_CALLS_TARGET.mode} mode, queued: ${target.met ? `${figure} ${style.green("✓")}` : style.red(`${figure} ✗`)}`,
+        );
+    }
+    return {
+        json: {
+            ...(fleet === undefined ? {} : { manyGroups: fleet }),
+            ...(target === undefined ? {} : { singleGroupTarget: target }),
+        },
+        text: lines.join("\n"),
+    };
+}

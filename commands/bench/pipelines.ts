@@ -1,0 +1,298 @@
+/**
+ * A storm through queued pipelines, one per handler: the component's rule (its exact pattern) on
+ * the default bus, an events queue and dead-letter queue with the component's settings, a local
+ * event source mapping and a container of its own, so that one PutEvents reaches every handler,
+ * as N deployed stacks' rules would. offline/pipeline.ts builds one such pipeline the same way.
+ *
+ * Every container runs in this one process, and the handler reads its configuration from
+ * process.env as each invocation starts (synchronously, before its first await). So each
+ * invocation first sets its own function's environment: the groups it protects, its queues.
+ */
+import { performance } from "node:perf_hooks";
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse } from "aws-lambda";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
+import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
+import { ENV_DEAD_LETTER_QUEUE_URL, ENV_EVENTS_QUEUE_URL } from "../../contract";
+import {
+    type FaultProxyOptions,
+    type FaultProxy,
+    startFaultProxy,
+} from "../../emulator/fault-proxy";
+import { clientConfigFor } from "../../emulator/group-state";
+import type { Emulator } from "../../emulator/server";
+import { startEventSourceMapping } from "../../offline/event-source-mapping";
+import type { LocalEventSourceMapping } from "../../offline/event-source-mapping-options";
+import {
+    type HandlerArchive,
+    type Invoke,
+    materializeHandlerArchive,
+} from "../../offline/handler-archive";
+import { createEventsQueues, putEvents } from "../../offline/pipeline";
+import { queueCounts } from "../../offline/sqs-records";
+import type { InvocationTime } from "./report";
+
+/** One mapping's pause after an empty receive, as the offline pipeline's mapping pauses. */
+const IDLE_POLL_INTERVAL_MS = 25;
+const PUT_EVENTS_CHUNK = 10;
+export const PUT_EVENTS_SENDERS = 4;
+
+export interface PipelineMember {
+    /** Unique per emulator state: names the rule and the queues. */
+    readonly name: string;
+    readonly archive: HandlerArchive;
+}
+
+type Events = readonly Record<string, unknown>[];
+
+export type Components = Pick<
+    typeof import("../../components"),
+    "SpotInterruptionHandler" | "resolveHandlerSettings"
+>;
+export type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs;
+
+/** A handler built by the component under Pulumi mocks, as deployed; remove its archive after. */
+export async function buildHandler(components: Components, name: string, args: HandlerArgs) {
+    const { handlerFunction } = new components.SpotInterruptionHandler(name, args);
+    const archive = await materializeHandlerArchive(handlerFunction, name);
+    return { member: { name, archive }, settings: components.resolveHandlerSettings(args).queue };
+}
+
+/** A queued handler in keep mode, as the fleet storms run. */
+export async function buildQueuedHandler(
+    components: Components,
+    name: string,
+    args: HandlerArgs,
+): Promise<{ member: PipelineMember; settings: QueueSettings }> {
+    const keep = { capacityOnInterruption: "keep", delivery: "queue", ...args } as const;
+    const { member, settings } = await buildHandler(components, name, keep);
+    if (settings === undefined) {
+        throw new Error(`${name} has no queue settings`);
+    }
+    return { member, settings };
+}
+
+export interface QueuedStorm<E, W extends Watch> {
+    readonly entries: readonly E[];
+    /** The instance an entry warns about; undefined for one that warns about none (junk). */
+    readonly instanceOf: (entry: E) => string | undefined;
+    /** Puts one chunk's events on the bus (the mixed storm tells the group side too). */
+    readonly put: (
+        chunk: readonly E[],
+        putEvents: (events: Events) => Promise<void>,
+    ) => Promise<void>;
+    /** Started as the storm starts; `done` resolves once every warned instance is out, or at the deadline. */
+    readonly watch: (startedAt: number, deadline: number) => W;
+}
+
+export interface Watch {
+    done(): Promise<void>;
+    stop(): Promise<void>;
+}
+
+/** What the pipelines did: every figure from the mappings, the queues and the handlers' logs. */
+export interface QueuedRun<W extends Watch = Watch> {
+    readonly watch: W;
+    readonly startedAt: number;
+    readonly sentMs: number;
+    readonly sentAt: ReadonlyMap<string, number>;
+    readonly batchSizes: readonly number[];
+    readonly invocationMs: readonly InvocationTime[];
+    /** Records the handlers received, redeliveries included. */
+    readonly records: number;
+    /** Records left for a retry (or, for a waiting warning, its re-check). */
+    readonly failed: number;
+    readonly deadLettered: number;
+    readonly stillQueued: number;
+    /** Every handler's log lines, ordered by when written. */
+    readonly logLines: string[];
+    readonly logTimesMs: number[];
+}
+
+/** Runs `body` behind a fresh Auto Scaling budget, closing it after. */
+export async function withBudget<T>(
+    emulator: Emulator,
+    options: FaultProxyOptions,
+    body: (proxy: FaultProxy) => Promise<T>,
+): Promise<T> {
+    const proxy = await startFaultProxy(emulator.endpoint, options);
+    try {
+        return await body(proxy);
+    } finally {
+        await proxy.close();
+    }
+}
+
+/**
+ * Builds every member's pipeline, puts the storm on the bus from PUT_EVENTS_SENDERS senders at
+ * once, waits for the watch, lets every queue settle, then stops the mappings. N mappings poll
+ * the one-request-at-a-time emulator N times as hard as one, so each pauses N × 25 ms after an
+ * empty receive: together they poll it as one does.
+ */
+export async function runQueued<E, W extends Watch>(
+    emulator: Emulator,
+    members: readonly PipelineMember[],
+    settings: QueueSettings,
+    proxy: FaultProxy,
+    storm: QueuedStorm<E, W>,
+): Promise<QueuedRun<W>> {
+    const config = clientConfigFor(emulator);
+    const sqs = new SQSClient(config);
+    const events = new EventBridgeClient(config);
+    const environment = { ...emulator.environment(), AWS_ENDPOINT_URL: proxy.endpoint };
+    const batchSizes: number[] = [];
+    const invocationMs: InvocationTime[] = [];
+    const logs: { lines: string[]; times: number[] }[] = [];
+    try {
+        const pattern = JSON.stringify(interruptionWarningEventPattern());
+        const queues: (Awaited<ReturnType<typeof createEventsQueues>> & {
+            environment: Record<string, string>;
+        })[] = [];
+        for (const { name } of members) {
+            const { queue, deadLetter } = await createEventsQueues(sqs, name, settings);
+            await events.send(new PutRuleCommand({ Name: `${name}-rule`, EventPattern: pattern }));
+            await events.send(
+                new PutTargetsCommand({
+                    Rule: `${name}-rule`,
+                    Targets: [{ Id: "events-queue", Arn: queue.arn }],
+                }),
+            );
+            // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
+            queues.push({
+                queue,
+                deadLetter,
+                environment: {
+                    [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
+                    [ENV_EVENTS_QUEUE_URL]: queue.url,
+                },
+            });
+        }
+
+        const run = async (invokes: readonly Invoke[]) => {
+            const mappings: LocalEventSourceMapping[] = members.map((member, index) =>
+                startEventSourceMapping({
+                    queueUrl: queues[index].queue.url,
+                    queueArn: queues[index].queue.arn,
+                    region: emulator.region,
+                    clientConfig: config,
+                    settings,
+                    functionTimeoutMs: member.archive.timeoutMs,
+                    idlePollIntervalMs: IDLE_POLL_INTERVAL_MS * members.length,
+                    handler: async (event) => {
+                        // Synchronously, before the invocation reads it: this function's own environment.
+                        Object.assign(
+                            process.env,
+                            member.archive.environment,
+                            environment,
+                            queues[index].environment,
+                        );
+                        return (await invokes[index](event)) as SQSBatchResponse;
+                    },
+                    onBatch: (info) => {
+                        batchSizes.push(info.messageIds.length);
+                        invocationMs.push({ gather: info.gatherMs, run: info.durationMs });
+                    },
+                }),
+            );
+            const startedAt = performance.now();
+            // Long enough for a failing record to be received maxReceiveCount times and dead-lettered.
+            const deadline =
+                startedAt +
+                settings.visibilityTimeoutSeconds * settings.maxReceiveCount * 1000 +
+                30_000;
+            const watch = storm.watch(startedAt, deadline);
+            try {
+                const sentAt = await putConcurrently(storm, (chunk) => putEvents(events, chunk));
+                const sentMs = performance.now() - startedAt;
+                await watch.done();
+                // Then let every queue settle, so that what is dead-lettered is all there is.
+                const settle = Math.max(1000, deadline - performance.now());
+                await Promise.all(mappings.map((m) => m.drained(settle).catch(() => {})));
+                let [stillQueued, deadLettered] = [0, 0];
+                for (const { queue, deadLetter } of queues) {
+                    stillQueued += total(await queueCounts(sqs, queue.url));
+                    deadLettered += total(await queueCounts(sqs, deadLetter.url));
+                }
+                const stats = mappings.map((m) => m.stats);
+                return {
+                    watch,
+                    startedAt,
+                    sentMs,
+                    sentAt,
+                    records: stats.reduce((n, s) => n + s.records, 0),
+                    failed: stats.reduce((n, s) => n + s.failedRecords, 0),
+                    deadLettered,
+                    stillQueued,
+                };
+            } finally {
+                await watch.stop();
+                await Promise.all(mappings.map((m) => m.stop()));
+            }
+        };
+
+        // Containers nest, each loaded with its own environment; they unwind in reverse order,
+        // so the environment and console each one took over are given back as they were.
+        const nest = async (index: number, invokes: readonly Invoke[]): ReturnType<typeof run> => {
+            if (index === members.length) {
+                return run(invokes);
+            }
+            const { value, logLines, logTimesMs } = await members[index].archive.withContainer(
+                { ...environment, ...queues[index].environment },
+                (invoke) => nest(index + 1, [...invokes, invoke]),
+            );
+            logs.push({ lines: logLines, times: logTimesMs });
+            return value;
+        };
+        const value = await nest(0, []);
+        const merged = logs
+            .flatMap(({ lines, times }) => lines.map((line, i) => ({ line, at: times[i] })))
+            .sort((a, b) => a.at - b.at);
+        return {
+            ...value,
+            batchSizes,
+            invocationMs,
+            logLines: merged.map((m) => m.line),
+            logTimesMs: merged.map((m) => m.at),
+        };
+    } finally {
+        sqs.destroy();
+        events.destroy();
+    }
+}
+
+/**
+ * Puts the entries from PUT_EVENTS_SENDERS senders at once, as EC2's warnings arrive
+ * independently, PUT_EVENTS_CHUNK to a PutEvents; resolves to when each instance's first event
+ * left. One failed put stops every sender.
+ */
+async function putConcurrently<E>(
+    storm: Pick<QueuedStorm<E, Watch>, "entries" | "instanceOf" | "put">,
+    putEvents: (events: Events) => Promise<void>,
+): Promise<Map<string, number>> {
+    const sentAt = new Map<string, number>();
+    const chunks = Array.from(
+        { length: Math.ceil(storm.entries.length / PUT_EVENTS_CHUNK) },
+        (_, i) => storm.entries.slice(i * PUT_EVENTS_CHUNK, (i + 1) * PUT_EVENTS_CHUNK),
+    );
+    const send = async (): Promise<void> => {
+        for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
+            const at = performance.now();
+            for (const id of chunk.map(storm.instanceOf)) {
+                if (id !== undefined && !sentAt.has(id)) {
+                    sentAt.set(id, at);
+                }
+            }
+            await storm.put(chunk, putEvents).catch((error: unknown) => {
+                chunks.length = 0; // the other senders stop too
+                throw error;
+            });
+        }
+    };
+    await Promise.all(Array.from({ length: PUT_EVENTS_SENDERS }, send));
+    return sentAt;
+}
+
+function total(counts: { visible: number; notVisible: number; delayed: number }): number {
+    return counts.visible + counts.notVisible + counts.delayed;
+}
