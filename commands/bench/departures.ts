@@ -1,7 +1,4 @@
-/**
- * Warned instances leaving their groups: timed by the handler's own detach entries, confirmed by
- * polling the emulator straight (not through the budget), and the figures a departure storm makes.
- */
+/** Warned instances leaving their groups, timed by the handler's log and confirmed by polling. */
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
@@ -9,16 +6,7 @@ import type { FaultProxy } from "../../emulator/fault-proxy";
 import { clientConfigFor, describeGroupState, type GroupState } from "../../emulator/group-state";
 import type { Emulator } from "../../emulator/server";
 import { duration } from "../terminal";
-import {
-    type DepartureFigures,
-    invocationFigures,
-    type InvocationTime,
-    logEntries,
-    count,
-    percentiles,
-    sameState,
-    sum,
-} from "./report";
+import * as report from "./report";
 
 // The poll only confirms departures and shows progress: slow enough not to load the emulator.
 export const POLL_INTERVAL_MS = 1000;
@@ -28,7 +16,7 @@ export async function pollUntil(
     deadline: number,
     look: () => Promise<boolean>,
     signal?: AbortSignal,
-): Promise<void> {
+) {
     const looks = Math.ceil((deadline - performance.now()) / POLL_INTERVAL_MS) + 1;
     for (let n = 0; n < looks && signal?.aborted !== true; n++) {
         // A failed look is only a missed sample.
@@ -39,32 +27,23 @@ export async function pollUntil(
     }
 }
 
-/** A progress line at most every `intervalMs`, from the storm's start. */
+/** Says `line(elapsed)` at most every `intervalMs` since it was made. */
 export function every(
     intervalMs: number,
+    say: (message: string) => void,
     line: (elapsed: string) => string,
-    say: (s: string) => void,
 ) {
-    let last = performance.now();
-    const startedAt = last;
-    return (): void => {
-        const now = performance.now();
-        if (now - last >= intervalMs) {
-            last = now;
-            say(line(duration(now - startedAt)));
+    const startedAt = performance.now();
+    let last = startedAt;
+    return () => {
+        if (performance.now() - last >= intervalMs) {
+            last = performance.now();
+            say(line(duration(last - startedAt)));
         }
     };
 }
 
-export interface Departures {
-    /** When each instance was first seen out of its group (performance.now()). */
-    readonly outAt: Map<string, number>;
-    /** Resolves when every instance is out, at the deadline, or once stopped. */
-    done(): Promise<void>;
-    polls(): { count: number; meanMs: number };
-    /** Stops polling, after one last look if some are still in. */
-    stop(): Promise<void>;
-}
+export type Departures = ReturnType<typeof trackDepartures>;
 
 /** Polls `groupNames` (one DescribeAutoScalingGroups, at most 100 names) until `ids` are out. */
 export function trackDepartures(
@@ -73,9 +52,10 @@ export function trackDepartures(
     groupNames: readonly string[],
     deadline: number,
     onPoll: (out: number) => void,
-): Departures {
+) {
     const client = new AutoScalingClient(clientConfigFor(emulator));
     const remaining = new Set(ids);
+    /** When each instance was first seen out of its group (performance.now()). */
     const outAt = new Map<string, number>();
     const abort = new AbortController();
     let [polls, totalMs] = [0, 0];
@@ -104,12 +84,11 @@ export function trackDepartures(
         outAt,
         done: () => done,
         polls: () => ({ count: polls, meanMs: polls === 0 ? 0 : totalMs / polls }),
+        /** Stops polling, after one last look if some are still in. */
         async stop() {
             abort.abort();
             await done;
-            if (remaining.size > 0) {
-                await poll().catch(() => false);
-            }
+            await (remaining.size > 0 ? poll().catch(() => false) : undefined);
             client.destroy();
         },
     };
@@ -120,16 +99,15 @@ export function departureProgress(
     label: string,
     warned: number,
     proxy: FaultProxy,
-    say: (message: string) => void,
-): (out: number) => void {
+    say: (s: string) => void,
+) {
     let out = 0;
-    const tick = every(
-        2000,
-        (elapsed) =>
-            `  ${label}: ${elapsed}, ${out}/${warned} out, ${sum(Object.fromEntries(proxy.served))} Auto Scaling calls served, ${sum(Object.fromEntries(proxy.throttled))} throttled`,
-        say,
-    );
-    return (now) => {
+    const calls = (counts: Map<string, number>) => report.sum(Object.fromEntries(counts));
+    const tick = every(2000, say, (elapsed) => {
+        const throttled = calls(proxy.throttled);
+        return `  ${label}: ${elapsed}, ${out}/${warned} out, ${calls(proxy.served)} Auto Scaling calls served, ${throttled} throttled`;
+    });
+    return (now: number) => {
         out = now;
         tick();
     };
@@ -137,26 +115,22 @@ export function departureProgress(
 
 /** Instances the handlers' "Batch of" entries report as detached, added up. */
 export function detachedInLog(logLines: readonly string[]): number {
-    return logEntries(logLines, true).reduce((n, entry) => n + count(entry, "detached"), 0);
+    return report.logEntries(logLines, true).reduce((n, e) => n + report.count(e, "detached"), 0);
 }
 
-/**
- * Times each departure by the handler's own detach entry (written as DetachInstances returned,
- * when the instance is out of the group): exact, and costs the emulator nothing.
- */
+/** Times each departure by the handler's detach entry, written as the instance left: exact, and free. */
 export function timeDeparturesByLog(
     outAt: Map<string, number>,
     logLines: readonly string[],
     logTimesMs: readonly number[],
-): void {
-    for (const entry of logEntries(logLines)) {
-        const { message, instanceIds } = entry;
+) {
+    for (const { message, instanceIds, index } of report.logEntries(logLines)) {
         if (
             /belongs? to AutoScaling Group .*Detaching/.test(String(message)) &&
             Array.isArray(instanceIds)
         ) {
             for (const id of instanceIds.map(String)) {
-                outAt.set(id, Math.min(outAt.get(id) ?? Infinity, logTimesMs[entry.index]));
+                outAt.set(id, Math.min(outAt.get(id) ?? Infinity, logTimesMs[index]));
             }
         }
     }
@@ -171,7 +145,7 @@ export interface DepartureRun {
     readonly departures: Departures;
     readonly detachedByHandler: number;
     readonly batchSizes: readonly number[];
-    readonly invocationMs: readonly InvocationTime[];
+    readonly invocationMs: readonly report.InvocationTime[];
     readonly failed: number;
 }
 
@@ -183,52 +157,110 @@ export interface Watched {
     readonly neighbourBefore: GroupState;
 }
 
-/**
- * A run's figures from the groups' end state and the budget's counts. Calls per instance count
- * the throttled requests too when `withThrottled`.
- */
+export type DepartureFigures = Awaited<ReturnType<typeof departureFigures>> & {
+    /** The whole run, seeding included. */
+    readonly wallMs: number;
+    readonly goals: readonly report.Goal[];
+};
+
+/** A run's figures from the groups' end state and the budget's counts (throttled too if `withThrottled`). */
 export async function departureFigures(
     emulator: Emulator,
     watched: Watched,
     run: DepartureRun,
     proxy: FaultProxy,
     withThrottled: boolean,
-): Promise<Omit<DepartureFigures, "goals" | "wallMs">> {
+) {
     const { ours } = watched;
-    const stillIn = new Set<string>();
-    for (const name of watched.groupNames) {
-        (await describeGroupState(emulator, name)).instances.forEach((i) =>
-            stillIn.add(i.instanceId),
-        );
-    }
+    const states = await Promise.all(
+        watched.groupNames.map((name) => describeGroupState(emulator, name)),
+    );
+    const stillIn = new Set(states.flatMap((s) => s.instances.map((i) => i.instanceId)));
     const left = ours.filter((id) => stillIn.has(id)).length;
     const { outAt } = run.departures;
     const latencies = ours.flatMap((id) => {
         const [out, sent] = [outAt.get(id), run.sentAt.get(id)];
         return out === undefined || sent === undefined ? [] : [out - sent];
     });
-    const served = Object.fromEntries(proxy.served);
-    const throttled = Object.fromEntries(proxy.throttled);
+    const [served, throttled] = [
+        Object.fromEntries(proxy.served),
+        Object.fromEntries(proxy.throttled),
+    ];
     const allOut = left === 0 && ours.every((id) => outAt.has(id));
     return {
+        /** Unique warned instances of the protected groups. */
         warned: ours.length,
+        /** From the first PutEvents start to the last one's end (direct: all invoked at once, 0). */
         sentMs: run.sentMs,
+        /** From the first warning sent to the last warned instance out; null if some stayed. */
         lastOutMs: allOut
             ? Math.max(...ours.map((id) => outAt.get(id) ?? 0)) - run.startedAt
             : null,
-        latencyMs: percentiles(latencies),
+        /** Per warned instance, from its first warning's sending to its leaving. */
+        latencyMs: report.percentiles(latencies),
         served,
         throttled,
+        /** Forwarded requests the emulator answered with HTTP 400 or above, per action. */
         refused: Object.fromEntries(proxy.refused),
-        callsPerInstance: (sum(served) + (withThrottled ? sum(throttled) : 0)) / ours.length,
+        callsPerInstance:
+            (report.sum(served) + (withThrottled ? report.sum(throttled) : 0)) / ours.length,
+        /** Exactly once means this equals `warned`. */
         detachedByHandler: run.detachedByHandler,
-        ...invocationFigures(run.batchSizes, run.invocationMs),
+        ...report.invocationFigures(run.batchSizes, run.invocationMs),
+        /** Queue: records left for a retry. Direct: invocations that threw. */
         failed: run.failed,
+        /** Warned instances still in their group at the end. */
         left,
-        neighbourUntouched: sameState(
+        neighbourUntouched: report.sameState(
             watched.neighbourBefore,
             await describeGroupState(emulator, watched.neighbourName),
         ),
+        /** Membership polls of the emulator, and their mean duration (they hold its lock). */
         polls: run.departures.polls(),
     };
+}
+
+/** The rows every departure table shares, from "last warned instance out" to "invocations". */
+export function departureRows<R extends DepartureFigures>(
+    goals: { readonly lastOutMs: number; readonly callsPerInstance: number },
+    words: { sent: string; calls: (r: R) => string; throttled: string; detached: string },
+): report.Row<R>[] {
+    const { lastOutMs: last, callsPerInstance: calls } = goals;
+    return [
+        [
+            "last warned instance out",
+            `< ${last / 1000} s`,
+            (r) => (r.lastOutMs === null ? `never (${r.left} left)` : duration(r.lastOutMs)),
+            "lastOut",
+        ],
+        [`every ${words.sent} sent (PutEvents) after`, "", (r) => duration(r.sentMs)],
+        [
+            "per warning p50 / p95 / p99",
+            "",
+            ({ latencyMs: l }) =>
+                l === null ? "—" : [l.p50, l.p95, l.p99].map(duration).join(" / "),
+        ],
+        [
+            "Auto Scaling calls per instance",
+            `≤ ${calls}`,
+            (r) => `${r.callsPerInstance.toFixed(3)} (${words.calls(r)})`,
+            "calls",
+        ],
+        ["  served per action", "", (r) => report.perAction(r.served)],
+        [words.throttled, "", (r) => report.perAction(r.throttled)],
+        ["refused by the emulator (HTTP ≥ 400)", "", (r) => report.perAction(r.refused)],
+        [words.detached, "", (r) => `${r.detachedByHandler} of ${r.warned}`],
+        [
+            "invocations (records per invocation)",
+            "",
+            ({ invocations: n, recordsPerInvocation: r }) =>
+                `${n} (mean ${r.mean.toFixed(1)}, max ${r.max})`,
+        ],
+        [
+            "  gathering a batch / running it (mean, max)",
+            "",
+            ({ invocationMs: i }) =>
+                [i.meanGather, i.meanRun].map(duration).join(" / ") + `, ${duration(i.maxRun)}`,
+        ],
+    ];
 }

@@ -1,9 +1,4 @@
-/**
- * The many-groups storm: per configuration a fresh fleet (10 groups of 100, a neighbour group, a
- * standalone instance) and a fresh Auto Scaling budget; warnings for every group, 10% duplicates,
- * the neighbours' and junk, put on the bus once, every handler's rule, queue and mapping draining
- * them. Judged from state, and laid out side by side. The mixed storm sends the same events.
- */
+/** The many-groups storm: 10 groups' warnings, duplicates and junk, put once to every handler's rule. */
 import { performance } from "node:perf_hooks";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
@@ -20,26 +15,10 @@ import { describeGroupState } from "../../emulator/group-state";
 import type { Emulator } from "../../emulator/server";
 import { freshSampleEvent } from "../../offline/sample-event";
 import { duration, type Style } from "../terminal";
-import {
-    departureFigures,
-    departureProgress,
-    detachedInLog,
-    timeDeparturesByLog,
-    trackDepartures,
-    type Watched,
-} from "./departures";
+import * as departures from "./departures";
 import type { FleetConfig } from "./flags";
+import * as pipelines from "./pipelines";
 import {
-    buildQueuedHandler,
-    type Components,
-    type HandlerArgs,
-    type PipelineMember,
-    runQueued,
-    withBudget,
-} from "./pipelines";
-import {
-    type DepartureFigures,
-    departureRows,
     figuresTable,
     type Goal,
     judged,
@@ -56,18 +35,13 @@ export const FLEET_GOALS = { lastOutMs: 15_000, callsPerInstance: 0.08 } as cons
 /** What the single-group storm of 1000 (keep) should reach, in calls per instance. */
 export const SINGLE_GROUP_CALLS_TARGET = { size: 1000, mode: "keep", callsPerInstance: 0.07 };
 
-/**
- * Events that are not a well-formed warning for a real instance. A rebalance recommendation is
- * put on the bus too: the rule must not match it, so it never reaches a queue. The other two
- * match the rule (its pattern reads only source and detail-type), and the handler must ignore
- * them as malformed.
- */
-export type JunkKind = "rebalance-recommendation" | "missing-instance-id" | "not-an-instance-id";
-export const JUNK_KINDS: readonly JunkKind[] = [
+/** Not a warning for a real instance: the rule must drop the first, the handler ignore the others. */
+export const JUNK_KINDS = [
     "rebalance-recommendation",
     "missing-instance-id",
     "not-an-instance-id",
-];
+] as const;
+export type JunkKind = (typeof JUNK_KINDS)[number];
 
 /** One event of the storm, named by the instance it is about. */
 export interface StormEntry {
@@ -75,26 +49,9 @@ export interface StormEntry {
     readonly instanceId: string;
 }
 
-/** What a storm is made of. */
-export interface StormMix {
-    /** Events put on the bus. */
-    readonly events: number;
-    /** Unique instances of the protected groups, each warned. */
-    readonly warned: number;
-    /** Second warnings for an instance already warned. */
-    readonly duplicates: number;
-    /** Warnings for instances outside the protected groups: the neighbour's and a standalone one. */
-    readonly outsiders: number;
-    readonly junk: Readonly<Record<JunkKind, number>>;
-    /** Events the component's rule matches, so each handler's queue receives. */
-    readonly matched: number;
-}
+export type StormMix = ReturnType<typeof stormMix>;
 
-/**
- * Every instance of `groups` warned once, every tenth of them (counted across the fleet) twice,
- * one warning per outsider, and `junkPerKind` events of each junk kind about instances of the
- * groups; shuffled from a fixed seed, as EC2 might send them.
- */
+/** Every instance warned, every tenth twice, each outsider once, and junk; shuffled from a fixed seed. */
 export function fleetStorm(
     groups: readonly (readonly string[])[],
     outsiders: readonly string[],
@@ -150,7 +107,7 @@ export function ruleMatches(event: Record<string, unknown>): boolean {
 }
 
 /** Counts what `entries` hold; `ours` are the protected groups' instances. */
-export function stormMix(entries: readonly StormEntry[], ours: readonly string[]): StormMix {
+export function stormMix(entries: readonly StormEntry[], ours: readonly string[]) {
     const protectedIds = new Set(ours);
     const seen = new Set<string>();
     const junk = Object.fromEntries(JUNK_KINDS.map((k) => [k, 0])) as Record<JunkKind, number>;
@@ -167,6 +124,7 @@ export function stormMix(entries: readonly StormEntry[], ours: readonly string[]
             seen.add(entry.instanceId);
         }
     }
+    // Duplicates warn an instance again; outsiders are the neighbour's and the standalone one's.
     return { events: entries.length, warned: seen.size, duplicates, outsiders, junk, matched };
 }
 
@@ -176,7 +134,7 @@ export async function seedFleetStorm(emulator: Emulator, options?: GroupFleetOpt
     const ours = fleet.instanceIds.flat();
     const outsiders = [...fleet.neighbourInstanceIds, fleet.standaloneInstanceId];
     const entries = fleetStorm(fleet.instanceIds, outsiders);
-    const watched: Watched = {
+    const watched: departures.Watched = {
         ours,
         groupNames: fleet.groupNames,
         neighbourName: fleet.neighbourGroupName,
@@ -189,7 +147,7 @@ export async function seedFleetStorm(emulator: Emulator, options?: GroupFleetOpt
 export const warnedBy = (e: StormEntry) => (e.kind === "warning" ? e.instanceId : undefined);
 
 /** What one configuration did with the many-groups storm. */
-export interface FleetResult extends DepartureFigures {
+export interface FleetResult extends departures.DepartureFigures {
     readonly config: FleetConfig;
     /** Handlers, each with its own rule, events queue and mapping. */
     readonly handlers: number;
@@ -202,21 +160,7 @@ export interface FleetResult extends DepartureFigures {
     readonly seedMs: number;
 }
 
-export interface FleetReport {
-    readonly groups: number;
-    readonly size: number;
-    readonly neighbourSize: number;
-    readonly budget: number;
-    readonly mix: StormMix;
-    /** What the emulator answered to the handler's tag lookups, against the seed. */
-    readonly tagLookup: {
-        readonly expected: readonly string[];
-        readonly tagValue: readonly string[];
-        readonly tagKey: readonly string[];
-        readonly correct: boolean;
-    };
-    readonly results: readonly FleetResult[];
-}
+export type FleetReport = Awaited<ReturnType<typeof runFleetStorm>>;
 
 /** One handler for many groups is judged; per-group handlers are the comparison, with no goals. */
 export function judgeFleetGoals(
@@ -225,32 +169,26 @@ export function judgeFleetGoals(
     budget: number,
 ): Goal[] {
     const { lastOutMs, callsPerInstance } = FLEET_GOALS;
-    return config === "per-group"
-        ? []
-        : judged(
-              [
-                  [
-                      "lastOut",
-                      `last instance out < ${lastOutMs / 1000} s`,
-                      (r.lastOutMs ?? Infinity) < lastOutMs,
-                  ],
-                  [
-                      "calls",
-                      `≤ ${callsPerInstance} calls per instance`,
-                      r.callsPerInstance <= callsPerInstance,
-                  ],
-                  ["left", "none left in their groups", r.left === 0],
-                  ["deadLettered", "0 dead-lettered", r.deadLettered === 0],
-                  ["neighbour", "neighbour untouched", r.neighbourUntouched],
-              ],
-              budget,
-          );
+    const goals = [
+        [
+            "lastOut",
+            `last instance out < ${lastOutMs / 1000} s`,
+            (r.lastOutMs ?? Infinity) < lastOutMs,
+        ],
+        [
+            "calls",
+            `≤ ${callsPerInstance} calls per instance`,
+            r.callsPerInstance <= callsPerInstance,
+        ],
+        ["left", "none left in their groups", r.left === 0],
+        ["deadLettered", "0 dead-lettered", r.deadLettered === 0],
+        ["neighbour", "neighbour untouched", r.neighbourUntouched],
+    ] as const;
+    return config === "per-group" ? [] : judged(goals, budget);
 }
 
 /** The single-group storm of 1000 in keep mode, queued: its calls per instance against 0.07. */
-export function singleGroupTarget(
-    storms: readonly StormReport[],
-): { callsPerInstance: number; target: number; met: boolean } | undefined {
+export function singleGroupTarget(storms: readonly StormReport[]) {
     const { size, mode, callsPerInstance: target } = SINGLE_GROUP_CALLS_TARGET;
     const storm = storms.find((s) => s.size === size && s.mode === mode);
     const queue = storm?.results.find((r) => r.path === "queue");
@@ -262,51 +200,53 @@ export function singleGroupTarget(
 }
 
 /** One configuration: its handlers (one, or one per group) and the mapping settings they share. */
-export interface FleetTarget {
-    readonly config: FleetConfig;
-    readonly members: readonly PipelineMember[];
-    readonly settings: QueueSettings;
-}
+export type FleetTarget = {
+    config: FleetConfig;
+    members: pipelines.PipelineMember[];
+    settings: QueueSettings;
+};
 
 /** Each configuration's handlers: one by tag, one by list of every group, or one per group. */
 export async function buildFleetTargets(
-    components: Components,
+    components: pipelines.Components,
     configs: readonly FleetConfig[],
-    queueArgs: HandlerArgs,
+    queueArgs: pipelines.HandlerArgs,
 ): Promise<FleetTarget[]> {
     const names = fleetGroupNames(FLEET_DEFAULTS.groups);
-    const selections: Record<FleetConfig, HandlerArgs[]> = {
+    const selections: Record<FleetConfig, pipelines.HandlerArgs[]> = {
         tag: [{ autoScalingGroupTag: { ...FLEET_TAG } }],
         list: [{ autoScalingGroupNames: names }],
         "per-group": names.map((name) => ({ autoScalingGroupName: name })),
     };
     const targets: FleetTarget[] = [];
     for (const config of configs) {
+        const handlers = selections[config];
         const built = [];
-        for (const [index, selection] of selections[config].entries()) {
-            const suffix = selections[config].length > 1 ? `-${index + 1}` : "";
-            const name = `bench-fleet-${config}${suffix}`;
-            built.push(await buildQueuedHandler(components, name, { ...selection, ...queueArgs }));
+        for (const [index, selection] of handlers.entries()) {
+            const name = `bench-fleet-${config}${handlers.length > 1 ? `-${index + 1}` : ""}`;
+            built.push(
+                await pipelines.buildQueuedHandler(components, name, {
+                    ...selection,
+                    ...queueArgs,
+                }),
+            );
         }
         targets.push({ config, members: built.map((b) => b.member), settings: built[0].settings });
     }
     return targets;
 }
 
-/** What the emulator said to the tag lookups, read once from a fresh fleet. */
-async function tagLookup(emulator: Emulator, fleet: GroupFleet): Promise<FleetReport["tagLookup"]> {
+/** What the emulator said to the handler's tag lookups, against the seed. */
+async function tagLookup(emulator: Emulator, fleet: GroupFleet) {
     const { key, value } = fleet.tag;
     const tagValue = await groupNamesMatching(emulator, [{ Name: `tag:${key}`, Values: [value] }]);
     const tagKey = await groupNamesMatching(emulator, [{ Name: "tag-key", Values: [key] }]);
     const expected = fleet.groupNames;
     const same = (a: readonly string[], b: readonly string[]) =>
         JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
-    return {
-        expected,
-        tagValue,
-        tagKey,
-        correct: same(tagValue, expected) && same(tagKey, [...expected, fleet.neighbourGroupName]),
-    };
+    const correct =
+        same(tagValue, expected) && same(tagKey, [...expected, fleet.neighbourGroupName]);
+    return { expected, tagValue, tagKey, correct };
 }
 
 /** Runs the storm once per target, each from a fresh seed and budget. */
@@ -315,65 +255,55 @@ export async function runFleetStorm(
     targets: readonly FleetTarget[],
     budget: number,
     progress: (message: string) => void,
-): Promise<FleetReport> {
+) {
     const results: FleetResult[] = [];
-    let lookup: FleetReport["tagLookup"] | undefined;
+    let lookup: Awaited<ReturnType<typeof tagLookup>> | undefined;
     let mix: StormMix | undefined;
-    for (const target of targets) {
+    for (const { config, members, settings } of targets) {
         const wallStart = performance.now();
-        const { config, members, settings } = target;
         const label = `${config} (${members.length} handler${members.length === 1 ? "" : "s"})`;
         await emulator.reset();
         progress(
             `  ${label}: seeding ${FLEET_DEFAULTS.groups} groups of ${FLEET_DEFAULTS.size}...`,
         );
         const seeded = await seedFleetStorm(emulator);
+        const { ours, entries, watched } = seeded;
         const seedMs = performance.now() - wallStart;
         lookup ??= await tagLookup(emulator, seeded.fleet);
         mix = seeded.mix;
-        const { ours, entries, watched } = seeded;
-        const result = await withBudget(
-            emulator,
-            { budget: { requestsPerSecond: budget } },
-            async (proxy) => {
-                progress(`  ${label}: ${entries.length} events...`);
-                const onPoll = departureProgress(config, ours.length, proxy, progress);
-                const run = await runQueued(emulator, members, settings, proxy, {
-                    entries,
-                    instanceOf: warnedBy,
-                    put: (chunk, put) => put(chunk.map((e) => stormEvent(e))),
-                    watch: (_startedAt, deadline) =>
-                        trackDepartures(emulator, ours, watched.groupNames, deadline, onPoll),
-                });
-                timeDeparturesByLog(run.watch.outAt, run.logLines, run.logTimesMs);
-                const figures = await departureFigures(
-                    emulator,
-                    watched,
-                    {
-                        ...run,
-                        departures: run.watch,
-                        detachedByHandler: detachedInLog(run.logLines),
-                    },
-                    proxy,
-                    true,
-                );
-                const r: Omit<FleetResult, "goals"> = {
-                    config,
-                    handlers: members.length,
-                    events: entries.length,
-                    ...figures,
-                    records: {
-                        received: run.records,
-                        expected: seeded.mix.matched * members.length,
-                    },
-                    deadLettered: run.deadLettered,
-                    stillQueued: run.stillQueued,
-                    seedMs,
-                    wallMs: performance.now() - wallStart,
-                };
-                return { ...r, goals: judgeFleetGoals(config, r, budget) };
-            },
-        );
+        const proxyOptions = { budget: { requestsPerSecond: budget } };
+        const result = await pipelines.withBudget(emulator, proxyOptions, async (proxy) => {
+            progress(`  ${label}: ${entries.length} events...`);
+            const onPoll = departures.departureProgress(config, ours.length, proxy, progress);
+            const run = await pipelines.runQueued(emulator, members, settings, proxy, {
+                entries,
+                instanceOf: warnedBy,
+                put: (chunk, put) => put(chunk.map((e) => stormEvent(e))),
+                watch: (_startedAt, deadline) =>
+                    departures.trackDepartures(
+                        emulator,
+                        ours,
+                        watched.groupNames,
+                        deadline,
+                        onPoll,
+                    ),
+            });
+            departures.timeDeparturesByLog(run.watch.outAt, run.logLines, run.logTimesMs);
+            const detachedByHandler = departures.detachedInLog(run.logLines);
+            const departed = { ...run, departures: run.watch, detachedByHandler };
+            const r: Omit<FleetResult, "goals"> = {
+                config,
+                handlers: members.length,
+                events: entries.length,
+                ...(await departures.departureFigures(emulator, watched, departed, proxy, true)),
+                records: { received: run.records, expected: seeded.mix.matched * members.length },
+                deadLettered: run.deadLettered,
+                stillQueued: run.stillQueued,
+                seedMs,
+                wallMs: performance.now() - wallStart,
+            };
+            return { ...r, goals: judgeFleetGoals(config, r, budget) };
+        });
         results.push(result);
     }
     if (lookup === undefined || mix === undefined) {
@@ -382,18 +312,13 @@ export async function runFleetStorm(
     return { ...FLEET_DEFAULTS, budget, mix, tagLookup: lookup, results };
 }
 
-const HEADINGS: Record<FleetConfig, string> = {
-    tag: "TAG (ONE HANDLER)",
-    list: "LIST (ONE HANDLER)",
-    "per-group": "PER GROUP",
-};
+const HEADINGS = { tag: "TAG (ONE HANDLER)", list: "LIST (ONE HANDLER)", "per-group": "PER GROUP" };
 
 /** The configurations side by side, figures down; a figure with a goal is marked met or missed. */
 export function fleetTable(report: FleetReport, style: Style): string {
-    const mark = (r: FleetResult, key: string, text: string) => markGoal(r.goals, key, text, style);
     const rows: Row<FleetResult>[] = [
         ["handlers (rule, queue, mapping each)", "", (r) => String(r.handlers)],
-        ...departureRows<FleetResult>(style, FLEET_GOALS, {
+        ...departures.departureRows<FleetResult>(FLEET_GOALS, {
             sent: "event",
             calls: (r) => `${sum(r.served)} + ${sum(r.throttled)} throttled`,
             throttled: "  throttled per action",
@@ -402,24 +327,21 @@ export function fleetTable(report: FleetReport, style: Style): string {
         [
             "records to the handlers (rules should queue)",
             "",
-            (r) => `${r.records.received} (${r.records.expected})`,
+            ({ records: n }) => `${n.received} (${n.expected})`,
         ],
         ["failed records", "", (r) => String(r.failed)],
-        ["warned instances left in their groups", "0", (r) => mark(r, "left", String(r.left))],
+        ["warned instances left in their groups", "0", (r) => String(r.left), "left"],
         [
             "dead-lettered",
             "0",
-            (r) =>
-                mark(
-                    r,
-                    "deadLettered",
-                    `${r.deadLettered}${r.stillQueued ? `, ${r.stillQueued} still queued` : ""}`,
-                ),
+            (r) => `${r.deadLettered}${r.stillQueued ? `, ${r.stillQueued} still queued` : ""}`,
+            "deadLettered",
         ],
         [
             "neighbour group (tag value other)",
             "untouched",
-            (r) => mark(r, "neighbour", r.neighbourUntouched ? "untouched" : "CHANGED"),
+            (r) => (r.neighbourUntouched ? "untouched" : "CHANGED"),
+            "neighbour",
         ],
         ["wall time (seeding)", "", (r) => `${duration(r.wallMs)} (${duration(r.seedMs)})`],
         [
@@ -428,29 +350,28 @@ export function fleetTable(report: FleetReport, style: Style): string {
             (r) => (r.goals.length === 0 ? "comparison, not judged" : verdict(r.goals, style)),
         ],
     ];
-    return figuresTable(
-        report.results.map((r) => HEADINGS[r.config]),
-        rows,
-        report.results,
-    );
+    const headings = report.results.map((r) => HEADINGS[r.config]);
+    return figuresTable(headings, rows, report.results, style);
 }
 
 /** The number of junk events in a storm. */
-export function junkCount(mix: StormMix): number {
-    return Object.values(mix.junk).reduce((a, b) => a + b, 0);
-}
+export const junkCount = (mix: StormMix) => sum(mix.junk);
 
 /** The many-groups storm and the single-group target, as the report's JSON fields and text. */
 export function fleetExtra(
     fleet: FleetReport | undefined,
     storms: readonly StormReport[],
     style: Style,
-): { json: Record<string, unknown>; text: string } {
+) {
     const target = singleGroupTarget(storms);
     const lines: string[] = [];
     if (fleet !== undefined) {
         const { tagLookup: lookup, mix } = fleet;
         const handlers = fleet.results.find((r) => r.config === "per-group")?.handlers;
+        const perGroup =
+            handlers === undefined
+                ? ""
+                : ` The ${handlers} per-group mappings each pause ${handlers} × 25 ms after an empty receive, so that together they poll the one-request-at-a-time emulator as one mapping does.`;
         lines.push(
             style.bold(
                 `Many-groups storm: ${fleet.groups} groups × ${fleet.size} instances warned, keep mode, +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${junkCount(mix)} junk events (${mix.matched} of ${mix.events} events match the rule); budget ${fleet.budget} Auto Scaling requests/s`,
@@ -458,24 +379,20 @@ export function fleetExtra(
             fleetTable(fleet, style),
             "",
             style.dim(
-                [
-                    `The emulator's tag lookups: tag:${FLEET_TAG.key}=${FLEET_TAG.value} answered ${lookup.tagValue.length} groups, tag-key ${lookup.tagKey.length} (the ${lookup.expected.length} protected groups and the neighbour expected): ${lookup.correct ? "as AWS would" : "WRONG, so the verdicts above rest on the groups' state alone"}.`,
-                    `Every handler has its own rule, events queue and mapping, with the same settings; one PutEvents reaches every rule.${handlers === undefined ? "" : ` The ${handlers} per-group mappings each pause ${handlers} × 25 ms after an empty receive, so that together they poll the one-request-at-a-time emulator as one mapping does.`} Calls per instance count every request that reached the budget, served or throttled.`,
-                ].join("\n"),
+                `The emulator's tag lookups: tag:${FLEET_TAG.key}=${FLEET_TAG.value} answered ${lookup.tagValue.length} groups, tag-key ${lookup.tagKey.length} (the ${lookup.expected.length} protected groups and the neighbour expected): ${lookup.correct ? "as AWS would" : "WRONG, so the verdicts above rest on the groups' state alone"}.\n` +
+                    `Every handler has its own rule, events queue and mapping, with the same settings; one PutEvents reaches every rule.${perGroup} Calls per instance count every request that reached the budget, served or throttled.`,
             ),
         );
     }
     if (target !== undefined) {
+        const { size, mode } = SINGLE_GROUP_CALLS_TARGET;
         const figure = `${target.callsPerInstance.toFixed(3)} calls per instance (served + throttled), target ≤ ${target.target}`;
-        lines.push(
-            `Single-group storm of ${SINGLE_GROUP_CALLS_TARGET.size}, ${SINGLE_GROUP_CALLS_TARGET.mode} mode, queued: ${target.met ? `${figure} ${style.green("✓")}` : style.red(`${figure} ✗`)}`,
-        );
+        const marked = markGoal([{ key: "t", name: "", met: target.met }], "t", figure, style);
+        lines.push(`Single-group storm of ${size}, ${mode} mode, queued: ${marked}`);
     }
-    return {
-        json: {
-            ...(fleet === undefined ? {} : { manyGroups: fleet }),
-            ...(target === undefined ? {} : { singleGroupTarget: target }),
-        },
-        text: lines.join("\n"),
+    const json = {
+        ...(fleet && { manyGroups: fleet }),
+        ...(target && { singleGroupTarget: target }),
     };
+    return { json, text: lines.join("\n") };
 }

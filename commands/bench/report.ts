@@ -1,9 +1,6 @@
-/**
- * What every storm's report shares: figures from samples, the seeded shuffle, goals, the handler's
- * log entries, and tables with figures down and runs across. Pure.
- */
+/** What every storm's report shares: sample figures, the seeded shuffle, goals, log entries, tables. */
 import type { GroupState } from "../../emulator/group-state";
-import { duration, type Style, table } from "../terminal";
+import { type Style, table } from "../terminal";
 
 /** Every goal was set at this Auto Scaling budget; at another they are indicative only. */
 export const GOAL_BUDGET = 10;
@@ -13,11 +10,7 @@ export function atBudget(budget: number): string {
     return budget === GOAL_BUDGET ? "" : ` (set at ${GOAL_BUDGET} req/s)`;
 }
 
-export interface Goal {
-    readonly key: string;
-    readonly name: string;
-    readonly met: boolean;
-}
+export type Goal = { readonly key: string; readonly name: string; readonly met: boolean };
 
 /** Goals from [key, name, met] rows, each name suffixed for another budget. */
 export function judged(
@@ -32,13 +25,10 @@ export function percentile(sorted: readonly number[], p: number): number {
     return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-export function sum(counts: Record<string, number>): number {
-    return Object.values(counts).reduce((a, b) => a + b, 0);
-}
-
-export function mean(values: readonly number[]): number {
-    return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
-}
+export const sum = (counts: Record<string, number>) =>
+    Object.values(counts).reduce((a, b) => a + b, 0);
+export const mean = (values: readonly number[]) =>
+    values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
 
 /** Counts per action, added up. */
 export function addUp(counts: readonly Record<string, number>[]): Record<string, number> {
@@ -50,34 +40,16 @@ export function addUp(counts: readonly Record<string, number>[]): Record<string,
 }
 
 /** p50, p95 and p99 of per-warning latencies; null when no instance left. */
-export function percentiles(latencies: readonly number[]): Latency | null {
+export function percentiles(latencies: readonly number[]) {
     const sorted = [...latencies].sort((a, b) => a - b);
     const [p50, p95, p99] = [50, 95, 99].map((p) => percentile(sorted, p));
     return sorted.length === 0 ? null : { p50, p95, p99 };
 }
 
-export interface Latency {
-    readonly p50: number;
-    readonly p95: number;
-    readonly p99: number;
-}
-
 /** Per invocation: ms gathering its batch (queue) and ms running. */
-export interface InvocationTime {
-    readonly gather: number;
-    readonly run: number;
-}
+export type InvocationTime = { readonly gather: number; readonly run: number };
 
-export interface InvocationFigures {
-    readonly invocations: number;
-    readonly recordsPerInvocation: { mean: number; max: number };
-    readonly invocationMs: { meanGather: number; meanRun: number; maxRun: number };
-}
-
-export function invocationFigures(
-    batchSizes: readonly number[],
-    times: readonly InvocationTime[],
-): InvocationFigures {
+export function invocationFigures(batchSizes: readonly number[], times: readonly InvocationTime[]) {
     const runs = times.map((t) => t.run);
     return {
         invocations: batchSizes.length,
@@ -181,93 +153,18 @@ export function verdict(goals: readonly Goal[], style: Style, short = false): st
     return style.red(short ? `${missed} missed` : `${missed} of ${goals.length} goals missed`);
 }
 
-/** A table row: its label, its goal, and its cell for one run. */
-export type Row<R> = readonly [label: string, goal: string, cell: (r: R) => string];
+/** A table row: label, goal, the cell for one run, and the key of the goal that marks it. */
+export type Row<R> = readonly [label: string, goal: string, cell: (r: R) => string, key?: string];
 
 /** Runs side by side under `headings`, figures down, each goal beside its figure. */
-export function figuresTable<R>(headings: string[], rows: readonly Row<R>[], runs: readonly R[]) {
-    return table(
-        ["", "GOAL", ...headings],
-        rows.map(([label, goal, cell]) => [label, goal, ...runs.map(cell)]),
-        2,
-    );
-}
-
-/** What every departure storm reports, each figure read from the emulator, the proxy or the mappings. */
-export interface DepartureFigures extends InvocationFigures {
-    /** Unique warned instances of the protected groups. */
-    readonly warned: number;
-    /** From the first PutEvents start to the last one's end (direct: all invoked at once, 0). */
-    readonly sentMs: number;
-    /** From the first warning sent to the last warned instance out; null if some stayed. */
-    readonly lastOutMs: number | null;
-    /** Per warned instance, from its first warning's PutEvents (or invoke) start to its leaving. */
-    readonly latencyMs: Latency | null;
-    /** Auto Scaling requests forwarded to the emulator, per action. */
-    readonly served: Record<string, number>;
-    readonly throttled: Record<string, number>;
-    /** Forwarded requests the emulator answered with HTTP 400 or above, per action. */
-    readonly refused: Record<string, number>;
-    readonly callsPerInstance: number;
-    /** Instances the handlers reported as detached: exactly once means this equals `warned`. */
-    readonly detachedByHandler: number;
-    /** Queue: records left for a retry. Direct: invocations that threw. */
-    readonly failed: number;
-    /** Warned instances still in their group at the end. */
-    readonly left: number;
-    readonly neighbourUntouched: boolean;
-    /** Membership polls of the emulator, and their mean duration (they hold its lock). */
-    readonly polls: { count: number; meanMs: number };
-    /** The whole run, seeding included. */
-    readonly wallMs: number;
-    readonly goals: readonly Goal[];
-}
-
-/** The rows every departure table shares, from "last warned instance out" to "invocations". */
-export function departureRows<R extends DepartureFigures>(
+export function figuresTable<R extends { goals: readonly Goal[] }>(
+    headings: string[],
+    rows: readonly Row<R>[],
+    runs: readonly R[],
     style: Style,
-    goals: { readonly lastOutMs: number; readonly callsPerInstance: number },
-    words: { sent: string; calls: (r: R) => string; throttled: string; detached: string },
-): Row<R>[] {
-    const mark = (r: R, key: string, text: string) => markGoal(r.goals, key, text, style);
-    return [
-        [
-            "last warned instance out",
-            `< ${goals.lastOutMs / 1000} s`,
-            (r) =>
-                mark(
-                    r,
-                    "lastOut",
-                    r.lastOutMs === null ? `never (${r.left} left)` : duration(r.lastOutMs),
-                ),
-        ],
-        [`every ${words.sent} sent (PutEvents) after`, "", (r) => duration(r.sentMs)],
-        [
-            "per warning p50 / p95 / p99",
-            "",
-            (r) =>
-                r.latencyMs === null ? "—" : Object.values(r.latencyMs).map(duration).join(" / "),
-        ],
-        [
-            "Auto Scaling calls per instance",
-            `≤ ${goals.callsPerInstance}`,
-            (r) => mark(r, "calls", `${r.callsPerInstance.toFixed(3)} (${words.calls(r)})`),
-        ],
-        ["  served per action", "", (r) => perAction(r.served)],
-        [words.throttled, "", (r) => perAction(r.throttled)],
-        ["refused by the emulator (HTTP ≥ 400)", "", (r) => perAction(r.refused)],
-        [words.detached, "", (r) => `${r.detachedByHandler} of ${r.warned}`],
-        [
-            "invocations (records per invocation)",
-            "",
-            ({ invocations, recordsPerInvocation: n }) =>
-                `${invocations} (mean ${n.mean.toFixed(1)}, max ${n.max})`,
-        ],
-        [
-            "  gathering a batch / running it (mean, max)",
-            "",
-            ({ invocationMs: i }) =>
-                `${duration(i.meanGather)} / ${duration(i.meanRun)}, ${duration(i.maxRun)}`,
-        ],
-    ];
+) {
+    const cells = ([, , cell, key]: Row<R>) =>
+        runs.map((r) => (key === undefined ? cell(r) : markGoal(r.goals, key, cell(r), style)));
+    const body = rows.map((row) => [row[0], row[1], ...cells(row)]);
+    return table(["", "GOAL", ...headings], body, 2);
 }
