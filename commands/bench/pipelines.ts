@@ -1,13 +1,5 @@
-/**
- * A storm through queued pipelines, one per handler: the component's rule (its exact pattern) on
- * the default bus, an events queue and dead-letter queue with the component's settings, a local
- * event source mapping and a container of its own, so that one PutEvents reaches every handler,
- * as N deployed stacks' rules would. offline/pipeline.ts builds one such pipeline the same way.
- *
- * Every container runs in this one process, and the handler reads its configuration from
- * process.env as each invocation starts (synchronously, before its first await). So each
- * invocation first sets its own function's environment: the groups it protects, its queues.
- */
+/** A storm through one pipeline per handler (rule, queues, mapping, container), as N stacks would run. */
+import * as assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -15,20 +7,12 @@ import type { SQSBatchResponse } from "aws-lambda";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
 import { ENV_DEAD_LETTER_QUEUE_URL, ENV_EVENTS_QUEUE_URL } from "../../contract";
-import {
-    type FaultProxyOptions,
-    type FaultProxy,
-    startFaultProxy,
-} from "../../emulator/fault-proxy";
+import * as faults from "../../emulator/fault-proxy";
 import { clientConfigFor } from "../../emulator/group-state";
 import type { Emulator } from "../../emulator/server";
 import { startEventSourceMapping } from "../../offline/event-source-mapping";
 import type { LocalEventSourceMapping } from "../../offline/event-source-mapping-options";
-import {
-    type HandlerArchive,
-    type Invoke,
-    materializeHandlerArchive,
-} from "../../offline/handler-archive";
+import * as archives from "../../offline/handler-archive";
 import { createEventsQueues, putEvents } from "../../offline/pipeline";
 import { queueCounts } from "../../offline/sqs-records";
 import type { InvocationTime } from "./report";
@@ -38,11 +22,8 @@ const IDLE_POLL_INTERVAL_MS = 25;
 const PUT_EVENTS_CHUNK = 10;
 export const PUT_EVENTS_SENDERS = 4;
 
-export interface PipelineMember {
-    /** Unique per emulator state: names the rule and the queues. */
-    readonly name: string;
-    readonly archive: HandlerArchive;
-}
+/** `name` is unique per emulator state: it names the rule and the queues. */
+export type PipelineMember = { readonly name: string; readonly archive: archives.HandlerArchive };
 
 type Events = readonly Record<string, unknown>[];
 
@@ -55,22 +36,15 @@ export type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs
 /** A handler built by the component under Pulumi mocks, as deployed; remove its archive after. */
 export async function buildHandler(components: Components, name: string, args: HandlerArgs) {
     const { handlerFunction } = new components.SpotInterruptionHandler(name, args);
-    const archive = await materializeHandlerArchive(handlerFunction, name);
+    const archive = await archives.materializeHandlerArchive(handlerFunction, name);
     return { member: { name, archive }, settings: components.resolveHandlerSettings(args).queue };
 }
 
 /** A queued handler in keep mode, as the fleet storms run. */
-export async function buildQueuedHandler(
-    components: Components,
-    name: string,
-    args: HandlerArgs,
-): Promise<{ member: PipelineMember; settings: QueueSettings }> {
+export async function buildQueuedHandler(components: Components, name: string, args: HandlerArgs) {
     const keep = { capacityOnInterruption: "keep", delivery: "queue", ...args } as const;
-    const { member, settings } = await buildHandler(components, name, keep);
-    if (settings === undefined) {
-        throw new Error(`${name} has no queue settings`);
-    }
-    return { member, settings };
+    const built = await buildHandler(components, name, keep);
+    return { ...built, settings: built.settings ?? assert.fail(`${name} has no queue settings`) };
 }
 
 export interface QueuedStorm<E, W extends Watch> {
@@ -92,31 +66,15 @@ export interface Watch {
 }
 
 /** What the pipelines did: every figure from the mappings, the queues and the handlers' logs. */
-export interface QueuedRun<W extends Watch = Watch> {
-    readonly watch: W;
-    readonly startedAt: number;
-    readonly sentMs: number;
-    readonly sentAt: ReadonlyMap<string, number>;
-    readonly batchSizes: readonly number[];
-    readonly invocationMs: readonly InvocationTime[];
-    /** Records the handlers received, redeliveries included. */
-    readonly records: number;
-    /** Records left for a retry (or, for a waiting warning, its re-check). */
-    readonly failed: number;
-    readonly deadLettered: number;
-    readonly stillQueued: number;
-    /** Every handler's log lines, ordered by when written. */
-    readonly logLines: string[];
-    readonly logTimesMs: number[];
-}
+export type QueuedRun<W extends Watch> = Awaited<ReturnType<typeof runQueued<unknown, W>>>;
 
 /** Runs `body` behind a fresh Auto Scaling budget, closing it after. */
 export async function withBudget<T>(
     emulator: Emulator,
-    options: FaultProxyOptions,
-    body: (proxy: FaultProxy) => Promise<T>,
+    options: faults.FaultProxyOptions,
+    body: (proxy: faults.FaultProxy) => Promise<T>,
 ): Promise<T> {
-    const proxy = await startFaultProxy(emulator.endpoint, options);
+    const proxy = await faults.startFaultProxy(emulator.endpoint, options);
     try {
         return await body(proxy);
     } finally {
@@ -124,19 +82,14 @@ export async function withBudget<T>(
     }
 }
 
-/**
- * Builds every member's pipeline, puts the storm on the bus from PUT_EVENTS_SENDERS senders at
- * once, waits for the watch, lets every queue settle, then stops the mappings. N mappings poll
- * the one-request-at-a-time emulator N times as hard as one, so each pauses N × 25 ms after an
- * empty receive: together they poll it as one does.
- */
+/** Builds the pipelines, puts the storm from PUT_EVENTS_SENDERS senders, waits for the watch and the queues. */
 export async function runQueued<E, W extends Watch>(
     emulator: Emulator,
     members: readonly PipelineMember[],
     settings: QueueSettings,
-    proxy: FaultProxy,
+    proxy: faults.FaultProxy,
     storm: QueuedStorm<E, W>,
-): Promise<QueuedRun<W>> {
+) {
     const config = clientConfigFor(emulator);
     const sqs = new SQSClient(config);
     const events = new EventBridgeClient(config);
@@ -146,30 +99,24 @@ export async function runQueued<E, W extends Watch>(
     const logs: { lines: string[]; times: number[] }[] = [];
     try {
         const pattern = JSON.stringify(interruptionWarningEventPattern());
-        const queues: (Awaited<ReturnType<typeof createEventsQueues>> & {
-            environment: Record<string, string>;
-        })[] = [];
-        for (const { name } of members) {
+        const pipeline = async (name: string) => {
             const { queue, deadLetter } = await createEventsQueues(sqs, name, settings);
+            const Targets = [{ Id: "events-queue", Arn: queue.arn }];
             await events.send(new PutRuleCommand({ Name: `${name}-rule`, EventPattern: pattern }));
-            await events.send(
-                new PutTargetsCommand({
-                    Rule: `${name}-rule`,
-                    Targets: [{ Id: "events-queue", Arn: queue.arn }],
-                }),
-            );
+            await events.send(new PutTargetsCommand({ Rule: `${name}-rule`, Targets }));
             // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
-            queues.push({
-                queue,
-                deadLetter,
-                environment: {
-                    [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
-                    [ENV_EVENTS_QUEUE_URL]: queue.url,
-                },
-            });
+            const own = {
+                [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
+                [ENV_EVENTS_QUEUE_URL]: queue.url,
+            };
+            return { queue, deadLetter, environment: own };
+        };
+        const queues: Awaited<ReturnType<typeof pipeline>>[] = [];
+        for (const { name } of members) {
+            queues.push(await pipeline(name));
         }
 
-        const run = async (invokes: readonly Invoke[]) => {
+        const run = async (invokes: readonly archives.Invoke[]) => {
             const mappings: LocalEventSourceMapping[] = members.map((member, index) =>
                 startEventSourceMapping({
                     queueUrl: queues[index].queue.url,
@@ -180,13 +127,9 @@ export async function runQueued<E, W extends Watch>(
                     functionTimeoutMs: member.archive.timeoutMs,
                     idlePollIntervalMs: IDLE_POLL_INTERVAL_MS * members.length,
                     handler: async (event) => {
-                        // Synchronously, before the invocation reads it: this function's own environment.
-                        Object.assign(
-                            process.env,
-                            member.archive.environment,
-                            environment,
-                            queues[index].environment,
-                        );
+                        // One process runs every container: set this function's environment before it reads it.
+                        const own = queues[index].environment;
+                        Object.assign(process.env, member.archive.environment, environment, own);
                         return (await invokes[index](event)) as SQSBatchResponse;
                     },
                     onBatch: (info) => {
@@ -197,10 +140,8 @@ export async function runQueued<E, W extends Watch>(
             );
             const startedAt = performance.now();
             // Long enough for a failing record to be received maxReceiveCount times and dead-lettered.
-            const deadline =
-                startedAt +
-                settings.visibilityTimeoutSeconds * settings.maxReceiveCount * 1000 +
-                30_000;
+            const { visibilityTimeoutSeconds: visibility, maxReceiveCount } = settings;
+            const deadline = startedAt + visibility * maxReceiveCount * 1000 + 30_000;
             const watch = storm.watch(startedAt, deadline);
             try {
                 const sentAt = await putConcurrently(storm, (chunk) => putEvents(events, chunk));
@@ -231,9 +172,11 @@ export async function runQueued<E, W extends Watch>(
             }
         };
 
-        // Containers nest, each loaded with its own environment; they unwind in reverse order,
-        // so the environment and console each one took over are given back as they were.
-        const nest = async (index: number, invokes: readonly Invoke[]): ReturnType<typeof run> => {
+        // Containers nest, so that each gives back the environment and console it took over.
+        const nest = async (
+            index: number,
+            invokes: readonly archives.Invoke[],
+        ): ReturnType<typeof run> => {
             if (index === members.length) {
                 return run(invokes);
             }
@@ -261,11 +204,7 @@ export async function runQueued<E, W extends Watch>(
     }
 }
 
-/**
- * Puts the entries from PUT_EVENTS_SENDERS senders at once, as EC2's warnings arrive
- * independently, PUT_EVENTS_CHUNK to a PutEvents; resolves to when each instance's first event
- * left. One failed put stops every sender.
- */
+/** Puts from several senders at once, as EC2's warnings arrive independently; when each instance's first left. */
 async function putConcurrently<E>(
     storm: Pick<QueuedStorm<E, Watch>, "entries" | "instanceOf" | "put">,
     putEvents: (events: Events) => Promise<void>,
