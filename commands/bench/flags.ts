@@ -205,9 +205,12 @@ export function parseBenchFlags(argv: readonly string[]) {
         groupSize: whole("group-size"),
         paths: cli.choiceList("paths", flags.paths, PATHS),
         budget: Number(budget),
-        batchSize,
-        window,
-        concurrency: whole("concurrency"),
+        /** The queued handlers' mapping settings, as the component takes them. */
+        queueArgs: {
+            batchSize,
+            maximumBatchingWindowInSeconds: window,
+            maximumConcurrency: whole("concurrency"),
+        },
         json: flags.json,
         /** Seconds from the storm's start during which every Auto Scaling request is throttled. */
         outageSeconds: whole("outage"),

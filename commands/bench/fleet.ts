@@ -2,15 +2,7 @@
 import { performance } from "node:perf_hooks";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
-import {
-    FLEET_DEFAULTS,
-    FLEET_TAG,
-    fleetGroupNames,
-    type GroupFleet,
-    type GroupFleetOptions,
-    groupNamesMatching,
-    seedGroupFleet,
-} from "../../emulator/fleet";
+import * as fleets from "../../emulator/fleet";
 import { describeGroupState } from "../../emulator/group-state";
 import type { Emulator } from "../../emulator/server";
 import { freshSampleEvent } from "../../offline/sample-event";
@@ -18,16 +10,7 @@ import { duration, type Style } from "../terminal";
 import * as departures from "./departures";
 import type { FleetConfig } from "./flags";
 import * as pipelines from "./pipelines";
-import {
-    figuresTable,
-    type Goal,
-    judged,
-    markGoal,
-    type Row,
-    seededShuffle,
-    sum,
-    verdict,
-} from "./report";
+import * as report from "./report";
 import type { StormReport } from "./single";
 
 /** The goals of one handler for many groups, at 10 Auto Scaling requests/s (issue 17). */
@@ -44,10 +27,7 @@ export const JUNK_KINDS = [
 export type JunkKind = (typeof JUNK_KINDS)[number];
 
 /** One event of the storm, named by the instance it is about. */
-export interface StormEntry {
-    readonly kind: "warning" | JunkKind;
-    readonly instanceId: string;
-}
+export type StormEntry = { readonly kind: "warning" | JunkKind; readonly instanceId: string };
 
 export type StormMix = ReturnType<typeof stormMix>;
 
@@ -66,7 +46,7 @@ export function fleetStorm(
             instanceId: ours[(k + n * JUNK_KINDS.length * 37) % ours.length],
         })),
     );
-    return seededShuffle([
+    return report.seededShuffle([
         ...ours.map(warning),
         ...ours.filter((_, i) => i % 10 === 0).map(warning),
         ...outsiders.map(warning),
@@ -75,34 +55,35 @@ export function fleetStorm(
 }
 
 /** The event EC2 (or, for junk, something else) would put on the bus for an entry. */
-export function stormEvent(entry: StormEntry, sentAt = new Date()): Record<string, unknown> {
-    const event = freshSampleEvent(entry.instanceId, sentAt);
+export function stormEvent(
+    { kind, instanceId }: StormEntry,
+    sentAt = new Date(),
+): Record<string, unknown> {
+    const event = freshSampleEvent(instanceId, sentAt);
     const detail = (event.detail ?? {}) as Record<string, unknown>;
-    switch (entry.kind) {
-        case "warning":
-            return event;
-        case "rebalance-recommendation":
-            return {
-                ...event,
-                "detail-type": "EC2 Instance Rebalance Recommendation",
-                detail: { "instance-id": entry.instanceId },
-            };
-        case "missing-instance-id": {
-            const rest = { ...detail };
-            Reflect.deleteProperty(rest, "instance-id");
-            return { ...event, detail: rest };
-        }
-        case "not-an-instance-id":
-            return { ...event, detail: { ...detail, "instance-id": `${entry.instanceId}-junk` } };
-    }
+    const rest = Object.fromEntries(
+        Object.entries(detail).filter(([key]) => key !== "instance-id"),
+    );
+    return {
+        warning: event,
+        "rebalance-recommendation": {
+            ...event,
+            "detail-type": "EC2 Instance Rebalance Recommendation",
+            detail: { "instance-id": instanceId },
+        },
+        "missing-instance-id": { ...event, detail: rest },
+        "not-an-instance-id": {
+            ...event,
+            detail: { ...detail, "instance-id": `${instanceId}-junk` },
+        },
+    }[kind];
 }
 
 /** True when the component's rule matches the event: its pattern names source and detail-type. */
 export function ruleMatches(event: Record<string, unknown>): boolean {
-    const pattern = interruptionWarningEventPattern();
+    const { source, "detail-type": detailType } = interruptionWarningEventPattern();
     return (
-        pattern.source.includes(String(event.source)) &&
-        pattern["detail-type"].includes(String(event["detail-type"]))
+        source.includes(String(event.source)) && detailType.includes(String(event["detail-type"]))
     );
 }
 
@@ -129,8 +110,8 @@ export function stormMix(entries: readonly StormEntry[], ours: readonly string[]
 }
 
 /** A fresh fleet and the storm for it, with the neighbour's state before. */
-export async function seedFleetStorm(emulator: Emulator, options?: GroupFleetOptions) {
-    const fleet = await seedGroupFleet(emulator, options);
+export async function seedFleetStorm(emulator: Emulator, options?: fleets.GroupFleetOptions) {
+    const fleet = await fleets.seedGroupFleet(emulator, options);
     const ours = fleet.instanceIds.flat();
     const outsiders = [...fleet.neighbourInstanceIds, fleet.standaloneInstanceId];
     const entries = fleetStorm(fleet.instanceIds, outsiders);
@@ -167,7 +148,7 @@ export function judgeFleetGoals(
     config: FleetConfig,
     r: Omit<FleetResult, "goals">,
     budget: number,
-): Goal[] {
+): report.Goal[] {
     const { lastOutMs, callsPerInstance } = FLEET_GOALS;
     const goals = [
         [
@@ -184,7 +165,7 @@ export function judgeFleetGoals(
         ["deadLettered", "0 dead-lettered", r.deadLettered === 0],
         ["neighbour", "neighbour untouched", r.neighbourUntouched],
     ] as const;
-    return config === "per-group" ? [] : judged(goals, budget);
+    return config === "per-group" ? [] : report.judged(goals, budget);
 }
 
 /** The single-group storm of 1000 in keep mode, queued: its calls per instance against 0.07. */
@@ -195,7 +176,8 @@ export function singleGroupTarget(storms: readonly StormReport[]) {
     if (queue === undefined) {
         return undefined;
     }
-    const callsPerInstance = (sum(queue.served) + sum(queue.throttled)) / queue.warned;
+    const callsPerInstance =
+        (report.sum(queue.served) + report.sum(queue.throttled)) / queue.warned;
     return { callsPerInstance, target, met: callsPerInstance <= target };
 }
 
@@ -208,13 +190,13 @@ export type FleetTarget = {
 
 /** Each configuration's handlers: one by tag, one by list of every group, or one per group. */
 export async function buildFleetTargets(
-    components: pipelines.Components,
+    build: pipelines.Build,
     configs: readonly FleetConfig[],
     queueArgs: pipelines.HandlerArgs,
 ): Promise<FleetTarget[]> {
-    const names = fleetGroupNames(FLEET_DEFAULTS.groups);
+    const names = fleets.fleetGroupNames(fleets.FLEET_DEFAULTS.groups);
     const selections: Record<FleetConfig, pipelines.HandlerArgs[]> = {
-        tag: [{ autoScalingGroupTag: { ...FLEET_TAG } }],
+        tag: [{ autoScalingGroupTag: { ...fleets.FLEET_TAG } }],
         list: [{ autoScalingGroupNames: names }],
         "per-group": names.map((name) => ({ autoScalingGroupName: name })),
     };
@@ -225,7 +207,7 @@ export async function buildFleetTargets(
         for (const [index, selection] of handlers.entries()) {
             const name = `bench-fleet-${config}${handlers.length > 1 ? `-${index + 1}` : ""}`;
             built.push(
-                await pipelines.buildQueuedHandler(components, name, {
+                await pipelines.buildQueuedHandler(build, name, {
                     ...selection,
                     ...queueArgs,
                 }),
@@ -237,10 +219,12 @@ export async function buildFleetTargets(
 }
 
 /** What the emulator said to the handler's tag lookups, against the seed. */
-async function tagLookup(emulator: Emulator, fleet: GroupFleet) {
+async function tagLookup(emulator: Emulator, fleet: fleets.GroupFleet) {
     const { key, value } = fleet.tag;
-    const tagValue = await groupNamesMatching(emulator, [{ Name: `tag:${key}`, Values: [value] }]);
-    const tagKey = await groupNamesMatching(emulator, [{ Name: "tag-key", Values: [key] }]);
+    const tagValue = await fleets.groupNamesMatching(emulator, [
+        { Name: `tag:${key}`, Values: [value] },
+    ]);
+    const tagKey = await fleets.groupNamesMatching(emulator, [{ Name: "tag-key", Values: [key] }]);
     const expected = fleet.groupNames;
     const same = (a: readonly string[], b: readonly string[]) =>
         JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
@@ -264,7 +248,7 @@ export async function runFleetStorm(
         const label = `${config} (${members.length} handler${members.length === 1 ? "" : "s"})`;
         await emulator.reset();
         progress(
-            `  ${label}: seeding ${FLEET_DEFAULTS.groups} groups of ${FLEET_DEFAULTS.size}...`,
+            `  ${label}: seeding ${fleets.FLEET_DEFAULTS.groups} groups of ${fleets.FLEET_DEFAULTS.size}...`,
         );
         const seeded = await seedFleetStorm(emulator);
         const { ours, entries, watched } = seeded;
@@ -309,18 +293,18 @@ export async function runFleetStorm(
     if (lookup === undefined || mix === undefined) {
         throw new RangeError("runFleetStorm needs at least one target");
     }
-    return { ...FLEET_DEFAULTS, budget, mix, tagLookup: lookup, results };
+    return { ...fleets.FLEET_DEFAULTS, budget, mix, tagLookup: lookup, results };
 }
 
 const HEADINGS = { tag: "TAG (ONE HANDLER)", list: "LIST (ONE HANDLER)", "per-group": "PER GROUP" };
 
 /** The configurations side by side, figures down; a figure with a goal is marked met or missed. */
-export function fleetTable(report: FleetReport, style: Style): string {
-    const rows: Row<FleetResult>[] = [
+export function fleetTable(storm: FleetReport, style: Style): string {
+    const rows: report.Row<FleetResult>[] = [
         ["handlers (rule, queue, mapping each)", "", (r) => String(r.handlers)],
         ...departures.departureRows<FleetResult>(FLEET_GOALS, {
             sent: "event",
-            calls: (r) => `${sum(r.served)} + ${sum(r.throttled)} throttled`,
+            calls: (r) => `${report.sum(r.served)} + ${report.sum(r.throttled)} throttled`,
             throttled: "  throttled per action",
             detached: "detached by the handlers",
         }),
@@ -347,15 +331,16 @@ export function fleetTable(report: FleetReport, style: Style): string {
         [
             "verdict",
             "",
-            (r) => (r.goals.length === 0 ? "comparison, not judged" : verdict(r.goals, style)),
+            (r) =>
+                r.goals.length === 0 ? "comparison, not judged" : report.verdict(r.goals, style),
         ],
     ];
-    const headings = report.results.map((r) => HEADINGS[r.config]);
-    return figuresTable(headings, rows, report.results, style);
+    const headings = storm.results.map((r) => HEADINGS[r.config]);
+    return report.figuresTable(headings, rows, storm.results, style);
 }
 
 /** The number of junk events in a storm. */
-export const junkCount = (mix: StormMix) => sum(mix.junk);
+export const junkCount = (mix: StormMix) => report.sum(mix.junk);
 
 /** The many-groups storm and the single-group target, as the report's JSON fields and text. */
 export function fleetExtra(
@@ -379,7 +364,7 @@ export function fleetExtra(
             fleetTable(fleet, style),
             "",
             style.dim(
-                `The emulator's tag lookups: tag:${FLEET_TAG.key}=${FLEET_TAG.value} answered ${lookup.tagValue.length} groups, tag-key ${lookup.tagKey.length} (the ${lookup.expected.length} protected groups and the neighbour expected): ${lookup.correct ? "as AWS would" : "WRONG, so the verdicts above rest on the groups' state alone"}.\n` +
+                `The emulator's tag lookups: tag:${fleets.FLEET_TAG.key}=${fleets.FLEET_TAG.value} answered ${lookup.tagValue.length} groups, tag-key ${lookup.tagKey.length} (the ${lookup.expected.length} protected groups and the neighbour expected): ${lookup.correct ? "as AWS would" : "WRONG, so the verdicts above rest on the groups' state alone"}.\n` +
                     `Every handler has its own rule, events queue and mapping, with the same settings; one PutEvents reaches every rule.${perGroup} Calls per instance count every request that reached the budget, served or throttled.`,
             ),
         );
@@ -387,7 +372,12 @@ export function fleetExtra(
     if (target !== undefined) {
         const { size, mode } = SINGLE_GROUP_CALLS_TARGET;
         const figure = `${target.callsPerInstance.toFixed(3)} calls per instance (served + throttled), target ≤ ${target.target}`;
-        const marked = markGoal([{ key: "t", name: "", met: target.met }], "t", figure, style);
+        const marked = report.markGoal(
+            [{ key: "t", name: "", met: target.met }],
+            "t",
+            figure,
+            style,
+        );
         lines.push(`Single-group storm of ${size}, ${mode} mode, queued: ${marked}`);
     }
     const json = {

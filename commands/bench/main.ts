@@ -1,19 +1,13 @@
-/**
- * `npm run bench`: does the queued path survive an interruption storm? Runs the single-group,
- * many-groups and mixed storms against the emulator, each behind a fresh token-bucket Auto
- * Scaling budget that answers as AWS does when it runs out; every verdict is read back from the
- * emulator's state. `npm run bench -- --help` lists every flag.
- */
-import * as fs from "node:fs";
+/** `npm run bench`: interruption storms against the emulator behind an Auto Scaling budget, judged from state. */
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { startEmulator } from "../../emulator/server";
-import { WEB_GROUP_NAME } from "../../emulator/workshop";
+import type { HandlerArchive } from "../../offline/handler-archive";
 import { installPulumiMocks } from "../../offline/pulumi-engine";
 import { helpText, runCli } from "../cli";
 import { colourWanted, createStyle, duration } from "../terminal";
-import { type PathSeries, stormChartSvg } from "./chart";
 import { POLL_INTERVAL_MS } from "./departures";
 import {
     type BenchOptions,
@@ -22,122 +16,57 @@ import {
     MIXED_DEFAULTS,
     parseBenchFlags,
 } from "./flags";
-import {
-    buildFleetTargets,
-    fleetExtra,
-    type FleetReport,
-    type FleetTarget,
-    runFleetStorm,
-} from "./fleet";
-import {
-    buildMixedTarget,
-    type MixedReport,
-    mixedExtra,
-    mixedGoalsMet,
-    runMixedStorm,
-} from "./mixed";
-import { buildHandler, PUT_EVENTS_SENDERS } from "./pipelines";
-import { type PathTarget, GOALS, runPath, type StormReport, stormsText } from "./single";
+import * as fleet from "./fleet";
+import * as mixed from "./mixed";
+import { type Build, buildHandler, PUT_EVENTS_SENDERS } from "./pipelines";
+import { runSingleStorms, stormsText } from "./single";
 
 async function main(options: BenchOptions): Promise<boolean> {
     const startedAt = performance.now();
     const dim = createStyle(colourWanted(process.stderr)).dim;
     const progress = (message: string) => process.stderr.write(`${dim(message)}\n`);
-
     installPulumiMocks();
     const components = await import("../../components");
-    const queueArgs = {
-        batchSize: options.batchSize,
-        maximumBatchingWindowInSeconds: options.window,
-        maximumConcurrency: options.concurrency,
+    const archives: HandlerArchive[] = [];
+    let queue: QueueSettings | undefined;
+    let directTimeoutMs: number | undefined;
+    // Every handler built is noted, so that its archive is removed whatever happens.
+    const build: Build = async (name, args) => {
+        const built = await buildHandler(components, name, args);
+        archives.push(built.member.archive);
+        queue ??= built.settings;
+        directTimeoutMs ??= args.delivery === "direct" ? built.member.archive.timeoutMs : undefined;
+        return built;
     };
-    const targets: PathTarget[] = [];
-    const storms: StormReport[] = [];
-    const charts: string[] = [];
-    let fleetTargets: FleetTarget[] = [];
-    let fleet: FleetReport | undefined;
-    let mixedTarget: Awaited<ReturnType<typeof buildMixedTarget>> | undefined;
-    let mixed: MixedReport | undefined;
     const emulator = await startEmulator({ onProgress: progress });
+    let single: Awaited<ReturnType<typeof runSingleStorms>>;
+    let manyGroups: fleet.FleetReport | undefined;
+    let mixedStorm: mixed.MixedReport | undefined;
     try {
-        for (const mode of new Set(options.storms.map((s) => s.mode))) {
-            for (const path of options.paths) {
-                const { member, settings } = await buildHandler(
-                    components,
-                    `bench-${path}-${mode}`,
-                    {
-                        autoScalingGroupName: WEB_GROUP_NAME,
-                        capacityOnInterruption: mode,
-                        delivery: path,
-                        ...(path === "queue" ? queueArgs : {}),
-                    },
-                );
-                targets.push({ mode, path, archive: member.archive, settings });
-            }
-        }
-        for (const spec of options.storms) {
-            progress(`Storm of ${spec.size} warned instances, ${spec.mode} mode:`);
-            const runs = [];
-            for (const target of targets.filter((t) => t.mode === spec.mode)) {
-                runs.push(await runPath(emulator, target, spec, { ...options, progress }));
-            }
-            storms.push({ ...spec, budget: options.budget, results: runs.map((r) => r.result) });
-            if (options.chartDirectory !== undefined) {
-                const outage =
-                    options.outageSeconds > 0 ? `, after a ${options.outageSeconds} s outage` : "";
-                const chart = path.join(
-                    options.chartDirectory,
-                    `storm-${spec.size}-${spec.mode}.svg`,
-                );
-                fs.mkdirSync(options.chartDirectory, { recursive: true });
-                fs.writeFileSync(
-                    chart,
-                    stormChartSvg({
-                        title: `${spec.size} warned instances, ${spec.mode} mode, ${options.budget} Auto Scaling requests/s${outage}`,
-                        warned: spec.size,
-                        goalSeconds: GOALS.lastOutMs / 1000,
-                        series: runs.map((r): PathSeries => r.series),
-                    }),
-                );
-                charts.push(chart);
-                progress(`  chart: ${path.relative(process.cwd(), chart)}`);
-            }
-        }
-        if (options.fleetConfigs.length > 0) {
-            fleetTargets = await buildFleetTargets(components, options.fleetConfigs, queueArgs);
+        single = await runSingleStorms(emulator, build, options, progress);
+        const { budget, fleetConfigs, mixedConfigs, queueArgs } = options;
+        if (fleetConfigs.length > 0) {
+            const targets = await fleet.buildFleetTargets(build, fleetConfigs, queueArgs);
             progress(`Many-groups storm:`);
-            fleet = await runFleetStorm(emulator, fleetTargets, options.budget, progress);
+            manyGroups = await fleet.runFleetStorm(emulator, targets, budget, progress);
         }
-        if (options.mixedConfigs.length > 0) {
-            mixedTarget = await buildMixedTarget(components, queueArgs);
+        if (mixedConfigs.length > 0) {
+            const target = await mixed.buildMixedTarget(build, queueArgs);
             progress(`Mixed storm:`);
-            const size = {
-                budget: options.budget,
-                groups: MIXED_DEFAULTS.groups,
-                size: options.groupSize,
-            };
-            mixed = await runMixedStorm(
-                emulator,
-                mixedTarget,
-                options.mixedConfigs,
-                size,
-                progress,
-            );
+            const size = { budget, groups: MIXED_DEFAULTS.groups, size: options.groupSize };
+            mixedStorm = await mixed.runMixedStorm(emulator, target, mixedConfigs, size, progress);
         }
     } finally {
         await emulator.stop();
-        mixedTarget?.member.archive.remove();
-        targets.forEach(({ archive }) => archive.remove());
-        fleetTargets.forEach(({ members }) => members.forEach(({ archive }) => archive.remove()));
+        archives.forEach((archive) => archive.remove());
     }
 
+    const { storms, charts } = single;
     const style = createStyle(!options.json && colourWanted(process.stdout));
-    const extras = [fleetExtra(fleet, storms, style), mixedExtra(mixed, style)];
-    const queue =
-        targets.find((t) => t.settings !== undefined)?.settings ??
-        fleetTargets[0]?.settings ??
-        mixedTarget?.settings;
-    const directTimeoutMs = targets.find((t) => t.path === "direct")?.archive.timeoutMs;
+    const extras = [
+        fleet.fleetExtra(manyGroups, storms, style),
+        mixed.mixedExtra(mixedStorm, style),
+    ];
     const totalWallMs = performance.now() - startedAt;
     if (options.json) {
         const machine = {
@@ -145,18 +74,11 @@ async function main(options: BenchOptions): Promise<boolean> {
             node: process.version,
             platform: process.platform,
         };
-        const document = {
-            date: new Date().toISOString(),
-            machine,
-            queue,
-            directTimeoutMs,
-            pollIntervalMs: POLL_INTERVAL_MS,
-            senders: PUT_EVENTS_SENDERS,
-            totalWallMs,
-            storms,
-            ...Object.assign({}, ...extras.map((e) => e.json)),
-        };
-        process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+        const senders = PUT_EVENTS_SENDERS;
+        const document = { date: new Date().toISOString(), machine, queue, directTimeoutMs };
+        const figures = { pollIntervalMs: POLL_INTERVAL_MS, senders, totalWallMs, storms };
+        const json = Object.assign({ ...document, ...figures }, ...extras.map((e) => e.json));
+        process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     } else {
         const notes = [
             queue &&
@@ -168,25 +90,21 @@ async function main(options: BenchOptions): Promise<boolean> {
         ];
         const sections = [
             ...stormsText(storms, style),
-            ...extras.map((e) => e.text).filter((t) => t !== ""),
+            ...extras.map((e) => e.text).filter(Boolean),
         ];
-        process.stdout.write(
-            sections.map((s) => `${s}\n\n`).join("") +
-                `${style.dim(notes.filter(Boolean).join("\n"))}\n`,
-        );
+        const tables = sections.map((section) => `${section}\n\n`).join("");
+        process.stdout.write(`${tables}${style.dim(notes.filter(Boolean).join("\n"))}\n`);
     }
     // On stderr, after the tables, so that --json's stdout stays one document.
     if (charts.length > 0) {
-        process.stderr.write(
-            `Charts written: ${charts.map((c) => path.relative(process.cwd(), c)).join(", ")}\n`,
-        );
+        const written = charts.map((chart) => path.relative(process.cwd(), chart));
+        process.stderr.write(`Charts written: ${written.join(", ")}\n`);
     }
+    const met = (goals: readonly { met: boolean }[]) => goals.every((g) => g.met);
     return (
-        storms.every((s) =>
-            s.results.every((r) => r.path !== "queue" || r.goals.every((g) => g.met)),
-        ) &&
-        (fleet?.results ?? []).every((r) => r.goals.every((g) => g.met)) &&
-        (mixed?.results ?? []).every(mixedGoalsMet)
+        storms.every((s) => s.results.every((r) => r.path !== "queue" || met(r.goals))) &&
+        (manyGroups?.results ?? []).every((r) => met(r.goals)) &&
+        (mixedStorm?.results ?? []).every(mixed.mixedGoalsMet)
     );
 }
 

@@ -253,12 +253,9 @@ export function mixedGoalsMet(r: MixedResult): boolean {
 }
 
 /** The one handler, by tag, with the default interruptionAction (auto); remove its archive after. */
-export function buildMixedTarget(
-    components: pipelines.Components,
-    queueArgs: pipelines.HandlerArgs,
-) {
+export function buildMixedTarget(build: pipelines.Build, queueArgs: pipelines.HandlerArgs) {
     const args = { autoScalingGroupTag: { ...FLEET_TAG }, ...queueArgs };
-    return pipelines.buildQueuedHandler(components, "bench-mixed", args);
+    return pipelines.buildQueuedHandler(build, "bench-mixed", args);
 }
 
 /** Runs the storm once per configuration, each from a fresh seed and budget. */

@@ -39,11 +39,11 @@ export async function buildHandler(components: Components, name: string, args: H
     const archive = await archives.materializeHandlerArchive(handlerFunction, name);
     return { member: { name, archive }, settings: components.resolveHandlerSettings(args).queue };
 }
+export type Build = (name: string, args: HandlerArgs) => ReturnType<typeof buildHandler>;
 
 /** A queued handler in keep mode, as the fleet storms run. */
-export async function buildQueuedHandler(components: Components, name: string, args: HandlerArgs) {
-    const keep = { capacityOnInterruption: "keep", delivery: "queue", ...args } as const;
-    const built = await buildHandler(components, name, keep);
+export async function buildQueuedHandler(build: Build, name: string, args: HandlerArgs) {
+    const built = await build(name, { capacityOnInterruption: "keep", delivery: "queue", ...args });
     return { ...built, settings: built.settings ?? assert.fail(`${name} has no queue settings`) };
 }
 

@@ -1,4 +1,6 @@
 /** The single-group storm: the web group's warnings through the queued and the direct path, side by side. */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { FAULTS } from "../../emulator/fault-proxy";
@@ -9,10 +11,10 @@ import type { InterruptionSummary } from "../../handler/entry";
 import type { HandlerArchive } from "../../offline/handler-archive";
 import { freshSampleEvent } from "../../offline/sample-event";
 import { duration, type Style } from "../terminal";
-import type { PathSeries } from "./chart";
+import { type PathSeries, stormChartSvg } from "./chart";
 import * as departures from "./departures";
-import type { Mode, Path, StormSpec } from "./flags";
-import { type QueuedRun, runQueued, withBudget } from "./pipelines";
+import type { BenchOptions, Mode, Path, StormSpec } from "./flags";
+import { type Build, type QueuedRun, runQueued, withBudget } from "./pipelines";
 import { figuresTable, type Goal, judged, type Row, stormOrder, sum, verdict } from "./report";
 
 /** The queued path's goals, set at a budget of 10 Auto Scaling requests/s. */
@@ -68,6 +70,58 @@ export function judgeGoals(mode: Mode, r: Omit<PathResult, "goals">, budget: num
         ],
         budget,
     );
+}
+
+/** Every single-group storm down every path, one handler per mode and path, with a chart per storm. */
+export async function runSingleStorms(
+    emulator: Emulator,
+    build: Build,
+    options: BenchOptions,
+    progress: (message: string) => void,
+) {
+    const targets: PathTarget[] = [];
+    for (const mode of new Set(options.storms.map((s) => s.mode))) {
+        for (const path of options.paths) {
+            const queueArgs = path === "queue" ? options.queueArgs : {};
+            const args = {
+                autoScalingGroupName: WEB_GROUP_NAME,
+                capacityOnInterruption: mode,
+                delivery: path,
+            };
+            const { member, settings } = await build(`bench-${path}-${mode}`, {
+                ...args,
+                ...queueArgs,
+            });
+            targets.push({ mode, path, archive: member.archive, settings });
+        }
+    }
+    const storms: StormReport[] = [];
+    const charts: string[] = [];
+    for (const spec of options.storms) {
+        progress(`Storm of ${spec.size} warned instances, ${spec.mode} mode:`);
+        const runs = [];
+        for (const target of targets.filter((t) => t.mode === spec.mode)) {
+            runs.push(await runPath(emulator, target, spec, { ...options, progress }));
+        }
+        storms.push({ ...spec, budget: options.budget, results: runs.map((r) => r.result) });
+        const folder = options.chartDirectory;
+        if (folder !== undefined) {
+            const outage =
+                options.outageSeconds > 0 ? `, after a ${options.outageSeconds} s outage` : "";
+            const chart = stormChartSvg({
+                title: `${spec.size} warned instances, ${spec.mode} mode, ${options.budget} Auto Scaling requests/s${outage}`,
+                warned: spec.size,
+                goalSeconds: GOALS.lastOutMs / 1000,
+                series: runs.map((r) => r.series),
+            });
+            const file = path.join(folder, `storm-${spec.size}-${spec.mode}.svg`);
+            fs.mkdirSync(folder, { recursive: true });
+            fs.writeFileSync(file, chart);
+            charts.push(file);
+            progress(`  chart: ${path.relative(process.cwd(), file)}`);
+        }
+    }
+    return { storms, charts };
 }
 
 /** Seeds a fresh group, sends the storm down one path, and judges what it did from state. */

@@ -35,7 +35,11 @@ describe("the benchmark's flags", () => {
         assert.deepEqual(options.paths, ["queue", "direct"]);
         assert.equal(options.budget, 10);
         // The component's own mapping settings, unless a flag says otherwise.
-        assert.deepEqual([options.batchSize, options.window, options.concurrency], [1000, 4, 2]);
+        assert.deepEqual(options.queueArgs, {
+            batchSize: 1000,
+            maximumBatchingWindowInSeconds: 4,
+            maximumConcurrency: 2,
+        });
     });
 
     it("take an Auto Scaling outage of 0 to 300 s, none by default", () => {
@@ -75,8 +79,8 @@ describe("the benchmark's flags", () => {
 
     it("take the queue's settings for both storms", () => {
         const options = parse("--storm=many-groups", "--batch-size", "1000", "--window", "3");
-        assert.equal(options.batchSize, 1000);
-        assert.equal(options.window, 3);
+        assert.equal(options.queueArgs.batchSize, 1000);
+        assert.equal(options.queueArgs.maximumBatchingWindowInSeconds, 3);
     });
 
     for (const [argv, message] of [
