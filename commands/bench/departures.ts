@@ -6,6 +6,7 @@ import type { FaultProxy } from "../../emulator/fault-proxy";
 import { clientConfigFor, describeGroupState, type GroupState } from "../../emulator/group-state";
 import type { Emulator } from "../../emulator/server";
 import { duration } from "../terminal";
+import type { QueuedRun } from "./pipelines";
 import * as report from "./report";
 
 // The poll only confirms departures and shows progress: slow enough not to load the emulator.
@@ -134,6 +135,12 @@ export function timeDeparturesByLog(
             }
         }
     }
+}
+
+/** A queued run as a departure run: departures timed by the handlers' log, detaches counted from it. */
+export function departed(run: QueuedRun<Departures>): DepartureRun {
+    timeDeparturesByLog(run.watch.outAt, run.logLines, run.logTimesMs);
+    return { ...run, departures: run.watch, detachedByHandler: detachedInLog(run.logLines) };
 }
 
 /** What a storm did, before it is judged against the emulator's state. */

@@ -272,14 +272,17 @@ export async function runFleetStorm(
                         onPoll,
                     ),
             });
-            departures.timeDeparturesByLog(run.watch.outAt, run.logLines, run.logTimesMs);
-            const detachedByHandler = departures.detachedInLog(run.logLines);
-            const departed = { ...run, departures: run.watch, detachedByHandler };
             const r: Omit<FleetResult, "goals"> = {
                 config,
                 handlers: members.length,
                 events: entries.length,
-                ...(await departures.departureFigures(emulator, watched, departed, proxy, true)),
+                ...(await departures.departureFigures(
+                    emulator,
+                    watched,
+                    departures.departed(run),
+                    proxy,
+                    true,
+                )),
                 records: { received: run.records, expected: seeded.mix.matched * members.length },
                 deadLettered: run.deadLettered,
                 stillQueued: run.stillQueued,

@@ -10,29 +10,15 @@ import type { Emulator } from "../../emulator/server";
 import { duration, type Style } from "../terminal";
 import { every, pollUntil } from "./departures";
 import type { MixedConfig } from "./flags";
-import {
-    junkCount,
-    seedFleetStorm,
-    type StormEntry,
-    stormEvent,
-    type StormMix,
-    warnedBy,
-} from "./fleet";
+import * as fleets from "./fleet";
 import * as pipelines from "./pipelines";
 import * as report from "./report";
 
-export type GroupKind = "capacity-rebalancing" | "termination-hook" | "plain";
-export const GROUP_KINDS: readonly GroupKind[] = [
-    "capacity-rebalancing",
-    "termination-hook",
-    "plain",
-];
+export const GROUP_KINDS = ["capacity-rebalancing", "termination-hook", "plain"] as const;
+export type GroupKind = (typeof GROUP_KINDS)[number];
 
 /** Per kind: out of service within the contract's 60 s; ≤ 0.08 calls each beyond a termination's one. */
-export const MIXED_GOALS = {
-    outOfServiceMs: OUT_OF_SERVICE_DEADLINE_MS,
-    callsPerInstance: 0.08,
-} as const;
+export const MIXED_GOALS = { outOfServiceMs: OUT_OF_SERVICE_DEADLINE_MS, callsPerInstance: 0.08 };
 
 /** AWS documents no reaction time for Capacity Rebalancing: we assume 2-10 s, inside the handler's grace. */
 export const REACTION_DELAY_MS = { min: 2_000, max: 10_000 } as const;
@@ -58,18 +44,17 @@ function mapKinds<T>(value: (kind: GroupKind) => T): Record<GroupKind, T> {
 
 /** The group a request names (by name, instance or sole name); undefined for a lookup the kinds share. */
 export function groupServed(
-    request: Pick<ObservedRequest, "parameters">,
-    groupOfInstance: ReadonlyMap<string, string>,
+    { parameters: p }: Pick<ObservedRequest, "parameters">,
+    groupOf: ReadonlyMap<string, string>,
 ): string | undefined {
-    const p = request.parameters;
-    if (p.AutoScalingGroupName !== undefined) {
-        return p.AutoScalingGroupName;
-    }
-    if (p.InstanceId !== undefined) {
-        return groupOfInstance.get(p.InstanceId);
-    }
-    const only = p["AutoScalingGroupNames.member.1"];
-    return p["AutoScalingGroupNames.member.2"] === undefined ? only : undefined;
+    const [first, second] = [
+        p["AutoScalingGroupNames.member.1"],
+        p["AutoScalingGroupNames.member.2"],
+    ];
+    const only = second === undefined ? first : undefined;
+    return (
+        p.AutoScalingGroupName ?? (p.InstanceId === undefined ? only : groupOf.get(p.InstanceId))
+    );
 }
 
 /** Each kind's share of the batches' one lookup each, by the instances each batch settled, averaged. */
@@ -267,12 +252,12 @@ export async function runMixedStorm(
     progress: (message: string) => void,
 ) {
     const results: MixedResult[] = [];
-    let mix: StormMix | undefined;
+    let mix: fleets.StormMix | undefined;
     for (const config of configs) {
         const wallStart = performance.now();
         await emulator.reset();
         progress(`  ${config}: seeding ${options.groups} groups of ${options.size}...`);
-        const seeded = await seedFleetStorm(emulator, {
+        const seeded = await fleets.seedFleetStorm(emulator, {
             groups: options.groups,
             size: options.size,
         });
@@ -292,7 +277,7 @@ export async function runMixedStorm(
         const warnedAtMs = new Map<string, number>();
         /** Puts a chunk's events; the group hears of EC2's warning as the handler's rule does, at once. */
         const put = async (
-            chunk: readonly StormEntry[],
+            chunk: readonly fleets.StormEntry[],
             putEvents: (events: Record<string, unknown>[]) => Promise<void>,
         ) => {
             const now = new Date();
@@ -309,7 +294,7 @@ export async function runMixedStorm(
                     ? [sendSpotWarning(emulator, e.instanceId, options)]
                     : [];
             });
-            await Promise.all([putEvents(chunk.map((e) => stormEvent(e, now))), ...told]);
+            await Promise.all([putEvents(chunk.map((e) => fleets.stormEvent(e, now))), ...told]);
         };
         /** Out of service is read from the emulator's record, once the events are put. */
         const watch = (_startedAt: number, deadline: number) => {
@@ -328,7 +313,7 @@ export async function runMixedStorm(
         const budget = { budget: { requestsPerSecond: options.budget }, onRequest };
         const run = await pipelines.withBudget(emulator, budget, (proxy) => {
             progress(`  ${config}: ${entries.length} events...`);
-            const storm = { entries, instanceOf: warnedBy, put, watch };
+            const storm = { entries, instanceOf: fleets.warnedBy, put, watch };
             return pipelines.runQueued(emulator, [target.member], target.settings, proxy, storm);
         });
         const { actions, outOfServiceAtMs } = await describeGroupActions(emulator);
@@ -474,7 +459,7 @@ export function mixedExtra(mixed: MixedReport | undefined, style: Style) {
         const still = r.stillQueued ? `, ${r.stillQueued} still queued` : "";
         return [
             style.bold(
-                `Mixed storm, ${groupSide}: ${mixed.groups} groups × ${mixed.size} (${kinds["capacity-rebalancing"]} Capacity Rebalancing, ${kinds["termination-hook"]} termination hook, ${kinds.plain} plain), keep mode, interruptionAction auto, one handler by tag; +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${junkCount(mix)} junk events; budget ${mixed.budget} Auto Scaling requests/s`,
+                `Mixed storm, ${groupSide}: ${mixed.groups} groups × ${mixed.size} (${kinds["capacity-rebalancing"]} Capacity Rebalancing, ${kinds["termination-hook"]} termination hook, ${kinds.plain} plain), keep mode, interruptionAction auto, one handler by tag; +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${fleets.junkCount(mix)} junk events; budget ${mixed.budget} Auto Scaling requests/s`,
             ),
             mixedTable(r, style),
             `  safety net ${r.safetyNet}, hooks skipped ${r.hooksSkipped}, hooks unknown ${r.hooksUnknown}; ${r.invocations} invocations, ${r.records} records (re-checks included), ${r.returned} returned for a re-check or retry`,

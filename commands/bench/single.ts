@@ -14,7 +14,7 @@ import { duration, type Style } from "../terminal";
 import { type PathSeries, stormChartSvg } from "./chart";
 import * as departures from "./departures";
 import type { BenchOptions, Mode, Path, StormSpec } from "./flags";
-import { type Build, type QueuedRun, runQueued, withBudget } from "./pipelines";
+import { type Build, runQueued, withBudget } from "./pipelines";
 import { figuresTable, type Goal, judged, type Row, stormOrder, sum, verdict } from "./report";
 
 /** The queued path's goals, set at a budget of 10 Auto Scaling requests/s. */
@@ -160,25 +160,18 @@ export async function runPath(
         const onPoll = departures.departureProgress(target.path, ours.length, proxy, progress);
         const track = (deadline: number) =>
             departures.trackDepartures(emulator, ours, [WEB_GROUP_NAME], deadline, onPoll);
-        let queue: QueuedRun<departures.Departures> | undefined;
-        let run: departures.DepartureRun;
-        if (target.settings === undefined) {
-            run = await runDirect(emulator, target.archive, order, proxy.endpoint, track);
-        } else {
-            const member = { name: `bench-${spec.mode}`, archive: target.archive };
-            queue = await runQueued(emulator, [member], target.settings, proxy, {
+        const members = [{ name: `bench-${spec.mode}`, archive: target.archive }];
+        const queue =
+            target.settings &&
+            (await runQueued(emulator, members, target.settings, proxy, {
                 entries: order,
                 instanceOf: (id) => id,
                 put: (chunk, put) => put(chunk.map((id) => freshSampleEvent(id))),
                 watch: (_startedAt, deadline) => track(deadline),
-            });
-            run = {
-                ...queue,
-                departures: queue.watch,
-                detachedByHandler: departures.detachedInLog(queue.logLines),
-            };
-            departures.timeDeparturesByLog(queue.watch.outAt, queue.logLines, queue.logTimesMs);
-        }
+            }));
+        const run = queue
+            ? departures.departed(queue)
+            : await runDirect(emulator, target.archive, order, proxy.endpoint, track);
         const watchedSeconds = (performance.now() - run.startedAt) / 1000;
         const figures = await departures.departureFigures(emulator, watched, run, proxy, false);
         const after = await describeGroupState(emulator, WEB_GROUP_NAME);
