@@ -227,6 +227,26 @@ export async function departureFigures(
     };
 }
 
+/** What a departure storm is judged by; `left` and `desired` only where given. */
+export function departureGoals(
+    r: Pick<DepartureFigures, "lastOutMs" | "callsPerInstance" | "left" | "neighbourUntouched">,
+    { lastOutMs: last, callsPerInstance: calls }: { lastOutMs: number; callsPerInstance: number },
+    budget: number,
+    { deadLettered, left, desired }: { deadLettered: number; left?: true; desired?: boolean },
+): report.Goal[] {
+    const goals: (readonly [string, string, boolean])[] = [
+        ["lastOut", `last instance out < ${last / 1000} s`, (r.lastOutMs ?? Infinity) < last],
+        ["calls", `≤ ${calls} calls per instance`, r.callsPerInstance <= calls],
+        ...(left ? [["left", "none left in their groups", r.left === 0] as const] : []),
+        ["deadLettered", "0 dead-lettered", deadLettered === 0],
+        ["neighbour", "neighbour untouched", r.neighbourUntouched],
+        ...(desired === undefined
+            ? []
+            : [["desired", "desired capacity = MinSize", desired] as const]),
+    ];
+    return goals.map(([key, name, met]) => ({ key, name: name + report.atBudget(budget), met }));
+}
+
 /** The rows every departure table shares, from "last warned instance out" to "invocations". */
 export function departureRows<R extends DepartureFigures>(
     goals: { readonly lastOutMs: number; readonly callsPerInstance: number },

@@ -149,23 +149,8 @@ export function judgeFleetGoals(
     r: Omit<FleetResult, "goals">,
     budget: number,
 ): report.Goal[] {
-    const { lastOutMs, callsPerInstance } = FLEET_GOALS;
-    const goals = [
-        [
-            "lastOut",
-            `last instance out < ${lastOutMs / 1000} s`,
-            (r.lastOutMs ?? Infinity) < lastOutMs,
-        ],
-        [
-            "calls",
-            `≤ ${callsPerInstance} calls per instance`,
-            r.callsPerInstance <= callsPerInstance,
-        ],
-        ["left", "none left in their groups", r.left === 0],
-        ["deadLettered", "0 dead-lettered", r.deadLettered === 0],
-        ["neighbour", "neighbour untouched", r.neighbourUntouched],
-    ] as const;
-    return config === "per-group" ? [] : report.judged(goals, budget);
+    const more = { deadLettered: r.deadLettered, left: true } as const;
+    return config === "per-group" ? [] : departures.departureGoals(r, FLEET_GOALS, budget, more);
 }
 
 /** The single-group storm of 1000 in keep mode, queued: its calls per instance against 0.07. */

@@ -12,14 +12,6 @@ export function atBudget(budget: number): string {
 
 export type Goal = { readonly key: string; readonly name: string; readonly met: boolean };
 
-/** Goals from [key, name, met] rows, each name suffixed for another budget. */
-export function judged(
-    rows: readonly (readonly [string, string, boolean])[],
-    budget: number,
-): Goal[] {
-    return rows.map(([key, name, met]) => ({ key, name: name + atBudget(budget), met }));
-}
-
 /** The p-th percentile of values sorted ascending (nearest rank); 0 for none. */
 export function percentile(sorted: readonly number[], p: number): number {
     return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;

@@ -15,7 +15,7 @@ import { type PathSeries, stormChartSvg } from "./chart";
 import * as departures from "./departures";
 import type { BenchOptions, Mode, Path, StormSpec } from "./flags";
 import { type Build, runQueued, withBudget } from "./pipelines";
-import { figuresTable, type Goal, judged, type Row, stormOrder, sum, verdict } from "./report";
+import { figuresTable, type Row, stormOrder, sum, verdict } from "./report";
 
 /** The queued path's goals, set at a budget of 10 Auto Scaling requests/s. */
 export const GOALS = { lastOutMs: 20_000, callsPerInstance: 0.15 } as const;
@@ -43,34 +43,6 @@ export type PathTarget = {
     archive: HandlerArchive;
     settings?: QueueSettings;
 };
-
-/** The goals of a storm on one path; direct has no queue, so a failed invocation stands for a dead letter. */
-export function judgeGoals(mode: Mode, r: Omit<PathResult, "goals">, budget: number): Goal[] {
-    const { lastOutMs, callsPerInstance } = GOALS;
-    const desired = [
-        "desired",
-        "desired capacity = MinSize",
-        r.desiredAfter === r.minSize,
-    ] as const;
-    return judged(
-        [
-            [
-                "lastOut",
-                `last instance out < ${lastOutMs / 1000} s`,
-                (r.lastOutMs ?? Infinity) < lastOutMs,
-            ],
-            [
-                "calls",
-                `≤ ${callsPerInstance} calls per instance`,
-                r.callsPerInstance <= callsPerInstance,
-            ],
-            ["deadLettered", "0 dead-lettered", (r.deadLettered ?? r.failed) === 0],
-            ["neighbour", "neighbour untouched", r.neighbourUntouched],
-            ...(mode === "decrement" ? [desired] : []),
-        ],
-        budget,
-    );
-}
 
 /** Every single-group storm down every path, one handler per mode and path, with a chart per storm. */
 export async function runSingleStorms(
@@ -187,8 +159,16 @@ export async function runPath(
             wallMs: performance.now() - wallStart,
         };
         const seconds = (at: number) => (at - run.startedAt) / 1000;
+        // Direct has no queue, so a failed invocation stands for a dead letter.
+        const more = {
+            deadLettered: result.deadLettered ?? result.failed,
+            desired: spec.mode === "decrement" ? result.desiredAfter === result.minSize : undefined,
+        };
         return {
-            result: { ...result, goals: judgeGoals(spec.mode, result, options.budget) },
+            result: {
+                ...result,
+                goals: departures.departureGoals(result, GOALS, options.budget, more),
+            },
             series: {
                 path: target.path,
                 outAtSeconds: [...run.departures.outAt.values()].map(seconds),
