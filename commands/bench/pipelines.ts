@@ -25,7 +25,7 @@ export const PUT_EVENTS_SENDERS = 4;
 /** `name` is unique per emulator state: it names the rule and the queues. */
 export type PipelineMember = { readonly name: string; readonly archive: archives.HandlerArchive };
 
-type Events = readonly Record<string, unknown>[];
+type PutEvents = (events: readonly Record<string, unknown>[]) => Promise<void>;
 
 export type Components = Pick<
     typeof import("../../components"),
@@ -52,18 +52,12 @@ export interface QueuedStorm<E, W extends Watch> {
     /** The instance an entry warns about; undefined for one that warns about none (junk). */
     readonly instanceOf: (entry: E) => string | undefined;
     /** Puts one chunk's events on the bus (the mixed storm tells the group side too). */
-    readonly put: (
-        chunk: readonly E[],
-        putEvents: (events: Events) => Promise<void>,
-    ) => Promise<void>;
+    readonly put: (chunk: readonly E[], putEvents: PutEvents) => Promise<void>;
     /** Started as the storm starts; `done` resolves once every warned instance is out, or at the deadline. */
     readonly watch: (startedAt: number, deadline: number) => W;
 }
 
-export interface Watch {
-    done(): Promise<void>;
-    stop(): Promise<void>;
-}
+export type Watch = { done(): Promise<void>; stop(): Promise<void> };
 
 /** What the pipelines did: every figure from the mappings, the queues and the handlers' logs. */
 export type QueuedRun<W extends Watch> = Awaited<ReturnType<typeof runQueued<unknown, W>>>;
@@ -207,7 +201,7 @@ export async function runQueued<E, W extends Watch>(
 /** Puts from several senders at once, as EC2's warnings arrive independently; when each instance's first left. */
 async function putConcurrently<E>(
     storm: Pick<QueuedStorm<E, Watch>, "entries" | "instanceOf" | "put">,
-    putEvents: (events: Events) => Promise<void>,
+    putEvents: PutEvents,
 ): Promise<Map<string, number>> {
     const sentAt = new Map<string, number>();
     const chunks = Array.from(
@@ -232,6 +226,5 @@ async function putConcurrently<E>(
     return sentAt;
 }
 
-function total(counts: { visible: number; notVisible: number; delayed: number }): number {
-    return counts.visible + counts.notVisible + counts.delayed;
-}
+const total = (c: { visible: number; notVisible: number; delayed: number }) =>
+    c.visible + c.notVisible + c.delayed;
