@@ -183,18 +183,13 @@ export function stormChartSvg(chart: StormChart): string {
     const out = panel("out", TOP, "instances out of the group", niceTicks(warned, 5));
     const rates = series.map((s) => perSecond(s.throttledAtSeconds, s.watchedSeconds));
     const rateTicks = niceTicks(Math.max(1, ...rates.flat().map((p) => p.count)), 4);
-    const throttled = panel(
-        "throttled",
-        TOP + PANEL_HEIGHT + PANEL_GAP,
-        "throttled requests/s",
-        rateTicks,
-        ZERO_LIFT,
-    );
+    const rateTop = TOP + PANEL_HEIGHT + PANEL_GAP;
+    const throttled = panel("throttled", rateTop, "throttled requests/s", rateTicks, ZERO_LIFT);
     const height = throttled.top + PANEL_HEIGHT + BOTTOM;
     const labelX = LEFT + PLOT_WIDTH + 8;
-    const endLabels = (p: Panel, lasts: number[]) =>
+    const endLabels = (p: Panel, lines: readonly { last: number }[]) =>
         spreadLabels(
-            lasts.map((last) => p.y(last) + 4),
+            lines.map(({ last }) => p.y(last) + 4),
             p.top + 10,
             p.top + PANEL_HEIGHT,
         );
@@ -206,10 +201,7 @@ export function stormChartSvg(chart: StormChart): string {
         points.push({ x: x(s.watchedSeconds), y: out.y(s.outAtSeconds.length) });
         return { s, i, d: stepPath(points), last: s.outAtSeconds.length };
     });
-    const outLabelYs = endLabels(
-        out,
-        outLines.map((l) => l.last),
-    );
+    const outLabelYs = endLabels(out, outLines);
     const neverLeft = outLines.map(({ s, i, last }, rank) => {
         const text =
             s.neverLeft > 0
@@ -235,10 +227,7 @@ export function stormChartSvg(chart: StormChart): string {
         ),
         last: rates[i][rates[i].length - 1]?.count ?? 0,
     }));
-    const rateLabelYs = endLabels(
-        throttled,
-        rateLines.map((l) => l.last),
-    );
+    const rateLabelYs = endLabels(throttled, rateLines);
 
     // The first path (the queue) is drawn last, on top: where both lines sit at zero, it shows.
     const lines = (panelLines: readonly { s: PathSeries; i: number; d: string }[], p: Panel) =>
@@ -248,26 +237,17 @@ export function stormChartSvg(chart: StormChart): string {
                 ({ s, i, d }) =>
                     `<path class="series" data-panel="${p.id}" ${dataPath(s)} d="${d}" fill="none" stroke="${colour(i)}" stroke-width="2"/>`,
             );
-    const markers = (p: Panel, labelled: boolean) => [
-        timeMarker(
-            "goal",
-            p,
-            x(goalSeconds),
-            labelled ? `goal: all out by ${goalSeconds} s` : undefined,
-            "#2a7d2a",
-        ),
-        ...(NOTICE_SECONDS <= xMax
-            ? [
-                  timeMarker(
-                      "notice",
-                      p,
-                      x(NOTICE_SECONDS),
-                      labelled ? `${NOTICE_SECONDS} s notice ends` : undefined,
-                      "#b00",
-                  ),
-              ]
-            : []),
+    // The goal on both panels, and the notice's end when the axis reaches it; labelled on the first.
+    const times: [string, number, string, string][] = [
+        ["goal", goalSeconds, `goal: all out by ${goalSeconds} s`, "#2a7d2a"],
+        ["notice", NOTICE_SECONDS, `${NOTICE_SECONDS} s notice ends`, "#b00"],
     ];
+    const markers = (p: Panel, labelled: boolean) =>
+        times
+            .filter(([kind, t]) => kind === "goal" || t <= xMax)
+            .map(([kind, t, label, c]) =>
+                timeMarker(kind, p, x(t), labelled ? label : undefined, c),
+            );
     const legend = series.map(
         (s, i) =>
             `<g class="legend-item" transform="translate(${LEFT + i * 150} ${TOP - 22})"><line x1="0" x2="22" y1="0" y2="0" stroke="${colour(i)}" stroke-width="2"/><text x="28" y="4">${escapeXml(s.path)}</text></g>`,

@@ -46,16 +46,15 @@ export function every(
 
 export type Departures = ReturnType<typeof trackDepartures>;
 
-/** Polls `groupNames` (one DescribeAutoScalingGroups, at most 100 names) until `ids` are out. */
+/** Polls the watched groups (one DescribeAutoScalingGroups, at most 100 names) until ours are out. */
 export function trackDepartures(
     emulator: Emulator,
-    ids: readonly string[],
-    groupNames: readonly string[],
+    { ours, groupNames }: Pick<Watched, "ours" | "groupNames">,
     deadline: number,
     onPoll: (out: number) => void,
 ) {
     const client = new AutoScalingClient(clientConfigFor(emulator));
-    const remaining = new Set(ids);
+    const remaining = new Set(ours);
     /** When each instance was first seen out of its group (performance.now()). */
     const outAt = new Map<string, number>();
     const abort = new AbortController();

@@ -232,9 +232,8 @@ export async function runFleetStorm(
         const wallStart = performance.now();
         const label = `${config} (${members.length} handler${members.length === 1 ? "" : "s"})`;
         await emulator.reset();
-        progress(
-            `  ${label}: seeding ${fleets.FLEET_DEFAULTS.groups} groups of ${fleets.FLEET_DEFAULTS.size}...`,
-        );
+        const { groups, size } = fleets.FLEET_DEFAULTS;
+        progress(`  ${label}: seeding ${groups} groups of ${size}...`);
         const seeded = await seedFleetStorm(emulator);
         const { ours, entries, watched } = seeded;
         const seedMs = performance.now() - wallStart;
@@ -249,25 +248,14 @@ export async function runFleetStorm(
                 instanceOf: warnedBy,
                 put: (chunk, put) => put(chunk.map((e) => stormEvent(e))),
                 watch: (_startedAt, deadline) =>
-                    departures.trackDepartures(
-                        emulator,
-                        ours,
-                        watched.groupNames,
-                        deadline,
-                        onPoll,
-                    ),
+                    departures.trackDepartures(emulator, watched, deadline, onPoll),
             });
+            const departed = departures.departed(run);
             const r: Omit<FleetResult, "goals"> = {
                 config,
                 handlers: members.length,
                 events: entries.length,
-                ...(await departures.departureFigures(
-                    emulator,
-                    watched,
-                    departures.departed(run),
-                    proxy,
-                    true,
-                )),
+                ...(await departures.departureFigures(emulator, watched, departed, proxy, true)),
                 records: { received: run.records, expected: seeded.mix.matched * members.length },
                 deadLettered: run.deadLettered,
                 stillQueued: run.stillQueued,

@@ -131,7 +131,7 @@ export async function runPath(
         progress(`  ${target.path}: ${order.length} warnings...`);
         const onPoll = departures.departureProgress(target.path, ours.length, proxy, progress);
         const track = (deadline: number) =>
-            departures.trackDepartures(emulator, ours, [WEB_GROUP_NAME], deadline, onPoll);
+            departures.trackDepartures(emulator, watched, deadline, onPoll);
         const members = [{ name: `bench-${spec.mode}`, archive: target.archive }];
         const queue =
             target.settings &&
