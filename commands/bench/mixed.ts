@@ -257,10 +257,7 @@ export async function runMixedStorm(
         const wallStart = performance.now();
         await emulator.reset();
         progress(`  ${config}: seeding ${options.groups} groups of ${options.size}...`);
-        const seeded = await fleets.seedFleetStorm(emulator, {
-            groups: options.groups,
-            size: options.size,
-        });
+        const seeded = await fleets.seedFleetStorm(emulator, options);
         const { fleet, ours, entries, watched } = seeded;
         const kindOf = await applyKinds(emulator, fleet);
         const seedMs = performance.now() - wallStart;
@@ -276,22 +273,17 @@ export async function runMixedStorm(
         const onRequest = (r: ObservedRequest) => requests.push(r);
         const warnedAtMs = new Map<string, number>();
         /** Puts a chunk's events; the group hears of EC2's warning as the handler's rule does, at once. */
-        const put = async (
-            chunk: readonly fleets.StormEntry[],
-            putEvents: (events: Record<string, unknown>[]) => Promise<void>,
-        ) => {
+        const put = async (chunk: readonly fleets.StormEntry[], putEvents: pipelines.PutEvents) => {
             const now = new Date();
             const told = chunk.flatMap((e) => {
                 if (e.kind !== "warning" || warnedAtMs.has(e.instanceId)) {
                     return [];
                 }
                 warnedAtMs.set(e.instanceId, Math.floor(now.getTime() / 1000) * 1000);
-                const options = {
-                    reactAfterMs: delays.get(e.instanceId) ?? 0,
-                    groupReacts: config === "reacts",
-                };
+                const reactAfterMs = delays.get(e.instanceId) ?? 0;
+                const told = { reactAfterMs, groupReacts: config === "reacts" };
                 return rebalancing.has(e.instanceId)
-                    ? [sendSpotWarning(emulator, e.instanceId, options)]
+                    ? [sendSpotWarning(emulator, e.instanceId, told)]
                     : [];
             });
             await Promise.all([putEvents(chunk.map((e) => fleets.stormEvent(e, now))), ...told]);
@@ -299,9 +291,12 @@ export async function runMixedStorm(
         /** Out of service is read from the emulator's record, once the events are put. */
         const watch = (_startedAt: number, deadline: number) => {
             let out = 0;
-            const tick = every(5000, progress, (elapsed) => {
-                return `  ${config}: ${elapsed}, ${out}/${ours.length} out of service, ${requests.length} Auto Scaling calls`;
-            });
+            const tick = every(
+                5000,
+                progress,
+                (elapsed) =>
+                    `  ${config}: ${elapsed}, ${out}/${ours.length} out of service, ${requests.length} Auto Scaling calls`,
+            );
             const look = async () => {
                 const { outOfServiceAtMs } = await describeGroupActions(emulator);
                 out = ours.filter((id) => outOfServiceAtMs[id] !== undefined).length;
@@ -322,6 +317,7 @@ export async function runMixedStorm(
             deadLettered: run.deadLettered,
             neighbourUntouched: report.sameState(watched.neighbourBefore, neighbourAfter),
         };
+        const { logLines } = run;
         const observed = {
             kindOf,
             groupOf,
@@ -329,7 +325,7 @@ export async function runMixedStorm(
             actions,
             outOfServiceAtMs,
             requests,
-            logLines: run.logLines,
+            logLines,
         };
         results.push({
             config,
@@ -358,22 +354,21 @@ export async function runMixedStorm(
 /** Gives each group its kind: Capacity Rebalancing on, or a termination hook, or neither. */
 async function applyKinds(emulator: Emulator, fleet: GroupFleet): Promise<Map<string, GroupKind>> {
     const kinds = groupKinds(fleet.groupNames.length);
+    const kindOf = new Map(fleet.groupNames.map((name, i) => [name, kinds[i]]));
     const client = new asg.AutoScalingClient(clientConfigFor(emulator));
     try {
-        for (const [index, name] of fleet.groupNames.entries()) {
-            if (kinds[index] === "capacity-rebalancing") {
-                await client.send(
-                    new asg.UpdateAutoScalingGroupCommand({
-                        AutoScalingGroupName: name,
-                        CapacityRebalance: true,
-                    }),
-                );
-            } else if (kinds[index] === "termination-hook") {
+        for (const [name, kind] of kindOf) {
+            const AutoScalingGroupName = name;
+            if (kind === "capacity-rebalancing") {
+                const update = { AutoScalingGroupName, CapacityRebalance: true };
+                await client.send(new asg.UpdateAutoScalingGroupCommand(update));
+            } else if (kind === "termination-hook") {
+                const transition = "autoscaling:EC2_INSTANCE_TERMINATING";
+                const hook = { LifecycleHookName: "drain", LifecycleTransition: transition };
                 await client.send(
                     new asg.PutLifecycleHookCommand({
-                        AutoScalingGroupName: name,
-                        LifecycleHookName: "drain",
-                        LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+                        AutoScalingGroupName,
+                        ...hook,
                         HeartbeatTimeout: 300,
                     }),
                 );
@@ -382,7 +377,7 @@ async function applyKinds(emulator: Emulator, fleet: GroupFleet): Promise<Map<st
     } finally {
         client.destroy();
     }
-    return new Map(fleet.groupNames.map((name, index) => [name, kinds[index]]));
+    return kindOf;
 }
 
 const HEADINGS = {

@@ -25,7 +25,7 @@ export const PUT_EVENTS_SENDERS = 4;
 /** `name` is unique per emulator state: it names the rule and the queues. */
 export type PipelineMember = { readonly name: string; readonly archive: archives.HandlerArchive };
 
-type PutEvents = (events: readonly Record<string, unknown>[]) => Promise<void>;
+export type PutEvents = (events: readonly Record<string, unknown>[]) => Promise<void>;
 
 export type Components = Pick<
     typeof import("../../components"),
