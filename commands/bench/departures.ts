@@ -28,18 +28,18 @@ export async function pollUntil(
     }
 }
 
-/** Says `line(elapsed)` at most every `intervalMs` since it was made. */
+/** Says `line(elapsed, out)` at most every `intervalMs` since it was made. */
 export function every(
     intervalMs: number,
     say: (message: string) => void,
-    line: (elapsed: string) => string,
+    line: (elapsed: string, out: number) => string,
 ) {
     const startedAt = performance.now();
     let last = startedAt;
-    return () => {
+    return (out: number) => {
         if (performance.now() - last >= intervalMs) {
             last = performance.now();
-            say(line(duration(last - startedAt)));
+            say(line(duration(last - startedAt), out));
         }
     };
 }
@@ -59,13 +59,11 @@ export function trackDepartures(
     const outAt = new Map<string, number>();
     const abort = new AbortController();
     let [polls, totalMs] = [0, 0];
+    const input = { AutoScalingGroupNames: [...groupNames], MaxRecords: 100 };
     const poll = async (): Promise<boolean> => {
         const startedAt = performance.now();
         const { AutoScalingGroups = [] } = await client.send(
-            new DescribeAutoScalingGroupsCommand({
-                AutoScalingGroupNames: [...groupNames],
-                MaxRecords: 100,
-            }),
+            new DescribeAutoScalingGroupsCommand(input),
         );
         const at = performance.now();
         [polls, totalMs] = [polls + 1, totalMs + at - startedAt];
@@ -101,16 +99,11 @@ export function departureProgress(
     proxy: FaultProxy,
     say: (s: string) => void,
 ) {
-    let out = 0;
     const calls = (counts: Map<string, number>) => report.sum(Object.fromEntries(counts));
-    const tick = every(2000, say, (elapsed) => {
-        const throttled = calls(proxy.throttled);
-        return `  ${label}: ${elapsed}, ${out}/${warned} out, ${calls(proxy.served)} Auto Scaling calls served, ${throttled} throttled`;
+    return every(2000, say, (elapsed, out) => {
+        const [served, throttled] = [calls(proxy.served), calls(proxy.throttled)];
+        return `  ${label}: ${elapsed}, ${out}/${warned} out, ${served} Auto Scaling calls served, ${throttled} throttled`;
     });
-    return (now: number) => {
-        out = now;
-        tick();
-    };
 }
 
 /** Instances the handlers' "Batch of" entries report as detached, added up. */
@@ -124,11 +117,9 @@ export function timeDeparturesByLog(
     logLines: readonly string[],
     logTimesMs: readonly number[],
 ) {
+    const detaching = /belongs? to AutoScaling Group .*Detaching/;
     for (const { message, instanceIds, index } of report.logEntries(logLines)) {
-        if (
-            /belongs? to AutoScaling Group .*Detaching/.test(String(message)) &&
-            Array.isArray(instanceIds)
-        ) {
+        if (detaching.test(String(message)) && Array.isArray(instanceIds)) {
             for (const id of instanceIds.map(String)) {
                 outAt.set(id, Math.min(outAt.get(id) ?? Infinity, logTimesMs[index]));
             }

@@ -290,17 +290,16 @@ export async function runMixedStorm(
         };
         /** Out of service is read from the emulator's record, once the events are put. */
         const watch = (_startedAt: number, deadline: number) => {
-            let out = 0;
             const tick = every(
                 5000,
                 progress,
-                (elapsed) =>
+                (elapsed, out) =>
                     `  ${config}: ${elapsed}, ${out}/${ours.length} out of service, ${requests.length} Auto Scaling calls`,
             );
             const look = async () => {
                 const { outOfServiceAtMs } = await describeGroupActions(emulator);
-                out = ours.filter((id) => outOfServiceAtMs[id] !== undefined).length;
-                tick();
+                const out = ours.filter((id) => outOfServiceAtMs[id] !== undefined).length;
+                tick(out);
                 return out === ours.length;
             };
             return { done: () => pollUntil(deadline, look), stop: async () => {} };

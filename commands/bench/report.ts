@@ -139,10 +139,8 @@ export function perAction(counts: Record<string, number>): string {
 /** A run's last row: every goal met, or how many were missed. */
 export function verdict(goals: readonly Goal[], style: Style, short = false): string {
     const missed = goals.filter((g) => !g.met).length;
-    if (missed === 0) {
-        return style.green("goals met");
-    }
-    return style.red(short ? `${missed} missed` : `${missed} of ${goals.length} goals missed`);
+    const words = short ? `${missed} missed` : `${missed} of ${goals.length} goals missed`;
+    return missed === 0 ? style.green("goals met") : style.red(words);
 }
 
 /** A table row: label, goal, the cell for one run, and the key of the goal that marks it. */
