@@ -1,6 +1,5 @@
 /** The many-groups storm: 10 groups' warnings, duplicates and junk, put once to every handler's rule. */
 import { performance } from "node:perf_hooks";
-import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
 import * as fleets from "../../emulator/fleet";
 import { describeGroupState } from "../../emulator/group-state";
@@ -167,36 +166,28 @@ export function singleGroupTarget(storms: readonly StormReport[]) {
 }
 
 /** One configuration: its handlers (one, or one per group) and the mapping settings they share. */
-export type FleetTarget = {
-    config: FleetConfig;
-    members: pipelines.PipelineMember[];
-    settings: QueueSettings;
-};
+export type FleetTarget = Awaited<ReturnType<typeof buildFleetTargets>>[number];
 
 /** Each configuration's handlers: one by tag, one by list of every group, or one per group. */
 export async function buildFleetTargets(
     build: pipelines.Build,
     configs: readonly FleetConfig[],
     queueArgs: pipelines.HandlerArgs,
-): Promise<FleetTarget[]> {
+) {
     const names = fleets.fleetGroupNames(fleets.FLEET_DEFAULTS.groups);
     const selections: Record<FleetConfig, pipelines.HandlerArgs[]> = {
         tag: [{ autoScalingGroupTag: { ...fleets.FLEET_TAG } }],
         list: [{ autoScalingGroupNames: names }],
         "per-group": names.map((name) => ({ autoScalingGroupName: name })),
     };
-    const targets: FleetTarget[] = [];
+    const targets = [];
     for (const config of configs) {
         const handlers = selections[config];
         const built = [];
         for (const [index, selection] of handlers.entries()) {
             const name = `bench-fleet-${config}${handlers.length > 1 ? `-${index + 1}` : ""}`;
-            built.push(
-                await pipelines.buildQueuedHandler(build, name, {
-                    ...selection,
-                    ...queueArgs,
-                }),
-            );
+            const args = { ...selection, ...queueArgs };
+            built.push(await pipelines.buildQueuedHandler(build, name, args));
         }
         targets.push({ config, members: built.map((b) => b.member), settings: built[0].settings });
     }
@@ -206,10 +197,12 @@ export async function buildFleetTargets(
 /** What the emulator said to the handler's tag lookups, against the seed. */
 async function tagLookup(emulator: Emulator, fleet: fleets.GroupFleet) {
     const { key, value } = fleet.tag;
-    const tagValue = await fleets.groupNamesMatching(emulator, [
-        { Name: `tag:${key}`, Values: [value] },
-    ]);
-    const tagKey = await fleets.groupNamesMatching(emulator, [{ Name: "tag-key", Values: [key] }]);
+    const matching = (Name: string, Values: string[]) =>
+        fleets.groupNamesMatching(emulator, [{ Name, Values }]);
+    const [tagValue, tagKey] = [
+        await matching(`tag:${key}`, [value]),
+        await matching("tag-key", [key]),
+    ];
     const expected = fleet.groupNames;
     const same = (a: readonly string[], b: readonly string[]) =>
         JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
