@@ -13,7 +13,7 @@ import { freshSampleEvent } from "../../offline/sample-event";
 import { duration, type Style } from "../terminal";
 import { type PathSeries, stormChartSvg } from "./chart";
 import * as departures from "./departures";
-import type { BenchOptions, Mode, Path, StormSpec } from "./flags";
+import type { BenchOptions, Path, StormSpec } from "./flags";
 import { type Build, runQueued, withBudget } from "./pipelines";
 import { figuresTable, type Row, stormOrder, sum, verdict } from "./report";
 
@@ -37,12 +37,7 @@ export type StormReport = StormSpec & {
     readonly results: readonly PathResult[];
 };
 
-export type PathTarget = {
-    mode: Mode;
-    path: Path;
-    archive: HandlerArchive;
-    settings?: QueueSettings;
-};
+export type PathTarget = { path: Path; archive: HandlerArchive; settings?: QueueSettings };
 
 /** Every single-group storm down every path, one handler per mode and path, with a chart per storm. */
 export async function runSingleStorms(
@@ -51,20 +46,17 @@ export async function runSingleStorms(
     options: BenchOptions,
     progress: (message: string) => void,
 ) {
-    const targets: PathTarget[] = [];
+    const targets = [];
     for (const mode of new Set(options.storms.map((s) => s.mode))) {
         for (const path of options.paths) {
-            const queueArgs = path === "queue" ? options.queueArgs : {};
-            const args = {
-                autoScalingGroupName: WEB_GROUP_NAME,
-                capacityOnInterruption: mode,
-                delivery: path,
-            };
-            const { member, settings } = await build(`bench-${path}-${mode}`, {
+            const args = { autoScalingGroupName: WEB_GROUP_NAME, capacityOnInterruption: mode };
+            const queue = path === "queue" ? options.queueArgs : {};
+            const built = await build(`bench-${path}-${mode}`, {
                 ...args,
-                ...queueArgs,
+                delivery: path,
+                ...queue,
             });
-            targets.push({ mode, path, archive: member.archive, settings });
+            targets.push({ mode, path, archive: built.member.archive, settings: built.settings });
         }
     }
     const storms: StormReport[] = [];
