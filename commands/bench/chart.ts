@@ -165,11 +165,7 @@ function timeMarker(
     return `<line class="${kind}" x1="${px(x)}" x2="${px(x)}" y1="${panel.top}" y2="${panel.top + PANEL_HEIGHT}" stroke="${colour}" stroke-dasharray="6 4"/>${text}`;
 }
 
-/**
- * Instances out of the group (a step line per path up to the warned level, what never left marked
- * at its end) above throttled requests per second, on one time axis, with the goal and the
- * notice's end as dashed lines.
- */
+/** Instances out (a step line per path, what never left marked) above throttles/s, on one time axis. */
 export function stormChartSvg(chart: StormChart): string {
     const { series, warned, goalSeconds } = chart;
     const end = Math.max(

@@ -127,25 +127,13 @@ export async function seedFleetStorm(emulator: Emulator, options?: fleets.GroupF
 export const warnedBy = (e: StormEntry) => (e.kind === "warning" ? e.instanceId : undefined);
 
 /** What one configuration did with the many-groups storm. */
-export interface FleetResult extends departures.DepartureFigures {
-    readonly config: FleetConfig;
-    /** Handlers, each with its own rule, events queue and mapping. */
-    readonly handlers: number;
-    /** Events put on the bus (once: every rule takes its copy). */
-    readonly events: number;
-    /** Records the handlers received (redeliveries included), and what the rules should have queued. */
-    readonly records: { received: number; expected: number };
-    readonly deadLettered: number;
-    readonly stillQueued: number;
-    readonly seedMs: number;
-}
-
+export type FleetResult = FleetReport["results"][number];
 export type FleetReport = Awaited<ReturnType<typeof runFleetStorm>>;
 
 /** One handler for many groups is judged; per-group handlers are the comparison, with no goals. */
 export function judgeFleetGoals(
     config: FleetConfig,
-    r: Omit<FleetResult, "goals">,
+    r: Omit<departures.DepartureFigures, "goals"> & { deadLettered: number },
     budget: number,
 ): report.Goal[] {
     const more = { deadLettered: r.deadLettered, left: true } as const;
@@ -218,7 +206,7 @@ export async function runFleetStorm(
     budget: number,
     progress: (message: string) => void,
 ) {
-    const results: FleetResult[] = [];
+    const results = [];
     let lookup: Awaited<ReturnType<typeof tagLookup>> | undefined;
     let mix: StormMix | undefined;
     for (const { config, members, settings } of targets) {
@@ -244,11 +232,13 @@ export async function runFleetStorm(
                     departures.trackDepartures(emulator, watched, deadline, onPoll),
             });
             const departed = departures.departed(run);
-            const r: Omit<FleetResult, "goals"> = {
+            const r = {
                 config,
+                // Each handler has its own rule, events queue and mapping; one PutEvents reaches all.
                 handlers: members.length,
                 events: entries.length,
                 ...(await departures.departureFigures(emulator, watched, departed, proxy, true)),
+                // Redeliveries included; what the rules should have queued.
                 records: { received: run.records, expected: seeded.mix.matched * members.length },
                 deadLettered: run.deadLettered,
                 stillQueued: run.stillQueued,

@@ -201,31 +201,16 @@ export function handlerTotals(logLines: readonly string[]) {
     };
 }
 
-/** What one configuration did with the mixed storm. */
-export interface MixedResult extends ReturnType<typeof handlerTotals> {
-    readonly config: MixedConfig;
-    readonly kinds: readonly KindResult[];
-    readonly events: number;
-    readonly sentMs: number;
-    readonly invocations: number;
-    /** Records the handler received, re-checks included, and those returned for a re-check or retry. */
-    readonly records: number;
-    readonly returned: number;
-    readonly deadLettered: number;
-    readonly stillQueued: number;
-    readonly neighbourUntouched: boolean;
-    readonly seedMs: number;
-    readonly wallMs: number;
-    /** The storm's own: nothing dead-lettered, the neighbour untouched. */
-    readonly goals: readonly report.Goal[];
-}
+/** What one configuration did with the mixed storm: per kind of group, then "all"; the handler's totals. */
+export type MixedResult = MixedReport["results"][number];
 
 export type MixedReport = Awaited<ReturnType<typeof runMixedStorm>>;
 
 /** Nothing dead-lettered and the neighbour group untouched. */
-export function judgeMixedStorm(
-    r: Pick<MixedResult, "deadLettered" | "neighbourUntouched">,
-): report.Goal[] {
+export function judgeMixedStorm(r: {
+    deadLettered: number;
+    neighbourUntouched: boolean;
+}): report.Goal[] {
     return [
         { key: "deadLettered", name: "0 dead-lettered", met: r.deadLettered === 0 },
         { key: "neighbour", name: "neighbour untouched", met: r.neighbourUntouched },
@@ -251,7 +236,7 @@ export async function runMixedStorm(
     options: { budget: number; groups: number; size: number },
     progress: (message: string) => void,
 ) {
-    const results: MixedResult[] = [];
+    const results = [];
     let mix: fleets.StormMix | undefined;
     for (const config of configs) {
         const wallStart = performance.now();
@@ -332,6 +317,7 @@ export async function runMixedStorm(
             events: entries.length,
             sentMs: run.sentMs,
             invocations: run.batchSizes.length,
+            // Records the handler received, re-checks included, and those returned for one or a retry.
             records: run.records,
             returned: run.failed,
             ...handlerTotals(run.logLines),
