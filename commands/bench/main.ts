@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { startEmulator } from "../../emulator/server";
-import type { HandlerArchive } from "../../offline/handler-archive";
+import { type HandlerArchive, materializeHandlerArchive } from "../../offline/handler-archive";
 import { installPulumiMocks } from "../../offline/pulumi-engine";
 import { helpText, runCli } from "../cli";
 import { colourWanted, createStyle, duration } from "../terminal";
@@ -18,7 +18,7 @@ import {
 } from "./flags";
 import * as fleet from "./fleet";
 import * as mixed from "./mixed";
-import { type Build, buildHandler, PUT_EVENTS_SENDERS } from "./pipelines";
+import { type Build, PUT_EVENTS_SENDERS } from "./pipelines";
 import { runSingleStorms, stormsText } from "./single";
 
 async function main(options: BenchOptions): Promise<boolean> {
@@ -30,13 +30,15 @@ async function main(options: BenchOptions): Promise<boolean> {
     const archives: HandlerArchive[] = [];
     let queue: QueueSettings | undefined;
     let directTimeoutMs: number | undefined;
-    // Every handler built is noted, so that its archive is removed whatever happens.
+    // Built by the component under Pulumi mocks; every archive is noted, so that it is removed whatever happens.
     const build: Build = async (name, args) => {
-        const built = await buildHandler(components, name, args);
-        archives.push(built.member.archive);
-        queue ??= built.settings;
-        directTimeoutMs ??= args.delivery === "direct" ? built.member.archive.timeoutMs : undefined;
-        return built;
+        const { handlerFunction } = new components.SpotInterruptionHandler(name, args);
+        const archive = await materializeHandlerArchive(handlerFunction, name);
+        archives.push(archive);
+        const settings = components.resolveHandlerSettings(args).queue;
+        queue ??= settings;
+        directTimeoutMs ??= args.delivery === "direct" ? archive.timeoutMs : undefined;
+        return { member: { name, archive }, settings };
     };
     const emulator = await startEmulator({ onProgress: progress });
     let single: Awaited<ReturnType<typeof runSingleStorms>>;

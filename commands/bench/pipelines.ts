@@ -12,7 +12,7 @@ import { clientConfigFor } from "../../emulator/group-state";
 import type { Emulator } from "../../emulator/server";
 import { startEventSourceMapping } from "../../offline/event-source-mapping";
 import type { LocalEventSourceMapping } from "../../offline/event-source-mapping-options";
-import * as archives from "../../offline/handler-archive";
+import type * as archives from "../../offline/handler-archive";
 import { createEventsQueues, putEvents } from "../../offline/pipeline";
 import { queueCounts } from "../../offline/sqs-records";
 import type { InvocationTime } from "./report";
@@ -27,19 +27,12 @@ export type PipelineMember = { readonly name: string; readonly archive: archives
 
 export type PutEvents = (events: readonly Record<string, unknown>[]) => Promise<void>;
 
-export type Components = Pick<
-    typeof import("../../components"),
-    "SpotInterruptionHandler" | "resolveHandlerSettings"
->;
 export type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs;
-
-/** A handler built by the component under Pulumi mocks, as deployed; remove its archive after. */
-export async function buildHandler(components: Components, name: string, args: HandlerArgs) {
-    const { handlerFunction } = new components.SpotInterruptionHandler(name, args);
-    const archive = await archives.materializeHandlerArchive(handlerFunction, name);
-    return { member: { name, archive }, settings: components.resolveHandlerSettings(args).queue };
-}
-export type Build = (name: string, args: HandlerArgs) => ReturnType<typeof buildHandler>;
+/** Builds a handler as deployed, noting its archive for removal; its queue settings when queued. */
+export type Build = (
+    name: string,
+    args: HandlerArgs,
+) => Promise<{ member: PipelineMember; settings?: QueueSettings }>;
 
 /** A queued handler in keep mode, as the fleet storms run. */
 export async function buildQueuedHandler(build: Build, name: string, args: HandlerArgs) {
