@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { departureGoals } from "../../commands/bench/departures";
+import { stormOrder } from "../../commands/bench/report";
 import { GOALS, type PathResult, stormsText } from "../../commands/bench/single";
 import { createStyle } from "../../commands/terminal";
 
@@ -43,6 +44,28 @@ function judge(r: Omit<PathResult, "goals">, desired?: boolean, budget = 10): Pa
 }
 
 describe("the benchmark's single-group storm", () => {
+    it("keeps its order exactly as before", () => {
+        const ids = Array.from({ length: 12 }, (_, i) => `i-${i}`);
+        assert.deepEqual(
+            stormOrder(ids, ["x", "y"]),
+            // As stormOrder sent it before the shuffle was shared with the many-groups storm.
+            [
+                "i-4",
+                "x",
+                "i-0",
+                "i-10",
+                "y",
+                "i-8",
+                "i-7",
+                "i-0",
+                "i-11",
+                "i-6",
+                "i-1",
+                "i-10",
+            ].concat(["i-5", "i-3", "i-9", "i-2"]),
+        );
+    });
+
     it("is judged by its last departure, calls, dead letters, neighbour and, decrementing, desired capacity", () => {
         const missed = (r: PathResult) => r.goals.filter((g) => !g.met).map((g) => g.key);
         assert.deepEqual(missed(judge(figures(), true)), []);
