@@ -1,126 +1,79 @@
-/**
- * The mixed storm of `npm run bench`, the pure parts: which groups have Capacity Rebalancing, a
- * termination hook or neither, how long a reacting group takes, which kind of group each Auto
- * Scaling request served, and the per-kind figures and goals. Its table is mixed-table.ts; running
- * it against the emulator is mixed-run.ts.
- */
-import type { ObservedRequest } from "../../emulator/fault-proxy";
-import type { GroupAction } from "../../emulator/group-side";
+/** The mixed storm: the many-groups storm's events to groups with Capacity Rebalancing, a hook or neither. */
+import { performance } from "node:perf_hooks";
+import * as asg from "@aws-sdk/client-auto-scaling";
 import { OUT_OF_SERVICE_DEADLINE_MS, SAFETY_NET_GRACE_MS } from "../../contract";
-import { percentile, sum } from "./stats";
+import type { ObservedRequest } from "../../emulator/fault-proxy";
+import { FLEET_TAG, type GroupFleet } from "../../emulator/fleet";
+import { describeGroupActions, type GroupAction, sendSpotWarning } from "../../emulator/group-side";
+import { clientConfigFor, describeGroupState } from "../../emulator/group-state";
+import type { Emulator } from "../../emulator/server";
+import { duration, type Style } from "../terminal";
+import { every, pollUntil } from "./departures";
+import type { MixedConfig } from "./flags";
+import * as fleets from "./fleet";
+import * as pipelines from "./pipelines";
+import * as report from "./report";
 
-export type GroupKind = "capacity-rebalancing" | "termination-hook" | "plain";
-export const GROUP_KINDS: readonly GroupKind[] = [
-    "capacity-rebalancing",
-    "termination-hook",
-    "plain",
-];
+export const GROUP_KINDS = ["capacity-rebalancing", "termination-hook", "plain"] as const;
+export type GroupKind = (typeof GROUP_KINDS)[number];
 
-/** "reacts": Capacity Rebalancing acts on the warning; "silent": it never does (the safety net). */
-export type MixedConfig = "reacts" | "silent";
-export const MIXED_CONFIGS: readonly MixedConfig[] = ["reacts", "silent"];
+/** Per kind: out of service within the contract's 60 s; ≤ 0.08 calls each beyond a termination's one. */
+export const MIXED_GOALS = { outOfServiceMs: OUT_OF_SERVICE_DEADLINE_MS, callsPerInstance: 0.08 };
 
-/** 10 groups of 100, as the many-groups storm: the same seed, so the figures compare. */
-export const MIXED_DEFAULTS = { groups: 10, size: 100 } as const;
-
-/**
- * Judged per kind of group at 10 requests/s: every warned instance out of service within the
- * contract's 60 s of its warning, and at most 0.08 Auto Scaling calls per instance beyond the one
- * TerminateInstanceInAutoScalingGroup each terminated instance needs (it takes one instance).
- */
-export const MIXED_GOALS = {
-    budget: 10,
-    outOfServiceMs: OUT_OF_SERVICE_DEADLINE_MS,
-    callsPerInstance: 0.08,
-} as const;
-
-/**
- * How long a group with Capacity Rebalancing takes to act on the warning. AWS documents no
- * figure; we assume 2 to 10 s (seeded uniform per instance): EventBridge tells the group and the
- * handler at once, and 10 s stays well inside the handler's grace.
- */
+/** AWS documents no reaction time for Capacity Rebalancing: we assume 2-10 s, inside the handler's grace. */
 export const REACTION_DELAY_MS = { min: 2_000, max: 10_000 } as const;
 if (REACTION_DELAY_MS.max >= SAFETY_NET_GRACE_MS) {
     throw new Error("a reacting group must act inside the safety net's grace");
 }
 
-/**
- * Each group's kind, in order: Capacity Rebalancing, hook, plain, again and again, so that 10
- * groups are 4 with Capacity Rebalancing (AWS's advice for Spot groups, so the most common), 3
- * with a hook (enough to spend the 20-a-batch termination budget more than once) and 3 plain.
- */
+/** Kinds in turn, so 10 groups are 4 Capacity Rebalancing (AWS's advice, most common), 3 hook, 3 plain. */
 export function groupKinds(groups: number): GroupKind[] {
     return Array.from({ length: groups }, (_, i) => GROUP_KINDS[i % GROUP_KINDS.length]);
 }
 
-/** A reaction delay per instance in REACTION_DELAY_MS, whole ms, the same every run (mulberry32). */
-export function reactionDelays(
-    instanceIds: readonly string[],
-    seed = 2_020_1105,
-): Map<string, number> {
-    let state = seed;
-    const random = (): number => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = Math.imul(state ^ (state >>> 15), state | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    };
+/** A reaction delay per instance in REACTION_DELAY_MS, whole ms, the same every run. */
+export function reactionDelays(instanceIds: readonly string[]): Map<string, number> {
+    const random = report.seededRandom(report.STORM_SEED);
     const { min, max } = REACTION_DELAY_MS;
     return new Map(instanceIds.map((id) => [id, min + Math.floor(random() * (max - min + 1))]));
 }
 
-/**
- * The group a request serves: named by AutoScalingGroupName (DescribeLifecycleHooks,
- * DetachInstances), by its instance (TerminateInstanceInAutoScalingGroup), or as the only name
- * of a DescribeAutoScalingGroups (a re-read after a refusal); undefined for a batch's lookup of
- * every group, which the kinds share.
- */
-export function groupServed(
-    request: Pick<ObservedRequest, "parameters">,
-    groupOfInstance: ReadonlyMap<string, string>,
-): string | undefined {
-    const p = request.parameters;
-    if (p.AutoScalingGroupName !== undefined) {
-        return p.AutoScalingGroupName;
-    }
-    if (p.InstanceId !== undefined) {
-        return groupOfInstance.get(p.InstanceId);
-    }
-    const only = p["AutoScalingGroupNames.member.1"];
-    return only !== undefined && p["AutoScalingGroupNames.member.2"] === undefined
-        ? only
-        : undefined;
+function mapKinds<T>(value: (kind: GroupKind) => T): Record<GroupKind, T> {
+    return Object.fromEntries(GROUP_KINDS.map((k) => [k, value(k)])) as Record<GroupKind, T>;
 }
 
-/**
- * Each kind's share of the batches' shared lookups: a batch makes one, so it is split by the
- * instances of each kind the batch settled, per batch ("Batch of" log entries), then averaged.
- * Undefined when no batch named a protected group.
- */
+/** The group a request names (by name, instance or sole name); undefined for a lookup the kinds share. */
+export function groupServed(
+    { parameters: p }: Pick<ObservedRequest, "parameters">,
+    groupOf: ReadonlyMap<string, string>,
+): string | undefined {
+    const [first, second] = [
+        p["AutoScalingGroupNames.member.1"],
+        p["AutoScalingGroupNames.member.2"],
+    ];
+    const only = second === undefined ? first : undefined;
+    return (
+        p.AutoScalingGroupName ?? (p.InstanceId === undefined ? only : groupOf.get(p.InstanceId))
+    );
+}
+
+/** Each kind's share of the batches' one lookup each, by the instances each batch settled, averaged. */
 export function batchShares(
     logLines: readonly string[],
     kindOf: ReadonlyMap<string, GroupKind>,
 ): Record<GroupKind, number> | undefined {
-    const totals = noKinds();
+    const totals = mapKinds(() => 0);
     let batches = 0;
-    for (const line of logLines) {
-        let entry: { message?: unknown; groups?: Record<string, Record<string, number>> };
-        try {
-            entry = JSON.parse(line) as typeof entry;
-        } catch {
-            continue; // not a JSON log line
-        }
-        if (typeof entry.message !== "string" || !entry.message.startsWith("Batch of")) {
-            continue;
-        }
-        const counts = noKinds();
-        for (const [name, outcomes] of Object.entries(entry.groups ?? {})) {
+    for (const entry of report.logEntries(logLines, true)) {
+        const counts = mapKinds(() => 0);
+        const groups = (entry.groups ?? {}) as Record<string, Record<string, number>>;
+        for (const [name, outcomes] of Object.entries(groups)) {
             const kind = kindOf.get(name);
             if (kind !== undefined) {
-                counts[kind] += sum(outcomes);
+                counts[kind] += report.sum(outcomes);
             }
         }
-        const total = sum(counts);
+        const total = report.sum(counts);
         if (total > 0) {
             batches++;
             GROUP_KINDS.forEach((k) => (totals[k] += counts[k] / total));
@@ -131,13 +84,11 @@ export function batchShares(
 
 /** What the mixed storm saw, from the emulator, the budget proxy and the handler's log. */
 export interface MixedObservation {
-    /** Each protected group's kind, by name. */
     readonly kindOf: ReadonlyMap<string, GroupKind>;
     /** Each warned instance's group. */
     readonly groupOf: ReadonlyMap<string, string>;
     /** Epoch ms of each warned instance's first warning, as its `time` says (whole seconds). */
     readonly warnedAtMs: ReadonlyMap<string, number>;
-    /** Who took each instance out of service (the emulator's group actions). */
     readonly actions: readonly Pick<GroupAction, "instanceId" | "by">[];
     /** Epoch ms at which each instance first left service. */
     readonly outOfServiceAtMs: Readonly<Record<string, number>>;
@@ -147,111 +98,72 @@ export interface MixedObservation {
 }
 
 /** One kind's figures ("all" for the whole storm). */
-export interface KindResult {
-    readonly kind: GroupKind | "all";
-    readonly groups: number;
-    readonly warned: number;
-    /** Requests that named this kind's groups or instances, per action. */
-    readonly served: Record<string, number>;
-    readonly throttled: Record<string, number>;
-    /** Its share of the batches' lookups of every group (served and throttled). */
-    readonly sharedCalls: number;
-    /** Served and throttled, its share of the lookups included, per warned instance. */
-    readonly callsPerInstance: number;
-    /** The same, less the one TerminateInstanceInAutoScalingGroup each terminated instance needs. */
-    readonly beyondTerminationsPerInstance: number;
-    readonly outOfService: {
-        readonly byGroup: number;
-        readonly terminated: number;
-        readonly detached: number;
-    };
-    /** Warned instances never out of service. */
-    readonly left: number;
-    /** From the warning's `time` to out of service. */
-    readonly timeToOutMs: {
-        readonly p50: number;
-        readonly p95: number;
-        readonly max: number;
-    } | null;
-    readonly goals: readonly MixedGoal[];
-}
-
-export interface MixedGoal {
-    readonly key: "outOfService" | "calls" | "deadLettered" | "neighbour";
-    readonly name: string;
-    readonly met: boolean;
-}
+export type KindResult = ReturnType<typeof kindResults>[number];
 
 /** Per kind, then for the whole storm, every figure judged against MIXED_GOALS. */
-export function kindResults(o: MixedObservation, budget: number): KindResult[] {
-    const split = batchShares(o.logLines, o.kindOf);
+export function kindResults(o: MixedObservation, budget: number) {
     const warnedOfKind = mapKinds(
         (k) => [...o.groupOf.values()].filter((g) => o.kindOf.get(g) === k).length,
     );
-    const warnedTotal = sum(warnedOfKind);
+    const warnedTotal = report.sum(warnedOfKind);
     const shares =
-        split ?? mapKinds((k) => (warnedTotal === 0 ? 0 : warnedOfKind[k] / warnedTotal));
+        batchShares(o.logLines, o.kindOf) ??
+        mapKinds((k) => (warnedTotal === 0 ? 0 : warnedOfKind[k] / warnedTotal));
     const own = mapKinds(() => ({
         served: {} as Record<string, number>,
         throttled: {} as Record<string, number>,
     }));
     let shared = 0;
-    for (const request of o.requests) {
-        const group = groupServed(request, o.groupOf);
-        const kind = group === undefined ? undefined : o.kindOf.get(group);
-        if (kind === undefined) {
-            shared += request.outcome === "faulted" ? 0 : 1;
-        } else if (request.outcome !== "faulted") {
-            const counts = own[kind][request.outcome];
-            counts[request.action] = (counts[request.action] ?? 0) + 1;
+    for (const { action, parameters, outcome } of o.requests) {
+        const kind = o.kindOf.get(groupServed({ parameters }, o.groupOf) ?? "");
+        if (outcome !== "faulted") {
+            shared += kind === undefined ? 1 : 0;
+            const counts = kind === undefined ? {} : own[kind][outcome];
+            counts[action] = (counts[action] ?? 0) + 1;
         }
     }
-    const byInstance = new Map<string, GroupAction["by"]>();
-    for (const action of o.actions) {
-        if (!byInstance.has(action.instanceId)) {
-            byInstance.set(action.instanceId, action.by);
-        }
-    }
-    const figures = (kind: GroupKind | "all"): KindResult => {
-        const ids = [...o.groupOf].filter(([, g]) => kind === "all" || o.kindOf.get(g) === kind);
+    // Who took each instance out of service first: reversed, so that the first action is kept.
+    const byInstance = new Map([...o.actions].reverse().map((a) => [a.instanceId, a.by]));
+    const figures = (kind: GroupKind | "all") => {
+        const ids = [...o.groupOf]
+            .filter(([, g]) => kind === "all" || o.kindOf.get(g) === kind)
+            .map(([id]) => id);
         const kinds = kind === "all" ? GROUP_KINDS : [kind];
-        const served = addUp(kinds.map((k) => own[k].served));
-        const throttled = addUp(kinds.map((k) => own[k].throttled));
+        const served = report.addUp(kinds.map((k) => own[k].served));
+        const throttled = report.addUp(kinds.map((k) => own[k].throttled));
+        // Its share of the batches' lookups of every group (served and throttled).
         const sharedCalls = kind === "all" ? shared : shared * shares[kind];
-        const calls = sum(served) + sum(throttled) + sharedCalls;
+        const calls = report.sum(served) + report.sum(throttled) + sharedCalls;
         const by = (what: GroupAction["by"]) =>
-            ids.filter(([id]) => byInstance.get(id) === what).length;
+            ids.filter((id) => byInstance.get(id) === what).length;
         const outOfService = {
             byGroup: by("CapacityRebalancing"),
             terminated: by("TerminateInstanceInAutoScalingGroup"),
             detached: by("DetachInstances"),
         };
-        const times = ids.flatMap(([id]) => {
-            const [out, warned] = [o.outOfServiceAtMs[id], o.warnedAtMs.get(id)];
-            return out === undefined || warned === undefined ? [] : [out - warned];
-        });
-        const sorted = [...times].sort((a, b) => a - b);
-        const warned = ids.length;
-        const perInstance = (n: number) => (warned === 0 ? 0 : n / warned);
-        const result: Omit<KindResult, "goals"> = {
+        const sorted = ids
+            .flatMap((id) => {
+                const [out, warned] = [o.outOfServiceAtMs[id], o.warnedAtMs.get(id)];
+                return out === undefined || warned === undefined ? [] : [out - warned];
+            })
+            .sort((a, b) => a - b);
+        const perInstance = (n: number) => (ids.length === 0 ? 0 : n / ids.length);
+        const [p50, p95] = [50, 95].map((p) => report.percentile(sorted, p));
+        const result = {
             kind,
-            groups: new Set(ids.map(([, g]) => g)).size,
-            warned,
+            groups: new Set(ids.map((id) => o.groupOf.get(id))).size,
+            warned: ids.length,
             served,
             throttled,
             sharedCalls,
             callsPerInstance: perInstance(calls),
+            /** Less the one TerminateInstanceInAutoScalingGroup each terminated instance needs. */
             beyondTerminationsPerInstance: perInstance(calls - outOfService.terminated),
             outOfService,
-            left: ids.filter(([id]) => o.outOfServiceAtMs[id] === undefined).length,
-            timeToOutMs:
-                sorted.length === 0
-                    ? null
-                    : {
-                          p50: percentile(sorted, 50),
-                          p95: percentile(sorted, 95),
-                          max: sorted[sorted.length - 1],
-                      },
+            /** Warned instances never out of service. */
+            left: ids.filter((id) => o.outOfServiceAtMs[id] === undefined).length,
+            /** From the warning's `time` to out of service. */
+            timeToOutMs: sorted.length === 0 ? null : { p50, p95, max: sorted[sorted.length - 1] },
         };
         return { ...result, goals: judgeKindGoals(result, budget) };
     };
@@ -259,62 +171,286 @@ export function kindResults(o: MixedObservation, budget: number): KindResult[] {
 }
 
 /** Every instance out within 60 s of its warning; at most 0.08 calls each beyond terminations. */
-export function judgeKindGoals(r: Omit<KindResult, "goals">, budget: number): MixedGoal[] {
-    const { outOfServiceMs, callsPerInstance } = MIXED_GOALS;
-    const at = budget === MIXED_GOALS.budget ? "" : ` (set at ${MIXED_GOALS.budget} req/s)`;
-    const goals: MixedGoal[] = [
+export function judgeKindGoals(
+    r: { left: number; timeToOutMs: { max: number } | null; beyondTerminationsPerInstance: number },
+    budget: number,
+): report.Goal[] {
+    const { outOfServiceMs: ms, callsPerInstance: calls } = MIXED_GOALS;
+    return [
         {
             key: "outOfService",
-            name: `every instance out of service ≤ ${outOfServiceMs / 1000} s after its warning`,
-            met: r.left === 0 && (r.timeToOutMs?.max ?? Infinity) <= outOfServiceMs,
+            name: `every instance out of service ≤ ${ms / 1000} s after its warning`,
+            met: r.left === 0 && (r.timeToOutMs?.max ?? Infinity) <= ms,
         },
         {
             key: "calls",
-            name: `≤ ${callsPerInstance} calls per instance beyond one per termination${at}`,
-            met: r.beyondTerminationsPerInstance <= callsPerInstance,
+            name: `≤ ${calls} calls per instance beyond one per termination${report.atBudget(budget)}`,
+            met: r.beyondTerminationsPerInstance <= calls,
         },
     ];
-    return goals;
 }
 
 /** What the handler's "Batch of" entries add up to: instances the safety net took, hooks skipped. */
-export function handlerTotals(logLines: readonly string[]): {
-    safetyNet: number;
-    hooksSkipped: number;
-    hooksUnknown: number;
-} {
-    const totals = { safetyNet: 0, hooksSkipped: 0, hooksUnknown: 0 };
-    for (const line of logLines) {
-        let entry: Record<string, unknown>;
-        try {
-            entry = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-            continue; // not a JSON log line
-        }
-        if (typeof entry.message === "string" && entry.message.startsWith("Batch of")) {
-            for (const key of Object.keys(totals) as (keyof typeof totals)[]) {
-                totals[key] += typeof entry[key] === "number" ? entry[key] : 0;
+export function handlerTotals(logLines: readonly string[]) {
+    const entries = report.logEntries(logLines, true);
+    const total = (key: string) => entries.reduce((n, entry) => n + report.count(entry, key), 0);
+    return {
+        safetyNet: total("safetyNet"),
+        hooksSkipped: total("hooksSkipped"),
+        hooksUnknown: total("hooksUnknown"),
+    };
+}
+
+/** What one configuration did with the mixed storm: per kind of group, then "all"; the handler's totals. */
+export type MixedResult = MixedReport["results"][number];
+
+export type MixedReport = Awaited<ReturnType<typeof runMixedStorm>>;
+
+/** Nothing dead-lettered and the neighbour group untouched. */
+export function judgeMixedStorm(r: {
+    deadLettered: number;
+    neighbourUntouched: boolean;
+}): report.Goal[] {
+    return [
+        { key: "deadLettered", name: "0 dead-lettered", met: r.deadLettered === 0 },
+        { key: "neighbour", name: "neighbour untouched", met: r.neighbourUntouched },
+    ];
+}
+
+/** Every goal of the run met: each kind's, the whole storm's, and the storm's own. */
+export function mixedGoalsMet(r: MixedResult): boolean {
+    return [...r.goals, ...r.kinds.flatMap((k) => k.goals)].every((g) => g.met);
+}
+
+/** The one handler, by tag, with the default interruptionAction (auto); remove its archive after. */
+export function buildMixedTarget(build: pipelines.Build, queueArgs: pipelines.HandlerArgs) {
+    const args = { autoScalingGroupTag: { ...FLEET_TAG }, ...queueArgs };
+    return pipelines.buildQueuedHandler(build, "bench-mixed", args);
+}
+
+/** Runs the storm once per configuration, each from a fresh seed and budget. */
+export async function runMixedStorm(
+    emulator: Emulator,
+    target: Awaited<ReturnType<typeof buildMixedTarget>>,
+    configs: readonly MixedConfig[],
+    options: { budget: number; groups: number; size: number },
+    progress: (message: string) => void,
+) {
+    const results = [];
+    let mix: fleets.StormMix | undefined;
+    for (const config of configs) {
+        const wallStart = performance.now();
+        await emulator.reset();
+        progress(`  ${config}: seeding ${options.groups} groups of ${options.size}...`);
+        const seeded = await fleets.seedFleetStorm(emulator, options);
+        const { fleet, ours, entries, watched } = seeded;
+        const kindOf = await applyKinds(emulator, fleet);
+        const seedMs = performance.now() - wallStart;
+        mix = seeded.mix;
+        const groupOf = new Map(
+            fleet.instanceIds.flatMap((ids, g) => ids.map((id) => [id, fleet.groupNames[g]])),
+        );
+        const rebalancing = new Set(
+            ours.filter((id) => kindOf.get(groupOf.get(id) ?? "") === "capacity-rebalancing"),
+        );
+        const delays = reactionDelays([...rebalancing]);
+        const requests: ObservedRequest[] = [];
+        const onRequest = (r: ObservedRequest) => requests.push(r);
+        const warnedAtMs = new Map<string, number>();
+        /** Puts a chunk's events; the group hears of EC2's warning as the handler's rule does, at once. */
+        const put = async (chunk: readonly fleets.StormEntry[], putEvents: pipelines.PutEvents) => {
+            const now = new Date();
+            const told = chunk.flatMap((e) => {
+                if (e.kind !== "warning" || warnedAtMs.has(e.instanceId)) {
+                    return [];
+                }
+                warnedAtMs.set(e.instanceId, Math.floor(now.getTime() / 1000) * 1000);
+                const reactAfterMs = delays.get(e.instanceId) ?? 0;
+                const told = { reactAfterMs, groupReacts: config === "reacts" };
+                return rebalancing.has(e.instanceId)
+                    ? [sendSpotWarning(emulator, e.instanceId, told)]
+                    : [];
+            });
+            await Promise.all([putEvents(chunk.map((e) => fleets.stormEvent(e, now))), ...told]);
+        };
+        /** Out of service is read from the emulator's record, once the events are put. */
+        const watch = (_startedAt: number, deadline: number) => {
+            const tick = every(
+                5000,
+                progress,
+                (elapsed, out) =>
+                    `  ${config}: ${elapsed}, ${out}/${ours.length} out of service, ${requests.length} Auto Scaling calls`,
+            );
+            const look = async () => {
+                const { outOfServiceAtMs } = await describeGroupActions(emulator);
+                const out = ours.filter((id) => outOfServiceAtMs[id] !== undefined).length;
+                tick(out);
+                return out === ours.length;
+            };
+            return { done: () => pollUntil(deadline, look), stop: async () => {} };
+        };
+        const budget = { budget: { requestsPerSecond: options.budget }, onRequest };
+        const run = await pipelines.withBudget(emulator, budget, (proxy) => {
+            progress(`  ${config}: ${entries.length} events...`);
+            const storm = { entries, instanceOf: fleets.warnedBy, put, watch };
+            return pipelines.runQueued(emulator, [target.member], target.settings, proxy, storm);
+        });
+        const { actions, outOfServiceAtMs } = await describeGroupActions(emulator);
+        const neighbourAfter = await describeGroupState(emulator, watched.neighbourName);
+        const storm = {
+            deadLettered: run.deadLettered,
+            neighbourUntouched: report.sameState(watched.neighbourBefore, neighbourAfter),
+        };
+        const { logLines } = run;
+        const observed = {
+            kindOf,
+            groupOf,
+            warnedAtMs,
+            actions,
+            outOfServiceAtMs,
+            requests,
+            logLines,
+        };
+        results.push({
+            config,
+            kinds: kindResults(observed, options.budget),
+            events: entries.length,
+            sentMs: run.sentMs,
+            invocations: run.batchSizes.length,
+            // Records the handler received, re-checks included, and those returned for one or a retry.
+            records: run.records,
+            returned: run.failed,
+            ...handlerTotals(run.logLines),
+            ...storm,
+            stillQueued: run.stillQueued,
+            seedMs,
+            wallMs: performance.now() - wallStart,
+            goals: judgeMixedStorm(storm),
+        });
+    }
+    if (mix === undefined) {
+        throw new RangeError("runMixedStorm needs at least one configuration");
+    }
+    const kinds = groupKinds(options.groups);
+    const ofKind = mapKinds((k) => kinds.filter((x) => x === k).length);
+    return { ...options, kinds: ofKind, mix, reactionDelayMs: REACTION_DELAY_MS, results };
+}
+
+/** Gives each group its kind: Capacity Rebalancing on, or a termination hook, or neither. */
+async function applyKinds(emulator: Emulator, fleet: GroupFleet): Promise<Map<string, GroupKind>> {
+    const kinds = groupKinds(fleet.groupNames.length);
+    const kindOf = new Map(fleet.groupNames.map((name, i) => [name, kinds[i]]));
+    const client = new asg.AutoScalingClient(clientConfigFor(emulator));
+    try {
+        for (const [name, kind] of kindOf) {
+            const AutoScalingGroupName = name;
+            if (kind === "capacity-rebalancing") {
+                const update = { AutoScalingGroupName, CapacityRebalance: true };
+                await client.send(new asg.UpdateAutoScalingGroupCommand(update));
+            } else if (kind === "termination-hook") {
+                const transition = "autoscaling:EC2_INSTANCE_TERMINATING";
+                const hook = { LifecycleHookName: "drain", LifecycleTransition: transition };
+                await client.send(
+                    new asg.PutLifecycleHookCommand({
+                        AutoScalingGroupName,
+                        ...hook,
+                        HeartbeatTimeout: 300,
+                    }),
+                );
             }
         }
+    } finally {
+        client.destroy();
     }
-    return totals;
+    return kindOf;
 }
 
-function noKinds(): Record<GroupKind, number> {
-    return mapKinds(() => 0);
+const HEADINGS = {
+    "capacity-rebalancing": "CAPACITY REBALANCING",
+    "termination-hook": "TERMINATION HOOK",
+    plain: "PLAIN",
+    all: "ALL",
+};
+
+/** Who took a kind's instances out of service, in words. */
+export function outOfServiceBy({ outOfService: o }: KindResult): string {
+    const parts = [
+        `the group ${o.byGroup}`,
+        `terminated ${o.terminated}`,
+        `detached ${o.detached}`,
+    ];
+    return (
+        parts.filter((_, i) => [o.byGroup, o.terminated, o.detached][i] > 0).join(", ") || "none"
+    );
 }
 
-function mapKinds<T>(value: (kind: GroupKind) => T): Record<GroupKind, T> {
-    return Object.fromEntries(GROUP_KINDS.map((k) => [k, value(k)])) as Record<GroupKind, T>;
+/** One run: the kinds side by side, figures down; a judged figure is marked met or missed. */
+export function mixedTable(result: MixedResult, style: Style): string {
+    const { outOfServiceMs, callsPerInstance } = MIXED_GOALS;
+    const rows: report.Row<KindResult>[] = [
+        ["groups (instances warned)", "", (r) => `${r.groups} (${r.warned})`],
+        [
+            "to out of service p50 / p95 / max",
+            `≤ ${outOfServiceMs / 1000} s`,
+            ({ timeToOutMs: t }) =>
+                t === null ? "—" : [t.p50, t.p95, t.max].map(duration).join(" / "),
+            "outOfService",
+        ],
+        ["never out of service", "0", (r) => String(r.left)],
+        ["out of service by", "", outOfServiceBy],
+        [
+            "Auto Scaling calls per instance",
+            "",
+            (r) =>
+                `${r.callsPerInstance.toFixed(3)} (${report.sum(r.served) + report.sum(r.throttled)} + ${r.sharedCalls.toFixed(1)})`,
+        ],
+        [
+            "  beyond one per termination",
+            `≤ ${callsPerInstance}`,
+            (r) => r.beyondTerminationsPerInstance.toFixed(3),
+            "calls",
+        ],
+        ["  served per action", "", (r) => report.perAction(r.served)],
+        ["  throttled per action", "", (r) => report.perAction(r.throttled)],
+        ["  share of the batches' lookups", "", (r) => r.sharedCalls.toFixed(1)],
+        ["verdict", "", (r) => report.verdict(r.goals, style, true)],
+    ];
+    return report.figuresTable(
+        result.kinds.map((k) => HEADINGS[k.kind]),
+        rows,
+        result.kinds,
+        style,
+    );
 }
 
-/** Counts per action, added up. */
-function addUp(counts: readonly Record<string, number>[]): Record<string, number> {
-    const total: Record<string, number> = {};
-    for (const c of counts) {
-        for (const [action, n] of Object.entries(c)) {
-            total[action] = (total[action] ?? 0) + n;
-        }
+/** The mixed storm as the report's JSON field and text: per run, its heading, table and totals. */
+export function mixedExtra(mixed: MixedReport | undefined, style: Style) {
+    if (mixed === undefined) {
+        return { json: {}, text: "" };
     }
-    return total;
+    const { mix, kinds } = mixed;
+    const { min, max } = mixed.reactionDelayMs;
+    const text = mixed.results.flatMap((r) => {
+        const mark = (key: string, text: string) => report.markGoal(r.goals, key, text, style);
+        const groupSide =
+            r.config === "reacts"
+                ? `Capacity Rebalancing acts ${min / 1000}-${max / 1000} s after each warning`
+                : "Capacity Rebalancing never acts (the safety net's run)";
+        const still = r.stillQueued ? `, ${r.stillQueued} still queued` : "";
+        return [
+            style.bold(
+                `Mixed storm, ${groupSide}: ${mixed.groups} groups × ${mixed.size} (${kinds["capacity-rebalancing"]} Capacity Rebalancing, ${kinds["termination-hook"]} termination hook, ${kinds.plain} plain), keep mode, interruptionAction auto, one handler by tag; +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${fleets.junkCount(mix)} junk events; budget ${mixed.budget} Auto Scaling requests/s`,
+            ),
+            mixedTable(r, style),
+            `  safety net ${r.safetyNet}, hooks skipped ${r.hooksSkipped}, hooks unknown ${r.hooksUnknown}; ${r.invocations} invocations, ${r.records} records (re-checks included), ${r.returned} returned for a re-check or retry`,
+            `  ${mark("deadLettered", `${r.deadLettered} dead-lettered`)}${still}; ${mark("neighbour", `neighbour ${r.neighbourUntouched ? "untouched" : "CHANGED"}`)}; events put in ${duration(r.sentMs)}; wall ${duration(r.wallMs)} (seeding ${duration(r.seedMs)})`,
+            "",
+        ];
+    });
+    text.push(
+        style.dim(
+            "Calls per instance count every Auto Scaling request that reached the budget, served or throttled, hook lookups included: a request naming a group or an instance counts for its kind, and each batch's one lookup of every group is shared by the kinds of the instances it settled. Out of service: detached or terminated by the handler, or moved to Terminating by the group, timed by the emulator from the warning's `time`.",
+        ),
+    );
+    return { json: { mixed }, text: text.join("\n") };
 }

@@ -2,13 +2,13 @@ import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import {
+    BENCH_COMMAND_LINE,
     type BenchOptions,
     DEFAULT_CHART_DIRECTORY,
     DEFAULT_STORMS,
-    helpText,
     parseBenchFlags as parseFlags,
-} from "../../commands/bench/bench-flags";
-import { UsageError } from "../../commands/cli";
+} from "../../commands/bench/flags";
+import { helpText, UsageError } from "../../commands/cli";
 
 const parse = (...argv: string[]): BenchOptions => {
     const options = parseFlags(argv);
@@ -35,7 +35,11 @@ describe("the benchmark's flags", () => {
         assert.deepEqual(options.paths, ["queue", "direct"]);
         assert.equal(options.budget, 10);
         // The component's own mapping settings, unless a flag says otherwise.
-        assert.deepEqual([options.batchSize, options.window, options.concurrency], [1000, 4, 2]);
+        assert.deepEqual(options.queueArgs, {
+            batchSize: 1000,
+            maximumBatchingWindowInSeconds: 4,
+            maximumConcurrency: 2,
+        });
     });
 
     it("take an Auto Scaling outage of 0 to 300 s, none by default", () => {
@@ -75,8 +79,8 @@ describe("the benchmark's flags", () => {
 
     it("take the queue's settings for both storms", () => {
         const options = parse("--storm=many-groups", "--batch-size", "1000", "--window", "3");
-        assert.equal(options.batchSize, 1000);
-        assert.equal(options.window, 3);
+        assert.equal(options.queueArgs.batchSize, 1000);
+        assert.equal(options.queueArgs.maximumBatchingWindowInSeconds, 3);
     });
 
     for (const [argv, message] of [
@@ -148,7 +152,7 @@ describe("the benchmark's flags", () => {
 
     it("list --storm and --configs in --help", () => {
         assert.equal(parseFlags(["--help"]), "help");
-        const help = helpText();
+        const help = helpText(BENCH_COMMAND_LINE);
         assert.match(help, /--storm single\|many-groups\|mixed\|single,many-groups,mixed/);
         assert.match(help, /--reactions reacts,silent/);
         assert.match(help, /--configs tag,list,per-group/);
@@ -166,7 +170,7 @@ describe("the benchmark's flags", () => {
             [
                 "--require",
                 "ts-node/register/transpile-only",
-                "commands/bench/bench-storm.ts",
+                "commands/bench/main.ts",
                 "--window",
                 "1",
                 "--window",

@@ -7,7 +7,7 @@ import {
     spreadLabels,
     type StormChart,
     stormChartSvg,
-} from "../../commands/bench/bench-chart";
+} from "../../commands/bench/chart";
 
 /** An element's attributes and text, found by tag name and class in one panel or the whole SVG. */
 interface Element {

@@ -11,8 +11,6 @@ import {
     type MixedObservation,
     REACTION_DELAY_MS,
     reactionDelays,
-} from "../../commands/bench/mixed";
-import {
     judgeMixedStorm,
     mixedExtra,
     mixedGoalsMet,
@@ -20,8 +18,8 @@ import {
     type MixedResult,
     mixedTable,
     outOfServiceBy,
-} from "../../commands/bench/mixed-table";
-import { fleetStorm, stormMix } from "../../commands/bench/bench-fleet";
+} from "../../commands/bench/mixed";
+import { fleetStorm, stormMix } from "../../commands/bench/fleet";
 import { createStyle } from "../../commands/terminal";
 import { SAFETY_NET_GRACE_MS } from "../../contract";
 

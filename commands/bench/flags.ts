@@ -1,41 +1,24 @@
-/**
- * `npm run bench`'s flags: the storms and paths to run, the queue's settings and where the charts
- * go, each checked before any work by cli.ts's parser, and the help that lists them.
- */
+/** `npm run bench`'s flags, each checked before any work, and the help that lists them. */
 import * as path from "node:path";
 import { QUEUE_DEFAULTS } from "../../components/spot-interruption-handler/args";
-import {
-    choiceList,
-    type CommandLine,
-    type FlagSpec,
-    type FlagValues,
-    helpText as commandHelpText,
-    parseFlags,
-    UsageError,
-    wholeNumber,
-    wholeNumbers,
-} from "../cli";
-import { MIXED_CONFIGS, MIXED_DEFAULTS, type MixedConfig } from "./mixed";
+import * as cli from "../cli";
 
-export type Path = "queue" | "direct";
-export type Mode = "keep" | "decrement";
-/**
- * "single": the web group's storms; "many-groups": 10 groups of 100, one storm; "mixed": 10
- * groups of 100 with Capacity Rebalancing, a termination hook or neither.
- */
-export type Storm = "single" | "many-groups" | "mixed";
-/** How the many-groups storm is handled: one handler by tag, one by list, one per group. */
-export type FleetConfig = "tag" | "list" | "per-group";
-
-export const PATHS: readonly Path[] = ["queue", "direct"];
-export const MODES: readonly Mode[] = ["keep", "decrement"];
-export const STORMS: readonly Storm[] = ["single", "many-groups", "mixed"];
-export const FLEET_CONFIGS: readonly FleetConfig[] = ["tag", "list", "per-group"];
-/**
- * What `npm run bench` runs without --storm. The many-groups storm adds about three minutes
- * (its 10 per-group handlers alone about two) to the two minutes of the single-group storms,
- * past the four a default run may take on the 2-core machine, so it runs when asked.
- */
+export const PATHS = ["queue", "direct"] as const;
+export const MODES = ["keep", "decrement"] as const;
+/** The web group's storms; 10 groups of 100; the same groups with Capacity Rebalancing, a hook or neither. */
+export const STORMS = ["single", "many-groups", "mixed"] as const;
+/** The many-groups storm's handlers: one by tag, one by list, one per group. */
+export const FLEET_CONFIGS = ["tag", "list", "per-group"] as const;
+/** The mixed storm's runs: Capacity Rebalancing acts on the warning, or never (the safety net). */
+export const MIXED_CONFIGS = ["reacts", "silent"] as const;
+export type Path = (typeof PATHS)[number];
+export type Mode = (typeof MODES)[number];
+export type Storm = (typeof STORMS)[number];
+export type FleetConfig = (typeof FLEET_CONFIGS)[number];
+export type MixedConfig = (typeof MIXED_CONFIGS)[number];
+/** 10 groups of 100, as the many-groups storm: the same seed, so the figures compare. */
+export const MIXED_DEFAULTS = { groups: 10, size: 100 } as const;
+/** The many-groups storm's three minutes would take a default run past four on 2 cores: asked for only. */
 export const DEFAULT_STORMS: readonly Storm[] = ["single"];
 export const COMMAND = "npm run bench";
 /** Git-ignored (.tmp/), so that a run never rewrites the charts the README embeds. */
@@ -45,32 +28,9 @@ const DEFAULT_SIZES: Record<Mode, number> = { keep: 1000, decrement: 500 };
 /** Keep-mode replacements all land in the first /20 subnet (4091 addresses), with a third of the group. */
 const MAX_SIZE = 3000;
 
-export interface StormSpec {
-    readonly mode: Mode;
-    /** Instances of our group, every one warned. */
-    readonly size: number;
-}
-
-export interface BenchOptions {
-    /** The single-group storms; empty when --storm leaves "single" out. */
-    readonly storms: StormSpec[];
-    /** The many-groups storm's configurations; empty when --storm leaves it out. */
-    readonly fleetConfigs: FleetConfig[];
-    /** The mixed storm's runs (the groups react, or not); empty when --storm leaves it out. */
-    readonly mixedConfigs: MixedConfig[];
-    /** The mixed storm: instances in each of its groups. */
-    readonly groupSize: number;
-    readonly paths: Path[];
-    readonly budget: number;
-    readonly batchSize: number;
-    readonly window: number;
-    readonly concurrency: number;
-    readonly json: boolean;
-    /** Seconds from the storm's start during which every Auto Scaling request is throttled. */
-    readonly outageSeconds: number;
-    /** Absolute folder for the single-group storms' charts; undefined with --no-chart. */
-    readonly chartDirectory: string | undefined;
-}
+/** One single-group storm: every one of `size` instances of the web group warned. */
+export type StormSpec = { readonly mode: Mode; readonly size: number };
+export type BenchOptions = Exclude<ReturnType<typeof parseBenchFlags>, "help">;
 
 export const BENCH_COMMAND_LINE = {
     command: `${COMMAND} --`,
@@ -161,106 +121,100 @@ export const BENCH_COMMAND_LINE = {
         "Goals (queued path, at 10 requests/s): last warned instance out of the group in under 20 s, at most 0.15 Auto Scaling calls per instance, nothing dead-lettered, the neighbour group untouched, and in decrement mode desired capacity exactly MinSize. Many-groups storm, for the tag and the list handler: last instance out in under 15 s, at most 0.08 calls (served and throttled) per instance, none left, nothing dead-lettered, the neighbour untouched. The 1000-instance keep storm's calls per instance are also shown against a target of 0.07. Mixed storm, per kind of group and as a whole: every warned instance out of service within 60 s of its warning, at most 0.08 calls per instance beyond the one TerminateInstanceInAutoScalingGroup each terminated instance needs, nothing dead-lettered, the neighbour untouched.",
         "Exit status: 0 when every judged goal is met, 1 when one is missed, 2 for a bad flag.",
     ],
-} satisfies CommandLine<Record<string, FlagSpec>>;
+} satisfies cli.CommandLine<Record<string, cli.FlagSpec>>;
 
-type BenchFlags = FlagValues<typeof BENCH_COMMAND_LINE.flags>;
-
-export function helpText(): string {
-    return commandHelpText(BENCH_COMMAND_LINE);
-}
+type BenchFlags = cli.FlagValues<typeof BENCH_COMMAND_LINE.flags>;
 
 /** Flags that only one storm reads: given while that storm does not run, they would be ignored. */
-const STORM_FLAGS = [
-    ["sizes", "single"],
-    ["mode", "single"],
-    ["paths", "single"],
-    ["outage", "single"],
-    ["out", "single"],
-    ["no-chart", "single"],
-    ["configs", "many-groups"],
-    ["reactions", "mixed"],
-    ["group-size", "mixed"],
-] as const satisfies readonly (readonly [keyof BenchFlags, Storm])[];
+const STORM_FLAGS = {
+    single: ["sizes", "mode", "paths", "outage", "out", "no-chart"],
+    "many-groups": ["configs"],
+    mixed: ["reactions", "group-size"],
+} as const satisfies Record<Storm, readonly (keyof BenchFlags)[]>;
+
+/** Whole-number flags: their default, and the range they take. */
+const WHOLE_NUMBERS = {
+    "batch-size": [QUEUE_DEFAULTS.batchSize, 1, 10_000],
+    window: [QUEUE_DEFAULTS.maximumBatchingWindowInSeconds, 0, 300],
+    concurrency: [QUEUE_DEFAULTS.maximumConcurrency, 2, 1000],
+    outage: [0, 0, 300],
+    "group-size": [MIXED_DEFAULTS.size, 1, 200],
+} as const satisfies Partial<Record<keyof BenchFlags, readonly [number, number, number]>>;
 
 /** Every flag is checked here, before any work; "help" when --help was asked for. */
-export function parseBenchFlags(argv: readonly string[]): BenchOptions | "help" {
-    const flags = parseFlags(BENCH_COMMAND_LINE, argv);
+export function parseBenchFlags(argv: readonly string[]) {
+    const flags = cli.parseFlags(BENCH_COMMAND_LINE, argv);
     if (flags === "help") {
         return "help";
     }
-    const storms = choiceList("storm", flags.storm, STORMS, DEFAULT_STORMS);
-    for (const [flag, storm] of STORM_FLAGS) {
-        if (flags[flag] !== undefined && flags[flag] !== false && !storms.includes(storm)) {
+    const storms = cli.choiceList("storm", flags.storm, STORMS, DEFAULT_STORMS);
+    for (const storm of STORMS.filter((s) => !storms.includes(s))) {
+        const given = STORM_FLAGS[storm].filter(
+            (f) => flags[f] !== undefined && flags[f] !== false,
+        );
+        for (const flag of given) {
             const chosen =
                 flags.storm === undefined
                     ? `the default --storm ${DEFAULT_STORMS.join(",")}`
                     : `--storm ${flags.storm}`;
-            throw new UsageError(
+            throw new cli.UsageError(
                 `--${flag} applies to the ${storm} storm, which ${chosen} leaves out; drop --${flag} or add ${storm} to --storm`,
             );
         }
     }
     if (flags.out !== undefined && flags["no-chart"]) {
-        throw new UsageError("--out names the charts' folder, and --no-chart draws none; drop one");
+        throw new cli.UsageError(
+            "--out names the charts' folder, and --no-chart draws none; drop one",
+        );
     }
     const sizes =
         flags.sizes === undefined
             ? undefined
-            : wholeNumbers("sizes", flags.sizes, { min: 1, max: MAX_SIZE });
-    const batchSize = wholeNumber(
-        "batch-size",
-        flags["batch-size"] ?? String(QUEUE_DEFAULTS.batchSize),
-        { min: 1, max: 10_000 },
-    );
-    const window = wholeNumber(
-        "window",
-        flags.window ?? String(QUEUE_DEFAULTS.maximumBatchingWindowInSeconds),
-        { min: 0, max: 300 },
-    );
+            : cli.wholeNumbers("sizes", flags.sizes, { min: 1, max: MAX_SIZE });
+    const whole = (name: keyof typeof WHOLE_NUMBERS) => {
+        const [byDefault, min, max] = WHOLE_NUMBERS[name];
+        return cli.wholeNumber(name, flags[name] ?? String(byDefault), { min, max });
+    };
+    const [batchSize, window] = [whole("batch-size"), whole("window")];
     if (batchSize > 10 && window < 1) {
-        throw new UsageError(
+        throw new cli.UsageError(
             `--window must be at least 1 with a --batch-size over 10 (Lambda's rule), not ${window}; use --window 1 or --batch-size 10`,
         );
     }
     const budget = flags.budget ?? "10";
     if (!/^\d+(\.\d+)?$/.test(budget) || Number(budget) < 1 || Number(budget) > 1000) {
-        throw new UsageError(
+        throw new cli.UsageError(
             `--budget takes requests per second, a number from 1 to 1000 (e.g. --budget 10); not "${budget}"`,
         );
     }
     const single = storms.includes("single");
+    const modes = single ? cli.choiceList("mode", flags.mode, MODES) : [];
+    const out = flags.out === undefined ? DEFAULT_CHART_DIRECTORY : path.resolve(flags.out);
     return {
-        storms: single
-            ? choiceList("mode", flags.mode, MODES).flatMap((mode) =>
-                  (sizes ?? [DEFAULT_SIZES[mode]]).map((size) => ({ mode, size })),
-              )
-            : [],
+        /** The single-group storms; empty when --storm leaves "single" out. */
+        storms: modes.flatMap((mode) =>
+            (sizes ?? [DEFAULT_SIZES[mode]]).map((size): StormSpec => ({ mode, size })),
+        ),
         fleetConfigs: storms.includes("many-groups")
-            ? choiceList("configs", flags.configs, FLEET_CONFIGS)
+            ? cli.choiceList("configs", flags.configs, FLEET_CONFIGS)
             : [],
         mixedConfigs: storms.includes("mixed")
-            ? choiceList("reactions", flags.reactions, MIXED_CONFIGS)
+            ? cli.choiceList("reactions", flags.reactions, MIXED_CONFIGS)
             : [],
-        groupSize: wholeNumber("group-size", flags["group-size"] ?? String(MIXED_DEFAULTS.size), {
-            min: 1,
-            max: 200,
-        }),
-        paths: choiceList("paths", flags.paths, PATHS),
+        /** The mixed storm: instances in each of its groups. */
+        groupSize: whole("group-size"),
+        paths: cli.choiceList("paths", flags.paths, PATHS),
         budget: Number(budget),
-        batchSize,
-        window,
-        concurrency: wholeNumber(
-            "concurrency",
-            flags.concurrency ?? String(QUEUE_DEFAULTS.maximumConcurrency),
-            { min: 2, max: 1000 },
-        ),
+        /** The queued handlers' mapping settings, as the component takes them. */
+        queueArgs: {
+            batchSize,
+            maximumBatchingWindowInSeconds: window,
+            maximumConcurrency: whole("concurrency"),
+        },
         json: flags.json,
-        outageSeconds: wholeNumber("outage", flags.outage ?? "0", { min: 0, max: 300 }),
-        chartDirectory:
-            !single || flags["no-chart"]
-                ? undefined
-                : flags.out === undefined
-                  ? DEFAULT_CHART_DIRECTORY
-                  : path.resolve(flags.out),
+        /** Seconds from the storm's start during which every Auto Scaling request is throttled. */
+        outageSeconds: whole("outage"),
+        /** Absolute folder for the single-group storms' charts; undefined with --no-chart. */
+        chartDirectory: !single || flags["no-chart"] ? undefined : out,
     };
 }

@@ -1,25 +1,20 @@
-/**
- * A storm as a picture: instances out of the group over time, and Auto Scaling throttles over
- * time, for the queued and the direct path side by side, against the goal and the two-minute
- * notice. The SVG is built as a string, the same bytes for the same storm.
- */
+/** A storm as an SVG string (the same bytes for the same storm): instances out, then throttles, over time. */
 
 /** One path's run, in seconds since the storm started. */
 export interface PathSeries {
     readonly path: string;
-    /** When each instance left the group. */
     readonly outAtSeconds: readonly number[];
     /** When each Auto Scaling request was throttled by the budget. */
     readonly throttledAtSeconds: readonly number[];
     /** Warned instances still in the group when the path's run ended. */
     readonly neverLeft: number;
-    /** How long the path was watched; the time axis covers it, so a flat end is seen as flat. */
+    /** The time axis covers the whole watch, so that a stalled path is seen to stall. */
     readonly watchedSeconds: number;
 }
 
 export interface StormChart {
     readonly title: string;
-    /** Warned instances of the group: the level every path's line should reach. */
+    /** The level every path's line should reach. */
     readonly warned: number;
     /** The goal: every warned instance out of the group within this many seconds. */
     readonly goalSeconds: number;
@@ -29,31 +24,20 @@ export interface StormChart {
 /** EC2's warning comes two minutes before the instance is reclaimed. */
 export const NOTICE_SECONDS = 120;
 
-/** Cumulative counts at each event, starting from 0 at 0 s: a step line's points. */
-export function cumulative(timesSeconds: readonly number[]): { t: number; count: number }[] {
+type Point = { t: number; count: number };
+
+/** Cumulative counts at each event, from 0 at 0 s: a step line's points. */
+export function cumulative(timesSeconds: readonly number[]): Point[] {
     const sorted = [...timesSeconds].sort((a, b) => a - b);
     return [{ t: 0, count: 0 }, ...sorted.map((t, index) => ({ t, count: index + 1 }))];
 }
 
-/**
- * Events per whole second, every second from 0 to the last event or `untilSeconds`, whichever
- * is later: a rate's points, zero where nothing happened.
- */
-export function perSecond(
-    timesSeconds: readonly number[],
-    untilSeconds = 0,
-): { t: number; count: number }[] {
+/** Events per whole second, from 0 to the last event or `untilSeconds`: zero where none happened. */
+export function perSecond(timesSeconds: readonly number[], untilSeconds = 0): Point[] {
     const last = Math.max(0, Math.floor(untilSeconds), ...timesSeconds.map(Math.floor));
     const counts = Array.from({ length: last + 1 }, () => 0);
-    for (const t of timesSeconds) {
-        counts[Math.max(0, Math.floor(t))]++;
-    }
+    timesSeconds.forEach((t) => counts[Math.max(0, Math.floor(t))]++);
     return counts.map((count, t) => ({ t, count }));
-}
-
-/** Text safe inside an XML element or a double-quoted attribute. */
-export function escapeXml(text: string): string {
-    return text.replace(/[&<>"']/g, (c) => `&${XML_ENTITIES[c]};`);
 }
 
 const XML_ENTITIES: Record<string, string> = {
@@ -64,10 +48,12 @@ const XML_ENTITIES: Record<string, string> = {
     "'": "apos",
 };
 
-/**
- * Round numbers from 0 to at least `max`, about `target` of them, spaced 1, 2 or 5 times a power
- * of ten, so that both panels' time axes and each count axis read at a glance.
- */
+/** Text safe inside an XML element or a double-quoted attribute. */
+export function escapeXml(text: string): string {
+    return text.replace(/[&<>"']/g, (c) => `&${XML_ENTITIES[c]};`);
+}
+
+/** About `target` round ticks from 0 to at least `max`, 1, 2 or 5 times a power of ten, to read at a glance. */
 export function niceTicks(max: number, target = 6): number[] {
     const span = max > 0 ? max : 1;
     const rough = span / target;
@@ -78,51 +64,31 @@ export function niceTicks(max: number, target = 6): number[] {
 }
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"] as const;
-const WIDTH = 760;
-const LEFT = 70;
+const [WIDTH, LEFT, TOP, BOTTOM, PANEL_HEIGHT] = [760, 70, 70, 50, 190];
 /** Room on the right for each line's end label: what never left, what was throttled. */
-const RIGHT = 190;
-const PLOT_WIDTH = WIDTH - LEFT - RIGHT;
-const PANEL_HEIGHT = 190;
-const TOP = 70;
+const PLOT_WIDTH = WIDTH - LEFT - 190;
 /** Between the panels: the first one's tick labels and axis title. */
 const PANEL_GAP = 70;
-const BOTTOM = 50;
-/**
- * A rate's zero sits this far above the time axis: the queued path is rarely throttled, and a
- * line at zero drawn on the axis would vanish into it.
- */
+/** A rate's zero sits above the time axis: the rarely throttled queue's line would vanish into it. */
 const ZERO_LIFT = 8;
 /** End labels closer than this are pushed apart, so that two paths' labels stay legible. */
 const LABEL_SPACING = 14;
 
 /** A coordinate with one decimal: enough for a screen, and the same text every run. */
-function px(value: number): string {
-    return String(Math.round(value * 10) / 10);
-}
-
-function tickLabel(value: number): string {
-    return Number.isInteger(value) ? String(value) : value.toFixed(1);
-}
+const px = (value: number) => String(Math.round(value * 10) / 10);
+const tickLabel = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
 
 /** A step line through `points` (each value holds until the next point), deduplicated per pixel. */
 function stepPath(points: readonly { x: number; y: number }[]): string {
-    const [first, ...rest] = points;
-    if (first === undefined) {
+    if (points.length === 0) {
         return "";
     }
-    let [x, y] = [px(first.x), px(first.y)];
+    let [x, y] = [px(points[0].x), px(points[0].y)];
     let d = `M${x} ${y}`;
-    for (const point of rest) {
+    for (const point of points.slice(1)) {
         const [nextX, nextY] = [px(point.x), px(point.y)];
-        if (nextX !== x) {
-            d += `H${nextX}`;
-            x = nextX;
-        }
-        if (nextY !== y) {
-            d += `V${nextY}`;
-            y = nextY;
-        }
+        d += (nextX === x ? "" : `H${nextX}`) + (nextY === y ? "" : `V${nextY}`);
+        [x, y] = [nextX, nextY];
     }
     return d;
 }
@@ -140,9 +106,7 @@ export function spreadLabels(ys: readonly number[], top: number, bottom: number)
         placed[rank] = Math.max(top, Math.min(placed[rank], below));
     }
     const result = ys.map(() => top);
-    order.forEach(({ i }, rank) => {
-        result[i] = placed[rank];
-    });
+    order.forEach(({ i }, rank) => (result[i] = placed[rank]));
     return result;
 }
 
@@ -153,6 +117,13 @@ interface Panel {
     readonly yTicks: readonly number[];
     /** Maps a count to its height in the panel. */
     readonly y: (count: number) => number;
+}
+
+/** A panel whose counts rise from `lift` above its time axis to its top tick. */
+function panel(id: string, top: number, yTitle: string, yTicks: number[], lift = 0): Panel {
+    const most = yTicks[yTicks.length - 1];
+    const y = (count: number) => top + PANEL_HEIGHT - lift - (count / most) * (PANEL_HEIGHT - lift);
+    return { id, top, yTitle, yTicks, y };
 }
 
 /** Axes, grid, tick labels and titles of one panel; the time axis is the same for both. */
@@ -177,14 +148,14 @@ function axes(panel: Panel, xTicks: readonly number[], x: (t: number) => number)
     ];
 }
 
-/** A dashed vertical line across a panel at `t`, with its label on top when given. */
+/** A dashed vertical line across a panel, labelled on top when `label` is given. */
 function timeMarker(
     kind: string,
     panel: Panel,
     x: number,
     label: string | undefined,
     colour: string,
-): string {
+) {
     // Right of the line in the plot's left half, left of it in the right half: inside the plot.
     const leftHalf = x < LEFT + PLOT_WIDTH / 2;
     const text =
@@ -194,11 +165,7 @@ function timeMarker(
     return `<line class="${kind}" x1="${px(x)}" x2="${px(x)}" y1="${panel.top}" y2="${panel.top + PANEL_HEIGHT}" stroke="${colour}" stroke-dasharray="6 4"/>${text}`;
 }
 
-/**
- * The storm's chart as a standalone SVG document: instances out of the group (a step line per
- * path, up to the warned level, with what never left marked at its end) above throttled
- * requests per second, on one time axis, with the goal and the notice's end as dashed lines.
- */
+/** Instances out (a step line per path, what never left marked) above throttles/s, on one time axis. */
 export function stormChartSvg(chart: StormChart): string {
     const { series, warned, goalSeconds } = chart;
     const end = Math.max(
@@ -209,58 +176,40 @@ export function stormChartSvg(chart: StormChart): string {
     const xMax = xTicks[xTicks.length - 1];
     const x = (t: number) => LEFT + (Math.min(t, xMax) / xMax) * PLOT_WIDTH;
     const colour = (index: number) => PALETTE[index % PALETTE.length];
-
-    const outTicks = niceTicks(warned, 5);
-    const outTop = TOP;
-    const out: Panel = {
-        id: "out",
-        top: outTop,
-        yTitle: "instances out of the group",
-        yTicks: outTicks,
-        y: (count) =>
-            outTop + PANEL_HEIGHT - (count / outTicks[outTicks.length - 1]) * PANEL_HEIGHT,
-    };
+    const out = panel("out", TOP, "instances out of the group", niceTicks(warned, 5));
     const rates = series.map((s) => perSecond(s.throttledAtSeconds, s.watchedSeconds));
     const rateTicks = niceTicks(Math.max(1, ...rates.flat().map((p) => p.count)), 4);
     const rateTop = TOP + PANEL_HEIGHT + PANEL_GAP;
-    const throttled: Panel = {
-        id: "throttled",
-        top: rateTop,
-        yTitle: "throttled requests/s",
-        yTicks: rateTicks,
-        y: (count) =>
-            rateTop +
-            PANEL_HEIGHT -
-            ZERO_LIFT -
-            (count / rateTicks[rateTicks.length - 1]) * (PANEL_HEIGHT - ZERO_LIFT),
-    };
-    const height = rateTop + PANEL_HEIGHT + BOTTOM;
+    const throttled = panel("throttled", rateTop, "throttled requests/s", rateTicks, ZERO_LIFT);
+    const height = throttled.top + PANEL_HEIGHT + BOTTOM;
     const labelX = LEFT + PLOT_WIDTH + 8;
+    const endLabels = (p: Panel, lines: readonly { last: number }[]) =>
+        spreadLabels(
+            lines.map(({ last }) => p.y(last) + 4),
+            p.top + 10,
+            p.top + PANEL_HEIGHT,
+        );
+    const dataPath = (s: PathSeries) => `data-path="${escapeXml(s.path)}"`;
 
     const outLines = series.map((s, i) => {
         const points = cumulative(s.outAtSeconds).map((p) => ({ x: x(p.t), y: out.y(p.count) }));
-        const last = s.outAtSeconds.length;
         // Held flat to the end of the watch, so that a path that stalled is seen to stall.
-        points.push({ x: x(s.watchedSeconds), y: out.y(last) });
-        return { s, i, d: stepPath(points), last };
+        points.push({ x: x(s.watchedSeconds), y: out.y(s.outAtSeconds.length) });
+        return { s, i, d: stepPath(points), last: s.outAtSeconds.length };
     });
-    const outLabelYs = spreadLabels(
-        outLines.map(({ last }) => out.y(last) + 4),
-        out.top + 10,
-        out.top + PANEL_HEIGHT,
-    );
+    const outLabelYs = endLabels(out, outLines);
     const neverLeft = outLines.map(({ s, i, last }, rank) => {
-        const lastOut = Math.max(0, ...s.outAtSeconds);
         const text =
             s.neverLeft > 0
                 ? `${s.path}: ${s.neverLeft} never left`
-                : `${s.path}: all out at ${lastOut.toFixed(1)} s`;
+                : `${s.path}: all out at ${Math.max(0, ...s.outAtSeconds).toFixed(1)} s`;
+        const xEnd = px(x(s.watchedSeconds));
         // What never left, as a bracket from the line's end up to where it should have reached.
         const bracket =
             s.neverLeft > 0
-                ? `<line class="never-left-gap" data-path="${escapeXml(s.path)}" x1="${px(x(s.watchedSeconds))}" x2="${px(x(s.watchedSeconds))}" y1="${px(out.y(last))}" y2="${px(out.y(last + s.neverLeft))}" stroke="${colour(i)}" stroke-width="3" stroke-dasharray="2 2"/>`
+                ? `<line class="never-left-gap" ${dataPath(s)} x1="${xEnd}" x2="${xEnd}" y1="${px(out.y(last))}" y2="${px(out.y(last + s.neverLeft))}" stroke="${colour(i)}" stroke-width="3" stroke-dasharray="2 2"/>`
                 : "";
-        return `${bracket}<text class="never-left" data-path="${escapeXml(s.path)}" x="${labelX}" y="${px(outLabelYs[rank])}" fill="${colour(i)}">${escapeXml(text)}</text>`;
+        return `${bracket}<text class="never-left" ${dataPath(s)} x="${labelX}" y="${px(outLabelYs[rank])}" fill="${colour(i)}">${escapeXml(text)}</text>`;
     });
 
     const rateLines = series.map((s, i) => ({
@@ -274,43 +223,27 @@ export function stormChartSvg(chart: StormChart): string {
         ),
         last: rates[i][rates[i].length - 1]?.count ?? 0,
     }));
-    const rateLabelYs = spreadLabels(
-        rateLines.map(({ last }) => throttled.y(last) + 4),
-        throttled.top + 10,
-        throttled.top + PANEL_HEIGHT,
-    );
+    const rateLabelYs = endLabels(throttled, rateLines);
 
-    const lines = (
-        panelLines: readonly { s: PathSeries; i: number; d: string }[],
-        panel: Panel,
-    ): string[] =>
-        // The first path (the queue) is drawn last, on top: where both lines sit at zero, it shows.
+    // The first path (the queue) is drawn last, on top: where both lines sit at zero, it shows.
+    const lines = (panelLines: readonly { s: PathSeries; i: number; d: string }[], p: Panel) =>
         [...panelLines]
             .reverse()
             .map(
                 ({ s, i, d }) =>
-                    `<path class="series" data-panel="${panel.id}" data-path="${escapeXml(s.path)}" d="${d}" fill="none" stroke="${colour(i)}" stroke-width="2"/>`,
+                    `<path class="series" data-panel="${p.id}" ${dataPath(s)} d="${d}" fill="none" stroke="${colour(i)}" stroke-width="2"/>`,
             );
-    const markers = (panel: Panel, labelled: boolean): string[] => [
-        timeMarker(
-            "goal",
-            panel,
-            x(goalSeconds),
-            labelled ? `goal: all out by ${goalSeconds} s` : undefined,
-            "#2a7d2a",
-        ),
-        ...(NOTICE_SECONDS <= xMax
-            ? [
-                  timeMarker(
-                      "notice",
-                      panel,
-                      x(NOTICE_SECONDS),
-                      labelled ? `${NOTICE_SECONDS} s notice ends` : undefined,
-                      "#b00",
-                  ),
-              ]
-            : []),
+    // The goal on both panels, and the notice's end when the axis reaches it; labelled on the first.
+    const times: [string, number, string, string][] = [
+        ["goal", goalSeconds, `goal: all out by ${goalSeconds} s`, "#2a7d2a"],
+        ["notice", NOTICE_SECONDS, `${NOTICE_SECONDS} s notice ends`, "#b00"],
     ];
+    const markers = (p: Panel, labelled: boolean) =>
+        times
+            .filter(([kind, t]) => kind === "goal" || t <= xMax)
+            .map(([kind, t, label, c]) =>
+                timeMarker(kind, p, x(t), labelled ? label : undefined, c),
+            );
     const legend = series.map(
         (s, i) =>
             `<g class="legend-item" transform="translate(${LEFT + i * 150} ${TOP - 22})"><line x1="0" x2="22" y1="0" y2="0" stroke="${colour(i)}" stroke-width="2"/><text x="28" y="4">${escapeXml(s.path)}</text></g>`,
@@ -335,7 +268,7 @@ export function stormChartSvg(chart: StormChart): string {
         ...lines(rateLines, throttled),
         ...rateLines.map(
             ({ s, i }, rank) =>
-                `<text class="throttled-total" data-path="${escapeXml(s.path)}" x="${labelX}" y="${px(rateLabelYs[rank])}" fill="${colour(i)}">${escapeXml(`${s.path}: ${s.throttledAtSeconds.length} throttled`)}</text>`,
+                `<text class="throttled-total" ${dataPath(s)} x="${labelX}" y="${px(rateLabelYs[rank])}" fill="${colour(i)}">${escapeXml(`${s.path}: ${s.throttledAtSeconds.length} throttled`)}</text>`,
         ),
         `</g>`,
         `</svg>`,
