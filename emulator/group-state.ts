@@ -1,13 +1,9 @@
 /**
  * Reading the emulator's state back, as the rehearsal, the benchmark and the tests check it: a
- * group's size and instances, its scaling activities, an instance's state, and the client
- * settings that point an SDK client at the emulator.
+ * group's size and instances, an instance's state, and the client settings that point an SDK
+ * client at the emulator.
  */
-import {
-    AutoScalingClient,
-    DescribeAutoScalingGroupsCommand,
-    DescribeScalingActivitiesCommand,
-} from "@aws-sdk/client-auto-scaling";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import type { Emulator } from "./server";
 
@@ -23,14 +19,6 @@ export interface GroupState {
         availabilityZone?: string;
     }[];
 }
-
-export interface ScalingActivity {
-    description: string;
-    statusCode?: string;
-    startTime?: Date;
-}
-
-const MAX_ACTIVITY_PAGES = 20;
 
 export async function describeGroupState(
     emulator: Emulator,
@@ -57,43 +45,6 @@ export async function describeGroupState(
                 availabilityZone: instance.AvailabilityZone,
             })),
         };
-    } finally {
-        autoScaling.destroy();
-    }
-}
-
-/**
- * Newest first, as AWS returns them. moto 5.2.5 records no activities and always answers an empty
- * list; on moto, the activity of a detach is only in the DetachInstances response.
- */
-export async function describeScalingActivities(
-    emulator: Emulator,
-    groupName: string,
-): Promise<ScalingActivity[]> {
-    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-    try {
-        const activities: ScalingActivity[] = [];
-        let nextToken: string | undefined;
-        for (let page = 0; page < MAX_ACTIVITY_PAGES; page++) {
-            const response = await autoScaling.send(
-                new DescribeScalingActivitiesCommand({
-                    AutoScalingGroupName: groupName,
-                    NextToken: nextToken,
-                }),
-            );
-            for (const activity of response.Activities ?? []) {
-                activities.push({
-                    description: activity.Description ?? "",
-                    statusCode: activity.StatusCode,
-                    startTime: activity.StartTime,
-                });
-            }
-            nextToken = response.NextToken;
-            if (nextToken === undefined) {
-                break;
-            }
-        }
-        return activities;
     } finally {
         autoScaling.destroy();
     }

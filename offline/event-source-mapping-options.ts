@@ -93,7 +93,7 @@ export interface EventSourceMappingOptions {
     readonly maxLifetimeMs?: number;
 }
 
-export const SETTINGS_LIMITS = {
+const SETTINGS_LIMITS = {
     batchSize: { min: 1, max: 10_000 },
     maximumBatchingWindowInSeconds: { min: 0, max: 300 },
     maximumConcurrency: { min: 2, max: 1000 },
@@ -105,14 +105,17 @@ export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** Throws a RangeError, worded like Lambda's validation, for settings Lambda would refuse. */
 export function validateSettings(settings: EventSourceMappingSettings): void {
     for (const [name, { min, max }] of Object.entries(SETTINGS_LIMITS)) {
-        const value = settings[name as keyof EventSourceMappingSettings];
-        if (!Number.isInteger(value) || value < min || value > max) {
-            throw new RangeError(`${name} must be an integer from ${min} to ${max}, not ${value}`);
-        }
+        assertIntegerIn(name, settings[name as keyof EventSourceMappingSettings], min, max);
     }
     if (settings.batchSize > 10 && settings.maximumBatchingWindowInSeconds < 1) {
         throw new RangeError(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
         );
+    }
+}
+
+export function assertIntegerIn(name: string, value: number, min: number, max: number): void {
+    if (!Number.isInteger(value) || value < min || value > max) {
+        throw new RangeError(`${name} must be an integer from ${min} to ${max}, not ${value}`);
     }
 }

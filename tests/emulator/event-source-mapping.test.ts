@@ -23,9 +23,8 @@ import {
     validateSettings,
 } from "../../offline/event-source-mapping-options";
 import { type Emulator } from "../../emulator/server";
-import { judge } from "../../offline/batch-response";
 import { queueCounts } from "../../offline/sqs-records";
-import { startEventSourceMapping } from "../../offline/event-source-mapping";
+import { judge, startEventSourceMapping } from "../../offline/event-source-mapping";
 import { tierEmulator } from "../support/tier-emulator";
 
 const DRAIN_TIMEOUT_MS = 8_000;
