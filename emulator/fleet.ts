@@ -5,6 +5,7 @@
  * group. Reading state back is group-state.ts's describeGroupState, one group at a time.
  */
 import {
+    type AutoScalingClient,
     CreateAutoScalingGroupCommand,
     type Filter,
     paginateDescribeAutoScalingGroups,
@@ -75,21 +76,7 @@ export async function seedGroupFleet(
     emulator: Emulator,
     options: GroupFleetOptions = {},
 ): Promise<GroupFleet> {
-    const { groups, size, neighbourSize } = { ...FLEET_DEFAULTS, ...options };
-    for (const [name, value, min] of [
-        ["groups", groups, 1],
-        ["size", size, 1],
-        ["neighbourSize", neighbourSize, 0],
-    ] as const) {
-        if (!Number.isInteger(value) || value < min) {
-            throw new RangeError(`${name} must be a whole number from ${min}, not ${value}`);
-        }
-    }
-    if (groups * size + neighbourSize > MAX_FLEET_INSTANCES) {
-        throw new RangeError(
-            `${groups} groups of ${size} and ${neighbourSize} neighbours exceed ${MAX_FLEET_INSTANCES} instances`,
-        );
-    }
+    const { groups, size, neighbourSize } = fleetSizes(options);
     return withSeedClients(emulator, async ({ ec2, autoScaling }) => {
         const network = await seedNetwork(ec2, emulator.region, "fleet", INSTANCE_TYPE);
         const groupNames = fleetGroupNames(groups);
@@ -113,19 +100,7 @@ export async function seedGroupFleet(
         });
         const ids = members.map((_, m) => launched.filter((_, i) => slots[i].m === m));
         for (const [m, member] of members.entries()) {
-            await autoScaling.send(
-                new CreateAutoScalingGroupCommand({
-                    AutoScalingGroupName: member.name,
-                    LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
-                    ...groupSizes({ minSize: 0, desiredCapacity: 0, maxSize: member.size }),
-                    VPCZoneIdentifier: subnetIds.join(","),
-                    Tags: [
-                        { Key: "Name", Value: `fleet-${member.name}`, PropagateAtLaunch: true },
-                        { Key: member.tag.key, Value: member.tag.value, PropagateAtLaunch: false },
-                    ],
-                }),
-            );
-            await attachInstances(autoScaling, member.name, ids[m]);
+            await seedFleetGroup(autoScaling, network, member, ids[m]);
         }
         return {
             ...network,
@@ -138,6 +113,47 @@ export async function seedGroupFleet(
             standaloneInstanceId: await launchStandalone(ec2, network, "fleet"),
         };
     });
+}
+
+/** The options with their defaults, refused when moto's subnets could not hold them. */
+function fleetSizes(options: GroupFleetOptions): Required<GroupFleetOptions> {
+    const sizes = { ...FLEET_DEFAULTS, ...options };
+    const { groups, size, neighbourSize } = sizes;
+    const minimums = { groups: 1, size: 1, neighbourSize: 0 };
+    for (const [name, min] of Object.entries(minimums)) {
+        const value = sizes[name as keyof typeof minimums];
+        if (!Number.isInteger(value) || value < min) {
+            throw new RangeError(`${name} must be a whole number from ${min}, not ${value}`);
+        }
+    }
+    if (groups * size + neighbourSize > MAX_FLEET_INSTANCES) {
+        throw new RangeError(
+            `${groups} groups of ${size} and ${neighbourSize} neighbours exceed ${MAX_FLEET_INSTANCES} instances`,
+        );
+    }
+    return sizes;
+}
+
+/** One group of the fleet, created empty with its tags, then given its instances. */
+async function seedFleetGroup(
+    autoScaling: AutoScalingClient,
+    { launchTemplateId, subnetIds }: Network,
+    member: { name: string; size: number; tag: { key: string; value: string } },
+    instanceIds: string[],
+): Promise<void> {
+    await autoScaling.send(
+        new CreateAutoScalingGroupCommand({
+            AutoScalingGroupName: member.name,
+            LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
+            ...groupSizes({ minSize: 0, desiredCapacity: 0, maxSize: member.size }),
+            VPCZoneIdentifier: subnetIds.join(","),
+            Tags: [
+                { Key: "Name", Value: `fleet-${member.name}`, PropagateAtLaunch: true },
+                { Key: member.tag.key, Value: member.tag.value, PropagateAtLaunch: false },
+            ],
+        }),
+    );
+    await attachInstances(autoScaling, member.name, instanceIds);
 }
 
 /**

@@ -20,7 +20,7 @@ import type { Emulator } from "../emulator/server";
 import { startEventSourceMapping } from "./event-source-mapping";
 import type { HandlerArchive } from "./handler-archive";
 import { type BatchInfo, type LocalEventSourceMapping } from "./event-source-mapping-options";
-import { type QueueCounts, queueCounts } from "./sqs-records";
+import { queueCounts } from "./sqs-records";
 import { clientConfigFor } from "../emulator/group-state";
 
 /** PutEvents' own cap per call. */
@@ -63,61 +63,64 @@ export async function withLocalPipeline<T>(
     const name = options.name ?? "spot";
     try {
         const { queue, deadLetter } = await createEventsQueues(sqs, name, options.settings);
-        const { RuleArn } = await events.send(
-            new PutRuleCommand({
-                Name: `${name}-rule`,
-                EventPattern: JSON.stringify(interruptionWarningEventPattern()),
-            }),
-        );
-        if (RuleArn === undefined) {
-            throw new Error("PutRule returned no RuleArn");
-        }
-        await events.send(
-            new PutTargetsCommand({
-                Rule: `${name}-rule`,
-                Targets: [{ Id: "events-queue", Arn: queue.arn }],
-            }),
-        );
-
-        return await archive.withContainer(
-            {
-                ...emulator.environment(),
-                // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
-                [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
-                [ENV_EVENTS_QUEUE_URL]: queue.url,
-                ...options.handlerEnvironment,
-            },
-            async (invoke) => {
-                const mapping = startEventSourceMapping({
+        await createRule(events, `${name}-rule`, queue.arn);
+        const environment = {
+            ...emulator.environment(),
+            // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
+            [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
+            [ENV_EVENTS_QUEUE_URL]: queue.url,
+            ...options.handlerEnvironment,
+        };
+        return await archive.withContainer(environment, async (invoke) => {
+            const mapping = startEventSourceMapping({
+                queueUrl: queue.url,
+                queueArn: queue.arn,
+                region: emulator.region,
+                clientConfig: config,
+                settings: options.settings,
+                functionTimeoutMs: archive.timeoutMs,
+                handler: async (event) => (await invoke(event)) as SQSBatchResponse,
+                onBatch: options.onBatch,
+            });
+            const total = async (url: string): Promise<number> => {
+                const { visible, notVisible, delayed } = await queueCounts(sqs, url);
+                return visible + notVisible + delayed;
+            };
+            try {
+                return await body({
                     queueUrl: queue.url,
-                    queueArn: queue.arn,
-                    region: emulator.region,
-                    clientConfig: config,
-                    settings: options.settings,
-                    functionTimeoutMs: archive.timeoutMs,
-                    handler: async (event) => (await invoke(event)) as SQSBatchResponse,
-                    onBatch: options.onBatch,
+                    deadLetterQueueUrl: deadLetter.url,
+                    mapping,
+                    putEvents: (warnings) => putEvents(events, warnings),
+                    counts: async () => ({
+                        queued: await total(queue.url),
+                        deadLettered: await total(deadLetter.url),
+                    }),
                 });
-                try {
-                    return await body({
-                        queueUrl: queue.url,
-                        deadLetterQueueUrl: deadLetter.url,
-                        mapping,
-                        putEvents: (warnings) => putEvents(events, warnings),
-                        counts: async () => ({
-                            queued: total(await queueCounts(sqs, queue.url)),
-                            deadLettered: total(await queueCounts(sqs, deadLetter.url)),
-                        }),
-                    });
-                } finally {
-                    await mapping.stop();
-                }
-            },
-        );
+            } finally {
+                await mapping.stop();
+            }
+        });
     } finally {
         sqs.destroy();
         events.destroy();
     }
+}
+
+/** The component's rule, with its exact pattern, targeting the events queue. */
+async function createRule(
+    events: EventBridgeClient,
+    rule: string,
+    queueArn: string,
+): Promise<void> {
+    const EventPattern = JSON.stringify(interruptionWarningEventPattern());
+    const { RuleArn } = await events.send(new PutRuleCommand({ Name: rule, EventPattern }));
+    if (RuleArn === undefined) {
+        throw new Error("PutRule returned no RuleArn");
+    }
+    await events.send(
+        new PutTargetsCommand({ Rule: rule, Targets: [{ Id: "events-queue", Arn: queueArn }] }),
+    );
 }
 
 /** The component's events queue and its dead-letter queue, with its settings and redrive. */
@@ -180,8 +183,4 @@ export async function putEvents(
             throw new Error(`PutEvents failed for ${FailedEntryCount} entries`);
         }
     }
-}
-
-function total(counts: QueueCounts): number {
-    return counts.visible + counts.notVisible + counts.delayed;
 }
