@@ -43,7 +43,9 @@ from group_side import (  # noqa: E402
     COUNTED_STATES,
     PATH_PREFIX,
     GroupSide,
+    groups_in,
     keep_unparsed,
+    member_of,
     weight_of,
 )
 from moto.moto_server.werkzeug_app import (  # noqa: E402
@@ -192,9 +194,10 @@ def detach_refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str 
     # 1. A request-shape limit: checked before the group is looked at.
     if len(instance_ids) > MAX_INSTANCES_PER_DETACH:
         return REFUSALS["tooManyInstances"]
-    group = find_group(environ, request.access_key, request.region, group_name)
+    groups = groups_in(account_of(environ, request.access_key), request.region)
+    group = None if groups is None else groups.get(group_name)
     if group is None:
-        return None  # moto answers for a group that does not exist.
+        return None  # moto answers for a group, or a region, that does not exist.
     # 2. Each id in order; the first one AWS would not detach names the refusal.
     states = {state.instance.id: state for state in group.instance_states}
     for instance_id in instance_ids:
@@ -219,18 +222,12 @@ def detach_refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str 
 
 def terminate_refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str | None:
     """AWS's message refusing this TerminateInstanceInAutoScalingGroup, if AWS refuses it."""
-    from moto.autoscaling.models import autoscaling_backends
-
     instance_id = request.form.get("InstanceId", [""])[0]
     decrement = request.form.get("ShouldDecrementDesiredCapacity", ["false"])[0].lower() == "true"
-    account_id = account_of(environ, request.access_key)
-    try:
-        groups = autoscaling_backends[account_id][request.region].autoscaling_groups.values()
-    except KeyError:
-        return None
-    found = next(
-        ((g, s) for g in groups for s in g.instance_states if s.instance.id == instance_id), None
-    )
+    groups = groups_in(account_of(environ, request.access_key), request.region)
+    if groups is None:
+        return None  # A region moto does not know: let moto answer.
+    found = member_of(groups.values(), instance_id)
     if found is None:
         return REFUSALS["instanceNotFound"].format(instanceId=instance_id)
     group, state = found
@@ -262,19 +259,6 @@ def read_body_and_restore(environ: dict[str, Any]) -> bytes:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body
-
-
-def find_group(environ: dict[str, Any], access_key: str, region: str, name: str) -> Any:
-    """moto's group of that name in the account and region moto would serve, or None."""
-    # Imported here: loading moto's backends takes a while, and only Auto Scaling calls need them.
-    from moto.autoscaling.models import autoscaling_backends
-
-    try:
-        return autoscaling_backends[account_of(environ, access_key)][region].autoscaling_groups.get(
-            name
-        )
-    except KeyError:  # A region moto does not know: let moto answer.
-        return None
 
 
 def account_of(environ: dict[str, Any], access_key: str) -> str:

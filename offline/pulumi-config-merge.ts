@@ -89,16 +89,14 @@ export function readStackFile(file: string): StackConfig {
     const document = parseYaml(fs.readFileSync(file, "utf8")) as {
         config?: Record<string, unknown>;
     } | null;
-    const stack: StackConfig = new Map();
-    for (const [key, value] of Object.entries(document?.config ?? {})) {
-        stack.set(
+    return new Map(
+        Object.entries(document?.config ?? {}).map(([key, value]) => [
             key,
             typeof value === "object" && value !== null
                 ? { kind: "object", value }
                 : { kind: "text", text: String(value) },
-        );
-    }
-    return stack;
+        ]),
+    );
 }
 
 /**
@@ -124,7 +122,7 @@ export function applyConfigSet(stack: StackConfig, projectName: string, line: st
     if (typeof root !== "string") {
         throw new Error(`a config path starts with a key, not an index: ${keyPath}`);
     }
-    const key = root.includes(":") ? root : `${projectName}:${root}`;
+    const key = fullKey(projectName, root);
     if (inner.length === 0) {
         stack.set(key, { kind: "text", text: value });
         return;
@@ -185,21 +183,17 @@ export function mergeConfig(stackName: string, project: Project, stack: StackCon
     const merged: StackConfig = new Map(stack);
     const missing: string[] = [];
     for (const key of Object.keys(project.config).sort()) {
-        const declared = project.config[key];
-        const fullKey = key.includes(":") ? key : `${project.name}:${key}`;
-        const hasDefault = declared.default !== undefined;
-        const hasValue = declared.value !== undefined;
-        if (merged.has(fullKey)) {
+        const { default: byDefault, value } = project.config[key];
+        const given = byDefault !== undefined ? byDefault : value;
+        if (merged.has(fullKey(project.name, key))) {
             continue;
         }
-        if (!hasDefault && !hasValue) {
+        if (given !== undefined) {
+            merged.set(fullKey(project.name, key), configValueOf(given));
+        } else if (isProjectKey(project.name, key)) {
             // Required whatever its type: only project keys, since a provider has defaults of its own.
-            if (isProjectKey(project.name, key)) {
-                missing.push(key);
-            }
-            continue;
+            missing.push(key);
         }
-        merged.set(fullKey, configValueOf(hasDefault ? declared.default : declared.value));
     }
     if (missing.length > 0) {
         throw new StackConfigMergeError(
@@ -208,7 +202,7 @@ export function mergeConfig(stackName: string, project: Project, stack: StackCon
     }
     for (const key of Object.keys(project.config).sort()) {
         const declared = project.config[key];
-        const stored = merged.get(key.includes(":") ? key : `${project.name}:${key}`);
+        const stored = merged.get(fullKey(project.name, key));
         if (declared.type === undefined || stored === undefined) {
             continue;
         }
@@ -237,6 +231,10 @@ function configValueOf(value: unknown): StackConfigValue {
     return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
         ? { kind: "text", text: String(value) }
         : { kind: "object", value };
+}
+
+function fullKey(projectName: string, key: string): string {
+    return key.includes(":") ? key : `${projectName}:${key}`;
 }
 
 function isProjectKey(projectName: string, key: string): boolean {
@@ -290,7 +288,7 @@ export function mergedProgramConfig(
     const project = readProject(PROJECT_FILE);
     const stack: StackConfig = new Map(
         Object.entries(values).map(([key, text]) => [
-            key.includes(":") ? key : `${project.name}:${key}`,
+            fullKey(project.name, key),
             { kind: "text", text },
         ]),
     );

@@ -77,50 +77,33 @@ function computedState(
     name: string,
     inputs: Record<string, unknown>,
 ): Record<string, unknown> {
+    const physicalName = (inputs.name as string | undefined) ?? `${name}-a1b2c3d`;
     const arn = (service: string, resource: string) =>
         `arn:${MOCK_PARTITION}:${service}:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:${resource}`;
-    const physicalName = (inputs.name as string | undefined) ?? `${name}-a1b2c3d`;
-    switch (type) {
-        case "aws:cloudwatch/logGroup:LogGroup":
-            return { name: physicalName, arn: arn("logs", `log-group:${physicalName}`) };
-        case "aws:sqs/queue:Queue":
-            return {
-                name: physicalName,
-                arn: arn("sqs", physicalName),
-                url: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physicalName}`,
-            };
-        case "aws:iam/role:Role":
-            return {
-                name: physicalName,
-                arn: `arn:${MOCK_PARTITION}:iam::${MOCK_ACCOUNT_ID}:role/${physicalName}`,
-            };
-        case "aws:lambda/function:Function":
-            return { name: physicalName, arn: arn("lambda", `function:${physicalName}`) };
-        case "aws:cloudwatch/eventRule:EventRule":
-            return { name: physicalName, arn: arn("events", `rule/${physicalName}`) };
-        case "aws:lb/loadBalancer:LoadBalancer":
-            return {
-                name: physicalName,
-                arn: arn(
-                    "elasticloadbalancing",
-                    `loadbalancer/app/${physicalName}/0123456789abcdef`,
-                ),
-                dnsName: `${physicalName}-1234567890.${MOCK_REGION}.elb.amazonaws.com`,
-            };
-        case "aws:lb/targetGroup:TargetGroup":
-            return {
-                name: physicalName,
-                arn: arn("elasticloadbalancing", `targetgroup/${physicalName}/0123456789abcdef`),
-            };
-        case "aws:ec2/launchTemplate:LaunchTemplate":
-            return {
-                name: physicalName,
-                arn: arn("ec2", `launch-template/lt-0123456789abcdef0`),
-                latestVersion: 1,
-            };
-        default:
-            return { name: physicalName, arn: arn("mock", `${type}/${physicalName}`) };
-    }
+    const elbArn = (kind: string) =>
+        arn("elasticloadbalancing", `${kind}/${physicalName}/0123456789abcdef`);
+    const byType: Record<string, Record<string, unknown>> = {
+        "aws:cloudwatch/logGroup:LogGroup": { arn: arn("logs", `log-group:${physicalName}`) },
+        "aws:sqs/queue:Queue": {
+            arn: arn("sqs", physicalName),
+            url: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physicalName}`,
+        },
+        "aws:iam/role:Role": {
+            arn: `arn:${MOCK_PARTITION}:iam::${MOCK_ACCOUNT_ID}:role/${physicalName}`,
+        },
+        "aws:lambda/function:Function": { arn: arn("lambda", `function:${physicalName}`) },
+        "aws:cloudwatch/eventRule:EventRule": { arn: arn("events", `rule/${physicalName}`) },
+        "aws:lb/loadBalancer:LoadBalancer": {
+            arn: elbArn("loadbalancer/app"),
+            dnsName: `${physicalName}-1234567890.${MOCK_REGION}.elb.amazonaws.com`,
+        },
+        "aws:lb/targetGroup:TargetGroup": { arn: elbArn("targetgroup") },
+        "aws:ec2/launchTemplate:LaunchTemplate": {
+            arn: arn("ec2", "launch-template/lt-0123456789abcdef0"),
+            latestVersion: 1,
+        },
+    };
+    return { name: physicalName, arn: arn("mock", `${type}/${physicalName}`), ...byType[type] };
 }
 
 /**
@@ -159,10 +142,6 @@ export function installPulumiMocks(stack = "dev"): void {
 /** Resolves an Output's value in a test (Output.promise() is not public). */
 export function unwrap<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
     return new Promise((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
-}
-
-export function resourcesOfType(type: string): RecordedResource[] {
-    return recorded.filter((r) => r.type === type);
 }
 
 const PROJECT = "spot-interruption-handler";
