@@ -30,10 +30,7 @@ export const FAULTS = {
 /** Decides, for the n-th request (from 1) of an action, whether to inject a fault. */
 export type FaultPlan = (action: string, n: number) => InjectedFault | undefined;
 
-/**
- * AWS's real limit: all Auto Scaling APIs share one token bucket per account and Region. Each
- * request takes a token; the bucket holds `burst` tokens and refills at `requestsPerSecond`.
- */
+/** AWS's real limit: one token bucket per account and Region, shared by every Auto Scaling API. */
 export interface ApiBudget {
     readonly requestsPerSecond: number;
     /** The bucket's size, and how full it starts. Default: requestsPerSecond. */
@@ -131,12 +128,8 @@ export class TokenBucket {
 }
 
 /**
- * A loopback HTTP proxy in front of the emulator that injects Auto Scaling faults, scripted by a
- * plan or from an API budget, so that the SDK's real retries run over HTTP (aws-sdk-client-mock
- * stubs `send`, below the retry layer). Only Auto Scaling requests are faulted and counted; the
- * rest pass untouched, so one proxy can front the whole emulator.
- *
- * `startFaultProxy(upstream, plan)` is short for `startFaultProxy(upstream, { plan })`.
+ * A loopback proxy that faults Auto Scaling requests, by plan or budget, so the SDK's real retries
+ * run over HTTP (aws-sdk-client-mock stubs below them); other services pass untouched.
  */
 export async function startFaultProxy(
     upstream: string,
@@ -277,12 +270,7 @@ const CREDENTIAL_SCOPE = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/
 const AUTO_SCALING_SERVICE = "autoscaling";
 const AUTO_SCALING_API_VERSION = "2011-01-01";
 
-/**
- * The Auto Scaling action a request calls, or undefined for any other service. The SigV4 scope
- * names the service, as moto dispatches on it: EC2 and ELBv2 also speak the query protocol with
- * `Action=`, and SQS's JSON protocol has no `Action=` at all. An unsigned request counts as
- * Auto Scaling only with a query-protocol `Action` and Auto Scaling's API version.
- */
+/** The Auto Scaling action called, by the SigV4 scope's service as moto dispatches (EC2 also sends `Action=`). */
 function autoScalingAction(
     request: http.IncomingMessage,
     parameters: Readonly<Record<string, string>>,

@@ -1,9 +1,4 @@
-/**
- * A fleet of Auto Scaling groups in the emulator, for the many-groups storm of `npm run bench`:
- * `groups` Spot groups of `size` instances each, all tagged `spot-interruption-handler=web`, and
- * an unmanaged neighbour group with the same tag key and another value, plus one instance in no
- * group. Reading state back is group-state.ts's describeGroupState, one group at a time.
- */
+/** The bench's many-groups storm: `groups` tagged Spot groups of `size`, a neighbour tagged otherwise, one lone instance. */
 import {
     type AutoScalingClient,
     CreateAutoScalingGroupCommand,
@@ -64,13 +59,8 @@ export function fleetGroupNames(groups: number): string[] {
 }
 
 /**
- * Seeds a fresh emulator (call `emulator.reset()` first to seed again: names are fixed).
- *
- * As the workshop seed does, and for the same moto 5.2.5 gaps: every group is created empty and
- * its instances are launched here (one RunInstances per subnet for the whole fleet, as Spot) and
- * attached 20 ids a call, instance i of a group in subnet i mod 3. The groups have no target
- * group and no mixed instances policy: the handler reads neither, and moto would only spend time
- * registering targets. MinSize is 0: the storm runs in keep mode, where it does not matter.
+ * Seeds a fresh emulator (reset it to seed again: names are fixed), filling empty groups as the
+ * workshop does; no target group or mixed policy, which the handler never reads, and MinSize 0.
  */
 export async function seedGroupFleet(
     emulator: Emulator,
@@ -156,10 +146,7 @@ async function seedFleetGroup(
     await attachInstances(autoScaling, member.name, instanceIds);
 }
 
-/**
- * The names DescribeAutoScalingGroups returns for `filters`, every page read (100 a page), as
- * the handler's tag lookup asks: the bench checks the emulator's answer against the seed.
- */
+/** Every page of DescribeAutoScalingGroups for `filters`, as the handler's tag lookup reads it. */
 export async function groupNamesMatching(
     emulator: Emulator,
     filters: readonly Filter[],

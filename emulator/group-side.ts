@@ -1,9 +1,4 @@
-/**
- * The Auto Scaling group's own side in the emulator (emulator/group_side.py), through its test-only
- * endpoints under /_emulator/: tell the group that EC2 sent a Spot interruption warning, read
- * back who moved which instance and which hooks ran, and set a member's lifecycle state as no
- * Auto Scaling call can. What AWS does not document is in emulator/ASSUMPTIONS.md.
- */
+/** The group's own side (group_side.py) through /_emulator/: Spot warnings, group actions, lifecycle states. */
 import { setTimeout as delay } from "node:timers/promises";
 import type { Emulator } from "./server";
 

@@ -1,8 +1,4 @@
-/**
- * Reading the emulator's state back, as the rehearsal, the benchmark and the tests check it: a
- * group's size and instances, an instance's state, and the client settings that point an SDK
- * client at the emulator.
- */
+/** The emulator's state read back (a group, an instance) and the client settings that point at it. */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import type { Emulator } from "./server";

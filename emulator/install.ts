@@ -1,7 +1,4 @@
-/**
- * The emulator's Python side, installed on first use: a .venv at the repository's root with moto
- * pinned by requirements.txt, rebuilt only when the pins or the interpreter change.
- */
+/** moto in a .venv at the repository's root, installed on first use and again only when its pins or python change. */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";

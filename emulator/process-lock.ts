@@ -1,8 +1,4 @@
-/**
- * A lock file shared by processes on one machine: the emulator's first-run install takes it, so two
- * commands started at once (two rehearsals, mocha and a rehearsal it spawns) never rebuild .venv
- * together, which leaves pip reading a package another pip is removing.
- */
+/** A lock across processes, so that two commands never rebuild .venv at once (pip would trip over pip). */
 import * as fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 

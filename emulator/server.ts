@@ -1,7 +1,4 @@
-/**
- * moto's server as a child process on a free local port, with the SDK environment that points at
- * it, reset and a bounded stop. Its .venv is bootstrapped by install.ts.
- */
+/** moto's server as a child process on a free port, with the SDK environment for it, reset and stop. */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";

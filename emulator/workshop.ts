@@ -1,8 +1,4 @@
-/**
- * The seed workshop's environment in the emulator: what its CloudFormation stack creates (a VPC
- * over three zones, a target group, the Spot web group and its neighbours), and the seeding steps
- * fleet.ts shares. Reading state back is in group-state.ts.
- */
+/** The seed workshop's CloudFormation stack, in the emulator, and the seeding steps fleet.ts shares. */
 import {
     AutoScalingClient,
     AttachInstancesCommand,
@@ -31,10 +27,7 @@ import {
 } from "../components/spot-web-tier/index";
 import { clientConfigFor, required } from "./group-state";
 
-/**
- * What the seed workshop's CloudFormation stack provides: a VPC over three AZs, a target group
- * and a Spot "web" group, plus neighbours the handler must leave alone.
- */
+/** A VPC over three zones, a target group and a Spot "web" group, with neighbours to leave alone. */
 export interface WorkshopEnvironment extends Network {
     /** HTTP:80, health check "/", deregistration delay 120 s. */
     readonly targetGroupArn: string;
@@ -90,17 +83,9 @@ const ZONE_SUFFIXES = ["a", "b", "c"];
 const MAX_ATTACH_INSTANCE_IDS = 20; // AWS's cap per AttachInstances (moto takes more)
 
 /**
- * Seeds a fresh emulator (call `emulator.reset()` first to seed again: names are fixed).
- *
- * Gaps in moto 5.2.5 that shape this seed:
- * - A group launches every instance into the first subnet of VPCZoneIdentifier, with the launch
- *   template's instance type, ignoring the overrides. So the web group is created empty and its
- *   instances are launched here, round-robin over the subnets and override types, as Spot, and
- *   attached (AttachInstances raises desired capacity and registers them in the target group).
- * - UpdateAutoScalingGroup drops a MixedInstancesPolicy it is not given again, so raising MinSize
- *   afterwards restates the policy.
- * Replacements moto launches later (e.g. after DetachInstances without decrement) still land in
- * the first subnet with the launch template's type.
+ * Seeds a fresh emulator (reset it to seed again: names are fixed). moto 5.2.5 launches a group's
+ * instances into its first subnet with the template's type, so the web group starts empty and gets
+ * instances launched here and attached; and it drops a MixedInstancesPolicy not restated.
  */
 export async function seedWorkshopEnvironment(
     emulator: Emulator,
@@ -265,10 +250,7 @@ export async function seedNetwork(
     return { vpcId, subnetIds, launchTemplateId };
 }
 
-/**
- * Launches one instance per slot, with one RunInstances per subnet and type (a thousand seed in
- * seconds); their ids, in the order of the slots.
- */
+/** One instance per slot, one RunInstances per subnet and type (so a thousand take seconds); ids in slot order. */
 export async function launchInto(
     ec2: EC2Client,
     slots: readonly { subnetId: string; instanceType: _InstanceType }[],

@@ -1,8 +1,4 @@
-/**
- * What a local event source mapping is given and what it reports: its settings, named, bounded
- * and validated as CreateEventSourceMapping does; the handler's signature; the options of
- * startEventSourceMapping; each finished invocation and the live counters.
- */
+/** What a local event source mapping is given, validated as CreateEventSourceMapping does, and reports. */
 import type { SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 
@@ -48,13 +44,11 @@ export interface EventSourceMappingStats {
     records: number;
     /** Records per invocation, in the order the invocations started. */
     batchSizes: number[];
-    /** Records deleted after their invocation. */
     deleted: number;
     /** Records left for redelivery: named in batchItemFailures, or in a batch that failed whole. */
     failedRecords: number;
     /** Invocations that failed whole: a throw, a timeout or an invalid response. */
     failedBatches: number;
-    /** The most invocations ever in flight at once. */
     maxInFlight: number;
     /** Records received but never invoked because the mapping stopped; they reappear later. */
     abandonedRecords: number;
@@ -79,7 +73,6 @@ export interface EventSourceMappingOptions {
     readonly clientConfig: SQSClientConfig;
     readonly settings: EventSourceMappingSettings;
     readonly handler: SqsBatchHandler;
-    /** Told about every finished invocation. */
     readonly onBatch?: (info: BatchInfo) => void;
     /** An invocation running longer fails whole, as at the function's timeout. Default 60 000. */
     readonly functionTimeoutMs?: number;

@@ -1,17 +1,8 @@
 /**
- * A local stand-in for Lambda's SQS event source mapping with ReportBatchItemFailures on: it feeds
- * a handler from a queue in the emulator as Lambda would, so that tests and the benchmark can run
- * the whole queued pipeline (EventBridge rule → queue → mapping → handler) on one machine.
- *
- * What moto 5.2.5 does underneath, checked against the emulator:
- * - Visibility timeouts are real and timed in milliseconds: a received, undeleted message
- *   reappears once the queue's VisibilityTimeout has passed, with ApproximateReceiveCount + 1.
- * - Redrive happens on receive, as on AWS: a visible message whose receive count has reached the
- *   redrive policy's maxReceiveCount is moved to the dead-letter queue by the next ReceiveMessage
- *   on the source queue (which returns without it). It keeps its receive count in the DLQ.
- * - A long poll (WaitTimeSeconds > 0) holds emulator/server.py's one-request-at-a-time
- *   lock for the whole wait, stalling every other AWS call and the SendMessage that would end it.
- *   So this mapping short-polls (WaitTimeSeconds 0) and pauses briefly after an empty receive.
+ * Lambda's SQS event source mapping with ReportBatchItemFailures, run locally against the emulator,
+ * so that the whole queued pipeline runs on one machine. moto 5.2.5 times visibility timeouts and
+ * redrives on receive as AWS does, but a long poll holds server.py's one-request lock for its whole
+ * wait, so this mapping short-polls (WaitTimeSeconds 0) and pauses briefly after an empty receive.
  */
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
@@ -334,11 +325,7 @@ class Mapping implements LocalEventSourceMapping {
     }
 }
 
-/**
- * Reads the function's response as Lambda does with ReportBatchItemFailures: no response, or no
- * or an empty `batchItemFailures`, is complete success; a malformed response, or an
- * `itemIdentifier` that is missing, empty or names no record of the batch, fails the whole batch.
- */
+/** Lambda's reading of a response: no failures listed is success; anything malformed fails all. */
 export function judge(
     response: unknown,
     records: readonly Pick<SQSRecord, "messageId">[],

@@ -1,7 +1,4 @@
-/**
- * The deployment package exactly as `pulumi up` would upload it, taken from the function
- * under Pulumi mocks, written to disk and run locally: the proof that the uploaded code works.
- */
+/** The deployment package as `pulumi up` would upload it, written to disk and run: proof the upload works. */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as aws from "@pulumi/aws";
@@ -43,21 +40,12 @@ export interface HandlerArchive {
     readonly timeoutMs: number;
     /** Size in bytes of the archive zipped with deflate, as Pulumi uploads it. */
     readonly zippedBytes: number;
-    /**
-     * Invokes the serialized handler once per event, all at once, like concurrent Lambda
-     * invocations, with the function's environment plus `extraEnvironment` set meanwhile.
-     * Each result is the handler's response, or the error it threw; the handler's console
-     * lines are captured rather than printed.
-     */
+    /** Invokes every event at once in one container, like concurrent invocations; settled results. */
     invoke<Result = InterruptionSummary>(
         events: readonly unknown[],
         extraEnvironment?: Readonly<Record<string, string>>,
     ): Promise<Invocations<Result>>;
-    /**
-     * Loads the package as a new Lambda container would, with the function's environment plus
-     * `extraEnvironment` (so its SDK clients are built for that endpoint), and runs `body` with
-     * it; console lines are captured meanwhile.
-     */
+    /** Runs `body` in a fresh container: loaded anew with the function's environment plus `extraEnvironment`. */
     withContainer<T>(
         extraEnvironment: Readonly<Record<string, string>>,
         body: (invoke: Invoke) => Promise<T>,
@@ -206,10 +194,7 @@ function setEnvironment(values: Record<string, string>): () => void {
     };
 }
 
-/**
- * Captures console lines and raw standard-output lines (how EMF metrics are written), and when
- * each was written (performance.now()).
- */
+/** Captures console and raw stdout lines (EMF metrics are written raw), and when each was written. */
 function captureConsole(lines: string[], timesMs: number[] = []): () => void {
     const { info, warn, error, log } = console;
     const capture = (...args: unknown[]) => {

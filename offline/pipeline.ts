@@ -1,8 +1,6 @@
 /**
- * The queued path, whole, on one machine: the component's EventBridge rule (its exact pattern)
- * targeting an events queue with the component's settings, in the emulator, drained by the local
- * event source mapping into the serialized handler. `PutEvents` stands in for EC2 itself: AWS
- * refuses an `aws.` source from anyone else, moto does not.
+ * The queued path on one machine: the component's rule into its queue in the emulator, drained by
+ * the local mapping into the handler. PutEvents stands in for EC2 (moto allows an `aws.` source).
  */
 import {
     EventBridgeClient,
@@ -46,11 +44,7 @@ export interface LocalPipelineOptions {
     readonly name?: string;
 }
 
-/**
- * Builds the pipeline in the emulator, runs `body` with it while the mapping feeds one handler
- * container, then stops the mapping. Resolves to what `body` returned, and the handler's log
- * lines with when each was written (performance.now()).
- */
+/** Runs `body` with the pipeline while the mapping feeds one handler container; its value and log lines. */
 export async function withLocalPipeline<T>(
     emulator: Emulator,
     archive: HandlerArchive,

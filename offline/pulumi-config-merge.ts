@@ -1,11 +1,6 @@
 /**
- * The Pulumi CLI's config checks, which run before the program and which mocks skip: how
- * `pulumi config set` stores a value, how Pulumi.yaml's project config is validated, and how it is
- * merged into the stack's config. Modelled on pulumi/pulumi: `mergeConfig` and
- * `validateStackConfigValues` in pkg/workspace/config.go, `Project.Validate` and
- * `ValidateConfigValue` in sdk/go/common/workspace/project.go, and `Map.Set` with
- * `Value.coerceObject` in sdk/go/common/resource/config/ (tests such as
- * `TestStackConfigErrorsWhenMissingStackValueForConfigTypeWithNoDefault`).
+ * The Pulumi CLI's config checks that mocks skip: `pulumi config set`, Pulumi.yaml's validation and
+ * its merge into the stack, after pulumi/pulumi's pkg/workspace/config.go and sdk/go/common.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -99,11 +94,7 @@ export function readStackFile(file: string): StackConfig {
     );
 }
 
-/**
- * Applies one `pulumi config set [--path] <key> <value>` line to a stack's config, as the CLI
- * stores it: without --path the value is text; a path builds a list or map, and an untyped value
- * inside it becomes a boolean or integer when it reads as one (`Value.coerceObject`).
- */
+/** One `pulumi config set [--path]` line, stored as the CLI does (`Value.coerceObject` inside a path). */
 export function applyConfigSet(stack: StackConfig, projectName: string, line: string): void {
     const words = (line.replace(/#.*$/, "").match(/'[^']*'|"[^"]*"|\S+/g) ?? []).map((word) =>
         /^(['"]).*\1$/.test(word) ? word.slice(1, -1) : word,
@@ -174,11 +165,7 @@ export class StackConfigMergeError extends Error {
     }
 }
 
-/**
- * `mergeConfig` with validation, as `pulumi preview` and `pulumi up` run it: missing required
- * keys first (all of them in one message), then each declared value's type, key by key in order.
- * Returns the merged config, with the project's defaults written in.
- */
+/** `mergeConfig` as `pulumi up` runs it: all missing keys in one message, then each type; defaults written in. */
 export function mergeConfig(stackName: string, project: Project, stack: StackConfig): StackConfig {
     const merged: StackConfig = new Map(stack);
     const missing: string[] = [];
@@ -277,10 +264,7 @@ function formatMissingKeys(keys: string[]): string {
 
 const PROJECT_FILE = path.resolve(__dirname, "..", "Pulumi.yaml");
 
-/**
- * The config the CLI would hand the program for a stack that sets these values as text (keys
- * without a namespace belong to the project): merged with this repository's Pulumi.yaml.
- */
+/** What the CLI would hand the program for a stack setting these values as text, with this Pulumi.yaml. */
 export function mergedProgramConfig(
     values: Readonly<Record<string, string>>,
     stackName = "dev",

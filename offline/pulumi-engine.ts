@@ -1,8 +1,4 @@
-/**
- * An offline Pulumi engine: mocks that record every resource's exact inputs, so that the stack
- * program and its components can be planned and inspected with no Pulumi CLI and no cloud.
- * Tests and `npm start` share it.
- */
+/** An offline Pulumi engine: mocks that record every resource's inputs, for tests and `npm start`. */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -62,10 +58,7 @@ export function resetRecorded(): void {
     recorded.length = 0;
 }
 
-/**
- * Resolves once every registration the program started has reached the mocks, including those no
- * output depends on. The engine is then reconnected, so that more resources can follow.
- */
+/** Waits for every registration, even those no output depends on, then reconnects for more. */
 export async function registrationsSettled(): Promise<void> {
     await pulumi.runtime.disconnect();
     installPulumiMocks(pulumi.getStack());
@@ -106,10 +99,7 @@ function computedState(
     return { name: physicalName, arn: arn("mock", `${type}/${physicalName}`), ...byType[type] };
 }
 
-/**
- * Installs Pulumi mocks that record every resource's inputs. Call before importing any program
- * or component; preview is false so that applies run and tests cannot pass vacuously.
- */
+/** Call before importing a program; preview is false so that applies run and tests cannot pass vacuously. */
 export function installPulumiMocks(stack = "dev"): void {
     pulumi.runtime.setMocks(
         {
@@ -147,12 +137,7 @@ export function unwrap<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T
 const PROJECT = "spot-interruption-handler";
 const PROGRAM_FILE = path.resolve(__dirname, "..", "index.ts");
 
-/**
- * Runs the stack program (index.ts) under the mocks with `config` as its stack configuration
- * (keys without a namespace belong to this project; lists and objects as the JSON the Pulumi CLI
- * passes), and resolves once every registration has completed. May be called again with other
- * config. Rejects with the program's own error, e.g. a StackConfigError.
- */
+/** Runs index.ts under the mocks with `config` (JSON for lists and objects); rejects with its own error. */
 export async function runStackProgram<Program = Record<string, unknown>>(
     config: Readonly<Record<string, string>>,
 ): Promise<{ program: Program; resources: RecordedResource[] }> {

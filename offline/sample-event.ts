@@ -29,10 +29,7 @@ export function freshSampleEvent(instanceId: string, sentAt = new Date()): Recor
     return { ...loadSampleEvent(instanceId), time: sentAt.toISOString().replace(/\.\d{3}Z$/, "Z") };
 }
 
-/**
- * An event as an SQS event source mapping delivers it from the events queue: the whole
- * EventBridge event as the body of one record, as the Lambda console's SQS test does.
- */
+/** The event as the mapping delivers it: the whole EventBridge event as one record's body. */
 export function asSqsRecord(
     event: unknown,
     options: { messageId: string; receiveCount?: number; queueArn?: string },

@@ -1,7 +1,4 @@
-/**
- * Between SQS's wire shapes and Lambda's: a received message as the record Lambda puts in the
- * event, deleting handled records in DeleteMessageBatch's chunks, and a queue's approximate counts.
- */
+/** SQS's wire shapes into Lambda's: records, deletes in DeleteMessageBatch's chunks, and queue counts. */
 import {
     DeleteMessageBatchCommand,
     GetQueueAttributesCommand,
