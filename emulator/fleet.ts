@@ -1,7 +1,6 @@
 /** The bench's many-groups storm: `groups` tagged Spot groups of `size`, a neighbour tagged otherwise, one lone instance. */
 import {
     type AutoScalingClient,
-    CreateAutoScalingGroupCommand,
     type Filter,
     paginateDescribeAutoScalingGroups,
 } from "@aws-sdk/client-auto-scaling";
@@ -11,7 +10,7 @@ import type { Emulator } from "./server";
 import { required } from "./group-state";
 import {
     attachInstances,
-    groupSizes,
+    createGroup,
     launchInto,
     launchStandalone,
     type Network,
@@ -127,22 +126,14 @@ function fleetSizes(options: GroupFleetOptions): Required<GroupFleetOptions> {
 /** One group of the fleet, created empty with its tags, then given its instances. */
 async function seedFleetGroup(
     autoScaling: AutoScalingClient,
-    { launchTemplateId, subnetIds }: Network,
+    network: Network,
     member: { name: string; size: number; tag: { key: string; value: string } },
     instanceIds: string[],
 ): Promise<void> {
-    await autoScaling.send(
-        new CreateAutoScalingGroupCommand({
-            AutoScalingGroupName: member.name,
-            LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
-            ...groupSizes({ minSize: 0, desiredCapacity: 0, maxSize: member.size }),
-            VPCZoneIdentifier: subnetIds.join(","),
-            Tags: [
-                { Key: "Name", Value: `fleet-${member.name}`, PropagateAtLaunch: true },
-                { Key: member.tag.key, Value: member.tag.value, PropagateAtLaunch: false },
-            ],
-        }),
-    );
+    const empty = { minSize: 0, desiredCapacity: 0, maxSize: member.size };
+    await createGroup(autoScaling, network, member.name, `fleet-${member.name}`, empty, {
+        Tags: [{ Key: member.tag.key, Value: member.tag.value, PropagateAtLaunch: false }],
+    });
     await attachInstances(autoScaling, member.name, instanceIds);
 }
 

@@ -1,25 +1,15 @@
 """The Auto Scaling group's own side, which moto 5.2.5 does not model, patched into its backend.
 
-- Capacity Rebalancing: moto stores and returns CapacityRebalance but never acts on it. A test
-  tells the emulator that EC2 sent a Spot interruption warning (POST /_emulator/spot-warning);
-  after the test's delay, a group with Capacity Rebalancing takes the instance out of service and
-  launches a replacement, as the Auto Scaling user guide's "Capacity Rebalancing" page describes.
-- Termination lifecycle hooks: moto stores them (PutLifecycleHook, DescribeLifecycleHooks) but
-  never runs them. Here the group's termination hooks run when the group or
-  TerminateInstanceInAutoScalingGroup takes an instance out: it waits in Terminating:Wait, and the
-  hooks that ran are recorded (GET /_emulator/group-actions).
-- TerminateInstanceInAutoScalingGroup: moto's removes the instance at once, whatever the hooks,
-  and counts in instances. It is replaced by one that honours hooks and weights.
-- Instance weights: moto launches ceil(desired / first override's weight) instances and counts a
-  decrement in instances. Here a weighted group's sizes are capacity units: each instance weighs
-  its type's WeightedCapacity (returned by DescribeAutoScalingGroups), a shortfall in units is
-  filled with the launch template's type, and a decrement counts the instance's units.
-- Lifecycle states: moto only ever reports InService and Standby. POST /_emulator/lifecycle-state
-  sets any state AWS reports (Pending, Pending:Wait, Terminating:Retained, ...).
+- Capacity Rebalancing: after POST /_emulator/spot-warning and the test's delay, a group with it
+  takes the instance out of service and launches a replacement (moto only stores the setting).
+- Termination lifecycle hooks run (moto only stores them): the instance waits in Terminating:Wait,
+  and GET /_emulator/group-actions lists the hooks that ran.
+- TerminateInstanceInAutoScalingGroup honours hooks and weights (moto's removes at once).
+- Weights: a weighted group's sizes are capacity units, each instance its type's WeightedCapacity.
+- POST /_emulator/lifecycle-state sets any state AWS reports (moto only reports two).
 
-What AWS does not document, and this module had to choose, is listed in ASSUMPTIONS.md.
-Everything here runs under the server's one lock: request handlers are called inside it, and a
-reaction's timer takes it.
+What AWS does not document, and this module chose, is in ASSUMPTIONS.md. Everything here runs
+under the server's one lock: request handlers are called inside it, and a reaction's timer takes it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { withProcessLock } from "./process-lock";
+import { isErrno, withProcessLock } from "./process-lock";
 
 // Paths hang off this file, not the working directory, so `npm start` and mocha share one .venv.
 const requirementsFile = path.join(__dirname, "requirements.txt");
@@ -139,7 +139,7 @@ async function assertPythonIsUsable(python: string): Promise<void> {
     try {
         result = await run(python, ["-c", probe], TIMEOUTS_MS.probe);
     } catch (error) {
-        if (isErrnoException(error) && (error.code === "ENOENT" || error.code === "EACCES")) {
+        if (isErrno(error, "ENOENT") || isErrno(error, "EACCES")) {
             throw new Error(`${INSTALL_HINT}. \`${python}\` was not found.`, { cause: error });
         }
         throw error;
@@ -208,8 +208,4 @@ function readOr(file: string, fallback: string): string {
     } catch {
         return fallback;
     }
-}
-
-function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
-    return error instanceof Error && "code" in error;
 }

@@ -94,6 +94,6 @@ function isAlive(pid: number): boolean {
     }
 }
 
-function isErrno(error: unknown, code: string): boolean {
+export function isErrno(error: unknown, code: string): boolean {
     return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }

@@ -3,6 +3,7 @@ import {
     AutoScalingClient,
     AttachInstancesCommand,
     CreateAutoScalingGroupCommand,
+    type CreateAutoScalingGroupCommandInput,
     UpdateAutoScalingGroupCommand,
     type MixedInstancesPolicy,
 } from "@aws-sdk/client-auto-scaling";
@@ -102,14 +103,12 @@ export async function seedWorkshopEnvironment(
         const network = await seedNetwork(clients.ec2, emulator.region, "workshop");
         const targetGroupArn = await seedTargetGroup(clients.elbv2, network.vpcId);
         await seedWebGroup(clients, network, targetGroupArn, webGroup);
-        await clients.autoScaling.send(
-            new CreateAutoScalingGroupCommand({
-                AutoScalingGroupName: OTHER_GROUP_NAME,
-                LaunchTemplate: { LaunchTemplateId: network.launchTemplateId, Version: "$Latest" },
-                ...groupSizes(OTHER_GROUP),
-                VPCZoneIdentifier: network.subnetIds.join(","),
-                Tags: [{ ...nameTag("workshop-batch"), PropagateAtLaunch: true }],
-            }),
+        await createGroup(
+            clients.autoScaling,
+            network,
+            OTHER_GROUP_NAME,
+            "workshop-batch",
+            OTHER_GROUP,
         );
         return {
             ...network,
@@ -168,19 +167,15 @@ async function seedWebGroup(
             SpotAllocationStrategy: WEB_TIER_DEFAULTS.spotAllocationStrategy,
         },
     };
-    await autoScaling.send(
-        new CreateAutoScalingGroupCommand({
-            AutoScalingGroupName: WEB_GROUP_NAME,
-            MixedInstancesPolicy: mixedInstancesPolicy,
-            ...groupSizes({ minSize: 0, desiredCapacity: 0, maxSize: webGroup.maxSize }),
-            VPCZoneIdentifier: subnetIds.join(","),
-            TargetGroupARNs: [targetGroupArn],
-            CapacityRebalance: webGroup.capacityRebalance,
-            HealthCheckType: "ELB",
-            HealthCheckGracePeriod: 300,
-            Tags: [{ ...nameTag("workshop-web"), PropagateAtLaunch: true }],
-        }),
-    );
+    const empty = { minSize: 0, desiredCapacity: 0, maxSize: webGroup.maxSize };
+    await createGroup(autoScaling, network, WEB_GROUP_NAME, "workshop-web", empty, {
+        LaunchTemplate: undefined,
+        MixedInstancesPolicy: mixedInstancesPolicy,
+        TargetGroupARNs: [targetGroupArn],
+        CapacityRebalance: webGroup.capacityRebalance,
+        HealthCheckType: "ELB",
+        HealthCheckGracePeriod: 300,
+    });
     const slots = Array.from({ length: webGroup.desiredCapacity }, (_, i) => ({
         subnetId: subnetIds[i % subnetIds.length],
         instanceType: WEB_INSTANCE_TYPES[i % WEB_INSTANCE_TYPES.length],
@@ -313,12 +308,27 @@ export async function attachInstances(
     }
 }
 
-export function groupSizes(sizes: { minSize: number; desiredCapacity: number; maxSize: number }) {
-    return {
-        MinSize: sizes.minSize,
-        DesiredCapacity: sizes.desiredCapacity,
-        MaxSize: sizes.maxSize,
-    };
+/** A group over every subnet, from the launch template, its Name tag propagated to its instances. */
+export async function createGroup(
+    autoScaling: AutoScalingClient,
+    { launchTemplateId, subnetIds }: Network,
+    groupName: string,
+    nameTagValue: string,
+    sizes: { minSize: number; desiredCapacity: number; maxSize: number },
+    more: Partial<CreateAutoScalingGroupCommandInput> = {},
+): Promise<void> {
+    await autoScaling.send(
+        new CreateAutoScalingGroupCommand({
+            AutoScalingGroupName: groupName,
+            LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
+            MinSize: sizes.minSize,
+            DesiredCapacity: sizes.desiredCapacity,
+            MaxSize: sizes.maxSize,
+            VPCZoneIdentifier: subnetIds.join(","),
+            ...more,
+            Tags: [{ ...nameTag(nameTagValue), PropagateAtLaunch: true }, ...(more.Tags ?? [])],
+        }),
+    );
 }
 
 function tags(resourceType: "vpc" | "subnet" | "instance", name: string) {

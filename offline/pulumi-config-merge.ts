@@ -220,7 +220,8 @@ function configValueOf(value: unknown): StackConfigValue {
         : { kind: "object", value };
 }
 
-function fullKey(projectName: string, key: string): string {
+/** A key as the CLI stores it: without a namespace it belongs to the project. */
+export function fullKey(projectName: string, key: string): string {
     return key.includes(":") ? key : `${projectName}:${key}`;
 }
 

@@ -1,6 +1,7 @@
 /** An offline Pulumi engine: mocks that record every resource's inputs, for tests and `npm start`. */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { fullKey } from "./pulumi-config-merge";
 
 /** One resource as the program registered it: its exact inputs, before any provider ran. */
 export interface RecordedResource {
@@ -143,14 +144,8 @@ export async function runStackProgram<Program = Record<string, unknown>>(
 ): Promise<{ program: Program; resources: RecordedResource[] }> {
     installPulumiMocks();
     resetRecorded();
-    pulumi.runtime.setAllConfig(
-        Object.fromEntries(
-            Object.entries(config).map(([key, value]) => [
-                key.includes(":") ? key : `${PROJECT}:${key}`,
-                value,
-            ]),
-        ),
-    );
+    const entries = Object.entries(config).map(([key, value]) => [fullKey(PROJECT, key), value]);
+    pulumi.runtime.setAllConfig(Object.fromEntries(entries));
     // The program reads its config at load time, so each run needs a fresh module.
     Reflect.deleteProperty(require.cache, require.resolve(PROGRAM_FILE));
     let program: Program;

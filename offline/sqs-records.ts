@@ -7,6 +7,7 @@ import {
     type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from "aws-lambda";
+import { required } from "../emulator/group-state";
 
 const DELETE_BATCH_SIZE = 10; // DeleteMessageBatch's own cap
 
@@ -126,11 +127,4 @@ export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<Que
         notVisible: count("ApproximateNumberOfMessagesNotVisible"),
         delayed: count("ApproximateNumberOfMessagesDelayed"),
     };
-}
-
-function required<T>(value: T | undefined, what: string): T {
-    if (value === undefined) {
-        throw new Error(`SQS returned no ${what}`);
-    }
-    return value;
 }
