@@ -296,12 +296,10 @@ function increment(counts: Map<string, number>, key: string): number {
     return n;
 }
 
-function answerWithFault(response: http.ServerResponse, fault: InjectedFault): void {
-    response.writeHead(fault.status, { "content-type": "text/xml" });
-    response.end(faultXml(fault));
-}
-
-function faultXml({ status, code, message }: InjectedFault): string {
+function answerWithFault(response: http.ServerResponse, { status, code, message }: InjectedFault) {
     const type = status >= 500 ? "Receiver" : "Sender";
-    return `<ErrorResponse xmlns="https://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`;
+    response.writeHead(status, { "content-type": "text/xml" });
+    response.end(
+        `<ErrorResponse xmlns="https://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
+    );
 }

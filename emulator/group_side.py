@@ -26,21 +26,10 @@ TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING"
 COUNTED_STATES = ("InService", "Pending", "Pending:Wait", "Pending:Proceed")
 ON_THE_WAY_OUT = ("Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated")
 # AWS's LifecycleState values (API reference, Instance), warm pool states aside.
-LIFECYCLE_STATES = (
-    "Pending",
-    "Pending:Wait",
-    "Pending:Proceed",
-    "Quarantined",
-    "InService",
-    "Terminating",
-    "Terminating:Wait",
-    "Terminating:Proceed",
-    "Terminating:Retained",
-    "Terminated",
-    "Detaching",
-    "Detached",
-    "EnteringStandby",
-    "Standby",
+LIFECYCLE_STATES = tuple(
+    "Pending Pending:Wait Pending:Proceed Quarantined InService Terminating Terminating:Wait"
+    " Terminating:Proceed Terminating:Retained Terminated Detaching Detached EnteringStandby Standby"
+    .split()
 )
 PATH_PREFIX = "/_emulator/"
 MAX_REACTION_DELAY_MS = 600_000

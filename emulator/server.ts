@@ -1,5 +1,6 @@
 /** moto's server as a child process on a free port, with the SDK environment for it, reset and stop. */
 import { spawn, type ChildProcess } from "node:child_process";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -185,13 +186,27 @@ async function terminate(server: RunningServer): Promise<void> {
     }
 }
 
-/** moto's own API under /moto-api/, its body read so that no response is left open. */
-async function motoApi(
+/** moto's own API under /moto-api/, on a connection of its own so that no keep-alive socket outlives it. */
+function motoApi(
     endpoint: string,
     route: string,
     method: "GET" | "POST",
 ): Promise<{ ok: boolean; status: number; body: string }> {
-    const signal = AbortSignal.timeout(HTTP_REQUEST_TIMEOUT_MS);
-    const response = await fetch(`${endpoint}/moto-api/${route}`, { method, signal });
-    return { ok: response.ok, status: response.status, body: await response.text() };
+    return new Promise((resolve, reject) => {
+        const url = `${endpoint}/moto-api/${route}`;
+        const options = { method, agent: false, timeout: HTTP_REQUEST_TIMEOUT_MS };
+        const request = http.request(url, options, (response) => {
+            let body = "";
+            response.setEncoding("utf8");
+            response.on("data", (chunk: string) => (body += chunk));
+            response.on("error", reject);
+            response.on("end", () => {
+                const status = response.statusCode ?? 0;
+                resolve({ ok: status === 200, status, body });
+            });
+        });
+        request.on("timeout", () => request.destroy(new Error(`${method} ${url} timed out`)));
+        request.on("error", reject);
+        request.end();
+    });
 }

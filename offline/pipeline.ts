@@ -19,7 +19,7 @@ import { startEventSourceMapping } from "./event-source-mapping";
 import type { HandlerArchive } from "./handler-archive";
 import { type BatchInfo, type LocalEventSourceMapping } from "./event-source-mapping-options";
 import { queueCounts } from "./sqs-records";
-import { clientConfigFor } from "../emulator/group-state";
+import { clientConfigFor, required } from "../emulator/group-state";
 
 /** PutEvents' own cap per call. */
 const PUT_EVENTS_BATCH = 10;
@@ -109,9 +109,7 @@ async function createRule(
 ): Promise<void> {
     const EventPattern = JSON.stringify(interruptionWarningEventPattern());
     const { RuleArn } = await events.send(new PutRuleCommand({ Name: rule, EventPattern }));
-    if (RuleArn === undefined) {
-        throw new Error("PutRule returned no RuleArn");
-    }
+    required(RuleArn, "PutRule RuleArn");
     await events.send(
         new PutTargetsCommand({ Rule: rule, Targets: [{ Id: "events-queue", Arn: queueArn }] }),
     );
@@ -141,20 +139,14 @@ async function createQueue(
     queueName: string,
     attributes: Record<string, string>,
 ): Promise<{ url: string; arn: string }> {
-    const { QueueUrl } = await sqs.send(
+    const created = await sqs.send(
         new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }),
     );
-    if (QueueUrl === undefined) {
-        throw new Error(`CreateQueue ${queueName} returned no QueueUrl`);
-    }
+    const url = required(created.QueueUrl, `CreateQueue ${queueName} QueueUrl`);
     const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
     );
-    const arn = Attributes?.QueueArn;
-    if (arn === undefined) {
-        throw new Error(`Queue ${queueName} has no QueueArn`);
-    }
-    return { url: QueueUrl, arn };
+    return { url, arn: required(Attributes?.QueueArn, `${queueName}'s QueueArn`) };
 }
 
 /** Sends EventBridge-shaped events (source, detail-type, detail, time, resources) in tens. */
