@@ -1,5 +1,6 @@
 /** The group's own side (group_side.py) through /_emulator/: Spot warnings, group actions, lifecycle states. */
 import { setTimeout as delay } from "node:timers/promises";
+import type { LifecycleState } from "@aws-sdk/client-auto-scaling";
 import type { Emulator } from "./server";
 
 /** What moved an instance out of service, as the group's state shows it. */
@@ -31,21 +32,11 @@ export interface SpotWarningAnswer {
     readonly reaction: "scheduled" | "none";
 }
 
-export type LifecycleStateName =
-    | "Pending"
-    | "Pending:Wait"
-    | "Pending:Proceed"
-    | "Quarantined"
-    | "InService"
-    | "Terminating"
-    | "Terminating:Wait"
-    | "Terminating:Proceed"
-    | "Terminating:Retained"
-    | "Terminated"
-    | "Detaching"
-    | "Detached"
-    | "EnteringStandby"
-    | "Standby";
+/** AWS's lifecycle states as group_side.py takes them: no warm pool or root volume replacement. */
+export type LifecycleStateName = Exclude<
+    LifecycleState,
+    `Warmed:${string}` | `ReplacingRootVolume${string}` | "RootVolumeReplaced"
+>;
 
 const REQUEST_TIMEOUT_MS = 5_000;
 const REACTION_POLL_INTERVAL_MS = 50;
