@@ -123,13 +123,8 @@ function isInstalled(python: string): boolean {
 }
 
 function installFingerprint(python: string): string {
-    return createHash("sha256")
-        .update(fs.readFileSync(requirementsFile))
-        .update("\0")
-        .update(python)
-        .update("\0")
-        .update(INSTALL_RECIPE)
-        .digest("hex");
+    const parts = [fs.readFileSync(requirementsFile, "utf8"), python, INSTALL_RECIPE];
+    return createHash("sha256").update(parts.join("\0")).digest("hex");
 }
 
 async function assertPythonIsUsable(python: string): Promise<void> {

@@ -255,6 +255,8 @@ class Mapping implements LocalEventSourceMapping {
         const durationMs = performance.now() - startedAt;
         // ReportBatchItemFailures: every record not reported as failed is deleted.
         const succeeded = records.filter((r) => !verdict.failed.has(r.messageId));
+        const messageIds = records.map((r) => r.messageId);
+        const failedMessageIds = messageIds.filter((id) => verdict.failed.has(id));
         // Awaited first: `stats.deleted += await …` would read the counter before the await.
         const deleted = await deleteRecords(this.sqs, this.options.queueUrl, succeeded, (error) =>
             this.noteError(error),
@@ -266,16 +268,14 @@ class Mapping implements LocalEventSourceMapping {
         }
         try {
             this.options.onBatch?.({
-                messageIds: records.map((r) => r.messageId),
+                messageIds,
                 outcome:
-                    verdict.failed.size === 0
+                    failedMessageIds.length === 0
                         ? "succeeded"
                         : verdict.error !== undefined
                           ? "failed"
                           : "partial",
-                failedMessageIds: records
-                    .filter((r) => verdict.failed.has(r.messageId))
-                    .map((r) => r.messageId),
+                failedMessageIds,
                 error: verdict.error,
                 gatherMs,
                 durationMs,

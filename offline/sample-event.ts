@@ -4,13 +4,9 @@ import * as path from "node:path";
 import type { SQSRecord } from "aws-lambda";
 
 /** The seed workshop's sample event, from its Lambda console test step. */
-export const SEED_SAMPLE_EVENT_FILE = path.resolve(
+const SEED_SAMPLE_EVENT_FILE = path.resolve(
     __dirname,
-    "..",
-    "tests",
-    "fixtures",
-    "events",
-    "seed-sample-event.json",
+    "../tests/fixtures/events/seed-sample-event.json",
 );
 
 /** Fills the `<instance-id>` placeholders of an event's JSON, as the workshop has you do by hand. */
