@@ -80,16 +80,15 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /** A token bucket: starts full with `burst` tokens and refills continuously at the rate. */
 export class TokenBucket {
+    private readonly ratePerMs: number;
+    private readonly capacity: number;
     private tokens: number;
     private refilledAt: number;
-    readonly ratePerMs: number;
-    readonly capacity: number;
 
     constructor(
-        budget: ApiBudget,
+        { requestsPerSecond, burst = requestsPerSecond }: ApiBudget,
         private readonly now: () => number,
     ) {
-        const { requestsPerSecond, burst = requestsPerSecond } = budget;
         if (!(Number.isFinite(requestsPerSecond) && requestsPerSecond > 0)) {
             throw new RangeError(`requestsPerSecond must be positive, not ${requestsPerSecond}`);
         }
@@ -97,33 +96,24 @@ export class TokenBucket {
             throw new RangeError(`burst must be at least 1, not ${burst}`);
         }
         this.ratePerMs = requestsPerSecond / 1000;
-        this.capacity = burst;
-        this.tokens = burst;
+        this.capacity = this.tokens = burst;
         this.refilledAt = now();
     }
 
     /** Takes a token if there is one. */
     tryTake(): boolean {
-        this.refill();
-        if (this.tokens < 1) {
-            return false;
-        }
-        this.tokens -= 1;
-        return true;
+        const taken = this.available() >= 1;
+        this.tokens -= taken ? 1 : 0;
+        return taken;
     }
 
-    /** Whole tokens available now. */
+    /** Whole tokens available now; a clock that steps back refills nothing. */
     available(): number {
-        this.refill();
-        return Math.floor(this.tokens);
-    }
-
-    private refill(): void {
         const at = this.now();
-        // A clock that steps back refills nothing rather than draining the bucket.
         const elapsed = Math.max(0, at - this.refilledAt);
         this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.ratePerMs);
         this.refilledAt = Math.max(at, this.refilledAt);
+        return Math.floor(this.tokens);
     }
 }
 
