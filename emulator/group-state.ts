@@ -70,14 +70,8 @@ export async function describeInstanceState(
     }
 }
 
-interface AwsClientConfig {
-    endpoint: string;
-    region: string;
-    credentials: { accessKeyId: string; secretAccessKey: string };
-}
-
 /** Explicit client settings from the emulator's environment, so process.env stays untouched. */
-export function clientConfigFor(emulator: Emulator): AwsClientConfig {
+export function clientConfigFor(emulator: Emulator) {
     const environment = emulator.environment();
     const variable = (name: string): string => required(environment[name], name);
     return {

@@ -197,19 +197,15 @@ function setEnvironment(values: Record<string, string>): () => void {
 /** Captures console and raw stdout lines (EMF metrics are written raw), and when each was written. */
 function captureConsole(lines: string[], timesMs: number[] = []): () => void {
     const { info, warn, error, log } = console;
-    const capture = (...args: unknown[]) => {
-        lines.push(args.map(String).join(" "));
+    const keep = (line: string): void => {
+        lines.push(line);
         timesMs.push(performance.now());
     };
+    const capture = (...args: unknown[]) => keep(args.map(String).join(" "));
     Object.assign(console, { info: capture, warn: capture, error: capture, log: capture });
     const write = process.stdout.write;
     process.stdout.write = ((chunk: string | Uint8Array) => {
-        for (const line of String(chunk).split("\n")) {
-            if (line !== "") {
-                lines.push(line);
-                timesMs.push(performance.now());
-            }
-        }
+        String(chunk).split("\n").filter(Boolean).forEach(keep);
         return true;
     }) as typeof process.stdout.write;
     return () => {
