@@ -30,10 +30,7 @@ export const FAULTS = {
 /** Decides, for the n-th request (from 1) of an action, whether to inject a fault. */
 export type FaultPlan = (action: string, n: number) => InjectedFault | undefined;
 
-/**
- * AWS's real limit: all Auto Scaling APIs share one token bucket per account and Region. Each
- * request takes a token; the bucket holds `burst` tokens and refills at `requestsPerSecond`.
- */
+/** AWS's real limit: one token bucket per account and Region, shared by every Auto Scaling API. */
 export interface ApiBudget {
     readonly requestsPerSecond: number;
     /** The bucket's size, and how full it starts. Default: requestsPerSecond. */
@@ -83,16 +80,15 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /** A token bucket: starts full with `burst` tokens and refills continuously at the rate. */
 export class TokenBucket {
+    private readonly ratePerMs: number;
+    private readonly capacity: number;
     private tokens: number;
     private refilledAt: number;
-    readonly ratePerMs: number;
-    readonly capacity: number;
 
     constructor(
-        budget: ApiBudget,
+        { requestsPerSecond, burst = requestsPerSecond }: ApiBudget,
         private readonly now: () => number,
     ) {
-        const { requestsPerSecond, burst = requestsPerSecond } = budget;
         if (!(Number.isFinite(requestsPerSecond) && requestsPerSecond > 0)) {
             throw new RangeError(`requestsPerSecond must be positive, not ${requestsPerSecond}`);
         }
@@ -100,43 +96,30 @@ export class TokenBucket {
             throw new RangeError(`burst must be at least 1, not ${burst}`);
         }
         this.ratePerMs = requestsPerSecond / 1000;
-        this.capacity = burst;
-        this.tokens = burst;
+        this.capacity = this.tokens = burst;
         this.refilledAt = now();
     }
 
     /** Takes a token if there is one. */
     tryTake(): boolean {
-        this.refill();
-        if (this.tokens < 1) {
-            return false;
-        }
-        this.tokens -= 1;
-        return true;
+        const taken = this.available() >= 1;
+        this.tokens -= taken ? 1 : 0;
+        return taken;
     }
 
-    /** Whole tokens available now. */
+    /** Whole tokens available now; a clock that steps back refills nothing. */
     available(): number {
-        this.refill();
-        return Math.floor(this.tokens);
-    }
-
-    private refill(): void {
         const at = this.now();
-        // A clock that steps back refills nothing rather than draining the bucket.
         const elapsed = Math.max(0, at - this.refilledAt);
         this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.ratePerMs);
         this.refilledAt = Math.max(at, this.refilledAt);
+        return Math.floor(this.tokens);
     }
 }
 
 /**
- * A loopback HTTP proxy in front of the emulator that injects Auto Scaling faults, scripted by a
- * plan or from an API budget, so that the SDK's real retries run over HTTP (aws-sdk-client-mock
- * stubs `send`, below the retry layer). Only Auto Scaling requests are faulted and counted; the
- * rest pass untouched, so one proxy can front the whole emulator.
- *
- * `startFaultProxy(upstream, plan)` is short for `startFaultProxy(upstream, { plan })`.
+ * A loopback proxy that faults Auto Scaling requests, by plan or budget, so the SDK's real retries
+ * run over HTTP (aws-sdk-client-mock stubs below them); other services pass untouched.
  */
 export async function startFaultProxy(
     upstream: string,
@@ -144,84 +127,113 @@ export async function startFaultProxy(
 ): Promise<FaultProxy> {
     const options: FaultProxyOptions =
         typeof planOrOptions === "function" ? { plan: planOrOptions } : planOrOptions;
-    const plan = options.plan ?? (() => undefined);
+    const counts: Counts = {
+        requests: new Map(),
+        served: new Map(),
+        throttled: new Map(),
+        throttledAtMs: [],
+        faulted: new Map(),
+        refused: new Map(),
+        otherRequests: 0,
+    };
+    const handle = faultingHandler(options, counts, forwarder(new URL(upstream), counts.refused));
+    const server = http.createServer(async (request, response) => {
+        const body = await readBody(request);
+        if (body === undefined) {
+            request.destroy(); // Too large, or the client went away.
+        } else {
+            handle(request, response, body);
+        }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+        ...counts,
+        endpoint: `http://127.0.0.1:${port}`,
+        get otherRequests() {
+            return counts.otherRequests;
+        },
+        close: () =>
+            new Promise((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            }),
+    };
+}
+
+type Counts = { -readonly [K in Exclude<keyof FaultProxy, "endpoint" | "close">]: FaultProxy[K] };
+type Forward = ReturnType<typeof forwarder>;
+
+/** What to do with one whole request: forward it, fault it, or throttle it. */
+function faultingHandler(options: FaultProxyOptions, counts: Counts, forward: Forward) {
     const now = options.now ?? (() => performance.now());
     const bucket = options.budget === undefined ? undefined : new TokenBucket(options.budget, now);
-    const requests = new Map<string, number>();
-    const served = new Map<string, number>();
-    const throttled = new Map<string, number>();
-    const throttledAtMs: number[] = [];
-    const faulted = new Map<string, number>();
-    const refused = new Map<string, number>();
-    let otherRequests = 0;
-    const target = new URL(upstream);
-    const server = http.createServer((request, response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        request.on("data", (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_BODY_BYTES) {
-                request.destroy();
-                return;
-            }
-            chunks.push(chunk);
-        });
-        request.on("end", () => {
-            const body = Buffer.concat(chunks);
-            const action = autoScalingAction(request, body);
-            if (action === undefined) {
-                otherRequests++;
-                forward(request, response, body);
-                return;
-            }
-            const n = increment(requests, action);
-            const observe = (outcome: ObservedRequest["outcome"]) =>
-                options.onRequest?.({
-                    action,
-                    parameters: queryParameters(request, body),
-                    outcome,
-                });
-            const planned = plan(action, n);
-            if (planned !== undefined && !planned.afterForwarding) {
-                increment(faulted, action);
-                observe("faulted");
-                answerWithFault(response, planned);
-                return;
-            }
-            if (bucket !== undefined && !bucket.tryTake()) {
-                increment(throttled, action);
-                throttledAtMs.push(now());
-                observe("throttled");
-                answerWithFault(response, FAULTS.throttling);
-                return;
-            }
-            increment(served, action);
+    return (request: http.IncomingMessage, response: http.ServerResponse, body: Buffer): void => {
+        const parameters = queryParameters(request, body);
+        const action = autoScalingAction(request, parameters);
+        if (action === undefined) {
+            counts.otherRequests++;
+            forward(request, response, body);
+            return;
+        }
+        const n = increment(counts.requests, action);
+        const observe = (outcome: ObservedRequest["outcome"]) =>
+            options.onRequest?.({ action, parameters, outcome });
+        const planned = options.plan?.(action, n);
+        if (planned !== undefined && !planned.afterForwarding) {
+            increment(counts.faulted, action);
+            observe("faulted");
+            answerWithFault(response, planned);
+        } else if (bucket !== undefined && !bucket.tryTake()) {
+            increment(counts.throttled, action);
+            counts.throttledAtMs.push(now());
+            observe("throttled");
+            answerWithFault(response, FAULTS.throttling);
+        } else {
+            increment(counts.served, action);
             observe("served");
             if (planned !== undefined) {
-                increment(faulted, action);
+                increment(counts.faulted, action);
             }
             forward(request, response, body, action, planned);
-        });
-    });
+        }
+    };
+}
 
-    function forward(
+/** The whole body, or undefined when it is too large or the client went away. */
+async function readBody(request: http.IncomingMessage): Promise<Buffer | undefined> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+        for await (const chunk of request as AsyncIterable<Buffer>) {
+            size += chunk.length;
+            if (size > MAX_BODY_BYTES) {
+                return undefined;
+            }
+            chunks.push(chunk);
+        }
+    } catch {
+        return undefined;
+    }
+    return Buffer.concat(chunks);
+}
+
+/** Forwards a request upstream; an Auto Scaling one is counted as refused on a 4xx or 5xx answer, and a lost answer replaced by its fault. */
+function forwarder(target: URL, refused: Map<string, number>) {
+    return (
         request: http.IncomingMessage,
         response: http.ServerResponse,
         body: Buffer,
         action?: string,
         lostAnswer?: InjectedFault,
-    ): void {
+    ): void => {
+        const headers = { ...request.headers, host: target.host };
+        const options = { host: target.hostname, port: target.port, headers, timeout: 10_000 };
         const forwarded = http.request(
-            {
-                host: target.hostname,
-                port: target.port,
-                method: request.method,
-                path: request.url,
-                headers: { ...request.headers, host: target.host },
-                timeout: 10_000,
-            },
+            { ...options, method: request.method, path: request.url },
             (upstreamResponse) => {
-                if (action !== undefined && (upstreamResponse.statusCode ?? 502) >= 400) {
+                const status = upstreamResponse.statusCode ?? 502;
+                if (action !== undefined && status >= 400) {
                     increment(refused, action);
                 }
                 if (lostAnswer !== undefined) {
@@ -229,7 +241,7 @@ export async function startFaultProxy(
                     upstreamResponse.on("end", () => answerWithFault(response, lostAnswer));
                     return;
                 }
-                response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+                response.writeHead(status, upstreamResponse.headers);
                 upstreamResponse.pipe(response);
             },
         );
@@ -240,26 +252,6 @@ export async function startFaultProxy(
             response.end(String(error));
         });
         forwarded.end(body);
-    }
-
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-        endpoint: `http://127.0.0.1:${port}`,
-        requests,
-        served,
-        throttled,
-        throttledAtMs,
-        faulted,
-        refused,
-        get otherRequests() {
-            return otherRequests;
-        },
-        close: () =>
-            new Promise((resolve) => {
-                server.closeAllConnections();
-                server.close(() => resolve());
-            }),
     };
 }
 
@@ -268,29 +260,21 @@ const CREDENTIAL_SCOPE = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/
 const AUTO_SCALING_SERVICE = "autoscaling";
 const AUTO_SCALING_API_VERSION = "2011-01-01";
 
-/**
- * The Auto Scaling action a request calls, or undefined for any other service. The SigV4 scope
- * names the service, as moto dispatches on it: EC2 and ELBv2 also speak the query protocol with
- * `Action=`, and SQS's JSON protocol has no `Action=` at all. An unsigned request counts as
- * Auto Scaling only with a query-protocol `Action` and Auto Scaling's API version.
- */
-export function autoScalingAction(request: http.IncomingMessage, body: Buffer): string | undefined {
-    const query = new URL(request.url ?? "/", "http://proxy").searchParams;
-    const form = new URLSearchParams(body.toString("utf8"));
-    const parameter = (name: string): string | undefined =>
-        form.get(name) ?? query.get(name) ?? undefined;
+/** The Auto Scaling action called, by the SigV4 scope's service as moto dispatches (EC2 also sends `Action=`). */
+function autoScalingAction(
+    request: http.IncomingMessage,
+    parameters: Readonly<Record<string, string>>,
+): string | undefined {
     const service = CREDENTIAL_SCOPE.exec(request.headers.authorization ?? "")?.[1];
     const isAutoScaling =
         service !== undefined
             ? service === AUTO_SCALING_SERVICE
             : request.headers["x-amz-target"] === undefined &&
-              parameter("Version") === AUTO_SCALING_API_VERSION;
-    if (!isAutoScaling) {
-        return undefined;
-    }
-    return parameter("Action") ?? "unknown";
+              parameters.Version === AUTO_SCALING_API_VERSION;
+    return isAutoScaling ? (parameters.Action ?? "unknown") : undefined;
 }
 
+/** The query-protocol parameters: the query string's, then the form's, which win. */
 function queryParameters(request: http.IncomingMessage, body: Buffer): Record<string, string> {
     const query = new URL(request.url ?? "/", "http://proxy").searchParams;
     return Object.fromEntries([...query, ...new URLSearchParams(body.toString("utf8"))]);
@@ -302,12 +286,10 @@ function increment(counts: Map<string, number>, key: string): number {
     return n;
 }
 
-function answerWithFault(response: http.ServerResponse, fault: InjectedFault): void {
-    response.writeHead(fault.status, { "content-type": "text/xml" });
-    response.end(faultXml(fault));
-}
-
-function faultXml({ status, code, message }: InjectedFault): string {
+function answerWithFault(response: http.ServerResponse, { status, code, message }: InjectedFault) {
     const type = status >= 500 ? "Receiver" : "Sender";
-    return `<ErrorResponse xmlns="https://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`;
+    response.writeHead(status, { "content-type": "text/xml" });
+    response.end(
+        `<ErrorResponse xmlns="https://autoscaling.amazonaws.com/doc/2011-01-01/"><Error><Type>${type}</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>`,
+    );
 }

@@ -1,10 +1,6 @@
-/**
- * The Auto Scaling group's own side in the emulator (emulator/group_side.py), through its test-only
- * endpoints under /_emulator/: tell the group that EC2 sent a Spot interruption warning, read
- * back who moved which instance and which hooks ran, and set a member's lifecycle state as no
- * Auto Scaling call can. What AWS does not document is in emulator/ASSUMPTIONS.md.
- */
+/** The group's own side (group_side.py) through /_emulator/: Spot warnings, group actions, lifecycle states. */
 import { setTimeout as delay } from "node:timers/promises";
+import type { LifecycleState } from "@aws-sdk/client-auto-scaling";
 import type { Emulator } from "./server";
 
 /** What moved an instance out of service, as the group's state shows it. */
@@ -36,21 +32,11 @@ export interface SpotWarningAnswer {
     readonly reaction: "scheduled" | "none";
 }
 
-export type LifecycleStateName =
-    | "Pending"
-    | "Pending:Wait"
-    | "Pending:Proceed"
-    | "Quarantined"
-    | "InService"
-    | "Terminating"
-    | "Terminating:Wait"
-    | "Terminating:Proceed"
-    | "Terminating:Retained"
-    | "Terminated"
-    | "Detaching"
-    | "Detached"
-    | "EnteringStandby"
-    | "Standby";
+/** AWS's lifecycle states as group_side.py takes them: no warm pool or root volume replacement. */
+export type LifecycleStateName = Exclude<
+    LifecycleState,
+    `Warmed:${string}` | `ReplacingRootVolume${string}` | "RootVolumeReplaced"
+>;
 
 const REQUEST_TIMEOUT_MS = 5_000;
 const REACTION_POLL_INTERVAL_MS = 50;

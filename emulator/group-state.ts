@@ -1,13 +1,5 @@
-/**
- * Reading the emulator's state back, as the rehearsal, the benchmark and the tests check it: a
- * group's size and instances, its scaling activities, an instance's state, and the client
- * settings that point an SDK client at the emulator.
- */
-import {
-    AutoScalingClient,
-    DescribeAutoScalingGroupsCommand,
-    DescribeScalingActivitiesCommand,
-} from "@aws-sdk/client-auto-scaling";
+/** The emulator's state read back (a group, an instance) and the client settings that point at it. */
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import type { Emulator } from "./server";
 
@@ -23,14 +15,6 @@ export interface GroupState {
         availabilityZone?: string;
     }[];
 }
-
-export interface ScalingActivity {
-    description: string;
-    statusCode?: string;
-    startTime?: Date;
-}
-
-const MAX_ACTIVITY_PAGES = 20;
 
 export async function describeGroupState(
     emulator: Emulator,
@@ -62,43 +46,6 @@ export async function describeGroupState(
     }
 }
 
-/**
- * Newest first, as AWS returns them. moto 5.2.5 records no activities and always answers an empty
- * list; on moto, the activity of a detach is only in the DetachInstances response.
- */
-export async function describeScalingActivities(
-    emulator: Emulator,
-    groupName: string,
-): Promise<ScalingActivity[]> {
-    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-    try {
-        const activities: ScalingActivity[] = [];
-        let nextToken: string | undefined;
-        for (let page = 0; page < MAX_ACTIVITY_PAGES; page++) {
-            const response = await autoScaling.send(
-                new DescribeScalingActivitiesCommand({
-                    AutoScalingGroupName: groupName,
-                    NextToken: nextToken,
-                }),
-            );
-            for (const activity of response.Activities ?? []) {
-                activities.push({
-                    description: activity.Description ?? "",
-                    statusCode: activity.StatusCode,
-                    startTime: activity.StartTime,
-                });
-            }
-            nextToken = response.NextToken;
-            if (nextToken === undefined) {
-                break;
-            }
-        }
-        return activities;
-    } finally {
-        autoScaling.destroy();
-    }
-}
-
 /** The EC2 state name ("running", "terminated", ...), or undefined for an unknown instance. */
 export async function describeInstanceState(
     emulator: Emulator,
@@ -123,14 +70,8 @@ export async function describeInstanceState(
     }
 }
 
-interface AwsClientConfig {
-    endpoint: string;
-    region: string;
-    credentials: { accessKeyId: string; secretAccessKey: string };
-}
-
 /** Explicit client settings from the emulator's environment, so process.env stays untouched. */
-export function clientConfigFor(emulator: Emulator): AwsClientConfig {
+export function clientConfigFor(emulator: Emulator) {
     const environment = emulator.environment();
     const variable = (name: string): string => required(environment[name], name);
     return {

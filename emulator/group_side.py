@@ -1,25 +1,15 @@
 """The Auto Scaling group's own side, which moto 5.2.5 does not model, patched into its backend.
 
-- Capacity Rebalancing: moto stores and returns CapacityRebalance but never acts on it. A test
-  tells the emulator that EC2 sent a Spot interruption warning (POST /_emulator/spot-warning);
-  after the test's delay, a group with Capacity Rebalancing takes the instance out of service and
-  launches a replacement, as the Auto Scaling user guide's "Capacity Rebalancing" page describes.
-- Termination lifecycle hooks: moto stores them (PutLifecycleHook, DescribeLifecycleHooks) but
-  never runs them. Here the group's termination hooks run when the group or
-  TerminateInstanceInAutoScalingGroup takes an instance out: it waits in Terminating:Wait, and the
-  hooks that ran are recorded (GET /_emulator/group-actions).
-- TerminateInstanceInAutoScalingGroup: moto's removes the instance at once, whatever the hooks,
-  and counts in instances. It is replaced by one that honours hooks and weights.
-- Instance weights: moto launches ceil(desired / first override's weight) instances and counts a
-  decrement in instances. Here a weighted group's sizes are capacity units: each instance weighs
-  its type's WeightedCapacity (returned by DescribeAutoScalingGroups), a shortfall in units is
-  filled with the launch template's type, and a decrement counts the instance's units.
-- Lifecycle states: moto only ever reports InService and Standby. POST /_emulator/lifecycle-state
-  sets any state AWS reports (Pending, Pending:Wait, Terminating:Retained, ...).
+- Capacity Rebalancing: after POST /_emulator/spot-warning and the test's delay, a group with it
+  takes the instance out of service and launches a replacement (moto only stores the setting).
+- Termination lifecycle hooks run (moto only stores them): the instance waits in Terminating:Wait,
+  and GET /_emulator/group-actions lists the hooks that ran.
+- TerminateInstanceInAutoScalingGroup honours hooks and weights (moto's removes at once).
+- Weights: a weighted group's sizes are capacity units, each instance its type's WeightedCapacity.
+- POST /_emulator/lifecycle-state sets any state AWS reports (moto only reports two).
 
-What AWS does not document, and this module had to choose, is listed in ASSUMPTIONS.md.
-Everything here runs under the server's one lock: request handlers are called inside it, and a
-reaction's timer takes it.
+What AWS does not document, and this module chose, is in ASSUMPTIONS.md. Everything here runs
+under the server's one lock: request handlers are called inside it, and a reaction's timer takes it.
 """
 
 from __future__ import annotations
@@ -29,28 +19,17 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING"
 # Standby and Retained instances are already outside desired capacity: leaving replaces nothing.
 COUNTED_STATES = ("InService", "Pending", "Pending:Wait", "Pending:Proceed")
 ON_THE_WAY_OUT = ("Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated")
 # AWS's LifecycleState values (API reference, Instance), warm pool states aside.
-LIFECYCLE_STATES = (
-    "Pending",
-    "Pending:Wait",
-    "Pending:Proceed",
-    "Quarantined",
-    "InService",
-    "Terminating",
-    "Terminating:Wait",
-    "Terminating:Proceed",
-    "Terminating:Retained",
-    "Terminated",
-    "Detaching",
-    "Detached",
-    "EnteringStandby",
-    "Standby",
+LIFECYCLE_STATES = tuple(
+    "Pending Pending:Wait Pending:Proceed Quarantined InService Terminating Terminating:Wait"
+    " Terminating:Proceed Terminating:Retained Terminated Detaching Detached EnteringStandby Standby"
+    .split()
 )
 PATH_PREFIX = "/_emulator/"
 MAX_REACTION_DELAY_MS = 600_000
@@ -233,32 +212,41 @@ class GroupSide:
         self.out_of_service_at.setdefault(action["instanceId"], int(time.time() * 1000))
 
 
-def find_member(region: str, instance_id: str) -> tuple[Any, Any] | None:
-    """(group, instance state) of the member with that id in moto's default account, or None."""
+def groups_in(account_id: str, region: str) -> dict[str, Any] | None:
+    """moto's groups by name in that account and region; None for a region moto does not know."""
     from moto.autoscaling.models import autoscaling_backends
+
+    try:
+        return autoscaling_backends[account_id][region].autoscaling_groups  # type: ignore[no-any-return]
+    except KeyError:
+        return None
+
+
+def member_of(groups: Iterable[Any], instance_id: str) -> tuple[Any, Any] | None:
+    """(group, instance state) of the member with that id, or None."""
+    return next(
+        ((g, s) for g in groups for s in g.instance_states if s.instance.id == instance_id), None
+    )
+
+
+def find_member(region: str, instance_id: str) -> tuple[Any, Any] | None:
+    """The member with that id in moto's default account, or None."""
     from moto.core import DEFAULT_ACCOUNT_ID
 
     account_id = os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID
-    try:
-        groups = autoscaling_backends[account_id][region].autoscaling_groups.values()
-    except KeyError:
-        return None
-    for group in groups:
-        for state in group.instance_states:
-            if state.instance.id == instance_id:
-                return group, state
-    return None
+    return member_of((groups_in(account_id, region) or {}).values(), instance_id)
 
 
 def install_patches(side: GroupSide) -> None:
     """Teaches moto's autoscaling models weights, hooks on termination and DesiredCapacityType."""
-    from moto.autoscaling.exceptions import ValidationError
-    from moto.autoscaling.models import (
-        AutoScalingBackend,
-        FakeAutoScalingGroup,
-        InstanceState,
-        TerminateInstanceActivity,
-    )
+    patch_weights()
+    patch_detach(side)
+    patch_terminate(side)
+
+
+def patch_weights() -> None:
+    """Weighted groups count in capacity units, and say each instance's weight."""
+    from moto.autoscaling.models import FakeAutoScalingGroup, InstanceState
 
     def weighted_capacity(self: Any) -> str | None:
         group = self.auto_scaling_group
@@ -287,6 +275,11 @@ def install_patches(side: GroupSide) -> None:
             self.autoscaling_backend.update_attached_target_groups(self.name)
 
     FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity  # type: ignore[method-assign]
+
+
+def patch_detach(side: GroupSide) -> None:
+    """DetachInstances decrements in units and records each detached instance's replacement."""
+    from moto.autoscaling.models import AutoScalingBackend
 
     detach_in_instances = AutoScalingBackend.detach_instances
 
@@ -320,16 +313,14 @@ def install_patches(side: GroupSide) -> None:
 
     AutoScalingBackend.detach_instances = detach_instances  # type: ignore[method-assign]
 
+
+def patch_terminate(side: GroupSide) -> None:
+    """TerminateInstanceInAutoScalingGroup honours termination hooks and weights."""
+    from moto.autoscaling.exceptions import ValidationError
+    from moto.autoscaling.models import AutoScalingBackend, TerminateInstanceActivity
+
     def terminate_instance(self: Any, instance_id: str, should_decrement: bool) -> Any:
-        found = next(
-            (
-                (group, state)
-                for group in self.autoscaling_groups.values()
-                for state in group.instance_states
-                if state.instance.id == instance_id
-            ),
-            None,
-        )
+        found = member_of(self.autoscaling_groups.values(), instance_id)
         if found is None:  # The server refuses this first, with AWS's message.
             raise ValidationError(f"No managed instance found for instance ID: {instance_id}")
         group, state = found
@@ -346,13 +337,7 @@ def install_patches(side: GroupSide) -> None:
 def keep_unparsed(region: str, account_id: str, form: dict[str, list[str]]) -> None:
     """Stores what moto's parser drops: a Create or UpdateAutoScalingGroup's DesiredCapacityType,
     and an UpdateAutoScalingGroup's CapacityRebalance."""
-    from moto.autoscaling.models import autoscaling_backends
-
-    name = form.get("AutoScalingGroupName", [""])[0]
-    try:
-        group = autoscaling_backends[account_id][region].autoscaling_groups.get(name)
-    except KeyError:
-        return
+    group = (groups_in(account_id, region) or {}).get(form.get("AutoScalingGroupName", [""])[0])
     if group is None:
         return
     capacity_type = form.get("DesiredCapacityType", [""])[0]

@@ -1,8 +1,4 @@
-/**
- * `npm run emulator:install`: installs moto into .venv now, if the pins changed, rather than on
- * the first emulator a test starts; npm test runs it beside the checks and the suite, whose tests
- * that need moto wait for it.
- */
+/** `npm run emulator:install`: moto installed up front, so npm test's emulator tests need not wait for it. */
 import { ensureVirtualEnvironment } from "./install";
 import { PYTHON_ENVIRONMENT_VARIABLE } from "./server";
 

@@ -1,13 +1,9 @@
-/**
- * The emulator's Python side, installed on first use: a .venv at the repository's root with moto
- * pinned by requirements.txt, rebuilt only when the pins or the interpreter change, and
- * the small process helpers the install runs its commands with.
- */
-import { spawn, type ChildProcess } from "node:child_process";
+/** moto in a .venv at the repository's root, installed on first use and again only when its pins or python change. */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { withProcessLock } from "./process-lock";
+import { isErrno, withProcessLock } from "./process-lock";
 
 // Paths hang off this file, not the working directory, so `npm start` and mocha share one .venv.
 const requirementsFile = path.join(__dirname, "requirements.txt");
@@ -22,10 +18,7 @@ const installLockFile = `${venvDirectory}.install.lock`;
 /** How much of a command's or the server's output an error message quotes. */
 export const OUTPUT_TAIL_CHARS = 4_000;
 const MINIMUM_PYTHON = { major: 3, minor: 11 }; // jsonpath-ng 1.16.0 requires 3.11 (moto 5.2.5: 3.10)
-const PYTHON_PROBE_TIMEOUT_MS = 15_000;
-const VENV_CREATE_TIMEOUT_MS = 120_000;
-const PIP_INSTALL_TIMEOUT_MS = 900_000;
-const COMPILE_TIMEOUT_MS = 300_000;
+const TIMEOUTS_MS = { probe: 15_000, venv: 120_000, pip: 900_000, compile: 300_000 };
 /** How .venv is built; part of the fingerprint, so that a change to it rebuilds older ones. */
 const INSTALL_RECIPE = "venv, pip install --no-compile -r, compileall -j 0";
 
@@ -48,11 +41,7 @@ export function ensureVirtualEnvironment(
             installLockFile,
             () => bootstrapVirtualEnvironment(python, report),
             {
-                waitMs:
-                    PYTHON_PROBE_TIMEOUT_MS +
-                    VENV_CREATE_TIMEOUT_MS +
-                    PIP_INSTALL_TIMEOUT_MS +
-                    COMPILE_TIMEOUT_MS,
+                waitMs: Object.values(TIMEOUTS_MS).reduce((sum, ms) => sum + ms),
                 onWait: (holder) =>
                     report(`Waiting for process ${holder}, which is installing .venv...`),
             },
@@ -81,24 +70,18 @@ async function bootstrapVirtualEnvironment(
         `\`${python} -m venv\``,
         python,
         ["-m", "venv", venvDirectory],
-        VENV_CREATE_TIMEOUT_MS,
+        TIMEOUTS_MS.venv,
         INSTALL_HINT,
     );
     await installStep(
         `pip install -r ${requirementsFile}`,
         VENV_PYTHON,
+        // --no-compile: compileall below uses every core, where pip compiles one package at a time.
         [
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            // compileall below does it on every core, where pip compiles one package at a time.
-            "--no-compile",
-            "-r",
+            ..."-m pip install --disable-pip-version-check --no-input --no-compile -r".split(" "),
             requirementsFile,
         ],
-        PIP_INSTALL_TIMEOUT_MS,
+        TIMEOUTS_MS.pip,
     );
     // Compiled now, or never: with PYTHONDONTWRITEBYTECODE set (as on this project's machines)
     // every moto start would compile moto again, about a second of CPU each.
@@ -106,7 +89,7 @@ async function bootstrapVirtualEnvironment(
         "compileall of .venv",
         VENV_PYTHON,
         ["-m", "compileall", "-q", "-j", "0", path.join(venvDirectory, "lib")],
-        COMPILE_TIMEOUT_MS,
+        TIMEOUTS_MS.compile,
     );
 
     fs.writeFileSync(installFingerprintFile, installFingerprint(python));
@@ -122,36 +105,26 @@ async function installStep(
     timeoutMs: number,
     hint?: string,
 ): Promise<void> {
-    const result = await runLogged(command, args, { logFile: installLogFile, timeoutMs });
+    const result = await run(command, args, timeoutMs, installLogFile);
     if (!result.succeeded) {
         throw new Error(
             `${what} failed (${result.outcome}).${hint === undefined ? "" : ` ${hint}`}\n` +
-                `Last lines of ${installLogFile}:\n${readTail(installLogFile)}`,
+                `Last lines of ${installLogFile}:\n${readOr(installLogFile, "(no output)").slice(-OUTPUT_TAIL_CHARS)}`,
         );
     }
 }
 
 /** The fingerprint is written last, so a .venv that matches it is complete. */
 function isInstalled(python: string): boolean {
-    return fs.existsSync(VENV_PYTHON) && readInstalledFingerprint() === installFingerprint(python);
+    return (
+        fs.existsSync(VENV_PYTHON) &&
+        readOr(installFingerprintFile, "").trim() === installFingerprint(python)
+    );
 }
 
 function installFingerprint(python: string): string {
-    return createHash("sha256")
-        .update(fs.readFileSync(requirementsFile))
-        .update("\0")
-        .update(python)
-        .update("\0")
-        .update(INSTALL_RECIPE)
-        .digest("hex");
-}
-
-function readInstalledFingerprint(): string | undefined {
-    try {
-        return fs.readFileSync(installFingerprintFile, "utf8").trim();
-    } catch {
-        return undefined;
-    }
+    const parts = [fs.readFileSync(requirementsFile, "utf8"), python, INSTALL_RECIPE];
+    return createHash("sha256").update(parts.join("\0")).digest("hex");
 }
 
 async function assertPythonIsUsable(python: string): Promise<void> {
@@ -159,9 +132,9 @@ async function assertPythonIsUsable(python: string): Promise<void> {
     const probe = `import sys, venv; sys.exit(0 if sys.version_info >= (${major}, ${minor}) else 3)`;
     let result: CommandResult;
     try {
-        result = await runCaptured(python, ["-c", probe], PYTHON_PROBE_TIMEOUT_MS);
+        result = await run(python, ["-c", probe], TIMEOUTS_MS.probe);
     } catch (error) {
-        if (isErrnoException(error) && (error.code === "ENOENT" || error.code === "EACCES")) {
+        if (isErrno(error, "ENOENT") || isErrno(error, "EACCES")) {
             throw new Error(`${INSTALL_HINT}. \`${python}\` was not found.`, { cause: error });
         }
         throw error;
@@ -181,71 +154,53 @@ interface CommandResult {
     readonly exitCode: number | null;
     /** "exit code N", "signal S" or "timed out after N s", for error messages. */
     readonly outcome: string;
+    /** The output's tail, when it goes to no log file. */
     readonly output: string;
 }
 
-function runLogged(
+/** Runs a command to its end, its output appended to `logFile` if given; rejects only if it cannot start. */
+function run(
     command: string,
     args: string[],
-    options: { logFile: string; timeoutMs: number },
+    timeoutMs: number,
+    logFile?: string,
 ): Promise<CommandResult> {
-    const logDescriptor = fs.openSync(options.logFile, "a");
+    const log = logFile === undefined ? "pipe" : fs.openSync(logFile, "a");
     try {
-        fs.writeSync(logDescriptor, `\n$ ${command} ${args.join(" ")}\n`);
-        return runToCompletion(
-            spawn(command, args, { stdio: ["ignore", logDescriptor, logDescriptor] }),
-            options.timeoutMs,
-        );
+        if (log !== "pipe") fs.writeSync(log, `\n$ ${command} ${args.join(" ")}\n`);
+        const child = spawn(command, args, {
+            stdio: ["ignore", log, log],
+            timeout: timeoutMs,
+            killSignal: "SIGKILL",
+        });
+        return new Promise((resolve, reject) => {
+            let output = "";
+            const collect = (chunk: Buffer): void => {
+                output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+            };
+            child.stdout?.on("data", collect);
+            child.stderr?.on("data", collect);
+            child.once("error", reject);
+            child.once("close", (exitCode, signal) => {
+                // Only spawn's own timeout kills the child.
+                const outcome = child.killed
+                    ? `timed out after ${timeoutMs / 1000} s`
+                    : signal !== null
+                      ? `signal ${signal}`
+                      : `exit code ${exitCode}`;
+                resolve({ succeeded: exitCode === 0, exitCode, outcome, output });
+            });
+        });
     } finally {
         // The child holds its own copy of the descriptor.
-        fs.closeSync(logDescriptor);
+        if (log !== "pipe") fs.closeSync(log);
     }
 }
 
-function runCaptured(command: string, args: string[], timeoutMs: number): Promise<CommandResult> {
-    return runToCompletion(spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] }), timeoutMs);
-}
-
-/** Rejects only if the command cannot be started (e.g. ENOENT); a failing command resolves. */
-function runToCompletion(child: ChildProcess, timeoutMs: number): Promise<CommandResult> {
-    return new Promise((resolve, reject) => {
-        let output = "";
-        const collect = (chunk: Buffer): void => {
-            output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
-        };
-        child.stdout?.on("data", collect);
-        child.stderr?.on("data", collect);
-
-        let timedOut = false;
-        const timer = setTimeout(() => {
-            timedOut = true;
-            child.kill("SIGKILL");
-        }, timeoutMs);
-
-        child.once("error", (error) => {
-            clearTimeout(timer);
-            reject(error);
-        });
-        child.once("close", (exitCode, signal) => {
-            clearTimeout(timer);
-            const outcome = timedOut
-                ? `timed out after ${timeoutMs / 1000} s`
-                : signal !== null
-                  ? `signal ${signal}`
-                  : `exit code ${exitCode}`;
-            resolve({ succeeded: exitCode === 0, exitCode, outcome, output });
-        });
-    });
-}
-
-function readTail(file: string): string {
+function readOr(file: string, fallback: string): string {
     try {
-        return fs.readFileSync(file, "utf8").slice(-OUTPUT_TAIL_CHARS);
+        return fs.readFileSync(file, "utf8");
     } catch {
-        return "(no output)";
+        return fallback;
     }
-}
-
-function isErrnoException(error: unknown): error is NodeJS.ErrnoException {
-    return error instanceof Error && "code" in error;
 }

@@ -1,8 +1,4 @@
-/**
- * A lock file shared by processes on one machine: the emulator's first-run install takes it, so two
- * commands started at once (two rehearsals, mocha and a rehearsal it spawns) never rebuild .venv
- * together, which leaves pip reading a package another pip is removing.
- */
+/** A lock across processes, so that two commands never rebuild .venv at once (pip would trip over pip). */
 import * as fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -98,6 +94,6 @@ function isAlive(pid: number): boolean {
     }
 }
 
-function isErrno(error: unknown, code: string): boolean {
+export function isErrno(error: unknown, code: string): boolean {
     return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
 }

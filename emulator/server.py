@@ -1,22 +1,14 @@
 """moto's server, one AWS request at a time, refusing the Auto Scaling calls that AWS refuses.
 
-moto's backends are not thread-safe, and its own server is threaded: two concurrent
-DetachInstances calls for one group each rebuild the group's instance list from the same
-snapshot and each launch a replacement. AWS serialises a group's scaling activities, so
-serialising the whole emulator is as strict as AWS or stricter. Connections are still read and
-written on their own threads; only the application call holds the lock.
+moto's backends are not thread-safe: two concurrent DetachInstances for one group each launch a
+replacement. AWS serialises a group's activities, so one lock over every application call is as
+strict or stricter; connections are still read and written on their own threads.
 
-moto 5.2.5 also accepts every DetachInstances: it skips ids that are not members, detaches
-instances in any lifecycle state, takes more than 20 ids, and decrements desired capacity below
-MinSize (even for the ids it skipped). AWS refuses each of these as a whole, with a ValidationError,
-and with batched detaches these are the cases that decide whether a handler is correct. So, inside
-the lock, a DetachInstances is checked against moto's own state first, and refused as AWS refuses
-it. The messages are in auto-scaling-refusals.json, which the TypeScript SDK mocks share. So is a
-TerminateInstanceInAutoScalingGroup (moto fails a non-member with an internal error and ignores
-MinSize). In a weighted group, MinSize is checked in capacity units.
-
-What the group does on its own side (Capacity Rebalancing, lifecycle hooks, weights), and the
-test-only endpoints under /_emulator/, are in group_side.py.
+moto 5.2.5 accepts every DetachInstances (non-members, any lifecycle state, over 20 ids, below
+MinSize) and every TerminateInstanceInAutoScalingGroup (a non-member, at MinSize). AWS refuses each
+whole, with a ValidationError whose message is in auto-scaling-refusals.json (the SDK mocks share
+it); so each is checked against moto's state inside the lock first, MinSize in capacity units.
+The group's own side and the /_emulator/ endpoints are in group_side.py.
 
 Usage: python server.py --host 127.0.0.1 --port 5000 [--exit-with-parent]
 """
@@ -43,7 +35,9 @@ from group_side import (  # noqa: E402
     COUNTED_STATES,
     PATH_PREFIX,
     GroupSide,
+    groups_in,
     keep_unparsed,
+    member_of,
     weight_of,
 )
 from moto.moto_server.werkzeug_app import (  # noqa: E402
@@ -102,7 +96,8 @@ def refusing_what_aws_refuses(app: WsgiApp, group_side: GroupSide | None = None)
             return app(environ, start_response)
         if group_side is not None:
             group_side.ensure_installed()
-        message = refusal(environ, request)
+        check = REFUSAL_CHECKS.get(request.action)
+        message = check(environ, request) if check is not None else None
         if message is not None:
             return validation_error(start_response, message)
         body = app(environ, start_response)
@@ -123,26 +118,28 @@ def validation_error(start_response: Callable[..., Any], message: str) -> list[b
         "<Error><Type>Sender</Type><Code>ValidationError</Code>"
         f"<Message>{escape(message)}</Message></Error>"
         f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-    ).encode("utf-8")
-    start_response(
-        "400 Bad Request",
-        [
-            ("Content-Type", "text/xml"),
-            ("Content-Length", str(len(body))),
-            ("x-amzn-RequestId", request_id),
-        ],
     )
-    return [body]
+    return respond(start_response, 400, "text/xml", body, [("x-amzn-RequestId", request_id)])
 
 
 def json_response(
     start_response: Callable[..., Any], status: int, payload: dict[str, Any]
 ) -> list[bytes]:
-    body = json.dumps(payload).encode("utf-8")
+    return respond(start_response, status, "application/json", json.dumps(payload))
+
+
+def respond(
+    start_response: Callable[..., Any],
+    status: int,
+    content_type: str,
+    text: str,
+    headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    body = text.encode("utf-8")
     reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
     start_response(
         f"{status} {reason}",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        [("Content-Type", content_type), ("Content-Length", str(len(body))), *(headers or [])],
     )
     return [body]
 
@@ -152,6 +149,16 @@ class AutoScalingRequest(NamedTuple):
     access_key: str
     region: str
     form: dict[str, list[str]]
+
+    def param(self, name: str) -> str:
+        return self.form.get(name, [""])[0]
+
+    def decrement(self) -> bool:
+        return self.param("ShouldDecrementDesiredCapacity").lower() == "true"
+
+    def groups(self, environ: dict[str, Any]) -> dict[str, Any] | None:
+        """moto's groups where moto would serve this request; None for a region it does not know."""
+        return groups_in(account_of(environ, self.access_key), self.region)
 
 
 def auto_scaling_request(environ: dict[str, Any]) -> AutoScalingRequest | None:
@@ -168,33 +175,21 @@ def auto_scaling_request(environ: dict[str, Any]) -> AutoScalingRequest | None:
     return AutoScalingRequest(form.get("Action", [""])[0], scope.group(1), scope.group(2), form)
 
 
-def refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str | None:
-    """AWS's message refusing this request, if AWS refuses it."""
-    if request.action == "DetachInstances":
-        return detach_refusal(environ, request)
-    if request.action == "TerminateInstanceInAutoScalingGroup":
-        return terminate_refusal(environ, request)
-    return None
-
-
 def detach_refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str | None:
     """AWS's message refusing this DetachInstances, if AWS refuses it."""
-    form = request.form
-    group_name = form.get("AutoScalingGroupName", [""])[0]
+    group_name = request.param("AutoScalingGroupName")
     members = sorted(
         (int(match.group(1)), values[0])
-        for key, values in form.items()
+        for key, values in request.form.items()
         if (match := INSTANCE_ID_PARAMETER.fullmatch(key))
     )
     instance_ids = [instance_id for _, instance_id in members]
-    decrement = form.get("ShouldDecrementDesiredCapacity", ["false"])[0].lower() == "true"
-
     # 1. A request-shape limit: checked before the group is looked at.
     if len(instance_ids) > MAX_INSTANCES_PER_DETACH:
         return REFUSALS["tooManyInstances"]
-    group = find_group(environ, request.access_key, request.region, group_name)
+    group = (request.groups(environ) or {}).get(group_name)
     if group is None:
-        return None  # moto answers for a group that does not exist.
+        return None  # moto answers for a group, or a region, that does not exist.
     # 2. Each id in order; the first one AWS would not detach names the refusal.
     states = {state.instance.id: state for state in group.instance_states}
     for instance_id in instance_ids:
@@ -206,50 +201,47 @@ def detach_refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str 
     # singular ("To detach 1 instance") is attested for AWS's wording; the template keeps
     # "instance" for any count rather than guess a plural.
     units = sum(weight_of(group, states[instance_id]) for instance_id in instance_ids)
-    if decrement and group.desired_capacity - units < group.min_size:
-        return REFUSALS["belowMinSize"].format(
-            groupName=group_name,
-            min=group.min_size,
-            max=group.max_size,
-            desired=group.desired_capacity,
-            count=len(instance_ids),
-        )
+    if request.decrement() and group.desired_capacity - units < group.min_size:
+        return below_min_size(group, len(instance_ids))
     return None
 
 
 def terminate_refusal(environ: dict[str, Any], request: AutoScalingRequest) -> str | None:
     """AWS's message refusing this TerminateInstanceInAutoScalingGroup, if AWS refuses it."""
-    from moto.autoscaling.models import autoscaling_backends
-
-    instance_id = request.form.get("InstanceId", [""])[0]
-    decrement = request.form.get("ShouldDecrementDesiredCapacity", ["false"])[0].lower() == "true"
-    account_id = account_of(environ, request.access_key)
-    try:
-        groups = autoscaling_backends[account_id][request.region].autoscaling_groups.values()
-    except KeyError:
-        return None
-    found = next(
-        ((g, s) for g in groups for s in g.instance_states if s.instance.id == instance_id), None
-    )
+    instance_id = request.param("InstanceId")
+    groups = request.groups(environ)
+    if groups is None:
+        return None  # A region moto does not know: let moto answer.
+    found = member_of(groups.values(), instance_id)
     if found is None:
         return REFUSALS["instanceNotFound"].format(instanceId=instance_id)
     group, state = found
     # Standby and Retained instances are outside desired capacity: nothing to decrement.
-    if not decrement or state.lifecycle_state not in COUNTED_STATES:
+    if not request.decrement() or state.lifecycle_state not in COUNTED_STATES:
         return None
     if group.desired_capacity == group.min_size:
         return REFUSALS["terminateAtMinSize"].format(min=group.min_size)
     # Only a weighted instance can take desired capacity past MinSize from above it: AWS's
     # wording for that is not documented, so its detach refusal's is used (in units).
     if group.desired_capacity - weight_of(group, state) < group.min_size:
-        return REFUSALS["belowMinSize"].format(
-            groupName=group.name,
-            min=group.min_size,
-            max=group.max_size,
-            desired=group.desired_capacity,
-            count=1,
-        )
+        return below_min_size(group, 1)
     return None
+
+
+def below_min_size(group: Any, count: int) -> str:
+    return REFUSALS["belowMinSize"].format(
+        groupName=group.name,
+        min=group.min_size,
+        max=group.max_size,
+        desired=group.desired_capacity,
+        count=count,
+    )
+
+
+REFUSAL_CHECKS: dict[str, Callable[[dict[str, Any], AutoScalingRequest], str | None]] = {
+    "DetachInstances": detach_refusal,
+    "TerminateInstanceInAutoScalingGroup": terminate_refusal,
+}
 
 
 def read_body_and_restore(environ: dict[str, Any]) -> bytes:
@@ -262,19 +254,6 @@ def read_body_and_restore(environ: dict[str, Any]) -> bytes:
     environ["wsgi.input"] = io.BytesIO(body)
     environ["CONTENT_LENGTH"] = str(len(body))
     return body
-
-
-def find_group(environ: dict[str, Any], access_key: str, region: str, name: str) -> Any:
-    """moto's group of that name in the account and region moto would serve, or None."""
-    # Imported here: loading moto's backends takes a while, and only Auto Scaling calls need them.
-    from moto.autoscaling.models import autoscaling_backends
-
-    try:
-        return autoscaling_backends[account_of(environ, access_key)][region].autoscaling_groups.get(
-            name
-        )
-    except KeyError:  # A region moto does not know: let moto answer.
-        return None
 
 
 def account_of(environ: dict[str, Any], access_key: str) -> str:

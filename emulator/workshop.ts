@@ -1,12 +1,9 @@
-/**
- * The seed workshop's environment in the emulator: what its CloudFormation stack creates (a VPC
- * over three zones, a target group, the Spot web group and its neighbours). Reading state back is
- * in group-state.ts.
- */
+/** The seed workshop's CloudFormation stack, in the emulator, and the seeding steps fleet.ts shares. */
 import {
     AutoScalingClient,
     AttachInstancesCommand,
     CreateAutoScalingGroupCommand,
+    type CreateAutoScalingGroupCommandInput,
     UpdateAutoScalingGroupCommand,
     type MixedInstancesPolicy,
 } from "@aws-sdk/client-auto-scaling";
@@ -31,17 +28,10 @@ import {
 } from "../components/spot-web-tier/index";
 import { clientConfigFor, required } from "./group-state";
 
-/**
- * What the seed workshop's CloudFormation stack provides: a VPC over three AZs, a target group
- * and a Spot "web" group, plus neighbours the handler must leave alone.
- */
-export interface WorkshopEnvironment {
-    readonly vpcId: string;
-    /** One subnet in each of the region's zones a, b and c. */
-    readonly subnetIds: string[];
+/** A VPC over three zones, a target group and a Spot "web" group, with neighbours to leave alone. */
+export interface WorkshopEnvironment extends Network {
     /** HTTP:80, health check "/", deregistration delay 120 s. */
     readonly targetGroupArn: string;
-    readonly launchTemplateId: string;
     /** Spot-only mixed instances group attached to the target group. */
     readonly webGroupName: string;
     /** A second group with a plain launch template. */
@@ -60,6 +50,20 @@ export interface WorkshopSeedOptions {
     };
 }
 
+/** A VPC with one /20 subnet in each of the region's zones a, b and c, and a launch template. */
+export interface Network {
+    readonly vpcId: string;
+    readonly subnetIds: string[];
+    readonly launchTemplateId: string;
+}
+
+/** The SDK clients a seed talks to the emulator with. */
+export interface SeedClients {
+    readonly ec2: EC2Client;
+    readonly autoScaling: AutoScalingClient;
+    readonly elbv2: ElasticLoadBalancingV2Client;
+}
+
 export const WEB_GROUP_NAME = "web";
 export const OTHER_GROUP_NAME = "batch";
 export const DEREGISTRATION_DELAY_SECONDS = 120;
@@ -76,236 +80,259 @@ const DEFAULT_WEB_GROUP = {
 const OTHER_GROUP = { minSize: 1, desiredCapacity: 2, maxSize: 4 };
 // Amazon Linux 2 from moto's built-in AMI list, so it also passes MOTO_ENABLE_AMI_VALIDATION.
 const IMAGE_ID = "ami-04681a1dbd79675a5";
-const VPC_CIDR = "10.0.0.0/16";
 const ZONE_SUFFIXES = ["a", "b", "c"];
-/** AttachInstances takes at most 20 ids per call on AWS (moto takes more). */
-const MAX_ATTACH_INSTANCE_IDS = 20;
+const MAX_ATTACH_INSTANCE_IDS = 20; // AWS's cap per AttachInstances (moto takes more)
 
 /**
- * Seeds a fresh emulator (call `emulator.reset()` first to seed again: names are fixed).
- *
- * Gaps in moto 5.2.5 that shape this seed:
- * - A group launches every instance into the first subnet of VPCZoneIdentifier, with the launch
- *   template's instance type, ignoring the overrides. So the web group is created empty and its
- *   instances are launched here, round-robin over the subnets and override types, as Spot, and
- *   attached (AttachInstances raises desired capacity and registers them in the target group).
- * - UpdateAutoScalingGroup drops a MixedInstancesPolicy it is not given again, so raising MinSize
- *   afterwards restates the policy.
- * Replacements moto launches later (e.g. after DetachInstances without decrement) still land in
- * the first subnet with the launch template's type.
+ * Seeds a fresh emulator (reset it to seed again: names are fixed). moto 5.2.5 launches a group's
+ * instances into its first subnet with the template's type, so the web group starts empty and gets
+ * instances launched here and attached; and it drops a MixedInstancesPolicy not restated.
  */
 export async function seedWorkshopEnvironment(
     emulator: Emulator,
     options: WorkshopSeedOptions = {},
 ): Promise<WorkshopEnvironment> {
-    const webGroup = { ...DEFAULT_WEB_GROUP, ...options.webGroup };
-    assertValidCapacity(webGroup);
-
-    const ec2 = new EC2Client(clientConfigFor(emulator));
-    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-    const elbv2 = new ElasticLoadBalancingV2Client(clientConfigFor(emulator));
-    try {
-        const vpc = await ec2.send(
-            new CreateVpcCommand({
-                CidrBlock: VPC_CIDR,
-                TagSpecifications: [{ ResourceType: "vpc", Tags: [nameTag("workshop")] }],
-            }),
-        );
-        const vpcId = required(vpc.Vpc?.VpcId, "CreateVpc VpcId");
-
-        const subnetIds: string[] = [];
-        for (const [index, suffix] of ZONE_SUFFIXES.entries()) {
-            const subnet = await ec2.send(
-                new CreateSubnetCommand({
-                    VpcId: vpcId,
-                    // A /20, as the SpotWebTier builds: a /24 holds too few for a storm.
-                    CidrBlock: publicSubnetCidrBlock(index),
-                    AvailabilityZone: `${emulator.region}${suffix}`,
-                    TagSpecifications: [
-                        { ResourceType: "subnet", Tags: [nameTag(`workshop-${suffix}`)] },
-                    ],
-                }),
-            );
-            subnetIds.push(required(subnet.Subnet?.SubnetId, "CreateSubnet SubnetId"));
-        }
-
-        const template = await ec2.send(
-            new CreateLaunchTemplateCommand({
-                LaunchTemplateName: "workshop",
-                LaunchTemplateData: { ImageId: IMAGE_ID, InstanceType: WEB_INSTANCE_TYPES[0] },
-            }),
-        );
-        const launchTemplateId = required(
-            template.LaunchTemplate?.LaunchTemplateId,
-            "CreateLaunchTemplate LaunchTemplateId",
-        );
-
-        const targetGroup = await elbv2.send(
-            new CreateTargetGroupCommand({
-                Name: "workshop-web",
-                Protocol: "HTTP",
-                Port: 80,
-                VpcId: vpcId,
-                TargetType: "instance",
-                HealthCheckProtocol: "HTTP",
-                HealthCheckPath: "/",
-            }),
-        );
-        const targetGroupArn = required(
-            targetGroup.TargetGroups?.[0]?.TargetGroupArn,
-            "CreateTargetGroup TargetGroupArn",
-        );
-        await elbv2.send(
-            new ModifyTargetGroupAttributesCommand({
-                TargetGroupArn: targetGroupArn,
-                Attributes: [
-                    {
-                        Key: "deregistration_delay.timeout_seconds",
-                        Value: String(DEREGISTRATION_DELAY_SECONDS),
-                    },
-                ],
-            }),
-        );
-
-        const mixedInstancesPolicy: MixedInstancesPolicy = {
-            LaunchTemplate: {
-                LaunchTemplateSpecification: {
-                    LaunchTemplateId: launchTemplateId,
-                    Version: "$Latest",
-                },
-                Overrides: WEB_INSTANCE_TYPES.map((instanceType) => ({
-                    InstanceType: instanceType,
-                })),
-            },
-            InstancesDistribution: {
-                OnDemandBaseCapacity: WEB_TIER_DEFAULTS.onDemandBaseCapacity,
-                OnDemandPercentageAboveBaseCapacity:
-                    WEB_TIER_DEFAULTS.onDemandPercentageAboveBaseCapacity,
-                SpotAllocationStrategy: WEB_TIER_DEFAULTS.spotAllocationStrategy,
-            },
-        };
-        const vpcZoneIdentifier = subnetIds.join(",");
-        await autoScaling.send(
-            new CreateAutoScalingGroupCommand({
-                AutoScalingGroupName: WEB_GROUP_NAME,
-                MixedInstancesPolicy: mixedInstancesPolicy,
-                MinSize: 0,
-                DesiredCapacity: 0,
-                MaxSize: webGroup.maxSize,
-                VPCZoneIdentifier: vpcZoneIdentifier,
-                TargetGroupARNs: [targetGroupArn],
-                CapacityRebalance: options.webGroup?.capacityRebalance ?? false,
-                HealthCheckType: "ELB",
-                HealthCheckGracePeriod: 300,
-                Tags: [{ ...nameTag("workshop-web"), PropagateAtLaunch: true }],
-            }),
-        );
-        // Instance i: subnet i mod 3, override type i mod n. One RunInstances per subnet and type
-        // (a thousand seed in seconds), then AttachInstances in that order, 20 ids a call as on AWS.
-        const web = { launchTemplateId, name: "workshop-web", spot: true };
-        const [zones, types] = [subnetIds.length, WEB_INSTANCE_TYPES.length];
-        const indices = [...Array(webGroup.desiredCapacity).keys()];
-        const webInstanceIds: string[] = [];
-        for (const [subnet, subnetId] of subnetIds.entries()) {
-            for (const [type, instanceType] of WEB_INSTANCE_TYPES.entries()) {
-                const at = indices.filter((i) => i % zones === subnet && i % types === type);
-                const ids = await runInstances(ec2, at.length, { ...web, subnetId, instanceType });
-                at.forEach((index, n) => (webInstanceIds[index] = ids[n]));
-            }
-        }
-        for (let start = 0; start < webInstanceIds.length; start += MAX_ATTACH_INSTANCE_IDS) {
-            await autoScaling.send(
-                new AttachInstancesCommand({
-                    AutoScalingGroupName: WEB_GROUP_NAME,
-                    InstanceIds: webInstanceIds.slice(start, start + MAX_ATTACH_INSTANCE_IDS),
-                }),
-            );
-        }
-        await autoScaling.send(
-            new UpdateAutoScalingGroupCommand({
-                AutoScalingGroupName: WEB_GROUP_NAME,
-                MinSize: webGroup.minSize,
-                MixedInstancesPolicy: mixedInstancesPolicy,
-            }),
-        );
-
-        await autoScaling.send(
-            new CreateAutoScalingGroupCommand({
-                AutoScalingGroupName: OTHER_GROUP_NAME,
-                LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
-                MinSize: OTHER_GROUP.minSize,
-                DesiredCapacity: OTHER_GROUP.desiredCapacity,
-                MaxSize: OTHER_GROUP.maxSize,
-                VPCZoneIdentifier: vpcZoneIdentifier,
-                Tags: [{ ...nameTag("workshop-batch"), PropagateAtLaunch: true }],
-            }),
-        );
-
-        const [standaloneInstanceId] = await runInstances(ec2, 1, {
-            launchTemplateId,
-            subnetId: subnetIds[1 % subnetIds.length],
-            instanceType: "t3.micro",
-            name: "workshop-standalone",
-            spot: false,
-        });
-
-        return {
-            vpcId,
-            subnetIds,
-            targetGroupArn,
-            launchTemplateId,
-            webGroupName: WEB_GROUP_NAME,
-            otherGroupName: OTHER_GROUP_NAME,
-            standaloneInstanceId,
-        };
-    } finally {
-        ec2.destroy();
-        autoScaling.destroy();
-        elbv2.destroy();
-    }
-}
-
-/** One RunInstances of exactly `count` instances (none for 0); their ids. */
-async function runInstances(
-    ec2: EC2Client,
-    count: number,
-    instance: {
-        launchTemplateId: string;
-        subnetId: string;
-        instanceType: _InstanceType;
-        name: string;
-        spot: boolean;
-    },
-): Promise<string[]> {
-    if (count === 0) {
-        return [];
-    }
-    const response = await ec2.send(
-        new RunInstancesCommand({
-            MinCount: count,
-            MaxCount: count,
-            LaunchTemplate: { LaunchTemplateId: instance.launchTemplateId, Version: "$Latest" },
-            InstanceType: instance.instanceType,
-            SubnetId: instance.subnetId,
-            InstanceMarketOptions: instance.spot ? { MarketType: "spot" } : undefined,
-            TagSpecifications: [{ ResourceType: "instance", Tags: [nameTag(instance.name)] }],
-        }),
-    );
-    // MinCount = MaxCount: EC2 launches them all or refuses the call.
-    return (response.Instances ?? []).map((i) => required(i.InstanceId, "InstanceId"));
-}
-
-function assertValidCapacity(group: {
-    minSize: number;
-    desiredCapacity: number;
-    maxSize: number;
-}): void {
-    const { minSize, desiredCapacity, maxSize } = group;
+    const webGroup = { ...DEFAULT_WEB_GROUP, capacityRebalance: false, ...options.webGroup };
+    const { minSize, desiredCapacity, maxSize } = webGroup;
     if (!(0 <= minSize && minSize <= desiredCapacity && desiredCapacity <= maxSize)) {
         throw new RangeError(
             `webGroup needs 0 <= minSize <= desiredCapacity <= maxSize, got ${minSize}/${desiredCapacity}/${maxSize}`,
         );
     }
+    return withSeedClients(emulator, async (clients) => {
+        const network = await seedNetwork(clients.ec2, emulator.region, "workshop");
+        const targetGroupArn = await seedTargetGroup(clients.elbv2, network.vpcId);
+        await seedWebGroup(clients, network, targetGroupArn, webGroup);
+        await createGroup(
+            clients.autoScaling,
+            network,
+            OTHER_GROUP_NAME,
+            "workshop-batch",
+            OTHER_GROUP,
+        );
+        return {
+            ...network,
+            targetGroupArn,
+            webGroupName: WEB_GROUP_NAME,
+            otherGroupName: OTHER_GROUP_NAME,
+            standaloneInstanceId: await launchStandalone(clients.ec2, network, "workshop"),
+        };
+    });
+}
+
+/** HTTP:80 with health check "/" and the workshop's deregistration delay. */
+async function seedTargetGroup(
+    elbv2: ElasticLoadBalancingV2Client,
+    vpcId: string,
+): Promise<string> {
+    const targetGroup = await elbv2.send(
+        new CreateTargetGroupCommand({
+            Name: "workshop-web",
+            Protocol: "HTTP",
+            Port: 80,
+            VpcId: vpcId,
+            TargetType: "instance",
+            HealthCheckProtocol: "HTTP",
+            HealthCheckPath: "/",
+        }),
+    );
+    const arn = required(targetGroup.TargetGroups?.[0]?.TargetGroupArn, "TargetGroupArn");
+    const delay = { Key: "deregistration_delay.timeout_seconds" };
+    await elbv2.send(
+        new ModifyTargetGroupAttributesCommand({
+            TargetGroupArn: arn,
+            Attributes: [{ ...delay, Value: String(DEREGISTRATION_DELAY_SECONDS) }],
+        }),
+    );
+    return arn;
+}
+
+/** The Spot web group, created empty, filled with instance i in subnet i mod 3 of type i mod n. */
+async function seedWebGroup(
+    { ec2, autoScaling }: SeedClients,
+    network: Network,
+    targetGroupArn: string,
+    webGroup: typeof DEFAULT_WEB_GROUP & { capacityRebalance: boolean },
+): Promise<void> {
+    const { launchTemplateId, subnetIds } = network;
+    const mixedInstancesPolicy: MixedInstancesPolicy = {
+        LaunchTemplate: {
+            LaunchTemplateSpecification: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
+            Overrides: WEB_INSTANCE_TYPES.map((instanceType) => ({ InstanceType: instanceType })),
+        },
+        InstancesDistribution: {
+            OnDemandBaseCapacity: WEB_TIER_DEFAULTS.onDemandBaseCapacity,
+            OnDemandPercentageAboveBaseCapacity:
+                WEB_TIER_DEFAULTS.onDemandPercentageAboveBaseCapacity,
+            SpotAllocationStrategy: WEB_TIER_DEFAULTS.spotAllocationStrategy,
+        },
+    };
+    const empty = { minSize: 0, desiredCapacity: 0, maxSize: webGroup.maxSize };
+    await createGroup(autoScaling, network, WEB_GROUP_NAME, "workshop-web", empty, {
+        LaunchTemplate: undefined,
+        MixedInstancesPolicy: mixedInstancesPolicy,
+        TargetGroupARNs: [targetGroupArn],
+        CapacityRebalance: webGroup.capacityRebalance,
+        HealthCheckType: "ELB",
+        HealthCheckGracePeriod: 300,
+    });
+    const slots = Array.from({ length: webGroup.desiredCapacity }, (_, i) => ({
+        subnetId: subnetIds[i % subnetIds.length],
+        instanceType: WEB_INSTANCE_TYPES[i % WEB_INSTANCE_TYPES.length],
+    }));
+    const web = { launchTemplateId, name: "workshop-web", spot: true };
+    await attachInstances(autoScaling, WEB_GROUP_NAME, await launchInto(ec2, slots, web));
+    await autoScaling.send(
+        new UpdateAutoScalingGroupCommand({
+            AutoScalingGroupName: WEB_GROUP_NAME,
+            MinSize: webGroup.minSize,
+            MixedInstancesPolicy: mixedInstancesPolicy,
+        }),
+    );
+}
+
+/** Runs `seed` with clients for the emulator, destroyed after. */
+export async function withSeedClients<T>(
+    emulator: Emulator,
+    seed: (clients: SeedClients) => Promise<T>,
+): Promise<T> {
+    const config = clientConfigFor(emulator);
+    const clients: SeedClients = {
+        ec2: new EC2Client(config),
+        autoScaling: new AutoScalingClient(config),
+        elbv2: new ElasticLoadBalancingV2Client(config),
+    };
+    try {
+        return await seed(clients);
+    } finally {
+        Object.values(clients).forEach((client) => client.destroy());
+    }
+}
+
+/** The VPC, its subnets (/20s, as the SpotWebTier builds: a /24 holds too few for a storm), a template. */
+export async function seedNetwork(
+    ec2: EC2Client,
+    region: string,
+    name: string,
+    instanceType: _InstanceType = WEB_INSTANCE_TYPES[0],
+): Promise<Network> {
+    const vpc = await ec2.send(
+        new CreateVpcCommand({ CidrBlock: "10.0.0.0/16", TagSpecifications: tags("vpc", name) }),
+    );
+    const vpcId = required(vpc.Vpc?.VpcId, "CreateVpc VpcId");
+    const subnetIds: string[] = [];
+    for (const [index, suffix] of ZONE_SUFFIXES.entries()) {
+        const subnet = await ec2.send(
+            new CreateSubnetCommand({
+                VpcId: vpcId,
+                CidrBlock: publicSubnetCidrBlock(index),
+                AvailabilityZone: `${region}${suffix}`,
+                TagSpecifications: tags("subnet", `${name}-${suffix}`),
+            }),
+        );
+        subnetIds.push(required(subnet.Subnet?.SubnetId, "CreateSubnet SubnetId"));
+    }
+    const template = await ec2.send(
+        new CreateLaunchTemplateCommand({
+            LaunchTemplateName: name,
+            LaunchTemplateData: { ImageId: IMAGE_ID, InstanceType: instanceType },
+        }),
+    );
+    const launchTemplateId = required(
+        template.LaunchTemplate?.LaunchTemplateId,
+        "LaunchTemplateId",
+    );
+    return { vpcId, subnetIds, launchTemplateId };
+}
+
+/** One instance per slot, one RunInstances per subnet and type (so a thousand take seconds); ids in slot order. */
+export async function launchInto(
+    ec2: EC2Client,
+    slots: readonly { subnetId: string; instanceType: _InstanceType }[],
+    instance: { launchTemplateId: string; name: string; spot: boolean },
+): Promise<string[]> {
+    const runs = new Map<string, number[]>();
+    for (const [index, { subnetId, instanceType }] of slots.entries()) {
+        const key = `${subnetId} ${instanceType}`;
+        runs.set(key, [...(runs.get(key) ?? []), index]);
+    }
+    const ids: string[] = [];
+    for (const indices of runs.values()) {
+        const { subnetId, instanceType } = slots[indices[0]];
+        const response = await ec2.send(
+            new RunInstancesCommand({
+                // MinCount = MaxCount: EC2 launches them all or refuses the call.
+                MinCount: indices.length,
+                MaxCount: indices.length,
+                LaunchTemplate: { LaunchTemplateId: instance.launchTemplateId, Version: "$Latest" },
+                InstanceType: instanceType,
+                SubnetId: subnetId,
+                InstanceMarketOptions: instance.spot ? { MarketType: "spot" } : undefined,
+                TagSpecifications: tags("instance", instance.name),
+            }),
+        );
+        const launched = (response.Instances ?? []).map((i) =>
+            required(i.InstanceId, "InstanceId"),
+        );
+        indices.forEach((index, n) => (ids[index] = launched[n]));
+    }
+    return ids;
+}
+
+/** An on-demand t3.micro in the second subnet and in no group. */
+export async function launchStandalone(
+    ec2: EC2Client,
+    network: Network,
+    name: string,
+): Promise<string> {
+    const subnetId = network.subnetIds[1 % network.subnetIds.length];
+    const [id] = await launchInto(ec2, [{ subnetId, instanceType: "t3.micro" }], {
+        launchTemplateId: network.launchTemplateId,
+        name: `${name}-standalone`,
+        spot: false,
+    });
+    return id;
+}
+
+/** AttachInstances, 20 ids a call as on AWS, in order. */
+export async function attachInstances(
+    autoScaling: AutoScalingClient,
+    groupName: string,
+    instanceIds: readonly string[],
+): Promise<void> {
+    for (let start = 0; start < instanceIds.length; start += MAX_ATTACH_INSTANCE_IDS) {
+        const InstanceIds = instanceIds.slice(start, start + MAX_ATTACH_INSTANCE_IDS);
+        await autoScaling.send(
+            new AttachInstancesCommand({ AutoScalingGroupName: groupName, InstanceIds }),
+        );
+    }
+}
+
+/** A group over every subnet, from the launch template, its Name tag propagated to its instances. */
+export async function createGroup(
+    autoScaling: AutoScalingClient,
+    { launchTemplateId, subnetIds }: Network,
+    groupName: string,
+    nameTagValue: string,
+    sizes: { minSize: number; desiredCapacity: number; maxSize: number },
+    more: Partial<CreateAutoScalingGroupCommandInput> = {},
+): Promise<void> {
+    await autoScaling.send(
+        new CreateAutoScalingGroupCommand({
+            AutoScalingGroupName: groupName,
+            LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
+            MinSize: sizes.minSize,
+            DesiredCapacity: sizes.desiredCapacity,
+            MaxSize: sizes.maxSize,
+            VPCZoneIdentifier: subnetIds.join(","),
+            ...more,
+            Tags: [{ ...nameTag(nameTagValue), PropagateAtLaunch: true }, ...(more.Tags ?? [])],
+        }),
+    );
+}
+
+function tags(resourceType: "vpc" | "subnet" | "instance", name: string) {
+    return [{ ResourceType: resourceType, Tags: [nameTag(name)] }];
 }
 
 function nameTag(name: string): { Key: string; Value: string } {

@@ -1,8 +1,4 @@
-/**
- * What a local event source mapping is given and what it reports: its settings, named, bounded
- * and validated as CreateEventSourceMapping does; the handler's signature; the options of
- * startEventSourceMapping; each finished invocation and the live counters.
- */
+/** What a local event source mapping is given, validated as CreateEventSourceMapping does, and reports. */
 import type { SQSClientConfig } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 
@@ -48,13 +44,11 @@ export interface EventSourceMappingStats {
     records: number;
     /** Records per invocation, in the order the invocations started. */
     batchSizes: number[];
-    /** Records deleted after their invocation. */
     deleted: number;
     /** Records left for redelivery: named in batchItemFailures, or in a batch that failed whole. */
     failedRecords: number;
     /** Invocations that failed whole: a throw, a timeout or an invalid response. */
     failedBatches: number;
-    /** The most invocations ever in flight at once. */
     maxInFlight: number;
     /** Records received but never invoked because the mapping stopped; they reappear later. */
     abandonedRecords: number;
@@ -79,7 +73,6 @@ export interface EventSourceMappingOptions {
     readonly clientConfig: SQSClientConfig;
     readonly settings: EventSourceMappingSettings;
     readonly handler: SqsBatchHandler;
-    /** Told about every finished invocation. */
     readonly onBatch?: (info: BatchInfo) => void;
     /** An invocation running longer fails whole, as at the function's timeout. Default 60 000. */
     readonly functionTimeoutMs?: number;
@@ -93,7 +86,7 @@ export interface EventSourceMappingOptions {
     readonly maxLifetimeMs?: number;
 }
 
-export const SETTINGS_LIMITS = {
+const SETTINGS_LIMITS = {
     batchSize: { min: 1, max: 10_000 },
     maximumBatchingWindowInSeconds: { min: 0, max: 300 },
     maximumConcurrency: { min: 2, max: 1000 },
@@ -105,14 +98,17 @@ export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** Throws a RangeError, worded like Lambda's validation, for settings Lambda would refuse. */
 export function validateSettings(settings: EventSourceMappingSettings): void {
     for (const [name, { min, max }] of Object.entries(SETTINGS_LIMITS)) {
-        const value = settings[name as keyof EventSourceMappingSettings];
-        if (!Number.isInteger(value) || value < min || value > max) {
-            throw new RangeError(`${name} must be an integer from ${min} to ${max}, not ${value}`);
-        }
+        assertIntegerIn(name, settings[name as keyof EventSourceMappingSettings], min, max);
     }
     if (settings.batchSize > 10 && settings.maximumBatchingWindowInSeconds < 1) {
         throw new RangeError(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
         );
+    }
+}
+
+export function assertIntegerIn(name: string, value: number, min: number, max: number): void {
+    if (!Number.isInteger(value) || value < min || value > max) {
+        throw new RangeError(`${name} must be an integer from ${min} to ${max}, not ${value}`);
     }
 }

@@ -1,7 +1,4 @@
-/**
- * The deployment package exactly as `pulumi up` would upload it, taken from the function
- * under Pulumi mocks, written to disk and run locally: the proof that the uploaded code works.
- */
+/** The deployment package as `pulumi up` would upload it, written to disk and run: proof the upload works. */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as aws from "@pulumi/aws";
@@ -43,21 +40,12 @@ export interface HandlerArchive {
     readonly timeoutMs: number;
     /** Size in bytes of the archive zipped with deflate, as Pulumi uploads it. */
     readonly zippedBytes: number;
-    /**
-     * Invokes the serialized handler once per event, all at once, like concurrent Lambda
-     * invocations, with the function's environment plus `extraEnvironment` set meanwhile.
-     * Each result is the handler's response, or the error it threw; the handler's console
-     * lines are captured rather than printed.
-     */
+    /** Invokes every event at once in one container, like concurrent invocations; settled results. */
     invoke<Result = InterruptionSummary>(
         events: readonly unknown[],
         extraEnvironment?: Readonly<Record<string, string>>,
     ): Promise<Invocations<Result>>;
-    /**
-     * Loads the package as a new Lambda container would, with the function's environment plus
-     * `extraEnvironment` (so its SDK clients are built for that endpoint), and runs `body` with
-     * it; console lines are captured meanwhile.
-     */
+    /** Runs `body` in a fresh container: loaded anew with the function's environment plus `extraEnvironment`. */
     withContainer<T>(
         extraEnvironment: Readonly<Record<string, string>>,
         body: (invoke: Invoke) => Promise<T>,
@@ -112,43 +100,55 @@ export async function materializeHandlerArchive(
     fn: FunctionCode,
     label = "handler",
 ): Promise<HandlerArchive> {
-    const code = (await unwrap(fn.code)) as pulumi.asset.AssetArchive;
     const variables = (await unwrap(fn.environment))?.variables ?? {};
-    const environment = Object.fromEntries(
-        await Promise.all(
-            Object.entries(variables).map(
-                async ([key, value]) => [key, String(await unwrap(value))] as const,
-            ),
-        ),
-    );
-
+    const environment: Record<string, string> = {};
+    for (const [key, value] of Object.entries(variables)) {
+        environment[key] = String(await unwrap(value));
+    }
     const timeoutMs = ((await unwrap(fn.timeout)) ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
-
     fs.mkdirSync(ARCHIVES_ROOT, { recursive: true });
     const directory = fs.mkdtempSync(path.join(ARCHIVES_ROOT, `${label}-`));
-    const paths = await writeAssets(code, directory);
+    const paths = await writeAssets(
+        (await unwrap(fn.code)) as pulumi.asset.AssetArchive,
+        directory,
+    );
     const indexPath = path.join(directory, "__index.js");
-    const indexSource = fs.readFileSync(indexPath, "utf8");
-
-    /** A fresh module per container: the factory builds its clients from the environment it sees. */
-    const loadContainer = (): LambdaHandler => {
-        Reflect.deleteProperty(require.cache, indexPath);
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- the archive is plain CommonJS, loaded as Lambda would
-        return (require(indexPath) as { handler: LambdaHandler }).handler;
+    const withContainer = containers(indexPath, environment, timeoutMs);
+    return {
+        directory,
+        paths,
+        indexSource: fs.readFileSync(indexPath, "utf8"),
+        environment,
+        timeoutMs,
+        zippedBytes: zipDirectory(directory).byteLength,
+        withContainer,
+        invoke: (events, extraEnvironment = {}) =>
+            invokeAll(withContainer, events, extraEnvironment),
+        remove: () => fs.rmSync(directory, { recursive: true, force: true }),
     };
+}
 
-    const withContainer: HandlerArchive["withContainer"] = async (extraEnvironment, body) => {
+/** Runs a body with a fresh container of the archive: its module loaded anew, as a cold start. */
+function containers(
+    indexPath: string,
+    environment: Readonly<Record<string, string>>,
+    timeoutMs: number,
+): HandlerArchive["withContainer"] {
+    return async (extraEnvironment, body) => {
         const restoreEnvironment = setEnvironment({ ...environment, ...extraEnvironment });
         const logLines: string[] = [];
         const logTimesMs: number[] = [];
         const restoreConsole = captureConsole(logLines, logTimesMs);
         try {
-            const handler = loadContainer();
+            // The factory builds its clients from the environment it sees when loaded.
+            Reflect.deleteProperty(require.cache, indexPath);
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- the archive is plain CommonJS, loaded as Lambda would
+            const { handler } = require(indexPath) as { handler: LambdaHandler };
             const invoke: Invoke = (event) => {
                 const startedAt = performance.now();
+                const elapsed = (): number => performance.now() - startedAt;
                 return handler(event, {
-                    getRemainingTimeInMillis: () =>
-                        Math.max(0, timeoutMs - (performance.now() - startedAt)),
+                    getRemainingTimeInMillis: () => Math.max(0, timeoutMs - elapsed()),
                 });
             };
             return { value: await body(invoke), logLines, logTimesMs };
@@ -157,40 +157,27 @@ export async function materializeHandlerArchive(
             restoreEnvironment();
         }
     };
+}
 
-    return {
-        directory,
-        paths,
-        indexSource,
-        environment,
-        timeoutMs,
-        zippedBytes: zipDirectory(directory).byteLength,
-        withContainer,
-        async invoke<Result>(
-            events: readonly unknown[],
-            extraEnvironment: Readonly<Record<string, string>> = {},
-        ): Promise<Invocations<Result>> {
-            const durationsMs: number[] = [];
-            const {
-                value: results,
-                logLines,
-                logTimesMs,
-            } = await withContainer(extraEnvironment, (invoke) =>
-                Promise.allSettled(
-                    events.map(async (event, index) => {
-                        const startedAt = performance.now();
-                        try {
-                            return (await invoke(event)) as Result;
-                        } finally {
-                            durationsMs[index] = performance.now() - startedAt;
-                        }
-                    }),
-                ),
-            );
-            return { results, durationsMs, logLines, logTimesMs };
-        },
-        remove: () => fs.rmSync(directory, { recursive: true, force: true }),
+/** Every event invoked at once in one container, each timed. */
+async function invokeAll<Result>(
+    withContainer: HandlerArchive["withContainer"],
+    events: readonly unknown[],
+    extraEnvironment: Readonly<Record<string, string>>,
+): Promise<Invocations<Result>> {
+    const durationsMs: number[] = [];
+    const timed = (invoke: Invoke) => async (event: unknown, index: number) => {
+        const startedAt = performance.now();
+        try {
+            return (await invoke(event)) as Result;
+        } finally {
+            durationsMs[index] = performance.now() - startedAt;
+        }
     };
+    const { value, logLines, logTimesMs } = await withContainer(extraEnvironment, (invoke) =>
+        Promise.allSettled(events.map(timed(invoke))),
+    );
+    return { results: value, durationsMs, logLines, logTimesMs };
 }
 
 function setEnvironment(values: Record<string, string>): () => void {
@@ -207,25 +194,18 @@ function setEnvironment(values: Record<string, string>): () => void {
     };
 }
 
-/**
- * Captures console lines and raw standard-output lines (how EMF metrics are written), and when
- * each was written (performance.now()).
- */
+/** Captures console and raw stdout lines (EMF metrics are written raw), and when each was written. */
 function captureConsole(lines: string[], timesMs: number[] = []): () => void {
     const { info, warn, error, log } = console;
-    const capture = (...args: unknown[]) => {
-        lines.push(args.map(String).join(" "));
+    const keep = (line: string): void => {
+        lines.push(line);
         timesMs.push(performance.now());
     };
+    const capture = (...args: unknown[]) => keep(args.map(String).join(" "));
     Object.assign(console, { info: capture, warn: capture, error: capture, log: capture });
     const write = process.stdout.write;
     process.stdout.write = ((chunk: string | Uint8Array) => {
-        for (const line of String(chunk).split("\n")) {
-            if (line !== "") {
-                lines.push(line);
-                timesMs.push(performance.now());
-            }
-        }
+        String(chunk).split("\n").filter(Boolean).forEach(keep);
         return true;
     }) as typeof process.stdout.write;
     return () => {

@@ -1,8 +1,6 @@
 /**
- * The queued path, whole, on one machine: the component's EventBridge rule (its exact pattern)
- * targeting an events queue with the component's settings, in the emulator, drained by the local
- * event source mapping into the serialized handler. `PutEvents` stands in for EC2 itself: AWS
- * refuses an `aws.` source from anyone else, moto does not.
+ * The queued path on one machine: the component's rule into its queue in the emulator, drained by
+ * the local mapping into the handler. PutEvents stands in for EC2 (moto allows an `aws.` source).
  */
 import {
     EventBridgeClient,
@@ -20,8 +18,8 @@ import type { Emulator } from "../emulator/server";
 import { startEventSourceMapping } from "./event-source-mapping";
 import type { HandlerArchive } from "./handler-archive";
 import { type BatchInfo, type LocalEventSourceMapping } from "./event-source-mapping-options";
-import { type QueueCounts, queueCounts } from "./sqs-records";
-import { clientConfigFor } from "../emulator/group-state";
+import { queueCounts } from "./sqs-records";
+import { clientConfigFor, required } from "../emulator/group-state";
 
 /** PutEvents' own cap per call. */
 const PUT_EVENTS_BATCH = 10;
@@ -46,11 +44,7 @@ export interface LocalPipelineOptions {
     readonly name?: string;
 }
 
-/**
- * Builds the pipeline in the emulator, runs `body` with it while the mapping feeds one handler
- * container, then stops the mapping. Resolves to what `body` returned, and the handler's log
- * lines with when each was written (performance.now()).
- */
+/** Runs `body` with the pipeline while the mapping feeds one handler container; its value and log lines. */
 export async function withLocalPipeline<T>(
     emulator: Emulator,
     archive: HandlerArchive,
@@ -63,61 +57,62 @@ export async function withLocalPipeline<T>(
     const name = options.name ?? "spot";
     try {
         const { queue, deadLetter } = await createEventsQueues(sqs, name, options.settings);
-        const { RuleArn } = await events.send(
-            new PutRuleCommand({
-                Name: `${name}-rule`,
-                EventPattern: JSON.stringify(interruptionWarningEventPattern()),
-            }),
-        );
-        if (RuleArn === undefined) {
-            throw new Error("PutRule returned no RuleArn");
-        }
-        await events.send(
-            new PutTargetsCommand({
-                Rule: `${name}-rule`,
-                Targets: [{ Id: "events-queue", Arn: queue.arn }],
-            }),
-        );
-
-        return await archive.withContainer(
-            {
-                ...emulator.environment(),
-                // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
-                [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
-                [ENV_EVENTS_QUEUE_URL]: queue.url,
-                ...options.handlerEnvironment,
-            },
-            async (invoke) => {
-                const mapping = startEventSourceMapping({
+        await createRule(events, `${name}-rule`, queue.arn);
+        const environment = {
+            ...emulator.environment(),
+            // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
+            [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
+            [ENV_EVENTS_QUEUE_URL]: queue.url,
+            ...options.handlerEnvironment,
+        };
+        return await archive.withContainer(environment, async (invoke) => {
+            const mapping = startEventSourceMapping({
+                queueUrl: queue.url,
+                queueArn: queue.arn,
+                region: emulator.region,
+                clientConfig: config,
+                settings: options.settings,
+                functionTimeoutMs: archive.timeoutMs,
+                handler: async (event) => (await invoke(event)) as SQSBatchResponse,
+                onBatch: options.onBatch,
+            });
+            const total = async (url: string): Promise<number> => {
+                const { visible, notVisible, delayed } = await queueCounts(sqs, url);
+                return visible + notVisible + delayed;
+            };
+            try {
+                return await body({
                     queueUrl: queue.url,
-                    queueArn: queue.arn,
-                    region: emulator.region,
-                    clientConfig: config,
-                    settings: options.settings,
-                    functionTimeoutMs: archive.timeoutMs,
-                    handler: async (event) => (await invoke(event)) as SQSBatchResponse,
-                    onBatch: options.onBatch,
+                    deadLetterQueueUrl: deadLetter.url,
+                    mapping,
+                    putEvents: (warnings) => putEvents(events, warnings),
+                    counts: async () => ({
+                        queued: await total(queue.url),
+                        deadLettered: await total(deadLetter.url),
+                    }),
                 });
-                try {
-                    return await body({
-                        queueUrl: queue.url,
-                        deadLetterQueueUrl: deadLetter.url,
-                        mapping,
-                        putEvents: (warnings) => putEvents(events, warnings),
-                        counts: async () => ({
-                            queued: total(await queueCounts(sqs, queue.url)),
-                            deadLettered: total(await queueCounts(sqs, deadLetter.url)),
-                        }),
-                    });
-                } finally {
-                    await mapping.stop();
-                }
-            },
-        );
+            } finally {
+                await mapping.stop();
+            }
+        });
     } finally {
         sqs.destroy();
         events.destroy();
     }
+}
+
+/** The component's rule, with its exact pattern, targeting the events queue. */
+async function createRule(
+    events: EventBridgeClient,
+    rule: string,
+    queueArn: string,
+): Promise<void> {
+    const EventPattern = JSON.stringify(interruptionWarningEventPattern());
+    const { RuleArn } = await events.send(new PutRuleCommand({ Name: rule, EventPattern }));
+    required(RuleArn, "PutRule RuleArn");
+    await events.send(
+        new PutTargetsCommand({ Rule: rule, Targets: [{ Id: "events-queue", Arn: queueArn }] }),
+    );
 }
 
 /** The component's events queue and its dead-letter queue, with its settings and redrive. */
@@ -144,20 +139,14 @@ async function createQueue(
     queueName: string,
     attributes: Record<string, string>,
 ): Promise<{ url: string; arn: string }> {
-    const { QueueUrl } = await sqs.send(
+    const created = await sqs.send(
         new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }),
     );
-    if (QueueUrl === undefined) {
-        throw new Error(`CreateQueue ${queueName} returned no QueueUrl`);
-    }
+    const url = required(created.QueueUrl, `CreateQueue ${queueName} QueueUrl`);
     const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
     );
-    const arn = Attributes?.QueueArn;
-    if (arn === undefined) {
-        throw new Error(`Queue ${queueName} has no QueueArn`);
-    }
-    return { url: QueueUrl, arn };
+    return { url, arn: required(Attributes?.QueueArn, `${queueName}'s QueueArn`) };
 }
 
 /** Sends EventBridge-shaped events (source, detail-type, detail, time, resources) in tens. */
@@ -180,8 +169,4 @@ export async function putEvents(
             throw new Error(`PutEvents failed for ${FailedEntryCount} entries`);
         }
     }
-}
-
-function total(counts: QueueCounts): number {
-    return counts.visible + counts.notVisible + counts.delayed;
 }

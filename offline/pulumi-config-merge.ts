@@ -1,11 +1,6 @@
 /**
- * The Pulumi CLI's config checks, which run before the program and which mocks skip: how
- * `pulumi config set` stores a value, how Pulumi.yaml's project config is validated, and how it is
- * merged into the stack's config. Modelled on pulumi/pulumi: `mergeConfig` and
- * `validateStackConfigValues` in pkg/workspace/config.go, `Project.Validate` and
- * `ValidateConfigValue` in sdk/go/common/workspace/project.go, and `Map.Set` with
- * `Value.coerceObject` in sdk/go/common/resource/config/ (tests such as
- * `TestStackConfigErrorsWhenMissingStackValueForConfigTypeWithNoDefault`).
+ * The Pulumi CLI's config checks that mocks skip: `pulumi config set`, Pulumi.yaml's validation and
+ * its merge into the stack, after pulumi/pulumi's pkg/workspace/config.go and sdk/go/common.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -89,23 +84,17 @@ export function readStackFile(file: string): StackConfig {
     const document = parseYaml(fs.readFileSync(file, "utf8")) as {
         config?: Record<string, unknown>;
     } | null;
-    const stack: StackConfig = new Map();
-    for (const [key, value] of Object.entries(document?.config ?? {})) {
-        stack.set(
+    return new Map(
+        Object.entries(document?.config ?? {}).map(([key, value]) => [
             key,
             typeof value === "object" && value !== null
                 ? { kind: "object", value }
                 : { kind: "text", text: String(value) },
-        );
-    }
-    return stack;
+        ]),
+    );
 }
 
-/**
- * Applies one `pulumi config set [--path] <key> <value>` line to a stack's config, as the CLI
- * stores it: without --path the value is text; a path builds a list or map, and an untyped value
- * inside it becomes a boolean or integer when it reads as one (`Value.coerceObject`).
- */
+/** One `pulumi config set [--path]` line, stored as the CLI does (`Value.coerceObject` inside a path). */
 export function applyConfigSet(stack: StackConfig, projectName: string, line: string): void {
     const words = (line.replace(/#.*$/, "").match(/'[^']*'|"[^"]*"|\S+/g) ?? []).map((word) =>
         /^(['"]).*\1$/.test(word) ? word.slice(1, -1) : word,
@@ -124,7 +113,7 @@ export function applyConfigSet(stack: StackConfig, projectName: string, line: st
     if (typeof root !== "string") {
         throw new Error(`a config path starts with a key, not an index: ${keyPath}`);
     }
-    const key = root.includes(":") ? root : `${projectName}:${root}`;
+    const key = fullKey(projectName, root);
     if (inner.length === 0) {
         stack.set(key, { kind: "text", text: value });
         return;
@@ -176,30 +165,22 @@ export class StackConfigMergeError extends Error {
     }
 }
 
-/**
- * `mergeConfig` with validation, as `pulumi preview` and `pulumi up` run it: missing required
- * keys first (all of them in one message), then each declared value's type, key by key in order.
- * Returns the merged config, with the project's defaults written in.
- */
+/** `mergeConfig` as `pulumi up` runs it: all missing keys in one message, then each type; defaults written in. */
 export function mergeConfig(stackName: string, project: Project, stack: StackConfig): StackConfig {
     const merged: StackConfig = new Map(stack);
     const missing: string[] = [];
     for (const key of Object.keys(project.config).sort()) {
-        const declared = project.config[key];
-        const fullKey = key.includes(":") ? key : `${project.name}:${key}`;
-        const hasDefault = declared.default !== undefined;
-        const hasValue = declared.value !== undefined;
-        if (merged.has(fullKey)) {
+        const { default: byDefault, value } = project.config[key];
+        const given = byDefault !== undefined ? byDefault : value;
+        if (merged.has(fullKey(project.name, key))) {
             continue;
         }
-        if (!hasDefault && !hasValue) {
+        if (given !== undefined) {
+            merged.set(fullKey(project.name, key), configValueOf(given));
+        } else if (isProjectKey(project.name, key)) {
             // Required whatever its type: only project keys, since a provider has defaults of its own.
-            if (isProjectKey(project.name, key)) {
-                missing.push(key);
-            }
-            continue;
+            missing.push(key);
         }
-        merged.set(fullKey, configValueOf(hasDefault ? declared.default : declared.value));
     }
     if (missing.length > 0) {
         throw new StackConfigMergeError(
@@ -208,7 +189,7 @@ export function mergeConfig(stackName: string, project: Project, stack: StackCon
     }
     for (const key of Object.keys(project.config).sort()) {
         const declared = project.config[key];
-        const stored = merged.get(key.includes(":") ? key : `${project.name}:${key}`);
+        const stored = merged.get(fullKey(project.name, key));
         if (declared.type === undefined || stored === undefined) {
             continue;
         }
@@ -237,6 +218,11 @@ function configValueOf(value: unknown): StackConfigValue {
     return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
         ? { kind: "text", text: String(value) }
         : { kind: "object", value };
+}
+
+/** A key as the CLI stores it: without a namespace it belongs to the project. */
+export function fullKey(projectName: string, key: string): string {
+    return key.includes(":") ? key : `${projectName}:${key}`;
 }
 
 function isProjectKey(projectName: string, key: string): boolean {
@@ -279,10 +265,7 @@ function formatMissingKeys(keys: string[]): string {
 
 const PROJECT_FILE = path.resolve(__dirname, "..", "Pulumi.yaml");
 
-/**
- * The config the CLI would hand the program for a stack that sets these values as text (keys
- * without a namespace belong to the project): merged with this repository's Pulumi.yaml.
- */
+/** What the CLI would hand the program for a stack setting these values as text, with this Pulumi.yaml. */
 export function mergedProgramConfig(
     values: Readonly<Record<string, string>>,
     stackName = "dev",
@@ -290,7 +273,7 @@ export function mergedProgramConfig(
     const project = readProject(PROJECT_FILE);
     const stack: StackConfig = new Map(
         Object.entries(values).map(([key, text]) => [
-            key.includes(":") ? key : `${project.name}:${key}`,
+            fullKey(project.name, key),
             { kind: "text", text },
         ]),
     );

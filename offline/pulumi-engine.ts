@@ -1,10 +1,7 @@
-/**
- * An offline Pulumi engine: mocks that record every resource's exact inputs, so that the stack
- * program and its components can be planned and inspected with no Pulumi CLI and no cloud.
- * Tests and `npm start` share it.
- */
+/** An offline Pulumi engine: mocks that record every resource's inputs, for tests and `npm start`. */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { fullKey } from "./pulumi-config-merge";
 
 /** One resource as the program registered it: its exact inputs, before any provider ran. */
 export interface RecordedResource {
@@ -62,10 +59,7 @@ export function resetRecorded(): void {
     recorded.length = 0;
 }
 
-/**
- * Resolves once every registration the program started has reached the mocks, including those no
- * output depends on. The engine is then reconnected, so that more resources can follow.
- */
+/** Waits for every registration, even those no output depends on, then reconnects for more. */
 export async function registrationsSettled(): Promise<void> {
     await pulumi.runtime.disconnect();
     installPulumiMocks(pulumi.getStack());
@@ -77,56 +71,36 @@ function computedState(
     name: string,
     inputs: Record<string, unknown>,
 ): Record<string, unknown> {
+    const physicalName = (inputs.name as string | undefined) ?? `${name}-a1b2c3d`;
     const arn = (service: string, resource: string) =>
         `arn:${MOCK_PARTITION}:${service}:${MOCK_REGION}:${MOCK_ACCOUNT_ID}:${resource}`;
-    const physicalName = (inputs.name as string | undefined) ?? `${name}-a1b2c3d`;
-    switch (type) {
-        case "aws:cloudwatch/logGroup:LogGroup":
-            return { name: physicalName, arn: arn("logs", `log-group:${physicalName}`) };
-        case "aws:sqs/queue:Queue":
-            return {
-                name: physicalName,
-                arn: arn("sqs", physicalName),
-                url: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physicalName}`,
-            };
-        case "aws:iam/role:Role":
-            return {
-                name: physicalName,
-                arn: `arn:${MOCK_PARTITION}:iam::${MOCK_ACCOUNT_ID}:role/${physicalName}`,
-            };
-        case "aws:lambda/function:Function":
-            return { name: physicalName, arn: arn("lambda", `function:${physicalName}`) };
-        case "aws:cloudwatch/eventRule:EventRule":
-            return { name: physicalName, arn: arn("events", `rule/${physicalName}`) };
-        case "aws:lb/loadBalancer:LoadBalancer":
-            return {
-                name: physicalName,
-                arn: arn(
-                    "elasticloadbalancing",
-                    `loadbalancer/app/${physicalName}/0123456789abcdef`,
-                ),
-                dnsName: `${physicalName}-1234567890.${MOCK_REGION}.elb.amazonaws.com`,
-            };
-        case "aws:lb/targetGroup:TargetGroup":
-            return {
-                name: physicalName,
-                arn: arn("elasticloadbalancing", `targetgroup/${physicalName}/0123456789abcdef`),
-            };
-        case "aws:ec2/launchTemplate:LaunchTemplate":
-            return {
-                name: physicalName,
-                arn: arn("ec2", `launch-template/lt-0123456789abcdef0`),
-                latestVersion: 1,
-            };
-        default:
-            return { name: physicalName, arn: arn("mock", `${type}/${physicalName}`) };
-    }
+    const elbArn = (kind: string) =>
+        arn("elasticloadbalancing", `${kind}/${physicalName}/0123456789abcdef`);
+    const byType: Record<string, Record<string, unknown>> = {
+        "aws:cloudwatch/logGroup:LogGroup": { arn: arn("logs", `log-group:${physicalName}`) },
+        "aws:sqs/queue:Queue": {
+            arn: arn("sqs", physicalName),
+            url: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT_ID}/${physicalName}`,
+        },
+        "aws:iam/role:Role": {
+            arn: `arn:${MOCK_PARTITION}:iam::${MOCK_ACCOUNT_ID}:role/${physicalName}`,
+        },
+        "aws:lambda/function:Function": { arn: arn("lambda", `function:${physicalName}`) },
+        "aws:cloudwatch/eventRule:EventRule": { arn: arn("events", `rule/${physicalName}`) },
+        "aws:lb/loadBalancer:LoadBalancer": {
+            arn: elbArn("loadbalancer/app"),
+            dnsName: `${physicalName}-1234567890.${MOCK_REGION}.elb.amazonaws.com`,
+        },
+        "aws:lb/targetGroup:TargetGroup": { arn: elbArn("targetgroup") },
+        "aws:ec2/launchTemplate:LaunchTemplate": {
+            arn: arn("ec2", "launch-template/lt-0123456789abcdef0"),
+            latestVersion: 1,
+        },
+    };
+    return { name: physicalName, arn: arn("mock", `${type}/${physicalName}`), ...byType[type] };
 }
 
-/**
- * Installs Pulumi mocks that record every resource's inputs. Call before importing any program
- * or component; preview is false so that applies run and tests cannot pass vacuously.
- */
+/** Call before importing a program; preview is false so that applies run and tests cannot pass vacuously. */
 export function installPulumiMocks(stack = "dev"): void {
     pulumi.runtime.setMocks(
         {
@@ -161,32 +135,17 @@ export function unwrap<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T
     return new Promise((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
 }
 
-export function resourcesOfType(type: string): RecordedResource[] {
-    return recorded.filter((r) => r.type === type);
-}
-
 const PROJECT = "spot-interruption-handler";
 const PROGRAM_FILE = path.resolve(__dirname, "..", "index.ts");
 
-/**
- * Runs the stack program (index.ts) under the mocks with `config` as its stack configuration
- * (keys without a namespace belong to this project; lists and objects as the JSON the Pulumi CLI
- * passes), and resolves once every registration has completed. May be called again with other
- * config. Rejects with the program's own error, e.g. a StackConfigError.
- */
+/** Runs index.ts under the mocks with `config` (JSON for lists and objects); rejects with its own error. */
 export async function runStackProgram<Program = Record<string, unknown>>(
     config: Readonly<Record<string, string>>,
 ): Promise<{ program: Program; resources: RecordedResource[] }> {
     installPulumiMocks();
     resetRecorded();
-    pulumi.runtime.setAllConfig(
-        Object.fromEntries(
-            Object.entries(config).map(([key, value]) => [
-                key.includes(":") ? key : `${PROJECT}:${key}`,
-                value,
-            ]),
-        ),
-    );
+    const entries = Object.entries(config).map(([key, value]) => [fullKey(PROJECT, key), value]);
+    pulumi.runtime.setAllConfig(Object.fromEntries(entries));
     // The program reads its config at load time, so each run needs a fresh module.
     Reflect.deleteProperty(require.cache, require.resolve(PROGRAM_FILE));
     let program: Program;

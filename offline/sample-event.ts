@@ -4,13 +4,9 @@ import * as path from "node:path";
 import type { SQSRecord } from "aws-lambda";
 
 /** The seed workshop's sample event, from its Lambda console test step. */
-export const SEED_SAMPLE_EVENT_FILE = path.resolve(
+const SEED_SAMPLE_EVENT_FILE = path.resolve(
     __dirname,
-    "..",
-    "tests",
-    "fixtures",
-    "events",
-    "seed-sample-event.json",
+    "../tests/fixtures/events/seed-sample-event.json",
 );
 
 /** Fills the `<instance-id>` placeholders of an event's JSON, as the workshop has you do by hand. */
@@ -29,10 +25,7 @@ export function freshSampleEvent(instanceId: string, sentAt = new Date()): Recor
     return { ...loadSampleEvent(instanceId), time: sentAt.toISOString().replace(/\.\d{3}Z$/, "Z") };
 }
 
-/**
- * An event as an SQS event source mapping delivers it from the events queue: the whole
- * EventBridge event as the body of one record, as the Lambda console's SQS test does.
- */
+/** The event as the mapping delivers it: the whole EventBridge event as one record's body. */
 export function asSqsRecord(
     event: unknown,
     options: { messageId: string; receiveCount?: number; queueArn?: string },

@@ -1,7 +1,4 @@
-/**
- * Between SQS's wire shapes and Lambda's: a received message as the record Lambda puts in the
- * event, deleting handled records in DeleteMessageBatch's chunks, and a queue's approximate counts.
- */
+/** SQS's wire shapes into Lambda's: records, deletes in DeleteMessageBatch's chunks, and queue counts. */
 import {
     DeleteMessageBatchCommand,
     GetQueueAttributesCommand,
@@ -9,12 +6,8 @@ import {
     type MessageAttributeValue,
     type SQSClient,
 } from "@aws-sdk/client-sqs";
-import type {
-    SQSMessageAttribute,
-    SQSMessageAttributes,
-    SQSRecord,
-    SQSRecordAttributes,
-} from "aws-lambda";
+import type { SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from "aws-lambda";
+import { required } from "../emulator/group-state";
 
 const DELETE_BATCH_SIZE = 10; // DeleteMessageBatch's own cap
 
@@ -31,30 +24,31 @@ export function toRecord(message: Message, queueArn: string, region: string): SQ
         ApproximateFirstReceiveTimestamp: system("ApproximateFirstReceiveTimestamp"),
     };
     for (const name of OPTIONAL_SYSTEM_ATTRIBUTES) {
-        const value = attributes[name];
-        if (value !== undefined) {
-            recordAttributes[name] = value;
+        if (attributes[name] !== undefined) {
+            recordAttributes[name] = attributes[name];
         }
     }
-    const messageAttributes: SQSMessageAttributes = {};
-    for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-        messageAttributes[name] = toRecordAttribute(value);
-    }
-    const record: SQSRecord = {
+    const messageAttributes = Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+            name,
+            toRecordAttribute(value),
+        ]),
+    );
+    return {
         messageId,
         receiptHandle: required(message.ReceiptHandle, "ReceiptHandle"),
         body: message.Body ?? "",
         attributes: recordAttributes,
         messageAttributes,
         md5OfBody: required(message.MD5OfBody, "MD5OfBody"),
+        // Only when SQS sent one: a message with no attributes has none.
+        ...(message.MD5OfMessageAttributes === undefined
+            ? {}
+            : { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
         eventSource: "aws:sqs",
         eventSourceARN: queueArn,
         awsRegion: region,
     };
-    if (message.MD5OfMessageAttributes !== undefined) {
-        record.md5OfMessageAttributes = message.MD5OfMessageAttributes;
-    }
-    return record;
 }
 
 const OPTIONAL_SYSTEM_ATTRIBUTES = [
@@ -67,22 +61,14 @@ const OPTIONAL_SYSTEM_ATTRIBUTES = [
 
 /** Lambda's shape: camel-case names, base64 binaries, list members always present. */
 function toRecordAttribute(value: MessageAttributeValue): SQSMessageAttribute {
-    const attribute: SQSMessageAttribute = {
+    const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
+    return {
         stringListValues: value.StringListValues ?? [],
         binaryListValues: (value.BinaryListValues ?? []).map(base64),
         dataType: value.DataType ?? "String",
+        ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
+        ...(value.BinaryValue === undefined ? {} : { binaryValue: base64(value.BinaryValue) }),
     };
-    if (value.StringValue !== undefined) {
-        attribute.stringValue = value.StringValue;
-    }
-    if (value.BinaryValue !== undefined) {
-        attribute.binaryValue = base64(value.BinaryValue);
-    }
-    return attribute;
-}
-
-function base64(bytes: Uint8Array): string {
-    return Buffer.from(bytes).toString("base64");
 }
 
 /** Deletes in chunks of 10; returns how many SQS confirmed. Failed records are left alone: their visibility is not changed, so they reappear after the queue's timeout. */
@@ -141,11 +127,4 @@ export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<Que
         notVisible: count("ApproximateNumberOfMessagesNotVisible"),
         delayed: count("ApproximateNumberOfMessagesDelayed"),
     };
-}
-
-function required<T>(value: T | undefined, what: string): T {
-    if (value === undefined) {
-        throw new Error(`SQS returned no ${what}`);
-    }
-    return value;
 }

@@ -111,24 +111,31 @@ describe("pulumi up's config checks (mergeConfig), before the program runs", () 
         });
 
         it("writes each declared default into the stack's config, as the program then reads it", () => {
+            const declaredDefaults = {
+                capacityOnInterruption: "keep",
+                interruptionAction: "auto",
+                delivery: "queue",
+                dryRun: "false",
+                faultInjection: "false",
+                permissionsBoundary: "",
+                availabilityZoneCount: "3",
+                deregistrationDelaySeconds: "120",
+                instanceTypes: JSON.stringify(webTierModule.DEFAULT_INSTANCE_TYPES),
+                spotAllocationStrategy: "price-capacity-optimized",
+                onDemandBaseCapacity: "0",
+                onDemandPercentageAboveBaseCapacity: "0",
+                capacityRebalance: "true",
+                minSize: "2",
+                maxSize: "12",
+                desiredCapacity: "4",
+            };
+            const projectKeys = Object.entries(declaredDefaults).map(([k, v]) => [
+                `${PROJECT}:${k}`,
+                v,
+            ]);
             assert.deepEqual(programConfig(merged), {
                 "aws:region": "eu-west-1",
-                [`${PROJECT}:capacityOnInterruption`]: "keep",
-                [`${PROJECT}:interruptionAction`]: "auto",
-                [`${PROJECT}:delivery`]: "queue",
-                [`${PROJECT}:dryRun`]: "false",
-                [`${PROJECT}:faultInjection`]: "false",
-                [`${PROJECT}:permissionsBoundary`]: "",
-                [`${PROJECT}:availabilityZoneCount`]: "3",
-                [`${PROJECT}:deregistrationDelaySeconds`]: "120",
-                [`${PROJECT}:instanceTypes`]: JSON.stringify(webTierModule.DEFAULT_INSTANCE_TYPES),
-                [`${PROJECT}:spotAllocationStrategy`]: "price-capacity-optimized",
-                [`${PROJECT}:onDemandBaseCapacity`]: "0",
-                [`${PROJECT}:onDemandPercentageAboveBaseCapacity`]: "0",
-                [`${PROJECT}:capacityRebalance`]: "true",
-                [`${PROJECT}:minSize`]: "2",
-                [`${PROJECT}:maxSize`]: "12",
-                [`${PROJECT}:desiredCapacity`]: "4",
+                ...Object.fromEntries(projectKeys),
             });
         });
 

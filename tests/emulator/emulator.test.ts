@@ -1,10 +1,12 @@
-/** The local AWS emulator as the workshop uses it: a seeded environment, and EventBridge rules that deliver into SQS. */
+/** The local AWS emulator as the workshop uses it: a seeded environment, EventBridge rules that deliver into SQS, and DetachInstances refused as AWS refuses it, for each reason AWS gives. */
 import { strict as assert } from "node:assert";
 import { DEFAULT_INSTANCE_TYPES } from "../../components/spot-web-tier";
 import {
     AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     DescribeAutoScalingInstancesCommand,
+    DetachInstancesCommand,
+    EnterStandbyCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import {
@@ -31,6 +33,9 @@ import {
     describeInstanceState,
 } from "../../emulator/group-state";
 import { seedWorkshopEnvironment, type WorkshopEnvironment } from "../../emulator/workshop";
+import { setLifecycleState } from "../../emulator/group-side";
+import { autoScalingErrors } from "../support/auto-scaling-errors";
+import { assertRefusedWith as assertRefusedAsAwsDoes, membershipOf } from "../support/group-side";
 import { tierEmulatorForSuite } from "../support/tier-emulator";
 
 describe("The local AWS emulator", function () {
@@ -253,6 +258,158 @@ describe("The local AWS emulator", function () {
         });
     });
 
+    describe("DetachInstances, refused as AWS refuses it", function () {
+        let web: string[];
+        let workshop: WorkshopEnvironment;
+        let autoScaling: AutoScalingClient;
+
+        beforeEach(async function () {
+            // Given a freshly seeded web group: min 2, desired 4, max 12, 4 InService instances
+            await tier.emulator.reset();
+            autoScaling = new AutoScalingClient(clientConfigFor(tier.emulator));
+            workshop = await seedWorkshopEnvironment(tier.emulator);
+            web = (await describeGroupState(tier.emulator, workshop.webGroupName)).instances.map(
+                (instance) => instance.instanceId,
+            );
+        });
+
+        const detach = (instanceIds: string[], decrement: boolean) =>
+            autoScaling.send(
+                new DetachInstancesCommand({
+                    AutoScalingGroupName: workshop.webGroupName,
+                    InstanceIds: instanceIds,
+                    ShouldDecrementDesiredCapacity: decrement,
+                }),
+            );
+        afterEach(() => autoScaling?.destroy());
+
+        const webGroup = () => membershipOf(tier.emulator, workshop.webGroupName);
+        /** A decrement of `instanceIds` from `desired` is refused below MinSize 2, changing nothing. */
+        const assertBelowMinSize = async (instanceIds: string[], desired: number) => {
+            const before = await webGroup();
+            await assertRefusedWith(
+                detach(instanceIds, true),
+                autoScalingErrors.belowMinSize(
+                    workshop.webGroupName,
+                    2,
+                    12,
+                    desired,
+                    instanceIds.length,
+                ),
+            );
+            assert.deepEqual(await webGroup(), before);
+        };
+
+        it("refuses a batch naming an instance of another group, names the first such id in order, and detaches none of the batch", async function () {
+            // Given a member of the other group
+            const other = await describeGroupState(tier.emulator, workshop.otherGroupName);
+            const otherInstanceId = other.instances[0].instanceId;
+            const before = await webGroup();
+
+            // When a batch names it between two web members
+            const refusal = detach([web[0], otherInstanceId, web[1]], true);
+
+            // Then it is refused with AWS's message naming it
+            await assertRefusedWith(
+                refusal,
+                autoScalingErrors.notPartOfGroup(otherInstanceId, workshop.webGroupName),
+            );
+
+            // When a batch names the standalone instance, in no group, before it
+            const standaloneFirst = detach(
+                [web[0], workshop.standaloneInstanceId, otherInstanceId],
+                false,
+            );
+
+            // Then the message names the first non-member in order
+            await assertRefusedWith(
+                standaloneFirst,
+                autoScalingErrors.notPartOfGroup(
+                    workshop.standaloneInstanceId,
+                    workshop.webGroupName,
+                ),
+            );
+            // And neither call changed the group
+            assert.deepEqual(await webGroup(), before);
+        });
+
+        it("refuses more than 20 ids before looking at any of them", async function () {
+            // Given the 4 members and 17 ids that name no instance at all: 21 ids
+            const ids = [...web, ...Array.from({ length: 17 }, (_, n) => unknownInstanceId(n))];
+            const before = await webGroup();
+
+            // When they are detached in one call
+            const refusal = detach(ids, false);
+
+            // Then AWS's list-size refusal wins over the non-members, and nothing changed
+            await assertRefusedWith(refusal, autoScalingErrors.tooManyInstances());
+            assert.deepEqual(await webGroup(), before);
+        });
+
+        it("refuses a decrement that would take desired capacity below MinSize, counting every id", async function () {
+            // Given desired 4 and MinSize 2
+            // When 3 members are detached with decrement
+            // Then it is refused, and nothing changes
+            await assertBelowMinSize(web.slice(0, 3), 4);
+        });
+
+        it("allows a decrement exactly down to MinSize, and refuses one instance more", async function () {
+            // Given desired 4 and MinSize 2
+            // When 2 members are detached with decrement
+            const response = await detach(web.slice(0, 2), true);
+
+            // Then both left, and desired capacity is down to MinSize
+            const atMinSize = await webGroup();
+            assert.equal(response.Activities?.length, 2);
+            assert.deepEqual(atMinSize, {
+                desiredCapacity: 2,
+                instances: web.slice(2).map((id) => `${id} InService`),
+            });
+
+            // When 1 more is detached with decrement
+            // Then it is refused, and the group stays at MinSize
+            await assertBelowMinSize(web.slice(2, 3), 2);
+        });
+
+        it("still detaches InService and Standby members together in one call", async function () {
+            // Given one member in Standby (with decrement: desired 3)
+            await autoScaling.send(
+                new EnterStandbyCommand({
+                    AutoScalingGroupName: workshop.webGroupName,
+                    InstanceIds: [web[3]],
+                    ShouldDecrementDesiredCapacity: true,
+                }),
+            );
+
+            // When it and an InService member are detached without decrement
+            const response = await detach([web[0], web[3]], false);
+
+            // Then both left the group, whose desired capacity stayed
+            const after = await describeGroupState(tier.emulator, workshop.webGroupName);
+            const memberIds = after.instances.map((instance) => instance.instanceId);
+            assert.deepEqual(
+                response.Activities?.map((activity) => activity.Description),
+                [`Detaching EC2 instance: ${web[0]}`, `Detaching EC2 instance: ${web[3]}`],
+            );
+            assert.equal(after.desiredCapacity, 3);
+            assert.ok(!memberIds.includes(web[0]) && !memberIds.includes(web[3]), `${memberIds}`);
+        });
+
+        it("refuses a batch naming a member that is not InService or Standby, and detaches none of it", async function () {
+            // Given a member that is Pending, as a launching instance is on AWS (moto never reports it)
+            await setLifecycleState(tier.emulator, web[1], "Pending");
+            const before = await webGroup();
+            assert.ok(before.instances.includes(`${web[1]} Pending`), `${before.instances}`);
+
+            // When it is detached along with an InService member
+            const refusal = detach([web[0], web[1]], false);
+
+            // Then
+            await assertRefusedWith(refusal, autoScalingErrors.notInServiceOrStandby(web[1]));
+            assert.deepEqual(await webGroup(), before);
+        });
+    });
+
     describe("the tier's shared emulator", function () {
         it("refuses stop(), since the files after this one use it", async function () {
             await assert.rejects(tier.emulator.stop(), /shared by the files after this one/);
@@ -260,3 +417,14 @@ describe("The local AWS emulator", function () {
         });
     });
 });
+
+/** AWS's refusal, which for DetachInstances is always a ValidationError. */
+async function assertRefusedWith(call: Promise<unknown>, expected: Error): Promise<void> {
+    assert.equal(expected.name, "ValidationError");
+    await assertRefusedAsAwsDoes(call, expected);
+}
+
+/** A well-formed instance id that names no instance. */
+function unknownInstanceId(n: number): string {
+    return `i-${n.toString(16).padStart(17, "0")}`;
+}

@@ -22,10 +22,10 @@ import {
     type SqsBatchHandler,
     validateSettings,
 } from "../../offline/event-source-mapping-options";
+import { clientConfigFor } from "../../emulator/group-state";
 import { type Emulator } from "../../emulator/server";
-import { judge } from "../../offline/batch-response";
+import { judge, startEventSourceMapping } from "../../offline/event-source-mapping";
 import { queueCounts } from "../../offline/sqs-records";
-import { startEventSourceMapping } from "../../offline/event-source-mapping";
 import { tierEmulator } from "../support/tier-emulator";
 
 const DRAIN_TIMEOUT_MS = 8_000;
@@ -41,19 +41,12 @@ describe("the local SQS event source mapping", function () {
     const mappings: LocalEventSourceMapping[] = [];
 
     before(async () => {
-        const { clientConfigFor } = await import("../../emulator/group-state");
         emulator = await tierEmulator();
         clientConfig = clientConfigFor(emulator);
         sqs = new SQSClient(clientConfig);
     });
-
-    afterEach(async () => {
-        await Promise.all(mappings.splice(0).map((mapping) => mapping.stop()));
-    });
-
-    after(async () => {
-        sqs?.destroy();
-    });
+    afterEach(() => Promise.all(mappings.splice(0).map((mapping) => mapping.stop())));
+    after(() => sqs?.destroy());
 
     interface Queue {
         readonly url: string;
