@@ -234,13 +234,20 @@ export function stillPending(
     if (group === undefined || state === undefined || !isPendingState(state)) {
         return undefined;
     }
-    return {
-        action: "ignored",
-        instanceId: warning.instanceId,
-        autoScalingGroupName: group.name,
-        reason: "still-pending",
-        detail: `${warning.instanceId} is still ${state} in ${group.name} as its notice ends: it never served traffic`,
-    };
+    return stillPendingOutcome(
+        warning.instanceId,
+        group.name,
+        `${warning.instanceId} is still ${state} in ${group.name} as its notice ends: it never served traffic`,
+    );
+}
+
+/** A launching instance whose notice ended: acknowledged, since no retry could drain it now. */
+export function stillPendingOutcome(
+    instanceId: string,
+    autoScalingGroupName: string | undefined,
+    detail: string,
+): WarningOutcome {
+    return { action: "ignored", instanceId, autoScalingGroupName, reason: "still-pending", detail };
 }
 
 /** True once an instance is out of the group, or on its way out after a detach. */

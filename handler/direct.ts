@@ -3,7 +3,12 @@
  * invocation, which waits inside the invocation when the group's grace or a launch calls for it.
  */
 import type { HandlerDependencies, BatchResult } from "./batch-context";
-import type { ActedAction, HooksSkipped, WarningOutcome } from "./batch-steps";
+import {
+    type ActedAction,
+    type HooksSkipped,
+    stillPendingOutcome,
+    type WarningOutcome,
+} from "./batch-steps";
 import { isStale } from "./decision";
 import { type ParsedEvent, parseInterruptionWarning } from "./event";
 import { handleWarnings } from "./handle";
@@ -128,13 +133,11 @@ function finalDirectOutcome(
     ) {
         return outcome;
     }
-    return {
-        action: "ignored",
-        instanceId: outcome.instanceId,
-        autoScalingGroupName: outcome.autoScalingGroupName,
-        reason: "still-pending",
-        detail: `${outcome.detail}; its notice ended first`,
-    };
+    return stillPendingOutcome(
+        outcome.instanceId,
+        outcome.autoScalingGroupName,
+        `${outcome.detail}; its notice ended first`,
+    );
 }
 
 function directSummary(
