@@ -4,7 +4,7 @@
  * resources, a partial matcher for properties, and the exact documents more than one suite expects.
  */
 import * as assert from "node:assert/strict";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import {
     installPulumiMocks,
     MOCK_ACCOUNT_ID,
@@ -21,6 +21,15 @@ export type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs
 
 export const COMPONENT_TYPE = "spot-interruption-handler:index:SpotInterruptionHandler";
 const URN_PREFIX = "urn:pulumi:dev::spot-interruption-handler::";
+
+/** For the current suite: the mocks installed first, and no stack config or record left after it. */
+export function mockedStackPerSuite(): void {
+    before(() => installPulumiMocks());
+    after(() => {
+        pulumi.runtime.setAllConfig({});
+        resetRecorded();
+    });
+}
 
 /** Installs the mocks first, then imports the components, as Pulumi's mocks require. */
 export async function mockedComponents(): Promise<Components> {
