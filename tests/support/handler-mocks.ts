@@ -31,10 +31,22 @@ export function mockedStackPerSuite(): void {
     });
 }
 
+/** The components, once a suite's mockedComponents (or mockedComponentsPerSuite) has run. */
+export let components: Components;
+
 /** Installs the mocks first, then imports the components, as Pulumi's mocks require. */
 export async function mockedComponents(): Promise<Components> {
     installPulumiMocks();
-    return await import("../../components");
+    components = await import("../../components");
+    return components;
+}
+
+/** A suite of tests that build components: before it, the mocks installed, then `components` imported. */
+export function describeComponents(title: string, body: () => void): Mocha.Suite {
+    return describe(title, () => {
+        before(mockedComponents);
+        body();
+    });
 }
 
 export const arn = (service: string, resource: string) =>

@@ -4,7 +4,12 @@
  */
 import * as assert from "node:assert/strict";
 import { recorded, registrationsSettled } from "../../offline/pulumi-engine";
-import { type Components, emptyRecord, mockedComponents } from "../support/handler-mocks";
+import {
+    type Components,
+    emptyRecord,
+    describeComponents,
+    components,
+} from "../support/handler-mocks";
 import {
     AUTO_NAME_RANDOM_SUFFIX_LENGTH,
     PHYSICAL_NAME_RULES,
@@ -15,13 +20,7 @@ import { WEB_TIER_AUTO_NAMED_CHILDREN } from "../../components/spot-web-tier/nam
 
 const isLimited = (type: string): type is LimitedType => type in PHYSICAL_NAME_RULES;
 
-describe("component names", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
+describeComponents("component names", () => {
     beforeEach(emptyRecord);
 
     describe("SpotInterruptionHandler", () => {

@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { recorded, registrationsSettled, runStackProgram } from "../../offline/pulumi-engine";
-import { type Components, emptyRecord, mockedComponents } from "../support/handler-mocks";
+import { emptyRecord, describeComponents, components } from "../support/handler-mocks";
 import { permissionsBoundaryProblem } from "../../components/shared/iam";
 
 const BOUNDARY = "arn:aws:iam::123456789012:policy/DeveloperBoundary";
@@ -95,13 +95,7 @@ describe("permissionsBoundary", () => {
         });
     });
 
-    describe("on each component", () => {
-        let components: Components;
-
-        before(async () => {
-            components = await mockedComponents();
-        });
-
+    describeComponents("on each component", () => {
         beforeEach(emptyRecord);
 
         it("SpotInterruptionHandler takes a boundary given as an Output", async () => {

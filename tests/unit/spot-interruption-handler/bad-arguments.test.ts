@@ -9,18 +9,12 @@ import {
 import {
     assertRefusedBeforeRegistering,
     emptyRecord,
-    type Components,
     type HandlerArgs,
-    mockedComponents,
+    describeComponents,
+    components,
 } from "../../support/handler-mocks";
 
-describe("SpotInterruptionHandler's bad arguments", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
+describeComponents("SpotInterruptionHandler's bad arguments", () => {
     describe("given bad arguments", () => {
         const directOnly = (arg: keyof HandlerArgs, value: number) => ({
             when: `${arg} with direct delivery`,

@@ -12,7 +12,6 @@ import {
     denyInsecureTransport,
     ruleSends,
     COMPONENT_TYPE,
-    type Components,
     expectedDeadLetterQueuePolicy,
     FUNCTION_DESCRIPTION,
     functionInputsWithoutCode,
@@ -21,7 +20,8 @@ import {
     hasProperties,
     INTERRUPTION_WARNING_PATTERN,
     loggingConfig,
-    mockedComponents,
+    describeComponents,
+    components,
     named,
     queueUrl,
     roleArn,
@@ -29,13 +29,7 @@ import {
     withParsed,
 } from "../../support/handler-mocks";
 
-describe("SpotInterruptionHandler with queue delivery", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
+describeComponents("SpotInterruptionHandler with queue delivery", () => {
     describe("given only a group name, so warnings are queued (the default delivery)", () => {
         let handler: Handler;
         const child = (type: string) => childOf("spot", type);

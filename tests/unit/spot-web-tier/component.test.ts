@@ -5,16 +5,11 @@ import {
     COMPONENT_TYPE,
     FOUR_ZONES,
     givenZones,
-    mockedComponents,
-    restoreMocks,
+    describeTier,
     type SpotWebTier,
 } from "./support";
 
-describe("SpotWebTier", () => {
-    before(mockedComponents);
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier", () => {
     describe("given no args (every default)", () => {
         let tier: SpotWebTier;
         let reachedByParent: string[];

@@ -4,29 +4,20 @@ import { unwrap } from "../../../offline/pulumi-engine";
 import {
     all,
     build,
-    type Components,
     FOUR_ZONES,
     givenZones,
     invoked,
     mixedInstancesPolicy,
     MOCK_AMI,
-    mockedComponents,
+    describeTier,
+    components,
     one,
-    restoreMocks,
     type SpotWebTier,
     SSM_TOKEN,
     TUNED_ARGS,
 } from "./support";
 
-describe("SpotWebTier instances", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier instances", () => {
     describe("given no args (every default)", () => {
         let tier: SpotWebTier;
 

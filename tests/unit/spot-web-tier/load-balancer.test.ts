@@ -5,18 +5,13 @@ import {
     build,
     FOUR_ZONES,
     givenZones,
-    mockedComponents,
+    describeTier,
     one,
-    restoreMocks,
     type SpotWebTier,
     TUNED_ARGS,
 } from "./support";
 
-describe("SpotWebTier load balancer", () => {
-    before(mockedComponents);
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier load balancer", () => {
     describe("given no args (every default)", () => {
         let tier: SpotWebTier;
 

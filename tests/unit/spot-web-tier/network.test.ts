@@ -3,25 +3,16 @@ import {
     all,
     AZ_TOKEN,
     build,
-    type Components,
     FOUR_ZONES,
     givenZones,
     invoked,
-    mockedComponents,
+    describeTier,
+    components,
     one,
-    restoreMocks,
     TUNED_ARGS,
 } from "./support";
 
-describe("SpotWebTier network", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier network", () => {
     describe("given no args (every default)", () => {
         // Given a Region with four zones
         givenZones(FOUR_ZONES);

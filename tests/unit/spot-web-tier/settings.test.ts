@@ -1,16 +1,8 @@
 import * as assert from "node:assert/strict";
 import { recorded, registrationsSettled, resetRecorded } from "../../../offline/pulumi-engine";
-import { type Components, mockedComponents, restoreMocks, type SpotWebTierArgs } from "./support";
+import { describeTier, components, type SpotWebTierArgs } from "./support";
 
-describe("SpotWebTier settings", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier settings", () => {
     describe("given bad or conflicting args", () => {
         const cases: {
             when: string;
