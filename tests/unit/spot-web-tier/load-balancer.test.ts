@@ -1,27 +1,11 @@
 import * as assert from "node:assert/strict";
 import { unwrap } from "../../../offline/pulumi-engine";
-import {
-    all,
-    build,
-    FOUR_ZONES,
-    givenZones,
-    describeTier,
-    one,
-    type SpotWebTier,
-    TUNED_ARGS,
-} from "./support";
+import { all, build, givenDefaultTier, describeTier, one, TUNED_ARGS } from "./support";
 
 describeTier("SpotWebTier load balancer", () => {
     describe("given no args (every default)", () => {
-        let tier: SpotWebTier;
-
-        // Given a Region with four zones
-        givenZones(FOUR_ZONES);
-
-        before(async () => {
-            // When the tier is built with no args
-            ({ tier } = await build("web", {}));
-        });
+        // Given a Region with four zones, When the tier is built with no args
+        const defaults = givenDefaultTier();
 
         it("admits HTTP from the internet to the load balancer, which may only reach the instances", () => {
             const rulesOf = (type: string) =>
@@ -116,11 +100,11 @@ describeTier("SpotWebTier load balancer", () => {
 
         it("forwards HTTP on port 80 to the target group", async () => {
             const listener = one("aws:lb/listener:Listener").inputs;
-            assert.equal(listener.loadBalancerArn, await unwrap(tier.loadBalancer.arn));
+            assert.equal(listener.loadBalancerArn, await unwrap(defaults.tier.loadBalancer.arn));
             assert.equal(listener.protocol, "HTTP");
             assert.equal(listener.port, 80);
             assert.deepEqual(listener.defaultActions, [
-                { type: "forward", targetGroupArn: await unwrap(tier.targetGroup.arn) },
+                { type: "forward", targetGroupArn: await unwrap(defaults.tier.targetGroup.arn) },
             ]);
         });
     });

@@ -3,8 +3,7 @@ import {
     all,
     AZ_TOKEN,
     build,
-    FOUR_ZONES,
-    givenZones,
+    givenDefaultTier,
     invoked,
     describeTier,
     components,
@@ -14,13 +13,8 @@ import {
 
 describeTier("SpotWebTier network", () => {
     describe("given no args (every default)", () => {
-        // Given a Region with four zones
-        givenZones(FOUR_ZONES);
-
-        before(async () => {
-            // When the tier is built with no args
-            await build("web", {});
-        });
+        // Given a Region with four zones, When the tier is built with no args
+        givenDefaultTier();
 
         it("creates a new VPC with one public subnet in each of 3 regular, available zones", () => {
             // Then the zones come from the available, non-opt-in zones

@@ -93,6 +93,19 @@ export function givenZones(names: readonly string[]): void {
     });
 }
 
+/**
+ * For the current suite: a Region whose available zones are FOUR_ZONES, and the tier "web" built
+ * with no args before its tests, which read what `build` returned.
+ */
+export function givenDefaultTier(): Awaited<ReturnType<typeof build>> {
+    const built = {} as Awaited<ReturnType<typeof build>>;
+    givenZones(FOUR_ZONES);
+    before(async () => {
+        Object.assign(built, await build("web", {}));
+    });
+    return built;
+}
+
 /** The options each child of the last build registered with, by name, as its parent saw them. */
 export const childOptions = new Map<string, pulumi.ResourceOptions>();
 
