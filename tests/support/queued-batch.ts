@@ -16,10 +16,17 @@ import { type LogLevel, type LogRecord } from "../../handler/log";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { type CapacityOnInterruption, type GroupSelection } from "../../contract";
 import { autoScaling } from "./auto-scaling-stub";
+import { FakeAutoScaling, type FakeGroup } from "./fake-auto-scaling";
 
 export const GROUP = "web";
 export const HANDLER = "project/dev/spot";
 export const NOW = Date.parse("2026-11-28T01:00:00Z");
+
+/** A FakeAutoScaling behind the stub whose group GROUP, of these sizes, holds `members` InService. */
+export const groupOf = (
+    members: readonly string[],
+    sizes: Pick<FakeGroup, "minSize" | "maxSize" | "desiredCapacity">,
+) => new FakeAutoScaling().group(GROUP, sizes).members(GROUP, members).install(autoScaling);
 
 /** One queued warning per instance id, message ids m0, m1, … in order. */
 export function warnings(

@@ -9,6 +9,7 @@ import {
     byName,
     detachCalls,
     GROUP,
+    groupOf,
     lookups,
     NOW,
     warnings,
@@ -179,7 +180,7 @@ describe("the handler, given a batch for many groups", () => {
 
         it("counts a listed group that does not exist, at ERROR and in MissingGroups", async () => {
             const [a] = ids(1);
-            new FakeAutoScaling().group(GROUP, sizes).members(GROUP, [a]).install(autoScaling);
+            groupOf([a], sizes);
             const emitted: string[] = [];
 
             const { logged } = await whenBatchArrives(warnings([a]), {
@@ -205,10 +206,7 @@ describe("the handler, given a batch for many groups", () => {
 
         it("handles an interruptible Capacity Reservation warning as it handles a Spot one", async () => {
             const [a] = ids(1);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, sizes)
-                .members(GROUP, [a])
-                .install(autoScaling);
+            const fake = groupOf([a], sizes);
             const event = {
                 ...loadEvent("capacity-reservation-interruption-warning", a),
                 time: new Date(NOW - 5_000).toISOString(),
