@@ -6,20 +6,23 @@
  */
 import * as assert from "node:assert/strict";
 import {
-    AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     DescribeLifecycleHooksCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
-import { createAutoScalingGateway } from "../../handler/auto-scaling";
 import type { DeadLetterGateway } from "../../handler/dead-letter";
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { createHookCache } from "../../handler/hooks";
 import type { Recheck, RecheckGateway } from "../../handler/recheck";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
-import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
+import {
+    autoScaling,
+    ids,
+    stubAutoScalingPerSuite,
+    stubbedGateway,
+} from "../support/auto-scaling-stub";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";
 import { groupLookupAnswer } from "../support/group-lookup";
 import {
@@ -89,12 +92,7 @@ async function whenBatchArrives(
                 interruptionAction,
                 dryRun,
             },
-            autoScaling: createAutoScalingGateway(
-                new AutoScalingClient({
-                    region: "eu-west-1",
-                    credentials: { accessKeyId: "t", secretAccessKey: "t" },
-                }),
-            ),
+            autoScaling: stubbedGateway(),
             log: () => undefined,
             remainingTimeMs: () => 16_000,
             now: () => NOW,

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { stubbedGateway } from "../support/auto-scaling-stub";
 import {
     AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
@@ -53,12 +54,7 @@ async function whenWarned(
     const summary = await handleDirectEvent(event, {
         ...(sleep === undefined ? {} : { sleep }),
         config: { ...CONFIG, capacityOnInterruption },
-        autoScaling: createAutoScalingGateway(
-            new AutoScalingClient({
-                region: "eu-west-1",
-                credentials: { accessKeyId: "test", secretAccessKey: "test" },
-            }),
-        ),
+        autoScaling: stubbedGateway(),
         log: (level, record) => logged.push({ level, record }),
         remainingTimeMs: () => 60_000,
     });
