@@ -1,5 +1,6 @@
 import {
     type AutoScalingClient,
+    type DescribeAutoScalingGroupsCommandOutput,
     DescribeAutoScalingGroupsCommand,
     type DescribeAutoScalingGroupsCommandInput,
     DescribeLifecycleHooksCommand,
@@ -207,7 +208,7 @@ export class FakeAutoScaling {
     }
 
     /** As AWS answers: by names (at most 100), or by one tag filter; pages of MaxRecords. */
-    private describe(input: DescribeAutoScalingGroupsCommandInput) {
+    describe(input: DescribeAutoScalingGroupsCommandInput) {
         this.lookups.push(input);
         const { AutoScalingGroupNames, Filters = [], MaxRecords = 50, NextToken } = input;
         if ((AutoScalingGroupNames?.length ?? 0) > 100 || MaxRecords > 100) {
@@ -468,4 +469,46 @@ export class FakeAutoScaling {
         }
         return group;
     }
+}
+
+/** One group as DescribeAutoScalingGroups answers for it: sizes, members in their states, tags. */
+export function groupLookupAnswer(
+    name: string,
+    {
+        minSize = 0,
+        desiredCapacity = 4,
+        members = [],
+        tags = {},
+        capacityRebalance = false,
+    }: {
+        minSize?: number;
+        desiredCapacity?: number;
+        /** Instance id and lifecycle state, e.g. ["i-…", "InService"]. */
+        members?: readonly (readonly [string, string])[];
+        tags?: Record<string, string>;
+        /** The group replaces a warned Spot instance by itself. */
+        capacityRebalance?: boolean;
+    } = {},
+): Pick<DescribeAutoScalingGroupsCommandOutput, "AutoScalingGroups"> {
+    const sizes = { minSize, maxSize: Math.max(12, desiredCapacity), desiredCapacity };
+    const fake = new FakeAutoScaling().group(name, sizes, tags, { capacityRebalance });
+    members.forEach(([id, state]) => fake.members(name, [id], state));
+    return fake.describe({ AutoScalingGroupNames: [name] });
+}
+
+/**
+ * From now on, the stubbed client finds `instanceId` InService in `group`, a plain group with
+ * no lifecycle hook, and every detach succeeds.
+ */
+export function answerWithOneMember(
+    autoScaling: AwsClientStub<AutoScalingClient>,
+    group: string,
+    instanceId: string,
+): void {
+    autoScaling.reset();
+    autoScaling
+        .on(DescribeAutoScalingGroupsCommand)
+        .resolves(groupLookupAnswer(group, { members: [[instanceId, "InService"]] }));
+    autoScaling.on(DescribeLifecycleHooksCommand).resolves({ LifecycleHooks: [] });
+    autoScaling.on(DetachInstancesCommand).resolves({});
 }

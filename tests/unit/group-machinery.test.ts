@@ -23,8 +23,7 @@ import {
     stubAutoScalingPerSuite,
     stubbedGateway,
 } from "../support/auto-scaling-stub";
-import { FakeAutoScaling } from "../support/fake-auto-scaling";
-import { groupLookupAnswer } from "../support/group-lookup";
+import { FakeAutoScaling, groupLookupAnswer } from "../support/fake-auto-scaling";
 import {
     type CapacityOnInterruption,
     type InterruptionAction,

@@ -11,7 +11,7 @@ import { handleDirectEvent } from "../../handler/direct";
 import { type LogLevel, type LogRecord, logDecision } from "../../handler/log";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";
-import { groupLookupAnswer } from "../support/group-lookup";
+import { groupLookupAnswer } from "../support/fake-auto-scaling";
 import { type CapacityOnInterruption } from "../../contract";
 
 const GROUP = "web";
