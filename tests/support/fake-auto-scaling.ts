@@ -89,12 +89,7 @@ export class FakeAutoScaling {
         return this;
     }
 
-    /** Throttles these DetachInstances calls (0 is the first), as AWS does when the budget runs out. */
-    throttleDetachCalls(callIndexes: Iterable<number>): this {
-        return this.throttleCalls("DetachInstances", callIndexes);
-    }
-
-    /** Throttles these calls of `action` (0 is the first) before they look at anything. */
+    /** Throttles these calls of `action` (0 is the first) before they look at anything, as AWS does. */
     throttleCalls(action: Action, callIndexes: Iterable<number>): this {
         this.throttled.set(action, new Set(callIndexes));
         return this;

@@ -84,7 +84,7 @@ describe("the batch engine's properties, over any mix of warnings", () => {
                         members.push({ instanceId: ids[i], group: name, state });
                     });
                 });
-                fake.throttleDetachCalls(s.throttledCalls).install(autoScaling);
+                fake.throttleCalls("DetachInstances", s.throttledCalls).install(autoScaling);
                 const sizesBefore = new Map([...fake.groups].map(([name, g]) => [name, { ...g }]));
                 const taken = new Set(s.takenMeanwhile.map((n) => members[n]?.instanceId));
                 fake.afterNextCall("DescribeAutoScalingGroups", () => {
