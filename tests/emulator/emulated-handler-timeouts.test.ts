@@ -9,7 +9,7 @@ import * as net from "node:net";
 import { type Emulator } from "../../emulator/server";
 import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
 import { type HandlerArchive, type Invocations } from "../../offline/handler-archive";
-import { loadEvent } from "../support/events";
+import {} from "../support/events";
 import { emulatedWorkshop, webGroupHandlerArchive } from "../support/emulated-workshop";
 import { tierEmulator } from "../support/tier-emulator";
 
@@ -31,7 +31,7 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
 
     after(() => short?.remove());
 
-    const { seed, inServiceWebInstances, snapshot } = emulatedWorkshop(() => emulator);
+    const { seed, inServiceWebInstances, interrupt, snapshot } = emulatedWorkshop(() => emulator);
 
     describe("given Auto Scaling faults on the wire", () => {
         beforeEach(() => seed());
@@ -43,7 +43,7 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
             let invocations: Invocations;
             try {
                 // One attempt: the request timeout alone must end it (5 s), not the deadline.
-                invocations = await archiveWithAttempts(short, victim, silent.endpoint, 1);
+                invocations = await interrupt(short, [victim], silent.endpoint, 1);
             } finally {
                 await silent.close();
             }
@@ -65,7 +65,7 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
             const startedAt = performance.now();
             let invocations: Invocations;
             try {
-                invocations = await archiveWithAttempts(short, victim, proxy.endpoint, 20);
+                invocations = await interrupt(short, [victim], proxy.endpoint, 20);
             } finally {
                 await proxy.close();
             }
@@ -86,19 +86,6 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
             assert.equal(metrics.AutoScalingCalls, metrics.Throttles);
             assert.ok(metrics.Throttles >= 2, `${metrics.Throttles} throttles`);
         });
-
-        function archiveWithAttempts(
-            archive: HandlerArchive,
-            instanceId: string,
-            endpoint: string,
-            attempts: number,
-        ) {
-            return archive.invoke([loadEvent("seed-sample-event", instanceId)], {
-                ...emulator.environment(),
-                AWS_ENDPOINT_URL: endpoint,
-                AWS_MAX_ATTEMPTS: String(attempts),
-            });
-        }
     });
 });
 

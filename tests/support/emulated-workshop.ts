@@ -81,11 +81,22 @@ export function emulatedWorkshop(emulator: () => Emulator) {
             return ids.slice(0, count);
         },
 
-        /** Delivers one interruption warning per instance, all at once, each its own invocation. */
-        interrupt(archive: HandlerArchive, instanceIds: string[], endpoint?: string) {
+        /**
+         * Delivers one interruption warning per instance, all at once, each its own invocation;
+         * through `endpoint` instead of the emulator, and with at most `attempts` SDK attempts, if given.
+         */
+        interrupt(
+            archive: HandlerArchive,
+            instanceIds: string[],
+            endpoint?: string,
+            attempts?: number,
+        ) {
             const events = instanceIds.map((id) => loadEvent("seed-sample-event", id));
-            const env = emulator().environment();
-            return archive.invoke(events, endpoint ? { ...env, AWS_ENDPOINT_URL: endpoint } : env);
+            return archive.invoke(events, {
+                ...emulator().environment(),
+                ...(endpoint === undefined ? {} : { AWS_ENDPOINT_URL: endpoint }),
+                ...(attempts === undefined ? {} : { AWS_MAX_ATTEMPTS: String(attempts) }),
+            });
         },
 
         async snapshot() {
