@@ -240,8 +240,21 @@ export function childrenInBothModes(
     };
 }
 
-/** The DLQ's policy in either mode: this rule's EventBridge and the function's role, over TLS. */
-export function expectedDeadLetterQueuePolicy(component: string): unknown {
+/** Asserts the DLQ's whole policy in either mode: this rule's EventBridge and the function's role, over TLS. */
+export function assertDeadLetterQueuePolicy(component: string): void {
+    assert.deepEqual(
+        withParsed(
+            named(`${component}-dlq-policy`, "aws:sqs/queuePolicy:QueuePolicy").inputs,
+            "policy",
+        ),
+        {
+            queueUrl: queueUrl(`${component}-dlq-a1b2c3d`),
+            policy: deadLetterQueuePolicy(component),
+        },
+    );
+}
+
+function deadLetterQueuePolicy(component: string): unknown {
     const dlqArn = arn("sqs", `${component}-dlq-a1b2c3d`);
     const ruleArn = arn("events", `rule/${component}-rule-a1b2c3d`);
     return {

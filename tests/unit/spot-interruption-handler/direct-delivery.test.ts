@@ -9,7 +9,7 @@ import {
     childOf,
     childTypes,
     type Components,
-    expectedDeadLetterQueuePolicy,
+    assertDeadLetterQueuePolicy,
     FUNCTION_DESCRIPTION,
     functionInputsWithoutCode,
     type Handler,
@@ -18,7 +18,6 @@ import {
     loggingConfig,
     mockedComponents,
     parseJson,
-    queueUrl,
     roleArn,
     sharedRoleStatements,
     withParsed,
@@ -121,10 +120,7 @@ describe("SpotInterruptionHandler, given direct delivery", () => {
     });
 
     it("lets only this rule's EventBridge and the function's role send dead letters, over TLS", () => {
-        assert.deepEqual(withParsed(child("aws:sqs/queuePolicy:QueuePolicy").inputs, "policy"), {
-            queueUrl: queueUrl("spotdir-dlq-a1b2c3d"),
-            policy: expectedDeadLetterQueuePolicy("spotdir"),
-        });
+        assertDeadLetterQueuePolicy("spotdir");
     });
 
     it("runs the serialized handler for 60 s, one warning per invocation, without the DLQ's URL", () => {
