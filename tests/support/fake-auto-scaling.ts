@@ -14,6 +14,7 @@ import {
 import type { AwsClientStub } from "aws-sdk-client-mock";
 import type { GroupAction } from "../../emulator/group-side";
 import { autoScalingErrors } from "./auto-scaling-errors";
+import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
 export interface FakeInstance {
     readonly group: string;
@@ -44,7 +45,7 @@ export interface FakeLifecycleHook {
 
 export type { GroupAction };
 
-export const TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING";
+export { TERMINATING_TRANSITION };
 
 type Action =
     | "DescribeAutoScalingGroups"

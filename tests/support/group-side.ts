@@ -16,8 +16,9 @@ import { EC2Client, RunInstancesCommand, type _InstanceType } from "@aws-sdk/cli
 import { clientConfigFor, describeGroupState, required } from "../../emulator/group-state";
 import { type Emulator } from "../../emulator/server";
 import { type WorkshopEnvironment } from "../../emulator/workshop";
+import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
-export const TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING";
+export { TERMINATING_TRANSITION };
 export const WEIGHTED_GROUP_NAME = "weighted";
 const IMAGE_ID = "ami-04681a1dbd79675a5";
 
