@@ -5,7 +5,7 @@ import {
     arn,
     assertChildren,
     childrenInBothModes,
-    build,
+    buildHandler,
     childOf,
     childTypes,
     type Components,
@@ -32,14 +32,11 @@ describe("SpotInterruptionHandler, given direct delivery", () => {
         components = await mockedComponents();
         // Given direct delivery, and a reservation below the queue's default concurrency
         // When the component is built
-        handler = await build(
-            () =>
-                new components.SpotInterruptionHandler("spotdir", {
-                    autoScalingGroupName: "web",
-                    delivery: components.Delivery.Direct,
-                    reservedConcurrentExecutions: 1,
-                }),
-        );
+        handler = await buildHandler(components, "spotdir", {
+            autoScalingGroupName: "web",
+            delivery: components.Delivery.Direct,
+            reservedConcurrentExecutions: 1,
+        });
     });
 
     it("creates exactly the direct handler's resources: one queue (the DLQ) and no mapping", () => {

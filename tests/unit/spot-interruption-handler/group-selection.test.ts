@@ -6,6 +6,7 @@ import {
     actOnChosenGroups,
     arn,
     build,
+    buildHandler,
     childOf,
     functionEnvironment,
     functionInputsWithoutCode,
@@ -24,12 +25,9 @@ describeComponents("SpotInterruptionHandler's group selection", () => {
         it("lets the function detach and terminate in exactly that group, its name escaped, and gives the function the name as is", async () => {
             // Given a group called web*?$ (legal in Auto Scaling)
             // When the component is built
-            await build(
-                () =>
-                    new components.SpotInterruptionHandler("spotesc", {
-                        autoScalingGroupName: "web*?$",
-                    }),
-            );
+            await buildHandler(components, "spotesc", {
+                autoScalingGroupName: "web*?$",
+            });
             // Then the policy's ARN matches that group only, not web-prod or webhooks
             assert.deepEqual(
                 rolePolicyOf("spotesc").Statement.find((s) => s.Sid === "ActOnChosenGroupsOnly"),

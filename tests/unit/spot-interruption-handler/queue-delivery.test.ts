@@ -6,7 +6,7 @@ import {
     arn,
     assertChildren,
     childrenInBothModes,
-    build,
+    buildHandler,
     childOf,
     childTypes,
     denyInsecureTransport,
@@ -36,10 +36,7 @@ describeComponents("SpotInterruptionHandler with queue delivery", () => {
 
         before(async () => {
             // Given only a group name; When the component is built
-            handler = await build(
-                () =>
-                    new components.SpotInterruptionHandler("spot", { autoScalingGroupName: "web" }),
-            );
+            handler = await buildHandler(components, "spot", { autoScalingGroupName: "web" });
         });
 
         it("creates exactly the queued handler's resources, and no role policy attachment", () => {
@@ -276,25 +273,22 @@ describeComponents("SpotInterruptionHandler with queue delivery", () => {
 
         before(async () => {
             // Given every queue setting chosen by hand; When the component is built
-            await build(
-                () =>
-                    new components.SpotInterruptionHandler("spottuned", {
-                        autoScalingGroupName: "web",
-                        delivery: "queue",
-                        timeoutSeconds: 30,
-                        memorySizeMb: 512,
-                        logRetentionInDays: 7,
-                        maximumEventAgeInSeconds: 90,
-                        batchSize: 10,
-                        maximumBatchingWindowInSeconds: 0,
-                        maximumConcurrency: 5,
-                        visibilityTimeoutSeconds: 45,
-                        maxReceiveCount: 5,
-                        messageRetentionSeconds: 600,
-                        reservedConcurrentExecutions: 5,
-                        tags,
-                    }),
-            );
+            await buildHandler(components, "spottuned", {
+                autoScalingGroupName: "web",
+                delivery: "queue",
+                timeoutSeconds: 30,
+                memorySizeMb: 512,
+                logRetentionInDays: 7,
+                maximumEventAgeInSeconds: 90,
+                batchSize: 10,
+                maximumBatchingWindowInSeconds: 0,
+                maximumConcurrency: 5,
+                visibilityTimeoutSeconds: 45,
+                maxReceiveCount: 5,
+                messageRetentionSeconds: 600,
+                reservedConcurrentExecutions: 5,
+                tags,
+            });
         });
 
         it("configures the events queue with them", () => {
@@ -376,13 +370,10 @@ describeComponents("SpotInterruptionHandler with queue delivery", () => {
     describe("given a 40 s timeout with queue delivery and no visibility timeout", () => {
         it("hides a failed warning for at least the function's timeout plus the batching window", async () => {
             // Given a timeout whose sum with the 4 s window exceeds the default visibility timeout
-            await build(
-                () =>
-                    new components.SpotInterruptionHandler("spotslow", {
-                        autoScalingGroupName: "web",
-                        timeoutSeconds: 40,
-                    }),
-            );
+            await buildHandler(components, "spotslow", {
+                autoScalingGroupName: "web",
+                timeoutSeconds: 40,
+            });
             // Then the visibility timeout covers the window the mapping may hold a record for, too
             const queue = named("spotslow-queue", "aws:sqs/queue:Queue").inputs;
             assert.equal(queue.visibilityTimeoutSeconds, 44);
