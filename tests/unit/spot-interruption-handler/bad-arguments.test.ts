@@ -16,59 +16,55 @@ import {
 } from "../../support/handler-mocks";
 
 describeComponents("SpotInterruptionHandler's bad arguments", () => {
-    describe("given bad arguments", () => {
-        // The cases whose arguments are built rather than written; the rest are in bad-arguments.json,
-        // where null stands for an argument left undefined (JSON has no undefined).
-        const cases: { when: string; args: Record<string, unknown>; message: string }[] = [
-            {
-                when: "101 names",
-                args: {
-                    autoScalingGroupName: undefined,
-                    autoScalingGroupNames: Array.from({ length: 101 }, (_, i) => `g${i}`),
-                },
-                message:
-                    "[autoScalingGroupNames] has 101 names; pass a list of 1 to 100 group names, or autoScalingGroupTag for more",
+    // The cases whose arguments are built rather than written; the rest are in bad-arguments.json,
+    // where null stands for an argument left undefined (JSON has no undefined).
+    const cases: { when: string; args: Record<string, unknown>; message: string }[] = [
+        {
+            when: "101 names",
+            args: {
+                autoScalingGroupName: undefined,
+                autoScalingGroupNames: Array.from({ length: 101 }, (_, i) => `g${i}`),
             },
-            {
-                when: "names too long for Lambda's 4 KB of environment",
-                args: {
-                    autoScalingGroupName: undefined,
-                    autoScalingGroupNames: Array.from({ length: 20 }, (_, i) =>
-                        `g${i}`.padEnd(200, "x"),
-                    ),
-                },
-                message:
-                    "[autoScalingGroupNames] takes 4061 characters of the function's environment, over the 3072 it may use of Lambda's 4 KB: tag the groups and pass autoScalingGroupTag instead",
-            },
-            {
-                when: "a tag value over 256 characters",
-                args: {
-                    autoScalingGroupName: undefined,
-                    autoScalingGroupTag: { key: "team", value: "v".repeat(257) },
-                },
-                message: `[autoScalingGroupTag.value] is "${"v".repeat(257)}"; pass the tag's value (at most 256 characters), or leave it out to match any value`,
-            },
-            ...(
-                JSON.parse(fs.readFileSync(path.join(__dirname, "bad-arguments.json"), "utf8")) as {
-                    when: string;
-                    args: Record<string, unknown>;
-                    message: string;
-                }[]
-            ).map((c) => ({
-                ...c,
-                args: Object.fromEntries(
-                    Object.entries(c.args).map(([k, v]) => [k, v ?? undefined]),
+            message:
+                "[autoScalingGroupNames] has 101 names; pass a list of 1 to 100 group names, or autoScalingGroupTag for more",
+        },
+        {
+            when: "names too long for Lambda's 4 KB of environment",
+            args: {
+                autoScalingGroupName: undefined,
+                autoScalingGroupNames: Array.from({ length: 20 }, (_, i) =>
+                    `g${i}`.padEnd(200, "x"),
                 ),
-            })),
-        ];
+            },
+            message:
+                "[autoScalingGroupNames] takes 4061 characters of the function's environment, over the 3072 it may use of Lambda's 4 KB: tag the groups and pass autoScalingGroupTag instead",
+        },
+        {
+            when: "a tag value over 256 characters",
+            args: {
+                autoScalingGroupName: undefined,
+                autoScalingGroupTag: { key: "team", value: "v".repeat(257) },
+            },
+            message: `[autoScalingGroupTag.value] is "${"v".repeat(257)}"; pass the tag's value (at most 256 characters), or leave it out to match any value`,
+        },
+        ...(
+            JSON.parse(fs.readFileSync(path.join(__dirname, "bad-arguments.json"), "utf8")) as {
+                when: string;
+                args: Record<string, unknown>;
+                message: string;
+            }[]
+        ).map((c) => ({
+            ...c,
+            args: Object.fromEntries(Object.entries(c.args).map(([k, v]) => [k, v ?? undefined])),
+        })),
+    ];
 
-        for (const { when, args, message } of cases) {
-            it(`refuses ${when}, naming the argument, and registers nothing`, () =>
-                assertRefusedBeforeRegistering(components, args, {
-                    message: `SpotInterruptionHandler: ${message}`,
-                }));
-        }
-    });
+    for (const { when, args, message } of cases) {
+        it(`refuses ${when}, naming the argument, and registers nothing`, () =>
+            assertRefusedBeforeRegistering(components, args, {
+                message: `SpotInterruptionHandler: ${message}`,
+            }));
+    }
 
     describe("given a group name that is an Output and resolves to a bad name", () => {
         const rejections: unknown[] = [];
