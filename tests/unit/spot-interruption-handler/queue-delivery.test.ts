@@ -29,6 +29,25 @@ import {
     withParsed,
 } from "../../support/handler-mocks";
 
+/** The whole events queue: SSE-SQS, `settings`, and dead letters to the DLQ after `maxReceiveCount`. */
+function assertEventsQueue(
+    component: string,
+    settings: Record<string, unknown>,
+    maxReceiveCount: number,
+) {
+    assert.deepEqual(
+        withParsed(named(`${component}-queue`, "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
+        {
+            sqsManagedSseEnabled: true,
+            ...settings,
+            redrivePolicy: {
+                deadLetterTargetArn: arn("sqs", `${component}-dlq-a1b2c3d`),
+                maxReceiveCount,
+            },
+        },
+    );
+}
+
 describeComponents("SpotInterruptionHandler with queue delivery", () => {
     describe("given only a group name, so warnings are queued (the default delivery)", () => {
         let handler: Handler;
@@ -96,17 +115,10 @@ describeComponents("SpotInterruptionHandler with queue delivery", () => {
         });
 
         it("queues warnings under SSE-SQS, hides a failed one for the 20 s timeout, keeps it 1 h and dead-letters it after 8 receives, once the notice has ended", () => {
-            assert.deepEqual(
-                withParsed(named("spot-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
-                {
-                    sqsManagedSseEnabled: true,
-                    visibilityTimeoutSeconds: 20,
-                    messageRetentionSeconds: 3600,
-                    redrivePolicy: {
-                        deadLetterTargetArn: arn("sqs", "spot-dlq-a1b2c3d"),
-                        maxReceiveCount: 8,
-                    },
-                },
+            assertEventsQueue(
+                "spot",
+                { visibilityTimeoutSeconds: 20, messageRetentionSeconds: 3600 },
+                8,
             );
         });
 
@@ -292,18 +304,10 @@ describeComponents("SpotInterruptionHandler with queue delivery", () => {
         });
 
         it("configures the events queue with them", () => {
-            assert.deepEqual(
-                withParsed(named("spottuned-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
-                {
-                    sqsManagedSseEnabled: true,
-                    visibilityTimeoutSeconds: 45,
-                    messageRetentionSeconds: 600,
-                    redrivePolicy: {
-                        deadLetterTargetArn: arn("sqs", "spottuned-dlq-a1b2c3d"),
-                        maxReceiveCount: 5,
-                    },
-                    tags,
-                },
+            assertEventsQueue(
+                "spottuned",
+                { visibilityTimeoutSeconds: 45, messageRetentionSeconds: 600, tags },
+                5,
             );
         });
 
