@@ -224,6 +224,20 @@ export const denyInsecureTransport = (queue: string) => ({
     Condition: { Bool: { "aws:SecureTransport": "false" } },
 });
 
+/** The types of the children every handler has, whichever the delivery (7 alarms among them). */
+export const TYPES_IN_BOTH_MODES = [
+    "aws:cloudwatch/dashboard:Dashboard",
+    "aws:cloudwatch/eventRule:EventRule",
+    "aws:cloudwatch/eventTarget:EventTarget",
+    "aws:cloudwatch/logGroup:LogGroup",
+    ...Array<string>(7).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+    "aws:iam/role:Role",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:lambda/function:Function",
+    "aws:sqs/queue:Queue",
+    "aws:sqs/queuePolicy:QueuePolicy",
+];
+
 /** The children every handler has, whichever the delivery: role, member and type. */
 export function childrenInBothModes(
     handler: Handler,
