@@ -340,14 +340,47 @@ export function sharedRoleStatements(
     ];
 }
 
-export const FUNCTION_DESCRIPTION =
-    "Detaches Spot instances from their Auto Scaling group on the interruption warning";
-export const loggingConfig = (component: string) => ({
-    logFormat: "JSON",
-    logGroup: `${component}-logs-a1b2c3d`,
-    applicationLogLevel: "INFO",
-    // START and REPORT lines stay: each invocation's duration and memory.
-    systemLogLevel: "INFO",
+/**
+ * The function's whole inputs (but its code) for a handler of the group "web" with the defaults,
+ * whichever the delivery: the delivery's own `inputs` and environment `variables` on top.
+ */
+export const defaultFunctionInputs = (
+    component: string,
+    inputs: Record<string, unknown>,
+    variables: Record<string, string> = {},
+) => ({
+    description:
+        "Detaches Spot instances from their Auto Scaling group on the interruption warning",
+    handler: "__index.handler",
+    role: roleArn(`${component}-role-a1b2c3d`),
+    runtime: "nodejs24.x",
+    architectures: ["arm64"],
+    memorySize: 256,
+    ...inputs,
+    environment: {
+        variables: {
+            AUTO_SCALING_GROUP_NAMES: '["web"]',
+            CAPACITY_ON_INTERRUPTION: "keep",
+            INTERRUPTION_ACTION: "auto",
+            HANDLER_NAME: handlerName(component),
+            ...variables,
+        },
+    },
+    loggingConfig: {
+        logFormat: "JSON",
+        logGroup: `${component}-logs-a1b2c3d`,
+        applicationLogLevel: "INFO",
+        // START and REPORT lines stay: each invocation's duration and memory.
+        systemLogLevel: "INFO",
+    },
+});
+
+/** The rule's whole target in either delivery: `arn`, retried within the notice, dead-lettering to the DLQ. */
+export const ruleTarget = (component: string, targetArn: string) => ({
+    rule: `${component}-rule-a1b2c3d`,
+    arn: targetArn,
+    retryPolicy: { maximumEventAgeInSeconds: 120, maximumRetryAttempts: 185 },
+    deadLetterConfig: { arn: arn("sqs", `${component}-dlq-a1b2c3d`) },
 });
 
 /** The function's inputs without its code, which is checked on its own. */

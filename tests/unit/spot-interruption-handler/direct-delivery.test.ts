@@ -11,15 +11,13 @@ import {
     TYPES_IN_BOTH_MODES,
     type Components,
     assertDeadLetterQueuePolicy,
-    FUNCTION_DESCRIPTION,
+    defaultFunctionInputs,
+    ruleTarget,
     functionInputsWithoutCode,
     type Handler,
-    handlerName,
     INTERRUPTION_WARNING_PATTERN,
-    loggingConfig,
     mockedComponents,
     parseJson,
-    roleArn,
     sharedRoleStatements,
     withParsed,
 } from "../../support/handler-mocks";
@@ -89,12 +87,10 @@ describe("SpotInterruptionHandler, given direct delivery", () => {
     });
 
     it("targets the function with a retry window no longer than the notice, and the dead-letter queue", () => {
-        assert.deepEqual(child("aws:cloudwatch/eventTarget:EventTarget").inputs, {
-            rule: "spotdir-rule-a1b2c3d",
-            arn: arn("lambda", "function:spotdir-function-a1b2c3d"),
-            retryPolicy: { maximumEventAgeInSeconds: 120, maximumRetryAttempts: 185 },
-            deadLetterConfig: { arn: arn("sqs", "spotdir-dlq-a1b2c3d") },
-        });
+        assert.deepEqual(
+            child("aws:cloudwatch/eventTarget:EventTarget").inputs,
+            ruleTarget("spotdir", arn("lambda", "function:spotdir-function-a1b2c3d")),
+        );
     });
 
     it("dead-letters Lambda's own failed invocations after at most 2 retries within 120 s", () => {
@@ -116,26 +112,14 @@ describe("SpotInterruptionHandler, given direct delivery", () => {
     });
 
     it("runs the serialized handler for 60 s, one warning per invocation, without the DLQ's URL", () => {
-        assert.deepEqual(functionInputsWithoutCode("spotdir"), {
-            description: FUNCTION_DESCRIPTION,
-            handler: "__index.handler",
-            role: roleArn("spotdir-role-a1b2c3d"),
-            runtime: "nodejs24.x",
-            architectures: ["arm64"],
-            timeout: 60,
-            memorySize: 256,
-            // No mapping can be starved, so any reservation is accepted.
-            reservedConcurrentExecutions: 1,
-            environment: {
-                variables: {
-                    AUTO_SCALING_GROUP_NAMES: '["web"]',
-                    CAPACITY_ON_INTERRUPTION: "keep",
-                    INTERRUPTION_ACTION: "auto",
-                    HANDLER_NAME: handlerName("spotdir"),
-                },
-            },
-            loggingConfig: loggingConfig("spotdir"),
-        });
+        assert.deepEqual(
+            functionInputsWithoutCode("spotdir"),
+            defaultFunctionInputs("spotdir", {
+                timeout: 60,
+                // No mapping can be starved, so any reservation is accepted.
+                reservedConcurrentExecutions: 1,
+            }),
+        );
     });
 
     it("grants exactly its own logs, the group and hook look-ups on *, detaching and terminating in this group, and the DLQ: no SQS draining", () => {

@@ -14,18 +14,16 @@ import {
     ruleSends,
     COMPONENT_TYPE,
     assertDeadLetterQueuePolicy,
-    FUNCTION_DESCRIPTION,
+    defaultFunctionInputs,
+    ruleTarget,
     functionInputsWithoutCode,
     type Handler,
-    handlerName,
     hasProperties,
     INTERRUPTION_WARNING_PATTERN,
-    loggingConfig,
     describeComponents,
     components,
     named,
     queueUrl,
-    roleArn,
     sharedRoleStatements,
     withParsed,
 } from "../../support/handler-mocks";
@@ -160,12 +158,10 @@ describeComponents("SpotInterruptionHandler with queue delivery", () => {
         });
 
         it("targets the events queue with a retry window no longer than the notice, and the dead-letter queue", () => {
-            assert.deepEqual(child("aws:cloudwatch/eventTarget:EventTarget").inputs, {
-                rule: "spot-rule-a1b2c3d",
-                arn: arn("sqs", "spot-queue-a1b2c3d"),
-                retryPolicy: { maximumEventAgeInSeconds: 120, maximumRetryAttempts: 185 },
-                deadLetterConfig: { arn: arn("sqs", "spot-dlq-a1b2c3d") },
-            });
+            assert.deepEqual(
+                child("aws:cloudwatch/eventTarget:EventTarget").inputs,
+                ruleTarget("spot", arn("sqs", "spot-queue-a1b2c3d")),
+            );
         });
 
         it("keeps dead letters encrypted for 14 days", () => {
@@ -180,26 +176,17 @@ describeComponents("SpotInterruptionHandler with queue delivery", () => {
         });
 
         it("runs the serialized handler on nodejs24.x for 16 s, with the DLQ's URL and JSON logs", () => {
-            assert.deepEqual(functionInputsWithoutCode("spot"), {
-                description: FUNCTION_DESCRIPTION,
-                handler: "__index.handler",
-                role: roleArn("spot-role-a1b2c3d"),
-                runtime: "nodejs24.x",
-                architectures: ["arm64"],
-                timeout: 16,
-                memorySize: 256,
-                environment: {
-                    variables: {
-                        AUTO_SCALING_GROUP_NAMES: '["web"]',
-                        CAPACITY_ON_INTERRUPTION: "keep",
-                        INTERRUPTION_ACTION: "auto",
-                        HANDLER_NAME: handlerName("spot"),
+            assert.deepEqual(
+                functionInputsWithoutCode("spot"),
+                defaultFunctionInputs(
+                    "spot",
+                    { timeout: 16 },
+                    {
                         DEAD_LETTER_QUEUE_URL: queueUrl("spot-dlq-a1b2c3d"),
                         EVENTS_QUEUE_URL: queueUrl("spot-queue-a1b2c3d"),
                     },
-                },
-                loggingConfig: loggingConfig("spot"),
-            });
+                ),
+            );
         });
 
         it("deploys a package that holds only the serialized handler file", async () => {
