@@ -50,23 +50,16 @@ function listedMembers(component: string): string[] {
 }
 
 describe(`the arguments and members in ${ARGUMENTS_PAGE}`, () => {
-    it("lists every SpotInterruptionHandler argument, and no other", () => {
-        const args = memberNames(
-            "components/spot-interruption-handler/args.ts",
-            "SpotInterruptionHandlerArgs",
-            ts.isPropertySignature,
-        );
-        assert.deepEqual(firstColumn("`SpotInterruptionHandler` arguments"), args);
-    });
-
-    it("lists every SpotWebTier argument, and no other", () => {
-        const args = memberNames(
-            "components/spot-web-tier/args.ts",
-            "SpotWebTierArgs",
-            ts.isPropertySignature,
-        );
-        assert.deepEqual(firstColumn("`SpotWebTier` arguments"), args);
-    });
+    const argumentTypes = [
+        ["SpotInterruptionHandler", "components/spot-interruption-handler/args.ts"],
+        ["SpotWebTier", "components/spot-web-tier/args.ts"],
+    ];
+    for (const [component, file] of argumentTypes) {
+        it(`lists every ${component} argument, and no other`, () => {
+            const args = memberNames(file, `${component}Args`, ts.isPropertySignature);
+            assert.deepEqual(firstColumn(`\`${component}\` arguments`), args);
+        });
+    }
 
     it("lists every public member of both components", () => {
         const handler = memberNames(

@@ -12,7 +12,7 @@ import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { type HandlerArchive } from "../../offline/handler-archive";
 import { installPulumiMocks, recorded, registrationsSettled } from "../../offline/pulumi-engine";
 import { loadEvent } from "../support/events";
-import { groupLookupAnswer } from "../support/group-lookup";
+import { groupLookupAnswer } from "../support/fake-auto-scaling";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const INSTANCE = "i-0a1b2c3d4e5f60718";

@@ -9,7 +9,7 @@ import {
     longLines,
     README,
     readmeConfigTable,
-    readmeSection,
+    pageSection,
     sectionTables,
 } from "../support/readme";
 
@@ -70,7 +70,9 @@ describe("the README", () => {
     it("lists every output of the stack program in its Deploy section", async () => {
         const { runStackProgram } = await import("../../offline/pulumi-engine");
         const { program } = await runStackProgram({});
-        const tables = readmeSection("Deploy").filter((t): t is Tokens.Table => t.type === "table");
+        const tables = pageSection("README.md", "Deploy").filter(
+            (t): t is Tokens.Table => t.type === "table",
+        );
         assert.equal(tables.length, 1, "one outputs table");
         const listed = tables[0].rows.flatMap((row) =>
             row[0].text.split(",").map((cell) => cell.trim().replace(/`/g, "")),
@@ -111,7 +113,7 @@ describe("the README", () => {
             .filter((t): t is Tokens.Heading => t.type === "heading" && t.depth === 2)
             .map((t) => t.text);
         assert.deepEqual(headings.slice(0, 2), ["Prerequisites", "Try it"]);
-        const [commands] = readmeSection("Try it").filter(
+        const [commands] = pageSection("README.md", "Try it").filter(
             (t): t is Tokens.Code => t.type === "code",
         );
         assert.match(commands.text, /npm ci && npm start/);

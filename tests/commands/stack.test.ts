@@ -1,13 +1,11 @@
 import * as assert from "node:assert/strict";
-import * as pulumi from "@pulumi/pulumi";
 import {
-    installPulumiMocks,
     recorded,
     type RecordedResource,
-    resetRecorded,
     runStackProgram,
     unwrap,
 } from "../../offline/pulumi-engine";
+import { mockedStackPerSuite } from "../support/handler-mocks";
 
 type Program = typeof import("../../index");
 
@@ -16,9 +14,13 @@ const HANDLER_TYPE = "spot-interruption-handler:index:SpotInterruptionHandler";
 const PERMISSION_TYPE = "aws:lambda/permission:Permission";
 const MAPPING_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping";
 
-/** Runs index.ts afresh under mocks with exactly this stack config, and waits for every resource. */
-async function runProgram(config: Record<string, string>): Promise<Program> {
-    return (await runStackProgram<Program>(config)).program;
+/** For the current suite: index.ts run afresh under mocks with exactly this stack config. */
+function programRunWith(config: Record<string, string>): { program: Program } {
+    const run = {} as { program: Program };
+    before(async () => {
+        run.program = (await runStackProgram<Program>(config)).program;
+    });
+    return run;
 }
 
 function one(type: string, name?: string): RecordedResource {
@@ -53,22 +55,13 @@ const detachArn = (group: string) =>
     `arn:aws:autoscaling:eu-west-1:123456789012:autoScalingGroup:*:autoScalingGroupName/${group}`;
 
 describe("the stack program", () => {
-    before(() => installPulumiMocks());
-
-    after(() => {
-        pulumi.runtime.setAllConfig({});
-        resetRecorded();
-    });
+    mockedStackPerSuite();
 
     describe("given autoScalingGroupName names an existing group", () => {
-        let program: Program;
-
-        before(async () => {
-            // When the program runs with an existing group and decrement
-            program = await runProgram({
-                autoScalingGroupName: "music-web",
-                capacityOnInterruption: "decrement",
-            });
+        // When the program runs with an existing group and decrement
+        const run = programRunWith({
+            autoScalingGroupName: "music-web",
+            capacityOnInterruption: "decrement",
         });
 
         it("builds no web tier: no network, load balancer, launch template or group", () => {
@@ -90,18 +83,18 @@ describe("the stack program", () => {
         });
 
         it("exports the group name and the handler's outputs, but no url or target group", async () => {
-            assert.equal(await unwrap(program.autoScalingGroupName), "music-web");
-            assert.equal(program.url, undefined);
-            assert.equal(program.targetGroupArn, undefined);
-            assert.match(await unwrap(program.functionName), /^spot-function-/);
-            assert.match(await unwrap(program.eventRuleName), /^spot-rule-/);
-            assert.match(await unwrap(program.deadLetterQueueUrl), /^https:\/\/sqs\./);
+            assert.equal(await unwrap(run.program.autoScalingGroupName), "music-web");
+            assert.equal(run.program.url, undefined);
+            assert.equal(run.program.targetGroupArn, undefined);
+            assert.match(await unwrap(run.program.functionName), /^spot-function-/);
+            assert.match(await unwrap(run.program.eventRuleName), /^spot-rule-/);
+            assert.match(await unwrap(run.program.deadLetterQueueUrl), /^https:\/\/sqs\./);
         });
 
         it("queues warnings by default, and exports the events queue's URL", async () => {
-            assert.ok(program.eventsQueueUrl !== undefined, "eventsQueueUrl is exported");
+            assert.ok(run.program.eventsQueueUrl !== undefined, "eventsQueueUrl is exported");
             assert.equal(
-                await unwrap(program.eventsQueueUrl),
+                await unwrap(run.program.eventsQueueUrl),
                 "https://sqs.eu-west-1.amazonaws.com/123456789012/spot-queue-a1b2c3d",
             );
             assert.equal(
@@ -120,12 +113,8 @@ describe("the stack program", () => {
     });
 
     describe("given delivery direct", () => {
-        let program: Program;
-
-        before(async () => {
-            // When the program runs with an existing group and direct delivery
-            program = await runProgram({ autoScalingGroupName: "music-web", delivery: "direct" });
-        });
+        // When the program runs with an existing group and direct delivery
+        const run = programRunWith({ autoScalingGroupName: "music-web", delivery: "direct" });
 
         it("lets EventBridge invoke the function, and builds no events queue or mapping", () => {
             assert.deepEqual(one(PERMISSION_TYPE).inputs, {
@@ -145,22 +134,18 @@ describe("the stack program", () => {
         });
 
         it("exports no eventsQueueUrl, and the handler's other outputs", async () => {
-            assert.equal(program.eventsQueueUrl, undefined);
-            assert.equal(await unwrap(program.autoScalingGroupName), "music-web");
-            assert.match(await unwrap(program.deadLetterQueueUrl), /^https:\/\/sqs\./);
+            assert.equal(run.program.eventsQueueUrl, undefined);
+            assert.equal(await unwrap(run.program.autoScalingGroupName), "music-web");
+            assert.match(await unwrap(run.program.deadLetterQueueUrl), /^https:\/\/sqs\./);
         });
     });
 
     describe("given no autoScalingGroupName", () => {
-        let program: Program;
-
-        before(async () => {
-            // When the program runs with a few web tier keys and no group
-            program = await runProgram({
-                availabilityZoneCount: "2",
-                spotAllocationStrategy: "capacity-optimized",
-                desiredCapacity: "6",
-            });
+        // When the program runs with a few web tier keys and no group
+        const run = programRunWith({
+            availabilityZoneCount: "2",
+            spotAllocationStrategy: "capacity-optimized",
+            desiredCapacity: "6",
         });
 
         it("builds one SpotWebTier called web beside the handler", () => {
@@ -199,14 +184,14 @@ describe("the stack program", () => {
         });
 
         it("exports the load balancer URL, the group name and the target group ARN", async () => {
-            assert.ok(program.url !== undefined && program.targetGroupArn !== undefined);
+            assert.ok(run.program.url !== undefined && run.program.targetGroupArn !== undefined);
             assert.equal(
-                await unwrap(program.url),
+                await unwrap(run.program.url),
                 "http://web-alb-a1b2c3d-1234567890.eu-west-1.elb.amazonaws.com",
             );
-            assert.equal(await unwrap(program.autoScalingGroupName), "web-asg-a1b2c3d");
+            assert.equal(await unwrap(run.program.autoScalingGroupName), "web-asg-a1b2c3d");
             // The target group the listener forwards to and the group registers its instances in
-            const targetGroupArn = await unwrap(program.targetGroupArn);
+            const targetGroupArn = await unwrap(run.program.targetGroupArn);
             assert.match(targetGroupArn, /:elasticloadbalancing:.*:targetgroup\/web-tg-/);
             const [forward] = one("aws:lb/listener:Listener").inputs.defaultActions as {
                 targetGroupArn: string;
@@ -224,15 +209,15 @@ describe("the stack program", () => {
     });
 
     describe("given faultInjection for an existing group", () => {
-        it("builds the FIS experiment template with faultInjection, and exports its id", async () => {
-            const program = await runProgram({
-                autoScalingGroupName: "music-web",
-                faultInjection: "true",
-            });
+        const run = programRunWith({ autoScalingGroupName: "music-web", faultInjection: "true" });
 
+        it("builds the FIS experiment template with faultInjection, and exports its id", async () => {
             const template = one("aws:fis/experimentTemplate:ExperimentTemplate");
             assert.equal(template.name, "spot-fis-template");
-            assert.equal(await unwrap(program.faultInjectionTemplateId), "spot-fis-template-id");
+            assert.equal(
+                await unwrap(run.program.faultInjectionTemplateId),
+                "spot-fis-template-id",
+            );
         });
     });
 });

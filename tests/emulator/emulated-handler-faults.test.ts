@@ -9,7 +9,7 @@ import * as assert from "node:assert/strict";
 import { type Emulator } from "../../emulator/server";
 import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
 import { type HandlerArchive, type Invocations } from "../../offline/handler-archive";
-import { loadEvent } from "../support/events";
+import {} from "../support/events";
 import {
     assertAllFulfilled,
     emulatedWorkshop,
@@ -66,7 +66,7 @@ describe("the uploaded handler against Auto Scaling faults on the emulator", fun
             );
             let invocations: Invocations;
             try {
-                invocations = await archiveWithAttempts(keep, victim, proxy.endpoint, 3);
+                invocations = await interrupt(keep, [victim], proxy.endpoint, 3);
                 assert.equal(proxy.requests.get("DetachInstances"), 3);
             } finally {
                 await proxy.close();
@@ -77,18 +77,5 @@ describe("the uploaded handler against Auto Scaling faults on the emulator", fun
             assert.ok(invocations.logLines.some((line) => JSON.parse(line).level === "ERROR"));
             assert.deepEqual(await snapshot(), before);
         });
-
-        function archiveWithAttempts(
-            archive: HandlerArchive,
-            instanceId: string,
-            endpoint: string,
-            attempts: number,
-        ) {
-            return archive.invoke([loadEvent("seed-sample-event", instanceId)], {
-                ...emulator.environment(),
-                AWS_ENDPOINT_URL: endpoint,
-                AWS_MAX_ATTEMPTS: String(attempts),
-            });
-        }
     });
 });

@@ -9,7 +9,7 @@ import * as net from "node:net";
 import { type Emulator } from "../../emulator/server";
 import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
 import { type HandlerArchive, type Invocations } from "../../offline/handler-archive";
-import { loadEvent } from "../support/events";
+import {} from "../support/events";
 import { emulatedWorkshop, webGroupHandlerArchive } from "../support/emulated-workshop";
 import { tierEmulator } from "../support/tier-emulator";
 
@@ -31,29 +31,40 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
 
     after(() => short?.remove());
 
-    const { seed, inServiceWebInstances, snapshot } = emulatedWorkshop(() => emulator);
+    const { seed, inServiceWebInstances, interrupt, snapshot } = emulatedWorkshop(() => emulator);
+
+    /** Warns about `victim` through `server` with this attempt budget, then closes the server. */
+    async function timedInterrupt(
+        server: { endpoint: string; close(): Promise<void> },
+        victim: string,
+        attempts: number,
+    ) {
+        const startedAt = performance.now();
+        let invocations: Invocations;
+        try {
+            invocations = await interrupt(short, [victim], server.endpoint, attempts);
+        } finally {
+            await server.close();
+        }
+        const elapsedMs = performance.now() - startedAt;
+        const lines = invocations.logLines.map((l) => JSON.parse(l));
+        return { invocations, elapsedMs, errors: lines.filter((l) => l.level === "ERROR") };
+    }
 
     describe("given Auto Scaling faults on the wire", () => {
         beforeEach(() => seed());
 
         it("gives up on a connection that never answers, with a structured ERROR, within the request timeout", async () => {
             const [victim] = await inServiceWebInstances(1);
-            const silent = await startSilentServer();
-            const startedAt = performance.now();
-            let invocations: Invocations;
-            try {
-                // One attempt: the request timeout alone must end it (5 s), not the deadline.
-                invocations = await archiveWithAttempts(short, victim, silent.endpoint, 1);
-            } finally {
-                await silent.close();
-            }
-            const elapsedMs = performance.now() - startedAt;
+            // One attempt: the request timeout alone must end it (5 s), not the deadline.
+            const { invocations, elapsedMs, errors } = await timedInterrupt(
+                await startSilentServer(),
+                victim,
+                1,
+            );
 
             assert.ok(elapsedMs < 7_000, `took ${Math.round(elapsedMs)} ms`);
             assert.equal(invocations.results[0].status, "rejected");
-            const errors = invocations.logLines
-                .map((l) => JSON.parse(l))
-                .filter((l) => l.level === "ERROR");
             assert.equal(errors.length, 1);
             assert.equal(errors[0].error.name, "TimeoutError");
         });
@@ -62,22 +73,12 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
             const [victim] = await inServiceWebInstances(1);
             const before = await snapshot();
             const proxy = await startFaultProxy(emulator.endpoint, () => FAULTS.throttling);
-            const startedAt = performance.now();
-            let invocations: Invocations;
-            try {
-                invocations = await archiveWithAttempts(short, victim, proxy.endpoint, 20);
-            } finally {
-                await proxy.close();
-            }
-            const elapsedMs = performance.now() - startedAt;
+            const { invocations, elapsedMs, errors } = await timedInterrupt(proxy, victim, 20);
 
             // The function's timeout is 10 s; 1.5 s are kept back to log and answer.
             assert.ok(elapsedMs < short.timeoutMs - 1_000, `took ${Math.round(elapsedMs)} ms`);
             assert.equal(invocations.results[0].status, "rejected");
-            const [error] = invocations.logLines
-                .map((l) => JSON.parse(l))
-                .filter((l) => l.level === "ERROR");
-            assert.equal(error?.error.name, "DeadlineExceeded");
+            assert.equal(errors[0]?.error.name, "DeadlineExceeded");
             assert.deepEqual(await snapshot(), before);
             // The throttled attempts, counted inside the SDK's retry loop, reach the metrics.
             const [metrics] = invocations.logLines.map((l) => JSON.parse(l)).filter((l) => l._aws);
@@ -86,19 +87,6 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
             assert.equal(metrics.AutoScalingCalls, metrics.Throttles);
             assert.ok(metrics.Throttles >= 2, `${metrics.Throttles} throttles`);
         });
-
-        function archiveWithAttempts(
-            archive: HandlerArchive,
-            instanceId: string,
-            endpoint: string,
-            attempts: number,
-        ) {
-            return archive.invoke([loadEvent("seed-sample-event", instanceId)], {
-                ...emulator.environment(),
-                AWS_ENDPOINT_URL: endpoint,
-                AWS_MAX_ATTEMPTS: String(attempts),
-            });
-        }
     });
 });
 

@@ -119,11 +119,16 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
     });
 
     describe("given a group with a termination hook and no Capacity Rebalancing", () => {
-        it("terminates through the group, so the hook runs, keeping capacity", async () => {
+        /** Seeds that group, and picks one of its InService instances. */
+        async function hookedGroup() {
             await workshop.seed({ capacityRebalance: false });
             await putLifecycleHook(emulator, workshop.environment().webGroupName, "ship-logs");
             const [instanceId] = await workshop.inServiceWebInstances(1);
-            const before = await workshop.webGroup();
+            return { instanceId, before: await workshop.webGroup() };
+        }
+
+        it("terminates through the group, so the hook runs, keeping capacity", async () => {
+            const { instanceId, before } = await hookedGroup();
 
             const { summary } = await warn(keep, instanceId, 1_000);
 
@@ -144,10 +149,7 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
         });
 
         it("decrements through the group, the hook running all the same", async () => {
-            await workshop.seed({ capacityRebalance: false });
-            await putLifecycleHook(emulator, workshop.environment().webGroupName, "ship-logs");
-            const [instanceId] = await workshop.inServiceWebInstances(1);
-            const before = await workshop.webGroup();
+            const { instanceId, before } = await hookedGroup();
 
             const { summary } = await warn(decrement, instanceId, 1_000);
 

@@ -12,7 +12,7 @@ import { installPulumiMocks } from "../../offline/pulumi-engine";
 import type { SQSBatchResponse } from "aws-lambda";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { loadEvent } from "../support/events";
-import { answerWithOneMember, groupLookupAnswer } from "../support/group-lookup";
+import { answerWithOneMember, groupLookupAnswer } from "../support/fake-auto-scaling";
 
 const INSTANCE = "i-0fedcba9876543210";
 /** The bound the project promises for the deployment package. */

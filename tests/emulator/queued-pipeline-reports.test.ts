@@ -17,11 +17,11 @@ import {
 } from "@aws-sdk/client-sqs";
 import {
     DRAIN_TIMEOUT_MS,
-    ids,
+    idsOf,
     metricsOf,
     ONE_SECOND_WINDOW,
     queuedPipeline,
-} from "../support/queued-pipeline";
+} from "../support/emulated-workshop";
 
 describe("what the queued pipeline reports, on the emulator", function () {
     this.timeout(600_000);
@@ -42,7 +42,7 @@ describe("what the queued pipeline reports, on the emulator", function () {
             const before = await describeGroupState(emulator(), environment.webGroupName);
 
             const { logLines } = await run("dry", async (p) => {
-                await p.putEvents(ids(before).map((id) => freshSampleEvent(id)));
+                await p.putEvents(idsOf(before).map((id) => freshSampleEvent(id)));
                 await p.mapping.drained(DRAIN_TIMEOUT_MS);
             });
 
@@ -65,7 +65,11 @@ describe("what the queued pipeline reports, on the emulator", function () {
             const environment = await seed({ minSize: 2, desiredCapacity: 12, maxSize: 16 });
             const web = await describeGroupState(emulator(), environment.webGroupName);
             const others = await describeGroupState(emulator(), environment.otherGroupName);
-            const warned = [...ids(web).slice(0, 10), ...ids(web).slice(0, 3), ...ids(others)];
+            const warned = [
+                ...idsOf(web).slice(0, 10),
+                ...idsOf(web).slice(0, 3),
+                ...idsOf(others),
+            ];
 
             const { logLines } = await run("keep", async (p) => {
                 await p.putEvents(warned.map((id) => freshSampleEvent(id)));
@@ -85,7 +89,7 @@ describe("what the queued pipeline reports, on the emulator", function () {
     describe("given notifyOnDetach", () => {
         it("publishes one message per batch that detached instances to the topic", async () => {
             const environment = await seed({ minSize: 2, desiredCapacity: 8, maxSize: 12 });
-            const victims = ids(
+            const victims = idsOf(
                 await describeGroupState(emulator(), environment.webGroupName),
             ).slice(0, 5);
             const inbox = await subscribeQueueToNewTopic(emulator(), "spot-notifications");

@@ -12,10 +12,10 @@ import { freshSampleEvent } from "../../offline/sample-event";
 import { loadEvent } from "../support/events";
 import {
     DRAIN_TIMEOUT_MS,
-    ids,
+    idsOf,
     ONE_SECOND_WINDOW,
     queuedPipeline,
-} from "../support/queued-pipeline";
+} from "../support/emulated-workshop";
 
 describe("the queued pipeline, rule → events queue → mapping → handler, on the emulator", function () {
     this.timeout(600_000);
@@ -30,8 +30,8 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
             const environment = await seed({ minSize: 2, desiredCapacity: 24, maxSize: 30 });
             const web = await describeGroupState(emulator(), environment.webGroupName);
             const neighbours = await describeGroupState(emulator(), environment.otherGroupName);
-            const victims = ids(web).slice(0, 20);
-            const warnings = [...victims, ...victims.slice(0, 5), ...ids(neighbours)].map((id) =>
+            const victims = idsOf(web).slice(0, 20);
+            const warnings = [...victims, ...victims.slice(0, 5), ...idsOf(neighbours)].map((id) =>
                 freshSampleEvent(id),
             );
 
@@ -43,7 +43,7 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
 
             const after = await describeGroupState(emulator(), environment.webGroupName);
             assert.deepEqual(
-                ids(after).filter((id) => victims.includes(id)),
+                idsOf(after).filter((id) => victims.includes(id)),
                 [],
             );
             assert.equal(after.desiredCapacity, 24);
@@ -69,7 +69,7 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
             const web = await describeGroupState(emulator(), environment.webGroupName);
 
             await run("decrement", async (p) => {
-                await p.putEvents(ids(web).map((id) => freshSampleEvent(id)));
+                await p.putEvents(idsOf(web).map((id) => freshSampleEvent(id)));
                 await p.mapping.drained(DRAIN_TIMEOUT_MS);
                 assert.deepEqual(await p.counts(), { queued: 0, deadLettered: 0 });
             });
@@ -77,7 +77,7 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
             const after = await describeGroupState(emulator(), environment.webGroupName);
             assert.equal(after.desiredCapacity, 10);
             assert.deepEqual(
-                ids(after).filter((id) => ids(web).includes(id)),
+                idsOf(after).filter((id) => idsOf(web).includes(id)),
                 [],
             );
         });
@@ -86,7 +86,9 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
     describe("given events the rule must not match", () => {
         it("never queues a rebalance recommendation or another source's event", async () => {
             const environment = await seed();
-            const [instance] = ids(await describeGroupState(emulator(), environment.webGroupName));
+            const [instance] = idsOf(
+                await describeGroupState(emulator(), environment.webGroupName),
+            );
 
             const { value: counts } = await run("keep", async (p) => {
                 await p.putEvents([

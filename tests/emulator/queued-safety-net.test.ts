@@ -10,7 +10,7 @@ import { OUT_OF_SERVICE_DEADLINE_MS, SAFETY_NET_GRACE_MS } from "../../contract"
 import { describeGroupState } from "../../emulator/group-state";
 import { freshSampleEvent } from "../../offline/sample-event";
 import { describeGroupActions, sendSpotWarning } from "../../emulator/group-side";
-import { DRAIN_TIMEOUT_MS, ids, queuedPipeline } from "../support/queued-pipeline";
+import { DRAIN_TIMEOUT_MS, idsOf, queuedPipeline } from "../support/emulated-workshop";
 
 // More than the 1 s batching window, so that the first receive comes within the grace.
 const GRACE_LEFT_MS = 3_000;
@@ -25,7 +25,7 @@ describe("the safety net through the queue, on the emulator", function () {
 
     it("re-checks a waiting warning when the grace ends, not a visibility timeout later, and detaches it", async () => {
         const environment = await seed({ capacityRebalance: true });
-        const [instanceId] = ids(await describeGroupState(emulator(), environment.webGroupName));
+        const [instanceId] = idsOf(await describeGroupState(emulator(), environment.webGroupName));
         await sendSpotWarning(emulator(), instanceId, { groupReacts: false });
         const sentAtMs = Date.now() - (SAFETY_NET_GRACE_MS - GRACE_LEFT_MS);
 

@@ -1,6 +1,8 @@
 /**
  * The workshop's groups on the tier's emulator, as the emulated-handler tests read and poke them:
- * seeded fresh per test, read back as state, and warned through a handler archive.
+ * seeded fresh per test, read back as state, and warned through a handler archive; and the queued
+ * path, as the queued-pipeline tests drive it: one archive per handler variant, with the component's
+ * queue settings, fed by the local event source mapping from the events queue the rule fills.
  */
 import * as assert from "node:assert/strict";
 import {
@@ -15,6 +17,8 @@ import {
     materializeHandlerArchive,
 } from "../../offline/handler-archive";
 import { installPulumiMocks } from "../../offline/pulumi-engine";
+import { type LocalPipeline, withLocalPipeline } from "../../offline/pipeline";
+import type { ResolvedHandlerSettings } from "../../components/spot-interruption-handler/args";
 import {
     seedWorkshopEnvironment,
     WEB_GROUP_NAME,
@@ -23,6 +27,7 @@ import {
 } from "../../emulator/workshop";
 import type { SpotInterruptionHandlerArgs } from "../../components";
 import { loadEvent } from "./events";
+import { tierEmulator } from "./tier-emulator";
 
 export const idsOf = (group: GroupState) => group.instances.map((i) => i.instanceId).sort();
 
@@ -81,11 +86,22 @@ export function emulatedWorkshop(emulator: () => Emulator) {
             return ids.slice(0, count);
         },
 
-        /** Delivers one interruption warning per instance, all at once, each its own invocation. */
-        interrupt(archive: HandlerArchive, instanceIds: string[], endpoint?: string) {
+        /**
+         * Delivers one interruption warning per instance, all at once, each its own invocation;
+         * through `endpoint` instead of the emulator, and with at most `attempts` SDK attempts, if given.
+         */
+        interrupt(
+            archive: HandlerArchive,
+            instanceIds: string[],
+            endpoint?: string,
+            attempts?: number,
+        ) {
             const events = instanceIds.map((id) => loadEvent("seed-sample-event", id));
-            const env = emulator().environment();
-            return archive.invoke(events, endpoint ? { ...env, AWS_ENDPOINT_URL: endpoint } : env);
+            return archive.invoke(events, {
+                ...emulator().environment(),
+                ...(endpoint === undefined ? {} : { AWS_ENDPOINT_URL: endpoint }),
+                ...(attempts === undefined ? {} : { AWS_MAX_ATTEMPTS: String(attempts) }),
+            });
         },
 
         async snapshot() {
@@ -94,6 +110,82 @@ export function emulatedWorkshop(emulator: () => Emulator) {
                 other: await otherGroup(),
                 standalone: await describeInstanceState(emulator(), seeded().standaloneInstanceId),
             };
+        },
+    };
+}
+
+export const DRAIN_TIMEOUT_MS = 30_000;
+
+/** The pipeline gathers for 1 s instead of the default 4 s: each test waits out its window. */
+export const ONE_SECOND_WINDOW = { maximumBatchingWindowInSeconds: 1 } as const;
+
+/** The handler-wide EMF documents among the handler's lines, and their counts summed. */
+export function metricsOf(logLines: string[]) {
+    const documents = logLines.map((l) => JSON.parse(l)).filter((l) => l._aws !== undefined);
+    const sum = (name: string) =>
+        documents
+            .filter((d) => d.Reason === undefined && d.AutoScalingGroupName === undefined)
+            .reduce((total, d) => total + (typeof d[name] === "number" ? d[name] : 0), 0);
+    return {
+        received: sum("WarningsReceived"),
+        detached: sum("Detached"),
+        wouldDetach: sum("WouldDetach"),
+        ignored: sum("Ignored"),
+        failed: sum("Failed"),
+    };
+}
+
+export function queuedPipeline<V extends string>(variants: Record<V, WebGroupHandlerArgs>) {
+    let emulator: Emulator | undefined;
+    const archives = new Map<V, { archive: HandlerArchive; settings: ResolvedHandlerSettings }>();
+
+    before(async () => {
+        installPulumiMocks();
+        // Imported after the mocks are installed, as Pulumi reads its settings on first use.
+        const { resolveHandlerSettings } = await import("../../components");
+        for (const [variant, args] of Object.entries(variants) as [V, WebGroupHandlerArgs][]) {
+            archives.set(variant, {
+                settings: resolveHandlerSettings({ autoScalingGroupName: WEB_GROUP_NAME, ...args }),
+                archive: await webGroupHandlerArchive(`queued-${variant}`, args),
+            });
+        }
+        emulator = await tierEmulator();
+    });
+
+    after(() => {
+        for (const { archive } of archives.values()) {
+            archive.remove();
+        }
+    });
+
+    const theEmulator = (): Emulator => {
+        assert.ok(emulator, "the suite's before hook starts the emulator");
+        return emulator;
+    };
+    const workshop = emulatedWorkshop(theEmulator);
+
+    return {
+        emulator: theEmulator,
+        /** A fresh workshop environment, the web group sized as asked. */
+        async seed(webGroup?: WorkshopSeedOptions["webGroup"]) {
+            await workshop.seed(webGroup);
+            return workshop.environment();
+        },
+        /** Runs `body` with the variant's pipeline: its rule, queue, mapping and handler. */
+        run<T>(
+            variant: V,
+            body: (p: LocalPipeline) => Promise<T>,
+            handlerEnvironment: Record<string, string> = {},
+        ) {
+            const built = archives.get(variant);
+            assert.ok(built, `variant ${variant} is built`);
+            assert.ok(built.settings.queue, "the component's default delivery is the queue");
+            return withLocalPipeline(
+                theEmulator(),
+                built.archive,
+                { settings: built.settings.queue, handlerEnvironment },
+                body,
+            );
         },
     };
 }

@@ -1,5 +1,6 @@
 import {
     type AutoScalingClient,
+    type DescribeAutoScalingGroupsCommandOutput,
     DescribeAutoScalingGroupsCommand,
     type DescribeAutoScalingGroupsCommandInput,
     DescribeLifecycleHooksCommand,
@@ -13,6 +14,7 @@ import {
 import type { AwsClientStub } from "aws-sdk-client-mock";
 import type { GroupAction } from "../../emulator/group-side";
 import { autoScalingErrors } from "./auto-scaling-errors";
+import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
 export interface FakeInstance {
     readonly group: string;
@@ -43,7 +45,7 @@ export interface FakeLifecycleHook {
 
 export type { GroupAction };
 
-export const TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING";
+export { TERMINATING_TRANSITION };
 
 type Action =
     | "DescribeAutoScalingGroups"
@@ -88,12 +90,7 @@ export class FakeAutoScaling {
         return this;
     }
 
-    /** Throttles these DetachInstances calls (0 is the first), as AWS does when the budget runs out. */
-    throttleDetachCalls(callIndexes: Iterable<number>): this {
-        return this.throttleCalls("DetachInstances", callIndexes);
-    }
-
-    /** Throttles these calls of `action` (0 is the first) before they look at anything. */
+    /** Throttles these calls of `action` (0 is the first) before they look at anything, as AWS does. */
     throttleCalls(action: Action, callIndexes: Iterable<number>): this {
         this.throttled.set(action, new Set(callIndexes));
         return this;
@@ -207,7 +204,7 @@ export class FakeAutoScaling {
     }
 
     /** As AWS answers: by names (at most 100), or by one tag filter; pages of MaxRecords. */
-    private describe(input: DescribeAutoScalingGroupsCommandInput) {
+    describe(input: DescribeAutoScalingGroupsCommandInput) {
         this.lookups.push(input);
         const { AutoScalingGroupNames, Filters = [], MaxRecords = 50, NextToken } = input;
         if ((AutoScalingGroupNames?.length ?? 0) > 100 || MaxRecords > 100) {
@@ -468,4 +465,46 @@ export class FakeAutoScaling {
         }
         return group;
     }
+}
+
+/** One group as DescribeAutoScalingGroups answers for it: sizes, members in their states, tags. */
+export function groupLookupAnswer(
+    name: string,
+    {
+        minSize = 0,
+        desiredCapacity = 4,
+        members = [],
+        tags = {},
+        capacityRebalance = false,
+    }: {
+        minSize?: number;
+        desiredCapacity?: number;
+        /** Instance id and lifecycle state, e.g. ["i-…", "InService"]. */
+        members?: readonly (readonly [string, string])[];
+        tags?: Record<string, string>;
+        /** The group replaces a warned Spot instance by itself. */
+        capacityRebalance?: boolean;
+    } = {},
+): Pick<DescribeAutoScalingGroupsCommandOutput, "AutoScalingGroups"> {
+    const sizes = { minSize, maxSize: Math.max(12, desiredCapacity), desiredCapacity };
+    const fake = new FakeAutoScaling().group(name, sizes, tags, { capacityRebalance });
+    members.forEach(([id, state]) => fake.members(name, [id], state));
+    return fake.describe({ AutoScalingGroupNames: [name] });
+}
+
+/**
+ * From now on, the stubbed client finds `instanceId` InService in `group`, a plain group with
+ * no lifecycle hook, and every detach succeeds.
+ */
+export function answerWithOneMember(
+    autoScaling: AwsClientStub<AutoScalingClient>,
+    group: string,
+    instanceId: string,
+): void {
+    autoScaling.reset();
+    autoScaling
+        .on(DescribeAutoScalingGroupsCommand)
+        .resolves(groupLookupAnswer(group, { members: [[instanceId, "InService"]] }));
+    autoScaling.on(DescribeLifecycleHooksCommand).resolves({ LifecycleHooks: [] });
+    autoScaling.on(DetachInstancesCommand).resolves({});
 }

@@ -16,8 +16,9 @@ import { EC2Client, RunInstancesCommand, type _InstanceType } from "@aws-sdk/cli
 import { clientConfigFor, describeGroupState, required } from "../../emulator/group-state";
 import { type Emulator } from "../../emulator/server";
 import { type WorkshopEnvironment } from "../../emulator/workshop";
+import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
-export const TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING";
+export { TERMINATING_TRANSITION };
 export const WEIGHTED_GROUP_NAME = "weighted";
 const IMAGE_ID = "ami-04681a1dbd79675a5";
 
@@ -28,18 +29,30 @@ export async function putLifecycleHook(
     hookName: string,
     transition = TERMINATING_TRANSITION,
 ): Promise<void> {
-    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-    try {
-        await autoScaling.send(
+    await withClients(emulator, (autoScaling) =>
+        autoScaling.send(
             new PutLifecycleHookCommand({
                 AutoScalingGroupName: groupName,
                 LifecycleHookName: hookName,
                 LifecycleTransition: transition,
                 HeartbeatTimeout: 300,
             }),
-        );
+        ),
+    );
+}
+
+/** Runs `use` with an Auto Scaling and an EC2 client for the emulator, destroyed after it. */
+async function withClients<T>(
+    emulator: Emulator,
+    use: (autoScaling: AutoScalingClient, ec2: EC2Client) => Promise<T>,
+): Promise<T> {
+    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+    const ec2 = new EC2Client(clientConfigFor(emulator));
+    try {
+        return await use(autoScaling, ec2);
     } finally {
         autoScaling.destroy();
+        ec2.destroy();
     }
 }
 
@@ -74,9 +87,7 @@ export async function seedWeightedGroup(
             SpotAllocationStrategy: "price-capacity-optimized",
         },
     };
-    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-    const ec2 = new EC2Client(clientConfigFor(emulator));
-    try {
+    return withClients(emulator, async (autoScaling, ec2) => {
         await autoScaling.send(
             new CreateAutoScalingGroupCommand({
                 AutoScalingGroupName: WEIGHTED_GROUP_NAME,
@@ -121,10 +132,7 @@ export async function seedWeightedGroup(
             }),
         );
         return { name: WEIGHTED_GROUP_NAME, instanceIds };
-    } finally {
-        autoScaling.destroy();
-        ec2.destroy();
-    }
+    });
 }
 
 /** A group's desired capacity and its members as "<instance id> <lifecycle state>", in order. */

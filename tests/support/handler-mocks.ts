@@ -4,7 +4,7 @@
  * resources, a partial matcher for properties, and the exact documents more than one suite expects.
  */
 import * as assert from "node:assert/strict";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import {
     installPulumiMocks,
     MOCK_ACCOUNT_ID,
@@ -22,10 +22,31 @@ export type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs
 export const COMPONENT_TYPE = "spot-interruption-handler:index:SpotInterruptionHandler";
 const URN_PREFIX = "urn:pulumi:dev::spot-interruption-handler::";
 
+/** For the current suite: the mocks installed first, and no stack config or record left after it. */
+export function mockedStackPerSuite(): void {
+    before(() => installPulumiMocks());
+    after(() => {
+        pulumi.runtime.setAllConfig({});
+        resetRecorded();
+    });
+}
+
+/** The components, once a suite's mockedComponents (or mockedComponentsPerSuite) has run. */
+export let components: Components;
+
 /** Installs the mocks first, then imports the components, as Pulumi's mocks require. */
 export async function mockedComponents(): Promise<Components> {
     installPulumiMocks();
-    return await import("../../components");
+    components = await import("../../components");
+    return components;
+}
+
+/** A suite of tests that build components: before it, the mocks installed, then `components` imported. */
+export function describeComponents(title: string, body: () => void): Mocha.Suite {
+    return describe(title, () => {
+        before(mockedComponents);
+        body();
+    });
 }
 
 export const arn = (service: string, resource: string) =>
@@ -203,6 +224,20 @@ export const denyInsecureTransport = (queue: string) => ({
     Condition: { Bool: { "aws:SecureTransport": "false" } },
 });
 
+/** The types of the children every handler has, whichever the delivery (7 alarms among them). */
+export const TYPES_IN_BOTH_MODES = [
+    "aws:cloudwatch/dashboard:Dashboard",
+    "aws:cloudwatch/eventRule:EventRule",
+    "aws:cloudwatch/eventTarget:EventTarget",
+    "aws:cloudwatch/logGroup:LogGroup",
+    ...Array<string>(7).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+    "aws:iam/role:Role",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:lambda/function:Function",
+    "aws:sqs/queue:Queue",
+    "aws:sqs/queuePolicy:QueuePolicy",
+];
+
 /** The children every handler has, whichever the delivery: role, member and type. */
 export function childrenInBothModes(
     handler: Handler,
@@ -219,8 +254,21 @@ export function childrenInBothModes(
     };
 }
 
-/** The DLQ's policy in either mode: this rule's EventBridge and the function's role, over TLS. */
-export function expectedDeadLetterQueuePolicy(component: string): unknown {
+/** Asserts the DLQ's whole policy in either mode: this rule's EventBridge and the function's role, over TLS. */
+export function assertDeadLetterQueuePolicy(component: string): void {
+    assert.deepEqual(
+        withParsed(
+            named(`${component}-dlq-policy`, "aws:sqs/queuePolicy:QueuePolicy").inputs,
+            "policy",
+        ),
+        {
+            queueUrl: queueUrl(`${component}-dlq-a1b2c3d`),
+            policy: deadLetterQueuePolicy(component),
+        },
+    );
+}
+
+function deadLetterQueuePolicy(component: string): unknown {
     const dlqArn = arn("sqs", `${component}-dlq-a1b2c3d`);
     const ruleArn = arn("events", `rule/${component}-rule-a1b2c3d`);
     return {
@@ -292,14 +340,47 @@ export function sharedRoleStatements(
     ];
 }
 
-export const FUNCTION_DESCRIPTION =
-    "Detaches Spot instances from their Auto Scaling group on the interruption warning";
-export const loggingConfig = (component: string) => ({
-    logFormat: "JSON",
-    logGroup: `${component}-logs-a1b2c3d`,
-    applicationLogLevel: "INFO",
-    // START and REPORT lines stay: each invocation's duration and memory.
-    systemLogLevel: "INFO",
+/**
+ * The function's whole inputs (but its code) for a handler of the group "web" with the defaults,
+ * whichever the delivery: the delivery's own `inputs` and environment `variables` on top.
+ */
+export const defaultFunctionInputs = (
+    component: string,
+    inputs: Record<string, unknown>,
+    variables: Record<string, string> = {},
+) => ({
+    description:
+        "Detaches Spot instances from their Auto Scaling group on the interruption warning",
+    handler: "__index.handler",
+    role: roleArn(`${component}-role-a1b2c3d`),
+    runtime: "nodejs24.x",
+    architectures: ["arm64"],
+    memorySize: 256,
+    ...inputs,
+    environment: {
+        variables: {
+            AUTO_SCALING_GROUP_NAMES: '["web"]',
+            CAPACITY_ON_INTERRUPTION: "keep",
+            INTERRUPTION_ACTION: "auto",
+            HANDLER_NAME: handlerName(component),
+            ...variables,
+        },
+    },
+    loggingConfig: {
+        logFormat: "JSON",
+        logGroup: `${component}-logs-a1b2c3d`,
+        applicationLogLevel: "INFO",
+        // START and REPORT lines stay: each invocation's duration and memory.
+        systemLogLevel: "INFO",
+    },
+});
+
+/** The rule's whole target in either delivery: `arn`, retried within the notice, dead-lettering to the DLQ. */
+export const ruleTarget = (component: string, targetArn: string) => ({
+    rule: `${component}-rule-a1b2c3d`,
+    arn: targetArn,
+    retryPolicy: { maximumEventAgeInSeconds: 120, maximumRetryAttempts: 185 },
+    deadLetterConfig: { arn: arn("sqs", `${component}-dlq-a1b2c3d`) },
 });
 
 /** The function's inputs without its code, which is checked on its own. */

@@ -3,23 +3,28 @@
  * for the suites of the queued path; and what they read back of the calls and the log.
  */
 import {
-    AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
-import { createAutoScalingGateway } from "../../handler/auto-scaling";
 import { type DeadLetterGateway } from "../../handler/dead-letter";
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { type Reporting } from "../../handler/reporting";
 import { type LogLevel, type LogRecord } from "../../handler/log";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { type CapacityOnInterruption, type GroupSelection } from "../../contract";
-import { autoScaling } from "./auto-scaling-stub";
+import { autoScaling, stubbedGateway } from "./auto-scaling-stub";
+import { FakeAutoScaling, type FakeGroup } from "./fake-auto-scaling";
 
 export const GROUP = "web";
 export const HANDLER = "project/dev/spot";
 export const NOW = Date.parse("2026-11-28T01:00:00Z");
+
+/** A FakeAutoScaling behind the stub whose group GROUP, of these sizes, holds `members` InService. */
+export const groupOf = (
+    members: readonly string[],
+    sizes: Pick<FakeGroup, "minSize" | "maxSize" | "desiredCapacity">,
+) => new FakeAutoScaling().group(GROUP, sizes).members(GROUP, members).install(autoScaling);
 
 /** One queued warning per instance id, message ids m0, m1, … in order. */
 export function warnings(
@@ -60,12 +65,7 @@ export async function whenBatchArrives(
                 interruptionAction: "detach",
                 dryRun,
             },
-            autoScaling: createAutoScalingGateway(
-                new AutoScalingClient({
-                    region: "eu-west-1",
-                    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-                }),
-            ),
+            autoScaling: stubbedGateway(),
             log: (level, record) => logged.push({ level, record }),
             remainingTimeMs,
             now: () => NOW,

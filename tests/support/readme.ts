@@ -25,11 +25,6 @@ export function pageSection(page: string, heading: string): Token[] {
     return tokens.slice(start + 1, end < 0 ? undefined : end);
 }
 
-/** The tokens of the README section under `heading`. */
-export function readmeSection(heading: string): Token[] {
-    return pageSection("README.md", heading);
-}
-
 /** The tables of a page's section. */
 export function sectionTables(page: string, heading: string): Tokens.Table[] {
     return pageSection(page, heading).filter((t): t is Tokens.Table => t.type === "table");

@@ -6,21 +6,15 @@ import { recorded } from "../../offline/pulumi-engine";
 import {
     assertRefusedBeforeRegistering,
     buildHandler,
-    type Components,
     type HandlerArgs,
-    mockedComponents,
+    describeComponents,
+    components,
 } from "../support/handler-mocks";
 
 const topics = (count: number) =>
     Array.from({ length: count }, (_, i) => `arn:aws:sns:eu-west-1:123456789012:chat-${i}`);
 
-describe("alarmActions", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
+describeComponents("alarmActions", () => {
     const settings = (args: Partial<HandlerArgs>) =>
         components.resolveHandlerSettings({ autoScalingGroupName: "web", ...args });
 

@@ -11,7 +11,7 @@ import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { type HandlerArchive } from "../../offline/handler-archive";
 import { installPulumiMocks, recorded, registrationsSettled } from "../../offline/pulumi-engine";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
-import { answerWithOneMember, groupLookupAnswer } from "../support/group-lookup";
+import { answerWithOneMember, groupLookupAnswer } from "../support/fake-auto-scaling";
 
 const INSTANCE = "i-0aaaabbbbccccdddd";
 

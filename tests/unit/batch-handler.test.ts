@@ -14,6 +14,7 @@ import {
     byName,
     detachCalls,
     GROUP,
+    groupOf,
     HANDLER,
     lookups,
     NOW,
@@ -69,10 +70,7 @@ describe("the handler, given a batch from the events queue", () => {
 
         it("logs each detach call with the scaling activities it started", async () => {
             const [a, b] = ids(2);
-            new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 10, desiredCapacity: 2 })
-                .members(GROUP, [a, b])
-                .install(autoScaling);
+            groupOf([a, b], { minSize: 0, maxSize: 10, desiredCapacity: 2 });
 
             const { logged } = await whenBatchArrives(warnings([a, b]));
 
@@ -96,10 +94,7 @@ describe("the handler, given a batch from the events queue", () => {
     describe("given 120 warnings for our group", () => {
         it("looks the group up once and detaches 20 per call", async () => {
             const instances = ids(120);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 200, desiredCapacity: 120 })
-                .members(GROUP, instances)
-                .install(autoScaling);
+            const fake = groupOf(instances, { minSize: 0, maxSize: 200, desiredCapacity: 120 });
 
             const { response } = await whenBatchArrives(warnings(instances));
 
@@ -116,10 +111,7 @@ describe("the handler, given a batch from the events queue", () => {
     describe("given an instance that started leaving between the lookup and the Detach", () => {
         it("drops the instance AWS names, re-reads the group in one call, and detaches the rest", async () => {
             const instances = ids(20);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 30, desiredCapacity: 20 })
-                .members(GROUP, instances)
-                .install(autoScaling);
+            const fake = groupOf(instances, { minSize: 0, maxSize: 30, desiredCapacity: 20 });
             const leaving = [instances[3], instances[11]];
             // They start leaving right after our Describe, as a concurrent batch would make them.
             fake.afterNextCall("DescribeAutoScalingGroups", () => {
@@ -148,10 +140,7 @@ describe("the handler, given a batch from the events queue", () => {
     describe("given decrement mode and a group whose MinSize allows only some decrements", () => {
         it("decrements desired − MinSize instances and detaches the rest with keep", async () => {
             const instances = ids(12);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 2, maxSize: 20, desiredCapacity: 10 })
-                .members(GROUP, instances)
-                .install(autoScaling);
+            const fake = groupOf(instances, { minSize: 2, maxSize: 20, desiredCapacity: 10 });
 
             const { response, logged } = await whenBatchArrives(warnings(instances), {
                 capacityOnInterruption: "decrement",
@@ -174,10 +163,7 @@ describe("the handler, given a batch from the events queue", () => {
 
         it("re-splits on AWS's figures when another batch took the decrements first, wasting none", async () => {
             const instances = ids(8);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 2, maxSize: 20, desiredCapacity: 10 })
-                .members(GROUP, instances)
-                .install(autoScaling);
+            const fake = groupOf(instances, { minSize: 2, maxSize: 20, desiredCapacity: 10 });
             // Another batch takes 5 decrements right after we read the sizes.
             fake.afterNextCall("DescribeAutoScalingGroups", () => {
                 fake.groups.set(GROUP, { minSize: 2, maxSize: 20, desiredCapacity: 5, tags: {} });
@@ -201,10 +187,7 @@ describe("the handler, given a batch from the events queue", () => {
     describe("given faults that a retry could fix", () => {
         it("reports every record of the batch when its one lookup is throttled", async () => {
             const instances = ids(60);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 100, desiredCapacity: 60 })
-                .members(GROUP, instances)
-                .install(autoScaling);
+            const fake = groupOf(instances, { minSize: 0, maxSize: 100, desiredCapacity: 60 });
             autoScaling
                 .on(DescribeAutoScalingGroupsCommand)
                 .rejects(autoScalingErrors.throttling());
@@ -232,10 +215,7 @@ describe("the handler, given a batch from the events queue", () => {
 
         it("reports only the records of the Detach call that failed, when half the batch fails", async () => {
             const instances = ids(40);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 100, desiredCapacity: 40 })
-                .members(GROUP, instances)
-                .install(autoScaling);
+            const fake = groupOf(instances, { minSize: 0, maxSize: 100, desiredCapacity: 40 });
             autoScaling
                 .on(DetachInstancesCommand, { InstanceIds: instances.slice(20) })
                 .rejects(autoScalingErrors.resourceContention());
@@ -251,10 +231,7 @@ describe("the handler, given a batch from the events queue", () => {
 
         it("leaves a Detach refused for a reason it does not know for a retry, never dropping it", async () => {
             const [a] = ids(1);
-            new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 2, desiredCapacity: 1 })
-                .members(GROUP, [a])
-                .install(autoScaling);
+            groupOf([a], { minSize: 0, maxSize: 2, desiredCapacity: 1 });
             autoScaling.on(DetachInstancesCommand).rejects(autoScalingErrors.unknownValidation());
 
             const { response } = await whenBatchArrives(warnings([a]));
@@ -266,10 +243,7 @@ describe("the handler, given a batch from the events queue", () => {
     describe("given too little time left in the invocation", () => {
         it("starts no call it cannot finish, and reports every record for a retry", async () => {
             const instances = ids(3);
-            new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 5, desiredCapacity: 3 })
-                .members(GROUP, instances)
-                .install(autoScaling);
+            groupOf(instances, { minSize: 0, maxSize: 5, desiredCapacity: 3 });
 
             const { response } = await whenBatchArrives(warnings(instances), {
                 remainingTimeMs: () => 1_800,
@@ -331,10 +305,7 @@ describe("the handler, given a batch from the events queue", () => {
     describe("given a dry run", () => {
         it("decides everything, splits decrements as it would, and detaches nothing", async () => {
             const instances = ids(5);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 2, maxSize: 10, desiredCapacity: 5 })
-                .members(GROUP, instances)
-                .install(autoScaling);
+            const fake = groupOf(instances, { minSize: 2, maxSize: 10, desiredCapacity: 5 });
             const emitted: string[] = [];
 
             const { response, logged } = await whenBatchArrives(warnings(instances), {

@@ -1,5 +1,6 @@
 /** One handler for many groups: one lookup per batch for every group, each group's own calls and sizes. */
 import * as assert from "node:assert/strict";
+import { type GroupSelection } from "../../contract";
 import { asSqsRecord } from "../../offline/sample-event";
 import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { loadEvent } from "../support/events";
@@ -9,6 +10,7 @@ import {
     byName,
     detachCalls,
     GROUP,
+    groupOf,
     lookups,
     NOW,
     warnings,
@@ -49,54 +51,54 @@ describe("the handler, given a batch for many groups", () => {
             assert.equal(batchLog(logged)?.autoScalingCalls, 3);
         });
 
-        it("by tag and value: filters on tag:<key>, and leaves a group with another value alone", async () => {
-            const [w1, w2, api1] = ids(3);
-            const fake = new FakeAutoScaling()
-                .group("web-1", sizes, { "spot-handler": "web" })
-                .group("web-2", sizes, { "spot-handler": "web" })
-                .group("api", sizes, { "spot-handler": "api" })
-                .members("web-1", [w1])
-                .members("web-2", [w2])
-                .members("api", [api1])
-                .install(autoScaling);
-
-            const { response } = await whenBatchArrives(warnings([w1, api1, w2]), {
+        const byTag: {
+            it: string;
+            groups: GroupSelection;
+            tagged: Record<string, Record<string, string>>;
+            filter: { Name: string; Values: string[] };
+            untouched: string;
+        }[] = [
+            {
+                it: "by tag and value: filters on tag:<key>, and leaves a group with another value alone",
                 groups: { kind: "tag", key: "spot-handler", value: "web" },
-            });
-
-            assert.deepEqual(response, { batchItemFailures: [] });
-            assert.deepEqual(lookups(), [
-                { Filters: [{ Name: "tag:spot-handler", Values: ["web"] }], MaxRecords: 100 },
-            ]);
-            assert.deepEqual(
-                ["web-1", "web-2", "api"].map((g) => fake.membersOf(g)),
-                [[], [], [api1]],
-            );
-        });
-
-        it("by tag key alone: filters on tag-key, so any value counts", async () => {
-            const [x, y, untagged] = ids(3);
-            const fake = new FakeAutoScaling()
-                .group("x", sizes, { "spot-handler": "web" })
-                .group("y", sizes, { "spot-handler": "" })
-                .group("plain", sizes)
-                .members("x", [x])
-                .members("y", [y])
-                .members("plain", [untagged])
-                .install(autoScaling);
-
-            await whenBatchArrives(warnings([x, y, untagged]), {
+                tagged: {
+                    "web-1": { "spot-handler": "web" },
+                    "web-2": { "spot-handler": "web" },
+                    api: { "spot-handler": "api" },
+                },
+                filter: { Name: "tag:spot-handler", Values: ["web"] },
+                untouched: "api",
+            },
+            {
+                it: "by tag key alone: filters on tag-key, so any value counts",
                 groups: { kind: "tag", key: "spot-handler" },
-            });
+                tagged: { x: { "spot-handler": "web" }, y: { "spot-handler": "" }, plain: {} },
+                filter: { Name: "tag-key", Values: ["spot-handler"] },
+                untouched: "plain",
+            },
+        ];
+        for (const c of byTag) {
+            it(c.it, async () => {
+                // Given one member in each group, tagged as the case says
+                const names = Object.keys(c.tagged);
+                const members = ids(names.length);
+                const fake = new FakeAutoScaling();
+                names.forEach((g, i) => fake.group(g, sizes, c.tagged[g]).members(g, [members[i]]));
+                fake.install(autoScaling);
 
-            assert.deepEqual(lookups(), [
-                { Filters: [{ Name: "tag-key", Values: ["spot-handler"] }], MaxRecords: 100 },
-            ]);
-            assert.deepEqual(
-                ["x", "y", "plain"].map((g) => fake.membersOf(g)),
-                [[], [], [untagged]],
-            );
-        });
+                const { response } = await whenBatchArrives(warnings(members), {
+                    groups: c.groups,
+                });
+
+                assert.deepEqual(response, { batchItemFailures: [] });
+                assert.deepEqual(lookups(), [{ Filters: [c.filter], MaxRecords: 100 }]);
+                // Every tagged member left, but the untouched group's
+                assert.deepEqual(
+                    names.map((g) => fake.membersOf(g)),
+                    names.map((g, i) => (g === c.untouched ? [members[i]] : [])),
+                );
+            });
+        }
 
         it("pages a tag lookup past 100 groups with NextToken", async () => {
             const fake = new FakeAutoScaling();
@@ -179,7 +181,7 @@ describe("the handler, given a batch for many groups", () => {
 
         it("counts a listed group that does not exist, at ERROR and in MissingGroups", async () => {
             const [a] = ids(1);
-            new FakeAutoScaling().group(GROUP, sizes).members(GROUP, [a]).install(autoScaling);
+            groupOf([a], sizes);
             const emitted: string[] = [];
 
             const { logged } = await whenBatchArrives(warnings([a]), {
@@ -205,10 +207,7 @@ describe("the handler, given a batch for many groups", () => {
 
         it("handles an interruptible Capacity Reservation warning as it handles a Spot one", async () => {
             const [a] = ids(1);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, sizes)
-                .members(GROUP, [a])
-                .install(autoScaling);
+            const fake = groupOf([a], sizes);
             const event = {
                 ...loadEvent("capacity-reservation-interruption-warning", a),
                 time: new Date(NOW - 5_000).toISOString(),

@@ -5,6 +5,7 @@
  * fake's state, which refuses what AWS refuses.
  */
 import * as assert from "node:assert/strict";
+import { stubbedGateway } from "../support/auto-scaling-stub";
 import {
     AutoScalingClient,
     DetachInstancesCommand,
@@ -12,7 +13,6 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
-import { createAutoScalingGateway } from "../../handler/auto-scaling";
 import { type WarningInput } from "../../handler/batch-steps";
 import { handleWarnings } from "../../handler/handle";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";
@@ -84,7 +84,7 @@ describe("the batch engine's properties, over any mix of warnings", () => {
                         members.push({ instanceId: ids[i], group: name, state });
                     });
                 });
-                fake.throttleDetachCalls(s.throttledCalls).install(autoScaling);
+                fake.throttleCalls("DetachInstances", s.throttledCalls).install(autoScaling);
                 const sizesBefore = new Map([...fake.groups].map(([name, g]) => [name, { ...g }]));
                 const taken = new Set(s.takenMeanwhile.map((n) => members[n]?.instanceId));
                 fake.afterNextCall("DescribeAutoScalingGroups", () => {
@@ -118,12 +118,7 @@ describe("the batch engine's properties, over any mix of warnings", () => {
                             capacityOnInterruption: s.mode,
                             interruptionAction: "detach",
                         },
-                        autoScaling: createAutoScalingGateway(
-                            new AutoScalingClient({
-                                region: "eu-west-1",
-                                credentials: { accessKeyId: "t", secretAccessKey: "t" },
-                            }),
-                        ),
+                        autoScaling: stubbedGateway(),
                         log: () => undefined,
                         remainingTimeMs: () => 20_000,
                         now: () => NOW,

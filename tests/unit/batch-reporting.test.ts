@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import { asSqsRecord } from "../../offline/sample-event";
 import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { FakeAutoScaling } from "../support/fake-auto-scaling";
-import { GROUP, HANDLER, warnings, whenBatchArrives } from "../support/queued-batch";
+import { GROUP, groupOf, HANDLER, warnings, whenBatchArrives } from "../support/queued-batch";
 
 describe("the handler's metrics and notifications, given a batch from the events queue", () => {
     stubAutoScalingPerSuite();
@@ -73,10 +73,7 @@ describe("the handler's metrics and notifications, given a batch from the events
 
         it("never fails a record because the notification could not be published", async () => {
             const [a] = ids(1);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 10, desiredCapacity: 1 })
-                .members(GROUP, [a])
-                .install(autoScaling);
+            const fake = groupOf([a], { minSize: 0, maxSize: 10, desiredCapacity: 1 });
 
             const { response, logged } = await whenBatchArrives(warnings([a]), {
                 reporting: {
@@ -103,10 +100,7 @@ describe("the handler's metrics and notifications, given a batch from the events
     describe("given a notification topic that never answers", () => {
         it("bounds the publish by the time left, so the invocation answers inside its deadline", async () => {
             const [a] = ids(1);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 10, desiredCapacity: 1 })
-                .members(GROUP, [a])
-                .install(autoScaling);
+            const fake = groupOf([a], { minSize: 0, maxSize: 10, desiredCapacity: 1 });
             const startedAt = Date.now();
             // 2.5 s left: 1.5 s stays for the answer, so the publish gets at most 1 s.
             const remainingTimeMs = () => 2_500 - (Date.now() - startedAt);
@@ -136,10 +130,7 @@ describe("the handler's metrics and notifications, given a batch from the events
 
         it("skips the publish, saying so, when no time is left for it", async () => {
             const [a] = ids(1);
-            const fake = new FakeAutoScaling()
-                .group(GROUP, { minSize: 0, maxSize: 10, desiredCapacity: 1 })
-                .members(GROUP, [a])
-                .install(autoScaling);
+            const fake = groupOf([a], { minSize: 0, maxSize: 10, desiredCapacity: 1 });
             let published = 0;
 
             const { logged } = await whenBatchArrives(warnings([a]), {

@@ -4,7 +4,12 @@
  */
 import * as assert from "node:assert/strict";
 import { recorded, registrationsSettled } from "../../offline/pulumi-engine";
-import { type Components, emptyRecord, mockedComponents } from "../support/handler-mocks";
+import {
+    type Components,
+    emptyRecord,
+    describeComponents,
+    components,
+} from "../support/handler-mocks";
 import {
     AUTO_NAME_RANDOM_SUFFIX_LENGTH,
     PHYSICAL_NAME_RULES,
@@ -15,13 +20,14 @@ import { WEB_TIER_AUTO_NAMED_CHILDREN } from "../../components/spot-web-tier/nam
 
 const isLimited = (type: string): type is LimitedType => type in PHYSICAL_NAME_RULES;
 
-describe("component names", () => {
-    let components: Components;
+/** Asserts that `create` throws a ComponentArgsError with `message`, and that nothing registered. */
+async function assertRefusedBeforeRegistering(create: () => unknown, message: string) {
+    assert.throws(create, { name: "ComponentArgsError", message });
+    await registrationsSettled();
+    assert.deepEqual(recorded, []);
+}
 
-    before(async () => {
-        components = await mockedComponents();
-    });
-
+describeComponents("component names", () => {
     beforeEach(emptyRecord);
 
     describe("SpotInterruptionHandler", () => {
@@ -32,15 +38,10 @@ describe("component names", () => {
 
         it("refuses 48 characters before registering anything, with the limit and the child that sets it", async () => {
             const name = "h".repeat(48);
-            assert.throws(
+            await assertRefusedBeforeRegistering(
                 () => new components.SpotInterruptionHandler(name, { autoScalingGroupName: "web" }),
-                {
-                    name: "ComponentArgsError",
-                    message: `SpotInterruptionHandler: [name] "${name}" is 48 characters, but SpotInterruptionHandler names have at most 47: its function is auto-named "${name}-function" plus "-" and 7 random characters, and Lambda function names have at most 64; choose a shorter name`,
-                },
+                `SpotInterruptionHandler: [name] "${name}" is 48 characters, but SpotInterruptionHandler names have at most 47: its function is auto-named "${name}-function" plus "-" and 7 random characters, and Lambda function names have at most 64; choose a shorter name`,
             );
-            await registrationsSettled();
-            assert.deepEqual(recorded, []);
         });
 
         it("refuses characters a function or queue name cannot hold", () => {
@@ -59,12 +60,10 @@ describe("component names", () => {
 
         it("refuses 21 characters before registering anything, with the limit and the child that sets it", async () => {
             const name = "w".repeat(21);
-            assert.throws(() => new components.SpotWebTier(name, {}), {
-                name: "ComponentArgsError",
-                message: `SpotWebTier: [name] "${name}" is 21 characters, but SpotWebTier names have at most 20: its load balancer is auto-named "${name}-alb" plus "-" and 7 random characters, and load balancer names have at most 32; choose a shorter name`,
-            });
-            await registrationsSettled();
-            assert.deepEqual(recorded, []);
+            await assertRefusedBeforeRegistering(
+                () => new components.SpotWebTier(name, {}),
+                `SpotWebTier: [name] "${name}" is 21 characters, but SpotWebTier names have at most 20: its load balancer is auto-named "${name}-alb" plus "-" and 7 random characters, and load balancer names have at most 32; choose a shorter name`,
+            );
         });
 
         it("refuses an underscore, which load balancer names cannot hold", () => {

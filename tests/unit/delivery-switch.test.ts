@@ -6,15 +6,8 @@
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    installPulumiMocks,
-    recorded,
-    registrationsSettled,
-    resetRecorded,
-} from "../../offline/pulumi-engine";
-
-type Components = typeof import("../../components");
-type Handler = InstanceType<Components["SpotInterruptionHandler"]>;
+import { recorded } from "../../offline/pulumi-engine";
+import { build, type Components, type Handler, mockedComponents } from "../support/handler-mocks";
 
 /** One resource of the graph: its name, its exact inputs, and what it explicitly depends on. */
 interface Node {
@@ -28,21 +21,21 @@ type Step = `${"create" | "update" | "delete"} ${string}`;
 /** Builds the component with this delivery and returns its children in registration order. */
 async function graphOf(components: Components, delivery: "queue" | "direct"): Promise<Node[]> {
     const dependsOn = new Map<string, pulumi.Resource[]>();
-    await registrationsSettled();
-    resetRecorded();
-    const handler: Handler = new components.SpotInterruptionHandler(
-        "spot",
-        { autoScalingGroupName: "web", delivery },
-        {
-            transformations: [
-                ({ name, opts }) => {
-                    dependsOn.set(name, [opts.dependsOn ?? []].flat() as pulumi.Resource[]);
-                    return undefined;
+    const handler: Handler = await build(
+        () =>
+            new components.SpotInterruptionHandler(
+                "spot",
+                { autoScalingGroupName: "web", delivery },
+                {
+                    transformations: [
+                        ({ name, opts }) => {
+                            dependsOn.set(name, [opts.dependsOn ?? []].flat() as pulumi.Resource[]);
+                            return undefined;
+                        },
+                    ],
                 },
-            ],
-        },
+            ),
     );
-    await registrationsSettled();
     // The component's public members name the resources that others depend on.
     const memberOf = new Map<pulumi.Resource, string>(
         Object.entries(handler)
@@ -87,8 +80,7 @@ describe("switching delivery on a running stack", () => {
     let direct: Node[];
 
     before(async () => {
-        installPulumiMocks();
-        const components = await import("../../components");
+        const components = await mockedComponents();
         queued = await graphOf(components, "queue");
         direct = await graphOf(components, "direct");
     });

@@ -32,6 +32,14 @@ const membership = async () => {
         instances: (group.Instances ?? []).map((i) => `${i.InstanceId} ${i.LifecycleState}`),
     };
 };
+const detach = (instanceIds: string[], decrement: boolean) =>
+    client.send(
+        new DetachInstancesCommand({
+            AutoScalingGroupName: GROUP,
+            InstanceIds: instanceIds,
+            ShouldDecrementDesiredCapacity: decrement,
+        }),
+    );
 const terminate = (instanceId: string, decrement: boolean) =>
     client.send(
         new TerminateInstanceInAutoScalingGroupCommand({
@@ -92,13 +100,7 @@ describe("FakeAutoScaling, the group's own side", () => {
 
         it("does nothing for an instance the handler already took out", async () => {
             // Given A was detached first
-            await client.send(
-                new DetachInstancesCommand({
-                    AutoScalingGroupName: GROUP,
-                    InstanceIds: [A],
-                    ShouldDecrementDesiredCapacity: false,
-                }),
-            );
+            await detach([A], false);
 
             // When the group's reaction comes
             // Then there is nothing left for it to move
@@ -210,13 +212,7 @@ describe("FakeAutoScaling, the group's own side", () => {
             for (const state of ["Pending", "Pending:Wait", "Terminating:Wait"]) {
                 fake.members(GROUP, [C], state);
                 await assertRefusedWith(
-                    client.send(
-                        new DetachInstancesCommand({
-                            AutoScalingGroupName: GROUP,
-                            InstanceIds: [C],
-                            ShouldDecrementDesiredCapacity: false,
-                        }),
-                    ),
+                    detach([C], false),
                     autoScalingErrors.notInServiceOrStandby(C),
                 );
             }
@@ -253,26 +249,14 @@ describe("FakeAutoScaling, the group's own side", () => {
         it("refuses a detach with decrement below MinSize in units, with AWS's detach wording", async () => {
             // When the 4-unit instance and a 1-unit one are detached with decrement (6 - 5 < 2)
             await assertRefusedWith(
-                client.send(
-                    new DetachInstancesCommand({
-                        AutoScalingGroupName: GROUP,
-                        InstanceIds: [A, B],
-                        ShouldDecrementDesiredCapacity: true,
-                    }),
-                ),
+                detach([A, B], true),
                 autoScalingErrors.belowMinSize(GROUP, 2, 12, 6, 2),
             );
             assert.equal((await membership()).instances.length, 3);
         });
 
         it("decrements a detach by the instance's units", async () => {
-            await client.send(
-                new DetachInstancesCommand({
-                    AutoScalingGroupName: GROUP,
-                    InstanceIds: [A],
-                    ShouldDecrementDesiredCapacity: true,
-                }),
-            );
+            await detach([A], true);
             assert.equal((await membership()).desiredCapacity, 2);
         });
 

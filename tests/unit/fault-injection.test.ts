@@ -3,6 +3,8 @@
  * the offline engine's mocks, exact IAM documents, and the validation of `faultInjection`.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type * as FaultInjectionModule from "../../components/spot-interruption-handler/fault-injection";
 import {
     installPulumiMocks,
@@ -204,53 +206,10 @@ describe("fault injection: a FIS experiment template that interrupts the group's
             }
         });
 
-        const refusals: [string, FaultInjectionModule.FaultInjectionArgs, string][] = [
-            [
-                "more than five instances, saying why",
-                { enabled: true, instanceCount: 6 },
-                "SpotInterruptionHandler: [faultInjection.instanceCount] is 6, but FIS sends Spot interruptions to at most 5 instances per experiment; use 1 to 5, and run the experiment again for more",
-            ],
-            [
-                "zero instances",
-                { enabled: true, instanceCount: 0 },
-                "SpotInterruptionHandler: [faultInjection.instanceCount] is 0; it must be a whole number from 1 to 5",
-            ],
-            [
-                "a fraction of an instance",
-                { enabled: true, instanceCount: 1.5 },
-                "SpotInterruptionHandler: [faultInjection.instanceCount] is 1.5; it must be a whole number from 1 to 5",
-            ],
-            [
-                "a duration that is not ISO-8601",
-                { enabled: true, durationBeforeInterruption: "2m" },
-                'SpotInterruptionHandler: [faultInjection.durationBeforeInterruption] is "2m"; it must be an ISO-8601 duration such as "PT2M", "PT5M" or "PT150S"',
-            ],
-            [
-                "a duration under two minutes",
-                { enabled: true, durationBeforeInterruption: "PT1M" },
-                'SpotInterruptionHandler: [faultInjection.durationBeforeInterruption] is "PT1M" (60 s), but FIS interrupts from 2 to 15 minutes after the experiment starts; use PT2M to PT15M',
-            ],
-            [
-                "a duration over fifteen minutes",
-                { enabled: true, durationBeforeInterruption: "PT1H" },
-                'SpotInterruptionHandler: [faultInjection.durationBeforeInterruption] is "PT1H" (3600 s), but FIS interrupts from 2 to 15 minutes after the experiment starts; use PT2M to PT15M',
-            ],
-            [
-                "a stop condition that is not an alarm ARN",
-                { enabled: true, stopConditionAlarmArn: "spot-dead-letters" },
-                'SpotInterruptionHandler: [faultInjection.stopConditionAlarmArn] "spot-dead-letters" is not a CloudWatch alarm ARN (arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>)',
-            ],
-            [
-                "settings without enabled",
-                { instanceCount: 2 },
-                "SpotInterruptionHandler: [faultInjection.instanceCount] applies only with faultInjection.enabled true; set enabled: true, or remove it",
-            ],
-            [
-                "an enabled that is not a boolean",
-                { enabled: "yes" as unknown as boolean },
-                'SpotInterruptionHandler: [faultInjection.enabled] is "yes"; use true or false',
-            ],
-        ];
+        // Each refused setting, and the exact message.
+        const refusals = JSON.parse(
+            fs.readFileSync(path.join(__dirname, "fault-injection-refusals.json"), "utf8"),
+        ) as [string, FaultInjectionModule.FaultInjectionArgs, string][];
         for (const [what, args, message] of refusals) {
             it(`refuses ${what}`, () => {
                 assert.throws(() => fis.resolveFaultInjectionSettings(args), { message });

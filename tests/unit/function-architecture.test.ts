@@ -1,31 +1,18 @@
 /** The function's architecture: arm64 unless the caller chooses x86_64, and nothing else. */
 import * as assert from "node:assert/strict";
 import {
-    installPulumiMocks,
-    recorded,
-    registrationsSettled,
-    resetRecorded,
-} from "../../offline/pulumi-engine";
+    buildHandler,
+    childOf,
+    components,
+    describeComponents,
+    type HandlerArgs,
+} from "../support/handler-mocks";
 
-type Components = typeof import("../../components");
-type HandlerArgs = import("../../components").SpotInterruptionHandlerArgs;
-
-describe("the handler function's architecture", () => {
-    let components: Components;
-
-    before(async () => {
-        installPulumiMocks();
-        components = await import("../../components");
-    });
-
+describeComponents("the handler function's architecture", () => {
     /** The architectures the function registered with. */
     async function architecturesOf(args: Partial<HandlerArgs>): Promise<unknown> {
-        await registrationsSettled();
-        resetRecorded();
-        new components.SpotInterruptionHandler("arch", { autoScalingGroupName: "web", ...args });
-        await registrationsSettled();
-        const [fn] = recorded.filter((r) => r.type === "aws:lambda/function:Function");
-        return fn.inputs.architectures;
+        await buildHandler(components, "arch", args);
+        return childOf("arch", "aws:lambda/function:Function").inputs.architectures;
     }
 
     it("is arm64 by default", async () => {

@@ -6,22 +6,24 @@
  */
 import * as assert from "node:assert/strict";
 import {
-    AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     DescribeLifecycleHooksCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
-import { createAutoScalingGateway } from "../../handler/auto-scaling";
 import type { DeadLetterGateway } from "../../handler/dead-letter";
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { createHookCache } from "../../handler/hooks";
 import type { Recheck, RecheckGateway } from "../../handler/recheck";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
-import { autoScaling, ids, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
-import { FakeAutoScaling } from "../support/fake-auto-scaling";
-import { groupLookupAnswer } from "../support/group-lookup";
+import {
+    autoScaling,
+    ids,
+    stubAutoScalingPerSuite,
+    stubbedGateway,
+} from "../support/auto-scaling-stub";
+import { FakeAutoScaling, groupLookupAnswer } from "../support/fake-auto-scaling";
 import {
     type CapacityOnInterruption,
     type InterruptionAction,
@@ -89,12 +91,7 @@ async function whenBatchArrives(
                 interruptionAction,
                 dryRun,
             },
-            autoScaling: createAutoScalingGateway(
-                new AutoScalingClient({
-                    region: "eu-west-1",
-                    credentials: { accessKeyId: "t", secretAccessKey: "t" },
-                }),
-            ),
+            autoScaling: stubbedGateway(),
             log: () => undefined,
             remainingTimeMs: () => 16_000,
             now: () => NOW,
@@ -150,41 +147,45 @@ describe("a batch against groups with their own machinery", () => {
         const recheckedAfterGrace = () =>
             warned([a, b], { sentAgoMs: SAFETY_NET_GRACE_MS + 1_000, receiveCount: 2 });
 
-        it("counts the group's own termination as left to the group on the re-check", async () => {
-            const fake = fleet();
-            fake.reactToSpotWarning(a);
-            fake.reactToSpotWarning(b);
+        const rechecks = [
+            {
+                it: "counts the group's own termination as left to the group on the re-check",
+                groupTakes: [a, b],
+                by: ["CapacityRebalancing", "CapacityRebalancing"],
+                counted: { LeftToGroup: 2, SafetyNet: 0 },
+            },
+            {
+                it: "acts as a safety net when the grace ends with an instance still InService",
+                groupTakes: [a],
+                by: ["CapacityRebalancing", "DetachInstances"],
+                counted: { LeftToGroup: 1, Detached: 1, SafetyNet: 1 },
+                // keep: replaced
+                desiredCapacity: 2,
+            },
+        ];
+        for (const c of rechecks) {
+            it(c.it, async () => {
+                const fake = fleet();
+                c.groupTakes.forEach((id) => fake.reactToSpotWarning(id));
 
-            const { response, metrics } = await whenBatchArrives(recheckedAfterGrace());
+                const { response, metrics } = await whenBatchArrives(recheckedAfterGrace());
 
-            assert.deepEqual(failedIds(response), []);
-            assert.deepEqual(
-                fake.actions.map((x) => [x.instanceId, x.by]),
-                [
-                    [a, "CapacityRebalancing"],
-                    [b, "CapacityRebalancing"],
-                ],
-            );
-            assert.deepEqual([metrics.LeftToGroup, metrics.SafetyNet], [2, 0]);
-        });
-
-        it("acts as a safety net when the grace ends with an instance still InService", async () => {
-            const fake = fleet();
-            fake.reactToSpotWarning(a);
-
-            const { response, metrics } = await whenBatchArrives(recheckedAfterGrace());
-
-            assert.deepEqual(failedIds(response), []);
-            assert.deepEqual(
-                fake.actions.map((x) => [x.instanceId, x.by]),
-                [
-                    [a, "CapacityRebalancing"],
-                    [b, "DetachInstances"],
-                ],
-            );
-            assert.equal(fake.groups.get(GROUP)?.desiredCapacity, 2, "keep: replaced");
-            assert.deepEqual([metrics.LeftToGroup, metrics.Detached, metrics.SafetyNet], [1, 1, 1]);
-        });
+                assert.deepEqual(failedIds(response), []);
+                assert.deepEqual(
+                    fake.actions.map((x) => [x.instanceId, x.by]),
+                    [a, b].map((id, i) => [id, c.by[i]]),
+                );
+                if (c.desiredCapacity !== undefined) {
+                    assert.equal(fake.groups.get(GROUP)?.desiredCapacity, c.desiredCapacity);
+                }
+                assert.deepEqual(
+                    Object.fromEntries(
+                        Object.keys(c.counted).map((k) => [k, metrics[k as keyof typeof metrics]]),
+                    ),
+                    c.counted,
+                );
+            });
+        }
 
         it("acts at once in decrement mode, shrinking the group", async () => {
             const fake = fleet();

@@ -9,10 +9,10 @@ import {
     assertRefusedBeforeRegistering,
     buildHandler,
     childrenOf,
-    type Components,
     type HandlerArgs,
     mockArn,
-    mockedComponents,
+    describeComponents,
+    components,
     named,
     rolePolicyOf,
 } from "../support/handler-mocks";
@@ -34,13 +34,7 @@ const AWS_METRICS: Record<string, readonly string[]> = {
     "AWS/ApplicationELB": ["HealthyHostCount", "UnHealthyHostCount", "RequestCount"],
 };
 
-describe("SpotInterruptionHandler's monitoring", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
+describeComponents("SpotInterruptionHandler's monitoring", () => {
     describe("given the defaults (queue delivery, monitoring on)", () => {
         before(() => buildHandler(components, "mon"));
 

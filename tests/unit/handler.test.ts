@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { stubbedGateway } from "../support/auto-scaling-stub";
 import {
     AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
@@ -10,7 +11,7 @@ import { handleDirectEvent } from "../../handler/direct";
 import { type LogLevel, type LogRecord, logDecision } from "../../handler/log";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";
-import { groupLookupAnswer } from "../support/group-lookup";
+import { groupLookupAnswer } from "../support/fake-auto-scaling";
 import { type CapacityOnInterruption } from "../../contract";
 
 const GROUP = "web";
@@ -53,12 +54,7 @@ async function whenWarned(
     const summary = await handleDirectEvent(event, {
         ...(sleep === undefined ? {} : { sleep }),
         config: { ...CONFIG, capacityOnInterruption },
-        autoScaling: createAutoScalingGateway(
-            new AutoScalingClient({
-                region: "eu-west-1",
-                credentials: { accessKeyId: "test", secretAccessKey: "test" },
-            }),
-        ),
+        autoScaling: stubbedGateway(),
         log: (level, record) => logged.push({ level, record }),
         remainingTimeMs: () => 60_000,
     });

@@ -7,13 +7,12 @@ import { handleSqsBatch } from "../../handler/queue-batch";
 import { CONCURRENT_SENDS } from "../../handler/late-retries";
 import type { LogLevel, LogRecord } from "../../handler/log";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
+import { ids } from "../support/auto-scaling-stub";
 import { type SqsStandIn, startSqsStandIn } from "../support/sqs-stand-in";
 
 const NOW = Date.parse("2026-11-28T01:00:00Z");
 // Older than the two-minute notice: every retry of it comes too late.
 const STALE = new Date(NOW - 180_000);
-const ids = (n: number) =>
-    Array.from({ length: n }, (_, i) => `i-${i.toString(16).padStart(17, "0")}`);
 
 /** Retries (second receives) of warnings whose notice has ended, message ids m0, m1, … */
 function lateRetries(n: number): SQSRecord[] {

@@ -5,7 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import { recorded, registrationsSettled, runStackProgram } from "../../offline/pulumi-engine";
-import { type Components, emptyRecord, mockedComponents } from "../support/handler-mocks";
+import { emptyRecord, describeComponents, components } from "../support/handler-mocks";
 import { permissionsBoundaryProblem } from "../../components/shared/iam";
 
 const BOUNDARY = "arn:aws:iam::123456789012:policy/DeveloperBoundary";
@@ -46,41 +46,39 @@ describe("permissionsBoundary", () => {
         }
     });
 
-    describe("given the stack program with a boundary and fault injection", () => {
-        before(async () => {
-            await runStackProgram({
-                "aws:region": "eu-west-1",
-                permissionsBoundary: BOUNDARY,
-                faultInjection: "true",
+    const programCases = [
+        {
+            given: "a boundary and fault injection",
+            it: "bounds the function's role, FIS's role and the web tier's instance role",
+            boundary: BOUNDARY,
+            expected: BOUNDARY,
+        },
+        {
+            given: "the declared default, an empty string",
+            it: "bounds no role",
+            boundary: "",
+            expected: undefined,
+        },
+    ];
+    for (const c of programCases) {
+        describe(`given the stack program with ${c.given}`, () => {
+            before(async () => {
+                await runStackProgram({
+                    "aws:region": "eu-west-1",
+                    permissionsBoundary: c.boundary,
+                    faultInjection: "true",
+                });
             });
-        });
 
-        it("bounds the function's role, FIS's role and the web tier's instance role", () => {
-            assert.deepEqual(roleBoundaries(), {
-                "spot-role": BOUNDARY,
-                "spot-fis-role": BOUNDARY,
-                "web-instance-role": BOUNDARY,
+            it(c.it, () => {
+                assert.deepEqual(roleBoundaries(), {
+                    "spot-role": c.expected,
+                    "spot-fis-role": c.expected,
+                    "web-instance-role": c.expected,
+                });
             });
         });
-    });
-
-    describe("given the stack program with the declared default, an empty string", () => {
-        before(async () => {
-            await runStackProgram({
-                "aws:region": "eu-west-1",
-                permissionsBoundary: "",
-                faultInjection: "true",
-            });
-        });
-
-        it("bounds no role", () => {
-            assert.deepEqual(roleBoundaries(), {
-                "spot-role": undefined,
-                "spot-fis-role": undefined,
-                "web-instance-role": undefined,
-            });
-        });
-    });
+    }
 
     describe("given a stack config value that is not a policy ARN", () => {
         it("stops the program with the key and the command that sets one", async () => {
@@ -95,13 +93,7 @@ describe("permissionsBoundary", () => {
         });
     });
 
-    describe("on each component", () => {
-        let components: Components;
-
-        before(async () => {
-            components = await mockedComponents();
-        });
-
+    describeComponents("on each component", () => {
         beforeEach(emptyRecord);
 
         it("SpotInterruptionHandler takes a boundary given as an Output", async () => {

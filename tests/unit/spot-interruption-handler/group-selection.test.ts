@@ -6,36 +6,28 @@ import {
     actOnChosenGroups,
     arn,
     build,
+    buildHandler,
     childOf,
-    type Components,
     functionEnvironment,
     functionInputsWithoutCode,
     groupArn,
     handlerName,
     hasProperties,
-    mockedComponents,
+    describeComponents,
+    components,
     parseJson,
     rolePolicyOf,
     sharedRoleStatements,
 } from "../../support/handler-mocks";
 
-describe("SpotInterruptionHandler's group selection", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
+describeComponents("SpotInterruptionHandler's group selection", () => {
     describe("given a group name with the characters IAM reads as wildcards and variables", () => {
         it("lets the function detach and terminate in exactly that group, its name escaped, and gives the function the name as is", async () => {
             // Given a group called web*?$ (legal in Auto Scaling)
             // When the component is built
-            await build(
-                () =>
-                    new components.SpotInterruptionHandler("spotesc", {
-                        autoScalingGroupName: "web*?$",
-                    }),
-            );
+            await buildHandler(components, "spotesc", {
+                autoScalingGroupName: "web*?$",
+            });
             // Then the policy's ARN matches that group only, not web-prod or webhooks
             assert.deepEqual(
                 rolePolicyOf("spotesc").Statement.find((s) => s.Sid === "ActOnChosenGroupsOnly"),

@@ -6,66 +6,71 @@ import {
     arn,
     assertChildren,
     childrenInBothModes,
-    build,
+    buildHandler,
     childOf,
     childTypes,
+    TYPES_IN_BOTH_MODES,
     denyInsecureTransport,
     ruleSends,
     COMPONENT_TYPE,
-    type Components,
-    expectedDeadLetterQueuePolicy,
-    FUNCTION_DESCRIPTION,
+    assertDeadLetterQueuePolicy,
+    defaultFunctionInputs,
+    ruleTarget,
     functionInputsWithoutCode,
     type Handler,
-    handlerName,
     hasProperties,
     INTERRUPTION_WARNING_PATTERN,
-    loggingConfig,
-    mockedComponents,
+    describeComponents,
+    components,
     named,
     queueUrl,
-    roleArn,
     sharedRoleStatements,
     withParsed,
 } from "../../support/handler-mocks";
 
-describe("SpotInterruptionHandler with queue delivery", () => {
-    let components: Components;
+/** The whole events queue: SSE-SQS, `settings`, and dead letters to the DLQ after `maxReceiveCount`. */
+function assertEventsQueue(
+    component: string,
+    settings: Record<string, unknown>,
+    maxReceiveCount: number,
+) {
+    assert.deepEqual(
+        withParsed(named(`${component}-queue`, "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
+        {
+            sqsManagedSseEnabled: true,
+            ...settings,
+            redrivePolicy: {
+                deadLetterTargetArn: arn("sqs", `${component}-dlq-a1b2c3d`),
+                maxReceiveCount,
+            },
+        },
+    );
+}
 
-    before(async () => {
-        components = await mockedComponents();
-    });
-
+describeComponents("SpotInterruptionHandler with queue delivery", () => {
     describe("given only a group name, so warnings are queued (the default delivery)", () => {
         let handler: Handler;
         const child = (type: string) => childOf("spot", type);
 
         before(async () => {
             // Given only a group name; When the component is built
-            handler = await build(
-                () =>
-                    new components.SpotInterruptionHandler("spot", { autoScalingGroupName: "web" }),
-            );
+            handler = await buildHandler(components, "spot", { autoScalingGroupName: "web" });
         });
 
         it("creates exactly the queued handler's resources, and no role policy attachment", () => {
             assert.equal(named("spot", COMPONENT_TYPE).type, COMPONENT_TYPE);
-            assert.deepEqual(childTypes("spot"), [
-                "aws:cloudwatch/dashboard:Dashboard",
-                "aws:cloudwatch/eventRule:EventRule",
-                "aws:cloudwatch/eventTarget:EventTarget",
-                "aws:cloudwatch/logGroup:LogGroup",
-                ...Array(9).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
-                "aws:iam/role:Role",
-                "aws:iam/rolePolicy:RolePolicy",
-                "aws:iam/rolePolicy:RolePolicy",
-                "aws:lambda/eventSourceMapping:EventSourceMapping",
-                "aws:lambda/function:Function",
-                "aws:sqs/queue:Queue",
-                "aws:sqs/queue:Queue",
-                "aws:sqs/queuePolicy:QueuePolicy",
-                "aws:sqs/queuePolicy:QueuePolicy",
-            ]);
+            // The queue's own: 2 more alarms, the drain policy, the mapping, the queue and its policy
+            assert.deepEqual(
+                childTypes("spot"),
+                [
+                    ...TYPES_IN_BOTH_MODES,
+                    ...Array<string>(2).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+                    "aws:iam/rolePolicy:RolePolicy",
+                    "aws:lambda/eventSourceMapping:EventSourceMapping",
+                    "aws:sqs/queue:Queue",
+                    "aws:sqs/queuePolicy:QueuePolicy",
+                ].sort(),
+            );
         });
 
         it("parents every child to the component, names it after the component, and exposes it", async () => {
@@ -105,17 +110,10 @@ describe("SpotInterruptionHandler with queue delivery", () => {
         });
 
         it("queues warnings under SSE-SQS, hides a failed one for the 20 s timeout, keeps it 1 h and dead-letters it after 8 receives, once the notice has ended", () => {
-            assert.deepEqual(
-                withParsed(named("spot-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
-                {
-                    sqsManagedSseEnabled: true,
-                    visibilityTimeoutSeconds: 20,
-                    messageRetentionSeconds: 3600,
-                    redrivePolicy: {
-                        deadLetterTargetArn: arn("sqs", "spot-dlq-a1b2c3d"),
-                        maxReceiveCount: 8,
-                    },
-                },
+            assertEventsQueue(
+                "spot",
+                { visibilityTimeoutSeconds: 20, messageRetentionSeconds: 3600 },
+                8,
             );
         });
 
@@ -160,12 +158,10 @@ describe("SpotInterruptionHandler with queue delivery", () => {
         });
 
         it("targets the events queue with a retry window no longer than the notice, and the dead-letter queue", () => {
-            assert.deepEqual(child("aws:cloudwatch/eventTarget:EventTarget").inputs, {
-                rule: "spot-rule-a1b2c3d",
-                arn: arn("sqs", "spot-queue-a1b2c3d"),
-                retryPolicy: { maximumEventAgeInSeconds: 120, maximumRetryAttempts: 185 },
-                deadLetterConfig: { arn: arn("sqs", "spot-dlq-a1b2c3d") },
-            });
+            assert.deepEqual(
+                child("aws:cloudwatch/eventTarget:EventTarget").inputs,
+                ruleTarget("spot", arn("sqs", "spot-queue-a1b2c3d")),
+            );
         });
 
         it("keeps dead letters encrypted for 14 days", () => {
@@ -176,39 +172,21 @@ describe("SpotInterruptionHandler with queue delivery", () => {
         });
 
         it("lets only this rule's EventBridge and the function's role send dead letters, over TLS", () => {
-            assert.deepEqual(
-                withParsed(
-                    named("spot-dlq-policy", "aws:sqs/queuePolicy:QueuePolicy").inputs,
-                    "policy",
-                ),
-                {
-                    queueUrl: queueUrl("spot-dlq-a1b2c3d"),
-                    policy: expectedDeadLetterQueuePolicy("spot"),
-                },
-            );
+            assertDeadLetterQueuePolicy("spot");
         });
 
         it("runs the serialized handler on nodejs24.x for 16 s, with the DLQ's URL and JSON logs", () => {
-            assert.deepEqual(functionInputsWithoutCode("spot"), {
-                description: FUNCTION_DESCRIPTION,
-                handler: "__index.handler",
-                role: roleArn("spot-role-a1b2c3d"),
-                runtime: "nodejs24.x",
-                architectures: ["arm64"],
-                timeout: 16,
-                memorySize: 256,
-                environment: {
-                    variables: {
-                        AUTO_SCALING_GROUP_NAMES: '["web"]',
-                        CAPACITY_ON_INTERRUPTION: "keep",
-                        INTERRUPTION_ACTION: "auto",
-                        HANDLER_NAME: handlerName("spot"),
+            assert.deepEqual(
+                functionInputsWithoutCode("spot"),
+                defaultFunctionInputs(
+                    "spot",
+                    { timeout: 16 },
+                    {
                         DEAD_LETTER_QUEUE_URL: queueUrl("spot-dlq-a1b2c3d"),
                         EVENTS_QUEUE_URL: queueUrl("spot-queue-a1b2c3d"),
                     },
-                },
-                loggingConfig: loggingConfig("spot"),
-            });
+                ),
+            );
         });
 
         it("deploys a package that holds only the serialized handler file", async () => {
@@ -291,40 +269,29 @@ describe("SpotInterruptionHandler with queue delivery", () => {
 
         before(async () => {
             // Given every queue setting chosen by hand; When the component is built
-            await build(
-                () =>
-                    new components.SpotInterruptionHandler("spottuned", {
-                        autoScalingGroupName: "web",
-                        delivery: "queue",
-                        timeoutSeconds: 30,
-                        memorySizeMb: 512,
-                        logRetentionInDays: 7,
-                        maximumEventAgeInSeconds: 90,
-                        batchSize: 10,
-                        maximumBatchingWindowInSeconds: 0,
-                        maximumConcurrency: 5,
-                        visibilityTimeoutSeconds: 45,
-                        maxReceiveCount: 5,
-                        messageRetentionSeconds: 600,
-                        reservedConcurrentExecutions: 5,
-                        tags,
-                    }),
-            );
+            await buildHandler(components, "spottuned", {
+                autoScalingGroupName: "web",
+                delivery: "queue",
+                timeoutSeconds: 30,
+                memorySizeMb: 512,
+                logRetentionInDays: 7,
+                maximumEventAgeInSeconds: 90,
+                batchSize: 10,
+                maximumBatchingWindowInSeconds: 0,
+                maximumConcurrency: 5,
+                visibilityTimeoutSeconds: 45,
+                maxReceiveCount: 5,
+                messageRetentionSeconds: 600,
+                reservedConcurrentExecutions: 5,
+                tags,
+            });
         });
 
         it("configures the events queue with them", () => {
-            assert.deepEqual(
-                withParsed(named("spottuned-queue", "aws:sqs/queue:Queue").inputs, "redrivePolicy"),
-                {
-                    sqsManagedSseEnabled: true,
-                    visibilityTimeoutSeconds: 45,
-                    messageRetentionSeconds: 600,
-                    redrivePolicy: {
-                        deadLetterTargetArn: arn("sqs", "spottuned-dlq-a1b2c3d"),
-                        maxReceiveCount: 5,
-                    },
-                    tags,
-                },
+            assertEventsQueue(
+                "spottuned",
+                { visibilityTimeoutSeconds: 45, messageRetentionSeconds: 600, tags },
+                5,
             );
         });
 
@@ -391,13 +358,10 @@ describe("SpotInterruptionHandler with queue delivery", () => {
     describe("given a 40 s timeout with queue delivery and no visibility timeout", () => {
         it("hides a failed warning for at least the function's timeout plus the batching window", async () => {
             // Given a timeout whose sum with the 4 s window exceeds the default visibility timeout
-            await build(
-                () =>
-                    new components.SpotInterruptionHandler("spotslow", {
-                        autoScalingGroupName: "web",
-                        timeoutSeconds: 40,
-                    }),
-            );
+            await buildHandler(components, "spotslow", {
+                autoScalingGroupName: "web",
+                timeoutSeconds: 40,
+            });
             // Then the visibility timeout covers the window the mapping may hold a record for, too
             const queue = named("spotslow-queue", "aws:sqs/queue:Queue").inputs;
             assert.equal(queue.visibilityTimeoutSeconds, 44);

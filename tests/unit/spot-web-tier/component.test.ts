@@ -1,52 +1,35 @@
 import * as assert from "node:assert/strict";
 import { MOCK_REGION, recorded, unwrap } from "../../../offline/pulumi-engine";
-import {
-    build,
-    COMPONENT_TYPE,
-    FOUR_ZONES,
-    givenZones,
-    mockedComponents,
-    restoreMocks,
-    type SpotWebTier,
-} from "./support";
+import { COMPONENT_TYPE, givenDefaultTier, describeTier } from "./support";
 
-describe("SpotWebTier", () => {
-    before(mockedComponents);
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier", () => {
     describe("given no args (every default)", () => {
-        let tier: SpotWebTier;
-        let reachedByParent: string[];
-
-        // Given a Region with four zones
-        givenZones(FOUR_ZONES);
-
-        before(async () => {
-            // When the tier is built with no args
-            ({ tier, reachedByParent } = await build("web", {}));
-        });
+        // Given a Region with four zones, When the tier is built with no args
+        const defaults = givenDefaultTier();
 
         it("parents every child to the component and names it web-<role>", async () => {
             const children = recorded.filter((r) => r.type !== COMPONENT_TYPE);
             assert.ok(children.length > 0);
             for (const child of children) {
-                assert.ok(child.name.startsWith("web-"), `${child.name} is named after the tier`);
                 assert.ok(
-                    reachedByParent.includes(child.name),
-                    `${child.name} is parented to the tier`,
+                    child.name.startsWith("web-"),
+                    `${child.name} is named after the defaults.tier`,
+                );
+                assert.ok(
+                    defaults.reachedByParent.includes(child.name),
+                    `${child.name} is parented to the defaults.tier`,
                 );
             }
-            const urn = await unwrap(tier.autoScalingGroup.urn);
+            const urn = await unwrap(defaults.tier.autoScalingGroup.urn);
             assert.ok(urn.includes(`${COMPONENT_TYPE}$aws:autoscaling/group:Group::web-asg`));
         });
 
         it("exposes the load balancer's URL and the group for the handler", async () => {
             assert.equal(
-                await unwrap(tier.url),
+                await unwrap(defaults.tier.url),
                 `http://web-alb-a1b2c3d-1234567890.${MOCK_REGION}.elb.amazonaws.com`,
             );
-            assert.equal(await unwrap(tier.autoScalingGroup.name), "web-asg-a1b2c3d");
+            assert.equal(await unwrap(defaults.tier.autoScalingGroup.name), "web-asg-a1b2c3d");
         });
     });
 });

@@ -4,39 +4,21 @@ import { unwrap } from "../../../offline/pulumi-engine";
 import {
     all,
     build,
-    type Components,
-    FOUR_ZONES,
-    givenZones,
+    givenDefaultTier,
     invoked,
     mixedInstancesPolicy,
     MOCK_AMI,
-    mockedComponents,
+    describeTier,
+    components,
     one,
-    restoreMocks,
-    type SpotWebTier,
     SSM_TOKEN,
     TUNED_ARGS,
 } from "./support";
 
-describe("SpotWebTier instances", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier instances", () => {
     describe("given no args (every default)", () => {
-        let tier: SpotWebTier;
-
-        // Given a Region with four zones
-        givenZones(FOUR_ZONES);
-
-        before(async () => {
-            // When the tier is built with no args
-            ({ tier } = await build("web", {}));
-        });
+        // Given a Region with four zones, When the tier is built with no args
+        const defaults = givenDefaultTier();
 
         it("launches the latest Amazon Linux 2023 x86_64 AMI from its public SSM parameter, with IMDSv2 required", async () => {
             assert.deepEqual(invoked.find((c) => c.token === SSM_TOKEN)?.inputs, {
@@ -51,7 +33,7 @@ describe("SpotWebTier instances", () => {
             });
             assert.deepEqual(template.vpcSecurityGroupIds, ["web-instance-sg-id"]);
             assert.deepEqual(template.iamInstanceProfile, {
-                arn: await unwrap(tier.instanceProfile.arn),
+                arn: await unwrap(defaults.tier.instanceProfile.arn),
             });
             // And the group's overrides, not the template, choose the instance type
             assert.equal(template.instanceType, undefined);
@@ -128,7 +110,7 @@ describe("SpotWebTier instances", () => {
             assert.equal(group.capacityRebalance, true);
             assert.equal(group.healthCheckType, "ELB");
             assert.equal(group.healthCheckGracePeriod, 120);
-            assert.deepEqual(group.targetGroupArns, [await unwrap(tier.targetGroup.arn)]);
+            assert.deepEqual(group.targetGroupArns, [await unwrap(defaults.tier.targetGroup.arn)]);
             assert.deepEqual(group.vpcZoneIdentifiers, [
                 "web-public-0-id",
                 "web-public-1-id",
@@ -140,7 +122,7 @@ describe("SpotWebTier instances", () => {
             });
         });
 
-        it("sizes the group 2 / 4 / 12 and names its instances after the tier", () => {
+        it("sizes the group 2 / 4 / 12 and names its instances after the defaults.tier", () => {
             const group = one("aws:autoscaling/group:Group").inputs;
             assert.deepEqual([group.minSize, group.desiredCapacity, group.maxSize], [2, 4, 12]);
             assert.deepEqual(group.tags, [{ key: "Name", value: "web", propagateAtLaunch: true }]);

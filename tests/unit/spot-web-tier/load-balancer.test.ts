@@ -1,91 +1,58 @@
 import * as assert from "node:assert/strict";
 import { unwrap } from "../../../offline/pulumi-engine";
-import {
-    all,
-    build,
-    FOUR_ZONES,
-    givenZones,
-    mockedComponents,
-    one,
-    restoreMocks,
-    type SpotWebTier,
-    TUNED_ARGS,
-} from "./support";
+import { all, build, givenDefaultTier, describeTier, one, TUNED_ARGS } from "./support";
 
-describe("SpotWebTier load balancer", () => {
-    before(mockedComponents);
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier load balancer", () => {
     describe("given no args (every default)", () => {
-        let tier: SpotWebTier;
+        // Given a Region with four zones, When the tier is built with no args
+        const defaults = givenDefaultTier();
 
-        // Given a Region with four zones
-        givenZones(FOUR_ZONES);
-
-        before(async () => {
-            // When the tier is built with no args
-            ({ tier } = await build("web", {}));
-        });
-
-        it("admits HTTP from the internet to the load balancer, which may only reach the instances", () => {
-            const rulesOf = (type: string) =>
-                all(type)
-                    .filter((r) => r.inputs.securityGroupId === "web-alb-sg-id")
-                    .map((r) => r.inputs);
-            assert.deepEqual(rulesOf("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), [
-                {
-                    securityGroupId: "web-alb-sg-id",
+        const tcp = (port: number) => ({ ipProtocol: "tcp", fromPort: port, toPort: port });
+        const securityGroups = [
+            {
+                it: "admits HTTP from the internet to the load balancer, which may only reach the instances",
+                group: "web-alb-sg-id",
+                ingress: {
                     description: "HTTP from the internet",
-                    ipProtocol: "tcp",
-                    fromPort: 80,
-                    toPort: 80,
+                    ...tcp(80),
                     cidrIpv4: "0.0.0.0/0",
                 },
-            ]);
-            assert.deepEqual(rulesOf("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"), [
-                {
-                    securityGroupId: "web-alb-sg-id",
+                egress: {
                     description: "HTTP and health checks to the instances",
-                    ipProtocol: "tcp",
-                    fromPort: 80,
-                    toPort: 80,
+                    ...tcp(80),
                     referencedSecurityGroupId: "web-instance-sg-id",
                 },
-            ]);
-        });
-
-        it("admits HTTP to the instances from the load balancer's security group only, and lets them out on HTTPS only", () => {
-            const rulesOf = (type: string) =>
-                all(type)
-                    .filter((r) => r.inputs.securityGroupId === "web-instance-sg-id")
-                    .map((r) => r.inputs);
-            assert.deepEqual(rulesOf("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"), [
-                {
-                    securityGroupId: "web-instance-sg-id",
+            },
+            {
+                it: "admits HTTP to the instances from the load balancer's security group only, and lets them out on HTTPS only",
+                group: "web-instance-sg-id",
+                ingress: {
                     description: "HTTP from the load balancer only",
-                    ipProtocol: "tcp",
-                    fromPort: 80,
-                    toPort: 80,
+                    ...tcp(80),
                     referencedSecurityGroupId: "web-alb-sg-id",
                 },
-            ]);
-            assert.deepEqual(rulesOf("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"), [
-                {
-                    securityGroupId: "web-instance-sg-id",
+                egress: {
                     description: "HTTPS to AWS APIs (Systems Manager) and package repositories",
-                    ipProtocol: "tcp",
-                    fromPort: 443,
-                    toPort: 443,
+                    ...tcp(443),
                     cidrIpv4: "0.0.0.0/0",
                 },
-            ]);
-            // And neither group carries inline rules that would fight the rule resources
-            for (const group of all("aws:ec2/securityGroup:SecurityGroup")) {
-                assert.equal(group.inputs.ingress, undefined);
-                assert.equal(group.inputs.egress, undefined);
-            }
-        });
+            },
+        ];
+        for (const { it: title, group, ingress, egress } of securityGroups) {
+            it(title, () => {
+                const rulesOf = (direction: "Ingress" | "Egress") =>
+                    all(`aws:vpc/securityGroup${direction}Rule:SecurityGroup${direction}Rule`)
+                        .filter((r) => r.inputs.securityGroupId === group)
+                        .map((r) => r.inputs);
+                assert.deepEqual(rulesOf("Ingress"), [{ securityGroupId: group, ...ingress }]);
+                assert.deepEqual(rulesOf("Egress"), [{ securityGroupId: group, ...egress }]);
+                // And neither group carries inline rules that would fight the rule resources
+                for (const sg of all("aws:ec2/securityGroup:SecurityGroup")) {
+                    assert.equal(sg.inputs.ingress, undefined);
+                    assert.equal(sg.inputs.egress, undefined);
+                }
+            });
+        }
 
         it("puts an internet-facing load balancer in every public subnet, behind its own security group", () => {
             assert.deepEqual(one("aws:lb/loadBalancer:LoadBalancer").inputs, {
@@ -121,11 +88,11 @@ describe("SpotWebTier load balancer", () => {
 
         it("forwards HTTP on port 80 to the target group", async () => {
             const listener = one("aws:lb/listener:Listener").inputs;
-            assert.equal(listener.loadBalancerArn, await unwrap(tier.loadBalancer.arn));
+            assert.equal(listener.loadBalancerArn, await unwrap(defaults.tier.loadBalancer.arn));
             assert.equal(listener.protocol, "HTTP");
             assert.equal(listener.port, 80);
             assert.deepEqual(listener.defaultActions, [
-                { type: "forward", targetGroupArn: await unwrap(tier.targetGroup.arn) },
+                { type: "forward", targetGroupArn: await unwrap(defaults.tier.targetGroup.arn) },
             ]);
         });
     });

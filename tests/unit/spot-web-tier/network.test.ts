@@ -3,33 +3,18 @@ import {
     all,
     AZ_TOKEN,
     build,
-    type Components,
-    FOUR_ZONES,
-    givenZones,
+    givenDefaultTier,
     invoked,
-    mockedComponents,
+    describeTier,
+    components,
     one,
-    restoreMocks,
     TUNED_ARGS,
 } from "./support";
 
-describe("SpotWebTier network", () => {
-    let components: Components;
-
-    before(async () => {
-        components = await mockedComponents();
-    });
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier network", () => {
     describe("given no args (every default)", () => {
-        // Given a Region with four zones
-        givenZones(FOUR_ZONES);
-
-        before(async () => {
-            // When the tier is built with no args
-            await build("web", {});
-        });
+        // Given a Region with four zones, When the tier is built with no args
+        givenDefaultTier();
 
         it("creates a new VPC with one public subnet in each of 3 regular, available zones", () => {
             // Then the zones come from the available, non-opt-in zones

@@ -6,17 +6,13 @@ import * as assert from "node:assert/strict";
 import {
     build,
     childOptions,
-    mockedComponents,
+    describeTier,
+    components,
     one,
-    restoreMocks,
     type SpotWebTierArgs,
 } from "./support";
 
-describe("SpotWebTier ignoreScalingChanges", () => {
-    before(mockedComponents);
-
-    after(restoreMocks);
-
+describeTier("SpotWebTier ignoreScalingChanges", () => {
     /** The group's ignoreChanges and its registered desired capacity, after building `args`. */
     async function groupAfter(args: SpotWebTierArgs) {
         await build("web", args);
@@ -45,8 +41,7 @@ describe("SpotWebTier ignoreScalingChanges", () => {
         assert.deepEqual(ignoring, ["web-asg"]);
     });
 
-    it("refuses a value that is not a boolean, with the value to set", async () => {
-        const components = await mockedComponents();
+    it("refuses a value that is not a boolean, with the value to set", () => {
         assert.throws(
             () =>
                 components.resolveWebTierSettings({

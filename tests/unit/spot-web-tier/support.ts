@@ -6,15 +6,19 @@ import * as assert from "node:assert/strict";
 import type * as pulumi from "@pulumi/pulumi";
 import {
     callMocks,
-    installPulumiMocks,
     recorded,
     type RecordedResource,
     registrationsSettled,
     resetRecorded,
     unwrap,
 } from "../../../offline/pulumi-engine";
+import {
+    type Components,
+    components,
+    mockedComponents as mockedHandlerComponents,
+} from "../../support/handler-mocks";
 
-export type Components = typeof import("../../../components");
+export { components };
 export type SpotWebTier = InstanceType<Components["SpotWebTier"]>;
 export type SpotWebTierArgs = import("../../../components").SpotWebTierArgs;
 
@@ -59,19 +63,24 @@ function recording(token: string, mock: CallMock): CallMock {
     };
 }
 
-/** Installs the mocks, recording the zone and AMI look-ups, then imports the components. */
-export async function mockedComponents(): Promise<Components> {
-    installPulumiMocks();
-    for (const token of [AZ_TOKEN, SSM_TOKEN]) {
-        callMocks[token] = recording(token, originalCallMocks[token]);
-    }
-    return await import("../../../components");
-}
-
-/** Puts every mock back and forgets the recorded resources. */
-export function restoreMocks(): void {
-    Object.assign(callMocks, originalCallMocks);
-    resetRecorded();
+/**
+ * A suite of SpotWebTier tests: before it, the mocks installed, recording the zone and AMI
+ * look-ups, and `components` imported; after it, every mock put back and the record forgotten.
+ */
+export function describeTier(title: string, body: () => void): Mocha.Suite {
+    return describe(title, () => {
+        before(async () => {
+            await mockedHandlerComponents();
+            for (const token of [AZ_TOKEN, SSM_TOKEN]) {
+                callMocks[token] = recording(token, originalCallMocks[token]);
+            }
+        });
+        after(() => {
+            Object.assign(callMocks, originalCallMocks);
+            resetRecorded();
+        });
+        body();
+    });
 }
 
 /** For the current suite, a Region whose available zones are `names` (still recorded). */
@@ -84,6 +93,19 @@ export function givenZones(names: readonly string[]): void {
     });
 }
 
+/**
+ * For the current suite: a Region whose available zones are FOUR_ZONES, and the tier "web" built
+ * with no args before its tests, which read what `build` returned.
+ */
+export function givenDefaultTier(): Awaited<ReturnType<typeof build>> {
+    const built = {} as Awaited<ReturnType<typeof build>>;
+    givenZones(FOUR_ZONES);
+    before(async () => {
+        Object.assign(built, await build("web", {}));
+    });
+    return built;
+}
+
 /** The options each child of the last build registered with, by name, as its parent saw them. */
 export const childOptions = new Map<string, pulumi.ResourceOptions>();
 
@@ -92,7 +114,6 @@ export async function build(
     name: string,
     args: SpotWebTierArgs,
 ): Promise<{ tier: SpotWebTier; reachedByParent: string[] }> {
-    const components = await import("../../../components");
     resetRecorded();
     invoked.length = 0;
     const reachedByParent: string[] = [];
