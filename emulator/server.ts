@@ -177,9 +177,11 @@ async function terminate(server: RunningServer): Promise<void> {
             return;
         }
         server.child.kill(signal);
-        // An unref'd timer: the wait must not keep the process alive by itself.
-        const timedOut = delay(EXIT_WAIT_MS, undefined, { ref: false });
+        // A ref'd timer, cleared on exit: with moto unref'd, Node would otherwise quit mid-stop.
+        const waited = new AbortController();
+        const timedOut = delay(EXIT_WAIT_MS, undefined, { signal: waited.signal }).catch(() => {});
         await Promise.race([server.exited, timedOut]);
+        waited.abort();
     }
     if (!server.hasExited()) {
         throw new Error(`moto server (pid ${server.child.pid}) did not exit after SIGKILL`);
