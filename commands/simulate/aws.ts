@@ -65,15 +65,10 @@ const BAD_CREDENTIALS =
 const NOT_FOUND =
     /^(ResourceNotFoundException|QueueDoesNotExist|AWS\.SimpleQueueService\.NonExistentQueue|InvalidInstanceID\.NotFound|TargetGroupNotFound(Exception)?)$/;
 
-/** The options every call is sent with. */
-export interface Timeout {
-    readonly abortSignal: AbortSignal;
-}
-
 /** Runs one call, abandoned after `timeoutMs`; its failure names `action`, the IAM action, so a denial says what to grant. */
 export async function awsCall<T>(
     action: string,
-    send: (timeout: Timeout) => Promise<T>,
+    send: (timeout: { abortSignal: AbortSignal }) => Promise<T>,
     options: { readonly notFound?: SimulationError; readonly timeoutMs?: number } = {},
 ): Promise<T> {
     const timeoutMs = options.timeoutMs ?? CALL_TIMEOUT_MS;
@@ -160,13 +155,10 @@ export async function callerIdentity(clients: SimulationClients) {
     const { Account, Arn } = await awsCall("sts:GetCallerIdentity", (timeout) =>
         clients.sts.send(new GetCallerIdentityCommand({}), timeout),
     );
-    if (Account === undefined || Arn === undefined) {
-        throw new SimulationError("aws-error", "sts:GetCallerIdentity returned no account");
-    }
-    return { account: Account, arn: Arn, partition: Arn.split(":")[1] ?? "aws" };
+    const arn = Arn ?? "";
+    return { account: Account ?? "", arn, partition: arn.split(":")[1] || "aws" };
 }
 
-/** The Region every client uses, from the standard chain. */
 export async function clientRegion(clients: SimulationClients): Promise<string> {
     try {
         return await clients.sts.config.region();
@@ -175,7 +167,6 @@ export async function clientRegion(clients: SimulationClients): Promise<string> 
     }
 }
 
-/** What the deployed function tells about the deployment. */
 export async function functionFacts(
     clients: SimulationClients,
     functionName: string,
@@ -235,10 +226,7 @@ export async function queueArnOf(clients: SimulationClients, queueUrl: string): 
             ),
         { notFound },
     );
-    if (Attributes?.QueueArn === undefined) {
-        throw notFound;
-    }
-    return Attributes.QueueArn;
+    return Attributes?.QueueArn ?? queueArnFromUrl(queueUrl);
 }
 
 export async function describeGroup(clients: SimulationClients, groupName: string, region: string) {
@@ -281,7 +269,7 @@ export async function recentActivities(
     clients: SimulationClients,
     groupName: string,
     sinceMs: number,
-): Promise<{ id: string; description: string; cause: string; status: string }[]> {
+) {
     const { Activities = [] } = await awsCall("autoscaling:DescribeScalingActivities", (timeout) =>
         clients.autoScaling.send(
             new DescribeScalingActivitiesCommand({
@@ -303,7 +291,7 @@ export async function targetHealth(
     clients: SimulationClients,
     targetGroupArn: string,
     instanceId: string,
-): Promise<{ state: string; reason?: string }> {
+) {
     const { TargetHealthDescriptions = [] } = await awsCall(
         "elasticloadbalancing:DescribeTargetHealth",
         (timeout) =>
@@ -345,7 +333,7 @@ export async function newLogEvents(
     logGroupName: string,
     sinceMs: number,
     seen: Set<string>,
-): Promise<{ timestamp: number; message: string }[]> {
+) {
     const events: { timestamp: number; message: string }[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_LOG_PAGES; page++) {
@@ -381,7 +369,6 @@ export async function newLogEvents(
 export interface PermissionNeed {
     readonly action: string;
     readonly resource: string;
-    /** What the simulation uses it for. */
     readonly why: string;
 }
 
@@ -407,7 +394,6 @@ export interface PermissionPlan {
     readonly terminateInstanceId?: string;
 }
 
-/** What the simulation uses each action for. */
 const WHY = {
     "lambda:GetFunctionConfiguration": "dry-run mode and log group of the function",
     "autoscaling:DescribeAutoScalingGroups": "the group's instances and replacement",
@@ -425,7 +411,6 @@ const WHY = {
     "ec2:TerminateInstances": "--terminate, after the drain",
 };
 
-/** What the simulation calls, on what, and why. Pure. */
 export function permissionsNeeded(plan: PermissionPlan): PermissionNeed[] {
     const arn = (service: string, resource: string) =>
         `arn:${plan.partition}:${service}:${plan.region}:${plan.account}:${resource}`;

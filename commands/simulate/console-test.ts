@@ -40,11 +40,8 @@ import {
 
 export interface ConsoleTestOptions {
     readonly deployment: Deployment | Error;
-    /** Default: the group's first InService instance. */
     readonly instanceId?: string;
-    /** Terminate the detached instance once it has drained. */
     readonly terminate: boolean;
-    /** Plan and check permissions; invoke and terminate nothing. */
     readonly dryRun: boolean;
 }
 
@@ -173,7 +170,6 @@ export function pickInstance<Member extends Pick<GroupMember, "instanceId" | "li
     return member;
 }
 
-/** Lambda's synchronous invoke, as the console's Test button makes it. */
 function lambdaInvoker(clients: SimulationClients): Invoker {
     return async (functionName, payload, timeoutMs) => {
         const response = await awsCall(
@@ -205,7 +201,6 @@ function lambdaInvoker(clients: SimulationClients): Invoker {
     };
 }
 
-/** One invocation of the console test, and where in the observer's entries its log starts. */
 interface Delivery {
     readonly result: InvokeResult;
     readonly invokedAtMs: number;
@@ -234,7 +229,6 @@ export function redeliveredPayload(payload: unknown, receiptId: string): unknown
     return { ...payload, Records: payload.Records.map(again) };
 }
 
-/** The console test once its warning is built: delivering it, and following what the handler decided. */
 class FollowedTest {
     private readonly observer: DeploymentObserver;
     private readonly instanceId: string;
@@ -331,7 +325,6 @@ class FollowedTest {
         );
     }
 
-    /** Follows the settled delivery's decision to its end, and fills in the verdict. */
     async followDecision(delivery: Delivery): Promise<void> {
         const { run, observer, instanceId, terminate } = this;
         const { clock, timing } = run;
@@ -448,7 +441,6 @@ class FollowedTest {
         return "nothing moved";
     }
 
-    /** A poll has seen the instance where the group calls a termination hook. */
     private hookSeen(): boolean {
         const seen = this.observer.history.get(this.instanceId);
         return HOOK_STATES.some((state) => seen?.has(state));

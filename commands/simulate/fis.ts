@@ -258,7 +258,6 @@ async function followExperiment(
     run.report.warning = `FIS interrupted ${targets.join(", ")} for real: EC2 reclaimed ${targets.length === 1 ? "it" : "them"}${rebalanced.size > 0 ? ", after Capacity Rebalancing had replaced it" : ", and the group launched replacements"}.`;
 }
 
-/** Records the experiment's and its actions' state changes; returns the experiment's status. */
 function recordExperiment(run: Run, experiment: Experiment, observer: DeploymentObserver): string {
     const reason = (state?: { reason?: string }) => (state?.reason ? ` (${state.reason})` : "");
     const status = experiment.state?.status ?? "pending";
@@ -282,7 +281,6 @@ function recordExperiment(run: Run, experiment: Experiment, observer: Deployment
     return status;
 }
 
-/** FIS's own reason, and its failed action's, in words. */
 function experimentFailure(experimentId: string, experiment: Experiment): SimulationError {
     const reasons = [
         experiment.state?.reason,
@@ -328,7 +326,6 @@ async function resolvedTargets(run: Run, experimentId: string): Promise<string[]
     }
 }
 
-/** Members of the group (before the experiment) that a log entry names. */
 function namedMembers(fields: Readonly<Record<string, unknown>>, discovered: Discovered): string[] {
     const members = new Set((discovered.group?.instances ?? []).map((i) => i.instanceId));
     const named = [

@@ -55,14 +55,12 @@ export function parseLogLine(text: string, timestamp: number): HandlerLogEntry |
     };
 }
 
-/** An activity from the DetachInstances response, as the handler logged it. */
 export interface LoggedActivity {
     readonly activityId?: string;
     readonly description?: string;
     readonly statusCode?: string;
 }
 
-/** How the handler took an instance out of service, or would have in a dry run. */
 export type ActedDecision = "detached" | "terminated" | "would-detach" | "would-terminate";
 
 /** What the handler did with the warning for one instance; `inferred` when read from a batch's counts. */
@@ -86,7 +84,6 @@ export type DecisionSummary =
       }
     | { readonly action: "failed"; readonly error: string };
 
-/** A decision and the log entry it was read from. */
 export type Decision = DecisionSummary & { readonly entry: HandlerLogEntry };
 
 /** Which entries are the simulation's: its invocation's, and batches when only its warning is expected. */
@@ -201,7 +198,6 @@ function actedBy(message: string): ActedDecision | undefined {
     return dry === undefined ? undefined : `would-${dry as "detach" | "terminate"}`;
 }
 
-/** A decision as a report holds it: without its entry. */
 export function withoutEntry(decision: Decision): DecisionSummary {
     const summary: Record<string, unknown> = { ...decision };
     delete summary.entry;

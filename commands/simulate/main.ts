@@ -26,7 +26,6 @@ import {
 
 const COMMAND = "npm run simulate";
 
-/** A value check that refuses what `pattern` does not match. */
 const matching = (pattern: RegExp, problem: string) => (value: string) =>
     pattern.test(value) ? undefined : problem;
 
@@ -116,7 +115,6 @@ const COMMAND_LINE = {
 
 type Flags = FlagValues<typeof COMMAND_LINE.flags>;
 
-/** Flags that the mode leaves no use for, and why. */
 const CONFLICTS: [(flags: Flags) => boolean, string][] = [
     [
         (f) => f.fis && f.instance !== undefined,
@@ -216,7 +214,6 @@ const runCommand: CommandRunner = async (command, args, timeoutMs) => {
 /** Reading outputs may go through the Pulumi Cloud backend. */
 const PULUMI_TIMEOUT_MS = 60_000;
 
-/** The stack's outputs as `pulumi stack output --json` prints them. */
 async function stackOutputs(run: CommandRunner, stack: string[]): Promise<Record<string, unknown>> {
     const result = await run("pulumi", ["stack", "output", "--json", ...stack], PULUMI_TIMEOUT_MS);
     if (result.exitCode !== 0) {
@@ -336,7 +333,6 @@ export async function chooseRegion(
         : { region, source: "the stack's aws:region" };
 }
 
-/** The header's Region line: the Region the clients resolved, or, with none, where to give it. */
 export function regionHeader(choice: { source: string }, resolved: string | undefined): string {
     return resolved === undefined
         ? `Region: none, neither from --region nor from ${choice.source}: pass --region <region>`

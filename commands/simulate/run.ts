@@ -40,7 +40,6 @@ export interface Clock {
 
 const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => delay(ms) };
 
-/** Each kind of step, and how a person's terminal paints it. */
 const KIND_STYLES = {
     found: "dim",
     plan: "dim",
@@ -67,21 +66,15 @@ export interface TimelineStep {
     readonly data?: Readonly<Record<string, unknown>>;
 }
 
-/** The deployment's names, as the stack's outputs or the flags give them. */
 export interface Deployment {
     readonly functionName: string;
-    /** Else the only group in the function's AUTO_SCALING_GROUP_NAMES. */
     readonly groupName?: string;
-    /** Set with queue delivery: the console test then wraps the event as an SQS record. */
     readonly queueUrl?: string;
-    /** Else the group's own target groups. */
     readonly targetGroupArn?: string;
     readonly templateId?: string;
-    /** Where the names came from, for the timeline. */
     readonly source: string;
 }
 
-/** What the simulation found the deployment to be. */
 export interface DeploymentFacts {
     readonly functionName: string;
     readonly functionArn?: string;
@@ -120,7 +113,6 @@ export interface SimulationReport {
     readonly warning?: string;
 }
 
-/** What the function answered a synchronous invoke; Lambda's request id is on its log entries. */
 export interface InvokeResult {
     readonly payload: unknown;
     readonly functionError?: string;
@@ -160,7 +152,6 @@ export interface SimulationContext {
 
 type Writable<T> = { -readonly [Key in keyof T]: T[Key] };
 
-/** One simulation under way: its timeline, and the report it fills in as it learns. */
 export class Run {
     readonly steps: TimelineStep[] = [];
     readonly clients: SimulationClients;
@@ -261,7 +252,6 @@ export function formatStep(step: TimelineStep, style: Style): string {
     return `${style.dim(step.at.slice(11, 19))}  ${style.dim(elapsed)}  ${paint(step.kind.padEnd(10))}  ${message}`;
 }
 
-/** The lines after the timeline: permissions (dry run), the outcome, the closing warning. */
 export function formatSummary(report: SimulationReport, style: Style): string {
     const lines: string[] = [];
     if (report.permissions !== undefined) {
@@ -432,7 +422,6 @@ export async function checkPlannedPermissions(
     run.report.permissions = await checkPermissions(run.clients, identity.arn, needs);
 }
 
-/** A lifecycle for an instance that is no longer a member of the group. */
 export const LEFT_GROUP = "left the group";
 
 /** Log records may reach the log group with their invocation's start time, a little earlier. */
@@ -440,9 +429,7 @@ const LOG_CLOCK_SKEW_MS = 5_000;
 
 /** Watches the deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2; a change is a step. */
 export class DeploymentObserver {
-    /** Every handler entry read so far, in order. */
     readonly entries: HandlerLogEntry[] = [];
-    /** Members that were not in the group before, in the order they appeared. */
     readonly replacements: string[] = [];
     private readonly watched = new Set<string>();
     /** Each watched instance's lifecycle now, and every one a poll has seen it in. */
@@ -461,7 +448,6 @@ export class DeploymentObserver {
         this.sinceMs = sinceMs - LOG_CLOCK_SKEW_MS;
     }
 
-    /** Follows this instance from now on; `lifecycle` is what it is known to be now. */
     watch(instanceId: string, lifecycle?: string): void {
         this.watched.add(instanceId);
         if (lifecycle !== undefined && !this.lifecycles.has(instanceId)) {
@@ -473,14 +459,12 @@ export class DeploymentObserver {
         return this.states.get([what, ...ids].join(" "));
     }
 
-    /** Notes `key`'s state; tells whether it is new, and so worth a step. */
     changed(key: string, state: string): boolean {
         const known = this.states.get(key);
         this.states.set(key, state);
         return known !== state;
     }
 
-    /** Reads new log entries; those `relevant` says concern the simulation become steps. */
     async readLog(relevant: (entry: HandlerLogEntry) => boolean): Promise<void> {
         const { logGroupName } = this.discovered.facts;
         if (logGroupName === undefined) {
@@ -504,13 +488,11 @@ export class DeploymentObserver {
         }
     }
 
-    /** Reads the log for `instanceId`; the handler's decision about it, from entry `from` on. */
     async decisionAbout(instanceId: string, scope: DecisionScope, from: number) {
         await this.readLog((entry) => entriesAbout([entry], instanceId, scope).length > 0);
         return decisionFor(this.entries.slice(from), instanceId, scope);
     }
 
-    /** The group, its activities and the watched instances' target health and EC2 state. */
     async observe(options: { readonly instances: boolean }): Promise<void> {
         const { run, discovered } = this;
         const group = await describeGroup(run.clients, discovered.groupName, discovered.region);
