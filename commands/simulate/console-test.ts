@@ -15,7 +15,6 @@ import {
 } from "./aws";
 import {
     type Decision,
-    type DecisionScope,
     describeExpectation,
     expectedPath,
     verdictOf,
@@ -27,7 +26,6 @@ import {
     DeploymentObserver,
     type Discovered,
     followUntil,
-    type InvokeResult,
     type Invoker,
     LEFT_GROUP,
     pollsWithin,
@@ -195,13 +193,6 @@ function lambdaInvoker(clients: SimulationClients): Invoker {
     };
 }
 
-interface Delivery {
-    readonly result: InvokeResult;
-    readonly invokedAtMs: number;
-    readonly scope: DecisionScope;
-    readonly entriesFrom: number;
-}
-
 /** The record as the queue delivers it again: a fresh receipt handle, one more receive. Pure. */
 export function redeliveredPayload(payload: unknown, receiptId: string): unknown {
     if (!isRecord(payload) || !Array.isArray(payload.Records)) {
@@ -233,11 +224,7 @@ interface Test {
 }
 
 /** Invokes, and again at the grace's end while the record waits (it is in no queue to come back); the settled delivery. */
-async function deliverUntilSettled(
-    test: Test,
-    invoke: Invoker,
-    timeoutMs: number,
-): Promise<Delivery> {
+async function deliverUntilSettled(test: Test, invoke: Invoker, timeoutMs: number) {
     const { run, observer, instanceId } = test;
     const { clock, timing } = run;
     const { functionName, logGroupName } = test.discovered.facts;
@@ -257,26 +244,25 @@ async function deliverUntilSettled(
             { ...result },
         );
         if (result.functionError !== undefined) {
-            const thrown = result.payload as {
-                errorType?: string;
-                errorMessage?: string;
-            } | null;
+            const thrown = result.payload as { errorType?: string; errorMessage?: string } | null;
             throw new SimulationError(
                 "handler-failed",
                 `${functionName} failed (${result.functionError}): ${thrown?.errorType ?? "Error"}: ${thrown?.errorMessage ?? JSON.stringify(result.payload)}.${logged}`,
             );
         }
         // Without Lambda's request id (the emulator), the invocation held this one warning only.
-        const scope = {
-            requestId: result.requestId,
-            attributeBatches: result.requestId === undefined,
-        };
+        const scope = { requestId: result.requestId, attributeBatches: !result.requestId };
         const delivery = { result, invokedAtMs, scope, entriesFrom };
         const answer = isRecord(result.payload) ? result.payload.batchItemFailures : undefined;
         const failures = Array.isArray(answer) ? answer : [];
         if (failures.length === 0) {
             return delivery;
         }
+        const retried = () =>
+            new SimulationError(
+                "handler-failed",
+                `${functionName} left the record for a retry (batchItemFailures ${JSON.stringify(failures)}): its detach failed.${logged}`,
+            );
         // The batch's own entry says why the record came back; without it, it reads as a failure.
         const why = await followUntil({
             clock,
@@ -284,18 +270,10 @@ async function deliverUntilSettled(
             deadlineMs: () => invokedAtMs + timing.decisionTimeoutMs,
             maxPolls: pollsWithin(timing.decisionTimeoutMs, timing.pollIntervalMs),
             poll: () => observer.decisionAbout(instanceId, scope, entriesFrom),
-            giveUp: () => new Error("no batch entry"),
-        }).catch((error: unknown) => {
-            if (error instanceof SimulationError) {
-                throw error;
-            }
-            return undefined;
+            giveUp: retried,
         });
-        if (why === undefined || why.action === "failed" || why.action === "ignored") {
-            throw new SimulationError(
-                "handler-failed",
-                `${functionName} left the record for a retry (batchItemFailures ${JSON.stringify(failures)}): its detach failed.${logged}`,
-            );
+        if (why.action === "failed" || why.action === "ignored") {
+            throw retried();
         }
         if (why.action !== "waiting") {
             // A real queue (the emulator's pipeline) brought the record back and settled it.
@@ -315,7 +293,10 @@ async function deliverUntilSettled(
     );
 }
 
-async function followDecision(test: Test, delivery: Delivery): Promise<void> {
+async function followDecision(
+    test: Test,
+    delivery: Awaited<ReturnType<typeof deliverUntilSettled>>,
+): Promise<void> {
     const { run, observer, instanceId, terminate } = test;
     const { clock, timing } = run;
     const { facts, groupName } = test.discovered;
@@ -440,11 +421,9 @@ async function drainWaitMs(test: Test, decision: Decision): Promise<number> {
     if ((!terminate && decision.action !== "terminated") || targetGroupArns.length === 0) {
         return 0;
     }
-    let drainSeconds = 0;
-    for (const arn of targetGroupArns) {
-        drainSeconds = Math.max(drainSeconds, await deregistrationDelaySeconds(run.clients, arn));
-    }
-    return Math.min(MAX_DEREGISTRATION_DELAY_MS, drainSeconds * 1000) + run.timing.drainMarginMs;
+    const delays = targetGroupArns.map((arn) => deregistrationDelaySeconds(run.clients, arn));
+    const drainMs = Math.max(...(await Promise.all(delays))) * 1000;
+    return Math.min(MAX_DEREGISTRATION_DELAY_MS, drainMs) + run.timing.drainMarginMs;
 }
 
 /** What the test still waits for after the decision; empty when it has seen everything. */
