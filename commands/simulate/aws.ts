@@ -264,7 +264,7 @@ export async function describeGroup(clients: SimulationClients, groupName: strin
 export type GroupSnapshot = Awaited<ReturnType<typeof describeGroup>>;
 export type GroupMember = GroupSnapshot["instances"][number];
 
-/** The group's most recent activities (one page, newest first), started at or after `sinceMs`. */
+/** The group's most recent activities (one page), started at or after `sinceMs`. */
 export async function recentActivities(
     clients: SimulationClients,
     groupName: string,
@@ -279,12 +279,8 @@ export async function recentActivities(
             timeout,
         ),
     );
-    return Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= sinceMs).map((a) => ({
-        id: a.ActivityId ?? "",
-        description: a.Description ?? "",
-        cause: a.Cause ?? "",
-        status: a.StatusCode ?? "",
-    }));
+    // Oldest first, so that the timeline reads in order.
+    return Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= sinceMs).reverse();
 }
 
 export async function targetHealth(

@@ -75,26 +75,13 @@ export interface Deployment {
     readonly source: string;
 }
 
-export interface DeploymentFacts {
-    readonly functionName: string;
-    readonly functionArn?: string;
-    readonly delivery: "queue" | "direct";
-    readonly queueUrl?: string;
-    readonly queueArn?: string;
-    readonly groupName?: string;
-    readonly targetGroupArns: readonly string[];
-    readonly logGroupName?: string;
-    readonly handlerDryRun: boolean;
-    readonly templateId?: string;
-}
-
 export interface SimulationReport {
     readonly mode: "console-test" | "fis";
     readonly dryRun: boolean;
     readonly startedAt: string;
     readonly region?: string;
     readonly caller?: string;
-    readonly deployment?: DeploymentFacts;
+    readonly deployment?: Discovered["facts"];
     readonly instanceIds: readonly string[];
     /** The console test's warning event, what the function was invoked with, and its answer. */
     readonly event?: unknown;
@@ -385,7 +372,7 @@ async function discover(deployment: Deployment, run: Run, mode: SimulationReport
             { instances: group.instances },
         );
     }
-    const facts: DeploymentFacts = {
+    const facts = {
         functionName: fn?.name ?? deployment.functionName,
         ...(fn && { functionArn: fn.arn, logGroupName: fn.logGroupName }),
         delivery,
@@ -470,21 +457,14 @@ export class DeploymentObserver {
         if (logGroupName === undefined) {
             return;
         }
-        const events = await newLogEvents(
-            this.run.clients,
-            logGroupName,
-            this.sinceMs,
-            this.seenLogEvents,
-        );
+        const { clients } = this.run;
+        const events = await newLogEvents(clients, logGroupName, this.sinceMs, this.seenLogEvents);
         const fresh = events.flatMap((e) => parseLogLine(e.message, e.timestamp) ?? []);
         this.entries.push(...fresh);
         for (const entry of fresh.filter(relevant)) {
+            const { level, fields } = entry;
             const loggedAt = new Date(entry.timestamp).toISOString();
-            this.run.add("handler", handlerLine(entry), {
-                level: entry.level,
-                loggedAt,
-                ...entry.fields,
-            });
+            this.run.add("handler", handlerLine(entry), { level, loggedAt, ...fields });
         }
     }
 
@@ -503,20 +483,13 @@ export class DeploymentObserver {
                 this.lifecycles.set(instanceId, now);
                 this.history.set(instanceId, (this.history.get(instanceId) ?? new Set()).add(now));
                 const where = now === LEFT_GROUP ? `has left group` : `is ${now} in group`;
-                run.add("group", `${instanceId} ${where} ${group.name}`, {
-                    instanceId,
-                    lifecycleState: now,
-                });
+                const data = { instanceId, lifecycleState: now };
+                run.add("group", `${instanceId} ${where} ${group.name}`, data);
             }
         }
         const before = discovered.group?.instances.map((i) => i.instanceId) ?? [];
-        for (const member of group.instances) {
-            const {
-                instanceId,
-                lifecycleState,
-                instanceType: type,
-                availabilityZone: zone,
-            } = member;
+        for (const { instanceId, lifecycleState, ...member } of group.instances) {
+            const { instanceType: type, availabilityZone: zone } = member;
             if (!before.includes(instanceId) && !this.replacements.includes(instanceId)) {
                 this.replacements.push(instanceId);
                 run.add(
@@ -527,16 +500,13 @@ export class DeploymentObserver {
             }
         }
         const activities = await recentActivities(run.clients, group.name, this.sinceMs);
-        // Oldest first, so that the timeline reads in order.
-        for (const { id, description, cause, status } of activities.reverse()) {
-            if (this.changed(`activity ${id}`, status)) {
+        for (const { ActivityId: activityId, Description, Cause: cause = "", ...a } of activities) {
+            const statusCode = a.StatusCode ?? "";
+            if (this.changed(`activity ${activityId}`, statusCode)) {
                 // Capacity Rebalancing's own activities say so only in their cause.
                 const why = /rebalanc/i.test(cause) ? ` (${cause})` : "";
-                run.add("activity", `${description}: ${status}${why}`, {
-                    activityId: id,
-                    statusCode: status,
-                    cause,
-                });
+                const data = { activityId, statusCode, cause };
+                run.add("activity", `${Description}: ${statusCode}${why}`, data);
             }
         }
         for (const targetGroupArn of discovered.facts.targetGroupArns) {
