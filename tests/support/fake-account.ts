@@ -56,6 +56,24 @@ const OUTCOMES = [
     "failed",
 ] as const;
 
+/** The component's experiment template, as far as the simulation reads it. */
+const EXPERIMENT_TEMPLATE = {
+    targets: {
+        SpotInstancesOfGroup: {
+            resourceTags: { "aws:autoscaling:groupName": GROUP },
+            selectionMode: "COUNT(1)",
+        },
+    },
+    actions: {
+        InterruptSpotInstances: {
+            actionId: SPOT_INTERRUPTION_ACTION_ID,
+            parameters: { durationBeforeInterruption: "PT2M" },
+            targets: { SpotInstances: "SpotInstancesOfGroup" },
+        },
+    },
+    stopConditions: [{ source: "none" }],
+};
+
 /** What --dry-run may send: reads, and the policy simulator. */
 export const READ_ONLY_COMMANDS = [
     "GetCallerIdentityCommand",
@@ -293,44 +311,27 @@ export class FakeAccount {
     private handle(warning: Warning, requestId: string, queued: boolean): unknown {
         const { instanceId } = warning;
         const { capacityRebalance: rebalancing, terminationHook: terminate } = this.options;
+        const dryRun = this.options.handlerDryRun;
         const graceEndsMs = warning.sentAtMs + SAFETY_NET_GRACE_MS;
-        if (!queued && rebalancing && this.members.get(instanceId) === "InService") {
+        if (!queued && rebalancing) {
             // A direct invocation waits out the grace in itself.
             this.advance(Math.max(this.now, graceEndsMs));
         }
-        const lifecycle = this.members.get(instanceId);
         const kind = terminate ? "terminate" : "detach";
         const base = { autoScalingGroupName: GROUP, capacityOnInterruption: "keep" };
         const named = { ...base, instanceIds: [instanceId] };
-        const safetyNet = rebalancing ? { safetyNet: true } : {};
-        let counted: (typeof OUTCOMES)[number] | undefined;
-        const ignored: Record<string, number> = {};
-        let summary: Record<string, unknown> = { instanceId, ...base };
-        if (rebalancing && lifecycle?.startsWith("Terminating")) {
+        let counted: (typeof OUTCOMES)[number];
+        // The simulation warns only InService instances; FIS's may be rebalancing already.
+        if (rebalancing && this.members.get(instanceId)?.startsWith("Terminating")) {
             counted = "leftToGroup";
-            summary = {
-                ...summary,
-                action: "left-to-group",
-                reason: `${instanceId} is Terminating`,
-            };
-            const message = "Left the warning to the group's Capacity Rebalancing";
-            if (!queued) this.log(requestId, { ...summary, message });
-        } else if (lifecycle !== "InService") {
-            const reason = lifecycle === undefined ? "not-a-member" : "not-in-service";
-            ignored[reason] = 1;
-            summary = { ...summary, action: "ignored", reason: `${instanceId} is ${lifecycle}` };
-            if (!queued)
-                this.log(requestId, { ...summary, message: `Ignored the warning: ${reason}` });
         } else if (rebalancing && this.now < graceEndsMs) {
             counted = "waiting";
-        } else if (this.options.handlerDryRun) {
+        } else if (dryRun) {
             counted = terminate ? "wouldTerminate" : "wouldDetach";
-            summary = { ...summary, action: `would-${kind}`, ...safetyNet };
             const message = `Dry run: would ${kind} 1 instance(s) of AutoScaling Group ${GROUP}`;
             this.log(requestId, { message, ...named });
         } else {
             counted = terminate ? "terminated" : "detached";
-            summary = { ...summary, action: counted, ...safetyNet };
             const doing = terminate ? "Terminating" : "Detaching";
             this.members.set(instanceId, doing);
             if (this.options.leavesGroupAtDetach && !terminate) {
@@ -358,21 +359,21 @@ export class FakeAccount {
         ) as Record<(typeof OUTCOMES)[number], number>;
         // Metrics (EMF) go to the same log group; they are not the handler's entries.
         this.logLine({ _aws: { Timestamp: this.now }, Detached: counts.detached || undefined });
+        const safetyNet = rebalancing && counted !== "leftToGroup" && counted !== "waiting";
         if (!queued) {
-            return summary;
+            const action = dryRun ? `would-${kind}` : counted;
+            return { instanceId, ...base, action, ...(safetyNet && { safetyNet }) };
         }
-        const ignoredTotal = Object.keys(ignored).length;
         this.log(requestId, {
-            message: `Batch of 1 records: ${batchSummary({ ...counts, ignoredTotal }, this.options.handlerDryRun)}`,
+            message: `Batch of 1 records: ${batchSummary({ ...counts, ignoredTotal: 0 }, dryRun)}`,
             ...base,
             records: 1,
             ...counts,
-            safetyNet: "safetyNet" in summary ? 1 : 0,
-            ignored,
+            safetyNet: safetyNet ? 1 : 0,
+            ignored: {},
         });
-        return {
-            batchItemFailures: counts.waiting === 1 ? [{ itemIdentifier: warning.messageId }] : [],
-        };
+        const waiting = counted === "waiting" ? [{ itemIdentifier: warning.messageId }] : [];
+        return { batchItemFailures: waiting };
     }
 
     private guard(action: string): void {
@@ -398,7 +399,7 @@ export class FakeAccount {
                 FunctionName: FUNCTION,
                 FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${FUNCTION}`,
                 Timeout: 20,
-                LoggingConfig: { LogFormat: "JSON", LogGroup: LOG_GROUP },
+                LoggingConfig: { LogGroup: LOG_GROUP },
                 Environment: {
                     Variables: {
                         AUTO_SCALING_GROUP_NAMES: JSON.stringify([GROUP]),
@@ -517,23 +518,7 @@ export class FakeAccount {
             if (input.id !== TEMPLATE) {
                 throw awsError("ResourceNotFoundException", "Experiment template not found");
             }
-            const target = {
-                resourceTags: { "aws:autoscaling:groupName": GROUP },
-                selectionMode: "COUNT(1)",
-            };
-            const action = {
-                actionId: SPOT_INTERRUPTION_ACTION_ID,
-                parameters: { durationBeforeInterruption: "PT2M" },
-                targets: { SpotInstances: "SpotInstancesOfGroup" },
-            };
-            return {
-                experimentTemplate: {
-                    id: TEMPLATE,
-                    targets: { SpotInstancesOfGroup: target },
-                    actions: { InterruptSpotInstances: action },
-                    stopConditions: [{ source: "none" }],
-                },
-            };
+            return { experimentTemplate: EXPERIMENT_TEMPLATE };
         });
         fis.on(StartExperimentCommand).callsFake(() => {
             this.experiment = { startedAt: this.now, status: "initiating" };
