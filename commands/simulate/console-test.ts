@@ -123,7 +123,7 @@ export function simulateConsoleTest(
             throw new SimulationError("aws-error", "the deployment could not be read");
         }
         const observer = new DeploymentObserver(run, discovered, run.clock.now());
-        observer.watch(member.instanceId, member.lifecycleState);
+        observer.watch(member.instanceId);
         const test = { run, discovered, observer, instanceId: member.instanceId, terminate };
         const invoke = run.context.invoke ?? lambdaInvoker(run.clients);
         const delivery = await deliverUntilSettled(test, invoke, (fn.timeoutSeconds + 30) * 1000);

@@ -89,29 +89,14 @@ export function simulateExperiment(
             return;
         }
         const startedAtMs = run.clock.now();
+        const input = { experimentTemplateId: templateId, clientToken: run.newId() };
         const { experiment } = await awsCall("fis:StartExperiment", (timeout) =>
-            run.clients.fis.send(
-                new StartExperimentCommand({
-                    experimentTemplateId: templateId,
-                    clientToken: run.newId(),
-                }),
-                timeout,
-            ),
+            run.clients.fis.send(new StartExperimentCommand(input), timeout),
         );
-        if (experiment?.id === undefined) {
-            throw new SimulationError("aws-error", "fis:StartExperiment returned no experiment id");
-        }
-        run.report.experimentId = experiment.id;
-        run.add("experiment", `Started experiment ${experiment.id}`, {
-            experimentId: experiment.id,
-        });
-        await followExperiment(
-            run,
-            discovered,
-            experiment.id,
-            startedAtMs,
-            summary.durationSeconds,
-        );
+        const experimentId = experiment?.id ?? "";
+        run.report.experimentId = experimentId;
+        run.add("experiment", `Started experiment ${experimentId}`, { experimentId });
+        await followExperiment(run, discovered, experimentId, startedAtMs, seconds);
     });
 }
 
@@ -176,13 +161,7 @@ async function followExperiment(
             if (!targetsListed && status !== "pending" && status !== "initiating") {
                 targetsListed = true;
                 targets = await resolvedTargets(run, experimentId);
-                for (const id of targets) {
-                    observer.watch(
-                        id,
-                        discovered.group?.instances.find((i) => i.instanceId === id)
-                            ?.lifecycleState,
-                    );
-                }
+                targets.forEach((id) => observer.watch(id));
             }
             await observer.readLog((entry) =>
                 targets.length === 0
@@ -210,19 +189,15 @@ async function followExperiment(
                     continue;
                 }
                 decisions.set(id, decision);
-                if (decision.action === "left-to-group") {
+                const byGroup =
+                    decision.action === "left-to-group"
+                        ? `The handler left the warning for ${id} to its group: Capacity Rebalancing was already terminating and replacing it, as AWS documents it does on the warning.`
+                        : decision.action === "ignored" && decision.reason === "not-in-service"
+                          ? `The handler ignored the warning for ${id}: it was no longer InService. With Capacity Rebalancing on, the group replaces an instance at its rebalance recommendation, before the warning; that is expected, not a failure.`
+                          : undefined;
+                if (byGroup !== undefined) {
                     rebalanced.add(id);
-                    run.add(
-                        "note",
-                        `The handler left the warning for ${id} to its group: Capacity Rebalancing was already terminating and replacing it, as AWS documents it does on the warning.`,
-                    );
-                }
-                if (decision.action === "ignored" && decision.reason === "not-in-service") {
-                    rebalanced.add(id);
-                    run.add(
-                        "note",
-                        `The handler ignored the warning for ${id}: it was no longer InService. With Capacity Rebalancing on, the group replaces an instance at its rebalance recommendation, before the warning; that is expected, not a failure.`,
-                    );
+                    run.add("note", byGroup);
                 }
             }
             await observer.observe({ instances: true });

@@ -435,10 +435,12 @@ export class DeploymentObserver {
         this.sinceMs = sinceMs - LOG_CLOCK_SKEW_MS;
     }
 
-    watch(instanceId: string, lifecycle?: string): void {
+    /** Follows this instance from now on, from the lifecycle it had when the run found the group. */
+    watch(instanceId: string): void {
         this.watched.add(instanceId);
-        if (lifecycle !== undefined && !this.lifecycles.has(instanceId)) {
-            this.lifecycles.set(instanceId, lifecycle);
+        const member = this.discovered.group?.instances.find((i) => i.instanceId === instanceId);
+        if (member !== undefined && !this.lifecycles.has(instanceId)) {
+            this.lifecycles.set(instanceId, member.lifecycleState);
         }
     }
 
