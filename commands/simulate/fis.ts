@@ -12,7 +12,7 @@ import {
     SPOT_INTERRUPTION_ACTION_ID,
 } from "../../components/spot-interruption-handler/fault-injection";
 import { awsCall, SimulationError } from "./aws";
-import { type Decision, decisionFor, entriesAbout, withoutEntry } from "./handler-log";
+import { type Decision, decisionFor, isAbout, withoutEntry } from "./handler-log";
 import {
     checkPlannedPermissions,
     type Deployment,
@@ -166,7 +166,7 @@ async function followExperiment(
             await observer.readLog((entry) =>
                 targets.length === 0
                     ? namedMembers(entry.fields, discovered).length > 0
-                    : targets.some((id) => entriesAbout([entry], id, scope).length > 0),
+                    : targets.some((id) => isAbout(entry, id, scope)),
             );
             if (targets.length === 0) {
                 // Without resolved targets, the instances the handler names are FIS's.

@@ -76,12 +76,7 @@ export type DecisionSummary =
     | { readonly action: "left-to-group"; readonly inferred: boolean }
     /** Queue delivery: the record was left for a re-check at the group's grace's end. */
     | { readonly action: "waiting"; readonly inferred: true }
-    | {
-          readonly action: "ignored";
-          readonly reason: string;
-          readonly detail?: string;
-          readonly inferred: boolean;
-      }
+    | { readonly action: "ignored"; reason: string; detail?: string; inferred: boolean }
     | { readonly action: "failed"; readonly error: string };
 
 export type Decision = DecisionSummary & { readonly entry: HandlerLogEntry };
@@ -92,17 +87,12 @@ export interface DecisionScope {
     readonly attributeBatches: boolean;
 }
 
-/** The entries that concern `instanceId`: they name it, or belong to the simulation's invocation. */
-export function entriesAbout(
-    entries: readonly HandlerLogEntry[],
-    instanceId: string,
-    scope: DecisionScope,
-): HandlerLogEntry[] {
-    return entries.filter(
-        (entry) =>
-            names(entry, instanceId) ||
-            (scope.requestId !== undefined && entry.requestId === scope.requestId) ||
-            (scope.attributeBatches && isBatchEntry(entry)),
+/** The entry concerns `instanceId`: it names it, or belongs to the simulation's invocation. */
+export function isAbout(entry: HandlerLogEntry, instanceId: string, scope: DecisionScope): boolean {
+    return (
+        names(entry, instanceId) ||
+        (scope.requestId !== undefined && entry.requestId === scope.requestId) ||
+        (scope.attributeBatches && isBatchEntry(entry))
     );
 }
 
@@ -198,9 +188,7 @@ function actedBy(message: string): ActedDecision | undefined {
     return dry === undefined ? undefined : `would-${dry as "detach" | "terminate"}`;
 }
 
-export function withoutEntry(decision: Decision): DecisionSummary {
-    const summary: Record<string, unknown> = { ...decision };
-    delete summary.entry;
+export function withoutEntry({ entry: _entry, ...summary }: Decision): DecisionSummary {
     return summary as DecisionSummary;
 }
 

@@ -25,7 +25,7 @@ import {
     type DecisionScope,
     decisionFor,
     type DecisionSummary,
-    entriesAbout,
+    isAbout,
     type HandlerLogEntry,
     handlerLine,
     parseLogLine,
@@ -471,7 +471,7 @@ export class DeploymentObserver {
     }
 
     async decisionAbout(instanceId: string, scope: DecisionScope, from: number) {
-        await this.readLog((entry) => entriesAbout([entry], instanceId, scope).length > 0);
+        await this.readLog((entry) => isAbout(entry, instanceId, scope));
         return decisionFor(this.entries.slice(from), instanceId, scope);
     }
 
