@@ -16,7 +16,7 @@ import {
 import {
     type Decision,
     describeExpectation,
-    expectedPath,
+    expectsSafetyNet,
     verdictOf,
     withoutEntry,
 } from "./handler-log";
@@ -95,12 +95,12 @@ export function simulateConsoleTest(
             "plan",
             `${dryRun ? "Would invoke" : "Invoking"} ${facts.functionName} synchronously with the seed's sample warning for ${instanceId ?? "an InService instance"}, ${way} (the Lambda console's test)`,
         );
-        const expected = fn && group && expectedPath(fn, group);
-        if (fn && group && expected) {
+        const net = fn !== undefined && group !== undefined && expectsSafetyNet(fn, group);
+        if (fn && group) {
             const { interruptionAction, capacityOnInterruption } = fn;
             const { capacityRebalance } = group;
             const data = { interruptionAction, capacityOnInterruption, capacityRebalance };
-            run.add("plan", describeExpectation(expected, group.name), data);
+            run.add("plan", describeExpectation(net, group.name), data);
         }
         if (dryRun) {
             run.add(
@@ -114,7 +114,6 @@ export function simulateConsoleTest(
             } as const;
             await checkPlannedPermissions(run, discovered, plan);
             if (member !== undefined) {
-                const net = expected?.kind === "safety-net";
                 run.report.warning = `Without --dry-run the function really ${net ? "takes out" : "detaches"} ${instanceId}${net ? " (by its safety net, after the group's grace)" : ""}${facts.handlerDryRun ? " (not while it runs with DRY_RUN=true)" : ""}; the group then launches a replacement, and ${terminate ? "--terminate terminates it once it has drained" : "the detached instance runs (and bills) until it is terminated"}.`;
             }
             return;

@@ -234,28 +234,23 @@ export function handlerLine(entry: HandlerLogEntry): string {
 }
 
 /** How the handler takes the console test's instance out: at once, or by its safety net after the grace. */
-export type ExpectedPath =
-    { readonly kind: "at-once" } | { readonly kind: "safety-net"; readonly graceMs: number };
-
 /** The handler's own rule for the test's warning: EC2 did not send it, so where the group should act, the safety net will. */
-export function expectedPath(
+export function expectsSafetyNet(
     settings: {
         readonly interruptionAction: InterruptionAction;
         readonly capacityOnInterruption: CapacityOnInterruption;
     },
     group: { readonly name: string; readonly capacityRebalance: boolean },
-): ExpectedPath {
+): boolean {
     const none = new Map<string, string>();
     const snapshot = { ...group, minSize: 0, desiredCapacity: 0, instances: none, tags: none };
-    return leftToGroupByDefault(snapshot, "spot", settings)
-        ? { kind: "safety-net", graceMs: SAFETY_NET_GRACE_MS }
-        : { kind: "at-once" };
+    return leftToGroupByDefault(snapshot, "spot", settings);
 }
 
-export function describeExpectation(path: ExpectedPath, groupName: string): string {
-    return path.kind === "at-once"
+export function describeExpectation(bySafetyNet: boolean, groupName: string): string {
+    return !bySafetyNet
         ? `Expected: the handler takes it out of ${groupName} at once (detached, or terminated through the group if it has a termination hook)`
-        : `Expected: ${groupName} has Capacity Rebalancing, so the handler leaves the Spot warning to the group for its ${Math.round(path.graceMs / 1000)} s grace; this warning is not one EC2 sent, so the group never reacts, and the handler's safety net takes the instance out at the grace's end`;
+        : `Expected: ${groupName} has Capacity Rebalancing, so the handler leaves the Spot warning to the group for its ${SAFETY_NET_GRACE_MS / 1000} s grace; this warning is not one EC2 sent, so the group never reacts, and the handler's safety net takes the instance out at the grace's end`;
 }
 
 /** What the handler did, in the report's words; "hook ran" only when a poll saw it. */
