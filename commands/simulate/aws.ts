@@ -362,11 +362,7 @@ export async function newLogEvents(
     return events.sort((a, b) => a.timestamp - b.timestamp);
 }
 
-export interface PermissionNeed {
-    readonly action: string;
-    readonly resource: string;
-    readonly why: string;
-}
+export type PermissionNeed = ReturnType<typeof permissionsNeeded>[number];
 
 /** A need as IAM's simulator judged it: `detail` is its verdict (implicitDeny…), or why it was not checked. */
 export type PermissionCheck = PermissionNeed & {
@@ -407,7 +403,7 @@ const WHY = {
     "ec2:TerminateInstances": "--terminate, after the drain",
 };
 
-export function permissionsNeeded(plan: PermissionPlan): PermissionNeed[] {
+export function permissionsNeeded(plan: PermissionPlan) {
     const arn = (service: string, resource: string) =>
         `arn:${plan.partition}:${service}:${plan.region}:${plan.account}:${resource}`;
     const needs: [keyof typeof WHY, string][] = [

@@ -163,17 +163,14 @@ export function pickInstance<Member extends Pick<GroupMember, "instanceId" | "li
 
 function lambdaInvoker(clients: SimulationClients): Invoker {
     return async (functionName, payload, timeoutMs) => {
+        const input = {
+            FunctionName: functionName,
+            InvocationType: "RequestResponse" as const,
+            Payload: new TextEncoder().encode(JSON.stringify(payload)),
+        };
         const response = await awsCall(
             "lambda:InvokeFunction",
-            (timeout) =>
-                clients.lambda.send(
-                    new InvokeCommand({
-                        FunctionName: functionName,
-                        InvocationType: "RequestResponse",
-                        Payload: new TextEncoder().encode(JSON.stringify(payload)),
-                    }),
-                    timeout,
-                ),
+            (timeout) => clients.lambda.send(new InvokeCommand(input), timeout),
             { timeoutMs },
         );
         const text = new TextDecoder().decode(response.Payload);

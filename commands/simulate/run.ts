@@ -100,18 +100,12 @@ export interface SimulationReport {
     readonly warning?: string;
 }
 
-export interface InvokeResult {
-    readonly payload: unknown;
-    readonly functionError?: string;
-    readonly requestId?: string;
-}
-
 /** Invokes the function synchronously; the emulator test binds it to the local pipeline. */
 export type Invoker = (
     functionName: string,
     payload: unknown,
     timeoutMs: number,
-) => Promise<InvokeResult>;
+) => Promise<{ payload: unknown; functionError?: string; requestId?: string }>;
 
 const DEFAULT_TIMING = {
     pollIntervalMs: 2_000,
