@@ -210,7 +210,6 @@ export function redeliveredPayload(payload: unknown, receiptId: string): unknown
     return { ...payload, Records: payload.Records.map(again) };
 }
 
-/** The console test once its warning is built and the instance watched. */
 interface Test {
     readonly run: Run;
     readonly discovered: Discovered;

@@ -233,7 +233,6 @@ export function handlerLine(entry: HandlerLogEntry): string {
     return `${level}${entry.message}${extras.length > 0 ? ` (${extras.join("; ")})` : ""}`;
 }
 
-/** How the handler takes the console test's instance out: at once, or by its safety net after the grace. */
 /** The handler's own rule for the test's warning: EC2 did not send it, so where the group should act, the safety net will. */
 export function expectsSafetyNet(
     settings: {

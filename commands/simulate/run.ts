@@ -83,7 +83,6 @@ export interface SimulationReport {
     readonly caller?: string;
     readonly deployment?: Discovered["facts"];
     readonly instanceIds: readonly string[];
-    /** The console test's warning event, what the function was invoked with, and its answer. */
     readonly event?: unknown;
     readonly payload?: unknown;
     readonly response?: unknown;
@@ -93,10 +92,8 @@ export interface SimulationReport {
     readonly verdict?: string;
     readonly permissions?: readonly PermissionCheck[];
     readonly steps: readonly TimelineStep[];
-    /** "planned": a dry run whose every check passed. */
     readonly outcome: "passed" | "failed" | "planned";
     readonly failure?: { readonly kind: FailureKind; readonly message: string };
-    /** What is left running, and what it costs. */
     readonly warning?: string;
 }
 

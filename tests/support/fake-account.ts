@@ -45,7 +45,6 @@ export const REPLACEMENT = "i-0bbbbbbbbbbbbbbb1";
 export const DRAIN_SECONDS = 120;
 /** How long the group's termination hook holds an instance in Terminating:Wait. */
 const HOOK_MS = 30_000;
-/** What a batch's log line counts. */
 const OUTCOMES = [
     "detached",
     "terminated",
@@ -94,7 +93,6 @@ export const DEPLOYMENT: Deployment = {
     source: "the flags",
 };
 
-/** How the account is set up, and what is wrong with it. */
 export interface FakeAccountOptions {
     readonly queueDelivery?: boolean;
     readonly handlerDryRun?: boolean;
@@ -142,7 +140,6 @@ export class FakeAccount {
     readonly mocks = Object.fromEntries(
         Object.entries(this.clients).map(([name, client]) => [name, mockClient(client as never)]),
     ) as unknown as Mocks;
-    /** The group's members, and each one's lifecycle state. */
     private readonly members = new Map<string, string>();
     /** Newest first, as AWS lists them. */
     private readonly activities: Activity[] = [];
@@ -250,7 +247,6 @@ export class FakeAccount {
         }
     }
 
-    /** The instance leaves the group, and its activity succeeds. */
     private leave(instanceId: string): void {
         this.members.delete(instanceId);
         const activity = this.activities.find((a) => a.Description?.endsWith(instanceId));
@@ -290,7 +286,6 @@ export class FakeAccount {
         };
     }
 
-    /** One line of the log group, in Lambda's JSON format unless a metric (EMF). */
     private log(requestId: string, message: Record<string, unknown>): void {
         if (!this.options.silentLog) {
             this.logLine({
