@@ -323,11 +323,7 @@ async function discover(deployment: Deployment, run: Run, mode: SimulationReport
         );
     }
     const queueUrl = mode === "console-test" ? deployment.queueUrl : undefined;
-    if (
-        mode === "console-test" &&
-        fn !== undefined &&
-        fn.queueDelivery !== (queueUrl !== undefined)
-    ) {
+    if (mode === "console-test" && fn && fn.queueDelivery !== (queueUrl !== undefined)) {
         throw new SimulationError(
             "deployment-mismatch",
             fn.queueDelivery
@@ -351,10 +347,8 @@ async function discover(deployment: Deployment, run: Run, mode: SimulationReport
         run.add("found", `Events queue ${queueArn}`);
     }
     const group = await run.soft(() => describeGroup(clients, groupName, region));
-    const targetGroupArns =
-        deployment.targetGroupArn !== undefined
-            ? [deployment.targetGroupArn]
-            : (group?.targetGroupArns ?? []);
+    const { targetGroupArn } = deployment;
+    const targetGroupArns = targetGroupArn ? [targetGroupArn] : (group?.targetGroupArns ?? []);
     if (group !== undefined) {
         const inService = group.instances.filter((i) => i.lifecycleState === "InService").length;
         run.add(
@@ -363,16 +357,18 @@ async function discover(deployment: Deployment, run: Run, mode: SimulationReport
             { instances: group.instances },
         );
     }
+    // Unknown parts are left out, not null, in the JSON report.
     const facts = {
         functionName: fn?.name ?? deployment.functionName,
-        ...(fn && { functionArn: fn.arn, logGroupName: fn.logGroupName }),
+        functionArn: fn?.arn,
+        logGroupName: fn?.logGroupName,
         delivery,
-        ...(queueUrl === undefined ? {} : { queueUrl }),
-        ...(queueArn === undefined ? {} : { queueArn }),
+        queueUrl,
+        queueArn,
         groupName,
         targetGroupArns,
         handlerDryRun: fn?.dryRun ?? false,
-        ...(deployment.templateId === undefined ? {} : { templateId: deployment.templateId }),
+        templateId: deployment.templateId,
     };
     run.report.deployment = facts;
     return { region, identity, fn, groupName, group, queueArn, facts };
