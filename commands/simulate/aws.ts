@@ -159,12 +159,10 @@ export async function callerIdentity(clients: SimulationClients) {
     return { account: Account ?? "", arn, partition: arn.split(":")[1] || "aws" };
 }
 
-export async function clientRegion(clients: SimulationClients): Promise<string> {
-    try {
-        return await clients.sts.config.region();
-    } catch (error) {
+export function clientRegion(clients: SimulationClients): Promise<string> {
+    return clients.sts.config.region().catch((error: unknown) => {
         throw explainAwsError(error, "region");
-    }
+    });
 }
 
 export async function functionFacts(

@@ -136,7 +136,6 @@ async function followExperiment(
     const observer = new DeploymentObserver(run, discovered, startedAtMs);
     const decisions = new Map<string, Decision>();
     const rebalanced = new Set<string>();
-    const waiting = new Set<string>();
     let targets: string[] = [];
     let targetsListed = false;
     // FIS sends only these warnings: a batch that names no instance holds one of them.
@@ -178,8 +177,7 @@ async function followExperiment(
             for (const id of targets) {
                 const decision = decisions.get(id) ?? decisionFor(observer.entries, id, scope);
                 // A record left for the group's grace comes back: its re-check decides.
-                if (decision?.action === "waiting" && !waiting.has(id)) {
-                    waiting.add(id);
+                if (decision?.action === "waiting" && observer.changed(`waiting ${id}`, "noted")) {
                     run.add(
                         "note",
                         `The handler left the warning for ${id} to the group's Capacity Rebalancing for its grace; the events queue brings the record back for a re-check.`,
