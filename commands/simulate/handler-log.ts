@@ -131,22 +131,17 @@ export function decisionFor(
             const detail = stringOrUndefined(f.reason);
             return { action: "ignored", reason, detail, inferred: false, entry };
         }
-        if (
-            entry.level === "ERROR" &&
-            [...ids, ...stringList(f.failedInstanceIds)].includes(instanceId)
-        ) {
+        const failed = [...ids, ...stringList(f.failedInstanceIds)].includes(instanceId);
+        if (entry.level === "ERROR" && failed) {
             return { action: "failed", error: describeLoggedError(entry), entry };
         }
     }
     // A batch names no instance: only its counts tell what became of an unnamed warning.
     let waiting: Decision | undefined;
     for (const entry of entries.filter((e) => sameInvocation(e, scope.requestId, scope))) {
-        const count = (field: string) =>
-            isBatchEntry(entry) ? Number(entry.fields[field] ?? 0) : 0;
-        const ignored =
-            isBatchEntry(entry) && isRecord(entry.fields.ignored)
-                ? Object.keys(entry.fields.ignored)
-                : [];
+        const batch = isBatchEntry(entry) ? entry.fields : {};
+        const count = (field: string) => Number(batch[field] ?? 0);
+        const ignored = isRecord(batch.ignored) ? Object.keys(batch.ignored) : [];
         if (entry.level === "ERROR" && !isBatchEntry(entry)) {
             return { action: "failed", error: describeLoggedError(entry), entry };
         }
