@@ -194,19 +194,14 @@ export function redeliveredPayload(payload: unknown, receiptId: string): unknown
     if (!isRecord(payload) || !Array.isArray(payload.Records)) {
         return payload;
     }
-    const again = (record: unknown) =>
-        !isRecord(record) || !isRecord(record.attributes)
-            ? record
-            : {
-                  ...record,
-                  receiptHandle: `receipt-${receiptId}`,
-                  attributes: {
-                      ...record.attributes,
-                      ApproximateReceiveCount: String(
-                          Number(record.attributes.ApproximateReceiveCount ?? 1) + 1,
-                      ),
-                  },
-              };
+    const again = (record: unknown) => {
+        if (!isRecord(record) || !isRecord(record.attributes)) {
+            return record;
+        }
+        const count = Number(record.attributes.ApproximateReceiveCount ?? 1) + 1;
+        const attributes = { ...record.attributes, ApproximateReceiveCount: String(count) };
+        return { ...record, receiptHandle: `receipt-${receiptId}`, attributes };
+    };
     return { ...payload, Records: payload.Records.map(again) };
 }
 

@@ -427,27 +427,27 @@ export class FakeAccount {
             }
             return { Attributes: { QueueArn: QUEUE_ARN } };
         });
-        m.autoScaling.on(DescribeAutoScalingGroupsCommand).callsFake((input) => ({
-            AutoScalingGroups:
-                options.missing === "group" || !input.AutoScalingGroupNames?.includes(GROUP)
-                    ? []
-                    : [
-                          {
-                              AutoScalingGroupName: GROUP,
-                              MinSize: 0,
-                              MaxSize: 6,
-                              DesiredCapacity: options.emptyGroup ? 0 : INSTANCES.length,
-                              CapacityRebalance: options.capacityRebalance === true,
-                              TargetGroupARNs: [TG_ARN],
-                              Instances: [...this.members].map(([id, lifecycle]) => ({
-                                  InstanceId: id,
-                                  LifecycleState: lifecycle,
-                                  AvailabilityZone: ZONES[INSTANCES.indexOf(id)] ?? ZONES[2],
-                                  InstanceType: "c5.large",
-                              })),
-                          },
-                      ],
-        }));
+        m.autoScaling.on(DescribeAutoScalingGroupsCommand).callsFake((input) => {
+            if (options.missing === "group" || !input.AutoScalingGroupNames?.includes(GROUP)) {
+                return { AutoScalingGroups: [] };
+            }
+            const Instances = [...this.members].map(([id, lifecycle]) => ({
+                InstanceId: id,
+                LifecycleState: lifecycle,
+                AvailabilityZone: ZONES[INSTANCES.indexOf(id)] ?? ZONES[2],
+                InstanceType: "c5.large",
+            }));
+            const group = {
+                AutoScalingGroupName: GROUP,
+                MinSize: 0,
+                MaxSize: 6,
+                DesiredCapacity: options.emptyGroup ? 0 : INSTANCES.length,
+                CapacityRebalance: options.capacityRebalance === true,
+                TargetGroupARNs: [TG_ARN],
+                Instances,
+            };
+            return { AutoScalingGroups: [group] };
+        });
         m.autoScaling
             .on(DescribeScalingActivitiesCommand)
             .callsFake(() => ({ Activities: this.activities }));
