@@ -170,19 +170,15 @@ export async function functionFacts(
     functionName: string,
     region: string,
 ) {
+    const command = new GetFunctionConfigurationCommand({ FunctionName: functionName });
+    const notFound = new SimulationError(
+        "function-not-found",
+        `Function ${functionName} not found in ${region}: check --function (or the stack's functionName output) and AWS_REGION.`,
+    );
     const configuration = await awsCall(
         "lambda:GetFunctionConfiguration",
-        (timeout) =>
-            clients.lambda.send(
-                new GetFunctionConfigurationCommand({ FunctionName: functionName }),
-                timeout,
-            ),
-        {
-            notFound: new SimulationError(
-                "function-not-found",
-                `Function ${functionName} not found in ${region}: check --function (or the stack's functionName output) and AWS_REGION.`,
-            ),
-        },
+        (timeout) => clients.lambda.send(command, timeout),
+        { notFound },
     );
     const variables = configuration.Environment?.Variables ?? {};
     const action = variables[ENV_INTERRUPTION_ACTION];
@@ -215,26 +211,23 @@ export async function queueArnOf(clients: SimulationClients, queueUrl: string): 
         "queue-not-found",
         `Events queue ${queueUrl} not found: check --queue (or the stack's eventsQueueUrl output) and AWS_REGION.`,
     );
+    const command = new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ["QueueArn"],
+    });
     const { Attributes } = await awsCall(
         "sqs:GetQueueAttributes",
-        (timeout) =>
-            clients.sqs.send(
-                new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
-                timeout,
-            ),
+        (timeout) => clients.sqs.send(command, timeout),
         { notFound },
     );
     return Attributes?.QueueArn ?? queueArnFromUrl(queueUrl);
 }
 
 export async function describeGroup(clients: SimulationClients, groupName: string, region: string) {
+    const command = new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] });
     const { AutoScalingGroups = [] } = await awsCall(
         "autoscaling:DescribeAutoScalingGroups",
-        (timeout) =>
-            clients.autoScaling.send(
-                new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
-                timeout,
-            ),
+        (timeout) => clients.autoScaling.send(command, timeout),
     );
     const group = AutoScalingGroups.find((g) => g.AutoScalingGroupName === groupName);
     if (group === undefined) {
@@ -268,14 +261,12 @@ export async function recentActivities(
     groupName: string,
     sinceMs: number,
 ) {
+    const command = new DescribeScalingActivitiesCommand({
+        AutoScalingGroupName: groupName,
+        MaxRecords: 20,
+    });
     const { Activities = [] } = await awsCall("autoscaling:DescribeScalingActivities", (timeout) =>
-        clients.autoScaling.send(
-            new DescribeScalingActivitiesCommand({
-                AutoScalingGroupName: groupName,
-                MaxRecords: 20,
-            }),
-            timeout,
-        ),
+        clients.autoScaling.send(command, timeout),
     );
     // Oldest first, so that the timeline reads in order.
     return Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= sinceMs).reverse();
@@ -286,16 +277,11 @@ export async function targetHealth(
     targetGroupArn: string,
     instanceId: string,
 ) {
+    const Targets = [{ Id: instanceId }];
+    const command = new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn, Targets });
     const { TargetHealthDescriptions = [] } = await awsCall(
         "elasticloadbalancing:DescribeTargetHealth",
-        (timeout) =>
-            clients.elbv2.send(
-                new DescribeTargetHealthCommand({
-                    TargetGroupArn: targetGroupArn,
-                    Targets: [{ Id: instanceId }],
-                }),
-                timeout,
-            ),
+        (timeout) => clients.elbv2.send(command, timeout),
     );
     const health = TargetHealthDescriptions.find((d) => d.Target?.Id === instanceId)?.TargetHealth;
     return { state: health?.State ?? "unused", reason: health?.Reason };
@@ -306,13 +292,10 @@ export async function deregistrationDelaySeconds(
     clients: SimulationClients,
     targetGroupArn: string,
 ): Promise<number> {
+    const command = new DescribeTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn });
     const { Attributes = [] } = await awsCall(
         "elasticloadbalancing:DescribeTargetGroupAttributes",
-        (timeout) =>
-            clients.elbv2.send(
-                new DescribeTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn }),
-                timeout,
-            ),
+        (timeout) => clients.elbv2.send(command, timeout),
     );
     const value = Attributes.find((a) => a.Key === "deregistration_delay.timeout_seconds")?.Value;
     return value === undefined ? 300 : Number(value);
@@ -328,22 +311,18 @@ export async function newLogEvents(
     sinceMs: number,
     seen: Set<string>,
 ) {
+    const notFound = new SimulationError(
+        "function-not-found",
+        `The function's log group ${logGroupName} does not exist: the function has never logged, or logs elsewhere.`,
+    );
     const events: { timestamp: number; message: string }[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_LOG_PAGES; page++) {
+        const command = new FilterLogEventsCommand({ logGroupName, startTime: sinceMs, nextToken });
         const response = await awsCall(
             "logs:FilterLogEvents",
-            (timeout) =>
-                clients.logs.send(
-                    new FilterLogEventsCommand({ logGroupName, startTime: sinceMs, nextToken }),
-                    timeout,
-                ),
-            {
-                notFound: new SimulationError(
-                    "function-not-found",
-                    `The function's log group ${logGroupName} does not exist: the function has never logged, or logs elsewhere.`,
-                ),
-            },
+            (timeout) => clients.logs.send(command, timeout),
+            { notFound },
         );
         for (const event of response.events ?? []) {
             const key = `${event.logStreamName ?? ""}/${event.eventId ?? event.timestamp}`;
@@ -479,17 +458,14 @@ export async function checkPermissions(
     const checks: PermissionCheck[] = [];
     for (const need of needs) {
         try {
+            const command = new SimulatePrincipalPolicyCommand({
+                PolicySourceArn: principal.arn,
+                ActionNames: [need.action],
+                ResourceArns: [need.resource],
+            });
             const { EvaluationResults = [] } = await awsCall(
                 "iam:SimulatePrincipalPolicy",
-                (timeout) =>
-                    clients.iam.send(
-                        new SimulatePrincipalPolicyCommand({
-                            PolicySourceArn: principal.arn,
-                            ActionNames: [need.action],
-                            ResourceArns: [need.resource],
-                        }),
-                        timeout,
-                    ),
+                (timeout) => clients.iam.send(command, timeout),
             );
             const verdict = EvaluationResults[0]?.EvalDecision ?? "implicitDeny";
             checks.push(

@@ -44,16 +44,15 @@ export function simulateExperiment(
                 "No FIS experiment template is known: deploy the component with faultInjection.enabled (the stack then exports faultInjectionTemplateId), or pass --template.",
             );
         }
+        const notFound = new SimulationError(
+            "template-not-found",
+            `FIS experiment template ${templateId} not found in ${discovered.region}: check --template (or the stack's faultInjectionTemplateId output) and AWS_REGION.`,
+        );
+        const command = new GetExperimentTemplateCommand({ id: templateId });
         const { experimentTemplate = {} } = await awsCall(
             "fis:GetExperimentTemplate",
-            (timeout) =>
-                run.clients.fis.send(new GetExperimentTemplateCommand({ id: templateId }), timeout),
-            {
-                notFound: new SimulationError(
-                    "template-not-found",
-                    `FIS experiment template ${templateId} not found in ${discovered.region}: check --template (or the stack's faultInjectionTemplateId output) and AWS_REGION.`,
-                ),
-            },
+            (timeout) => run.clients.fis.send(command, timeout),
+            { notFound },
         );
         const summary = summarizeTemplate(experimentTemplate, templateId);
         const { groupName, group } = discovered;
@@ -270,13 +269,10 @@ function experimentFailure(experimentId: string, experiment: Experiment): Simula
 /** The instances FIS selected; best effort, as ListExperimentResolvedTargets is newer than FIS. */
 async function resolvedTargets(run: Run, experimentId: string): Promise<string[]> {
     try {
+        const command = new ListExperimentResolvedTargetsCommand({ experimentId });
         const { resolvedTargets = [] } = await awsCall(
             "fis:ListExperimentResolvedTargets",
-            (timeout) =>
-                run.clients.fis.send(
-                    new ListExperimentResolvedTargetsCommand({ experimentId }),
-                    timeout,
-                ),
+            (timeout) => run.clients.fis.send(command, timeout),
         );
         const ids = resolvedTargets.flatMap((t) =>
             Object.values(t.targetInformation ?? {}).flatMap(

@@ -517,11 +517,9 @@ export class DeploymentObserver {
 
     /** The watched instances' EC2 state (running, shutting-down…); a first "running" is no news. */
     private async observeInstances(): Promise<void> {
+        const command = new DescribeInstancesCommand({ InstanceIds: [...this.watched] });
         const { Reservations = [] } = await awsCall("ec2:DescribeInstances", (timeout) =>
-            this.run.clients.ec2.send(
-                new DescribeInstancesCommand({ InstanceIds: [...this.watched] }),
-                timeout,
-            ),
+            this.run.clients.ec2.send(command, timeout),
         );
         for (const instance of Reservations.flatMap((r) => r.Instances ?? [])) {
             const id = instance.InstanceId ?? "";
