@@ -234,20 +234,14 @@ function recordExperiment(run: Run, experiment: Experiment, observer: Deployment
     const reason = (state?: { reason?: string }) => (state?.reason ? ` (${state.reason})` : "");
     const status = experiment.state?.status ?? "pending";
     if (observer.changed("experiment", status)) {
-        run.add(
-            "experiment",
-            `Experiment ${experiment.id ?? ""}: ${status}${reason(experiment.state)}`,
-            { status },
-        );
+        const line = `Experiment ${experiment.id ?? ""}: ${status}${reason(experiment.state)}`;
+        run.add("experiment", line, { status });
     }
     for (const [name, action] of Object.entries(experiment.actions ?? {})) {
         const actionStatus = action.state?.status ?? "pending";
         if (observer.changed(`action ${name}`, actionStatus)) {
-            run.add(
-                "action",
-                `FIS action ${name} (${action.actionId ?? ""}): ${actionStatus}${reason(action.state)}`,
-                { action: name, status: actionStatus },
-            );
+            const line = `FIS action ${name} (${action.actionId ?? ""}): ${actionStatus}${reason(action.state)}`;
+            run.add("action", line, { action: name, status: actionStatus });
         }
     }
     return status;

@@ -201,9 +201,7 @@ export async function runReported(
         run.add("error", failure.message, { kind: failure.kind });
     }
     const denied = (run.report.permissions ?? []).filter((p) => p.decision === "denied");
-    if (failure === undefined && dryRun) {
-        failure = run.problems[0];
-    }
+    failure ??= dryRun ? run.problems[0] : undefined;
     if (failure === undefined && dryRun && denied.length > 0) {
         failure = new SimulationError(
             "permission-denied",
