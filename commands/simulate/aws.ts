@@ -65,15 +65,10 @@ const BAD_CREDENTIALS =
 const NOT_FOUND =
     /^(ResourceNotFoundException|QueueDoesNotExist|AWS\.SimpleQueueService\.NonExistentQueue|InvalidInstanceID\.NotFound|TargetGroupNotFound(Exception)?)$/;
 
-/** The options every call is sent with. */
-export interface Timeout {
-    readonly abortSignal: AbortSignal;
-}
-
 /** Runs one call, abandoned after `timeoutMs`; its failure names `action`, the IAM action, so a denial says what to grant. */
 export async function awsCall<T>(
     action: string,
-    send: (timeout: Timeout) => Promise<T>,
+    send: (timeout: { abortSignal: AbortSignal }) => Promise<T>,
     options: { readonly notFound?: SimulationError; readonly timeoutMs?: number } = {},
 ): Promise<T> {
     const timeoutMs = options.timeoutMs ?? CALL_TIMEOUT_MS;
@@ -160,40 +155,30 @@ export async function callerIdentity(clients: SimulationClients) {
     const { Account, Arn } = await awsCall("sts:GetCallerIdentity", (timeout) =>
         clients.sts.send(new GetCallerIdentityCommand({}), timeout),
     );
-    if (Account === undefined || Arn === undefined) {
-        throw new SimulationError("aws-error", "sts:GetCallerIdentity returned no account");
-    }
-    return { account: Account, arn: Arn, partition: Arn.split(":")[1] ?? "aws" };
+    const arn = Arn ?? "";
+    return { account: Account ?? "", arn, partition: arn.split(":")[1] || "aws" };
 }
 
-/** The Region every client uses, from the standard chain. */
-export async function clientRegion(clients: SimulationClients): Promise<string> {
-    try {
-        return await clients.sts.config.region();
-    } catch (error) {
+export function clientRegion(clients: SimulationClients): Promise<string> {
+    return clients.sts.config.region().catch((error: unknown) => {
         throw explainAwsError(error, "region");
-    }
+    });
 }
 
-/** What the deployed function tells about the deployment. */
 export async function functionFacts(
     clients: SimulationClients,
     functionName: string,
     region: string,
 ) {
+    const command = new GetFunctionConfigurationCommand({ FunctionName: functionName });
+    const notFound = new SimulationError(
+        "function-not-found",
+        `Function ${functionName} not found in ${region}: check --function (or the stack's functionName output) and AWS_REGION.`,
+    );
     const configuration = await awsCall(
         "lambda:GetFunctionConfiguration",
-        (timeout) =>
-            clients.lambda.send(
-                new GetFunctionConfigurationCommand({ FunctionName: functionName }),
-                timeout,
-            ),
-        {
-            notFound: new SimulationError(
-                "function-not-found",
-                `Function ${functionName} not found in ${region}: check --function (or the stack's functionName output) and AWS_REGION.`,
-            ),
-        },
+        (timeout) => clients.lambda.send(command, timeout),
+        { notFound },
     );
     const variables = configuration.Environment?.Variables ?? {};
     const action = variables[ENV_INTERRUPTION_ACTION];
@@ -226,29 +211,23 @@ export async function queueArnOf(clients: SimulationClients, queueUrl: string): 
         "queue-not-found",
         `Events queue ${queueUrl} not found: check --queue (or the stack's eventsQueueUrl output) and AWS_REGION.`,
     );
+    const command = new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ["QueueArn"],
+    });
     const { Attributes } = await awsCall(
         "sqs:GetQueueAttributes",
-        (timeout) =>
-            clients.sqs.send(
-                new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
-                timeout,
-            ),
+        (timeout) => clients.sqs.send(command, timeout),
         { notFound },
     );
-    if (Attributes?.QueueArn === undefined) {
-        throw notFound;
-    }
-    return Attributes.QueueArn;
+    return Attributes?.QueueArn ?? queueArnFromUrl(queueUrl);
 }
 
 export async function describeGroup(clients: SimulationClients, groupName: string, region: string) {
+    const command = new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] });
     const { AutoScalingGroups = [] } = await awsCall(
         "autoscaling:DescribeAutoScalingGroups",
-        (timeout) =>
-            clients.autoScaling.send(
-                new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
-                timeout,
-            ),
+        (timeout) => clients.autoScaling.send(command, timeout),
     );
     const group = AutoScalingGroups.find((g) => g.AutoScalingGroupName === groupName);
     if (group === undefined) {
@@ -276,44 +255,33 @@ export async function describeGroup(clients: SimulationClients, groupName: strin
 export type GroupSnapshot = Awaited<ReturnType<typeof describeGroup>>;
 export type GroupMember = GroupSnapshot["instances"][number];
 
-/** The group's most recent activities (one page, newest first), started at or after `sinceMs`. */
+/** The group's most recent activities (one page), started at or after `sinceMs`. */
 export async function recentActivities(
     clients: SimulationClients,
     groupName: string,
     sinceMs: number,
-): Promise<{ id: string; description: string; cause: string; status: string }[]> {
+) {
+    const command = new DescribeScalingActivitiesCommand({
+        AutoScalingGroupName: groupName,
+        MaxRecords: 20,
+    });
     const { Activities = [] } = await awsCall("autoscaling:DescribeScalingActivities", (timeout) =>
-        clients.autoScaling.send(
-            new DescribeScalingActivitiesCommand({
-                AutoScalingGroupName: groupName,
-                MaxRecords: 20,
-            }),
-            timeout,
-        ),
+        clients.autoScaling.send(command, timeout),
     );
-    return Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= sinceMs).map((a) => ({
-        id: a.ActivityId ?? "",
-        description: a.Description ?? "",
-        cause: a.Cause ?? "",
-        status: a.StatusCode ?? "",
-    }));
+    // Oldest first, so that the timeline reads in order.
+    return Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= sinceMs).reverse();
 }
 
 export async function targetHealth(
     clients: SimulationClients,
     targetGroupArn: string,
     instanceId: string,
-): Promise<{ state: string; reason?: string }> {
+) {
+    const Targets = [{ Id: instanceId }];
+    const command = new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn, Targets });
     const { TargetHealthDescriptions = [] } = await awsCall(
         "elasticloadbalancing:DescribeTargetHealth",
-        (timeout) =>
-            clients.elbv2.send(
-                new DescribeTargetHealthCommand({
-                    TargetGroupArn: targetGroupArn,
-                    Targets: [{ Id: instanceId }],
-                }),
-                timeout,
-            ),
+        (timeout) => clients.elbv2.send(command, timeout),
     );
     const health = TargetHealthDescriptions.find((d) => d.Target?.Id === instanceId)?.TargetHealth;
     return { state: health?.State ?? "unused", reason: health?.Reason };
@@ -324,13 +292,10 @@ export async function deregistrationDelaySeconds(
     clients: SimulationClients,
     targetGroupArn: string,
 ): Promise<number> {
+    const command = new DescribeTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn });
     const { Attributes = [] } = await awsCall(
         "elasticloadbalancing:DescribeTargetGroupAttributes",
-        (timeout) =>
-            clients.elbv2.send(
-                new DescribeTargetGroupAttributesCommand({ TargetGroupArn: targetGroupArn }),
-                timeout,
-            ),
+        (timeout) => clients.elbv2.send(command, timeout),
     );
     const value = Attributes.find((a) => a.Key === "deregistration_delay.timeout_seconds")?.Value;
     return value === undefined ? 300 : Number(value);
@@ -345,23 +310,19 @@ export async function newLogEvents(
     logGroupName: string,
     sinceMs: number,
     seen: Set<string>,
-): Promise<{ timestamp: number; message: string }[]> {
+) {
+    const notFound = new SimulationError(
+        "function-not-found",
+        `The function's log group ${logGroupName} does not exist: the function has never logged, or logs elsewhere.`,
+    );
     const events: { timestamp: number; message: string }[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_LOG_PAGES; page++) {
+        const command = new FilterLogEventsCommand({ logGroupName, startTime: sinceMs, nextToken });
         const response = await awsCall(
             "logs:FilterLogEvents",
-            (timeout) =>
-                clients.logs.send(
-                    new FilterLogEventsCommand({ logGroupName, startTime: sinceMs, nextToken }),
-                    timeout,
-                ),
-            {
-                notFound: new SimulationError(
-                    "function-not-found",
-                    `The function's log group ${logGroupName} does not exist: the function has never logged, or logs elsewhere.`,
-                ),
-            },
+            (timeout) => clients.logs.send(command, timeout),
+            { notFound },
         );
         for (const event of response.events ?? []) {
             const key = `${event.logStreamName ?? ""}/${event.eventId ?? event.timestamp}`;
@@ -378,12 +339,7 @@ export async function newLogEvents(
     return events.sort((a, b) => a.timestamp - b.timestamp);
 }
 
-export interface PermissionNeed {
-    readonly action: string;
-    readonly resource: string;
-    /** What the simulation uses it for. */
-    readonly why: string;
-}
+export type PermissionNeed = ReturnType<typeof permissionsNeeded>[number];
 
 /** A need as IAM's simulator judged it: `detail` is its verdict (implicitDeny…), or why it was not checked. */
 export type PermissionCheck = PermissionNeed & {
@@ -407,7 +363,6 @@ export interface PermissionPlan {
     readonly terminateInstanceId?: string;
 }
 
-/** What the simulation uses each action for. */
 const WHY = {
     "lambda:GetFunctionConfiguration": "dry-run mode and log group of the function",
     "autoscaling:DescribeAutoScalingGroups": "the group's instances and replacement",
@@ -425,8 +380,7 @@ const WHY = {
     "ec2:TerminateInstances": "--terminate, after the drain",
 };
 
-/** What the simulation calls, on what, and why. Pure. */
-export function permissionsNeeded(plan: PermissionPlan): PermissionNeed[] {
+export function permissionsNeeded(plan: PermissionPlan) {
     const arn = (service: string, resource: string) =>
         `arn:${plan.partition}:${service}:${plan.region}:${plan.account}:${resource}`;
     const needs: [keyof typeof WHY, string][] = [
@@ -504,17 +458,14 @@ export async function checkPermissions(
     const checks: PermissionCheck[] = [];
     for (const need of needs) {
         try {
+            const command = new SimulatePrincipalPolicyCommand({
+                PolicySourceArn: principal.arn,
+                ActionNames: [need.action],
+                ResourceArns: [need.resource],
+            });
             const { EvaluationResults = [] } = await awsCall(
                 "iam:SimulatePrincipalPolicy",
-                (timeout) =>
-                    clients.iam.send(
-                        new SimulatePrincipalPolicyCommand({
-                            PolicySourceArn: principal.arn,
-                            ActionNames: [need.action],
-                            ResourceArns: [need.resource],
-                        }),
-                        timeout,
-                    ),
+                (timeout) => clients.iam.send(command, timeout),
             );
             const verdict = EvaluationResults[0]?.EvalDecision ?? "implicitDeny";
             checks.push(

@@ -15,9 +15,8 @@ import {
 } from "./aws";
 import {
     type Decision,
-    type DecisionScope,
     describeExpectation,
-    expectedPath,
+    expectsSafetyNet,
     verdictOf,
     withoutEntry,
 } from "./handler-log";
@@ -27,7 +26,6 @@ import {
     DeploymentObserver,
     type Discovered,
     followUntil,
-    type InvokeResult,
     type Invoker,
     LEFT_GROUP,
     pollsWithin,
@@ -40,11 +38,8 @@ import {
 
 export interface ConsoleTestOptions {
     readonly deployment: Deployment | Error;
-    /** Default: the group's first InService instance. */
     readonly instanceId?: string;
-    /** Terminate the detached instance once it has drained. */
     readonly terminate: boolean;
-    /** Plan and check permissions; invoke and terminate nothing. */
     readonly dryRun: boolean;
 }
 
@@ -61,86 +56,79 @@ export function simulateConsoleTest(
     options: ConsoleTestOptions,
     context: SimulationContext,
 ): Promise<SimulationReport> {
-    return runReported("console-test", options, context, (run, discovered) =>
-        consoleTest(options, run, discovered),
-    );
-}
-
-async function consoleTest(
-    options: ConsoleTestOptions,
-    run: Run,
-    discovered: Discovered,
-): Promise<void> {
-    const { dryRun, terminate } = options;
-    const { fn, group, facts, identity, region } = discovered;
-    const member = group && (await run.soft(() => pickInstance(group, options.instanceId)));
-    if (member !== undefined) {
-        const { instanceId, instanceType, availabilityZone: zone } = member;
-        run.report.instanceIds = [instanceId];
-        run.add(
-            "found",
-            `Instance ${instanceId}${instanceType ? ` (${instanceType}${zone ? ` in ${zone}` : ""})` : ""}: ${options.instanceId === undefined ? "the group's first InService instance" : "as --instance asks"}`,
-        );
-        // The seed's shape, sent now by this account, with the instance's zone as EC2 writes it.
-        const event = {
-            ...freshSampleEvent(instanceId, new Date(run.clock.now())),
-            id: run.newId(),
-            account: identity.account,
-            region,
-            resources: [`arn:${identity.partition}:ec2:${zone ?? region}:instance/${instanceId}`],
-        };
-        run.report.event = event;
-        // A dry run that could not read the queue still shows the record it would send.
-        const queueArn =
-            discovered.queueArn ??
-            (facts.queueUrl && queueArnFromUrl(facts.queueUrl, identity.partition));
-        run.report.payload = queueArn
-            ? { Records: [asSqsRecord(event, { messageId: run.newId(), queueArn })] }
-            : event;
-    }
-    const way =
-        facts.delivery === "queue"
-            ? "wrapped as one SQS record from the events queue, as the mapping delivers it"
-            : "as the bare event, as the rule delivers it";
-    run.add(
-        "plan",
-        `${dryRun ? "Would invoke" : "Invoking"} ${facts.functionName} synchronously with the seed's sample warning for ${member?.instanceId ?? "an InService instance"}, ${way} (the Lambda console's test)`,
-    );
-    const expected = fn && group && expectedPath(fn, group);
-    if (fn && group && expected) {
-        const { interruptionAction, capacityOnInterruption } = fn;
-        run.add("plan", describeExpectation(expected, group.name), {
-            interruptionAction,
-            capacityOnInterruption,
-            capacityRebalance: group.capacityRebalance,
-        });
-    }
-    if (dryRun) {
-        const instance = member?.instanceId ?? "the instance";
+    return runReported("console-test", options, context, async (run, discovered) => {
+        const { dryRun, terminate } = options;
+        const { fn, group, facts, identity, region } = discovered;
+        const member = group && (await run.soft(() => pickInstance(group, options.instanceId)));
+        const instanceId = member?.instanceId;
+        if (member !== undefined) {
+            const { instanceType, availabilityZone: zone } = member;
+            run.report.instanceIds = [member.instanceId];
+            run.add(
+                "found",
+                `Instance ${instanceId}${instanceType ? ` (${instanceType}${zone ? ` in ${zone}` : ""})` : ""}: ${options.instanceId === undefined ? "the group's first InService instance" : "as --instance asks"}`,
+            );
+            // The seed's shape, sent now by this account, with the instance's zone as EC2 writes it.
+            const event = {
+                ...freshSampleEvent(member.instanceId, new Date(run.clock.now())),
+                id: run.newId(),
+                account: identity.account,
+                region,
+                resources: [
+                    `arn:${identity.partition}:ec2:${zone ?? region}:instance/${instanceId}`,
+                ],
+            };
+            run.report.event = event;
+            // A dry run that could not read the queue still shows the record it would send.
+            const queueArn =
+                discovered.queueArn ??
+                (facts.queueUrl && queueArnFromUrl(facts.queueUrl, identity.partition));
+            run.report.payload = queueArn
+                ? { Records: [asSqsRecord(event, { messageId: run.newId(), queueArn })] }
+                : event;
+        }
+        const way =
+            facts.delivery === "queue"
+                ? "wrapped as one SQS record from the events queue, as the mapping delivers it"
+                : "as the bare event, as the rule delivers it";
         run.add(
             "plan",
-            `Would then follow the handler's log, the group's activities${facts.targetGroupArns.length > 0 ? ", the drain from its target groups" : ""} and the replacement${terminate ? `, then terminate ${instance} once it has drained` : ""}`,
+            `${dryRun ? "Would invoke" : "Invoking"} ${facts.functionName} synchronously with the seed's sample warning for ${instanceId ?? "an InService instance"}, ${way} (the Lambda console's test)`,
         );
-        const terminateInstanceId = member?.instanceId;
-        await checkPlannedPermissions(run, discovered, {
-            mode: "console-test",
-            terminate,
-            terminateInstanceId,
-        });
-        if (member !== undefined) {
-            const net = expected?.kind === "safety-net";
-            run.report.warning = `Without --dry-run the function really ${net ? "takes out" : "detaches"} ${member.instanceId}${net ? " (by its safety net, after the group's grace)" : ""}${facts.handlerDryRun ? " (not while it runs with DRY_RUN=true)" : ""}; the group then launches a replacement, and ${terminate ? "--terminate terminates it once it has drained" : "the detached instance runs (and bills) until it is terminated"}.`;
+        const net = fn !== undefined && group !== undefined && expectsSafetyNet(fn, group);
+        if (fn && group) {
+            const { interruptionAction, capacityOnInterruption } = fn;
+            const { capacityRebalance } = group;
+            const data = { interruptionAction, capacityOnInterruption, capacityRebalance };
+            run.add("plan", describeExpectation(net, group.name), data);
         }
-        return;
-    }
-    if (fn === undefined || group === undefined || member === undefined) {
-        throw new SimulationError("aws-error", "the deployment could not be read");
-    }
-    const test = new FollowedTest(run, discovered, member, terminate);
-    const invoke = run.context.invoke ?? lambdaInvoker(run.clients);
-    const delivery = await test.deliverUntilSettled(invoke, (fn.timeoutSeconds + 30) * 1000);
-    run.report.response = delivery.result.payload;
-    await test.followDecision(delivery);
+        if (dryRun) {
+            run.add(
+                "plan",
+                `Would then follow the handler's log, the group's activities${facts.targetGroupArns.length > 0 ? ", the drain from its target groups" : ""} and the replacement${terminate ? `, then terminate ${instanceId ?? "the instance"} once it has drained` : ""}`,
+            );
+            const plan = {
+                mode: "console-test",
+                terminate,
+                terminateInstanceId: instanceId,
+            } as const;
+            await checkPlannedPermissions(run, discovered, plan);
+            if (member !== undefined) {
+                run.report.warning = `Without --dry-run the function really ${net ? "takes out" : "detaches"} ${instanceId}${net ? " (by its safety net, after the group's grace)" : ""}${facts.handlerDryRun ? " (not while it runs with DRY_RUN=true)" : ""}; the group then launches a replacement, and ${terminate ? "--terminate terminates it once it has drained" : "the detached instance runs (and bills) until it is terminated"}.`;
+            }
+            return;
+        }
+        if (fn === undefined || member === undefined) {
+            throw new SimulationError("aws-error", "the deployment could not be read");
+        }
+        const observer = new DeploymentObserver(run, discovered, run.clock.now());
+        observer.watch(member.instanceId);
+        const test = { run, discovered, observer, instanceId: member.instanceId, terminate };
+        const invoke = run.context.invoke ?? lambdaInvoker(run.clients);
+        const delivery = await deliverUntilSettled(test, invoke, (fn.timeoutSeconds + 30) * 1000);
+        run.report.response = delivery.result.payload;
+        await followDecision(test, delivery);
+    });
 }
 
 /** The instance to interrupt: `requested` if it is an InService member, else the first one. */
@@ -173,20 +161,16 @@ export function pickInstance<Member extends Pick<GroupMember, "instanceId" | "li
     return member;
 }
 
-/** Lambda's synchronous invoke, as the console's Test button makes it. */
 function lambdaInvoker(clients: SimulationClients): Invoker {
     return async (functionName, payload, timeoutMs) => {
+        const input = {
+            FunctionName: functionName,
+            InvocationType: "RequestResponse" as const,
+            Payload: new TextEncoder().encode(JSON.stringify(payload)),
+        };
         const response = await awsCall(
             "lambda:InvokeFunction",
-            (timeout) =>
-                clients.lambda.send(
-                    new InvokeCommand({
-                        FunctionName: functionName,
-                        InvocationType: "RequestResponse",
-                        Payload: new TextEncoder().encode(JSON.stringify(payload)),
-                    }),
-                    timeout,
-                ),
+            (timeout) => clients.lambda.send(new InvokeCommand(input), timeout),
             { timeoutMs },
         );
         const text = new TextDecoder().decode(response.Payload);
@@ -205,308 +189,264 @@ function lambdaInvoker(clients: SimulationClients): Invoker {
     };
 }
 
-/** One invocation of the console test, and where in the observer's entries its log starts. */
-interface Delivery {
-    readonly result: InvokeResult;
-    readonly invokedAtMs: number;
-    readonly scope: DecisionScope;
-    readonly entriesFrom: number;
-}
-
 /** The record as the queue delivers it again: a fresh receipt handle, one more receive. Pure. */
 export function redeliveredPayload(payload: unknown, receiptId: string): unknown {
     if (!isRecord(payload) || !Array.isArray(payload.Records)) {
         return payload;
     }
-    const again = (record: unknown) =>
-        !isRecord(record) || !isRecord(record.attributes)
-            ? record
-            : {
-                  ...record,
-                  receiptHandle: `receipt-${receiptId}`,
-                  attributes: {
-                      ...record.attributes,
-                      ApproximateReceiveCount: String(
-                          Number(record.attributes.ApproximateReceiveCount ?? 1) + 1,
-                      ),
-                  },
-              };
+    const again = (record: unknown) => {
+        if (!isRecord(record) || !isRecord(record.attributes)) {
+            return record;
+        }
+        const count = Number(record.attributes.ApproximateReceiveCount ?? 1) + 1;
+        const attributes = { ...record.attributes, ApproximateReceiveCount: String(count) };
+        return { ...record, receiptHandle: `receipt-${receiptId}`, attributes };
+    };
     return { ...payload, Records: payload.Records.map(again) };
 }
 
-/** The console test once its warning is built: delivering it, and following what the handler decided. */
-class FollowedTest {
-    private readonly observer: DeploymentObserver;
-    private readonly instanceId: string;
+interface Test {
+    readonly run: Run;
+    readonly discovered: Discovered;
+    readonly observer: DeploymentObserver;
+    readonly instanceId: string;
+    readonly terminate: boolean;
+}
 
-    constructor(
-        private readonly run: Run,
-        private readonly discovered: Discovered,
-        member: GroupMember,
-        private readonly terminate: boolean,
-    ) {
-        this.instanceId = member.instanceId;
-        this.observer = new DeploymentObserver(run, discovered, run.clock.now());
-        this.observer.watch(member.instanceId, member.lifecycleState);
-    }
-
-    /** Invokes, and again at the grace's end while the record waits (it is in no queue to come back); the settled delivery. */
-    async deliverUntilSettled(invoke: Invoker, timeoutMs: number): Promise<Delivery> {
-        const { run, observer, instanceId } = this;
-        const { clock, timing } = run;
-        const { functionName, logGroupName } = this.discovered.facts;
-        const logged =
-            logGroupName === undefined ? "" : ` Its log group ${logGroupName} has the details.`;
-        // The grace runs from the warning's `time`.
-        const recheckAtMs =
-            Date.parse(String((run.report.event as { time?: unknown }).time)) + SAFETY_NET_GRACE_MS;
-        let payload = run.report.payload;
-        for (let number = 1; number <= MAX_DELIVERIES; number++) {
-            const entriesFrom = observer.entries.length;
-            const invokedAtMs = clock.now();
-            const result = await invoke(functionName, payload, timeoutMs);
-            run.add(
-                "invoke",
-                `Invoked ${functionName}${number > 1 ? ` again (delivery ${number})` : ""}${result.requestId ? ` (request ${result.requestId})` : ""}: it answered ${JSON.stringify(result.payload)}`,
-                { ...result },
-            );
-            if (result.functionError !== undefined) {
-                const thrown = result.payload as {
-                    errorType?: string;
-                    errorMessage?: string;
-                } | null;
-                throw new SimulationError(
-                    "handler-failed",
-                    `${functionName} failed (${result.functionError}): ${thrown?.errorType ?? "Error"}: ${thrown?.errorMessage ?? JSON.stringify(result.payload)}.${logged}`,
-                );
-            }
-            // Without Lambda's request id (the emulator), the invocation held this one warning only.
-            const scope = {
-                requestId: result.requestId,
-                attributeBatches: result.requestId === undefined,
-            };
-            const delivery = { result, invokedAtMs, scope, entriesFrom };
-            const answer = isRecord(result.payload) ? result.payload.batchItemFailures : undefined;
-            const failures = Array.isArray(answer) ? answer : [];
-            if (failures.length === 0) {
-                return delivery;
-            }
-            // The batch's own entry says why the record came back; without it, it reads as a failure.
-            const why = await followUntil({
-                clock,
-                intervalMs: timing.pollIntervalMs,
-                deadlineMs: () => invokedAtMs + timing.decisionTimeoutMs,
-                maxPolls: pollsWithin(timing.decisionTimeoutMs, timing.pollIntervalMs),
-                poll: () => observer.decisionAbout(instanceId, scope, entriesFrom),
-                giveUp: () => new Error("no batch entry"),
-            }).catch((error: unknown) => {
-                if (error instanceof SimulationError) {
-                    throw error;
-                }
-                return undefined;
-            });
-            if (why === undefined || why.action === "failed" || why.action === "ignored") {
-                throw new SimulationError(
-                    "handler-failed",
-                    `${functionName} left the record for a retry (batchItemFailures ${JSON.stringify(failures)}): its detach failed.${logged}`,
-                );
-            }
-            if (why.action !== "waiting") {
-                // A real queue (the emulator's pipeline) brought the record back and settled it.
-                return delivery;
-            }
-            run.add(
-                "note",
-                `The handler left the record waiting for ${instanceId}'s group to act on the warning (Capacity Rebalancing) until ${new Date(recheckAtMs).toISOString()}: on AWS the events queue brings it back then. This record is not in the queue, so the simulation brings it back itself, as the queue would. A console test's warning is not one EC2 sent: the group never reacts to it, and the safety net should act.`,
-            );
-            // Bounded: the grace ends at most SAFETY_NET_GRACE_MS after the warning's time.
-            await clock.sleep(
-                Math.min(SAFETY_NET_GRACE_MS, Math.max(0, recheckAtMs - clock.now())),
-            );
-            payload = redeliveredPayload(payload, run.newId());
-        }
-        throw new SimulationError(
-            "handler-failed",
-            `The handler still left the record for ${instanceId} waiting after ${MAX_DELIVERIES} deliveries, the last past the group's grace.`,
+/** Invokes, and again at the grace's end while the record waits (it is in no queue to come back); the settled delivery. */
+async function deliverUntilSettled(test: Test, invoke: Invoker, timeoutMs: number) {
+    const { run, observer, instanceId } = test;
+    const { clock, timing } = run;
+    const { functionName, logGroupName } = test.discovered.facts;
+    const logged =
+        logGroupName === undefined ? "" : ` Its log group ${logGroupName} has the details.`;
+    // The grace runs from the warning's `time`.
+    const recheckAtMs =
+        Date.parse(String((run.report.event as { time?: unknown }).time)) + SAFETY_NET_GRACE_MS;
+    let payload = run.report.payload;
+    for (let number = 1; number <= MAX_DELIVERIES; number++) {
+        const entriesFrom = observer.entries.length;
+        const invokedAtMs = clock.now();
+        const result = await invoke(functionName, payload, timeoutMs);
+        run.add(
+            "invoke",
+            `Invoked ${functionName}${number > 1 ? ` again (delivery ${number})` : ""}${result.requestId ? ` (request ${result.requestId})` : ""}: it answered ${JSON.stringify(result.payload)}`,
+            { ...result },
         );
-    }
-
-    /** Follows the settled delivery's decision to its end, and fills in the verdict. */
-    async followDecision(delivery: Delivery): Promise<void> {
-        const { run, observer, instanceId, terminate } = this;
-        const { clock, timing } = run;
-        const { facts, groupName } = this.discovered;
-        const { scope, invokedAtMs, entriesFrom } = delivery;
-        let decision: Decision | undefined;
-        let deadlineMs = invokedAtMs + timing.decisionTimeoutMs;
-        let pending: string[] = [];
-        const followed = await followUntil({
+        if (result.functionError !== undefined) {
+            const thrown = result.payload as { errorType?: string; errorMessage?: string } | null;
+            throw new SimulationError(
+                "handler-failed",
+                `${functionName} failed (${result.functionError}): ${thrown?.errorType ?? "Error"}: ${thrown?.errorMessage ?? JSON.stringify(result.payload)}.${logged}`,
+            );
+        }
+        // Without Lambda's request id (the emulator), the invocation held this one warning only.
+        const scope = { requestId: result.requestId, attributeBatches: !result.requestId };
+        const delivery = { result, invokedAtMs, scope, entriesFrom };
+        const answer = isRecord(result.payload) ? result.payload.batchItemFailures : undefined;
+        const failures = Array.isArray(answer) ? answer : [];
+        if (failures.length === 0) {
+            return delivery;
+        }
+        const retried = () =>
+            new SimulationError(
+                "handler-failed",
+                `${functionName} left the record for a retry (batchItemFailures ${JSON.stringify(failures)}): its detach failed.${logged}`,
+            );
+        // The batch's own entry says why the record came back; without it, it reads as a failure.
+        const why = await followUntil({
             clock,
             intervalMs: timing.pollIntervalMs,
-            deadlineMs: () => deadlineMs,
-            // The poll that sees the decision may come one interval after the decision's deadline.
-            maxPolls: pollsWithin(
-                timing.decisionTimeoutMs +
-                    timing.pollIntervalMs +
-                    timing.reactionTimeoutMs +
-                    MAX_DEREGISTRATION_DELAY_MS +
-                    timing.drainMarginMs,
-                timing.pollIntervalMs,
-            ),
-            poll: async () => {
-                const found = await observer.decisionAbout(instanceId, scope, entriesFrom);
-                if (decision === undefined) {
-                    // A waiting record was settled by a later delivery: the follow starts from that.
-                    if (found === undefined || found.action === "waiting") {
-                        return undefined;
-                    }
-                    // A direct invocation's answer says whether the safety net acted.
-                    const answer = delivery.result.payload as { safetyNet?: unknown } | null;
-                    decision =
-                        answer?.safetyNet === true && "activities" in found
-                            ? { ...found, safetyNet: true }
-                            : found;
-                    run.report.decision = withoutEntry(decision);
-                    if (this.judgeAtOnce(decision) === "nothing moved") {
-                        return "nothing moved";
-                    }
-                    deadlineMs =
-                        clock.now() + timing.reactionTimeoutMs + (await this.drainWaitMs(decision));
-                }
-                await observer.observe({ instances: false });
-                pending = this.pendingMilestones(decision);
-                return pending.length === 0 ? "all seen" : undefined;
-            },
-            giveUp: () =>
-                new SimulationError(
-                    "timeout",
-                    decision === undefined
-                        ? `No decision about ${instanceId} in the handler's log group ${facts.logGroupName} within ${Math.round(timing.decisionTimeoutMs / 1000)} s of the invoke: check that the function logs there (its LoggingConfig).`
-                        : `Gave up waiting for ${pending.join(", ")} after ${Math.round((clock.now() - invokedAtMs) / 1000)} s.`,
-                ),
+            deadlineMs: () => invokedAtMs + timing.decisionTimeoutMs,
+            maxPolls: pollsWithin(timing.decisionTimeoutMs, timing.pollIntervalMs),
+            poll: () => observer.decisionAbout(instanceId, scope, entriesFrom),
+            giveUp: retried,
         });
-        const settled = decision as Decision;
-        run.report.verdict = verdictOf(withoutEntry(settled), this.hookSeen());
-        if (followed === "nothing moved") {
-            return;
+        if (why.action === "failed" || why.action === "ignored") {
+            throw retried();
         }
-        if (settled.action === "terminated" || settled.action === "left-to-group") {
-            if (terminate) {
-                run.add(
-                    "note",
-                    `Not terminating ${instanceId} with EC2: its group terminates it itself.`,
-                );
-            }
-            return;
+        if (why.action !== "waiting") {
+            // A real queue (the emulator's pipeline) brought the record back and settled it.
+            return delivery;
         }
-        if (!terminate) {
-            run.report.warning = `${instanceId} was detached, not terminated: it keeps running (and billing) outside group ${groupName} until you terminate it (aws ec2 terminate-instances --instance-ids ${instanceId}), or run with --terminate next time.`;
-            return;
-        }
-        const { TerminatingInstances = [] } = await awsCall("ec2:TerminateInstances", (timeout) =>
-            run.clients.ec2.send(
-                new TerminateInstancesCommand({ InstanceIds: [instanceId] }),
-                timeout,
-            ),
-        );
-        const change = TerminatingInstances.find((i) => i.InstanceId === instanceId);
-        run.add(
-            "terminate",
-            `Terminated ${instanceId} as --terminate asks: ${change?.PreviousState?.Name ?? "?"} → ${change?.CurrentState?.Name ?? "?"}`,
-        );
-    }
-
-    /** Decisions the test ends on at once: a failure, an ignore, or a dry run that moved nothing. */
-    private judgeAtOnce(decision: Decision): "nothing moved" | undefined {
-        const { run, instanceId, terminate } = this;
-        if (decision.action === "failed") {
-            throw new SimulationError(
-                "handler-failed",
-                `The handler failed to take ${instanceId} out of service: ${decision.error}`,
-            );
-        }
-        if (decision.action === "ignored") {
-            throw new SimulationError(
-                "handler-failed",
-                `The handler ignored the warning for ${instanceId} (${decision.reason}${decision.detail ? `: ${decision.detail}` : ""}), though it was InService when picked.`,
-            );
-        }
-        if (decision.action !== "would-detach" && decision.action !== "would-terminate") {
-            return undefined;
-        }
-        const detach = decision.action === "would-detach";
         run.add(
             "note",
-            `The function runs with DRY_RUN=true: it would have ${detach ? "detached" : "terminated through the group"} ${instanceId}${decision.safetyNet ? " by its safety net" : ""} (capacity ${decision.capacityOnInterruption ?? "keep"}) and ${detach ? "detached" : "terminated"} nothing, so there is no drain or replacement to wait for.`,
+            `The handler left the record waiting for ${instanceId}'s group to act on the warning (Capacity Rebalancing) until ${new Date(recheckAtMs).toISOString()}: on AWS the events queue brings it back then. This record is not in the queue, so the simulation brings it back itself, as the queue would. A console test's warning is not one EC2 sent: the group never reacts to it, and the safety net should act.`,
         );
+        // Bounded: the grace ends at most SAFETY_NET_GRACE_MS after the warning's time.
+        await clock.sleep(Math.min(SAFETY_NET_GRACE_MS, Math.max(0, recheckAtMs - clock.now())));
+        payload = redeliveredPayload(payload, run.newId());
+    }
+    throw new SimulationError(
+        "handler-failed",
+        `The handler still left the record for ${instanceId} waiting after ${MAX_DELIVERIES} deliveries, the last past the group's grace.`,
+    );
+}
+
+async function followDecision(
+    test: Test,
+    delivery: Awaited<ReturnType<typeof deliverUntilSettled>>,
+): Promise<void> {
+    const { run, observer, instanceId, terminate } = test;
+    const { clock, timing } = run;
+    const { facts, groupName } = test.discovered;
+    const { scope, invokedAtMs, entriesFrom } = delivery;
+    let decision: Decision | undefined;
+    let deadlineMs = invokedAtMs + timing.decisionTimeoutMs;
+    let pending: string[] = [];
+    const followed = await followUntil({
+        clock,
+        intervalMs: timing.pollIntervalMs,
+        deadlineMs: () => deadlineMs,
+        // The poll that sees the decision may come one interval after the decision's deadline.
+        maxPolls: pollsWithin(
+            timing.decisionTimeoutMs +
+                timing.pollIntervalMs +
+                timing.reactionTimeoutMs +
+                MAX_DEREGISTRATION_DELAY_MS +
+                timing.drainMarginMs,
+            timing.pollIntervalMs,
+        ),
+        poll: async () => {
+            const found = await observer.decisionAbout(instanceId, scope, entriesFrom);
+            if (decision === undefined) {
+                // A waiting record was settled by a later delivery: the follow starts from that.
+                if (found === undefined || found.action === "waiting") {
+                    return undefined;
+                }
+                // A direct invocation's answer says whether the safety net acted.
+                const answer = delivery.result.payload as { safetyNet?: unknown } | null;
+                decision =
+                    answer?.safetyNet === true && "activities" in found
+                        ? { ...found, safetyNet: true }
+                        : found;
+                run.report.decision = withoutEntry(decision);
+                if (judgeAtOnce(test, decision) === "nothing moved") {
+                    return "nothing moved";
+                }
+                deadlineMs =
+                    clock.now() + timing.reactionTimeoutMs + (await drainWaitMs(test, decision));
+            }
+            await observer.observe({ instances: false });
+            pending = pendingMilestones(test, decision);
+            return pending.length === 0 ? "all seen" : undefined;
+        },
+        giveUp: () =>
+            new SimulationError(
+                "timeout",
+                decision === undefined
+                    ? `No decision about ${instanceId} in the handler's log group ${facts.logGroupName} within ${Math.round(timing.decisionTimeoutMs / 1000)} s of the invoke: check that the function logs there (its LoggingConfig).`
+                    : `Gave up waiting for ${pending.join(", ")} after ${Math.round((clock.now() - invokedAtMs) / 1000)} s.`,
+            ),
+    });
+    const settled = decision as Decision;
+    run.report.verdict = verdictOf(withoutEntry(settled), hookSeen(test));
+    if (followed === "nothing moved") {
+        return;
+    }
+    if (settled.action === "terminated" || settled.action === "left-to-group") {
         if (terminate) {
             run.add(
                 "note",
-                `Not terminating ${instanceId}: it is still in group ${this.discovered.groupName}.`,
+                `Not terminating ${instanceId} with EC2: its group terminates it itself.`,
             );
         }
-        return "nothing moved";
+        return;
     }
-
-    /** A poll has seen the instance where the group calls a termination hook. */
-    private hookSeen(): boolean {
-        const seen = this.observer.history.get(this.instanceId);
-        return HOOK_STATES.some((state) => seen?.has(state));
+    if (!terminate) {
+        run.report.warning = `${instanceId} was detached, not terminated: it keeps running (and billing) outside group ${groupName} until you terminate it (aws ec2 terminate-instances --instance-ids ${instanceId}), or run with --terminate next time.`;
+        return;
     }
+    const { TerminatingInstances = [] } = await awsCall("ec2:TerminateInstances", (timeout) =>
+        run.clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }), timeout),
+    );
+    const change = TerminatingInstances.find((i) => i.InstanceId === instanceId);
+    run.add(
+        "terminate",
+        `Terminated ${instanceId} as --terminate asks: ${change?.PreviousState?.Name ?? "?"} → ${change?.CurrentState?.Name ?? "?"}`,
+    );
+}
 
-    /** How much longer than the reaction to wait: the drain, before --terminate or a termination hook (AWS drains first). */
-    private async drainWaitMs(decision: Decision): Promise<number> {
-        const { run, terminate } = this;
-        const { targetGroupArns } = this.discovered.facts;
-        if ((!terminate && decision.action !== "terminated") || targetGroupArns.length === 0) {
-            return 0;
-        }
-        let drainSeconds = 0;
-        for (const arn of targetGroupArns) {
-            drainSeconds = Math.max(
-                drainSeconds,
-                await deregistrationDelaySeconds(run.clients, arn),
-            );
-        }
-        return (
-            Math.min(MAX_DEREGISTRATION_DELAY_MS, drainSeconds * 1000) + run.timing.drainMarginMs
+/** Decisions the test ends on at once: a failure, an ignore, or a dry run that moved nothing. */
+function judgeAtOnce(test: Test, decision: Decision): "nothing moved" | undefined {
+    const { run, instanceId, terminate } = test;
+    if (decision.action === "failed") {
+        throw new SimulationError(
+            "handler-failed",
+            `The handler failed to take ${instanceId} out of service: ${decision.error}`,
         );
     }
-
-    /** What the test still waits for after the decision; empty when it has seen everything. */
-    private pendingMilestones(decision: Decision): string[] {
-        const { observer, instanceId, terminate } = this;
-        const { targetGroupArns } = this.discovered.facts;
-        const pending: string[] = [];
-        const lifecycle = observer.lifecycles.get(instanceId);
-        const byGroup = decision.action === "terminated" || decision.action === "left-to-group";
-        // Detaching lasts as long as the drain; only then may the instance be terminated.
-        const mustLeave = terminate && !byGroup;
-        if (mustLeave ? lifecycle !== LEFT_GROUP : lifecycle === "InService") {
-            pending.push(`${instanceId} to leave the group`);
-        }
-        if (decision.action === "terminated" && !this.hookSeen() && lifecycle !== LEFT_GROUP) {
-            pending.push(`the group to call its termination hook for ${instanceId}`);
-        }
-        const capacity =
-            "capacityOnInterruption" in decision ? decision.capacityOnInterruption : "keep";
-        const keeps =
-            ["detached", "terminated", "left-to-group"].includes(decision.action) &&
-            capacity !== "decrement";
-        if (keeps && observer.replacements.length === 0) {
-            pending.push("a replacement to launch");
-        }
-        for (const arn of targetGroupArns) {
-            const state = observer.stateOf("target", arn, instanceId);
-            const name = targetGroupName(arn);
-            if (mustLeave ? state !== "unused" : state !== "draining" && state !== "unused") {
-                pending.push(
-                    mustLeave
-                        ? `the drain from ${name} to end`
-                        : `${instanceId} to drain from ${name}`,
-                );
-            }
-        }
-        return pending;
+    if (decision.action === "ignored") {
+        throw new SimulationError(
+            "handler-failed",
+            `The handler ignored the warning for ${instanceId} (${decision.reason}${decision.detail ? `: ${decision.detail}` : ""}), though it was InService when picked.`,
+        );
     }
+    if (decision.action !== "would-detach" && decision.action !== "would-terminate") {
+        return undefined;
+    }
+    const detach = decision.action === "would-detach";
+    run.add(
+        "note",
+        `The function runs with DRY_RUN=true: it would have ${detach ? "detached" : "terminated through the group"} ${instanceId}${decision.safetyNet ? " by its safety net" : ""} (capacity ${decision.capacityOnInterruption ?? "keep"}) and ${detach ? "detached" : "terminated"} nothing, so there is no drain or replacement to wait for.`,
+    );
+    if (terminate) {
+        run.add(
+            "note",
+            `Not terminating ${instanceId}: it is still in group ${test.discovered.groupName}.`,
+        );
+    }
+    return "nothing moved";
+}
+
+function hookSeen({ observer, instanceId }: Test): boolean {
+    const seen = observer.history.get(instanceId);
+    return HOOK_STATES.some((state) => seen?.has(state));
+}
+
+/** How much longer than the reaction to wait: the drain, before --terminate or a termination hook (AWS drains first). */
+async function drainWaitMs(test: Test, decision: Decision): Promise<number> {
+    const { run, terminate } = test;
+    const { targetGroupArns } = test.discovered.facts;
+    if ((!terminate && decision.action !== "terminated") || targetGroupArns.length === 0) {
+        return 0;
+    }
+    const delays = targetGroupArns.map((arn) => deregistrationDelaySeconds(run.clients, arn));
+    const drainMs = Math.max(...(await Promise.all(delays))) * 1000;
+    return Math.min(MAX_DEREGISTRATION_DELAY_MS, drainMs) + run.timing.drainMarginMs;
+}
+
+/** What the test still waits for after the decision; empty when it has seen everything. */
+function pendingMilestones(test: Test, decision: Decision): string[] {
+    const { observer, instanceId, terminate } = test;
+    const { targetGroupArns } = test.discovered.facts;
+    const pending: string[] = [];
+    const lifecycle = observer.lifecycles.get(instanceId);
+    const byGroup = decision.action === "terminated" || decision.action === "left-to-group";
+    // Detaching lasts as long as the drain; only then may the instance be terminated.
+    const mustLeave = terminate && !byGroup;
+    if (mustLeave ? lifecycle !== LEFT_GROUP : lifecycle === "InService") {
+        pending.push(`${instanceId} to leave the group`);
+    }
+    if (decision.action === "terminated" && !hookSeen(test) && lifecycle !== LEFT_GROUP) {
+        pending.push(`the group to call its termination hook for ${instanceId}`);
+    }
+    const capacity =
+        "capacityOnInterruption" in decision ? decision.capacityOnInterruption : "keep";
+    const keeps =
+        ["detached", "terminated", "left-to-group"].includes(decision.action) &&
+        capacity !== "decrement";
+    if (keeps && observer.replacements.length === 0) {
+        pending.push("a replacement to launch");
+    }
+    for (const arn of targetGroupArns) {
+        const state = observer.stateOf("target", arn, instanceId);
+        const name = targetGroupName(arn);
+        if (mustLeave ? state !== "unused" : state !== "draining" && state !== "unused") {
+            pending.push(
+                mustLeave ? `the drain from ${name} to end` : `${instanceId} to drain from ${name}`,
+            );
+        }
+    }
+    return pending;
 }

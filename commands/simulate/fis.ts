@@ -12,7 +12,7 @@ import {
     SPOT_INTERRUPTION_ACTION_ID,
 } from "../../components/spot-interruption-handler/fault-injection";
 import { awsCall, SimulationError } from "./aws";
-import { type Decision, decisionFor, entriesAbout, withoutEntry } from "./handler-log";
+import { type Decision, decisionFor, isAbout, withoutEntry } from "./handler-log";
 import {
     checkPlannedPermissions,
     type Deployment,
@@ -44,16 +44,15 @@ export function simulateExperiment(
                 "No FIS experiment template is known: deploy the component with faultInjection.enabled (the stack then exports faultInjectionTemplateId), or pass --template.",
             );
         }
+        const notFound = new SimulationError(
+            "template-not-found",
+            `FIS experiment template ${templateId} not found in ${discovered.region}: check --template (or the stack's faultInjectionTemplateId output) and AWS_REGION.`,
+        );
+        const command = new GetExperimentTemplateCommand({ id: templateId });
         const { experimentTemplate = {} } = await awsCall(
             "fis:GetExperimentTemplate",
-            (timeout) =>
-                run.clients.fis.send(new GetExperimentTemplateCommand({ id: templateId }), timeout),
-            {
-                notFound: new SimulationError(
-                    "template-not-found",
-                    `FIS experiment template ${templateId} not found in ${discovered.region}: check --template (or the stack's faultInjectionTemplateId output) and AWS_REGION.`,
-                ),
-            },
+            (timeout) => run.clients.fis.send(command, timeout),
+            { notFound },
         );
         const summary = summarizeTemplate(experimentTemplate, templateId);
         const { groupName, group } = discovered;
@@ -89,29 +88,14 @@ export function simulateExperiment(
             return;
         }
         const startedAtMs = run.clock.now();
+        const input = { experimentTemplateId: templateId, clientToken: run.newId() };
         const { experiment } = await awsCall("fis:StartExperiment", (timeout) =>
-            run.clients.fis.send(
-                new StartExperimentCommand({
-                    experimentTemplateId: templateId,
-                    clientToken: run.newId(),
-                }),
-                timeout,
-            ),
+            run.clients.fis.send(new StartExperimentCommand(input), timeout),
         );
-        if (experiment?.id === undefined) {
-            throw new SimulationError("aws-error", "fis:StartExperiment returned no experiment id");
-        }
-        run.report.experimentId = experiment.id;
-        run.add("experiment", `Started experiment ${experiment.id}`, {
-            experimentId: experiment.id,
-        });
-        await followExperiment(
-            run,
-            discovered,
-            experiment.id,
-            startedAtMs,
-            summary.durationSeconds,
-        );
+        const experimentId = experiment?.id ?? "";
+        run.report.experimentId = experimentId;
+        run.add("experiment", `Started experiment ${experimentId}`, { experimentId });
+        await followExperiment(run, discovered, experimentId, startedAtMs, seconds);
     });
 }
 
@@ -151,7 +135,6 @@ async function followExperiment(
     const observer = new DeploymentObserver(run, discovered, startedAtMs);
     const decisions = new Map<string, Decision>();
     const rebalanced = new Set<string>();
-    const waiting = new Set<string>();
     let targets: string[] = [];
     let targetsListed = false;
     // FIS sends only these warnings: a batch that names no instance holds one of them.
@@ -176,18 +159,12 @@ async function followExperiment(
             if (!targetsListed && status !== "pending" && status !== "initiating") {
                 targetsListed = true;
                 targets = await resolvedTargets(run, experimentId);
-                for (const id of targets) {
-                    observer.watch(
-                        id,
-                        discovered.group?.instances.find((i) => i.instanceId === id)
-                            ?.lifecycleState,
-                    );
-                }
+                targets.forEach((id) => observer.watch(id));
             }
             await observer.readLog((entry) =>
                 targets.length === 0
                     ? namedMembers(entry.fields, discovered).length > 0
-                    : targets.some((id) => entriesAbout([entry], id, scope).length > 0),
+                    : targets.some((id) => isAbout(entry, id, scope)),
             );
             if (targets.length === 0) {
                 // Without resolved targets, the instances the handler names are FIS's.
@@ -199,8 +176,7 @@ async function followExperiment(
             for (const id of targets) {
                 const decision = decisions.get(id) ?? decisionFor(observer.entries, id, scope);
                 // A record left for the group's grace comes back: its re-check decides.
-                if (decision?.action === "waiting" && !waiting.has(id)) {
-                    waiting.add(id);
+                if (decision?.action === "waiting" && observer.changed(`waiting ${id}`, "noted")) {
                     run.add(
                         "note",
                         `The handler left the warning for ${id} to the group's Capacity Rebalancing for its grace; the events queue brings the record back for a re-check.`,
@@ -210,19 +186,15 @@ async function followExperiment(
                     continue;
                 }
                 decisions.set(id, decision);
-                if (decision.action === "left-to-group") {
+                const byGroup =
+                    decision.action === "left-to-group"
+                        ? `The handler left the warning for ${id} to its group: Capacity Rebalancing was already terminating and replacing it, as AWS documents it does on the warning.`
+                        : decision.action === "ignored" && decision.reason === "not-in-service"
+                          ? `The handler ignored the warning for ${id}: it was no longer InService. With Capacity Rebalancing on, the group replaces an instance at its rebalance recommendation, before the warning; that is expected, not a failure.`
+                          : undefined;
+                if (byGroup !== undefined) {
                     rebalanced.add(id);
-                    run.add(
-                        "note",
-                        `The handler left the warning for ${id} to its group: Capacity Rebalancing was already terminating and replacing it, as AWS documents it does on the warning.`,
-                    );
-                }
-                if (decision.action === "ignored" && decision.reason === "not-in-service") {
-                    rebalanced.add(id);
-                    run.add(
-                        "note",
-                        `The handler ignored the warning for ${id}: it was no longer InService. With Capacity Rebalancing on, the group replaces an instance at its rebalance recommendation, before the warning; that is expected, not a failure.`,
-                    );
+                    run.add("note", byGroup);
                 }
             }
             await observer.observe({ instances: true });
@@ -258,31 +230,23 @@ async function followExperiment(
     run.report.warning = `FIS interrupted ${targets.join(", ")} for real: EC2 reclaimed ${targets.length === 1 ? "it" : "them"}${rebalanced.size > 0 ? ", after Capacity Rebalancing had replaced it" : ", and the group launched replacements"}.`;
 }
 
-/** Records the experiment's and its actions' state changes; returns the experiment's status. */
 function recordExperiment(run: Run, experiment: Experiment, observer: DeploymentObserver): string {
     const reason = (state?: { reason?: string }) => (state?.reason ? ` (${state.reason})` : "");
     const status = experiment.state?.status ?? "pending";
     if (observer.changed("experiment", status)) {
-        run.add(
-            "experiment",
-            `Experiment ${experiment.id ?? ""}: ${status}${reason(experiment.state)}`,
-            { status },
-        );
+        const line = `Experiment ${experiment.id ?? ""}: ${status}${reason(experiment.state)}`;
+        run.add("experiment", line, { status });
     }
     for (const [name, action] of Object.entries(experiment.actions ?? {})) {
         const actionStatus = action.state?.status ?? "pending";
         if (observer.changed(`action ${name}`, actionStatus)) {
-            run.add(
-                "action",
-                `FIS action ${name} (${action.actionId ?? ""}): ${actionStatus}${reason(action.state)}`,
-                { action: name, status: actionStatus },
-            );
+            const line = `FIS action ${name} (${action.actionId ?? ""}): ${actionStatus}${reason(action.state)}`;
+            run.add("action", line, { action: name, status: actionStatus });
         }
     }
     return status;
 }
 
-/** FIS's own reason, and its failed action's, in words. */
 function experimentFailure(experimentId: string, experiment: Experiment): SimulationError {
     const reasons = [
         experiment.state?.reason,
@@ -299,13 +263,10 @@ function experimentFailure(experimentId: string, experiment: Experiment): Simula
 /** The instances FIS selected; best effort, as ListExperimentResolvedTargets is newer than FIS. */
 async function resolvedTargets(run: Run, experimentId: string): Promise<string[]> {
     try {
+        const command = new ListExperimentResolvedTargetsCommand({ experimentId });
         const { resolvedTargets = [] } = await awsCall(
             "fis:ListExperimentResolvedTargets",
-            (timeout) =>
-                run.clients.fis.send(
-                    new ListExperimentResolvedTargetsCommand({ experimentId }),
-                    timeout,
-                ),
+            (timeout) => run.clients.fis.send(command, timeout),
         );
         const ids = resolvedTargets.flatMap((t) =>
             Object.values(t.targetInformation ?? {}).flatMap(
@@ -328,7 +289,6 @@ async function resolvedTargets(run: Run, experimentId: string): Promise<string[]
     }
 }
 
-/** Members of the group (before the experiment) that a log entry names. */
 function namedMembers(fields: Readonly<Record<string, unknown>>, discovered: Discovered): string[] {
     const members = new Set((discovered.group?.instances ?? []).map((i) => i.instanceId));
     const named = [

@@ -55,14 +55,12 @@ export function parseLogLine(text: string, timestamp: number): HandlerLogEntry |
     };
 }
 
-/** An activity from the DetachInstances response, as the handler logged it. */
 export interface LoggedActivity {
     readonly activityId?: string;
     readonly description?: string;
     readonly statusCode?: string;
 }
 
-/** How the handler took an instance out of service, or would have in a dry run. */
 export type ActedDecision = "detached" | "terminated" | "would-detach" | "would-terminate";
 
 /** What the handler did with the warning for one instance; `inferred` when read from a batch's counts. */
@@ -78,15 +76,9 @@ export type DecisionSummary =
     | { readonly action: "left-to-group"; readonly inferred: boolean }
     /** Queue delivery: the record was left for a re-check at the group's grace's end. */
     | { readonly action: "waiting"; readonly inferred: true }
-    | {
-          readonly action: "ignored";
-          readonly reason: string;
-          readonly detail?: string;
-          readonly inferred: boolean;
-      }
+    | { readonly action: "ignored"; reason: string; detail?: string; inferred: boolean }
     | { readonly action: "failed"; readonly error: string };
 
-/** A decision and the log entry it was read from. */
 export type Decision = DecisionSummary & { readonly entry: HandlerLogEntry };
 
 /** Which entries are the simulation's: its invocation's, and batches when only its warning is expected. */
@@ -95,17 +87,12 @@ export interface DecisionScope {
     readonly attributeBatches: boolean;
 }
 
-/** The entries that concern `instanceId`: they name it, or belong to the simulation's invocation. */
-export function entriesAbout(
-    entries: readonly HandlerLogEntry[],
-    instanceId: string,
-    scope: DecisionScope,
-): HandlerLogEntry[] {
-    return entries.filter(
-        (entry) =>
-            names(entry, instanceId) ||
-            (scope.requestId !== undefined && entry.requestId === scope.requestId) ||
-            (scope.attributeBatches && isBatchEntry(entry)),
+/** The entry concerns `instanceId`: it names it, or belongs to the simulation's invocation. */
+export function isAbout(entry: HandlerLogEntry, instanceId: string, scope: DecisionScope): boolean {
+    return (
+        names(entry, instanceId) ||
+        (scope.requestId !== undefined && entry.requestId === scope.requestId) ||
+        (scope.attributeBatches && isBatchEntry(entry))
     );
 }
 
@@ -144,22 +131,17 @@ export function decisionFor(
             const detail = stringOrUndefined(f.reason);
             return { action: "ignored", reason, detail, inferred: false, entry };
         }
-        if (
-            entry.level === "ERROR" &&
-            [...ids, ...stringList(f.failedInstanceIds)].includes(instanceId)
-        ) {
+        const failed = [...ids, ...stringList(f.failedInstanceIds)].includes(instanceId);
+        if (entry.level === "ERROR" && failed) {
             return { action: "failed", error: describeLoggedError(entry), entry };
         }
     }
     // A batch names no instance: only its counts tell what became of an unnamed warning.
     let waiting: Decision | undefined;
     for (const entry of entries.filter((e) => sameInvocation(e, scope.requestId, scope))) {
-        const count = (field: string) =>
-            isBatchEntry(entry) ? Number(entry.fields[field] ?? 0) : 0;
-        const ignored =
-            isBatchEntry(entry) && isRecord(entry.fields.ignored)
-                ? Object.keys(entry.fields.ignored)
-                : [];
+        const batch = isBatchEntry(entry) ? entry.fields : {};
+        const count = (field: string) => Number(batch[field] ?? 0);
+        const ignored = isRecord(batch.ignored) ? Object.keys(batch.ignored) : [];
         if (entry.level === "ERROR" && !isBatchEntry(entry)) {
             return { action: "failed", error: describeLoggedError(entry), entry };
         }
@@ -201,10 +183,7 @@ function actedBy(message: string): ActedDecision | undefined {
     return dry === undefined ? undefined : `would-${dry as "detach" | "terminate"}`;
 }
 
-/** A decision as a report holds it: without its entry. */
-export function withoutEntry(decision: Decision): DecisionSummary {
-    const summary: Record<string, unknown> = { ...decision };
-    delete summary.entry;
+export function withoutEntry({ entry: _entry, ...summary }: Decision): DecisionSummary {
     return summary as DecisionSummary;
 }
 
@@ -249,29 +228,23 @@ export function handlerLine(entry: HandlerLogEntry): string {
     return `${level}${entry.message}${extras.length > 0 ? ` (${extras.join("; ")})` : ""}`;
 }
 
-/** How the handler takes the console test's instance out: at once, or by its safety net after the grace. */
-export type ExpectedPath =
-    { readonly kind: "at-once" } | { readonly kind: "safety-net"; readonly graceMs: number };
-
 /** The handler's own rule for the test's warning: EC2 did not send it, so where the group should act, the safety net will. */
-export function expectedPath(
+export function expectsSafetyNet(
     settings: {
         readonly interruptionAction: InterruptionAction;
         readonly capacityOnInterruption: CapacityOnInterruption;
     },
     group: { readonly name: string; readonly capacityRebalance: boolean },
-): ExpectedPath {
+): boolean {
     const none = new Map<string, string>();
     const snapshot = { ...group, minSize: 0, desiredCapacity: 0, instances: none, tags: none };
-    return leftToGroupByDefault(snapshot, "spot", settings)
-        ? { kind: "safety-net", graceMs: SAFETY_NET_GRACE_MS }
-        : { kind: "at-once" };
+    return leftToGroupByDefault(snapshot, "spot", settings);
 }
 
-export function describeExpectation(path: ExpectedPath, groupName: string): string {
-    return path.kind === "at-once"
+export function describeExpectation(bySafetyNet: boolean, groupName: string): string {
+    return !bySafetyNet
         ? `Expected: the handler takes it out of ${groupName} at once (detached, or terminated through the group if it has a termination hook)`
-        : `Expected: ${groupName} has Capacity Rebalancing, so the handler leaves the Spot warning to the group for its ${Math.round(path.graceMs / 1000)} s grace; this warning is not one EC2 sent, so the group never reacts, and the handler's safety net takes the instance out at the grace's end`;
+        : `Expected: ${groupName} has Capacity Rebalancing, so the handler leaves the Spot warning to the group for its ${SAFETY_NET_GRACE_MS / 1000} s grace; this warning is not one EC2 sent, so the group never reacts, and the handler's safety net takes the instance out at the grace's end`;
 }
 
 /** What the handler did, in the report's words; "hook ran" only when a poll saw it. */

@@ -11,6 +11,7 @@ import {
     runCli,
     UsageError,
 } from "../cli";
+import { isRecord } from "../../handler/event";
 import { colourWanted, createStyle } from "../terminal";
 import { clientRegion, createClients, SimulationError } from "./aws";
 import { simulateConsoleTest } from "./console-test";
@@ -25,7 +26,6 @@ import {
 
 const COMMAND = "npm run simulate";
 
-/** A value check that refuses what `pattern` does not match. */
 const matching = (pattern: RegExp, problem: string) => (value: string) =>
     pattern.test(value) ? undefined : problem;
 
@@ -115,7 +115,6 @@ const COMMAND_LINE = {
 
 type Flags = FlagValues<typeof COMMAND_LINE.flags>;
 
-/** Flags that the mode leaves no use for, and why. */
 const CONFLICTS: [(flags: Flags) => boolean, string][] = [
     [
         (f) => f.fis && f.instance !== undefined,
@@ -190,11 +189,7 @@ export function groupNameProblem(value: string): string | undefined {
     }
 }
 
-export interface CommandResult {
-    readonly exitCode: number;
-    readonly stdout: string;
-    readonly stderr: string;
-}
+export type CommandResult = { exitCode: number; stdout: string; stderr: string };
 
 /** Runs a command; rejects with the spawn error (code "ENOENT" when it is not installed). */
 export type CommandRunner = (
@@ -204,16 +199,11 @@ export type CommandRunner = (
 ) => Promise<CommandResult>;
 
 const runCommand: CommandRunner = async (command, args, timeoutMs) => {
+    const options = { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, windowsHide: true };
     try {
-        const options = { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, windowsHide: true };
         return { exitCode: 0, ...(await promisify(execFile)(command, [...args], options)) };
     } catch (error) {
-        const failed = error as {
-            code?: unknown;
-            killed?: boolean;
-            stdout: string;
-            stderr: string;
-        };
+        const failed = error as CommandResult & { code?: unknown; killed?: boolean };
         if (typeof failed.code === "number") {
             return { exitCode: failed.code, stdout: failed.stdout, stderr: failed.stderr };
         }
@@ -224,39 +214,8 @@ const runCommand: CommandRunner = async (command, args, timeoutMs) => {
 /** Reading outputs may go through the Pulumi Cloud backend. */
 const PULUMI_TIMEOUT_MS = 60_000;
 
-/** The Pulumi CLI's version, or why it is not usable. */
-async function pulumiVersion(
-    run: CommandRunner,
-): Promise<{ version: string } | { absent: string }> {
-    try {
-        const result = await run("pulumi", ["version"], 10_000);
-        return result.exitCode === 0
-            ? { version: result.stdout.trim() }
-            : {
-                  absent: `pulumi version exited with ${result.exitCode}: ${firstLine(result.stderr)}`,
-              };
-    } catch (error) {
-        const notInstalled = (error as NodeJS.ErrnoException).code === "ENOENT";
-        return {
-            absent: notInstalled
-                ? "no Pulumi CLI on the PATH"
-                : `pulumi version failed: ${(error as Error).message}`,
-        };
-    }
-}
-
-/** The stack's outputs as `pulumi stack output --json` prints them. */
-async function stackOutputs(
-    run: CommandRunner,
-    stack: string | undefined,
-): Promise<Record<string, unknown>> {
-    const args = ["stack", "output", "--json", ...(stack === undefined ? [] : ["--stack", stack])];
-    const result = await run("pulumi", args, PULUMI_TIMEOUT_MS).catch((error: Error) => {
-        throw new SimulationError(
-            "not-deployed",
-            `pulumi stack output failed: ${error.message}. Pass --function and --group instead.`,
-        );
-    });
+async function stackOutputs(run: CommandRunner, stack: string[]): Promise<Record<string, unknown>> {
+    const result = await run("pulumi", ["stack", "output", "--json", ...stack], PULUMI_TIMEOUT_MS);
     if (result.exitCode !== 0) {
         throw new SimulationError(
             "not-deployed",
@@ -265,9 +224,7 @@ async function stackOutputs(
     }
     try {
         const outputs: unknown = JSON.parse(result.stdout || "{}");
-        return outputs !== null && typeof outputs === "object"
-            ? (outputs as Record<string, unknown>)
-            : {};
+        return isRecord(outputs) ? outputs : {};
     } catch {
         throw new SimulationError(
             "not-deployed",
@@ -278,16 +235,21 @@ async function stackOutputs(
 
 /** The deployment from the flags and, with the Pulumi CLI installed, the stack's outputs; a flag wins. */
 export async function findDeployment(
-    flags: {
-        readonly function?: string;
-        readonly group?: string;
-        readonly queue?: string;
-        readonly template?: string;
-        readonly stack?: string;
-    },
+    flags: Partial<Record<"function" | "group" | "queue" | "template" | "stack", string>>,
     run: CommandRunner = runCommand,
 ): Promise<Deployment> {
-    const cli = await pulumiVersion(run);
+    const cli = await run("pulumi", ["version"], 10_000).then(
+        (r) =>
+            r.exitCode === 0
+                ? { version: r.stdout.trim() }
+                : { absent: `pulumi version exited with ${r.exitCode}: ${firstLine(r.stderr)}` },
+        (error: NodeJS.ErrnoException) => ({
+            absent:
+                error.code === "ENOENT"
+                    ? "no Pulumi CLI on the PATH"
+                    : `pulumi version failed: ${error.message}`,
+        }),
+    );
     if ("absent" in cli && flags.stack !== undefined) {
         throw new SimulationError(
             "not-deployed",
@@ -297,7 +259,14 @@ export async function findDeployment(
     // Flags alone are enough; without them the stack's error is the reason nothing is known.
     const outputs =
         "version" in cli
-            ? await stackOutputs(run, flags.stack).catch((error: SimulationError) => error)
+            ? await stackOutputs(run, stackFlag(flags)).catch((error: Error) =>
+                  error instanceof SimulationError
+                      ? error
+                      : new SimulationError(
+                            "not-deployed",
+                            `pulumi stack output failed: ${error.message}. Pass --function and --group instead.`,
+                        ),
+              )
             : {};
     const output = (name: string) => {
         const value = outputs instanceof Error ? undefined : outputs[name];
@@ -317,7 +286,8 @@ export async function findDeployment(
     const fromFlags = [flags.function, flags.group, flags.queue, flags.template].some(
         (v) => v !== undefined,
     );
-    const fromStack = !(outputs instanceof Error) && Object.keys(outputs).length > 0;
+    const fromStack =
+        "version" in cli && !(outputs instanceof Error) && Object.keys(outputs).length > 0;
     const named = {
         groupName: flags.group ?? output("autoScalingGroupName"),
         queueUrl: flags.queue ?? output("eventsQueueUrl"),
@@ -331,7 +301,7 @@ export async function findDeployment(
             fromStack && fromFlags
                 ? "the stack's outputs and the flags"
                 : fromStack
-                  ? `the stack's outputs (${"version" in cli ? `Pulumi ${cli.version}` : "Pulumi"})`
+                  ? `the stack's outputs (Pulumi ${cli.version})`
                   : "the flags",
     };
 }
@@ -339,6 +309,9 @@ export async function findDeployment(
 function firstLine(text: string): string {
     return text.trim().split("\n")[0] ?? "";
 }
+
+const stackFlag = (flags: { stack?: string }) =>
+    flags.stack === undefined ? [] : ["--stack", flags.stack];
 
 /** --region, else the stack's `aws:region` (where `pulumi up` deployed), else the standard AWS chain. */
 export async function chooseRegion(
@@ -348,21 +321,18 @@ export async function chooseRegion(
     if (flags.region !== undefined) {
         return { region: flags.region, source: "--region" };
     }
-    const fromChain = { source: "the standard AWS chain (AWS_REGION, the profile)" };
-    if ("absent" in (await pulumiVersion(run))) {
-        return fromChain;
-    }
-    const stack = flags.stack === undefined ? [] : ["--stack", flags.stack];
+    // Without the CLI (or with no aws:region set) the command fails: the chain decides.
     const result = await run(
         "pulumi",
-        ["config", "get", "aws:region", ...stack],
+        ["config", "get", "aws:region", ...stackFlag(flags)],
         PULUMI_TIMEOUT_MS,
     ).catch(() => undefined);
     const region = result?.exitCode === 0 ? result.stdout.trim() : "";
-    return region === "" ? fromChain : { region, source: "the stack's aws:region" };
+    return region === ""
+        ? { source: "the standard AWS chain (AWS_REGION, the profile)" }
+        : { region, source: "the stack's aws:region" };
 }
 
-/** The header's Region line: the Region the clients resolved, or, with none, where to give it. */
 export function regionHeader(choice: { source: string }, resolved: string | undefined): string {
     return resolved === undefined
         ? `Region: none, neither from --region nor from ${choice.source}: pass --region <region>`

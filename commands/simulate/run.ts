@@ -25,7 +25,7 @@ import {
     type DecisionScope,
     decisionFor,
     type DecisionSummary,
-    entriesAbout,
+    isAbout,
     type HandlerLogEntry,
     handlerLine,
     parseLogLine,
@@ -40,7 +40,6 @@ export interface Clock {
 
 const systemClock: Clock = { now: () => Date.now(), sleep: (ms) => delay(ms) };
 
-/** Each kind of step, and how a person's terminal paints it. */
 const KIND_STYLES = {
     found: "dim",
     plan: "dim",
@@ -67,32 +66,13 @@ export interface TimelineStep {
     readonly data?: Readonly<Record<string, unknown>>;
 }
 
-/** The deployment's names, as the stack's outputs or the flags give them. */
 export interface Deployment {
     readonly functionName: string;
-    /** Else the only group in the function's AUTO_SCALING_GROUP_NAMES. */
     readonly groupName?: string;
-    /** Set with queue delivery: the console test then wraps the event as an SQS record. */
     readonly queueUrl?: string;
-    /** Else the group's own target groups. */
     readonly targetGroupArn?: string;
     readonly templateId?: string;
-    /** Where the names came from, for the timeline. */
     readonly source: string;
-}
-
-/** What the simulation found the deployment to be. */
-export interface DeploymentFacts {
-    readonly functionName: string;
-    readonly functionArn?: string;
-    readonly delivery: "queue" | "direct";
-    readonly queueUrl?: string;
-    readonly queueArn?: string;
-    readonly groupName?: string;
-    readonly targetGroupArns: readonly string[];
-    readonly logGroupName?: string;
-    readonly handlerDryRun: boolean;
-    readonly templateId?: string;
 }
 
 export interface SimulationReport {
@@ -101,9 +81,8 @@ export interface SimulationReport {
     readonly startedAt: string;
     readonly region?: string;
     readonly caller?: string;
-    readonly deployment?: DeploymentFacts;
+    readonly deployment?: Discovered["facts"];
     readonly instanceIds: readonly string[];
-    /** The console test's warning event, what the function was invoked with, and its answer. */
     readonly event?: unknown;
     readonly payload?: unknown;
     readonly response?: unknown;
@@ -113,18 +92,9 @@ export interface SimulationReport {
     readonly verdict?: string;
     readonly permissions?: readonly PermissionCheck[];
     readonly steps: readonly TimelineStep[];
-    /** "planned": a dry run whose every check passed. */
     readonly outcome: "passed" | "failed" | "planned";
     readonly failure?: { readonly kind: FailureKind; readonly message: string };
-    /** What is left running, and what it costs. */
     readonly warning?: string;
-}
-
-/** What the function answered a synchronous invoke; Lambda's request id is on its log entries. */
-export interface InvokeResult {
-    readonly payload: unknown;
-    readonly functionError?: string;
-    readonly requestId?: string;
 }
 
 /** Invokes the function synchronously; the emulator test binds it to the local pipeline. */
@@ -132,7 +102,7 @@ export type Invoker = (
     functionName: string,
     payload: unknown,
     timeoutMs: number,
-) => Promise<InvokeResult>;
+) => Promise<{ payload: unknown; functionError?: string; requestId?: string }>;
 
 const DEFAULT_TIMING = {
     pollIntervalMs: 2_000,
@@ -160,7 +130,6 @@ export interface SimulationContext {
 
 type Writable<T> = { -readonly [Key in keyof T]: T[Key] };
 
-/** One simulation under way: its timeline, and the report it fills in as it learns. */
 export class Run {
     readonly steps: TimelineStep[] = [];
     readonly clients: SimulationClients;
@@ -232,9 +201,7 @@ export async function runReported(
         run.add("error", failure.message, { kind: failure.kind });
     }
     const denied = (run.report.permissions ?? []).filter((p) => p.decision === "denied");
-    if (failure === undefined && dryRun) {
-        failure = run.problems[0];
-    }
+    failure ??= dryRun ? run.problems[0] : undefined;
     if (failure === undefined && dryRun && denied.length > 0) {
         failure = new SimulationError(
             "permission-denied",
@@ -261,7 +228,6 @@ export function formatStep(step: TimelineStep, style: Style): string {
     return `${style.dim(step.at.slice(11, 19))}  ${style.dim(elapsed)}  ${paint(step.kind.padEnd(10))}  ${message}`;
 }
 
-/** The lines after the timeline: permissions (dry run), the outcome, the closing warning. */
 export function formatSummary(report: SimulationReport, style: Style): string {
     const lines: string[] = [];
     if (report.permissions !== undefined) {
@@ -355,11 +321,7 @@ async function discover(deployment: Deployment, run: Run, mode: SimulationReport
         );
     }
     const queueUrl = mode === "console-test" ? deployment.queueUrl : undefined;
-    if (
-        mode === "console-test" &&
-        fn !== undefined &&
-        fn.queueDelivery !== (queueUrl !== undefined)
-    ) {
+    if (mode === "console-test" && fn && fn.queueDelivery !== (queueUrl !== undefined)) {
         throw new SimulationError(
             "deployment-mismatch",
             fn.queueDelivery
@@ -383,10 +345,8 @@ async function discover(deployment: Deployment, run: Run, mode: SimulationReport
         run.add("found", `Events queue ${queueArn}`);
     }
     const group = await run.soft(() => describeGroup(clients, groupName, region));
-    const targetGroupArns =
-        deployment.targetGroupArn !== undefined
-            ? [deployment.targetGroupArn]
-            : (group?.targetGroupArns ?? []);
+    const { targetGroupArn } = deployment;
+    const targetGroupArns = targetGroupArn ? [targetGroupArn] : (group?.targetGroupArns ?? []);
     if (group !== undefined) {
         const inService = group.instances.filter((i) => i.lifecycleState === "InService").length;
         run.add(
@@ -395,16 +355,18 @@ async function discover(deployment: Deployment, run: Run, mode: SimulationReport
             { instances: group.instances },
         );
     }
-    const facts: DeploymentFacts = {
+    // Unknown parts are left out, not null, in the JSON report.
+    const facts = {
         functionName: fn?.name ?? deployment.functionName,
-        ...(fn && { functionArn: fn.arn, logGroupName: fn.logGroupName }),
+        functionArn: fn?.arn,
+        logGroupName: fn?.logGroupName,
         delivery,
-        ...(queueUrl === undefined ? {} : { queueUrl }),
-        ...(queueArn === undefined ? {} : { queueArn }),
+        queueUrl,
+        queueArn,
         groupName,
         targetGroupArns,
         handlerDryRun: fn?.dryRun ?? false,
-        ...(deployment.templateId === undefined ? {} : { templateId: deployment.templateId }),
+        templateId: deployment.templateId,
     };
     run.report.deployment = facts;
     return { region, identity, fn, groupName, group, queueArn, facts };
@@ -432,7 +394,6 @@ export async function checkPlannedPermissions(
     run.report.permissions = await checkPermissions(run.clients, identity.arn, needs);
 }
 
-/** A lifecycle for an instance that is no longer a member of the group. */
 export const LEFT_GROUP = "left the group";
 
 /** Log records may reach the log group with their invocation's start time, a little earlier. */
@@ -440,9 +401,7 @@ const LOG_CLOCK_SKEW_MS = 5_000;
 
 /** Watches the deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2; a change is a step. */
 export class DeploymentObserver {
-    /** Every handler entry read so far, in order. */
     readonly entries: HandlerLogEntry[] = [];
-    /** Members that were not in the group before, in the order they appeared. */
     readonly replacements: string[] = [];
     private readonly watched = new Set<string>();
     /** Each watched instance's lifecycle now, and every one a poll has seen it in. */
@@ -461,11 +420,12 @@ export class DeploymentObserver {
         this.sinceMs = sinceMs - LOG_CLOCK_SKEW_MS;
     }
 
-    /** Follows this instance from now on; `lifecycle` is what it is known to be now. */
-    watch(instanceId: string, lifecycle?: string): void {
+    /** Follows this instance from now on, from the lifecycle it had when the run found the group. */
+    watch(instanceId: string): void {
         this.watched.add(instanceId);
-        if (lifecycle !== undefined && !this.lifecycles.has(instanceId)) {
-            this.lifecycles.set(instanceId, lifecycle);
+        const member = this.discovered.group?.instances.find((i) => i.instanceId === instanceId);
+        if (member !== undefined && !this.lifecycles.has(instanceId)) {
+            this.lifecycles.set(instanceId, member.lifecycleState);
         }
     }
 
@@ -473,44 +433,33 @@ export class DeploymentObserver {
         return this.states.get([what, ...ids].join(" "));
     }
 
-    /** Notes `key`'s state; tells whether it is new, and so worth a step. */
     changed(key: string, state: string): boolean {
         const known = this.states.get(key);
         this.states.set(key, state);
         return known !== state;
     }
 
-    /** Reads new log entries; those `relevant` says concern the simulation become steps. */
     async readLog(relevant: (entry: HandlerLogEntry) => boolean): Promise<void> {
         const { logGroupName } = this.discovered.facts;
         if (logGroupName === undefined) {
             return;
         }
-        const events = await newLogEvents(
-            this.run.clients,
-            logGroupName,
-            this.sinceMs,
-            this.seenLogEvents,
-        );
+        const { clients } = this.run;
+        const events = await newLogEvents(clients, logGroupName, this.sinceMs, this.seenLogEvents);
         const fresh = events.flatMap((e) => parseLogLine(e.message, e.timestamp) ?? []);
         this.entries.push(...fresh);
         for (const entry of fresh.filter(relevant)) {
+            const { level, fields } = entry;
             const loggedAt = new Date(entry.timestamp).toISOString();
-            this.run.add("handler", handlerLine(entry), {
-                level: entry.level,
-                loggedAt,
-                ...entry.fields,
-            });
+            this.run.add("handler", handlerLine(entry), { level, loggedAt, ...fields });
         }
     }
 
-    /** Reads the log for `instanceId`; the handler's decision about it, from entry `from` on. */
     async decisionAbout(instanceId: string, scope: DecisionScope, from: number) {
-        await this.readLog((entry) => entriesAbout([entry], instanceId, scope).length > 0);
+        await this.readLog((entry) => isAbout(entry, instanceId, scope));
         return decisionFor(this.entries.slice(from), instanceId, scope);
     }
 
-    /** The group, its activities and the watched instances' target health and EC2 state. */
     async observe(options: { readonly instances: boolean }): Promise<void> {
         const { run, discovered } = this;
         const group = await describeGroup(run.clients, discovered.groupName, discovered.region);
@@ -521,20 +470,13 @@ export class DeploymentObserver {
                 this.lifecycles.set(instanceId, now);
                 this.history.set(instanceId, (this.history.get(instanceId) ?? new Set()).add(now));
                 const where = now === LEFT_GROUP ? `has left group` : `is ${now} in group`;
-                run.add("group", `${instanceId} ${where} ${group.name}`, {
-                    instanceId,
-                    lifecycleState: now,
-                });
+                const data = { instanceId, lifecycleState: now };
+                run.add("group", `${instanceId} ${where} ${group.name}`, data);
             }
         }
         const before = discovered.group?.instances.map((i) => i.instanceId) ?? [];
-        for (const member of group.instances) {
-            const {
-                instanceId,
-                lifecycleState,
-                instanceType: type,
-                availabilityZone: zone,
-            } = member;
+        for (const { instanceId, lifecycleState, ...member } of group.instances) {
+            const { instanceType: type, availabilityZone: zone } = member;
             if (!before.includes(instanceId) && !this.replacements.includes(instanceId)) {
                 this.replacements.push(instanceId);
                 run.add(
@@ -545,16 +487,13 @@ export class DeploymentObserver {
             }
         }
         const activities = await recentActivities(run.clients, group.name, this.sinceMs);
-        // Oldest first, so that the timeline reads in order.
-        for (const { id, description, cause, status } of activities.reverse()) {
-            if (this.changed(`activity ${id}`, status)) {
+        for (const { ActivityId: activityId, Description, Cause: cause = "", ...a } of activities) {
+            const statusCode = a.StatusCode ?? "";
+            if (this.changed(`activity ${activityId}`, statusCode)) {
                 // Capacity Rebalancing's own activities say so only in their cause.
                 const why = /rebalanc/i.test(cause) ? ` (${cause})` : "";
-                run.add("activity", `${description}: ${status}${why}`, {
-                    activityId: id,
-                    statusCode: status,
-                    cause,
-                });
+                const data = { activityId, statusCode, cause };
+                run.add("activity", `${Description}: ${statusCode}${why}`, data);
             }
         }
         for (const targetGroupArn of discovered.facts.targetGroupArns) {
@@ -576,11 +515,9 @@ export class DeploymentObserver {
 
     /** The watched instances' EC2 state (running, shutting-down…); a first "running" is no news. */
     private async observeInstances(): Promise<void> {
+        const command = new DescribeInstancesCommand({ InstanceIds: [...this.watched] });
         const { Reservations = [] } = await awsCall("ec2:DescribeInstances", (timeout) =>
-            this.run.clients.ec2.send(
-                new DescribeInstancesCommand({ InstanceIds: [...this.watched] }),
-                timeout,
-            ),
+            this.run.clients.ec2.send(command, timeout),
         );
         for (const instance of Reservations.flatMap((r) => r.Instances ?? [])) {
             const id = instance.InstanceId ?? "";

@@ -1,5 +1,7 @@
 /** The simulate tests' AWS account behind aws-sdk-client-mock: a group, its handler, logs, queue and FIS, on a fake clock. */
 import {
+    type Activity,
+    type ScalingActivityStatusCode,
     DescribeAutoScalingGroupsCommand,
     DescribeScalingActivitiesCommand,
 } from "@aws-sdk/client-auto-scaling";
@@ -22,13 +24,15 @@ import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { createClients, type SimulationClients } from "../../commands/simulate/aws";
 import type { Deployment, SimulationContext } from "../../commands/simulate/run";
+import { SPOT_INTERRUPTION_ACTION_ID } from "../../components/spot-interruption-handler/fault-injection";
+import { SAFETY_NET_GRACE_MS } from "../../contract";
 import { batchSummary } from "../../handler/queue-batch";
 
 export const ACCOUNT = "123456789012";
-export const REGION = "eu-west-1";
+const REGION = "eu-west-1";
 export const T0 = Date.parse("2026-05-01T12:00:00.000Z");
 export const FUNCTION = "spot-function-1a2b3c4";
-export const LOG_GROUP = "spot-logs-5d6e7f8";
+const LOG_GROUP = "spot-logs-5d6e7f8";
 export const QUEUE_URL = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/spot-queue-0f1e2d3`;
 export const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:spot-queue-0f1e2d3`;
 export const GROUP = "web-asg-9a8b7c6";
@@ -38,14 +42,9 @@ export const INSTANCES = ["i-0aaaaaaaaaaaaaaa1", "i-0aaaaaaaaaaaaaaa2", "i-0aaaa
 /** Each instance's zone; the replacement's is the last one. */
 const ZONES = ["eu-west-1b", "eu-west-1c", "eu-west-1a"];
 export const REPLACEMENT = "i-0bbbbbbbbbbbbbbb1";
-const CALLER = `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/alice`;
 export const DRAIN_SECONDS = 120;
 /** How long the group's termination hook holds an instance in Terminating:Wait. */
-const HOOK_SECONDS = 30;
-/** The handler's grace for a group with Capacity Rebalancing (SAFETY_NET_GRACE_MS). */
-const GRACE_MS = 25_000;
-const SPOT_ACTION = "aws:ec2:send-spot-instance-interruptions";
-/** What a batch's log line counts. */
+const HOOK_MS = 30_000;
 const OUTCOMES = [
     "detached",
     "terminated",
@@ -55,6 +54,24 @@ const OUTCOMES = [
     "waiting",
     "failed",
 ] as const;
+
+/** The component's experiment template, as far as the simulation reads it. */
+const EXPERIMENT_TEMPLATE = {
+    targets: {
+        SpotInstancesOfGroup: {
+            resourceTags: { "aws:autoscaling:groupName": GROUP },
+            selectionMode: "COUNT(1)",
+        },
+    },
+    actions: {
+        InterruptSpotInstances: {
+            actionId: SPOT_INTERRUPTION_ACTION_ID,
+            parameters: { durationBeforeInterruption: "PT2M" },
+            targets: { SpotInstances: "SpotInstancesOfGroup" },
+        },
+    },
+    stopConditions: [{ source: "none" }],
+};
 
 /** What --dry-run may send: reads, and the policy simulator. */
 export const READ_ONLY_COMMANDS = [
@@ -76,7 +93,6 @@ export const DEPLOYMENT: Deployment = {
     source: "the flags",
 };
 
-/** How the account is set up, and what is wrong with it. */
 export interface FakeAccountOptions {
     readonly queueDelivery?: boolean;
     readonly handlerDryRun?: boolean;
@@ -98,14 +114,6 @@ export interface FakeAccountOptions {
     readonly invocation?: { readonly payload: unknown; readonly functionError?: string };
     readonly silentLog?: boolean;
     readonly neverDrains?: boolean;
-}
-
-interface Activity {
-    ActivityId: string;
-    Description: string;
-    Cause: string;
-    StatusCode: string;
-    StartTime: Date;
 }
 
 /** @aws-sdk/client-fis pins an older @smithy/types than aws-sdk-client-mock: typed as far as used. */
@@ -132,11 +140,12 @@ export class FakeAccount {
     readonly mocks = Object.fromEntries(
         Object.entries(this.clients).map(([name, client]) => [name, mockClient(client as never)]),
     ) as unknown as Mocks;
-    /** The group's members, and each one's lifecycle state. */
     private readonly members = new Map<string, string>();
+    /** Newest first, as AWS lists them. */
     private readonly activities: Activity[] = [];
     private readonly logEvents: { timestamp: number; message: string; eventId: string }[] = [];
-    private readonly targets = new Map<string, { state: string; reason?: string; since: number }>();
+    /** Each instance's drain from the target group, by when it started; ended ones are unused. */
+    private readonly drains = new Map<string, number | "ended">();
     private readonly ec2States = new Map<string, { state: string; reason?: string }>();
     /** Instances in Terminating:Wait, by when their hook started. */
     private readonly hooks = new Map<string, number>();
@@ -145,11 +154,9 @@ export class FakeAccount {
     private invocations = 0;
 
     constructor(private readonly options: FakeAccountOptions = {}) {
-        if (!options.emptyGroup) {
-            INSTANCES.forEach((id) => {
-                this.members.set(id, options.lifecycles?.[id] ?? "InService");
-                this.ec2States.set(id, { state: "running" });
-            });
+        for (const id of options.emptyGroup ? [] : INSTANCES) {
+            this.members.set(id, options.lifecycles?.[id] ?? "InService");
+            this.ec2States.set(id, { state: "running" });
         }
         for (const mock of Object.values(this.mocks) as FisStub[]) {
             mock.onAnyCommand().rejects(
@@ -169,8 +176,12 @@ export class FakeAccount {
     }
 
     commandNames(): string[] {
+        return this.commands().map((command) => (command as object).constructor.name);
+    }
+
+    private commands(): unknown[] {
         return (Object.values(this.mocks) as FisStub[]).flatMap((mock) =>
-            mock.calls().map((call) => (call.args[0] as object).constructor.name),
+            mock.calls().map((call) => call.args[0]),
         );
     }
 
@@ -187,9 +198,7 @@ export class FakeAccount {
     }
 
     startedTemplates(): string[] {
-        return this.mocks.fis
-            .calls()
-            .map((call) => call.args[0])
+        return this.commands()
             .filter((command) => command instanceof StartExperimentCommand)
             .map((command) => command.input.experimentTemplateId ?? "");
     }
@@ -197,17 +206,12 @@ export class FakeAccount {
     /** The account at `now`: drains end, hooks run, replacements come InService, the experiment moves on. */
     advance(now: number): void {
         this.now = now;
-        for (const [key, target] of this.targets) {
-            if (target.state === "draining" && now >= target.since + DRAIN_SECONDS * 1000) {
-                this.targets.set(key, {
-                    state: "unused",
-                    reason: "Target.NotRegistered",
-                    since: now,
-                });
-                const instanceId = key.split(" ")[1];
+        for (const [instanceId, since] of this.drains) {
+            if (since !== "ended" && now >= since + DRAIN_SECONDS * 1000) {
+                this.drains.set(instanceId, "ended");
                 // AWS calls a termination hook only once the instance has drained.
                 if (this.members.get(instanceId) === "Terminating") {
-                    this.setLifecycle(instanceId, "Terminating:Wait");
+                    this.members.set(instanceId, "Terminating:Wait");
                     this.hooks.set(instanceId, now);
                 } else {
                     this.leave(instanceId);
@@ -215,25 +219,23 @@ export class FakeAccount {
             }
         }
         for (const [instanceId, since] of this.hooks) {
-            if (now >= since + HOOK_SECONDS * 1000) {
+            if (now >= since + HOOK_MS) {
                 this.hooks.delete(instanceId);
                 this.leave(instanceId);
                 this.ec2States.set(instanceId, { state: "shutting-down" });
             }
         }
-        const launched = this.activities.some((a) => now >= a.StartTime.getTime() + 40_000);
-        if (this.members.get(REPLACEMENT) === "Pending" && launched) {
+        if (this.activities.some((a) => now >= (a.StartTime?.getTime() ?? now) + 40_000)) {
             this.members.set(REPLACEMENT, "InService");
         }
         const experiment = this.experiment;
         const elapsed = now - (experiment?.startedAt ?? now);
         if (experiment?.status === "initiating" && elapsed >= 5_000) {
             experiment.status = this.options.experimentFails ? "failed" : "running";
-            if (experiment.status === "running") {
-                experiment.target = [...this.members].find(
-                    ([, state]) => state === "InService",
-                )?.[0];
-                this.strike(experiment.target ?? "");
+            const target = [...this.members].find(([, state]) => state === "InService")?.[0];
+            if (experiment.status === "running" && target !== undefined) {
+                experiment.target = target;
+                this.strike(target);
             }
         }
         if (experiment?.status === "running" && elapsed >= 120_000) {
@@ -245,188 +247,128 @@ export class FakeAccount {
         }
     }
 
-    private setLifecycle(instanceId: string, lifecycle: string): void {
-        if (this.members.has(instanceId)) {
-            this.members.set(instanceId, lifecycle);
-        }
-    }
-
-    /** The instance leaves the group, and its activity succeeds. */
     private leave(instanceId: string): void {
         this.members.delete(instanceId);
-        const activity = this.activities.find((a) => a.Description.endsWith(instanceId));
-        if (activity !== undefined) {
-            activity.StatusCode = "Successful";
-        }
+        const activity = this.activities.find((a) => a.Description?.endsWith(instanceId));
+        if (activity !== undefined) activity.StatusCode = "Successful";
     }
 
     /** FIS's recommendation and warning (together with PT2M), and what the group does about them. */
     private strike(instanceId: string): void {
         if (this.options.capacityRebalance) {
-            this.setLifecycle(instanceId, "Terminating");
+            this.members.set(instanceId, "Terminating");
             this.activity(
                 `Terminating EC2 instance: ${instanceId}`,
                 "InProgress",
                 `At 2026-05-01T12:00:05Z an instance was taken out of service in response to an EC2 instance rebalance recommendation.`,
             );
-            this.launchReplacement();
         }
         this.handle({ instanceId, sentAtMs: this.now, messageId: "fis-1" }, "req-fis-1", true);
     }
 
-    private activity(description: string, status: string, cause: string): Activity {
-        const activity = {
-            ActivityId: `act-${this.activities.length + 1}`,
-            Description: description,
-            Cause: cause,
-            StatusCode: status,
-            StartTime: new Date(this.now),
-        };
-        this.activities.unshift(activity);
-        return activity;
-    }
-
-    private launchReplacement(): void {
+    /** A new activity; taking an instance out, or rebalancing, launches the replacement too. */
+    private activity(Description: string, StatusCode: ScalingActivityStatusCode, Cause: string) {
+        const started = { StartTime: new Date(this.now), AutoScalingGroupName: GROUP };
+        const activity = { ActivityId: `act-${this.activities.length + 1}`, Description };
+        this.activities.unshift({ ...activity, StatusCode, Cause, ...started });
         this.members.set(REPLACEMENT, "Pending");
-        this.activity(
-            `Launching a new EC2 instance: ${REPLACEMENT}`,
-            "PreInService",
-            "capacity difference",
-        );
+        this.activities.unshift({
+            ActivityId: `act-${this.activities.length + 1}`,
+            Description: `Launching a new EC2 instance: ${REPLACEMENT}`,
+            StatusCode: "PreInService",
+            Cause: "capacity difference",
+            ...started,
+        });
+        return {
+            activityId: activity.ActivityId,
+            description: Description,
+            statusCode: StatusCode,
+        };
     }
 
-    /** One line of the log group: the handler's record in Lambda's JSON format, or a metric. */
-    private log(requestId: string, record: Record<string, unknown>, metric = false): void {
-        const line = metric
-            ? record
-            : {
-                  timestamp: new Date(this.now).toISOString(),
-                  level: "INFO",
-                  requestId,
-                  message: record,
-              };
-        if (metric || !this.options.silentLog) {
-            const eventId = String(this.logEvents.length);
-            this.logEvents.push({ timestamp: this.now, message: JSON.stringify(line), eventId });
+    private log(requestId: string, message: Record<string, unknown>): void {
+        if (!this.options.silentLog) {
+            this.logLine({
+                timestamp: new Date(this.now).toISOString(),
+                level: "INFO",
+                requestId,
+                message,
+            });
         }
+    }
+
+    private logLine(line: object): void {
+        const eventId = String(this.logEvents.length);
+        this.logEvents.push({ timestamp: this.now, message: JSON.stringify(line), eventId });
     }
 
     /** The handler on one warning: a rebalancing group gets the grace, a hooked one is terminated through, else detach. */
     private handle(warning: Warning, requestId: string, queued: boolean): unknown {
         const { instanceId } = warning;
-        const dryRun = this.options.handlerDryRun === true;
-        const rebalancing = this.options.capacityRebalance === true;
-        const terminate = this.options.terminationHook === true;
-        const graceEndsMs = warning.sentAtMs + GRACE_MS;
-        if (!queued && rebalancing && this.members.get(instanceId) === "InService") {
+        const { capacityRebalance: rebalancing, terminationHook: terminate } = this.options;
+        const dryRun = this.options.handlerDryRun;
+        const graceEndsMs = warning.sentAtMs + SAFETY_NET_GRACE_MS;
+        if (!queued && rebalancing) {
             // A direct invocation waits out the grace in itself.
             this.advance(Math.max(this.now, graceEndsMs));
         }
-        const lifecycle = this.members.get(instanceId);
-        let counted: (typeof OUTCOMES)[number] | undefined;
-        const ignored: Record<string, number> = {};
-        const base = { instanceId, autoScalingGroupName: GROUP, capacityOnInterruption: "keep" };
-        let summary: Record<string, unknown> = {};
-        if (rebalancing && lifecycle?.startsWith("Terminating")) {
+        const kind = terminate ? "terminate" : "detach";
+        const base = { autoScalingGroupName: GROUP, capacityOnInterruption: "keep" };
+        const named = { ...base, instanceIds: [instanceId] };
+        let counted: (typeof OUTCOMES)[number];
+        // The simulation warns only InService instances; FIS's may be rebalancing already.
+        if (rebalancing && this.members.get(instanceId)?.startsWith("Terminating")) {
             counted = "leftToGroup";
-            summary = { ...base, action: "left-to-group", reason: `${instanceId} is Terminating` };
-            if (!queued) {
-                this.log(requestId, {
-                    ...summary,
-                    message: "Left the warning to the group's Capacity Rebalancing",
-                });
-            }
-        } else if (lifecycle !== "InService") {
-            const reason = lifecycle === undefined ? "not-a-member" : "not-in-service";
-            ignored[reason] = 1;
-            summary = {
-                ...base,
-                action: "ignored",
-                reason: `${instanceId} is ${lifecycle}`,
-            };
-            if (!queued) {
-                this.log(requestId, { ...summary, message: `Ignored the warning: ${reason}` });
-            }
         } else if (rebalancing && this.now < graceEndsMs) {
             counted = "waiting";
+        } else if (dryRun) {
+            counted = terminate ? "wouldTerminate" : "wouldDetach";
+            const message = `Dry run: would ${kind} 1 instance(s) of AutoScaling Group ${GROUP}`;
+            this.log(requestId, { message, ...named });
         } else {
-            const kind = terminate ? "terminate" : "detach";
-            const safetyNet = rebalancing ? { safetyNet: true } : {};
-            if (dryRun) {
-                counted = terminate ? "wouldTerminate" : "wouldDetach";
-                summary = { ...base, action: `would-${kind}`, ...safetyNet };
-                this.log(requestId, {
-                    message: `Dry run: would ${kind} 1 instance(s) of AutoScaling Group ${GROUP}`,
-                    autoScalingGroupName: GROUP,
-                    capacityOnInterruption: "keep",
-                    instanceIds: [instanceId],
-                });
-            } else {
-                counted = terminate ? "terminated" : "detached";
-                summary = { ...base, action: terminate ? "terminated" : "detached", ...safetyNet };
-                this.takeOut(instanceId, requestId, terminate);
+            counted = terminate ? "terminated" : "detached";
+            const doing = terminate ? "Terminating" : "Detaching";
+            this.members.set(instanceId, doing);
+            if (this.options.leavesGroupAtDetach && !terminate) {
+                this.members.delete(instanceId);
             }
+            const activity = this.activity(
+                `${doing} EC2 instance: ${instanceId}`,
+                "WaitingForELBConnectionDraining",
+                kind,
+            );
+            if (!this.options.neverDrains) {
+                this.drains.set(instanceId, this.now);
+            }
+            const belongs = `Instance ${instanceId} belongs to AutoScaling Group ${GROUP}.`;
+            this.log(requestId, {
+                message: terminate
+                    ? `${belongs} Terminating it through the group, so that its termination hooks run...`
+                    : `${belongs} Detaching instance...`,
+                ...named,
+                activities: [activity],
+            });
         }
         const counts = Object.fromEntries(
             OUTCOMES.map((o) => [o, o === counted ? 1 : 0]),
         ) as Record<(typeof OUTCOMES)[number], number>;
         // Metrics (EMF) go to the same log group; they are not the handler's entries.
-        const metric = { _aws: { Timestamp: this.now }, Detached: counts.detached || undefined };
-        this.log(requestId, metric, true);
+        this.logLine({ _aws: { Timestamp: this.now }, Detached: counts.detached || undefined });
+        const safetyNet = rebalancing && counted !== "leftToGroup" && counted !== "waiting";
         if (!queued) {
-            return summary;
+            const action = dryRun ? `would-${kind}` : counted;
+            return { instanceId, ...base, action, ...(safetyNet && { safetyNet }) };
         }
-        const ignoredTotal = Object.keys(ignored).length;
         this.log(requestId, {
-            message: `Batch of 1 records: ${batchSummary({ ...counts, ignoredTotal }, dryRun)}`,
-            autoScalingGroupName: GROUP,
-            capacityOnInterruption: "keep",
+            message: `Batch of 1 records: ${batchSummary({ ...counts, ignoredTotal: 0 }, dryRun)}`,
+            ...base,
             records: 1,
             ...counts,
-            safetyNet: "safetyNet" in summary ? 1 : 0,
-            ignored,
+            safetyNet: safetyNet ? 1 : 0,
+            ignored: {},
         });
-        return {
-            batchItemFailures: counts.waiting === 1 ? [{ itemIdentifier: warning.messageId }] : [],
-        };
-    }
-
-    /** Detaches, or terminates through the group: the drain starts and a replacement launches. */
-    private takeOut(instanceId: string, requestId: string, terminate: boolean): void {
-        this.setLifecycle(instanceId, terminate ? "Terminating" : "Detaching");
-        if (this.options.leavesGroupAtDetach && !terminate) {
-            this.members.delete(instanceId);
-        }
-        const doing = terminate ? "Terminating" : "Detaching";
-        const activity = this.activity(
-            `${doing} EC2 instance: ${instanceId}`,
-            "WaitingForELBConnectionDraining",
-            terminate ? "terminate" : "detach",
-        );
-        this.launchReplacement();
-        if (!this.options.neverDrains) {
-            const since = this.now;
-            this.targets.set(`${TG_ARN} ${instanceId}`, {
-                state: "draining",
-                reason: "Target.DeregistrationInProgress",
-                since,
-            });
-        }
-        this.log(requestId, {
-            message: terminate
-                ? `Instance ${instanceId} belongs to AutoScaling Group ${GROUP}. Terminating it through the group, so that its termination hooks run...`
-                : `Instance ${instanceId} belongs to AutoScaling Group ${GROUP}. Detaching instance...`,
-            autoScalingGroupName: GROUP,
-            capacityOnInterruption: "keep",
-            instanceIds: [instanceId],
-            activities: [
-                {
-                    activityId: activity.ActivityId,
-                    description: activity.Description,
-                    statusCode: activity.StatusCode,
-                },
-            ],
-        });
+        const waiting = counted === "waiting" ? [{ itemIdentifier: warning.messageId }] : [];
+        return { batchItemFailures: waiting };
     }
 
     private guard(action: string): void {
@@ -441,24 +383,24 @@ export class FakeAccount {
             if (options.stsFailure !== undefined) {
                 throw awsError(options.stsFailure.name, options.stsFailure.message);
             }
-            return { Account: ACCOUNT, Arn: CALLER, UserId: "AROAEXAMPLE:alice" };
+            return { Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Admin/alice` };
         });
         m.lambda.on(GetFunctionConfigurationCommand).callsFake(() => {
             this.guard("lambda:GetFunctionConfiguration");
             if (options.missing === "function") {
                 throw awsError("ResourceNotFoundException", `Function not found: ${FUNCTION}`);
             }
-            const dlq = options.queueDelivery === false ? undefined : `${QUEUE_URL}-dlq`;
             return {
                 FunctionName: FUNCTION,
                 FunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${FUNCTION}`,
                 Timeout: 20,
-                LoggingConfig: { LogFormat: "JSON", LogGroup: LOG_GROUP },
+                LoggingConfig: { LogGroup: LOG_GROUP },
                 Environment: {
                     Variables: {
                         AUTO_SCALING_GROUP_NAMES: JSON.stringify([GROUP]),
                         CAPACITY_ON_INTERRUPTION: "keep",
-                        DEAD_LETTER_QUEUE_URL: dlq,
+                        DEAD_LETTER_QUEUE_URL:
+                            options.queueDelivery === false ? undefined : `${QUEUE_URL}-dlq`,
                         DRY_RUN: options.handlerDryRun ? "true" : undefined,
                     },
                 },
@@ -485,37 +427,40 @@ export class FakeAccount {
             }
             return { Attributes: { QueueArn: QUEUE_ARN } };
         });
-        m.autoScaling.on(DescribeAutoScalingGroupsCommand).callsFake((input) => ({
-            AutoScalingGroups:
-                options.missing === "group" || !input.AutoScalingGroupNames?.includes(GROUP)
-                    ? []
-                    : [
-                          {
-                              AutoScalingGroupName: GROUP,
-                              MinSize: 0,
-                              MaxSize: 6,
-                              DesiredCapacity: options.emptyGroup ? 0 : INSTANCES.length,
-                              CapacityRebalance: options.capacityRebalance === true,
-                              TargetGroupARNs: [TG_ARN],
-                              Instances: [...this.members].map(([id, lifecycle]) => ({
-                                  InstanceId: id,
-                                  LifecycleState: lifecycle,
-                                  AvailabilityZone: ZONES[INSTANCES.indexOf(id)] ?? ZONES[2],
-                                  InstanceType: "c5.large",
-                              })),
-                          },
-                      ],
-        }));
-        m.autoScaling.on(DescribeScalingActivitiesCommand).callsFake(() => ({
-            Activities: this.activities.map((a) => ({ ...a, AutoScalingGroupName: GROUP })),
-        }));
+        m.autoScaling.on(DescribeAutoScalingGroupsCommand).callsFake((input) => {
+            if (options.missing === "group" || !input.AutoScalingGroupNames?.includes(GROUP)) {
+                return { AutoScalingGroups: [] };
+            }
+            const Instances = [...this.members].map(([id, lifecycle]) => ({
+                InstanceId: id,
+                LifecycleState: lifecycle,
+                AvailabilityZone: ZONES[INSTANCES.indexOf(id)] ?? ZONES[2],
+                InstanceType: "c5.large",
+            }));
+            const group = {
+                AutoScalingGroupName: GROUP,
+                MinSize: 0,
+                MaxSize: 6,
+                DesiredCapacity: options.emptyGroup ? 0 : INSTANCES.length,
+                CapacityRebalance: options.capacityRebalance === true,
+                TargetGroupARNs: [TG_ARN],
+                Instances,
+            };
+            return { AutoScalingGroups: [group] };
+        });
+        m.autoScaling
+            .on(DescribeScalingActivitiesCommand)
+            .callsFake(() => ({ Activities: this.activities }));
         m.elbv2.on(DescribeTargetHealthCommand).callsFake((input) => ({
             TargetHealthDescriptions: (input.Targets ?? []).map((target: { Id?: string }) => {
-                const health = this.targets.get(`${input.TargetGroupArn} ${target.Id}`);
-                return {
-                    Target: target,
-                    TargetHealth: { State: health?.state ?? "healthy", Reason: health?.reason },
-                };
+                const drain = input.TargetGroupArn === TG_ARN && this.drains.get(target.Id ?? "");
+                const TargetHealth =
+                    drain === "ended"
+                        ? { State: "unused", Reason: "Target.NotRegistered" }
+                        : drain
+                          ? { State: "draining", Reason: "Target.DeregistrationInProgress" }
+                          : { State: "healthy" };
+                return { Target: target, TargetHealth };
             }),
         }));
         m.elbv2.on(DescribeTargetGroupAttributesCommand).resolves({
@@ -535,11 +480,8 @@ export class FakeAccount {
             TerminatingInstances: (input.InstanceIds ?? []).map((id: string) => {
                 const previous = this.ec2States.get(id)?.state ?? "running";
                 this.ec2States.set(id, { state: "shutting-down" });
-                return {
-                    InstanceId: id,
-                    PreviousState: { Name: previous },
-                    CurrentState: { Name: "shutting-down" },
-                };
+                const CurrentState = { Name: "shutting-down" };
+                return { InstanceId: id, PreviousState: { Name: previous }, CurrentState };
             }),
         }));
         m.ec2.on(DescribeInstancesCommand).callsFake((input) => ({
@@ -547,7 +489,7 @@ export class FakeAccount {
                 {
                     Instances: (input.InstanceIds ?? []).map((id: string) => {
                         const { state, reason } = this.ec2States.get(id) ?? { state: "running" };
-                        const code = reason && "Server.SpotInstanceTermination";
+                        const code = "Server.SpotInstanceTermination";
                         const why = reason && { StateReason: { Code: code, Message: reason } };
                         return { InstanceId: id, State: { Name: state }, ...why };
                     }),
@@ -557,7 +499,6 @@ export class FakeAccount {
         m.iam.on(SimulatePrincipalPolicyCommand).callsFake((input) => ({
             EvaluationResults: (input.ActionNames ?? []).map((action: string) => ({
                 EvalActionName: action,
-                EvalResourceName: input.ResourceArns?.[0],
                 EvalDecision: options.simulatorDenies?.includes(action)
                     ? "implicitDeny"
                     : "allowed",
@@ -572,23 +513,7 @@ export class FakeAccount {
             if (input.id !== TEMPLATE) {
                 throw awsError("ResourceNotFoundException", "Experiment template not found");
             }
-            const target = {
-                resourceTags: { "aws:autoscaling:groupName": GROUP },
-                selectionMode: "COUNT(1)",
-            };
-            const action = {
-                actionId: SPOT_ACTION,
-                parameters: { durationBeforeInterruption: "PT2M" },
-                targets: { SpotInstances: "SpotInstancesOfGroup" },
-            };
-            return {
-                experimentTemplate: {
-                    id: TEMPLATE,
-                    targets: { SpotInstancesOfGroup: target },
-                    actions: { InterruptSpotInstances: action },
-                    stopConditions: [{ source: "none" }],
-                },
-            };
+            return { experimentTemplate: EXPERIMENT_TEMPLATE };
         });
         fis.on(StartExperimentCommand).callsFake(() => {
             this.experiment = { startedAt: this.now, status: "initiating" };
@@ -597,24 +522,20 @@ export class FakeAccount {
         fis.on(GetExperimentCommand).callsFake(() => {
             const status = this.experiment?.status ?? "pending";
             const failed = status === "failed";
-            const actionStatus =
-                status === "initiating" || status === "pending" ? "pending" : status;
-            const experimentReason = "Experiment failed because one or more actions failed";
-            const actionReason =
-                "Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions";
+            const state = (started: string, reason: string) =>
+                failed ? { status: started, reason } : { status: started };
+            const action = {
+                actionId: SPOT_INTERRUPTION_ACTION_ID,
+                state: state(
+                    status === "initiating" || status === "pending" ? "pending" : status,
+                    "Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions",
+                ),
+            };
             return {
                 experiment: {
                     id: "EXP1",
-                    state: { status, ...(failed ? { reason: experimentReason } : {}) },
-                    actions: {
-                        InterruptSpotInstances: {
-                            actionId: SPOT_ACTION,
-                            state: {
-                                status: actionStatus,
-                                ...(failed ? { reason: actionReason } : {}),
-                            },
-                        },
-                    },
+                    state: state(status, "Experiment failed because one or more actions failed"),
+                    actions: { InterruptSpotInstances: action },
                 },
             };
         });
