@@ -66,11 +66,9 @@ export function emulatedWorkshop(emulator: () => Emulator) {
         return environment;
     };
     const webGroup = () => describeGroupState(emulator(), seeded().webGroupName);
-    const otherGroup = () => describeGroupState(emulator(), seeded().otherGroupName);
     return {
         environment: seeded,
         webGroup,
-        otherGroup,
 
         async seed(webGroupOptions?: WorkshopSeedOptions["webGroup"]) {
             await emulator().reset();
@@ -103,7 +101,7 @@ export function emulatedWorkshop(emulator: () => Emulator) {
         async snapshot() {
             return {
                 web: await webGroup(),
-                other: await otherGroup(),
+                other: await describeGroupState(emulator(), seeded().otherGroupName),
                 standalone: await describeInstanceState(emulator(), seeded().standaloneInstanceId),
             };
         },

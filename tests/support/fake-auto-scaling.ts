@@ -1,3 +1,4 @@
+import * as assert from "node:assert/strict";
 import {
     type AutoScalingClient,
     type DescribeAutoScalingGroupsCommandOutput,
@@ -389,30 +390,21 @@ export class FakeAutoScaling {
     }
 
     private requiredGroup(name: string): FakeGroup {
-        const group = this.groups.get(name);
-        if (group === undefined) {
-            throw new Error(`FakeAutoScaling has no group ${name}`);
-        }
-        return group;
+        return this.groups.get(name) ?? assert.fail(`FakeAutoScaling has no group ${name}`);
     }
 }
 
-/** One group as DescribeAutoScalingGroups answers for it: sizes, members in their states, tags. */
+/** One group as DescribeAutoScalingGroups answers for it: sizes, members as [id, lifecycle state]. */
 export function groupLookupAnswer(
     name: string,
-    {
-        minSize = 0,
-        desiredCapacity = 4,
-        members = [],
-        capacityRebalance = false,
-    }: {
+    lookup: {
         minSize?: number;
         desiredCapacity?: number;
-        /** Instance id and lifecycle state, e.g. ["i-…", "InService"]. */
         members?: readonly (readonly [string, string])[];
         capacityRebalance?: boolean;
     } = {},
 ): Pick<DescribeAutoScalingGroupsCommandOutput, "AutoScalingGroups"> {
+    const { minSize = 0, desiredCapacity = 4, members = [], capacityRebalance } = lookup;
     const sizes = { minSize, maxSize: Math.max(12, desiredCapacity), desiredCapacity };
     const fake = new FakeAutoScaling().group(name, sizes, {}, { capacityRebalance });
     members.forEach(([id, state]) => fake.members(name, [id], state));

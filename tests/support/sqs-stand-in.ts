@@ -6,31 +6,21 @@ import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export interface StandInOptions {
+interface StandInOptions {
     /** How long each call waits before it answers. */
     readonly latencyMs: number;
     /** A refusal for the entries SQS should put in `Failed`, by message body. */
     readonly refuse?: (body: string) => { code: string; message: string } | undefined;
 }
 
-export interface StandInCall {
+interface StandInCall {
     readonly startedAtMs: number;
     readonly ids: readonly string[];
     /** The client gave up before the answer. */
     aborted: boolean;
 }
 
-export interface SqsStandIn {
-    queueUrl(): string;
-    readonly calls: readonly StandInCall[];
-    /** Every message accepted (answered in `Successful`), with its `reason` attribute. */
-    readonly accepted: readonly { body: string; reason?: string }[];
-    /** The most calls that were in flight at once. */
-    maxInFlight(): number;
-    /** Resolves once no call is in flight (an abort reaches the server a moment later), or fails. */
-    idle(withinMs: number): Promise<void>;
-    stop(): Promise<void>;
-}
+export type SqsStandIn = Awaited<ReturnType<typeof startSqsStandIn>>;
 
 interface BatchRequest {
     Entries?: {
@@ -40,8 +30,9 @@ interface BatchRequest {
     }[];
 }
 
-export async function startSqsStandIn(options: StandInOptions): Promise<SqsStandIn> {
+export async function startSqsStandIn(options: StandInOptions) {
     const calls: StandInCall[] = [];
+    /** Every message accepted (answered in `Successful`), with its `reason` attribute. */
     const accepted: { body: string; reason?: string }[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
@@ -128,7 +119,8 @@ export async function startSqsStandIn(options: StandInOptions): Promise<SqsStand
         calls,
         accepted,
         maxInFlight: () => maxInFlight,
-        async idle(withinMs) {
+        /** Resolves once no call is in flight (an abort reaches the server a moment later), or fails. */
+        async idle(withinMs: number) {
             const until = performance.now() + withinMs;
             while (inFlight > 0) {
                 if (performance.now() > until) {
