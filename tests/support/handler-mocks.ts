@@ -27,7 +27,7 @@ export function mockedStackPerSuite(): void {
     });
 }
 
-/** The components, once a suite's mockedComponents (or mockedComponentsPerSuite) has run. */
+/** The components, once a suite's mockedComponents (or describeComponents) has run. */
 export let components: Components;
 
 /** Installs the mocks first, then imports the components, as Pulumi's mocks require. */
