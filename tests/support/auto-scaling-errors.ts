@@ -22,20 +22,13 @@ export const autoScalingErrors = {
         validationError(fill(refusals.terminateAtMinSize, { min })),
     /** IAM's refusal when a permissions boundary allows no `autoscaling:<action>`. */
     accessDenied: (action: string) =>
-        new AutoScalingServiceException({
-            name: "AccessDenied",
-            $fault: "client",
-            $metadata: { httpStatusCode: 403 },
-            message: `User: ${HANDLER_ROLE_SESSION} is not authorized to perform: autoscaling:${action} because no permissions boundary allows the autoscaling:${action} action`,
-        }),
+        serviceError(
+            "AccessDenied",
+            403,
+            `User: ${HANDLER_ROLE_SESSION} is not authorized to perform: autoscaling:${action} because no permissions boundary allows the autoscaling:${action} action`,
+        ),
     unknownValidation: () => validationError("1 validation error detected: unexpected"),
-    throttling: () =>
-        new AutoScalingServiceException({
-            name: "Throttling",
-            $fault: "client",
-            $metadata: { httpStatusCode: 400 },
-            message: "Rate exceeded",
-        }),
+    throttling: () => serviceError("Throttling", 400, "Rate exceeded"),
     resourceContention: () =>
         new ResourceContentionFault({
             $metadata: { httpStatusCode: 500 },
@@ -57,11 +50,12 @@ function fill(template: string, values: Record<string, string | number>): string
     });
 }
 
-function validationError(message: string): AutoScalingServiceException {
-    return new AutoScalingServiceException({
-        name: "ValidationError",
+const serviceError = (name: string, httpStatusCode: number, message: string) =>
+    new AutoScalingServiceException({
+        name,
         $fault: "client",
-        $metadata: { httpStatusCode: 400 },
+        $metadata: { httpStatusCode },
         message,
     });
-}
+
+const validationError = (message: string) => serviceError("ValidationError", 400, message);

@@ -1,7 +1,4 @@
-/**
- * The stubbed Auto Scaling client that the handler suites drive a FakeAutoScaling through, and the
- * instance ids they warn about.
- */
+/** The stubbed Auto Scaling client the handler suites drive a FakeAutoScaling through, and instance ids. */
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { createAutoScalingGateway } from "../../handler/auto-scaling";
@@ -9,10 +6,7 @@ import { createAutoScalingGateway } from "../../handler/auto-scaling";
 /** The stub of every AutoScalingClient, while a suite that called stubAutoScalingPerSuite runs. */
 export let autoScaling: AwsClientStub<AutoScalingClient>;
 
-/**
- * For the current suite, stubs every AutoScalingClient, resets the stub before each test, and
- * restores the real client afterwards: the emulator tests need it.
- */
+/** Stubs every AutoScalingClient for the current suite, reset per test, restored after it for the emulator tests. */
 export function stubAutoScalingPerSuite(): void {
     before(() => {
         autoScaling = mockClient(AutoScalingClient);

@@ -1,9 +1,4 @@
-/**
- * The workshop's groups on the tier's emulator, as the emulated-handler tests read and poke them:
- * seeded fresh per test, read back as state, and warned through a handler archive; and the queued
- * path, as the queued-pipeline tests drive it: one archive per handler variant, with the component's
- * queue settings, fed by the local event source mapping from the events queue the rule fills.
- */
+/** The workshop on the tier's emulator: seeded, read back and warned through handler archives, direct or queued. */
 import * as assert from "node:assert/strict";
 import {
     describeGroupState,
@@ -41,14 +36,18 @@ export function assertAllFulfilled({ results }: Invocations, action: "detached" 
 /** The component's arguments for the web group, but the group. */
 export type WebGroupHandlerArgs = Omit<SpotInterruptionHandlerArgs, "autoScalingGroupName">;
 
+/** The components, imported after the mocks are installed, as Pulumi reads its settings on first use. */
+async function mockedComponents() {
+    installPulumiMocks();
+    return import("../../components");
+}
+
 /** The component's function, serialized and loaded as Lambda loads it. */
 export async function handlerArchive(
     name: string,
     args: SpotInterruptionHandlerArgs,
 ): Promise<HandlerArchive> {
-    installPulumiMocks();
-    // Imported after the mocks are installed, as Pulumi reads its settings on first use.
-    const { SpotInterruptionHandler } = await import("../../components");
+    const { SpotInterruptionHandler } = await mockedComponents();
     return materializeHandlerArchive(new SpotInterruptionHandler(name, args).handlerFunction, name);
 }
 
@@ -67,11 +66,9 @@ export function emulatedWorkshop(emulator: () => Emulator) {
         return environment;
     };
     const webGroup = () => describeGroupState(emulator(), seeded().webGroupName);
-    const otherGroup = () => describeGroupState(emulator(), seeded().otherGroupName);
     return {
         environment: seeded,
         webGroup,
-        otherGroup,
 
         async seed(webGroupOptions?: WorkshopSeedOptions["webGroup"]) {
             await emulator().reset();
@@ -86,10 +83,7 @@ export function emulatedWorkshop(emulator: () => Emulator) {
             return ids.slice(0, count);
         },
 
-        /**
-         * Delivers one interruption warning per instance, all at once, each its own invocation;
-         * through `endpoint` instead of the emulator, and with at most `attempts` SDK attempts, if given.
-         */
+        /** One warning per instance, at once, each its own invocation; through `endpoint` if given. */
         interrupt(
             archive: HandlerArchive,
             instanceIds: string[],
@@ -99,15 +93,15 @@ export function emulatedWorkshop(emulator: () => Emulator) {
             const events = instanceIds.map((id) => loadEvent("seed-sample-event", id));
             return archive.invoke(events, {
                 ...emulator().environment(),
-                ...(endpoint === undefined ? {} : { AWS_ENDPOINT_URL: endpoint }),
-                ...(attempts === undefined ? {} : { AWS_MAX_ATTEMPTS: String(attempts) }),
+                ...(endpoint && { AWS_ENDPOINT_URL: endpoint }),
+                ...(attempts && { AWS_MAX_ATTEMPTS: String(attempts) }),
             });
         },
 
         async snapshot() {
             return {
                 web: await webGroup(),
-                other: await otherGroup(),
+                other: await describeGroupState(emulator(), seeded().otherGroupName),
                 standalone: await describeInstanceState(emulator(), seeded().standaloneInstanceId),
             };
         },
@@ -136,13 +130,11 @@ export function metricsOf(logLines: string[]) {
 }
 
 export function queuedPipeline<V extends string>(variants: Record<V, WebGroupHandlerArgs>) {
-    let emulator: Emulator | undefined;
+    let emulator!: Emulator; // set by the suite's before hook
     const archives = new Map<V, { archive: HandlerArchive; settings: ResolvedHandlerSettings }>();
 
     before(async () => {
-        installPulumiMocks();
-        // Imported after the mocks are installed, as Pulumi reads its settings on first use.
-        const { resolveHandlerSettings } = await import("../../components");
+        const { resolveHandlerSettings } = await mockedComponents();
         for (const [variant, args] of Object.entries(variants) as [V, WebGroupHandlerArgs][]) {
             archives.set(variant, {
                 settings: resolveHandlerSettings({ autoScalingGroupName: WEB_GROUP_NAME, ...args }),
@@ -152,16 +144,9 @@ export function queuedPipeline<V extends string>(variants: Record<V, WebGroupHan
         emulator = await tierEmulator();
     });
 
-    after(() => {
-        for (const { archive } of archives.values()) {
-            archive.remove();
-        }
-    });
+    after(() => archives.forEach(({ archive }) => archive.remove()));
 
-    const theEmulator = (): Emulator => {
-        assert.ok(emulator, "the suite's before hook starts the emulator");
-        return emulator;
-    };
+    const theEmulator = () => emulator;
     const workshop = emulatedWorkshop(theEmulator);
 
     return {

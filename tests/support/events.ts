@@ -13,10 +13,7 @@ export type EventFixture =
     | "missing-detail"
     | "missing-instance-id";
 
-/**
- * A sample event from tests/fixtures/events, with its `<instance-id>` placeholders replaced
- * (as the workshop has you do in the Lambda console) unless `instanceId` is omitted.
- */
+/** A sample event from tests/fixtures/events, its `<instance-id>` placeholders filled if `instanceId` is given. */
 export function loadEvent(name: EventFixture, instanceId?: string): Record<string, unknown> {
     const text = fs.readFileSync(path.join(EVENTS, `${name}.json`), "utf8");
     const filled = instanceId === undefined ? text : fillInstanceId(text, instanceId);

@@ -1,3 +1,4 @@
+import * as assert from "node:assert/strict";
 import {
     type AutoScalingClient,
     type DescribeAutoScalingGroupsCommandOutput,
@@ -10,13 +11,15 @@ import {
     type LifecycleState,
     TerminateInstanceInAutoScalingGroupCommand,
     type TerminateInstanceInAutoScalingGroupCommandInput,
+    type ServiceInputTypes,
+    type ServiceOutputTypes,
 } from "@aws-sdk/client-auto-scaling";
-import type { AwsClientStub } from "aws-sdk-client-mock";
+import type { AwsClientStub, AwsCommand } from "aws-sdk-client-mock";
 import type { GroupAction } from "../../emulator/group-side";
 import { autoScalingErrors } from "./auto-scaling-errors";
 import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
-export interface FakeInstance {
+interface FakeInstance {
     readonly group: string;
     lifecycleState: string;
     /** Its type, which gives its WeightedCapacity in a weighted group. */
@@ -29,21 +32,12 @@ export interface FakeGroup {
     /** In capacity units: instances, or the sum of their weights in a weighted group. */
     desiredCapacity: number;
     tags: Record<string, string>;
-    /** Default false. */
     capacityRebalance?: boolean;
     /** WeightedCapacity per instance type, in the overrides' priority order. Unset: all weigh 1. */
     weights?: Record<string, number>;
     /** Has target groups: a terminating instance stays Terminating while it drains. */
     behindLoadBalancer?: boolean;
 }
-
-export interface FakeLifecycleHook {
-    readonly group: string;
-    readonly name: string;
-    readonly transition: string;
-}
-
-export type { GroupAction };
 
 export { TERMINATING_TRANSITION };
 
@@ -58,24 +52,18 @@ const COUNTED_STATES = ["InService", "Pending", "Pending:Wait", "Pending:Proceed
 const ON_THE_WAY_OUT = ["Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated"];
 
 /**
- * Auto Scaling's state behind aws-sdk-client-mock, answering as AWS does: Describe calls read
- * it, DetachInstances and TerminateInstanceInAutoScalingGroup enforce AWS's refusals (with its
- * exact messages) before changing it, and the group itself reacts to a Spot warning when a test
- * says so (reactToSpotWarning). Tests then assert the calls made and the state left, not an
- * echo of a canned answer. What AWS does not document is listed in emulator/ASSUMPTIONS.md.
+ * Auto Scaling's state behind aws-sdk-client-mock: Describe calls read it, Detach and Terminate
+ * refuse what AWS refuses (with its messages) before changing it, and the group reacts to a Spot
+ * warning when a test says so. What AWS does not document is listed in emulator/ASSUMPTIONS.md.
  */
 export class FakeAutoScaling {
     readonly instances = new Map<string, FakeInstance>();
     readonly groups = new Map<string, FakeGroup>();
-    readonly hooks: FakeLifecycleHook[] = [];
+    readonly hooks: { group: string; name: string; transition: string }[] = [];
     /** Every instance moved out of service by the group or by a call, in order. */
     readonly actions: GroupAction[] = [];
-    /** Every DescribeAutoScalingGroups request, as sent. */
-    readonly lookups: DescribeAutoScalingGroupsCommandInput[] = [];
-    /** Every DescribeLifecycleHooks request answered or denied, as sent (not the throttled). */
+    /** Every DescribeLifecycleHooks request answered or denied (not the throttled). */
     readonly hookLookups: DescribeLifecycleHooksCommandInput[] = [];
-
-    /** Every DetachInstances request throttled before it changed anything. */
     readonly throttledDetaches: DetachInstancesCommandInput[] = [];
 
     private readonly afterNext = new Map<Action, () => void>();
@@ -112,15 +100,8 @@ export class FakeAutoScaling {
         return this;
     }
 
-    members(
-        group: string,
-        instanceIds: readonly string[],
-        lifecycleState = "InService",
-        instanceType?: string,
-    ) {
-        for (const id of instanceIds) {
-            this.instances.set(id, { group, lifecycleState, instanceType });
-        }
+    members(group: string, ids: readonly string[], lifecycleState = "InService", type?: string) {
+        ids.forEach((id) => this.instances.set(id, { group, lifecycleState, instanceType: type }));
         return this;
     }
 
@@ -130,29 +111,14 @@ export class FakeAutoScaling {
         return this;
     }
 
-    /**
-     * What a group does once EC2's two-minute warning for `instanceId` reaches it: with Capacity
-     * Rebalancing, an InService member is taken out of service (Terminating:Wait while its
-     * termination hooks run, else Terminating and gone) and replaced. Otherwise nothing.
-     * Synchronous: the test calls it where the group's reaction should fall.
-     */
+    /** The group's reaction to EC2's warning, where the test calls it: only with Capacity Rebalancing, only InService. */
     reactToSpotWarning(instanceId: string): GroupAction | undefined {
         const instance = this.instances.get(instanceId);
         const group = instance && this.groups.get(instance.group);
-        if (!instance || !group?.capacityRebalance || instance.lifecycleState !== "InService") {
+        if (!group?.capacityRebalance || instance?.lifecycleState !== "InService") {
             return undefined;
         }
         return this.takeOutOfService(instanceId, "CapacityRebalancing", false);
-    }
-
-    /** The capacity units `instanceId` counts for: its type's weight, or 1. */
-    weightOf(instanceId: string): number {
-        const instance = this.instances.get(instanceId);
-        const weights = instance && this.groups.get(instance.group)?.weights;
-        if (!weights) {
-            return 1;
-        }
-        return (instance.instanceType && weights[instance.instanceType]) || 1;
     }
 
     /** The instances still in `group`. */
@@ -162,68 +128,54 @@ export class FakeAutoScaling {
 
     /** Answers the client's calls from this state, from now on. */
     install(client: AwsClientStub<AutoScalingClient>): this {
-        client
-            .on(DescribeAutoScalingGroupsCommand)
-            .callsFake((input: DescribeAutoScalingGroupsCommandInput) =>
-                this.answered("DescribeAutoScalingGroups", input, (i) => this.describe(i)),
-            );
-        client
-            .on(DetachInstancesCommand)
-            .callsFake((input: DetachInstancesCommandInput) =>
-                this.answered("DetachInstances", input, (i) => this.detach(i)),
-            );
-        client
-            .on(DescribeLifecycleHooksCommand)
-            .callsFake((input: DescribeLifecycleHooksCommandInput) =>
-                this.answered("DescribeLifecycleHooks", input, (i) => this.describeHooks(i)),
-            );
-        client
-            .on(TerminateInstanceInAutoScalingGroupCommand)
-            .callsFake((input: TerminateInstanceInAutoScalingGroupCommandInput) =>
-                this.answered("TerminateInstanceInAutoScalingGroup", input, (i) =>
-                    this.terminate(i),
-                ),
-            );
+        this.serve(client, DescribeAutoScalingGroupsCommand, this.describe);
+        this.serve(client, DetachInstancesCommand, this.detach);
+        this.serve(client, DescribeLifecycleHooksCommand, this.describeHooks);
+        this.serve(client, TerminateInstanceInAutoScalingGroupCommand, this.terminate);
         return this;
     }
 
-    private answered<I, T>(action: Action, input: I, answer: (input: I) => T): T {
-        const call = this.calls.get(action) ?? 0;
-        this.calls.set(action, call + 1);
-        if (this.throttled.get(action)?.has(call)) {
-            if (action === "DetachInstances") {
-                this.throttledDetaches.push({ ...(input as DetachInstancesCommandInput) });
+    /** Answers `command` with `reply`, but for the calls throttled, then runs a pending change. */
+    private serve<I extends ServiceInputTypes, O extends ServiceOutputTypes>(
+        client: AwsClientStub<AutoScalingClient>,
+        command: new (input: I) => AwsCommand<I, O>,
+        reply: (input: I) => unknown,
+    ): void {
+        const action = command.name.replace(/Command$/, "") as Action;
+        client.on(command).callsFake((input: I) => {
+            const call = this.calls.get(action) ?? 0;
+            this.calls.set(action, call + 1);
+            if (this.throttled.get(action)?.has(call)) {
+                if (action === "DetachInstances") {
+                    this.throttledDetaches.push({ ...(input as DetachInstancesCommandInput) });
+                }
+                throw autoScalingErrors.throttling();
             }
-            throw autoScalingErrors.throttling();
-        }
-        const result = answer(input);
-        const change = this.afterNext.get(action);
-        this.afterNext.delete(action);
-        change?.();
-        return result;
+            const result = reply(input);
+            const change = this.afterNext.get(action);
+            this.afterNext.delete(action);
+            change?.();
+            return result;
+        });
     }
 
     /** As AWS answers: by names (at most 100), or by one tag filter; pages of MaxRecords. */
-    describe(input: DescribeAutoScalingGroupsCommandInput) {
-        this.lookups.push(input);
+    readonly describe = (input: DescribeAutoScalingGroupsCommandInput) => {
         const { AutoScalingGroupNames, Filters = [], MaxRecords = 50, NextToken } = input;
         if ((AutoScalingGroupNames?.length ?? 0) > 100 || MaxRecords > 100) {
             throw Object.assign(new Error("1 validation error detected"), {
                 name: "ValidationError",
             });
         }
-        const matches = [...this.groups].filter(([name, group]) => {
-            if (AutoScalingGroupNames !== undefined && !AutoScalingGroupNames.includes(name)) {
-                return false;
-            }
-            return Filters.every(({ Name = "", Values = [] }) =>
-                Name === "tag-key"
-                    ? Values.some((key) => key in group.tags)
-                    : Name.startsWith("tag:")
-                      ? Values.includes(group.tags[Name.slice(4)])
-                      : true,
-            );
-        });
+        const matches = [...this.groups].filter(
+            ([name, group]) =>
+                (AutoScalingGroupNames?.includes(name) ?? true) &&
+                Filters.every(({ Name = "", Values = [] }) =>
+                    Name === "tag-key"
+                        ? Values.some((key) => key in group.tags)
+                        : !Name.startsWith("tag:") || Values.includes(group.tags[Name.slice(4)]),
+                ),
+        );
         const start = NextToken === undefined ? 0 : Number(NextToken);
         const page = matches.slice(start, start + MaxRecords);
         return {
@@ -238,31 +190,28 @@ export class FakeAutoScaling {
                 AvailabilityZones: ["eu-west-1b"],
                 HealthCheckType: "ELB",
                 CreatedTime: new Date(0),
-                ...(group.weights
-                    ? {
-                          MixedInstancesPolicy: {
-                              LaunchTemplate: {
-                                  Overrides: Object.entries(group.weights).map(
-                                      ([InstanceType, weight]) => ({
-                                          InstanceType,
-                                          WeightedCapacity: String(weight),
-                                      }),
-                                  ),
-                              },
-                          },
-                      }
-                    : {}),
-                Instances: [...this.instances]
-                    .filter(([, i]) => i.group === name)
-                    .map(([id, i]) => ({
+                ...(group.weights && {
+                    MixedInstancesPolicy: {
+                        LaunchTemplate: {
+                            Overrides: Object.entries(group.weights).map(([type, weight]) => ({
+                                InstanceType: type,
+                                WeightedCapacity: String(weight),
+                            })),
+                        },
+                    },
+                }),
+                Instances: this.membersOf(name).map((id) => {
+                    const { instanceType, lifecycleState } = this.instances.get(id) ?? {};
+                    return {
                         InstanceId: id,
-                        ...(i.instanceType ? { InstanceType: i.instanceType } : {}),
-                        LifecycleState: i.lifecycleState as LifecycleState,
+                        ...(instanceType && { InstanceType: instanceType }),
+                        LifecycleState: lifecycleState as LifecycleState,
                         AvailabilityZone: "eu-west-1b",
                         HealthStatus: "HEALTHY",
                         ProtectedFromScaleIn: false,
-                        ...(group.weights ? { WeightedCapacity: String(this.weightOf(id)) } : {}),
-                    })),
+                        ...(group.weights && { WeightedCapacity: String(this.weightOf(id)) }),
+                    };
+                }),
                 Tags: Object.entries(group.tags).map(([Key, Value]) => ({
                     Key,
                     Value,
@@ -271,42 +220,38 @@ export class FakeAutoScaling {
                     PropagateAtLaunch: false,
                 })),
             })),
-            ...(start + MaxRecords < matches.length
-                ? { NextToken: String(start + MaxRecords) }
-                : {}),
+            ...(start + MaxRecords < matches.length && { NextToken: String(start + MaxRecords) }),
         };
-    }
+    };
 
-    private describeHooks(input: DescribeLifecycleHooksCommandInput) {
+    private readonly describeHooks = (input: DescribeLifecycleHooksCommandInput) => {
         this.hookLookups.push(input);
         if (this.hookLookupsDenied) {
             throw autoScalingErrors.accessDenied("DescribeLifecycleHooks");
         }
         const { AutoScalingGroupName, LifecycleHookNames } = input;
+        const hooks = this.hooks.filter(
+            (hook) =>
+                hook.group === AutoScalingGroupName &&
+                (LifecycleHookNames?.includes(hook.name) ?? true),
+        );
         return {
-            LifecycleHooks: this.hooks
-                .filter(
-                    (hook) =>
-                        hook.group === AutoScalingGroupName &&
-                        (LifecycleHookNames === undefined ||
-                            LifecycleHookNames.includes(hook.name)),
-                )
-                .map((hook) => ({
-                    LifecycleHookName: hook.name,
-                    AutoScalingGroupName: hook.group,
-                    LifecycleTransition: hook.transition,
-                    HeartbeatTimeout: 3600,
-                    GlobalTimeout: 172800,
-                    DefaultResult: "ABANDON",
-                })),
+            LifecycleHooks: hooks.map((hook) => ({
+                LifecycleHookName: hook.name,
+                AutoScalingGroupName: hook.group,
+                LifecycleTransition: hook.transition,
+                HeartbeatTimeout: 3600,
+                GlobalTimeout: 172800,
+                DefaultResult: "ABANDON",
+            })),
         };
-    }
+    };
 
-    private detach({
+    private readonly detach = ({
         AutoScalingGroupName: groupName = "",
         InstanceIds = [],
         ShouldDecrementDesiredCapacity,
-    }: DetachInstancesCommandInput) {
+    }: DetachInstancesCommandInput) => {
         if (InstanceIds.length > 20) {
             throw autoScalingErrors.tooManyInstances();
         }
@@ -319,17 +264,12 @@ export class FakeAutoScaling {
                 throw autoScalingErrors.notInServiceOrStandby(id);
             }
         }
-        const sizes = this.requiredGroup(groupName);
+        const group = this.requiredGroup(groupName);
         // Decrements are counted in capacity units (assumed for the refusal's figures).
         const units = InstanceIds.reduce((sum, id) => sum + this.weightOf(id), 0);
-        if (ShouldDecrementDesiredCapacity && sizes.desiredCapacity - units < sizes.minSize) {
-            throw autoScalingErrors.belowMinSize(
-                groupName,
-                sizes.minSize,
-                sizes.maxSize,
-                sizes.desiredCapacity,
-                InstanceIds.length,
-            );
+        if (ShouldDecrementDesiredCapacity) {
+            this.refuseBelowMinSize(groupName, units, InstanceIds.length);
+            group.desiredCapacity -= units;
         }
         for (const id of InstanceIds) {
             this.instances.delete(id);
@@ -342,9 +282,6 @@ export class FakeAutoScaling {
                 replacements: [],
             });
         }
-        if (ShouldDecrementDesiredCapacity) {
-            sizes.desiredCapacity -= units;
-        }
         return {
             Activities: InstanceIds.map((id: string) => ({
                 ActivityId: `activity-${id}`,
@@ -355,67 +292,54 @@ export class FakeAutoScaling {
                 Description: `Detaching EC2 instance: ${id}`,
             })),
         };
-    }
+    };
 
     /** One instance per call; its group's termination hooks run; refused as AWS refuses it. */
-    private terminate({
+    private readonly terminate = ({
         InstanceId = "",
         ShouldDecrementDesiredCapacity = false,
-    }: TerminateInstanceInAutoScalingGroupCommandInput) {
+    }: TerminateInstanceInAutoScalingGroupCommandInput) => {
         const instance = this.instances.get(InstanceId);
         if (instance === undefined) {
             throw autoScalingErrors.instanceNotFound(InstanceId);
         }
         const group = this.requiredGroup(instance.group);
-        const counted = COUNTED_STATES.includes(instance.lifecycleState);
-        const units = this.weightOf(InstanceId);
-        if (ShouldDecrementDesiredCapacity && counted) {
+        if (ShouldDecrementDesiredCapacity && COUNTED_STATES.includes(instance.lifecycleState)) {
             if (group.desiredCapacity === group.minSize) {
                 throw autoScalingErrors.terminateAtMinSize(group.minSize);
             }
-            if (group.desiredCapacity - units < group.minSize) {
-                throw autoScalingErrors.belowMinSize(
-                    instance.group,
-                    group.minSize,
-                    group.maxSize,
-                    group.desiredCapacity,
-                );
-            }
+            this.refuseBelowMinSize(instance.group, this.weightOf(InstanceId), 1);
         }
-        const activity = {
-            ActivityId: `activity-terminate-${InstanceId}`,
-            AutoScalingGroupName: instance.group,
-            Cause: "terminate",
-            StartTime: new Date(0),
-            StatusCode: "InProgress" as const,
-            Description: `Terminating EC2 instance: ${InstanceId}`,
-            Progress: 0,
-        };
         // Already on its way out: a second request changes nothing (assumed). A Retained instance
         // waits for exactly this call.
-        if (ON_THE_WAY_OUT.includes(instance.lifecycleState)) {
-            return { Activity: activity };
+        if (!ON_THE_WAY_OUT.includes(instance.lifecycleState)) {
+            const by = "TerminateInstanceInAutoScalingGroup";
+            this.takeOutOfService(InstanceId, by, ShouldDecrementDesiredCapacity);
         }
-        this.takeOutOfService(
-            InstanceId,
-            "TerminateInstanceInAutoScalingGroup",
-            ShouldDecrementDesiredCapacity,
-        );
-        return { Activity: activity };
+        return {
+            Activity: {
+                ActivityId: `activity-terminate-${InstanceId}`,
+                AutoScalingGroupName: instance.group,
+                Cause: "terminate",
+                StartTime: new Date(0),
+                StatusCode: "InProgress" as const,
+                Description: `Terminating EC2 instance: ${InstanceId}`,
+                Progress: 0,
+            },
+        };
+    };
+
+    private refuseBelowMinSize(name: string, units: number, count: number): void {
+        const { minSize, maxSize, desiredCapacity } = this.requiredGroup(name);
+        if (desiredCapacity - units < minSize) {
+            throw autoScalingErrors.belowMinSize(name, minSize, maxSize, desiredCapacity, count);
+        }
     }
 
     /** Runs the termination hooks (or ends the instance), then replaces or decrements. */
-    private takeOutOfService(
-        instanceId: string,
-        by: GroupAction["by"],
-        decrement: boolean,
-    ): GroupAction {
-        const instance = this.instances.get(instanceId);
-        if (instance === undefined) {
-            throw new Error(`FakeAutoScaling has no instance ${instanceId}`);
-        }
+    private takeOutOfService(instanceId: string, by: GroupAction["by"], decrement: boolean) {
+        const instance = this.instances.get(instanceId) as FakeInstance;
         const group = this.requiredGroup(instance.group);
-        const counted = COUNTED_STATES.includes(instance.lifecycleState);
         const units = this.weightOf(instanceId);
         // A Retained instance has been through its termination hooks already (assumed).
         const hooksRun = this.hooks
@@ -423,17 +347,17 @@ export class FakeAutoScaling {
             .filter(() => instance.lifecycleState !== "Terminating:Retained")
             .map((h) => h.name);
         const lifecycleState = hooksRun.length > 0 ? "Terminating:Wait" : "Terminating";
+        const counted = COUNTED_STATES.includes(instance.lifecycleState);
+        if (counted && decrement) {
+            group.desiredCapacity -= units;
+        }
+        const replacements =
+            counted && !decrement ? this.launchReplacements(instance.group, group, units) : [];
         // Behind a load balancer the group deregisters it first: it is Terminating while it drains.
         if (hooksRun.length > 0 || group.behindLoadBalancer === true) {
             instance.lifecycleState = lifecycleState;
         } else {
             this.instances.delete(instanceId);
-        }
-        const replacements: string[] = [];
-        if (counted && decrement) {
-            group.desiredCapacity -= units;
-        } else if (counted) {
-            replacements.push(...this.launchReplacements(instance.group, group, units));
         }
         const action: GroupAction = {
             instanceId,
@@ -458,44 +382,36 @@ export class FakeAutoScaling {
         return ids;
     }
 
+    /** The capacity units `instanceId` counts for: its type's weight, or 1. */
+    private weightOf(instanceId: string): number {
+        const instance = this.instances.get(instanceId);
+        const weights = instance && this.groups.get(instance.group)?.weights;
+        return (instance?.instanceType && weights?.[instance.instanceType]) || 1;
+    }
+
     private requiredGroup(name: string): FakeGroup {
-        const group = this.groups.get(name);
-        if (group === undefined) {
-            throw new Error(`FakeAutoScaling has no group ${name}`);
-        }
-        return group;
+        return this.groups.get(name) ?? assert.fail(`FakeAutoScaling has no group ${name}`);
     }
 }
 
-/** One group as DescribeAutoScalingGroups answers for it: sizes, members in their states, tags. */
+/** One group as DescribeAutoScalingGroups answers for it: sizes, members as [id, lifecycle state]. */
 export function groupLookupAnswer(
     name: string,
-    {
-        minSize = 0,
-        desiredCapacity = 4,
-        members = [],
-        tags = {},
-        capacityRebalance = false,
-    }: {
+    lookup: {
         minSize?: number;
         desiredCapacity?: number;
-        /** Instance id and lifecycle state, e.g. ["i-…", "InService"]. */
         members?: readonly (readonly [string, string])[];
-        tags?: Record<string, string>;
-        /** The group replaces a warned Spot instance by itself. */
         capacityRebalance?: boolean;
     } = {},
 ): Pick<DescribeAutoScalingGroupsCommandOutput, "AutoScalingGroups"> {
+    const { minSize = 0, desiredCapacity = 4, members = [], capacityRebalance } = lookup;
     const sizes = { minSize, maxSize: Math.max(12, desiredCapacity), desiredCapacity };
-    const fake = new FakeAutoScaling().group(name, sizes, tags, { capacityRebalance });
+    const fake = new FakeAutoScaling().group(name, sizes, {}, { capacityRebalance });
     members.forEach(([id, state]) => fake.members(name, [id], state));
     return fake.describe({ AutoScalingGroupNames: [name] });
 }
 
-/**
- * From now on, the stubbed client finds `instanceId` InService in `group`, a plain group with
- * no lifecycle hook, and every detach succeeds.
- */
+/** From now on, the stub finds `instanceId` InService in `group`, with no hook, and every detach succeeds. */
 export function answerWithOneMember(
     autoScaling: AwsClientStub<AutoScalingClient>,
     group: string,

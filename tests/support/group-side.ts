@@ -1,7 +1,4 @@
-/**
- * Shared steps of the group-side tests on the emulator: a hook, a weighted group, membership as
- * "<id> <state>", and AWS's refusals compared exactly.
- */
+/** The group-side tests' steps on the emulator: a hook, a weighted group, membership, exact refusals. */
 import { strict as assert } from "node:assert";
 import {
     AttachInstancesCommand,
@@ -19,7 +16,7 @@ import { type WorkshopEnvironment } from "../../emulator/workshop";
 import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
 export { TERMINATING_TRANSITION };
-export const WEIGHTED_GROUP_NAME = "weighted";
+const WEIGHTED_GROUP_NAME = "weighted";
 const IMAGE_ID = "ami-04681a1dbd79675a5";
 
 /** PutLifecycleHook on the group: a termination hook unless another transition is given. */
@@ -56,20 +53,14 @@ async function withClients<T>(
     }
 }
 
-export interface WeightedGroup {
-    readonly name: string;
-    /** The 4-unit m7i.2xlarge first, then the two 1-unit m7i.large. */
-    readonly instanceIds: string[];
-}
-
 /**
- * A group whose overrides weigh m7i.large 1 and m7i.2xlarge 4, in the workshop's first subnet:
- * min 2, desired 6 units, max 20, one 4-unit and two 1-unit instances.
+ * A group weighing m7i.large 1 and m7i.2xlarge 4, in the workshop's first subnet: min 2, desired 6
+ * units, max 20; its instanceIds the 4-unit instance first, then the two 1-unit ones.
  */
 export async function seedWeightedGroup(
     emulator: Emulator,
     workshop: WorkshopEnvironment,
-): Promise<WeightedGroup> {
+): Promise<{ name: string; instanceIds: string[] }> {
     const policy: MixedInstancesPolicy = {
         LaunchTemplate: {
             LaunchTemplateSpecification: {
@@ -121,8 +112,7 @@ export async function seedWeightedGroup(
                 InstanceIds: instanceIds,
             }),
         );
-        // Attaching counts instances; the sizes in units come after (the policy restated, as
-        // moto drops one an update does not repeat).
+        // Sizes in units after attaching, which counts instances; moto drops a policy not restated.
         await autoScaling.send(
             new UpdateAutoScalingGroupCommand({
                 AutoScalingGroupName: WEIGHTED_GROUP_NAME,

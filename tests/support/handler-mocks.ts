@@ -1,8 +1,4 @@
-/**
- * What the SpotInterruptionHandler suites under Pulumi mocks share: the mocks and the components
- * imported after them, a builder that waits for every registration, look-ups of the recorded
- * resources, a partial matcher for properties, and the exact documents more than one suite expects.
- */
+/** What the component suites under Pulumi mocks share: mocks, builders, look-ups, expected documents. */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -31,7 +27,7 @@ export function mockedStackPerSuite(): void {
     });
 }
 
-/** The components, once a suite's mockedComponents (or mockedComponentsPerSuite) has run. */
+/** The components, once a suite's mockedComponents (or describeComponents) has run. */
 export let components: Components;
 
 /** Installs the mocks first, then imports the components, as Pulumi's mocks require. */
@@ -118,11 +114,7 @@ export function rolePolicyOf(component: string): {
     ) as ReturnType<typeof rolePolicyOf>;
 }
 
-/**
- * Asserts that `actual` holds every property of `expected`, each deeply equal, and says nothing
- * of the others, as CDK's `Template.hasResourceProperties` does: for the properties a test is
- * about. Security documents are compared whole instead.
- */
+/** Asserts `expected`'s properties only, each deeply equal, as CDK's hasResourceProperties does. */
 export function hasProperties(
     actual: Record<string, unknown>,
     expected: Record<string, unknown>,
@@ -138,10 +130,7 @@ export async function emptyRecord(): Promise<void> {
     resetRecorded();
 }
 
-/**
- * Runs `create` on an empty record and resolves once every registration it started has reached
- * the mocks, so that `recorded` holds exactly what it registered.
- */
+/** Runs `create` on an empty record and waits until `recorded` holds exactly what it registered. */
 export async function build<T>(create: () => T): Promise<T> {
     await emptyRecord();
     const built = create();
@@ -149,43 +138,27 @@ export async function build<T>(create: () => T): Promise<T> {
     return built;
 }
 
+const newHandler = (components: Components, name: string, args: object) =>
+    new components.SpotInterruptionHandler(name, { autoScalingGroupName: "web", ...args });
+
 /** Builds a handler for the group "web" with `args` on top, on an empty record. */
 export function buildHandler(
     components: Components,
     name: string,
     args: Partial<HandlerArgs> = {},
 ): Promise<Handler> {
-    return build(
-        () =>
-            new components.SpotInterruptionHandler(name, {
-                autoScalingGroupName: "web",
-                ...args,
-            } as HandlerArgs),
-    );
+    return build(() => newHandler(components, name, args));
 }
 
-/**
- * Asserts that building a handler for "web" with `args` on top throws `expected` and that, once
- * registrations have settled, nothing at all was registered, not even the component.
- */
+/** Asserts that a handler for "web" with `args` on top throws `expected`, registering nothing at all. */
 export async function assertRefusedBeforeRegistering(
     components: Components,
     args: Record<string, unknown>,
     expected: Parameters<typeof assert.throws>[1],
 ): Promise<void> {
-    // Given an empty record of registrations
     await emptyRecord();
-    // When the component is built with the bad argument
-    assert.throws(
-        () =>
-            new components.SpotInterruptionHandler("bad", {
-                autoScalingGroupName: "web",
-                ...args,
-            } as HandlerArgs),
-        expected,
-    );
-    // Then, once registrations have settled, not even the component was registered.
-    // Proven to fail: with validation moved after super(), this assertion failed.
+    assert.throws(() => newHandler(components, "bad", args), expected);
+    // Not even the component: with validation moved after super(), this failed.
     await registrationsSettled();
     assert.deepEqual(recorded, []);
 }
@@ -256,22 +229,10 @@ export function childrenInBothModes(
 
 /** Asserts the DLQ's whole policy in either mode: this rule's EventBridge and the function's role, over TLS. */
 export function assertDeadLetterQueuePolicy(component: string): void {
-    assert.deepEqual(
-        withParsed(
-            named(`${component}-dlq-policy`, "aws:sqs/queuePolicy:QueuePolicy").inputs,
-            "policy",
-        ),
-        {
-            queueUrl: queueUrl(`${component}-dlq-a1b2c3d`),
-            policy: deadLetterQueuePolicy(component),
-        },
-    );
-}
-
-function deadLetterQueuePolicy(component: string): unknown {
     const dlqArn = arn("sqs", `${component}-dlq-a1b2c3d`);
     const ruleArn = arn("events", `rule/${component}-rule-a1b2c3d`);
-    return {
+    const { inputs } = named(`${component}-dlq-policy`, "aws:sqs/queuePolicy:QueuePolicy");
+    const policy = {
         Version: "2012-10-17",
         Statement: [
             ruleSends(dlqArn, ruleArn),
@@ -291,6 +252,10 @@ function deadLetterQueuePolicy(component: string): unknown {
             denyInsecureTransport(dlqArn),
         ],
     };
+    assert.deepEqual(withParsed(inputs, "policy"), {
+        queueUrl: queueUrl(`${component}-dlq-a1b2c3d`),
+        policy,
+    });
 }
 
 /** The ARN of the group called `escapedGroup` (already escaped for IAM) in the mocks' account. */
@@ -340,10 +305,7 @@ export function sharedRoleStatements(
     ];
 }
 
-/**
- * The function's whole inputs (but its code) for a handler of the group "web" with the defaults,
- * whichever the delivery: the delivery's own `inputs` and environment `variables` on top.
- */
+/** The function's inputs but its code, for "web" with the defaults, the delivery's own on top. */
 export const defaultFunctionInputs = (
     component: string,
     inputs: Record<string, unknown>,

@@ -9,25 +9,25 @@ import json
 import sys
 import warnings
 
-# parliament 1.6.4 imports pkg_resources (deprecated) and has invalid escapes in its regexes; its
-# warnings would only add noise to stderr, which iam-lint.ts quotes when this script fails.
+# parliament 1.6.4's deprecation and escape warnings only add noise to the stderr quoted on failure.
 warnings.simplefilter("ignore")
 
 import parliament  # noqa: E402
 from parliament.finding import Finding  # noqa: E402
 
-# parliament has no trust-policy mode: it rejects a statement without Resource as MALFORMED. A
-# trust policy's resource is the role it is attached to, so each statement gets this stand-in.
+# parliament has no trust-policy mode and refuses a statement without Resource: the role stands in.
 TRUST_POLICY_RESOURCE = "arn:aws:iam::123456789012:role/trust-policy-under-lint"
+
+
+def statements_of(document):
+    statements = document.get("Statement", [])
+    return [statements] if isinstance(statements, dict) else statements
 
 
 def kind_findings(kind, document):
     """What IAM itself refuses for a document of this kind, which parliament does not check."""
-    statements = document.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
     findings = []
-    for index, statement in enumerate(statements):
+    for index, statement in enumerate(statements_of(document)):
         if not isinstance(statement, dict):
             continue  # parliament fails on it, and lint() reports that
         location = {"statement": index, "sid": statement.get("Sid")}
@@ -58,16 +58,11 @@ def own_finding(issue, location):
 
 def lint(kind, document):
     analysed = copy.deepcopy(document)
-    # identity and resource documents are analysed as written: parliament has no mode per kind,
-    # and checks a Principal where there is one; trust documents get the stand-in Resource.
     if kind == "trust":
-        statements = analysed.get("Statement", [])
-        for statement in [statements] if isinstance(statements, dict) else statements:
+        for statement in statements_of(analysed):
             if isinstance(statement, dict):
                 statement.setdefault("Resource", TRUST_POLICY_RESOURCE)
-    # Private auditors off: none ship with parliament, so nothing but its own checks ever runs.
-    # Community auditors off: they rate the access granted (permissions management, credentials
-    # exposure, ...), which the key policy's kms:* for the account grants by design.
+    # Community auditors rate the access granted, which the key policy's kms:* grants by design.
     try:
         policy = parliament.analyze_policy_string(
             json.dumps(analysed),

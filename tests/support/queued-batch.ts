@@ -1,7 +1,4 @@
-/**
- * A batch of queued warnings run through handleSqsBatch against the stubbed Auto Scaling client,
- * for the suites of the queued path; and what they read back of the calls and the log.
- */
+/** Queued warnings run through handleSqsBatch against the stubbed Auto Scaling client, and what it did. */
 import {
     DescribeAutoScalingGroupsCommand,
     DetachInstancesCommand,

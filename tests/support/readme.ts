@@ -34,7 +34,7 @@ export function sectionTables(page: string, heading: string): Tokens.Table[] {
 export function readmeConfigTable(): Map<string, { type: string; default: string }> {
     const tables = sectionTables(ARGUMENTS_PAGE, "Stack configuration");
     assert.equal(tables.length, 1, "one table, unbroken");
-    const table = tables[0];
+    const [table] = tables;
     assert.deepEqual(
         table.header.map((h) => h.text),
         ["key", "type", "default"],
@@ -65,14 +65,10 @@ export function configSetLines(block: string): string[] {
 /** The lines of `text` outside code blocks that are longer than `max`, as "line N (length)". */
 export function longLines(text: string, max: number): string[] {
     let inCode = false;
-    const long: string[] = [];
-    for (const [index, line] of text.split("\n").entries()) {
+    return text.split("\n").flatMap((line, index) => {
         inCode = line.startsWith("```") ? !inCode : inCode;
-        if (!inCode && line.length > max) {
-            long.push(`line ${index + 1} (${line.length})`);
-        }
-    }
-    return long;
+        return !inCode && line.length > max ? [`line ${index + 1} (${line.length})`] : [];
+    });
 }
 
 /** The relative links of a Markdown text, without their #fragment. */

@@ -1,47 +1,28 @@
 /**
- * A stand-in for SQS's JSON protocol, only AmazonSQS.SendMessageBatch, on 127.0.0.1: it answers
- * after a set latency, refuses the entries a test picks (HTTP 200 with them in `Failed`, as SQS
- * does), refuses a call whose entry Ids repeat, and records what it accepted and what was aborted.
- * The real SDK talks to it: point a queue URL at `queueUrl()`, since SQS sends to that URL's host.
+ * SQS's SendMessageBatch on 127.0.0.1 for the real SDK (it sends to the queue URL's host): answers
+ * after a set latency, refuses what SQS refuses, and the entries a test picks, in `Failed`.
  */
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export interface StandInOptions {
+interface StandInOptions {
     /** How long each call waits before it answers. */
     readonly latencyMs: number;
     /** A refusal for the entries SQS should put in `Failed`, by message body. */
     readonly refuse?: (body: string) => { code: string; message: string } | undefined;
-    /** Calls beyond this are answered 500: a runaway client cannot spin forever. */
-    readonly maxCalls?: number;
 }
 
-export interface StandInCall {
+interface StandInCall {
     readonly startedAtMs: number;
     readonly ids: readonly string[];
-    /** Set once the call was answered; unset when the client gave up first. */
-    endedAtMs?: number;
+    /** The client gave up before the answer. */
     aborted: boolean;
 }
 
-export interface SqsStandIn {
-    queueUrl(name?: string): string;
-    readonly calls: readonly StandInCall[];
-    /** Every message accepted (answered in `Successful`), with its `reason` attribute. */
-    readonly accepted: readonly { body: string; reason?: string }[];
-    /** The most calls that were in flight at once. */
-    maxInFlight(): number;
-    /** Resolves once no call is in flight (an abort reaches the server a moment later), or fails. */
-    idle(withinMs: number): Promise<void>;
-    stop(): Promise<void>;
-}
-
-const MAX_BODY_BYTES = 2 * 1024 * 1024;
-const ACCOUNT = "123456789012";
+export type SqsStandIn = Awaited<ReturnType<typeof startSqsStandIn>>;
 
 interface BatchRequest {
-    QueueUrl?: string;
     Entries?: {
         Id: string;
         MessageBody: string;
@@ -49,9 +30,9 @@ interface BatchRequest {
     }[];
 }
 
-export async function startSqsStandIn(options: StandInOptions): Promise<SqsStandIn> {
-    const maxCalls = options.maxCalls ?? 2_000;
+export async function startSqsStandIn(options: StandInOptions) {
     const calls: StandInCall[] = [];
+    /** Every message accepted (answered in `Successful`), with its `reason` attribute. */
     const accepted: { body: string; reason?: string }[] = [];
     let inFlight = 0;
     let maxInFlight = 0;
@@ -60,34 +41,15 @@ export async function startSqsStandIn(options: StandInOptions): Promise<SqsStand
     const answer = (res: http.ServerResponse, status: number, payload: unknown, error?: string) => {
         res.writeHead(status, {
             "content-type": "application/x-amz-json-1.0",
-            ...(error === undefined ? {} : { "x-amzn-query-error": `${error};Sender` }),
+            ...(error && { "x-amzn-query-error": `AWS.SimpleQueueService.${error};Sender` }),
         });
         res.end(JSON.stringify(payload));
     };
 
     const server = http.createServer((req, res) => {
         const chunks: Buffer[] = [];
-        let bytes = 0;
-        req.on("data", (chunk: Buffer) => {
-            bytes += chunk.length;
-            if (bytes > MAX_BODY_BYTES) {
-                req.destroy();
-                return;
-            }
-            chunks.push(chunk);
-        });
+        req.on("data", (chunk: Buffer) => chunks.push(chunk));
         req.on("end", () => {
-            if (req.headers["x-amz-target"] !== "AmazonSQS.SendMessageBatch") {
-                answer(res, 400, {
-                    __type: "UnsupportedOperation",
-                    message: "only SendMessageBatch",
-                });
-                return;
-            }
-            if (calls.length >= maxCalls) {
-                answer(res, 500, { __type: "InternalError", message: "stand-in call limit" });
-                return;
-            }
             const request = JSON.parse(Buffer.concat(chunks).toString("utf8")) as BatchRequest;
             const entries = request.Entries ?? [];
             const ids = entries.map((e) => e.Id);
@@ -95,39 +57,29 @@ export async function startSqsStandIn(options: StandInOptions): Promise<SqsStand
             calls.push(call);
             inFlight++;
             maxInFlight = Math.max(maxInFlight, inFlight);
-            let done = false;
-            const finish = () => {
-                if (!done) {
-                    done = true;
-                    inFlight--;
-                }
-            };
+            let answered = false;
             res.on("close", () => {
-                if (call.endedAtMs === undefined) call.aborted = true;
-                finish();
+                call.aborted = !answered;
+                inFlight--;
             });
             const timer = setTimeout(() => {
                 timers.delete(timer);
                 if (res.destroyed) return;
-                call.endedAtMs = performance.now();
-                if (entries.length === 0 || entries.length > 10) {
-                    const code =
-                        entries.length === 0 ? "EmptyBatchRequest" : "TooManyEntriesInBatchRequest";
+                answered = true;
+                const refused =
+                    entries.length === 0
+                        ? "EmptyBatchRequest"
+                        : entries.length > 10
+                          ? "TooManyEntriesInBatchRequest"
+                          : new Set(ids).size !== ids.length
+                            ? "BatchEntryIdsNotDistinct"
+                            : undefined;
+                if (refused !== undefined) {
                     answer(
                         res,
                         400,
-                        { __type: `com.amazonaws.sqs#${code}`, message: code },
-                        `AWS.SimpleQueueService.${code}`,
-                    );
-                    return;
-                }
-                if (new Set(ids).size !== ids.length) {
-                    const code = "BatchEntryIdsNotDistinct";
-                    answer(
-                        res,
-                        400,
-                        { __type: `com.amazonaws.sqs#${code}`, message: "Id repeated" },
-                        `AWS.SimpleQueueService.${code}`,
+                        { __type: `com.amazonaws.sqs#${refused}`, message: refused },
+                        refused,
                     );
                     return;
                 }
@@ -163,11 +115,12 @@ export async function startSqsStandIn(options: StandInOptions): Promise<SqsStand
     const { port } = server.address() as AddressInfo;
 
     return {
-        queueUrl: (name = "dlq") => `http://127.0.0.1:${port}/${ACCOUNT}/${name}`,
+        queueUrl: () => `http://127.0.0.1:${port}/123456789012/dlq`,
         calls,
         accepted,
         maxInFlight: () => maxInFlight,
-        async idle(withinMs) {
+        /** Resolves once no call is in flight (an abort reaches the server a moment later), or fails. */
+        async idle(withinMs: number) {
             const until = performance.now() + withinMs;
             while (inFlight > 0) {
                 if (performance.now() > until) {

@@ -1,8 +1,4 @@
-/**
- * The emulator tier's moto: one server per test process, shared by every file that process runs
- * (the whole tier under `npm run test:emulator`, a worker's share of it under --parallel). Each
- * file gets it freshly reset. It ends with the process: the server exits when its stdin closes.
- */
+/** The emulator tier's moto: one server per test process, reset for each file, ending with the process. */
 import * as assert from "node:assert/strict";
 import { type Emulator, startEmulator } from "../../emulator/server";
 
@@ -11,14 +7,11 @@ let started: Promise<Emulator> | undefined;
 /** The process's emulator, started on first use and reset for the file that asks. */
 export async function tierEmulator(): Promise<Emulator> {
     started ??= startEmulator({ onProgress: (message) => console.log(`      ${message}`) });
-    let emulator: Emulator;
-    try {
-        emulator = await started;
-    } catch (error) {
-        // The next file tries again, and says why if it fails too.
+    // After a failed start, the next file tries again.
+    const emulator = await started.catch((error: unknown) => {
         started = undefined;
         throw error;
-    }
+    });
     await emulator.reset();
     return {
         ...emulator,
