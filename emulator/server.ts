@@ -9,11 +9,11 @@ import { ensureVirtualEnvironment, OUTPUT_TAIL_CHARS } from "./install";
 export interface Emulator {
     readonly endpoint: string;
     readonly region: string;
-    /** The SDK's standard environment for a client or Lambda handler pointed at this emulator: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (dummy "testing"), and nothing else. */
+    /** AWS_ENDPOINT_URL, AWS_REGION and dummy AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; nothing else. */
     environment(): Record<string, string>;
     /** Forget all state (moto's POST /moto-api/reset). */
     reset(): Promise<void>;
-    /** Stop the server and wait for the process to exit (SIGTERM, then SIGKILL after a bounded wait). Idempotent. */
+    /** SIGTERM, then SIGKILL after a bounded wait, until the process exits. Idempotent. */
     stop(): Promise<void>;
 }
 
@@ -35,7 +35,6 @@ const DUMMY_CREDENTIAL = "testing";
 const LOCALHOST = "127.0.0.1";
 const SERVER_START_ATTEMPTS = 3;
 const READINESS_TIMEOUT_MS = 30_000;
-const READINESS_POLL_INTERVAL_MS = 100;
 const HTTP_REQUEST_TIMEOUT_MS = 5_000;
 const EXIT_WAIT_MS = 5_000; // after SIGTERM, and again after SIGKILL
 
@@ -67,9 +66,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 interface RunningServer {
     readonly endpoint: string;
     readonly child: ChildProcess;
+    /** Resolves when the process exits or cannot start; `hasExited` is set then. */
     readonly exited: Promise<void>;
-    hasExited(): boolean;
-    outputTail(): string;
+    hasExited: boolean;
+    outputTail: string;
 }
 
 const runningServers = new Set<ChildProcess>();
@@ -85,18 +85,15 @@ async function launchServerOnFreePort(serverPython: string): Promise<RunningServ
             return server;
         } catch (error) {
             await terminate(server);
-            const portTaken = server.outputTail().includes("Address already in use");
-            if (!portTaken || attempt === SERVER_START_ATTEMPTS) {
-                throw error;
-            }
+            const portTaken = server.outputTail.includes("Address already in use");
+            if (!portTaken || attempt === SERVER_START_ATTEMPTS) throw error;
         }
     }
 }
 
 function findFreePort(): Promise<number> {
     return new Promise((resolve, reject) => {
-        const probe = net.createServer();
-        probe.unref();
+        const probe = net.createServer().unref();
         probe.once("error", reject);
         probe.listen(0, LOCALHOST, () => {
             const { port } = probe.address() as net.AddressInfo;
@@ -114,85 +111,70 @@ function spawnServer(serverPython: string, port: number): RunningServer {
         { stdio: ["pipe", "pipe", "pipe"] },
     );
     runningServers.add(child);
-    let tail = "";
-    const keepTail = (chunk: Buffer): void => {
-        tail = (tail + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+    const keepTail = (text: string): void => {
+        server.outputTail = (server.outputTail + text).slice(-OUTPUT_TAIL_CHARS);
     };
-    // moto logs every request; the pipes must be drained or the server would block on a full pipe.
-    child.stdout.on("data", keepTail);
-    child.stderr.on("data", keepTail);
-    // Unref'd so that a caller who forgets stop() still lets Node exit (and the exit handler kill moto).
-    for (const stream of [child.stdin, child.stdout, child.stderr]) {
-        (stream as net.Socket).unref();
-    }
-    child.unref();
-    let exitedFlag = false;
-    const exited = new Promise<void>((resolve) => {
-        const markExited = (): void => {
-            exitedFlag = true;
-            runningServers.delete(child);
-            resolve();
-        };
-        child.once("exit", markExited);
-        child.once("error", (error) => {
-            keepTail(Buffer.from(`\n${error.message}\n`));
-            markExited();
-        });
-    });
-    return {
+    const server: RunningServer = {
         endpoint: `http://${LOCALHOST}:${port}`,
         child,
-        exited,
-        hasExited: () => exitedFlag,
-        outputTail: () => tail,
+        exited: new Promise<void>((resolve) => {
+            const markExited = (): void => {
+                server.hasExited = true;
+                runningServers.delete(child);
+                resolve();
+            };
+            child.once("exit", markExited);
+            child.once("error", (error) => {
+                keepTail(`\n${error.message}\n`);
+                markExited();
+            });
+        }),
+        hasExited: false,
+        outputTail: "",
     };
+    // moto logs every request; the pipes must be drained or the server would block on a full pipe.
+    // All unref'd, so a caller who forgets stop() still lets Node exit (and the exit handler kill moto).
+    child.stdout.on("data", (chunk: Buffer) => keepTail(chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => keepTail(chunk.toString("utf8")));
+    [child.stdin, child.stdout, child.stderr].forEach((stream) => (stream as net.Socket).unref());
+    child.unref();
+    return server;
 }
 
 async function waitUntilReady(server: RunningServer): Promise<void> {
-    const deadline = Date.now() + READINESS_TIMEOUT_MS;
-    const maxPolls = READINESS_TIMEOUT_MS / READINESS_POLL_INTERVAL_MS;
-    for (let poll = 0; poll < maxPolls && Date.now() < deadline; poll++) {
-        if (server.hasExited()) {
+    for (const deadline = Date.now() + READINESS_TIMEOUT_MS; Date.now() < deadline;) {
+        if (server.hasExited) {
             const { signalCode, exitCode } = server.child;
             const how = signalCode !== null ? `signal ${signalCode}` : `exit code ${exitCode}`;
             throw new Error(
-                `moto server exited before becoming ready (${how}). Its output:\n${server.outputTail()}`,
+                `moto server exited before becoming ready (${how}). Its output:\n${server.outputTail}`,
             );
         }
-        const response = await motoApi(server.endpoint, "", "GET").catch(() => undefined);
-        if (response?.ok) {
-            return;
-        }
-        await delay(READINESS_POLL_INTERVAL_MS);
+        if ((await motoApi(server.endpoint, "", "GET").catch(() => undefined))?.ok) return;
+        await delay(100);
     }
     throw new Error(
         `moto server at ${server.endpoint} was not ready within ${READINESS_TIMEOUT_MS / 1000} s. ` +
-            `Its output:\n${server.outputTail()}`,
+            `Its output:\n${server.outputTail}`,
     );
 }
 
 async function terminate(server: RunningServer): Promise<void> {
     for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-        if (server.hasExited()) {
-            return;
-        }
+        if (server.hasExited) return;
+        // The child ref'd keeps Node alive until it exits; the timer, unref'd, does not keep it longer.
+        server.child.ref();
         server.child.kill(signal);
-        // An unref'd timer: the wait must not keep the process alive by itself.
-        const timedOut = delay(EXIT_WAIT_MS, undefined, { ref: false });
-        await Promise.race([server.exited, timedOut]);
+        await Promise.race([server.exited, delay(EXIT_WAIT_MS, undefined, { ref: false })]);
     }
-    if (!server.hasExited()) {
+    if (!server.hasExited) {
         throw new Error(`moto server (pid ${server.child.pid}) did not exit after SIGKILL`);
     }
 }
 
 /** moto's own API under /moto-api/, on a connection of its own so that no keep-alive socket outlives it. */
-function motoApi(
-    endpoint: string,
-    route: string,
-    method: "GET" | "POST",
-): Promise<{ ok: boolean; status: number; body: string }> {
-    return new Promise((resolve, reject) => {
+function motoApi(endpoint: string, route: string, method: "GET" | "POST") {
+    return new Promise<{ ok: boolean; status: number; body: string }>((resolve, reject) => {
         const url = `${endpoint}/moto-api/${route}`;
         const options = { method, agent: false, timeout: HTTP_REQUEST_TIMEOUT_MS };
         const request = http.request(url, options, (response) => {
