@@ -66,52 +66,45 @@ async function bootstrapVirtualEnvironment(
     fs.rmSync(venvDirectory, { recursive: true, force: true });
     fs.mkdirSync(venvDirectory, { recursive: true });
 
-    await installStep(
-        `\`${python} -m venv\``,
-        python,
-        ["-m", "venv", venvDirectory],
-        TIMEOUTS_MS.venv,
-        INSTALL_HINT,
-    );
-    await installStep(
-        `pip install -r ${requirementsFile}`,
-        VENV_PYTHON,
+    const pip = "-m pip install --disable-pip-version-check --no-input --no-compile -r";
+    const steps: [string, string, string[], number, string?][] = [
+        [
+            `\`${python} -m venv\``,
+            python,
+            ["-m", "venv", venvDirectory],
+            TIMEOUTS_MS.venv,
+            INSTALL_HINT,
+        ],
         // --no-compile: compileall below uses every core, where pip compiles one package at a time.
         [
-            ..."-m pip install --disable-pip-version-check --no-input --no-compile -r".split(" "),
-            requirementsFile,
+            `pip install -r ${requirementsFile}`,
+            VENV_PYTHON,
+            [...pip.split(" "), requirementsFile],
+            TIMEOUTS_MS.pip,
         ],
-        TIMEOUTS_MS.pip,
-    );
-    // Compiled now, or never: with PYTHONDONTWRITEBYTECODE set (as on this project's machines)
-    // every moto start would compile moto again, about a second of CPU each.
-    await installStep(
-        "compileall of .venv",
-        VENV_PYTHON,
-        ["-m", "compileall", "-q", "-j", "0", path.join(venvDirectory, "lib")],
-        TIMEOUTS_MS.compile,
-    );
+        // Compiled now, or never: with PYTHONDONTWRITEBYTECODE set (as on this project's machines)
+        // every moto start would compile moto again, about a second of CPU each.
+        [
+            "compileall of .venv",
+            VENV_PYTHON,
+            ["-m", "compileall", "-q", "-j", "0", path.join(venvDirectory, "lib")],
+            TIMEOUTS_MS.compile,
+        ],
+    ];
+    for (const [what, command, args, timeoutMs, hint] of steps) {
+        const result = await run(command, args, timeoutMs, installLogFile);
+        if (!result.succeeded) {
+            const log = readOr(installLogFile, "(no output)").slice(-OUTPUT_TAIL_CHARS);
+            throw new Error(
+                `${what} failed (${result.outcome}).${hint === undefined ? "" : ` ${hint}`}\n` +
+                    `Last lines of ${installLogFile}:\n${log}`,
+            );
+        }
+    }
 
     fs.writeFileSync(installFingerprintFile, installFingerprint(python));
     report(`Installed moto into .venv in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
     return VENV_PYTHON;
-}
-
-/** Runs one step of the install into its log, or throws with what failed and the log's tail. */
-async function installStep(
-    what: string,
-    command: string,
-    args: string[],
-    timeoutMs: number,
-    hint?: string,
-): Promise<void> {
-    const result = await run(command, args, timeoutMs, installLogFile);
-    if (!result.succeeded) {
-        throw new Error(
-            `${what} failed (${result.outcome}).${hint === undefined ? "" : ` ${hint}`}\n` +
-                `Last lines of ${installLogFile}:\n${readOr(installLogFile, "(no output)").slice(-OUTPUT_TAIL_CHARS)}`,
-        );
-    }
 }
 
 /** The fingerprint is written last, so a .venv that matches it is complete. */
