@@ -72,12 +72,9 @@ export const WEB_TIER_DEFAULTS = resolveWebTierSettings({});
 /** The overrides of the web group, in priority order: the web tier's default types. */
 export const WEB_INSTANCE_TYPES = DEFAULT_INSTANCE_TYPES as readonly _InstanceType[];
 
-const DEFAULT_WEB_GROUP = {
-    minSize: WEB_TIER_DEFAULTS.minSize,
-    desiredCapacity: WEB_TIER_DEFAULTS.desiredCapacity,
-    maxSize: WEB_TIER_DEFAULTS.maxSize,
-};
-const OTHER_GROUP = { minSize: 1, desiredCapacity: 2, maxSize: 4 };
+const { minSize, desiredCapacity, maxSize } = WEB_TIER_DEFAULTS;
+const DEFAULT_WEB_GROUP = { minSize, desiredCapacity, maxSize };
+const OTHER_GROUP = { MinSize: 1, DesiredCapacity: 2, MaxSize: 4 };
 // Amazon Linux 2 from moto's built-in AMI list, so it also passes MOTO_ENABLE_AMI_VALIDATION.
 const IMAGE_ID = "ami-04681a1dbd79675a5";
 const ZONE_SUFFIXES = ["a", "b", "c"];
@@ -103,13 +100,8 @@ export async function seedWorkshopEnvironment(
         const network = await seedNetwork(clients.ec2, emulator.region, "workshop");
         const targetGroupArn = await seedTargetGroup(clients.elbv2, network.vpcId);
         await seedWebGroup(clients, network, targetGroupArn, webGroup);
-        await createGroup(
-            clients.autoScaling,
-            network,
-            OTHER_GROUP_NAME,
-            "workshop-batch",
-            OTHER_GROUP,
-        );
+        const { autoScaling } = clients;
+        await createGroup(autoScaling, network, OTHER_GROUP_NAME, "workshop-batch", OTHER_GROUP);
         return {
             ...network,
             targetGroupArn,
@@ -138,12 +130,8 @@ async function seedTargetGroup(
     );
     const arn = required(targetGroup.TargetGroups?.[0]?.TargetGroupArn, "TargetGroupArn");
     const delay = { Key: "deregistration_delay.timeout_seconds" };
-    await elbv2.send(
-        new ModifyTargetGroupAttributesCommand({
-            TargetGroupArn: arn,
-            Attributes: [{ ...delay, Value: String(DEREGISTRATION_DELAY_SECONDS) }],
-        }),
-    );
+    const Attributes = [{ ...delay, Value: String(DEREGISTRATION_DELAY_SECONDS) }];
+    await elbv2.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: arn, Attributes }));
     return arn;
 }
 
@@ -167,21 +155,21 @@ async function seedWebGroup(
             SpotAllocationStrategy: WEB_TIER_DEFAULTS.spotAllocationStrategy,
         },
     };
-    const empty = { minSize: 0, desiredCapacity: 0, maxSize: webGroup.maxSize };
-    await createGroup(autoScaling, network, WEB_GROUP_NAME, "workshop-web", empty, {
+    const slots = Array.from({ length: webGroup.desiredCapacity }, (_, i) => ({
+        subnetId: subnetIds[i % subnetIds.length],
+        instanceType: WEB_INSTANCE_TYPES[i % WEB_INSTANCE_TYPES.length],
+    }));
+    const instanceIds = await launchInto(ec2, network, slots, "workshop-web");
+    const web = {
+        MaxSize: webGroup.maxSize,
         LaunchTemplate: undefined,
         MixedInstancesPolicy: mixedInstancesPolicy,
         TargetGroupARNs: [targetGroupArn],
         CapacityRebalance: webGroup.capacityRebalance,
         HealthCheckType: "ELB",
         HealthCheckGracePeriod: 300,
-    });
-    const slots = Array.from({ length: webGroup.desiredCapacity }, (_, i) => ({
-        subnetId: subnetIds[i % subnetIds.length],
-        instanceType: WEB_INSTANCE_TYPES[i % WEB_INSTANCE_TYPES.length],
-    }));
-    const web = { launchTemplateId, name: "workshop-web", spot: true };
-    await attachInstances(autoScaling, WEB_GROUP_NAME, await launchInto(ec2, slots, web));
+    };
+    await createGroup(autoScaling, network, WEB_GROUP_NAME, "workshop-web", web, instanceIds);
     await autoScaling.send(
         new UpdateAutoScalingGroupCommand({
             AutoScalingGroupName: WEB_GROUP_NAME,
@@ -232,24 +220,26 @@ export async function seedNetwork(
         );
         subnetIds.push(required(subnet.Subnet?.SubnetId, "CreateSubnet SubnetId"));
     }
-    const template = await ec2.send(
+    const { LaunchTemplate: template } = await ec2.send(
         new CreateLaunchTemplateCommand({
             LaunchTemplateName: name,
             LaunchTemplateData: { ImageId: IMAGE_ID, InstanceType: instanceType },
         }),
     );
-    const launchTemplateId = required(
-        template.LaunchTemplate?.LaunchTemplateId,
-        "LaunchTemplateId",
-    );
-    return { vpcId, subnetIds, launchTemplateId };
+    return {
+        vpcId,
+        subnetIds,
+        launchTemplateId: required(template?.LaunchTemplateId, "LaunchTemplateId"),
+    };
 }
 
 /** One instance per slot, one RunInstances per subnet and type (so a thousand take seconds); ids in slot order. */
 export async function launchInto(
     ec2: EC2Client,
+    { launchTemplateId }: Network,
     slots: readonly { subnetId: string; instanceType: _InstanceType }[],
-    instance: { launchTemplateId: string; name: string; spot: boolean },
+    name: string,
+    spot = true,
 ): Promise<string[]> {
     const runs = new Map<string, number[]>();
     for (const [index, { subnetId, instanceType }] of slots.entries()) {
@@ -264,17 +254,16 @@ export async function launchInto(
                 // MinCount = MaxCount: EC2 launches them all or refuses the call.
                 MinCount: indices.length,
                 MaxCount: indices.length,
-                LaunchTemplate: { LaunchTemplateId: instance.launchTemplateId, Version: "$Latest" },
+                LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
                 InstanceType: instanceType,
                 SubnetId: subnetId,
-                InstanceMarketOptions: instance.spot ? { MarketType: "spot" } : undefined,
-                TagSpecifications: tags("instance", instance.name),
+                InstanceMarketOptions: spot ? { MarketType: "spot" } : undefined,
+                TagSpecifications: tags("instance", name),
             }),
         );
-        const launched = (response.Instances ?? []).map((i) =>
-            required(i.InstanceId, "InstanceId"),
-        );
-        indices.forEach((index, n) => (ids[index] = launched[n]));
+        for (const [n, instance] of (response.Instances ?? []).entries()) {
+            ids[indices[n]] = required(instance.InstanceId, "InstanceId");
+        }
     }
     return ids;
 }
@@ -285,21 +274,34 @@ export async function launchStandalone(
     network: Network,
     name: string,
 ): Promise<string> {
-    const subnetId = network.subnetIds[1 % network.subnetIds.length];
-    const [id] = await launchInto(ec2, [{ subnetId, instanceType: "t3.micro" }], {
-        launchTemplateId: network.launchTemplateId,
-        name: `${name}-standalone`,
-        spot: false,
-    });
-    return id;
+    const slot = { subnetId: network.subnetIds[1], instanceType: "t3.micro" } as const;
+    return (await launchInto(ec2, network, [slot], `${name}-standalone`, false))[0];
 }
 
-/** AttachInstances, 20 ids a call as on AWS, in order. */
-export async function attachInstances(
+/**
+ * A group over every subnet, from the launch template, its Name tag propagated to its instances;
+ * empty unless `more` sizes it, then given `instanceIds` by AttachInstances, 20 a call as on AWS.
+ */
+export async function createGroup(
     autoScaling: AutoScalingClient,
+    { launchTemplateId, subnetIds }: Network,
     groupName: string,
-    instanceIds: readonly string[],
+    nameTagValue: string,
+    more: Partial<CreateAutoScalingGroupCommandInput>,
+    instanceIds: readonly string[] = [],
 ): Promise<void> {
+    await autoScaling.send(
+        new CreateAutoScalingGroupCommand({
+            AutoScalingGroupName: groupName,
+            LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
+            MinSize: 0,
+            DesiredCapacity: 0,
+            MaxSize: instanceIds.length,
+            VPCZoneIdentifier: subnetIds.join(","),
+            ...more,
+            Tags: [{ ...nameTag(nameTagValue), PropagateAtLaunch: true }, ...(more.Tags ?? [])],
+        }),
+    );
     for (let start = 0; start < instanceIds.length; start += MAX_ATTACH_INSTANCE_IDS) {
         const InstanceIds = instanceIds.slice(start, start + MAX_ATTACH_INSTANCE_IDS);
         await autoScaling.send(
@@ -308,33 +310,8 @@ export async function attachInstances(
     }
 }
 
-/** A group over every subnet, from the launch template, its Name tag propagated to its instances. */
-export async function createGroup(
-    autoScaling: AutoScalingClient,
-    { launchTemplateId, subnetIds }: Network,
-    groupName: string,
-    nameTagValue: string,
-    sizes: { minSize: number; desiredCapacity: number; maxSize: number },
-    more: Partial<CreateAutoScalingGroupCommandInput> = {},
-): Promise<void> {
-    await autoScaling.send(
-        new CreateAutoScalingGroupCommand({
-            AutoScalingGroupName: groupName,
-            LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
-            MinSize: sizes.minSize,
-            DesiredCapacity: sizes.desiredCapacity,
-            MaxSize: sizes.maxSize,
-            VPCZoneIdentifier: subnetIds.join(","),
-            ...more,
-            Tags: [{ ...nameTag(nameTagValue), PropagateAtLaunch: true }, ...(more.Tags ?? [])],
-        }),
-    );
-}
+const tags = (resourceType: "vpc" | "subnet" | "instance", name: string) => [
+    { ResourceType: resourceType, Tags: [nameTag(name)] },
+];
 
-function tags(resourceType: "vpc" | "subnet" | "instance", name: string) {
-    return [{ ResourceType: resourceType, Tags: [nameTag(name)] }];
-}
-
-function nameTag(name: string): { Key: string; Value: string } {
-    return { Key: "Name", Value: name };
-}
+const nameTag = (name: string) => ({ Key: "Name", Value: name });
