@@ -117,10 +117,7 @@ export class TokenBucket {
     }
 }
 
-/**
- * A loopback proxy that faults Auto Scaling requests, by plan or budget, so the SDK's real retries
- * run over HTTP (aws-sdk-client-mock stubs below them); other services pass untouched.
- */
+/** Faults Auto Scaling requests over real HTTP, so the SDK's own retries run (mocks stub below them). */
 export async function startFaultProxy(
     upstream: string,
     planOrOptions: FaultPlan | FaultProxyOptions = {},

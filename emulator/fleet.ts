@@ -52,10 +52,7 @@ export function fleetGroupNames(groups: number): string[] {
     return Array.from({ length: groups }, (_, i) => `web-${String(i + 1).padStart(width, "0")}`);
 }
 
-/**
- * Seeds a fresh emulator (reset it to seed again: names are fixed), filling empty groups as the
- * workshop does; no target group or mixed policy, which the handler never reads, and MinSize 0.
- */
+/** Seeds a fresh emulator as the workshop does, minus what the handler never reads (target group, mixed policy). */
 export async function seedGroupFleet(
     emulator: Emulator,
     options: GroupFleetOptions = {},

@@ -18,7 +18,7 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING"
 # Standby and Retained instances are already outside desired capacity: leaving replaces nothing.
@@ -125,8 +125,8 @@ class GroupSide:
         rebalancing = bool(group is not None and group.capacity_rebalance)
         reaction = "scheduled" if rebalancing and group_reacts else "none"
         if reaction == "scheduled":
-            timer = threading.Timer(delay_ms / 1000.0, lambda: None)
-            timer.function = self.reaction(timer, self.generation, region, instance_id)
+            reacting = (self.generation, region, instance_id)
+            timer = threading.Timer(delay_ms / 1000.0, self.react, reacting)
             timer.daemon = True
             self.pending.add(timer)
             timer.start()
@@ -137,23 +137,19 @@ class GroupSide:
             "reaction": reaction,
         }
 
-    def reaction(
-        self, timer: threading.Timer, generation: int, region: str, instance_id: str
-    ) -> Callable[[], None]:
-        def react() -> None:
-            with self.lock:
-                if generation != self.generation:
-                    return  # moto was reset since the warning.
-                self.pending.discard(timer)
-                found = find_member(region, instance_id)
-                # The handler may have moved it first, or the setting changed: nothing to do.
-                if found is None or not found[0].capacity_rebalance:
-                    return
-                group, state = found
-                if state.lifecycle_state == "InService":
-                    self.take_out_of_service(group, state, "CapacityRebalancing", False)
-
-        return react
+    def react(self, generation: int, region: str, instance_id: str) -> None:
+        """Runs on the warning's timer thread, which `pending` holds."""
+        with self.lock:
+            if generation != self.generation:
+                return  # moto was reset since the warning.
+            self.pending.discard(threading.current_thread())  # type: ignore[arg-type]
+            found = find_member(region, instance_id)
+            # The handler may have moved it first, or the setting changed: nothing to do.
+            if found is None or not found[0].capacity_rebalance:
+                return
+            group, state = found
+            if state.lifecycle_state == "InService":
+                self.take_out_of_service(group, state, "CapacityRebalancing", False)
 
     def set_lifecycle_state(self, request: dict[str, Any]) -> Answer:
         instance_id, region = request["instanceId"], request["region"]

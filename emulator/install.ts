@@ -123,15 +123,10 @@ function installFingerprint(python: string): string {
 async function assertPythonIsUsable(python: string): Promise<void> {
     const { major, minor } = MINIMUM_PYTHON;
     const probe = `import sys, venv; sys.exit(0 if sys.version_info >= (${major}, ${minor}) else 3)`;
-    let result: CommandResult;
-    try {
-        result = await run(python, ["-c", probe], TIMEOUTS_MS.probe);
-    } catch (error) {
-        if (isErrno(error, "ENOENT") || isErrno(error, "EACCES")) {
-            throw new Error(`${INSTALL_HINT}. \`${python}\` was not found.`, { cause: error });
-        }
-        throw error;
-    }
+    const result = await run(python, ["-c", probe], TIMEOUTS_MS.probe).catch((error: unknown) => {
+        if (!isErrno(error, "ENOENT") && !isErrno(error, "EACCES")) throw error;
+        throw new Error(`${INSTALL_HINT}. \`${python}\` was not found.`, { cause: error });
+    });
     if (result.exitCode === 3) {
         throw new Error(`${INSTALL_HINT}. \`${python}\` is older than ${major}.${minor}.`);
     }
@@ -142,22 +137,8 @@ async function assertPythonIsUsable(python: string): Promise<void> {
     }
 }
 
-interface CommandResult {
-    readonly succeeded: boolean;
-    readonly exitCode: number | null;
-    /** "exit code N", "signal S" or "timed out after N s", for error messages. */
-    readonly outcome: string;
-    /** The output's tail, when it goes to no log file. */
-    readonly output: string;
-}
-
-/** Runs a command to its end, its output appended to `logFile` if given; rejects only if it cannot start. */
-function run(
-    command: string,
-    args: string[],
-    timeoutMs: number,
-    logFile?: string,
-): Promise<CommandResult> {
+/** Runs a command to its end, its output appended to `logFile` or its tail kept; rejects only if it cannot start. */
+function run(command: string, args: string[], timeoutMs: number, logFile?: string) {
     const log = logFile === undefined ? "pipe" : fs.openSync(logFile, "a");
     try {
         if (log !== "pipe") fs.writeSync(log, `\n$ ${command} ${args.join(" ")}\n`);
@@ -166,7 +147,12 @@ function run(
             timeout: timeoutMs,
             killSignal: "SIGKILL",
         });
-        return new Promise((resolve, reject) => {
+        return new Promise<{
+            succeeded: boolean;
+            exitCode: number | null;
+            outcome: string;
+            output: string;
+        }>((resolve, reject) => {
             let output = "";
             const collect = (chunk: Buffer): void => {
                 output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);

@@ -45,6 +45,8 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 from werkzeug.serving import run_simple  # noqa: E402
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+Form = dict[str, list[str]]
+Groups = dict[str, Any] | None
 
 REFUSALS: dict[str, str] = json.loads(
     Path(__file__).with_name("auto-scaling-refusals.json").read_text(encoding="utf-8")
@@ -92,7 +94,9 @@ def refusing_what_aws_refuses(app: WsgiApp, group_side: GroupSide | None = None)
         if group_side is not None:
             group_side.ensure_installed()
         check = REFUSAL_CHECKS.get(request.action)
-        message = check(request) if check is not None else None
+        # Against moto's groups where moto would serve it: None for a region moto does not know.
+        groups = check and groups_in(request.account, request.region)
+        message = check(request.form, groups) if check is not None else None
         if message is not None:
             request_id = str(uuid.uuid4())
             body = (
@@ -125,17 +129,11 @@ class AutoScalingRequest(NamedTuple):
     action: str
     account: str
     region: str
-    form: dict[str, list[str]]
+    form: Form
 
-    def param(self, name: str) -> str:
-        return self.form.get(name, [""])[0]
 
-    def decrement(self) -> bool:
-        return self.param("ShouldDecrementDesiredCapacity").lower() == "true"
-
-    def groups(self) -> dict[str, Any] | None:
-        """moto's groups where moto would serve this request; None for a region it does not know."""
-        return groups_in(self.account, self.region)
+def decrement(form: Form) -> bool:
+    return form.get("ShouldDecrementDesiredCapacity", [""])[0].lower() == "true"
 
 
 def auto_scaling_request(environ: dict[str, Any]) -> AutoScalingRequest | None:
@@ -161,19 +159,19 @@ def auto_scaling_request(environ: dict[str, Any]) -> AutoScalingRequest | None:
     return AutoScalingRequest(form.get("Action", [""])[0], account, scope.group(2), form)
 
 
-def detach_refusal(request: AutoScalingRequest) -> str | None:
+def detach_refusal(form: Form, groups: Groups) -> str | None:
     """AWS's message refusing this DetachInstances, if AWS refuses it."""
-    group_name = request.param("AutoScalingGroupName")
+    group_name = form.get("AutoScalingGroupName", [""])[0]
     numbered = (
         (int(match.group(1)), values[0])
-        for key, values in request.form.items()
+        for key, values in form.items()
         if (match := INSTANCE_ID_PARAMETER.fullmatch(key))
     )
     instance_ids = [instance_id for _, instance_id in sorted(numbered)]
     # 1. A request-shape limit: checked before the group is looked at.
     if len(instance_ids) > MAX_INSTANCES_PER_DETACH:
         return REFUSALS["tooManyInstances"]
-    group = (request.groups() or {}).get(group_name)
+    group = (groups or {}).get(group_name)
     if group is None:
         return None  # moto answers for a group, or a region, that does not exist.
     # 2. Each id in order; the first one AWS would not detach names the refusal.
@@ -185,15 +183,14 @@ def detach_refusal(request: AutoScalingRequest) -> str | None:
             return REFUSALS["notInServiceOrStandby"].format(instanceId=instance_id)
     # 3. MinSize in capacity units. Only "To detach 1 instance" is attested: no plural is guessed.
     units = sum(weight_of(group, states[instance_id]) for instance_id in instance_ids)
-    if request.decrement() and group.desired_capacity - units < group.min_size:
+    if decrement(form) and group.desired_capacity - units < group.min_size:
         return below_min_size(group, len(instance_ids))
     return None
 
 
-def terminate_refusal(request: AutoScalingRequest) -> str | None:
+def terminate_refusal(form: Form, groups: Groups) -> str | None:
     """AWS's message refusing this TerminateInstanceInAutoScalingGroup, if AWS refuses it."""
-    instance_id = request.param("InstanceId")
-    groups = request.groups()
+    instance_id = form.get("InstanceId", [""])[0]
     if groups is None:
         return None  # A region moto does not know: let moto answer.
     found = member_of(groups.values(), instance_id)
@@ -201,7 +198,7 @@ def terminate_refusal(request: AutoScalingRequest) -> str | None:
         return REFUSALS["instanceNotFound"].format(instanceId=instance_id)
     group, state = found
     # Standby and Retained instances are outside desired capacity: nothing to decrement.
-    if not request.decrement() or state.lifecycle_state not in COUNTED_STATES:
+    if not decrement(form) or state.lifecycle_state not in COUNTED_STATES:
         return None
     if group.desired_capacity == group.min_size:
         return REFUSALS["terminateAtMinSize"].format(min=group.min_size)
@@ -217,7 +214,7 @@ def below_min_size(group: Any, count: int) -> str:
     return REFUSALS["belowMinSize"].format(groupName=group.name, count=count, **sizes)
 
 
-REFUSAL_CHECKS: dict[str, Callable[[AutoScalingRequest], str | None]] = {
+REFUSAL_CHECKS: dict[str, Callable[[Form, Groups], str | None]] = {
     "DetachInstances": detach_refusal,
     "TerminateInstanceInAutoScalingGroup": terminate_refusal,
 }

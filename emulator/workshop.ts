@@ -80,11 +80,7 @@ const IMAGE_ID = "ami-04681a1dbd79675a5";
 const ZONE_SUFFIXES = ["a", "b", "c"];
 const MAX_ATTACH_INSTANCE_IDS = 20; // AWS's cap per AttachInstances (moto takes more)
 
-/**
- * Seeds a fresh emulator (reset it to seed again: names are fixed). moto 5.2.5 launches a group's
- * instances into its first subnet with the template's type, so the web group starts empty and gets
- * instances launched here and attached; and it drops a MixedInstancesPolicy not restated.
- */
+/** Seeds a fresh emulator (reset it to seed again: names are fixed); see createGroup for why groups start empty. */
 export async function seedWorkshopEnvironment(
     emulator: Emulator,
     options: WorkshopSeedOptions = {},
@@ -170,6 +166,7 @@ async function seedWebGroup(
         HealthCheckGracePeriod: 300,
     };
     await createGroup(autoScaling, network, WEB_GROUP_NAME, "workshop-web", web, instanceIds);
+    // MinSize once the instances are in; moto drops a MixedInstancesPolicy an update does not restate.
     await autoScaling.send(
         new UpdateAutoScalingGroupCommand({
             AutoScalingGroupName: WEB_GROUP_NAME,
@@ -278,10 +275,7 @@ export async function launchStandalone(
     return (await launchInto(ec2, network, [slot], `${name}-standalone`, false))[0];
 }
 
-/**
- * A group over every subnet, from the launch template, its Name tag propagated to its instances;
- * empty unless `more` sizes it, then given `instanceIds` by AttachInstances, 20 a call as on AWS.
- */
+/** Empty unless `more` sizes it, then given `instanceIds`: moto 5.2.5 would launch into one subnet with one type. */
 export async function createGroup(
     autoScaling: AutoScalingClient,
     { launchTemplateId, subnetIds }: Network,
