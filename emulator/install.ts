@@ -65,38 +65,24 @@ async function bootstrapVirtualEnvironment(
     const startedAt = Date.now();
     fs.rmSync(venvDirectory, { recursive: true, force: true });
     fs.mkdirSync(venvDirectory, { recursive: true });
+    const lib = path.join(venvDirectory, "lib");
 
-    const pip = "-m pip install --disable-pip-version-check --no-input --no-compile -r";
-    const steps: [string, string, string[], number, string?][] = [
-        [
-            `\`${python} -m venv\``,
-            python,
-            ["-m", "venv", venvDirectory],
-            TIMEOUTS_MS.venv,
-            INSTALL_HINT,
-        ],
+    const pip = "-m pip install --disable-pip-version-check --no-input --no-compile -r".split(" ");
+    const steps = {
+        venv: [`\`${python} -m venv\``, python, "-m", "venv", venvDirectory],
         // --no-compile: compileall below uses every core, where pip compiles one package at a time.
-        [
-            `pip install -r ${requirementsFile}`,
-            VENV_PYTHON,
-            [...pip.split(" "), requirementsFile],
-            TIMEOUTS_MS.pip,
-        ],
+        pip: [`pip install -r ${requirementsFile}`, VENV_PYTHON, ...pip, requirementsFile],
         // Compiled now, or never: with PYTHONDONTWRITEBYTECODE set (as on this project's machines)
         // every moto start would compile moto again, about a second of CPU each.
-        [
-            "compileall of .venv",
-            VENV_PYTHON,
-            ["-m", "compileall", "-q", "-j", "0", path.join(venvDirectory, "lib")],
-            TIMEOUTS_MS.compile,
-        ],
-    ];
-    for (const [what, command, args, timeoutMs, hint] of steps) {
+        compile: ["compileall of .venv", VENV_PYTHON, "-m", "compileall", "-q", "-j", "0", lib],
+    };
+    for (const [step, [what, command, ...args]] of Object.entries(steps)) {
+        const timeoutMs = TIMEOUTS_MS[step as keyof typeof steps];
         const result = await run(command, args, timeoutMs, installLogFile);
-        if (!result.succeeded) {
+        if (result.exitCode !== 0) {
             const log = readOr(installLogFile, "(no output)").slice(-OUTPUT_TAIL_CHARS);
             throw new Error(
-                `${what} failed (${result.outcome}).${hint === undefined ? "" : ` ${hint}`}\n` +
+                `${what} failed (${result.outcome}).${step === "venv" ? ` ${INSTALL_HINT}` : ""}\n` +
                     `Last lines of ${installLogFile}:\n${log}`,
             );
         }
@@ -130,12 +116,15 @@ async function assertPythonIsUsable(python: string): Promise<void> {
     if (result.exitCode === 3) {
         throw new Error(`${INSTALL_HINT}. \`${python}\` is older than ${major}.${minor}.`);
     }
-    if (!result.succeeded) {
+    if (result.exitCode !== 0) {
         throw new Error(
             `${INSTALL_HINT}. \`${python} -c "import venv"\` failed (${result.outcome}):\n${result.output}`,
         );
     }
 }
+
+/** `outcome`: "exit code N", "signal S" or "timed out after N s"; `output`: the tail, without a log file. */
+type Ran = { exitCode: number | null; outcome: string; output: string };
 
 /** Runs a command to its end, its output appended to `logFile` or its tail kept; rejects only if it cannot start. */
 function run(command: string, args: string[], timeoutMs: number, logFile?: string) {
@@ -147,12 +136,7 @@ function run(command: string, args: string[], timeoutMs: number, logFile?: strin
             timeout: timeoutMs,
             killSignal: "SIGKILL",
         });
-        return new Promise<{
-            succeeded: boolean;
-            exitCode: number | null;
-            outcome: string;
-            output: string;
-        }>((resolve, reject) => {
+        return new Promise<Ran>((resolve, reject) => {
             let output = "";
             const collect = (chunk: Buffer): void => {
                 output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
@@ -167,7 +151,7 @@ function run(command: string, args: string[], timeoutMs: number, logFile?: strin
                     : signal !== null
                       ? `signal ${signal}`
                       : `exit code ${exitCode}`;
-                resolve({ succeeded: exitCode === 0, exitCode, outcome, output });
+                resolve({ exitCode, outcome, output });
             });
         });
     } finally {

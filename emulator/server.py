@@ -1,13 +1,12 @@
 """moto's server, one AWS request at a time, refusing the Auto Scaling calls that AWS refuses.
 
-moto's backends are not thread-safe (two concurrent DetachInstances for one group each launch a
-replacement); AWS serialises a group's activities, so one lock over every application call is as
-strict or stricter. moto 5.2.5 accepts every DetachInstances and TerminateInstanceInAutoScalingGroup
-that AWS refuses whole with a ValidationError (messages in auto-scaling-refusals.json, shared with
-the SDK mocks), so each is checked against moto's state inside the lock first, MinSize in capacity
-units. The group's own side and the /_emulator/ endpoints are in group_side.py.
+moto's backends race (two concurrent DetachInstances each launch a replacement); AWS serialises a
+group's activities, so one lock over every call is as strict or stricter. moto 5.2.5 accepts each
+DetachInstances and TerminateInstanceInAutoScalingGroup that AWS refuses whole (messages shared with
+the SDK mocks in auto-scaling-refusals.json), so each is checked against moto's state first, inside
+the lock, MinSize in capacity units. The group's own side is in group_side.py.
 
-Usage: python server.py --host 127.0.0.1 --port 5000 [--exit-with-parent]
+Usage: python server.py --host 127.0.0.1 [--port 5000] [--exit-with-parent]
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import run_simple  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Form = dict[str, list[str]]
@@ -255,24 +254,22 @@ def exit_when_stdin_closes() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", required=True)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0, help="0 (default): any free port")
     parser.add_argument("--exit-with-parent", action="store_true", help="exit when stdin closes")
     args = parser.parse_args()
     if args.exit_with_parent:
         threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
-    # moto.server sets this too; some responses (presigned URLs, queue URLs) embed the port.
-    os.environ.setdefault("MOTO_PORT", str(args.port))
     with_fast_queue_clock()
     lock = threading.Lock()
     moto = DomainDispatcherApplication(create_backend_app)
-    app = refusing_what_aws_refuses(moto, GroupSide(lock))
-    run_simple(
-        args.host,
-        args.port,
-        one_request_at_a_time(app, lock),
-        threaded=True,
-        request_handler=MotoRequestHandler,
-    )
+    app = one_request_at_a_time(refusing_what_aws_refuses(moto, GroupSide(lock)), lock)
+    handler = MotoRequestHandler
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=handler)
+    # moto.server sets this too; some responses (presigned URLs, queue URLs) embed the port.
+    os.environ.setdefault("MOTO_PORT", str(server.port))
+    # The port the OS chose, for server.ts: bound here, so no other process can take it first.
+    print(f"Listening on port {server.port}", flush=True)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

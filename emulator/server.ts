@@ -33,7 +33,6 @@ export const SERVER_SCRIPT = path.join(__dirname, "server.py");
 
 const DUMMY_CREDENTIAL = "testing";
 const LOCALHOST = "127.0.0.1";
-const SERVER_START_ATTEMPTS = 3;
 const READINESS_TIMEOUT_MS = 30_000;
 const HTTP_REQUEST_TIMEOUT_MS = 5_000;
 const EXIT_WAIT_MS = 5_000; // after SIGTERM, and again after SIGKILL
@@ -42,7 +41,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const region = options.region ?? DEFAULT_REGION;
     const python = options.python ?? process.env[PYTHON_ENVIRONMENT_VARIABLE] ?? "python3";
     const serverPython = await ensureVirtualEnvironment(python, options.onProgress ?? (() => {}));
-    const server = await launchServerOnFreePort(serverPython);
+    const server = await launchServer(serverPython);
     let stopping: Promise<void> | undefined;
     return {
         endpoint: server.endpoint,
@@ -53,18 +52,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             AWS_ACCESS_KEY_ID: DUMMY_CREDENTIAL,
             AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIAL,
         }),
-        reset: async () => {
-            const response = await motoApi(server.endpoint, "reset", "POST");
-            if (!response.ok) {
-                throw new Error(`moto reset failed with HTTP ${response.status}: ${response.body}`);
-            }
-        },
+        reset: () => resetMoto(server.endpoint),
         stop: () => (stopping ??= terminate(server)),
     };
 }
 
 interface RunningServer {
-    readonly endpoint: string;
+    /** Empty until the server says which port it listens on. */
+    endpoint: string;
     readonly child: ChildProcess;
     /** Resolves when the process exits or cannot start; `hasExited` is set then. */
     readonly exited: Promise<void>;
@@ -76,46 +71,34 @@ const runningServers = new Set<ChildProcess>();
 // 'exit' handlers must be synchronous; kill() is, and SIGKILL cannot be ignored.
 process.on("exit", () => runningServers.forEach((child) => child.kill("SIGKILL")));
 
-async function launchServerOnFreePort(serverPython: string): Promise<RunningServer> {
-    // The port is free when probed but another process can take it before moto binds it.
-    for (let attempt = 1; ; attempt++) {
-        const server = spawnServer(serverPython, await findFreePort());
-        try {
-            await waitUntilReady(server);
-            return server;
-        } catch (error) {
-            await terminate(server);
-            const portTaken = server.outputTail.includes("Address already in use");
-            if (!portTaken || attempt === SERVER_START_ATTEMPTS) throw error;
-        }
+async function launchServer(serverPython: string): Promise<RunningServer> {
+    const server = spawnServer(serverPython);
+    try {
+        await waitUntilReady(server);
+        return server;
+    } catch (error) {
+        await terminate(server);
+        throw error;
     }
 }
 
-function findFreePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = net.createServer().unref();
-        probe.once("error", reject);
-        probe.listen(0, LOCALHOST, () => {
-            const { port } = probe.address() as net.AddressInfo;
-            probe.close(() => resolve(port));
-        });
-    });
-}
-
-function spawnServer(serverPython: string, port: number): RunningServer {
+function spawnServer(serverPython: string): RunningServer {
     // Not `python -m moto.server`: its backends race under concurrent requests (see the script).
+    // Port 0: the server binds a free port itself and prints it, so no other process can take it.
     // stdin is a pipe only to close: a test worker killed by SIGTERM runs no 'exit' handler.
     const child = spawn(
         serverPython,
-        [SERVER_SCRIPT, "--host", LOCALHOST, "--port", String(port), "--exit-with-parent"],
+        [SERVER_SCRIPT, "--host", LOCALHOST, "--port", "0", "--exit-with-parent"],
         { stdio: ["pipe", "pipe", "pipe"] },
     );
     runningServers.add(child);
     const keepTail = (text: string): void => {
         server.outputTail = (server.outputTail + text).slice(-OUTPUT_TAIL_CHARS);
+        const port = /^Listening on port (\d+)$/m.exec(server.outputTail)?.[1];
+        server.endpoint ||= port === undefined ? "" : `http://${LOCALHOST}:${port}`;
     };
     const server: RunningServer = {
-        endpoint: `http://${LOCALHOST}:${port}`,
+        endpoint: "",
         child,
         exited: new Promise<void>((resolve) => {
             const markExited = (): void => {
@@ -141,8 +124,10 @@ function spawnServer(serverPython: string, port: number): RunningServer {
     return server;
 }
 
+/** Ready once it names its port: it has bound it then, and serves what queues there. */
 async function waitUntilReady(server: RunningServer): Promise<void> {
-    for (const deadline = Date.now() + READINESS_TIMEOUT_MS; Date.now() < deadline;) {
+    const deadline = Date.now() + READINESS_TIMEOUT_MS;
+    for (; server.endpoint === ""; await delay(50)) {
         if (server.hasExited) {
             const { signalCode, exitCode } = server.child;
             const how = signalCode !== null ? `signal ${signalCode}` : `exit code ${exitCode}`;
@@ -150,13 +135,12 @@ async function waitUntilReady(server: RunningServer): Promise<void> {
                 `moto server exited before becoming ready (${how}). Its output:\n${server.outputTail}`,
             );
         }
-        if ((await motoApi(server.endpoint, "", "GET").catch(() => undefined))?.ok) return;
-        await delay(100);
+        if (Date.now() > deadline) {
+            throw new Error(
+                `moto server was not ready within ${READINESS_TIMEOUT_MS / 1000} s. Its output:\n${server.outputTail}`,
+            );
+        }
     }
-    throw new Error(
-        `moto server at ${server.endpoint} was not ready within ${READINESS_TIMEOUT_MS / 1000} s. ` +
-            `Its output:\n${server.outputTail}`,
-    );
 }
 
 async function terminate(server: RunningServer): Promise<void> {
@@ -172,22 +156,23 @@ async function terminate(server: RunningServer): Promise<void> {
     }
 }
 
-/** moto's own API under /moto-api/, on a connection of its own so that no keep-alive socket outlives it. */
-function motoApi(endpoint: string, route: string, method: "GET" | "POST") {
-    return new Promise<{ ok: boolean; status: number; body: string }>((resolve, reject) => {
-        const url = `${endpoint}/moto-api/${route}`;
-        const options = { method, agent: false, timeout: HTTP_REQUEST_TIMEOUT_MS };
+/** POST /moto-api/reset on a connection of its own, so that no keep-alive socket outlives it. */
+function resetMoto(endpoint: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const url = `${endpoint}/moto-api/reset`;
+        const options = { method: "POST", agent: false, timeout: HTTP_REQUEST_TIMEOUT_MS };
         const request = http.request(url, options, (response) => {
             let body = "";
             response.setEncoding("utf8");
             response.on("data", (chunk: string) => (body += chunk));
             response.on("error", reject);
             response.on("end", () => {
-                const status = response.statusCode ?? 0;
-                resolve({ ok: status === 200, status, body });
+                const { statusCode } = response;
+                if (statusCode === 200) resolve();
+                else reject(new Error(`moto reset failed with HTTP ${statusCode}: ${body}`));
             });
         });
-        request.on("timeout", () => request.destroy(new Error(`${method} ${url} timed out`)));
+        request.on("timeout", () => request.destroy(new Error(`POST ${url} timed out`)));
         request.on("error", reject);
         request.end();
     });
