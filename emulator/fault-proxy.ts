@@ -125,11 +125,15 @@ export async function startFaultProxy(
     const options = typeof planOrOptions === "function" ? { plan: planOrOptions } : planOrOptions;
     const now = options.now ?? (() => performance.now());
     const bucket = options.budget && new TokenBucket(options.budget, now);
-    const [requests, served, throttled, faulted, refused] = [1, 2, 3, 4, 5].map(
-        () => new Map<string, number>(),
-    );
-    const throttledAtMs: number[] = [];
-    let otherRequests = 0;
+    const counts = {
+        requests: new Map<string, number>(),
+        served: new Map<string, number>(),
+        throttled: new Map<string, number>(),
+        throttledAtMs: [] as number[],
+        faulted: new Map<string, number>(),
+        refused: new Map<string, number>(),
+        otherRequests: 0,
+    };
     const target = new URL(upstream);
 
     /** Forwards upstream; a 4xx or 5xx answer to `action` counts as refused, and `lost` replaces it. */
@@ -146,7 +150,7 @@ export async function startFaultProxy(
         const options = { host, port, headers, method, path, timeout: 10_000 };
         const forwarded = http.request(options, (upstreamResponse) => {
             const status = upstreamResponse.statusCode ?? 502;
-            if (action !== undefined && status >= 400) increment(refused, action);
+            if (action !== undefined && status >= 400) increment(counts.refused, action);
             if (lost !== undefined) {
                 upstreamResponse.resume();
                 upstreamResponse.on("end", () => answerWithFault(response, lost));
@@ -171,44 +175,41 @@ export async function startFaultProxy(
         const parameters = queryParameters(request, body);
         const action = autoScalingAction(request, parameters);
         if (action === undefined) {
-            otherRequests++;
+            counts.otherRequests++;
             forward(request, response, body);
             return;
         }
-        const n = increment(requests, action);
+        const n = increment(counts.requests, action);
         const observe = (outcome: ObservedRequest["outcome"]) =>
             options.onRequest?.({ action, parameters, outcome });
         const planned = options.plan?.(action, n);
         if (planned !== undefined && !planned.afterForwarding) {
-            increment(faulted, action);
+            increment(counts.faulted, action);
             observe("faulted");
             answerWithFault(response, planned);
         } else if (bucket !== undefined && !bucket.tryTake()) {
-            increment(throttled, action);
-            throttledAtMs.push(now());
+            increment(counts.throttled, action);
+            counts.throttledAtMs.push(now());
             observe("throttled");
             answerWithFault(response, FAULTS.throttling);
         } else {
-            increment(served, action);
+            increment(counts.served, action);
             observe("served");
-            if (planned !== undefined) increment(faulted, action);
+            if (planned !== undefined) increment(counts.faulted, action);
             forward(request, response, body, action, planned);
         }
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
-    return {
+    // The same object, so that otherRequests stays live.
+    return Object.assign(counts, {
         endpoint: `http://127.0.0.1:${port}`,
-        ...{ requests, served, throttled, throttledAtMs, faulted, refused },
-        get otherRequests() {
-            return otherRequests;
-        },
         close: () =>
-            new Promise((resolve) => {
+            new Promise<void>((resolve) => {
                 server.closeAllConnections();
                 server.close(() => resolve());
             }),
-    };
+    });
 }
 
 /** The whole body, or undefined when it is too large or the client went away. */

@@ -68,9 +68,7 @@ class GroupSide:
     def ensure_installed(self) -> None:
         """Patches moto's backend on first use: importing it at start would slow every start."""
         if not self.installed:
-            patch_weights()
-            patch_detach(self)
-            patch_terminate(self)
+            patch_moto(self)
             self.installed = True
 
     def forget(self) -> None:
@@ -121,8 +119,7 @@ class GroupSide:
         if len(self.pending) >= MAX_PENDING_REACTIONS:
             return 400, {"error": f"Already {MAX_PENDING_REACTIONS} reactions pending"}
         found = find_member(region, instance_id)
-        group = found[0] if found else None
-        rebalancing = bool(group is not None and group.capacity_rebalance)
+        rebalancing = bool(found and found[0].capacity_rebalance)
         reaction = "scheduled" if rebalancing and group_reacts else "none"
         if reaction == "scheduled":
             reacting = (self.generation, region, instance_id)
@@ -132,7 +129,7 @@ class GroupSide:
             timer.start()
         return 200, {
             "instanceId": instance_id,
-            "groupName": group.name if group is not None else None,
+            "groupName": found[0].name if found else None,
             "capacityRebalance": rebalancing,
             "reaction": reaction,
         }
@@ -223,10 +220,17 @@ def find_member(region: str, instance_id: str) -> tuple[Any, Any] | None:
     return member_of((groups_in(account_id, region) or {}).values(), instance_id)
 
 
-def patch_weights() -> None:
-    """Weighted groups count in capacity units, and say each instance's weight."""
-    from moto.autoscaling.models import FakeAutoScalingGroup, InstanceState
+def patch_moto(side: GroupSide) -> None:
+    """Teaches moto's autoscaling models weights, hooks on termination and the group's record."""
+    from moto.autoscaling.exceptions import ValidationError
+    from moto.autoscaling.models import (
+        AutoScalingBackend,
+        FakeAutoScalingGroup,
+        InstanceState,
+        TerminateInstanceActivity,
+    )
 
+    # Weighted groups count in capacity units, and say each instance's weight.
     def weighted_capacity(self: Any) -> str | None:
         group = self.auto_scaling_group
         return str(weight_of(group, self)) if weights_of(group) else None
@@ -255,11 +259,7 @@ def patch_weights() -> None:
 
     FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity  # type: ignore[method-assign]
 
-
-def patch_detach(side: GroupSide) -> None:
-    """DetachInstances decrements in units and records each detached instance's replacement."""
-    from moto.autoscaling.models import AutoScalingBackend
-
+    # DetachInstances decrements in units and records each detached instance's replacement.
     detach_in_instances = AutoScalingBackend.detach_instances
 
     def detach_instances(
@@ -284,12 +284,7 @@ def patch_detach(side: GroupSide) -> None:
 
     AutoScalingBackend.detach_instances = detach_instances  # type: ignore[method-assign]
 
-
-def patch_terminate(side: GroupSide) -> None:
-    """TerminateInstanceInAutoScalingGroup honours termination hooks and weights."""
-    from moto.autoscaling.exceptions import ValidationError
-    from moto.autoscaling.models import AutoScalingBackend, TerminateInstanceActivity
-
+    # TerminateInstanceInAutoScalingGroup honours termination hooks and weights.
     def terminate_instance(self: Any, instance_id: str, should_decrement: bool) -> Any:
         found = member_of(self.autoscaling_groups.values(), instance_id)
         if found is None:  # The server refuses this first, with AWS's message.

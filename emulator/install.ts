@@ -35,19 +35,14 @@ export function ensureVirtualEnvironment(
 ): Promise<string> {
     if (isInstalled(python)) return Promise.resolve(VENV_PYTHON);
     // Two emulators started at once, in one process or in several, must not both rebuild .venv.
-    let bootstrap = bootstrapsInProgress.get(python);
-    if (bootstrap === undefined) {
-        bootstrap = withProcessLock(
-            installLockFile,
-            () => bootstrapVirtualEnvironment(python, report),
-            {
-                waitMs: Object.values(TIMEOUTS_MS).reduce((sum, ms) => sum + ms),
-                onWait: (holder) =>
-                    report(`Waiting for process ${holder}, which is installing .venv...`),
-            },
-        ).finally(() => bootstrapsInProgress.delete(python));
-        bootstrapsInProgress.set(python, bootstrap);
-    }
+    const bootstrap =
+        bootstrapsInProgress.get(python) ??
+        withProcessLock(installLockFile, () => bootstrapVirtualEnvironment(python, report), {
+            waitMs: Object.values(TIMEOUTS_MS).reduce((sum, ms) => sum + ms),
+            onWait: (holder) =>
+                report(`Waiting for process ${holder}, which is installing .venv...`),
+        }).finally(() => bootstrapsInProgress.delete(python));
+    bootstrapsInProgress.set(python, bootstrap);
     return bootstrap;
 }
 

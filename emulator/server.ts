@@ -41,7 +41,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const region = options.region ?? DEFAULT_REGION;
     const python = options.python ?? process.env[PYTHON_ENVIRONMENT_VARIABLE] ?? "python3";
     const serverPython = await ensureVirtualEnvironment(python, options.onProgress ?? (() => {}));
-    const server = await launchServer(serverPython);
+    const server = spawnServer(serverPython);
+    await waitUntilReady(server).catch(async (error: unknown) => {
+        await terminate(server);
+        throw error;
+    });
     let stopping: Promise<void> | undefined;
     return {
         endpoint: server.endpoint,
@@ -70,17 +74,6 @@ interface RunningServer {
 const runningServers = new Set<ChildProcess>();
 // 'exit' handlers must be synchronous; kill() is, and SIGKILL cannot be ignored.
 process.on("exit", () => runningServers.forEach((child) => child.kill("SIGKILL")));
-
-async function launchServer(serverPython: string): Promise<RunningServer> {
-    const server = spawnServer(serverPython);
-    try {
-        await waitUntilReady(server);
-        return server;
-    } catch (error) {
-        await terminate(server);
-        throw error;
-    }
-}
 
 function spawnServer(serverPython: string): RunningServer {
     // Not `python -m moto.server`: its backends race under concurrent requests (see the script).

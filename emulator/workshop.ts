@@ -41,14 +41,11 @@ export interface WorkshopEnvironment extends Network {
 }
 
 export interface WorkshopSeedOptions {
-    webGroup?: {
-        minSize?: number;
-        desiredCapacity?: number;
-        maxSize?: number;
-        /** The web group's CapacityRebalance. Default false. */
-        capacityRebalance?: boolean;
-    };
+    /** The web group's sizes (the web tier's by default) and CapacityRebalance (default false). */
+    webGroup?: Partial<WebGroup>;
 }
+
+type WebGroup = typeof DEFAULT_WEB_GROUP & { capacityRebalance: boolean };
 
 /** A VPC with one /20 subnet in each of the region's zones a, b and c, and a launch template. */
 export interface Network {
@@ -136,7 +133,7 @@ async function seedWebGroup(
     { ec2, autoScaling }: SeedClients,
     network: Network,
     targetGroupArn: string,
-    webGroup: typeof DEFAULT_WEB_GROUP & { capacityRebalance: boolean },
+    webGroup: WebGroup,
 ): Promise<void> {
     const { launchTemplateId, subnetIds } = network;
     const mixedInstancesPolicy: MixedInstancesPolicy = {

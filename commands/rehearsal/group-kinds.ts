@@ -126,10 +126,9 @@ export async function rehearseGroupKinds(
                 `Seeding the workshop environment again, its web group ${capacityRebalance ? "with" : "without"} Capacity Rebalancing...`,
             );
             await emulator.reset();
-            const { webGroupName: group } = await seedWorkshopEnvironment(emulator, {
-                webGroup: { capacityRebalance },
-            });
-            const members = (await describeGroupState(emulator, group)).instances;
+            // The seed names its web group as the plan does (groupName).
+            await seedWorkshopEnvironment(emulator, { webGroup: { capacityRebalance } });
+            const members = (await describeGroupState(emulator, groupName)).instances;
             // The rebalancing kinds need a group with Capacity Rebalancing, seeded afresh.
             const round = SCENARIOS.filter(
                 (s) => s.kind.startsWith("rebalancing-") === capacityRebalance,
@@ -139,10 +138,10 @@ export async function rehearseGroupKinds(
                 const { instanceId } = members[index];
                 report(`Decisions per kind of group: ${scenario.kind} (${instanceId})...`);
                 const stateOf = async () =>
-                    (await describeGroupState(emulator, group)).instances.find(
+                    (await describeGroupState(emulator, groupName)).instances.find(
                         (i) => i.instanceId === instanceId,
                     )?.lifecycleState ?? LEFT_THE_GROUP;
-                await scenario.prepare?.(emulator, instanceId, group);
+                await scenario.prepare?.(emulator, instanceId, groupName);
                 const stateBefore = await stateOf();
                 const event = freshSampleEvent(instanceId, new Date(Date.now() - BACKDATE_MS));
                 const invoked = await archive.invoke([event], emulator.environment());

@@ -95,9 +95,9 @@ export function printHuman(
     const failed = all.filter((c) => !c.passed).length;
     const verdict =
         failed === 0
-            ? style.green(`All ${all.length} checks passed`)
-            : style.red(`${failed} of ${all.length} checks failed`);
-    console.log(`\n${verdict} in ${duration(elapsedMs)}.`);
+            ? `All ${all.length} checks passed`
+            : `${failed} of ${all.length} checks failed`;
+    console.log(`\n${style[failed === 0 ? "green" : "red"](verdict)} in ${duration(elapsedMs)}.`);
 }
 
 const shapeOf = ({ group, desiredCapacityBefore }: RehearsalRun) =>
