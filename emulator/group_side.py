@@ -35,7 +35,6 @@ MAX_PENDING_REACTIONS = 10_000
 
 Answer = tuple[int, dict[str, Any]]
 ACTION_KEYS = ("instanceId", "groupName", "by", "lifecycleState", "hooksRun", "replacements")
-LOCATION_ERROR: Answer = (400, {"error": "instanceId and region are required strings"})
 
 
 def weights_of(group: Any) -> dict[str, int]:
@@ -98,7 +97,7 @@ class GroupSide:
             return 404, {"error": f"No {method} {path} on this emulator"}
         instance_id, region = request.get("instanceId"), request.get("region")
         if method == "POST" and not (isinstance(instance_id, str) and isinstance(region, str)):
-            return LOCATION_ERROR
+            return 400, {"error": "instanceId and region are required strings"}
         return route(request)
 
     def group_actions(self, _request: dict[str, Any]) -> Answer:

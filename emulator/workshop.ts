@@ -263,11 +263,7 @@ export async function launchInto(
 }
 
 /** An on-demand t3.micro in the second subnet and in no group. */
-export async function launchStandalone(
-    ec2: EC2Client,
-    network: Network,
-    name: string,
-): Promise<string> {
+export async function launchStandalone(ec2: EC2Client, network: Network, name: string) {
     const slot = { subnetId: network.subnetIds[1], instanceType: "t3.micro" } as const;
     return (await launchInto(ec2, network, [slot], `${name}-standalone`, false))[0];
 }
