@@ -138,22 +138,18 @@ export interface NumberRange {
 
 /** Flag `name`'s text as a whole number within `range`, else a UsageError naming the flag. */
 export function wholeNumber(name: string, text: string, range: NumberRange): number {
-    return wholeNumbersIn(name, [text], text, range, "a whole number")[0];
+    return wholeNumbersIn(name, text, range, false)[0];
 }
 
 /** Flag `name`'s comma-separated whole numbers; an error quotes the list one bad item spoils. */
 export function wholeNumbers(name: string, text: string, range: NumberRange): number[] {
-    return wholeNumbersIn(name, text.split(","), text, range, "comma-separated whole numbers");
+    return wholeNumbersIn(name, text, range, true);
 }
 
-function wholeNumbersIn(
-    name: string,
-    items: string[],
-    text: string,
-    { min, max }: NumberRange,
-    what: string,
-): number[] {
+function wholeNumbersIn(name: string, text: string, { min, max }: NumberRange, list: boolean) {
+    const items = list ? text.split(",") : [text];
     if (!items.every((item) => /^\d+$/.test(item) && Number(item) >= min && Number(item) <= max)) {
+        const what = list ? "comma-separated whole numbers" : "a whole number";
         throw new UsageError(`--${name} takes ${what} from ${min} to ${max}; not "${text}"`);
     }
     return items.map(Number);
@@ -210,9 +206,7 @@ function flagSyntax(name: string, flag: FlagSpec): string {
 /** Runs `main` to an exit status: 0 passed, 1 failed or threw, 2 bad flag; errors in one line. */
 export function runCli(command: string, main: () => Promise<boolean>): void {
     main().then(
-        (succeeded) => {
-            process.exitCode = succeeded ? 0 : 1;
-        },
+        (succeeded) => void (process.exitCode = succeeded ? 0 : 1),
         (error: unknown) => {
             const message = error instanceof Error ? error.message : String(error);
             const usage = error instanceof UsageError;

@@ -18,8 +18,10 @@ export function colourWanted(stream: NodeJS.WriteStream): boolean {
     return stream.isTTY === true && process.env.NO_COLOR === undefined;
 }
 
+type Rows = readonly (readonly string[])[];
+
 /** Rows in columns as wide as their widest visible cell (colour codes take no room). */
-function aligned(rows: readonly (readonly string[])[], indentBy: number): string {
+function aligned(rows: Rows, indentBy: number): string {
     const width = (text: string) => stripVTControlCharacters(text).length;
     const widths = rows[0].map((_, column) => Math.max(...rows.map((r) => width(r[column] ?? ""))));
     const pad = (cell: string, c: number) => cell.padEnd(widths[c] + cell.length - width(cell));
@@ -29,11 +31,7 @@ function aligned(rows: readonly (readonly string[])[], indentBy: number): string
 }
 
 /** Rows in aligned columns under a header, indented by `indent` spaces. */
-export function table(
-    headers: readonly string[],
-    rows: readonly (readonly string[])[],
-    indent = 0,
-): string {
+export function table(headers: readonly string[], rows: Rows, indent = 0): string {
     return aligned([headers, ...rows], indent);
 }
 

@@ -117,58 +117,61 @@ export class TokenBucket {
     }
 }
 
-/**
- * A loopback proxy that faults Auto Scaling requests, by plan or budget, so the SDK's real retries
- * run over HTTP (aws-sdk-client-mock stubs below them); other services pass untouched.
- */
+/** Faults Auto Scaling requests over real HTTP, so the SDK's own retries run (mocks stub below them). */
 export async function startFaultProxy(
     upstream: string,
     planOrOptions: FaultPlan | FaultProxyOptions = {},
 ): Promise<FaultProxy> {
-    const options: FaultProxyOptions =
-        typeof planOrOptions === "function" ? { plan: planOrOptions } : planOrOptions;
-    const counts: Counts = {
-        requests: new Map(),
-        served: new Map(),
-        throttled: new Map(),
-        throttledAtMs: [],
-        faulted: new Map(),
-        refused: new Map(),
+    const options = typeof planOrOptions === "function" ? { plan: planOrOptions } : planOrOptions;
+    const now = options.now ?? (() => performance.now());
+    const bucket = options.budget && new TokenBucket(options.budget, now);
+    const counts = {
+        requests: new Map<string, number>(),
+        served: new Map<string, number>(),
+        throttled: new Map<string, number>(),
+        throttledAtMs: [] as number[],
+        faulted: new Map<string, number>(),
+        refused: new Map<string, number>(),
         otherRequests: 0,
     };
-    const handle = faultingHandler(options, counts, forwarder(new URL(upstream), counts.refused));
+    const target = new URL(upstream);
+
+    /** Forwards upstream; a 4xx or 5xx answer to `action` counts as refused, and `lost` replaces it. */
+    const forward = (
+        request: http.IncomingMessage,
+        response: http.ServerResponse,
+        body: Buffer,
+        action?: string,
+        lost?: InjectedFault,
+    ): void => {
+        const headers = { ...request.headers, host: target.host };
+        const { hostname: host, port } = target;
+        const { method, url: path } = request;
+        const options = { host, port, headers, method, path, timeout: 10_000 };
+        const forwarded = http.request(options, (upstreamResponse) => {
+            const status = upstreamResponse.statusCode ?? 502;
+            if (action !== undefined && status >= 400) increment(counts.refused, action);
+            if (lost !== undefined) {
+                upstreamResponse.resume();
+                upstreamResponse.on("end", () => answerWithFault(response, lost));
+                return;
+            }
+            response.writeHead(status, upstreamResponse.headers);
+            upstreamResponse.pipe(response);
+        });
+        forwarded.on("error", (error) => {
+            if (!response.headersSent) response.writeHead(502);
+            response.end(String(error));
+        });
+        forwarded.end(body);
+    };
+
     const server = http.createServer(async (request, response) => {
         const body = await readBody(request);
         if (body === undefined) {
             request.destroy(); // Too large, or the client went away.
-        } else {
-            handle(request, response, body);
+            return;
         }
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-        ...counts,
-        endpoint: `http://127.0.0.1:${port}`,
-        get otherRequests() {
-            return counts.otherRequests;
-        },
-        close: () =>
-            new Promise((resolve) => {
-                server.closeAllConnections();
-                server.close(() => resolve());
-            }),
-    };
-}
-
-type Counts = { -readonly [K in Exclude<keyof FaultProxy, "endpoint" | "close">]: FaultProxy[K] };
-type Forward = ReturnType<typeof forwarder>;
-
-/** What to do with one whole request: forward it, fault it, or throttle it. */
-function faultingHandler(options: FaultProxyOptions, counts: Counts, forward: Forward) {
-    const now = options.now ?? (() => performance.now());
-    const bucket = options.budget === undefined ? undefined : new TokenBucket(options.budget, now);
-    return (request: http.IncomingMessage, response: http.ServerResponse, body: Buffer): void => {
         const parameters = queryParameters(request, body);
         const action = autoScalingAction(request, parameters);
         if (action === undefined) {
@@ -192,12 +195,21 @@ function faultingHandler(options: FaultProxyOptions, counts: Counts, forward: Fo
         } else {
             increment(counts.served, action);
             observe("served");
-            if (planned !== undefined) {
-                increment(counts.faulted, action);
-            }
+            if (planned !== undefined) increment(counts.faulted, action);
             forward(request, response, body, action, planned);
         }
-    };
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    // The same object, so that otherRequests stays live.
+    return Object.assign(counts, {
+        endpoint: `http://127.0.0.1:${port}`,
+        close: () =>
+            new Promise<void>((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            }),
+    });
 }
 
 /** The whole body, or undefined when it is too large or the client went away. */
@@ -207,9 +219,7 @@ async function readBody(request: http.IncomingMessage): Promise<Buffer | undefin
     try {
         for await (const chunk of request as AsyncIterable<Buffer>) {
             size += chunk.length;
-            if (size > MAX_BODY_BYTES) {
-                return undefined;
-            }
+            if (size > MAX_BODY_BYTES) return undefined;
             chunks.push(chunk);
         }
     } catch {
@@ -218,47 +228,8 @@ async function readBody(request: http.IncomingMessage): Promise<Buffer | undefin
     return Buffer.concat(chunks);
 }
 
-/** Forwards a request upstream; an Auto Scaling one is counted as refused on a 4xx or 5xx answer, and a lost answer replaced by its fault. */
-function forwarder(target: URL, refused: Map<string, number>) {
-    return (
-        request: http.IncomingMessage,
-        response: http.ServerResponse,
-        body: Buffer,
-        action?: string,
-        lostAnswer?: InjectedFault,
-    ): void => {
-        const headers = { ...request.headers, host: target.host };
-        const options = { host: target.hostname, port: target.port, headers, timeout: 10_000 };
-        const forwarded = http.request(
-            { ...options, method: request.method, path: request.url },
-            (upstreamResponse) => {
-                const status = upstreamResponse.statusCode ?? 502;
-                if (action !== undefined && status >= 400) {
-                    increment(refused, action);
-                }
-                if (lostAnswer !== undefined) {
-                    upstreamResponse.resume();
-                    upstreamResponse.on("end", () => answerWithFault(response, lostAnswer));
-                    return;
-                }
-                response.writeHead(status, upstreamResponse.headers);
-                upstreamResponse.pipe(response);
-            },
-        );
-        forwarded.on("error", (error) => {
-            if (!response.headersSent) {
-                response.writeHead(502);
-            }
-            response.end(String(error));
-        });
-        forwarded.end(body);
-    };
-}
-
 // SigV4: "AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request, ...".
 const CREDENTIAL_SCOPE = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\/aws4_request/;
-const AUTO_SCALING_SERVICE = "autoscaling";
-const AUTO_SCALING_API_VERSION = "2011-01-01";
 
 /** The Auto Scaling action called, by the SigV4 scope's service as moto dispatches (EC2 also sends `Action=`). */
 function autoScalingAction(
@@ -268,9 +239,8 @@ function autoScalingAction(
     const service = CREDENTIAL_SCOPE.exec(request.headers.authorization ?? "")?.[1];
     const isAutoScaling =
         service !== undefined
-            ? service === AUTO_SCALING_SERVICE
-            : request.headers["x-amz-target"] === undefined &&
-              parameters.Version === AUTO_SCALING_API_VERSION;
+            ? service === "autoscaling"
+            : request.headers["x-amz-target"] === undefined && parameters.Version === "2011-01-01";
     return isAutoScaling ? (parameters.Action ?? "unknown") : undefined;
 }
 

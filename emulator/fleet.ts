@@ -1,15 +1,10 @@
 /** The bench's many-groups storm: `groups` tagged Spot groups of `size`, a neighbour tagged otherwise, one lone instance. */
-import {
-    type AutoScalingClient,
-    type Filter,
-    paginateDescribeAutoScalingGroups,
-} from "@aws-sdk/client-auto-scaling";
+import { type Filter, paginateDescribeAutoScalingGroups } from "@aws-sdk/client-auto-scaling";
 import type { _InstanceType } from "@aws-sdk/client-ec2";
 import { WEB_TIER_GROUP_TAG_KEY } from "../config/index";
 import type { Emulator } from "./server";
 import { required } from "./group-state";
 import {
-    attachInstances,
     createGroup,
     launchInto,
     launchStandalone,
@@ -57,10 +52,7 @@ export function fleetGroupNames(groups: number): string[] {
     return Array.from({ length: groups }, (_, i) => `web-${String(i + 1).padStart(width, "0")}`);
 }
 
-/**
- * Seeds a fresh emulator (reset it to seed again: names are fixed), filling empty groups as the
- * workshop does; no target group or mixed policy, which the handler never reads, and MinSize 0.
- */
+/** Seeds a fresh emulator as the workshop does, minus what the handler never reads (target group, mixed policy). */
 export async function seedGroupFleet(
     emulator: Emulator,
     options: GroupFleetOptions = {},
@@ -74,7 +66,7 @@ export async function seedGroupFleet(
             { name: FLEET_NEIGHBOUR_GROUP_NAME, size: neighbourSize, tag: FLEET_NEIGHBOUR_TAG },
         ];
         // Slot j of every group goes to subnet j mod 3; one RunInstances per subnet for them all.
-        const { subnetIds, launchTemplateId } = network;
+        const { subnetIds } = network;
         const slots = members.flatMap((member, m) =>
             Array.from({ length: member.size }, (_, j) => ({
                 m,
@@ -82,14 +74,11 @@ export async function seedGroupFleet(
                 instanceType: INSTANCE_TYPE,
             })),
         );
-        const launched = await launchInto(ec2, slots, {
-            launchTemplateId,
-            name: "fleet",
-            spot: true,
-        });
+        const launched = await launchInto(ec2, network, slots, "fleet");
         const ids = members.map((_, m) => launched.filter((_, i) => slots[i].m === m));
-        for (const [m, member] of members.entries()) {
-            await seedFleetGroup(autoScaling, network, member, ids[m]);
+        for (const [m, { name, tag }] of members.entries()) {
+            const Tags = [{ Key: tag.key, Value: tag.value, PropagateAtLaunch: false }];
+            await createGroup(autoScaling, network, name, `fleet-${name}`, { Tags }, ids[m]);
         }
         return {
             ...network,
@@ -121,20 +110,6 @@ function fleetSizes(options: GroupFleetOptions): Required<GroupFleetOptions> {
         );
     }
     return sizes;
-}
-
-/** One group of the fleet, created empty with its tags, then given its instances. */
-async function seedFleetGroup(
-    autoScaling: AutoScalingClient,
-    network: Network,
-    member: { name: string; size: number; tag: { key: string; value: string } },
-    instanceIds: string[],
-): Promise<void> {
-    const empty = { minSize: 0, desiredCapacity: 0, maxSize: member.size };
-    await createGroup(autoScaling, network, member.name, `fleet-${member.name}`, empty, {
-        Tags: [{ Key: member.tag.key, Value: member.tag.value, PropagateAtLaunch: false }],
-    });
-    await attachInstances(autoScaling, member.name, instanceIds);
 }
 
 /** Every page of DescribeAutoScalingGroups for `filters`, as the handler's tag lookup reads it. */

@@ -70,12 +70,9 @@ export async function groupActionsWhenSettled(
     emulator: Emulator,
     timeoutMs = 10_000,
 ): Promise<GroupAction[]> {
-    const polls = Math.ceil(timeoutMs / REACTION_POLL_INTERVAL_MS);
-    for (let poll = 0; poll <= polls; poll++) {
+    for (let poll = 0; poll <= Math.ceil(timeoutMs / REACTION_POLL_INTERVAL_MS); poll++) {
         const { actions, pendingReactions } = await describeGroupActions(emulator);
-        if (pendingReactions === 0) {
-            return actions;
-        }
+        if (pendingReactions === 0) return actions;
         await delay(REACTION_POLL_INTERVAL_MS);
     }
     throw new Error(`The group's reactions were still pending after ${timeoutMs} ms`);
@@ -87,11 +84,8 @@ export async function setLifecycleState(
     instanceId: string,
     lifecycleState: LifecycleStateName,
 ): Promise<void> {
-    await call(emulator, "POST", "lifecycle-state", {
-        instanceId,
-        region: emulator.region,
-        lifecycleState,
-    });
+    const { region } = emulator;
+    await call(emulator, "POST", "lifecycle-state", { instanceId, region, lifecycleState });
 }
 
 async function call<T>(
@@ -102,8 +96,10 @@ async function call<T>(
 ): Promise<T> {
     const response = await fetch(`${emulator.endpoint}/_emulator/${route}`, {
         method,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headers: body === undefined ? undefined : { "Content-Type": "application/json" },
+        ...(body && {
+            body: JSON.stringify(body),
+            headers: { "Content-Type": "application/json" },
+        }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     const text = await response.text();

@@ -21,29 +21,25 @@ export async function describeGroupState(
     groupName: string,
 ): Promise<GroupState> {
     const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-    try {
-        const response = await autoScaling.send(
-            new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
-        );
-        const group = response.AutoScalingGroups?.[0];
-        if (group === undefined) {
-            throw new Error(`Auto Scaling group ${groupName} does not exist`);
-        }
-        return {
-            name: required(group.AutoScalingGroupName, "AutoScalingGroupName"),
-            minSize: required(group.MinSize, "MinSize"),
-            maxSize: required(group.MaxSize, "MaxSize"),
-            desiredCapacity: required(group.DesiredCapacity, "DesiredCapacity"),
-            instances: (group.Instances ?? []).map((instance) => ({
-                instanceId: required(instance.InstanceId, "InstanceId"),
-                lifecycleState: required(instance.LifecycleState, "LifecycleState"),
-                instanceType: instance.InstanceType,
-                availabilityZone: instance.AvailabilityZone,
-            })),
-        };
-    } finally {
-        autoScaling.destroy();
+    const response = await autoScaling
+        .send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }))
+        .finally(() => autoScaling.destroy());
+    const group = response.AutoScalingGroups?.[0];
+    if (group === undefined) {
+        throw new Error(`Auto Scaling group ${groupName} does not exist`);
     }
+    return {
+        name: required(group.AutoScalingGroupName, "AutoScalingGroupName"),
+        minSize: required(group.MinSize, "MinSize"),
+        maxSize: required(group.MaxSize, "MaxSize"),
+        desiredCapacity: required(group.DesiredCapacity, "DesiredCapacity"),
+        instances: (group.Instances ?? []).map((instance) => ({
+            instanceId: required(instance.InstanceId, "InstanceId"),
+            lifecycleState: required(instance.LifecycleState, "LifecycleState"),
+            instanceType: instance.InstanceType,
+            availabilityZone: instance.AvailabilityZone,
+        })),
+    };
 }
 
 /** The EC2 state name ("running", "terminated", ...), or undefined for an unknown instance. */
@@ -52,22 +48,15 @@ export async function describeInstanceState(
     instanceId: string,
 ): Promise<string | undefined> {
     const ec2 = new EC2Client(clientConfigFor(emulator));
-    try {
-        const response = await ec2.send(
-            new DescribeInstancesCommand({ InstanceIds: [instanceId] }),
-        );
-        const instance = response.Reservations?.flatMap(
-            (reservation) => reservation.Instances ?? [],
-        ).find((candidate) => candidate.InstanceId === instanceId);
-        return instance?.State?.Name;
-    } catch (error) {
-        if (error instanceof Error && error.name === "InvalidInstanceID.NotFound") {
-            return undefined;
-        }
-        throw error;
-    } finally {
-        ec2.destroy();
-    }
+    const response = await ec2
+        .send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }))
+        .catch((error: unknown) => {
+            if (error instanceof Error && error.name === "InvalidInstanceID.NotFound") return;
+            throw error;
+        })
+        .finally(() => ec2.destroy());
+    const instances = response?.Reservations?.flatMap((reservation) => reservation.Instances);
+    return instances?.find((candidate) => candidate?.InstanceId === instanceId)?.State?.Name;
 }
 
 /** Explicit client settings from the emulator's environment, so process.env stays untouched. */

@@ -2,14 +2,13 @@
 
 - Capacity Rebalancing: after POST /_emulator/spot-warning and the test's delay, a group with it
   takes the instance out of service and launches a replacement (moto only stores the setting).
-- Termination lifecycle hooks run (moto only stores them): the instance waits in Terminating:Wait,
-  and GET /_emulator/group-actions lists the hooks that ran.
-- TerminateInstanceInAutoScalingGroup honours hooks and weights (moto's removes at once).
+- Termination hooks run (moto only stores them): the instance waits in Terminating:Wait, and
+  GET /_emulator/group-actions lists the hooks that ran. Terminate honours hooks and weights.
 - Weights: a weighted group's sizes are capacity units, each instance its type's WeightedCapacity.
 - POST /_emulator/lifecycle-state sets any state AWS reports (moto only reports two).
 
-What AWS does not document, and this module chose, is in ASSUMPTIONS.md. Everything here runs
-under the server's one lock: request handlers are called inside it, and a reaction's timer takes it.
+ASSUMPTIONS.md lists what AWS does not document and this module chose. Everything here runs under
+the server's one lock: request handlers are called inside it, and a reaction's timer takes it.
 """
 
 from __future__ import annotations
@@ -19,32 +18,31 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING"
 # Standby and Retained instances are already outside desired capacity: leaving replaces nothing.
 COUNTED_STATES = ("InService", "Pending", "Pending:Wait", "Pending:Proceed")
 ON_THE_WAY_OUT = ("Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated")
 # AWS's LifecycleState values (API reference, Instance), warm pool states aside.
-LIFECYCLE_STATES = tuple(
-    "Pending Pending:Wait Pending:Proceed Quarantined InService Terminating Terminating:Wait"
-    " Terminating:Proceed Terminating:Retained Terminated Detaching Detached EnteringStandby Standby"
-    .split()
-)
+LIFECYCLE_STATES = (
+    "Pending Pending:Wait Pending:Proceed Quarantined InService Terminating Terminating:Wait "
+    "Terminating:Proceed Terminating:Retained Terminated Detaching Detached EnteringStandby Standby"
+).split()
 PATH_PREFIX = "/_emulator/"
 MAX_REACTION_DELAY_MS = 600_000
 MAX_PENDING_REACTIONS = 10_000
 
 Answer = tuple[int, dict[str, Any]]
+ACTION_KEYS = ("instanceId", "groupName", "by", "lifecycleState", "hooksRun", "replacements")
 
 
 def weights_of(group: Any) -> dict[str, int]:
     """WeightedCapacity per instance type from the group's overrides; empty if it has none."""
-    policy = group.mixed_instances_policy or {}
-    overrides = policy.get("LaunchTemplate", {}).get("Overrides", []) or []
+    overrides = (group.mixed_instances_policy or {}).get("LaunchTemplate", {}).get("Overrides")
     return {
         str(override.get("InstanceType")): int(override["WeightedCapacity"])
-        for override in overrides
+        for override in overrides or []
         if str(override.get("WeightedCapacity", "")).isdigit()
     }
 
@@ -60,7 +58,7 @@ class GroupSide:
     def __init__(self, lock: threading.Lock) -> None:
         self.lock = lock
         self.actions: list[dict[str, Any]] = []
-        # Epoch ms each instance first left service, for timings (the bench's); actions stay untimed.
+        # Epoch ms each instance first left service, for the bench's timings; actions stay untimed.
         self.out_of_service_at: dict[str, int] = {}
         self.pending: set[threading.Timer] = set()
         self.generation = 0
@@ -68,10 +66,9 @@ class GroupSide:
 
     def ensure_installed(self) -> None:
         """Patches moto's backend on first use: importing it at start would slow every start."""
-        if self.installed:
-            return
-        install_patches(self)
-        self.installed = True
+        if not self.installed:
+            patch_moto(self)
+            self.installed = True
 
     def forget(self) -> None:
         """moto is being reset: pending reactions are dropped with the state they would change."""
@@ -91,25 +88,29 @@ class GroupSide:
             return 400, {"error": f"The body is not JSON: {error}"}
         if not isinstance(request, dict):
             return 400, {"error": "The body must be a JSON object"}
-        route = (method, path[len(PATH_PREFIX) :])
-        if route == ("POST", "spot-warning"):
-            return self.warn(request)
-        if route == ("POST", "lifecycle-state"):
-            return self.set_lifecycle_state(request)
-        if route == ("GET", "group-actions"):
-            return 200, {
-                "actions": list(self.actions),
-                "pendingReactions": len(self.pending),
-                "outOfServiceAtMs": dict(self.out_of_service_at),
-            }
-        return 404, {"error": f"No {method} {path} on this emulator"}
+        route = {
+            ("POST", "spot-warning"): self.warn,
+            ("POST", "lifecycle-state"): self.set_lifecycle_state,
+            ("GET", "group-actions"): self.group_actions,
+        }.get((method, path[len(PATH_PREFIX) :]))
+        if route is None:
+            return 404, {"error": f"No {method} {path} on this emulator"}
+        instance_id, region = request.get("instanceId"), request.get("region")
+        if method == "POST" and not (isinstance(instance_id, str) and isinstance(region, str)):
+            return 400, {"error": "instanceId and region are required strings"}
+        return route(request)
+
+    def group_actions(self, _request: dict[str, Any]) -> Answer:
+        return 200, {
+            "actions": list(self.actions),
+            "pendingReactions": len(self.pending),
+            "outOfServiceAtMs": dict(self.out_of_service_at),
+        }
 
     def warn(self, request: dict[str, Any]) -> Answer:
-        instance_id, region = request.get("instanceId"), request.get("region")
+        instance_id, region = request["instanceId"], request["region"]
         delay_ms = request.get("reactAfterMs", 0)
         group_reacts = request.get("groupReacts", True)
-        if not isinstance(instance_id, str) or not isinstance(region, str):
-            return 400, {"error": "instanceId and region are required strings"}
         if not isinstance(delay_ms, int) or not 0 <= delay_ms <= MAX_REACTION_DELAY_MS:
             return 400, {"error": f"reactAfterMs must be a whole number 0-{MAX_REACTION_DELAY_MS}"}
         if not isinstance(group_reacts, bool):
@@ -117,45 +118,38 @@ class GroupSide:
         if len(self.pending) >= MAX_PENDING_REACTIONS:
             return 400, {"error": f"Already {MAX_PENDING_REACTIONS} reactions pending"}
         found = find_member(region, instance_id)
-        group = found[0] if found else None
-        rebalancing = bool(group is not None and group.capacity_rebalance)
+        rebalancing = bool(found and found[0].capacity_rebalance)
         reaction = "scheduled" if rebalancing and group_reacts else "none"
         if reaction == "scheduled":
-            timer = threading.Timer(delay_ms / 1000.0, lambda: None)
-            timer.function = self.reaction(timer, self.generation, region, instance_id)
+            reacting = (self.generation, region, instance_id)
+            timer = threading.Timer(delay_ms / 1000.0, self.react, reacting)
             timer.daemon = True
             self.pending.add(timer)
             timer.start()
         return 200, {
             "instanceId": instance_id,
-            "groupName": group.name if group is not None else None,
+            "groupName": found[0].name if found else None,
             "capacityRebalance": rebalancing,
             "reaction": reaction,
         }
 
-    def reaction(
-        self, timer: threading.Timer, generation: int, region: str, instance_id: str
-    ) -> Callable[[], None]:
-        def react() -> None:
-            with self.lock:
-                if generation != self.generation:
-                    return  # moto was reset since the warning.
-                self.pending.discard(timer)
-                found = find_member(region, instance_id)
-                # The handler may have moved it first, or the setting changed: nothing to do.
-                if found is None or not found[0].capacity_rebalance:
-                    return
-                group, state = found
-                if state.lifecycle_state == "InService":
-                    self.take_out_of_service(group, state, "CapacityRebalancing", False)
-
-        return react
+    def react(self, generation: int, region: str, instance_id: str) -> None:
+        """Runs on the warning's timer thread, which `pending` holds."""
+        with self.lock:
+            if generation != self.generation:
+                return  # moto was reset since the warning.
+            self.pending.discard(threading.current_thread())  # type: ignore[arg-type]
+            found = find_member(region, instance_id)
+            # The handler may have moved it first, or the setting changed: nothing to do.
+            if found is None or not found[0].capacity_rebalance:
+                return
+            group, state = found
+            if state.lifecycle_state == "InService":
+                self.take_out_of_service(group, state, "CapacityRebalancing", False)
 
     def set_lifecycle_state(self, request: dict[str, Any]) -> Answer:
-        instance_id, region = request.get("instanceId"), request.get("region")
+        instance_id, region = request["instanceId"], request["region"]
         state_name = request.get("lifecycleState")
-        if not isinstance(instance_id, str) or not isinstance(region, str):
-            return 400, {"error": "instanceId and region are required strings"}
         if state_name not in LIFECYCLE_STATES:
             return 400, {"error": f"lifecycleState must be one of {', '.join(LIFECYCLE_STATES)}"}
         found = find_member(region, instance_id)
@@ -164,14 +158,11 @@ class GroupSide:
         found[1].lifecycle_state = state_name
         return 200, {"instanceId": instance_id, "groupName": found[0].name}
 
-    def take_out_of_service(
-        self, group: Any, state: Any, by: str, decrement: bool
-    ) -> dict[str, Any]:
+    def take_out_of_service(self, group: Any, state: Any, by: str, decrement: bool) -> None:
         """Runs the termination hooks (or ends the instance), then replaces or decrements."""
         backend = group.autoscaling_backend
         instance_id = state.instance.id
         counted = state.lifecycle_state in COUNTED_STATES
-        units = weight_of(group, state)
         # A Retained instance has been through its termination hooks already (assumed).
         hooks = [
             hook.name
@@ -188,28 +179,18 @@ class GroupSide:
             group.instance_states = [s for s in group.instance_states if s is not state]
             backend.ec2_backend.terminate_instances([instance_id])
         before = {s.instance.id for s in group.instance_states}
-        if counted and decrement:
-            group.desired_capacity -= units
         if counted:
             # moto fills InService capacity back up to desired: the replacement, if any.
-            group.set_desired_capacity(group.desired_capacity)
-        action = {
-            "instanceId": instance_id,
-            "groupName": group.name,
-            "by": by,
-            "lifecycleState": "Terminating:Wait" if hooks else "Terminating",
-            "hooksRun": hooks,
-            "replacements": [
-                s.instance.id for s in group.instance_states if s.instance.id not in before
-            ],
-        }
-        self.record(action)
-        return action
+            units = weight_of(group, state) if decrement else 0
+            group.set_desired_capacity(group.desired_capacity - units)
+        launched = [s.instance.id for s in group.instance_states if s.instance.id not in before]
+        state_after = "Terminating:Wait" if hooks else "Terminating"
+        self.record(instance_id, group.name, by, state_after, hooks, launched)
 
-    def record(self, action: dict[str, Any]) -> None:
-        """Keeps an action, and when its instance first left service."""
-        self.actions.append(action)
-        self.out_of_service_at.setdefault(action["instanceId"], int(time.time() * 1000))
+    def record(self, *values: Any) -> None:
+        """Keeps an action (ACTION_KEYS' values in order), and when its instance left service."""
+        self.actions.append(dict(zip(ACTION_KEYS, values)))
+        self.out_of_service_at.setdefault(values[0], int(time.time() * 1000))
 
 
 def groups_in(account_id: str, region: str) -> dict[str, Any] | None:
@@ -217,9 +198,10 @@ def groups_in(account_id: str, region: str) -> dict[str, Any] | None:
     from moto.autoscaling.models import autoscaling_backends
 
     try:
-        return autoscaling_backends[account_id][region].autoscaling_groups  # type: ignore[no-any-return]
+        groups: dict[str, Any] = autoscaling_backends[account_id][region].autoscaling_groups
     except KeyError:
         return None
+    return groups
 
 
 def member_of(groups: Iterable[Any], instance_id: str) -> tuple[Any, Any] | None:
@@ -237,17 +219,17 @@ def find_member(region: str, instance_id: str) -> tuple[Any, Any] | None:
     return member_of((groups_in(account_id, region) or {}).values(), instance_id)
 
 
-def install_patches(side: GroupSide) -> None:
-    """Teaches moto's autoscaling models weights, hooks on termination and DesiredCapacityType."""
-    patch_weights()
-    patch_detach(side)
-    patch_terminate(side)
+def patch_moto(side: GroupSide) -> None:
+    """Teaches moto's autoscaling models weights, hooks on termination and the group's record."""
+    from moto.autoscaling.exceptions import ValidationError
+    from moto.autoscaling.models import (
+        AutoScalingBackend,
+        FakeAutoScalingGroup,
+        InstanceState,
+        TerminateInstanceActivity,
+    )
 
-
-def patch_weights() -> None:
-    """Weighted groups count in capacity units, and say each instance's weight."""
-    from moto.autoscaling.models import FakeAutoScalingGroup, InstanceState
-
+    # Weighted groups count in capacity units, and say each instance's weight.
     def weighted_capacity(self: Any) -> str | None:
         group = self.auto_scaling_group
         return str(weight_of(group, self)) if weights_of(group) else None
@@ -276,11 +258,7 @@ def patch_weights() -> None:
 
     FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity  # type: ignore[method-assign]
 
-
-def patch_detach(side: GroupSide) -> None:
-    """DetachInstances decrements in units and records each detached instance's replacement."""
-    from moto.autoscaling.models import AutoScalingBackend
-
+    # DetachInstances decrements in units and records each detached instance's replacement.
     detach_in_instances = AutoScalingBackend.detach_instances
 
     def detach_instances(
@@ -297,28 +275,15 @@ def patch_detach(side: GroupSide) -> None:
         launched = [s.instance.id for s in group.instance_states if s.instance.id not in before]
         detached = [i for i in instance_ids if i in before]
         for index, instance_id in enumerate(detached):
-            side.record(
-                {
-                    "instanceId": instance_id,
-                    "groupName": group_name,
-                    "by": "DetachInstances",
-                    "lifecycleState": "Detached",
-                    "hooksRun": [],
-                    # moto launches them together: one each, in order (all for a single one,
-                    # which a weighted group may replace with several).
-                    "replacements": launched if len(detached) == 1 else launched[index : index + 1],
-                }
-            )
+            # moto launches them together: one each, in order (all for a single one, which a
+            # weighted group may replace with several).
+            new = launched if len(detached) == 1 else launched[index : index + 1]
+            side.record(instance_id, group_name, "DetachInstances", "Detached", [], new)
         return activities
 
     AutoScalingBackend.detach_instances = detach_instances  # type: ignore[method-assign]
 
-
-def patch_terminate(side: GroupSide) -> None:
-    """TerminateInstanceInAutoScalingGroup honours termination hooks and weights."""
-    from moto.autoscaling.exceptions import ValidationError
-    from moto.autoscaling.models import AutoScalingBackend, TerminateInstanceActivity
-
+    # TerminateInstanceInAutoScalingGroup honours termination hooks and weights.
     def terminate_instance(self: Any, instance_id: str, should_decrement: bool) -> Any:
         found = member_of(self.autoscaling_groups.values(), instance_id)
         if found is None:  # The server refuses this first, with AWS's message.

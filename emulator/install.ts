@@ -35,19 +35,14 @@ export function ensureVirtualEnvironment(
 ): Promise<string> {
     if (isInstalled(python)) return Promise.resolve(VENV_PYTHON);
     // Two emulators started at once, in one process or in several, must not both rebuild .venv.
-    let bootstrap = bootstrapsInProgress.get(python);
-    if (bootstrap === undefined) {
-        bootstrap = withProcessLock(
-            installLockFile,
-            () => bootstrapVirtualEnvironment(python, report),
-            {
-                waitMs: Object.values(TIMEOUTS_MS).reduce((sum, ms) => sum + ms),
-                onWait: (holder) =>
-                    report(`Waiting for process ${holder}, which is installing .venv...`),
-            },
-        ).finally(() => bootstrapsInProgress.delete(python));
-        bootstrapsInProgress.set(python, bootstrap);
-    }
+    const bootstrap =
+        bootstrapsInProgress.get(python) ??
+        withProcessLock(installLockFile, () => bootstrapVirtualEnvironment(python, report), {
+            waitMs: Object.values(TIMEOUTS_MS).reduce((sum, ms) => sum + ms),
+            onWait: (holder) =>
+                report(`Waiting for process ${holder}, which is installing .venv...`),
+        }).finally(() => bootstrapsInProgress.delete(python));
+    bootstrapsInProgress.set(python, bootstrap);
     return bootstrap;
 }
 
@@ -65,53 +60,32 @@ async function bootstrapVirtualEnvironment(
     const startedAt = Date.now();
     fs.rmSync(venvDirectory, { recursive: true, force: true });
     fs.mkdirSync(venvDirectory, { recursive: true });
+    const lib = path.join(venvDirectory, "lib");
 
-    await installStep(
-        `\`${python} -m venv\``,
-        python,
-        ["-m", "venv", venvDirectory],
-        TIMEOUTS_MS.venv,
-        INSTALL_HINT,
-    );
-    await installStep(
-        `pip install -r ${requirementsFile}`,
-        VENV_PYTHON,
+    const pip = "-m pip install --disable-pip-version-check --no-input --no-compile -r".split(" ");
+    const steps = {
+        venv: [`\`${python} -m venv\``, python, "-m", "venv", venvDirectory],
         // --no-compile: compileall below uses every core, where pip compiles one package at a time.
-        [
-            ..."-m pip install --disable-pip-version-check --no-input --no-compile -r".split(" "),
-            requirementsFile,
-        ],
-        TIMEOUTS_MS.pip,
-    );
-    // Compiled now, or never: with PYTHONDONTWRITEBYTECODE set (as on this project's machines)
-    // every moto start would compile moto again, about a second of CPU each.
-    await installStep(
-        "compileall of .venv",
-        VENV_PYTHON,
-        ["-m", "compileall", "-q", "-j", "0", path.join(venvDirectory, "lib")],
-        TIMEOUTS_MS.compile,
-    );
+        pip: [`pip install -r ${requirementsFile}`, VENV_PYTHON, ...pip, requirementsFile],
+        // Compiled now, or never: with PYTHONDONTWRITEBYTECODE set (as on this project's machines)
+        // every moto start would compile moto again, about a second of CPU each.
+        compile: ["compileall of .venv", VENV_PYTHON, "-m", "compileall", "-q", "-j", "0", lib],
+    };
+    for (const [step, [what, command, ...args]] of Object.entries(steps)) {
+        const timeoutMs = TIMEOUTS_MS[step as keyof typeof steps];
+        const result = await run(command, args, timeoutMs, installLogFile);
+        if (result.exitCode !== 0) {
+            const log = readOr(installLogFile, "(no output)").slice(-OUTPUT_TAIL_CHARS);
+            throw new Error(
+                `${what} failed (${result.outcome}).${step === "venv" ? ` ${INSTALL_HINT}` : ""}\n` +
+                    `Last lines of ${installLogFile}:\n${log}`,
+            );
+        }
+    }
 
     fs.writeFileSync(installFingerprintFile, installFingerprint(python));
     report(`Installed moto into .venv in ${Math.round((Date.now() - startedAt) / 1000)} s.`);
     return VENV_PYTHON;
-}
-
-/** Runs one step of the install into its log, or throws with what failed and the log's tail. */
-async function installStep(
-    what: string,
-    command: string,
-    args: string[],
-    timeoutMs: number,
-    hint?: string,
-): Promise<void> {
-    const result = await run(command, args, timeoutMs, installLogFile);
-    if (!result.succeeded) {
-        throw new Error(
-            `${what} failed (${result.outcome}).${hint === undefined ? "" : ` ${hint}`}\n` +
-                `Last lines of ${installLogFile}:\n${readOr(installLogFile, "(no output)").slice(-OUTPUT_TAIL_CHARS)}`,
-        );
-    }
 }
 
 /** The fingerprint is written last, so a .venv that matches it is complete. */
@@ -130,41 +104,25 @@ function installFingerprint(python: string): string {
 async function assertPythonIsUsable(python: string): Promise<void> {
     const { major, minor } = MINIMUM_PYTHON;
     const probe = `import sys, venv; sys.exit(0 if sys.version_info >= (${major}, ${minor}) else 3)`;
-    let result: CommandResult;
-    try {
-        result = await run(python, ["-c", probe], TIMEOUTS_MS.probe);
-    } catch (error) {
-        if (isErrno(error, "ENOENT") || isErrno(error, "EACCES")) {
-            throw new Error(`${INSTALL_HINT}. \`${python}\` was not found.`, { cause: error });
-        }
-        throw error;
-    }
+    const result = await run(python, ["-c", probe], TIMEOUTS_MS.probe).catch((error: unknown) => {
+        if (!isErrno(error, "ENOENT") && !isErrno(error, "EACCES")) throw error;
+        throw new Error(`${INSTALL_HINT}. \`${python}\` was not found.`, { cause: error });
+    });
     if (result.exitCode === 3) {
         throw new Error(`${INSTALL_HINT}. \`${python}\` is older than ${major}.${minor}.`);
     }
-    if (!result.succeeded) {
+    if (result.exitCode !== 0) {
         throw new Error(
             `${INSTALL_HINT}. \`${python} -c "import venv"\` failed (${result.outcome}):\n${result.output}`,
         );
     }
 }
 
-interface CommandResult {
-    readonly succeeded: boolean;
-    readonly exitCode: number | null;
-    /** "exit code N", "signal S" or "timed out after N s", for error messages. */
-    readonly outcome: string;
-    /** The output's tail, when it goes to no log file. */
-    readonly output: string;
-}
+/** `outcome`: "exit code N", "signal S" or "timed out after N s"; `output`: the tail, without a log file. */
+type Ran = { exitCode: number | null; outcome: string; output: string };
 
-/** Runs a command to its end, its output appended to `logFile` if given; rejects only if it cannot start. */
-function run(
-    command: string,
-    args: string[],
-    timeoutMs: number,
-    logFile?: string,
-): Promise<CommandResult> {
+/** Runs a command to its end, its output appended to `logFile` or its tail kept; rejects only if it cannot start. */
+function run(command: string, args: string[], timeoutMs: number, logFile?: string) {
     const log = logFile === undefined ? "pipe" : fs.openSync(logFile, "a");
     try {
         if (log !== "pipe") fs.writeSync(log, `\n$ ${command} ${args.join(" ")}\n`);
@@ -173,7 +131,7 @@ function run(
             timeout: timeoutMs,
             killSignal: "SIGKILL",
         });
-        return new Promise((resolve, reject) => {
+        return new Promise<Ran>((resolve, reject) => {
             let output = "";
             const collect = (chunk: Buffer): void => {
                 output = (output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
@@ -188,7 +146,7 @@ function run(
                     : signal !== null
                       ? `signal ${signal}`
                       : `exit code ${exitCode}`;
-                resolve({ succeeded: exitCode === 0, exitCode, outcome, output });
+                resolve({ exitCode, outcome, output });
             });
         });
     } finally {

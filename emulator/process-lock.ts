@@ -15,22 +15,10 @@ export interface ProcessLockOptions {
 export async function withProcessLock<T>(
     lockPath: string,
     work: () => Promise<T>,
-    options: ProcessLockOptions,
+    { waitMs, pollMs = 250, onWait }: ProcessLockOptions,
 ): Promise<T> {
-    await acquire(lockPath, options);
-    try {
-        return await work();
-    } finally {
-        release(lockPath);
-    }
-}
-
-async function acquire(lockPath: string, options: ProcessLockOptions): Promise<void> {
-    const pollMs = options.pollMs ?? 250;
-    const deadline = Date.now() + options.waitMs;
-    let toldOfWait = false;
-    for (;;) {
-        if (tryCreate(lockPath)) return;
+    const deadline = Date.now() + waitMs;
+    for (let toldOfWait = false; !tryCreate(lockPath);) {
         const holder = readHolder(lockPath);
         if (holder === "gone") continue;
         if (holder === undefined || !isAlive(holder)) {
@@ -40,15 +28,18 @@ async function acquire(lockPath: string, options: ProcessLockOptions): Promise<v
         }
         if (Date.now() >= deadline) {
             throw new Error(
-                `${lockPath} is still held by process ${holder} after ${Math.round(options.waitMs / 1000)} s. ` +
+                `${lockPath} is still held by process ${holder} after ${Math.round(waitMs / 1000)} s. ` +
                     `Wait for that process to finish, or stop it and delete ${lockPath}.`,
             );
         }
-        if (!toldOfWait) {
-            options.onWait?.(holder);
-            toldOfWait = true;
-        }
+        if (!toldOfWait) onWait?.(holder);
+        toldOfWait = true;
         await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
+    }
+    try {
+        return await work();
+    } finally {
+        if (readHolder(lockPath) === process.pid) fs.rmSync(lockPath, { force: true });
     }
 }
 
@@ -65,10 +56,6 @@ function tryCreate(lockPath: string): boolean {
     } finally {
         fs.rmSync(draft, { force: true });
     }
-}
-
-function release(lockPath: string): void {
-    if (readHolder(lockPath) === process.pid) fs.rmSync(lockPath, { force: true });
 }
 
 /** The holder's pid, "gone" once released, undefined for a file that holds no pid. */

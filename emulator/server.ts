@@ -9,11 +9,11 @@ import { ensureVirtualEnvironment, OUTPUT_TAIL_CHARS } from "./install";
 export interface Emulator {
     readonly endpoint: string;
     readonly region: string;
-    /** The SDK's standard environment for a client or Lambda handler pointed at this emulator: AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (dummy "testing"), and nothing else. */
+    /** AWS_ENDPOINT_URL, AWS_REGION and dummy AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; nothing else. */
     environment(): Record<string, string>;
     /** Forget all state (moto's POST /moto-api/reset). */
     reset(): Promise<void>;
-    /** Stop the server and wait for the process to exit (SIGTERM, then SIGKILL after a bounded wait). Idempotent. */
+    /** SIGTERM, then SIGKILL after a bounded wait, until the process exits. Idempotent. */
     stop(): Promise<void>;
 }
 
@@ -33,9 +33,7 @@ export const SERVER_SCRIPT = path.join(__dirname, "server.py");
 
 const DUMMY_CREDENTIAL = "testing";
 const LOCALHOST = "127.0.0.1";
-const SERVER_START_ATTEMPTS = 3;
 const READINESS_TIMEOUT_MS = 30_000;
-const READINESS_POLL_INTERVAL_MS = 100;
 const HTTP_REQUEST_TIMEOUT_MS = 5_000;
 const EXIT_WAIT_MS = 5_000; // after SIGTERM, and again after SIGKILL
 
@@ -43,7 +41,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const region = options.region ?? DEFAULT_REGION;
     const python = options.python ?? process.env[PYTHON_ENVIRONMENT_VARIABLE] ?? "python3";
     const serverPython = await ensureVirtualEnvironment(python, options.onProgress ?? (() => {}));
-    const server = await launchServerOnFreePort(serverPython);
+    const server = spawnServer(serverPython);
+    await waitUntilReady(server).catch(async (error: unknown) => {
+        await terminate(server);
+        throw error;
+    });
     let stopping: Promise<void> | undefined;
     return {
         endpoint: server.endpoint,
@@ -54,160 +56,116 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             AWS_ACCESS_KEY_ID: DUMMY_CREDENTIAL,
             AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIAL,
         }),
-        reset: async () => {
-            const response = await motoApi(server.endpoint, "reset", "POST");
-            if (!response.ok) {
-                throw new Error(`moto reset failed with HTTP ${response.status}: ${response.body}`);
-            }
-        },
+        reset: () => resetMoto(server.endpoint),
         stop: () => (stopping ??= terminate(server)),
     };
 }
 
 interface RunningServer {
-    readonly endpoint: string;
+    /** Empty until the server says which port it listens on. */
+    endpoint: string;
     readonly child: ChildProcess;
+    /** Resolves when the process exits or cannot start; `hasExited` is set then. */
     readonly exited: Promise<void>;
-    hasExited(): boolean;
-    outputTail(): string;
+    hasExited: boolean;
+    outputTail: string;
 }
 
 const runningServers = new Set<ChildProcess>();
 // 'exit' handlers must be synchronous; kill() is, and SIGKILL cannot be ignored.
 process.on("exit", () => runningServers.forEach((child) => child.kill("SIGKILL")));
 
-async function launchServerOnFreePort(serverPython: string): Promise<RunningServer> {
-    // The port is free when probed but another process can take it before moto binds it.
-    for (let attempt = 1; ; attempt++) {
-        const server = spawnServer(serverPython, await findFreePort());
-        try {
-            await waitUntilReady(server);
-            return server;
-        } catch (error) {
-            await terminate(server);
-            const portTaken = server.outputTail().includes("Address already in use");
-            if (!portTaken || attempt === SERVER_START_ATTEMPTS) {
-                throw error;
-            }
-        }
-    }
-}
-
-function findFreePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const probe = net.createServer();
-        probe.unref();
-        probe.once("error", reject);
-        probe.listen(0, LOCALHOST, () => {
-            const { port } = probe.address() as net.AddressInfo;
-            probe.close(() => resolve(port));
-        });
-    });
-}
-
-function spawnServer(serverPython: string, port: number): RunningServer {
+function spawnServer(serverPython: string): RunningServer {
     // Not `python -m moto.server`: its backends race under concurrent requests (see the script).
+    // Port 0: the server binds a free port itself and prints it, so no other process can take it.
     // stdin is a pipe only to close: a test worker killed by SIGTERM runs no 'exit' handler.
     const child = spawn(
         serverPython,
-        [SERVER_SCRIPT, "--host", LOCALHOST, "--port", String(port), "--exit-with-parent"],
+        [SERVER_SCRIPT, "--host", LOCALHOST, "--port", "0", "--exit-with-parent"],
         { stdio: ["pipe", "pipe", "pipe"] },
     );
     runningServers.add(child);
-    let tail = "";
-    const keepTail = (chunk: Buffer): void => {
-        tail = (tail + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+    const keepTail = (text: string): void => {
+        server.outputTail = (server.outputTail + text).slice(-OUTPUT_TAIL_CHARS);
+        const port = /^Listening on port (\d+)$/m.exec(server.outputTail)?.[1];
+        server.endpoint ||= port === undefined ? "" : `http://${LOCALHOST}:${port}`;
+    };
+    const server: RunningServer = {
+        endpoint: "",
+        child,
+        exited: new Promise<void>((resolve) => {
+            const markExited = (): void => {
+                server.hasExited = true;
+                runningServers.delete(child);
+                resolve();
+            };
+            child.once("exit", markExited);
+            child.once("error", (error) => {
+                keepTail(`\n${error.message}\n`);
+                markExited();
+            });
+        }),
+        hasExited: false,
+        outputTail: "",
     };
     // moto logs every request; the pipes must be drained or the server would block on a full pipe.
-    child.stdout.on("data", keepTail);
-    child.stderr.on("data", keepTail);
-    // Unref'd so that a caller who forgets stop() still lets Node exit (and the exit handler kill moto).
-    for (const stream of [child.stdin, child.stdout, child.stderr]) {
-        (stream as net.Socket).unref();
-    }
+    // All unref'd, so a caller who forgets stop() still lets Node exit (and the exit handler kill moto).
+    child.stdout.on("data", (chunk: Buffer) => keepTail(chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => keepTail(chunk.toString("utf8")));
+    [child.stdin, child.stdout, child.stderr].forEach((stream) => (stream as net.Socket).unref());
     child.unref();
-    let exitedFlag = false;
-    const exited = new Promise<void>((resolve) => {
-        const markExited = (): void => {
-            exitedFlag = true;
-            runningServers.delete(child);
-            resolve();
-        };
-        child.once("exit", markExited);
-        child.once("error", (error) => {
-            keepTail(Buffer.from(`\n${error.message}\n`));
-            markExited();
-        });
-    });
-    return {
-        endpoint: `http://${LOCALHOST}:${port}`,
-        child,
-        exited,
-        hasExited: () => exitedFlag,
-        outputTail: () => tail,
-    };
+    return server;
 }
 
+/** Ready once it names its port: it has bound it then, and serves what queues there. */
 async function waitUntilReady(server: RunningServer): Promise<void> {
     const deadline = Date.now() + READINESS_TIMEOUT_MS;
-    const maxPolls = READINESS_TIMEOUT_MS / READINESS_POLL_INTERVAL_MS;
-    for (let poll = 0; poll < maxPolls && Date.now() < deadline; poll++) {
-        if (server.hasExited()) {
+    for (; server.endpoint === ""; await delay(50)) {
+        if (server.hasExited) {
             const { signalCode, exitCode } = server.child;
             const how = signalCode !== null ? `signal ${signalCode}` : `exit code ${exitCode}`;
             throw new Error(
-                `moto server exited before becoming ready (${how}). Its output:\n${server.outputTail()}`,
+                `moto server exited before becoming ready (${how}). Its output:\n${server.outputTail}`,
             );
         }
-        const response = await motoApi(server.endpoint, "", "GET").catch(() => undefined);
-        if (response?.ok) {
-            return;
+        if (Date.now() > deadline) {
+            throw new Error(
+                `moto server was not ready within ${READINESS_TIMEOUT_MS / 1000} s. Its output:\n${server.outputTail}`,
+            );
         }
-        await delay(READINESS_POLL_INTERVAL_MS);
     }
-    throw new Error(
-        `moto server at ${server.endpoint} was not ready within ${READINESS_TIMEOUT_MS / 1000} s. ` +
-            `Its output:\n${server.outputTail()}`,
-    );
 }
 
 async function terminate(server: RunningServer): Promise<void> {
     for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-        if (server.hasExited()) {
-            return;
-        }
+        if (server.hasExited) return;
+        // The child ref'd keeps Node alive until it exits; the timer, unref'd, does not keep it longer.
+        server.child.ref();
         server.child.kill(signal);
-        // A ref'd timer, cleared on exit: with moto unref'd, Node would otherwise quit mid-stop.
-        const waited = new AbortController();
-        const timedOut = delay(EXIT_WAIT_MS, undefined, { signal: waited.signal }).catch(() => {});
-        await Promise.race([server.exited, timedOut]);
-        waited.abort();
+        await Promise.race([server.exited, delay(EXIT_WAIT_MS, undefined, { ref: false })]);
     }
-    if (!server.hasExited()) {
+    if (!server.hasExited) {
         throw new Error(`moto server (pid ${server.child.pid}) did not exit after SIGKILL`);
     }
 }
 
-/** moto's own API under /moto-api/, on a connection of its own so that no keep-alive socket outlives it. */
-function motoApi(
-    endpoint: string,
-    route: string,
-    method: "GET" | "POST",
-): Promise<{ ok: boolean; status: number; body: string }> {
+/** POST /moto-api/reset on a connection of its own, so that no keep-alive socket outlives it. */
+function resetMoto(endpoint: string): Promise<void> {
     return new Promise((resolve, reject) => {
-        const url = `${endpoint}/moto-api/${route}`;
-        const options = { method, agent: false, timeout: HTTP_REQUEST_TIMEOUT_MS };
+        const url = `${endpoint}/moto-api/reset`;
+        const options = { method: "POST", agent: false, timeout: HTTP_REQUEST_TIMEOUT_MS };
         const request = http.request(url, options, (response) => {
             let body = "";
             response.setEncoding("utf8");
             response.on("data", (chunk: string) => (body += chunk));
             response.on("error", reject);
             response.on("end", () => {
-                const status = response.statusCode ?? 0;
-                resolve({ ok: status === 200, status, body });
+                const { statusCode } = response;
+                if (statusCode === 200) resolve();
+                else reject(new Error(`moto reset failed with HTTP ${statusCode}: ${body}`));
             });
         });
-        request.on("timeout", () => request.destroy(new Error(`${method} ${url} timed out`)));
+        request.on("timeout", () => request.destroy(new Error(`POST ${url} timed out`)));
         request.on("error", reject);
         request.end();
     });

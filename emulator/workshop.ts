@@ -41,14 +41,11 @@ export interface WorkshopEnvironment extends Network {
 }
 
 export interface WorkshopSeedOptions {
-    webGroup?: {
-        minSize?: number;
-        desiredCapacity?: number;
-        maxSize?: number;
-        /** The web group's CapacityRebalance. Default false. */
-        capacityRebalance?: boolean;
-    };
+    /** The web group's sizes (the web tier's by default) and CapacityRebalance (default false). */
+    webGroup?: Partial<WebGroup>;
 }
+
+type WebGroup = typeof DEFAULT_WEB_GROUP & { capacityRebalance: boolean };
 
 /** A VPC with one /20 subnet in each of the region's zones a, b and c, and a launch template. */
 export interface Network {
@@ -72,22 +69,15 @@ export const WEB_TIER_DEFAULTS = resolveWebTierSettings({});
 /** The overrides of the web group, in priority order: the web tier's default types. */
 export const WEB_INSTANCE_TYPES = DEFAULT_INSTANCE_TYPES as readonly _InstanceType[];
 
-const DEFAULT_WEB_GROUP = {
-    minSize: WEB_TIER_DEFAULTS.minSize,
-    desiredCapacity: WEB_TIER_DEFAULTS.desiredCapacity,
-    maxSize: WEB_TIER_DEFAULTS.maxSize,
-};
-const OTHER_GROUP = { minSize: 1, desiredCapacity: 2, maxSize: 4 };
+const { minSize, desiredCapacity, maxSize } = WEB_TIER_DEFAULTS;
+const DEFAULT_WEB_GROUP = { minSize, desiredCapacity, maxSize };
+const OTHER_GROUP = { MinSize: 1, DesiredCapacity: 2, MaxSize: 4 };
 // Amazon Linux 2 from moto's built-in AMI list, so it also passes MOTO_ENABLE_AMI_VALIDATION.
 const IMAGE_ID = "ami-04681a1dbd79675a5";
 const ZONE_SUFFIXES = ["a", "b", "c"];
 const MAX_ATTACH_INSTANCE_IDS = 20; // AWS's cap per AttachInstances (moto takes more)
 
-/**
- * Seeds a fresh emulator (reset it to seed again: names are fixed). moto 5.2.5 launches a group's
- * instances into its first subnet with the template's type, so the web group starts empty and gets
- * instances launched here and attached; and it drops a MixedInstancesPolicy not restated.
- */
+/** Seeds a fresh emulator (reset it to seed again: names are fixed); see createGroup for why groups start empty. */
 export async function seedWorkshopEnvironment(
     emulator: Emulator,
     options: WorkshopSeedOptions = {},
@@ -103,13 +93,8 @@ export async function seedWorkshopEnvironment(
         const network = await seedNetwork(clients.ec2, emulator.region, "workshop");
         const targetGroupArn = await seedTargetGroup(clients.elbv2, network.vpcId);
         await seedWebGroup(clients, network, targetGroupArn, webGroup);
-        await createGroup(
-            clients.autoScaling,
-            network,
-            OTHER_GROUP_NAME,
-            "workshop-batch",
-            OTHER_GROUP,
-        );
+        const { autoScaling } = clients;
+        await createGroup(autoScaling, network, OTHER_GROUP_NAME, "workshop-batch", OTHER_GROUP);
         return {
             ...network,
             targetGroupArn,
@@ -138,12 +123,8 @@ async function seedTargetGroup(
     );
     const arn = required(targetGroup.TargetGroups?.[0]?.TargetGroupArn, "TargetGroupArn");
     const delay = { Key: "deregistration_delay.timeout_seconds" };
-    await elbv2.send(
-        new ModifyTargetGroupAttributesCommand({
-            TargetGroupArn: arn,
-            Attributes: [{ ...delay, Value: String(DEREGISTRATION_DELAY_SECONDS) }],
-        }),
-    );
+    const Attributes = [{ ...delay, Value: String(DEREGISTRATION_DELAY_SECONDS) }];
+    await elbv2.send(new ModifyTargetGroupAttributesCommand({ TargetGroupArn: arn, Attributes }));
     return arn;
 }
 
@@ -152,7 +133,7 @@ async function seedWebGroup(
     { ec2, autoScaling }: SeedClients,
     network: Network,
     targetGroupArn: string,
-    webGroup: typeof DEFAULT_WEB_GROUP & { capacityRebalance: boolean },
+    webGroup: WebGroup,
 ): Promise<void> {
     const { launchTemplateId, subnetIds } = network;
     const mixedInstancesPolicy: MixedInstancesPolicy = {
@@ -167,21 +148,22 @@ async function seedWebGroup(
             SpotAllocationStrategy: WEB_TIER_DEFAULTS.spotAllocationStrategy,
         },
     };
-    const empty = { minSize: 0, desiredCapacity: 0, maxSize: webGroup.maxSize };
-    await createGroup(autoScaling, network, WEB_GROUP_NAME, "workshop-web", empty, {
+    const slots = Array.from({ length: webGroup.desiredCapacity }, (_, i) => ({
+        subnetId: subnetIds[i % subnetIds.length],
+        instanceType: WEB_INSTANCE_TYPES[i % WEB_INSTANCE_TYPES.length],
+    }));
+    const instanceIds = await launchInto(ec2, network, slots, "workshop-web");
+    const web = {
+        MaxSize: webGroup.maxSize,
         LaunchTemplate: undefined,
         MixedInstancesPolicy: mixedInstancesPolicy,
         TargetGroupARNs: [targetGroupArn],
         CapacityRebalance: webGroup.capacityRebalance,
         HealthCheckType: "ELB",
         HealthCheckGracePeriod: 300,
-    });
-    const slots = Array.from({ length: webGroup.desiredCapacity }, (_, i) => ({
-        subnetId: subnetIds[i % subnetIds.length],
-        instanceType: WEB_INSTANCE_TYPES[i % WEB_INSTANCE_TYPES.length],
-    }));
-    const web = { launchTemplateId, name: "workshop-web", spot: true };
-    await attachInstances(autoScaling, WEB_GROUP_NAME, await launchInto(ec2, slots, web));
+    };
+    await createGroup(autoScaling, network, WEB_GROUP_NAME, "workshop-web", web, instanceIds);
+    // MinSize once the instances are in; moto drops a MixedInstancesPolicy an update does not restate.
     await autoScaling.send(
         new UpdateAutoScalingGroupCommand({
             AutoScalingGroupName: WEB_GROUP_NAME,
@@ -232,24 +214,26 @@ export async function seedNetwork(
         );
         subnetIds.push(required(subnet.Subnet?.SubnetId, "CreateSubnet SubnetId"));
     }
-    const template = await ec2.send(
+    const { LaunchTemplate: template } = await ec2.send(
         new CreateLaunchTemplateCommand({
             LaunchTemplateName: name,
             LaunchTemplateData: { ImageId: IMAGE_ID, InstanceType: instanceType },
         }),
     );
-    const launchTemplateId = required(
-        template.LaunchTemplate?.LaunchTemplateId,
-        "LaunchTemplateId",
-    );
-    return { vpcId, subnetIds, launchTemplateId };
+    return {
+        vpcId,
+        subnetIds,
+        launchTemplateId: required(template?.LaunchTemplateId, "LaunchTemplateId"),
+    };
 }
 
 /** One instance per slot, one RunInstances per subnet and type (so a thousand take seconds); ids in slot order. */
 export async function launchInto(
     ec2: EC2Client,
+    { launchTemplateId }: Network,
     slots: readonly { subnetId: string; instanceType: _InstanceType }[],
-    instance: { launchTemplateId: string; name: string; spot: boolean },
+    name: string,
+    spot = true,
 ): Promise<string[]> {
     const runs = new Map<string, number[]>();
     for (const [index, { subnetId, instanceType }] of slots.entries()) {
@@ -264,42 +248,47 @@ export async function launchInto(
                 // MinCount = MaxCount: EC2 launches them all or refuses the call.
                 MinCount: indices.length,
                 MaxCount: indices.length,
-                LaunchTemplate: { LaunchTemplateId: instance.launchTemplateId, Version: "$Latest" },
+                LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
                 InstanceType: instanceType,
                 SubnetId: subnetId,
-                InstanceMarketOptions: instance.spot ? { MarketType: "spot" } : undefined,
-                TagSpecifications: tags("instance", instance.name),
+                InstanceMarketOptions: spot ? { MarketType: "spot" } : undefined,
+                TagSpecifications: tags("instance", name),
             }),
         );
-        const launched = (response.Instances ?? []).map((i) =>
-            required(i.InstanceId, "InstanceId"),
-        );
-        indices.forEach((index, n) => (ids[index] = launched[n]));
+        for (const [n, instance] of (response.Instances ?? []).entries()) {
+            ids[indices[n]] = required(instance.InstanceId, "InstanceId");
+        }
     }
     return ids;
 }
 
 /** An on-demand t3.micro in the second subnet and in no group. */
-export async function launchStandalone(
-    ec2: EC2Client,
-    network: Network,
-    name: string,
-): Promise<string> {
-    const subnetId = network.subnetIds[1 % network.subnetIds.length];
-    const [id] = await launchInto(ec2, [{ subnetId, instanceType: "t3.micro" }], {
-        launchTemplateId: network.launchTemplateId,
-        name: `${name}-standalone`,
-        spot: false,
-    });
-    return id;
+export async function launchStandalone(ec2: EC2Client, network: Network, name: string) {
+    const slot = { subnetId: network.subnetIds[1], instanceType: "t3.micro" } as const;
+    return (await launchInto(ec2, network, [slot], `${name}-standalone`, false))[0];
 }
 
-/** AttachInstances, 20 ids a call as on AWS, in order. */
-export async function attachInstances(
+/** Empty unless `more` sizes it, then given `instanceIds`: moto 5.2.5 would launch into one subnet with one type. */
+export async function createGroup(
     autoScaling: AutoScalingClient,
+    { launchTemplateId, subnetIds }: Network,
     groupName: string,
-    instanceIds: readonly string[],
+    nameTagValue: string,
+    more: Partial<CreateAutoScalingGroupCommandInput>,
+    instanceIds: readonly string[] = [],
 ): Promise<void> {
+    await autoScaling.send(
+        new CreateAutoScalingGroupCommand({
+            AutoScalingGroupName: groupName,
+            LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
+            MinSize: 0,
+            DesiredCapacity: 0,
+            MaxSize: instanceIds.length,
+            VPCZoneIdentifier: subnetIds.join(","),
+            ...more,
+            Tags: [{ ...nameTag(nameTagValue), PropagateAtLaunch: true }, ...(more.Tags ?? [])],
+        }),
+    );
     for (let start = 0; start < instanceIds.length; start += MAX_ATTACH_INSTANCE_IDS) {
         const InstanceIds = instanceIds.slice(start, start + MAX_ATTACH_INSTANCE_IDS);
         await autoScaling.send(
@@ -308,33 +297,8 @@ export async function attachInstances(
     }
 }
 
-/** A group over every subnet, from the launch template, its Name tag propagated to its instances. */
-export async function createGroup(
-    autoScaling: AutoScalingClient,
-    { launchTemplateId, subnetIds }: Network,
-    groupName: string,
-    nameTagValue: string,
-    sizes: { minSize: number; desiredCapacity: number; maxSize: number },
-    more: Partial<CreateAutoScalingGroupCommandInput> = {},
-): Promise<void> {
-    await autoScaling.send(
-        new CreateAutoScalingGroupCommand({
-            AutoScalingGroupName: groupName,
-            LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
-            MinSize: sizes.minSize,
-            DesiredCapacity: sizes.desiredCapacity,
-            MaxSize: sizes.maxSize,
-            VPCZoneIdentifier: subnetIds.join(","),
-            ...more,
-            Tags: [{ ...nameTag(nameTagValue), PropagateAtLaunch: true }, ...(more.Tags ?? [])],
-        }),
-    );
-}
+const tags = (resourceType: "vpc" | "subnet" | "instance", name: string) => [
+    { ResourceType: resourceType, Tags: [nameTag(name)] },
+];
 
-function tags(resourceType: "vpc" | "subnet" | "instance", name: string) {
-    return [{ ResourceType: resourceType, Tags: [nameTag(name)] }];
-}
-
-function nameTag(name: string): { Key: string; Value: string } {
-    return { Key: "Name", Value: name };
-}
+const nameTag = (name: string) => ({ Key: "Name", Value: name });

@@ -126,25 +126,22 @@ export async function rehearseGroupKinds(
                 `Seeding the workshop environment again, its web group ${capacityRebalance ? "with" : "without"} Capacity Rebalancing...`,
             );
             await emulator.reset();
-            const { webGroupName: group } = await seedWorkshopEnvironment(emulator, {
-                webGroup: { capacityRebalance },
-            });
-            const members = (await describeGroupState(emulator, group)).instances;
+            // The seed names its web group as the plan does (groupName).
+            await seedWorkshopEnvironment(emulator, { webGroup: { capacityRebalance } });
+            const members = (await describeGroupState(emulator, groupName)).instances;
             // The rebalancing kinds need a group with Capacity Rebalancing, seeded afresh.
             const round = SCENARIOS.filter(
                 (s) => s.kind.startsWith("rebalancing-") === capacityRebalance,
             );
+            // The seeded group has 4 instances: one each for at most 3 kinds a round.
             for (const [index, scenario] of round.entries()) {
-                const instanceId = members[index]?.instanceId;
-                if (instanceId === undefined) {
-                    throw new Error(`Group ${group} has too few instances for every kind`);
-                }
+                const { instanceId } = members[index];
                 report(`Decisions per kind of group: ${scenario.kind} (${instanceId})...`);
                 const stateOf = async () =>
-                    (await describeGroupState(emulator, group)).instances.find(
+                    (await describeGroupState(emulator, groupName)).instances.find(
                         (i) => i.instanceId === instanceId,
                     )?.lifecycleState ?? LEFT_THE_GROUP;
-                await scenario.prepare?.(emulator, instanceId, group);
+                await scenario.prepare?.(emulator, instanceId, groupName);
                 const stateBefore = await stateOf();
                 const event = freshSampleEvent(instanceId, new Date(Date.now() - BACKDATE_MS));
                 const invoked = await archive.invoke([event], emulator.environment());

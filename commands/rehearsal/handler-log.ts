@@ -18,11 +18,8 @@ export function parseLogLine(line: string): LogEntry {
     }
     const metadata = parsed._aws as { CloudWatchMetrics?: unknown } | undefined;
     if (!Array.isArray(metadata?.CloudWatchMetrics)) {
-        return {
-            ...parsed,
-            level: String(parsed.level ?? "INFO"),
-            message: String(parsed.message),
-        };
+        const level = String(parsed.level ?? "INFO");
+        return { ...parsed, level, message: String(parsed.message) };
     }
     // An EMF line in words, e.g. "Namespace, Handler h: Detached 1 (the other 7 are 0)".
     const emf = parsed as EmfDocument;

@@ -95,9 +95,9 @@ export function printHuman(
     const failed = all.filter((c) => !c.passed).length;
     const verdict =
         failed === 0
-            ? style.green(`All ${all.length} checks passed`)
-            : style.red(`${failed} of ${all.length} checks failed`);
-    console.log(`\n${verdict} in ${duration(elapsedMs)}.`);
+            ? `All ${all.length} checks passed`
+            : `${failed} of ${all.length} checks failed`;
+    console.log(`\n${style[failed === 0 ? "green" : "red"](verdict)} in ${duration(elapsedMs)}.`);
 }
 
 const shapeOf = ({ group, desiredCapacityBefore }: RehearsalRun) =>
@@ -164,19 +164,15 @@ function printDelivery(run: RehearsalRun, { step, note, style }: Printer): void 
         );
         const mapping = `batches of ≤${queued.batchSize} records gathered for ≤${queued.maximumBatchingWindowInSeconds} s, ≤${queued.maximumConcurrency} concurrent, ReportBatchItemFailures`;
         console.log(fields([["mapping", mapping]], 2));
-        const batches = queued.batches.map((b, index) => [
-            String(index + 1),
-            String(b.messageIds.length),
-            duration(b.gatherMs),
-            duration(b.durationMs),
-            b.outcome === "succeeded"
-                ? style.green(
-                      "succeeded: batchItemFailures empty, so the mapping deleted the record",
-                  )
-                : style.red(
-                      `${b.outcome}: ${b.failedMessageIds.length} record(s) back after the visibility timeout${b.error ? ` (${b.error})` : ""}`,
-                  ),
-        ]);
+        const batches = queued.batches.map((b, index) => {
+            const ok = b.outcome === "succeeded";
+            const why = ok
+                ? "batchItemFailures empty, so the mapping deleted the record"
+                : `${b.failedMessageIds.length} record(s) back after the visibility timeout${b.error ? ` (${b.error})` : ""}`;
+            const counts = [index + 1, b.messageIds.length].map(String);
+            const times = [b.gatherMs, b.durationMs].map(duration);
+            return [...counts, ...times, style[ok ? "green" : "red"](`${b.outcome}: ${why}`)];
+        });
         console.log(table(["BATCH", "RECORDS", "GATHERED", "HANDLER", "OUTCOME"], batches, 2));
         console.log(
             `  Afterwards: ${queued.queueAfter.queued} message(s) in ${queued.queueName}, ${queued.queueAfter.deadLettered} in ${queued.deadLetterQueueName}`,
@@ -190,33 +186,30 @@ function printDelivery(run: RehearsalRun, { step, note, style }: Printer): void 
             "Direct delivery leaves a warning's age to EventBridge's and Lambda's maximum event age, so the handler does not judge it.",
         );
         note("On AWS the rule invokes the function with this same bare event, asynchronously.");
-        if (direct.summary !== undefined) {
-            console.log("  Handler summary (what the Lambda console's test shows):");
-            console.log(JSON.stringify(direct.summary, null, 2).replace(/^/gm, "    "));
-        } else {
-            console.log(`  ${style.red(`The handler threw: ${direct.error}`)}`);
-        }
+        console.log(
+            direct.summary !== undefined
+                ? `  Handler summary (what the Lambda console's test shows):\n${JSON.stringify(direct.summary, null, 2).replace(/^/gm, "    ")}`
+                : `  ${style.red(`The handler threw: ${direct.error}`)}`,
+        );
     }
 }
 
 /** Log fields shown elsewhere (activities, metrics), or the same in every entry (the group). */
 const HIDDEN_FIELDS = new Set(["level", "message", "activities", "autoScalingGroupName", "emf"]);
-const LEVEL_COLOURS: Partial<Record<string, keyof Style>> = {
-    ERROR: "red",
-    WARN: "yellow",
-    METRICS: "cyan",
-};
+const LEVEL_COLOURS = new Map<string, keyof Style>([
+    ["ERROR", "red"],
+    ["WARN", "yellow"],
+    ["METRICS", "cyan"],
+]);
 
 function printLog(entries: LogEntry[], style: Style): void {
     for (const entry of entries) {
-        console.log(
-            `  ${style[LEVEL_COLOURS[entry.level] ?? "dim"](entry.level)} ${entry.message}`,
-        );
+        const level = style[LEVEL_COLOURS.get(entry.level) ?? "dim"](entry.level);
+        console.log(`  ${level} ${entry.message}`);
         if (entry.emf !== undefined) {
             // The metrics CloudWatch would extract from the EMF line, as on AWS.
-            console.log(
-                table(["METRIC", "VALUE", "UNIT"], metricRows(entry.emf as EmfDocument), 4),
-            );
+            const metrics = metricRows(entry.emf as EmfDocument);
+            console.log(table(["METRIC", "VALUE", "UNIT"], metrics, 4));
             continue;
         }
         const details = Object.entries(entry)
@@ -229,37 +222,30 @@ function printLog(entries: LogEntry[], style: Style): void {
 }
 
 /** What the instance tables say beside an instance the warning touched. */
-const markText = (mark: InstanceRow["mark"], style: Style) =>
-    mark === undefined
-        ? ""
-        : {
-              interrupted: style.yellow("← the warning names this one"),
-              detached: style.yellow(
-                  `detached (on AWS it also drains from the target group for ${DEREGISTRATION_DELAY_SECONDS} s)`,
-              ),
-              replacement: style.green("replacement launched"),
-          }[mark];
+const MARKS = {
+    interrupted: ["yellow", "← the warning names this one"],
+    detached: [
+        "yellow",
+        `detached (on AWS it also drains from the target group for ${DEREGISTRATION_DELAY_SECONDS} s)`,
+    ],
+    replacement: ["green", "replacement launched"],
+} as const;
 
 function instanceTable(rows: InstanceRow[], style: Style): string {
-    return table(
-        ["INSTANCE", "TYPE", "AZ", "LIFECYCLE", ""],
-        rows.map((i) => [
-            i.instanceId,
-            i.instanceType ?? "",
-            i.availabilityZone ?? "",
-            i.lifecycleState,
-            markText(i.mark, style),
-        ]),
-        2,
-    );
+    const cells = rows.map((i) => {
+        const mark = i.mark === undefined ? "" : style[MARKS[i.mark][0]](MARKS[i.mark][1]);
+        const { instanceType = "", availabilityZone = "" } = i;
+        return [i.instanceId, instanceType, availabilityZone, i.lifecycleState, mark];
+    });
+    return table(["INSTANCE", "TYPE", "AZ", "LIFECYCLE", ""], cells, 2);
 }
 
 /** One row per kind of group: the handler's answer, then what the group did; the reasons below. */
 function printGroupKinds(kinds: readonly KindRun[], style: Style): void {
     const rows = kinds.map((k, index) => {
         const action = k.groupAction;
-        const hooks = action !== undefined && action.hooksRun.length > 0 ? ", hook ran" : "";
-        const replaced = action !== undefined && action.replacements.length > 0 ? ", replaced" : "";
+        const hooks = (action?.hooksRun.length ?? 0) > 0 ? ", hook ran" : "";
+        const replaced = (action?.replacements.length ?? 0) > 0 ? ", replaced" : "";
         return [
             `${index + 1}.`,
             k.group,
@@ -272,10 +258,8 @@ function printGroupKinds(kinds: readonly KindRun[], style: Style): void {
             k.passed ? style.green("✓") : style.red(`✗ expected ${k.expected.action}`),
         ];
     });
-    console.log(
-        table(["", "THE GROUP HAS", "BEFORE", "DECISION", "THEN, BY", "AFTER", ""], rows, 2),
-    );
-    console.log("\n  Why:");
+    const headers = ["", "THE GROUP HAS", "BEFORE", "DECISION", "THEN, BY", "AFTER", ""];
+    console.log(`${table(headers, rows, 2)}\n\n  Why:`);
     kinds.forEach((k, index) => {
         const why = k.summary === undefined ? `the handler threw: ${k.error}` : k.reason;
         console.log(`  ${index + 1}. ${k.instanceId}: ${why}`);

@@ -98,10 +98,8 @@ export async function rehearse(
     try {
         const before = await describeGroupState(emulator, webGroupName);
         const neighbourBefore = await describeGroupState(emulator, otherGroupName);
-        const victim = before.instances.find((i) => i.lifecycleState === "InService");
-        if (victim === undefined) {
-            throw new Error(`Group ${webGroupName} has no InService instance to interrupt`);
-        }
+        // The seeded web group's instances all start InService.
+        const [victim] = before.instances;
         const victimId = victim.instanceId;
         const { logLines, ...sent } = await send(emulator, archive, queue, victimId, report);
         const after = await describeGroupState(emulator, webGroupName);

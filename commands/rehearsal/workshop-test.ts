@@ -4,10 +4,10 @@ import { DELIVERY_CHOICES } from "../../components/spot-interruption-handler/arg
 import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli } from "../cli";
 import { startEmulator } from "../../emulator/server";
 import { type KindRun, rehearseGroupKinds } from "./group-kinds";
-import { checksFor, type RehearsalRun, rehearse } from "./warning";
+import { checksFor, rehearse } from "./warning";
 import { printHuman, SEED_WARNING } from "./printout";
 import { colourWanted, createStyle } from "../terminal";
-import type { WorkshopEnvironment } from "../../emulator/workshop";
+import { WEB_GROUP_NAME } from "../../emulator/workshop";
 import { CAPACITY_ON_INTERRUPTION_CHOICES } from "../../contract";
 
 const COMMAND_LINE = {
@@ -51,29 +51,22 @@ async function main(): Promise<boolean> {
 
     report("Starting moto on 127.0.0.1...");
     const emulator = await startEmulator({ onProgress: report });
-    const runs: RehearsalRun[] = [];
+    const rehearsals: Awaited<ReturnType<typeof rehearse>>[] = [];
     let groupKinds: KindRun[] = [];
-    let environment: WorkshopEnvironment | undefined;
     try {
         for (const capacityOnInterruption of modes) {
-            const rehearsed = await rehearse(
-                { capacityOnInterruption, delivery },
-                emulator,
-                report,
-            );
-            runs.push(rehearsed.run);
-            environment = rehearsed.environment;
+            const mode = { capacityOnInterruption, delivery };
+            rehearsals.push(await rehearse(mode, emulator, report));
         }
         // The kinds of group are told apart with keep, the mode Capacity Rebalancing needs.
-        if (modes.includes("keep") && environment !== undefined) {
-            groupKinds = await rehearseGroupKinds(emulator, environment.webGroupName, report);
+        if (modes.includes("keep")) {
+            groupKinds = await rehearseGroupKinds(emulator, WEB_GROUP_NAME, report);
         }
     } finally {
         await emulator.stop();
     }
-    if (environment === undefined) {
-        throw new Error("No rehearsal ran");
-    }
+    const runs = rehearsals.map((rehearsal) => rehearsal.run);
+    const { environment } = rehearsals[rehearsals.length - 1];
     const checks = runs.map((run) => ({
         capacityOnInterruption: run.capacityOnInterruption,
         checks: checksFor(run),
