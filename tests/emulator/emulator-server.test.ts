@@ -1,12 +1,13 @@
 /** The local AWS emulator's server and lifecycle: one request at a time, environment(), reset(), stop(), and a missing python3. */
 import { strict as assert } from "node:assert";
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as readline from "node:readline";
 import { setTimeout as delay } from "node:timers/promises";
+import { promisify } from "node:util";
 import { describeGroupState, describeInstanceState } from "../../emulator/group-state";
 import { seedWorkshopEnvironment } from "../../emulator/workshop";
 import { SERVER_SCRIPT, startEmulator } from "../../emulator/server";
@@ -112,6 +113,20 @@ print(peak, len(bodies), closed, bodies[0])
 
             // Then
             await assert.rejects(connect(port), { code: "ECONNREFUSED" });
+        });
+
+        it("keeps a process with nothing else to do alive until moto has exited", async function () {
+            this.timeout(60_000);
+            // Given a process whose only work is to start an emulator, stop it, then print
+            const script = `require("./emulator/server").startEmulator().then((e) => e.stop()).then(() => console.log("stopped"));`;
+            const { stdout } = await promisify(execFile)(
+                process.execPath,
+                ["-r", "ts-node/register/transpile-only", "-e", script],
+                { cwd: path.resolve(__dirname, "..", ".."), timeout: 50_000 },
+            );
+
+            // Then it gets past stop(): Node did not quit while moto was still exiting
+            assert.equal(stdout, "stopped\n");
         });
 
         it("ends with the process that started it, even one killed by SIGKILL", async function () {
