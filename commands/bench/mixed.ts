@@ -204,10 +204,7 @@ export type MixedResult = MixedReport["results"][number];
 export type MixedReport = Awaited<ReturnType<typeof runMixedStorm>>;
 
 /** Nothing dead-lettered and the neighbour group untouched. */
-export function judgeMixedStorm(r: {
-    deadLettered: number;
-    neighbourUntouched: boolean;
-}): report.Goal[] {
+export function judgeMixedStorm(r: { deadLettered: number; neighbourUntouched: boolean }) {
     return [
         { key: "deadLettered", name: "0 dead-lettered", met: r.deadLettered === 0 },
         { key: "neighbour", name: "neighbour untouched", met: r.neighbourUntouched },

@@ -48,15 +48,12 @@ export async function runSingleStorms(
 ) {
     const targets = [];
     for (const mode of new Set(options.storms.map((s) => s.mode))) {
-        for (const path of options.paths) {
+        for (const delivery of options.paths) {
+            const queue = delivery === "queue" ? options.queueArgs : {};
             const args = { autoScalingGroupName: WEB_GROUP_NAME, capacityOnInterruption: mode };
-            const queue = path === "queue" ? options.queueArgs : {};
-            const built = await build(`bench-${path}-${mode}`, {
-                ...args,
-                delivery: path,
-                ...queue,
-            });
-            targets.push({ mode, path, archive: built.member.archive, settings: built.settings });
+            const built = await build(`bench-${delivery}-${mode}`, { ...args, delivery, ...queue });
+            const { archive } = built.member;
+            targets.push({ mode, path: delivery, archive, settings: built.settings });
         }
     }
     const storms: StormReport[] = [];
