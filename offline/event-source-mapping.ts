@@ -1,8 +1,5 @@
-/**
- * Lambda's SQS event source mapping with ReportBatchItemFailures, run locally against the emulator.
- * moto times visibility and redrive as AWS does, but a long poll holds server.py's one-request lock
- * for its whole wait, so this mapping short-polls (WaitTimeSeconds 0) and pauses after an empty receive.
- */
+/** Lambda's SQS event source mapping with ReportBatchItemFailures, run locally against the emulator. */
+// moto times visibility and redrive as AWS does, but a long poll holds its one-request lock: short polls, with pauses.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";

@@ -79,6 +79,7 @@ export async function withLocalPipelines<T>(
     };
     const total = async (url: string) => totalMessages(await queueCounts(sqs, url));
     const putEvents = (warnings: readonly Record<string, unknown>[]) => put(events, warnings);
+    const EventPattern = JSON.stringify(interruptionWarningEventPattern());
     try {
         type Queue = { url: string; arn: string };
         const queues: { queue: Queue; deadLetter: Queue; environment: Record<string, string> }[] =
@@ -94,15 +95,9 @@ export async function withLocalPipelines<T>(
                 }),
             });
             // The component's rule, with its exact pattern, targeting the events queue.
-            const [Rule, EventPattern] = [
-                `${name}-rule`,
-                JSON.stringify(interruptionWarningEventPattern()),
-            ];
-            required(
-                (await events.send(new PutRuleCommand({ Name: Rule, EventPattern }))).RuleArn,
-                "PutRule RuleArn",
-            );
-            const Targets = [{ Id: "events-queue", Arn: queue.arn }];
+            const rule = new PutRuleCommand({ Name: `${name}-rule`, EventPattern });
+            required((await events.send(rule)).RuleArn, "PutRule RuleArn");
+            const [Rule, Targets] = [`${name}-rule`, [{ Id: "events-queue", Arn: queue.arn }]];
             await events.send(new PutTargetsCommand({ Rule, Targets }));
             // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
             const own = {
