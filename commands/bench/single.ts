@@ -37,8 +37,6 @@ export type StormReport = StormSpec & {
     readonly results: readonly PathResult[];
 };
 
-export type PathTarget = { path: Path; archive: HandlerArchive; settings?: QueueSettings };
-
 /** Every single-group storm down every path, one handler per mode and path, with a chart per storm. */
 export async function runSingleStorms(
     emulator: Emulator,
@@ -88,7 +86,7 @@ export async function runSingleStorms(
 /** Seeds a fresh group, sends the storm down one path, and judges what it did from state. */
 export async function runPath(
     emulator: Emulator,
-    target: PathTarget,
+    target: { path: Path; archive: HandlerArchive; settings?: QueueSettings },
     spec: StormSpec,
     options: { budget: number; outageSeconds: number; progress: (message: string) => void },
 ): Promise<{ result: PathResult; series: PathSeries }> {
