@@ -21,11 +21,6 @@ import {
 } from "./event-source-mapping";
 import type { HandlerArchive, Invoke } from "./handler-archive";
 
-/** PutEvents' own cap per call. */
-export const PUT_EVENTS_BATCH = 10;
-/** One mapping's pause after an empty receive; N mappings pause N times as long, polling as one. */
-const IDLE_POLL_INTERVAL_MS = 25;
-
 export interface LocalPipeline {
     readonly queueUrl: string;
     readonly deadLetterQueueUrl: string;
@@ -45,6 +40,11 @@ export interface LocalPipelineOptions {
     /** Names of the queues and rule, unique per emulator state. Default "spot". */
     readonly name?: string;
 }
+
+/** PutEvents' own cap per call. */
+export const PUT_EVENTS_BATCH = 10;
+/** One mapping's pause after an empty receive; N mappings pause N times as long, polling as one. */
+const IDLE_POLL_INTERVAL_MS = 25;
 
 /** Runs `body` with the pipeline while the mapping feeds one handler container; its value and log lines. */
 export async function withLocalPipeline<T>(
