@@ -352,18 +352,14 @@ class Mapping implements LocalEventSourceMapping {
         const deleted = await this.delete(succeeded);
         stats.deleted += deleted;
         stats.failedRecords += records.length - succeeded.length;
-        if (verdict.error !== undefined) {
-            stats.failedBatches++;
-        }
+        const failedWhole = verdict.error !== undefined;
+        stats.failedBatches += failedWhole ? 1 : 0;
+        const outcome =
+            failedMessageIds.length === 0 ? "succeeded" : failedWhole ? "failed" : "partial";
         try {
             this.options.onBatch?.({
                 messageIds,
-                outcome:
-                    failedMessageIds.length === 0
-                        ? "succeeded"
-                        : verdict.error !== undefined
-                          ? "failed"
-                          : "partial",
+                outcome,
                 failedMessageIds,
                 error: verdict.error,
                 gatherMs,
