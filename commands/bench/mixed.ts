@@ -44,11 +44,8 @@ export function groupServed(
     { parameters: p }: Pick<ObservedRequest, "parameters">,
     groupOf: ReadonlyMap<string, string>,
 ): string | undefined {
-    const [first, second] = [
-        p["AutoScalingGroupNames.member.1"],
-        p["AutoScalingGroupNames.member.2"],
-    ];
-    const only = second === undefined ? first : undefined;
+    const member = (n: number) => p[`AutoScalingGroupNames.member.${n}`];
+    const only = member(2) === undefined ? member(1) : undefined;
     return (
         p.AutoScalingGroupName ?? (p.InstanceId === undefined ? only : groupOf.get(p.InstanceId))
     );
