@@ -1,40 +1,131 @@
-/**
- * Lambda's SQS event source mapping with ReportBatchItemFailures, run locally against the emulator,
- * so that the whole queued pipeline runs on one machine. moto 5.2.5 times visibility timeouts and
- * redrives on receive as AWS does, but a long poll holds server.py's one-request lock for its whole
- * wait, so this mapping short-polls (WaitTimeSeconds 0) and pauses briefly after an empty receive.
- */
+/** Lambda's SQS event source mapping with ReportBatchItemFailures, run locally against the emulator. */
+// moto times visibility and redrive as AWS does, but a long poll holds its one-request lock: short polls, with pauses.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { SQSEvent, SQSRecord } from "aws-lambda";
 import {
-    assertIntegerIn,
-    type EventSourceMappingOptions,
-    type EventSourceMappingStats,
-    type LocalEventSourceMapping,
-    MAX_PAYLOAD_BYTES,
-    validateSettings,
-} from "./event-source-mapping-options";
-import { deleteRecords, queueCounts, toRecord } from "./sqs-records";
+    DeleteMessageBatchCommand,
+    GetQueueAttributesCommand,
+    type Message,
+    type MessageAttributeValue,
+    ReceiveMessageCommand,
+    SQSClient,
+    type SQSClientConfig,
+} from "@aws-sdk/client-sqs";
+import type { SQSBatchResponse, SQSEvent, SQSMessageAttribute, SQSRecord } from "aws-lambda";
+import { required } from "../emulator/group-state";
 
-const MAX_RECEIVE_MESSAGES = 10; // ReceiveMessage's own cap
+/** The mapping's settings, named and bounded as in CreateEventSourceMapping. */
+export interface EventSourceMappingSettings {
+    /** 1..10000; over 10 needs a batching window of at least 1 s. */
+    readonly batchSize: number;
+    /** 0..300. */
+    readonly maximumBatchingWindowInSeconds: number;
+    /** 2..1000 (`scalingConfig.maximumConcurrency`): at most this many invocations in flight. */
+    readonly maximumConcurrency: number;
+}
+
+/** The handler gets the parts of Lambda's context a batch handler uses. */
+export type SqsBatchHandler = (
+    event: SQSEvent,
+    context: { readonly awsRequestId: string; getRemainingTimeInMillis(): number },
+) => Promise<SQSBatchResponse | undefined | void>; // eslint-disable-line @typescript-eslint/no-invalid-void-type
+
+/** One finished invocation, as told to `onBatch`. */
+export interface BatchInfo {
+    readonly messageIds: readonly string[];
+    /** "failed": the whole batch comes back; "partial": only `failedMessageIds` come back. */
+    readonly outcome: "succeeded" | "partial" | "failed";
+    /** Records left on the queue to reappear after its visibility timeout. */
+    readonly failedMessageIds: readonly string[];
+    /** Why the whole batch failed, when it did. */
+    readonly error?: string;
+    /** From the first record's receipt to the invocation. */
+    readonly gatherMs: number;
+    readonly durationMs: number;
+    /** Invocations in flight when this one started, itself included. */
+    readonly inFlight: number;
+}
+
+export interface EventSourceMappingStats {
+    invocations: number;
+    records: number;
+    /** Records per invocation, in the order the invocations started. */
+    batchSizes: number[];
+    deleted: number;
+    /** Records left for redelivery: named in batchItemFailures, or in a batch that failed whole. */
+    failedRecords: number;
+    /** Invocations that failed whole: a throw, a timeout or an invalid response. */
+    failedBatches: number;
+    maxInFlight: number;
+    /** Records received but never invoked because the mapping stopped; they reappear later. */
+    abandonedRecords: number;
+    /** Failed SQS calls (receive, delete, attributes) and throwing `onBatch` callbacks. */
+    errors: number;
+    lastError?: string;
+}
+
+export interface LocalEventSourceMapping {
+    /** Live counters; read them, don't write them. */
+    readonly stats: Readonly<EventSourceMappingStats>;
+    /** Resolves when the queue has shown empty (ApproximateNumberOfMessages + NotVisible + Delayed = 0) and nothing is held or in flight; rejects after timeoutMs or once the mapping has stopped. */
+    drained(timeoutMs: number): Promise<void>;
+    /** Stops polling and waits for in-flight invocations. Idempotent. */
+    stop(): Promise<void>;
+}
+
+export interface EventSourceMappingOptions {
+    readonly queueUrl: string;
+    readonly queueArn: string;
+    readonly region: string;
+    readonly clientConfig: SQSClientConfig;
+    readonly settings: EventSourceMappingSettings;
+    readonly handler: SqsBatchHandler;
+    readonly onBatch?: (info: BatchInfo) => void;
+    /** An invocation running longer fails whole, as at the function's timeout. Default 60 000. */
+    readonly functionTimeoutMs?: number;
+    /** Gathering loops. Default 1, which keeps batch composition deterministic; Lambda starts five, which splits a burst into smaller batches. */
+    readonly pollers?: number;
+    /** Pause after an empty receive. Default 25 ms. */
+    readonly idlePollIntervalMs?: number;
+    /** ReceiveMessage's long-poll wait, 0..20. Default 0: a long poll stalls the emulator (see the top); Lambda itself long-polls real SQS. */
+    readonly waitTimeSeconds?: number;
+    /** The mapping stops itself after this long, so a forgotten stop() cannot poll forever. Default 10 minutes. */
+    readonly maxLifetimeMs?: number;
+}
+
+/** Which records of a batch come back to the queue, and why the whole batch failed if it did. */
+type Verdict = { readonly failed: ReadonlySet<string>; readonly error?: string };
+/** A gathered batch, the records that overflowed its payload, and how long it took to gather. */
+type Batch = { records: SQSRecord[]; overflow: SQSRecord[]; gatherMs: number };
+
+// ReceiveMessage's and DeleteMessageBatch's own cap; Lambda's limit on a synchronous payload.
+const [MAX_RECEIVE_MESSAGES, DELETE_BATCH_SIZE, MAX_PAYLOAD_BYTES] = [10, 10, 6 * 1024 * 1024];
 const ERROR_BACKOFF_MS = 200;
 const DRAIN_CHECK_INTERVAL_MS = 50;
 const EVENT_ENVELOPE_BYTES = '{"Records":[]}'.length;
+const SETTINGS_LIMITS = {
+    batchSize: [1, 10_000],
+    maximumBatchingWindowInSeconds: [0, 300],
+    maximumConcurrency: [2, 1000],
+} as const;
 
-/** Which records of a batch come back to the queue, and why the whole batch failed if it did. */
-export interface Verdict {
-    readonly failed: ReadonlySet<string>;
-    readonly error?: string;
+/** Throws a RangeError, worded like Lambda's validation, for settings Lambda would refuse. */
+export function validateSettings(settings: EventSourceMappingSettings): void {
+    for (const [name, [min, max]] of Object.entries(SETTINGS_LIMITS)) {
+        assertIntegerIn(name, settings[name as keyof EventSourceMappingSettings], min, max);
+    }
+    if (settings.batchSize > 10 && settings.maximumBatchingWindowInSeconds < 1) {
+        throw new RangeError(
+            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
+        );
+    }
 }
 
-/** A gathered batch, the records that overflowed its payload, and how long it took to gather. */
-interface Batch {
-    readonly records: SQSRecord[];
-    readonly overflow: SQSRecord[];
-    readonly gatherMs: number;
+function assertIntegerIn(name: string, value: number, min: number, max: number): void {
+    if (!Number.isInteger(value) || value < min || value > max) {
+        throw new RangeError(`${name} must be an integer from ${min} to ${max}, not ${value}`);
+    }
 }
 
 export function startEventSourceMapping(
@@ -117,7 +208,7 @@ class Mapping implements LocalEventSourceMapping {
                 try {
                     const counts = await queueCounts(this.sqs, this.options.queueUrl);
                     last = `visible ${counts.visible}, in flight ${counts.notVisible}, delayed ${counts.delayed}`;
-                    if (counts.visible + counts.notVisible + counts.delayed === 0 && idle()) {
+                    if (totalMessages(counts) === 0 && idle()) {
                         return;
                     }
                 } catch (error) {
@@ -258,23 +349,17 @@ class Mapping implements LocalEventSourceMapping {
         const messageIds = records.map((r) => r.messageId);
         const failedMessageIds = messageIds.filter((id) => verdict.failed.has(id));
         // Awaited first: `stats.deleted += await …` would read the counter before the await.
-        const deleted = await deleteRecords(this.sqs, this.options.queueUrl, succeeded, (error) =>
-            this.noteError(error),
-        );
+        const deleted = await this.delete(succeeded);
         stats.deleted += deleted;
         stats.failedRecords += records.length - succeeded.length;
-        if (verdict.error !== undefined) {
-            stats.failedBatches++;
-        }
+        const failedWhole = verdict.error !== undefined;
+        stats.failedBatches += failedWhole ? 1 : 0;
+        const outcome =
+            failedMessageIds.length === 0 ? "succeeded" : failedWhole ? "failed" : "partial";
         try {
             this.options.onBatch?.({
                 messageIds,
-                outcome:
-                    failedMessageIds.length === 0
-                        ? "succeeded"
-                        : verdict.error !== undefined
-                          ? "failed"
-                          : "partial",
+                outcome,
                 failedMessageIds,
                 error: verdict.error,
                 gatherMs,
@@ -304,6 +389,34 @@ class Mapping implements LocalEventSourceMapping {
                 error: `the function failed: ${errorText(error)}`,
             };
         }
+    }
+
+    /** Deletes in DeleteMessageBatch's chunks; how many SQS confirmed. Failed records keep their visibility, so they reappear. */
+    private async delete(records: readonly SQSRecord[]): Promise<number> {
+        let deleted = 0;
+        for (let start = 0; start < records.length; start += DELETE_BATCH_SIZE) {
+            // Ids only need to be unique within the request.
+            const Entries = records
+                .slice(start, start + DELETE_BATCH_SIZE)
+                .map((record, index) => ({
+                    Id: String(index),
+                    ReceiptHandle: record.receiptHandle,
+                }));
+            try {
+                const { Successful = [], Failed = [] } = await this.sqs.send(
+                    new DeleteMessageBatchCommand({ QueueUrl: this.options.queueUrl, Entries }),
+                );
+                deleted += Successful.length;
+                for (const failure of Failed) {
+                    this.noteError(
+                        new Error(`DeleteMessageBatch: ${failure.Code}: ${failure.Message}`),
+                    );
+                }
+            } catch (error) {
+                this.noteError(error);
+            }
+        }
+        return deleted;
     }
 
     private abandon(records: readonly SQSRecord[]): void {
@@ -369,34 +482,27 @@ export function judge(
 
 /** maximumConcurrency: a counting semaphore whose waiters can all be turned away at once. */
 class Slots {
-    private used = 0;
+    inUse = 0;
     private readonly waiters: ((granted: boolean) => void)[] = [];
     private cancelled = false;
 
     constructor(private readonly limit: number) {}
 
-    get inUse(): number {
-        return this.used;
-    }
-
     /** Resolves true with a slot taken, or false once cancelled. */
     acquire(): Promise<boolean> {
-        if (this.cancelled) {
-            return Promise.resolve(false);
-        }
-        if (this.used < this.limit) {
-            this.used++;
-            return Promise.resolve(true);
-        }
-        return new Promise((resolve) => this.waiters.push(resolve));
+        const free = !this.cancelled && this.inUse < this.limit;
+        this.inUse += free ? 1 : 0;
+        return this.cancelled || free
+            ? Promise.resolve(free)
+            : new Promise((resolve) => this.waiters.push(resolve));
     }
 
     release(): void {
         const next = this.waiters.shift();
-        if (next !== undefined) {
-            next(true); // The slot passes straight to the next waiter.
+        if (next === undefined) {
+            this.inUse--;
         } else {
-            this.used--;
+            next(true); // The slot passes straight to the next waiter.
         }
     }
 
@@ -423,3 +529,88 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T
 function errorText(error: unknown): string {
     return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
+
+const SYSTEM_ATTRIBUTES = [
+    "ApproximateReceiveCount",
+    "SentTimestamp",
+    "SenderId",
+    "ApproximateFirstReceiveTimestamp",
+] as const;
+const OPTIONAL_SYSTEM_ATTRIBUTES = [
+    "AWSTraceHeader",
+    "SequenceNumber",
+    "MessageGroupId",
+    "MessageDeduplicationId",
+    "DeadLetterQueueSourceArn",
+] as const;
+
+/** A received message as the record Lambda would put in the event. */
+function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
+    const messageId = required(message.MessageId, "MessageId");
+    const given: Partial<Record<string, string>> = message.Attributes ?? {};
+    const attributes = Object.fromEntries([
+        ...SYSTEM_ATTRIBUTES.map((name) => [
+            name,
+            required(given[name], `attribute ${name} of message ${messageId}`),
+        ]),
+        ...OPTIONAL_SYSTEM_ATTRIBUTES.flatMap((name) =>
+            name in given ? [[name, given[name]]] : [],
+        ),
+    ]) as SQSRecord["attributes"];
+    const messageAttributes = Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+            name,
+            toRecordAttribute(value),
+        ]),
+    );
+    return {
+        messageId,
+        receiptHandle: required(message.ReceiptHandle, "ReceiptHandle"),
+        body: message.Body ?? "",
+        attributes,
+        messageAttributes,
+        md5OfBody: required(message.MD5OfBody, "MD5OfBody"),
+        // Only when SQS sent one: a message with no attributes has none.
+        ...(message.MD5OfMessageAttributes === undefined
+            ? {}
+            : { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
+        eventSource: "aws:sqs",
+        eventSourceARN: queueArn,
+        awsRegion: region,
+    };
+}
+
+/** Lambda's shape: camel-case names, base64 binaries, list members always present. */
+function toRecordAttribute(value: MessageAttributeValue): SQSMessageAttribute {
+    const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString("base64");
+    return {
+        stringListValues: value.StringListValues ?? [],
+        binaryListValues: (value.BinaryListValues ?? []).map(base64),
+        dataType: value.DataType ?? "String",
+        ...(value.StringValue === undefined ? {} : { stringValue: value.StringValue }),
+        ...(value.BinaryValue === undefined ? {} : { binaryValue: base64(value.BinaryValue) }),
+    };
+}
+
+const COUNT_ATTRIBUTES = {
+    visible: "ApproximateNumberOfMessages",
+    notVisible: "ApproximateNumberOfMessagesNotVisible",
+    delayed: "ApproximateNumberOfMessagesDelayed",
+} as const;
+export type QueueCounts = Readonly<Record<keyof typeof COUNT_ATTRIBUTES, number>>;
+
+export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<QueueCounts> {
+    const AttributeNames = Object.values(COUNT_ATTRIBUTES);
+    const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames }),
+    );
+    const counts: Partial<Record<string, string>> = Attributes ?? {};
+    const count = (name: string) => Number(counts[name] ?? 0);
+    return {
+        visible: count(COUNT_ATTRIBUTES.visible),
+        notVisible: count(COUNT_ATTRIBUTES.notVisible),
+        delayed: count(COUNT_ATTRIBUTES.delayed),
+    };
+}
+
+export const totalMessages = (c: QueueCounts) => c.visible + c.notVisible + c.delayed;

@@ -100,11 +100,9 @@ export async function materializeHandlerArchive(
     fn: FunctionCode,
     label = "handler",
 ): Promise<HandlerArchive> {
-    const variables = (await unwrap(fn.environment))?.variables ?? {};
-    const environment: Record<string, string> = {};
-    for (const [key, value] of Object.entries(variables)) {
-        environment[key] = String(await unwrap(value));
-    }
+    const variables = Object.entries((await unwrap(fn.environment))?.variables ?? {});
+    const values = await Promise.all(variables.map(([, value]) => unwrap(value)));
+    const environment = Object.fromEntries(variables.map(([key], i) => [key, String(values[i])]));
     const timeoutMs = ((await unwrap(fn.timeout)) ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
     fs.mkdirSync(ARCHIVES_ROOT, { recursive: true });
     const directory = fs.mkdtempSync(path.join(ARCHIVES_ROOT, `${label}-`));
@@ -112,12 +110,11 @@ export async function materializeHandlerArchive(
         (await unwrap(fn.code)) as pulumi.asset.AssetArchive,
         directory,
     );
-    const indexPath = path.join(directory, "__index.js");
-    const withContainer = containers(indexPath, environment, timeoutMs);
+    const withContainer = containers(path.join(directory, "__index.js"), environment, timeoutMs);
     return {
         directory,
         paths,
-        indexSource: fs.readFileSync(indexPath, "utf8"),
+        indexSource: fs.readFileSync(path.join(directory, "__index.js"), "utf8"),
         environment,
         timeoutMs,
         zippedBytes: zipDirectory(directory).byteLength,

@@ -1,34 +1,31 @@
-/**
- * The queued path on one machine: the component's rule into its queue in the emulator, drained by
- * the local mapping into the handler. PutEvents stands in for EC2 (moto allows an `aws.` source).
- */
+/** The queued path on one machine: each handler's rule into its queues in the emulator, drained by its local mapping. */
 import {
     EventBridgeClient,
     PutEventsCommand,
     PutRuleCommand,
     PutTargetsCommand,
-    type PutEventsRequestEntry,
 } from "@aws-sdk/client-eventbridge";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse } from "aws-lambda";
 import { interruptionWarningEventPattern } from "../components/spot-interruption-handler/policies";
 import type { QueueSettings } from "../components/spot-interruption-handler/args";
 import { ENV_DEAD_LETTER_QUEUE_URL, ENV_EVENTS_QUEUE_URL } from "../contract";
-import type { Emulator } from "../emulator/server";
-import { startEventSourceMapping } from "./event-source-mapping";
-import type { HandlerArchive } from "./handler-archive";
-import { type BatchInfo, type LocalEventSourceMapping } from "./event-source-mapping-options";
-import { queueCounts } from "./sqs-records";
 import { clientConfigFor, required } from "../emulator/group-state";
-
-/** PutEvents' own cap per call. */
-const PUT_EVENTS_BATCH = 10;
+import type { Emulator } from "../emulator/server";
+import {
+    type BatchInfo,
+    type LocalEventSourceMapping,
+    queueCounts,
+    startEventSourceMapping,
+    totalMessages,
+} from "./event-source-mapping";
+import type { HandlerArchive, Invoke } from "./handler-archive";
 
 export interface LocalPipeline {
     readonly queueUrl: string;
     readonly deadLetterQueueUrl: string;
     readonly mapping: LocalEventSourceMapping;
-    /** Puts EventBridge events on the default bus, as EC2 would send them. */
+    /** Puts EventBridge events on the default bus, as EC2 would send them: every rule sees them. */
     putEvents(events: readonly Record<string, unknown>[]): Promise<void>;
     /** Messages still in the events queue and in the dead-letter queue. */
     counts(): Promise<{ queued: number; deadLettered: number }>;
@@ -44,6 +41,11 @@ export interface LocalPipelineOptions {
     readonly name?: string;
 }
 
+/** PutEvents' own cap per call. */
+export const PUT_EVENTS_BATCH = 10;
+/** One mapping's pause after an empty receive; N mappings pause N times as long, polling as one. */
+const IDLE_POLL_INTERVAL_MS = 25;
+
 /** Runs `body` with the pipeline while the mapping feeds one handler container; its value and log lines. */
 export async function withLocalPipeline<T>(
     emulator: Emulator,
@@ -51,110 +53,120 @@ export async function withLocalPipeline<T>(
     options: LocalPipelineOptions,
     body: (pipeline: LocalPipeline) => Promise<T>,
 ): Promise<{ value: T; logLines: string[]; logTimesMs: number[] }> {
+    const members = [{ name: options.name ?? "spot", archive }];
+    return withLocalPipelines(emulator, members, options, ([pipeline]) => body(pipeline));
+}
+
+/** One pipeline per member (`name` unique per emulator state), each feeding its handler's container; their logs merged in time. */
+export async function withLocalPipelines<T>(
+    emulator: Emulator,
+    members: readonly { readonly name: string; readonly archive: HandlerArchive }[],
+    options: Omit<LocalPipelineOptions, "name">,
+    body: (pipelines: LocalPipeline[]) => Promise<T>,
+): Promise<{ value: T; logLines: string[]; logTimesMs: number[] }> {
+    const { settings, onBatch } = options;
     const config = clientConfigFor(emulator);
     const sqs = new SQSClient(config);
     const events = new EventBridgeClient(config);
-    const name = options.name ?? "spot";
+    const environment = { ...emulator.environment(), ...options.handlerEnvironment };
+    const createQueue = async (QueueName: string, Attributes: Record<string, string>) => {
+        const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName, Attributes }));
+        const url = required(QueueUrl, `CreateQueue ${QueueName} QueueUrl`);
+        const { Attributes: read } = await sqs.send(
+            new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
+        );
+        return { url, arn: required(read?.QueueArn, `${QueueName}'s QueueArn`) };
+    };
+    const total = async (url: string) => totalMessages(await queueCounts(sqs, url));
+    const putEvents = (warnings: readonly Record<string, unknown>[]) => put(events, warnings);
+    const EventPattern = JSON.stringify(interruptionWarningEventPattern());
     try {
-        const { queue, deadLetter } = await createEventsQueues(sqs, name, options.settings);
-        await createRule(events, `${name}-rule`, queue.arn);
-        const environment = {
-            ...emulator.environment(),
-            // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
-            [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
-            [ENV_EVENTS_QUEUE_URL]: queue.url,
-            ...options.handlerEnvironment,
-        };
-        return await archive.withContainer(environment, async (invoke) => {
-            const mapping = startEventSourceMapping({
-                queueUrl: queue.url,
-                queueArn: queue.arn,
-                region: emulator.region,
-                clientConfig: config,
-                settings: options.settings,
-                functionTimeoutMs: archive.timeoutMs,
-                handler: async (event) => (await invoke(event)) as SQSBatchResponse,
-                onBatch: options.onBatch,
+        type Queue = { url: string; arn: string };
+        const queues: { queue: Queue; deadLetter: Queue; environment: Record<string, string> }[] =
+            [];
+        for (const { name } of members) {
+            const deadLetter = await createQueue(`${name}-dlq`, {});
+            const queue = await createQueue(`${name}-queue`, {
+                VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
+                MessageRetentionPeriod: String(settings.messageRetentionSeconds),
+                RedrivePolicy: JSON.stringify({
+                    deadLetterTargetArn: deadLetter.arn,
+                    maxReceiveCount: settings.maxReceiveCount,
+                }),
             });
-            const total = async (url: string): Promise<number> => {
-                const { visible, notVisible, delayed } = await queueCounts(sqs, url);
-                return visible + notVisible + delayed;
+            // The component's rule, with its exact pattern, targeting the events queue.
+            const rule = new PutRuleCommand({ Name: `${name}-rule`, EventPattern });
+            required((await events.send(rule)).RuleArn, "PutRule RuleArn");
+            const [Rule, Targets] = [`${name}-rule`, [{ Id: "events-queue", Arn: queue.arn }]];
+            await events.send(new PutTargetsCommand({ Rule, Targets }));
+            // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
+            const own = {
+                [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
+                [ENV_EVENTS_QUEUE_URL]: queue.url,
             };
-            try {
-                return await body({
+            queues.push({ queue, deadLetter, environment: { ...environment, ...own } });
+        }
+        const run = async (invokes: readonly Invoke[]) => {
+            const pipelines = members.map(({ archive }, index): LocalPipeline => {
+                const { queue, deadLetter, environment: own } = queues[index];
+                const mapping = startEventSourceMapping({
+                    queueUrl: queue.url,
+                    queueArn: queue.arn,
+                    region: emulator.region,
+                    clientConfig: config,
+                    settings,
+                    functionTimeoutMs: archive.timeoutMs,
+                    idlePollIntervalMs: IDLE_POLL_INTERVAL_MS * members.length,
+                    handler: async (event) => {
+                        // One process runs every container: set this function's environment before it reads it.
+                        Object.assign(process.env, archive.environment, own);
+                        return (await invokes[index](event)) as SQSBatchResponse;
+                    },
+                    onBatch,
+                });
+                return {
                     queueUrl: queue.url,
                     deadLetterQueueUrl: deadLetter.url,
                     mapping,
-                    putEvents: (warnings) => putEvents(events, warnings),
+                    putEvents,
                     counts: async () => ({
                         queued: await total(queue.url),
                         deadLettered: await total(deadLetter.url),
                     }),
-                });
+                };
+            });
+            try {
+                return await body(pipelines);
             } finally {
-                await mapping.stop();
+                await Promise.all(pipelines.map((p) => p.mapping.stop()));
             }
-        });
+        };
+        // Containers nest, so that each gives back the environment and console it took over.
+        const logs: { line: string; at: number }[] = [];
+        const nest = async (invokes: readonly Invoke[]): Promise<T> => {
+            const index = invokes.length;
+            if (index === members.length) {
+                return run(invokes);
+            }
+            const { value, logLines, logTimesMs } = await members[index].archive.withContainer(
+                queues[index].environment,
+                (invoke) => nest([...invokes, invoke]),
+            );
+            logs.push(...logLines.map((line, i) => ({ line, at: logTimesMs[i] })));
+            return value;
+        };
+        const value = await nest([]);
+        logs.sort((a, b) => a.at - b.at);
+        return { value, logLines: logs.map((l) => l.line), logTimesMs: logs.map((l) => l.at) };
     } finally {
         sqs.destroy();
         events.destroy();
     }
 }
 
-/** The component's rule, with its exact pattern, targeting the events queue. */
-async function createRule(
-    events: EventBridgeClient,
-    rule: string,
-    queueArn: string,
-): Promise<void> {
-    const EventPattern = JSON.stringify(interruptionWarningEventPattern());
-    const { RuleArn } = await events.send(new PutRuleCommand({ Name: rule, EventPattern }));
-    required(RuleArn, "PutRule RuleArn");
-    await events.send(
-        new PutTargetsCommand({ Rule: rule, Targets: [{ Id: "events-queue", Arn: queueArn }] }),
-    );
-}
-
-/** The component's events queue and its dead-letter queue, with its settings and redrive. */
-export async function createEventsQueues(
-    sqs: SQSClient,
-    name: string,
-    settings: QueueSettings,
-): Promise<{ queue: { url: string; arn: string }; deadLetter: { url: string; arn: string } }> {
-    const deadLetter = await createQueue(sqs, `${name}-dlq`, {});
-    const queue = await createQueue(sqs, `${name}-queue`, {
-        VisibilityTimeout: String(settings.visibilityTimeoutSeconds),
-        MessageRetentionPeriod: String(settings.messageRetentionSeconds),
-        RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: deadLetter.arn,
-            maxReceiveCount: settings.maxReceiveCount,
-        }),
-    });
-    return { queue, deadLetter };
-}
-
-/** Creates a queue in the emulator and reads back its ARN. */
-async function createQueue(
-    sqs: SQSClient,
-    queueName: string,
-    attributes: Record<string, string>,
-): Promise<{ url: string; arn: string }> {
-    const created = await sqs.send(
-        new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }),
-    );
-    const url = required(created.QueueUrl, `CreateQueue ${queueName} QueueUrl`);
-    const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }),
-    );
-    return { url, arn: required(Attributes?.QueueArn, `${queueName}'s QueueArn`) };
-}
-
 /** Sends EventBridge-shaped events (source, detail-type, detail, time, resources) in tens. */
-export async function putEvents(
-    client: EventBridgeClient,
-    events: readonly Record<string, unknown>[],
-): Promise<void> {
-    const entries: PutEventsRequestEntry[] = events.map((event) => ({
+async function put(client: EventBridgeClient, events: readonly Record<string, unknown>[]) {
+    const entries = events.map((event) => ({
         Source: String(event.source),
         DetailType: String(event["detail-type"]),
         Detail: JSON.stringify(event.detail ?? {}),

@@ -1,7 +1,4 @@
-/**
- * The Pulumi CLI's config checks that mocks skip: `pulumi config set`, Pulumi.yaml's validation and
- * its merge into the stack, after pulumi/pulumi's pkg/workspace/config.go and sdk/go/common.
- */
+/** The Pulumi CLI's config checks that mocks skip (`pulumi config set`, Pulumi.yaml's validation, its merge), after pulumi/pulumi. */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
@@ -14,15 +11,10 @@ export type StackConfigValue =
 /** A stack's config, by full key (`project:key`, `aws:region`). */
 export type StackConfig = Map<string, StackConfigValue>;
 
-export interface ProjectConfigItems {
-    readonly type: string;
-    readonly items?: ProjectConfigItems;
-}
+export type ProjectConfigItems = { readonly type: string; readonly items?: ProjectConfigItems };
 
 /** One entry of Pulumi.yaml's `config` block. */
-export interface ProjectConfigType {
-    readonly type?: string;
-    readonly items?: ProjectConfigItems;
+export interface ProjectConfigType extends Partial<ProjectConfigItems> {
     readonly description?: string;
     readonly default?: unknown;
     readonly value?: unknown;
@@ -159,10 +151,7 @@ function coerce(text: string): unknown {
 
 /** The CLI's error when stack config fails the project's rules. */
 export class StackConfigMergeError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "StackConfigMergeError";
-    }
+    override name = "StackConfigMergeError";
 }
 
 /** `mergeConfig` as `pulumi up` runs it: all missing keys in one message, then each type; defaults written in. */
@@ -172,19 +161,26 @@ export function mergeConfig(stackName: string, project: Project, stack: StackCon
     for (const key of Object.keys(project.config).sort()) {
         const { default: byDefault, value } = project.config[key];
         const given = byDefault !== undefined ? byDefault : value;
+        // `createConfigValue`: strings, integers and booleans are written as text, the rest as objects.
+        const text = ["string", "number", "boolean"].includes(typeof given);
         if (merged.has(fullKey(project.name, key))) {
             continue;
-        }
-        if (given !== undefined) {
-            merged.set(fullKey(project.name, key), configValueOf(given));
+        } else if (given !== undefined) {
+            const stored: StackConfigValue = text
+                ? { kind: "text", text: String(given) }
+                : { kind: "object", value: given };
+            merged.set(fullKey(project.name, key), stored);
         } else if (isProjectKey(project.name, key)) {
             // Required whatever its type: only project keys, since a provider has defaults of its own.
             missing.push(key);
         }
     }
     if (missing.length > 0) {
+        // `formatMissingKeys`: 'a', 'b' and 'c', sorted.
+        const quoted = missing.sort().map((key) => `'${key}'`);
+        const keys = [quoted.slice(0, -1).join(", "), quoted[quoted.length - 1]].filter(Boolean);
         throw new StackConfigMergeError(
-            `Stack '${stackName}' is missing configuration ${missing.length > 1 ? "values" : "value"} ${formatMissingKeys(missing)}`,
+            `Stack '${stackName}' is missing configuration ${missing.length > 1 ? "values" : "value"} ${keys.join(" and ")}`,
         );
     }
     for (const key of Object.keys(project.config).sort()) {
@@ -211,13 +207,6 @@ export function programConfig(config: StackConfig): Record<string, string> {
             stored.kind === "text" ? stored.text : JSON.stringify(stored.value),
         ]),
     );
-}
-
-// `createConfigValue`: strings, integers and booleans are written as text, the rest as objects.
-function configValueOf(value: unknown): StackConfigValue {
-    return typeof value === "string" || typeof value === "number" || typeof value === "boolean"
-        ? { kind: "text", text: String(value) }
-        : { kind: "object", value };
 }
 
 /** A key as the CLI stores it: without a namespace it belongs to the project. */
@@ -253,14 +242,6 @@ function matchesType(type: string, items: ProjectConfigItems | undefined, value:
 
 function fullTypeName(type: string, items: ProjectConfigItems | undefined): string {
     return items === undefined ? type : `array<${fullTypeName(items.type, items.items)}>`;
-}
-
-// `formatMissingKeys`: 'a', 'b' and 'c', sorted.
-function formatMissingKeys(keys: string[]): string {
-    const quoted = [...keys].sort().map((key) => `'${key}'`);
-    return quoted.length === 1
-        ? quoted[0]
-        : `${quoted.slice(0, -1).join(", ")} and ${quoted[quoted.length - 1]}`;
 }
 
 const PROJECT_FILE = path.resolve(__dirname, "..", "Pulumi.yaml");

@@ -110,17 +110,10 @@ export function spreadLabels(ys: readonly number[], top: number, bottom: number)
     return result;
 }
 
-interface Panel {
-    readonly id: string;
-    readonly top: number;
-    readonly yTitle: string;
-    readonly yTicks: readonly number[];
-    /** Maps a count to its height in the panel. */
-    readonly y: (count: number) => number;
-}
+type Panel = ReturnType<typeof panel>;
 
 /** A panel whose counts rise from `lift` above its time axis to its top tick. */
-function panel(id: string, top: number, yTitle: string, yTicks: number[], lift = 0): Panel {
+function panel(id: string, top: number, yTitle: string, yTicks: number[], lift = 0) {
     const most = yTicks[yTicks.length - 1];
     const y = (count: number) => top + PANEL_HEIGHT - lift - (count / most) * (PANEL_HEIGHT - lift);
     return { id, top, yTitle, yTicks, y };
@@ -146,23 +139,6 @@ function axes(panel: Panel, xTicks: readonly number[], x: (t: number) => number)
         `<text class="x-title" x="${LEFT + PLOT_WIDTH / 2}" y="${bottom + 34}" text-anchor="middle">seconds since the storm began</text>`,
         `<text class="y-title" transform="translate(${LEFT - 44} ${panel.top + PANEL_HEIGHT / 2}) rotate(-90)" text-anchor="middle">${escapeXml(panel.yTitle)}</text>`,
     ];
-}
-
-/** A dashed vertical line across a panel, labelled on top when `label` is given. */
-function timeMarker(
-    kind: string,
-    panel: Panel,
-    x: number,
-    label: string | undefined,
-    colour: string,
-) {
-    // Right of the line in the plot's left half, left of it in the right half: inside the plot.
-    const leftHalf = x < LEFT + PLOT_WIDTH / 2;
-    const text =
-        label === undefined
-            ? ""
-            : `<text class="${kind}-label" x="${px(leftHalf ? x + 4 : x - 4)}" y="${panel.top + 12}" text-anchor="${leftHalf ? "start" : "end"}" fill="${colour}">${escapeXml(label)}</text>`;
-    return `<line class="${kind}" x1="${px(x)}" x2="${px(x)}" y1="${panel.top}" y2="${panel.top + PANEL_HEIGHT}" stroke="${colour}" stroke-dasharray="6 4"/>${text}`;
 }
 
 /** Instances out (a step line per path, what never left marked) above throttles/s, on one time axis. */
@@ -241,9 +217,12 @@ export function stormChartSvg(chart: StormChart): string {
     const markers = (p: Panel, labelled: boolean) =>
         times
             .filter(([kind, t]) => kind === "goal" || t <= xMax)
-            .map(([kind, t, label, c]) =>
-                timeMarker(kind, p, x(t), labelled ? label : undefined, c),
-            );
+            .map(([kind, t, label, c]) => {
+                // Right of the line in the plot's left half, left of it in the right half: inside the plot.
+                const [at, leftHalf] = [x(t), x(t) < LEFT + PLOT_WIDTH / 2];
+                const text = `<text class="${kind}-label" x="${px(leftHalf ? at + 4 : at - 4)}" y="${p.top + 12}" text-anchor="${leftHalf ? "start" : "end"}" fill="${c}">${escapeXml(label)}</text>`;
+                return `<line class="${kind}" x1="${px(at)}" x2="${px(at)}" y1="${p.top}" y2="${p.top + PANEL_HEIGHT}" stroke="${c}" stroke-dasharray="6 4"/>${labelled ? text : ""}`;
+            });
     const legend = series.map(
         (s, i) =>
             `<g class="legend-item" transform="translate(${LEFT + i * 150} ${TOP - 22})"><line x1="0" x2="22" y1="0" y2="0" stroke="${colour(i)}" stroke-width="2"/><text x="28" y="4">${escapeXml(s.path)}</text></g>`,

@@ -106,11 +106,6 @@ export function departureProgress(
     });
 }
 
-/** Instances the handlers' "Batch of" entries report as detached, added up. */
-export function detachedInLog(logLines: readonly string[]): number {
-    return report.logEntries(logLines, true).reduce((n, e) => n + report.count(e, "detached"), 0);
-}
-
 /** Times each departure by the handler's detach entry, written as the instance left: exact, and free. */
 export function timeDeparturesByLog(
     outAt: Map<string, number>,
@@ -127,10 +122,12 @@ export function timeDeparturesByLog(
     }
 }
 
-/** A queued run as a departure run: departures timed by the handlers' log, detaches counted from it. */
+/** A queued run as a departure run: departures timed by the handlers' log, detaches added up from its "Batch of" entries. */
 export function departed(run: QueuedRun<Departures>): DepartureRun {
     timeDeparturesByLog(run.watch.outAt, run.logLines, run.logTimesMs);
-    return { ...run, departures: run.watch, detachedByHandler: detachedInLog(run.logLines) };
+    const batches = report.logEntries(run.logLines, true);
+    const detachedByHandler = batches.reduce((n, e) => n + report.count(e, "detached"), 0);
+    return { ...run, departures: run.watch, detachedByHandler };
 }
 
 /** What a storm did, before it is judged against the emulator's state. */
@@ -179,10 +176,7 @@ export async function departureFigures(
         const [out, sent] = [outAt.get(id), run.sentAt.get(id)];
         return out === undefined || sent === undefined ? [] : [out - sent];
     });
-    const [served, throttled] = [
-        Object.fromEntries(proxy.served),
-        Object.fromEntries(proxy.throttled),
-    ];
+    const [served, throttled] = [proxy.served, proxy.throttled].map((c) => Object.fromEntries(c));
     const allOut = left === 0 && ours.every((id) => outAt.has(id));
     return {
         /** Unique warned instances of the protected groups. */

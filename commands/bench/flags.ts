@@ -148,15 +148,13 @@ export function parseBenchFlags(argv: readonly string[]) {
         return "help";
     }
     const storms = cli.choiceList("storm", flags.storm, STORMS, DEFAULT_STORMS);
+    const chosen =
+        flags.storm === undefined
+            ? `the default --storm ${DEFAULT_STORMS}`
+            : `--storm ${flags.storm}`;
     for (const storm of STORMS.filter((s) => !storms.includes(s))) {
-        const given = STORM_FLAGS[storm].filter(
-            (f) => flags[f] !== undefined && flags[f] !== false,
-        );
-        for (const flag of given) {
-            const chosen =
-                flags.storm === undefined
-                    ? `the default --storm ${DEFAULT_STORMS.join(",")}`
-                    : `--storm ${flags.storm}`;
+        const flag = STORM_FLAGS[storm].find((f) => flags[f] !== undefined && flags[f] !== false);
+        if (flag !== undefined) {
             throw new cli.UsageError(
                 `--${flag} applies to the ${storm} storm, which ${chosen} leaves out; drop --${flag} or add ${storm} to --storm`,
             );

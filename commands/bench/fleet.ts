@@ -145,12 +145,10 @@ export function singleGroupTarget(storms: readonly StormReport[]) {
     const { size, mode, callsPerInstance: target } = SINGLE_GROUP_CALLS_TARGET;
     const storm = storms.find((s) => s.size === size && s.mode === mode);
     const queue = storm?.results.find((r) => r.path === "queue");
-    if (queue === undefined) {
-        return undefined;
-    }
-    const callsPerInstance =
-        (report.sum(queue.served) + report.sum(queue.throttled)) / queue.warned;
-    return { callsPerInstance, target, met: callsPerInstance <= target };
+    const calls = queue && (report.sum(queue.served) + report.sum(queue.throttled)) / queue.warned;
+    return calls === undefined
+        ? undefined
+        : { callsPerInstance: calls, target, met: calls <= target };
 }
 
 /** One configuration: its handlers (one, or one per group) and the mapping settings they share. */
@@ -174,8 +172,9 @@ export async function buildFleetTargets(
         const built = [];
         for (const [index, selection] of handlers.entries()) {
             const name = `bench-fleet-${config}${handlers.length > 1 ? `-${index + 1}` : ""}`;
-            const args = { ...selection, ...queueArgs };
-            built.push(await pipelines.buildQueuedHandler(build, name, args));
+            built.push(
+                await pipelines.buildQueuedHandler(build, name, { ...selection, ...queueArgs }),
+            );
         }
         targets.push({ config, members: built.map((b) => b.member), settings: built[0].settings });
     }
@@ -187,10 +186,8 @@ async function tagLookup(emulator: Emulator, fleet: fleets.GroupFleet) {
     const { key, value } = fleet.tag;
     const matching = (Name: string, Values: string[]) =>
         fleets.groupNamesMatching(emulator, [{ Name, Values }]);
-    const [tagValue, tagKey] = [
-        await matching(`tag:${key}`, [value]),
-        await matching("tag-key", [key]),
-    ];
+    const tagValue = await matching(`tag:${key}`, [value]);
+    const tagKey = await matching("tag-key", [key]);
     const expected = fleet.groupNames;
     const same = (a: readonly string[], b: readonly string[]) =>
         JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());

@@ -1,7 +1,7 @@
 /** The mixed storm: the many-groups storm's events to groups with Capacity Rebalancing, a hook or neither. */
 import { performance } from "node:perf_hooks";
 import * as asg from "@aws-sdk/client-auto-scaling";
-import { OUT_OF_SERVICE_DEADLINE_MS, SAFETY_NET_GRACE_MS } from "../../contract";
+import { OUT_OF_SERVICE_DEADLINE_MS } from "../../contract";
 import type { ObservedRequest } from "../../emulator/fault-proxy";
 import { FLEET_TAG, type GroupFleet } from "../../emulator/fleet";
 import { describeGroupActions, type GroupAction, sendSpotWarning } from "../../emulator/group-side";
@@ -22,9 +22,6 @@ export const MIXED_GOALS = { outOfServiceMs: OUT_OF_SERVICE_DEADLINE_MS, callsPe
 
 /** AWS documents no reaction time for Capacity Rebalancing: we assume 2-10 s, inside the handler's grace. */
 export const REACTION_DELAY_MS = { min: 2_000, max: 10_000 } as const;
-if (REACTION_DELAY_MS.max >= SAFETY_NET_GRACE_MS) {
-    throw new Error("a reacting group must act inside the safety net's grace");
-}
 
 /** Kinds in turn, so 10 groups are 4 Capacity Rebalancing (AWS's advice, most common), 3 hook, 3 plain. */
 export function groupKinds(groups: number): GroupKind[] {
@@ -47,11 +44,8 @@ export function groupServed(
     { parameters: p }: Pick<ObservedRequest, "parameters">,
     groupOf: ReadonlyMap<string, string>,
 ): string | undefined {
-    const [first, second] = [
-        p["AutoScalingGroupNames.member.1"],
-        p["AutoScalingGroupNames.member.2"],
-    ];
-    const only = second === undefined ? first : undefined;
+    const member = (n: number) => p[`AutoScalingGroupNames.member.${n}`];
+    const only = member(2) === undefined ? member(1) : undefined;
     return (
         p.AutoScalingGroupName ?? (p.InstanceId === undefined ? only : groupOf.get(p.InstanceId))
     );
@@ -207,10 +201,7 @@ export type MixedResult = MixedReport["results"][number];
 export type MixedReport = Awaited<ReturnType<typeof runMixedStorm>>;
 
 /** Nothing dead-lettered and the neighbour group untouched. */
-export function judgeMixedStorm(r: {
-    deadLettered: number;
-    neighbourUntouched: boolean;
-}): report.Goal[] {
+export function judgeMixedStorm(r: { deadLettered: number; neighbourUntouched: boolean }) {
     return [
         { key: "deadLettered", name: "0 dead-lettered", met: r.deadLettered === 0 },
         { key: "neighbour", name: "neighbour untouched", met: r.neighbourUntouched },
@@ -342,20 +333,19 @@ async function applyKinds(emulator: Emulator, fleet: GroupFleet): Promise<Map<st
     const kindOf = new Map(fleet.groupNames.map((name, i) => [name, kinds[i]]));
     const client = new asg.AutoScalingClient(clientConfigFor(emulator));
     try {
-        for (const [name, kind] of kindOf) {
-            const AutoScalingGroupName = name;
+        const [transition, HeartbeatTimeout] = ["autoscaling:EC2_INSTANCE_TERMINATING", 300];
+        const hook = {
+            LifecycleHookName: "drain",
+            LifecycleTransition: transition,
+            HeartbeatTimeout,
+        };
+        for (const [AutoScalingGroupName, kind] of kindOf) {
             if (kind === "capacity-rebalancing") {
                 const update = { AutoScalingGroupName, CapacityRebalance: true };
                 await client.send(new asg.UpdateAutoScalingGroupCommand(update));
             } else if (kind === "termination-hook") {
-                const transition = "autoscaling:EC2_INSTANCE_TERMINATING";
-                const hook = { LifecycleHookName: "drain", LifecycleTransition: transition };
                 await client.send(
-                    new asg.PutLifecycleHookCommand({
-                        AutoScalingGroupName,
-                        ...hook,
-                        HeartbeatTimeout: 300,
-                    }),
+                    new asg.PutLifecycleHookCommand({ AutoScalingGroupName, ...hook }),
                 );
             }
         }
@@ -365,23 +355,11 @@ async function applyKinds(emulator: Emulator, fleet: GroupFleet): Promise<Map<st
     return kindOf;
 }
 
-const HEADINGS = {
-    "capacity-rebalancing": "CAPACITY REBALANCING",
-    "termination-hook": "TERMINATION HOOK",
-    plain: "PLAIN",
-    all: "ALL",
-};
-
 /** Who took a kind's instances out of service, in words. */
 export function outOfServiceBy({ outOfService: o }: KindResult): string {
-    const parts = [
-        `the group ${o.byGroup}`,
-        `terminated ${o.terminated}`,
-        `detached ${o.detached}`,
-    ];
-    return (
-        parts.filter((_, i) => [o.byGroup, o.terminated, o.detached][i] > 0).join(", ") || "none"
-    );
+    const parts = { "the group": o.byGroup, terminated: o.terminated, detached: o.detached };
+    const given = Object.entries(parts).filter(([, n]) => n > 0);
+    return given.map(([by, n]) => `${by} ${n}`).join(", ") || "none";
 }
 
 /** One run: the kinds side by side, figures down; a judged figure is marked met or missed. */
@@ -416,7 +394,7 @@ export function mixedTable(result: MixedResult, style: Style): string {
         ["verdict", "", (r) => report.verdict(r.goals, style, true)],
     ];
     return report.figuresTable(
-        result.kinds.map((k) => HEADINGS[k.kind]),
+        result.kinds.map((k) => k.kind.toUpperCase().replace("-", " ")),
         rows,
         result.kinds,
         style,

@@ -37,8 +37,6 @@ export type StormReport = StormSpec & {
     readonly results: readonly PathResult[];
 };
 
-export type PathTarget = { path: Path; archive: HandlerArchive; settings?: QueueSettings };
-
 /** Every single-group storm down every path, one handler per mode and path, with a chart per storm. */
 export async function runSingleStorms(
     emulator: Emulator,
@@ -48,15 +46,12 @@ export async function runSingleStorms(
 ) {
     const targets = [];
     for (const mode of new Set(options.storms.map((s) => s.mode))) {
-        for (const path of options.paths) {
+        for (const delivery of options.paths) {
+            const queue = delivery === "queue" ? options.queueArgs : {};
             const args = { autoScalingGroupName: WEB_GROUP_NAME, capacityOnInterruption: mode };
-            const queue = path === "queue" ? options.queueArgs : {};
-            const built = await build(`bench-${path}-${mode}`, {
-                ...args,
-                delivery: path,
-                ...queue,
-            });
-            targets.push({ mode, path, archive: built.member.archive, settings: built.settings });
+            const built = await build(`bench-${delivery}-${mode}`, { ...args, delivery, ...queue });
+            const { archive } = built.member;
+            targets.push({ mode, path: delivery, archive, settings: built.settings });
         }
     }
     const storms: StormReport[] = [];
@@ -91,7 +86,7 @@ export async function runSingleStorms(
 /** Seeds a fresh group, sends the storm down one path, and judges what it did from state. */
 export async function runPath(
     emulator: Emulator,
-    target: PathTarget,
+    target: { path: Path; archive: HandlerArchive; settings?: QueueSettings },
     spec: StormSpec,
     options: { budget: number; outageSeconds: number; progress: (message: string) => void },
 ): Promise<{ result: PathResult; series: PathSeries }> {

@@ -11,7 +11,7 @@ import { type HandlerMode, type Plan, planHandler } from "./plan";
 import { freshSampleEvent, loadSampleEvent } from "../../offline/sample-event";
 import { seedWorkshopEnvironment, type WorkshopEnvironment } from "../../emulator/workshop";
 import { type LogEntry, parseLogLine } from "./handler-log";
-import type { BatchInfo } from "../../offline/event-source-mapping-options";
+import type { BatchInfo } from "../../offline/event-source-mapping";
 import {
     describeGroupState,
     describeInstanceState,

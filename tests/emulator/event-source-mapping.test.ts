@@ -15,17 +15,18 @@ import {
     type SQSClientConfig,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { clientConfigFor } from "../../emulator/group-state";
+import { type Emulator } from "../../emulator/server";
 import {
     type BatchInfo,
     type EventSourceMappingSettings,
+    judge,
     type LocalEventSourceMapping,
+    queueCounts,
     type SqsBatchHandler,
+    startEventSourceMapping,
     validateSettings,
-} from "../../offline/event-source-mapping-options";
-import { clientConfigFor } from "../../emulator/group-state";
-import { type Emulator } from "../../emulator/server";
-import { judge, startEventSourceMapping } from "../../offline/event-source-mapping";
-import { queueCounts } from "../../offline/sqs-records";
+} from "../../offline/event-source-mapping";
 import { tierEmulator } from "../support/tier-emulator";
 
 const DRAIN_TIMEOUT_MS = 8_000;
