@@ -84,14 +84,8 @@ export interface EventSourceMappingOptions {
     readonly onBatch?: (info: BatchInfo) => void;
     /** An invocation running longer fails whole, as at the function's timeout. Default 60 000. */
     readonly functionTimeoutMs?: number;
-    /** Gathering loops. Default 1, which keeps batch composition deterministic; Lambda starts five, which splits a burst into smaller batches. */
-    readonly pollers?: number;
     /** Pause after an empty receive. Default 25 ms. */
     readonly idlePollIntervalMs?: number;
-    /** ReceiveMessage's long-poll wait, 0..20. Default 0: a long poll stalls the emulator (see the top); Lambda itself long-polls real SQS. */
-    readonly waitTimeSeconds?: number;
-    /** The mapping stops itself after this long, so a forgotten stop() cannot poll forever. Default 10 minutes. */
-    readonly maxLifetimeMs?: number;
 }
 
 /** Which records of a batch come back to the queue, and why the whole batch failed if it did. */
@@ -103,6 +97,8 @@ type Batch = { records: SQSRecord[]; overflow: SQSRecord[]; gatherMs: number };
 const [MAX_RECEIVE_MESSAGES, DELETE_BATCH_SIZE, MAX_PAYLOAD_BYTES] = [10, 10, 6 * 1024 * 1024];
 const ERROR_BACKOFF_MS = 200;
 const DRAIN_CHECK_INTERVAL_MS = 50;
+/** The mapping stops itself after this long, so a forgotten stop() cannot poll forever. */
+const MAX_LIFETIME_MS = 600_000;
 const EVENT_ENVELOPE_BYTES = '{"Records":[]}'.length;
 const SETTINGS_LIMITS = {
     batchSize: [1, 10_000],
@@ -132,8 +128,6 @@ export function startEventSourceMapping(
     options: EventSourceMappingOptions,
 ): LocalEventSourceMapping {
     validateSettings(options.settings);
-    assertIntegerIn("pollers", options.pollers ?? 1, 1, 100);
-    assertIntegerIn("waitTimeSeconds", options.waitTimeSeconds ?? 0, 0, 20);
     return new Mapping(options);
 }
 
@@ -154,7 +148,8 @@ class Mapping implements LocalEventSourceMapping {
     private readonly slots: Slots;
     private readonly inFlight = new Set<Promise<void>>();
     private readonly lifetime: NodeJS.Timeout;
-    private readonly pollers: Promise<void>[];
+    /** One gathering loop, which keeps batch composition deterministic; Lambda starts five, which splits a burst into smaller batches. */
+    private readonly poller: Promise<void>;
     private readonly functionTimeoutMs: number;
     private readonly idlePollIntervalMs: number;
     private readonly windowMs: number;
@@ -172,20 +167,17 @@ class Mapping implements LocalEventSourceMapping {
         this.functionTimeoutMs = options.functionTimeoutMs ?? 60_000;
         this.idlePollIntervalMs = options.idlePollIntervalMs ?? 25;
         this.windowMs = options.settings.maximumBatchingWindowInSeconds * 1000;
-        const maxLifetimeMs = options.maxLifetimeMs ?? 600_000;
-        this.maxReceives = Math.ceil(maxLifetimeMs / Math.max(1, this.idlePollIntervalMs)) * 10;
+        this.maxReceives = Math.ceil(MAX_LIFETIME_MS / Math.max(1, this.idlePollIntervalMs)) * 10;
         // Only a safety net: unref'd so that it does not keep the process alive by itself.
-        this.lifetime = setTimeout(() => this.halt(), maxLifetimeMs).unref();
-        this.pollers = Array.from({ length: options.pollers ?? 1 }, () =>
-            this.poll().catch((error: unknown) => this.noteError(error)),
-        );
+        this.lifetime = setTimeout(() => this.halt(), MAX_LIFETIME_MS).unref();
+        this.poller = this.poll().catch((error: unknown) => this.noteError(error));
     }
 
     stop(): Promise<void> {
         this.stopping ??= (async () => {
             this.halt();
             clearTimeout(this.lifetime);
-            await Promise.all(this.pollers);
+            await this.poller;
             // Invocations always settle: the function timeout bounds each one.
             await Promise.allSettled([...this.inFlight]);
             this.sqs.destroy();
@@ -233,7 +225,7 @@ class Mapping implements LocalEventSourceMapping {
         return this.running && this.receives < this.maxReceives;
     }
 
-    /** One poller: gathers a batch, waits for a concurrency slot, starts the invocation, repeats. */
+    /** The poller: gathers a batch, waits for a concurrency slot, starts the invocation, repeats. */
     private async poll(): Promise<void> {
         // Records that did not fit the last batch's payload start the next one, as on Lambda.
         let carried: SQSRecord[] = [];
@@ -310,7 +302,7 @@ class Mapping implements LocalEventSourceMapping {
     /** One ReceiveMessage for at most `wanted` records; undefined, after a pause, when it fails. */
     private async receive(wanted: number): Promise<SQSRecord[] | undefined> {
         this.receives++;
-        const { queueUrl, queueArn, region, waitTimeSeconds = 0 } = this.options;
+        const { queueUrl, queueArn, region } = this.options;
         try {
             const response = await this.sqs.send(
                 new ReceiveMessageCommand({
@@ -319,8 +311,8 @@ class Mapping implements LocalEventSourceMapping {
                     // Lambda's records carry every system attribute and every message attribute.
                     MessageSystemAttributeNames: ["All"],
                     MessageAttributeNames: ["All"],
-                    // Short poll by default (see the top); no VisibilityTimeout, as Lambda sets none.
-                    WaitTimeSeconds: waitTimeSeconds,
+                    // A short poll (see the top): Lambda itself long-polls real SQS. No VisibilityTimeout, as Lambda sets none.
+                    WaitTimeSeconds: 0,
                 }),
             );
             const records = (response.Messages ?? []).map((m) => toRecord(m, queueArn, region));
