@@ -92,18 +92,20 @@ export function trackDepartures(
     };
 }
 
-/** A progress line every 2 s: how many are out, and the budget's counts so far. */
-export function departureProgress(
+/** Tracks the watched groups until a deadline, with a progress line every 2 s: how many are out, and the budget's counts so far. */
+export function watchDepartures(
+    emulator: Emulator,
+    watched: Watched,
     label: string,
-    warned: number,
     proxy: FaultProxy,
     say: (s: string) => void,
 ) {
     const calls = (counts: Map<string, number>) => report.sum(Object.fromEntries(counts));
-    return every(2000, say, (elapsed, out) => {
+    const onPoll = every(2000, say, (elapsed, out) => {
         const [served, throttled] = [calls(proxy.served), calls(proxy.throttled)];
-        return `  ${label}: ${elapsed}, ${out}/${warned} out, ${served} Auto Scaling calls served, ${throttled} throttled`;
+        return `  ${label}: ${elapsed}, ${out}/${watched.ours.length} out, ${served} Auto Scaling calls served, ${throttled} throttled`;
     });
+    return (deadline: number) => trackDepartures(emulator, watched, deadline, onPoll);
 }
 
 /** Times each departure by the handler's detach entry, written as the instance left: exact, and free. */

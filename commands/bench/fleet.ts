@@ -213,20 +213,18 @@ export async function runFleetStorm(
         const { groups, size } = fleets.FLEET_DEFAULTS;
         progress(`  ${label}: seeding ${groups} groups of ${size}...`);
         const seeded = await seedFleetStorm(emulator);
-        const { ours, entries, watched } = seeded;
+        const { entries, watched } = seeded;
         const seedMs = performance.now() - wallStart;
         lookup ??= await tagLookup(emulator, seeded.fleet);
         mix = seeded.mix;
         const proxyOptions = { budget: { requestsPerSecond: budget } };
         const result = await pipelines.withBudget(emulator, proxyOptions, async (proxy) => {
             progress(`  ${label}: ${entries.length} events...`);
-            const onPoll = departures.departureProgress(config, ours.length, proxy, progress);
             const run = await pipelines.runQueued(emulator, members, settings, proxy, {
                 entries,
                 instanceOf: warnedBy,
                 put: (chunk, put) => put(chunk.map((e) => stormEvent(e))),
-                watch: (_startedAt, deadline) =>
-                    departures.trackDepartures(emulator, watched, deadline, onPoll),
+                watch: departures.watchDepartures(emulator, watched, config, proxy, progress),
             });
             const departed = departures.departed(run);
             const r = {

@@ -265,7 +265,7 @@ export async function runMixedStorm(
             await Promise.all([putEvents(chunk.map((e) => fleets.stormEvent(e, now))), ...told]);
         };
         /** Out of service is read from the emulator's record, once the events are put. */
-        const watch = (_startedAt: number, deadline: number) => {
+        const watch = (deadline: number) => {
             const tick = every(
                 5000,
                 progress,

@@ -35,7 +35,7 @@ export interface QueuedStorm<E, W extends Watch> {
     /** Puts one chunk's events on the bus (the mixed storm tells the group side too). */
     readonly put: (chunk: readonly E[], putEvents: PutEvents) => Promise<void>;
     /** Started as the storm starts; `done` resolves once every warned instance is out, or at the deadline. */
-    readonly watch: (startedAt: number, deadline: number) => W;
+    readonly watch: (deadline: number) => W;
 }
 
 export type Watch = { done(): Promise<void>; stop(): Promise<void> };
@@ -84,7 +84,7 @@ export async function runQueued<E, W extends Watch>(
         // Long enough for a failing record to be received maxReceiveCount times and dead-lettered.
         const { visibilityTimeoutSeconds: visibility, maxReceiveCount } = settings;
         const deadline = startedAt + visibility * maxReceiveCount * 1000 + 30_000;
-        const watch = storm.watch(startedAt, deadline);
+        const watch = storm.watch(deadline);
         try {
             const sentAt = await putConcurrently(storm, pipelines[0].putEvents);
             const sentMs = performance.now() - startedAt;

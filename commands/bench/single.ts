@@ -116,9 +116,7 @@ export async function runPath(
     };
     return withBudget(emulator, budget, async (proxy) => {
         progress(`  ${target.path}: ${order.length} warnings...`);
-        const onPoll = departures.departureProgress(target.path, ours.length, proxy, progress);
-        const track = (deadline: number) =>
-            departures.trackDepartures(emulator, watched, deadline, onPoll);
+        const track = departures.watchDepartures(emulator, watched, target.path, proxy, progress);
         const members = [{ name: `bench-${spec.mode}`, archive: target.archive }];
         const queue =
             target.settings &&
@@ -126,7 +124,7 @@ export async function runPath(
                 entries: order,
                 instanceOf: (id) => id,
                 put: (chunk, put) => put(chunk.map((id) => freshSampleEvent(id))),
-                watch: (_startedAt, deadline) => track(deadline),
+                watch: track,
             }));
         const run = queue
             ? departures.departed(queue)
