@@ -109,18 +109,15 @@ const SETTINGS_LIMITS = {
 /** Throws a RangeError, worded like Lambda's validation, for settings Lambda would refuse. */
 export function validateSettings(settings: EventSourceMappingSettings): void {
     for (const [name, [min, max]] of Object.entries(SETTINGS_LIMITS)) {
-        assertIntegerIn(name, settings[name as keyof EventSourceMappingSettings], min, max);
+        const value = settings[name as keyof EventSourceMappingSettings];
+        if (!Number.isInteger(value) || value < min || value > max) {
+            throw new RangeError(`${name} must be an integer from ${min} to ${max}, not ${value}`);
+        }
     }
     if (settings.batchSize > 10 && settings.maximumBatchingWindowInSeconds < 1) {
         throw new RangeError(
             "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
         );
-    }
-}
-
-function assertIntegerIn(name: string, value: number, min: number, max: number): void {
-    if (!Number.isInteger(value) || value < min || value > max) {
-        throw new RangeError(`${name} must be an integer from ${min} to ${max}, not ${value}`);
     }
 }
 
