@@ -11,7 +11,6 @@ import {
     type Invocations,
     materializeHandlerArchive,
 } from "../../offline/handler-archive";
-import { installPulumiMocks } from "../../offline/pulumi-engine";
 import { type LocalPipeline, withLocalPipeline } from "../../offline/pipeline";
 import type { ResolvedHandlerSettings } from "../../components/spot-interruption-handler/args";
 import {
@@ -22,6 +21,7 @@ import {
 } from "../../emulator/workshop";
 import type { SpotInterruptionHandlerArgs } from "../../components";
 import { loadEvent } from "./events";
+import { mockedComponents } from "./handler-mocks";
 import { tierEmulator } from "./tier-emulator";
 
 export const idsOf = (group: GroupState) => group.instances.map((i) => i.instanceId).sort();
@@ -35,12 +35,6 @@ export function assertAllFulfilled({ results }: Invocations, action: "detached" 
 
 /** The component's arguments for the web group, but the group. */
 export type WebGroupHandlerArgs = Omit<SpotInterruptionHandlerArgs, "autoScalingGroupName">;
-
-/** The components, imported after the mocks are installed, as Pulumi reads its settings on first use. */
-async function mockedComponents() {
-    installPulumiMocks();
-    return import("../../components");
-}
 
 /** The component's function, serialized and loaded as Lambda loads it. */
 export async function handlerArchive(

@@ -39,8 +39,6 @@ export interface FakeGroup {
     behindLoadBalancer?: boolean;
 }
 
-export { TERMINATING_TRANSITION };
-
 type Action =
     | "DescribeAutoScalingGroups"
     | "DetachInstances"
