@@ -22,7 +22,7 @@ import {
 import type { SpotInterruptionHandlerArgs } from "../../components";
 import { loadEvent } from "./events";
 import { mockedComponents } from "./handler-mocks";
-import { tierEmulator } from "./tier-emulator";
+import { tierEmulatorForSuite } from "./tier-emulator";
 
 export const idsOf = (group: GroupState) => group.instances.map((i) => i.instanceId).sort();
 
@@ -124,7 +124,7 @@ export function metricsOf(logLines: string[]) {
 }
 
 export function queuedPipeline<V extends string>(variants: Record<V, WebGroupHandlerArgs>) {
-    let emulator!: Emulator; // set by the suite's before hook
+    const tier = tierEmulatorForSuite();
     const archives = new Map<V, { archive: HandlerArchive; settings: ResolvedHandlerSettings }>();
 
     before(async () => {
@@ -135,12 +135,11 @@ export function queuedPipeline<V extends string>(variants: Record<V, WebGroupHan
                 archive: await webGroupHandlerArchive(`queued-${variant}`, args),
             });
         }
-        emulator = await tierEmulator();
     });
 
     after(() => archives.forEach(({ archive }) => archive.remove()));
 
-    const theEmulator = () => emulator;
+    const theEmulator = () => tier.emulator;
     const workshop = emulatedWorkshop(theEmulator);
 
     return {
