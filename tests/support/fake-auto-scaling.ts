@@ -17,6 +17,7 @@ import {
 import type { AwsClientStub, AwsCommand } from "aws-sdk-client-mock";
 import type { GroupAction } from "../../emulator/group-side";
 import { autoScalingErrors } from "./auto-scaling-errors";
+import { autoScaling } from "./auto-scaling-stub";
 import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
 interface FakeInstance {
@@ -410,12 +411,7 @@ export function groupLookupAnswer(
 }
 
 /** From now on, the stub finds `instanceId` InService in `group`, with no hook, and every detach succeeds. */
-export function answerWithOneMember(
-    autoScaling: AwsClientStub<AutoScalingClient>,
-    group: string,
-    instanceId: string,
-): void {
-    autoScaling.reset();
+export function answerWithOneMember(group: string, instanceId: string): void {
     autoScaling
         .on(DescribeAutoScalingGroupsCommand)
         .resolves(groupLookupAnswer(group, { members: [[instanceId, "InService"]] }));
