@@ -1,11 +1,9 @@
 import * as assert from "node:assert/strict";
 import { autoScaling, stubAutoScalingPerSuite, stubbedGateway } from "../support/auto-scaling-stub";
 import {
-    AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { createAutoScalingGateway } from "../../handler/auto-scaling";
 import { handleDirectEvent } from "../../handler/direct";
 import { type LogLevel, type LogRecord, logDecision } from "../../handler/log";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
@@ -335,9 +333,7 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
             await assert.rejects(
                 handleDirectEvent(loadEvent("seed-sample-event", INSTANCE), {
                     config: { ...CONFIG, capacityOnInterruption: "keep" },
-                    autoScaling: createAutoScalingGateway(
-                        new AutoScalingClient({ region: "eu-west-1" }),
-                    ),
+                    autoScaling: stubbedGateway(),
                     log: (level, record) => logged.push({ level, record }),
                     remainingTimeMs: () => 60_000,
                 }),
