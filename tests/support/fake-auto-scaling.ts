@@ -162,9 +162,7 @@ export class FakeAutoScaling {
     readonly describe = (input: DescribeAutoScalingGroupsCommandInput) => {
         const { AutoScalingGroupNames, Filters = [], MaxRecords = 50, NextToken } = input;
         if ((AutoScalingGroupNames?.length ?? 0) > 100 || MaxRecords > 100) {
-            throw Object.assign(new Error("1 validation error detected"), {
-                name: "ValidationError",
-            });
+            throw autoScalingErrors.unknownValidation();
         }
         const matches = [...this.groups].filter(
             ([name, group]) =>
