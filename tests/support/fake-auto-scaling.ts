@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import {
+    type Activity,
     type AutoScalingClient,
     type DescribeAutoScalingGroupsCommandOutput,
     DescribeAutoScalingGroupsCommand,
@@ -49,6 +50,16 @@ type Action =
 // Standby and Retained instances are already outside desired capacity: leaving replaces nothing.
 const COUNTED_STATES = ["InService", "Pending", "Pending:Wait", "Pending:Proceed"];
 const ON_THE_WAY_OUT = ["Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated"];
+
+/** The activity a detach or terminate of `instanceId` answers with, just started. */
+const activity = (cause: "detach" | "terminate", instanceId: string, group: string): Activity => ({
+    ActivityId: `activity-${cause === "detach" ? "" : "terminate-"}${instanceId}`,
+    AutoScalingGroupName: group,
+    Cause: cause,
+    StartTime: new Date(0),
+    StatusCode: "InProgress",
+    Description: `${cause === "detach" ? "Detaching" : "Terminating"} EC2 instance: ${instanceId}`,
+});
 
 /**
  * Auto Scaling's state behind aws-sdk-client-mock: Describe calls read it, Detach and Terminate
@@ -279,16 +290,7 @@ export class FakeAutoScaling {
                 replacements: [],
             });
         }
-        return {
-            Activities: InstanceIds.map((id: string) => ({
-                ActivityId: `activity-${id}`,
-                AutoScalingGroupName: groupName,
-                Cause: "detach",
-                StartTime: new Date(0),
-                StatusCode: "InProgress" as const,
-                Description: `Detaching EC2 instance: ${id}`,
-            })),
-        };
+        return { Activities: InstanceIds.map((id) => activity("detach", id, groupName)) };
     };
 
     /** One instance per call; its group's termination hooks run; refused as AWS refuses it. */
@@ -313,17 +315,7 @@ export class FakeAutoScaling {
             const by = "TerminateInstanceInAutoScalingGroup";
             this.takeOutOfService(InstanceId, by, ShouldDecrementDesiredCapacity);
         }
-        return {
-            Activity: {
-                ActivityId: `activity-terminate-${InstanceId}`,
-                AutoScalingGroupName: instance.group,
-                Cause: "terminate",
-                StartTime: new Date(0),
-                StatusCode: "InProgress" as const,
-                Description: `Terminating EC2 instance: ${InstanceId}`,
-                Progress: 0,
-            },
-        };
+        return { Activity: { ...activity("terminate", InstanceId, instance.group), Progress: 0 } };
     };
 
     private refuseBelowMinSize(name: string, units: number, count: number): void {
