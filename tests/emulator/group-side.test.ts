@@ -21,13 +21,13 @@ import {
     sendSpotWarning,
     setLifecycleState,
 } from "../../emulator/group-side";
+import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import {
     assertRefusedWith,
     membershipOf,
     putLifecycleHook,
     seedWeightedGroup,
-    TERMINATING_TRANSITION,
 } from "../support/group-side";
 import { FIRST_RUN_BOOTSTRAP_TIMEOUT_MS, tierEmulator } from "../support/tier-emulator";
 

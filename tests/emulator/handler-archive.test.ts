@@ -1,16 +1,15 @@
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
 import {
-    AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { type HandlerArchive } from "../../offline/handler-archive";
 import { installPulumiMocks } from "../../offline/pulumi-engine";
 import type { SQSBatchResponse } from "aws-lambda";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
+import { autoScaling, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { loadEvent } from "../support/events";
 import { answerWithOneMember, groupLookupAnswer } from "../support/fake-auto-scaling";
 
@@ -20,12 +19,11 @@ const INSTANCE = "i-0fedcba9876543210";
 const MAX_ZIPPED_BYTES = 24 * 1024;
 
 describe("the deployment package, as pulumi up would upload it", () => {
-    let autoScaling: AwsClientStub<AutoScalingClient>;
+    stubAutoScalingPerSuite();
     let keep: HandlerArchive;
     let decrement: HandlerArchive;
 
     before(async () => {
-        autoScaling = mockClient(AutoScalingClient);
         installPulumiMocks();
         const { SpotInterruptionHandler } = await import("../../components");
         const { materializeHandlerArchive } = await import("../../offline/handler-archive");
@@ -42,9 +40,8 @@ describe("the deployment package, as pulumi up would upload it", () => {
             "decrement",
         );
     });
-    beforeEach(() => answerWithOneMember(autoScaling, "web", INSTANCE));
+    beforeEach(() => answerWithOneMember("web", INSTANCE));
     after(() => {
-        autoScaling.restore();
         keep?.remove();
         decrement?.remove();
     });

@@ -11,7 +11,6 @@ import {
     type Invocations,
     materializeHandlerArchive,
 } from "../../offline/handler-archive";
-import { installPulumiMocks } from "../../offline/pulumi-engine";
 import { type LocalPipeline, withLocalPipeline } from "../../offline/pipeline";
 import type { ResolvedHandlerSettings } from "../../components/spot-interruption-handler/args";
 import {
@@ -22,7 +21,8 @@ import {
 } from "../../emulator/workshop";
 import type { SpotInterruptionHandlerArgs } from "../../components";
 import { loadEvent } from "./events";
-import { tierEmulator } from "./tier-emulator";
+import { mockedComponents } from "./handler-mocks";
+import { tierEmulatorForSuite } from "./tier-emulator";
 
 export const idsOf = (group: GroupState) => group.instances.map((i) => i.instanceId).sort();
 
@@ -35,12 +35,6 @@ export function assertAllFulfilled({ results }: Invocations, action: "detached" 
 
 /** The component's arguments for the web group, but the group. */
 export type WebGroupHandlerArgs = Omit<SpotInterruptionHandlerArgs, "autoScalingGroupName">;
-
-/** The components, imported after the mocks are installed, as Pulumi reads its settings on first use. */
-async function mockedComponents() {
-    installPulumiMocks();
-    return import("../../components");
-}
 
 /** The component's function, serialized and loaded as Lambda loads it. */
 export async function handlerArchive(
@@ -130,7 +124,7 @@ export function metricsOf(logLines: string[]) {
 }
 
 export function queuedPipeline<V extends string>(variants: Record<V, WebGroupHandlerArgs>) {
-    let emulator!: Emulator; // set by the suite's before hook
+    const tier = tierEmulatorForSuite();
     const archives = new Map<V, { archive: HandlerArchive; settings: ResolvedHandlerSettings }>();
 
     before(async () => {
@@ -141,12 +135,11 @@ export function queuedPipeline<V extends string>(variants: Record<V, WebGroupHan
                 archive: await webGroupHandlerArchive(`queued-${variant}`, args),
             });
         }
-        emulator = await tierEmulator();
     });
 
     after(() => archives.forEach(({ archive }) => archive.remove()));
 
-    const theEmulator = () => emulator;
+    const theEmulator = () => tier.emulator;
     const workshop = emulatedWorkshop(theEmulator);
 
     return {

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import {
+    type Activity,
     type AutoScalingClient,
     type DescribeAutoScalingGroupsCommandOutput,
     DescribeAutoScalingGroupsCommand,
@@ -17,6 +18,7 @@ import {
 import type { AwsClientStub, AwsCommand } from "aws-sdk-client-mock";
 import type { GroupAction } from "../../emulator/group-side";
 import { autoScalingErrors } from "./auto-scaling-errors";
+import { autoScaling } from "./auto-scaling-stub";
 import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
 interface FakeInstance {
@@ -39,8 +41,6 @@ export interface FakeGroup {
     behindLoadBalancer?: boolean;
 }
 
-export { TERMINATING_TRANSITION };
-
 type Action =
     | "DescribeAutoScalingGroups"
     | "DetachInstances"
@@ -50,6 +50,16 @@ type Action =
 // Standby and Retained instances are already outside desired capacity: leaving replaces nothing.
 const COUNTED_STATES = ["InService", "Pending", "Pending:Wait", "Pending:Proceed"];
 const ON_THE_WAY_OUT = ["Terminating", "Terminating:Wait", "Terminating:Proceed", "Terminated"];
+
+/** The activity a detach or terminate of `instanceId` answers with, just started. */
+const activity = (cause: "detach" | "terminate", instanceId: string, group: string): Activity => ({
+    ActivityId: `activity-${cause === "detach" ? "" : "terminate-"}${instanceId}`,
+    AutoScalingGroupName: group,
+    Cause: cause,
+    StartTime: new Date(0),
+    StatusCode: "InProgress",
+    Description: `${cause === "detach" ? "Detaching" : "Terminating"} EC2 instance: ${instanceId}`,
+});
 
 /**
  * Auto Scaling's state behind aws-sdk-client-mock: Describe calls read it, Detach and Terminate
@@ -163,9 +173,7 @@ export class FakeAutoScaling {
     readonly describe = (input: DescribeAutoScalingGroupsCommandInput) => {
         const { AutoScalingGroupNames, Filters = [], MaxRecords = 50, NextToken } = input;
         if ((AutoScalingGroupNames?.length ?? 0) > 100 || MaxRecords > 100) {
-            throw Object.assign(new Error("1 validation error detected"), {
-                name: "ValidationError",
-            });
+            throw autoScalingErrors.unknownValidation();
         }
         const matches = [...this.groups].filter(
             ([name, group]) =>
@@ -282,16 +290,7 @@ export class FakeAutoScaling {
                 replacements: [],
             });
         }
-        return {
-            Activities: InstanceIds.map((id: string) => ({
-                ActivityId: `activity-${id}`,
-                AutoScalingGroupName: groupName,
-                Cause: "detach",
-                StartTime: new Date(0),
-                StatusCode: "InProgress" as const,
-                Description: `Detaching EC2 instance: ${id}`,
-            })),
-        };
+        return { Activities: InstanceIds.map((id) => activity("detach", id, groupName)) };
     };
 
     /** One instance per call; its group's termination hooks run; refused as AWS refuses it. */
@@ -316,17 +315,7 @@ export class FakeAutoScaling {
             const by = "TerminateInstanceInAutoScalingGroup";
             this.takeOutOfService(InstanceId, by, ShouldDecrementDesiredCapacity);
         }
-        return {
-            Activity: {
-                ActivityId: `activity-terminate-${InstanceId}`,
-                AutoScalingGroupName: instance.group,
-                Cause: "terminate",
-                StartTime: new Date(0),
-                StatusCode: "InProgress" as const,
-                Description: `Terminating EC2 instance: ${InstanceId}`,
-                Progress: 0,
-            },
-        };
+        return { Activity: { ...activity("terminate", InstanceId, instance.group), Progress: 0 } };
     };
 
     private refuseBelowMinSize(name: string, units: number, count: number): void {
@@ -412,12 +401,7 @@ export function groupLookupAnswer(
 }
 
 /** From now on, the stub finds `instanceId` InService in `group`, with no hook, and every detach succeeds. */
-export function answerWithOneMember(
-    autoScaling: AwsClientStub<AutoScalingClient>,
-    group: string,
-    instanceId: string,
-): void {
-    autoScaling.reset();
+export function answerWithOneMember(group: string, instanceId: string): void {
     autoScaling
         .on(DescribeAutoScalingGroupsCommand)
         .resolves(groupLookupAnswer(group, { members: [[instanceId, "InService"]] }));

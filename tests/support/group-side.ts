@@ -15,7 +15,6 @@ import { type Emulator } from "../../emulator/server";
 import { type WorkshopEnvironment } from "../../emulator/workshop";
 import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
-export { TERMINATING_TRANSITION };
 const WEIGHTED_GROUP_NAME = "weighted";
 const IMAGE_ID = "ami-04681a1dbd79675a5";
 

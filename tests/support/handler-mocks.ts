@@ -65,9 +65,9 @@ export const INTERRUPTION_WARNING_PATTERN = {
     ],
 };
 
-/** Every recorded child of the component called `component` of `type`. */
-export const childrenOf = (component: string, type: string): RecordedResource[] =>
-    recorded.filter((r) => r.type === type && r.name.startsWith(`${component}-`));
+/** Every recorded child of the component called `component`, of `type` if given. */
+export const childrenOf = (component: string, type?: string): RecordedResource[] =>
+    recorded.filter((r) => (type ?? r.type) === r.type && r.name.startsWith(`${component}-`));
 
 /** The one resource of `type` that the component called `component` created. */
 export function childOf(component: string, type: string): RecordedResource {
@@ -85,12 +85,10 @@ export function named(name: string, type: string): RecordedResource {
 }
 
 /** The sorted types of every child of the component called `component`. */
-export function childTypes(component: string): string[] {
-    return recorded
-        .filter((r) => r.name.startsWith(`${component}-`))
+export const childTypes = (component: string): string[] =>
+    childrenOf(component)
         .map((r) => r.type)
         .sort();
-}
 
 export function parseJson(value: unknown): unknown {
     assert.equal(typeof value, "string", "a policy, pattern or redrive input is a JSON string");

@@ -24,24 +24,6 @@ def statements_of(document):
     return [statements] if isinstance(statements, dict) else statements
 
 
-def kind_findings(kind, document):
-    """What IAM itself refuses for a document of this kind, which parliament does not check."""
-    findings = []
-    for index, statement in enumerate(statements_of(document)):
-        if not isinstance(statement, dict):
-            continue  # parliament fails on it, and lint() reports that
-        location = {"statement": index, "sid": statement.get("Sid")}
-        has_principal = "Principal" in statement or "NotPrincipal" in statement
-        has_resource = "Resource" in statement or "NotResource" in statement
-        if kind == "identity" and has_principal:
-            findings.append(own_finding("PRINCIPAL_IN_IDENTITY_POLICY", location))
-        if kind in ("resource", "trust") and not has_principal:
-            findings.append(own_finding("MISSING_PRINCIPAL", location))
-        if kind == "trust" and has_resource:
-            findings.append(own_finding("RESOURCE_IN_TRUST_POLICY", location))
-    return findings
-
-
 OWN_ISSUES = {
     "PRINCIPAL_IN_IDENTITY_POLICY": "iam-lint: an identity policy may not name a Principal",
     "MISSING_PRINCIPAL": "iam-lint: a resource or trust policy statement needs a Principal",
@@ -49,11 +31,26 @@ OWN_ISSUES = {
 }
 
 
-def own_finding(issue, location):
-    finding = Finding(issue, "", location)
-    finding.severity = "HIGH"
-    finding.title = OWN_ISSUES[issue]
-    return finding
+def kind_findings(kind, document):
+    """What IAM itself refuses for a document of this kind, which parliament does not check."""
+    findings = []
+    for index, statement in enumerate(statements_of(document)):
+        if not isinstance(statement, dict):
+            continue  # parliament fails on it, and lint() reports that
+        has_principal = "Principal" in statement or "NotPrincipal" in statement
+        has_resource = "Resource" in statement or "NotResource" in statement
+        broken = {
+            "PRINCIPAL_IN_IDENTITY_POLICY": kind == "identity" and has_principal,
+            "MISSING_PRINCIPAL": kind in ("resource", "trust") and not has_principal,
+            "RESOURCE_IN_TRUST_POLICY": kind == "trust" and has_resource,
+        }
+        location = {"statement": index, "sid": statement.get("Sid")}
+        findings += [
+            {"issue": issue, "severity": "HIGH", "title": title, "detail": "", "location": location}
+            for issue, title in OWN_ISSUES.items()
+            if broken[issue]
+        ]
+    return findings
 
 
 def lint(kind, document):
@@ -72,8 +69,7 @@ def lint(kind, document):
         raw = policy.findings
     except Exception as error:  # e.g. a statement that is not an object: one finding, not a crash
         raw = [Finding("EXCEPTION", "{}: {}".format(type(error).__name__, error), {})]
-    findings = [parliament.enhance_finding(finding) for finding in raw]
-    return kind_findings(kind, document) + findings
+    return kind_findings(kind, document) + [as_json(parliament.enhance_finding(f)) for f in raw]
 
 
 def as_json(finding):
@@ -92,7 +88,7 @@ def main():
     results = [
         {
             "name": entry["name"],
-            "findings": [as_json(f) for f in lint(entry["kind"], entry["document"])],
+            "findings": lint(entry["kind"], entry["document"]),
         }
         for entry in entries
     ]

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { SendMessageBatchRequest } from "@aws-sdk/client-sqs";
 
 interface StandInOptions {
     /** How long each call waits before it answers. */
@@ -21,14 +22,6 @@ interface StandInCall {
 }
 
 export type SqsStandIn = Awaited<ReturnType<typeof startSqsStandIn>>;
-
-interface BatchRequest {
-    Entries?: {
-        Id: string;
-        MessageBody: string;
-        MessageAttributes?: Record<string, { StringValue?: string }>;
-    }[];
-}
 
 export async function startSqsStandIn(options: StandInOptions) {
     const calls: StandInCall[] = [];
@@ -50,9 +43,11 @@ export async function startSqsStandIn(options: StandInOptions) {
         const chunks: Buffer[] = [];
         req.on("data", (chunk: Buffer) => chunks.push(chunk));
         req.on("end", () => {
-            const request = JSON.parse(Buffer.concat(chunks).toString("utf8")) as BatchRequest;
+            const request = JSON.parse(
+                Buffer.concat(chunks).toString("utf8"),
+            ) as SendMessageBatchRequest;
             const entries = request.Entries ?? [];
-            const ids = entries.map((e) => e.Id);
+            const ids = entries.map((e) => e.Id ?? "");
             const call: StandInCall = { startedAtMs: performance.now(), ids, aborted: false };
             calls.push(call);
             inFlight++;
@@ -85,11 +80,11 @@ export async function startSqsStandIn(options: StandInOptions) {
                 }
                 const successful: unknown[] = [];
                 const failed: unknown[] = [];
-                for (const entry of entries) {
-                    const refusal = options.refuse?.(entry.MessageBody);
+                for (const { Id, MessageBody = "", MessageAttributes } of entries) {
+                    const refusal = options.refuse?.(MessageBody);
                     if (refusal !== undefined) {
                         failed.push({
-                            Id: entry.Id,
+                            Id,
                             SenderFault: true,
                             Code: refusal.code,
                             Message: refusal.message,
@@ -97,13 +92,13 @@ export async function startSqsStandIn(options: StandInOptions) {
                         continue;
                     }
                     accepted.push({
-                        body: entry.MessageBody,
-                        reason: entry.MessageAttributes?.reason?.StringValue,
+                        body: MessageBody,
+                        reason: MessageAttributes?.reason?.StringValue,
                     });
                     successful.push({
-                        Id: entry.Id,
+                        Id,
                         MessageId: `dlq-${accepted.length}`,
-                        MD5OfMessageBody: createHash("md5").update(entry.MessageBody).digest("hex"),
+                        MD5OfMessageBody: createHash("md5").update(MessageBody).digest("hex"),
                     });
                 }
                 answer(res, 200, { Successful: successful, Failed: failed });

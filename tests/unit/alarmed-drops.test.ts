@@ -4,13 +4,13 @@
  * name and dimensions) above its threshold.
  */
 import * as assert from "node:assert/strict";
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import type { SQSEvent } from "aws-lambda";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { type HandlerArchive } from "../../offline/handler-archive";
 import { installPulumiMocks, recorded, registrationsSettled } from "../../offline/pulumi-engine";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
+import { autoScaling, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
 import { answerWithOneMember, groupLookupAnswer } from "../support/fake-auto-scaling";
 
 const INSTANCE = "i-0aaaabbbbccccdddd";
@@ -41,12 +41,11 @@ function breaches(document: EmfLine, watched: WatchedMetric): boolean {
 }
 
 describe("every drop that means the handler can't do its job pages someone", () => {
-    let autoScaling: AwsClientStub<AutoScalingClient>;
+    stubAutoScalingPerSuite();
     let archive: HandlerArchive;
     let watched: Map<string, WatchedMetric>;
 
     before(async () => {
-        autoScaling = mockClient(AutoScalingClient);
         installPulumiMocks();
         const { SpotInterruptionHandler } = await import("../../components");
         const { materializeHandlerArchive } = await import("../../offline/handler-archive");
@@ -76,11 +75,8 @@ describe("every drop that means the handler can't do its job pages someone", () 
                 ]),
         );
     });
-    beforeEach(() => answerWithOneMember(autoScaling, "web", INSTANCE));
-    after(() => {
-        autoScaling.restore();
-        archive?.remove();
-    });
+    beforeEach(() => answerWithOneMember("web", INSTANCE));
+    after(() => archive?.remove());
 
     it("alarms on exactly these of the handler's own metrics", () => {
         assert.deepEqual([...watched.keys()].sort(), [

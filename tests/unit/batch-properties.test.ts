@@ -5,13 +5,11 @@
  * fake's state, which refuses what AWS refuses.
  */
 import * as assert from "node:assert/strict";
-import { stubbedGateway } from "../support/auto-scaling-stub";
+import { autoScaling, stubAutoScalingPerSuite, stubbedGateway } from "../support/auto-scaling-stub";
 import {
-    AutoScalingClient,
     DetachInstancesCommand,
     type DetachInstancesCommandInput,
 } from "@aws-sdk/client-auto-scaling";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
 import { type WarningInput } from "../../handler/batch-steps";
 import { handleWarnings } from "../../handler/handle";
@@ -54,12 +52,7 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
 });
 
 describe("the batch engine's properties, over any mix of warnings", () => {
-    let autoScaling: AwsClientStub<AutoScalingClient>;
-
-    before(() => {
-        autoScaling = mockClient(AutoScalingClient);
-    });
-    after(() => autoScaling.restore());
+    stubAutoScalingPerSuite();
 
     it("detaches only chosen members, each at most once, never below MinSize, and loses none: the throttled come back failed", async () => {
         await fc.assert(

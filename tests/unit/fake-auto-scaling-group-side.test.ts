@@ -8,7 +8,8 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { autoScaling, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
-import { FakeAutoScaling, TERMINATING_TRANSITION } from "../support/fake-auto-scaling";
+import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
+import { FakeAutoScaling } from "../support/fake-auto-scaling";
 
 const GROUP = "web";
 const [A, B, C] = ["i-0000000000000000a", "i-0000000000000000b", "i-0000000000000000c"];

@@ -1,12 +1,9 @@
 import * as assert from "node:assert/strict";
-import { stubbedGateway } from "../support/auto-scaling-stub";
+import { autoScaling, stubAutoScalingPerSuite, stubbedGateway } from "../support/auto-scaling-stub";
 import {
-    AutoScalingClient,
     DescribeAutoScalingGroupsCommand,
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
-import { createAutoScalingGateway } from "../../handler/auto-scaling";
 import { handleDirectEvent } from "../../handler/direct";
 import { type LogLevel, type LogRecord, logDecision } from "../../handler/log";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
@@ -16,9 +13,6 @@ import { type CapacityOnInterruption } from "../../contract";
 
 const GROUP = "web";
 const INSTANCE = "i-0123456789abcdef0";
-// Stubbed only while this file's tests run: the emulator tests need the real client.
-let autoScaling: AwsClientStub<AutoScalingClient>;
-
 /** What the batch's one DescribeAutoScalingGroups reports of the configured group. */
 let lookup: { minSize: number; desiredCapacity: number; members: [string, string][] };
 
@@ -66,15 +60,11 @@ function detachCalls() {
 }
 
 describe("the handler, given a bare EventBridge event (direct delivery, the console test)", () => {
-    before(() => {
-        autoScaling = mockClient(AutoScalingClient);
-    });
+    stubAutoScalingPerSuite();
     beforeEach(() => {
-        autoScaling.reset();
         lookup = { minSize: 0, desiredCapacity: 4, members: [] };
         answerLookup();
     });
-    after(() => autoScaling.restore());
 
     describe("given an InService instance of the configured group", () => {
         beforeEach(() => givenMember(GROUP));
@@ -343,9 +333,7 @@ describe("the handler, given a bare EventBridge event (direct delivery, the cons
             await assert.rejects(
                 handleDirectEvent(loadEvent("seed-sample-event", INSTANCE), {
                     config: { ...CONFIG, capacityOnInterruption: "keep" },
-                    autoScaling: createAutoScalingGateway(
-                        new AutoScalingClient({ region: "eu-west-1" }),
-                    ),
+                    autoScaling: stubbedGateway(),
                     log: (level, record) => logged.push({ level, record }),
                     remainingTimeMs: () => 60_000,
                 }),
