@@ -1,14 +1,9 @@
 /** `npm run simulate`'s AWS: the clients, failures in words a person can act on, the reads, and --dry-run's permission check. */
-import {
-    AutoScalingClient,
-    DescribeAutoScalingGroupsCommand,
-    DescribeScalingActivitiesCommand,
-} from "@aws-sdk/client-auto-scaling";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import {
     DescribeTargetGroupAttributesCommand,
-    DescribeTargetHealthCommand,
     ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { FisClient } from "@aws-sdk/client-fis";
@@ -254,38 +249,6 @@ export async function describeGroup(clients: SimulationClients, groupName: strin
 
 export type GroupSnapshot = Awaited<ReturnType<typeof describeGroup>>;
 export type GroupMember = GroupSnapshot["instances"][number];
-
-/** The group's most recent activities (one page), started at or after `sinceMs`. */
-export async function recentActivities(
-    clients: SimulationClients,
-    groupName: string,
-    sinceMs: number,
-) {
-    const command = new DescribeScalingActivitiesCommand({
-        AutoScalingGroupName: groupName,
-        MaxRecords: 20,
-    });
-    const { Activities = [] } = await awsCall("autoscaling:DescribeScalingActivities", (timeout) =>
-        clients.autoScaling.send(command, timeout),
-    );
-    // Oldest first, so that the timeline reads in order.
-    return Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= sinceMs).reverse();
-}
-
-export async function targetHealth(
-    clients: SimulationClients,
-    targetGroupArn: string,
-    instanceId: string,
-) {
-    const Targets = [{ Id: instanceId }];
-    const command = new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn, Targets });
-    const { TargetHealthDescriptions = [] } = await awsCall(
-        "elasticloadbalancing:DescribeTargetHealth",
-        (timeout) => clients.elbv2.send(command, timeout),
-    );
-    const health = TargetHealthDescriptions.find((d) => d.Target?.Id === instanceId)?.TargetHealth;
-    return { state: health?.State ?? "unused", reason: health?.Reason };
-}
 
 /** How long the target group drains a deregistered target (ELB's default is 300 s). */
 export async function deregistrationDelaySeconds(

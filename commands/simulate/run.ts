@@ -1,5 +1,7 @@
 /** What both simulations share: the run, its timeline and report, finding the deployment in AWS, and watching it react. */
+import { DescribeScalingActivitiesCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import {
@@ -16,10 +18,8 @@ import {
     type PermissionPlan,
     permissionsNeeded,
     queueArnOf,
-    recentActivities,
     type SimulationClients,
     SimulationError,
-    targetHealth,
 } from "./aws";
 import {
     type DecisionScope,
@@ -486,8 +486,22 @@ export class DeploymentObserver {
                 );
             }
         }
-        const activities = await recentActivities(run.clients, group.name, this.sinceMs);
-        for (const { ActivityId: activityId, Description, Cause: cause = "", ...a } of activities) {
+        // The group's most recent activities (one page), oldest first, so that the timeline reads in order.
+        const command = new DescribeScalingActivitiesCommand({
+            AutoScalingGroupName: group.name,
+            MaxRecords: 20,
+        });
+        const { Activities = [] } = await awsCall(
+            "autoscaling:DescribeScalingActivities",
+            (timeout) => run.clients.autoScaling.send(command, timeout),
+        );
+        const activities = Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= this.sinceMs);
+        for (const {
+            ActivityId: activityId,
+            Description,
+            Cause: cause = "",
+            ...a
+        } of activities.reverse()) {
             const statusCode = a.StatusCode ?? "";
             if (this.changed(`activity ${activityId}`, statusCode)) {
                 // Capacity Rebalancing's own activities say so only in their cause.
@@ -497,8 +511,21 @@ export class DeploymentObserver {
             }
         }
         for (const targetGroupArn of discovered.facts.targetGroupArns) {
+            const Targets = [...this.watched].map((Id) => ({ Id }));
+            const command = new DescribeTargetHealthCommand({
+                TargetGroupArn: targetGroupArn,
+                Targets,
+            });
+            const { TargetHealthDescriptions = [] } = await awsCall(
+                "elasticloadbalancing:DescribeTargetHealth",
+                (timeout) => run.clients.elbv2.send(command, timeout),
+            );
             for (const instanceId of this.watched) {
-                const health = await targetHealth(run.clients, targetGroupArn, instanceId);
+                const found = TargetHealthDescriptions.find((d) => d.Target?.Id === instanceId);
+                const health = {
+                    state: found?.TargetHealth?.State ?? "unused",
+                    reason: found?.TargetHealth?.Reason,
+                };
                 if (this.changed(`target ${targetGroupArn} ${instanceId}`, health.state)) {
                     run.add(
                         "target",
