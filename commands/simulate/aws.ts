@@ -10,7 +10,7 @@ import { FisClient } from "@aws-sdk/client-fis";
 import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { STSClient } from "@aws-sdk/client-sts";
 import {
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
@@ -144,15 +144,6 @@ export function createClients(
 }
 
 export type SimulationClients = ReturnType<typeof createClients>;
-
-/** Who is calling: the event's account, the policy simulator's principal, the ARNs' partition. */
-export async function callerIdentity(clients: SimulationClients) {
-    const { Account, Arn } = await awsCall("sts:GetCallerIdentity", (timeout) =>
-        clients.sts.send(new GetCallerIdentityCommand({}), timeout),
-    );
-    const arn = Arn ?? "";
-    return { account: Account ?? "", arn, partition: arn.split(":")[1] || "aws" };
-}
 
 export function clientRegion(clients: SimulationClients): Promise<string> {
     return clients.sts.config.region().catch((error: unknown) => {

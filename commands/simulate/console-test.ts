@@ -138,16 +138,12 @@ export function pickInstance<Member extends Pick<GroupMember, "instanceId" | "li
         requested === undefined ? i.lifecycleState === "InService" : i.instanceId === requested,
     );
     const ids = group.instances.map((i) => i.instanceId);
-    if (requested !== undefined && member === undefined) {
-        throw new SimulationError(
-            "instance-not-in-group",
-            `Instance ${requested} is not in group ${group.name}${ids.length > 0 ? ` (its members: ${ids.join(", ")})` : ""}: pass one of its InService instances, or leave out --instance.`,
-        );
-    }
     if (requested !== undefined && member?.lifecycleState !== "InService") {
         throw new SimulationError(
             "instance-not-in-group",
-            `Instance ${requested} is ${member?.lifecycleState} in group ${group.name}, not InService: the handler would ignore its warning. Pass an InService instance, or leave out --instance.`,
+            member === undefined
+                ? `Instance ${requested} is not in group ${group.name}${ids.length > 0 ? ` (its members: ${ids.join(", ")})` : ""}: pass one of its InService instances, or leave out --instance.`
+                : `Instance ${requested} is ${member.lifecycleState} in group ${group.name}, not InService: the handler would ignore its warning. Pass an InService instance, or leave out --instance.`,
         );
     }
     if (member === undefined) {

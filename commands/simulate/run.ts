@@ -2,11 +2,11 @@
 import { DescribeScalingActivitiesCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import {
     awsCall,
-    callerIdentity,
     checkPermissions,
     clientRegion,
     describeGroup,
@@ -300,7 +300,11 @@ export type Discovered = Awaited<ReturnType<typeof discover>>;
 async function discover(deployment: Deployment, run: Run, mode: SimulationReport["mode"]) {
     const { clients } = run;
     const region = await clientRegion(clients);
-    const identity = await callerIdentity(clients);
+    // Who is calling: the event's account, the policy simulator's principal, the ARNs' partition.
+    const { Account, Arn = "" } = await awsCall("sts:GetCallerIdentity", (timeout) =>
+        clients.sts.send(new GetCallerIdentityCommand({}), timeout),
+    );
+    const identity = { account: Account ?? "", arn: Arn, partition: Arn.split(":")[1] || "aws" };
     Object.assign(run.report, { region, caller: identity.arn });
     run.add("found", `Caller ${identity.arn}, account ${identity.account}, in ${region}`);
     run.add("found", `Deployment from ${deployment.source}`, { ...deployment });
