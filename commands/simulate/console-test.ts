@@ -332,14 +332,14 @@ async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): P
     });
     const settled = decision as Decision;
     run.report.verdict = verdictOf(withoutEntry(settled), hookSeen(test));
-    if (followed === "nothing moved") {
-        return;
-    }
-    if (settled.action === "terminated" || settled.action === "left-to-group") {
+    const byGroup = settled.action === "terminated" || settled.action === "left-to-group";
+    if (followed === "nothing moved" || byGroup) {
         if (terminate) {
             run.add(
                 "note",
-                `Not terminating ${instanceId} with EC2: its group terminates it itself.`,
+                byGroup
+                    ? `Not terminating ${instanceId} with EC2: its group terminates it itself.`
+                    : `Not terminating ${instanceId}: it is still in group ${groupName}.`,
             );
         }
         return;
@@ -360,7 +360,7 @@ async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): P
 
 /** Decisions the test ends on at once: a failure, an ignore, or a dry run that moved nothing. */
 function judgeAtOnce(test: Test, decision: Decision): "nothing moved" | undefined {
-    const { run, instanceId, terminate } = test;
+    const { run, instanceId } = test;
     if (decision.action === "failed") {
         throw new SimulationError(
             "handler-failed",
@@ -381,12 +381,6 @@ function judgeAtOnce(test: Test, decision: Decision): "nothing moved" | undefine
         "note",
         `The function runs with DRY_RUN=true: it would have ${detach ? "detached" : "terminated through the group"} ${instanceId}${decision.safetyNet ? " by its safety net" : ""} (capacity ${decision.capacityOnInterruption ?? "keep"}) and ${detach ? "detached" : "terminated"} nothing, so there is no drain or replacement to wait for.`,
     );
-    if (terminate) {
-        run.add(
-            "note",
-            `Not terminating ${instanceId}: it is still in group ${test.discovered.groupName}.`,
-        );
-    }
     return "nothing moved";
 }
 
