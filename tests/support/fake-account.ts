@@ -287,14 +287,8 @@ export class FakeAccount {
     }
 
     private log(requestId: string, message: Record<string, unknown>): void {
-        if (!this.options.silentLog) {
-            this.logLine({
-                timestamp: new Date(this.now).toISOString(),
-                level: "INFO",
-                requestId,
-                message,
-            });
-        }
+        const timestamp = new Date(this.now).toISOString();
+        if (!this.options.silentLog) this.logLine({ timestamp, level: "INFO", requestId, message });
     }
 
     private logLine(line: object): void {
