@@ -81,7 +81,7 @@ export function simulateConsoleTest(
             run.report.event = event;
             // A dry run that could not read the queue still shows the record it would send.
             const queueArn =
-                discovered.queueArn ??
+                facts.queueArn ??
                 (facts.queueUrl && queueArnFromUrl(facts.queueUrl, identity.partition));
             run.report.payload = queueArn
                 ? { Records: [asSqsRecord(event, { messageId: run.newId(), queueArn })] }
@@ -214,8 +214,8 @@ interface Test {
 async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): Promise<void> {
     const { run, observer, instanceId, terminate } = test;
     const { clock, timing } = run;
-    const { facts, groupName } = test.discovered;
-    const { functionName, logGroupName } = facts;
+    const { facts } = test.discovered;
+    const { functionName, logGroupName, groupName } = facts;
     const logged =
         logGroupName === undefined ? "" : ` Its log group ${logGroupName} has the details.`;
     const deliver = async (payload: unknown, number: number) => {

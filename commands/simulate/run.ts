@@ -373,7 +373,7 @@ async function discover(deployment: Deployment, run: Run, mode: SimulationReport
         templateId: deployment.templateId,
     };
     run.report.deployment = facts;
-    return { region, identity, fn, groupName, group, queueArn, facts };
+    return { region, identity, fn, group, facts };
 }
 
 /** --dry-run's check of every permission the run would need, recorded in the report. */
@@ -466,7 +466,8 @@ export class DeploymentObserver {
 
     async observe(options: { readonly instances: boolean }): Promise<void> {
         const { run, discovered } = this;
-        const group = await describeGroup(run.clients, discovered.groupName, discovered.region);
+        const { region, facts } = discovered;
+        const group = await describeGroup(run.clients, facts.groupName, region);
         const members = new Map(group.instances.map((i) => [i.instanceId, i]));
         for (const instanceId of this.watched) {
             const now = members.get(instanceId)?.lifecycleState ?? LEFT_GROUP;
@@ -514,7 +515,7 @@ export class DeploymentObserver {
                 run.add("activity", `${Description}: ${statusCode}${why}`, data);
             }
         }
-        for (const targetGroupArn of discovered.facts.targetGroupArns) {
+        for (const targetGroupArn of facts.targetGroupArns) {
             const Targets = [...this.watched].map((Id) => ({ Id }));
             const command = new DescribeTargetHealthCommand({
                 TargetGroupArn: targetGroupArn,
