@@ -1,6 +1,6 @@
 /** `npm run simulate`'s AWS: the clients, failures in words a person can act on, the reads, and --dry-run's permission check. */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
-import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import {
     DescribeTargetGroupAttributesCommand,
@@ -253,44 +253,6 @@ export async function deregistrationDelaySeconds(
     );
     const value = Attributes.find((a) => a.Key === "deregistration_delay.timeout_seconds")?.Value;
     return value === undefined ? 300 : Number(value);
-}
-
-/** Enough pages for any run's log; a busier log group is cut short rather than read forever. */
-const MAX_LOG_PAGES = 10;
-
-/** The log group's lines since `sinceMs`, in order, leaving out those in `seen` (and adding them). */
-export async function newLogEvents(
-    clients: SimulationClients,
-    logGroupName: string,
-    sinceMs: number,
-    seen: Set<string>,
-) {
-    const notFound = new SimulationError(
-        "function-not-found",
-        `The function's log group ${logGroupName} does not exist: the function has never logged, or logs elsewhere.`,
-    );
-    const events: { timestamp: number; message: string }[] = [];
-    let nextToken: string | undefined;
-    for (let page = 0; page < MAX_LOG_PAGES; page++) {
-        const command = new FilterLogEventsCommand({ logGroupName, startTime: sinceMs, nextToken });
-        const response = await awsCall(
-            "logs:FilterLogEvents",
-            (timeout) => clients.logs.send(command, timeout),
-            { notFound },
-        );
-        for (const event of response.events ?? []) {
-            const key = `${event.logStreamName ?? ""}/${event.eventId ?? event.timestamp}`;
-            if (!seen.has(key)) {
-                seen.add(key);
-                events.push({ timestamp: event.timestamp ?? 0, message: event.message ?? "" });
-            }
-        }
-        nextToken = response.nextToken;
-        if (nextToken === undefined) {
-            break;
-        }
-    }
-    return events.sort((a, b) => a.timestamp - b.timestamp);
 }
 
 export type PermissionNeed = ReturnType<typeof permissionsNeeded>[number];

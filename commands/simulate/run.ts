@@ -1,5 +1,6 @@
 /** What both simulations share: the run, its timeline and report, finding the deployment in AWS, and watching it react. */
 import { DescribeScalingActivitiesCommand } from "@aws-sdk/client-auto-scaling";
+import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
@@ -13,7 +14,6 @@ import {
     explainAwsError,
     type FailureKind,
     functionFacts,
-    newLogEvents,
     type PermissionCheck,
     type PermissionPlan,
     permissionsNeeded,
@@ -403,6 +403,9 @@ export const LEFT_GROUP = "left the group";
 /** Log records may reach the log group with their invocation's start time, a little earlier. */
 const LOG_CLOCK_SKEW_MS = 5_000;
 
+/** Enough pages for any run's log; a busier log group is cut short rather than read forever. */
+const MAX_LOG_PAGES = 10;
+
 /** Watches the deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2; a change is a step. */
 export class DeploymentObserver {
     readonly entries: HandlerLogEntry[] = [];
@@ -443,14 +446,40 @@ export class DeploymentObserver {
         return known !== state;
     }
 
+    /** The log group's lines not read before, in order, as entries; the `relevant` ones are steps too. */
     async readLog(relevant: (entry: HandlerLogEntry) => boolean): Promise<void> {
         const { logGroupName } = this.discovered.facts;
         if (logGroupName === undefined) {
             return;
         }
-        const { clients } = this.run;
-        const events = await newLogEvents(clients, logGroupName, this.sinceMs, this.seenLogEvents);
-        const fresh = events.flatMap((e) => parseLogLine(e.message, e.timestamp) ?? []);
+        const notFound = new SimulationError(
+            "function-not-found",
+            `The function's log group ${logGroupName} does not exist: the function has never logged, or logs elsewhere.`,
+        );
+        const fresh: HandlerLogEntry[] = [];
+        let nextToken: string | undefined;
+        for (let page = 0; page < MAX_LOG_PAGES; page++) {
+            const startTime = this.sinceMs;
+            const command = new FilterLogEventsCommand({ logGroupName, startTime, nextToken });
+            const response = await awsCall(
+                "logs:FilterLogEvents",
+                (timeout) => this.run.clients.logs.send(command, timeout),
+                { notFound },
+            );
+            for (const event of response.events ?? []) {
+                const key = `${event.logStreamName ?? ""}/${event.eventId ?? event.timestamp}`;
+                const entry = this.seenLogEvents.has(key)
+                    ? undefined
+                    : parseLogLine(event.message ?? "", event.timestamp ?? 0);
+                this.seenLogEvents.add(key);
+                fresh.push(...(entry === undefined ? [] : [entry]));
+            }
+            nextToken = response.nextToken;
+            if (nextToken === undefined) {
+                break;
+            }
+        }
+        fresh.sort((a, b) => a.timestamp - b.timestamp);
         this.entries.push(...fresh);
         for (const entry of fresh.filter(relevant)) {
             const { level, fields } = entry;
