@@ -214,8 +214,7 @@ interface Test {
 async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): Promise<void> {
     const { run, observer, instanceId, terminate } = test;
     const { clock, timing } = run;
-    const { facts } = test.discovered;
-    const { functionName, logGroupName, groupName } = facts;
+    const { functionName, logGroupName, groupName } = test.discovered.facts;
     const logged =
         logGroupName === undefined ? "" : ` Its log group ${logGroupName} has the details.`;
     const deliver = async (payload: unknown, number: number) => {
@@ -273,7 +272,8 @@ async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): P
         clock,
         intervalMs: timing.pollIntervalMs,
         deadlineMs: () => deadlineMs,
-        // The poll that sees the decision may come one interval after the decision's deadline.
+        // Each delivery has its decision's window; the poll that sees the decision may come one
+        // interval after the decision's deadline.
         maxPolls: pollsWithin(
             MAX_DELIVERIES * timing.decisionTimeoutMs +
                 timing.pollIntervalMs +
