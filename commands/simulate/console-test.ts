@@ -235,6 +235,9 @@ async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): P
         }
         const answer = isRecord(result.payload) ? result.payload.batchItemFailures : undefined;
         const failures = Array.isArray(answer) ? answer : [];
+        if (failures.length === 0) {
+            run.report.response = result.payload;
+        }
         // Without Lambda's request id (the emulator), the invocation held this one warning only.
         const scope = { requestId: result.requestId, attributeBatches: !result.requestId };
         return { payload, number, result, invokedAtMs, scope, entriesFrom, failures };
@@ -302,6 +305,7 @@ async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): P
                 if (found === undefined || found.action === "waiting") {
                     return undefined;
                 }
+                // Its answer is the report's, as an answer that left nothing for a retry is.
                 run.report.response = delivery.result.payload;
                 // A direct invocation's answer says whether the safety net acted.
                 const answer = delivery.result.payload as { safetyNet?: unknown } | null;
