@@ -1,21 +1,16 @@
 /** `npm run simulate`'s AWS: the clients, failures in words a person can act on, the reads, and --dry-run's permission check. */
-import {
-    AutoScalingClient,
-    DescribeAutoScalingGroupsCommand,
-    DescribeScalingActivitiesCommand,
-} from "@aws-sdk/client-auto-scaling";
-import { CloudWatchLogsClient, FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import {
     DescribeTargetGroupAttributesCommand,
-    DescribeTargetHealthCommand,
     ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { FisClient } from "@aws-sdk/client-fis";
 import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { STSClient } from "@aws-sdk/client-sts";
 import {
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
@@ -150,15 +145,6 @@ export function createClients(
 
 export type SimulationClients = ReturnType<typeof createClients>;
 
-/** Who is calling: the event's account, the policy simulator's principal, the ARNs' partition. */
-export async function callerIdentity(clients: SimulationClients) {
-    const { Account, Arn } = await awsCall("sts:GetCallerIdentity", (timeout) =>
-        clients.sts.send(new GetCallerIdentityCommand({}), timeout),
-    );
-    const arn = Arn ?? "";
-    return { account: Account ?? "", arn, partition: arn.split(":")[1] || "aws" };
-}
-
 export function clientRegion(clients: SimulationClients): Promise<string> {
     return clients.sts.config.region().catch((error: unknown) => {
         throw explainAwsError(error, "region");
@@ -255,38 +241,6 @@ export async function describeGroup(clients: SimulationClients, groupName: strin
 export type GroupSnapshot = Awaited<ReturnType<typeof describeGroup>>;
 export type GroupMember = GroupSnapshot["instances"][number];
 
-/** The group's most recent activities (one page), started at or after `sinceMs`. */
-export async function recentActivities(
-    clients: SimulationClients,
-    groupName: string,
-    sinceMs: number,
-) {
-    const command = new DescribeScalingActivitiesCommand({
-        AutoScalingGroupName: groupName,
-        MaxRecords: 20,
-    });
-    const { Activities = [] } = await awsCall("autoscaling:DescribeScalingActivities", (timeout) =>
-        clients.autoScaling.send(command, timeout),
-    );
-    // Oldest first, so that the timeline reads in order.
-    return Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= sinceMs).reverse();
-}
-
-export async function targetHealth(
-    clients: SimulationClients,
-    targetGroupArn: string,
-    instanceId: string,
-) {
-    const Targets = [{ Id: instanceId }];
-    const command = new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn, Targets });
-    const { TargetHealthDescriptions = [] } = await awsCall(
-        "elasticloadbalancing:DescribeTargetHealth",
-        (timeout) => clients.elbv2.send(command, timeout),
-    );
-    const health = TargetHealthDescriptions.find((d) => d.Target?.Id === instanceId)?.TargetHealth;
-    return { state: health?.State ?? "unused", reason: health?.Reason };
-}
-
 /** How long the target group drains a deregistered target (ELB's default is 300 s). */
 export async function deregistrationDelaySeconds(
     clients: SimulationClients,
@@ -299,44 +253,6 @@ export async function deregistrationDelaySeconds(
     );
     const value = Attributes.find((a) => a.Key === "deregistration_delay.timeout_seconds")?.Value;
     return value === undefined ? 300 : Number(value);
-}
-
-/** Enough pages for any run's log; a busier log group is cut short rather than read forever. */
-const MAX_LOG_PAGES = 10;
-
-/** The log group's lines since `sinceMs`, in order, leaving out those in `seen` (and adding them). */
-export async function newLogEvents(
-    clients: SimulationClients,
-    logGroupName: string,
-    sinceMs: number,
-    seen: Set<string>,
-) {
-    const notFound = new SimulationError(
-        "function-not-found",
-        `The function's log group ${logGroupName} does not exist: the function has never logged, or logs elsewhere.`,
-    );
-    const events: { timestamp: number; message: string }[] = [];
-    let nextToken: string | undefined;
-    for (let page = 0; page < MAX_LOG_PAGES; page++) {
-        const command = new FilterLogEventsCommand({ logGroupName, startTime: sinceMs, nextToken });
-        const response = await awsCall(
-            "logs:FilterLogEvents",
-            (timeout) => clients.logs.send(command, timeout),
-            { notFound },
-        );
-        for (const event of response.events ?? []) {
-            const key = `${event.logStreamName ?? ""}/${event.eventId ?? event.timestamp}`;
-            if (!seen.has(key)) {
-                seen.add(key);
-                events.push({ timestamp: event.timestamp ?? 0, message: event.message ?? "" });
-            }
-        }
-        nextToken = response.nextToken;
-        if (nextToken === undefined) {
-            break;
-        }
-    }
-    return events.sort((a, b) => a.timestamp - b.timestamp);
 }
 
 export type PermissionNeed = ReturnType<typeof permissionsNeeded>[number];

@@ -81,7 +81,7 @@ export function simulateConsoleTest(
             run.report.event = event;
             // A dry run that could not read the queue still shows the record it would send.
             const queueArn =
-                discovered.queueArn ??
+                facts.queueArn ??
                 (facts.queueUrl && queueArnFromUrl(facts.queueUrl, identity.partition));
             run.report.payload = queueArn
                 ? { Records: [asSqsRecord(event, { messageId: run.newId(), queueArn })] }
@@ -125,9 +125,7 @@ export function simulateConsoleTest(
         observer.watch(member.instanceId);
         const test = { run, discovered, observer, instanceId: member.instanceId, terminate };
         const invoke = run.context.invoke ?? lambdaInvoker(run.clients);
-        const delivery = await deliverUntilSettled(test, invoke, (fn.timeoutSeconds + 30) * 1000);
-        run.report.response = delivery.result.payload;
-        await followDecision(test, delivery);
+        await followDecision(test, invoke, (fn.timeoutSeconds + 30) * 1000);
     });
 }
 
@@ -140,16 +138,12 @@ export function pickInstance<Member extends Pick<GroupMember, "instanceId" | "li
         requested === undefined ? i.lifecycleState === "InService" : i.instanceId === requested,
     );
     const ids = group.instances.map((i) => i.instanceId);
-    if (requested !== undefined && member === undefined) {
-        throw new SimulationError(
-            "instance-not-in-group",
-            `Instance ${requested} is not in group ${group.name}${ids.length > 0 ? ` (its members: ${ids.join(", ")})` : ""}: pass one of its InService instances, or leave out --instance.`,
-        );
-    }
     if (requested !== undefined && member?.lifecycleState !== "InService") {
         throw new SimulationError(
             "instance-not-in-group",
-            `Instance ${requested} is ${member?.lifecycleState} in group ${group.name}, not InService: the handler would ignore its warning. Pass an InService instance, or leave out --instance.`,
+            member === undefined
+                ? `Instance ${requested} is not in group ${group.name}${ids.length > 0 ? ` (its members: ${ids.join(", ")})` : ""}: pass one of its InService instances, or leave out --instance.`
+                : `Instance ${requested} is ${member.lifecycleState} in group ${group.name}, not InService: the handler would ignore its warning. Pass an InService instance, or leave out --instance.`,
         );
     }
     if (member === undefined) {
@@ -213,18 +207,17 @@ interface Test {
     readonly terminate: boolean;
 }
 
-/** Invokes, and again at the grace's end while the record waits (it is in no queue to come back); the settled delivery. */
-async function deliverUntilSettled(test: Test, invoke: Invoker, timeoutMs: number) {
-    const { run, observer, instanceId } = test;
+/**
+ * Invokes, then follows the log to the decision and on to the drain and the replacement; a record
+ * left waiting for the group's grace is in no queue to come back, so it is invoked again at the grace's end.
+ */
+async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): Promise<void> {
+    const { run, observer, instanceId, terminate } = test;
     const { clock, timing } = run;
-    const { functionName, logGroupName } = test.discovered.facts;
+    const { functionName, logGroupName, groupName } = test.discovered.facts;
     const logged =
         logGroupName === undefined ? "" : ` Its log group ${logGroupName} has the details.`;
-    // The grace runs from the warning's `time`.
-    const recheckAtMs =
-        Date.parse(String((run.report.event as { time?: unknown }).time)) + SAFETY_NET_GRACE_MS;
-    let payload = run.report.payload;
-    for (let number = 1; number <= MAX_DELIVERIES; number++) {
+    const deliver = async (payload: unknown, number: number) => {
         const entriesFrom = observer.entries.length;
         const invokedAtMs = clock.now();
         const result = await invoke(functionName, payload, timeoutMs);
@@ -240,67 +233,52 @@ async function deliverUntilSettled(test: Test, invoke: Invoker, timeoutMs: numbe
                 `${functionName} failed (${result.functionError}): ${thrown?.errorType ?? "Error"}: ${thrown?.errorMessage ?? JSON.stringify(result.payload)}.${logged}`,
             );
         }
-        // Without Lambda's request id (the emulator), the invocation held this one warning only.
-        const scope = { requestId: result.requestId, attributeBatches: !result.requestId };
-        const delivery = { result, invokedAtMs, scope, entriesFrom };
         const answer = isRecord(result.payload) ? result.payload.batchItemFailures : undefined;
         const failures = Array.isArray(answer) ? answer : [];
         if (failures.length === 0) {
-            return delivery;
+            run.report.response = result.payload;
         }
-        const retried = () =>
-            new SimulationError(
-                "handler-failed",
-                `${functionName} left the record for a retry (batchItemFailures ${JSON.stringify(failures)}): its detach failed.${logged}`,
-            );
-        // The batch's own entry says why the record came back; without it, it reads as a failure.
-        const why = await followUntil({
-            clock,
-            intervalMs: timing.pollIntervalMs,
-            deadlineMs: () => invokedAtMs + timing.decisionTimeoutMs,
-            maxPolls: pollsWithin(timing.decisionTimeoutMs, timing.pollIntervalMs),
-            poll: () => observer.decisionAbout(instanceId, scope, entriesFrom),
-            giveUp: retried,
-        });
-        if (why.action === "failed" || why.action === "ignored") {
-            throw retried();
-        }
-        if (why.action !== "waiting") {
-            // A real queue (the emulator's pipeline) brought the record back and settled it.
-            return delivery;
-        }
+        // Without Lambda's request id (the emulator), the invocation held this one warning only.
+        const scope = { requestId: result.requestId, attributeBatches: !result.requestId };
+        return { payload, number, result, invokedAtMs, scope, entriesFrom, failures };
+    };
+    let delivery = await deliver(run.report.payload, 1);
+    const retried = () =>
+        new SimulationError(
+            "handler-failed",
+            `${functionName} left the record for a retry (batchItemFailures ${JSON.stringify(delivery.failures)}): its detach failed.${logged}`,
+        );
+    // The grace runs from the warning's `time`.
+    const recheckAtMs =
+        Date.parse(String((run.report.event as { time?: unknown }).time)) + SAFETY_NET_GRACE_MS;
+    const redeliver = async () => {
         run.add(
             "note",
             `The handler left the record waiting for ${instanceId}'s group to act on the warning (Capacity Rebalancing) until ${new Date(recheckAtMs).toISOString()}: on AWS the events queue brings it back then. This record is not in the queue, so the simulation brings it back itself, as the queue would. A console test's warning is not one EC2 sent: the group never reacts to it, and the safety net should act.`,
         );
         // Bounded: the grace ends at most SAFETY_NET_GRACE_MS after the warning's time.
         await clock.sleep(Math.min(SAFETY_NET_GRACE_MS, Math.max(0, recheckAtMs - clock.now())));
-        payload = redeliveredPayload(payload, run.newId());
-    }
-    throw new SimulationError(
-        "handler-failed",
-        `The handler still left the record for ${instanceId} waiting after ${MAX_DELIVERIES} deliveries, the last past the group's grace.`,
-    );
-}
-
-async function followDecision(
-    test: Test,
-    delivery: Awaited<ReturnType<typeof deliverUntilSettled>>,
-): Promise<void> {
-    const { run, observer, instanceId, terminate } = test;
-    const { clock, timing } = run;
-    const { facts, groupName } = test.discovered;
-    const { scope, invokedAtMs, entriesFrom } = delivery;
+        if (delivery.number === MAX_DELIVERIES) {
+            throw new SimulationError(
+                "handler-failed",
+                `The handler still left the record for ${instanceId} waiting after ${MAX_DELIVERIES} deliveries, the last past the group's grace.`,
+            );
+        }
+        const payload = redeliveredPayload(delivery.payload, run.newId());
+        delivery = await deliver(payload, delivery.number + 1);
+        deadlineMs = delivery.invokedAtMs + timing.decisionTimeoutMs;
+    };
     let decision: Decision | undefined;
-    let deadlineMs = invokedAtMs + timing.decisionTimeoutMs;
+    let deadlineMs = delivery.invokedAtMs + timing.decisionTimeoutMs;
     let pending: string[] = [];
     const followed = await followUntil({
         clock,
         intervalMs: timing.pollIntervalMs,
         deadlineMs: () => deadlineMs,
-        // The poll that sees the decision may come one interval after the decision's deadline.
+        // Each delivery has its decision's window; the poll that sees the decision may come one
+        // interval after the decision's deadline.
         maxPolls: pollsWithin(
-            timing.decisionTimeoutMs +
+            MAX_DELIVERIES * timing.decisionTimeoutMs +
                 timing.pollIntervalMs +
                 timing.reactionTimeoutMs +
                 MAX_DEREGISTRATION_DELAY_MS +
@@ -308,12 +286,27 @@ async function followDecision(
             timing.pollIntervalMs,
         ),
         poll: async () => {
+            const { scope, entriesFrom, failures } = delivery;
             const found = await observer.decisionAbout(instanceId, scope, entriesFrom);
             if (decision === undefined) {
-                // A waiting record was settled by a later delivery: the follow starts from that.
+                // The batch's own entry says why the record came back; without it, it reads as a failure.
+                if (failures.length > 0 && found?.action === "waiting") {
+                    await redeliver();
+                    return undefined;
+                }
+                if (
+                    failures.length > 0 &&
+                    (found?.action === "failed" || found?.action === "ignored")
+                ) {
+                    throw retried();
+                }
+                // A waiting record was settled by a later delivery (a real queue, as the emulator's
+                // pipeline): the follow starts from that.
                 if (found === undefined || found.action === "waiting") {
                     return undefined;
                 }
+                // Its answer is the report's, as an answer that left nothing for a retry is.
+                run.report.response = delivery.result.payload;
                 // A direct invocation's answer says whether the safety net acted.
                 const answer = delivery.result.payload as { safetyNet?: unknown } | null;
                 decision =
@@ -332,23 +325,25 @@ async function followDecision(
             return pending.length === 0 ? "all seen" : undefined;
         },
         giveUp: () =>
-            new SimulationError(
-                "timeout",
-                decision === undefined
-                    ? `No decision about ${instanceId} in the handler's log group ${facts.logGroupName} within ${Math.round(timing.decisionTimeoutMs / 1000)} s of the invoke: check that the function logs there (its LoggingConfig).`
-                    : `Gave up waiting for ${pending.join(", ")} after ${Math.round((clock.now() - invokedAtMs) / 1000)} s.`,
-            ),
+            decision === undefined && delivery.failures.length > 0
+                ? retried()
+                : new SimulationError(
+                      "timeout",
+                      decision === undefined
+                          ? `No decision about ${instanceId} in the handler's log group ${logGroupName} within ${Math.round(timing.decisionTimeoutMs / 1000)} s of the invoke: check that the function logs there (its LoggingConfig).`
+                          : `Gave up waiting for ${pending.join(", ")} after ${Math.round((clock.now() - delivery.invokedAtMs) / 1000)} s.`,
+                  ),
     });
     const settled = decision as Decision;
     run.report.verdict = verdictOf(withoutEntry(settled), hookSeen(test));
-    if (followed === "nothing moved") {
-        return;
-    }
-    if (settled.action === "terminated" || settled.action === "left-to-group") {
+    const byGroup = settled.action === "terminated" || settled.action === "left-to-group";
+    if (followed === "nothing moved" || byGroup) {
         if (terminate) {
             run.add(
                 "note",
-                `Not terminating ${instanceId} with EC2: its group terminates it itself.`,
+                byGroup
+                    ? `Not terminating ${instanceId} with EC2: its group terminates it itself.`
+                    : `Not terminating ${instanceId}: it is still in group ${groupName}.`,
             );
         }
         return;
@@ -369,7 +364,7 @@ async function followDecision(
 
 /** Decisions the test ends on at once: a failure, an ignore, or a dry run that moved nothing. */
 function judgeAtOnce(test: Test, decision: Decision): "nothing moved" | undefined {
-    const { run, instanceId, terminate } = test;
+    const { run, instanceId } = test;
     if (decision.action === "failed") {
         throw new SimulationError(
             "handler-failed",
@@ -390,12 +385,6 @@ function judgeAtOnce(test: Test, decision: Decision): "nothing moved" | undefine
         "note",
         `The function runs with DRY_RUN=true: it would have ${detach ? "detached" : "terminated through the group"} ${instanceId}${decision.safetyNet ? " by its safety net" : ""} (capacity ${decision.capacityOnInterruption ?? "keep"}) and ${detach ? "detached" : "terminated"} nothing, so there is no drain or replacement to wait for.`,
     );
-    if (terminate) {
-        run.add(
-            "note",
-            `Not terminating ${instanceId}: it is still in group ${test.discovered.groupName}.`,
-        );
-    }
     return "nothing moved";
 }
 

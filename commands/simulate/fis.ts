@@ -55,7 +55,8 @@ export function simulateExperiment(
             { notFound },
         );
         const summary = summarizeTemplate(experimentTemplate, templateId);
-        const { groupName, group } = discovered;
+        const { group } = discovered;
+        const { groupName } = discovered.facts;
         if (summary.groupTag !== undefined && summary.groupTag !== groupName) {
             throw new SimulationError(
                 "deployment-mismatch",

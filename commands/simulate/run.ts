@@ -1,25 +1,25 @@
 /** What both simulations share: the run, its timeline and report, finding the deployment in AWS, and watching it react. */
+import { DescribeScalingActivitiesCommand } from "@aws-sdk/client-auto-scaling";
+import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
+import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import {
     awsCall,
-    callerIdentity,
     checkPermissions,
     clientRegion,
     describeGroup,
     explainAwsError,
     type FailureKind,
     functionFacts,
-    newLogEvents,
     type PermissionCheck,
     type PermissionPlan,
     permissionsNeeded,
     queueArnOf,
-    recentActivities,
     type SimulationClients,
     SimulationError,
-    targetHealth,
 } from "./aws";
 import {
     type DecisionScope,
@@ -300,7 +300,11 @@ export type Discovered = Awaited<ReturnType<typeof discover>>;
 async function discover(deployment: Deployment, run: Run, mode: SimulationReport["mode"]) {
     const { clients } = run;
     const region = await clientRegion(clients);
-    const identity = await callerIdentity(clients);
+    // Who is calling: the event's account, the policy simulator's principal, the ARNs' partition.
+    const { Account, Arn = "" } = await awsCall("sts:GetCallerIdentity", (timeout) =>
+        clients.sts.send(new GetCallerIdentityCommand({}), timeout),
+    );
+    const identity = { account: Account ?? "", arn: Arn, partition: Arn.split(":")[1] || "aws" };
     Object.assign(run.report, { region, caller: identity.arn });
     run.add("found", `Caller ${identity.arn}, account ${identity.account}, in ${region}`);
     run.add("found", `Deployment from ${deployment.source}`, { ...deployment });
@@ -369,7 +373,7 @@ async function discover(deployment: Deployment, run: Run, mode: SimulationReport
         templateId: deployment.templateId,
     };
     run.report.deployment = facts;
-    return { region, identity, fn, groupName, group, queueArn, facts };
+    return { region, identity, fn, group, facts };
 }
 
 /** --dry-run's check of every permission the run would need, recorded in the report. */
@@ -398,6 +402,9 @@ export const LEFT_GROUP = "left the group";
 
 /** Log records may reach the log group with their invocation's start time, a little earlier. */
 const LOG_CLOCK_SKEW_MS = 5_000;
+
+/** Enough pages for any run's log; a busier log group is cut short rather than read forever. */
+const MAX_LOG_PAGES = 10;
 
 /** Watches the deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2; a change is a step. */
 export class DeploymentObserver {
@@ -439,14 +446,40 @@ export class DeploymentObserver {
         return known !== state;
     }
 
+    /** The log group's lines not read before, in order, as entries; the `relevant` ones are steps too. */
     async readLog(relevant: (entry: HandlerLogEntry) => boolean): Promise<void> {
         const { logGroupName } = this.discovered.facts;
         if (logGroupName === undefined) {
             return;
         }
-        const { clients } = this.run;
-        const events = await newLogEvents(clients, logGroupName, this.sinceMs, this.seenLogEvents);
-        const fresh = events.flatMap((e) => parseLogLine(e.message, e.timestamp) ?? []);
+        const notFound = new SimulationError(
+            "function-not-found",
+            `The function's log group ${logGroupName} does not exist: the function has never logged, or logs elsewhere.`,
+        );
+        const fresh: HandlerLogEntry[] = [];
+        let nextToken: string | undefined;
+        for (let page = 0; page < MAX_LOG_PAGES; page++) {
+            const startTime = this.sinceMs;
+            const command = new FilterLogEventsCommand({ logGroupName, startTime, nextToken });
+            const response = await awsCall(
+                "logs:FilterLogEvents",
+                (timeout) => this.run.clients.logs.send(command, timeout),
+                { notFound },
+            );
+            for (const event of response.events ?? []) {
+                const key = `${event.logStreamName ?? ""}/${event.eventId ?? event.timestamp}`;
+                const entry = this.seenLogEvents.has(key)
+                    ? undefined
+                    : parseLogLine(event.message ?? "", event.timestamp ?? 0);
+                this.seenLogEvents.add(key);
+                fresh.push(...(entry === undefined ? [] : [entry]));
+            }
+            nextToken = response.nextToken;
+            if (nextToken === undefined) {
+                break;
+            }
+        }
+        fresh.sort((a, b) => a.timestamp - b.timestamp);
         this.entries.push(...fresh);
         for (const entry of fresh.filter(relevant)) {
             const { level, fields } = entry;
@@ -462,7 +495,8 @@ export class DeploymentObserver {
 
     async observe(options: { readonly instances: boolean }): Promise<void> {
         const { run, discovered } = this;
-        const group = await describeGroup(run.clients, discovered.groupName, discovered.region);
+        const { region, facts } = discovered;
+        const group = await describeGroup(run.clients, facts.groupName, region);
         const members = new Map(group.instances.map((i) => [i.instanceId, i]));
         for (const instanceId of this.watched) {
             const now = members.get(instanceId)?.lifecycleState ?? LEFT_GROUP;
@@ -486,8 +520,22 @@ export class DeploymentObserver {
                 );
             }
         }
-        const activities = await recentActivities(run.clients, group.name, this.sinceMs);
-        for (const { ActivityId: activityId, Description, Cause: cause = "", ...a } of activities) {
+        // The group's most recent activities (one page), oldest first, so that the timeline reads in order.
+        const command = new DescribeScalingActivitiesCommand({
+            AutoScalingGroupName: group.name,
+            MaxRecords: 20,
+        });
+        const { Activities = [] } = await awsCall(
+            "autoscaling:DescribeScalingActivities",
+            (timeout) => run.clients.autoScaling.send(command, timeout),
+        );
+        const activities = Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= this.sinceMs);
+        for (const {
+            ActivityId: activityId,
+            Description,
+            Cause: cause = "",
+            ...a
+        } of activities.reverse()) {
             const statusCode = a.StatusCode ?? "";
             if (this.changed(`activity ${activityId}`, statusCode)) {
                 // Capacity Rebalancing's own activities say so only in their cause.
@@ -496,9 +544,22 @@ export class DeploymentObserver {
                 run.add("activity", `${Description}: ${statusCode}${why}`, data);
             }
         }
-        for (const targetGroupArn of discovered.facts.targetGroupArns) {
+        for (const targetGroupArn of facts.targetGroupArns) {
+            const Targets = [...this.watched].map((Id) => ({ Id }));
+            const command = new DescribeTargetHealthCommand({
+                TargetGroupArn: targetGroupArn,
+                Targets,
+            });
+            const { TargetHealthDescriptions = [] } = await awsCall(
+                "elasticloadbalancing:DescribeTargetHealth",
+                (timeout) => run.clients.elbv2.send(command, timeout),
+            );
             for (const instanceId of this.watched) {
-                const health = await targetHealth(run.clients, targetGroupArn, instanceId);
+                const found = TargetHealthDescriptions.find((d) => d.Target?.Id === instanceId);
+                const health = {
+                    state: found?.TargetHealth?.State ?? "unused",
+                    reason: found?.TargetHealth?.Reason,
+                };
                 if (this.changed(`target ${targetGroupArn} ${instanceId}`, health.state)) {
                     run.add(
                         "target",

@@ -287,14 +287,8 @@ export class FakeAccount {
     }
 
     private log(requestId: string, message: Record<string, unknown>): void {
-        if (!this.options.silentLog) {
-            this.logLine({
-                timestamp: new Date(this.now).toISOString(),
-                level: "INFO",
-                requestId,
-                message,
-            });
-        }
+        const timestamp = new Date(this.now).toISOString();
+        if (!this.options.silentLog) this.logLine({ timestamp, level: "INFO", requestId, message });
     }
 
     private logLine(line: object): void {
@@ -504,11 +498,7 @@ export class FakeAccount {
                     : "allowed",
             })),
         }));
-        this.installFis();
-    }
-
-    private installFis(): void {
-        const fis = this.mocks.fis;
+        const fis = m.fis;
         fis.on(GetExperimentTemplateCommand).callsFake((input: { id?: string }) => {
             if (input.id !== TEMPLATE) {
                 throw awsError("ResourceNotFoundException", "Experiment template not found");
@@ -521,23 +511,22 @@ export class FakeAccount {
         });
         fis.on(GetExperimentCommand).callsFake(() => {
             const status = this.experiment?.status ?? "pending";
-            const failed = status === "failed";
-            const state = (started: string, reason: string) =>
-                failed ? { status: started, reason } : { status: started };
+            const why = (reason: string) => (status === "failed" ? { reason } : {});
             const action = {
                 actionId: SPOT_INTERRUPTION_ACTION_ID,
-                state: state(
-                    status === "initiating" || status === "pending" ? "pending" : status,
-                    "Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions",
-                ),
-            };
-            return {
-                experiment: {
-                    id: "EXP1",
-                    state: state(status, "Experiment failed because one or more actions failed"),
-                    actions: { InterruptSpotInstances: action },
+                state: {
+                    status: status === "initiating" ? "pending" : status,
+                    ...why(
+                        "Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions",
+                    ),
                 },
             };
+            const state = {
+                status,
+                ...why("Experiment failed because one or more actions failed"),
+            };
+            const experiment = { id: "EXP1", state, actions: { InterruptSpotInstances: action } };
+            return { experiment };
         });
         fis.on(ListExperimentResolvedTargetsCommand).callsFake(() => {
             const target = this.experiment?.target;
