@@ -418,6 +418,18 @@ describe("npm run simulate, the console test, against a fake AWS account", () =>
             });
         }
 
+        it("keeps the function's answer in the report when no decision follows it", async () => {
+            const account = new FakeAccount({ silentLog: true });
+
+            const report = await consoleTest(account);
+
+            assert.equal(report.failure?.kind, "timeout");
+            const [invoke] = account.mocks.lambda.commandCalls(InvokeCommand);
+            const { Payload } = await invoke.returnValue;
+            assert.notEqual(report.response, undefined);
+            assert.deepEqual(report.response, JSON.parse(new TextDecoder().decode(Payload)));
+        });
+
         it("invokes nothing when the group is empty", async () => {
             const account = new FakeAccount({ emptyGroup: true });
 
