@@ -9,7 +9,6 @@ import * as assert from "node:assert/strict";
 import { type Emulator } from "../../emulator/server";
 import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
 import { type HandlerArchive, type Invocations } from "../../offline/handler-archive";
-import {} from "../support/events";
 import {
     assertAllFulfilled,
     emulatedWorkshop,

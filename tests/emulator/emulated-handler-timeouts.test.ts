@@ -9,7 +9,6 @@ import * as net from "node:net";
 import { type Emulator } from "../../emulator/server";
 import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
 import { type HandlerArchive, type Invocations } from "../../offline/handler-archive";
-import {} from "../support/events";
 import { emulatedWorkshop, webGroupHandlerArchive } from "../support/emulated-workshop";
 import { tierEmulator } from "../support/tier-emulator";
 
