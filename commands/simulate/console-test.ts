@@ -23,18 +23,16 @@ import {
 import {
     checkPlannedPermissions,
     type Deployment,
-    DeploymentObserver,
     type Discovered,
     followUntil,
     type Invoker,
-    LEFT_GROUP,
     pollsWithin,
     type Run,
     runReported,
     type SimulationContext,
     type SimulationReport,
-    targetGroupName,
 } from "./run";
+import { DeploymentObserver, LEFT_GROUP, targetGroupName } from "./observer";
 
 export interface ConsoleTestOptions {
     readonly deployment: Deployment | Error;

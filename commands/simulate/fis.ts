@@ -16,7 +16,6 @@ import { type Decision, decisionFor, isAbout, withoutEntry } from "./handler-log
 import {
     checkPlannedPermissions,
     type Deployment,
-    DeploymentObserver,
     type Discovered,
     followUntil,
     pollsWithin,
@@ -25,6 +24,7 @@ import {
     type SimulationContext,
     type SimulationReport,
 } from "./run";
+import { DeploymentObserver } from "./observer";
 
 /** The warning precedes the interruption by two minutes, whatever the duration. */
 const WARNING_LEAD_MS = 120_000;
