@@ -15,10 +15,9 @@ import type { Emulator } from "../emulator/server";
 import {
     type BatchInfo,
     type LocalEventSourceMapping,
-    queueCounts,
     startEventSourceMapping,
-    totalMessages,
 } from "./event-source-mapping";
+import { queueCounts, totalMessages } from "./sqs-records";
 import type { HandlerArchive, Invoke } from "./handler-archive";
 
 export interface LocalPipeline {

@@ -20,13 +20,12 @@ import { type Emulator } from "../../emulator/server";
 import {
     type BatchInfo,
     type EventSourceMappingSettings,
-    judge,
     type LocalEventSourceMapping,
-    queueCounts,
     type SqsBatchHandler,
     startEventSourceMapping,
     validateSettings,
 } from "../../offline/event-source-mapping";
+import { judge, queueCounts } from "../../offline/sqs-records";
 import { tierEmulator } from "../support/tier-emulator";
 
 const DRAIN_TIMEOUT_MS = 8_000;
