@@ -3,7 +3,7 @@
 // npm test names its two longest CPU-bound files first, then the emulator tier, so that the long
 // files start at once (tests/commands/test-scripts.test.ts checks that every file runs once).
 module.exports = {
-    require: ["ts-node/register/transpile-only"],
+    require: ["./commands/register.cjs"],
     extension: ["ts"],
     timeout: 60_000,
     reporter: "spec",

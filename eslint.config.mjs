@@ -24,6 +24,10 @@ export default tseslint.config(
     // Tool settings that Node loads as CommonJS.
     {
         files: ["**/*.cjs"],
-        languageOptions: { sourceType: "commonjs", globals: { module: "writable" } },
+        languageOptions: {
+            sourceType: "commonjs",
+            globals: { module: "writable", require: "readonly" },
+        },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
     },
 );

@@ -9,6 +9,7 @@ import {
     parseBenchFlags as parseFlags,
 } from "../../commands/bench/flags";
 import { helpText, UsageError } from "../../commands/cli";
+import { ROOT, WITH_TYPESCRIPT } from "../support/processes";
 
 const parse = (...argv: string[]): BenchOptions => {
     const options = parseFlags(argv);
@@ -137,15 +138,14 @@ describe("the benchmark's flags", () => {
     }
 
     it("write charts to the git-ignored .tmp/bench by default, to --out DIR, or nowhere", () => {
-        const root = path.resolve(__dirname, "..", "..");
-        assert.equal(DEFAULT_CHART_DIRECTORY, path.join(root, ".tmp", "bench"));
+        assert.equal(DEFAULT_CHART_DIRECTORY, path.join(ROOT, ".tmp", "bench"));
         assert.equal(parse().chartDirectory, DEFAULT_CHART_DIRECTORY);
         assert.equal(parse("--out", "docs/bench").chartDirectory, path.resolve("docs/bench"));
         assert.equal(parse("--no-chart").chartDirectory, undefined);
         // The many-groups storm draws no chart.
         assert.equal(parse("--storm", "many-groups").chartDirectory, undefined);
         const ignored = spawnSync("git", ["check-ignore", "-q", ".tmp/bench/storm-1000-keep.svg"], {
-            cwd: root,
+            cwd: ROOT,
         });
         assert.equal(ignored.status, 0, "git ignores the default chart folder");
     });
@@ -164,19 +164,10 @@ describe("the benchmark's flags", () => {
 
     it("exit with status 2 on a repeated flag, before any work", function () {
         this.timeout(60_000);
-        const root = path.resolve(__dirname, "..", "..");
         const run = spawnSync(
             process.execPath,
-            [
-                "--require",
-                "ts-node/register/transpile-only",
-                "commands/bench/main.ts",
-                "--window",
-                "1",
-                "--window",
-                "2",
-            ],
-            { cwd: root, encoding: "utf8", timeout: 50_000 },
+            [...WITH_TYPESCRIPT, "commands/bench/main.ts", "--window", "1", "--window", "2"],
+            { cwd: ROOT, encoding: "utf8", timeout: 50_000 },
         );
         assert.equal(run.status, 2, run.stderr);
         assert.match(run.stderr, /--window is given twice/);

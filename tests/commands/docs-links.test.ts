@@ -5,7 +5,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { longLines, README, readPage, relativeLinks, ROOT } from "../support/readme";
+import { ROOT } from "../support/processes";
+import { longLines, README, readPage, relativeLinks } from "../support/readme";
 
 const docsPages = (): string[] =>
     fs

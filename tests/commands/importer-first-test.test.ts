@@ -11,8 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import ts from "typescript";
 import { installPulumiMocks } from "../../offline/pulumi-engine";
 import { README } from "../support/readme";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { ROOT } from "../support/processes";
 
 /** The guide's mocks, exactly. */
 const DOCUMENTED_MOCKS: pulumi.runtime.Mocks = {

@@ -13,8 +13,8 @@ import { type HandlerArchive } from "../../offline/handler-archive";
 import { installPulumiMocks, recorded, registrationsSettled } from "../../offline/pulumi-engine";
 import { loadEvent } from "../support/events";
 import { groupLookupAnswer } from "../support/fake-auto-scaling";
+import { ROOT } from "../support/processes";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const INSTANCE = "i-0a1b2c3d4e5f60718";
 
 /**

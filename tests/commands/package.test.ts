@@ -5,6 +5,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ROOT } from "../support/processes";
 
 interface PackageJson {
     repository?: { type?: string; url?: string };
@@ -18,7 +19,6 @@ interface PackageJson {
     exports: Record<string, Record<string, string>>;
 }
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const manifest = JSON.parse(
     fs.readFileSync(path.join(ROOT, "package.json"), "utf8"),
 ) as PackageJson;

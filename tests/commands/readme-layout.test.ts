@@ -8,8 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Tokens } from "marked";
 import { pageSection } from "../support/readme";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { ROOT } from "../support/processes";
 
 /** A line of the layout block: a path at the margin or indented under the folder above it. */
 interface LayoutEntry {

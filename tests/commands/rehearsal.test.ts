@@ -1,12 +1,10 @@
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import * as path from "node:path";
 import { promisify } from "node:util";
 import type { Plan } from "../../commands/rehearsal/plan";
 import type { Check, RehearsalRun } from "../../commands/rehearsal/warning";
 import type { KindRun } from "../../commands/rehearsal/group-kinds";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { ROOT, WITH_TYPESCRIPT } from "../support/processes";
 
 /** What `npm start -- --json` prints. */
 interface RehearsalJson {
@@ -21,7 +19,7 @@ interface RehearsalJson {
 function rehearsal(args: string[], timeout = 300_000) {
     return promisify(execFile)(
         process.execPath,
-        ["-r", "ts-node/register/transpile-only", "commands/rehearsal/workshop-test.ts", ...args],
+        [...WITH_TYPESCRIPT, "commands/rehearsal/workshop-test.ts", ...args],
         { cwd: ROOT, timeout, maxBuffer: 16 * 1024 * 1024 },
     );
 }

@@ -9,8 +9,8 @@ import {
     HANDLER_RUNTIMES,
     resolveHandlerSettings,
 } from "../../components/spot-interruption-handler";
+import { ROOT } from "../support/processes";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
     engines: { node: string };
     devDependencies: { node: string };

@@ -6,8 +6,8 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ROOT } from "../support/processes";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const PACKAGE = "spot-interruption-handler";
 const HANDLER = `${PACKAGE}:index:SpotInterruptionHandler`;
 const WEB_TIER = `${PACKAGE}:index:SpotWebTier`;

@@ -5,7 +5,6 @@
  */
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import * as path from "node:path";
 import { promisify } from "node:util";
 import { helpText, parseFlags, UsageError } from "../../commands/cli";
 import { explainAwsError, SimulationError } from "../../commands/simulate/aws";
@@ -30,6 +29,7 @@ import {
 } from "../../commands/simulate/aws";
 import { formatStep, formatSummary, type SimulationReport } from "../../commands/simulate/run";
 import { createStyle } from "../../commands/terminal";
+import { ROOT, WITH_TYPESCRIPT } from "../support/processes";
 
 const plain = createStyle(false);
 const INSTANCE = "i-0aaaaaaaaaaaaaaa1";
@@ -245,18 +245,10 @@ describe("npm run simulate: the --group value", () => {
     }
 
     it("fails the command at once with exit 2, naming the flag and the fix", async () => {
-        const root = path.resolve(__dirname, "..", "..");
-
         const run = promisify(execFile)(
             process.execPath,
-            [
-                "-r",
-                "ts-node/register/transpile-only",
-                "commands/simulate/main.ts",
-                "--group",
-                "a:b",
-            ],
-            { cwd: root, timeout: 60_000 },
+            [...WITH_TYPESCRIPT, "commands/simulate/main.ts", "--group", "a:b"],
+            { cwd: ROOT, timeout: 60_000 },
         );
 
         await assert.rejects(run, (error: { code?: number; stdout?: string; stderr?: string }) => {

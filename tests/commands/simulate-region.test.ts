@@ -4,8 +4,8 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { regionHeader } from "../../commands/simulate/main";
+import { ROOT, WITH_TYPESCRIPT } from "../support/processes";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const CHAIN = { source: "the standard AWS chain (AWS_REGION, the profile)" };
 
 /** Runs the command with an AWS chain of only `env`: no profile, no instance metadata, no CLI. */
@@ -18,8 +18,7 @@ async function simulate(
     const run = promisify(execFile)(
         process.execPath,
         [
-            "-r",
-            "ts-node/register/transpile-only",
+            ...WITH_TYPESCRIPT,
             "commands/simulate/main.ts",
             "--function",
             "spot-function",

@@ -17,11 +17,11 @@ import {
 } from "../../offline/pulumi-config-merge";
 import { recorded, type RecordedResource, runStackProgram } from "../../offline/pulumi-engine";
 import { ARGUMENTS_PAGE, configSetLines, shellBlocks } from "../support/readme";
+import { ROOT } from "../support/processes";
 
 type ConfigModule = typeof import("../../config");
 type WebTierModule = typeof import("../../components/spot-web-tier");
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const PROJECT = "spot-interruption-handler";
 const WEB_TIER_TYPE = "spot-interruption-handler:index:SpotWebTier";
 

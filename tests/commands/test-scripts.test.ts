@@ -2,13 +2,16 @@
  * The test scripts as npm runs them: `npm test` installs the emulator while the static checks and
  * the tests run, and lists its longest files first by name, so that they start at once under
  * --parallel; its globs must still reach every test file exactly once. Expanded with mocha's own
- * file collection, as mocha expands them.
+ * file collection, as mocha expands them. And the TypeScript hook that the scripts and mocha load.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import ts from "typescript";
+import { createLambdaHandler } from "../../handler/entry";
+import { parseBenchFlags } from "../../commands/bench/flags";
+import { ROOT } from "../support/processes";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const scripts = (
     JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
         scripts: Record<string, string>;
@@ -79,6 +82,21 @@ describe("the test scripts", () => {
                 .map((file) => path.relative(ROOT, file)),
             ["tests/commands/rehearsal.test.ts", "tests/commands/schema.test.ts"],
         );
+    });
+
+    it("runs the product through TypeScript, as pulumi up does, and the tools through swc", () => {
+        // The handler's serialized code is its transpiled text: it must be the one pulumi up uploads.
+        const { options } = ts.convertCompilerOptionsFromJson(
+            JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8")).compilerOptions,
+            ROOT,
+        );
+        const transpiled = (file: string) =>
+            ts.transpileModule(fs.readFileSync(path.join(ROOT, file), "utf8"), {
+                compilerOptions: options,
+            }).outputText;
+
+        assert.ok(transpiled("handler/entry.ts").includes(createLambdaHandler.toString()));
+        assert.ok(!transpiled("commands/bench/flags.ts").includes(parseBenchFlags.toString()));
     });
 
     for (const tier of ["unit", "emulator", "commands"]) {

@@ -13,6 +13,7 @@ import { seedWorkshopEnvironment } from "../../emulator/workshop";
 import { SERVER_SCRIPT, startEmulator } from "../../emulator/server";
 import { VENV_PYTHON } from "../../emulator/install";
 import { tierEmulatorForSuite } from "../support/tier-emulator";
+import { ROOT, WITH_TYPESCRIPT } from "../support/processes";
 
 const PYTHON_HINT =
     /python3 .*with the venv module is required.*apt-get install python3 python3-venv/s;
@@ -121,8 +122,8 @@ print(peak, len(bodies), closed, bodies[0])
             const script = `require("./emulator/server").startEmulator().then((e) => e.stop()).then(() => console.log("stopped"));`;
             const { stdout } = await promisify(execFile)(
                 process.execPath,
-                ["-r", "ts-node/register/transpile-only", "-e", script],
-                { cwd: path.resolve(__dirname, "..", ".."), timeout: 50_000 },
+                [...WITH_TYPESCRIPT, "-e", script],
+                { cwd: ROOT, timeout: 50_000 },
             );
 
             // Then it gets past stop(): Node did not quit while moto was still exiting
@@ -133,11 +134,10 @@ print(peak, len(bodies), closed, bodies[0])
             this.timeout(60_000);
             // Given a process that starts an emulator, prints its endpoint and stays alive
             const script = `require("./emulator/server").startEmulator().then((e) => console.log(e.endpoint)); setInterval(() => {}, 1000);`;
-            const parent = spawn(
-                process.execPath,
-                ["-r", "ts-node/register/transpile-only", "-e", script],
-                { cwd: path.resolve(__dirname, "..", ".."), stdio: ["ignore", "pipe", "inherit"] },
-            );
+            const parent = spawn(process.execPath, [...WITH_TYPESCRIPT, "-e", script], {
+                cwd: ROOT,
+                stdio: ["ignore", "pipe", "inherit"],
+            });
             let endpoint: string;
             try {
                 const lines = readline.createInterface({ input: parent.stdout });

@@ -3,8 +3,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { marked, type Token, type Tokens } from "marked";
-
-export const ROOT = path.resolve(__dirname, "..", "..");
+import { ROOT } from "./processes";
 
 /** A Markdown file of the repository, by its path from the root. */
 export function readPage(page: string): string {

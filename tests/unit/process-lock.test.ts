@@ -6,8 +6,7 @@ import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { withProcessLock } from "../../emulator/process-lock";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { ROOT, WITH_TYPESCRIPT } from "../support/processes";
 
 describe("withProcessLock, which keeps two .venv installs apart", () => {
     let directory: string;
@@ -64,7 +63,7 @@ describe("withProcessLock, which keeps two .venv installs apart", () => {
         const run = () =>
             promisify(execFile)(
                 process.execPath,
-                ["-r", "ts-node/register/transpile-only", "-e", script, lockPath, logPath],
+                [...WITH_TYPESCRIPT, "-e", script, lockPath, logPath],
                 { cwd: ROOT, timeout: 25_000 },
             );
 
