@@ -3,12 +3,9 @@ import * as assert from "node:assert/strict";
 import { recorded } from "../../../offline/pulumi-engine";
 import {
     arn,
-    assertChildren,
-    childrenInBothModes,
     buildHandler,
     childOf,
-    childTypes,
-    TYPES_IN_BOTH_MODES,
+    childrenOf,
     type Components,
     assertDeadLetterQueuePolicy,
     defaultFunctionInputs,
@@ -18,9 +15,8 @@ import {
     INTERRUPTION_WARNING_PATTERN,
     mockedComponents,
     parseJson,
-    sharedRoleStatements,
-    withParsed,
 } from "../../support/handler-mocks";
+import { assertExactChildren, assertSharedRolePolicy } from "../../support/delivery-modes";
 
 describe("SpotInterruptionHandler, given direct delivery", () => {
     let components: Components;
@@ -38,20 +34,8 @@ describe("SpotInterruptionHandler, given direct delivery", () => {
         });
     });
 
-    it("creates exactly the direct handler's resources: one queue (the DLQ) and no mapping", () => {
-        assert.deepEqual(
-            childTypes("spotdir"),
-            [
-                ...TYPES_IN_BOTH_MODES,
-                "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
-                "aws:lambda/permission:Permission",
-            ].sort(),
-        );
-    });
-
-    it("parents every child to the component, names it after the component, and exposes it", async () => {
-        await assertChildren("spotdir", {
-            ...childrenInBothModes(handler),
+    it("creates exactly the direct handler's resources, one queue (the DLQ) and no mapping, and exposes its members, each the component's child named after it", async () => {
+        await assertExactChildren("spotdir", handler, {
             "invoke-config": [
                 handler.invokeConfig,
                 "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
@@ -123,12 +107,11 @@ describe("SpotInterruptionHandler, given direct delivery", () => {
     });
 
     it("grants exactly its own logs, the group and hook look-ups on *, detaching and terminating in this group, and the DLQ: no SQS draining", () => {
-        assert.deepEqual(withParsed(child("aws:iam/rolePolicy:RolePolicy").inputs, "policy"), {
-            role: "spotdir-role-id",
-            policy: {
-                Version: "2012-10-17",
-                Statement: sharedRoleStatements("spotdir", "web"),
-            },
-        });
+        assertSharedRolePolicy("spotdir");
+        assert.equal(
+            childrenOf("spotdir", "aws:iam/rolePolicy:RolePolicy").length,
+            1,
+            "no drain policy beside it",
+        );
     });
 });

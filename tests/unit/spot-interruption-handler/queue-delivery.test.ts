@@ -4,12 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { recorded } from "../../../offline/pulumi-engine";
 import {
     arn,
-    assertChildren,
-    childrenInBothModes,
     buildHandler,
     childOf,
     childTypes,
-    TYPES_IN_BOTH_MODES,
     denyInsecureTransport,
     ruleSends,
     COMPONENT_TYPE,
@@ -24,9 +21,9 @@ import {
     components,
     named,
     queueUrl,
-    sharedRoleStatements,
     withParsed,
 } from "../../support/handler-mocks";
+import { assertExactChildren, assertSharedRolePolicy } from "../../support/delivery-modes";
 
 /** The whole events queue: SSE-SQS, `settings`, and dead letters to the DLQ after `maxReceiveCount`. */
 function assertEventsQueue(
@@ -57,33 +54,23 @@ describeComponents("SpotInterruptionHandler with queue delivery", () => {
             handler = await buildHandler(components, "spot", { autoScalingGroupName: "web" });
         });
 
-        it("creates exactly the queued handler's resources, and no role policy attachment", () => {
+        it("creates exactly the queued handler's resources, no role policy attachment, and exposes its members, each the component's child named after it", async () => {
             assert.equal(named("spot", COMPONENT_TYPE).type, COMPONENT_TYPE);
-            // The queue's own: 2 more alarms, the drain policy, the mapping, the queue and its policy
-            assert.deepEqual(
-                childTypes("spot"),
-                [
-                    ...TYPES_IN_BOTH_MODES,
-                    ...Array<string>(2).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
-                    "aws:iam/rolePolicy:RolePolicy",
-                    "aws:lambda/eventSourceMapping:EventSourceMapping",
-                    "aws:sqs/queue:Queue",
-                    "aws:sqs/queuePolicy:QueuePolicy",
-                ].sort(),
+            await assertExactChildren(
+                "spot",
+                handler,
+                {
+                    queue: [handler.queue, "aws:sqs/queue:Queue"],
+                    "drain-policy": [handler.drainPolicy, "aws:iam/rolePolicy:RolePolicy"],
+                    "queue-policy": [handler.queuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
+                    mapping: [
+                        handler.eventSourceMapping,
+                        "aws:lambda/eventSourceMapping:EventSourceMapping",
+                    ],
+                },
+                // The queue's 2 alarms, which the handler does not expose.
+                Array<string>(2).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
             );
-        });
-
-        it("parents every child to the component, names it after the component, and exposes it", async () => {
-            await assertChildren("spot", {
-                ...childrenInBothModes(handler),
-                queue: [handler.queue, "aws:sqs/queue:Queue"],
-                "drain-policy": [handler.drainPolicy, "aws:iam/rolePolicy:RolePolicy"],
-                "queue-policy": [handler.queuePolicy, "aws:sqs/queuePolicy:QueuePolicy"],
-                mapping: [
-                    handler.eventSourceMapping,
-                    "aws:lambda/eventSourceMapping:EventSourceMapping",
-                ],
-            });
         });
 
         it("has no Lambda permission and no async invoke config, as members or as resources", () => {
@@ -223,16 +210,7 @@ describeComponents("SpotInterruptionHandler with queue delivery", () => {
         });
 
         it("grants exactly its own logs, the group and hook look-ups on *, detaching and terminating in this group, and the DLQ", () => {
-            assert.deepEqual(
-                withParsed(named("spot-policy", "aws:iam/rolePolicy:RolePolicy").inputs, "policy"),
-                {
-                    role: "spot-role-id",
-                    policy: {
-                        Version: "2012-10-17",
-                        Statement: sharedRoleStatements("spot", "web"),
-                    },
-                },
-            );
+            assertSharedRolePolicy("spot");
         });
 
         it("grants draining this queue in a policy of its own", () => {

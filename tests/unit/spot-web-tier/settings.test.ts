@@ -46,21 +46,13 @@ describeTier("SpotWebTier settings", () => {
     describe("pure helpers", () => {
         describe("resolveWebTierSettings", () => {
             it("applies every default when given nothing", () => {
+                // Pulumi.yaml's test and the built tier's pin each value; this, where each one lands.
+                const { availabilityZoneCount, instanceTypes, ...flat } =
+                    components.WEB_TIER_DEFAULTS;
                 assert.deepEqual(components.resolveWebTierSettings({}), {
-                    network: { kind: "new-vpc", availabilityZoneCount: 3 },
-                    deregistrationDelaySeconds: 120,
-                    instanceSelection: {
-                        kind: "types",
-                        instanceTypes: [...components.DEFAULT_INSTANCE_TYPES],
-                    },
-                    spotAllocationStrategy: "price-capacity-optimized",
-                    onDemandBaseCapacity: 0,
-                    onDemandPercentageAboveBaseCapacity: 0,
-                    capacityRebalance: true,
-                    minSize: 2,
-                    maxSize: 12,
-                    desiredCapacity: 4,
-                    healthCheckGracePeriodSeconds: 120,
+                    ...flat,
+                    network: { kind: "new-vpc", availabilityZoneCount },
+                    instanceSelection: { kind: "types", instanceTypes: [...instanceTypes] },
                     ignoreScalingChanges: false,
                 });
             });
