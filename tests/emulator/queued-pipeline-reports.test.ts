@@ -100,7 +100,7 @@ describe("what the queued pipeline reports, on the emulator", function () {
                     await p.putEvents(victims.map((id) => freshSampleEvent(id)));
                     await p.mapping.drained(DRAIN_TIMEOUT_MS);
                 },
-                { NOTIFY_TOPIC_ARN: inbox.topicArn },
+                { handlerEnvironment: { NOTIFY_TOPIC_ARN: inbox.topicArn } },
             );
 
             const notices = (await inbox.receive()).map((n) => JSON.parse(n.Message));

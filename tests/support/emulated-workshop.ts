@@ -11,7 +11,11 @@ import {
     type Invocations,
     materializeHandlerArchive,
 } from "../../offline/handler-archive";
-import { type LocalPipeline, withLocalPipeline } from "../../offline/pipeline";
+import {
+    type LocalPipeline,
+    type LocalPipelineOptions,
+    withLocalPipeline,
+} from "../../offline/pipeline";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import {
     seedWorkshopEnvironment,
@@ -166,18 +170,18 @@ export function queuedPipeline<V extends string>(variants: Record<V, SpotInterru
             await seed(webGroup);
             return environment();
         },
-        /** Runs `body` with the variant's pipeline: its rule, queue, mapping and handler. */
+        /** Runs `body` with the variant's pipeline (its rule, queue, mapping and handler) and these options. */
         run<T>(
             variant: V,
             body: (p: LocalPipeline) => Promise<T>,
-            handlerEnvironment: Record<string, string> = {},
+            options: Omit<LocalPipelineOptions, "settings"> = {},
         ) {
             const queue = settings.get(variant);
             assert.ok(queue, `variant ${variant} is built`);
             return withLocalPipeline(
                 emulator(),
                 archives[variant],
-                { settings: queue, handlerEnvironment },
+                { ...options, settings: queue },
                 body,
             );
         },
