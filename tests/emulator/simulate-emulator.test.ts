@@ -40,7 +40,6 @@ import { queuedPipeline } from "../support/emulated-workshop";
 
 const FUNCTION = "spot-function";
 const LOG_GROUP = `/aws/lambda/${FUNCTION}`;
-const DRAIN_TIMEOUT_MS = 30_000;
 /** How far back the simulation's clock runs: the grace outlasts the mapping's 4 s batching window. */
 const BACKDATE_MS = 17_000;
 
@@ -48,7 +47,8 @@ describe("npm run simulate on the emulator: the console test end to end with que
     this.timeout(600_000);
 
     // The component's defaults, its 4 s batching window included.
-    const { emulator, archives, seed, run: runPipeline } = queuedPipeline({ simulated: {} });
+    const pipeline = queuedPipeline({ simulated: {} });
+    const { emulator, archives, seed, deliver } = pipeline;
     let simulate: typeof ConsoleTest;
     let clients: SimulationClients;
 
@@ -70,7 +70,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         environment: WorkshopEnvironment;
     }> {
         const environment = await seed({ capacityRebalance });
-        const { value: queueUrl } = await runPipeline("simulated", async (p) => p.queueUrl);
+        const { value: queueUrl } = await pipeline.run("simulated", async (p) => p.queueUrl);
         const config = clientConfigFor(emulator());
         const iam = new IAMClient(config);
         const lambda = new LambdaClient(config);
@@ -106,15 +106,12 @@ describe("npm run simulate on the emulator: the console test end to end with que
         return async (_functionName, payload) => {
             const { Records } = payload as SQSEvent;
             const failed: string[] = [];
-            const { logLines } = await runPipeline(
+            const { value: delivered, logLines } = await deliver(
                 "simulated",
-                async (p) => {
-                    await p.putEvents(Records.map((record) => JSON.parse(record.body)));
-                    await p.mapping.drained(DRAIN_TIMEOUT_MS);
-                    deliveries.push({ records: p.mapping.stats.records, left: await p.counts() });
-                },
+                Records.map((record) => JSON.parse(record.body)),
                 { onBatch: (batch) => failed.push(...batch.failedMessageIds) },
             );
+            deliveries.push(delivered);
             await shipLog(logLines);
             await deregisterDetached(logLines, targetGroupArn);
             return {

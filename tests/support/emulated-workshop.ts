@@ -148,6 +148,9 @@ export function metricsOf(logLines: string[]) {
     };
 }
 
+/** What a queued pipeline takes besides its variant's settings. */
+type PipelineOptions = Omit<LocalPipelineOptions, "settings">;
+
 /** For the current suite, the emulated workshop with each variant's queued pipeline. */
 export function queuedPipeline<V extends string>(variants: Record<V, SpotInterruptionHandlerArgs>) {
     const { emulator, archives, seed, environment } = emulatedWorkshopSuite("queued", variants);
@@ -162,6 +165,22 @@ export function queuedPipeline<V extends string>(variants: Record<V, SpotInterru
         }
     });
 
+    /** Runs `body` with the variant's pipeline (its rule, queue, mapping and handler) and these options. */
+    function run<T>(
+        variant: V,
+        body: (p: LocalPipeline) => Promise<T>,
+        options: PipelineOptions = {},
+    ) {
+        const queue = settings.get(variant);
+        assert.ok(queue, `variant ${variant} is built`);
+        return withLocalPipeline(
+            emulator(),
+            archives[variant],
+            { ...options, settings: queue },
+            body,
+        );
+    }
+
     return {
         emulator,
         archives,
@@ -170,19 +189,21 @@ export function queuedPipeline<V extends string>(variants: Record<V, SpotInterru
             await seed(webGroup);
             return environment();
         },
-        /** Runs `body` with the variant's pipeline (its rule, queue, mapping and handler) and these options. */
-        run<T>(
+        run,
+        /** Puts `events` through the variant's pipeline until it drains: the records it delivered, and what its queues have left. */
+        deliver(
             variant: V,
-            body: (p: LocalPipeline) => Promise<T>,
-            options: Omit<LocalPipelineOptions, "settings"> = {},
+            events: readonly Record<string, unknown>[],
+            options: PipelineOptions = {},
         ) {
-            const queue = settings.get(variant);
-            assert.ok(queue, `variant ${variant} is built`);
-            return withLocalPipeline(
-                emulator(),
-                archives[variant],
-                { ...options, settings: queue },
-                body,
+            return run(
+                variant,
+                async (p) => {
+                    await p.putEvents(events);
+                    await p.mapping.drained(DRAIN_TIMEOUT_MS);
+                    return { records: p.mapping.stats.records, left: await p.counts() };
+                },
+                options,
             );
         },
     };
