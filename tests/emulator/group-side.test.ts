@@ -65,6 +65,14 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
                 ShouldDecrementDesiredCapacity: decrement,
             }),
         );
+    const detach = (groupName: string, instanceIds: string[], decrement: boolean) =>
+        autoScaling.send(
+            new DetachInstancesCommand({
+                AutoScalingGroupName: groupName,
+                InstanceIds: instanceIds,
+                ShouldDecrementDesiredCapacity: decrement,
+            }),
+        );
 
     describe("given a group with Capacity Rebalancing and a termination hook", function () {
         beforeEach(async function () {
@@ -142,13 +150,7 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
         it("does nothing when the handler detached the instance first", async function () {
             // Given the warning, and the handler's detach before the group reacts
             await sendSpotWarning(emulator(), web[0], { reactAfterMs: REACTION_MS });
-            await autoScaling.send(
-                new DetachInstancesCommand({
-                    AutoScalingGroupName: workshop.webGroupName,
-                    InstanceIds: [web[0]],
-                    ShouldDecrementDesiredCapacity: true,
-                }),
-            );
+            await detach(workshop.webGroupName, [web[0]], true);
 
             // Then the group's reaction finds nothing to move, and no hook ran
             assert.deepEqual(await groupActionsWhenSettled(emulator()), [
@@ -272,13 +274,7 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
             await setLifecycleState(emulator(), web[1], "Terminating:Retained");
 
             await assertRefusedWith(
-                autoScaling.send(
-                    new DetachInstancesCommand({
-                        AutoScalingGroupName: workshop.webGroupName,
-                        InstanceIds: [web[0]],
-                        ShouldDecrementDesiredCapacity: false,
-                    }),
-                ),
+                detach(workshop.webGroupName, [web[0]], false),
                 autoScalingErrors.notInServiceOrStandby(web[0]),
             );
             await terminate(web[1], false);
@@ -319,20 +315,12 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
 
         it("refuses a decrement below MinSize counted in units, with AWS's detach wording, and decrements by units", async function () {
             const [big, small] = weighted.instanceIds;
-            const detach = (ids: string[]) =>
-                autoScaling.send(
-                    new DetachInstancesCommand({
-                        AutoScalingGroupName: weighted.name,
-                        InstanceIds: ids,
-                        ShouldDecrementDesiredCapacity: true,
-                    }),
-                );
 
             await assertRefusedWith(
-                detach([big, small]),
+                detach(weighted.name, [big, small], true),
                 autoScalingErrors.belowMinSize(weighted.name, 2, 20, 6, 2),
             );
-            await detach([big]);
+            await detach(weighted.name, [big], true);
 
             assert.deepEqual(await membershipOf(emulator(), weighted.name), {
                 desiredCapacity: 2,
