@@ -5,7 +5,7 @@ import { type Emulator, startEmulator } from "../../emulator/server";
 let started: Promise<Emulator> | undefined;
 
 /** The process's emulator, started on first use and reset for the file that asks. */
-export async function tierEmulator(): Promise<Emulator> {
+async function tierEmulator(): Promise<Emulator> {
     started ??= startEmulator({ onProgress: (message) => console.log(`      ${message}`) });
     // After a failed start, the next file tries again.
     const emulator = await started.catch((error: unknown) => {
