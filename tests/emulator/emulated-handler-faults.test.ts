@@ -6,36 +6,16 @@
  * emulated-handler.test.ts for moto's gaps.
  */
 import * as assert from "node:assert/strict";
-import { type Emulator } from "../../emulator/server";
 import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
-import { type HandlerArchive, type Invocations } from "../../offline/handler-archive";
-import {
-    assertAllFulfilled,
-    emulatedWorkshop,
-    idsOf,
-    webGroupHandlerArchive,
-} from "../support/emulated-workshop";
-import { tierEmulator } from "../support/tier-emulator";
+import { type Invocations } from "../../offline/handler-archive";
+import { assertAllFulfilled, emulatedWorkshopSuite, idsOf } from "../support/emulated-workshop";
 
 describe("the uploaded handler against Auto Scaling faults on the emulator", function () {
     // The first run installs moto into .venv.
     this.timeout(600_000);
 
-    let emulator: Emulator;
-    let keep: HandlerArchive;
-
-    before(async () => {
-        keep = await webGroupHandlerArchive("emulated-faults-keep", {
-            capacityOnInterruption: "keep",
-        });
-        emulator = await tierEmulator();
-    });
-
-    after(() => keep?.remove());
-
-    const { seed, webGroup, inServiceWebInstances, interrupt, snapshot } = emulatedWorkshop(
-        () => emulator,
-    );
+    const { emulator, archives, seed, webGroup, inServiceWebInstances, interrupt, snapshot } =
+        emulatedWorkshopSuite("emulated-faults", { keep: { capacityOnInterruption: "keep" } });
 
     describe("given Auto Scaling faults on the wire", () => {
         beforeEach(() => seed());
@@ -43,11 +23,14 @@ describe("the uploaded handler against Auto Scaling faults on the emulator", fun
         it("rides out throttling and contention with the SDK's retries, and detaches once", async () => {
             const [victim] = await inServiceWebInstances(1);
             const faults = [FAULTS.throttling, FAULTS.resourceContention, FAULTS.throttling];
-            const proxy = await startFaultProxy(emulator.endpoint, (action, n) =>
+            const proxy = await startFaultProxy(emulator().endpoint, (action, n) =>
                 action === "DetachInstances" ? faults[n - 1] : undefined,
             );
             try {
-                assertAllFulfilled(await interrupt(keep, [victim], proxy.endpoint), "detached");
+                assertAllFulfilled(
+                    await interrupt(archives.keep, [victim], proxy.endpoint),
+                    "detached",
+                );
                 assert.equal(proxy.requests.get("DetachInstances"), 4);
             } finally {
                 await proxy.close();
@@ -60,12 +43,12 @@ describe("the uploaded handler against Auto Scaling faults on the emulator", fun
         it("throws after the bounded attempts, leaving the instance in the group for Lambda's retry", async () => {
             const [victim] = await inServiceWebInstances(1);
             const before = await snapshot();
-            const proxy = await startFaultProxy(emulator.endpoint, (action) =>
+            const proxy = await startFaultProxy(emulator().endpoint, (action) =>
                 action === "DetachInstances" ? FAULTS.throttling : undefined,
             );
             let invocations: Invocations;
             try {
-                invocations = await interrupt(keep, [victim], proxy.endpoint, 3);
+                invocations = await interrupt(archives.keep, [victim], proxy.endpoint, 3);
                 assert.equal(proxy.requests.get("DetachInstances"), 3);
             } finally {
                 await proxy.close();

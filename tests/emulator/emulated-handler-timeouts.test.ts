@@ -6,31 +6,19 @@
  */
 import * as assert from "node:assert/strict";
 import * as net from "node:net";
-import { type Emulator } from "../../emulator/server";
 import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
-import { type HandlerArchive, type Invocations } from "../../offline/handler-archive";
-import { emulatedWorkshop, webGroupHandlerArchive } from "../support/emulated-workshop";
-import { tierEmulator } from "../support/tier-emulator";
+import { type Invocations } from "../../offline/handler-archive";
+import { emulatedWorkshopSuite } from "../support/emulated-workshop";
 
 describe("the uploaded handler against Auto Scaling timeouts on the emulator", function () {
     // The first run installs moto into .venv.
     this.timeout(600_000);
 
-    let emulator: Emulator;
-    /** Built with the shortest function timeout, 10 s, to prove the deadline. */
-    let short: HandlerArchive;
-
-    before(async () => {
-        short = await webGroupHandlerArchive("emulated-faults-short", {
-            capacityOnInterruption: "keep",
-            timeoutSeconds: 10,
+    const { emulator, archives, seed, inServiceWebInstances, interrupt, snapshot } =
+        emulatedWorkshopSuite("emulated-timeouts", {
+            // The shortest function timeout, 10 s, to prove the deadline.
+            short: { capacityOnInterruption: "keep", timeoutSeconds: 10 },
         });
-        emulator = await tierEmulator();
-    });
-
-    after(() => short?.remove());
-
-    const { seed, inServiceWebInstances, interrupt, snapshot } = emulatedWorkshop(() => emulator);
 
     /** Warns about `victim` through `server` with this attempt budget, then closes the server. */
     async function timedInterrupt(
@@ -41,7 +29,7 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
         const startedAt = performance.now();
         let invocations: Invocations;
         try {
-            invocations = await interrupt(short, [victim], server.endpoint, attempts);
+            invocations = await interrupt(archives.short, [victim], server.endpoint, attempts);
         } finally {
             await server.close();
         }
@@ -71,11 +59,14 @@ describe("the uploaded handler against Auto Scaling timeouts on the emulator", f
         it("ends a throttled invocation before the function's timeout, logging it, whatever the retry budget", async () => {
             const [victim] = await inServiceWebInstances(1);
             const before = await snapshot();
-            const proxy = await startFaultProxy(emulator.endpoint, () => FAULTS.throttling);
+            const proxy = await startFaultProxy(emulator().endpoint, () => FAULTS.throttling);
             const { invocations, elapsedMs, errors } = await timedInterrupt(proxy, victim, 20);
 
             // The function's timeout is 10 s; 1.5 s are kept back to log and answer.
-            assert.ok(elapsedMs < short.timeoutMs - 1_000, `took ${Math.round(elapsedMs)} ms`);
+            assert.ok(
+                elapsedMs < archives.short.timeoutMs - 1_000,
+                `took ${Math.round(elapsedMs)} ms`,
+            );
             assert.equal(invocations.results[0].status, "rejected");
             assert.equal(errors[0]?.error.name, "DeadlineExceeded");
             assert.deepEqual(await snapshot(), before);

@@ -19,60 +19,39 @@ import { OTHER_GROUP_NAME, WEB_GROUP_NAME } from "../../emulator/workshop";
 import { clientConfigFor, describeInstanceState } from "../../emulator/group-state";
 import * as assert from "node:assert/strict";
 import { AutoScalingClient, CreateOrUpdateTagsCommand } from "@aws-sdk/client-auto-scaling";
-import { type Emulator } from "../../emulator/server";
 import { FAULTS, startFaultProxy } from "../../emulator/fault-proxy";
 import { type HandlerArchive } from "../../offline/handler-archive";
 import { loadEvent, UNRECOGNISED_EVENT_FIXTURES } from "../support/events";
-import {
-    assertAllFulfilled,
-    emulatedWorkshop,
-    handlerArchive,
-    idsOf,
-    webGroupHandlerArchive,
-} from "../support/emulated-workshop";
-import { tierEmulator } from "../support/tier-emulator";
+import { assertAllFulfilled, emulatedWorkshopSuite, idsOf } from "../support/emulated-workshop";
 
 describe("the uploaded handler against the local AWS emulator", function () {
     // The first run installs moto into .venv.
     this.timeout(600_000);
 
-    let emulator: Emulator;
-    let keep: HandlerArchive;
-    let decrement: HandlerArchive;
-    /** One handler for several groups: by tag (team=web), and by a list of both groups. */
-    let byTag: HandlerArchive;
-    let byList: HandlerArchive;
-
-    before(async () => {
-        keep = await webGroupHandlerArchive("emulated-keep", { capacityOnInterruption: "keep" });
-        decrement = await webGroupHandlerArchive("emulated-decrement", {
-            capacityOnInterruption: "decrement",
-        });
-        byTag = await handlerArchive("emulated-tag", {
-            autoScalingGroupTag: { key: "team", value: "web" },
-        });
-        byList = await handlerArchive("emulated-list", {
+    const {
+        emulator,
+        archives,
+        environment,
+        seed,
+        webGroup,
+        inServiceWebInstances,
+        interrupt,
+        snapshot,
+    } = emulatedWorkshopSuite("emulated", {
+        keep: { capacityOnInterruption: "keep" },
+        decrement: { capacityOnInterruption: "decrement" },
+        // One handler for several groups: by tag (team=web), and by a list of both groups.
+        byTag: { autoScalingGroupTag: { key: "team", value: "web" } },
+        byList: {
             autoScalingGroupNames: [WEB_GROUP_NAME, OTHER_GROUP_NAME],
             capacityOnInterruption: "decrement",
-        });
-        emulator = await tierEmulator();
+        },
     });
-
-    after(async () => {
-        keep?.remove();
-        decrement?.remove();
-        byTag?.remove();
-        byList?.remove();
-    });
-
-    const workshopState = emulatedWorkshop(() => emulator);
-    const { seed, webGroup, inServiceWebInstances, interrupt, snapshot } = workshopState;
-    const environment = () => workshopState.environment();
 
     describe("given one handler for several groups", () => {
         /** Tags each group as moto stores it, so that the tag lookup has something to find. */
         async function tagGroups(tags: Record<string, string>) {
-            const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+            const autoScaling = new AutoScalingClient(clientConfigFor(emulator()));
             try {
                 await autoScaling.send(
                     new CreateOrUpdateTagsCommand({
@@ -104,10 +83,10 @@ describe("the uploaded handler against the local AWS emulator", function () {
             const records = instanceIds.map((id, i) =>
                 asSqsRecord(freshSampleEvent(id), { messageId: `m${i}` }),
             );
-            const proxy = await startFaultProxy(emulator.endpoint, () => undefined);
+            const proxy = await startFaultProxy(emulator().endpoint, () => undefined);
             try {
                 const invocations = await archive.invoke([{ Records: records }], {
-                    ...emulator.environment(),
+                    ...emulator().environment(),
                     AWS_ENDPOINT_URL: proxy.endpoint,
                 });
                 return { invocations, requests: Object.fromEntries(proxy.requests) };
@@ -121,7 +100,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             const web = idsOf(before.web);
             const other = idsOf(before.other);
 
-            const { invocations, requests } = await batchOf(byTag, [
+            const { invocations, requests } = await batchOf(archives.byTag, [
                 ...web,
                 ...other,
                 environment().standaloneInstanceId,
@@ -150,7 +129,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             const before = await snapshot();
             const warned = [...idsOf(before.web), ...idsOf(before.other)];
 
-            const { invocations, requests } = await batchOf(byList, [
+            const { invocations, requests } = await batchOf(archives.byList, [
                 ...warned,
                 environment().standaloneInstanceId,
             ]);
@@ -184,7 +163,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
                     asSqsRecord(freshSampleEvent(id), { messageId: `${prefix}${i}` }),
                 ),
             });
-            const proxy = await startFaultProxy(emulator.endpoint, (action, n) =>
+            const proxy = await startFaultProxy(emulator().endpoint, (action, n) =>
                 action === "DescribeAutoScalingGroups" && n === 1
                     ? FAULTS.throttling
                     : action === "DetachInstances" && n === 1
@@ -193,9 +172,9 @@ describe("the uploaded handler against the local AWS emulator", function () {
             );
             let lines: Record<string, unknown>[];
             try {
-                const env = { ...emulator.environment(), AWS_ENDPOINT_URL: proxy.endpoint };
-                const first = await keep.invoke([batch("a")], env);
-                const second = await keep.invoke([batch("b")], env);
+                const env = { ...emulator().environment(), AWS_ENDPOINT_URL: proxy.endpoint };
+                const first = await archives.keep.invoke([batch("a")], env);
+                const second = await archives.keep.invoke([batch("b")], env);
                 lines = [...first.logLines, ...second.logLines].map((l) => JSON.parse(l));
             } finally {
                 await proxy.close();
@@ -234,7 +213,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
         it("detaches the instance and the group launches a replacement at the same desired capacity", async () => {
             const [victim] = await inServiceWebInstances(1);
 
-            assertAllFulfilled(await interrupt(keep, [victim]), "detached");
+            assertAllFulfilled(await interrupt(archives.keep, [victim]), "detached");
 
             const after = await webGroup();
             assert.equal(after.desiredCapacity, 4);
@@ -245,13 +224,13 @@ describe("the uploaded handler against the local AWS emulator", function () {
                 "a replacement brought the group back to desired",
             );
             // As the seed warns: detaching does not terminate the instance.
-            assert.equal(await describeInstanceState(emulator, victim), "running");
+            assert.equal(await describeInstanceState(emulator(), victim), "running");
         });
 
         it("logs the scaling activity that the detach started, to find it in the history", async () => {
             const [victim] = await inServiceWebInstances(1);
 
-            const { logLines } = await interrupt(keep, [victim]);
+            const { logLines } = await interrupt(archives.keep, [victim]);
 
             const [record] = logLines.map((line) => JSON.parse(line));
             assert.match(
@@ -262,10 +241,10 @@ describe("the uploaded handler against the local AWS emulator", function () {
 
         it("treats a duplicate delivery, even a concurrent one, as a no-op", async () => {
             const [victim] = await inServiceWebInstances(1);
-            await interrupt(keep, [victim, victim]);
+            await interrupt(archives.keep, [victim, victim]);
             const afterFirst = await snapshot();
 
-            const second = await interrupt(keep, [victim]);
+            const second = await interrupt(archives.keep, [victim]);
 
             assertAllFulfilled(second, "ignored");
             assert.deepEqual(await snapshot(), afterFirst);
@@ -280,7 +259,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             const before = await webGroup();
             const [victim] = await inServiceWebInstances(1);
 
-            assertAllFulfilled(await interrupt(decrement, [victim]), "detached");
+            assertAllFulfilled(await interrupt(archives.decrement, [victim]), "detached");
 
             const after = await webGroup();
             assert.equal(after.desiredCapacity, 3);
@@ -294,8 +273,8 @@ describe("the uploaded handler against the local AWS emulator", function () {
             await seed();
             const [victim] = await inServiceWebInstances(1);
 
-            const racing = await interrupt(decrement, [victim, victim]);
-            const second = await interrupt(decrement, [victim]);
+            const racing = await interrupt(archives.decrement, [victim, victim]);
+            const second = await interrupt(archives.decrement, [victim]);
 
             assert.deepEqual(
                 racing.results.map((r) => r.status === "fulfilled" && r.value.action).sort(),
@@ -309,7 +288,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             await seed({ minSize: 2, desiredCapacity: 2, maxSize: 12 });
             const [victim] = await inServiceWebInstances(1);
 
-            const { results } = await interrupt(decrement, [victim]);
+            const { results } = await interrupt(archives.decrement, [victim]);
 
             assert.equal(results[0].status, "fulfilled");
             const summary = (
@@ -330,7 +309,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             const before = await snapshot();
             const [neighbour] = idsOf(before.other);
 
-            assertAllFulfilled(await interrupt(decrement, [neighbour]), "ignored");
+            assertAllFulfilled(await interrupt(archives.decrement, [neighbour]), "ignored");
 
             assert.deepEqual(await snapshot(), before);
         });
@@ -339,7 +318,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             const before = await snapshot();
 
             assertAllFulfilled(
-                await interrupt(decrement, [environment().standaloneInstanceId]),
+                await interrupt(archives.decrement, [environment().standaloneInstanceId]),
                 "ignored",
             );
 
@@ -354,7 +333,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             const [victim] = await inServiceWebInstances(1);
             const events = UNRECOGNISED_EVENT_FIXTURES.map((name) => loadEvent(name, victim));
 
-            const invocations = await decrement.invoke(events, emulator.environment());
+            const invocations = await archives.decrement.invoke(events, emulator().environment());
 
             assertAllFulfilled(invocations, "ignored");
             assert.deepEqual(await snapshot(), before);
@@ -366,7 +345,7 @@ describe("the uploaded handler against the local AWS emulator", function () {
             await seed({ minSize: 2, desiredCapacity: 24, maxSize: 30 });
             const victims = await inServiceWebInstances(20);
 
-            assertAllFulfilled(await interrupt(decrement, victims), "detached");
+            assertAllFulfilled(await interrupt(archives.decrement, victims), "detached");
 
             const after = await webGroup();
             assert.equal(after.desiredCapacity, 4, "desired dropped by exactly 20");

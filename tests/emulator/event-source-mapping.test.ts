@@ -16,7 +16,6 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { clientConfigFor } from "../../emulator/group-state";
-import { type Emulator } from "../../emulator/server";
 import {
     type BatchInfo,
     type EventSourceMappingSettings,
@@ -26,7 +25,7 @@ import {
     validateSettings,
 } from "../../offline/event-source-mapping";
 import { judge, queueCounts } from "../../offline/sqs-records";
-import { tierEmulator } from "../support/tier-emulator";
+import { tierEmulatorForSuite } from "../support/tier-emulator";
 
 const DRAIN_TIMEOUT_MS = 8_000;
 
@@ -34,15 +33,14 @@ describe("the local SQS event source mapping", function () {
     // The first run installs moto into .venv.
     this.timeout(600_000);
 
-    let emulator: Emulator;
+    const tier = tierEmulatorForSuite();
     let clientConfig: SQSClientConfig;
     let sqs: SQSClient;
     let queueNumber = 0;
     const mappings: LocalEventSourceMapping[] = [];
 
-    before(async () => {
-        emulator = await tierEmulator();
-        clientConfig = clientConfigFor(emulator);
+    before(() => {
+        clientConfig = clientConfigFor(tier.emulator);
         sqs = new SQSClient(clientConfig);
     });
     afterEach(() => Promise.all(mappings.splice(0).map((mapping) => mapping.stop())));
@@ -109,7 +107,7 @@ describe("the local SQS event source mapping", function () {
         const mapping = startEventSourceMapping({
             queueUrl: queue.url,
             queueArn: queue.arn,
-            region: emulator.region,
+            region: tier.emulator.region,
             clientConfig,
             settings: {
                 batchSize: 10,
@@ -200,7 +198,7 @@ describe("the local SQS event source mapping", function () {
             const [record] = events[0].Records;
             assert.equal(record.eventSource, "aws:sqs");
             assert.equal(record.eventSourceARN, queue.arn);
-            assert.equal(record.awsRegion, emulator.region);
+            assert.equal(record.awsRegion, tier.emulator.region);
             assert.equal(record.body, "hello");
             assert.equal(record.md5OfBody, createHash("md5").update("hello").digest("hex"));
             assert.match(record.messageId, /^[0-9a-f-]{36}$/);

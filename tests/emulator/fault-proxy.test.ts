@@ -17,7 +17,6 @@ import {
     SendMessageCommand,
     SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type Emulator } from "../../emulator/server";
 import {
     type FaultProxy,
     type FaultProxyOptions,
@@ -25,7 +24,7 @@ import {
     startFaultProxy,
     TokenBucket,
 } from "../../emulator/fault-proxy";
-import { tierEmulator } from "../support/tier-emulator";
+import { tierEmulatorForSuite } from "../support/tier-emulator";
 
 type AwsClientConfig = ReturnType<typeof clientConfigFor>;
 
@@ -35,16 +34,14 @@ describe("the fault proxy's API budget", function () {
     // The first run installs moto into .venv.
     this.timeout(600_000);
 
-    let emulator: Emulator;
+    const tier = tierEmulatorForSuite();
     let direct: AwsClientConfig;
     let clockMs = 0;
     const now = () => clockMs;
     const opened: { proxy: FaultProxy; clients: { destroy(): void }[] }[] = [];
 
-    before(async () => {
-        const { clientConfigFor } = await import("../../emulator/group-state");
-        emulator = await tierEmulator();
-        direct = clientConfigFor(emulator);
+    before(() => {
+        direct = clientConfigFor(tier.emulator);
     });
 
     beforeEach(() => {
@@ -60,7 +57,7 @@ describe("the fault proxy's API budget", function () {
 
     /** A proxy in front of the emulator, and clients that call through it and never retry. */
     async function proxied(options: FaultProxyOptions) {
-        const proxy = await startFaultProxy(emulator.endpoint, { now, ...options });
+        const proxy = await startFaultProxy(tier.emulator.endpoint, { now, ...options });
         const config = { ...direct, endpoint: proxy.endpoint, maxAttempts: 1 };
         const clients = {
             autoScaling: new AutoScalingClient(config),
@@ -193,7 +190,7 @@ describe("the fault proxy's API budget", function () {
     });
 
     it("still takes a plan as its second argument, with no budget", async () => {
-        const proxy = await startFaultProxy(emulator.endpoint, (_action, n) =>
+        const proxy = await startFaultProxy(tier.emulator.endpoint, (_action, n) =>
             n === 2 ? FAULTS.throttling : undefined,
         );
         const autoScaling = new AutoScalingClient({

@@ -7,17 +7,14 @@
 import * as assert from "node:assert/strict";
 import { OUT_OF_SERVICE_DEADLINE_MS, SAFETY_NET_GRACE_MS } from "../../contract";
 import type { InterruptionSummary } from "../../handler/entry";
-import { type Emulator } from "../../emulator/server";
 import { freshSampleEvent } from "../../offline/sample-event";
-import { type HandlerArchive } from "../../offline/handler-archive";
 import {
     describeGroupActions,
     groupActionsWhenSettled,
     sendSpotWarning,
 } from "../../emulator/group-side";
-import { emulatedWorkshop, webGroupHandlerArchive } from "../support/emulated-workshop";
+import { emulatedWorkshopSuite } from "../support/emulated-workshop";
 import { putLifecycleHook } from "../support/group-side";
-import { tierEmulator } from "../support/tier-emulator";
 
 // The grace ends this long after the handler is first invoked.
 const GRACE_LEFT_MS = 2_000;
@@ -25,34 +22,17 @@ const GRACE_LEFT_MS = 2_000;
 describe("the uploaded handler with the group's own machinery, on the emulator", function () {
     this.timeout(120_000);
 
-    let emulator: Emulator;
-    let keep: HandlerArchive;
-    let decrement: HandlerArchive;
-
-    before(async () => {
-        keep = await webGroupHandlerArchive("machinery-keep", {
-            capacityOnInterruption: "keep",
-            delivery: "direct",
-        });
-        decrement = await webGroupHandlerArchive("machinery-decrement", {
-            capacityOnInterruption: "decrement",
-            delivery: "direct",
-        });
-        emulator = await tierEmulator();
-    });
-    after(() => {
-        keep?.remove();
-        decrement?.remove();
+    const { emulator, archives, ...workshop } = emulatedWorkshopSuite("machinery", {
+        keep: { capacityOnInterruption: "keep", delivery: "direct" },
+        decrement: { capacityOnInterruption: "decrement", delivery: "direct" },
     });
 
-    const workshop = emulatedWorkshop(() => emulator);
-
-    /** The handler's one direct invocation for a warning EC2 sent `sentAgoMs` ago. */
-    async function warn(archive: HandlerArchive, instanceId: string, sentAgoMs: number) {
+    /** The variant's one direct invocation for a warning EC2 sent `sentAgoMs` ago. */
+    async function warn(variant: keyof typeof archives, instanceId: string, sentAgoMs: number) {
         const sentAt = new Date(Date.now() - sentAgoMs);
-        const { results, logLines } = await archive.invoke(
+        const { results, logLines } = await archives[variant].invoke(
             [freshSampleEvent(instanceId, sentAt)],
-            emulator.environment(),
+            emulator().environment(),
         );
         const [result] = results;
         assert.equal(result.status, "fulfilled", String((result as PromiseRejectedResult).reason));
@@ -66,16 +46,16 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
     describe("given a group with Capacity Rebalancing, keep", () => {
         it("leaves the warning to the group, whose own termination goes ahead with its hook", async () => {
             await workshop.seed({ capacityRebalance: true });
-            await putLifecycleHook(emulator, workshop.environment().webGroupName, "drain-worker");
+            await putLifecycleHook(emulator(), workshop.environment().webGroupName, "drain-worker");
             const [instanceId] = await workshop.inServiceWebInstances(1);
             const before = await workshop.webGroup();
 
             // The group reacts well inside the 2 s of grace left, even on a loaded machine.
-            await sendSpotWarning(emulator, instanceId, { reactAfterMs: 100 });
-            const { summary } = await warn(keep, instanceId, SAFETY_NET_GRACE_MS - GRACE_LEFT_MS);
+            await sendSpotWarning(emulator(), instanceId, { reactAfterMs: 100 });
+            const { summary } = await warn("keep", instanceId, SAFETY_NET_GRACE_MS - GRACE_LEFT_MS);
 
             assert.equal(summary.action, "left-to-group");
-            const actions = await groupActionsWhenSettled(emulator);
+            const actions = await groupActionsWhenSettled(emulator());
             assert.deepEqual(
                 actions.map((a) => [a.instanceId, a.by, a.lifecycleState, a.hooksRun]),
                 [[instanceId, "CapacityRebalancing", "Terminating:Wait", ["drain-worker"]]],
@@ -88,9 +68,9 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
             await workshop.seed({ capacityRebalance: true });
             const [instanceId] = await workshop.inServiceWebInstances(1);
 
-            await sendSpotWarning(emulator, instanceId, { groupReacts: false });
+            await sendSpotWarning(emulator(), instanceId, { groupReacts: false });
             const { summary, sentAtMs } = await warn(
-                keep,
+                "keep",
                 instanceId,
                 SAFETY_NET_GRACE_MS - GRACE_LEFT_MS,
             );
@@ -99,7 +79,7 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
             assert.equal(summary.action, "detached");
             assert.equal(summary.safetyNet, true);
             assert.ok(outOfServiceAtMs - sentAtMs <= OUT_OF_SERVICE_DEADLINE_MS);
-            const { actions } = await describeGroupActions(emulator);
+            const { actions } = await describeGroupActions(emulator());
             assert.deepEqual(
                 actions.map((a) => [a.instanceId, a.by]),
                 [[instanceId, "DetachInstances"]],
@@ -111,7 +91,7 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
             const [instanceId] = await workshop.inServiceWebInstances(1);
             const before = await workshop.webGroup();
 
-            const { summary } = await warn(decrement, instanceId, 1_000);
+            const { summary } = await warn("decrement", instanceId, 1_000);
 
             assert.equal(summary.action, "detached");
             assert.equal((await workshop.webGroup()).desiredCapacity, before.desiredCapacity - 1);
@@ -122,7 +102,7 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
         /** Seeds that group, and picks one of its InService instances. */
         async function hookedGroup() {
             await workshop.seed({ capacityRebalance: false });
-            await putLifecycleHook(emulator, workshop.environment().webGroupName, "ship-logs");
+            await putLifecycleHook(emulator(), workshop.environment().webGroupName, "ship-logs");
             const [instanceId] = await workshop.inServiceWebInstances(1);
             return { instanceId, before: await workshop.webGroup() };
         }
@@ -130,10 +110,10 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
         it("terminates through the group, so the hook runs, keeping capacity", async () => {
             const { instanceId, before } = await hookedGroup();
 
-            const { summary } = await warn(keep, instanceId, 1_000);
+            const { summary } = await warn("keep", instanceId, 1_000);
 
             assert.equal(summary.action, "terminated");
-            const { actions } = await describeGroupActions(emulator);
+            const { actions } = await describeGroupActions(emulator());
             assert.deepEqual(
                 actions.map((a) => [a.instanceId, a.by, a.lifecycleState, a.hooksRun]),
                 [
@@ -151,11 +131,11 @@ describe("the uploaded handler with the group's own machinery, on the emulator",
         it("decrements through the group, the hook running all the same", async () => {
             const { instanceId, before } = await hookedGroup();
 
-            const { summary } = await warn(decrement, instanceId, 1_000);
+            const { summary } = await warn("decrement", instanceId, 1_000);
 
             assert.equal(summary.action, "terminated");
             assert.equal(summary.capacityOnInterruption, "decrement");
-            const { actions } = await describeGroupActions(emulator);
+            const { actions } = await describeGroupActions(emulator());
             assert.deepEqual(actions[0].hooksRun, ["ship-logs"]);
             assert.equal((await workshop.webGroup()).desiredCapacity, before.desiredCapacity - 1);
         });

@@ -13,7 +13,6 @@ import {
     TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { clientConfigFor } from "../../emulator/group-state";
-import { type Emulator } from "../../emulator/server";
 import { seedWorkshopEnvironment, type WorkshopEnvironment } from "../../emulator/workshop";
 import {
     describeGroupActions,
@@ -29,20 +28,19 @@ import {
     putLifecycleHook,
     seedWeightedGroup,
 } from "../support/group-side";
-import { FIRST_RUN_BOOTSTRAP_TIMEOUT_MS, tierEmulator } from "../support/tier-emulator";
+import { tierEmulatorForSuite } from "../support/tier-emulator";
 
 const REACTION_MS = 300;
 
 describe("The emulator's Auto Scaling groups, on their own side", function () {
-    let emulator: Emulator;
+    const tier = tierEmulatorForSuite();
+    const emulator = () => tier.emulator;
     let autoScaling: AutoScalingClient;
     let workshop: WorkshopEnvironment;
     let web: string[];
 
-    before(async function () {
-        this.timeout(FIRST_RUN_BOOTSTRAP_TIMEOUT_MS);
-        emulator = await tierEmulator();
-        autoScaling = new AutoScalingClient(clientConfigFor(emulator));
+    before(function () {
+        autoScaling = new AutoScalingClient(clientConfigFor(emulator()));
     });
 
     after(function () {
@@ -51,13 +49,15 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
 
     /** A fresh workshop: web at min 2, desired 4, max 12, 4 InService instances. */
     async function seed(capacityRebalance: boolean): Promise<void> {
-        await emulator.reset();
-        workshop = await seedWorkshopEnvironment(emulator, { webGroup: { capacityRebalance } });
-        web = (await membershipOf(emulator, workshop.webGroupName)).instances.map(
+        await emulator().reset();
+        workshop = await seedWorkshopEnvironment(emulator(), {
+            webGroup: { capacityRebalance },
+        });
+        web = (await membershipOf(emulator(), workshop.webGroupName)).instances.map(
             (line) => line.split(" ")[0],
         );
     }
-    const webGroup = () => membershipOf(emulator, workshop.webGroupName);
+    const webGroup = () => membershipOf(emulator(), workshop.webGroupName);
     const terminate = (instanceId: string, decrement: boolean) =>
         autoScaling.send(
             new TerminateInstanceInAutoScalingGroupCommand({
@@ -65,13 +65,21 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
                 ShouldDecrementDesiredCapacity: decrement,
             }),
         );
+    const detach = (groupName: string, instanceIds: string[], decrement: boolean) =>
+        autoScaling.send(
+            new DetachInstancesCommand({
+                AutoScalingGroupName: groupName,
+                InstanceIds: instanceIds,
+                ShouldDecrementDesiredCapacity: decrement,
+            }),
+        );
 
     describe("given a group with Capacity Rebalancing and a termination hook", function () {
         beforeEach(async function () {
             await seed(true);
-            await putLifecycleHook(emulator, workshop.webGroupName, "drain");
+            await putLifecycleHook(emulator(), workshop.webGroupName, "drain");
             await putLifecycleHook(
-                emulator,
+                emulator(),
                 workshop.webGroupName,
                 "warm-up",
                 "autoscaling:EC2_INSTANCE_LAUNCHING",
@@ -100,7 +108,9 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
 
         it("moves a warned instance to Terminating:Wait after the delay, runs the termination hook only, and replaces it", async function () {
             // When EC2's warning for web[0] reaches the group, which reacts after REACTION_MS
-            const answer = await sendSpotWarning(emulator, web[0], { reactAfterMs: REACTION_MS });
+            const answer = await sendSpotWarning(emulator(), web[0], {
+                reactAfterMs: REACTION_MS,
+            });
 
             // Then nothing moved yet
             assert.deepEqual(answer, {
@@ -112,9 +122,9 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
             assert.ok((await webGroup()).instances.includes(`${web[0]} InService`));
 
             // And after the delay the group moved it, ran "drain", and launched a replacement
-            const [action, ...others] = await groupActionsWhenSettled(emulator);
+            const [action, ...others] = await groupActionsWhenSettled(emulator());
             assert.deepEqual(others, []);
-            const { outOfServiceAtMs } = await describeGroupActions(emulator);
+            const { outOfServiceAtMs } = await describeGroupActions(emulator());
             assert.deepEqual(Object.keys(outOfServiceAtMs), [web[0]]);
             assert.deepEqual(
                 { ...action, replacements: action.replacements.length },
@@ -139,17 +149,11 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
 
         it("does nothing when the handler detached the instance first", async function () {
             // Given the warning, and the handler's detach before the group reacts
-            await sendSpotWarning(emulator, web[0], { reactAfterMs: REACTION_MS });
-            await autoScaling.send(
-                new DetachInstancesCommand({
-                    AutoScalingGroupName: workshop.webGroupName,
-                    InstanceIds: [web[0]],
-                    ShouldDecrementDesiredCapacity: true,
-                }),
-            );
+            await sendSpotWarning(emulator(), web[0], { reactAfterMs: REACTION_MS });
+            await detach(workshop.webGroupName, [web[0]], true);
 
             // Then the group's reaction finds nothing to move, and no hook ran
-            assert.deepEqual(await groupActionsWhenSettled(emulator), [
+            assert.deepEqual(await groupActionsWhenSettled(emulator()), [
                 {
                     instanceId: web[0],
                     groupName: workshop.webGroupName,
@@ -163,14 +167,14 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
         });
 
         it("does nothing when the test says the group does not react, leaving the handler's safety net to act", async function () {
-            const answer = await sendSpotWarning(emulator, web[0], {
+            const answer = await sendSpotWarning(emulator(), web[0], {
                 reactAfterMs: 0,
                 groupReacts: false,
             });
             await delay(REACTION_MS);
 
             assert.equal(answer.reaction, "none");
-            assert.deepEqual(await groupActionsWhenSettled(emulator), []);
+            assert.deepEqual(await groupActionsWhenSettled(emulator()), []);
             assert.ok((await webGroup()).instances.includes(`${web[0]} InService`));
         });
 
@@ -184,7 +188,7 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
                     (id, i) => `${id} ${i === 1 ? "Terminating:Wait" : "InService"}`,
                 ),
             });
-            assert.deepEqual((await describeGroupActions(emulator)).actions, [
+            assert.deepEqual((await describeGroupActions(emulator())).actions, [
                 {
                     instanceId: web[1],
                     groupName: workshop.webGroupName,
@@ -197,11 +201,11 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
         });
 
         it("forgets a pending reaction on reset", async function () {
-            await sendSpotWarning(emulator, web[0], { reactAfterMs: REACTION_MS });
-            await emulator.reset();
+            await sendSpotWarning(emulator(), web[0], { reactAfterMs: REACTION_MS });
+            await emulator().reset();
 
             const { actions, pendingReactions, outOfServiceAtMs } =
-                await describeGroupActions(emulator);
+                await describeGroupActions(emulator());
             assert.deepEqual([actions, pendingReactions, outOfServiceAtMs], [[], 0, {}]);
         });
     });
@@ -212,8 +216,8 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
         });
 
         it("takes a warned instance out (Terminating while it drains from its target group) and replaces it", async function () {
-            await sendSpotWarning(emulator, web[0], { reactAfterMs: 0 });
-            const [action] = await groupActionsWhenSettled(emulator);
+            await sendSpotWarning(emulator(), web[0], { reactAfterMs: 0 });
+            const [action] = await groupActionsWhenSettled(emulator());
 
             assert.equal(action.lifecycleState, "Terminating");
             assert.deepEqual(action.hooksRun, []);
@@ -231,15 +235,15 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
     describe("given a group without Capacity Rebalancing", function () {
         beforeEach(async function () {
             await seed(false);
-            await putLifecycleHook(emulator, workshop.webGroupName, "drain");
+            await putLifecycleHook(emulator(), workshop.webGroupName, "drain");
         });
 
         it("says CapacityRebalance false and leaves a warned instance InService", async function () {
-            const answer = await sendSpotWarning(emulator, web[0], { reactAfterMs: 0 });
+            const answer = await sendSpotWarning(emulator(), web[0], { reactAfterMs: 0 });
             await delay(REACTION_MS);
 
             assert.deepEqual([answer.capacityRebalance, answer.reaction], [false, "none"]);
-            assert.deepEqual(await groupActionsWhenSettled(emulator), []);
+            assert.deepEqual(await groupActionsWhenSettled(emulator()), []);
             assert.deepEqual(
                 (await webGroup()).instances,
                 web.map((id) => `${id} InService`),
@@ -266,22 +270,16 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
         });
 
         it("lets a test put members in states moto never reports; Detach still refuses them, Terminate takes a Retained one without replacing it", async function () {
-            await setLifecycleState(emulator, web[0], "Pending:Wait");
-            await setLifecycleState(emulator, web[1], "Terminating:Retained");
+            await setLifecycleState(emulator(), web[0], "Pending:Wait");
+            await setLifecycleState(emulator(), web[1], "Terminating:Retained");
 
             await assertRefusedWith(
-                autoScaling.send(
-                    new DetachInstancesCommand({
-                        AutoScalingGroupName: workshop.webGroupName,
-                        InstanceIds: [web[0]],
-                        ShouldDecrementDesiredCapacity: false,
-                    }),
-                ),
+                detach(workshop.webGroupName, [web[0]], false),
                 autoScalingErrors.notInServiceOrStandby(web[0]),
             );
             await terminate(web[1], false);
 
-            const [action] = (await describeGroupActions(emulator)).actions;
+            const [action] = (await describeGroupActions(emulator())).actions;
             assert.deepEqual(
                 [action.instanceId, action.lifecycleState, action.hooksRun, action.replacements],
                 [web[1], "Terminating", [], []],
@@ -294,7 +292,7 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
 
         beforeEach(async function () {
             await seed(false);
-            weighted = await seedWeightedGroup(emulator, workshop);
+            weighted = await seedWeightedGroup(emulator(), workshop);
         });
 
         it("returns each instance's WeightedCapacity and the group's DesiredCapacityType", async function () {
@@ -317,22 +315,14 @@ describe("The emulator's Auto Scaling groups, on their own side", function () {
 
         it("refuses a decrement below MinSize counted in units, with AWS's detach wording, and decrements by units", async function () {
             const [big, small] = weighted.instanceIds;
-            const detach = (ids: string[]) =>
-                autoScaling.send(
-                    new DetachInstancesCommand({
-                        AutoScalingGroupName: weighted.name,
-                        InstanceIds: ids,
-                        ShouldDecrementDesiredCapacity: true,
-                    }),
-                );
 
             await assertRefusedWith(
-                detach([big, small]),
+                detach(weighted.name, [big, small], true),
                 autoScalingErrors.belowMinSize(weighted.name, 2, 20, 6, 2),
             );
-            await detach([big]);
+            await detach(weighted.name, [big], true);
 
-            assert.deepEqual(await membershipOf(emulator, weighted.name), {
+            assert.deepEqual(await membershipOf(emulator(), weighted.name), {
                 desiredCapacity: 2,
                 instances: weighted.instanceIds.slice(1).map((id) => `${id} InService`),
             });

@@ -6,10 +6,10 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { type HandlerArchive } from "../../offline/handler-archive";
-import { installPulumiMocks } from "../../offline/pulumi-engine";
 import type { SQSBatchResponse } from "aws-lambda";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
 import { autoScaling, stubAutoScalingPerSuite } from "../support/auto-scaling-stub";
+import { handlerArchivesForSuite } from "../support/emulated-workshop";
 import { loadEvent } from "../support/events";
 import { answerWithOneMember, groupLookupAnswer } from "../support/fake-auto-scaling";
 
@@ -18,45 +18,33 @@ const INSTANCE = "i-0fedcba9876543210";
 // The handler alone, the SDK excluded: about 21 KiB since it works with each group's own machinery.
 const MAX_ZIPPED_BYTES = 24 * 1024;
 
+const REGION = { AWS_REGION: "eu-west-1" };
+
+/** The seed's sample event for INSTANCE, in a fresh container of `archive`, in REGION. */
+const invokeWithSeedEvent = (archive: HandlerArchive, environment: Record<string, string> = {}) =>
+    archive.invoke([loadEvent("seed-sample-event", INSTANCE)], { ...REGION, ...environment });
+
 describe("the deployment package, as pulumi up would upload it", () => {
     stubAutoScalingPerSuite();
-    let keep: HandlerArchive;
-    let decrement: HandlerArchive;
-
-    before(async () => {
-        installPulumiMocks();
-        const { SpotInterruptionHandler } = await import("../../components");
-        const { materializeHandlerArchive } = await import("../../offline/handler-archive");
-        keep = await materializeHandlerArchive(
-            new SpotInterruptionHandler("pkg-keep", { autoScalingGroupName: "web" })
-                .handlerFunction,
-            "keep",
-        );
-        decrement = await materializeHandlerArchive(
-            new SpotInterruptionHandler("pkg-dec", {
-                autoScalingGroupName: "web",
-                capacityOnInterruption: "decrement",
-            }).handlerFunction,
-            "decrement",
-        );
+    const archives = handlerArchivesForSuite("pkg", {
+        keep: { autoScalingGroupName: "web" },
+        decrement: { autoScalingGroupName: "web", capacityOnInterruption: "decrement" },
     });
     beforeEach(() => answerWithOneMember("web", INSTANCE));
-    after(() => {
-        keep?.remove();
-        decrement?.remove();
-    });
 
     it("holds only the serialized handler: no node_modules, so no bundled AWS SDK", () => {
-        assert.deepEqual(keep.paths, ["__index.js"]);
+        assert.deepEqual(archives.keep.paths, ["__index.js"]);
     });
 
     it("zips to under 24 KiB", () => {
-        const size = keep.zippedBytes;
+        const size = archives.keep.zippedBytes;
         assert.ok(size < MAX_ZIPPED_BYTES, `zipped archive is ${size} bytes`);
     });
 
     it("requires nothing at run time but the SDK v3 clients that Lambda ships", () => {
-        const required = [...keep.indexSource.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+        const required = [...archives.keep.indexSource.matchAll(/require\("([^"]+)"\)/g)].map(
+            (m) => m[1],
+        );
         // The serializer names the package's CommonJS entry, e.g. ".../dist-cjs/index.js".
         const packages = required.map((name) => name.split("/").slice(0, 2).join("/"));
         assert.deepEqual([...new Set(packages)].sort(), [
@@ -70,7 +58,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
         const event = loadEvent("seed-sample-event", INSTANCE);
         const clientsPerContainer = async () => {
             autoScaling.resetHistory();
-            await keep.withContainer({ AWS_REGION: "eu-west-1" }, async (invoke) => {
+            await archives.keep.withContainer(REGION, async (invoke) => {
                 await invoke(event);
                 await invoke(event);
             });
@@ -94,13 +82,10 @@ describe("the deployment package, as pulumi up would upload it", () => {
         autoScaling.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
         const event = loadEvent("seed-sample-event", INSTANCE);
 
-        const { logLines } = await keep.withContainer(
-            { AWS_REGION: "eu-west-1" },
-            async (invoke) => {
-                await invoke(event);
-                await invoke(event);
-            },
-        );
+        const { logLines } = await archives.keep.withContainer(REGION, async (invoke) => {
+            await invoke(event);
+            await invoke(event);
+        });
 
         const lines = logLines.map((line) => JSON.parse(line));
         const error = {
@@ -132,10 +117,10 @@ describe("the deployment package, as pulumi up would upload it", () => {
             const {
                 results: [result],
                 logLines,
-            } = await keep.invoke<SQSBatchResponse>(
+            } = await archives.keep.invoke<SQSBatchResponse>(
                 [{ Records: [asSqsRecord(freshSampleEvent(INSTANCE), { messageId: "m-1" })] }],
                 {
-                    AWS_REGION: "eu-west-1",
+                    ...REGION,
                     AWS_ACCESS_KEY_ID: "test",
                     AWS_SECRET_ACCESS_KEY: "test",
                     AWS_ENDPOINT_URL_SNS: `http://127.0.0.1:${port}`,
@@ -169,7 +154,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
 
         const {
             results: [result],
-        } = await keep.invoke<SQSBatchResponse>([event], { AWS_REGION: "eu-west-1" });
+        } = await archives.keep.invoke<SQSBatchResponse>([event], REGION);
 
         assert.deepEqual(result, {
             status: "fulfilled",
@@ -181,9 +166,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
         const {
             results: [result],
             logLines,
-        } = await keep.invoke([loadEvent("seed-sample-event", INSTANCE)], {
-            AWS_REGION: "eu-west-1",
-        });
+        } = await invokeWithSeedEvent(archives.keep);
 
         const lines = logLines.map((line) => JSON.parse(line));
         assert.deepEqual(
@@ -254,9 +237,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
 
         const {
             results: [result],
-        } = await decrement.invoke([loadEvent("seed-sample-event", INSTANCE)], {
-            AWS_REGION: "eu-west-1",
-        });
+        } = await invokeWithSeedEvent(archives.decrement);
 
         assert.equal(result.status, "fulfilled");
         assert.equal(
@@ -270,10 +251,7 @@ describe("the deployment package, as pulumi up would upload it", () => {
         const {
             results: [result],
             logLines,
-        } = await keep.invoke([loadEvent("seed-sample-event", INSTANCE)], {
-            AWS_REGION: "eu-west-1",
-            AUTO_SCALING_GROUP_NAMES: "",
-        });
+        } = await invokeWithSeedEvent(archives.keep, { AUTO_SCALING_GROUP_NAMES: "" });
 
         assert.equal(result.status, "rejected");
         assert.match(

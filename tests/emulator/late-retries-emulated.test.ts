@@ -7,11 +7,8 @@ import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/c
 import type { SQSBatchResponse } from "aws-lambda";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { clientConfigFor } from "../../emulator/group-state";
-import { type Emulator } from "../../emulator/server";
-import { type HandlerArchive } from "../../offline/handler-archive";
 import { ENV_DEAD_LETTER_QUEUE_URL } from "../../contract";
-import { webGroupHandlerArchive } from "../support/emulated-workshop";
-import { tierEmulator } from "../support/tier-emulator";
+import { emulatedWorkshopSuite } from "../support/emulated-workshop";
 
 const ids = (n: number) =>
     Array.from({ length: n }, (_, i) => `i-${(i + 1).toString(16).padStart(17, "0")}`);
@@ -19,19 +16,11 @@ const ids = (n: number) =>
 describe("late retries, dead-lettered into the emulator's queue", function () {
     this.timeout(120_000);
 
-    let emulator: Emulator;
-    let archive: HandlerArchive;
-
-    before(async () => {
-        archive = await webGroupHandlerArchive("late-retries", {});
-        emulator = await tierEmulator();
-    });
-
-    after(() => archive?.remove());
+    const { emulator, archives } = emulatedWorkshopSuite("late-retries", { defaults: {} });
 
     it("sends every retry of a warning past its notice there, with its reason, and acknowledges it", async () => {
         // Given 25 second receives of warnings sent three minutes ago, and an empty queue
-        const sqs = new SQSClient(clientConfigFor(emulator));
+        const sqs = new SQSClient(clientConfigFor(emulator()));
         try {
             const { QueueUrl } = await sqs.send(
                 new CreateQueueCommand({ QueueName: `late-dlq-${Date.now()}` }),
@@ -43,9 +32,9 @@ describe("late retries, dead-lettered into the emulator's queue", function () {
             );
 
             // When the handler gets them in one batch
-            const { results, logLines } = await archive.invoke<SQSBatchResponse>(
+            const { results, logLines } = await archives.defaults.invoke<SQSBatchResponse>(
                 [{ Records: records }],
-                { ...emulator.environment(), [ENV_DEAD_LETTER_QUEUE_URL]: QueueUrl },
+                { ...emulator().environment(), [ENV_DEAD_LETTER_QUEUE_URL]: QueueUrl },
             );
 
             // Then none is left for a retry, and the queue holds each one once, with its reason

@@ -15,18 +15,12 @@ import {
     ReceiveMessageCommand,
     SQSClient,
 } from "@aws-sdk/client-sqs";
-import {
-    DRAIN_TIMEOUT_MS,
-    idsOf,
-    metricsOf,
-    ONE_SECOND_WINDOW,
-    queuedPipeline,
-} from "../support/emulated-workshop";
+import { idsOf, metricsOf, ONE_SECOND_WINDOW, queuedPipeline } from "../support/emulated-workshop";
 
 describe("what the queued pipeline reports, on the emulator", function () {
     this.timeout(600_000);
 
-    const { emulator, seed, run } = queuedPipeline({
+    const { emulator, seed, deliver } = queuedPipeline({
         keep: { capacityOnInterruption: "keep", ...ONE_SECOND_WINDOW },
         dry: { capacityOnInterruption: "decrement", dryRun: true, ...ONE_SECOND_WINDOW },
         notify: {
@@ -41,10 +35,10 @@ describe("what the queued pipeline reports, on the emulator", function () {
             const environment = await seed({ minSize: 5, desiredCapacity: 10, maxSize: 12 });
             const before = await describeGroupState(emulator(), environment.webGroupName);
 
-            const { logLines } = await run("dry", async (p) => {
-                await p.putEvents(idsOf(before).map((id) => freshSampleEvent(id)));
-                await p.mapping.drained(DRAIN_TIMEOUT_MS);
-            });
+            const { logLines } = await deliver(
+                "dry",
+                idsOf(before).map((id) => freshSampleEvent(id)),
+            );
 
             assert.deepEqual(
                 await describeGroupState(emulator(), environment.webGroupName),
@@ -71,10 +65,10 @@ describe("what the queued pipeline reports, on the emulator", function () {
                 ...idsOf(others),
             ];
 
-            const { logLines } = await run("keep", async (p) => {
-                await p.putEvents(warned.map((id) => freshSampleEvent(id)));
-                await p.mapping.drained(DRAIN_TIMEOUT_MS);
-            });
+            const { logLines } = await deliver(
+                "keep",
+                warned.map((id) => freshSampleEvent(id)),
+            );
 
             const metrics = metricsOf(logLines);
             assert.equal(metrics.received, warned.length);
@@ -94,13 +88,10 @@ describe("what the queued pipeline reports, on the emulator", function () {
             ).slice(0, 5);
             const inbox = await subscribeQueueToNewTopic(emulator(), "spot-notifications");
 
-            await run(
+            await deliver(
                 "notify",
-                async (p) => {
-                    await p.putEvents(victims.map((id) => freshSampleEvent(id)));
-                    await p.mapping.drained(DRAIN_TIMEOUT_MS);
-                },
-                { NOTIFY_TOPIC_ARN: inbox.topicArn },
+                victims.map((id) => freshSampleEvent(id)),
+                { handlerEnvironment: { NOTIFY_TOPIC_ARN: inbox.topicArn } },
             );
 
             const notices = (await inbox.receive()).map((n) => JSON.parse(n.Message));

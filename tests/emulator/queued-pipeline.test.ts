@@ -10,17 +10,12 @@ import * as assert from "node:assert/strict";
 import { describeGroupState } from "../../emulator/group-state";
 import { freshSampleEvent } from "../../offline/sample-event";
 import { loadEvent } from "../support/events";
-import {
-    DRAIN_TIMEOUT_MS,
-    idsOf,
-    ONE_SECOND_WINDOW,
-    queuedPipeline,
-} from "../support/emulated-workshop";
+import { idsOf, ONE_SECOND_WINDOW, queuedPipeline } from "../support/emulated-workshop";
 
 describe("the queued pipeline, rule → events queue → mapping → handler, on the emulator", function () {
     this.timeout(600_000);
 
-    const { emulator, seed, run } = queuedPipeline({
+    const { emulator, seed, deliver } = queuedPipeline({
         keep: { capacityOnInterruption: "keep", ...ONE_SECOND_WINDOW },
         decrement: { capacityOnInterruption: "decrement", ...ONE_SECOND_WINDOW },
     });
@@ -35,11 +30,7 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
                 freshSampleEvent(id),
             );
 
-            const { value: counts, logLines } = await run("keep", async (p) => {
-                await p.putEvents(warnings);
-                await p.mapping.drained(DRAIN_TIMEOUT_MS);
-                return { ...(await p.counts()), records: p.mapping.stats.records };
-            });
+            const { value: delivered, logLines } = await deliver("keep", warnings);
 
             const after = await describeGroupState(emulator(), environment.webGroupName);
             assert.deepEqual(
@@ -51,7 +42,10 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
                 await describeGroupState(emulator(), environment.otherGroupName),
                 neighbours,
             );
-            assert.deepEqual(counts, { queued: 0, deadLettered: 0, records: warnings.length });
+            assert.deepEqual(delivered, {
+                records: warnings.length,
+                left: { queued: 0, deadLettered: 0 },
+            });
             const batches = logLines
                 .map((l) => JSON.parse(l))
                 .filter((l) => /^Batch of/.test(l.message));
@@ -68,11 +62,11 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
             const environment = await seed({ minSize: 10, desiredCapacity: 20, maxSize: 24 });
             const web = await describeGroupState(emulator(), environment.webGroupName);
 
-            await run("decrement", async (p) => {
-                await p.putEvents(idsOf(web).map((id) => freshSampleEvent(id)));
-                await p.mapping.drained(DRAIN_TIMEOUT_MS);
-                assert.deepEqual(await p.counts(), { queued: 0, deadLettered: 0 });
-            });
+            const { value: delivered } = await deliver(
+                "decrement",
+                idsOf(web).map((id) => freshSampleEvent(id)),
+            );
+            assert.deepEqual(delivered.left, { queued: 0, deadLettered: 0 });
 
             const after = await describeGroupState(emulator(), environment.webGroupName);
             assert.equal(after.desiredCapacity, 10);
@@ -90,16 +84,12 @@ describe("the queued pipeline, rule → events queue → mapping → handler, on
                 await describeGroupState(emulator(), environment.webGroupName),
             );
 
-            const { value: counts } = await run("keep", async (p) => {
-                await p.putEvents([
-                    loadEvent("rebalance-recommendation", instance),
-                    loadEvent("other-source", instance),
-                ]);
-                await p.mapping.drained(DRAIN_TIMEOUT_MS);
-                return { ...(await p.counts()), records: p.mapping.stats.records };
-            });
+            const { value: delivered } = await deliver("keep", [
+                loadEvent("rebalance-recommendation", instance),
+                loadEvent("other-source", instance),
+            ]);
 
-            assert.deepEqual(counts, { queued: 0, deadLettered: 0, records: 0 });
+            assert.deepEqual(delivered, { records: 0, left: { queued: 0, deadLettered: 0 } });
         });
     });
 });

@@ -10,18 +10,13 @@
  * configuration, the queue, the group, the replacement, the target health and the termination,
  * is moto's own answer to the simulation's calls.
  */
-import {
-    WEB_GROUP_NAME,
-    type WorkshopEnvironment,
-    seedWorkshopEnvironment,
-} from "../../emulator/workshop";
+import { type WorkshopEnvironment } from "../../emulator/workshop";
 import {
     type GroupState,
     clientConfigFor,
     describeGroupState,
     describeInstanceState,
 } from "../../emulator/group-state";
-import { withLocalPipeline } from "../../offline/pipeline";
 import * as assert from "node:assert/strict";
 import { setTimeout as delay } from "node:timers/promises";
 import {
@@ -37,55 +32,36 @@ import {
 import { CreateRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { CreateFunctionCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import type { SQSEvent } from "aws-lambda";
-import type { QueueSettings } from "../../components/spot-interruption-handler/args";
-import { type Emulator } from "../../emulator/server";
-import { type HandlerArchive } from "../../offline/handler-archive";
-import { installPulumiMocks } from "../../offline/pulumi-engine";
 import type * as ConsoleTest from "../../commands/simulate/console-test";
 import type { Invoker } from "../../commands/simulate/run";
 import type { SimulationReport } from "../../commands/simulate/run";
 import { type SimulationClients } from "../../commands/simulate/aws";
-import { tierEmulator } from "../support/tier-emulator";
+import { queuedPipeline } from "../support/emulated-workshop";
 
 const FUNCTION = "spot-function";
 const LOG_GROUP = `/aws/lambda/${FUNCTION}`;
-const DRAIN_TIMEOUT_MS = 30_000;
 /** How far back the simulation's clock runs: the grace outlasts the mapping's 4 s batching window. */
 const BACKDATE_MS = 17_000;
 
 describe("npm run simulate on the emulator: the console test end to end with queue delivery", function () {
     this.timeout(600_000);
 
-    let emulator: Emulator;
-    let archive: HandlerArchive;
-    let settings: QueueSettings;
+    // The component's defaults, its 4 s batching window included.
+    const pipeline = queuedPipeline({ simulated: {} });
+    const { emulator, archives, seed, deliver } = pipeline;
     let simulate: typeof ConsoleTest;
     let clients: SimulationClients;
 
     before(async () => {
-        installPulumiMocks();
-        const { SpotInterruptionHandler, resolveHandlerSettings } =
-            await import("../../components");
-        const { materializeHandlerArchive } = await import("../../offline/handler-archive");
         const aws = await import("../../commands/simulate/aws");
         simulate = await import("../../commands/simulate/console-test");
-        const args = { autoScalingGroupName: WEB_GROUP_NAME };
-        const queue = resolveHandlerSettings(args).queue;
-        assert.ok(queue, "the component's default delivery is the queue");
-        settings = queue;
-        archive = await materializeHandlerArchive(
-            new SpotInterruptionHandler("simulated", args).handlerFunction,
-            "simulated",
-        );
-        emulator = await tierEmulator();
-        clients = aws.createClients(clientConfigFor(emulator));
+        clients = aws.createClients(clientConfigFor(emulator()));
     });
 
     after(async () => {
         if (clients !== undefined) {
             Object.values(clients).forEach((client) => client.destroy());
         }
-        archive?.remove();
     });
 
     /** The workshop environment, the pipeline's queues and rule, and the function as moto holds it. */
@@ -93,17 +69,9 @@ describe("npm run simulate on the emulator: the console test end to end with que
         queueUrl: string;
         environment: WorkshopEnvironment;
     }> {
-        await emulator.reset();
-        const environment = await seedWorkshopEnvironment(emulator, {
-            webGroup: { capacityRebalance },
-        });
-        const { value: queueUrl } = await withLocalPipeline(
-            emulator,
-            archive,
-            { settings },
-            async (p) => p.queueUrl,
-        );
-        const config = clientConfigFor(emulator);
+        const environment = await seed({ capacityRebalance });
+        const { value: queueUrl } = await pipeline.run("simulated", async (p) => p.queueUrl);
+        const config = clientConfigFor(emulator());
         const iam = new IAMClient(config);
         const lambda = new LambdaClient(config);
         const logs = new CloudWatchLogsClient(config);
@@ -117,10 +85,10 @@ describe("npm run simulate on the emulator: the console test end to end with que
                     Role: Role?.Arn,
                     Runtime: "nodejs22.x",
                     Handler: "__index.handler",
-                    Timeout: archive.timeoutMs / 1000,
+                    Timeout: archives.simulated.timeoutMs / 1000,
                     // moto keeps the code but cannot run it: the invoke seam runs the archive.
                     Code: { ZipFile: EMPTY_ZIP },
-                    Environment: { Variables: { ...archive.environment } },
+                    Environment: { Variables: { ...archives.simulated.environment } },
                 }),
             );
             await logs.send(new CreateLogGroupCommand({ logGroupName: LOG_GROUP }));
@@ -138,19 +106,12 @@ describe("npm run simulate on the emulator: the console test end to end with que
         return async (_functionName, payload) => {
             const { Records } = payload as SQSEvent;
             const failed: string[] = [];
-            const { logLines } = await withLocalPipeline(
-                emulator,
-                archive,
-                {
-                    settings,
-                    onBatch: (batch) => failed.push(...batch.failedMessageIds),
-                },
-                async (p) => {
-                    await p.putEvents(Records.map((record) => JSON.parse(record.body)));
-                    await p.mapping.drained(DRAIN_TIMEOUT_MS);
-                    deliveries.push({ records: p.mapping.stats.records, left: await p.counts() });
-                },
+            const { value: delivered, logLines } = await deliver(
+                "simulated",
+                Records.map((record) => JSON.parse(record.body)),
+                { onBatch: (batch) => failed.push(...batch.failedMessageIds) },
             );
+            deliveries.push(delivered);
             await shipLog(logLines);
             await deregisterDetached(logLines, targetGroupArn);
             return {
@@ -163,7 +124,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
 
     /** Lambda's log shipping: the handler's lines into the function's log group. */
     async function shipLog(lines: readonly string[]): Promise<void> {
-        const logs = new CloudWatchLogsClient(clientConfigFor(emulator));
+        const logs = new CloudWatchLogsClient(clientConfigFor(emulator()));
         const stream = `invocation-${deliveries.length}`;
         try {
             await logs.send(
@@ -192,7 +153,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         if (detached.length === 0) {
             return;
         }
-        const elbv2 = new ElasticLoadBalancingV2Client(clientConfigFor(emulator));
+        const elbv2 = new ElasticLoadBalancingV2Client(clientConfigFor(emulator()));
         try {
             await elbv2.send(
                 new DeregisterTargetsCommand({
@@ -214,7 +175,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         before: GroupState;
     }> {
         const { queueUrl, environment } = await deploy(capacityRebalance);
-        const before = await describeGroupState(emulator, environment.webGroupName);
+        const before = await describeGroupState(emulator(), environment.webGroupName);
         const report = await simulate.simulateConsoleTest(
             {
                 deployment: { functionName: FUNCTION, queueUrl, source: "the emulator" },
@@ -250,7 +211,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         assert.deepEqual(deliveries, [{ records: 1, left: { queued: 0, deadLettered: 0 } }]);
         assert.equal(report.deployment?.delivery, "queue");
         assert.equal(report.decision?.action, "detached");
-        const after = await describeGroupState(emulator, environment.webGroupName);
+        const after = await describeGroupState(emulator(), environment.webGroupName);
         assert.ok(
             !after.instances.some((i) => i.instanceId === victim),
             "the instance left the group",
@@ -275,7 +236,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         assert.deepEqual(followed.slice(5), [
             `${victim} in target group workshop-web: unused (Target.NotRegistered)`,
         ]);
-        assert.equal(await describeInstanceState(emulator, victim), "running");
+        assert.equal(await describeInstanceState(emulator(), victim), "running");
         assert.match(report.warning ?? "", /keeps running \(and billing\)/);
     });
 
@@ -290,7 +251,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         assert.equal(report.decision?.action, "detached");
         assert.equal(report.decision?.action === "detached" && report.decision.safetyNet, true);
         assert.equal(report.verdict, "left it to the group, then the safety net detached it");
-        const after = await describeGroupState(emulator, environment.webGroupName);
+        const after = await describeGroupState(emulator(), environment.webGroupName);
         assert.ok(!after.instances.some((i) => i.instanceId === victim), "it left the group");
         assert.equal(after.desiredCapacity, before.desiredCapacity, "capacity kept");
         const handler = report.steps.filter((s) => s.kind === "handler").map((s) => s.message);
@@ -308,7 +269,7 @@ describe("npm run simulate on the emulator: the console test end to end with que
         );
         assert.ok(
             ["shutting-down", "terminated"].includes(
-                (await describeInstanceState(emulator, victim)) ?? "",
+                (await describeInstanceState(emulator(), victim)) ?? "",
             ),
         );
     });

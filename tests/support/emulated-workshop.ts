@@ -11,8 +11,12 @@ import {
     type Invocations,
     materializeHandlerArchive,
 } from "../../offline/handler-archive";
-import { type LocalPipeline, withLocalPipeline } from "../../offline/pipeline";
-import type { ResolvedHandlerSettings } from "../../components/spot-interruption-handler/args";
+import {
+    type LocalPipeline,
+    type LocalPipelineOptions,
+    withLocalPipeline,
+} from "../../offline/pipeline";
+import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import {
     seedWorkshopEnvironment,
     WEB_GROUP_NAME,
@@ -33,27 +37,48 @@ export function assertAllFulfilled({ results }: Invocations, action: "detached" 
     }
 }
 
-/** The component's arguments for the web group, but the group. */
-export type WebGroupHandlerArgs = Omit<SpotInterruptionHandlerArgs, "autoScalingGroupName">;
-
-/** The component's function, serialized and loaded as Lambda loads it. */
-export async function handlerArchive(
-    name: string,
-    args: SpotInterruptionHandlerArgs,
-): Promise<HandlerArchive> {
-    const { SpotInterruptionHandler } = await mockedComponents();
-    return materializeHandlerArchive(new SpotInterruptionHandler(name, args).handlerFunction, name);
+/** The component's arguments: the web group's, unless they choose their own groups. */
+function webGroupUnlessChosen(args: SpotInterruptionHandlerArgs): SpotInterruptionHandlerArgs {
+    const { autoScalingGroupName, autoScalingGroupNames, autoScalingGroupTag } = args;
+    const chosen = autoScalingGroupName ?? autoScalingGroupNames ?? autoScalingGroupTag;
+    return chosen === undefined ? { autoScalingGroupName: WEB_GROUP_NAME, ...args } : args;
 }
 
-/** The component's function for the web group. */
-export function webGroupHandlerArchive(
-    name: string,
-    args: WebGroupHandlerArgs = {},
-): Promise<HandlerArchive> {
-    return handlerArchive(name, { autoScalingGroupName: WEB_GROUP_NAME, ...args });
+/**
+ * For the current suite, the component's function per variant, named `${label}-${variant}`,
+ * serialized and loaded as Lambda loads it: built before the suite runs, removed after it.
+ */
+export function handlerArchivesForSuite<V extends string>(
+    label: string,
+    variants: Record<V, SpotInterruptionHandlerArgs>,
+): Readonly<Record<V, HandlerArchive>> {
+    // Filled in before the suite runs, as variables that a `before` hook sets are.
+    const archives = {} as Record<V, HandlerArchive>;
+    before(async () => {
+        const { SpotInterruptionHandler } = await mockedComponents();
+        for (const [variant, args] of Object.entries<SpotInterruptionHandlerArgs>(variants)) {
+            const name = `${label}-${variant}`;
+            const handler = new SpotInterruptionHandler(name, webGroupUnlessChosen(args));
+            archives[variant as V] = await materializeHandlerArchive(handler.handlerFunction, name);
+        }
+    });
+    after(() => Object.values<HandlerArchive>(archives).forEach((archive) => archive.remove()));
+    return archives;
 }
 
-export function emulatedWorkshop(emulator: () => Emulator) {
+/** For the current suite: the tier's emulator, the workshop on it, and the variants' handler archives. */
+export function emulatedWorkshopSuite<V extends string>(
+    label: string,
+    variants: Record<V, SpotInterruptionHandlerArgs>,
+) {
+    const tier = tierEmulatorForSuite();
+    const emulator = () => tier.emulator;
+    const archives = handlerArchivesForSuite(label, variants);
+    return { emulator, archives, ...emulatedWorkshop(emulator) };
+}
+
+/** The workshop on `emulator`: seeded afresh, read back, and warned through a handler archive. */
+function emulatedWorkshop(emulator: () => Emulator) {
     let environment: WorkshopEnvironment | undefined;
     const seeded = (): WorkshopEnvironment => {
         assert.ok(environment, "seed() the workshop first");
@@ -123,46 +148,62 @@ export function metricsOf(logLines: string[]) {
     };
 }
 
-export function queuedPipeline<V extends string>(variants: Record<V, WebGroupHandlerArgs>) {
-    const tier = tierEmulatorForSuite();
-    const archives = new Map<V, { archive: HandlerArchive; settings: ResolvedHandlerSettings }>();
+/** What a queued pipeline takes besides its variant's settings. */
+type PipelineOptions = Omit<LocalPipelineOptions, "settings">;
+
+/** For the current suite, the emulated workshop with each variant's queued pipeline. */
+export function queuedPipeline<V extends string>(variants: Record<V, SpotInterruptionHandlerArgs>) {
+    const { emulator, archives, seed, environment } = emulatedWorkshopSuite("queued", variants);
+    const settings = new Map<V, QueueSettings>();
 
     before(async () => {
         const { resolveHandlerSettings } = await mockedComponents();
-        for (const [variant, args] of Object.entries(variants) as [V, WebGroupHandlerArgs][]) {
-            archives.set(variant, {
-                settings: resolveHandlerSettings({ autoScalingGroupName: WEB_GROUP_NAME, ...args }),
-                archive: await webGroupHandlerArchive(`queued-${variant}`, args),
-            });
+        for (const [variant, args] of Object.entries<SpotInterruptionHandlerArgs>(variants)) {
+            const { queue } = resolveHandlerSettings(webGroupUnlessChosen(args));
+            assert.ok(queue, "the component's default delivery is the queue");
+            settings.set(variant as V, queue);
         }
     });
 
-    after(() => archives.forEach(({ archive }) => archive.remove()));
-
-    const theEmulator = () => tier.emulator;
-    const workshop = emulatedWorkshop(theEmulator);
+    /** Runs `body` with the variant's pipeline (its rule, queue, mapping and handler) and these options. */
+    function run<T>(
+        variant: V,
+        body: (p: LocalPipeline) => Promise<T>,
+        options: PipelineOptions = {},
+    ) {
+        const queue = settings.get(variant);
+        assert.ok(queue, `variant ${variant} is built`);
+        return withLocalPipeline(
+            emulator(),
+            archives[variant],
+            { ...options, settings: queue },
+            body,
+        );
+    }
 
     return {
-        emulator: theEmulator,
+        emulator,
+        archives,
         /** A fresh workshop environment, the web group sized as asked. */
         async seed(webGroup?: WorkshopSeedOptions["webGroup"]) {
-            await workshop.seed(webGroup);
-            return workshop.environment();
+            await seed(webGroup);
+            return environment();
         },
-        /** Runs `body` with the variant's pipeline: its rule, queue, mapping and handler. */
-        run<T>(
+        run,
+        /** Puts `events` through the variant's pipeline until it drains: the records it delivered, and what its queues have left. */
+        deliver(
             variant: V,
-            body: (p: LocalPipeline) => Promise<T>,
-            handlerEnvironment: Record<string, string> = {},
+            events: readonly Record<string, unknown>[],
+            options: PipelineOptions = {},
         ) {
-            const built = archives.get(variant);
-            assert.ok(built, `variant ${variant} is built`);
-            assert.ok(built.settings.queue, "the component's default delivery is the queue");
-            return withLocalPipeline(
-                theEmulator(),
-                built.archive,
-                { settings: built.settings.queue, handlerEnvironment },
-                body,
+            return run(
+                variant,
+                async (p) => {
+                    await p.putEvents(events);
+                    await p.mapping.drained(DRAIN_TIMEOUT_MS);
+                    return { records: p.mapping.stats.records, left: await p.counts() };
+                },
+                options,
             );
         },
     };

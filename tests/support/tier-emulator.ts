@@ -5,7 +5,7 @@ import { type Emulator, startEmulator } from "../../emulator/server";
 let started: Promise<Emulator> | undefined;
 
 /** The process's emulator, started on first use and reset for the file that asks. */
-export async function tierEmulator(): Promise<Emulator> {
+async function tierEmulator(): Promise<Emulator> {
     started ??= startEmulator({ onProgress: (message) => console.log(`      ${message}`) });
     // After a failed start, the next file tries again.
     const emulator = await started.catch((error: unknown) => {
@@ -31,7 +31,8 @@ export const FIRST_RUN_BOOTSTRAP_TIMEOUT_MS = 300_000;
 export function tierEmulatorForSuite(): { readonly emulator: Emulator } {
     let emulator: Emulator | undefined;
     before(async function () {
-        this.timeout(FIRST_RUN_BOOTSTRAP_TIMEOUT_MS);
+        // The first start's time, or the suite's own timeout if that is longer.
+        this.timeout(Math.max(this.timeout(), FIRST_RUN_BOOTSTRAP_TIMEOUT_MS));
         emulator = await tierEmulator();
     });
     return {
