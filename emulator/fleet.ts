@@ -31,7 +31,6 @@ export interface GroupFleet extends Network {
     readonly tag: { readonly key: string; readonly value: string };
     /** A group with the same tag key and another value: no handler may touch it. */
     readonly neighbourGroupName: string;
-    readonly neighbourTag: { readonly key: string; readonly value: string };
     readonly neighbourInstanceIds: string[];
     /** An EC2 instance in no group. */
     readonly standaloneInstanceId: string;
@@ -86,7 +85,6 @@ export async function seedGroupFleet(
             instanceIds: ids.slice(0, groups),
             tag: FLEET_TAG,
             neighbourGroupName: FLEET_NEIGHBOUR_GROUP_NAME,
-            neighbourTag: FLEET_NEIGHBOUR_TAG,
             neighbourInstanceIds: ids[groups],
             standaloneInstanceId: await launchStandalone(ec2, network, "fleet"),
         };
