@@ -122,12 +122,9 @@ export function applyConfigSet(stack: StackConfig, projectName: string, line: st
 }
 
 function parsePath(keyPath: string): (string | number)[] {
-    const segments: (string | number)[] = [];
-    const pattern = /([^.[\]]+)|\[(\d+)\]|\["([^"]+)"\]/g;
-    for (const match of keyPath.matchAll(pattern)) {
-        segments.push(match[2] !== undefined ? Number(match[2]) : (match[3] ?? match[1]));
-    }
-    return segments;
+    return [...keyPath.matchAll(/([^.[\]]+)|\[(\d+)\]|\["([^"]+)"\]/g)].map((match) =>
+        match[2] !== undefined ? Number(match[2]) : (match[3] ?? match[1]),
+    );
 }
 
 function setAtPath(container: unknown, path: (string | number)[], value: unknown): void {
@@ -176,11 +173,10 @@ export function mergeConfig(stackName: string, project: Project, stack: StackCon
         }
     }
     if (missing.length > 0) {
-        // `formatMissingKeys`: 'a', 'b' and 'c', sorted.
-        const quoted = missing.sort().map((key) => `'${key}'`);
-        const keys = [quoted.slice(0, -1).join(", "), quoted[quoted.length - 1]].filter(Boolean);
+        // `formatMissingKeys`: 'a', 'b' and 'c', sorted (British English has no serial comma).
+        const keys = new Intl.ListFormat("en-GB").format(missing.sort().map((key) => `'${key}'`));
         throw new StackConfigMergeError(
-            `Stack '${stackName}' is missing configuration ${missing.length > 1 ? "values" : "value"} ${keys.join(" and ")}`,
+            `Stack '${stackName}' is missing configuration ${missing.length > 1 ? "values" : "value"} ${keys}`,
         );
     }
     for (const key of Object.keys(project.config).sort()) {
