@@ -2,7 +2,6 @@
 import { strict as assert } from "node:assert";
 import {
     AutoScalingServiceException,
-    type MixedInstancesPolicy,
     PutLifecycleHookCommand,
     UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
@@ -11,6 +10,7 @@ import { type Emulator } from "../../emulator/server";
 import {
     createGroup,
     launchInto,
+    webTierPolicy,
     type WorkshopEnvironment,
     withSeedClients,
 } from "../../emulator/workshop";
@@ -45,23 +45,10 @@ export async function seedWeightedGroup(
     emulator: Emulator,
     workshop: WorkshopEnvironment,
 ): Promise<{ name: string; instanceIds: string[] }> {
-    const policy: MixedInstancesPolicy = {
-        LaunchTemplate: {
-            LaunchTemplateSpecification: {
-                LaunchTemplateId: workshop.launchTemplateId,
-                Version: "$Latest",
-            },
-            Overrides: [
-                { InstanceType: "m7i.large", WeightedCapacity: "1" },
-                { InstanceType: "m7i.2xlarge", WeightedCapacity: "4" },
-            ],
-        },
-        InstancesDistribution: {
-            OnDemandBaseCapacity: 0,
-            OnDemandPercentageAboveBaseCapacity: 0,
-            SpotAllocationStrategy: "price-capacity-optimized",
-        },
-    };
+    const policy = webTierPolicy(workshop.launchTemplateId, [
+        { InstanceType: "m7i.large", WeightedCapacity: "1" },
+        { InstanceType: "m7i.2xlarge", WeightedCapacity: "4" },
+    ]);
     const subnetId = workshop.subnetIds[0];
     return withSeedClients(emulator, async ({ ec2, autoScaling }) => {
         const types = ["m7i.2xlarge", "m7i.large", "m7i.large"] as const;
