@@ -135,7 +135,6 @@ class Mapping implements LocalEventSourceMapping {
     private readonly lifetime: NodeJS.Timeout;
     /** One gathering loop, which keeps batch composition deterministic; Lambda starts five, which splits a burst into smaller batches. */
     private readonly poller: Promise<void>;
-    private readonly functionTimeoutMs: number;
     private readonly idlePollIntervalMs: number;
     private readonly windowMs: number;
     /** Every loop ends by this many receives at the latest, whatever the clock does. */
@@ -148,7 +147,6 @@ class Mapping implements LocalEventSourceMapping {
 
     constructor(private readonly options: EventSourceMappingOptions) {
         this.sqs = new SQSClient(options.clientConfig);
-        this.functionTimeoutMs = options.functionTimeoutMs ?? 60_000;
         this.idlePollIntervalMs = options.idlePollIntervalMs ?? 25;
         this.windowMs = options.settings.maximumBatchingWindowInSeconds * 1000;
         this.maxReceives = Math.ceil(MAX_LIFETIME_MS / Math.max(1, this.idlePollIntervalMs)) * 10;
@@ -351,7 +349,8 @@ class Mapping implements LocalEventSourceMapping {
 
     /** The handler's verdict on the batch: a throw or a timeout fails it whole. */
     private async run(records: SQSRecord[]): Promise<Verdict> {
-        const deadline = Date.now() + this.functionTimeoutMs;
+        const timeoutMs = this.options.functionTimeoutMs ?? 60_000;
+        const deadline = Date.now() + timeoutMs;
         // Lambda hands the function JSON, so the handler gets its own copy of plain data.
         const event = JSON.parse(JSON.stringify({ Records: records })) as SQSEvent;
         const context = {
@@ -360,7 +359,7 @@ class Mapping implements LocalEventSourceMapping {
         };
         try {
             const handled = Promise.resolve().then(() => this.options.handler(event, context));
-            return judge(await withTimeout(handled, this.functionTimeoutMs), records);
+            return judge(await withTimeout(handled, timeoutMs), records);
         } catch (error) {
             return {
                 failed: new Set(records.map((r) => r.messageId)),
