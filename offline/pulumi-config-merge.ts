@@ -110,15 +110,13 @@ export function applyConfigSet(stack: StackConfig, projectName: string, line: st
         stack.set(key, { kind: "text", text: value });
         return;
     }
+    // The stored object is the path's first level; missing, it is made as any level below it.
     const existing = stack.get(key);
-    const container: unknown =
-        existing?.kind === "object"
-            ? structuredClone(existing.value)
-            : typeof inner[0] === "number"
-              ? []
-              : {};
-    setAtPath(container, inner, coerce(value));
-    stack.set(key, { kind: "object", value: container });
+    const top = {
+        [root]: existing?.kind === "object" ? structuredClone(existing.value) : undefined,
+    };
+    setAtPath(top, segments, coerce(value));
+    stack.set(key, { kind: "object", value: top[root] });
 }
 
 function parsePath(keyPath: string): (string | number)[] {
