@@ -57,24 +57,27 @@ export interface ObservedRequest {
 }
 
 /** Per Auto Scaling action. Requests to other services pass through and are counted only in `otherRequests`. */
-export interface FaultProxy {
+export type FaultProxy = Readonly<ReturnType<typeof newCounts>> & {
     readonly endpoint: string;
-    /** Requests seen per Auto Scaling action: forwarded, faulted or throttled. */
-    readonly requests: Map<string, number>;
-    /** Forwarded to the emulator. */
-    readonly served: Map<string, number>;
-    /** Refused by the budget. */
-    readonly throttled: Map<string, number>;
-    /** When each throttled request arrived, on the proxy's clock (`now`). */
-    readonly throttledAtMs: number[];
-    /** Answered with the plan's fault (after forwarding, for a lost response). */
-    readonly faulted: Map<string, number>;
-    /** Forwarded, and answered by the emulator with HTTP status 400 or above (e.g. a ValidationError). */
-    readonly refused: Map<string, number>;
-    /** Requests that were not Auto Scaling (SQS, EC2, moto's own API, ...), forwarded untouched. */
-    readonly otherRequests: number;
     close(): Promise<void>;
-}
+};
+
+const newCounts = () => ({
+    /** Requests seen per Auto Scaling action: forwarded, faulted or throttled. */
+    requests: new Map<string, number>(),
+    /** Forwarded to the emulator. */
+    served: new Map<string, number>(),
+    /** Refused by the budget. */
+    throttled: new Map<string, number>(),
+    /** When each throttled request arrived, on the proxy's clock (`now`). */
+    throttledAtMs: [] as number[],
+    /** Answered with the plan's fault (after forwarding, for a lost response). */
+    faulted: new Map<string, number>(),
+    /** Forwarded, and answered by the emulator with HTTP status 400 or above (e.g. a ValidationError). */
+    refused: new Map<string, number>(),
+    /** Requests that were not Auto Scaling (SQS, EC2, moto's own API, ...), forwarded untouched. */
+    otherRequests: 0,
+});
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -125,15 +128,7 @@ export async function startFaultProxy(
     const options = typeof planOrOptions === "function" ? { plan: planOrOptions } : planOrOptions;
     const now = options.now ?? (() => performance.now());
     const bucket = options.budget && new TokenBucket(options.budget, now);
-    const counts = {
-        requests: new Map<string, number>(),
-        served: new Map<string, number>(),
-        throttled: new Map<string, number>(),
-        throttledAtMs: [] as number[],
-        faulted: new Map<string, number>(),
-        refused: new Map<string, number>(),
-        otherRequests: 0,
-    };
+    const counts = newCounts();
     const target = new URL(upstream);
 
     /** Forwards upstream; a 4xx or 5xx answer to `action` counts as refused, and `lost` replaces it. */

@@ -8,7 +8,6 @@ import {
     createGroup,
     launchInto,
     launchStandalone,
-    type Network,
     seedNetwork,
     withSeedClients,
 } from "./workshop";
@@ -22,23 +21,12 @@ export interface GroupFleetOptions {
     readonly neighbourSize?: number;
 }
 
-export interface GroupFleet extends Network {
-    /** The protected groups, in order: web-01, web-02, ... */
-    readonly groupNames: string[];
-    /** Each protected group's instances, in the order of groupNames. */
-    readonly instanceIds: string[][];
-    /** The tag every protected group carries. */
-    readonly tag: { readonly key: string; readonly value: string };
-    /** A group with the same tag key and another value: no handler may touch it. */
-    readonly neighbourGroupName: string;
-    readonly neighbourTag: { readonly key: string; readonly value: string };
-    readonly neighbourInstanceIds: string[];
-    /** An EC2 instance in no group. */
-    readonly standaloneInstanceId: string;
-}
+export type GroupFleet = Awaited<ReturnType<typeof seedGroupFleet>>;
 
+/** The tag every protected group carries. */
 export const FLEET_TAG = { key: WEB_TIER_GROUP_TAG_KEY, value: "web" } as const;
 export const FLEET_NEIGHBOUR_TAG = { key: WEB_TIER_GROUP_TAG_KEY, value: "other" } as const;
+/** A group with the same tag key and another value: no handler may touch it. */
 export const FLEET_NEIGHBOUR_GROUP_NAME = "other";
 export const FLEET_DEFAULTS = { groups: 10, size: 100, neighbourSize: 20 } as const;
 /** Each /20 subnet holds 4091 instances; keep-mode replacements all land in the first one. */
@@ -53,10 +41,7 @@ export function fleetGroupNames(groups: number): string[] {
 }
 
 /** Seeds a fresh emulator as the workshop does, minus what the handler never reads (target group, mixed policy). */
-export async function seedGroupFleet(
-    emulator: Emulator,
-    options: GroupFleetOptions = {},
-): Promise<GroupFleet> {
+export async function seedGroupFleet(emulator: Emulator, options: GroupFleetOptions = {}) {
     const { groups, size, neighbourSize } = fleetSizes(options);
     return withSeedClients(emulator, async ({ ec2, autoScaling }) => {
         const network = await seedNetwork(ec2, emulator.region, "fleet", INSTANCE_TYPE);
@@ -83,11 +68,12 @@ export async function seedGroupFleet(
         return {
             ...network,
             groupNames,
+            /** Each protected group's instances, in the order of groupNames. */
             instanceIds: ids.slice(0, groups),
             tag: FLEET_TAG,
             neighbourGroupName: FLEET_NEIGHBOUR_GROUP_NAME,
-            neighbourTag: FLEET_NEIGHBOUR_TAG,
             neighbourInstanceIds: ids[groups],
+            /** An EC2 instance in no group. */
             standaloneInstanceId: await launchStandalone(ec2, network, "fleet"),
         };
     });

@@ -47,12 +47,9 @@ export function sendSpotWarning(
     instanceId: string,
     options: SpotWarningOptions = {},
 ): Promise<SpotWarningAnswer> {
-    return call<SpotWarningAnswer>(emulator, "POST", "spot-warning", {
-        instanceId,
-        region: emulator.region,
-        reactAfterMs: options.reactAfterMs ?? 0,
-        groupReacts: options.groupReacts ?? true,
-    });
+    // group_side.py applies the defaults.
+    const warning = { instanceId, region: emulator.region, ...options };
+    return call<SpotWarningAnswer>(emulator, "POST", "spot-warning", warning);
 }
 
 /** Every instance the group or a Terminate call took out of service since the last reset, in order. */

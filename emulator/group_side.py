@@ -170,11 +170,10 @@ class GroupSide:
             if hook.lifecycle_transition == TERMINATING_TRANSITION
             and state.lifecycle_state != "Terminating:Retained"
         ]
-        if hooks:
-            state.lifecycle_state = "Terminating:Wait"
-        elif getattr(group, "target_group_arns", None):
-            # Behind a load balancer the group deregisters it first: Terminating while it drains.
-            state.lifecycle_state = "Terminating"
+        state_after = "Terminating:Wait" if hooks else "Terminating"
+        # Behind a load balancer the group deregisters it first: Terminating while it drains.
+        if hooks or getattr(group, "target_group_arns", None):
+            state.lifecycle_state = state_after
         else:
             group.instance_states = [s for s in group.instance_states if s is not state]
             backend.ec2_backend.terminate_instances([instance_id])
@@ -184,7 +183,6 @@ class GroupSide:
             units = weight_of(group, state) if decrement else 0
             group.set_desired_capacity(group.desired_capacity - units)
         launched = [s.instance.id for s in group.instance_states if s.instance.id not in before]
-        state_after = "Terminating:Wait" if hooks else "Terminating"
         self.record(instance_id, group.name, by, state_after, hooks, launched)
 
     def record(self, *values: Any) -> None:

@@ -19,6 +19,7 @@ import re
 import sys
 import threading
 import uuid
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
 from urllib.parse import parse_qs
@@ -75,23 +76,22 @@ def one_request_at_a_time(app: WsgiApp, lock: threading.Lock | None = None) -> W
     return serialised
 
 
-def refusing_what_aws_refuses(app: WsgiApp, group_side: GroupSide | None = None) -> WsgiApp:
-    """Answers AWS's ValidationError for a call that AWS refuses; passes the rest on. With a
-    group side, also serves its endpoints under /_emulator/ and keeps what moto's parser drops."""
+def refusing_what_aws_refuses(app: WsgiApp, group_side: GroupSide) -> WsgiApp:
+    """Answers AWS's ValidationError for a call that AWS refuses; passes the rest on. Also serves
+    the group side's endpoints under /_emulator/ and keeps what moto's parser drops."""
 
     def checked(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if group_side is not None and path.startswith(PATH_PREFIX):
+        if path.startswith(PATH_PREFIX):
             method, body = environ.get("REQUEST_METHOD", ""), read_body_and_restore(environ)
             status, payload = group_side.answer(method, path, body)
             return respond(start_response, status, "application/json", json.dumps(payload))
-        if group_side is not None and path == "/moto-api/reset":
+        if path == "/moto-api/reset":
             group_side.forget()
         request = auto_scaling_request(environ)
         if request is None:
             return app(environ, start_response)
-        if group_side is not None:
-            group_side.ensure_installed()
+        group_side.ensure_installed()
         check = REFUSAL_CHECKS.get(request.action)
         # Against moto's groups where moto would serve it: None for a region moto does not know.
         groups = check and groups_in(request.account, request.region)
@@ -117,10 +117,9 @@ def respond(
     start_response: Callable[..., Any], status: int, kind: str, text: str, request_id: str = ""
 ) -> list[bytes]:
     body = text.encode("utf-8")
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}.get(status, "Error")
     headers = [("Content-Type", kind), ("Content-Length", str(len(body)))]
     headers += [("x-amzn-RequestId", request_id)] if request_id else []
-    start_response(f"{status} {reason}", headers)
+    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
     return [body]
 
 

@@ -1,6 +1,5 @@
 /** moto's server as a child process on a free port, with the SDK environment for it, reset and stop. */
 import { spawn, type ChildProcess } from "node:child_process";
-import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -150,23 +149,14 @@ async function terminate(server: RunningServer): Promise<void> {
 }
 
 /** POST /moto-api/reset on a connection of its own, so that no keep-alive socket outlives it. */
-function resetMoto(endpoint: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-        const url = `${endpoint}/moto-api/reset`;
-        const options = { method: "POST", agent: false, timeout: HTTP_REQUEST_TIMEOUT_MS };
-        const request = http.request(url, options, (response) => {
-            let body = "";
-            response.setEncoding("utf8");
-            response.on("data", (chunk: string) => (body += chunk));
-            response.on("error", reject);
-            response.on("end", () => {
-                const { statusCode } = response;
-                if (statusCode === 200) resolve();
-                else reject(new Error(`moto reset failed with HTTP ${statusCode}: ${body}`));
-            });
-        });
-        request.on("timeout", () => request.destroy(new Error(`POST ${url} timed out`)));
-        request.on("error", reject);
-        request.end();
+async function resetMoto(endpoint: string): Promise<void> {
+    const response = await fetch(`${endpoint}/moto-api/reset`, {
+        method: "POST",
+        headers: { connection: "close" },
+        signal: AbortSignal.timeout(HTTP_REQUEST_TIMEOUT_MS),
     });
+    const body = await response.text();
+    if (response.status !== 200) {
+        throw new Error(`moto reset failed with HTTP ${response.status}: ${body}`);
+    }
 }

@@ -4,6 +4,7 @@ import {
     AttachInstancesCommand,
     CreateAutoScalingGroupCommand,
     type CreateAutoScalingGroupCommandInput,
+    type LaunchTemplateOverrides,
     UpdateAutoScalingGroupCommand,
     type MixedInstancesPolicy,
 } from "@aws-sdk/client-auto-scaling";
@@ -136,18 +137,8 @@ async function seedWebGroup(
     webGroup: WebGroup,
 ): Promise<void> {
     const { launchTemplateId, subnetIds } = network;
-    const mixedInstancesPolicy: MixedInstancesPolicy = {
-        LaunchTemplate: {
-            LaunchTemplateSpecification: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
-            Overrides: WEB_INSTANCE_TYPES.map((instanceType) => ({ InstanceType: instanceType })),
-        },
-        InstancesDistribution: {
-            OnDemandBaseCapacity: WEB_TIER_DEFAULTS.onDemandBaseCapacity,
-            OnDemandPercentageAboveBaseCapacity:
-                WEB_TIER_DEFAULTS.onDemandPercentageAboveBaseCapacity,
-            SpotAllocationStrategy: WEB_TIER_DEFAULTS.spotAllocationStrategy,
-        },
-    };
+    const overrides = WEB_INSTANCE_TYPES.map((instanceType) => ({ InstanceType: instanceType }));
+    const mixedInstancesPolicy = webTierPolicy(launchTemplateId, overrides);
     const slots = Array.from({ length: webGroup.desiredCapacity }, (_, i) => ({
         subnetId: subnetIds[i % subnetIds.length],
         instanceType: WEB_INSTANCE_TYPES[i % WEB_INSTANCE_TYPES.length],
@@ -171,6 +162,25 @@ async function seedWebGroup(
             MixedInstancesPolicy: mixedInstancesPolicy,
         }),
     );
+}
+
+/** The web tier's instances distribution over the launch template, with these overrides. */
+export function webTierPolicy(
+    launchTemplateId: string,
+    overrides: LaunchTemplateOverrides[],
+): MixedInstancesPolicy {
+    return {
+        LaunchTemplate: {
+            LaunchTemplateSpecification: { LaunchTemplateId: launchTemplateId, Version: "$Latest" },
+            Overrides: overrides,
+        },
+        InstancesDistribution: {
+            OnDemandBaseCapacity: WEB_TIER_DEFAULTS.onDemandBaseCapacity,
+            OnDemandPercentageAboveBaseCapacity:
+                WEB_TIER_DEFAULTS.onDemandPercentageAboveBaseCapacity,
+            SpotAllocationStrategy: WEB_TIER_DEFAULTS.spotAllocationStrategy,
+        },
+    };
 }
 
 /** Runs `seed` with clients for the emulator, destroyed after. */

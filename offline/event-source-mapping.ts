@@ -1,6 +1,7 @@
 /** Lambda's SQS event source mapping with ReportBatchItemFailures, run locally against the emulator. */
 // moto times visibility and redrive as AWS does, but a long poll holds its one-request lock: short polls, with pauses.
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -44,23 +45,24 @@ export interface BatchInfo {
     readonly inFlight: number;
 }
 
-export interface EventSourceMappingStats {
-    invocations: number;
-    records: number;
+const newStats = () => ({
+    invocations: 0,
+    records: 0,
     /** Records per invocation, in the order the invocations started. */
-    batchSizes: number[];
-    deleted: number;
+    batchSizes: [] as number[],
+    deleted: 0,
     /** Records left for redelivery: named in batchItemFailures, or in a batch that failed whole. */
-    failedRecords: number;
+    failedRecords: 0,
     /** Invocations that failed whole: a throw, a timeout or an invalid response. */
-    failedBatches: number;
-    maxInFlight: number;
+    failedBatches: 0,
+    maxInFlight: 0,
     /** Records received but never invoked because the mapping stopped; they reappear later. */
-    abandonedRecords: number;
+    abandonedRecords: 0,
     /** Failed SQS calls (receive, delete, attributes) and throwing `onBatch` callbacks. */
-    errors: number;
-    lastError?: string;
-}
+    errors: 0,
+    lastError: undefined as string | undefined,
+});
+export type EventSourceMappingStats = ReturnType<typeof newStats>;
 
 export interface LocalEventSourceMapping {
     /** Live counters; read them, don't write them. */
@@ -124,25 +126,15 @@ export function startEventSourceMapping(
 }
 
 class Mapping implements LocalEventSourceMapping {
-    readonly stats: EventSourceMappingStats = {
-        invocations: 0,
-        records: 0,
-        batchSizes: [],
-        deleted: 0,
-        failedRecords: 0,
-        failedBatches: 0,
-        maxInFlight: 0,
-        abandonedRecords: 0,
-        errors: 0,
-    };
+    readonly stats = newStats();
     private readonly sqs: SQSClient;
     private readonly abort = new AbortController();
-    private readonly slots: Slots;
+    /** Settles when the mapping stops, to wake a poller waiting for concurrency. */
+    private readonly halted = once(this.abort.signal, "abort");
     private readonly inFlight = new Set<Promise<void>>();
     private readonly lifetime: NodeJS.Timeout;
     /** One gathering loop, which keeps batch composition deterministic; Lambda starts five, which splits a burst into smaller batches. */
     private readonly poller: Promise<void>;
-    private readonly functionTimeoutMs: number;
     private readonly idlePollIntervalMs: number;
     private readonly windowMs: number;
     /** Every loop ends by this many receives at the latest, whatever the clock does. */
@@ -155,8 +147,6 @@ class Mapping implements LocalEventSourceMapping {
 
     constructor(private readonly options: EventSourceMappingOptions) {
         this.sqs = new SQSClient(options.clientConfig);
-        this.slots = new Slots(options.settings.maximumConcurrency);
-        this.functionTimeoutMs = options.functionTimeoutMs ?? 60_000;
         this.idlePollIntervalMs = options.idlePollIntervalMs ?? 25;
         this.windowMs = options.settings.maximumBatchingWindowInSeconds * 1000;
         this.maxReceives = Math.ceil(MAX_LIFETIME_MS / Math.max(1, this.idlePollIntervalMs)) * 10;
@@ -210,7 +200,6 @@ class Mapping implements LocalEventSourceMapping {
     private halt(): void {
         this.running = false;
         this.abort.abort();
-        this.slots.cancelWaiters();
     }
 
     private get polling(): boolean {
@@ -228,13 +217,17 @@ class Mapping implements LocalEventSourceMapping {
                 continue;
             }
             // Lambda's pollers wait for concurrency rather than receive more than they can invoke.
-            if (!(this.running && (await this.slots.acquire()))) {
+            const { maximumConcurrency } = this.options.settings;
+            while (this.running && this.inFlight.size >= maximumConcurrency) {
+                await Promise.race([...this.inFlight, this.halted]);
+            }
+            if (!this.running) {
                 this.abandon(batch.records);
                 break;
             }
             this.held -= batch.records.length;
-            const invocation = this.invoke(batch).finally(() => {
-                this.slots.release();
+            // Itself included: it joins inFlight just below.
+            const invocation = this.invoke(batch, this.inFlight.size + 1).finally(() => {
                 this.inFlight.delete(invocation);
             });
             this.inFlight.add(invocation);
@@ -318,12 +311,11 @@ class Mapping implements LocalEventSourceMapping {
     }
 
     /** Runs the handler on a batch, deletes what succeeded and reports the outcome. */
-    private async invoke({ records, gatherMs }: Batch): Promise<void> {
+    private async invoke({ records, gatherMs }: Batch, concurrent: number): Promise<void> {
         const stats = this.stats;
         stats.invocations++;
         stats.records += records.length;
         stats.batchSizes.push(records.length);
-        const concurrent = this.slots.inUse;
         stats.maxInFlight = Math.max(stats.maxInFlight, concurrent);
         const startedAt = performance.now();
         const verdict = await this.run(records);
@@ -357,7 +349,8 @@ class Mapping implements LocalEventSourceMapping {
 
     /** The handler's verdict on the batch: a throw or a timeout fails it whole. */
     private async run(records: SQSRecord[]): Promise<Verdict> {
-        const deadline = Date.now() + this.functionTimeoutMs;
+        const timeoutMs = this.options.functionTimeoutMs ?? 60_000;
+        const deadline = Date.now() + timeoutMs;
         // Lambda hands the function JSON, so the handler gets its own copy of plain data.
         const event = JSON.parse(JSON.stringify({ Records: records })) as SQSEvent;
         const context = {
@@ -366,7 +359,7 @@ class Mapping implements LocalEventSourceMapping {
         };
         try {
             const handled = Promise.resolve().then(() => this.options.handler(event, context));
-            return judge(await withTimeout(handled, this.functionTimeoutMs), records);
+            return judge(await withTimeout(handled, timeoutMs), records);
         } catch (error) {
             return {
                 failed: new Set(records.map((r) => r.messageId)),
@@ -419,38 +412,6 @@ class Mapping implements LocalEventSourceMapping {
             // Rejects when aborted by stop(), which only ends the pause early.
             await sleep(ms, undefined, { signal: this.abort.signal }).catch(() => undefined);
         }
-    }
-}
-
-/** maximumConcurrency: a counting semaphore whose waiters can all be turned away at once. */
-class Slots {
-    inUse = 0;
-    private readonly waiters: ((granted: boolean) => void)[] = [];
-    private cancelled = false;
-
-    constructor(private readonly limit: number) {}
-
-    /** Resolves true with a slot taken, or false once cancelled. */
-    acquire(): Promise<boolean> {
-        const free = !this.cancelled && this.inUse < this.limit;
-        this.inUse += free ? 1 : 0;
-        return this.cancelled || free
-            ? Promise.resolve(free)
-            : new Promise((resolve) => this.waiters.push(resolve));
-    }
-
-    release(): void {
-        const next = this.waiters.shift();
-        if (next === undefined) {
-            this.inUse--;
-        } else {
-            next(true); // The slot passes straight to the next waiter.
-        }
-    }
-
-    cancelWaiters(): void {
-        this.cancelled = true;
-        this.waiters.splice(0).forEach((waiter) => waiter(false));
     }
 }
 

@@ -142,10 +142,9 @@ function containers(
             // eslint-disable-next-line @typescript-eslint/no-require-imports -- the archive is plain CommonJS, loaded as Lambda would
             const { handler } = require(indexPath) as { handler: LambdaHandler };
             const invoke: Invoke = (event) => {
-                const startedAt = performance.now();
-                const elapsed = (): number => performance.now() - startedAt;
+                const deadline = performance.now() + timeoutMs;
                 return handler(event, {
-                    getRemainingTimeInMillis: () => Math.max(0, timeoutMs - elapsed()),
+                    getRemainingTimeInMillis: () => Math.max(0, deadline - performance.now()),
                 });
             };
             return { value: await body(invoke), logLines, logTimesMs };

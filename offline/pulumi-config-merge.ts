@@ -110,24 +110,19 @@ export function applyConfigSet(stack: StackConfig, projectName: string, line: st
         stack.set(key, { kind: "text", text: value });
         return;
     }
+    // The stored object is the path's first level; missing, it is made as any level below it.
     const existing = stack.get(key);
-    const container: unknown =
-        existing?.kind === "object"
-            ? structuredClone(existing.value)
-            : typeof inner[0] === "number"
-              ? []
-              : {};
-    setAtPath(container, inner, coerce(value));
-    stack.set(key, { kind: "object", value: container });
+    const top = {
+        [root]: existing?.kind === "object" ? structuredClone(existing.value) : undefined,
+    };
+    setAtPath(top, segments, coerce(value));
+    stack.set(key, { kind: "object", value: top[root] });
 }
 
 function parsePath(keyPath: string): (string | number)[] {
-    const segments: (string | number)[] = [];
-    const pattern = /([^.[\]]+)|\[(\d+)\]|\["([^"]+)"\]/g;
-    for (const match of keyPath.matchAll(pattern)) {
-        segments.push(match[2] !== undefined ? Number(match[2]) : (match[3] ?? match[1]));
-    }
-    return segments;
+    return [...keyPath.matchAll(/([^.[\]]+)|\[(\d+)\]|\["([^"]+)"\]/g)].map((match) =>
+        match[2] !== undefined ? Number(match[2]) : (match[3] ?? match[1]),
+    );
 }
 
 function setAtPath(container: unknown, path: (string | number)[], value: unknown): void {
@@ -176,11 +171,10 @@ export function mergeConfig(stackName: string, project: Project, stack: StackCon
         }
     }
     if (missing.length > 0) {
-        // `formatMissingKeys`: 'a', 'b' and 'c', sorted.
-        const quoted = missing.sort().map((key) => `'${key}'`);
-        const keys = [quoted.slice(0, -1).join(", "), quoted[quoted.length - 1]].filter(Boolean);
+        // `formatMissingKeys`: 'a', 'b' and 'c', sorted (British English has no serial comma).
+        const keys = new Intl.ListFormat("en-GB").format(missing.sort().map((key) => `'${key}'`));
         throw new StackConfigMergeError(
-            `Stack '${stackName}' is missing configuration ${missing.length > 1 ? "values" : "value"} ${keys.join(" and ")}`,
+            `Stack '${stackName}' is missing configuration ${missing.length > 1 ? "values" : "value"} ${keys}`,
         );
     }
     for (const key of Object.keys(project.config).sort()) {

@@ -53,33 +53,21 @@ export function judge(
     return { failed };
 }
 
+/** The system attributes every record has; SQS returns the others (FIFO's, tracing's) only when set. */
 const SYSTEM_ATTRIBUTES = [
     "ApproximateReceiveCount",
     "SentTimestamp",
     "SenderId",
     "ApproximateFirstReceiveTimestamp",
 ] as const;
-const OPTIONAL_SYSTEM_ATTRIBUTES = [
-    "AWSTraceHeader",
-    "SequenceNumber",
-    "MessageGroupId",
-    "MessageDeduplicationId",
-    "DeadLetterQueueSourceArn",
-] as const;
 
 /** A received message as the record Lambda would put in the event. */
 export function toRecord(message: Message, queueArn: string, region: string): SQSRecord {
     const messageId = required(message.MessageId, "MessageId");
-    const given: Partial<Record<string, string>> = message.Attributes ?? {};
-    const attributes = Object.fromEntries([
-        ...SYSTEM_ATTRIBUTES.map((name) => [
-            name,
-            required(given[name], `attribute ${name} of message ${messageId}`),
-        ]),
-        ...OPTIONAL_SYSTEM_ATTRIBUTES.flatMap((name) =>
-            name in given ? [[name, given[name]]] : [],
-        ),
-    ]) as SQSRecord["attributes"];
+    for (const name of SYSTEM_ATTRIBUTES) {
+        required(message.Attributes?.[name], `attribute ${name} of message ${messageId}`);
+    }
+    const attributes = { ...message.Attributes } as SQSRecord["attributes"];
     const messageAttributes = Object.fromEntries(
         Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
             name,
@@ -127,13 +115,11 @@ export async function queueCounts(sqs: SQSClient, queueUrl: string): Promise<Que
     const { Attributes } = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames }),
     );
-    const counts: Partial<Record<string, string>> = Attributes ?? {};
-    const count = (name: string) => Number(counts[name] ?? 0);
-    return {
-        visible: count(COUNT_ATTRIBUTES.visible),
-        notVisible: count(COUNT_ATTRIBUTES.notVisible),
-        delayed: count(COUNT_ATTRIBUTES.delayed),
-    };
+    const counts = Object.entries(COUNT_ATTRIBUTES).map(([key, name]) => [
+        key,
+        Number(Attributes?.[name] ?? 0),
+    ]);
+    return Object.fromEntries(counts) as QueueCounts;
 }
 
 export const totalMessages = (c: QueueCounts) => c.visible + c.notVisible + c.delayed;

@@ -220,13 +220,8 @@ export class FakeAutoScaling {
                         ...(group.weights && { WeightedCapacity: String(this.weightOf(id)) }),
                     };
                 }),
-                Tags: Object.entries(group.tags).map(([Key, Value]) => ({
-                    Key,
-                    Value,
-                    ResourceId: name,
-                    ResourceType: "auto-scaling-group",
-                    PropagateAtLaunch: false,
-                })),
+                // The handler reads a tag's Key and Value only.
+                Tags: Object.entries(group.tags).map(([Key, Value]) => ({ Key, Value })),
             })),
             ...(start + MaxRecords < matches.length && { NextToken: String(start + MaxRecords) }),
         };
