@@ -3,20 +3,21 @@ import * as assert from "node:assert/strict";
 import { recorded } from "../../../offline/pulumi-engine";
 import {
     arn,
+    assertDeadLetterQueuePolicy,
+    assertExactChildren,
+    assertSharedRolePolicy,
     buildHandler,
     childOf,
     childrenOf,
     type Components,
-    assertDeadLetterQueuePolicy,
     defaultFunctionInputs,
-    ruleTarget,
     functionInputsWithoutCode,
     type Handler,
     INTERRUPTION_WARNING_PATTERN,
     mockedComponents,
     parseJson,
+    ruleTarget,
 } from "../../support/handler-mocks";
-import { assertExactChildren, assertSharedRolePolicy } from "../../support/delivery-modes";
 
 describe("SpotInterruptionHandler, given direct delivery", () => {
     let components: Components;

@@ -4,26 +4,27 @@ import * as pulumi from "@pulumi/pulumi";
 import { recorded } from "../../../offline/pulumi-engine";
 import {
     arn,
+    assertDeadLetterQueuePolicy,
+    assertExactChildren,
+    assertSharedRolePolicy,
     buildHandler,
     childOf,
     childTypes,
-    denyInsecureTransport,
-    ruleSends,
     COMPONENT_TYPE,
-    assertDeadLetterQueuePolicy,
+    components,
     defaultFunctionInputs,
-    ruleTarget,
+    denyInsecureTransport,
+    describeComponents,
     functionInputsWithoutCode,
     type Handler,
     hasProperties,
     INTERRUPTION_WARNING_PATTERN,
-    describeComponents,
-    components,
     named,
     queueUrl,
+    ruleSends,
+    ruleTarget,
     withParsed,
 } from "../../support/handler-mocks";
-import { assertExactChildren, assertSharedRolePolicy } from "../../support/delivery-modes";
 
 /** The whole events queue: SSE-SQS, `settings`, and dead letters to the DLQ after `maxReceiveCount`. */
 function assertEventsQueue(
