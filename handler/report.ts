@@ -40,7 +40,8 @@ const COUNTED: Record<Exclude<WarningOutcome["action"], "ignored">, keyof Outcom
     failed: "failed",
 };
 
-function noOutcomes(): Mutable<OutcomeCounts> {
+/** Every outcome at zero, to count from. */
+export function noOutcomes(): Mutable<OutcomeCounts> {
     return {
         detached: 0,
         terminated: 0,

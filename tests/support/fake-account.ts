@@ -26,7 +26,9 @@ import { createClients, type SimulationClients } from "../../commands/simulate/a
 import type { Deployment, SimulationContext } from "../../commands/simulate/run";
 import { SPOT_INTERRUPTION_ACTION_ID } from "../../components/spot-interruption-handler/fault-injection";
 import { SAFETY_NET_GRACE_MS } from "../../contract";
+import type { OutcomeCounts } from "../../handler/metrics";
 import { batchSummary } from "../../handler/queue-batch";
+import { noOutcomes } from "../../handler/report";
 
 export const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
@@ -45,15 +47,6 @@ export const REPLACEMENT = "i-0bbbbbbbbbbbbbbb1";
 export const DRAIN_SECONDS = 120;
 /** How long the group's termination hook holds an instance in Terminating:Wait. */
 const HOOK_MS = 30_000;
-const OUTCOMES = [
-    "detached",
-    "terminated",
-    "leftToGroup",
-    "wouldDetach",
-    "wouldTerminate",
-    "waiting",
-    "failed",
-] as const;
 
 /** The component's experiment template, as far as the simulation reads it. */
 const EXPERIMENT_TEMPLATE = {
@@ -309,7 +302,7 @@ export class FakeAccount {
         const kind = terminate ? "terminate" : "detach";
         const base = { autoScalingGroupName: GROUP, capacityOnInterruption: "keep" };
         const named = { ...base, instanceIds: [instanceId] };
-        let counted: (typeof OUTCOMES)[number];
+        let counted: keyof OutcomeCounts;
         // The simulation warns only InService instances; FIS's may be rebalancing already.
         if (rebalancing && this.members.get(instanceId)?.startsWith("Terminating")) {
             counted = "leftToGroup";
@@ -343,9 +336,7 @@ export class FakeAccount {
                 activities: [activity],
             });
         }
-        const counts = Object.fromEntries(
-            OUTCOMES.map((o) => [o, o === counted ? 1 : 0]),
-        ) as Record<(typeof OUTCOMES)[number], number>;
+        const counts = { ...noOutcomes(), [counted]: 1 };
         // Metrics (EMF) go to the same log group; they are not the handler's entries.
         this.logLine({ _aws: { Timestamp: this.now }, Detached: counts.detached || undefined });
         const safetyNet = rebalancing && counted !== "leftToGroup" && counted !== "waiting";

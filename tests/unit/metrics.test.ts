@@ -1,16 +1,8 @@
 import * as assert from "node:assert/strict";
 import { emfDocuments, type InvocationMetrics } from "../../handler/metrics";
+import { noOutcomes } from "../../handler/report";
 
 const NOW = Date.parse("2026-11-28T01:00:00Z");
-const noOutcomes = {
-    detached: 0,
-    terminated: 0,
-    leftToGroup: 0,
-    wouldDetach: 0,
-    wouldTerminate: 0,
-    waiting: 0,
-    failed: 0,
-};
 
 const metrics = (overrides: Partial<InvocationMetrics> = {}): InvocationMetrics => ({
     handlerName: "p/dev/spot",
@@ -34,8 +26,8 @@ const metrics = (overrides: Partial<InvocationMetrics> = {}): InvocationMetrics 
     missingGroups: 0,
     detachLatencyMs: [1200.4, 1500.6],
     groups: [
-        { autoScalingGroupName: "web", ...noOutcomes, detached: 4, failed: 1, ignored: 0 },
-        { autoScalingGroupName: "api", ...noOutcomes, detached: 2, ignored: 0 },
+        { autoScalingGroupName: "web", ...noOutcomes(), detached: 4, failed: 1, ignored: 0 },
+        { autoScalingGroupName: "api", ...noOutcomes(), detached: 2, ignored: 0 },
     ],
     ...overrides,
 });
