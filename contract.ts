@@ -102,24 +102,26 @@ export const SQS_POLLER_WAIT_MS = 20_000;
 /** What the safety net's own calls and the function's start take, at most, once invoked. */
 export const SAFETY_NET_ACTION_MS = 5_000;
 
-/** Environment variables through which the component configures the function. */
-export const ENV_AUTO_SCALING_GROUP_NAMES = "AUTO_SCALING_GROUP_NAMES";
-export const ENV_AUTO_SCALING_GROUP_TAG = "AUTO_SCALING_GROUP_TAG";
-export const ENV_CAPACITY_ON_INTERRUPTION = "CAPACITY_ON_INTERRUPTION";
-export const ENV_INTERRUPTION_ACTION = "INTERRUPTION_ACTION";
-export const ENV_DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL";
-/** Queue delivery: where a waiting warning's visibility is shortened to its re-check time. */
-export const ENV_EVENTS_QUEUE_URL = "EVENTS_QUEUE_URL";
-export const ENV_DRY_RUN = "DRY_RUN";
-export const ENV_HANDLER_NAME = "HANDLER_NAME";
-export const ENV_NOTIFY_TOPIC_ARN = "NOTIFY_TOPIC_ARN";
+/** The environment variables through which the component configures the function. */
+export const HANDLER_ENV = {
+    autoScalingGroupNames: "AUTO_SCALING_GROUP_NAMES",
+    autoScalingGroupTag: "AUTO_SCALING_GROUP_TAG",
+    capacityOnInterruption: "CAPACITY_ON_INTERRUPTION",
+    interruptionAction: "INTERRUPTION_ACTION",
+    deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+    /** Queue delivery: where a waiting warning's visibility is shortened to its re-check time. */
+    eventsQueueUrl: "EVENTS_QUEUE_URL",
+    dryRun: "DRY_RUN",
+    handlerName: "HANDLER_NAME",
+    notifyTopicArn: "NOTIFY_TOPIC_ARN",
+} as const;
 
 /** The environment that configures the function for a selection of groups. */
 export function groupSelectionEnvironment(selection: GroupSelection): Record<string, string> {
     return selection.kind === "names"
-        ? { [ENV_AUTO_SCALING_GROUP_NAMES]: JSON.stringify(selection.names) }
+        ? { [HANDLER_ENV.autoScalingGroupNames]: JSON.stringify(selection.names) }
         : {
-              [ENV_AUTO_SCALING_GROUP_TAG]: JSON.stringify(
+              [HANDLER_ENV.autoScalingGroupTag]: JSON.stringify(
                   selection.value === undefined
                       ? { key: selection.key }
                       : { key: selection.key, value: selection.value },

@@ -2,16 +2,8 @@ import { isRecord } from "./event";
 import {
     CAPACITY_ON_INTERRUPTION_CHOICES,
     type CapacityOnInterruption,
-    ENV_AUTO_SCALING_GROUP_NAMES,
-    ENV_AUTO_SCALING_GROUP_TAG,
-    ENV_CAPACITY_ON_INTERRUPTION,
-    ENV_DEAD_LETTER_QUEUE_URL,
-    ENV_DRY_RUN,
-    ENV_EVENTS_QUEUE_URL,
-    ENV_HANDLER_NAME,
-    ENV_INTERRUPTION_ACTION,
-    ENV_NOTIFY_TOPIC_ARN,
     type GroupSelection,
+    HANDLER_ENV,
     INTERRUPTION_ACTION_CHOICES,
     type InterruptionAction,
     isCapacityOnInterruption,
@@ -45,40 +37,40 @@ export interface HandlerConfig {
  * grants exactly those names.
  */
 export function readHandlerConfig(env: NodeJS.ProcessEnv): HandlerConfig {
-    const capacityOnInterruption = env[ENV_CAPACITY_ON_INTERRUPTION] ?? "keep";
+    const capacityOnInterruption = env[HANDLER_ENV.capacityOnInterruption] ?? "keep";
     if (!isCapacityOnInterruption(capacityOnInterruption)) {
         throw new Error(
-            `${ENV_CAPACITY_ON_INTERRUPTION} is "${capacityOnInterruption}": set it to one of ${CAPACITY_ON_INTERRUPTION_CHOICES.join(", ")}`,
+            `${HANDLER_ENV.capacityOnInterruption} is "${capacityOnInterruption}": set it to one of ${CAPACITY_ON_INTERRUPTION_CHOICES.join(", ")}`,
         );
     }
-    const interruptionAction = env[ENV_INTERRUPTION_ACTION] ?? "auto";
+    const interruptionAction = env[HANDLER_ENV.interruptionAction] ?? "auto";
     if (!isInterruptionAction(interruptionAction)) {
         throw new Error(
-            `${ENV_INTERRUPTION_ACTION} is "${interruptionAction}": set it to one of ${INTERRUPTION_ACTION_CHOICES.join(", ")}`,
+            `${HANDLER_ENV.interruptionAction} is "${interruptionAction}": set it to one of ${INTERRUPTION_ACTION_CHOICES.join(", ")}`,
         );
     }
-    const dryRun = env[ENV_DRY_RUN] ?? "false";
+    const dryRun = env[HANDLER_ENV.dryRun] ?? "false";
     if (dryRun !== "true" && dryRun !== "false") {
-        throw new Error(`${ENV_DRY_RUN} is "${dryRun}": set it to true or false`);
+        throw new Error(`${HANDLER_ENV.dryRun} is "${dryRun}": set it to true or false`);
     }
     return {
         groups: readGroupSelection(env),
         capacityOnInterruption,
         interruptionAction,
-        eventsQueueUrl: env[ENV_EVENTS_QUEUE_URL] || undefined,
-        handlerName: env[ENV_HANDLER_NAME] || env.AWS_LAMBDA_FUNCTION_NAME || "local",
-        deadLetterQueueUrl: env[ENV_DEAD_LETTER_QUEUE_URL] || undefined,
+        eventsQueueUrl: env[HANDLER_ENV.eventsQueueUrl] || undefined,
+        handlerName: env[HANDLER_ENV.handlerName] || env.AWS_LAMBDA_FUNCTION_NAME || "local",
+        deadLetterQueueUrl: env[HANDLER_ENV.deadLetterQueueUrl] || undefined,
         dryRun: dryRun === "true",
-        notifyTopicArn: env[ENV_NOTIFY_TOPIC_ARN] || undefined,
+        notifyTopicArn: env[HANDLER_ENV.notifyTopicArn] || undefined,
     };
 }
 
 function readGroupSelection(env: NodeJS.ProcessEnv): GroupSelection {
-    const names = env[ENV_AUTO_SCALING_GROUP_NAMES];
-    const tag = env[ENV_AUTO_SCALING_GROUP_TAG];
+    const names = env[HANDLER_ENV.autoScalingGroupNames];
+    const tag = env[HANDLER_ENV.autoScalingGroupTag];
     if ((names === undefined) === (tag === undefined)) {
         throw new Error(
-            `set exactly one of ${ENV_AUTO_SCALING_GROUP_NAMES} (a JSON list of group names) and ${ENV_AUTO_SCALING_GROUP_TAG} (a JSON {"key": …, "value": …}); ${names === undefined ? "neither is" : "both are"} set`,
+            `set exactly one of ${HANDLER_ENV.autoScalingGroupNames} (a JSON list of group names) and ${HANDLER_ENV.autoScalingGroupTag} (a JSON {"key": …, "value": …}); ${names === undefined ? "neither is" : "both are"} set`,
         );
     }
     if (names !== undefined) {
@@ -89,7 +81,7 @@ function readGroupSelection(env: NodeJS.ProcessEnv): GroupSelection {
             !parsed.every((name) => typeof name === "string" && name !== "")
         ) {
             throw new Error(
-                `${ENV_AUTO_SCALING_GROUP_NAMES} is ${JSON.stringify(names)}: set it to a JSON list of group names, like ["web"]`,
+                `${HANDLER_ENV.autoScalingGroupNames} is ${JSON.stringify(names)}: set it to a JSON list of group names, like ["web"]`,
             );
         }
         return { kind: "names", names: parsed as string[] };
@@ -102,7 +94,7 @@ function readGroupSelection(env: NodeJS.ProcessEnv): GroupSelection {
         (parsed.value !== undefined && typeof parsed.value !== "string")
     ) {
         throw new Error(
-            `${ENV_AUTO_SCALING_GROUP_TAG} is ${JSON.stringify(tag)}: set it to a JSON object like {"key":"spot-handler","value":"web"} (value optional)`,
+            `${HANDLER_ENV.autoScalingGroupTag} is ${JSON.stringify(tag)}: set it to a JSON object like {"key":"spot-handler","value":"web"} (value optional)`,
         );
     }
     return typeof parsed.value === "string"

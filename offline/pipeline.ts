@@ -9,7 +9,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-s
 import type { SQSBatchResponse } from "aws-lambda";
 import { interruptionWarningEventPattern } from "../components/spot-interruption-handler/policies";
 import type { QueueSettings } from "../components/spot-interruption-handler/args";
-import { ENV_DEAD_LETTER_QUEUE_URL, ENV_EVENTS_QUEUE_URL } from "../contract";
+import { HANDLER_ENV } from "../contract";
 import { clientConfigFor, required } from "../emulator/group-state";
 import type { Emulator } from "../emulator/server";
 import {
@@ -100,8 +100,8 @@ export async function withLocalPipelines<T>(
             await events.send(new PutTargetsCommand({ Rule, Targets }));
             // Late retries and re-checks go to this pipeline's queues, not the mocks' made-up ones.
             const own = {
-                [ENV_DEAD_LETTER_QUEUE_URL]: deadLetter.url,
-                [ENV_EVENTS_QUEUE_URL]: queue.url,
+                [HANDLER_ENV.deadLetterQueueUrl]: deadLetter.url,
+                [HANDLER_ENV.eventsQueueUrl]: queue.url,
             };
             queues.push({ queue, deadLetter, environment: { ...environment, ...own } });
         }

@@ -12,11 +12,8 @@ import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-l
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import {
-    ENV_CAPACITY_ON_INTERRUPTION,
-    ENV_DEAD_LETTER_QUEUE_URL,
-    ENV_DRY_RUN,
-    ENV_INTERRUPTION_ACTION,
     type GroupSelection,
+    HANDLER_ENV,
     isCapacityOnInterruption,
     isInterruptionAction,
 } from "../../contract";
@@ -167,8 +164,8 @@ export async function functionFacts(
         { notFound },
     );
     const variables = configuration.Environment?.Variables ?? {};
-    const action = variables[ENV_INTERRUPTION_ACTION];
-    const capacity = variables[ENV_CAPACITY_ON_INTERRUPTION];
+    const action = variables[HANDLER_ENV.interruptionAction];
+    const capacity = variables[HANDLER_ENV.capacityOnInterruption];
     let groups: GroupSelection | undefined;
     try {
         groups = readHandlerConfig(variables).groups;
@@ -182,10 +179,10 @@ export async function functionFacts(
         logGroupName: configuration.LoggingConfig?.LogGroup ?? `/aws/lambda/${functionName}`,
         timeoutSeconds: configuration.Timeout ?? 3,
         // DRY_RUN=true: the handler decides and logs, but detaches nothing.
-        dryRun: variables[ENV_DRY_RUN] === "true",
+        dryRun: variables[HANDLER_ENV.dryRun] === "true",
         groups,
         // Only queue delivery sets DEAD_LETTER_QUEUE_URL.
-        queueDelivery: variables[ENV_DEAD_LETTER_QUEUE_URL] !== undefined,
+        queueDelivery: variables[HANDLER_ENV.deadLetterQueueUrl] !== undefined,
         // The handler's own defaults for what its environment leaves out.
         interruptionAction: isInterruptionAction(action) ? action : ("auto" as const),
         capacityOnInterruption: isCapacityOnInterruption(capacity) ? capacity : ("keep" as const),

@@ -1,15 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    ENV_CAPACITY_ON_INTERRUPTION,
-    ENV_DEAD_LETTER_QUEUE_URL,
-    ENV_DRY_RUN,
-    ENV_EVENTS_QUEUE_URL,
-    ENV_HANDLER_NAME,
-    ENV_INTERRUPTION_ACTION,
-    ENV_NOTIFY_TOPIC_ARN,
-    groupSelectionEnvironment,
-} from "../../contract";
+import { groupSelectionEnvironment, HANDLER_ENV } from "../../contract";
 import { errorInApply } from "../shared/argument-checks";
 import { serviceAssumeRolePolicy } from "../shared/iam";
 import type { SpotInterruptionHandlerArgs } from "./args";
@@ -205,18 +196,20 @@ export class SpotInterruptionHandler extends pulumi.ComponentResource {
                         ])
                         .apply(([groups, deadLetterQueueUrl, eventsQueueUrl, topicArn]) => ({
                             ...groupSelectionEnvironment(groups),
-                            [ENV_CAPACITY_ON_INTERRUPTION]: settings.capacityOnInterruption,
-                            [ENV_INTERRUPTION_ACTION]: settings.interruptionAction,
-                            [ENV_HANDLER_NAME]: handlerName,
+                            [HANDLER_ENV.capacityOnInterruption]: settings.capacityOnInterruption,
+                            [HANDLER_ENV.interruptionAction]: settings.interruptionAction,
+                            [HANDLER_ENV.handlerName]: handlerName,
                             ...(queued === undefined
                                 ? {}
                                 : {
-                                      [ENV_DEAD_LETTER_QUEUE_URL]: deadLetterQueueUrl,
+                                      [HANDLER_ENV.deadLetterQueueUrl]: deadLetterQueueUrl,
                                       // Re-checks are brought forward here; the drain policy allows it.
-                                      [ENV_EVENTS_QUEUE_URL]: eventsQueueUrl,
+                                      [HANDLER_ENV.eventsQueueUrl]: eventsQueueUrl,
                                   }),
-                            ...(settings.dryRun ? { [ENV_DRY_RUN]: "true" } : {}),
-                            ...(topicArn === undefined ? {} : { [ENV_NOTIFY_TOPIC_ARN]: topicArn }),
+                            ...(settings.dryRun ? { [HANDLER_ENV.dryRun]: "true" } : {}),
+                            ...(topicArn === undefined
+                                ? {}
+                                : { [HANDLER_ENV.notifyTopicArn]: topicArn }),
                         })),
                 },
                 loggingConfig: {

@@ -7,7 +7,7 @@ import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/c
 import type { SQSBatchResponse } from "aws-lambda";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
 import { clientConfigFor } from "../../emulator/group-state";
-import { ENV_DEAD_LETTER_QUEUE_URL } from "../../contract";
+import { HANDLER_ENV } from "../../contract";
 import { emulatedWorkshopSuite } from "../support/emulated-workshop";
 
 const ids = (n: number) =>
@@ -34,7 +34,7 @@ describe("late retries, dead-lettered into the emulator's queue", function () {
             // When the handler gets them in one batch
             const { results, logLines } = await archives.defaults.invoke<SQSBatchResponse>(
                 [{ Records: records }],
-                { ...emulator().environment(), [ENV_DEAD_LETTER_QUEUE_URL]: QueueUrl },
+                { ...emulator().environment(), [HANDLER_ENV.deadLetterQueueUrl]: QueueUrl },
             );
 
             // Then none is left for a retry, and the queue holds each one once, with its reason
