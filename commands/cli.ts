@@ -203,9 +203,22 @@ function flagSyntax(name: string, flag: FlagSpec): string {
     return value === undefined ? `--${name}` : `--${name} ${value}`;
 }
 
-/** Runs `main` to an exit status: 0 passed, 1 failed or threw, 2 bad flag; errors in one line. */
-export function runCli(command: string, main: () => Promise<boolean>): void {
-    main().then(
+/** Parses the flags (or prints --help), runs `main`: exit 0 passed, 1 failed or threw, 2 bad flag. */
+export function runCli<Options>(
+    cli: CommandLine<Record<string, FlagSpec>>,
+    parse: (argv: readonly string[]) => Options | "help",
+    main: (options: Options) => Promise<boolean>,
+): void {
+    const command = cli.command.replace(/ --$/, "");
+    const run = async () => {
+        const options = parse(process.argv.slice(2));
+        if (options === "help") {
+            process.stdout.write(helpText(cli));
+            return true;
+        }
+        return main(options);
+    };
+    run().then(
         (succeeded) => void (process.exitCode = succeeded ? 0 : 1),
         (error: unknown) => {
             const message = error instanceof Error ? error.message : String(error);
