@@ -138,15 +138,11 @@ export interface NumberRange {
 
 /** Flag `name`'s text as a whole number within `range`, else a UsageError naming the flag. */
 export function wholeNumber(name: string, text: string, range: NumberRange): number {
-    return wholeNumbersIn(name, text, range, false)[0];
+    return wholeNumbers(name, text, range, false)[0];
 }
 
-/** Flag `name`'s comma-separated whole numbers; an error quotes the list one bad item spoils. */
-export function wholeNumbers(name: string, text: string, range: NumberRange): number[] {
-    return wholeNumbersIn(name, text, range, true);
-}
-
-function wholeNumbersIn(name: string, text: string, { min, max }: NumberRange, list: boolean) {
+/** Flag `name`'s comma-separated whole numbers (one unless `list`); an error quotes the whole text. */
+export function wholeNumbers(name: string, text: string, { min, max }: NumberRange, list = true) {
     const items = list ? text.split(",") : [text];
     if (!items.every((item) => /^\d+$/.test(item) && Number(item) >= min && Number(item) <= max)) {
         const what = list ? "comma-separated whole numbers" : "a whole number";
