@@ -10,7 +10,7 @@ import { FisClient } from "@aws-sdk/client-fis";
 import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { STSClient } from "@aws-sdk/client-sts";
+import { STSClient, type STSClientConfig } from "@aws-sdk/client-sts";
 import {
     ENV_CAPACITY_ON_INTERRUPTION,
     ENV_DEAD_LETTER_QUEUE_URL,
@@ -124,11 +124,7 @@ export function explainAwsError(
 /** Every client, made in one place so that tests stub them and the emulator test redirects them. */
 export function createClients(
     // None given, the standard AWS chain decides (AWS_REGION, AWS_PROFILE, SSO, instance roles…).
-    settings: {
-        region?: string;
-        endpoint?: string;
-        credentials?: { accessKeyId: string; secretAccessKey: string };
-    } = {},
+    settings: Pick<STSClientConfig, "region" | "endpoint" | "credentials"> = {},
 ) {
     return {
         sts: new STSClient(settings),
