@@ -417,7 +417,7 @@ export function mixedExtra(mixed: MixedReport | undefined, style: Style) {
         const still = r.stillQueued ? `, ${r.stillQueued} still queued` : "";
         return [
             style.bold(
-                `Mixed storm, ${groupSide}: ${mixed.groups} groups × ${mixed.size} (${kinds["capacity-rebalancing"]} Capacity Rebalancing, ${kinds["termination-hook"]} termination hook, ${kinds.plain} plain), keep mode, interruptionAction auto, one handler by tag; +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${fleets.junkCount(mix)} junk events; budget ${mixed.budget} Auto Scaling requests/s`,
+                `Mixed storm, ${groupSide}: ${mixed.groups} groups × ${mixed.size} (${kinds["capacity-rebalancing"]} Capacity Rebalancing, ${kinds["termination-hook"]} termination hook, ${kinds.plain} plain), keep mode, interruptionAction auto, one handler by tag; +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${report.sum(mix.junk)} junk events; budget ${mixed.budget} Auto Scaling requests/s`,
             ),
             mixedTable(r, style),
             `  safety net ${r.safetyNet}, hooks skipped ${r.hooksSkipped}, hooks unknown ${r.hooksUnknown}; ${r.invocations} invocations, ${r.records} records (re-checks included), ${r.returned} returned for a re-check or retry`,

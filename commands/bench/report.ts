@@ -79,9 +79,9 @@ export function seededShuffle<T>(items: readonly T[], seed = STORM_SEED): T[] {
     return order;
 }
 
-/** Our instances, every tenth twice, and the outsiders', shuffled as EC2 might send them. */
-export function stormOrder(ours: readonly string[], outsiders: readonly string[]): string[] {
-    return seededShuffle([...ours, ...ours.filter((_, i) => i % 10 === 0), ...outsiders]);
+/** Our instances, every tenth twice, then the others (outsiders, junk), shuffled as EC2 might send them. */
+export function stormOrder<T>(ours: readonly T[], ...others: (readonly T[])[]): T[] {
+    return seededShuffle([...ours, ...ours.filter((_, i) => i % 10 === 0), ...others.flat()]);
 }
 
 /** The same group, sizes and members alike, whatever order its instances were listed in. */
