@@ -1,7 +1,7 @@
 /** `npm run simulate`: proves the deployed handler on your AWS account; this entry reads the flags, finds the stack, prints. */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { validateAutoScalingGroupName } from "../../components/spot-interruption-handler/argument-checks";
+import { autoScalingGroupNameProblem } from "../../components/shared/argument-checks";
 import {
     type CommandLine,
     type FlagSpec,
@@ -166,19 +166,14 @@ async function main(flags: Flags): Promise<boolean> {
 
 /** What is wrong with a --group value, by the component's own rule (the flag's message quotes it), and for an ARN its name. */
 export function groupNameProblem(value: string): string | undefined {
-    try {
-        validateAutoScalingGroupName(value, "--group");
+    const problem = autoScalingGroupNameProblem(value);
+    if (problem === undefined) {
         return undefined;
-    } catch (error) {
-        const problem = (error as Error).message.replace(
-            /^SpotInterruptionHandler: \[--group\] /,
-            "",
-        );
-        const quoted = `${JSON.stringify(value)} `;
-        const unquoted = problem.startsWith(quoted) ? problem.slice(quoted.length) : problem;
-        const nameInArn = /^arn:[^:]+:autoscaling:.*:autoScalingGroupName\/(.+)$/.exec(value)?.[1];
-        return nameInArn === undefined ? unquoted : `${unquoted}: --group ${nameInArn}`;
     }
+    const quoted = `${JSON.stringify(value)} `;
+    const unquoted = problem.startsWith(quoted) ? problem.slice(quoted.length) : problem;
+    const nameInArn = /^arn:[^:]+:autoscaling:.*:autoScalingGroupName\/(.+)$/.exec(value)?.[1];
+    return nameInArn === undefined ? unquoted : `${unquoted}: --group ${nameInArn}`;
 }
 
 export type CommandResult = { exitCode: number; stdout: string; stderr: string };
