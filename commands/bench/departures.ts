@@ -127,8 +127,7 @@ export function timeDeparturesByLog(
 /** A queued run as a departure run: departures timed by the handlers' log, detaches added up from its "Batch of" entries. */
 export function departed(run: QueuedRun<Departures>): DepartureRun {
     timeDeparturesByLog(run.watch.outAt, run.logLines, run.logTimesMs);
-    const batches = report.logEntries(run.logLines, true);
-    const detachedByHandler = batches.reduce((n, e) => n + report.count(e, "detached"), 0);
+    const detachedByHandler = report.batchTotal(run.logLines, "detached");
     return { ...run, departures: run.watch, detachedByHandler };
 }
 

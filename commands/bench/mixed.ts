@@ -186,8 +186,7 @@ export function judgeKindGoals(
 
 /** What the handler's "Batch of" entries add up to: instances the safety net took, hooks skipped. */
 export function handlerTotals(logLines: readonly string[]) {
-    const entries = report.logEntries(logLines, true);
-    const total = (key: string) => entries.reduce((n, entry) => n + report.count(entry, key), 0);
+    const total = (key: string) => report.batchTotal(logLines, key);
     return {
         safetyNet: total("safetyNet"),
         hooksSkipped: total("hooksSkipped"),

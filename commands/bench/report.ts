@@ -115,10 +115,10 @@ export function logEntries(lines: readonly string[], batches = false): LogEntry[
     });
 }
 
-/** A number field of a log entry; 0 when absent. */
-export function count(entry: LogEntry, key: string): number {
-    const value = entry[key];
-    return typeof value === "number" ? value : 0;
+/** A number field of the handler's "Batch of" entries, added up; 0 where absent. */
+export function batchTotal(lines: readonly string[], key: string): number {
+    const values = logEntries(lines, true).map((entry) => entry[key]);
+    return values.reduce<number>((n, value) => n + (typeof value === "number" ? value : 0), 0);
 }
 
 /** A figure marked met (✓) or missed (✗) when a goal judges it; as is otherwise. */
