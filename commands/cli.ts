@@ -2,31 +2,27 @@
 import { parseArgs } from "node:util";
 import { wrap } from "./terminal";
 
-/** A flag that takes one of a fixed set of values, e.g. `--delivery queue|direct`. */
-interface ChoiceFlag<Choice extends string = string> {
-    readonly choices: readonly Choice[];
-    readonly value?: undefined;
-    readonly description: string;
-    /** What happens without the flag, for --help. */
-    readonly defaultText: string;
-}
-
-/** A flag that takes one free value, e.g. `--instance ID`. */
-export interface ValueFlag {
-    readonly choices?: undefined;
-    /** The value's name in --help, e.g. "ID". */
-    readonly value: string;
-    readonly description: string;
-    readonly defaultText: string;
-    /** What is wrong with a value, or undefined when it is fine. */
-    readonly check?: (value: string) => string | undefined;
-}
-
 /** A flag that takes no value, e.g. `--json`. */
 interface SwitchFlag {
     readonly choices?: undefined;
     readonly value?: undefined;
     readonly description: string;
+}
+
+/** A flag that takes one of a fixed set of values, e.g. `--delivery queue|direct`. */
+interface ChoiceFlag<Choice extends string = string> extends Omit<SwitchFlag, "choices"> {
+    readonly choices: readonly Choice[];
+    /** What happens without the flag, for --help. */
+    readonly defaultText: string;
+}
+
+/** A flag that takes one free value, e.g. `--instance ID`. */
+interface ValueFlag extends Omit<ChoiceFlag, "choices" | "value"> {
+    readonly choices?: undefined;
+    /** The value's name in --help, e.g. "ID". */
+    readonly value: string;
+    /** What is wrong with a value, or undefined when it is fine. */
+    readonly check?: (value: string) => string | undefined;
 }
 
 export type FlagSpec = ChoiceFlag | ValueFlag | SwitchFlag;
