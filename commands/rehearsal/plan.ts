@@ -1,4 +1,5 @@
 /** The handler's plan under Pulumi mocks, as pulumi preview makes it, and its package to run. */
+import type { PolicyDocument } from "../../components/shared/iam";
 import type { Delivery } from "../../components/spot-interruption-handler/args";
 import { resolveHandlerSettings } from "../../components/spot-interruption-handler/settings";
 import { type FunctionCode, materializeHandlerArchive } from "../../offline/handler-archive";
@@ -64,16 +65,6 @@ export async function planHandler(
     };
     const { queue } = resolveHandlerSettings(config);
     return { plan, archive, queue };
-}
-
-interface PolicyDocument {
-    Statement: {
-        Sid?: string;
-        Effect: string;
-        Action: string | string[];
-        Resource: string | string[];
-        Condition?: { ArnNotEquals?: Record<string, string> };
-    }[];
 }
 
 function onlyOne(resources: RecordedResource[], type: string): RecordedResource {

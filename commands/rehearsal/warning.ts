@@ -1,6 +1,7 @@
 /** One warning through the handler against moto, recorded hop by hop, and the console's checks. */
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
+import type { DetachActivity } from "../../handler/auto-scaling";
 import type { InterruptionSummary } from "../../handler/entry";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
@@ -37,9 +38,6 @@ export type InstanceRow = GroupState["instances"][number] & {
 export type Answer =
     | { readonly summary: InterruptionSummary }
     | { readonly error: string; readonly summary?: undefined };
-
-/** A scaling activity as the handler logs it. */
-type Activity = { activityId?: string; description?: string; statusCode?: string };
 
 /** One warning's rehearsal: the plan, the group before and after, the warning's way, the log. */
 export type RehearsalRun = Awaited<ReturnType<typeof rehearse>>["run"];
@@ -99,7 +97,7 @@ export async function rehearse(mode: HandlerMode, emulator: Emulator, report: Re
             logRecords,
             // What DetachInstances answered, as the handler logged it.
             activities: logRecords.flatMap((r) =>
-                Array.isArray(r.activities) ? (r.activities as Activity[]) : [],
+                Array.isArray(r.activities) ? (r.activities as DetachActivity[]) : [],
             ),
             elapsedMs: performance.now() - startedAt,
         };
