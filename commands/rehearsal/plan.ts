@@ -1,23 +1,19 @@
 /** The handler's plan under Pulumi mocks, as pulumi preview makes it, and its package to run. */
 import type { PolicyDocument } from "../../components/shared/iam";
-import type { Delivery } from "../../components/spot-interruption-handler/args";
+import type { ResolvedHandlerSettings } from "../../components/spot-interruption-handler/args";
 import { resolveHandlerSettings } from "../../components/spot-interruption-handler/settings";
 import { type FunctionCode, materializeHandlerArchive } from "../../offline/handler-archive";
 import { type RecordedResource, runStackProgram } from "../../offline/pulumi-engine";
 import { mergedProgramConfig } from "../../offline/pulumi-config-merge";
-import type { CapacityOnInterruption } from "../../contract";
 
 /** The two settings a rehearsal varies. */
-export interface HandlerMode {
-    readonly capacityOnInterruption: CapacityOnInterruption;
-    readonly delivery: Delivery;
-}
+export type HandlerMode = Pick<ResolvedHandlerSettings, "capacityOnInterruption" | "delivery">;
 
 /** The handler's plan as the rehearsal shows it: its resources, their key properties, its policy. */
 export type Plan = Awaited<ReturnType<typeof planHandler>>["plan"];
 
 /** Resources that only the given delivery plans: a check that the program honoured it. */
-const DELIVERY_PATH: Record<Delivery, string> = {
+const DELIVERY_PATH: Record<HandlerMode["delivery"], string> = {
     queue: "aws:lambda/eventSourceMapping:EventSourceMapping",
     direct: "aws:lambda/permission:Permission",
 };
