@@ -23,10 +23,8 @@ export const GOALS = { lastOutMs: 20_000, callsPerInstance: 0.15 } as const;
 /** What one path did with a storm, judged. */
 export type PathResult = Awaited<ReturnType<typeof runPath>>["result"];
 
-export type StormReport = StormSpec & {
-    readonly budget: number;
-    readonly results: readonly PathResult[];
-};
+/** One single-group storm: its spec, the budget, and each path's result. */
+export type StormReport = Awaited<ReturnType<typeof runSingleStorms>>["storms"][number];
 
 /** Every single-group storm down every path, one handler per mode and path, with a chart per storm. */
 export async function runSingleStorms(
@@ -45,7 +43,7 @@ export async function runSingleStorms(
             targets.push({ mode, path: delivery, archive, settings: built.settings });
         }
     }
-    const storms: StormReport[] = [];
+    const storms = [];
     const charts: string[] = [];
     for (const spec of options.storms) {
         progress(`Storm of ${spec.size} warned instances, ${spec.mode} mode:`);
