@@ -2,31 +2,27 @@
 import { parseArgs } from "node:util";
 import { wrap } from "./terminal";
 
-/** A flag that takes one of a fixed set of values, e.g. `--delivery queue|direct`. */
-interface ChoiceFlag<Choice extends string = string> {
-    readonly choices: readonly Choice[];
-    readonly value?: undefined;
-    readonly description: string;
-    /** What happens without the flag, for --help. */
-    readonly defaultText: string;
-}
-
-/** A flag that takes one free value, e.g. `--instance ID`. */
-export interface ValueFlag {
-    readonly choices?: undefined;
-    /** The value's name in --help, e.g. "ID". */
-    readonly value: string;
-    readonly description: string;
-    readonly defaultText: string;
-    /** What is wrong with a value, or undefined when it is fine. */
-    readonly check?: (value: string) => string | undefined;
-}
-
 /** A flag that takes no value, e.g. `--json`. */
 interface SwitchFlag {
     readonly choices?: undefined;
     readonly value?: undefined;
     readonly description: string;
+}
+
+/** A flag that takes one of a fixed set of values, e.g. `--delivery queue|direct`. */
+interface ChoiceFlag<Choice extends string = string> extends Omit<SwitchFlag, "choices"> {
+    readonly choices: readonly Choice[];
+    /** What happens without the flag, for --help. */
+    readonly defaultText: string;
+}
+
+/** A flag that takes one free value, e.g. `--instance ID`. */
+interface ValueFlag extends Omit<ChoiceFlag, "choices" | "value"> {
+    readonly choices?: undefined;
+    /** The value's name in --help, e.g. "ID". */
+    readonly value: string;
+    /** What is wrong with a value, or undefined when it is fine. */
+    readonly check?: (value: string) => string | undefined;
 }
 
 export type FlagSpec = ChoiceFlag | ValueFlag | SwitchFlag;
@@ -138,15 +134,11 @@ export interface NumberRange {
 
 /** Flag `name`'s text as a whole number within `range`, else a UsageError naming the flag. */
 export function wholeNumber(name: string, text: string, range: NumberRange): number {
-    return wholeNumbersIn(name, text, range, false)[0];
+    return wholeNumbers(name, text, range, false)[0];
 }
 
-/** Flag `name`'s comma-separated whole numbers; an error quotes the list one bad item spoils. */
-export function wholeNumbers(name: string, text: string, range: NumberRange): number[] {
-    return wholeNumbersIn(name, text, range, true);
-}
-
-function wholeNumbersIn(name: string, text: string, { min, max }: NumberRange, list: boolean) {
+/** Flag `name`'s comma-separated whole numbers (one unless `list`); an error quotes the whole text. */
+export function wholeNumbers(name: string, text: string, { min, max }: NumberRange, list = true) {
     const items = list ? text.split(",") : [text];
     if (!items.every((item) => /^\d+$/.test(item) && Number(item) >= min && Number(item) <= max)) {
         const what = list ? "comma-separated whole numbers" : "a whole number";
@@ -203,9 +195,22 @@ function flagSyntax(name: string, flag: FlagSpec): string {
     return value === undefined ? `--${name}` : `--${name} ${value}`;
 }
 
-/** Runs `main` to an exit status: 0 passed, 1 failed or threw, 2 bad flag; errors in one line. */
-export function runCli(command: string, main: () => Promise<boolean>): void {
-    main().then(
+/** Parses the flags (or prints --help), runs `main`: exit 0 passed, 1 failed or threw, 2 bad flag. */
+export function runCli<Options>(
+    cli: CommandLine<Record<string, FlagSpec>>,
+    parse: (argv: readonly string[]) => Options | "help",
+    main: (options: Options) => Promise<boolean>,
+): void {
+    const command = cli.command.replace(/ --$/, "");
+    const run = async () => {
+        const options = parse(process.argv.slice(2));
+        if (options === "help") {
+            process.stdout.write(helpText(cli));
+            return true;
+        }
+        return main(options);
+    };
+    run().then(
         (succeeded) => void (process.exitCode = succeeded ? 0 : 1),
         (error: unknown) => {
             const message = error instanceof Error ? error.message : String(error);

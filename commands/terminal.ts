@@ -20,8 +20,11 @@ export function colourWanted(stream: NodeJS.WriteStream): boolean {
 
 type Rows = readonly (readonly string[])[];
 
-/** Rows in columns as wide as their widest visible cell (colour codes take no room). */
-function aligned(rows: Rows, indentBy: number): string {
+/** Rows in columns as wide as their widest visible cell; colour codes take no room. */
+export function fields(rows: Rows, indentBy = 0): string {
+    if (rows.length === 0) {
+        return "";
+    }
     const width = (text: string) => stripVTControlCharacters(text).length;
     const widths = rows[0].map((_, column) => Math.max(...rows.map((r) => width(r[column] ?? ""))));
     const pad = (cell: string, c: number) => cell.padEnd(widths[c] + cell.length - width(cell));
@@ -32,12 +35,7 @@ function aligned(rows: Rows, indentBy: number): string {
 
 /** Rows in aligned columns under a header, indented by `indent` spaces. */
 export function table(headers: readonly string[], rows: Rows, indent = 0): string {
-    return aligned([headers, ...rows], indent);
-}
-
-/** Aligned "key  value" lines without a header: the fields of one thing. */
-export function fields(rows: readonly (readonly [string, string])[], indentBy = 0): string {
-    return rows.length === 0 ? "" : aligned(rows, indentBy);
+    return fields([headers, ...rows], indent);
 }
 
 /** A duration for people: "45 ms" below a second, "1.02 s" above. */

@@ -127,23 +127,15 @@ export function timeDeparturesByLog(
 /** A queued run as a departure run: departures timed by the handlers' log, detaches added up from its "Batch of" entries. */
 export function departed(run: QueuedRun<Departures>): DepartureRun {
     timeDeparturesByLog(run.watch.outAt, run.logLines, run.logTimesMs);
-    const batches = report.logEntries(run.logLines, true);
-    const detachedByHandler = batches.reduce((n, e) => n + report.count(e, "detached"), 0);
+    const detachedByHandler = report.batchTotal(run.logLines, "detached");
     return { ...run, departures: run.watch, detachedByHandler };
 }
 
-/** What a storm did, before it is judged against the emulator's state. */
-export interface DepartureRun {
-    readonly startedAt: number;
-    readonly sentMs: number;
-    /** When each instance's first warning was sent (PutEvents or invoke start). */
-    readonly sentAt: ReadonlyMap<string, number>;
-    readonly departures: Departures;
-    readonly detachedByHandler: number;
-    readonly batchSizes: readonly number[];
-    readonly invocationMs: readonly report.InvocationTime[];
-    readonly failed: number;
-}
+/** What a storm did, as a queued run reports it (a direct run too), before it is judged against state. */
+export type DepartureRun = Pick<
+    QueuedRun<Departures>,
+    "startedAt" | "sentMs" | "sentAt" | "batchSizes" | "invocationMs" | "failed"
+> & { readonly departures: Departures; readonly detachedByHandler: number };
 
 /** The groups whose warned instances should leave, and the neighbour that should stay as it was. */
 export interface Watched {

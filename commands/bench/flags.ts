@@ -20,7 +20,6 @@ export type MixedConfig = (typeof MIXED_CONFIGS)[number];
 export const MIXED_DEFAULTS = { groups: 10, size: 100 } as const;
 /** The many-groups storm's three minutes would take a default run past four on 2 cores: asked for only. */
 export const DEFAULT_STORMS: readonly Storm[] = ["single"];
-export const COMMAND = "npm run bench";
 /** Git-ignored (.tmp/), so that a run never rewrites the charts the README embeds. */
 export const DEFAULT_CHART_DIRECTORY = path.resolve(__dirname, "..", "..", ".tmp", "bench");
 
@@ -33,7 +32,7 @@ export type StormSpec = { readonly mode: Mode; readonly size: number };
 export type BenchOptions = Exclude<ReturnType<typeof parseBenchFlags>, "help">;
 
 export const BENCH_COMMAND_LINE = {
-    command: `${COMMAND} --`,
+    command: "npm run bench --",
     summary:
         "Interruption storms against the emulator behind an Auto Scaling budget. A single-group storm goes through the queued and the direct path, side by side; it warns every instance of the web group, every tenth of them twice, and every instance of the neighbouring batch group, and draws one chart (SVG) per storm. The many-groups storm warns 10 groups of 100 the same way, plus a neighbour group tagged spot-interruption-handler=other and junk events, through the queued path only: one handler by tag, one by list, and 10 per-group handlers, side by side. It adds about three minutes, so it runs only when asked: --storm many-groups, or --storm single,many-groups. The mixed storm (--storm mixed, about three minutes) warns 10 groups of 100 the same way, 4 with Capacity Rebalancing, 3 with a termination hook and 3 plain, through one handler by tag with interruptionAction auto, and reports per kind of group its calls per instance and time to out of service; a Capacity Rebalancing group hears of each warning too, and acts 2-10 s later, or (--reactions silent) never, so that the handler's safety net acts.",
     flags: {

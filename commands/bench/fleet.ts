@@ -45,12 +45,7 @@ export function fleetStorm(
             instanceId: ours[(k + n * JUNK_KINDS.length * 37) % ours.length],
         })),
     );
-    return report.seededShuffle([
-        ...ours.map(warning),
-        ...ours.filter((_, i) => i % 10 === 0).map(warning),
-        ...outsiders.map(warning),
-        ...junk,
-    ]);
+    return report.stormOrder(ours.map(warning), outsiders.map(warning), junk);
 }
 
 /** The event EC2 (or, for junk, something else) would put on the bus for an entry. */
@@ -293,9 +288,6 @@ export function fleetTable(storm: FleetReport, style: Style): string {
     return report.figuresTable(headings, rows, storm.results, style);
 }
 
-/** The number of junk events in a storm. */
-export const junkCount = (mix: StormMix) => report.sum(mix.junk);
-
 /** The many-groups storm and the single-group target, as the report's JSON fields and text. */
 export function fleetExtra(
     fleet: FleetReport | undefined,
@@ -313,7 +305,7 @@ export function fleetExtra(
                 : ` The ${handlers} per-group mappings each pause ${handlers} × 25 ms after an empty receive, so that together they poll the one-request-at-a-time emulator as one mapping does.`;
         lines.push(
             style.bold(
-                `Many-groups storm: ${fleet.groups} groups × ${fleet.size} instances warned, keep mode, +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${junkCount(mix)} junk events (${mix.matched} of ${mix.events} events match the rule); budget ${fleet.budget} Auto Scaling requests/s`,
+                `Many-groups storm: ${fleet.groups} groups × ${fleet.size} instances warned, keep mode, +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${report.sum(mix.junk)} junk events (${mix.matched} of ${mix.events} events match the rule); budget ${fleet.budget} Auto Scaling requests/s`,
             ),
             fleetTable(fleet, style),
             "",

@@ -6,16 +6,10 @@ import type { QueueSettings } from "../../components/spot-interruption-handler/a
 import { startEmulator } from "../../emulator/server";
 import { type HandlerArchive, materializeHandlerArchive } from "../../offline/handler-archive";
 import { installPulumiMocks } from "../../offline/pulumi-engine";
-import { helpText, runCli } from "../cli";
+import { runCli } from "../cli";
 import { colourWanted, createStyle, duration } from "../terminal";
 import { POLL_INTERVAL_MS } from "./departures";
-import {
-    type BenchOptions,
-    BENCH_COMMAND_LINE,
-    COMMAND,
-    MIXED_DEFAULTS,
-    parseBenchFlags,
-} from "./flags";
+import { type BenchOptions, BENCH_COMMAND_LINE, MIXED_DEFAULTS, parseBenchFlags } from "./flags";
 import * as fleet from "./fleet";
 import * as mixed from "./mixed";
 import { type Build, PUT_EVENTS_SENDERS } from "./pipelines";
@@ -110,12 +104,5 @@ async function main(options: BenchOptions): Promise<boolean> {
     );
 }
 
-/** Checks every flag before any work: a bad one fails at once, with exit status 2. */
-runCli(COMMAND, async () => {
-    const options = parseBenchFlags(process.argv.slice(2));
-    if (options === "help") {
-        process.stdout.write(helpText(BENCH_COMMAND_LINE));
-        return true;
-    }
-    return main(options);
-});
+// Every flag is checked before any work: a bad one fails at once, with exit status 2.
+runCli(BENCH_COMMAND_LINE, parseBenchFlags, main);

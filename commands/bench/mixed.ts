@@ -6,6 +6,7 @@ import type { ObservedRequest } from "../../emulator/fault-proxy";
 import { FLEET_TAG, type GroupFleet } from "../../emulator/fleet";
 import { describeGroupActions, type GroupAction, sendSpotWarning } from "../../emulator/group-side";
 import { clientConfigFor, describeGroupState } from "../../emulator/group-state";
+import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 import type { Emulator } from "../../emulator/server";
 import { duration, type Style } from "../terminal";
 import { every, pollUntil } from "./departures";
@@ -186,8 +187,7 @@ export function judgeKindGoals(
 
 /** What the handler's "Batch of" entries add up to: instances the safety net took, hooks skipped. */
 export function handlerTotals(logLines: readonly string[]) {
-    const entries = report.logEntries(logLines, true);
-    const total = (key: string) => entries.reduce((n, entry) => n + report.count(entry, key), 0);
+    const total = (key: string) => report.batchTotal(logLines, key);
     return {
         safetyNet: total("safetyNet"),
         hooksSkipped: total("hooksSkipped"),
@@ -333,20 +333,14 @@ async function applyKinds(emulator: Emulator, fleet: GroupFleet): Promise<Map<st
     const kindOf = new Map(fleet.groupNames.map((name, i) => [name, kinds[i]]));
     const client = new asg.AutoScalingClient(clientConfigFor(emulator));
     try {
-        const [transition, HeartbeatTimeout] = ["autoscaling:EC2_INSTANCE_TERMINATING", 300];
-        const hook = {
-            LifecycleHookName: "drain",
-            LifecycleTransition: transition,
-            HeartbeatTimeout,
-        };
+        const hook = { LifecycleHookName: "drain", LifecycleTransition: TERMINATING_TRANSITION };
         for (const [AutoScalingGroupName, kind] of kindOf) {
             if (kind === "capacity-rebalancing") {
                 const update = { AutoScalingGroupName, CapacityRebalance: true };
                 await client.send(new asg.UpdateAutoScalingGroupCommand(update));
             } else if (kind === "termination-hook") {
-                await client.send(
-                    new asg.PutLifecycleHookCommand({ AutoScalingGroupName, ...hook }),
-                );
+                const put = { AutoScalingGroupName, ...hook, HeartbeatTimeout: 300 };
+                await client.send(new asg.PutLifecycleHookCommand(put));
             }
         }
     } finally {
@@ -417,7 +411,7 @@ export function mixedExtra(mixed: MixedReport | undefined, style: Style) {
         const still = r.stillQueued ? `, ${r.stillQueued} still queued` : "";
         return [
             style.bold(
-                `Mixed storm, ${groupSide}: ${mixed.groups} groups × ${mixed.size} (${kinds["capacity-rebalancing"]} Capacity Rebalancing, ${kinds["termination-hook"]} termination hook, ${kinds.plain} plain), keep mode, interruptionAction auto, one handler by tag; +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${fleets.junkCount(mix)} junk events; budget ${mixed.budget} Auto Scaling requests/s`,
+                `Mixed storm, ${groupSide}: ${mixed.groups} groups × ${mixed.size} (${kinds["capacity-rebalancing"]} Capacity Rebalancing, ${kinds["termination-hook"]} termination hook, ${kinds.plain} plain), keep mode, interruptionAction auto, one handler by tag; +${mix.duplicates} duplicates, ${mix.outsiders} neighbour warnings, ${report.sum(mix.junk)} junk events; budget ${mixed.budget} Auto Scaling requests/s`,
             ),
             mixedTable(r, style),
             `  safety net ${r.safetyNet}, hooks skipped ${r.hooksSkipped}, hooks unknown ${r.hooksUnknown}; ${r.invocations} invocations, ${r.records} records (re-checks included), ${r.returned} returned for a re-check or retry`,

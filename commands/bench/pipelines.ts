@@ -3,7 +3,9 @@ import * as assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import * as faults from "../../emulator/fault-proxy";
+import { chunk } from "../../handler/decision";
 import type { Emulator } from "../../emulator/server";
+import type { BatchInfo } from "../../offline/event-source-mapping";
 import type * as archives from "../../offline/handler-archive";
 import { PUT_EVENTS_BATCH, withLocalPipelines } from "../../offline/pipeline";
 import type { InvocationTime } from "./report";
@@ -70,11 +72,7 @@ export async function runQueued<E, W extends Watch>(
     const options = {
         settings,
         handlerEnvironment: { AWS_ENDPOINT_URL: proxy.endpoint },
-        onBatch: (info: {
-            messageIds: readonly string[];
-            gatherMs: number;
-            durationMs: number;
-        }) => {
+        onBatch: (info: BatchInfo) => {
             batchSizes.push(info.messageIds.length);
             invocationMs.push({ gather: info.gatherMs, run: info.durationMs });
         },
@@ -121,19 +119,16 @@ async function putConcurrently<E>(
     putEvents: PutEvents,
 ): Promise<Map<string, number>> {
     const sentAt = new Map<string, number>();
-    const chunks = Array.from(
-        { length: Math.ceil(storm.entries.length / PUT_EVENTS_BATCH) },
-        (_, i) => storm.entries.slice(i * PUT_EVENTS_BATCH, (i + 1) * PUT_EVENTS_BATCH),
-    );
+    const chunks = chunk(storm.entries, PUT_EVENTS_BATCH);
     const send = async (): Promise<void> => {
-        for (let chunk = chunks.shift(); chunk !== undefined; chunk = chunks.shift()) {
+        for (let batch = chunks.shift(); batch !== undefined; batch = chunks.shift()) {
             const at = performance.now();
-            for (const id of chunk.map(storm.instanceOf)) {
+            for (const id of batch.map(storm.instanceOf)) {
                 if (id !== undefined && !sentAt.has(id)) {
                     sentAt.set(id, at);
                 }
             }
-            await storm.put(chunk, putEvents).catch((error: unknown) => {
+            await storm.put(batch, putEvents).catch((error: unknown) => {
                 chunks.length = 0; // the other senders stop too
                 throw error;
             });

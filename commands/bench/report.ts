@@ -79,9 +79,9 @@ export function seededShuffle<T>(items: readonly T[], seed = STORM_SEED): T[] {
     return order;
 }
 
-/** Our instances, every tenth twice, and the outsiders', shuffled as EC2 might send them. */
-export function stormOrder(ours: readonly string[], outsiders: readonly string[]): string[] {
-    return seededShuffle([...ours, ...ours.filter((_, i) => i % 10 === 0), ...outsiders]);
+/** Our instances, every tenth twice, then the others (outsiders, junk), shuffled as EC2 might send them. */
+export function stormOrder<T>(ours: readonly T[], ...others: (readonly T[])[]): T[] {
+    return seededShuffle([...ours, ...ours.filter((_, i) => i % 10 === 0), ...others.flat()]);
 }
 
 /** The same group, sizes and members alike, whatever order its instances were listed in. */
@@ -115,10 +115,10 @@ export function logEntries(lines: readonly string[], batches = false): LogEntry[
     });
 }
 
-/** A number field of a log entry; 0 when absent. */
-export function count(entry: LogEntry, key: string): number {
-    const value = entry[key];
-    return typeof value === "number" ? value : 0;
+/** A number field of the handler's "Batch of" entries, added up; 0 where absent. */
+export function batchTotal(lines: readonly string[], key: string): number {
+    const values = logEntries(lines, true).map((entry) => entry[key]);
+    return values.reduce<number>((n, value) => n + (typeof value === "number" ? value : 0), 0);
 }
 
 /** A figure marked met (✓) or missed (✗) when a goal judges it; as is otherwise. */

@@ -11,7 +11,7 @@ import type { InterruptionSummary } from "../../handler/entry";
 import type { HandlerArchive } from "../../offline/handler-archive";
 import { freshSampleEvent } from "../../offline/sample-event";
 import { duration, type Style } from "../terminal";
-import { type PathSeries, stormChartSvg } from "./chart";
+import { stormChartSvg } from "./chart";
 import * as departures from "./departures";
 import type { BenchOptions, Path, StormSpec } from "./flags";
 import { type Build, runQueued, withBudget } from "./pipelines";
@@ -20,22 +20,11 @@ import { figuresTable, type Row, stormOrder, sum, verdict } from "./report";
 /** The queued path's goals, set at a budget of 10 Auto Scaling requests/s. */
 export const GOALS = { lastOutMs: 20_000, callsPerInstance: 0.15 } as const;
 
-export interface PathResult extends departures.DepartureFigures {
-    readonly path: Path;
-    /** Warnings sent: ours, their duplicates, and the outsiders'. */
-    readonly warnings: number;
-    /** Queue: messages left in the dead-letter queue, and in the events queue. Direct: null. */
-    readonly deadLettered: number | null;
-    readonly stillQueued: number | null;
-    readonly minSize: number;
-    readonly desiredBefore: number;
-    readonly desiredAfter: number;
-}
+/** What one path did with a storm, judged. */
+export type PathResult = Awaited<ReturnType<typeof runPath>>["result"];
 
-export type StormReport = StormSpec & {
-    readonly budget: number;
-    readonly results: readonly PathResult[];
-};
+/** One single-group storm: its spec, the budget, and each path's result. */
+export type StormReport = Awaited<ReturnType<typeof runSingleStorms>>["storms"][number];
 
 /** Every single-group storm down every path, one handler per mode and path, with a chart per storm. */
 export async function runSingleStorms(
@@ -54,7 +43,7 @@ export async function runSingleStorms(
             targets.push({ mode, path: delivery, archive, settings: built.settings });
         }
     }
-    const storms: StormReport[] = [];
+    const storms = [];
     const charts: string[] = [];
     for (const spec of options.storms) {
         progress(`Storm of ${spec.size} warned instances, ${spec.mode} mode:`);
@@ -89,7 +78,7 @@ export async function runPath(
     target: { path: Path; archive: HandlerArchive; settings?: QueueSettings },
     spec: StormSpec,
     options: { budget: number; outageSeconds: number; progress: (message: string) => void },
-): Promise<{ result: PathResult; series: PathSeries }> {
+) {
     const { progress } = options;
     const wallStart = performance.now();
     await emulator.reset();
@@ -132,10 +121,12 @@ export async function runPath(
         const watchedSeconds = (performance.now() - run.startedAt) / 1000;
         const figures = await departures.departureFigures(emulator, watched, run, proxy, false);
         const after = await describeGroupState(emulator, WEB_GROUP_NAME);
-        const result: Omit<PathResult, "goals"> = {
+        const result = {
             path: target.path,
+            // Ours, their duplicates, and the outsiders'.
             warnings: order.length,
             ...figures,
+            // Queue: messages left in the dead-letter queue, and in the events queue. Direct: null.
             deadLettered: queue?.deadLettered ?? null,
             stillQueued: queue?.stillQueued ?? null,
             minSize: before.minSize,

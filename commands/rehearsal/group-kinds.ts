@@ -12,7 +12,7 @@ import { freshSampleEvent } from "../../offline/sample-event";
 import { seedWorkshopEnvironment } from "../../emulator/workshop";
 import { SAFETY_NET_GRACE_MS } from "../../contract";
 import { planHandler } from "./plan";
-import { type Answer, answerOf, LEFT_THE_GROUP, type Report } from "./warning";
+import { answerOf, LEFT_THE_GROUP, type Report } from "./warning";
 
 /** Warnings are backdated so that a rebalancing group's grace ends about 2 s after the invoke. */
 export const BACKDATE_MS = SAFETY_NET_GRACE_MS - 2_000;
@@ -21,25 +21,15 @@ const HOOK_NAME = "drain-connections";
 export type GroupKind =
     "plain" | "termination-hook" | "standby" | "rebalancing-idle" | "rebalancing-reacts";
 
-export type KindRun = Answer & {
+/** One kind's rehearsal: the group, the handler's answer and why, what the group did, the verdict. */
+export type KindRun = Awaited<ReturnType<typeof rehearseGroupKinds>>[number];
+
+interface Scenario {
     readonly kind: GroupKind;
     /** The group as the handler finds it, in words. */
     readonly group: string;
-    readonly instanceId: string;
-    readonly stateBefore: string;
     /** What the handler should answer, and with which marks. */
     readonly expected: { readonly action: string; readonly safetyNet?: true };
-    /** Why, in words: the handler's own reason where it gives one. */
-    readonly reason: string;
-    /** Who took the instance out, as the emulator's group side recorded it. */
-    readonly groupAction?: GroupAction;
-    /** The instance's lifecycle state afterwards, or "(left the group)". */
-    readonly stateAfter: string;
-    readonly handlerMs: number;
-    readonly passed: boolean;
-};
-
-interface Scenario extends Pick<KindRun, "kind" | "group" | "expected"> {
     /** What the group does, and says, before the handler looks. */
     readonly prepare?: (emulator: Emulator, instanceId: string, group: string) => Promise<unknown>;
     /** The reason for an answer that gives none. */
@@ -111,15 +101,11 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 
 /** Plans the handler once more and runs every kind on freshly seeded groups, one per instance. */
-export async function rehearseGroupKinds(
-    emulator: Emulator,
-    groupName: string,
-    report: Report,
-): Promise<KindRun[]> {
+export async function rehearseGroupKinds(emulator: Emulator, groupName: string, report: Report) {
     report("Planning the handler once more, for its decisions per kind of group...");
     const mode = { capacityOnInterruption: "keep", delivery: "direct" } as const;
     const { archive } = await planHandler(mode, groupName, emulator.region);
-    const runs: KindRun[] = [];
+    const runs = [];
     try {
         for (const capacityRebalance of [false, true]) {
             report(
@@ -157,7 +143,9 @@ export async function rehearseGroupKinds(
                     stateBefore,
                     expected: scenario.expected,
                     ...answer,
+                    // The handler's own reason where it gives one.
                     reason: summary?.reason ?? scenario.because,
+                    // Who took the instance out, as the emulator's group side recorded it.
                     ...(groupAction === undefined ? {} : { groupAction }),
                     stateAfter,
                     handlerMs: invoked.durationsMs[0],

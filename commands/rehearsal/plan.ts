@@ -1,33 +1,19 @@
 /** The handler's plan under Pulumi mocks, as pulumi preview makes it, and its package to run. */
-import type { Delivery, QueueSettings } from "../../components/spot-interruption-handler/args";
+import type { PolicyDocument } from "../../components/shared/iam";
+import type { ResolvedHandlerSettings } from "../../components/spot-interruption-handler/args";
 import { resolveHandlerSettings } from "../../components/spot-interruption-handler/settings";
-import {
-    type FunctionCode,
-    type HandlerArchive,
-    materializeHandlerArchive,
-} from "../../offline/handler-archive";
+import { type FunctionCode, materializeHandlerArchive } from "../../offline/handler-archive";
 import { type RecordedResource, runStackProgram } from "../../offline/pulumi-engine";
 import { mergedProgramConfig } from "../../offline/pulumi-config-merge";
-import type { CapacityOnInterruption } from "../../contract";
 
 /** The two settings a rehearsal varies. */
-export interface HandlerMode {
-    readonly capacityOnInterruption: CapacityOnInterruption;
-    readonly delivery: Delivery;
-}
+export type HandlerMode = Pick<ResolvedHandlerSettings, "capacityOnInterruption" | "delivery">;
 
-export interface Plan extends HandlerMode {
-    /** Exactly which plan this is, and how many resources it has. */
-    readonly heading: string;
-    /** How the plan was made, and what it leaves out. */
-    readonly provenance: string;
-    readonly resources: { type: string; name: string; properties: string }[];
-    readonly policy: { sid: string; actions: string[]; resource: string }[];
-    readonly archiveZippedBytes: number;
-}
+/** The handler's plan as the rehearsal shows it: its resources, their key properties, its policy. */
+export type Plan = Awaited<ReturnType<typeof planHandler>>["plan"];
 
 /** Resources that only the given delivery plans: a check that the program honoured it. */
-const DELIVERY_PATH: Record<Delivery, string> = {
+const DELIVERY_PATH: Record<HandlerMode["delivery"], string> = {
     queue: "aws:lambda/eventSourceMapping:EventSourceMapping",
     direct: "aws:lambda/permission:Permission",
 };
@@ -37,7 +23,7 @@ export async function planHandler(
     { capacityOnInterruption, delivery }: HandlerMode,
     groupName: string,
     region: string,
-): Promise<{ plan: Plan; archive: HandlerArchive; queue?: QueueSettings }> {
+) {
     const config = { autoScalingGroupName: groupName, capacityOnInterruption, delivery };
     // As `pulumi preview` runs it: Pulumi.yaml's defaults merged in first.
     const { resources } = await runStackProgram(
@@ -50,8 +36,10 @@ export async function planHandler(
         `rehearsal-${delivery}-${capacityOnInterruption}`,
     );
     const stackConfig = Object.entries(config).map(([key, value]) => `${key}=${value}`);
-    const plan: Plan = {
+    const plan = {
+        // Exactly which plan this is, and how many resources it has.
         heading: `the handler for an existing group named ${groupName} (capacityOnInterruption ${capacityOnInterruption}, ${delivery} delivery): ${resources.length} resources, the component and its ${resources.length - 1} children`,
+        // How the plan was made, and what it leaves out.
         provenance: `index.ts under Pulumi mocks with stack config ${stackConfig.join(", ")}, as pulumi preview plans it. Without autoScalingGroupName the dev stack would also plan the Spot web tier (VPC, load balancer, group); this rehearsal protects the seeded group instead.`,
         capacityOnInterruption,
         delivery,
@@ -73,16 +61,6 @@ export async function planHandler(
     };
     const { queue } = resolveHandlerSettings(config);
     return { plan, archive, queue };
-}
-
-interface PolicyDocument {
-    Statement: {
-        Sid?: string;
-        Effect: string;
-        Action: string | string[];
-        Resource: string | string[];
-        Condition?: { ArnNotEquals?: Record<string, string> };
-    }[];
 }
 
 function onlyOne(resources: RecordedResource[], type: string): RecordedResource {

@@ -1,16 +1,17 @@
 /** One warning through the handler against moto, recorded hop by hop, and the console's checks. */
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
+import type { DetachActivity } from "../../handler/auto-scaling";
 import type { InterruptionSummary } from "../../handler/entry";
 import type { QueueSettings } from "../../components/spot-interruption-handler/args";
 import { interruptionWarningEventPattern } from "../../components/spot-interruption-handler/policies";
 import type { Emulator } from "../../emulator/server";
 import type { HandlerArchive } from "../../offline/handler-archive";
 import { withLocalPipeline } from "../../offline/pipeline";
-import { type HandlerMode, type Plan, planHandler } from "./plan";
+import { type HandlerMode, planHandler } from "./plan";
 import { freshSampleEvent, loadSampleEvent } from "../../offline/sample-event";
-import { seedWorkshopEnvironment, type WorkshopEnvironment } from "../../emulator/workshop";
-import { type LogEntry, parseLogLine } from "./handler-log";
+import { seedWorkshopEnvironment } from "../../emulator/workshop";
+import { parseLogLine } from "./handler-log";
 import type { BatchInfo } from "../../offline/event-source-mapping";
 import {
     describeGroupState,
@@ -33,59 +34,19 @@ export type InstanceRow = GroupState["instances"][number] & {
     readonly mark?: "interrupted" | "detached" | "replacement";
 };
 
-/** The queued path's hops, as they happened. */
-export interface QueuedDelivery extends QueueSettings {
-    readonly ruleName: string;
-    readonly eventPattern: object;
-    readonly queueName: string;
-    readonly deadLetterQueueName: string;
-    readonly putEventsMs: number;
-    /** Messages in the events queue right after PutEvents, visible or held by the mapping. */
-    readonly queuedAfterPut: number;
-    /** Records the mapping received from the events queue. */
-    readonly recordsDelivered: number;
-    readonly batches: BatchInfo[];
-    /** From PutEvents to the queue drained. */
-    readonly deliveredInMs: number;
-    readonly queueAfter: { readonly queued: number; readonly deadLettered: number };
-}
-
 /** What one invoke answered: the handler's summary, or why it threw. */
 export type Answer =
     | { readonly summary: InterruptionSummary }
     | { readonly error: string; readonly summary?: undefined };
 
-export interface RehearsalRun extends HandlerMode {
-    readonly plan: Plan;
-    readonly interruptedInstanceId: string;
-    /** The warning as sent: PutEvents' entry (queue) or the invoke's payload (direct). */
-    readonly event: Record<string, unknown>;
-    readonly group: { name: string; minSize: number; maxSize: number };
-    readonly desiredCapacityBefore: number;
-    readonly desiredCapacityAfter: number;
-    readonly instancesBefore: InstanceRow[];
-    readonly instancesAfter: InstanceRow[];
-    readonly interruptedInstanceInGroup: boolean;
-    readonly interruptedInstanceEc2State?: string;
-    readonly neighbourGroupUnchanged: boolean;
-    readonly queued?: QueuedDelivery;
-    /** The Lambda console's test: one synchronous invoke with the bare event. */
-    readonly direct?: Answer & { readonly durationMs: number };
-    readonly logRecords: LogEntry[];
-    /** What DetachInstances answered, as the handler logged it. */
-    readonly activities: { activityId?: string; description?: string; statusCode?: string }[];
-    readonly elapsedMs: number;
-}
+/** One warning's rehearsal: the plan, the group before and after, the warning's way, the log. */
+export type RehearsalRun = Awaited<ReturnType<typeof rehearse>>["run"];
 
 export const answerOf = (result: PromiseSettledResult<InterruptionSummary>): Answer =>
     result.status === "fulfilled" ? { summary: result.value } : { error: String(result.reason) };
 
 /** Resets the emulator to the workshop environment, plans the handler and sends one warning. */
-export async function rehearse(
-    mode: HandlerMode,
-    emulator: Emulator,
-    report: Report,
-): Promise<{ run: RehearsalRun; environment: WorkshopEnvironment }> {
+export async function rehearse(mode: HandlerMode, emulator: Emulator, report: Report) {
     const startedAt = performance.now();
     report(`Seeding the workshop environment in moto...`);
     await emulator.reset();
@@ -106,7 +67,7 @@ export async function rehearse(
         const previous = new Set(before.instances.map((i) => i.instanceId));
         const stayed = after.instances.some((i) => i.instanceId === victimId);
         const logRecords = logLines.map(parseLogLine);
-        const run: RehearsalRun = {
+        const run = {
             ...mode,
             plan,
             interruptedInstanceId: victimId,
@@ -116,7 +77,7 @@ export async function rehearse(
             desiredCapacityAfter: after.desiredCapacity,
             instancesBefore: before.instances.map((i) => ({
                 ...i,
-                mark: i.instanceId === victimId ? "interrupted" : undefined,
+                mark: i.instanceId === victimId ? ("interrupted" as const) : undefined,
             })),
             instancesAfter: [
                 ...(stayed
@@ -134,8 +95,9 @@ export async function rehearse(
                 neighbourBefore,
             ),
             logRecords,
+            // What DetachInstances answered, as the handler logged it.
             activities: logRecords.flatMap((r) =>
-                Array.isArray(r.activities) ? (r.activities as RehearsalRun["activities"]) : [],
+                Array.isArray(r.activities) ? (r.activities as DetachActivity[]) : [],
             ),
             elapsedMs: performance.now() - startedAt,
         };
@@ -152,7 +114,7 @@ async function send(
     settings: QueueSettings | undefined,
     instanceId: string,
     report: Report,
-): Promise<Pick<RehearsalRun, "event" | "queued" | "direct"> & { logLines: string[] }> {
+) {
     if (settings === undefined) {
         // The Lambda console's test pastes the seed's event as it is, 2020 timestamp and all.
         const event = loadSampleEvent(instanceId);
@@ -176,12 +138,14 @@ async function send(
             const putAt = performance.now();
             await pipeline.putEvents([event]);
             const putEventsMs = performance.now() - putAt;
+            // In the events queue right after PutEvents, visible or held by the mapping.
             const queuedAfterPut = (await pipeline.counts()).queued;
             await pipeline.mapping.drained(DRAIN_TIMEOUT_MS);
             return {
                 putEventsMs,
                 queuedAfterPut,
                 deliveredInMs: performance.now() - putAt,
+                // Records the mapping received from the events queue.
                 recordsDelivered: pipeline.mapping.stats.records,
                 queueAfter: await pipeline.counts(),
                 queueName: queueName(pipeline.queueUrl),

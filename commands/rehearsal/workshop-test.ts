@@ -1,7 +1,7 @@
 /** `npm start`: the workshop's test of the handler, rehearsed offline with no AWS account. */
 import { performance } from "node:perf_hooks";
 import { DELIVERY_CHOICES } from "../../components/spot-interruption-handler/args";
-import { type CommandLine, type FlagSpec, helpText, parseFlags, runCli } from "../cli";
+import { type CommandLine, type FlagSpec, type FlagValues, parseFlags, runCli } from "../cli";
 import { startEmulator } from "../../emulator/server";
 import { type KindRun, rehearseGroupKinds } from "./group-kinds";
 import { checksFor, rehearse } from "./warning";
@@ -37,13 +37,8 @@ const COMMAND_LINE = {
     ],
 } satisfies CommandLine<Record<string, FlagSpec>>;
 
-async function main(): Promise<boolean> {
+async function main(flags: FlagValues<typeof COMMAND_LINE.flags>): Promise<boolean> {
     const startedAt = performance.now();
-    const flags = parseFlags(COMMAND_LINE, process.argv.slice(2));
-    if (flags === "help") {
-        process.stdout.write(helpText(COMMAND_LINE));
-        return true;
-    }
     const delivery = flags.delivery ?? "queue";
     const modes = flags.capacity ? [flags.capacity] : (["keep", "decrement"] as const);
     const style = createStyle(!flags.json && colourWanted(process.stdout));
@@ -82,4 +77,4 @@ async function main(): Promise<boolean> {
     return passed;
 }
 
-runCli("npm start", main);
+runCli(COMMAND_LINE, (argv) => parseFlags(COMMAND_LINE, argv), main);

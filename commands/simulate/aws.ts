@@ -10,7 +10,7 @@ import { FisClient } from "@aws-sdk/client-fis";
 import { IAMClient, SimulatePrincipalPolicyCommand } from "@aws-sdk/client-iam";
 import { GetFunctionConfigurationCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { STSClient } from "@aws-sdk/client-sts";
+import { STSClient, type STSClientConfig } from "@aws-sdk/client-sts";
 import {
     type GroupSelection,
     HANDLER_ENV,
@@ -121,11 +121,7 @@ export function explainAwsError(
 /** Every client, made in one place so that tests stub them and the emulator test redirects them. */
 export function createClients(
     // None given, the standard AWS chain decides (AWS_REGION, AWS_PROFILE, SSO, instance roles…).
-    settings: {
-        region?: string;
-        endpoint?: string;
-        credentials?: { accessKeyId: string; secretAccessKey: string };
-    } = {},
+    settings: Pick<STSClientConfig, "region" | "endpoint" | "credentials"> = {},
 ) {
     return {
         sts: new STSClient(settings),

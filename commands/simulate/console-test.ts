@@ -105,12 +105,11 @@ export function simulateConsoleTest(
                 "plan",
                 `Would then follow the handler's log, the group's activities${facts.targetGroupArns.length > 0 ? ", the drain from its target groups" : ""} and the replacement${terminate ? `, then terminate ${instanceId ?? "the instance"} once it has drained` : ""}`,
             );
-            const plan = {
+            await checkPlannedPermissions(run, discovered, {
                 mode: "console-test",
                 terminate,
                 terminateInstanceId: instanceId,
-            } as const;
-            await checkPlannedPermissions(run, discovered, plan);
+            });
             if (member !== undefined) {
                 run.report.warning = `Without --dry-run the function really ${net ? "takes out" : "detaches"} ${instanceId}${net ? " (by its safety net, after the group's grace)" : ""}${facts.handlerDryRun ? " (not while it runs with DRY_RUN=true)" : ""}; the group then launches a replacement, and ${terminate ? "--terminate terminates it once it has drained" : "the detached instance runs (and bills) until it is terminated"}.`;
             }
@@ -205,10 +204,7 @@ interface Test {
     readonly terminate: boolean;
 }
 
-/**
- * Invokes, then follows the log to the decision and on to the drain and the replacement; a record
- * left waiting for the group's grace is in no queue to come back, so it is invoked again at the grace's end.
- */
+/** Invokes and follows to the decision, drain and replacement; a waiting record (in no queue) is invoked again. */
 async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): Promise<void> {
     const { run, observer, instanceId, terminate } = test;
     const { clock, timing } = run;

@@ -4,6 +4,7 @@ import {
     type InterruptionAction,
     SAFETY_NET_GRACE_MS,
 } from "../../contract";
+import type { DetachActivity } from "../../handler/auto-scaling";
 import { leftToGroupByDefault } from "../../handler/decision";
 import { isRecord } from "../../handler/event";
 
@@ -55,12 +56,6 @@ export function parseLogLine(text: string, timestamp: number): HandlerLogEntry |
     };
 }
 
-export interface LoggedActivity {
-    readonly activityId?: string;
-    readonly description?: string;
-    readonly statusCode?: string;
-}
-
 export type ActedDecision = "detached" | "terminated" | "would-detach" | "would-terminate";
 
 /** What the handler did with the warning for one instance; `inferred` when read from a batch's counts. */
@@ -69,7 +64,7 @@ export type DecisionSummary =
           readonly action: ActedDecision;
           readonly capacityOnInterruption?: string;
           readonly reason?: string;
-          readonly activities: readonly LoggedActivity[];
+          readonly activities: readonly DetachActivity[];
           /** The group's grace passed with the instance InService. */
           readonly safetyNet?: true;
       }
@@ -118,7 +113,7 @@ export function decisionFor(
                 action: acted,
                 capacityOnInterruption: stringOrUndefined(f.capacityOnInterruption),
                 reason: stringOrUndefined(f.reason),
-                activities: Array.isArray(f.activities) ? (f.activities as LoggedActivity[]) : [],
+                activities: Array.isArray(f.activities) ? (f.activities as DetachActivity[]) : [],
                 ...(safetyNet ? { safetyNet: true as const } : {}),
                 entry,
             };

@@ -1,12 +1,11 @@
 /** `npm run simulate`: proves the deployed handler on your AWS account; this entry reads the flags, finds the stack, prints. */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { validateAutoScalingGroupName } from "../../components/spot-interruption-handler/argument-checks";
+import { autoScalingGroupNameProblem } from "../../components/shared/argument-checks";
 import {
     type CommandLine,
     type FlagSpec,
     type FlagValues,
-    helpText,
     parseFlags,
     runCli,
     UsageError,
@@ -24,13 +23,11 @@ import {
     type TimelineStep,
 } from "./run";
 
-const COMMAND = "npm run simulate";
-
 const matching = (pattern: RegExp, problem: string) => (value: string) =>
     pattern.test(value) ? undefined : problem;
 
 const COMMAND_LINE = {
-    command: `${COMMAND} --`,
+    command: "npm run simulate --",
     summary:
         "Rehearses the Spot interruption handler on the AWS deployment (in the stack's Region, with credentials from the standard AWS chain). Default: the seed workshop's Lambda console test, automated: it invokes the function synchronously with the seed's sample interruption warning for an InService instance of the group (as one SQS record with queue delivery, bare with direct), then prints a timeline: the handler's decision from its log group, the group's scaling activity, the instance draining from its target groups, and the replacement's launch. The warning is not one EC2 sent, so a group's Capacity Rebalancing never reacts to it: where the handler leaves a Spot warning to the group, the run expects its safety net at the grace's end (with queue delivery it brings the waiting record back then, as the queue would). A group with a termination hook is followed until the hook runs. --fis starts the component's FIS experiment instead: a real Spot interruption through rule, queue and function.",
     flags: {
@@ -131,12 +128,7 @@ const CONFLICTS: [(flags: Flags) => boolean, string][] = [
     [(f) => !f.fis && f.template !== undefined, "--template applies only with --fis"],
 ];
 
-async function main(): Promise<boolean> {
-    const flags = parseFlags(COMMAND_LINE, process.argv.slice(2));
-    if (flags === "help") {
-        process.stdout.write(helpText(COMMAND_LINE));
-        return true;
-    }
+async function main(flags: Flags): Promise<boolean> {
     const conflict = CONFLICTS.find(([applies]) => applies(flags));
     if (conflict !== undefined) {
         throw new UsageError(conflict[1]);
@@ -174,19 +166,14 @@ async function main(): Promise<boolean> {
 
 /** What is wrong with a --group value, by the component's own rule (the flag's message quotes it), and for an ARN its name. */
 export function groupNameProblem(value: string): string | undefined {
-    try {
-        validateAutoScalingGroupName(value, "--group");
+    const problem = autoScalingGroupNameProblem(value);
+    if (problem === undefined) {
         return undefined;
-    } catch (error) {
-        const problem = (error as Error).message.replace(
-            /^SpotInterruptionHandler: \[--group\] /,
-            "",
-        );
-        const quoted = `${JSON.stringify(value)} `;
-        const unquoted = problem.startsWith(quoted) ? problem.slice(quoted.length) : problem;
-        const nameInArn = /^arn:[^:]+:autoscaling:.*:autoScalingGroupName\/(.+)$/.exec(value)?.[1];
-        return nameInArn === undefined ? unquoted : `${unquoted}: --group ${nameInArn}`;
     }
+    const quoted = `${JSON.stringify(value)} `;
+    const unquoted = problem.startsWith(quoted) ? problem.slice(quoted.length) : problem;
+    const nameInArn = /^arn:[^:]+:autoscaling:.*:autoScalingGroupName\/(.+)$/.exec(value)?.[1];
+    return nameInArn === undefined ? unquoted : `${unquoted}: --group ${nameInArn}`;
 }
 
 export type CommandResult = { exitCode: number; stdout: string; stderr: string };
@@ -341,5 +328,5 @@ export function regionHeader(choice: { source: string }, resolved: string | unde
 
 // Tests import this file for its parts; only `npm run simulate` runs it.
 if (require.main === module) {
-    runCli(COMMAND, main);
+    runCli(COMMAND_LINE, (argv) => parseFlags(COMMAND_LINE, argv), main);
 }

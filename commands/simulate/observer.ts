@@ -146,13 +146,9 @@ export class DeploymentObserver {
             (timeout) => run.clients.autoScaling.send(command, timeout),
         );
         const activities = Activities.filter((a) => (a.StartTime?.getTime() ?? 0) >= this.sinceMs);
-        for (const {
-            ActivityId: activityId,
-            Description,
-            Cause: cause = "",
-            ...a
-        } of activities.reverse()) {
-            const statusCode = a.StatusCode ?? "";
+        for (const activity of activities.reverse()) {
+            const { ActivityId: activityId, Description, StatusCode: statusCode = "" } = activity;
+            const cause = activity.Cause ?? "";
             if (this.changed(`activity ${activityId}`, statusCode)) {
                 // Capacity Rebalancing's own activities say so only in their cause.
                 const why = /rebalanc/i.test(cause) ? ` (${cause})` : "";
