@@ -7,6 +7,7 @@ import {
     type LaunchTemplateOverrides,
     UpdateAutoScalingGroupCommand,
     type MixedInstancesPolicy,
+    PutLifecycleHookCommand,
 } from "@aws-sdk/client-auto-scaling";
 import {
     CreateLaunchTemplateCommand,
@@ -27,6 +28,7 @@ import {
     publicSubnetCidrBlock,
     resolveWebTierSettings,
 } from "../components/spot-web-tier/index";
+import { TERMINATING_TRANSITION } from "../handler/auto-scaling";
 import { clientConfigFor, required } from "./group-state";
 
 /** A VPC over three zones, a target group and a Spot "web" group, with neighbours to leave alone. */
@@ -199,6 +201,25 @@ export async function withSeedClients<T>(
     } finally {
         Object.values(clients).forEach((client) => client.destroy());
     }
+}
+
+/** PutLifecycleHook on the group: a termination hook unless another transition is given. */
+export async function putLifecycleHook(
+    emulator: Emulator,
+    groupName: string,
+    hookName: string,
+    transition = TERMINATING_TRANSITION,
+): Promise<void> {
+    await withSeedClients(emulator, ({ autoScaling }) =>
+        autoScaling.send(
+            new PutLifecycleHookCommand({
+                AutoScalingGroupName: groupName,
+                LifecycleHookName: hookName,
+                LifecycleTransition: transition,
+                HeartbeatTimeout: 300,
+            }),
+        ),
+    );
 }
 
 /** The VPC, its subnets (/20s, as the SpotWebTier builds: a /24 holds too few for a storm), a template. */

@@ -6,8 +6,8 @@ import type { ObservedRequest } from "../../emulator/fault-proxy";
 import { FLEET_TAG, type GroupFleet } from "../../emulator/fleet";
 import { describeGroupActions, type GroupAction, sendSpotWarning } from "../../emulator/group-side";
 import { clientConfigFor, describeGroupState } from "../../emulator/group-state";
-import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 import type { Emulator } from "../../emulator/server";
+import { putLifecycleHook } from "../../emulator/workshop";
 import { duration, type Style } from "../terminal";
 import { every, pollUntil } from "./departures";
 import type { MixedConfig } from "./flags";
@@ -333,14 +333,12 @@ async function applyKinds(emulator: Emulator, fleet: GroupFleet): Promise<Map<st
     const kindOf = new Map(fleet.groupNames.map((name, i) => [name, kinds[i]]));
     const client = new asg.AutoScalingClient(clientConfigFor(emulator));
     try {
-        const hook = { LifecycleHookName: "drain", LifecycleTransition: TERMINATING_TRANSITION };
         for (const [AutoScalingGroupName, kind] of kindOf) {
             if (kind === "capacity-rebalancing") {
                 const update = { AutoScalingGroupName, CapacityRebalance: true };
                 await client.send(new asg.UpdateAutoScalingGroupCommand(update));
             } else if (kind === "termination-hook") {
-                const put = { AutoScalingGroupName, ...hook, HeartbeatTimeout: 300 };
-                await client.send(new asg.PutLifecycleHookCommand(put));
+                await putLifecycleHook(emulator, AutoScalingGroupName, "drain");
             }
         }
     } finally {

@@ -1,5 +1,4 @@
 /** `npm start`'s tour of the handler's decision per kind of group, judged from the emulator. */
-import { AutoScalingClient, PutLifecycleHookCommand } from "@aws-sdk/client-auto-scaling";
 import type { Emulator } from "../../emulator/server";
 import {
     describeGroupActions,
@@ -7,9 +6,9 @@ import {
     sendSpotWarning,
     setLifecycleState,
 } from "../../emulator/group-side";
-import { clientConfigFor, describeGroupState } from "../../emulator/group-state";
+import { describeGroupState } from "../../emulator/group-state";
 import { freshSampleEvent } from "../../offline/sample-event";
-import { seedWorkshopEnvironment } from "../../emulator/workshop";
+import { putLifecycleHook, seedWorkshopEnvironment } from "../../emulator/workshop";
 import { SAFETY_NET_GRACE_MS } from "../../contract";
 import { planHandler } from "./plan";
 import { answerOf, LEFT_THE_GROUP, type Report } from "./warning";
@@ -38,16 +37,8 @@ interface Scenario {
     readonly endsIn: (state: string, action: GroupAction | undefined) => boolean;
 }
 
-async function putTerminationHook(emulator: Emulator, _id: string, groupName: string) {
-    const autoScaling = new AutoScalingClient(clientConfigFor(emulator));
-    const hook = new PutLifecycleHookCommand({
-        AutoScalingGroupName: groupName,
-        LifecycleHookName: HOOK_NAME,
-        LifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
-        HeartbeatTimeout: 300,
-    });
-    await autoScaling.send(hook).finally(() => autoScaling.destroy());
-}
+const putTerminationHook = (emulator: Emulator, _id: string, groupName: string) =>
+    putLifecycleHook(emulator, groupName, HOOK_NAME);
 
 const gone = (state: string) => state === LEFT_THE_GROUP;
 

@@ -14,7 +14,7 @@ import {
     sendSpotWarning,
 } from "../../emulator/group-side";
 import { emulatedWorkshopSuite } from "../support/emulated-workshop";
-import { putLifecycleHook } from "../support/group-side";
+import { putLifecycleHook } from "../../emulator/workshop";
 
 // The grace ends this long after the handler is first invoked.
 const GRACE_LEFT_MS = 2_000;

@@ -13,7 +13,11 @@ import {
     TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { clientConfigFor } from "../../emulator/group-state";
-import { seedWorkshopEnvironment, type WorkshopEnvironment } from "../../emulator/workshop";
+import {
+    putLifecycleHook,
+    seedWorkshopEnvironment,
+    type WorkshopEnvironment,
+} from "../../emulator/workshop";
 import {
     describeGroupActions,
     groupActionsWhenSettled,
@@ -22,12 +26,7 @@ import {
 } from "../../emulator/group-side";
 import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 import { autoScalingErrors } from "../support/auto-scaling-errors";
-import {
-    assertRefusedWith,
-    membershipOf,
-    putLifecycleHook,
-    seedWeightedGroup,
-} from "../support/group-side";
+import { assertRefusedWith, membershipOf, seedWeightedGroup } from "../support/group-side";
 import { tierEmulatorForSuite } from "../support/tier-emulator";
 
 const REACTION_MS = 300;

@@ -2,7 +2,6 @@
 import { strict as assert } from "node:assert";
 import {
     AutoScalingServiceException,
-    PutLifecycleHookCommand,
     UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { describeGroupState } from "../../emulator/group-state";
@@ -14,28 +13,8 @@ import {
     type WorkshopEnvironment,
     withSeedClients,
 } from "../../emulator/workshop";
-import { TERMINATING_TRANSITION } from "../../handler/auto-scaling";
 
 const WEIGHTED_GROUP_NAME = "weighted";
-
-/** PutLifecycleHook on the group: a termination hook unless another transition is given. */
-export async function putLifecycleHook(
-    emulator: Emulator,
-    groupName: string,
-    hookName: string,
-    transition = TERMINATING_TRANSITION,
-): Promise<void> {
-    await withSeedClients(emulator, ({ autoScaling }) =>
-        autoScaling.send(
-            new PutLifecycleHookCommand({
-                AutoScalingGroupName: groupName,
-                LifecycleHookName: hookName,
-                LifecycleTransition: transition,
-                HeartbeatTimeout: 300,
-            }),
-        ),
-    );
-}
 
 /**
  * A group weighing m7i.large 1 and m7i.2xlarge 4, in the workshop's first subnet: min 2, desired 6
