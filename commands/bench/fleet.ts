@@ -30,16 +30,15 @@ export type StormEntry = { readonly kind: "warning" | JunkKind; readonly instanc
 
 export type StormMix = ReturnType<typeof stormMix>;
 
-/** Every instance warned, every tenth twice, each outsider once, and junk; shuffled from a fixed seed. */
+/** Every instance warned, every tenth twice, each outsider once, and ten junk of each kind; shuffled from a fixed seed. */
 export function fleetStorm(
     groups: readonly (readonly string[])[],
     outsiders: readonly string[],
-    junkPerKind = 10,
 ): StormEntry[] {
     const ours = groups.flat();
     const warning = (instanceId: string): StormEntry => ({ kind: "warning", instanceId });
     const junk = JUNK_KINDS.flatMap((kind, k) =>
-        Array.from({ length: ours.length === 0 ? 0 : junkPerKind }, (_, n) => ({
+        Array.from({ length: ours.length === 0 ? 0 : 10 }, (_, n) => ({
             kind,
             // Spread over the fleet: a stride coprime with most sizes.
             instanceId: ours[(k + n * JUNK_KINDS.length * 37) % ours.length],

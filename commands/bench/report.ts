@@ -69,9 +69,9 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** A Fisher-Yates shuffle of a copy of `items`, from a fixed seed. */
-export function seededShuffle<T>(items: readonly T[], seed = STORM_SEED): T[] {
+export function seededShuffle<T>(items: readonly T[]): T[] {
     const order = [...items];
-    const random = seededRandom(seed);
+    const random = seededRandom(STORM_SEED);
     for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));
         [order[i], order[j]] = [order[j], order[i]];
