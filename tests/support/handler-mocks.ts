@@ -344,11 +344,8 @@ export function functionInputsWithoutCode(component: string): Record<string, unk
 
 /** The function's environment variables. */
 export function functionEnvironment(component: string): Record<string, string> {
-    return (
-        functionInputsWithoutCode(component) as {
-            environment: { variables: Record<string, string> };
-        }
-    ).environment.variables;
+    const { environment } = functionInputsWithoutCode(component);
+    return (environment as { variables: Record<string, string> }).variables;
 }
 
 /**
