@@ -1,8 +1,7 @@
 /** `npm run emulator:install`: moto installed up front, so npm test's emulator tests need not wait for it. */
 import { ensureVirtualEnvironment } from "./install";
-import { PYTHON_ENVIRONMENT_VARIABLE } from "./server";
 
-ensureVirtualEnvironment(process.env[PYTHON_ENVIRONMENT_VARIABLE] ?? "python3", console.log).then(
+ensureVirtualEnvironment(console.log).then(
     (python) => console.log(`The emulator's Python is ready: ${python}`),
     (error: unknown) => {
         console.error(error instanceof Error ? error.message : error);

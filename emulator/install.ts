@@ -30,8 +30,8 @@ const bootstrapsInProgress = new Map<string, Promise<string>>();
 
 /** Resolves to the venv's interpreter, installing moto first when the pins or interpreter changed. */
 export function ensureVirtualEnvironment(
-    python: string,
-    report: (message: string) => void,
+    report: (message: string) => void = () => {},
+    python = process.env.SPOT_EMULATOR_PYTHON ?? "python3",
 ): Promise<string> {
     if (isInstalled(python)) return Promise.resolve(VENV_PYTHON);
     // Two emulators started at once, in one process or in several, must not both rebuild .venv.

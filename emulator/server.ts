@@ -26,7 +26,6 @@ export interface EmulatorOptions {
 }
 
 export const DEFAULT_REGION = "eu-west-1";
-export const PYTHON_ENVIRONMENT_VARIABLE = "SPOT_EMULATOR_PYTHON";
 /** moto's server behind a lock; run it with VENV_PYTHON. */
 export const SERVER_SCRIPT = path.join(__dirname, "server.py");
 
@@ -38,8 +37,7 @@ const EXIT_WAIT_MS = 5_000; // after SIGTERM, and again after SIGKILL
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
     const region = options.region ?? DEFAULT_REGION;
-    const python = options.python ?? process.env[PYTHON_ENVIRONMENT_VARIABLE] ?? "python3";
-    const serverPython = await ensureVirtualEnvironment(python, options.onProgress ?? (() => {}));
+    const serverPython = await ensureVirtualEnvironment(options.onProgress, options.python);
     const server = spawnServer(serverPython);
     await waitUntilReady(server).catch(async (error: unknown) => {
         await terminate(server);

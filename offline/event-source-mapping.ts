@@ -417,15 +417,14 @@ class Mapping implements LocalEventSourceMapping {
 
 /** Rejects as Lambda reports a function that ran past its timeout; the promise itself runs on. */
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-        const message = `Task timed out after ${timeoutMs / 1000} seconds`;
-        timer = setTimeout(() => reject(new Error(message)), timeoutMs);
+    const timer = new AbortController();
+    const timedOut = sleep(timeoutMs, undefined, { signal: timer.signal }).then(() => {
+        throw new Error(`Task timed out after ${timeoutMs / 1000} seconds`);
     });
     try {
         return await Promise.race([promise, timedOut]);
     } finally {
-        clearTimeout(timer);
+        timer.abort();
     }
 }
 

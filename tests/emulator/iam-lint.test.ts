@@ -1,6 +1,5 @@
 import { strict as assert } from "node:assert";
 import { ensureVirtualEnvironment } from "../../emulator/install";
-import { PYTHON_ENVIRONMENT_VARIABLE } from "../../emulator/server";
 import { type Finding, type IamDocument, lintIamPolicies } from "../support/iam-lint";
 import {
     faultInjectionRolePolicyDocument,
@@ -289,10 +288,7 @@ describe("IAM lint (parliament)", function () {
     before(async function () {
         // A fresh clone installs .venv, parliament with moto, on first use.
         this.timeout(FIRST_RUN_BOOTSTRAP_TIMEOUT_MS);
-        await ensureVirtualEnvironment(
-            process.env[PYTHON_ENVIRONMENT_VARIABLE] ?? "python3",
-            (message) => console.log(`      ${message}`),
-        );
+        await ensureVirtualEnvironment((message) => console.log(`      ${message}`));
     });
 
     before(async function () {

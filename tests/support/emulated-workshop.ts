@@ -5,7 +5,6 @@ import {
     describeInstanceState,
     type GroupState,
 } from "../../emulator/group-state";
-import { type Emulator } from "../../emulator/server";
 import {
     type HandlerArchive,
     type Invocations,
@@ -66,7 +65,7 @@ export function handlerArchivesForSuite<V extends string>(
     return archives;
 }
 
-/** For the current suite: the tier's emulator, the workshop on it, and the variants' handler archives. */
+/** For the current suite: the tier's emulator, the variants' handler archives, and the workshop seeded afresh on it. */
 export function emulatedWorkshopSuite<V extends string>(
     label: string,
     variants: Record<V, SpotInterruptionHandlerArgs>,
@@ -74,11 +73,6 @@ export function emulatedWorkshopSuite<V extends string>(
     const tier = tierEmulatorForSuite();
     const emulator = () => tier.emulator;
     const archives = handlerArchivesForSuite(label, variants);
-    return { emulator, archives, ...emulatedWorkshop(emulator) };
-}
-
-/** The workshop on `emulator`: seeded afresh, read back, and warned through a handler archive. */
-function emulatedWorkshop(emulator: () => Emulator) {
     let environment: WorkshopEnvironment | undefined;
     const seeded = (): WorkshopEnvironment => {
         assert.ok(environment, "seed() the workshop first");
@@ -86,6 +80,8 @@ function emulatedWorkshop(emulator: () => Emulator) {
     };
     const webGroup = () => describeGroupState(emulator(), seeded().webGroupName);
     return {
+        emulator,
+        archives,
         environment: seeded,
         webGroup,
 

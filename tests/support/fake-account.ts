@@ -502,20 +502,18 @@ export class FakeAccount {
         });
         fis.on(GetExperimentCommand).callsFake(() => {
             const status = this.experiment?.status ?? "pending";
-            const why = (reason: string) => (status === "failed" ? { reason } : {});
+            const failed = status === "failed";
+            const actionReason =
+                "Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions";
             const action = {
                 actionId: SPOT_INTERRUPTION_ACTION_ID,
                 state: {
                     status: status === "initiating" ? "pending" : status,
-                    ...why(
-                        "Unable to send interruption: not authorized to perform ec2:SendSpotInstanceInterruptions",
-                    ),
+                    ...(failed && { reason: actionReason }),
                 },
             };
-            const state = {
-                status,
-                ...why("Experiment failed because one or more actions failed"),
-            };
+            const reason = "Experiment failed because one or more actions failed";
+            const state = { status, ...(failed && { reason }) };
             const experiment = { id: "EXP1", state, actions: { InterruptSpotInstances: action } };
             return { experiment };
         });

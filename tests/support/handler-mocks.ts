@@ -162,7 +162,7 @@ export async function assertRefusedBeforeRegistering(
 }
 
 /** Each child's exact URN: a child of the component, of its type, named after the component. */
-export async function assertChildren(
+async function assertChildren(
     component: string,
     children: Record<string, [pulumi.Resource | undefined, string]>,
 ): Promise<void> {
@@ -195,22 +195,8 @@ export const denyInsecureTransport = (queue: string) => ({
     Condition: { Bool: { "aws:SecureTransport": "false" } },
 });
 
-/** The types of the children every handler has, whichever the delivery (7 alarms among them). */
-export const TYPES_IN_BOTH_MODES = [
-    "aws:cloudwatch/dashboard:Dashboard",
-    "aws:cloudwatch/eventRule:EventRule",
-    "aws:cloudwatch/eventTarget:EventTarget",
-    "aws:cloudwatch/logGroup:LogGroup",
-    ...Array<string>(7).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
-    "aws:iam/role:Role",
-    "aws:iam/rolePolicy:RolePolicy",
-    "aws:lambda/function:Function",
-    "aws:sqs/queue:Queue",
-    "aws:sqs/queuePolicy:QueuePolicy",
-];
-
-/** The children every handler has, whichever the delivery: role, member and type. */
-export function childrenInBothModes(
+/** The children every handler has, whichever the delivery, and exposes: role, member and type. */
+function childrenInBothModes(
     handler: Handler,
 ): Record<string, [pulumi.Resource | undefined, string]> {
     return {
@@ -224,6 +210,12 @@ export function childrenInBothModes(
         target: [handler.eventTarget, "aws:cloudwatch/eventTarget:EventTarget"],
     };
 }
+
+/** The types of the children every handler has but does not expose: its dashboard and 7 alarms. */
+const UNEXPOSED_IN_BOTH_MODES = [
+    "aws:cloudwatch/dashboard:Dashboard",
+    ...Array<string>(7).fill("aws:cloudwatch/metricAlarm:MetricAlarm"),
+];
 
 /** Asserts the DLQ's whole policy in either mode: this rule's EventBridge and the function's role, over TLS. */
 export function assertDeadLetterQueuePolicy(component: string): void {
@@ -352,11 +344,8 @@ export function functionInputsWithoutCode(component: string): Record<string, unk
 
 /** The function's environment variables. */
 export function functionEnvironment(component: string): Record<string, string> {
-    return (
-        functionInputsWithoutCode(component) as {
-            environment: { variables: Record<string, string> };
-        }
-    ).environment.variables;
+    const { environment } = functionInputsWithoutCode(component);
+    return (environment as { variables: Record<string, string> }).variables;
 }
 
 /**
@@ -369,12 +358,13 @@ export async function assertExactChildren(
     own: Record<string, [pulumi.Resource | undefined, string]>,
     unexposed: readonly string[] = [],
 ): Promise<void> {
-    const ownTypes = Object.values(own).map(([, type]) => type);
+    const exposed = { ...childrenInBothModes(handler), ...own };
+    const exposedTypes = Object.values(exposed).map(([, type]) => type);
     assert.deepEqual(
         childTypes(component),
-        [...TYPES_IN_BOTH_MODES, ...ownTypes, ...unexposed].sort(),
+        [...exposedTypes, ...UNEXPOSED_IN_BOTH_MODES, ...unexposed].sort(),
     );
-    await assertChildren(component, { ...childrenInBothModes(handler), ...own });
+    await assertChildren(component, exposed);
 }
 
 /** Asserts the whole role policy of a handler for the group "web": the statements both modes share. */

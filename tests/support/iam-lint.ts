@@ -1,7 +1,6 @@
 /** parliament, an IAM linter, over IAM documents: one run of iam_lint.py with .venv's python for them all. */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { PYTHON_ENVIRONMENT_VARIABLE } from "../../emulator/server";
 import { ensureVirtualEnvironment, OUTPUT_TAIL_CHARS } from "../../emulator/install";
 
 const IAM_LINT_SCRIPT = path.join(__dirname, "iam_lint.py");
@@ -35,10 +34,7 @@ export async function lintIamPolicies(documents: readonly IamDocument[]): Promis
     if (new Set(documents.map((entry) => entry.name)).size !== documents.length) {
         throw new Error("lintIamPolicies: every document needs a name of its own");
     }
-    const python = await ensureVirtualEnvironment(
-        process.env[PYTHON_ENVIRONMENT_VARIABLE] ?? "python3",
-        () => undefined,
-    );
+    const python = await ensureVirtualEnvironment();
     const run = spawnSync(python, [IAM_LINT_SCRIPT], {
         input: JSON.stringify(documents),
         encoding: "utf8",

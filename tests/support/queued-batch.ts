@@ -4,12 +4,12 @@ import {
     DetachInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { SQSBatchResponse, SQSRecord } from "aws-lambda";
+import { type HandlerConfig } from "../../handler/config";
 import { type DeadLetterGateway } from "../../handler/dead-letter";
 import { handleSqsBatch } from "../../handler/queue-batch";
 import { type Reporting } from "../../handler/reporting";
 import { type LogLevel, type LogRecord } from "../../handler/log";
 import { asSqsRecord, freshSampleEvent } from "../../offline/sample-event";
-import { type CapacityOnInterruption, type GroupSelection } from "../../contract";
 import { autoScaling, stubbedGateway } from "./auto-scaling-stub";
 import { FakeAutoScaling, type FakeGroup } from "./fake-auto-scaling";
 
@@ -42,12 +42,9 @@ export async function whenBatchArrives(
         dryRun = false,
         reporting = {},
         groups = { kind: "names", names: [GROUP] },
-    }: {
-        groups?: GroupSelection;
-        capacityOnInterruption?: CapacityOnInterruption;
+    }: Partial<Pick<HandlerConfig, "groups" | "capacityOnInterruption" | "dryRun">> & {
         remainingTimeMs?: () => number;
         deadLetter?: DeadLetterGateway;
-        dryRun?: boolean;
         reporting?: Reporting;
     } = {},
 ): Promise<{ response: SQSBatchResponse; logged: { level: LogLevel; record: LogRecord }[] }> {

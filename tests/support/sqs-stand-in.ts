@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { json } from "node:stream/consumers";
 import type { SendMessageBatchRequest } from "@aws-sdk/client-sqs";
 
 interface StandInOptions {
@@ -40,13 +41,8 @@ export async function startSqsStandIn(options: StandInOptions) {
     };
 
     const server = http.createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on("data", (chunk: Buffer) => chunks.push(chunk));
-        req.on("end", () => {
-            const request = JSON.parse(
-                Buffer.concat(chunks).toString("utf8"),
-            ) as SendMessageBatchRequest;
-            const entries = request.Entries ?? [];
+        void json(req).then((request) => {
+            const entries = (request as SendMessageBatchRequest).Entries ?? [];
             const ids = entries.map((e) => e.Id ?? "");
             const call: StandInCall = { startedAtMs: performance.now(), ids, aborted: false };
             calls.push(call);

@@ -15,12 +15,11 @@ async function tierEmulator(): Promise<Emulator> {
     await emulator.reset();
     return {
         ...emulator,
-        stop: () =>
-            Promise.reject(
-                new Error(
-                    "The emulator tier's moto is shared by the files after this one, and ends with the test process: do not stop it",
-                ),
-            ),
+        stop: async () => {
+            throw new Error(
+                "The emulator tier's moto is shared by the files after this one, and ends with the test process: do not stop it",
+            );
+        },
     };
 }
 
