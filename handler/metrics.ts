@@ -40,14 +40,13 @@ export interface GroupMetrics extends OutcomeCounts {
 }
 
 /**
- * What one invocation did, in numbers. received = detached + terminated + leftToGroup +
- * wouldDetach + wouldTerminate + waiting + ignored + failed; safetyNet, hooksSkipped and
- * hooksUnknown say why some of the detached or terminated ones went as they did.
+ * What a batch's outcomes add up to. received = detached + terminated + leftToGroup + wouldDetach
+ * + wouldTerminate + waiting + ignored + failed; safetyNet, hooksSkipped and hooksUnknown say why
+ * some of the detached or terminated ones went as they did.
  */
-export interface InvocationMetrics extends OutcomeCounts {
-    readonly handlerName: string;
-    readonly timestampMs: number;
+export interface OutcomeTally extends OutcomeCounts {
     readonly received: number;
+    /** In IGNORE_REASONS order, reasons with none left out. */
     readonly ignored: Partial<Record<IgnoreReason, number>>;
     /** Taken out by the safety net: the group had Capacity Rebalancing and did not act. */
     readonly safetyNet: number;
@@ -55,6 +54,16 @@ export interface InvocationMetrics extends OutcomeCounts {
     readonly hooksSkipped: number;
     /** Detached because the group's hooks could not be looked up. */
     readonly hooksUnknown: number;
+    /** From each warning's `time` to its instance out of the group. */
+    readonly detachLatencyMs: readonly number[];
+    /** Each chosen group's share. */
+    readonly groups: readonly GroupMetrics[];
+}
+
+/** What one invocation did, in numbers: its outcomes, and what it cost. */
+export interface InvocationMetrics extends OutcomeTally {
+    readonly handlerName: string;
+    readonly timestampMs: number;
     /** Records in the invocation: 1 for a direct event. */
     readonly batchSize: number;
     readonly autoScalingCalls: number;
@@ -63,10 +72,6 @@ export interface InvocationMetrics extends OutcomeCounts {
     readonly refusals: number;
     /** Listed names (or the tag) that the batch's lookup did not find. */
     readonly missingGroups: number;
-    /** From each warning's `time` to its instance out of the group. */
-    readonly detachLatencyMs: readonly number[];
-    /** Each chosen group's share. */
-    readonly groups: readonly GroupMetrics[];
 }
 
 /** One EMF document: the `_aws` metadata, the dimension values and the metric values. */

@@ -4,27 +4,19 @@
  */
 import { IGNORE_REASONS, type IgnoreReason } from "../contract";
 import type { WarningOutcome } from "./batch-steps";
-import type { GroupMetrics, InvocationMetrics, OutcomeCounts } from "./metrics";
+import type { GroupMetrics, OutcomeCounts, OutcomeTally } from "./metrics";
 
 export const deploymentOnlyModule = true;
 
 /** Lists of ids in a log entry or notification stop here: the counts stay exact. */
 export const MAX_LISTED_IDS = 100;
 
-export interface Tally extends OutcomeCounts {
-    readonly received: number;
-    /** In IGNORE_REASONS order, reasons with none left out. */
-    readonly ignored: Partial<Record<IgnoreReason, number>>;
+/** The outcomes, and what the log entry and the notification list besides. */
+export interface Tally extends OutcomeTally {
     readonly ignoredTotal: number;
-    readonly safetyNet: number;
-    readonly hooksSkipped: number;
-    readonly hooksUnknown: number;
     /** Instances the handler took out of service: detached or terminated. */
     readonly movedInstanceIds: readonly string[];
     readonly failedInstanceIds: readonly string[];
-    readonly detachLatencyMs: readonly number[];
-    /** Per chosen group that any outcome names, in first-seen order. */
-    readonly groups: readonly GroupMetrics[];
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -111,36 +103,6 @@ export function tally(outcomes: readonly WarningOutcome[]): Tally {
         failedInstanceIds,
         detachLatencyMs,
         groups: [...groups.values()],
-    };
-}
-
-export interface InvocationFacts {
-    readonly handlerName: string;
-    readonly timestampMs: number;
-    readonly batchSize: number;
-    readonly autoScalingCalls: number;
-    readonly throttles: number;
-    readonly refusals: number;
-    readonly missingGroups: number;
-}
-
-export function invocationMetrics(counts: Tally, facts: InvocationFacts): InvocationMetrics {
-    return {
-        ...facts,
-        received: counts.received,
-        detached: counts.detached,
-        terminated: counts.terminated,
-        leftToGroup: counts.leftToGroup,
-        wouldDetach: counts.wouldDetach,
-        wouldTerminate: counts.wouldTerminate,
-        waiting: counts.waiting,
-        failed: counts.failed,
-        safetyNet: counts.safetyNet,
-        hooksSkipped: counts.hooksSkipped,
-        hooksUnknown: counts.hooksUnknown,
-        ignored: counts.ignored,
-        detachLatencyMs: counts.detachLatencyMs,
-        groups: counts.groups,
     };
 }
 

@@ -5,9 +5,9 @@
 import type { RequestCounts } from "./auto-scaling";
 import type { BatchResult, HandlerDependencies } from "./batch-context";
 import { describeError, type WarningOutcome } from "./batch-steps";
-import { emfDocuments } from "./metrics";
+import { emfDocuments, type InvocationMetrics } from "./metrics";
 import type { DetachNotifier } from "./notify";
-import { detachNotification, invocationMetrics, tally } from "./report";
+import { detachNotification, tally } from "./report";
 
 export const deploymentOnlyModule = true;
 
@@ -38,7 +38,8 @@ export async function report(
     const counts = tally(outcomes);
     const { handlerName } = deps.config;
     const requestsAfter = reporting.requests?.();
-    const metrics = invocationMetrics(counts, {
+    const metrics: InvocationMetrics = {
+        ...counts,
         handlerName,
         timestampMs: (deps.now ?? Date.now)(),
         batchSize,
@@ -56,7 +57,7 @@ export async function report(
                 : requestsAfter.throttles - requestsBefore.throttles,
         refusals: result.refusals,
         missingGroups: result.missingGroups.length,
-    });
+    };
     for (const document of emfDocuments(metrics)) {
         reporting.emit?.(JSON.stringify(document));
     }
