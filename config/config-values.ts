@@ -71,18 +71,15 @@ export function readInteger(
     key: string,
     example: string,
 ): number | undefined {
-    const value = config.get(key);
-    if (value === undefined) {
-        return undefined;
-    }
-    if (!/^\s*-?\d+\s*$/.test(value)) {
+    const value = readString(config, key, example);
+    if (value !== undefined && !/^-?\d+$/.test(value)) {
         throw new StackConfigError(
             key,
             `is "${value}", but must be a whole number`,
             `pulumi config set ${key} ${example}`,
         );
     }
-    return Number(value);
+    return value === undefined ? undefined : Number(value);
 }
 
 export function readBoolean(config: pulumi.Config, key: string): boolean | undefined {
