@@ -54,6 +54,12 @@ export type GroupSelection<Name = string> =
     | { readonly kind: "names"; readonly names: readonly Name[] }
     | { readonly kind: "tag"; readonly key: string; readonly value?: string };
 
+/**
+ * DescribeAutoScalingGroups: at most 100 names per call, and at most 100 groups per page. A list
+ * of names stays within one call, so that a batch looks up its groups once.
+ */
+export const MAX_DESCRIBED_GROUPS = 100;
+
 /** Says the selection in words, for log entries and errors. */
 export function describeSelection(selection: GroupSelection): string {
     if (selection.kind === "tag") {

@@ -8,8 +8,8 @@ import {
     TerminateInstanceInAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import type { MiddlewareStack } from "@smithy/types";
-import { type GroupSnapshot, MAX_DESCRIBED_GROUPS } from "./decision";
-import { type GroupSelection } from "../contract";
+import type { GroupSnapshot } from "./decision";
+import { type GroupSelection, MAX_DESCRIBED_GROUPS } from "../contract";
 
 export const deploymentOnlyModule = true;
 

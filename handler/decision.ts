@@ -15,11 +15,6 @@ import {
 
 export const deploymentOnlyModule = true;
 
-/** Auto Scaling's limits per call. */
-export const MAX_DETACH_INSTANCE_IDS = 20;
-/** DescribeAutoScalingGroups: at most 100 names per call, and at most 100 groups per page. */
-export const MAX_DESCRIBED_GROUPS = 100;
-
 /** One group as DescribeAutoScalingGroups reports it: its sizes, members and tags. */
 export interface GroupSnapshot {
     readonly name: string;
@@ -281,6 +276,9 @@ export function isStale(
 export function decrementSlots(size: GroupSize): number {
     return Math.max(0, size.desiredCapacity - size.minSize);
 }
+
+/** DetachInstances' limit per call. */
+export const MAX_DETACH_INSTANCE_IDS = 20;
 
 export interface DetachChunk {
     readonly instanceIds: string[];

@@ -13,11 +13,9 @@ import {
     METRICS_NAMESPACE,
     REASON_DIMENSION,
 } from "../contract";
+import { chunk } from "./decision";
 
 export const deploymentOnlyModule = true;
-
-/** EMF allows at most 100 values per metric in one document. */
-export const MAX_VALUES_PER_METRIC = 100;
 
 /** How many warnings ended each way: each warning has one outcome in one invocation. */
 export interface OutcomeCounts {
@@ -87,6 +85,9 @@ export interface EmfDocument {
     readonly [member: string]: unknown;
 }
 
+/** EMF allows at most 100 values per metric in one document. */
+const MAX_VALUES_PER_METRIC = 100;
+
 /**
  * The fewest documents EMF allows (a document carries one value per dimension): the handler's
  * counts, one per ignore reason, one per group with its share, and latencies 100 to a document.
@@ -107,7 +108,10 @@ export function emfDocuments(metrics: InvocationMetrics): EmfDocument[] {
         Refusals: metrics.refusals,
         MissingGroups: metrics.missingGroups,
     };
-    const [firstLatencies = [], ...moreLatencies] = chunkValues(metrics.detachLatencyMs);
+    const [firstLatencies = [], ...moreLatencies] = chunk(
+        metrics.detachLatencyMs.map(Math.round),
+        MAX_VALUES_PER_METRIC,
+    );
     const documents: EmfDocument[] = [
         emf(metrics.timestampMs, handler, {
             ...counts,
@@ -173,12 +177,4 @@ function emf(
         ...dimensions,
         ...values,
     };
-}
-
-function chunkValues(values: readonly number[]): number[][] {
-    const chunks: number[][] = [];
-    for (let start = 0; start < values.length; start += MAX_VALUES_PER_METRIC) {
-        chunks.push(values.slice(start, start + MAX_VALUES_PER_METRIC).map(Math.round));
-    }
-    return chunks;
 }

@@ -3,7 +3,12 @@
  * resolve to. Validation and defaults live in `settings.ts`.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { CapacityOnInterruption, GroupSelection, InterruptionAction } from "../../contract";
+import {
+    type CapacityOnInterruption,
+    type GroupSelection,
+    type InterruptionAction,
+    MAX_DESCRIBED_GROUPS,
+} from "../../contract";
 import type { FaultInjectionArgs, FaultInjectionSettings } from "./fault-injection";
 
 /** How warnings reach the function. */
@@ -214,10 +219,8 @@ export interface SpotInterruptionHandlerArgs {
 export type GroupArgument =
     "autoScalingGroupName" | "autoScalingGroupNames" | "autoScalingGroupTag";
 
-/** DescribeAutoScalingGroups takes at most 100 names: the one lookup per batch stays one call. */
-export const MAX_GROUP_NAMES = 100;
-// Lambda allows 4 KB for all of a function's environment variables; the rest need about 1 KB.
-export const MAX_GROUP_NAMES_ENVIRONMENT_CHARS = 3_072;
+/** The most names a list may hold: the one lookup per batch stays one call. */
+export const MAX_GROUP_NAMES = MAX_DESCRIBED_GROUPS;
 
 /** The queued path's settings, after validation. */
 export interface QueueSettings {

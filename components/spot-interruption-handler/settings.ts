@@ -27,7 +27,6 @@ import {
     HandlerRuntime,
     LOG_RETENTION_DAYS,
     MAX_GROUP_NAMES,
-    MAX_GROUP_NAMES_ENVIRONMENT_CHARS,
     QUEUE_DEFAULTS,
     type ResolvedHandlerSettings,
     type SpotInterruptionHandlerArgs,
@@ -194,6 +193,9 @@ export function resolveGroupSelection(args: SpotInterruptionHandlerArgs): {
     validateGroupNameList(plain);
     return { groups: { kind: "names", names }, groupArgument: "autoScalingGroupNames" };
 }
+
+// Lambda allows 4 KB for all of a function's environment variables; the rest need about 1 KB.
+const MAX_GROUP_NAMES_ENVIRONMENT_CHARS = 3_072;
 
 /** The checks a list of names needs once it is known: no repeats, and room in the environment. */
 export function validateGroupNameList(names: readonly string[]): readonly string[] {
