@@ -194,10 +194,10 @@ export async function deadLetterLateRetries(
         clearTimeout(timer);
     }
     const sent = retries.length - left.size;
+    const leftNote =
+        left.size > 0 ? `, ${left.size} left for a retry or the queue's redrive policy` : "";
     deps.log("ERROR", {
-        message: `${retries.length} retries came after their warning's notice: ${sent} sent to the dead-letter queue${
-            left.size > 0 ? `, ${left.size} left for a retry or the queue's redrive policy` : ""
-        }`,
+        message: `${retries.length} retries came after their warning's notice: ${sent} sent to the dead-letter queue${leftNote}`,
         handler: handlerName,
         sent,
         left: left.size,
