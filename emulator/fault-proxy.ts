@@ -175,20 +175,19 @@ export async function startFaultProxy(
             return;
         }
         const n = increment(counts.requests, action);
-        const observe = (outcome: ObservedRequest["outcome"]) =>
+        const observe = (outcome: ObservedRequest["outcome"]) => {
+            increment(counts[outcome], action);
             options.onRequest?.({ action, parameters, outcome });
+        };
         const planned = options.plan?.(action, n);
         if (planned !== undefined && !planned.afterForwarding) {
-            increment(counts.faulted, action);
             observe("faulted");
             answerWithFault(response, planned);
         } else if (bucket !== undefined && !bucket.tryTake()) {
-            increment(counts.throttled, action);
             counts.throttledAtMs.push(now());
             observe("throttled");
             answerWithFault(response, FAULTS.throttling);
         } else {
-            increment(counts.served, action);
             observe("served");
             if (planned !== undefined) increment(counts.faulted, action);
             forward(request, response, body, action, planned);

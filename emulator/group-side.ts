@@ -40,6 +40,7 @@ export type LifecycleStateName = Exclude<
 
 const REQUEST_TIMEOUT_MS = 5_000;
 const REACTION_POLL_INTERVAL_MS = 50;
+const SETTLE_TIMEOUT_MS = 10_000;
 
 /** Tells the instance's group that EC2 sent it a Spot interruption warning (POST /_emulator/spot-warning). */
 export function sendSpotWarning(
@@ -48,8 +49,7 @@ export function sendSpotWarning(
     options: SpotWarningOptions = {},
 ): Promise<SpotWarningAnswer> {
     // group_side.py applies the defaults.
-    const warning = { instanceId, region: emulator.region, ...options };
-    return call<SpotWarningAnswer>(emulator, "POST", "spot-warning", warning);
+    return call<SpotWarningAnswer>(emulator, "POST", "spot-warning", { instanceId, ...options });
 }
 
 /** Every instance the group or a Terminate call took out of service since the last reset, in order. */
@@ -62,17 +62,14 @@ export async function describeGroupActions(emulator: Emulator): Promise<{
     return call(emulator, "GET", "group-actions");
 }
 
-/** The group actions once no reaction is pending; throws after `timeoutMs`. */
-export async function groupActionsWhenSettled(
-    emulator: Emulator,
-    timeoutMs = 10_000,
-): Promise<GroupAction[]> {
-    for (let poll = 0; poll <= Math.ceil(timeoutMs / REACTION_POLL_INTERVAL_MS); poll++) {
+/** The group actions once no reaction is pending; throws after SETTLE_TIMEOUT_MS. */
+export async function groupActionsWhenSettled(emulator: Emulator): Promise<GroupAction[]> {
+    for (let poll = 0; poll <= Math.ceil(SETTLE_TIMEOUT_MS / REACTION_POLL_INTERVAL_MS); poll++) {
         const { actions, pendingReactions } = await describeGroupActions(emulator);
         if (pendingReactions === 0) return actions;
         await delay(REACTION_POLL_INTERVAL_MS);
     }
-    throw new Error(`The group's reactions were still pending after ${timeoutMs} ms`);
+    throw new Error(`The group's reactions were still pending after ${SETTLE_TIMEOUT_MS} ms`);
 }
 
 /** Sets a member's LifecycleState in moto's backend (POST /_emulator/lifecycle-state). */
@@ -81,10 +78,10 @@ export async function setLifecycleState(
     instanceId: string,
     lifecycleState: LifecycleStateName,
 ): Promise<void> {
-    const { region } = emulator;
-    await call(emulator, "POST", "lifecycle-state", { instanceId, region, lifecycleState });
+    await call(emulator, "POST", "lifecycle-state", { instanceId, lifecycleState });
 }
 
+/** A request to group_side.py; a POST's body names the emulator's region too. */
 async function call<T>(
     emulator: Emulator,
     method: "GET" | "POST",
@@ -94,7 +91,7 @@ async function call<T>(
     const response = await fetch(`${emulator.endpoint}/_emulator/${route}`, {
         method,
         ...(body && {
-            body: JSON.stringify(body),
+            body: JSON.stringify({ region: emulator.region, ...body }),
             headers: { "Content-Type": "application/json" },
         }),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),

@@ -60,15 +60,13 @@ function tryCreate(lockPath: string): boolean {
 
 /** The holder's pid, "gone" once released, undefined for a file that holds no pid. */
 function readHolder(lockPath: string): number | "gone" | undefined {
-    let text: string;
     try {
-        text = fs.readFileSync(lockPath, "utf8").trim();
+        const pid = Number(fs.readFileSync(lockPath, "utf8").trim());
+        return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
     } catch (error) {
         if (isErrno(error, "ENOENT")) return "gone";
         throw error;
     }
-    const pid = Number(text);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 function isAlive(pid: number): boolean {

@@ -17,18 +17,16 @@ export interface Emulator {
 }
 
 export interface EmulatorOptions {
-    /** Default "eu-west-1". */
-    region?: string;
     /** Told about slow steps, such as the first-run install of moto. */
     onProgress?: (message: string) => void;
     /** The interpreter that creates .venv. Default: $SPOT_EMULATOR_PYTHON, else "python3". */
     python?: string;
 }
 
-export const DEFAULT_REGION = "eu-west-1";
 /** moto's server behind a lock; run it with VENV_PYTHON. */
 export const SERVER_SCRIPT = path.join(__dirname, "server.py");
 
+const REGION = "eu-west-1";
 const DUMMY_CREDENTIAL = "testing";
 const LOCALHOST = "127.0.0.1";
 const READINESS_TIMEOUT_MS = 30_000;
@@ -36,7 +34,6 @@ const HTTP_REQUEST_TIMEOUT_MS = 5_000;
 const EXIT_WAIT_MS = 5_000; // after SIGTERM, and again after SIGKILL
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-    const region = options.region ?? DEFAULT_REGION;
     const serverPython = await ensureVirtualEnvironment(options.onProgress, options.python);
     const server = spawnServer(serverPython);
     await waitUntilReady(server).catch(async (error: unknown) => {
@@ -46,10 +43,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     let stopping: Promise<void> | undefined;
     return {
         endpoint: server.endpoint,
-        region,
+        region: REGION,
         environment: () => ({
             AWS_ENDPOINT_URL: server.endpoint,
-            AWS_REGION: region,
+            AWS_REGION: REGION,
             AWS_ACCESS_KEY_ID: DUMMY_CREDENTIAL,
             AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIAL,
         }),

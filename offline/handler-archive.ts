@@ -54,11 +54,9 @@ export interface HandlerArchive {
     remove(): void;
 }
 
-/** Writes every asset of the archive below `directory`; returns the archive's paths. */
-async function writeAssets(
-    archive: pulumi.asset.AssetArchive,
-    directory: string,
-): Promise<string[]> {
+/** Writes every asset of the function's archive below `directory`; returns the archive's paths. */
+async function writeAssets(code: FunctionCode["code"], directory: string): Promise<string[]> {
+    const archive = (await unwrap(code)) as pulumi.asset.AssetArchive;
     const assets = await unwrap(archive.assets);
     for (const [archivePath, entry] of Object.entries(assets)) {
         const asset = entry as { text?: pulumi.Input<string>; path?: pulumi.Input<string> };
@@ -106,10 +104,7 @@ export async function materializeHandlerArchive(
     const timeoutMs = ((await unwrap(fn.timeout)) ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
     fs.mkdirSync(ARCHIVES_ROOT, { recursive: true });
     const directory = fs.mkdtempSync(path.join(ARCHIVES_ROOT, `${label}-`));
-    const paths = await writeAssets(
-        (await unwrap(fn.code)) as pulumi.asset.AssetArchive,
-        directory,
-    );
+    const paths = await writeAssets(fn.code, directory);
     const withContainer = containers(path.join(directory, "__index.js"), environment, timeoutMs);
     return {
         directory,
@@ -191,7 +186,7 @@ function setEnvironment(values: Record<string, string>): () => void {
 }
 
 /** Captures console and raw stdout lines (EMF metrics are written raw), and when each was written. */
-function captureConsole(lines: string[], timesMs: number[] = []): () => void {
+function captureConsole(lines: string[], timesMs: number[]): () => void {
     const { info, warn, error, log } = console;
     const keep = (line: string): void => {
         lines.push(line);

@@ -77,7 +77,6 @@ export async function withLocalPipelines<T>(
         return { url, arn: required(read?.QueueArn, `${QueueName}'s QueueArn`) };
     };
     const total = async (url: string) => totalMessages(await queueCounts(sqs, url));
-    const putEvents = (warnings: readonly Record<string, unknown>[]) => put(events, warnings);
     const EventPattern = JSON.stringify(interruptionWarningEventPattern());
     try {
         type Queue = { url: string; arn: string };
@@ -127,7 +126,7 @@ export async function withLocalPipelines<T>(
                     queueUrl: queue.url,
                     deadLetterQueueUrl: deadLetter.url,
                     mapping,
-                    putEvents,
+                    putEvents: (warnings) => put(events, warnings),
                     counts: async () => ({
                         queued: await total(queue.url),
                         deadLettered: await total(deadLetter.url),

@@ -148,11 +148,6 @@ export async function runStackProgram<Program = Record<string, unknown>>(
     pulumi.runtime.setAllConfig(Object.fromEntries(entries));
     // The program reads its config at load time, so each run needs a fresh module.
     Reflect.deleteProperty(require.cache, require.resolve(PROGRAM_FILE));
-    let program: Program;
-    try {
-        program = (await import(PROGRAM_FILE)) as Program;
-    } finally {
-        await registrationsSettled();
-    }
+    const program = (await import(PROGRAM_FILE).finally(registrationsSettled)) as Program;
     return { program, resources: [...recorded] };
 }

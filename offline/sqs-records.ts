@@ -67,19 +67,17 @@ export function toRecord(message: Message, queueArn: string, region: string): SQ
     for (const name of SYSTEM_ATTRIBUTES) {
         required(message.Attributes?.[name], `attribute ${name} of message ${messageId}`);
     }
-    const attributes = { ...message.Attributes } as SQSRecord["attributes"];
-    const messageAttributes = Object.fromEntries(
-        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-            name,
-            toRecordAttribute(value),
-        ]),
-    );
     return {
         messageId,
         receiptHandle: required(message.ReceiptHandle, "ReceiptHandle"),
         body: message.Body ?? "",
-        attributes,
-        messageAttributes,
+        attributes: { ...message.Attributes } as SQSRecord["attributes"],
+        messageAttributes: Object.fromEntries(
+            Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+                name,
+                toRecordAttribute(value),
+            ]),
+        ),
         md5OfBody: required(message.MD5OfBody, "MD5OfBody"),
         // Only when SQS sent one: a message with no attributes has none.
         ...(message.MD5OfMessageAttributes === undefined

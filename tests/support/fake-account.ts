@@ -489,18 +489,17 @@ export class FakeAccount {
                     : "allowed",
             })),
         }));
-        const fis = m.fis;
-        fis.on(GetExperimentTemplateCommand).callsFake((input: { id?: string }) => {
+        m.fis.on(GetExperimentTemplateCommand).callsFake((input: { id?: string }) => {
             if (input.id !== TEMPLATE) {
                 throw awsError("ResourceNotFoundException", "Experiment template not found");
             }
             return { experimentTemplate: EXPERIMENT_TEMPLATE };
         });
-        fis.on(StartExperimentCommand).callsFake(() => {
+        m.fis.on(StartExperimentCommand).callsFake(() => {
             this.experiment = { startedAt: this.now, status: "initiating" };
             return { experiment: { id: "EXP1", state: { status: "initiating" } } };
         });
-        fis.on(GetExperimentCommand).callsFake(() => {
+        m.fis.on(GetExperimentCommand).callsFake(() => {
             const status = this.experiment?.status ?? "pending";
             const failed = status === "failed";
             const actionReason =
@@ -517,7 +516,7 @@ export class FakeAccount {
             const experiment = { id: "EXP1", state, actions: { InterruptSpotInstances: action } };
             return { experiment };
         });
-        fis.on(ListExperimentResolvedTargetsCommand).callsFake(() => {
+        m.fis.on(ListExperimentResolvedTargetsCommand).callsFake(() => {
             const target = this.experiment?.target;
             const identifier = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${target}`;
             return {

@@ -161,20 +161,6 @@ export async function assertRefusedBeforeRegistering(
     assert.deepEqual(recorded, []);
 }
 
-/** Each child's exact URN: a child of the component, of its type, named after the component. */
-async function assertChildren(
-    component: string,
-    children: Record<string, [pulumi.Resource | undefined, string]>,
-): Promise<void> {
-    for (const [role, [resource, type]] of Object.entries(children)) {
-        assert.ok(resource !== undefined, `${role} is a public member`);
-        assert.equal(
-            await unwrap(resource.urn),
-            `${URN_PREFIX}${COMPONENT_TYPE}$${type}::${component}-${role}`,
-        );
-    }
-}
-
 /** The statement that lets only this rule's EventBridge send to `queue`. */
 export const ruleSends = (queue: string, rule: string) => ({
     Sid: "EventBridgeSendsForThisRule",
@@ -364,7 +350,13 @@ export async function assertExactChildren(
         childTypes(component),
         [...exposedTypes, ...UNEXPOSED_IN_BOTH_MODES, ...unexposed].sort(),
     );
-    await assertChildren(component, exposed);
+    for (const [role, [resource, type]] of Object.entries(exposed)) {
+        assert.ok(resource !== undefined, `${role} is a public member`);
+        assert.equal(
+            await unwrap(resource.urn),
+            `${URN_PREFIX}${COMPONENT_TYPE}$${type}::${component}-${role}`,
+        );
+    }
 }
 
 /** Asserts the whole role policy of a handler for the group "web": the statements both modes share. */

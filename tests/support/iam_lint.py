@@ -84,13 +84,9 @@ def as_json(finding):
 
 
 def main():
-    entries = json.load(sys.stdin)
     results = [
-        {
-            "name": entry["name"],
-            "findings": lint(entry["kind"], entry["document"]),
-        }
-        for entry in entries
+        {"name": entry["name"], "findings": lint(entry["kind"], entry["document"])}
+        for entry in json.load(sys.stdin)
     ]
     json.dump(results, sys.stdout, default=str)
 
