@@ -4,14 +4,7 @@ import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { awsCall, describeGroup, SimulationError } from "./aws";
-import {
-    type DecisionScope,
-    decisionFor,
-    isAbout,
-    type HandlerLogEntry,
-    handlerLine,
-    parseLogLine,
-} from "./handler-log";
+import { type HandlerLogEntry, handlerLine, parseLogLine } from "./handler-log";
 import { type Discovered, type Run } from "./run";
 
 export const LEFT_GROUP = "left the group";
@@ -104,11 +97,6 @@ export class DeploymentObserver {
         }
     }
 
-    async decisionAbout(instanceId: string, scope: DecisionScope, from: number) {
-        await this.readLog((entry) => isAbout(entry, instanceId, scope));
-        return decisionFor(this.entries.slice(from), instanceId, scope);
-    }
-
     async observe(options: { readonly instances: boolean }): Promise<void> {
         const { run, discovered } = this;
         const { region, facts } = discovered;
@@ -157,10 +145,9 @@ export class DeploymentObserver {
             }
         }
         for (const targetGroupArn of facts.targetGroupArns) {
-            const Targets = [...this.watched].map((Id) => ({ Id }));
             const command = new DescribeTargetHealthCommand({
                 TargetGroupArn: targetGroupArn,
-                Targets,
+                Targets: [...this.watched].map((Id) => ({ Id })),
             });
             const { TargetHealthDescriptions = [] } = await awsCall(
                 "elasticloadbalancing:DescribeTargetHealth",
