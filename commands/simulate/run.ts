@@ -143,9 +143,8 @@ export class Run {
     /** Records a step and tells `onStep` at once, so that a person sees it live. */
     add(kind: StepKind, message: string, data?: Record<string, unknown>): void {
         const now = this.clock.now();
-        const at = new Date(now).toISOString();
         const step = {
-            at,
+            at: new Date(now).toISOString(),
             elapsedMs: now - this.startedAtMs,
             kind,
             message,
