@@ -291,10 +291,7 @@ async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): P
                     await redeliver();
                     return undefined;
                 }
-                if (
-                    failures.length > 0 &&
-                    (found?.action === "failed" || found?.action === "ignored")
-                ) {
+                if (failures.length > 0 && ["failed", "ignored"].includes(found?.action ?? "")) {
                     throw retried();
                 }
                 // A waiting record was settled by a later delivery (a real queue, as the emulator's
