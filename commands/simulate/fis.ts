@@ -158,7 +158,6 @@ async function followExperiment(
             if (!targetsListed && status !== "pending" && status !== "initiating") {
                 targetsListed = true;
                 targets = await resolvedTargets(run, experimentId);
-                targets.forEach((id) => observer.watch(id));
             }
             await observer.readLog((entry) =>
                 targets.length === 0
@@ -170,8 +169,8 @@ async function followExperiment(
                 targets = [
                     ...new Set(observer.entries.flatMap((e) => namedMembers(e.fields, discovered))),
                 ];
-                targets.forEach((id) => observer.watch(id));
             }
+            targets.forEach((id) => observer.watch(id));
             for (const id of targets) {
                 const decision = decisions.get(id) ?? decisionFor(observer.entries, id, scope);
                 // A record left for the group's grace comes back: its re-check decides.
