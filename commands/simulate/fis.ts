@@ -289,9 +289,6 @@ async function resolvedTargets(run: Run, experimentId: string): Promise<string[]
 
 function namedMembers(fields: Readonly<Record<string, unknown>>, discovered: Discovered): string[] {
     const members = new Set((discovered.group?.instances ?? []).map((i) => i.instanceId));
-    const named = [
-        fields.instanceId,
-        ...(Array.isArray(fields.instanceIds) ? fields.instanceIds : []),
-    ];
+    const named = [fields.instanceId, fields.instanceIds].flat();
     return named.filter((id): id is string => typeof id === "string" && members.has(id));
 }
