@@ -1,4 +1,4 @@
-/** Watches a deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2. */
+/** Watches a deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2; a change is a step. */
 import { DescribeScalingActivitiesCommand } from "@aws-sdk/client-auto-scaling";
 import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
@@ -15,7 +15,6 @@ const LOG_CLOCK_SKEW_MS = 5_000;
 /** Enough pages for any run's log; a busier log group is cut short rather than read forever. */
 const MAX_LOG_PAGES = 10;
 
-/** Watches the deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2; a change is a step. */
 export class DeploymentObserver {
     readonly entries: HandlerLogEntry[] = [];
     readonly replacements: string[] = [];
