@@ -59,8 +59,7 @@ export async function planHandler(
             })),
         archiveZippedBytes: archive.zippedBytes,
     };
-    const { queue } = resolveHandlerSettings(config);
-    return { plan, archive, queue };
+    return { plan, archive, queue: resolveHandlerSettings(config).queue };
 }
 
 function onlyOne(resources: RecordedResource[], type: string): RecordedResource {

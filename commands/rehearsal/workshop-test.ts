@@ -50,8 +50,7 @@ async function main(flags: FlagValues<typeof COMMAND_LINE.flags>): Promise<boole
     let groupKinds: KindRun[] = [];
     try {
         for (const capacityOnInterruption of modes) {
-            const mode = { capacityOnInterruption, delivery };
-            rehearsals.push(await rehearse(mode, emulator, report));
+            rehearsals.push(await rehearse({ capacityOnInterruption, delivery }, emulator, report));
         }
         // The kinds of group are told apart with keep, the mode Capacity Rebalancing needs.
         if (modes.includes("keep")) {

@@ -15,8 +15,10 @@ import {
 } from "./aws";
 import {
     type Decision,
+    decisionFor,
     describeExpectation,
     expectsSafetyNet,
+    isAbout,
     verdictOf,
     withoutEntry,
 } from "./handler-log";
@@ -281,17 +283,15 @@ async function followDecision(test: Test, invoke: Invoker, timeoutMs: number): P
         ),
         poll: async () => {
             const { scope, entriesFrom, failures } = delivery;
-            const found = await observer.decisionAbout(instanceId, scope, entriesFrom);
+            await observer.readLog((entry) => isAbout(entry, instanceId, scope));
+            const found = decisionFor(observer.entries.slice(entriesFrom), instanceId, scope);
             if (decision === undefined) {
                 // The batch's own entry says why the record came back; without it, it reads as a failure.
                 if (failures.length > 0 && found?.action === "waiting") {
                     await redeliver();
                     return undefined;
                 }
-                if (
-                    failures.length > 0 &&
-                    (found?.action === "failed" || found?.action === "ignored")
-                ) {
+                if (failures.length > 0 && ["failed", "ignored"].includes(found?.action ?? "")) {
                     throw retried();
                 }
                 // A waiting record was settled by a later delivery (a real queue, as the emulator's

@@ -11,6 +11,7 @@ import {
     isoDurationSeconds,
     SPOT_INTERRUPTION_ACTION_ID,
 } from "../../components/spot-interruption-handler/fault-injection";
+import { INTERRUPTION_NOTICE_MS } from "../../contract";
 import { awsCall, SimulationError } from "./aws";
 import { type Decision, decisionFor, isAbout, withoutEntry } from "./handler-log";
 import {
@@ -26,9 +27,6 @@ import {
 } from "./run";
 import { DeploymentObserver } from "./observer";
 
-/** The warning precedes the interruption by two minutes, whatever the duration. */
-const WARNING_LEAD_MS = 120_000;
-
 /** The experiment states that end it without the interruption. */
 const TERMINAL_FAILURES = new Set(["failed", "stopped", "cancelled"]);
 
@@ -37,7 +35,7 @@ export function simulateExperiment(
     context: SimulationContext,
 ): Promise<SimulationReport> {
     return runReported("fis", options, context, async (run, discovered) => {
-        const { templateId } = discovered.facts;
+        const { templateId, groupName } = discovered.facts;
         if (templateId === undefined) {
             throw new SimulationError(
                 "not-deployed",
@@ -56,7 +54,6 @@ export function simulateExperiment(
         );
         const summary = summarizeTemplate(experimentTemplate, templateId);
         const { group } = discovered;
-        const { groupName } = discovered.facts;
         if (summary.groupTag !== undefined && summary.groupTag !== groupName) {
             throw new SimulationError(
                 "deployment-mismatch",
@@ -140,7 +137,8 @@ async function followExperiment(
     let targetsListed = false;
     // FIS sends only these warnings: a batch that names no instance holds one of them.
     const scope = { attributeBatches: true };
-    const warningAtMs = startedAtMs + Math.max(0, durationSeconds * 1000 - WARNING_LEAD_MS);
+    // The warning precedes the interruption by the two-minute notice, whatever the duration.
+    const warningAtMs = startedAtMs + Math.max(0, durationSeconds * 1000 - INTERRUPTION_NOTICE_MS);
     const deadlineMs =
         startedAtMs + durationSeconds * 1000 + timing.decisionTimeoutMs + timing.reactionTimeoutMs;
     let status = "pending";
@@ -160,7 +158,6 @@ async function followExperiment(
             if (!targetsListed && status !== "pending" && status !== "initiating") {
                 targetsListed = true;
                 targets = await resolvedTargets(run, experimentId);
-                targets.forEach((id) => observer.watch(id));
             }
             await observer.readLog((entry) =>
                 targets.length === 0
@@ -172,8 +169,8 @@ async function followExperiment(
                 targets = [
                     ...new Set(observer.entries.flatMap((e) => namedMembers(e.fields, discovered))),
                 ];
-                targets.forEach((id) => observer.watch(id));
             }
+            targets.forEach((id) => observer.watch(id));
             for (const id of targets) {
                 const decision = decisions.get(id) ?? decisionFor(observer.entries, id, scope);
                 // A record left for the group's grace comes back: its re-check decides.
@@ -292,9 +289,6 @@ async function resolvedTargets(run: Run, experimentId: string): Promise<string[]
 
 function namedMembers(fields: Readonly<Record<string, unknown>>, discovered: Discovered): string[] {
     const members = new Set((discovered.group?.instances ?? []).map((i) => i.instanceId));
-    const named = [
-        fields.instanceId,
-        ...(Array.isArray(fields.instanceIds) ? fields.instanceIds : []),
-    ];
+    const named = [fields.instanceId, fields.instanceIds].flat();
     return named.filter((id): id is string => typeof id === "string" && members.has(id));
 }

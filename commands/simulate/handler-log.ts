@@ -34,23 +34,19 @@ export function parseLogLine(text: string, timestamp: number): HandlerLogEntry |
     }
     const nested = typeof parsed.message === "string" && parsed.message.trim().startsWith("{");
     const inner = nested ? parseLogLine(String(parsed.message), timestamp) : undefined;
-    const record = isRecord(parsed.message)
+    const record: Record<string, unknown> = isRecord(parsed.message)
         ? parsed.message
         : !nested
           ? parsed
           : inner === undefined
             ? { message: parsed.message }
             : { ...inner.fields, message: inner.message };
-    const fields: Record<string, unknown> = { ...record };
-    delete fields.message;
+    const { message, ...fields } = record;
     delete fields.level;
     return {
         timestamp,
         level: typeof parsed.level === "string" ? parsed.level : "INFO",
-        message:
-            typeof record.message === "string"
-                ? record.message
-                : JSON.stringify(record.message ?? ""),
+        message: typeof message === "string" ? message : JSON.stringify(message ?? ""),
         ...(typeof parsed.requestId === "string" ? { requestId: parsed.requestId } : {}),
         fields,
     };

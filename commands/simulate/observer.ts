@@ -1,17 +1,10 @@
-/** Watches a deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2. */
+/** Watches a deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2; a change is a step. */
 import { DescribeScalingActivitiesCommand } from "@aws-sdk/client-auto-scaling";
 import { FilterLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeInstancesCommand } from "@aws-sdk/client-ec2";
 import { DescribeTargetHealthCommand } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { awsCall, describeGroup, SimulationError } from "./aws";
-import {
-    type DecisionScope,
-    decisionFor,
-    isAbout,
-    type HandlerLogEntry,
-    handlerLine,
-    parseLogLine,
-} from "./handler-log";
+import { type HandlerLogEntry, handlerLine, parseLogLine } from "./handler-log";
 import { type Discovered, type Run } from "./run";
 
 export const LEFT_GROUP = "left the group";
@@ -22,7 +15,6 @@ const LOG_CLOCK_SKEW_MS = 5_000;
 /** Enough pages for any run's log; a busier log group is cut short rather than read forever. */
 const MAX_LOG_PAGES = 10;
 
-/** Watches the deployment react, poll by poll: the handler's log, the group, its activities, the drain, EC2; a change is a step. */
 export class DeploymentObserver {
     readonly entries: HandlerLogEntry[] = [];
     readonly replacements: string[] = [];
@@ -104,11 +96,6 @@ export class DeploymentObserver {
         }
     }
 
-    async decisionAbout(instanceId: string, scope: DecisionScope, from: number) {
-        await this.readLog((entry) => isAbout(entry, instanceId, scope));
-        return decisionFor(this.entries.slice(from), instanceId, scope);
-    }
-
     async observe(options: { readonly instances: boolean }): Promise<void> {
         const { run, discovered } = this;
         const { region, facts } = discovered;
@@ -157,10 +144,9 @@ export class DeploymentObserver {
             }
         }
         for (const targetGroupArn of facts.targetGroupArns) {
-            const Targets = [...this.watched].map((Id) => ({ Id }));
             const command = new DescribeTargetHealthCommand({
                 TargetGroupArn: targetGroupArn,
-                Targets,
+                Targets: [...this.watched].map((Id) => ({ Id })),
             });
             const { TargetHealthDescriptions = [] } = await awsCall(
                 "elasticloadbalancing:DescribeTargetHealth",

@@ -116,8 +116,6 @@ export interface SimulationContext {
     readonly newId?: () => string;
 }
 
-type Writable<T> = { -readonly [Key in keyof T]: T[Key] };
-
 export class Run {
     readonly steps: TimelineStep[] = [];
     readonly clients: SimulationClients;
@@ -125,7 +123,7 @@ export class Run {
     readonly timing: Timing;
     readonly newId: () => string;
     readonly startedAtMs: number;
-    readonly report: Partial<Writable<SimulationReport>> = {};
+    readonly report: { -readonly [Key in keyof SimulationReport]?: SimulationReport[Key] } = {};
     /** In a dry run, what could not be read: reported instead of stopping. */
     readonly problems: SimulationError[] = [];
 
@@ -143,9 +141,8 @@ export class Run {
     /** Records a step and tells `onStep` at once, so that a person sees it live. */
     add(kind: StepKind, message: string, data?: Record<string, unknown>): void {
         const now = this.clock.now();
-        const at = new Date(now).toISOString();
         const step = {
-            at,
+            at: new Date(now).toISOString(),
             elapsedMs: now - this.startedAtMs,
             kind,
             message,
