@@ -18,8 +18,7 @@ export async function pollUntil(
     look: () => Promise<boolean>,
     signal?: AbortSignal,
 ) {
-    const looks = Math.ceil((deadline - performance.now()) / POLL_INTERVAL_MS) + 1;
-    for (let n = 0; n < looks && signal?.aborted !== true; n++) {
+    while (signal?.aborted !== true) {
         // A failed look is only a missed sample.
         if ((await look().catch(() => false)) || performance.now() >= deadline) {
             return;
