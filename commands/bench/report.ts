@@ -68,20 +68,15 @@ export function seededRandom(seed: number): () => number {
     };
 }
 
-/** A Fisher-Yates shuffle of a copy of `items`, from a fixed seed. */
-export function seededShuffle<T>(items: readonly T[]): T[] {
-    const order = [...items];
+/** Our instances, every tenth twice, then the others (outsiders, junk), shuffled (Fisher-Yates, from a fixed seed) as EC2 might send them. */
+export function stormOrder<T>(ours: readonly T[], ...others: (readonly T[])[]): T[] {
+    const order = [...ours, ...ours.filter((_, i) => i % 10 === 0), ...others.flat()];
     const random = seededRandom(STORM_SEED);
     for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));
         [order[i], order[j]] = [order[j], order[i]];
     }
     return order;
-}
-
-/** Our instances, every tenth twice, then the others (outsiders, junk), shuffled as EC2 might send them. */
-export function stormOrder<T>(ours: readonly T[], ...others: (readonly T[])[]): T[] {
-    return seededShuffle([...ours, ...ours.filter((_, i) => i % 10 === 0), ...others.flat()]);
 }
 
 /** The same group, sizes and members alike, whatever order its instances were listed in. */
