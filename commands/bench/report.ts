@@ -31,7 +31,7 @@ export function addUp(counts: readonly Record<string, number>[]): Record<string,
     return total;
 }
 
-/** p50, p95 and p99 of per-warning latencies; null when no instance left. */
+/** p50, p95 and p99 of latencies (per warning, or to out of service); null for none. */
 export function percentiles(latencies: readonly number[]) {
     const sorted = [...latencies].sort((a, b) => a - b);
     const [p50, p95, p99] = [50, 95, 99].map((p) => percentile(sorted, p));
