@@ -399,7 +399,8 @@ export function mixedExtra(mixed: MixedReport | undefined, style: Style) {
     const { mix, kinds } = mixed;
     const { min, max } = mixed.reactionDelayMs;
     const text = mixed.results.flatMap((r) => {
-        const mark = (key: string, text: string) => report.markGoal(r.goals, key, text, style);
+        const mark = (key: string, text: string) =>
+            report.markGoal(r.goals.find((g) => g.key === key)?.met, text, style);
         const groupSide =
             r.config === "reacts"
                 ? `Capacity Rebalancing acts ${min / 1000}-${max / 1000} s after each warning`

@@ -116,9 +116,8 @@ export function batchTotal(lines: readonly string[], key: string): number {
     return values.reduce<number>((n, value) => n + (typeof value === "number" ? value : 0), 0);
 }
 
-/** A figure marked met (✓) or missed (✗) when a goal judges it; as is otherwise. */
-export function markGoal(goals: readonly Goal[], key: string, text: string, style: Style): string {
-    const met = goals.find((g) => g.key === key)?.met;
+/** A figure marked met (✓) or missed (✗) when a goal judges it (`met` given); as is otherwise. */
+export function markGoal(met: boolean | undefined, text: string, style: Style): string {
     return met === undefined ? text : met ? `${text} ${style.green("✓")}` : style.red(`${text} ✗`);
 }
 
@@ -149,7 +148,7 @@ export function figuresTable<R extends { goals: readonly Goal[] }>(
     style: Style,
 ) {
     const cells = ([, , cell, key]: Row<R>) =>
-        runs.map((r) => (key === undefined ? cell(r) : markGoal(r.goals, key, cell(r), style)));
+        runs.map((r) => markGoal(r.goals.find((g) => g.key === key)?.met, cell(r), style));
     const body = rows.map((row) => [row[0], row[1], ...cells(row)]);
     return table(["", "GOAL", ...headings], body, 2);
 }
