@@ -12,11 +12,6 @@ export function atBudget(budget: number): string {
 
 export type Goal = { readonly key: string; readonly name: string; readonly met: boolean };
 
-/** The p-th percentile of values sorted ascending (nearest rank); 0 for none. */
-export function percentile(sorted: readonly number[], p: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}
-
 export const sum = (counts: Record<string, number>) =>
     Object.values(counts).reduce((a, b) => a + b, 0);
 export const mean = (values: readonly number[]) =>
@@ -31,10 +26,10 @@ export function addUp(counts: readonly Record<string, number>[]): Record<string,
     return total;
 }
 
-/** p50, p95 and p99 of latencies (per warning, or to out of service); null for none. */
+/** p50, p95 and p99 (nearest rank) of latencies (per warning, or to out of service); null for none. */
 export function percentiles(latencies: readonly number[]) {
     const sorted = [...latencies].sort((a, b) => a - b);
-    const [p50, p95, p99] = [50, 95, 99].map((p) => percentile(sorted, p));
+    const [p50, p95, p99] = [0.5, 0.95, 0.99].map((q) => sorted[Math.ceil(q * sorted.length) - 1]);
     return sorted.length === 0 ? null : { p50, p95, p99 };
 }
 
