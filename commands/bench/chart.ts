@@ -1,4 +1,5 @@
 /** A storm as an SVG string (the same bytes for the same storm): instances out, then throttles, over time. */
+import { INTERRUPTION_NOTICE_MS } from "../../contract";
 
 /** One path's run, in seconds since the storm started. */
 export interface PathSeries {
@@ -21,8 +22,7 @@ export interface StormChart {
     readonly series: readonly PathSeries[];
 }
 
-/** EC2's warning comes two minutes before the instance is reclaimed. */
-export const NOTICE_SECONDS = 120;
+const NOTICE_SECONDS = INTERRUPTION_NOTICE_MS / 1000;
 
 type Point = { t: number; count: number };
 

@@ -18,8 +18,7 @@ export async function pollUntil(
     look: () => Promise<boolean>,
     signal?: AbortSignal,
 ) {
-    const looks = Math.ceil((deadline - performance.now()) / POLL_INTERVAL_MS) + 1;
-    for (let n = 0; n < looks && signal?.aborted !== true; n++) {
+    while (signal?.aborted !== true) {
         // A failed look is only a missed sample.
         if ((await look().catch(() => false)) || performance.now() >= deadline) {
             return;
@@ -44,58 +43,12 @@ export function every(
     };
 }
 
-export type Departures = ReturnType<typeof trackDepartures>;
+export type Departures = ReturnType<ReturnType<typeof watchDepartures>>;
 
-/** Polls the watched groups (one DescribeAutoScalingGroups, at most 100 names) until ours are out. */
-export function trackDepartures(
-    emulator: Emulator,
-    { ours, groupNames }: Pick<Watched, "ours" | "groupNames">,
-    deadline: number,
-    onPoll: (out: number) => void,
-) {
-    const client = new AutoScalingClient(clientConfigFor(emulator));
-    const remaining = new Set(ours);
-    /** When each instance was first seen out of its group (performance.now()). */
-    const outAt = new Map<string, number>();
-    const abort = new AbortController();
-    let [polls, totalMs] = [0, 0];
-    const input = { AutoScalingGroupNames: [...groupNames], MaxRecords: 100 };
-    const poll = async (): Promise<boolean> => {
-        const startedAt = performance.now();
-        const { AutoScalingGroups = [] } = await client.send(
-            new DescribeAutoScalingGroupsCommand(input),
-        );
-        const at = performance.now();
-        [polls, totalMs] = [polls + 1, totalMs + at - startedAt];
-        const members = new Set(
-            AutoScalingGroups.flatMap((g) => g.Instances ?? []).map((i) => i.InstanceId),
-        );
-        for (const id of [...remaining].filter((id) => !members.has(id))) {
-            remaining.delete(id);
-            outAt.set(id, at);
-        }
-        onPoll(outAt.size);
-        return remaining.size === 0;
-    };
-    const done = pollUntil(deadline, poll, abort.signal);
-    return {
-        outAt,
-        done: () => done,
-        polls: () => ({ count: polls, meanMs: polls === 0 ? 0 : totalMs / polls }),
-        /** Stops polling, after one last look if some are still in. */
-        async stop() {
-            abort.abort();
-            await done;
-            await (remaining.size > 0 ? poll().catch(() => false) : undefined);
-            client.destroy();
-        },
-    };
-}
-
-/** Tracks the watched groups until a deadline, with a progress line every 2 s: how many are out, and the budget's counts so far. */
+/** Polls the watched groups (one DescribeAutoScalingGroups, at most 100 names) until ours are out or the deadline, with a progress line every 2 s: how many are out, and the budget's counts so far. */
 export function watchDepartures(
     emulator: Emulator,
-    watched: Watched,
+    { ours, groupNames }: Watched,
     label: string,
     proxy: FaultProxy,
     say: (s: string) => void,
@@ -103,9 +56,47 @@ export function watchDepartures(
     const calls = (counts: Map<string, number>) => report.sum(Object.fromEntries(counts));
     const onPoll = every(2000, say, (elapsed, out) => {
         const [served, throttled] = [calls(proxy.served), calls(proxy.throttled)];
-        return `  ${label}: ${elapsed}, ${out}/${watched.ours.length} out, ${served} Auto Scaling calls served, ${throttled} throttled`;
+        return `  ${label}: ${elapsed}, ${out}/${ours.length} out, ${served} Auto Scaling calls served, ${throttled} throttled`;
     });
-    return (deadline: number) => trackDepartures(emulator, watched, deadline, onPoll);
+    return (deadline: number) => {
+        const client = new AutoScalingClient(clientConfigFor(emulator));
+        const remaining = new Set(ours);
+        /** When each instance was first seen out of its group (performance.now()). */
+        const outAt = new Map<string, number>();
+        const abort = new AbortController();
+        let [polls, totalMs] = [0, 0];
+        const input = { AutoScalingGroupNames: [...groupNames], MaxRecords: 100 };
+        const poll = async (): Promise<boolean> => {
+            const startedAt = performance.now();
+            const { AutoScalingGroups = [] } = await client.send(
+                new DescribeAutoScalingGroupsCommand(input),
+            );
+            const at = performance.now();
+            [polls, totalMs] = [polls + 1, totalMs + at - startedAt];
+            const members = new Set(
+                AutoScalingGroups.flatMap((g) => g.Instances ?? []).map((i) => i.InstanceId),
+            );
+            for (const id of [...remaining].filter((id) => !members.has(id))) {
+                remaining.delete(id);
+                outAt.set(id, at);
+            }
+            onPoll(outAt.size);
+            return remaining.size === 0;
+        };
+        const done = pollUntil(deadline, poll, abort.signal);
+        return {
+            outAt,
+            done: () => done,
+            polls: () => ({ count: polls, meanMs: polls === 0 ? 0 : totalMs / polls }),
+            /** Stops polling, after one last look if some are still in. */
+            async stop() {
+                abort.abort();
+                await done;
+                await (remaining.size > 0 ? poll().catch(() => false) : undefined);
+                client.destroy();
+            },
+        };
+    };
 }
 
 /** Times each departure by the handler's detach entry, written as the instance left: exact, and free. */

@@ -317,12 +317,7 @@ export function fleetExtra(
     if (target !== undefined) {
         const { size, mode } = SINGLE_GROUP_CALLS_TARGET;
         const figure = `${target.callsPerInstance.toFixed(3)} calls per instance (served + throttled), target ≤ ${target.target}`;
-        const marked = report.markGoal(
-            [{ key: "t", name: "", met: target.met }],
-            "t",
-            figure,
-            style,
-        );
+        const marked = report.markGoal(target.met, figure, style);
         lines.push(`Single-group storm of ${size}, ${mode} mode, queued: ${marked}`);
     }
     const json = {

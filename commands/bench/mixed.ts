@@ -136,14 +136,12 @@ export function kindResults(o: MixedObservation, budget: number) {
             terminated: by("TerminateInstanceInAutoScalingGroup"),
             detached: by("DetachInstances"),
         };
-        const sorted = ids
-            .flatMap((id) => {
-                const [out, warned] = [o.outOfServiceAtMs[id], o.warnedAtMs.get(id)];
-                return out === undefined || warned === undefined ? [] : [out - warned];
-            })
-            .sort((a, b) => a - b);
+        const times = ids.flatMap((id) => {
+            const [out, warned] = [o.outOfServiceAtMs[id], o.warnedAtMs.get(id)];
+            return out === undefined || warned === undefined ? [] : [out - warned];
+        });
         const perInstance = (n: number) => (ids.length === 0 ? 0 : n / ids.length);
-        const [p50, p95] = [50, 95].map((p) => report.percentile(sorted, p));
+        const time = report.percentiles(times);
         const result = {
             kind,
             groups: new Set(ids.map((id) => o.groupOf.get(id))).size,
@@ -158,7 +156,7 @@ export function kindResults(o: MixedObservation, budget: number) {
             /** Warned instances never out of service. */
             left: ids.filter((id) => o.outOfServiceAtMs[id] === undefined).length,
             /** From the warning's `time` to out of service. */
-            timeToOutMs: sorted.length === 0 ? null : { p50, p95, max: sorted[sorted.length - 1] },
+            timeToOutMs: time && { p50: time.p50, p95: time.p95, max: Math.max(...times) },
         };
         return { ...result, goals: judgeKindGoals(result, budget) };
     };
@@ -401,7 +399,8 @@ export function mixedExtra(mixed: MixedReport | undefined, style: Style) {
     const { mix, kinds } = mixed;
     const { min, max } = mixed.reactionDelayMs;
     const text = mixed.results.flatMap((r) => {
-        const mark = (key: string, text: string) => report.markGoal(r.goals, key, text, style);
+        const mark = (key: string, text: string) =>
+            report.markGoal(r.goals.find((g) => g.key === key)?.met, text, style);
         const groupSide =
             r.config === "reacts"
                 ? `Capacity Rebalancing acts ${min / 1000}-${max / 1000} s after each warning`

@@ -90,16 +90,15 @@ export async function runQueued<E, W extends Watch>(
             // Then let every queue settle, so that what is dead-lettered is all there is.
             const settle = Math.max(1000, deadline - performance.now());
             await Promise.all(pipelines.map((p) => p.mapping.drained(settle).catch(() => {})));
-            let [stillQueued, deadLettered, records, failed] = [0, 0, 0, 0];
+            const totals = { records: 0, failed: 0, deadLettered: 0, stillQueued: 0 };
             for (const { counts, mapping } of pipelines) {
-                const { queued, deadLettered: dead } = await counts();
-                [stillQueued, deadLettered] = [stillQueued + queued, deadLettered + dead];
-                [records, failed] = [
-                    records + mapping.stats.records,
-                    failed + mapping.stats.failedRecords,
-                ];
+                const { queued, deadLettered } = await counts();
+                totals.records += mapping.stats.records;
+                totals.failed += mapping.stats.failedRecords;
+                totals.deadLettered += deadLettered;
+                totals.stillQueued += queued;
             }
-            return { watch, startedAt, sentMs, sentAt, records, failed, deadLettered, stillQueued };
+            return { watch, startedAt, sentMs, sentAt, ...totals };
         } finally {
             await watch.stop();
         }

@@ -12,11 +12,6 @@ export function atBudget(budget: number): string {
 
 export type Goal = { readonly key: string; readonly name: string; readonly met: boolean };
 
-/** The p-th percentile of values sorted ascending (nearest rank); 0 for none. */
-export function percentile(sorted: readonly number[], p: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
-}
-
 export const sum = (counts: Record<string, number>) =>
     Object.values(counts).reduce((a, b) => a + b, 0);
 export const mean = (values: readonly number[]) =>
@@ -31,10 +26,10 @@ export function addUp(counts: readonly Record<string, number>[]): Record<string,
     return total;
 }
 
-/** p50, p95 and p99 of per-warning latencies; null when no instance left. */
+/** p50, p95 and p99 (nearest rank) of latencies (per warning, or to out of service); null for none. */
 export function percentiles(latencies: readonly number[]) {
     const sorted = [...latencies].sort((a, b) => a - b);
-    const [p50, p95, p99] = [50, 95, 99].map((p) => percentile(sorted, p));
+    const [p50, p95, p99] = [0.5, 0.95, 0.99].map((q) => sorted[Math.ceil(q * sorted.length) - 1]);
     return sorted.length === 0 ? null : { p50, p95, p99 };
 }
 
@@ -68,20 +63,15 @@ export function seededRandom(seed: number): () => number {
     };
 }
 
-/** A Fisher-Yates shuffle of a copy of `items`, from a fixed seed. */
-export function seededShuffle<T>(items: readonly T[]): T[] {
-    const order = [...items];
+/** Our instances, every tenth twice, then the others (outsiders, junk), shuffled (Fisher-Yates, from a fixed seed) as EC2 might send them. */
+export function stormOrder<T>(ours: readonly T[], ...others: (readonly T[])[]): T[] {
+    const order = [...ours, ...ours.filter((_, i) => i % 10 === 0), ...others.flat()];
     const random = seededRandom(STORM_SEED);
     for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(random() * (i + 1));
         [order[i], order[j]] = [order[j], order[i]];
     }
     return order;
-}
-
-/** Our instances, every tenth twice, then the others (outsiders, junk), shuffled as EC2 might send them. */
-export function stormOrder<T>(ours: readonly T[], ...others: (readonly T[])[]): T[] {
-    return seededShuffle([...ours, ...ours.filter((_, i) => i % 10 === 0), ...others.flat()]);
 }
 
 /** The same group, sizes and members alike, whatever order its instances were listed in. */
@@ -121,9 +111,8 @@ export function batchTotal(lines: readonly string[], key: string): number {
     return values.reduce<number>((n, value) => n + (typeof value === "number" ? value : 0), 0);
 }
 
-/** A figure marked met (✓) or missed (✗) when a goal judges it; as is otherwise. */
-export function markGoal(goals: readonly Goal[], key: string, text: string, style: Style): string {
-    const met = goals.find((g) => g.key === key)?.met;
+/** A figure marked met (✓) or missed (✗) when a goal judges it (`met` given); as is otherwise. */
+export function markGoal(met: boolean | undefined, text: string, style: Style): string {
     return met === undefined ? text : met ? `${text} ${style.green("✓")}` : style.red(`${text} ✗`);
 }
 
@@ -154,7 +143,7 @@ export function figuresTable<R extends { goals: readonly Goal[] }>(
     style: Style,
 ) {
     const cells = ([, , cell, key]: Row<R>) =>
-        runs.map((r) => (key === undefined ? cell(r) : markGoal(r.goals, key, cell(r), style)));
+        runs.map((r) => markGoal(r.goals.find((g) => g.key === key)?.met, cell(r), style));
     const body = rows.map((row) => [row[0], row[1], ...cells(row)]);
     return table(["", "GOAL", ...headings], body, 2);
 }
