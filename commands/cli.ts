@@ -202,6 +202,10 @@ export function runCli<Options>(
     main: (options: Options) => Promise<boolean>,
 ): void {
     const command = cli.command.replace(/ --$/, "");
+    // A reader that stops early (`| head`) closes the pipe; the run still ends and cleans up.
+    process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") throw error;
+    });
     const run = async () => {
         const options = parse(process.argv.slice(2));
         if (options === "help") {

@@ -172,4 +172,17 @@ describe("the benchmark's flags", () => {
         assert.equal(run.status, 2, run.stderr);
         assert.match(run.stderr, /--window is given twice/);
     });
+
+    it("stop quietly, with status 0, when the reader closes the pipe first (`| true`)", function () {
+        this.timeout(60_000);
+        const node = [process.execPath, ...WITH_TYPESCRIPT].map((arg) => `'${arg}'`).join(" ");
+        // `true` exits before the help is written, so the write meets a closed pipe (EPIPE).
+        const run = spawnSync(
+            "bash",
+            ["-c", `set -o pipefail; ${node} commands/bench/main.ts --help | true`],
+            { cwd: ROOT, encoding: "utf8", timeout: 50_000 },
+        );
+        assert.equal(run.stderr, "");
+        assert.equal(run.status, 0);
+    });
 });
