@@ -336,7 +336,7 @@ export class FakeAutoScaling {
             group.desiredCapacity -= units;
         }
         const replacements =
-            counted && !decrement ? this.launchReplacements(instance.group, group, units) : [];
+            counted && !decrement ? this.launchReplacements(instance.group, group, instanceId) : [];
         // Behind a load balancer the group deregisters it first: it is Terminating while it drains.
         if (hooksRun.length > 0 || group.behindLoadBalancer === true) {
             instance.lifecycleState = lifecycleState;
@@ -355,10 +355,17 @@ export class FakeAutoScaling {
         return action;
     }
 
-    /** InService at once, of the first type in priority order, enough to restore `units`. */
-    private launchReplacements(name: string, group: FakeGroup, units: number): string[] {
+    /** InService at once, of the first type in priority order: as AWS, enough to fill desired capacity (in units) back up. */
+    private launchReplacements(name: string, group: FakeGroup, leaving: string): string[] {
         const [type, weight] = Object.entries(group.weights ?? {})[0] ?? [undefined, 1];
-        const ids = Array.from({ length: Math.ceil(units / weight) }, () => {
+        let inService = 0;
+        for (const [id, { group: of, lifecycleState }] of this.instances) {
+            if (id !== leaving && of === name && COUNTED_STATES.includes(lifecycleState)) {
+                inService += this.weightOf(id);
+            }
+        }
+        const shortfall = Math.max(0, group.desiredCapacity - inService);
+        const ids = Array.from({ length: Math.ceil(shortfall / weight) }, () => {
             this.launched += 1;
             return `i-f${this.launched.toString(16).padStart(16, "0")}`;
         });
