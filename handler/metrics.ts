@@ -54,7 +54,7 @@ export interface OutcomeTally extends OutcomeCounts {
     readonly hooksUnknown: number;
     /** From each warning's `time` to its instance out of the group. */
     readonly detachLatencyMs: readonly number[];
-    /** Each chosen group's share. */
+    /** Each chosen group's share: every group an outcome names, in first-seen order. */
     readonly groups: readonly GroupMetrics[];
 }
 
