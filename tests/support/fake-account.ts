@@ -23,7 +23,7 @@ import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { type AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { createClients, type SimulationClients } from "../../commands/simulate/aws";
-import type { Deployment, SimulationContext } from "../../commands/simulate/run";
+import type { Deployment, SimulationContext, SimulationReport } from "../../commands/simulate/run";
 import { SPOT_INTERRUPTION_ACTION_ID } from "../../components/spot-interruption-handler/fault-injection";
 import { SAFETY_NET_GRACE_MS } from "../../contract";
 import type { OutcomeCounts } from "../../handler/metrics";
@@ -85,6 +85,10 @@ export const DEPLOYMENT: Deployment = {
     templateId: TEMPLATE,
     source: "the flags",
 };
+
+/** The messages of a simulation's steps of the given kinds, in order. */
+export const messages = (report: SimulationReport, ...kinds: string[]) =>
+    report.steps.filter((s) => kinds.includes(s.kind)).map((s) => s.message);
 
 export interface FakeAccountOptions {
     readonly queueDelivery?: boolean;

@@ -3,6 +3,7 @@ import {
     choiceList,
     type CommandLine,
     type FlagSpec,
+    helpText,
     parseFlags,
     UsageError,
     wholeNumber,
@@ -11,6 +12,7 @@ import {
 
 const refusal = (message: string) => (error: unknown) =>
     error instanceof UsageError && error.message === message;
+const INSTANCE = "i-0aaaaaaaaaaaaaaa1";
 
 describe("the shared flag parser", () => {
     const cli = {
@@ -139,4 +141,75 @@ describe("the shared flag parser, as npm start uses it", () => {
             );
         });
     }
+});
+
+describe("commands/cli.ts: value flags, as npm run simulate uses them", () => {
+    const cli = {
+        command: "npm run simulate --",
+        summary: "Simulates.",
+        flags: {
+            instance: {
+                value: "ID",
+                description: "The instance.",
+                defaultText: "the first InService one",
+                check: (v: string) => (v.startsWith("i-") ? undefined : "is not an instance id"),
+            },
+            fis: { description: "Use FIS." },
+        },
+    };
+
+    it("parses a value flag and a switch", () => {
+        assert.deepEqual(parseFlags(cli, ["--instance", INSTANCE, "--fis"]), {
+            instance: INSTANCE,
+            fis: true,
+        });
+        assert.deepEqual(parseFlags(cli, [`--instance=${INSTANCE}`]), {
+            instance: INSTANCE,
+            fis: false,
+        });
+    });
+
+    const refusals: [string[], string][] = [
+        [["--instance"], "--instance needs a value: --instance ID"],
+        [["--instance", "web"], '--instance "web" is not an instance id'],
+        [["--fis=yes"], "--fis takes no value; write just --fis"],
+        [["--nope"], "unknown flag --nope; the flags are --instance ID, --fis, --help"],
+        [
+            ["fis"],
+            'unexpected argument "fis"; the flags are --instance ID, --fis, --help, and they go after npm\'s "--", e.g. npm run simulate -- --help',
+        ],
+        [["--fis", "--fis"], "--fis is given twice; give it once"],
+    ];
+    for (const [argv, message] of refusals) {
+        it(`refuses ${argv.join(" ")}`, () => {
+            assert.throws(
+                () => parseFlags(cli, argv),
+                (error: unknown) => {
+                    assert.ok(error instanceof UsageError);
+                    assert.equal(error.message, message);
+                    return true;
+                },
+            );
+        });
+    }
+
+    it("documents every flag, value flags with their value's name and default", () => {
+        assert.equal(
+            helpText(cli),
+            [
+                "Usage: npm run simulate -- [--instance ID] [--fis]",
+                "",
+                "Simulates.",
+                "",
+                "Flags:",
+                "  --instance ID",
+                "      The instance. Default: the first InService one.",
+                "  --fis",
+                "      Use FIS.",
+                "  -h, --help",
+                "      Show this help and exit.",
+                "",
+            ].join("\n"),
+        );
+    });
 });
