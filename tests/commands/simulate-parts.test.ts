@@ -1,6 +1,7 @@
 /**
- * The pure parts of `npm run simulate`: finding the deployment (with a fake Pulumi CLI), the
- * permission plan, the errors' words and the timeline's rendering.
+ * `npm run simulate`'s parts: the region, finding the deployment (with a fake Pulumi CLI), the
+ * --group value (down to the command's exit code), the permission plan, the errors' words and the
+ * timeline's rendering.
  */
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";

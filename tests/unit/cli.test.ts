@@ -1,3 +1,4 @@
+/** commands/cli.ts: the flags every command reads, their errors, --help, and value flags. */
 import * as assert from "node:assert/strict";
 import {
     choiceList,
